@@ -1,0 +1,45 @@
+// Composes the static supergraph from the subgraphs' SDL with @apollo/composition.
+// The result is committed (gateway/supergraph.graphql) so the gateway, Apollo Router or Hive
+// Gateway can serve it without reaching the subgraphs; a test fails when it is stale.
+import { composeServices } from '@apollo/composition';
+import { parse } from 'graphql';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { defaultPorts, loadAdapters, type AdapterConfig } from '../platform/config.ts';
+import { mpiTypeDefs, vendorAdapterTypeDefs } from '../subgraphs/shared/sdl.ts';
+
+export const SUPERGRAPH_PATH = fileURLToPath(new URL('./supergraph.graphql', import.meta.url));
+
+export type SubgraphDefinition = { readonly name: string; readonly typeDefs: string };
+
+/** Every subgraph of the product: the MPI and one per vendor adapter. */
+export function subgraphDefinitions(adapters: readonly AdapterConfig[] = loadAdapters()): SubgraphDefinition[] {
+  return [
+    { name: 'mpi', typeDefs: mpiTypeDefs(adapters) },
+    ...adapters.map((a) => ({ name: a.name, typeDefs: vendorAdapterTypeDefs(a) })),
+  ];
+}
+
+/** The supergraph SDL. URLs are the embedded defaults; the gateway overrides them from configuration. */
+export function composeSupergraph(adapters: readonly AdapterConfig[] = loadAdapters()): string {
+  const ports = defaultPorts(adapters, {});
+  const portOf = (name: string): number => (name === 'mpi' ? ports.mpi : ports.adapters[name] ?? 0);
+  const result = composeServices(
+    subgraphDefinitions(adapters).map((s) => ({
+      name: s.name,
+      url: `http://127.0.0.1:${portOf(s.name)}/graphql`,
+      typeDefs: parse(s.typeDefs),
+    })),
+  );
+  if (result.errors) {
+    throw new Error(`supergraph composition failed:\n${result.errors.map((e) => `- ${e.message}`).join('\n')}`);
+  }
+  return result.supergraphSdl;
+}
+
+export const readCommittedSupergraph = (): string => readFileSync(SUPERGRAPH_PATH, 'utf8');
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  writeFileSync(SUPERGRAPH_PATH, composeSupergraph());
+  console.log(`wrote ${SUPERGRAPH_PATH}`);
+}

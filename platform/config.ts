@@ -1,0 +1,107 @@
+// Configuration: files under config/ (adapters, connections, vendor profiles) plus environment
+// variables. Everything a deployment changes lives here, so that adding a hospital is an edit
+// to config/connections.json and never a code change.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CONFIG_DIR = resolve(PROJECT_ROOT, 'config');
+
+export type AdapterConfig = {
+  /** Subgraph name, e.g. `epic`. */
+  readonly name: string;
+  /** Federated record type served by this adapter, e.g. `EpicRecord`. */
+  readonly recordType: string;
+  /** Vendor profile file name under config/vendor-profiles. */
+  readonly profile: string;
+};
+
+export type ConnectionConfig = {
+  readonly id: string;
+  readonly adapter: string;
+  readonly name?: string;
+  readonly baseUrl: string;
+  readonly clientId: string;
+  readonly scope: string;
+  readonly tokenUrl?: string;
+  readonly privateKeyFile?: string;
+  /** IANA zone of the hospital, used when a source sends local times without an offset. */
+  readonly timeZone: string;
+  /** Upper bound for one FHIR call, token request included. */
+  readonly timeoutMs: number;
+};
+
+export type VendorProfile = {
+  readonly vendor: string;
+  readonly mrnIdentifier: { readonly system: string; readonly typeText?: string; readonly typeCode?: string };
+  /** Identifier systems surfaced on the golden record, mapped to their v2-0203 type code. */
+  readonly keptIdentifierSystems: Readonly<Record<string, string>>;
+  /** Extension carrying administrative gender when the vendor puts it there, or null. */
+  readonly genderExtension: string | null;
+  /** Non-conformant gender values this vendor sends, mapped to FHIR administrative-gender codes. */
+  readonly genderAliases: Readonly<Record<string, string>>;
+  /** Coding systems that are vendor-local (kept as codings, never used as the primary code). */
+  readonly localCodingSystemPrefixes: readonly string[];
+  /** Whether numbers may arrive as JSON strings (coerced, never dropped). */
+  readonly numbersAsStrings: boolean;
+};
+
+const readJson = <T>(path: string): T => JSON.parse(readFileSync(path, 'utf8')) as T;
+
+/** `${VAR}` and `${VAR:-default}` from the environment, so URLs and secrets stay out of files. */
+export function substituteEnv(value: string, env: NodeJS.ProcessEnv = process.env): string {
+  return value.replace(/\$\{([A-Z0-9_]+)(?::-([^}]*))?\}/g, (_m, name: string, fallback: string | undefined) => {
+    const v = env[name];
+    if (v !== undefined && v !== '') return v;
+    if (fallback !== undefined) return fallback;
+    throw new Error(`configuration references environment variable ${name}, which is not set`);
+  });
+}
+
+export function loadAdapters(dir = CONFIG_DIR): readonly AdapterConfig[] {
+  const { adapters } = readJson<{ adapters: AdapterConfig[] }>(resolve(dir, 'adapters.json'));
+  for (const a of adapters) {
+    if (!/^[a-z][a-z0-9-]*$/.test(a.name)) throw new Error(`adapter name "${a.name}" must be lower-case kebab`);
+    if (!/^[A-Z][A-Za-z0-9]*Record$/.test(a.recordType)) throw new Error(`adapter ${a.name}: recordType must look like FooRecord`);
+  }
+  return adapters;
+}
+
+export function loadConnections(
+  file = process.env.CONNECTIONS_FILE ?? resolve(CONFIG_DIR, 'connections.json'),
+  env: NodeJS.ProcessEnv = process.env,
+): readonly ConnectionConfig[] {
+  const { connections } = readJson<{ connections: ConnectionConfig[] }>(file);
+  return connections.map((c) => validateConnection({ ...c, baseUrl: substituteEnv(c.baseUrl, env) }));
+}
+
+export function validateConnection(c: ConnectionConfig): ConnectionConfig {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(c.id)) throw new Error(`connection id "${c.id}" must be lower-case letters, digits and dashes`);
+  for (const key of ['adapter', 'baseUrl', 'clientId', 'timeZone'] as const) {
+    if (!c[key]) throw new Error(`connection ${c.id}: ${key} is required`);
+  }
+  new URL(c.baseUrl); // throws on a malformed URL, at start rather than at first query
+  return { ...c, baseUrl: c.baseUrl.replace(/\/+$/, ''), timeoutMs: c.timeoutMs ?? 5000, scope: c.scope ?? 'system/*.rs' };
+}
+
+export function loadVendorProfile(name: string, dir = resolve(CONFIG_DIR, 'vendor-profiles')): VendorProfile {
+  return readJson<VendorProfile>(resolve(dir, `${name}.json`));
+}
+
+export type Ports = { readonly gateway: number; readonly mpi: number; readonly adapters: Readonly<Record<string, number>> };
+
+/** Default ports of the embedded product; compose and tests override them. */
+export function defaultPorts(adapters: readonly AdapterConfig[], env: NodeJS.ProcessEnv = process.env): Ports {
+  const base = Number(env.GATEWAY_PORT ?? 4000);
+  return {
+    gateway: base,
+    mpi: Number(env.MPI_PORT ?? base + 1),
+    adapters: Object.fromEntries(adapters.map((a, i) => [a.name, Number(env[`${a.name.toUpperCase()}_PORT`] ?? base + 2 + i)])),
+  };
+}
+
+export const isProduction = (env: NodeJS.ProcessEnv = process.env): boolean => env.NODE_ENV === 'production';
+
+/** Where embedded data, generated development keys and ground truth live. */
+export const dataDir = (env: NodeJS.ProcessEnv = process.env): string => resolve(PROJECT_ROOT, env.DATA_DIR ?? '.data');

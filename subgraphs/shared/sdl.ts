@@ -1,0 +1,33 @@
+// The SDL of every subgraph, assembled from the files beside its resolvers and the canonical
+// value types in schema/. Used both to serve a subgraph and to compose the supergraph, so the
+// two can never disagree.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { AdapterConfig } from '../../platform/config.ts';
+
+const read = (relative: string): string => readFileSync(fileURLToPath(new URL(relative, import.meta.url)), 'utf8');
+
+const DEMOGRAPHICS = read('../../schema/demographics.graphql');
+const CLINICAL = read('../../schema/clinical.graphql');
+const MPI = read('../mpi/schema.graphql');
+const VENDOR_ADAPTER = read('../vendor-adapter/schema.graphql');
+
+/** Placeholder type name in the vendor adapter SDL, replaced by each adapter's record type. */
+export const VENDOR_RECORD_PLACEHOLDER = 'VendorRecord';
+
+/** MPI: golden patients plus one key-only stub per vendor adapter (the entity interface pattern). */
+export function mpiTypeDefs(adapters: readonly AdapterConfig[]): string {
+  const stubs = adapters
+    .map(
+      (a) =>
+        `"A patient record held by a connection of the ${a.name} adapter."\n` +
+        `type ${a.recordType} implements SourceRecord @key(fields: "id") {\n  id: ID!\n  source: String!\n  mrn: String\n}`,
+    )
+    .join('\n\n');
+  return [MPI, DEMOGRAPHICS, stubs].join('\n');
+}
+
+export function vendorAdapterTypeDefs(adapter: AdapterConfig): string {
+  const sdl = VENDOR_ADAPTER.replace(new RegExp(`\\b${VENDOR_RECORD_PLACEHOLDER}\\b`, 'g'), adapter.recordType);
+  return [sdl, CLINICAL].join('\n');
+}

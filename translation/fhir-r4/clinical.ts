@@ -1,0 +1,106 @@
+// Vendor FHIR R4 clinical resources to canonical types. Pure functions: the vendor profile and
+// the connection's context come in, a graded result goes out. A resource without a usable
+// standard code or subject is an error (quarantined by the caller), never a silent drop.
+import type { Condition, MedicationRequest, Observation, Provenance } from '../../schema/__generated__/canonical.ts';
+import type { VendorProfile } from '../../platform/config.ts';
+import { error, result, warning, type TranslationIssue, type Translated } from '../issues.ts';
+import { toInstant } from '../time.ts';
+import { codeableConcept, hasStandardCoding, quantity } from './codes.ts';
+
+export type SourceContext = {
+  readonly source: string;
+  readonly profile: VendorProfile;
+  readonly timeZone: string;
+  readonly retrievedAt: string;
+};
+
+type Resource = { resourceType: string; id?: string; [key: string]: unknown };
+type Cc = { coding?: { system?: string; code?: string; display?: string }[]; text?: string };
+
+/** The patient id a clinical resource refers to (`subject` or `patient`), or undefined. */
+export function subjectPatientId(resource: Resource): string | undefined {
+  const ref = (resource.subject ?? resource.patient) as { reference?: string } | undefined;
+  const m = /(?:^|\/)Patient\/([^/]+)$/.exec(ref?.reference ?? '');
+  return m?.[1];
+}
+
+const provenance = (r: Resource, ctx: SourceContext): Provenance => ({
+  source: ctx.source,
+  resourceType: r.resourceType,
+  resourceId: r.id ?? '',
+  retrievedAt: ctx.retrievedAt,
+});
+
+/** Checks shared by every clinical resource: an id, a subject, and the expected type. */
+function common(r: Resource, type: string, issues: TranslationIssue[]): void {
+  if (r.resourceType !== type) issues.push(error('resourceType', `expected ${type}`));
+  if (!r.id) issues.push(error(`${type}.id`, 'missing id'));
+  if (!subjectPatientId(r)) issues.push(error(`${type}.subject`, 'missing or unresolvable patient reference'));
+}
+
+function instant(value: unknown, path: string, ctx: SourceContext, issues: TranslationIssue[]): string | null {
+  if (value === undefined || value === null) return null;
+  const v = typeof value === 'string' ? toInstant(value, ctx.timeZone) : undefined;
+  if (v === undefined) issues.push(warning(path, 'unparseable date; kept as null'));
+  return v ?? null;
+}
+
+const statusCode = (cc: unknown): string | null => ((cc as Cc | undefined)?.coding?.[0]?.code ?? null);
+
+export function observation(r: Resource, ctx: SourceContext): Translated<Observation> {
+  const issues: TranslationIssue[] = [];
+  common(r, 'Observation', issues);
+  const code = codeableConcept(r.code as Cc | undefined, ctx.profile);
+  if (!hasStandardCoding(code, ctx.profile)) issues.push(error('Observation.code', 'no standard (non vendor-local) coding'));
+  const value: Observation = {
+    id: `${ctx.source}:${r.id ?? ''}`,
+    status: (r.status as string | undefined) ?? null,
+    category: ((r.category as Cc[] | undefined) ?? []).map((c) => codeableConcept(c, ctx.profile)),
+    code,
+    effective: instant(r.effectiveDateTime ?? (r.effectivePeriod as { start?: string } | undefined)?.start ?? r.effectiveInstant, 'Observation.effective', ctx, issues),
+    valueQuantity: quantity(r.valueQuantity as never, 'Observation.valueQuantity', issues),
+    valueString: (r.valueString as string | undefined) ?? null,
+    valueCodeableConcept: r.valueCodeableConcept ? codeableConcept(r.valueCodeableConcept as Cc, ctx.profile) : null,
+    provenance: provenance(r, ctx),
+  };
+  return result(value, issues);
+}
+
+export function condition(r: Resource, ctx: SourceContext): Translated<Condition> {
+  const issues: TranslationIssue[] = [];
+  common(r, 'Condition', issues);
+  const code = codeableConcept(r.code as Cc | undefined, ctx.profile);
+  if (!hasStandardCoding(code, ctx.profile)) issues.push(error('Condition.code', 'no standard (non vendor-local) coding'));
+  return result(
+    {
+      id: `${ctx.source}:${r.id ?? ''}`,
+      clinicalStatus: statusCode(r.clinicalStatus),
+      verificationStatus: statusCode(r.verificationStatus),
+      code,
+      onset: instant(r.onsetDateTime, 'Condition.onset', ctx, issues),
+      recordedDate: instant(r.recordedDate, 'Condition.recordedDate', ctx, issues),
+      provenance: provenance(r, ctx),
+    },
+    issues,
+  );
+}
+
+export function medicationRequest(r: Resource, ctx: SourceContext): Translated<MedicationRequest> {
+  const issues: TranslationIssue[] = [];
+  common(r, 'MedicationRequest', issues);
+  const medication = codeableConcept(r.medicationCodeableConcept as Cc | undefined, ctx.profile);
+  if (!hasStandardCoding(medication, ctx.profile)) issues.push(error('MedicationRequest.medication', 'no standard (non vendor-local) coding'));
+  const dosage = (r.dosageInstruction as { text?: string }[] | undefined)?.[0];
+  return result(
+    {
+      id: `${ctx.source}:${r.id ?? ''}`,
+      status: (r.status as string | undefined) ?? null,
+      intent: (r.intent as string | undefined) ?? null,
+      medication,
+      authoredOn: instant(r.authoredOn, 'MedicationRequest.authoredOn', ctx, issues),
+      dosageText: dosage?.text ?? null,
+      provenance: provenance(r, ctx),
+    },
+    issues,
+  );
+}

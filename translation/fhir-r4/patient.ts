@@ -1,0 +1,99 @@
+// Vendor FHIR R4 Patient to canonical source demographics (what the MPI links on and the golden
+// record is built from). Vendor quirks come from the profile: where the MRN lives, which gender
+// values are repaired, which identifier systems are surfaced.
+import type { Address, ContactPoint, HumanName, Identifier } from '../../schema/__generated__/canonical.ts';
+import type { VendorProfile } from '../../platform/config.ts';
+import { error, result, warning, type TranslationIssue, type Translated } from '../issues.ts';
+
+export type SourceDemographics = {
+  readonly source: string;
+  readonly sourcePatientId: string;
+  readonly mrn: string | null;
+  readonly name: HumanName | null;
+  readonly birthDate: string | null;
+  readonly gender: string | null;
+  readonly identifiers: readonly Identifier[];
+  readonly addresses: readonly Address[];
+  readonly telecom: readonly ContactPoint[];
+  readonly lastUpdated: string | null;
+};
+
+type FhirIdentifier = { system?: string; value?: string; type?: { text?: string; coding?: { system?: string; code?: string }[] } };
+type FhirName = { use?: string; family?: string; given?: string[]; prefix?: string[]; suffix?: string[]; text?: string };
+type FhirPatient = {
+  resourceType: string;
+  id?: string;
+  meta?: { lastUpdated?: string };
+  identifier?: FhirIdentifier[];
+  name?: FhirName[];
+  birthDate?: string;
+  gender?: string;
+  extension?: { url: string; valueCodeableConcept?: { coding?: { code?: string }[] } }[];
+  address?: { use?: string; line?: string[]; city?: string; state?: string; postalCode?: string; country?: string }[];
+  telecom?: { system?: string; value?: string; use?: string }[];
+};
+
+const ADMINISTRATIVE_GENDER = new Set(['male', 'female', 'other', 'unknown']);
+const BIRTH_DATE = /^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$/;
+const NAME_USE_RANK: Readonly<Record<string, number>> = { official: 0, usual: 1 };
+
+/** The official (else usual, else first) name. */
+export function preferredName(names: readonly FhirName[] | undefined): FhirName | undefined {
+  return [...(names ?? [])].sort((a, b) => (NAME_USE_RANK[a.use ?? ''] ?? 9) - (NAME_USE_RANK[b.use ?? ''] ?? 9))[0];
+}
+
+function gender(p: FhirPatient, profile: VendorProfile, issues: TranslationIssue[]): string | null {
+  if (p.gender !== undefined) {
+    if (ADMINISTRATIVE_GENDER.has(p.gender)) return p.gender;
+    const repaired = profile.genderAliases[p.gender];
+    if (repaired) {
+      issues.push(warning('Patient.gender', 'non-conformant code repaired from the vendor profile'));
+      return repaired;
+    }
+    issues.push(warning('Patient.gender', 'unknown code; kept as null'));
+  }
+  if (profile.genderExtension) {
+    const code = p.extension?.find((e) => e.url === profile.genderExtension)?.valueCodeableConcept?.coding?.[0]?.code?.toLowerCase();
+    if (code && ADMINISTRATIVE_GENDER.has(code)) return code;
+  }
+  return null;
+}
+
+const isMrn = (i: FhirIdentifier, profile: VendorProfile): boolean =>
+  i.system === profile.mrnIdentifier.system &&
+  (profile.mrnIdentifier.typeText === undefined || i.type?.text === profile.mrnIdentifier.typeText) &&
+  (profile.mrnIdentifier.typeCode === undefined || i.type?.coding?.some((c) => c.code === profile.mrnIdentifier.typeCode) === true);
+
+export function sourceDemographics(p: FhirPatient, source: string, profile: VendorProfile): Translated<SourceDemographics> {
+  const issues: TranslationIssue[] = [];
+  if (p.resourceType !== 'Patient') issues.push(error('resourceType', 'expected Patient'));
+  if (!p.id) issues.push(error('Patient.id', 'missing id'));
+  const mrn = p.identifier?.find((i) => isMrn(i, profile))?.value ?? null;
+  if (!mrn) issues.push(warning('Patient.identifier', 'no MRN in the system the vendor profile names'));
+  const n = preferredName(p.name);
+  if (!n?.family && !n?.given?.length) issues.push(warning('Patient.name', 'no usable name; cannot be matched on name'));
+  let birthDate: string | null = p.birthDate ?? null;
+  if (birthDate !== null && !BIRTH_DATE.test(birthDate)) {
+    issues.push(warning('Patient.birthDate', 'not a valid FHIR date; kept as null'));
+    birthDate = null;
+  }
+  const identifiers: Identifier[] = (p.identifier ?? []).flatMap((i) => {
+    const type = i.system ? profile.keptIdentifierSystems[i.system] : undefined;
+    return type && i.system && i.value ? [{ system: i.system, value: i.value, type, source }] : [];
+  });
+  return result(
+    {
+      source,
+      sourcePatientId: p.id ?? '',
+      mrn,
+      name: n ? { use: n.use ?? null, family: n.family ?? null, given: n.given ?? [], prefix: n.prefix ?? [], suffix: n.suffix ?? [], text: n.text ?? null } : null,
+      birthDate,
+      gender: gender(p, profile, issues),
+      identifiers,
+      addresses: (p.address ?? []).map((a) => ({ use: a.use ?? null, line: a.line ?? [], city: a.city ?? null, state: a.state ?? null, postalCode: a.postalCode ?? null, country: a.country ?? null })),
+      telecom: (p.telecom ?? []).map((t) => ({ system: t.system ?? null, value: t.value ?? null, use: t.use ?? null })),
+      lastUpdated: p.meta?.lastUpdated ?? null,
+    },
+    issues,
+  );
+}
