@@ -26,7 +26,7 @@ const config: CodegenConfig = {
         ...shared,
         federation: true,
         contextType: '../../shared/context.ts#SubgraphContext',
-        mappers: { Patient: '../store-types.ts#GoldenPatientRow', SourceRecord: '../store-types.ts#SourceRecordRef' },
+        mappers: { Patient: '../../../orchestration/mpi/store.ts#GoldenPatient', SourceRecord: '../../../orchestration/mpi/store.ts#SourceLink' },
       },
     },
     'subgraphs/vendor-adapter/__generated__/resolvers.ts': {

@@ -3,7 +3,7 @@
 // provisioned by the operator (a secret mount) and nothing is generated.
 import { exportJWK, generateKeyPair, importJWK, calculateJwkThumbprint, type JWK, type CryptoKey } from 'jose';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export const KEY_ALGORITHMS = {
   /** Development issuer of end-user bearer tokens (npm run token). */
@@ -25,11 +25,15 @@ export type KeyPair = {
 export type KeyStoreOptions = { readonly dir: string; readonly generateMissing: boolean };
 
 /** Loads `<dir>/<name>.json`, generating it when allowed and absent. */
-export async function loadKeyPair(options: KeyStoreOptions, name: string, alg: string): Promise<KeyPair> {
-  const file = join(options.dir, `${name}.json`);
+export function loadKeyPair(options: KeyStoreOptions, name: string, alg: string): Promise<KeyPair> {
+  return loadKeyFile(join(options.dir, `${name}.json`), alg, options.generateMissing);
+}
+
+/** Loads a private JWK file, generating it first when allowed and absent. */
+export async function loadKeyFile(file: string, alg: string, generateMissing = false): Promise<KeyPair> {
   if (!existsSync(file)) {
-    if (!options.generateMissing) throw new Error(`key ${name} is missing (expected ${file})`);
-    mkdirSync(options.dir, { recursive: true, mode: 0o700 });
+    if (!generateMissing) throw new Error(`key file ${file} is missing`);
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg.startsWith('RS') ? { modulusLength: 2048 } : {}) });
     const jwk = await exportJWK(privateKey);
     const kid = await calculateJwkThumbprint(jwk);

@@ -1,7 +1,7 @@
 // A FHIR R4 REST client for one connection: fhir-kit-client for the HTTP and Bundle paging,
 // SMART Backend Services for the bearer token, a deadline per search (all pages included),
 // and one retry after a 401 with a fresh token (tokens can be revoked before they expire).
-import Client from 'fhir-kit-client';
+import { Client } from 'fhir-kit-client';
 import { SOURCE_FAILURE, SourceError, toSourceError } from '../errors.ts';
 import type { TokenProvider } from '../smart/backend-services.ts';
 

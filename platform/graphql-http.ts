@@ -1,0 +1,154 @@
+// Serves an Apollo Server over node:http, for the gateway and every subgraph alike: a body size
+// limit, authentication before any GraphQL work (a caller that fails it never reaches the
+// schema, _service and _entities included), a /health endpoint, and errors as GraphQL JSON.
+import { HeaderMap, type ApolloServer, type ApolloServerOptions, type BaseContext } from '@apollo/server';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export class HttpError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export type ServeOptions<C extends BaseContext> = {
+  readonly server: ApolloServer<C>;
+  readonly port: number;
+  readonly host?: string;
+  /** Builds the request context or throws HttpError (401 for a missing or invalid identity). */
+  readonly authenticate: (req: IncomingMessage) => Promise<C>;
+  readonly health?: () => Promise<Record<string, unknown>>;
+  readonly maxBodyBytes?: number;
+};
+
+export type RunningHttpServer = { readonly url: string; readonly port: number; readonly server: Server; close(): Promise<void> };
+
+const DEFAULT_MAX_BODY = 1_000_000;
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new HttpError(413, 'PAYLOAD_TOO_LARGE', `request body exceeds ${limit} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+const errorBody = (code: string, message: string) => ({ errors: [{ message, extensions: { code } }] });
+
+function parseBody(text: string, contentType: string | undefined): unknown {
+  if (text === '') return undefined;
+  // Apollo Server's CSRF prevention decides about other content types; hand them over as text.
+  if (!contentType?.startsWith('application/json')) return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'BAD_REQUEST', 'request body is not valid JSON');
+  }
+}
+
+export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<C>): Promise<RunningHttpServer> {
+  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/health') {
+      sendJson(res, 200, { status: 'ok', ...(await options.health?.()) });
+      return;
+    }
+    if (url.pathname !== '/graphql') {
+      sendJson(res, 404, errorBody('NOT_FOUND', 'not found'));
+      return;
+    }
+    try {
+      const context = await options.authenticate(req);
+      const body = parseBody(await readBody(req, maxBody), req.headers['content-type']);
+      const headers = new HeaderMap();
+      for (const [key, value] of Object.entries(req.headers)) {
+        if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+      }
+      const result = await options.server.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body },
+        context: async () => context,
+      });
+      for (const [key, value] of result.headers) res.setHeader(key, value);
+      res.statusCode = result.status ?? 200;
+      if (result.body.kind === 'complete') {
+        res.end(result.body.string);
+      } else {
+        for await (const chunk of result.body.asyncIterator) res.write(chunk);
+        res.end();
+      }
+    } catch (error) {
+      if (error instanceof HttpError) {
+        sendJson(res, error.status, errorBody(error.code, error.message), error.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+      } else {
+        sendJson(res, 500, errorBody('INTERNAL_SERVER_ERROR', 'internal error'));
+      }
+    }
+  };
+  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    handler(req, res).catch(() => {
+      if (!res.headersSent) sendJson(res, 500, errorBody('INTERNAL_SERVER_ERROR', 'internal error'));
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${port}/graphql`,
+    port,
+    server,
+    async close() {
+      await options.server.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+const SUGGESTION = / Did you mean .*\?$/;
+
+/**
+ * Apollo Server options shared by the gateway and every subgraph. Production mode turns off
+ * introspection and schema hints in errors; stack traces are never sent.
+ */
+export function hardenedServerOptions(production: boolean): Pick<ApolloServerOptions<BaseContext>, 'introspection' | 'includeStacktraceInErrorResponses' | 'csrfPrevention' | 'formatError' | 'hideSchemaDetailsFromClientErrors'> {
+  return {
+    introspection: !production,
+    includeStacktraceInErrorResponses: false,
+    csrfPrevention: true,
+    hideSchemaDetailsFromClientErrors: production,
+    formatError: (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+      const message = production ? formatted.message.replace(SUGGESTION, '') : formatted.message;
+      const code = formatted.extensions?.code;
+      // Unexpected errors keep their code but lose their message: it may quote internal state.
+      if (code === 'INTERNAL_SERVER_ERROR' && !(error instanceof GraphQLError && error.extensions?.code)) {
+        return { message: 'internal error', extensions: { code }, ...(formatted.path ? { path: formatted.path } : {}) };
+      }
+      return { ...formatted, message };
+    },
+  };
+}

@@ -1,0 +1,34 @@
+// Golden patient records (MPI subgraph): who may look patients up and which demographic fields
+// each role sees. Every field is listed; a field missing here is denied to everyone.
+import { deidentifiedAccess as deidentified, identityWork as identity, reachedThroughAuthorizedField } from './rules.ts';
+import type { PolicySet } from './policy-set.ts';
+
+
+export const patientPolicies = {
+  Query: {
+    // Looking up one named person is identity work: clinicians and stewards only.
+    patient: identity,
+    patientByIdentifier: identity,
+    // Paging through patients is also how analysts count cohorts; what they see per patient is limited below.
+    patients: deidentified,
+  },
+  Patient: {
+    id: deidentified,
+    gender: deidentified,
+    name: identity,
+    birthDate: identity,
+    identifiers: identity,
+    addresses: identity,
+    telecom: identity,
+    sourceRecords: identity,
+  },
+  PatientConnection: { edges: deidentified, pageInfo: deidentified, totalCount: deidentified },
+  PatientEdge: { cursor: deidentified, node: deidentified },
+  PageInfo: { hasNextPage: deidentified, endCursor: deidentified },
+  // A source record's key and origin; clinical content is in clinical.ts.
+  SourceRecord: { id: identity, source: identity, mrn: identity },
+  HumanName: { use: reachedThroughAuthorizedField, family: reachedThroughAuthorizedField, given: reachedThroughAuthorizedField, prefix: reachedThroughAuthorizedField, suffix: reachedThroughAuthorizedField, text: reachedThroughAuthorizedField },
+  Identifier: { system: reachedThroughAuthorizedField, value: reachedThroughAuthorizedField, type: reachedThroughAuthorizedField, source: reachedThroughAuthorizedField },
+  Address: { use: reachedThroughAuthorizedField, line: reachedThroughAuthorizedField, city: reachedThroughAuthorizedField, state: reachedThroughAuthorizedField, postalCode: reachedThroughAuthorizedField, country: reachedThroughAuthorizedField },
+  ContactPoint: { system: reachedThroughAuthorizedField, value: reachedThroughAuthorizedField, use: reachedThroughAuthorizedField },
+} as const satisfies PolicySet;

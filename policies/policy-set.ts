@@ -1,0 +1,47 @@
+// Turns the policy files into the graphql-shield middleware of one subgraph: deny by default,
+// a FORBIDDEN error without detail, interface policies applied to every implementing type, and
+// each denial recorded for the audit log.
+import { GraphQLError, isInterfaceType, isObjectType, type GraphQLSchema } from 'graphql';
+import { deny, or, shield } from './shield.ts';
+import type { SubgraphContext } from '../subgraphs/shared/context.ts';
+
+/** Any shield rule: a named rule, allow/deny, or a combination. */
+export type ShieldRule = Parameters<typeof or>[number];
+
+/** Type name -> field name -> rule. An interface's entry applies to all of its implementations. */
+export type PolicySet = Readonly<Record<string, Readonly<Record<string, ShieldRule>>>>;
+
+export const forbidden = (): GraphQLError => new GraphQLError('Not authorized', { extensions: { code: 'FORBIDDEN' } });
+
+/** Merges policy sets and projects them onto the types and fields this schema actually has. */
+export function ruleTreeFor(schema: GraphQLSchema, sets: readonly PolicySet[]): Record<string, Record<string, ShieldRule>> {
+  const tree: Record<string, Record<string, ShieldRule>> = {};
+  const add = (typeName: string, field: string, rule: ShieldRule): void => {
+    const type = schema.getType(typeName);
+    if (!isObjectType(type) || !(field in type.getFields())) return;
+    const entry = (tree[typeName] ??= {});
+    if (entry[field] && entry[field] !== rule) throw new Error(`two policies for ${typeName}.${field}`);
+    entry[field] = rule;
+  };
+  for (const set of sets) {
+    for (const [typeName, fields] of Object.entries(set)) {
+      const type = schema.getType(typeName);
+      const targets = isInterfaceType(type) ? schema.getPossibleTypes(type).map((t) => t.name) : [typeName];
+      for (const target of targets) for (const [field, rule] of Object.entries(fields)) add(target, field, rule);
+    }
+  }
+  return tree;
+}
+
+export function policyMiddleware(schema: GraphQLSchema, sets: readonly PolicySet[]) {
+  return shield(ruleTreeFor(schema, sets), {
+    fallbackRule: deny,
+    // Resolver errors (a source EHR down) pass through untouched; only denials become FORBIDDEN.
+    allowExternalErrors: true,
+    debug: false,
+    fallbackError: (thrown, parent, _args, ctx, info) => {
+      if (thrown === null) (ctx as unknown as SubgraphContext).audit.denied(info.parentType.name, info.fieldName, parent);
+      return forbidden();
+    },
+  });
+}

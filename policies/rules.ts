@@ -1,0 +1,41 @@
+// The named building blocks of every policy. Each rule reads only who is asking (the verified
+// principal), never the object being returned, so caching a decision for the whole request
+// ('contextual') is safe. Object-level checks (which patient) live in the resolvers.
+import { allow, or, rule } from './shield.ts';
+import type { SubgraphContext } from '../subgraphs/shared/context.ts';
+import { hasRole } from '../security/principal.ts';
+
+const byCaller = (name: string, decide: (ctx: SubgraphContext) => boolean) =>
+  rule(name, { cache: 'contextual' })((_parent, _args, ctx: SubgraphContext) => decide(ctx));
+
+/** A clinician acting for treatment (purpose of use TREAT, or ETREAT break-glass). */
+export const clinicianForTreatment = byCaller('clinicianForTreatment', (ctx) => hasRole(ctx.principal, 'clinician') && (ctx.principal.purposeOfUse === 'TREAT' || ctx.principal.purposeOfUse === 'ETREAT'));
+
+/** A data steward: works identity (demographics, identifiers, links), not clinical data. */
+export const steward = byCaller('steward', (ctx) => hasRole(ctx.principal, 'steward'));
+
+/** An analyst: de-identified data and counts only. */
+export const analyst = byCaller('analyst', (ctx) => hasRole(ctx.principal, 'analyst'));
+
+/** A security or compliance officer: the audit log. */
+export const securityOfficer = byCaller('securityOfficer', (ctx) => hasRole(ctx.principal, 'security'));
+
+/**
+ * Federation plumbing (_service, _entities). Reaching a subgraph at all already required the
+ * gateway's signed identity; object-level checks run in each __resolveReference.
+ */
+export const gatewayFederation = allow;
+
+/**
+ * Fields of value types (a name's parts, a code's system) are reachable only through a field
+ * that was itself authorized above them, so they add no exposure of their own.
+ */
+export const reachedThroughAuthorizedField = allow;
+
+export const anyOf = or;
+
+/** Identity work: knowing who a patient is (names, identifiers, source record keys). */
+export const identityWork = anyOf(clinicianForTreatment, steward);
+
+/** De-identified access: identity work, plus analysts (whose view is limited field by field). */
+export const deidentifiedAccess = anyOf(clinicianForTreatment, steward, analyst);

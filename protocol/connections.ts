@@ -1,0 +1,28 @@
+// Opens a FHIR client for each configured hospital connection, each with its own SMART Backend
+// Services token provider. Connections are configuration; nothing here knows a vendor.
+import type { ConnectionConfig } from '../platform/config.ts';
+import { KEY_ALGORITHMS, keyNames, loadKeyFile, loadKeyPair, type KeyStoreOptions } from '../platform/keys.ts';
+import { fhirConnection, type FhirConnection } from './fhir/client.ts';
+import { smartBackendServices } from './smart/backend-services.ts';
+
+export async function openConnection(c: ConnectionConfig, keys: KeyStoreOptions): Promise<FhirConnection> {
+  const key = c.privateKeyFile
+    ? await loadKeyFile(c.privateKeyFile, KEY_ALGORITHMS.smartClient)
+    : await loadKeyPair(keys, keyNames.smartClient(c.id), KEY_ALGORITHMS.smartClient);
+  const tokens = smartBackendServices({
+    source: c.id,
+    baseUrl: c.baseUrl,
+    clientId: c.clientId,
+    scope: c.scope,
+    privateKey: key.privateKey,
+    kid: key.kid,
+    alg: key.alg,
+    tokenUrl: c.tokenUrl,
+    timeoutMs: c.timeoutMs,
+  });
+  return fhirConnection({ source: c.id, baseUrl: c.baseUrl, tokens, timeoutMs: c.timeoutMs });
+}
+
+export async function openConnections(configs: readonly ConnectionConfig[], keys: KeyStoreOptions): Promise<Map<string, FhirConnection>> {
+  return new Map(await Promise.all(configs.map(async (c) => [c.id, await openConnection(c, keys)] as const)));
+}

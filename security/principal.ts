@@ -1,0 +1,22 @@
+// Who is calling: the verified identity the gateway forwards to every subgraph, and the input
+// of every policy. Built only from verified tokens, never from client-supplied headers.
+export const ROLES = ['clinician', 'analyst', 'steward', 'security'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** HL7 v3 ActReason purposes of use this product understands. */
+export const PURPOSES_OF_USE = ['TREAT', 'ETREAT', 'HPAYMT', 'HOPERAT', 'PUBHLTH', 'HRESCH'] as const;
+export type PurposeOfUse = (typeof PURPOSES_OF_USE)[number];
+
+export type Principal = {
+  readonly sub: string;
+  readonly roles: readonly Role[];
+  readonly purposeOfUse: PurposeOfUse | null;
+  readonly clientId: string | null;
+  readonly scopes: readonly string[];
+  /** Request id shared by the gateway and every subgraph call of one operation. */
+  readonly requestId: string;
+};
+
+export const isRole = (value: unknown): value is Role => typeof value === 'string' && (ROLES as readonly string[]).includes(value);
+export const isPurposeOfUse = (value: unknown): value is PurposeOfUse => typeof value === 'string' && (PURPOSES_OF_USE as readonly string[]).includes(value);
+export const hasRole = (p: Principal, role: Role): boolean => p.roles.includes(role);

@@ -1,0 +1,88 @@
+// MPI subgraph resolvers: golden patients by id, by identifier and by page, with their linked
+// source records. Lookups are batched per request (DataLoader) and every one passes the
+// object-level check, entity lookups from the gateway included.
+import DataLoader from 'dataloader';
+import { GraphQLError } from 'graphql';
+import type { AdapterConfig, ConnectionConfig } from '../../platform/config.ts';
+import type { Database } from '../../platform/db.ts';
+import { goldenByIds, goldenIdByIdentifier, goldenPage, linkBySourceRecord, linksForGolden, type GoldenPatient, type SourceLink } from '../../orchestration/mpi/store.ts';
+import { mayAccessPatients, mayAccessSourceRecords } from '../../policies/object-access.ts';
+import { perRequest, type SubgraphContext } from '../shared/context.ts';
+import type { Resolvers } from './__generated__/resolvers.ts';
+
+export const MAX_PAGE_SIZE = 100;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const badInput = (message: string, argument: string): GraphQLError => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', argument } });
+
+const encodeCursor = (id: string): string => Buffer.from(`golden:${id}`).toString('base64url');
+function decodeCursor(cursor: string): string {
+  const id = /^golden:(.+)$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'))?.[1];
+  if (!id || !UUID.test(id)) throw badInput('`after` is not a cursor returned by this API', 'after');
+  return id;
+}
+
+export type MpiDependencies = {
+  readonly db: Database;
+  readonly adapters: readonly AdapterConfig[];
+  readonly connections: readonly ConnectionConfig[];
+};
+
+export function mpiResolvers({ db, adapters, connections }: MpiDependencies): Resolvers {
+  const recordTypeBySource = new Map(connections.map((c) => [c.id, adapters.find((a) => a.name === c.adapter)?.recordType]));
+  const goldenLoader = (ctx: SubgraphContext) => perRequest(ctx, 'golden', () => new DataLoader<string, GoldenPatient | undefined>(async (ids) => {
+    const found = await goldenByIds(db, ids);
+    return ids.map((id) => found.get(id));
+  }));
+  const linksLoader = (ctx: SubgraphContext) => perRequest(ctx, 'links', () => new DataLoader<string, SourceLink[]>(async (ids) => {
+    const found = await linksForGolden(db, ids);
+    return ids.map((id) => found.get(id) ?? []);
+  }));
+  const patientById = async (id: string, ctx: SubgraphContext): Promise<GoldenPatient | null> =>
+    UUID.test(id) && mayAccessPatients(ctx.principal) ? ((await goldenLoader(ctx).load(id.toLowerCase())) ?? null) : null;
+
+  const sourceRecordStub = {
+    source: (link: SourceLink) => link.source,
+    mrn: (link: SourceLink) => link.mrn,
+    id: (link: SourceLink) => `${link.source}:${link.sourcePatientId}`,
+    async __resolveReference(ref: { id: string }, ctx: SubgraphContext) {
+      const m = /^([a-z0-9][a-z0-9-]*):(.+)$/.exec(ref.id);
+      if (!m || !mayAccessSourceRecords(ctx.principal)) return null;
+      return (await linkBySourceRecord(db, m[1]!, m[2]!)) ?? null;
+    },
+  };
+
+  return {
+    Query: {
+      async patient(_p, { id }, ctx) {
+        if (!UUID.test(id)) throw badInput('`id` must be a golden patient id (a UUID)', 'id');
+        return patientById(id, ctx);
+      },
+      async patientByIdentifier(_p, { system, value }, ctx) {
+        if (!system.trim() || !value.trim()) throw badInput('`system` and `value` must not be empty', system.trim() ? 'value' : 'system');
+        if (!mayAccessPatients(ctx.principal)) return null;
+        const id = await goldenIdByIdentifier(db, system, value);
+        return id ? patientById(id, ctx) : null;
+      },
+      async patients(_p, { first, after }, ctx) {
+        const size = first ?? 20;
+        if (!Number.isInteger(size) || size < 0 || size > MAX_PAGE_SIZE) throw badInput(`\`first\` must be between 0 and ${MAX_PAGE_SIZE}`, 'first');
+        const afterId = after ? decodeCursor(after) : undefined;
+        if (!mayAccessPatients(ctx.principal)) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
+        const page = await goldenPage(db, size, afterId);
+        for (const p of page.patients) goldenLoader(ctx).prime(p.id, p);
+        const edges = page.patients.map((node) => ({ cursor: encodeCursor(node.id), node }));
+        return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null }, totalCount: page.totalCount };
+      },
+    },
+    Patient: {
+      __resolveReference: (ref, ctx) => patientById(ref.id, ctx),
+      sourceRecords: async (patient, _a, ctx) => (mayAccessSourceRecords(ctx.principal) ? linksLoader(ctx).load(patient.id) : []),
+    },
+    SourceRecord: {
+      __resolveType: (link) => (recordTypeBySource.get(link.source) ?? null) as never,
+    },
+    // One stub resolver map per vendor record type (EpicRecord, CernerRecord, ...), from configuration.
+    ...Object.fromEntries(adapters.map((a) => [a.recordType, sourceRecordStub])),
+  } as Resolvers;
+}

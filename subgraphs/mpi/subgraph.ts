@@ -1,0 +1,21 @@
+// The MPI subgraph: owns Patient (the golden record) and the source-record entity interface.
+import { federationPolicies } from '../../policies/federation.ts';
+import { patientPolicies } from '../../policies/patient.ts';
+import type { GoldenPatient, SourceLink } from '../../orchestration/mpi/store.ts';
+import { mpiTypeDefs } from '../shared/sdl.ts';
+import type { SubgraphDefinition } from '../shared/subgraph-server.ts';
+import { mpiResolvers, type MpiDependencies } from './resolvers.ts';
+
+export function mpiSubgraph(deps: MpiDependencies): SubgraphDefinition {
+  const linkSubject = (link: unknown) => `Patient/${(link as SourceLink).goldenId}`;
+  return {
+    name: 'mpi',
+    typeDefs: mpiTypeDefs(deps.adapters),
+    resolvers: mpiResolvers(deps) as SubgraphDefinition['resolvers'],
+    policies: [federationPolicies, patientPolicies],
+    auditSubjects: {
+      Patient: (p) => `Patient/${(p as GoldenPatient).id}`,
+      ...Object.fromEntries(deps.adapters.map((a) => [a.recordType, linkSubject])),
+    },
+  };
+}

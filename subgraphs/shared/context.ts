@@ -1,0 +1,18 @@
+// What every resolver of every subgraph receives: the verified caller, the request's audit
+// collector, and a per-request memo for things such as DataLoaders.
+import type { Principal } from '../../security/principal.ts';
+import type { AuditCollector } from '../../orchestration/audit/collector.ts';
+
+export type SubgraphContext = {
+  readonly principal: Principal;
+  readonly audit: AuditCollector;
+  readonly subgraph: string;
+  /** Per-request memo: one DataLoader per key for the lifetime of one request. */
+  readonly perRequest: Map<string, unknown>;
+};
+
+/** The value memoized under `key` for this request, created on first use. */
+export function perRequest<T>(ctx: SubgraphContext, key: string, create: () => T): T {
+  if (!ctx.perRequest.has(key)) ctx.perRequest.set(key, create());
+  return ctx.perRequest.get(key) as T;
+}

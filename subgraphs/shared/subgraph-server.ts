@@ -1,0 +1,92 @@
+// The plumbing every subgraph shares, written once: federation schema, policies (deny by
+// default), resolver-level audit written before the response leaves (fail closed), the hardened
+// Apollo Server options, and an HTTP front door that refuses anyone but the gateway.
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import { parse, type GraphQLSchema } from 'graphql';
+import { applyMiddleware } from '../../policies/shield.ts';
+import type { IncomingMessage } from 'node:http';
+import type { Database } from '../../platform/db.ts';
+import { HttpError, hardenedServerOptions, serveGraphQL, type RunningHttpServer } from '../../platform/graphql-http.ts';
+import { logger } from '../../platform/log.ts';
+import { policyMiddleware, type PolicySet } from '../../policies/policy-set.ts';
+import { auditCollector, type AuditSubjects } from '../../orchestration/audit/collector.ts';
+import { writeAuditEvents } from '../../orchestration/audit/audit-log.ts';
+import type { IdentityVerifier } from '../../security/identity-token.ts';
+import type { SubgraphContext } from './context.ts';
+
+export type SubgraphDefinition = {
+  readonly name: string;
+  readonly typeDefs: string;
+  readonly resolvers: GraphQLResolverMap<SubgraphContext>;
+  readonly policies: readonly PolicySet[];
+  /** Types whose objects are patient data, and how to name the patient behind one. */
+  readonly auditSubjects: AuditSubjects;
+};
+
+export type SubgraphRuntime = {
+  readonly db: Database;
+  readonly verifyIdentity: IdentityVerifier;
+  readonly port: number;
+  readonly host?: string;
+  readonly production: boolean;
+};
+
+const log = logger('subgraph');
+
+/** Records every field of a patient-data type that resolved successfully. */
+function auditMiddleware(subjects: AuditSubjects) {
+  const record = async (resolve: (...a: unknown[]) => unknown, parent: unknown, args: unknown, ctx: SubgraphContext, info: { parentType: { name: string }; fieldName: string }) => {
+    const value = await resolve(parent, args, ctx, info);
+    if (!(value instanceof Error)) ctx.audit.returned(info.parentType.name, info.fieldName, parent);
+    return value;
+  };
+  return Object.fromEntries(Object.keys(subjects).map((type) => [type, record]));
+}
+
+/** Writes the request's audit rows before the response is sent; without them, no data leaves. */
+function auditPlugin(db: Database, subgraph: string): ApolloServerPlugin<SubgraphContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ contextValue, response, operationName }) {
+          const accesses = contextValue.audit.accesses();
+          const denials = contextValue.audit.denials();
+          try {
+            await writeAuditEvents(db, { principal: contextValue.principal, subgraph, operationName: operationName ?? null }, accesses, denials);
+          } catch (error) {
+            log.error('audit_write_failed', { subgraph, error: (error as Error).name });
+            response.http.status = 503;
+            response.body = { kind: 'single', singleResult: { errors: [{ message: 'audit log unavailable; no data returned', extensions: { code: 'AUDIT_UNAVAILABLE' } }] } };
+          }
+        },
+      };
+    },
+  };
+}
+
+export function buildSubgraph(def: SubgraphDefinition): GraphQLSchema {
+  const schema = buildSubgraphSchema([{ typeDefs: parse(def.typeDefs), resolvers: def.resolvers }]);
+  // Order matters: policies run first, so a denied field is never resolved nor audited as returned.
+  return applyMiddleware(schema, policyMiddleware(schema, def.policies), auditMiddleware(def.auditSubjects));
+}
+
+export async function startSubgraph(def: SubgraphDefinition, runtime: SubgraphRuntime): Promise<RunningHttpServer> {
+  const server = new ApolloServer<SubgraphContext>({
+    schema: buildSubgraph(def),
+    ...hardenedServerOptions(runtime.production),
+    plugins: [auditPlugin(runtime.db, def.name)],
+  });
+  await server.start();
+  const authenticate = async (req: IncomingMessage): Promise<SubgraphContext> => {
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (!token) throw new HttpError(401, 'UNAUTHENTICATED', 'gateway identity required');
+    try {
+      return { principal: await runtime.verifyIdentity(token), audit: auditCollector(def.auditSubjects), subgraph: def.name, perRequest: new Map() };
+    } catch {
+      throw new HttpError(401, 'UNAUTHENTICATED', 'gateway identity rejected');
+    }
+  };
+  return serveGraphQL({ server, port: runtime.port, host: runtime.host, authenticate, health: async () => ({ subgraph: def.name }) });
+}

@@ -1,0 +1,28 @@
+// Vendor adapter resolvers, the same for every vendor: the record type name and the vendor
+// profile come from configuration. A record is resolved only for a connection of this adapter.
+import { mayAccessSourceRecords } from '../../policies/object-access.ts';
+import { perRequest, type SubgraphContext } from '../shared/context.ts';
+import { clinicalLoader, type ClinicalSourceDeps, type ClinicalType, type SourceConnection } from './clinical-loader.ts';
+import { parseRecordId, type RecordRef } from './record-ref.ts';
+
+export type VendorAdapterDeps = ClinicalSourceDeps & { readonly connections: ReadonlyMap<string, SourceConnection> };
+
+export function vendorAdapterResolvers(recordType: string, deps: VendorAdapterDeps) {
+  const load = (type: ClinicalType) => (ref: RecordRef, _args: unknown, ctx: SubgraphContext) => {
+    const connection = deps.connections.get(ref.source)!;
+    return perRequest(ctx, `${ref.source}/${type}`, () => clinicalLoader(deps, connection, type)).load(ref.patientId);
+  };
+  return {
+    [recordType]: {
+      __resolveReference(ref: { id: string }, ctx: SubgraphContext): RecordRef | null {
+        const parsed = parseRecordId(ref.id);
+        // Unknown connection, malformed id or a caller who may not see source records: null, no detail.
+        if (!parsed || !deps.connections.has(parsed.source) || !mayAccessSourceRecords(ctx.principal)) return null;
+        return parsed;
+      },
+      observations: load('Observation'),
+      conditions: load('Condition'),
+      medications: load('MedicationRequest'),
+    },
+  };
+}
