@@ -1,0 +1,78 @@
+// Authentication at the gateway and the first field-level policies, end to end: each role sees
+// what its policy grants and gets FORBIDDEN for the rest, with the rest of the data returned.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPair } from 'jose';
+import type { Stack } from '../../../runtime/stack.ts';
+import { mintDevToken } from '../../../security/user-token.ts';
+import { gql, post, startTestStack, tokenFor } from '../../support/stack.ts';
+
+let stack: Stack;
+before(async () => {
+  stack = await startTestStack();
+});
+after(() => stack?.close());
+
+const forbiddenPaths = (errors: { path?: (string | number)[]; extensions?: Record<string, unknown> }[] | undefined) =>
+  (errors ?? []).filter((e) => e.extensions?.code === 'FORBIDDEN').map((e) => e.path?.filter((p) => typeof p === 'string').join('.'));
+
+test('missing, malformed, expired and forged tokens are UNAUTHENTICATED', async () => {
+  const query = '{ patients(first: 1) { totalCount } }';
+  const attacker = await generateKeyPair('ES256');
+  const forged = await mintDevToken({ privateKey: attacker.privateKey, kid: 'x', alg: 'ES256' }, { sub: 'mallory', roles: ['clinician'], purposeOfUse: 'TREAT' });
+  const expired = (await tokenFor(stack, ['clinician'], 'TREAT', -120)).token;
+  for (const [how, headers] of Object.entries({ missing: {}, malformed: { authorization: 'Bearer not.a.jwt' }, basic: { authorization: 'Basic YTpi' }, expired: { authorization: `Bearer ${expired}` }, forged: { authorization: `Bearer ${forged}` }, spoofed: { 'x-user': 'admin', 'x-roles': 'clinician' } })) {
+    const res = await post(stack.gateway.url, { query }, headers);
+    assert.equal(res.status, 401, how);
+    assert.equal(res.body.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED', how);
+    assert.equal(res.body.data, undefined, how);
+  }
+});
+
+test('analyst: counts and de-identified fields; names are FORBIDDEN, the rest still returned', async () => {
+  const { token } = await tokenFor(stack, ['analyst']);
+  const res = await gql<{ patients: { totalCount: number; edges: { node: { id: string; gender: string | null; name: unknown } }[] } }>(
+    stack,
+    token,
+    '{ patients(first: 3) { totalCount edges { node { id gender name { family } } } } }',
+  );
+  assert.equal(res.status, 200);
+  const page = res.body.data!.patients;
+  assert.ok(page.totalCount > 0);
+  assert.equal(page.edges.length, 3);
+  for (const e of page.edges) {
+    assert.ok(e.node.id);
+    assert.equal(e.node.name, null);
+  }
+  assert.deepEqual(forbiddenPaths(res.body.errors), ['patients.edges.node.name', 'patients.edges.node.name', 'patients.edges.node.name']);
+  const lookup = await gql(stack, token, '{ patientByIdentifier(system: "x", value: "y") { id } }');
+  assert.deepEqual(forbiddenPaths(lookup.body.errors), ['patientByIdentifier']);
+});
+
+test('steward: demographics and source records, but no clinical data', async () => {
+  const { token } = await tokenFor(stack, ['steward']);
+  const res = await gql<{ patients: { edges: { node: { name: { family: string } | null; sourceRecords: { source: string; observations: unknown }[] } }[] } }>(
+    stack,
+    token,
+    '{ patients(first: 2) { edges { node { name { family } sourceRecords { source observations { id } } } } } }',
+  );
+  const nodes = res.body.data!.patients.edges.map((e) => e.node);
+  assert.ok(nodes.every((n) => n.name?.family));
+  assert.ok(nodes.every((n) => n.sourceRecords.length > 0 && n.sourceRecords.every((r) => r.source && r.observations === null)));
+  const paths = forbiddenPaths(res.body.errors);
+  assert.ok(paths.length > 0 && paths.every((p) => p === 'patients.edges.node.sourceRecords.observations'), JSON.stringify(paths));
+});
+
+test('security officers and clinicians without a treatment purpose see no patient', async () => {
+  for (const [roles, purpose] of [[['security'], undefined], [['clinician'], 'HPAYMT']] as const) {
+    const { token } = await tokenFor(stack, [...roles], purpose);
+    const res = await gql(stack, token, '{ patients(first: 1) { totalCount } }');
+    assert.deepEqual(forbiddenPaths(res.body.errors), ['patients'], `${roles} ${purpose}`);
+  }
+});
+
+test('clinician for treatment reads the full record', async () => {
+  const { token } = await tokenFor(stack, ['clinician']);
+  const res = await gql(stack, token, '{ patients(first: 2) { edges { node { name { family } birthDate identifiers { value } sourceRecords { observations { id } } } } } }');
+  assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
+});

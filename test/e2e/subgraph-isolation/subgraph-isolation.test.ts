@@ -1,0 +1,61 @@
+// A subgraph answers the gateway only: without a valid gateway-signed identity for that very
+// subgraph, every request is refused with 401 before any GraphQL work, _service and _entities
+// included, and nothing is audited as returned.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPair, SignJWT } from 'jose';
+import type { Stack } from '../../../runtime/stack.ts';
+import { KEY_ALGORITHMS, keyNames, loadKeyPair } from '../../../platform/keys.ts';
+import { GATEWAY_ISSUER, identitySigner } from '../../../security/identity-token.ts';
+import { post, startTestStack } from '../../support/stack.ts';
+
+let stack: Stack;
+before(async () => {
+  stack = await startTestStack({ skipInitialLoad: true });
+});
+after(() => stack?.close());
+
+const principal = { sub: 'attacker', roles: ['clinician'] as const, purposeOfUse: 'TREAT' as const, clientId: null, scopes: [], requestId: 'r-1' };
+const probes = {
+  service: { query: '{ _service { sdl } }' },
+  entities: { query: 'query ($r: [_Any!]!) { _entities(representations: $r) { __typename ... on Patient { id name { family } } } }', variables: { r: [{ __typename: 'Patient', id: '00000000-0000-4000-8000-000000000000' }] } },
+  patients: { query: '{ patients(first: 1) { totalCount } }' },
+};
+
+test('no identity, a user token, or a forged identity: 401 on every subgraph', async () => {
+  const forgedKey = await generateKeyPair('EdDSA');
+  const forged = await identitySigner({ privateKey: forgedKey.privateKey, kid: 'forged', alg: 'EdDSA' })(principal, 'mpi');
+  const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'gateway-identity+jwt' })).toString('base64url')}.${Buffer.from(JSON.stringify({ iss: GATEWAY_ISSUER, sub: 'x', aud: 'mpi', roles: ['clinician'], exp: 9999999999 })).toString('base64url')}.`;
+  for (const [name, subgraph] of Object.entries(stack.subgraphs)) {
+    for (const [probe, body] of Object.entries(probes)) {
+      for (const [how, headers] of Object.entries({ none: {}, forged: { authorization: `Bearer ${forged}` }, unsigned: { authorization: `Bearer ${unsigned}` }, spoofedHeaders: { 'x-user': 'admin', 'x-roles': 'clinician' } })) {
+        const res = await post(subgraph.url, body, headers);
+        assert.equal(res.status, 401, `${name} ${probe} ${how}`);
+        assert.equal(res.body.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
+        assert.equal(res.body.data, undefined);
+      }
+    }
+  }
+});
+
+test("a genuine identity for one subgraph is refused by another (audience), and an expired one by all", async () => {
+  const key = await loadKeyPair(stack.keys, keyNames.gatewayIdentity, KEY_ALGORITHMS.gatewayIdentity);
+  const forEpic = await identitySigner(key)(principal, 'epic');
+  const res = await post(stack.subgraphs.mpi!.url, probes.service, { authorization: `Bearer ${forEpic}` });
+  assert.equal(res.status, 401);
+  const expired = await new SignJWT({ roles: ['clinician'], pou: 'TREAT', rid: 'r' })
+    .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'gateway-identity+jwt' })
+    .setIssuer(GATEWAY_ISSUER).setSubject('x').setAudience('mpi').setIssuedAt(Math.floor(Date.now() / 1000) - 600).setExpirationTime(Math.floor(Date.now() / 1000) - 500)
+    .sign(key.privateKey);
+  assert.equal((await post(stack.subgraphs.mpi!.url, probes.service, { authorization: `Bearer ${expired}` })).status, 401);
+  // The same genuine identity for the right audience is accepted: the refusals above are not a broken subgraph.
+  const forMpi = await identitySigner(key)(principal, 'mpi');
+  const ok = await post<{ _service: { sdl: string } }>(stack.subgraphs.mpi!.url, probes.service, { authorization: `Bearer ${forMpi}` });
+  assert.equal(ok.status, 200);
+  assert.match(ok.body.data!._service.sdl, /type Patient/);
+});
+
+test('nothing was audited as returned for the refused requests', async () => {
+  const { rows } = await stack.db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_event WHERE actor_sub = 'attacker' AND decision = 'permit' AND patient_ref <> ''");
+  assert.equal(rows[0]?.n, 0);
+});

@@ -1,0 +1,42 @@
+// The whole product started for a test: simulated EHRs, subgraphs and gateway on ephemeral
+// loopback ports, storage per env.ts (a fresh schema per run, dropped on close).
+import { randomUUID } from 'node:crypto';
+import { KEY_ALGORITHMS, keyNames, loadKeyPair } from '../../platform/keys.ts';
+import type { PurposeOfUse, Role } from '../../security/principal.ts';
+import { mintDevToken } from '../../security/user-token.ts';
+import { startStack, type Stack, type StackOptions } from '../../runtime/stack.ts';
+import { databaseUrl, redisUrl, uniqueSchema } from './env.ts';
+
+export const TEST_POPULATION = { seed: 7, size: 150 } as const;
+
+export function startTestStack(overrides: Partial<StackOptions> = {}): Promise<Stack> {
+  return startStack({
+    databaseUrl: databaseUrl(),
+    redisUrl: redisUrl(),
+    dbSchema: uniqueSchema('e2e'),
+    dropSchemaOnClose: true,
+    simulators: TEST_POPULATION,
+    ephemeralPorts: true,
+    ...overrides,
+  });
+}
+
+/** A development-issuer token for the given roles; the sub is unique so audit rows can be found. */
+export async function tokenFor(stack: Stack, roles: readonly Role[], purposeOfUse?: PurposeOfUse, ttlSeconds?: number): Promise<{ token: string; sub: string }> {
+  const key = await loadKeyPair(stack.keys, keyNames.devIssuer, KEY_ALGORITHMS.devIssuer);
+  const sub = `test-${roles.join('-')}-${randomUUID()}`;
+  return { token: await mintDevToken(key, { sub, roles, purposeOfUse: purposeOfUse ?? (roles.includes('clinician') ? 'TREAT' : undefined), ttlSeconds }), sub };
+}
+
+export type GraphQLResponse<T = Record<string, unknown>> = {
+  status: number;
+  body: { data?: T | null; errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[] };
+};
+
+export async function post<T = Record<string, unknown>>(url: string, body: unknown, headers: Record<string, string> = {}): Promise<GraphQLResponse<T>> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as GraphQLResponse<T>['body'] };
+}
+
+export const gql = <T = Record<string, unknown>>(stack: Stack, token: string | undefined, query: string, variables?: Record<string, unknown>) =>
+  post<T>(stack.gateway.url, { query, variables }, token ? { authorization: `Bearer ${token}` } : {});
