@@ -6,6 +6,7 @@ import { LRUCache } from 'lru-cache';
 
 export interface TtlCache {
   getMany(keys: readonly string[]): Promise<(string | undefined)[]>;
+  /** A TTL of 0 disables caching. */
   setMany(entries: readonly (readonly [key: string, value: string])[], ttlSeconds: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -21,6 +22,7 @@ function memoryCache(max: number): TtlCache {
   return {
     getMany: async (keys) => keys.map((k) => lru.get(k)),
     setMany: async (entries, ttlSeconds) => {
+      if (ttlSeconds <= 0) return;
       for (const [k, v] of entries) lru.set(k, v, { ttl: ttlSeconds * 1000 });
     },
     close: async () => lru.clear(),
@@ -51,9 +53,9 @@ function redisCache(url: string, prefix: string): TtlCache {
       }
     },
     async setMany(entries, ttlSeconds) {
-      if (entries.length === 0 || redis.status !== 'ready') return;
+      if (entries.length === 0 || ttlSeconds <= 0 || redis.status !== 'ready') return;
       const pipeline = redis.pipeline();
-      for (const [k, v] of entries) pipeline.set(k, v, 'EX', ttlSeconds);
+      for (const [k, v] of entries) pipeline.set(k, v, 'EX', Math.ceil(ttlSeconds));
       await pipeline.exec().catch(() => undefined);
     },
     async close() {

@@ -5,26 +5,16 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readCommittedSupergraph } from '../gateway/compose.ts';
-import { startGateway } from '../gateway/server.ts';
 import { openCache, type TtlCache } from '../platform/cache.ts';
-import { defaultPorts, loadAdapters, loadConnections, loadVendorProfile, type AdapterConfig, type ConnectionConfig } from '../platform/config.ts';
-import { dropSchema, migrate, openDatabase, type Database } from '../platform/db.ts';
+import { defaultPorts, loadAdapters, loadConnections, type AdapterConfig, type ConnectionConfig } from '../platform/config.ts';
+import { dropSchema, type Database } from '../platform/db.ts';
 import type { RunningHttpServer } from '../platform/graphql-http.ts';
 import { KEY_ALGORITHMS, keyNames, loadKeyPair, type KeyStoreOptions } from '../platform/keys.ts';
 import { openConnections } from '../protocol/connections.ts';
-import { AUDIT_MIGRATIONS } from '../orchestration/audit/audit-log.ts';
-import { MPI_MIGRATIONS } from '../orchestration/mpi/store.ts';
-import { initialLoad, type LoadReport } from '../orchestration/sync/initial-load.ts';
-import { identitySigner, identityVerifier } from '../security/identity-token.ts';
-import { DEFAULT_AUDIENCE, DEV_ISSUER, userTokenVerifier, type TrustedIssuer } from '../security/user-token.ts';
+import type { LoadReport } from '../orchestration/sync/initial-load.ts';
+import type { TrustedIssuer } from '../security/user-token.ts';
 import { startSimulators, truthToCsv, type Population } from '../simulators/index.ts';
-import { mpiSubgraph } from '../subgraphs/mpi/subgraph.ts';
-import { startSubgraph } from '../subgraphs/shared/subgraph-server.ts';
-import { vendorAdapterSubgraph } from '../subgraphs/vendor-adapter/subgraph.ts';
-import { QUARANTINE_MIGRATIONS } from '../translation/quarantine.ts';
-
-export const ALL_MIGRATIONS = [...AUDIT_MIGRATIONS, ...MPI_MIGRATIONS, ...QUARANTINE_MIGRATIONS];
+import { loadPatients, openStorage, startAdapterService, startGatewayService, startMpiService } from './components.ts';
 
 export type StackOptions = {
   /** postgres:// URL; PGlite when absent. */
@@ -77,26 +67,24 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (temporaryKeys) rmSync(temporaryKeys, { recursive: true, force: true });
   };
   try {
-    const db = await openDatabase({ url: options.databaseUrl, dataDir: options.pgliteDir, schema: options.dbSchema });
+    const db = await openStorage({ url: options.databaseUrl, dataDir: options.pgliteDir, schema: options.dbSchema });
     cleanups.push(async () => {
       if (options.dropSchemaOnClose) await dropSchema(db);
       await db.close();
     });
-    await migrate(db, ALL_MIGRATIONS);
-    const cache = openCache({ redisUrl: options.redisUrl, prefix: `pgw:${options.dbSchema ?? 'default'}` });
+    const cache = openCache({ redisUrl: options.redisUrl, prefix: `pgw:${db.schema}` });
     cleanups.push(() => cache.close());
 
     let connections = options.connections ?? loadConnections();
     let simulators: Stack['simulators'];
     if (options.simulators) {
       const clients = await Promise.all(
-        connections.map(async (c) => ({ clientId: c.clientId, publicJwk: (await loadKeyPair(keys, keyNames.smartClient(c.id), KEY_ALGORITHMS.smartClient))
-          .publicJwk })),
+        connections.map(async (c) => ({ clientId: c.clientId, publicJwk: (await loadKeyPair(keys, keyNames.smartClient(c.id), KEY_ALGORITHMS.smartClient)).publicJwk })),
       );
       simulators = await startSimulators({
         seed: options.simulators.seed,
         size: options.simulators.size,
-        sites: connections.map((c) => ({ id: c.id, vendor: vendorOf(c, adapters), ...(options.ephemeralPorts ? { port: 0 } : { port: Number(new URL(c.baseUrl).port) }) })),
+        sites: connections.map((c) => ({ id: c.id, vendor: vendorOf(c, adapters), port: options.ephemeralPorts ? 0 : Number(new URL(c.baseUrl).port) })),
         clients,
       });
       cleanups.push(() => simulators!.close());
@@ -106,43 +94,28 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }
 
     const clients = await openConnections(connections, keys);
-    const gatewayKey = await loadKeyPair(keys, keyNames.gatewayIdentity, KEY_ALGORITHMS.gatewayIdentity);
     const ports = defaultPorts(adapters);
-    const portFor = (name: string): number => (options.ephemeralPorts ? 0 : name === 'mpi' ? ports.mpi : ports.adapters[name]!);
-    const runtimeFor = (name: string) => ({ db, production, port: portFor(name), verifyIdentity: identityVerifier([gatewayKey.publicJwk], name) });
+    const common = { db, keys, production };
+    const track = (running: RunningHttpServer): RunningHttpServer => (cleanups.push(() => running.close()), running);
 
     const subgraphs: Record<string, RunningHttpServer> = {};
-    subgraphs.mpi = await startSubgraph(mpiSubgraph({ db, adapters, connections }), runtimeFor('mpi'));
-    cleanups.push(() => subgraphs.mpi!.close());
+    subgraphs.mpi = track(await startMpiService({ ...common, port: options.ephemeralPorts ? 0 : ports.mpi, adapters, connections }));
     for (const adapter of adapters) {
-      const profile = loadVendorProfile(adapter.profile);
-      const own = new Map(connections.filter((c) => c.adapter === adapter.name).map((c) => [c.id, { config: c, client: clients.get(c.id)! }]));
-      const running = await startSubgraph(vendorAdapterSubgraph(adapter, { db, profile, cache, cacheTtlSeconds: options.cacheTtlSeconds ?? 300, connections: own }), runtimeFor(adapter.name));
-      subgraphs[adapter.name] = running;
-      cleanups.push(() => running.close());
+      subgraphs[adapter.name] = track(
+        await startAdapterService({ ...common, port: options.ephemeralPorts ? 0 : ports.adapters[adapter.name]!, adapter, connections, clients, cache, cacheTtlSeconds: options.cacheTtlSeconds ?? 300 }),
+      );
     }
-
-    const loadReports = options.skipInitialLoad
-      ? []
-      : await initialLoad(
-          db,
-          connections.map((c) => ({ connection: c, client: clients.get(c.id)!, profile: loadVendorProfile(adapters.find((a) => a.name === c.adapter)!.profile) })),
-        );
-
-    const devIssuer = await loadKeyPair(keys, keyNames.devIssuer, KEY_ALGORITHMS.devIssuer);
-    const issuers: TrustedIssuer[] = [
-      ...(options.trustDevIssuer ?? !production ? [{ issuer: DEV_ISSUER, audience: DEFAULT_AUDIENCE, jwks: [devIssuer.publicJwk] }] : []),
-      ...(options.issuers ?? []),
-    ];
-    const gateway = await startGateway({
-      supergraphSdl: readCommittedSupergraph(),
-      subgraphUrls: Object.fromEntries(Object.entries(subgraphs).map(([name, s]) => [name, s.url])),
-      signIdentity: identitySigner(gatewayKey),
-      verifyUserToken: userTokenVerifier(issuers),
-      port: options.ephemeralPorts ? 0 : ports.gateway,
-      production,
-    });
-    cleanups.push(() => gateway.close());
+    const loadReports = options.skipInitialLoad ? [] : await loadPatients(db, adapters, connections, clients);
+    const gateway = track(
+      await startGatewayService({
+        keys,
+        subgraphUrls: Object.fromEntries(Object.entries(subgraphs).map(([name, s]) => [name, s.url])),
+        port: options.ephemeralPorts ? 0 : ports.gateway,
+        production,
+        trustDevIssuer: options.trustDevIssuer ?? !production,
+        issuers: options.issuers,
+      }),
+    );
     return { gateway, subgraphs, simulators, population: simulators?.population, db, cache, keys, loadReports, connections, close };
   } catch (error) {
     await close();

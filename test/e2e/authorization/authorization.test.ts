@@ -21,7 +21,8 @@ test('missing, malformed, expired and forged tokens are UNAUTHENTICATED', async 
   const attacker = await generateKeyPair('ES256');
   const forged = await mintDevToken({ privateKey: attacker.privateKey, kid: 'x', alg: 'ES256' }, { sub: 'mallory', roles: ['clinician'], purposeOfUse: 'TREAT' });
   const expired = (await tokenFor(stack, ['clinician'], 'TREAT', -120)).token;
-  for (const [how, headers] of Object.entries({ missing: {}, malformed: { authorization: 'Bearer not.a.jwt' }, basic: { authorization: 'Basic YTpi' }, expired: { authorization: `Bearer ${expired}` }, forged: { authorization: `Bearer ${forged}` }, spoofed: { 'x-user': 'admin', 'x-roles': 'clinician' } })) {
+  const attempts: Record<string, Record<string, string>> = { missing: {}, malformed: { authorization: 'Bearer not.a.jwt' }, basic: { authorization: 'Basic YTpi' }, expired: { authorization: `Bearer ${expired}` }, forged: { authorization: `Bearer ${forged}` }, spoofed: { 'x-user': 'admin', 'x-roles': 'clinician' } };
+  for (const [how, headers] of Object.entries(attempts)) {
     const res = await post(stack.gateway.url, { query }, headers);
     assert.equal(res.status, 401, how);
     assert.equal(res.body.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED', how);

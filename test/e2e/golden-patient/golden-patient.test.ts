@@ -36,7 +36,7 @@ async function allPatients(): Promise<Node[]> {
   const nodes: Node[] = [];
   let after: string | null = null;
   do {
-    const res = await gql<Page>(stack, clinician, PAGE, { first: 100, after });
+    const res: Awaited<ReturnType<typeof gql<Page>>> = await gql<Page>(stack, clinician, PAGE, { first: 100, after });
     assert.equal(res.status, 200);
     assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
     const page = res.body.data!.patients;

@@ -10,7 +10,7 @@ const TIMEOUT_MS = 800;
 let stack: Stack;
 let token: string;
 before(async () => {
-  stack = await startTestStack({ connections: loadConnections().map((c) => ({ ...c, timeoutMs: TIMEOUT_MS })), cacheTtlSeconds: 0.001 });
+  stack = await startTestStack({ connections: loadConnections().map((c) => ({ ...c, timeoutMs: TIMEOUT_MS })), cacheTtlSeconds: 0 });
   token = (await tokenFor(stack, ['clinician'])).token;
 });
 beforeEach(() => {

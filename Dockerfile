@@ -1,0 +1,10 @@
+# One image for every service of the product; docker-compose.yml picks the role per container.
+FROM node:24-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+COPY . .
+USER node
+EXPOSE 4000
+CMD ["node", "runtime/service.ts", "gateway"]

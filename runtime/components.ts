@@ -1,0 +1,81 @@
+// The product's deployable pieces, each started from configuration: storage, the MPI subgraph,
+// one vendor adapter subgraph, the gateway. runtime/stack.ts starts them all in one process
+// (npm start, tests, benchmarks); runtime/service.ts starts one per container (compose).
+import { readCommittedSupergraph } from '../gateway/compose.ts';
+import { startGateway } from '../gateway/server.ts';
+import type { TtlCache } from '../platform/cache.ts';
+import { loadVendorProfile, type AdapterConfig, type ConnectionConfig } from '../platform/config.ts';
+import { migrate, openDatabase, type Database, type DatabaseOptions } from '../platform/db.ts';
+import type { RunningHttpServer } from '../platform/graphql-http.ts';
+import { KEY_ALGORITHMS, keyNames, loadKeyPair, type KeyStoreOptions } from '../platform/keys.ts';
+import type { FhirConnection } from '../protocol/fhir/client.ts';
+import { AUDIT_MIGRATIONS } from '../orchestration/audit/audit-log.ts';
+import { MPI_MIGRATIONS } from '../orchestration/mpi/store.ts';
+import { initialLoad, type LoadReport } from '../orchestration/sync/initial-load.ts';
+import { identitySigner, identityVerifier } from '../security/identity-token.ts';
+import { DEFAULT_AUDIENCE, DEV_ISSUER, userTokenVerifier, type TrustedIssuer } from '../security/user-token.ts';
+import { mpiSubgraph } from '../subgraphs/mpi/subgraph.ts';
+import { startSubgraph } from '../subgraphs/shared/subgraph-server.ts';
+import { vendorAdapterSubgraph } from '../subgraphs/vendor-adapter/subgraph.ts';
+import { QUARANTINE_MIGRATIONS } from '../translation/quarantine.ts';
+
+export const ALL_MIGRATIONS = [...AUDIT_MIGRATIONS, ...MPI_MIGRATIONS, ...QUARANTINE_MIGRATIONS];
+
+export async function openStorage(options: DatabaseOptions): Promise<Database> {
+  const db = await openDatabase(options);
+  await migrate(db, ALL_MIGRATIONS);
+  return db;
+}
+
+type ServiceCommon = { readonly db: Database; readonly keys: KeyStoreOptions; readonly port: number; readonly host?: string; readonly production: boolean };
+
+async function subgraphRuntime(name: string, c: ServiceCommon) {
+  const gatewayKey = await loadKeyPair(c.keys, keyNames.gatewayIdentity, KEY_ALGORITHMS.gatewayIdentity);
+  return { db: c.db, production: c.production, port: c.port, host: c.host, verifyIdentity: identityVerifier([gatewayKey.publicJwk], name) };
+}
+
+export async function startMpiService(c: ServiceCommon & { readonly adapters: readonly AdapterConfig[]; readonly connections: readonly ConnectionConfig[] }): Promise<RunningHttpServer> {
+  return startSubgraph(mpiSubgraph({ db: c.db, adapters: c.adapters, connections: c.connections }), await subgraphRuntime('mpi', c));
+}
+
+export async function startAdapterService(
+  c: ServiceCommon & { readonly adapter: AdapterConfig; readonly connections: readonly ConnectionConfig[]; readonly clients: ReadonlyMap<string, FhirConnection>; readonly cache: TtlCache; readonly cacheTtlSeconds: number },
+): Promise<RunningHttpServer> {
+  const own = new Map(c.connections.filter((x) => x.adapter === c.adapter.name).map((x) => [x.id, { config: x, client: c.clients.get(x.id)! }]));
+  const deps = { db: c.db, profile: loadVendorProfile(c.adapter.profile), cache: c.cache, cacheTtlSeconds: c.cacheTtlSeconds, connections: own };
+  return startSubgraph(vendorAdapterSubgraph(c.adapter, deps), await subgraphRuntime(c.adapter.name, c));
+}
+
+export async function startGatewayService(c: {
+  readonly keys: KeyStoreOptions;
+  readonly subgraphUrls: Readonly<Record<string, string>>;
+  readonly port: number;
+  readonly host?: string;
+  readonly production: boolean;
+  readonly trustDevIssuer: boolean;
+  readonly issuers?: readonly TrustedIssuer[];
+}): Promise<RunningHttpServer> {
+  const gatewayKey = await loadKeyPair(c.keys, keyNames.gatewayIdentity, KEY_ALGORITHMS.gatewayIdentity);
+  const issuers: TrustedIssuer[] = [...(c.issuers ?? [])];
+  if (c.trustDevIssuer) {
+    const devIssuer = await loadKeyPair(c.keys, keyNames.devIssuer, KEY_ALGORITHMS.devIssuer);
+    issuers.push({ issuer: DEV_ISSUER, audience: DEFAULT_AUDIENCE, jwks: [devIssuer.publicJwk] });
+  }
+  return startGateway({
+    supergraphSdl: readCommittedSupergraph(),
+    subgraphUrls: c.subgraphUrls,
+    signIdentity: identitySigner(gatewayKey),
+    verifyUserToken: userTokenVerifier(issuers),
+    port: c.port,
+    host: c.host,
+    production: c.production,
+  });
+}
+
+/** Pulls and links every patient of the given connections (initial load). */
+export function loadPatients(db: Database, adapters: readonly AdapterConfig[], connections: readonly ConnectionConfig[], clients: ReadonlyMap<string, FhirConnection>): Promise<LoadReport[]> {
+  return initialLoad(
+    db,
+    connections.map((c) => ({ connection: c, client: clients.get(c.id)!, profile: loadVendorProfile(adapters.find((a) => a.name === c.adapter)!.profile) })),
+  );
+}

@@ -1,0 +1,84 @@
+// One piece of the product per process, for docker compose and other multi-process deployments:
+//   node runtime/service.ts keys | mpi | adapter <name> | gateway
+// Configuration comes from config/ and the environment (README, "Configuration").
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openCache } from '../platform/cache.ts';
+import { dataDir, defaultPorts, isProduction, loadAdapters, loadConnections } from '../platform/config.ts';
+import type { RunningHttpServer } from '../platform/graphql-http.ts';
+import { KEY_ALGORITHMS, keyNames, loadKeyPair, type KeyStoreOptions } from '../platform/keys.ts';
+import { logger } from '../platform/log.ts';
+import { openConnections } from '../protocol/connections.ts';
+import { loadPatients, openStorage, startAdapterService, startGatewayService, startMpiService } from './components.ts';
+
+const log = logger('service');
+const env = process.env;
+const [role, name] = process.argv.slice(2);
+const adapters = loadAdapters();
+const connections = loadConnections();
+const ports = defaultPorts(adapters);
+const host = env.HOST ?? '0.0.0.0';
+const production = isProduction();
+// Only the one-shot `keys` service generates keys; every other service requires them.
+const keys: KeyStoreOptions = { dir: env.KEYS_DIR ?? join(dataDir(), 'keys'), generateMissing: role === 'keys' };
+const storage = () => openStorage({ url: env.DATABASE_URL, dataDir: env.DATABASE_URL ? undefined : join(dataDir(), 'pg'), schema: env.DB_SCHEMA });
+
+async function run(): Promise<RunningHttpServer | undefined> {
+  switch (role) {
+    case 'keys': {
+      await loadKeyPair(keys, keyNames.devIssuer, KEY_ALGORITHMS.devIssuer);
+      await loadKeyPair(keys, keyNames.gatewayIdentity, KEY_ALGORITHMS.gatewayIdentity);
+      const clients: Record<string, unknown> = {};
+      for (const c of connections) clients[c.clientId] = (await loadKeyPair(keys, keyNames.smartClient(c.id), KEY_ALGORITHMS.smartClient)).publicJwk;
+      // The simulated EHRs register these public keys, as a real EHR's app registration would.
+      writeFileSync(join(keys.dir, 'simulator-clients.json'), JSON.stringify(clients, null, 2));
+      log.info('keys_ready', { dir: keys.dir, connections: connections.length });
+      return undefined;
+    }
+    case 'mpi': {
+      const db = await storage();
+      const server = await startMpiService({ db, keys, production, host, port: Number(env.PORT ?? ports.mpi), adapters, connections });
+      if (env.INITIAL_LOAD !== 'false') void initialLoadWithRetry(db);
+      return server;
+    }
+    case 'adapter': {
+      const adapter = adapters.find((a) => a.name === name);
+      if (!adapter) throw new Error(`unknown adapter ${name ?? '(none)'}; configured: ${adapters.map((a) => a.name).join(', ')}`);
+      const own = connections.filter((c) => c.adapter === adapter.name);
+      const cache = openCache({ redisUrl: env.REDIS_URL, prefix: `pgw:${adapter.name}` });
+      return startAdapterService({ db: await storage(), keys, production, host, port: Number(env.PORT ?? ports.adapters[adapter.name]), adapter, connections: own, clients: await openConnections(own, keys), cache, cacheTtlSeconds: Number(env.CACHE_TTL_SECONDS ?? 300) });
+    }
+    case 'gateway': {
+      const subgraphUrls = Object.fromEntries(
+        ['mpi', ...adapters.map((a) => a.name)].flatMap((n) => {
+          const url = env[`SUBGRAPH_URL_${n.toUpperCase().replace(/-/g, '_')}`];
+          return url ? [[n, url]] : [];
+        }),
+      );
+      return startGatewayService({ keys, subgraphUrls, production, host, port: Number(env.PORT ?? ports.gateway), trustDevIssuer: env.TRUST_DEV_ISSUER === 'true' });
+    }
+    default:
+      throw new Error('usage: node runtime/service.ts keys | mpi | adapter <name> | gateway');
+  }
+}
+
+/** The EHRs may come up after the MPI: retry the initial load with backoff until every source loaded. */
+async function initialLoadWithRetry(db: Awaited<ReturnType<typeof storage>>): Promise<void> {
+  const clients = await openConnections(connections, keys);
+  for (let attempt = 0, pending = connections; pending.length > 0; attempt++) {
+    const reports = await loadPatients(db, adapters, pending, clients);
+    pending = pending.filter((c) => reports.find((r) => r.source === c.id)?.failed);
+    if (pending.length > 0) await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * 2 ** attempt)));
+  }
+}
+
+const server = await run().catch((error: unknown) => {
+  log.error('start_failed', { role, error: (error as Error).message });
+  process.exit(1);
+});
+if (server) {
+  log.info('listening', { role, name, url: server.url });
+  const stop = () => void server.close().then(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
