@@ -28,7 +28,8 @@ test('no identity, a user token, or a forged identity: 401 on every subgraph', a
   const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'gateway-identity+jwt' })).toString('base64url')}.${Buffer.from(JSON.stringify({ iss: GATEWAY_ISSUER, sub: 'x', aud: 'mpi', roles: ['clinician'], exp: 9999999999 })).toString('base64url')}.`;
   for (const [name, subgraph] of Object.entries(stack.subgraphs)) {
     for (const [probe, body] of Object.entries(probes)) {
-      for (const [how, headers] of Object.entries({ none: {}, forged: { authorization: `Bearer ${forged}` }, unsigned: { authorization: `Bearer ${unsigned}` }, spoofedHeaders: { 'x-user': 'admin', 'x-roles': 'clinician' } })) {
+      const attempts: Record<string, Record<string, string>> = { none: {}, forged: { authorization: `Bearer ${forged}` }, unsigned: { authorization: `Bearer ${unsigned}` }, spoofedHeaders: { 'x-user': 'admin', 'x-roles': 'clinician' } };
+      for (const [how, headers] of Object.entries(attempts)) {
         const res = await post(subgraph.url, body, headers);
         assert.equal(res.status, 401, `${name} ${probe} ${how}`);
         assert.equal(res.body.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
