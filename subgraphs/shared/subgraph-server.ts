@@ -2,6 +2,7 @@
 // default), resolver-level audit written before the response leaves (fail closed), the hardened
 // Apollo Server options, and an HTTP front door that refuses anyone but the gateway.
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { parse, type GraphQLSchema } from 'graphql';
@@ -84,7 +85,8 @@ export async function startSubgraph(def: SubgraphDefinition, runtime: SubgraphRu
   const server = new ApolloServer<SubgraphContext>({
     schema: unguarded ? buildSubgraphSchema([{ typeDefs: parse(def.typeDefs), resolvers: def.resolvers }]) : buildSubgraph(def),
     ...hardenedServerOptions(runtime.production),
-    plugins: unguarded ? [] : [auditPlugin(runtime.db, def.name)],
+    // Inline traces would hand resolver timings and paths to any caller asking for them.
+    plugins: unguarded ? [ApolloServerPluginInlineTraceDisabled()] : [ApolloServerPluginInlineTraceDisabled(), auditPlugin(runtime.db, def.name)],
   });
   await server.start();
   const authenticate = async (req: IncomingMessage): Promise<SubgraphContext> => {

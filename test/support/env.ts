@@ -4,6 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+// Tests log warnings and errors only.
+process.env.LOG_LEVEL ??= 'warn';
+
 export const databaseUrl = (): string | undefined => process.env.DATABASE_URL || undefined;
 export const redisUrl = (): string | undefined => process.env.REDIS_URL || undefined;
 
