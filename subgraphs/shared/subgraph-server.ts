@@ -64,7 +64,7 @@ function auditPlugin(db: Database, subgraph: string): ApolloServerPlugin<Subgrap
             await writeAuditEvents(db, { principal: contextValue.principal, subgraph, operationName: operationName ?? null }, accesses, denials);
           } catch (error) {
             log.error('audit_write_failed', { subgraph, error: (error as Error).name });
-            response.http.status = 503;
+            // A GraphQL error (not an HTTP failure) so the gateway relays the reason to the client.
             response.body = { kind: 'single', singleResult: { errors: [{ message: 'audit log unavailable; no data returned', extensions: { code: 'AUDIT_UNAVAILABLE' } }] } };
           }
         },
