@@ -14,6 +14,9 @@ for (const [mode, url] of [['in-process', undefined], ['redis', redisUrl()]] as 
       assert.deepEqual(await cache.getMany(['z']), [undefined]);
       await new Promise((r) => setTimeout(r, 1100));
       assert.deepEqual(await cache.getMany(['a']), [undefined]);
+      await cache.setMany([['k1', 'v'], ['k2', 'v']], 60);
+      await cache.clear();
+      assert.deepEqual(await cache.getMany(['k1', 'k2']), [undefined, undefined]);
     } finally {
       await cache.close();
     }

@@ -8,6 +8,8 @@ export interface TtlCache {
   getMany(keys: readonly string[]): Promise<(string | undefined)[]>;
   /** A TTL of 0 disables caching. */
   setMany(entries: readonly (readonly [key: string, value: string])[], ttlSeconds: number): Promise<void>;
+  /** Removes every entry of this cache (its prefix only, on a shared Redis). */
+  clear(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -25,6 +27,7 @@ function memoryCache(max: number): TtlCache {
       if (ttlSeconds <= 0) return;
       for (const [k, v] of entries) lru.set(k, v, { ttl: ttlSeconds * 1000 });
     },
+    clear: async () => lru.clear(),
     close: async () => lru.clear(),
   };
 }
@@ -57,6 +60,16 @@ function redisCache(url: string, prefix: string): TtlCache {
       const pipeline = redis.pipeline();
       for (const [k, v] of entries) pipeline.set(k, v, 'EX', Math.ceil(ttlSeconds));
       await pipeline.exec().catch(() => undefined);
+    },
+    async clear() {
+      if (redis.status !== 'ready') return;
+      // ioredis applies keyPrefix to key arguments but not to SCAN's pattern or results.
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+        cursor = next;
+        if (keys.length > 0) await redis.unlink(...keys.map((k) => k.slice(prefix.length + 1)));
+      } while (cursor !== '0');
     },
     async close() {
       redis.disconnect();

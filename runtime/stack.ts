@@ -73,7 +73,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await db.close();
     });
     const cache = openCache({ redisUrl: options.redisUrl, prefix: `pgw:${db.schema}` });
-    cleanups.push(() => cache.close());
+    cleanups.push(async () => {
+      if (options.dropSchemaOnClose) await cache.clear();
+      await cache.close();
+    });
 
     let connections = options.connections ?? loadConnections();
     let simulators: Stack['simulators'];
