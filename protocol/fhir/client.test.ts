@@ -1,0 +1,72 @@
+// Layer 1 against a simulated EHR over real HTTP: SMART Backend Services tokens are fetched once,
+// reused, refreshed before expiry; a wrong key is an auth failure naming the source; searches
+// follow `next` links; a slow EHR is cut off at the connection's timeout.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPair, exportJWK, type CryptoKey } from 'jose';
+import { generatePopulation, startFhirSimulator, type FhirSimulator } from '../../simulators/index.ts';
+import { SourceError } from '../errors.ts';
+import { smartBackendServices } from '../smart/backend-services.ts';
+import { fhirConnection } from './client.ts';
+
+const population = generatePopulation({ seed: 3, size: 120, sites: [{ id: 'sim-epic', vendor: 'epic' }] });
+let sim: FhirSimulator;
+let key: CryptoKey;
+before(async () => {
+  const pair = await generateKeyPair('RS384', { extractable: true });
+  key = pair.privateKey;
+  sim = await startFhirSimulator({ siteId: 'sim-epic', vendor: 'epic', data: population.sites['sim-epic']!, clients: [{ clientId: 'app', publicJwk: { ...(await exportJWK(pair.publicKey)), kid: 'k', alg: 'RS384' } }], tokenTtlSeconds: 3 });
+});
+after(() => sim?.close());
+
+const tokensFor = (privateKey: CryptoKey, timeoutMs = 2000) =>
+  smartBackendServices({ source: 'sim-epic', baseUrl: sim.url, clientId: 'app', scope: 'system/*.rs', privateKey, kid: 'k', alg: 'RS384', timeoutMs, refreshMarginSeconds: 1 });
+
+test('the token endpoint is discovered, the token reused, and refreshed before it expires', async () => {
+  const tokens = tokensFor(key);
+  const first = await tokens.getToken();
+  const [a, b] = await Promise.all([tokens.getToken(), tokens.getToken()]);
+  assert.equal(a, first);
+  assert.equal(b, first);
+  await new Promise((r) => setTimeout(r, 2100)); // ttl 3 s, margin 1 s
+  assert.notEqual(await tokens.getToken(), first);
+});
+
+test('a client key the EHR does not know is an auth failure that names the source', async () => {
+  const stranger = (await generateKeyPair('RS384')).privateKey;
+  await assert.rejects(tokensFor(stranger).getToken(), (e: unknown) => e instanceof SourceError && e.failure === 'AUTH_FAILED' && e.source === 'sim-epic' && e.message.includes('invalid_client'));
+});
+
+test('searchAll follows next links and returns every patient exactly once', async () => {
+  const client = fhirConnection({ source: 'sim-epic', baseUrl: sim.url, tokens: tokensFor(key), timeoutMs: 5000 });
+  const all = await client.searchAll('Patient', { _count: '17' });
+  assert.equal(all.length, population.sites['sim-epic']!.patients.length);
+  assert.equal(new Set(all.map((p) => p.id)).size, all.length);
+  const ids = all.slice(0, 3).map((p) => p.id!);
+  const observations = await client.searchAll('Observation', { patient: ids.join(',') });
+  assert.ok(observations.length > 0);
+  assert.ok(observations.every((o) => ids.some((id) => JSON.stringify(o).includes(`Patient/${id}`))));
+});
+
+test('a slow EHR is cut off at the timeout with a TIMEOUT source error', async () => {
+  const client = fhirConnection({ source: 'sim-epic', baseUrl: sim.url, tokens: tokensFor(key), timeoutMs: 300 });
+  sim.setFault({ delayMs: 1000 });
+  try {
+    const started = Date.now();
+    await assert.rejects(client.searchAll('Patient', {}), (e: unknown) => e instanceof SourceError && e.failure === 'TIMEOUT');
+    assert.ok(Date.now() - started < 900);
+  } finally {
+    sim.setFault(null);
+  }
+});
+
+test('an EHR answering 503 is an HTTP failure with its status', async () => {
+  const client = fhirConnection({ source: 'sim-epic', baseUrl: sim.url, tokens: tokensFor(key), timeoutMs: 2000 });
+  await client.searchAll('Patient', { _count: '1' }, { maxPages: 1 }).catch(() => undefined); // warm the token
+  sim.setFault({ status: 503 });
+  try {
+    await assert.rejects(client.searchAll('Patient', {}), (e: unknown) => e instanceof SourceError && e.failure === 'HTTP_ERROR' && e.status === 503);
+  } finally {
+    sim.setFault(null);
+  }
+});
