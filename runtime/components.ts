@@ -4,7 +4,7 @@
 import { readCommittedSupergraph } from '../gateway/compose.ts';
 import { startGateway } from '../gateway/server.ts';
 import type { TtlCache } from '../platform/cache.ts';
-import { loadVendorProfile, type AdapterConfig, type ConnectionConfig } from '../platform/config.ts';
+import { loadIssuers, loadVendorProfile, type AdapterConfig, type ConnectionConfig } from '../platform/config.ts';
 import { migrate, openDatabase, type Database, type DatabaseOptions } from '../platform/db.ts';
 import type { RunningHttpServer } from '../platform/graphql-http.ts';
 import { KEY_ALGORITHMS, keyNames, loadKeyPair, type KeyStoreOptions } from '../platform/keys.ts';
@@ -56,7 +56,7 @@ export async function startGatewayService(c: {
   readonly issuers?: readonly TrustedIssuer[];
 }): Promise<RunningHttpServer> {
   const gatewayKey = await loadKeyPair(c.keys, keyNames.gatewayIdentity, KEY_ALGORITHMS.gatewayIdentity);
-  const issuers: TrustedIssuer[] = [...(c.issuers ?? [])];
+  const issuers: TrustedIssuer[] = [...(c.issuers ?? (loadIssuers() as TrustedIssuer[]))];
   if (c.trustDevIssuer) {
     const devIssuer = await loadKeyPair(c.keys, keyNames.devIssuer, KEY_ALGORITHMS.devIssuer);
     issuers.push({ issuer: DEV_ISSUER, audience: DEFAULT_AUDIENCE, jwks: [devIssuer.publicJwk] });
