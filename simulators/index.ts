@@ -1,37 +1,64 @@
-// EHR simulators: the project's stand-ins for Epic and Oracle Health (Cerner). See README.md here.
-import { generatePopulation, truthToCsv, type Population, type PopulationOptions } from './population/generate.ts';
+// EHR simulators: stand-ins for Epic and Oracle Health (Cerner) that speak FHIR R4 over HTTP with
+// SMART Backend Services, serving one deterministic synthetic population. See README.md here.
+import { generatePopulation, type Population } from './population/generate.ts';
+import type { SiteSpec, Vendor } from './population/model.ts';
 import { startFhirSimulator, type FhirSimulator, type SimulatorClient } from './fhir/server.ts';
-import type { Vendor } from './vendors/shape.ts';
 
-export { generatePopulation, truthToCsv, startFhirSimulator };
-export type { Population, PopulationOptions, FhirSimulator, SimulatorClient, Vendor };
-export type { SiteData, TruthRow, Discrepancy } from './population/generate.ts';
+export { generatePopulation, generateAppearances, truthToCsv, type Population, type PopulationOptions } from './population/generate.ts';
+export { DISCREPANCY, REFERENCE_TIME, VENDORS, type Discrepancy, type SiteSpec, type Vendor } from './population/model.ts';
+export { CLINICAL_TYPES, type ClinicalResources, type ClinicalType, type SiteData, type TruthRow } from './site-data.ts';
+export { startFhirSimulator, VENDOR_PATHS, type Fault, type FhirSimulator, type FhirSimulatorOptions, type SimulatorClient } from './fhir/server.ts';
+export { CERNER, CERNER_CODE_SETS, EPIC, STANDARD, cernerCodeSet } from './vendors/constants.ts';
+
+export type SimulatorSite = SiteSpec & { readonly port?: number };
 
 export type SimulatorsOptions = {
   readonly seed: number;
   readonly size: number;
   readonly overlapShare?: number;
-  readonly sites: readonly { readonly id: string; readonly vendor: Vendor; readonly port?: number }[];
+  readonly discrepancyShare?: number;
+  /** Sites the population is generated for (their order is part of the seed's meaning). */
+  readonly sites: readonly SimulatorSite[];
+  /** Serve only these site ids (default all). The population is still generated for every site, so
+   *  simulators started one per process (compose) serve the same people. */
+  readonly serveOnly?: readonly string[];
   readonly clients: readonly SimulatorClient[];
   readonly host?: string;
   readonly tokenTtlSeconds?: number;
-  /** Serve only these sites (the population is still generated for all, so it is the same everywhere). */
-  readonly serveOnly?: readonly string[];
 };
 
-export type RunningSimulators = { readonly population: Population; readonly servers: Readonly<Record<string, FhirSimulator>>; close(): Promise<void> };
+export type RunningSimulators = {
+  readonly population: Population;
+  readonly servers: Readonly<Record<string, FhirSimulator>>;
+  close(): Promise<void>;
+};
 
-/** Generates the population once and starts one FHIR server per site. */
+/** Generates the population once and starts one FHIR server per served site. */
 export async function startSimulators(options: SimulatorsOptions): Promise<RunningSimulators> {
-  const population = generatePopulation({ seed: options.seed, size: options.size, overlapShare: options.overlapShare, sites: options.sites });
+  const sites = options.sites.map((s): SiteSpec => ({ id: s.id, vendor: s.vendor as Vendor }));
+  const population = generatePopulation({ seed: options.seed, size: options.size, overlapShare: options.overlapShare, discrepancyShare: options.discrepancyShare, sites });
+  const unknown = (options.serveOnly ?? []).filter((id) => !sites.some((s) => s.id === id));
+  if (unknown.length > 0) throw new Error(`serveOnly names unknown sites: ${unknown.join(', ')}`);
   const servers: Record<string, FhirSimulator> = {};
+  const close = async (): Promise<void> => {
+    await Promise.all(Object.values(servers).map((s) => s.close()));
+  };
   try {
-    for (const site of options.sites.filter((s) => !options.serveOnly || options.serveOnly.includes(s.id))) {
-      servers[site.id] = await startFhirSimulator({ siteId: site.id, vendor: site.vendor, data: population.sites[site.id]!, port: site.port ?? 0, host: options.host, clients: options.clients, tokenTtlSeconds: options.tokenTtlSeconds });
+    for (const site of options.sites) {
+      if (options.serveOnly && !options.serveOnly.includes(site.id)) continue;
+      servers[site.id] = await startFhirSimulator({
+        siteId: site.id,
+        vendor: site.vendor,
+        data: population.sites[site.id]!,
+        port: site.port ?? 0,
+        host: options.host,
+        clients: options.clients,
+        tokenTtlSeconds: options.tokenTtlSeconds,
+      });
     }
   } catch (error) {
-    await Promise.all(Object.values(servers).map((s) => s.close()));
+    await close();
     throw error;
   }
-  return { population, servers, close: async () => void (await Promise.all(Object.values(servers).map((s) => s.close()))) };
+  return { population, servers, close };
 }

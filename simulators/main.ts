@@ -1,32 +1,73 @@
-// Runs simulated EHRs on their own (docker compose, manual testing):
-//   SIM_SITES=epic-main:epic:4101,cerner-main:cerner:4102 SIM_CLIENTS_JWKS=clients.json node simulators/main.ts
-// SIM_CLIENTS_JWKS is a JSON object { "<client id>": <public JWK> } of the registered backend apps.
+// Runs simulated EHRs on their own (docker compose, manual testing). Prints one line per served
+// site, `<site id> <FHIR base URL>`, and nothing else.
+//
+//   SIM_SEED=42 SIM_SIZE=2000 SIM_SITES=epic-main:epic:4101,cerner-main:cerner:4102 \
+//   SIM_CLIENTS_JWKS=clients.json SIM_TRUTH_OUT=truth.csv node simulators/main.ts
+//
+// SIM_CLIENTS_JWKS  JSON file { "<client id>": <public JWK>, ... } of the registered backend apps
+// SIM_SITES         sites to serve, id:vendor:port (port 0 = ephemeral)
+// SIM_ALL_SITES     sites the population is generated for, id:vendor (default: the default
+//                   SIM_SITES); one process per site (compose) then serves the same people
+// SIM_HOST          listen address (default 127.0.0.1; 0.0.0.0 in a container)
+// SIM_TOKEN_TTL     access-token lifetime in seconds (default 300)
+// SIM_TRUTH_OUT     where to write the ground-truth CSV (optional)
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { JWK } from 'jose';
-import { startSimulators, truthToCsv } from './index.ts';
-import type { Vendor } from './vendors/shape.ts';
+import { startSimulators, truthToCsv, VENDORS, type SimulatorClient, type SimulatorSite, type Vendor } from './index.ts';
 
-const env = process.env;
-const sites = (env.SIM_SITES ?? 'epic-main:epic:4101,cerner-main:cerner:4102').split(',').map((entry) => {
-  const [id, vendor, port] = entry.split(':');
-  if (!id || (vendor !== 'epic' && vendor !== 'cerner')) throw new Error(`SIM_SITES entry "${entry}" must be id:epic|cerner:port`);
-  return { id, vendor: vendor as Vendor, port: Number(port ?? 0) };
+const DEFAULT_SITES = 'epic-main:epic:4101,cerner-main:cerner:4102';
+
+function parseSites(spec: string, withPort: boolean): SimulatorSite[] {
+  return spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const [id, vendor, port] = entry.split(':');
+      if (!id || !(VENDORS as readonly string[]).includes(vendor ?? '')) throw new Error(`site "${entry}" must be id:${VENDORS.join('|')}${withPort ? ':port' : ''}`);
+      const portNumber = Number(port ?? 0);
+      if (withPort && !(Number.isInteger(portNumber) && portNumber >= 0 && portNumber < 65536)) throw new Error(`site "${entry}": bad port`);
+      return { id, vendor: vendor as Vendor, ...(withPort ? { port: portNumber } : {}) };
+    });
+}
+
+function integer(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const value = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isSafeInteger(value)) throw new Error(`${name} must be an integer`);
+  return value;
+}
+
+function clients(file: string | undefined): SimulatorClient[] {
+  if (!file) return [];
+  const registered = JSON.parse(readFileSync(file, 'utf8')) as Record<string, JWK>;
+  return Object.entries(registered).map(([clientId, publicJwk]) => ({ clientId, publicJwk }));
+}
+
+async function main(): Promise<void> {
+  const env = process.env;
+  const served = parseSites(env.SIM_SITES || DEFAULT_SITES, true);
+  const all = parseSites(env.SIM_ALL_SITES || DEFAULT_SITES, false);
+  for (const s of served) if (!all.some((a) => a.id === s.id)) all.push({ id: s.id, vendor: s.vendor });
+  const running = await startSimulators({
+    seed: integer('SIM_SEED', 42),
+    size: integer('SIM_SIZE', 2000),
+    sites: all.map((s) => ({ ...s, port: served.find((x) => x.id === s.id)?.port ?? 0 })),
+    serveOnly: served.map((s) => s.id),
+    clients: clients(env.SIM_CLIENTS_JWKS),
+    host: env.SIM_HOST || '127.0.0.1',
+    tokenTtlSeconds: integer('SIM_TOKEN_TTL', 300),
+  });
+  if (env.SIM_TRUTH_OUT) writeFileSync(env.SIM_TRUTH_OUT, truthToCsv(running.population.truth));
+  for (const [id, server] of Object.entries(running.servers)) process.stdout.write(`${id} ${server.url}\n`);
+  const stop = (): void => {
+    void running.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`simulators: ${(error as Error).message}\n`);
+  process.exit(1);
 });
-const clients = env.SIM_CLIENTS_JWKS
-  ? Object.entries(JSON.parse(readFileSync(env.SIM_CLIENTS_JWKS, 'utf8')) as Record<string, JWK>).map(([clientId, publicJwk]) => ({ clientId, publicJwk }))
-  : [];
-// Every simulator of a compose stack generates the same population (same seed and size) and serves its own site.
-const all = (env.SIM_ALL_SITES ?? 'epic-main:epic,cerner-main:cerner').split(',').map((e) => ({ id: e.split(':')[0]!, vendor: e.split(':')[1] as Vendor }));
-const running = await startSimulators({
-  seed: Number(env.SIM_SEED ?? 42),
-  size: Number(env.SIM_SIZE ?? 2000),
-  sites: all.map((s) => ({ ...s, port: sites.find((x) => x.id === s.id)?.port ?? 0 })),
-  serveOnly: sites.map((s) => s.id),
-  clients,
-  host: env.SIM_HOST ?? '127.0.0.1',
-});
-if (env.SIM_TRUTH_OUT) writeFileSync(env.SIM_TRUTH_OUT, truthToCsv(running.population.truth));
-for (const [id, s] of Object.entries(running.servers)) process.stdout.write(`${id}: ${s.url}\n`);
-const stop = () => void running.close().then(() => process.exit(0));
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);

@@ -1,247 +1,143 @@
-// A deterministic synthetic population. Each person has true demographics and a clinical
-// profile; each appearance at a site (an EHR) may carry the realistic discrepancies registrars
-// produce (nicknames, typos, married names, swapped fields, moved address, missing SSN). The
-// ground truth says which source records are one person. Everything is synthetic: SSNs are in
-// the never-issued 9xx area, phones in 555-01xx, emails at example.org.
-import { CITIES, FAMILY, FEMALE_GIVEN, MALE_GIVEN, NICKNAMES, STREETS } from './names.ts';
-import { seededRandom, type Random } from './random.ts';
-import { shapeForVendor, type Vendor } from '../vendors/shape.ts';
-import type { FhirResource } from '../fhir-types.ts';
-
-export type Sex = 'female' | 'male';
-
-export type Address = { readonly line: string; readonly city: string; readonly state: string; readonly postalCode: string };
-
-export type Demographics = {
-  readonly given: string;
-  readonly middle: string | null;
-  readonly family: string;
-  readonly suffix: string | null;
-  readonly birthDate: string;
-  readonly sex: Sex;
-  readonly address: Address;
-  readonly phone: string;
-  readonly email: string | null;
-  readonly ssn: string | null;
-};
-
-export type Measurement = { readonly category: 'vital-signs' | 'laboratory'; readonly loinc: string; readonly display: string; readonly unit: string; readonly value: number; readonly effective: string };
-export type Problem = { readonly snomed: string; readonly icd10: string; readonly display: string; readonly onset: string; readonly status: 'active' | 'resolved' };
-export type Prescription = { readonly rxnorm: string; readonly display: string; readonly authoredOn: string; readonly status: 'active' | 'completed'; readonly dosage: string };
-export type Visit = { readonly start: string; readonly end: string; readonly type: 'AMB' | 'EMER' | 'IMP' };
-
-export type Appearance = {
-  readonly personId: string;
-  readonly siteId: string;
-  readonly demographics: Demographics;
-  readonly discrepancy: Discrepancy | null;
-  readonly visits: readonly Visit[];
-  readonly measurements: readonly Measurement[];
-  readonly problems: readonly Problem[];
-  readonly prescriptions: readonly Prescription[];
-  readonly carePlan: boolean;
-};
-
-export const DISCREPANCIES = ['nickname', 'typo-family', 'married-name', 'swap', 'dob-typo'] as const;
-export type Discrepancy = (typeof DISCREPANCIES)[number];
-
-export const CLINICAL_TYPES = ['Observation', 'Condition', 'MedicationRequest', 'CarePlan', 'Encounter'] as const;
-export type ClinicalType = (typeof CLINICAL_TYPES)[number];
-
-export type SiteData = {
-  readonly vendor: Vendor;
-  readonly patients: readonly FhirResource[];
-  readonly resources: Readonly<Record<ClinicalType, readonly FhirResource[]>>;
-};
-
-export type TruthRow = { readonly personId: string; readonly siteId: string; readonly patientId: string; readonly mrn: string; readonly discrepancy: Discrepancy | null };
-
-export type Population = { readonly sites: Readonly<Record<string, SiteData>>; readonly truth: readonly TruthRow[] };
+// The deterministic synthetic population: persons, where each appears, how each site knows them,
+// what each site recorded, shaped into each vendor's FHIR, plus the ground truth that says which
+// source records are one person. Same seed, size and sites give byte-identical output.
+import { REFERENCE_TIME, VENDORS, type Appearance, type Demographics, type Discrepancy, type Person, type SiteSpec } from './model.ts';
+import { generatePersons, identityKey } from './persons.ts';
+import { applyDiscrepancy, discrepancyOrder, siteNoise } from './discrepancies.ts';
+import { healthProfile, latestActivity, siteClinical } from './clinical.ts';
+import { random, type Random } from './random.ts';
+import { SHAPERS } from '../vendors/index.ts';
+import type { FhirCarePlan, FhirCondition, FhirEncounter, FhirMedicationRequest, FhirObservation, FhirPatient } from '../fhir-types.ts';
+import type { SiteData, TruthRow } from '../site-data.ts';
 
 export type PopulationOptions = {
   readonly seed: number;
   readonly size: number;
-  /** Share of persons who appear at every site (default 0.4); the others appear at one. */
+  /** Share of persons who appear at more than one site (default 0.4); the rest at exactly one, split evenly. */
   readonly overlapShare?: number;
   /** Share of multi-site persons whose name or birth date differs between sites (default 0.4). */
   readonly discrepancyShare?: number;
-  readonly sites: readonly { readonly id: string; readonly vendor: Vendor }[];
+  readonly sites: readonly SiteSpec[];
 };
 
-const VITALS = [
-  { loinc: '8867-4', display: 'Heart rate', unit: '/min', min: 55, max: 105, digits: 0 },
-  { loinc: '8480-6', display: 'Systolic blood pressure', unit: 'mm[Hg]', min: 100, max: 165, digits: 0 },
-  { loinc: '8462-4', display: 'Diastolic blood pressure', unit: 'mm[Hg]', min: 60, max: 100, digits: 0 },
-  { loinc: '8310-5', display: 'Body temperature', unit: 'Cel', min: 36.1, max: 38.4, digits: 1 },
-  { loinc: '29463-7', display: 'Body weight', unit: 'kg', min: 45, max: 130, digits: 1 },
-  { loinc: '8302-2', display: 'Body height', unit: 'cm', min: 150, max: 195, digits: 0 },
-] as const;
-
-const LABS = [
-  { loinc: '2339-0', display: 'Glucose [Mass/volume] in Blood', unit: 'mg/dL', min: 70, max: 220, digits: 0 },
-  { loinc: '4548-4', display: 'Hemoglobin A1c/Hemoglobin.total in Blood', unit: '%', min: 4.8, max: 10.5, digits: 1 },
-  { loinc: '2093-3', display: 'Cholesterol [Mass/volume] in Serum or Plasma', unit: 'mg/dL', min: 140, max: 290, digits: 0 },
-  { loinc: '718-7', display: 'Hemoglobin [Mass/volume] in Blood', unit: 'g/dL', min: 10.5, max: 17.5, digits: 1 },
-] as const;
-
-const PROBLEMS = [
-  { snomed: '44054006', icd10: 'E11.9', display: 'Type 2 diabetes mellitus' },
-  { snomed: '38341003', icd10: 'I10', display: 'Essential hypertension' },
-  { snomed: '195967001', icd10: 'J45.909', display: 'Asthma' },
-  { snomed: '55822004', icd10: 'E78.5', display: 'Hyperlipidemia' },
-  { snomed: '35489007', icd10: 'F32.9', display: 'Depressive disorder' },
-  { snomed: '40055000', icd10: 'N18.9', display: 'Chronic kidney disease' },
-  { snomed: '13645005', icd10: 'J44.9', display: 'Chronic obstructive lung disease' },
-] as const;
-
-/** Which prescriptions follow which problems (RxNorm). */
-const TREATMENT: Readonly<Record<string, { rxnorm: string; display: string; dosage: string }>> = {
-  '44054006': { rxnorm: '860975', display: 'metformin hydrochloride 500 MG Oral Tablet', dosage: '500 mg by mouth twice daily' },
-  '38341003': { rxnorm: '314076', display: 'lisinopril 10 MG Oral Tablet', dosage: '10 mg by mouth once daily' },
-  '55822004': { rxnorm: '617312', display: 'atorvastatin 10 MG Oral Tablet', dosage: '10 mg by mouth at bedtime' },
-  '195967001': { rxnorm: '745679', display: 'albuterol 0.09 MG/ACTUAT Metered Dose Inhaler', dosage: '2 puffs every 4 hours as needed' },
-  '13645005': { rxnorm: '745679', display: 'albuterol 0.09 MG/ACTUAT Metered Dose Inhaler', dosage: '2 puffs every 4 hours as needed' },
+export type Population = {
+  readonly sites: Readonly<Record<string, SiteData>>;
+  /** One row per source record, ordered by person then site. */
+  readonly truth: readonly TruthRow[];
 };
 
-const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
-const round = (v: number, digits: number): number => Math.round(v * 10 ** digits) / 10 ** digits;
+const HOUR = 3_600_000;
 
-function birthDate(rng: Random): string {
-  return `${rng.int(1930, 2020)}-${pad(rng.int(1, 12))}-${pad(rng.int(1, 28))}`;
-}
-
-function newAddress(rng: Random): Address {
-  const c = rng.pick(CITIES);
-  return { line: `${rng.int(10, 9899)} ${rng.pick(STREETS)}`, city: c.city, state: c.state, postalCode: `${c.zip}${rng.digits(2)}` };
-}
-
-function truePerson(rng: Random, index: number, twinOf?: Demographics): Demographics {
-  const sex: Sex = rng.chance(0.5) ? 'female' : 'male';
-  const given = rng.skewed(sex === 'female' ? FEMALE_GIVEN : MALE_GIVEN);
-  const family = twinOf?.family ?? rng.skewed(FAMILY);
-  return {
-    given,
-    middle: rng.chance(0.6) ? rng.pick(sex === 'female' ? FEMALE_GIVEN : MALE_GIVEN) : null,
-    family,
-    suffix: null,
-    birthDate: twinOf?.birthDate ?? birthDate(rng),
-    sex,
-    address: twinOf?.address ?? newAddress(rng),
-    phone: `555-01${pad(rng.int(0, 99))}`,
-    email: rng.chance(0.5) ? `patient${index}@example.org` : null,
-    ssn: rng.chance(0.85) ? `9${rng.digits(2)}-${rng.digits(2)}-${rng.digits(4)}` : null,
-  };
-}
-
-/** A one-character typo: substitution, deletion, transposition or duplication. */
-function typo(rng: Random, s: string): string {
-  if (s.length < 3) return `${s}${s.at(-1) ?? 'x'}`;
-  const i = rng.int(1, s.length - 2);
-  switch (rng.int(0, 3)) {
-    case 0: return `${s.slice(0, i)}${rng.pick([...'aeiourstln'])}${s.slice(i + 1)}`;
-    case 1: return `${s.slice(0, i)}${s.slice(i + 1)}`;
-    case 2: return `${s.slice(0, i)}${s[i + 1]}${s[i]}${s.slice(i + 2)}`;
-    default: return `${s.slice(0, i)}${s[i]}${s.slice(i)}`;
+function validate(options: PopulationOptions): void {
+  if (!Number.isSafeInteger(options.seed)) throw new Error('seed must be an integer');
+  if (!Number.isSafeInteger(options.size) || options.size < 0) throw new Error('size must be a non-negative integer');
+  if (options.sites.length === 0) throw new Error('at least one site is required');
+  const ids = new Set(options.sites.map((s) => s.id));
+  if (ids.size !== options.sites.length) throw new Error('site ids must be unique');
+  for (const s of options.sites) {
+    if (!/^[A-Za-z0-9._-]+$/.test(s.id)) throw new Error(`site id "${s.id}" must be [A-Za-z0-9._-]`);
+    if (!VENDORS.includes(s.vendor)) throw new Error(`site ${s.id}: unknown vendor ${String(s.vendor)}`);
+  }
+  for (const [name, share] of [['overlapShare', options.overlapShare], ['discrepancyShare', options.discrepancyShare]] as const) {
+    if (share !== undefined && !(share >= 0 && share <= 1)) throw new Error(`${name} must be between 0 and 1`);
   }
 }
 
-function dobTypo(rng: Random, date: string): string {
-  const [y, m, d] = date.split('-') as [string, string, string];
-  if (Number(d) <= 12 && d !== m && rng.chance(0.5)) return `${y}-${d}-${m}`; // day/month swap
-  const digits = [...`${y}${m}${d}`];
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const i = rng.int(2, 7);
-    const copy = [...digits];
-    copy[i] = String(rng.int(0, 9));
-    const candidate = `${copy.slice(0, 4).join('')}-${copy.slice(4, 6).join('')}-${copy.slice(6).join('')}`;
-    if (candidate !== date && !Number.isNaN(Date.parse(candidate)) && Number(copy.slice(4, 6).join('')) <= 12 && Number(copy.slice(6).join('')) <= 28 && Number(copy.slice(6).join('')) >= 1) return candidate;
+/** Relatives (twins, Jr/Sr) are one unit: they are registered together, at the same sites. */
+function units(persons: readonly Person[]): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i < persons.length; i++) {
+    const next = persons[i + 1];
+    if (next && persons[i]!.relation?.of === next.id) out.push([i, ++i]);
+    else out.push([i]);
   }
-  return `${y}-${m}-${pad(((Number(d) % 28) + 1))}`;
+  return out;
 }
 
-function applyDiscrepancy(rng: Random, d: Demographics, kind: Discrepancy): Demographics {
-  switch (kind) {
-    case 'nickname': return { ...d, given: rng.pick(NICKNAMES[d.given]!) };
-    case 'typo-family': return { ...d, family: typo(rng, d.family) };
-    case 'married-name': return { ...d, family: rng.chance(0.5) ? `${d.family}-${rng.pick(FAMILY)}` : rng.pick(FAMILY.filter((f) => f !== d.family)) };
-    case 'swap': return { ...d, given: d.family, family: d.given };
-    case 'dob-typo': return { ...d, birthDate: dobTypo(rng, d.birthDate) };
-  }
-}
-
-/** Discrepancies that fit this person (a nickname needs a formal name that has one, etc.). */
-function possibleDiscrepancies(d: Demographics): Discrepancy[] {
-  return DISCREPANCIES.filter((k) => (k === 'nickname' ? d.given in NICKNAMES : k === 'married-name' ? d.sex === 'female' : true));
-}
-
-/** Non-identity differences every site pair shows now and then: moved, new phone, no SSN, no middle name. */
-function siteNoise(rng: Random, d: Demographics): Demographics {
-  return {
-    ...d,
-    address: rng.chance(0.2) ? newAddress(rng) : d.address,
-    phone: rng.chance(0.2) ? `555-01${pad(rng.int(0, 99))}` : d.phone,
-    ssn: rng.chance(0.25) ? null : d.ssn,
-    middle: rng.chance(0.3) ? null : d.middle,
-    email: rng.chance(0.3) ? null : d.email,
-  };
-}
-
-function clinicalProfile(rng: Random) {
-  const problems = PROBLEMS.filter(() => rng.chance(0.22)).slice(0, 4);
-  return problems.map((p) => ({ ...p, onset: `${rng.int(2005, 2024)}-${pad(rng.int(1, 12))}-${pad(rng.int(1, 28))}T${pad(rng.int(8, 17))}:${pad(rng.int(0, 59))}:00Z`, status: rng.chance(0.85) ? ('active' as const) : ('resolved' as const) }));
-}
-
-function measurement(rng: Random, when: string, shared: boolean): Measurement {
-  const m = shared || rng.chance(0.6) ? rng.pick(VITALS) : rng.pick(LABS);
-  return { category: (VITALS as readonly { loinc: string }[]).includes(m) ? 'vital-signs' : 'laboratory', loinc: m.loinc, display: m.display, unit: m.unit, value: round(m.min + rng.next() * (m.max - m.min), m.digits), effective: when };
-}
-
-function visitAt(rng: Random): Visit {
-  const start = new Date(Date.UTC(rng.int(2019, 2025), rng.int(0, 11), rng.int(1, 28), rng.int(7, 18), rng.pick([0, 15, 30, 45])));
-  const type = rng.pick(['AMB', 'AMB', 'AMB', 'EMER', 'IMP'] as const);
-  const end = new Date(start.getTime() + (type === 'IMP' ? rng.int(1, 5) * 86_400_000 : rng.int(20, 180) * 60_000));
-  return { start: start.toISOString(), end: end.toISOString(), type };
-}
-
-function appearance(rng: Random, personId: string, siteId: string, d: Demographics, discrepancy: Discrepancy | null, profile: Problem[], sharedMeasurements: Measurement[]): Appearance {
-  const visits = Array.from({ length: rng.int(1, 3) }, () => visitAt(rng)).sort((a, b) => a.start.localeCompare(b.start));
-  const own = Array.from({ length: rng.int(4, 15) - sharedMeasurements.length }, () => measurement(rng, rng.pick(visits).start, false));
-  const problems = profile.filter(() => rng.chance(0.8));
-  const prescriptions = problems.flatMap((p) => {
-    const t = TREATMENT[p.snomed];
-    return t && rng.chance(0.8) ? [{ ...t, authoredOn: p.onset.slice(0, 10), status: p.status === 'active' ? ('active' as const) : ('completed' as const) }] : [];
-  }).slice(0, 3);
-  return { personId, siteId, demographics: d, discrepancy, visits, measurements: [...sharedMeasurements, ...own], problems, prescriptions, carePlan: problems.length > 0 && rng.chance(0.5) };
-}
-
-/** Every appearance of every person, in a stable order (persons, then sites). */
-export function generateAppearances(options: PopulationOptions): Appearance[] {
-  const rng = seededRandom(options.seed);
-  const overlap = options.overlapShare ?? 0.4;
-  const discrepancyShare = options.discrepancyShare ?? 0.4;
-  const out: Appearance[] = [];
-  let previous: Demographics | undefined;
-  for (let i = 0; i < options.size; i++) {
-    const personId = `P${String(i + 1).padStart(6, '0')}`;
-    // About 1% are twins of the previous person; 1% share a name with them as Jr/Sr.
-    const kindOfRelative = previous ? rng.next() : 1;
-    let person = truePerson(rng, i, kindOfRelative < 0.01 ? previous : undefined);
-    if (previous && kindOfRelative >= 0.01 && kindOfRelative < 0.02 && previous.sex === 'male') {
-      person = { ...person, given: previous.given, family: previous.family, sex: 'male', address: previous.address, suffix: 'Jr' };
+/**
+ * Which sites each person appears at. `round(size × overlapShare)` persons (give or take a
+ * relative pair) appear at two or more sites; the others at one site, spread evenly.
+ */
+function assignSites(rng: Random, persons: readonly Person[], siteCount: number, overlapShare: number): number[][] {
+  const assignment: number[][] = persons.map(() => [0]);
+  if (siteCount === 1) return assignment;
+  const target = Math.round(persons.length * overlapShare);
+  const singles = new Array<number>(siteCount).fill(0);
+  let multi = 0;
+  for (const unit of rng.shuffle(units(persons))) {
+    let sites: number[];
+    if (multi < target && multi + unit.length <= target + 1) {
+      let k = 2;
+      while (k < siteCount && rng.chance(0.35)) k++;
+      sites = rng
+        .shuffle(Array.from({ length: siteCount }, (_, i) => i))
+        .slice(0, k)
+        .sort((a, b) => a - b);
+      multi += unit.length;
+    } else {
+      const fewest = Math.min(...singles);
+      const site = rng.pick(singles.flatMap((n, i) => (n === fewest ? [i] : [])));
+      singles[site]! += unit.length;
+      sites = [site];
     }
-    previous = person;
-    const atAll = options.sites.length > 1 && rng.chance(overlap);
-    const sites = atAll ? options.sites : [options.sites[rng.int(0, options.sites.length - 1)]!];
-    const profile = clinicalProfile(rng);
-    const sharedWhen = visitAt(rng).start;
-    const shared = atAll ? Array.from({ length: rng.int(0, 2) }, () => measurement(rng, sharedWhen, true)) : [];
-    const disturbedSite = atAll && rng.chance(discrepancyShare) ? rng.int(1, sites.length - 1) : -1;
-    sites.forEach((site, s) => {
-      const possible = possibleDiscrepancies(person);
-      const discrepancy = s === disturbedSite ? rng.pick(possible) : null;
-      let d = sites.length > 1 ? siteNoise(rng, person) : person;
-      if (discrepancy) d = applyDiscrepancy(rng, d, discrepancy);
-      out.push(appearance(rng, personId, site.id, d, discrepancy, profile, shared));
+    for (const i of unit) assignment[i] = sites;
+  }
+  return assignment;
+}
+
+type Variant = { readonly demographics: Demographics; readonly discrepancy: Discrepancy | null };
+
+/**
+ * How each of a person's sites knows them. The first site has the true demographics; the others
+ * get registration noise, and (for `discrepancyShare` of persons) one site gets one identity
+ * discrepancy, unless every fitting kind would collide with another person's identity.
+ */
+function variants(rng: Random, person: Person, siteCount: number, discrepancyShare: number, taken: Map<string, string>): Variant[] {
+  const out: Variant[] = [];
+  const disturbed = siteCount > 1 && rng.chance(discrepancyShare) ? rng.int(1, siteCount - 1) : -1;
+  for (let s = 0; s < siteCount; s++) {
+    let d = s === 0 ? person.truth : siteNoise(rng, person.truth);
+    // Not every registrar enters the generational suffix.
+    if (d.suffix && rng.chance(0.4)) d = { ...d, suffix: null };
+    let discrepancy: Discrepancy | null = null;
+    if (s === disturbed) {
+      for (const kind of discrepancyOrder(rng, d)) {
+        const candidate = applyDiscrepancy(rng, d, kind);
+        const key = identityKey(candidate);
+        const owner = taken.get(key);
+        if (owner !== undefined && owner !== person.id) continue;
+        if (key === identityKey(person.truth)) continue;
+        taken.set(key, person.id);
+        d = candidate;
+        discrepancy = kind;
+        break;
+      }
+    }
+    out.push({ demographics: d, discrepancy });
+  }
+  return out;
+}
+
+/** Every appearance of every person, in a stable order (persons, then their sites in site order). */
+export function generateAppearances(options: PopulationOptions): Appearance[] {
+  validate(options);
+  const persons = generatePersons(options.seed, options.size);
+  const assignment = assignSites(random(options.seed, 'sites'), persons, options.sites.length, options.overlapShare ?? 0.4);
+  const taken = new Map(persons.map((p) => [identityKey(p.truth), p.id]));
+  const out: Appearance[] = [];
+  for (const person of persons) {
+    const siteIndexes = assignment[person.index]!;
+    const rng = random(options.seed, 'appearance', person.index);
+    const looks = variants(rng, person, siteIndexes.length, options.discrepancyShare ?? 0.4, taken);
+    const profile = healthProfile(random(options.seed, 'health', person.index), person, siteIndexes.length > 1);
+    siteIndexes.forEach((siteIndex, i) => {
+      const site = options.sites[siteIndex]!;
+      const clinicalRng = random(options.seed, 'clinical', person.index, site.id);
+      const clinical = siteClinical(clinicalRng, person, profile, `${person.id}:${site.id}`);
+      // The chart was last touched after its latest activity, sometimes much later (an address update).
+      const activity = latestActivity(clinical);
+      const lastUpdated = Math.min(REFERENCE_TIME - HOUR, clinicalRng.chance(0.15) ? activity + clinicalRng.int(1, 400) * 24 * HOUR : activity + clinicalRng.int(1, 72) * HOUR);
+      out.push({ personId: person.id, site, siteIndex, demographics: looks[i]!.demographics, discrepancy: looks[i]!.discrepancy, clinical, lastUpdated });
     });
   }
   return out;
@@ -250,16 +146,36 @@ export function generateAppearances(options: PopulationOptions): Appearance[] {
 export function generatePopulation(options: PopulationOptions): Population {
   const appearances = generateAppearances(options);
   const sites: Record<string, SiteData> = {};
-  const truth: TruthRow[] = [];
-  options.sites.forEach((site, index) => {
-    const shaped = shapeForVendor(site.vendor, site.id, appearances.filter((a) => a.siteId === site.id), seededRandom(options.seed * 31 + index + 1));
-    sites[site.id] = shaped.site;
-    truth.push(...shaped.truth);
+  const truthBySite = new Map<string, TruthRow[]>();
+  options.sites.forEach((site, siteIndex) => {
+    const shaper = SHAPERS[site.vendor]({ seed: options.seed, site, siteIndex });
+    const patients: FhirPatient[] = [];
+    const resources = { Observation: [] as FhirObservation[], Condition: [] as FhirCondition[], MedicationRequest: [] as FhirMedicationRequest[], CarePlan: [] as FhirCarePlan[], Encounter: [] as FhirEncounter[] };
+    const truth: TruthRow[] = [];
+    for (const a of appearances) {
+      if (a.siteIndex !== siteIndex) continue;
+      const shaped = shaper.shape(a);
+      patients.push(shaped.patient);
+      resources.Observation.push(...shaped.resources.Observation);
+      resources.Condition.push(...shaped.resources.Condition);
+      resources.MedicationRequest.push(...shaped.resources.MedicationRequest);
+      resources.CarePlan.push(...shaped.resources.CarePlan);
+      resources.Encounter.push(...shaped.resources.Encounter);
+      truth.push({ personId: a.personId, siteId: site.id, patientId: shaped.patient.id, mrn: shaped.mrn, discrepancy: a.discrepancy });
+    }
+    sites[site.id] = { vendor: site.vendor, patients, resources };
+    truthBySite.set(site.id, truth);
   });
-  return { sites, truth: truth.sort((a, b) => a.personId.localeCompare(b.personId) || a.siteId.localeCompare(b.siteId)) };
+  // Person order, then site order: appearances are already in that order per site; merge them.
+  const rank = new Map(appearances.map((a, i) => [`${a.personId}|${a.site.id}`, i]));
+  const truth = [...truthBySite.values()].flat().sort((x, y) => rank.get(`${x.personId}|${x.siteId}`)! - rank.get(`${y.personId}|${y.siteId}`)!);
+  return { sites, truth };
 }
 
+const csvField = (v: string): string => (/[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+
+/** The ground truth as CSV: `person_id,site_id,patient_id,mrn,discrepancy` (empty discrepancy = none). */
 export function truthToCsv(truth: readonly TruthRow[]): string {
-  return ['person_id,site_id,patient_id,mrn,discrepancy', ...truth.map((t) => [t.personId, t.siteId, t.patientId, t.mrn, t.discrepancy ?? ''].join(','))].join('\n') + '\n';
+  const rows = truth.map((t) => [t.personId, t.siteId, t.patientId, t.mrn, t.discrepancy ?? ''].map(csvField).join(','));
+  return `person_id,site_id,patient_id,mrn,discrepancy\n${rows.map((r) => `${r}\n`).join('')}`;
 }
-

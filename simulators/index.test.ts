@@ -1,0 +1,70 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSimulators, truthToCsv } from './index.ts';
+import { accessToken, testApp } from './testing.ts';
+
+const SITES = [{ id: 'epic-main', vendor: 'epic' }, { id: 'cerner-main', vendor: 'cerner' }] as const;
+
+test('startSimulators serves every site from one population; serveOnly serves a subset of the same people', async () => {
+  const app = await testApp('gateway');
+  const all = await startSimulators({ seed: 3, size: 120, sites: SITES, clients: [app.registration] });
+  try {
+    assert.deepEqual(Object.keys(all.servers), ['epic-main', 'cerner-main']);
+    const token = await accessToken(app, all.servers['cerner-main']!.tokenUrl);
+    const res = await fetch(`${all.servers['cerner-main']!.url}/Patient?_count=0`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(((await res.json()) as { total: number }).total, all.population.sites['cerner-main']!.patients.length);
+  } finally {
+    await all.close();
+  }
+  const one = await startSimulators({ seed: 3, size: 120, sites: SITES, serveOnly: ['cerner-main'], clients: [] });
+  try {
+    assert.deepEqual(Object.keys(one.servers), ['cerner-main']);
+    assert.equal(truthToCsv(one.population.truth), truthToCsv(all.population.truth));
+  } finally {
+    await one.close();
+  }
+  await assert.rejects(startSimulators({ seed: 3, size: 10, sites: SITES, serveOnly: ['nowhere'], clients: [] }));
+});
+
+test('the CLI prints only the URLs, writes the truth, registers clients from a JWKS file and stops on SIGTERM', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sim-cli-'));
+  try {
+    const app = await testApp('cli-app');
+    writeFileSync(join(dir, 'clients.json'), JSON.stringify({ [app.clientId]: app.publicJwk }));
+    const child = spawn(process.execPath, [join(import.meta.dirname, 'main.ts')], {
+      env: { ...process.env, SIM_SEED: '9', SIM_SIZE: '60', SIM_SITES: 'cerner-main:cerner:0', SIM_CLIENTS_JWKS: join(dir, 'clients.json'), SIM_TRUTH_OUT: join(dir, 'truth.csv') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const line = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('\n')) resolve(out);
+      });
+      child.once('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
+    });
+    const [id, url] = line.trim().split(' ');
+    assert.equal(id, 'cerner-main');
+    assert.match(url!, /^http:\/\/127\.0\.0\.1:\d+\/r4\/ec2458f2-1e24-41c8-b71b-0e701af7583d$/);
+    const conf = (await (await fetch(`${url!}/.well-known/smart-configuration`)).json()) as { token_endpoint: string };
+    const token = await accessToken(app, conf.token_endpoint);
+    assert.equal((await fetch(`${url!}/Patient?_count=1`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+    // The population is generated for both default sites even though only one is served.
+    const truth = readFileSync(join(dir, 'truth.csv'), 'utf8');
+    assert.match(truth, /^person_id,site_id,patient_id,mrn,discrepancy\n/);
+    assert.ok(truth.includes(',epic-main,') && truth.includes(',cerner-main,'));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    assert.equal(out.trim().split('\n').length, 1, 'one line per served site, nothing else');
+    assert.equal(err, '');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

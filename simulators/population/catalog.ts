@@ -1,0 +1,105 @@
+// The clinical vocabulary of the synthetic world: standard codes only (LOINC, UCUM, SNOMED CT,
+// ICD-10-CM, RxNorm). Vendor-local codes live in each vendor's module, keyed by these.
+
+export type ObservationConcept = {
+  readonly loinc: string;
+  readonly display: string;
+  readonly category: 'vital-signs' | 'laboratory';
+  /** UCUM code of the canonical unit the population stores values in. */
+  readonly unit: string;
+  readonly digits: number;
+  /** Reference range for labs, in the canonical unit. */
+  readonly range?: { readonly low: number; readonly high: number };
+};
+
+export const OBSERVATIONS: readonly ObservationConcept[] = [
+  { loinc: '8867-4', display: 'Heart rate', category: 'vital-signs', unit: '/min', digits: 0 },
+  { loinc: '8480-6', display: 'Systolic blood pressure', category: 'vital-signs', unit: 'mm[Hg]', digits: 0 },
+  { loinc: '8462-4', display: 'Diastolic blood pressure', category: 'vital-signs', unit: 'mm[Hg]', digits: 0 },
+  { loinc: '8310-5', display: 'Body temperature', category: 'vital-signs', unit: 'Cel', digits: 1 },
+  { loinc: '29463-7', display: 'Body weight', category: 'vital-signs', unit: 'kg', digits: 1 },
+  { loinc: '8302-2', display: 'Body height', category: 'vital-signs', unit: 'cm', digits: 1 },
+  { loinc: '2339-0', display: 'Glucose [Mass/volume] in Blood', category: 'laboratory', unit: 'mg/dL', digits: 0, range: { low: 70, high: 99 } },
+  { loinc: '4548-4', display: 'Hemoglobin A1c/Hemoglobin.total in Blood', category: 'laboratory', unit: '%', digits: 1, range: { low: 4, high: 5.6 } },
+  { loinc: '2093-3', display: 'Cholesterol [Mass/volume] in Serum or Plasma', category: 'laboratory', unit: 'mg/dL', digits: 0, range: { low: 0, high: 199 } },
+  { loinc: '718-7', display: 'Hemoglobin [Mass/volume] in Blood', category: 'laboratory', unit: 'g/dL', digits: 1, range: { low: 12, high: 17.5 } },
+];
+
+export const OBSERVATION_BY_LOINC: ReadonlyMap<string, ObservationConcept> = new Map(OBSERVATIONS.map((o) => [o.loinc, o]));
+export const VITAL_LOINCS: readonly string[] = OBSERVATIONS.filter((o) => o.category === 'vital-signs').map((o) => o.loinc);
+export const LAB_LOINCS: readonly string[] = OBSERVATIONS.filter((o) => o.category === 'laboratory').map((o) => o.loinc);
+
+export type ConditionConcept = {
+  readonly snomed: string;
+  readonly snomedDisplay: string;
+  readonly icd10: string;
+  readonly icd10Display: string;
+  /** Prevalence at a given age (a rough, synthetic curve). */
+  readonly prevalence: (age: number) => number;
+  /** RxNorm codes a prescriber would pick for it. */
+  readonly treatments: readonly string[];
+  /** Care-plan template, when one fits. */
+  readonly plan?: string;
+  /** Labs that follow it (and run abnormal). */
+  readonly labs?: readonly string[];
+  /** Acute or episodic conditions resolve; chronic ones stay active. */
+  readonly chronic: boolean;
+};
+
+const rising = (from: number, base: number, perYear: number, cap: number) => (age: number): number =>
+  age < from ? 0 : Math.min(cap, base + (age - from) * perYear);
+const flat = (from: number, to: number, p: number) => (age: number): number => (age >= from && age <= to ? p : 0);
+
+export const CONDITIONS: readonly ConditionConcept[] = [
+  { snomed: '38341003', snomedDisplay: 'Hypertensive disorder, systemic arterial (disorder)', icd10: 'I10', icd10Display: 'Essential (primary) hypertension', prevalence: rising(30, 0.08, 0.009, 0.6), treatments: ['314076', '197361'], plan: 'hypertension', chronic: true },
+  { snomed: '44054006', snomedDisplay: 'Diabetes mellitus type 2 (disorder)', icd10: 'E11.9', icd10Display: 'Type 2 diabetes mellitus without complications', prevalence: rising(30, 0.04, 0.004, 0.25), treatments: ['860975'], plan: 'diabetes', labs: ['2339-0', '4548-4'], chronic: true },
+  { snomed: '55822004', snomedDisplay: 'Hyperlipidemia (disorder)', icd10: 'E78.5', icd10Display: 'Hyperlipidemia, unspecified', prevalence: rising(35, 0.06, 0.006, 0.4), treatments: ['617312'], labs: ['2093-3'], chronic: true },
+  { snomed: '195967001', snomedDisplay: 'Asthma (disorder)', icd10: 'J45.909', icd10Display: 'Unspecified asthma, uncomplicated', prevalence: flat(3, 120, 0.08), treatments: ['745679'], plan: 'asthma', chronic: true },
+  { snomed: '35489007', snomedDisplay: 'Depressive disorder (disorder)', icd10: 'F32.9', icd10Display: 'Major depressive disorder, single episode, unspecified', prevalence: flat(13, 120, 0.08), treatments: ['312938'], plan: 'depression', chronic: false },
+  { snomed: '197480006', snomedDisplay: 'Anxiety disorder (disorder)', icd10: 'F41.9', icd10Display: 'Anxiety disorder, unspecified', prevalence: flat(13, 120, 0.07), treatments: ['312938'], chronic: false },
+  { snomed: '414916001', snomedDisplay: 'Obesity (disorder)', icd10: 'E66.9', icd10Display: 'Obesity, unspecified', prevalence: flat(18, 120, 0.12), treatments: [], plan: 'weight', chronic: true },
+  { snomed: '235595009', snomedDisplay: 'Gastroesophageal reflux disease (disorder)', icd10: 'K21.9', icd10Display: 'Gastro-esophageal reflux disease without esophagitis', prevalence: flat(20, 120, 0.06), treatments: [], chronic: true },
+  { snomed: '239873007', snomedDisplay: 'Osteoarthritis of knee (disorder)', icd10: 'M17.9', icd10Display: 'Osteoarthritis of knee, unspecified', prevalence: rising(45, 0.06, 0.004, 0.3), treatments: ['310965'], chronic: true },
+  { snomed: '37796009', snomedDisplay: 'Migraine (disorder)', icd10: 'G43.909', icd10Display: 'Migraine, unspecified, not intractable, without status migrainosus', prevalence: flat(12, 70, 0.05), treatments: ['310965'], chronic: false },
+  { snomed: '49436004', snomedDisplay: 'Atrial fibrillation (disorder)', icd10: 'I48.91', icd10Display: 'Unspecified atrial fibrillation', prevalence: rising(60, 0.04, 0.004, 0.15), treatments: [], chronic: true },
+  { snomed: '13645005', snomedDisplay: 'Chronic obstructive lung disease (disorder)', icd10: 'J44.9', icd10Display: 'Chronic obstructive pulmonary disease, unspecified', prevalence: rising(45, 0.03, 0.002, 0.12), treatments: ['745679'], plan: 'copd', chronic: true },
+  { snomed: '10509002', snomedDisplay: 'Acute bronchitis (disorder)', icd10: 'J20.9', icd10Display: 'Acute bronchitis, unspecified', prevalence: flat(0, 120, 0.06), treatments: [], chronic: false },
+  { snomed: '68566005', snomedDisplay: 'Urinary tract infectious disease (disorder)', icd10: 'N39.0', icd10Display: 'Urinary tract infection, site not specified', prevalence: flat(5, 120, 0.05), treatments: [], chronic: false },
+];
+
+export const CONDITION_BY_SNOMED: ReadonlyMap<string, ConditionConcept> = new Map(CONDITIONS.map((c) => [c.snomed, c]));
+
+export type MedicationConcept = { readonly rxnorm: string; readonly display: string; readonly dosage: string };
+
+export const MEDICATIONS: readonly MedicationConcept[] = [
+  { rxnorm: '860975', display: '24 HR metformin hydrochloride 500 MG Extended Release Oral Tablet', dosage: 'Take 1 tablet (500 mg total) by mouth daily with evening meal.' },
+  { rxnorm: '314076', display: 'lisinopril 10 MG Oral Tablet', dosage: 'Take 1 tablet (10 mg total) by mouth daily.' },
+  { rxnorm: '197361', display: 'amlodipine 5 MG Oral Tablet', dosage: 'Take 1 tablet (5 mg total) by mouth daily.' },
+  { rxnorm: '617312', display: 'atorvastatin 10 MG Oral Tablet', dosage: 'Take 1 tablet (10 mg total) by mouth nightly.' },
+  { rxnorm: '745679', display: '200 ACTUAT albuterol 0.09 MG/ACTUAT Metered Dose Inhaler', dosage: 'Inhale 2 puffs every 4 hours as needed for wheezing or shortness of breath.' },
+  { rxnorm: '310965', display: 'ibuprofen 200 MG Oral Tablet', dosage: 'Take 2 tablets (400 mg total) by mouth every 6 hours as needed for pain.' },
+  { rxnorm: '312938', display: 'sertraline 100 MG Oral Tablet', dosage: 'Take 1 tablet (100 mg total) by mouth daily.' },
+];
+
+export const MEDICATION_BY_RXNORM: ReadonlyMap<string, MedicationConcept> = new Map(MEDICATIONS.map((m) => [m.rxnorm, m]));
+
+export type CarePlanConcept = { readonly key: string; readonly title: string; readonly description: string };
+
+export const CARE_PLANS: readonly CarePlanConcept[] = [
+  { key: 'hypertension', title: 'Hypertension care plan', description: 'Home blood pressure log, low-sodium diet, recheck in 3 months.' },
+  { key: 'diabetes', title: 'Diabetes self-management plan', description: 'HbA1c every 3 months, foot and eye exams yearly, diabetes education referral.' },
+  { key: 'asthma', title: 'Asthma action plan', description: 'Rescue inhaler as needed; step up therapy if symptoms more than twice a week.' },
+  { key: 'depression', title: 'Depression care plan', description: 'PHQ-9 follow-up in 4 weeks, behavioral health referral.' },
+  { key: 'weight', title: 'Weight management plan', description: 'Nutrition counselling and 150 minutes of activity a week.' },
+  { key: 'copd', title: 'COPD management plan', description: 'Pulmonary rehabilitation referral, smoking cessation support, vaccinations.' },
+];
+
+export const CARE_PLAN_BY_KEY: ReadonlyMap<string, CarePlanConcept> = new Map(CARE_PLANS.map((p) => [p.key, p]));
+
+export const ENCOUNTER_TYPES = {
+  AMB: { snomed: '185349003', display: 'Encounter for check up (procedure)', text: 'Office Visit' },
+  EMER: { snomed: '50849002', display: 'Emergency room admission (procedure)', text: 'Emergency' },
+  IMP: { snomed: '32485007', display: 'Hospital admission (procedure)', text: 'Hospital Encounter' },
+} as const;
+
+export const ENCOUNTER_CLASS_DISPLAY = { AMB: 'ambulatory', EMER: 'emergency', IMP: 'inpatient encounter' } as const;
