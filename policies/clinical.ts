@@ -1,6 +1,6 @@
 // Clinical data from source EHRs (vendor adapter subgraphs): clinicians acting for treatment
 // only. Stewards may resolve a source record (its key) but never read its clinical content.
-import { clinicianForTreatment, identityWork, reachedThroughAuthorizedField } from './rules.ts';
+import { allOf, clinicianForTreatment, identityWork, reachedThroughAuthorizedField, scopeToRead } from './rules.ts';
 import type { PolicySet } from './policy-set.ts';
 
 const r = reachedThroughAuthorizedField;
@@ -8,10 +8,11 @@ const r = reachedThroughAuthorizedField;
 export const clinicalPolicies = {
   // Applies to every vendor record type (EpicRecord, CernerRecord, ...).
   SourceRecord: {
-    id: identityWork,
-    observations: clinicianForTreatment,
-    conditions: clinicianForTreatment,
-    medications: clinicianForTreatment,
+    id: allOf(identityWork, scopeToRead('Patient')),
+    // Each clinical list also needs a SMART scope for its FHIR resource type.
+    observations: allOf(clinicianForTreatment, scopeToRead('Observation')),
+    conditions: allOf(clinicianForTreatment, scopeToRead('Condition')),
+    medications: allOf(clinicianForTreatment, scopeToRead('MedicationRequest')),
   },
   Observation: { id: r, status: r, category: r, code: r, effective: r, valueQuantity: r, valueString: r, valueCodeableConcept: r, provenance: r },
   Condition: { id: r, clinicalStatus: r, verificationStatus: r, code: r, onset: r, recordedDate: r, provenance: r },

@@ -7,8 +7,15 @@ import { hasRole } from '../security/principal.ts';
 
 const forTreatment = (p: Principal): boolean => hasRole(p, 'clinician') && (p.purposeOfUse === 'TREAT' || p.purposeOfUse === 'ETREAT');
 
-/** Golden patients: clinicians for treatment, stewards, and analysts (who see de-identified fields only). */
+/** Golden patients in general: clinicians for treatment, stewards, and analysts (who see de-identified fields only). */
 export const mayAccessPatients = (p: Principal): boolean => forTreatment(p) || hasRole(p, 'steward') || hasRole(p, 'analyst');
+
+/** One golden patient: as above, and within the SMART launch context when the token carries one. */
+export const mayAccessPatient = (p: Principal, goldenId: string): boolean => mayAccessPatients(p) && (p.patientContext === null || p.patientContext === goldenId);
 
 /** Source records (and their clinical data): clinicians for treatment, stewards (key only, by field policy). */
 export const mayAccessSourceRecords = (p: Principal): boolean => forTreatment(p) || hasRole(p, 'steward');
+
+/** One source record, linked to golden patient `goldenId` (undefined when not linked). */
+export const mayAccessSourceRecord = (p: Principal, goldenId: string | undefined): boolean =>
+  mayAccessSourceRecords(p) && (p.patientContext === null || (goldenId !== undefined && p.patientContext === goldenId));

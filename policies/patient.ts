@@ -1,8 +1,13 @@
 // Golden patient records (MPI subgraph): who may look patients up and which demographic fields
 // each role sees. Every field is listed; a field missing here is denied to everyone.
-import { deidentifiedAccess as deidentified, identityWork as identity, reachedThroughAuthorizedField } from './rules.ts';
+import { allOf, deidentifiedAccess, identityWork, reachedThroughAuthorizedField, scopeToRead } from './rules.ts';
 import type { PolicySet } from './policy-set.ts';
 
+
+// Every patient field also needs a SMART scope that lets the token read Patient resources.
+const patientScope = scopeToRead('Patient');
+const identity = allOf(identityWork, patientScope);
+const deidentified = allOf(deidentifiedAccess, patientScope);
 
 export const patientPolicies = {
   Query: {
@@ -15,6 +20,8 @@ export const patientPolicies = {
   Patient: {
     id: deidentified,
     gender: deidentified,
+    birthYear: deidentified,
+    postalCodePrefix: deidentified,
     name: identity,
     birthDate: identity,
     identifiers: identity,

@@ -21,7 +21,7 @@ const withUnlistedFields = buildSubgraph({
 });
 
 const context = (roles: Role[]): SubgraphContext => ({
-  principal: { sub: 'u', roles, purposeOfUse: 'TREAT', clientId: null, scopes: [], requestId: 'r' },
+  principal: { sub: 'u', roles, purposeOfUse: 'TREAT', clientId: null, scopes: ['user/*.rs'], patientContext: null, breakGlassReason: null, clientIp: null, requestId: 'r' },
   audit: auditCollector(base.auditSubjects),
   subgraph: base.name,
   perRequest: new Map(),

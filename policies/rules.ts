@@ -1,9 +1,10 @@
 // The named building blocks of every policy. Each rule reads only who is asking (the verified
 // principal), never the object being returned, so caching a decision for the whole request
 // ('contextual') is safe. Object-level checks (which patient) live in the resolvers.
-import { allow, or, rule } from './shield.ts';
+import { allow, and, or, rule } from './shield.ts';
 import type { SubgraphContext } from '../subgraphs/shared/context.ts';
 import { hasRole } from '../security/principal.ts';
+import { allowsRead, parseScopes } from '../security/smart-scopes.ts';
 
 const byCaller = (name: string, decide: (ctx: SubgraphContext) => boolean) =>
   rule(name, { cache: 'contextual' })((_parent, _args, ctx: SubgraphContext) => decide(ctx));
@@ -33,6 +34,19 @@ export const gatewayFederation = allow;
 export const reachedThroughAuthorizedField = allow;
 
 export const anyOf = or;
+export const allOf = and;
+
+/**
+ * The caller's SMART scopes grant reading (and searching) this FHIR resource type, in any
+ * context (patient/, user/ or system/; patient/ scopes are further held to the launch patient
+ * by the object-level checks). v1 `read` and v2 `rs` are equivalent; `*` covers every type.
+ */
+const scopeRules = new Map<string, ReturnType<typeof byCaller>>();
+export function scopeToRead(resourceType: string): ReturnType<typeof byCaller> {
+  let r = scopeRules.get(resourceType);
+  if (!r) scopeRules.set(resourceType, (r = byCaller(`scopeToRead:${resourceType}`, (ctx) => allowsRead(parseScopes(ctx.principal.scopes), resourceType))));
+  return r;
+}
 
 /** Identity work: knowing who a patient is (names, identifiers, source record keys). */
 export const identityWork = anyOf(clinicianForTreatment, steward);

@@ -7,7 +7,7 @@ import type { Principal } from './principal.ts';
 const key = await generateKeyPair('EdDSA', { extractable: true });
 const jwk = { ...(await exportJWK(key.publicKey)), kid: 'g1', alg: 'EdDSA' };
 const sign = identitySigner({ privateKey: key.privateKey, kid: 'g1', alg: 'EdDSA' });
-const principal: Principal = { sub: 'u1', roles: ['steward'], purposeOfUse: 'HOPERAT', clientId: 'app', scopes: ['user/*.rs'], requestId: 'req-9' };
+const principal: Principal = { sub: 'u1', roles: ['steward'], purposeOfUse: 'HOPERAT', clientId: 'app', scopes: ['user/*.rs'], patientContext: null, breakGlassReason: null, clientIp: '127.0.0.1', requestId: 'req-9' };
 
 test('a subgraph recovers exactly the principal the gateway signed for it', async () => {
   assert.deepEqual(await identityVerifier([jwk], 'mpi')(await sign(principal, 'mpi')), principal);

@@ -10,9 +10,11 @@ const LIFETIME_SECONDS = 60;
 export type IdentitySigner = (principal: Principal, audience: string) => Promise<string>;
 export type IdentityVerifier = (token: string) => Promise<Principal>;
 
+const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+
 export function identitySigner(key: { privateKey: CryptoKey; kid: string; alg: string }): IdentitySigner {
   return (p, audience) =>
-    new SignJWT({ roles: p.roles, pou: p.purposeOfUse, cid: p.clientId, scope: p.scopes.join(' '), rid: p.requestId })
+    new SignJWT({ roles: p.roles, pou: p.purposeOfUse, bgr: p.breakGlassReason, cid: p.clientId, scope: p.scopes.join(' '), pctx: p.patientContext, ip: p.clientIp, rid: p.requestId })
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'gateway-identity+jwt' })
       .setIssuer(GATEWAY_ISSUER)
       .setSubject(p.sub)
@@ -41,6 +43,9 @@ export function identityVerifier(publicJwks: readonly JWK[], audience: string): 
       purposeOfUse: isPurposeOfUse(payload.pou) ? payload.pou : null,
       clientId: typeof payload.cid === 'string' ? payload.cid : null,
       scopes: typeof payload.scope === 'string' && payload.scope ? payload.scope.split(' ') : [],
+      patientContext: str(payload.pctx),
+      breakGlassReason: str(payload.bgr),
+      clientIp: str(payload.ip),
       requestId: typeof payload.rid === 'string' ? payload.rid : '',
     };
   };

@@ -12,7 +12,14 @@ export type Principal = {
   readonly roles: readonly Role[];
   readonly purposeOfUse: PurposeOfUse | null;
   readonly clientId: string | null;
+  /** SMART scopes as granted (see smart-scopes.ts for what they permit). */
   readonly scopes: readonly string[];
+  /** SMART `patient` launch context: the only golden patient this caller may see, or null. */
+  readonly patientContext: string | null;
+  /** Why a clinician broke the glass (purpose ETREAT); required with it. */
+  readonly breakGlassReason: string | null;
+  /** Address the gateway received the request from. */
+  readonly clientIp: string | null;
   /** Request id shared by the gateway and every subgraph call of one operation. */
   readonly requestId: string;
 };

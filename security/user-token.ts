@@ -13,11 +13,34 @@ export class AuthenticationError extends Error {
   override readonly name = 'AuthenticationError';
 }
 
-export type UserTokenVerifier = (authorization: string | undefined, requestId: string) => Promise<Principal>;
+/** What the gateway knows about the request besides the token. Identity headers are never read. */
+export type RequestFacts = {
+  readonly requestId: string;
+  readonly clientIp?: string | null;
+  /** `x-purpose-of-use` header: a v3 ActReason code; overrides the token's claim. */
+  readonly purposeOfUseHeader?: string | undefined;
+  /** `x-break-glass-reason` header: required with ETREAT. */
+  readonly breakGlassReasonHeader?: string | undefined;
+};
+
+export type UserTokenVerifier = (authorization: string | undefined, request: RequestFacts | string) => Promise<Principal>;
+
+const MAX_REASON_LENGTH = 500;
+
+/** Purpose of use from the header (when sent) or the token claim; break-glass needs a reason. */
+function purposeOf(claim: unknown, facts: RequestFacts): { purposeOfUse: PurposeOfUse | null; breakGlassReason: string | null } {
+  const header = facts.purposeOfUseHeader?.trim();
+  if (header !== undefined && header !== '' && !isPurposeOfUse(header)) throw new AuthenticationError('x-purpose-of-use is not a known purpose of use');
+  const purpose = header ? (header as PurposeOfUse) : isPurposeOfUse(claim) ? claim : null;
+  const reason = facts.breakGlassReasonHeader?.trim().slice(0, MAX_REASON_LENGTH) || null;
+  if (purpose === 'ETREAT' && !reason) throw new AuthenticationError('break-glass (ETREAT) requires the x-break-glass-reason header');
+  return { purposeOfUse: purpose, breakGlassReason: purpose === 'ETREAT' ? reason : null };
+}
 
 export function userTokenVerifier(issuers: readonly TrustedIssuer[]): UserTokenVerifier {
   const byIssuer = new Map(issuers.map((i) => [i.issuer, { ...i, keys: createLocalJWKSet({ keys: [...i.jwks] }) }]));
-  return async (authorization, requestId) => {
+  return async (authorization, request) => {
+    const facts: RequestFacts = typeof request === 'string' ? { requestId: request } : request;
     const token = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(authorization ?? '')?.[1];
     if (!token) throw new AuthenticationError('a bearer token is required');
     let iss: unknown;
@@ -28,30 +51,34 @@ export function userTokenVerifier(issuers: readonly TrustedIssuer[]): UserTokenV
     }
     const trusted = typeof iss === 'string' ? byIssuer.get(iss) : undefined;
     if (!trusted) throw new AuthenticationError('untrusted issuer');
+    let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];
     try {
-      const { payload } = await jwtVerify(token, trusted.keys, { issuer: trusted.issuer, audience: trusted.audience, algorithms: ALLOWED_ALGORITHMS, clockTolerance: 30, requiredClaims: ['exp', 'sub'] });
-      const roles = (Array.isArray(payload.roles) ? payload.roles : []).filter(isRole);
-      const scope = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
-      return {
-        sub: String(payload.sub),
-        roles,
-        purposeOfUse: isPurposeOfUse(payload.purpose_of_use) ? payload.purpose_of_use : null,
-        clientId: typeof payload.client_id === 'string' ? payload.client_id : typeof payload.azp === 'string' ? payload.azp : null,
-        scopes: scope,
-        requestId,
-      };
+      ({ payload } = await jwtVerify(token, trusted.keys, { issuer: trusted.issuer, audience: trusted.audience, algorithms: ALLOWED_ALGORITHMS, clockTolerance: 30, requiredClaims: ['exp', 'sub'] }));
     } catch (error) {
       if (error instanceof errors.JWTExpired) throw new AuthenticationError('token expired');
       throw new AuthenticationError('token rejected');
     }
+    const roles = (Array.isArray(payload.roles) ? payload.roles : []).filter(isRole);
+    const scope = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
+    return {
+      sub: String(payload.sub),
+      roles,
+      ...purposeOf(payload.purpose_of_use, facts),
+      clientId: typeof payload.client_id === 'string' ? payload.client_id : typeof payload.azp === 'string' ? payload.azp : null,
+      scopes: scope,
+      // SMART launch context: a token issued for one patient's app sees that patient only.
+      patientContext: typeof payload.patient === 'string' && payload.patient ? payload.patient : null,
+      clientIp: facts.clientIp ?? null,
+      requestId: facts.requestId,
+    };
   };
 }
 
-export type DevTokenRequest = { readonly sub: string; readonly roles: readonly Role[]; readonly purposeOfUse?: PurposeOfUse; readonly scope?: string; readonly ttlSeconds?: number };
+export type DevTokenRequest = { readonly sub: string; readonly roles: readonly Role[]; readonly purposeOfUse?: PurposeOfUse; readonly scope?: string; readonly patient?: string; readonly ttlSeconds?: number };
 
 /** Mints a token from the local development issuer (npm run token); never trusted in production unless configured. */
 export function mintDevToken(key: { privateKey: CryptoKey; kid: string; alg: string }, req: DevTokenRequest): Promise<string> {
-  return new SignJWT({ roles: req.roles, ...(req.purposeOfUse ? { purpose_of_use: req.purposeOfUse } : {}), scope: req.scope ?? 'user/*.rs', client_id: 'dev-cli' })
+  return new SignJWT({ roles: req.roles, ...(req.purposeOfUse ? { purpose_of_use: req.purposeOfUse } : {}), ...(req.patient ? { patient: req.patient } : {}), scope: req.scope ?? 'user/*.rs', client_id: 'dev-cli' })
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
     .setIssuer(DEV_ISSUER)
     .setAudience(DEFAULT_AUDIENCE)

@@ -32,6 +32,9 @@ const UNGUARDED_CLINICIAN: Principal = {
   purposeOfUse: 'TREAT',
   clientId: 'bench',
   scopes: ['user/*.rs'],
+  patientContext: null,
+  breakGlassReason: null,
+  clientIp: null,
   requestId: 'bench-unguarded',
 };
 

@@ -152,13 +152,32 @@ export async function goldenIdByIdentifier(db: Queryable, system: string, value:
   return rows[0]?.golden_id;
 }
 
-/** Golden patients ordered by id, after the given id (keyset pagination), plus the total. */
-export async function goldenPage(db: Queryable, first: number, afterId: string | undefined): Promise<{ patients: GoldenPatient[]; hasNextPage: boolean; totalCount: number }> {
+export type CohortFilter = {
+  readonly onlyId?: string | null;
+  readonly gender?: string | null;
+  readonly birthYearFrom?: number | null;
+  readonly birthYearTo?: number | null;
+  readonly postalCodePrefix?: string | null;
+  readonly source?: string | null;
+};
+
+/** The cohort's WHERE clause; parameters $1..$6 in the order of cohortParams. */
+const COHORT_WHERE = `($1::uuid IS NULL OR g.id = $1::uuid)
+  AND ($2::text IS NULL OR g.gender = $2)
+  AND ($3::int IS NULL OR substring(g.birth_date from 1 for 4)::int >= $3)
+  AND ($4::int IS NULL OR substring(g.birth_date from 1 for 4)::int <= $4)
+  AND ($5::text IS NULL OR left(g.addresses->0->>'postalCode', 3) = $5)
+  AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM source_record s WHERE s.golden_id = g.id AND s.source = $6))`;
+const cohortParams = (f: CohortFilter): unknown[] => [f.onlyId ?? null, f.gender ?? null, f.birthYearFrom ?? null, f.birthYearTo ?? null, f.postalCodePrefix ?? null, f.source ?? null];
+
+/** Golden patients of a cohort ordered by id, after the given id (keyset pagination), plus the cohort size. */
+export async function goldenPage(db: Queryable, first: number, afterId: string | undefined, filter: CohortFilter = {}): Promise<{ patients: GoldenPatient[]; hasNextPage: boolean; totalCount: number }> {
+  const params = cohortParams(filter);
   const { rows } = await db.query<GoldenRow>(
-    `SELECT ${GOLDEN_COLUMNS} FROM golden_patient WHERE ($1::uuid IS NULL OR id > $1::uuid) ORDER BY id LIMIT $2`,
-    [afterId ?? null, first + 1],
+    `SELECT ${GOLDEN_COLUMNS.split(', ').map((c) => `g.${c}`).join(', ')} FROM golden_patient g WHERE ${COHORT_WHERE} AND ($7::uuid IS NULL OR g.id > $7::uuid) ORDER BY g.id LIMIT $8`,
+    [...params, afterId ?? null, first + 1],
   );
-  const total = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM golden_patient');
+  const total = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM golden_patient g WHERE ${COHORT_WHERE}`, params);
   return { patients: rows.slice(0, first).map(toGolden), hasNextPage: rows.length > first, totalCount: total.rows[0]?.n ?? 0 };
 }
 

@@ -6,7 +6,7 @@ import { GraphQLError } from 'graphql';
 import type { AdapterConfig, ConnectionConfig } from '../../platform/config.ts';
 import type { Database } from '../../platform/db.ts';
 import { goldenByIds, goldenIdByIdentifier, goldenPage, linkBySourceRecord, linksForGolden, type GoldenPatient, type SourceLink } from '../../orchestration/mpi/store.ts';
-import { mayAccessPatients, mayAccessSourceRecords } from '../../policies/object-access.ts';
+import { mayAccessPatient, mayAccessPatients, mayAccessSourceRecord } from '../../policies/object-access.ts';
 import { perRequest, type SubgraphContext } from '../shared/context.ts';
 import type { Resolvers } from './__generated__/resolvers.ts';
 
@@ -39,7 +39,7 @@ export function mpiResolvers({ db, adapters, connections }: MpiDependencies): Re
     return ids.map((id) => found.get(id) ?? []);
   }));
   const patientById = async (id: string, ctx: SubgraphContext): Promise<GoldenPatient | null> =>
-    UUID.test(id) && mayAccessPatients(ctx.principal) ? ((await goldenLoader(ctx).load(id.toLowerCase())) ?? null) : null;
+    UUID.test(id) && mayAccessPatient(ctx.principal, id.toLowerCase()) ? ((await goldenLoader(ctx).load(id.toLowerCase())) ?? null) : null;
 
   const sourceRecordStub = {
     source: (link: SourceLink) => link.source,
@@ -47,8 +47,9 @@ export function mpiResolvers({ db, adapters, connections }: MpiDependencies): Re
     id: (link: SourceLink) => `${link.source}:${link.sourcePatientId}`,
     async __resolveReference(ref: { id: string }, ctx: SubgraphContext) {
       const m = /^([a-z0-9][a-z0-9-]*):(.+)$/.exec(ref.id);
-      if (!m || !mayAccessSourceRecords(ctx.principal)) return null;
-      return (await linkBySourceRecord(db, m[1]!, m[2]!)) ?? null;
+      if (!m) return null;
+      const link = await linkBySourceRecord(db, m[1]!, m[2]!);
+      return link && mayAccessSourceRecord(ctx.principal, link.goldenId) ? link : null;
     },
   };
 
@@ -64,12 +65,14 @@ export function mpiResolvers({ db, adapters, connections }: MpiDependencies): Re
         const id = await goldenIdByIdentifier(db, system, value);
         return id ? patientById(id, ctx) : null;
       },
-      async patients(_p, { first, after }, ctx) {
+      async patients(_p, { filter, first, after }, ctx) {
         const size = first ?? 20;
         if (!Number.isInteger(size) || size < 0 || size > MAX_PAGE_SIZE) throw badInput(`\`first\` must be between 0 and ${MAX_PAGE_SIZE}`, 'first');
         const afterId = after ? decodeCursor(after) : undefined;
+        if (filter?.postalCodePrefix != null && !/^\d{3}$/.test(filter.postalCodePrefix)) throw badInput('`filter.postalCodePrefix` must be three digits', 'filter');
         if (!mayAccessPatients(ctx.principal)) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
-        const page = await goldenPage(db, size, afterId);
+        // A token bound to one patient (SMART launch context) pages through that patient only.
+        const page = await goldenPage(db, size, afterId, { ...filter, onlyId: ctx.principal.patientContext });
         for (const p of page.patients) goldenLoader(ctx).prime(p.id, p);
         const edges = page.patients.map((node) => ({ cursor: encodeCursor(node.id), node }));
         return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null }, totalCount: page.totalCount };
@@ -77,7 +80,9 @@ export function mpiResolvers({ db, adapters, connections }: MpiDependencies): Re
     },
     Patient: {
       __resolveReference: (ref, ctx) => patientById(ref.id, ctx),
-      sourceRecords: async (patient, _a, ctx) => (mayAccessSourceRecords(ctx.principal) ? linksLoader(ctx).load(patient.id) : []),
+      sourceRecords: async (patient, _a, ctx) => (mayAccessSourceRecord(ctx.principal, patient.id) ? linksLoader(ctx).load(patient.id) : []),
+      birthYear: (patient) => (patient.birthDate ? Number(patient.birthDate.slice(0, 4)) : null),
+      postalCodePrefix: (patient) => patient.addresses[0]?.postalCode?.slice(0, 3) ?? null,
     },
     SourceRecord: {
       __resolveType: (link) => (recordTypeBySource.get(link.source) ?? null) as never,

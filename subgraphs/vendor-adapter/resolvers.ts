@@ -1,6 +1,7 @@
 // Vendor adapter resolvers, the same for every vendor: the record type name and the vendor
 // profile come from configuration. A record is resolved only for a connection of this adapter.
-import { mayAccessSourceRecords } from '../../policies/object-access.ts';
+import { linkBySourceRecord } from '../../orchestration/mpi/store.ts';
+import { mayAccessSourceRecord, mayAccessSourceRecords } from '../../policies/object-access.ts';
 import { perRequest, type SubgraphContext } from '../shared/context.ts';
 import { clinicalLoader, type ClinicalSourceDeps, type ClinicalType, type SourceConnection } from './clinical-loader.ts';
 import { parseRecordId, type RecordRef } from './record-ref.ts';
@@ -14,11 +15,15 @@ export function vendorAdapterResolvers(recordType: string, deps: VendorAdapterDe
   };
   return {
     [recordType]: {
-      __resolveReference(ref: { id: string }, ctx: SubgraphContext): RecordRef | null {
+      async __resolveReference(ref: { id: string }, ctx: SubgraphContext): Promise<RecordRef | null> {
         const parsed = parseRecordId(ref.id);
         // Unknown connection, malformed id or a caller who may not see source records: null, no detail.
         if (!parsed || !deps.connections.has(parsed.source) || !mayAccessSourceRecords(ctx.principal)) return null;
-        return parsed;
+        if (ctx.principal.patientContext === null) return parsed;
+        // A token bound to one patient reaches only the source records linked to that golden patient
+        // (the MPI's link table, in the database the subgraphs share).
+        const link = await linkBySourceRecord(deps.db, parsed.source, parsed.patientId);
+        return mayAccessSourceRecord(ctx.principal, link?.goldenId) ? parsed : null;
       },
       observations: load('Observation'),
       conditions: load('Condition'),

@@ -68,10 +68,14 @@ export type Patient = {
   __typename?: 'Patient';
   addresses: Array<Address>;
   birthDate: Maybe<Scalars['String']['output']>;
+  /** Year of birth only (de-identified view, HIPAA Safe Harbor). */
+  birthYear: Maybe<Scalars['Int']['output']>;
   gender: Maybe<Scalars['String']['output']>;
   id: Scalars['ID']['output'];
   identifiers: Array<Identifier>;
   name: Maybe<HumanName>;
+  /** First three digits of the postal code (de-identified view, HIPAA Safe Harbor). */
+  postalCodePrefix: Maybe<Scalars['String']['output']>;
   /** Every source record linked to this golden record, with its clinical data from its EHR. */
   sourceRecords: Array<SourceRecord>;
   telecom: Array<ContactPoint>;
@@ -90,13 +94,24 @@ export type PatientEdge = {
   node: Patient;
 };
 
+/** A cohort: every condition must hold. */
+export type PatientFilter = {
+  birthYearFrom?: InputMaybe<Scalars['Int']['input']>;
+  birthYearTo?: InputMaybe<Scalars['Int']['input']>;
+  gender?: InputMaybe<Scalars['String']['input']>;
+  /** Three digits. */
+  postalCodePrefix?: InputMaybe<Scalars['String']['input']>;
+  /** Only patients with a record at this source connection. */
+  source?: InputMaybe<Scalars['String']['input']>;
+};
+
 export type Query = {
   __typename?: 'Query';
   /** The golden patient with this id, or null when it does not exist or the caller may not see it. */
   patient: Maybe<Patient>;
   /** The golden patient linked to a source record carrying this identifier (e.g. an MRN), or null. */
   patientByIdentifier: Maybe<Patient>;
-  /** Golden patients, Relay-style. `first` is at most 100. */
+  /** Golden patients, Relay-style, optionally a cohort (filter). `first` is at most 100; totalCount counts the whole cohort. */
   patients: PatientConnection;
 };
 
@@ -114,6 +129,7 @@ export type QueryPatientByIdentifierArgs = {
 
 export type QueryPatientsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<PatientFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -235,10 +251,11 @@ export type ResolversTypes = {
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Patient: ResolverTypeWrapper<GoldenPatient>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   PatientConnection: ResolverTypeWrapper<Omit<PatientConnection, 'edges'> & { edges: Array<ResolversTypes['PatientEdge']> }>;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   PatientEdge: ResolverTypeWrapper<Omit<PatientEdge, 'node'> & { node: ResolversTypes['Patient'] }>;
+  PatientFilter: PatientFilter;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   SourceRecord: ResolverTypeWrapper<SourceLink>;
 };
@@ -253,10 +270,11 @@ export type ResolversParentTypes = {
   PageInfo: PageInfo;
   Boolean: Scalars['Boolean']['output'];
   Patient: GoldenPatient;
+  Int: Scalars['Int']['output'];
   ID: Scalars['ID']['output'];
   PatientConnection: Omit<PatientConnection, 'edges'> & { edges: Array<ResolversParentTypes['PatientEdge']> };
-  Int: Scalars['Int']['output'];
   PatientEdge: Omit<PatientEdge, 'node'> & { node: ResolversParentTypes['Patient'] };
+  PatientFilter: PatientFilter;
   Query: Record<PropertyKey, never>;
   SourceRecord: SourceLink;
 };
@@ -301,10 +319,12 @@ export type PatientResolvers<ContextType = SubgraphContext, ParentType extends R
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Patient']> | FederationReferenceType, FederationReferenceType, ContextType>;
   addresses?: Resolver<Array<ResolversTypes['Address']>, ParentType, ContextType>;
   birthDate?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  birthYear?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   gender?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   identifiers?: Resolver<Array<ResolversTypes['Identifier']>, ParentType, ContextType>;
   name?: Resolver<Maybe<ResolversTypes['HumanName']>, ParentType, ContextType>;
+  postalCodePrefix?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   sourceRecords?: Resolver<Array<ResolversTypes['SourceRecord']>, ParentType, ContextType>;
   telecom?: Resolver<Array<ResolversTypes['ContactPoint']>, ParentType, ContextType>;
 };

@@ -15,7 +15,7 @@ before(async () => {
 });
 after(() => stack?.close());
 
-const principal = { sub: 'attacker', roles: ['clinician'] as const, purposeOfUse: 'TREAT' as const, clientId: null, scopes: [], requestId: 'r-1' };
+const principal = { sub: 'attacker', roles: ['clinician'] as const, purposeOfUse: 'TREAT' as const, clientId: null, scopes: ['user/*.rs'], patientContext: null, breakGlassReason: null, clientIp: null, requestId: 'r-1' };
 const probes = {
   service: { query: '{ _service { sdl } }' },
   entities: { query: 'query ($r: [_Any!]!) { _entities(representations: $r) { __typename ... on Patient { id name { family } } } }', variables: { r: [{ __typename: 'Patient', id: '00000000-0000-4000-8000-000000000000' }] } },
