@@ -58,7 +58,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningHttp
   const authenticate = async (req: IncomingMessage): Promise<GatewayContext> => {
     try {
       // Identity comes from the verified token only; headers such as x-user or x-roles are ignored.
-      return { principal: await options.verifyUserToken(req.headers.authorization, randomUUID()) };
+      const header = (name: string): string | undefined => (typeof req.headers[name] === 'string' ? (req.headers[name] as string) : undefined);
+      return {
+        principal: await options.verifyUserToken(req.headers.authorization, {
+          requestId: randomUUID(),
+          clientIp: req.socket.remoteAddress ?? null,
+          purposeOfUseHeader: header('x-purpose-of-use'),
+          breakGlassReasonHeader: header('x-break-glass-reason'),
+        }),
+      };
     } catch (error) {
       if (error instanceof AuthenticationError) throw new HttpError(401, 'UNAUTHENTICATED', error.message);
       throw error;
