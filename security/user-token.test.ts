@@ -37,3 +37,15 @@ test('missing, malformed, expired, wrong audience, untrusted issuer, other key, 
   const noExp = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer(DEV_ISSUER).setAudience(DEFAULT_AUDIENCE).setSubject('u').sign(key.privateKey);
   await rejects(`Bearer ${noExp}`, /rejected/);
 });
+
+test('purpose of use: the header overrides the claim; break-glass needs a reason; unknown codes refused', async () => {
+  const token = await mintDevToken(signer, { sub: 'u1', roles: ['clinician'], purposeOfUse: 'TREAT', patient: 'p-1' });
+  const p = await verify(`Bearer ${token}`, { requestId: 'r', clientIp: '127.0.0.1', purposeOfUseHeader: 'ETREAT', breakGlassReasonHeader: 'unconscious patient in ED' });
+  assert.equal(p.purposeOfUse, 'ETREAT');
+  assert.equal(p.breakGlassReason, 'unconscious patient in ED');
+  assert.equal(p.patientContext, 'p-1');
+  assert.equal(p.clientIp, '127.0.0.1');
+  await assert.rejects(verify(`Bearer ${token}`, { requestId: 'r', purposeOfUseHeader: 'ETREAT' }), /reason/);
+  await assert.rejects(verify(`Bearer ${token}`, { requestId: 'r', purposeOfUseHeader: 'SNOOP' }), /purpose/);
+  assert.equal((await verify(`Bearer ${token}`, { requestId: 'r' })).purposeOfUse, 'TREAT');
+});

@@ -22,10 +22,16 @@ export function startTestStack(overrides: Partial<StackOptions> = {}): Promise<S
 }
 
 /** A development-issuer token for the given roles; the sub is unique so audit rows can be found. */
-export async function tokenFor(stack: Stack, roles: readonly Role[], purposeOfUse?: PurposeOfUse, ttlSeconds?: number): Promise<{ token: string; sub: string }> {
+export async function tokenFor(
+  stack: Stack,
+  roles: readonly Role[],
+  purposeOfUse?: PurposeOfUse,
+  ttlSeconds?: number,
+  extra: { scope?: string; patient?: string } = {},
+): Promise<{ token: string; sub: string }> {
   const key = await loadKeyPair(stack.keys, keyNames.devIssuer, KEY_ALGORITHMS.devIssuer);
   const sub = `test-${roles.join('-')}-${randomUUID()}`;
-  return { token: await mintDevToken(key, { sub, roles, purposeOfUse: purposeOfUse ?? (roles.includes('clinician') ? 'TREAT' : undefined), ttlSeconds }), sub };
+  return { token: await mintDevToken(key, { sub, roles, purposeOfUse: purposeOfUse ?? (roles.includes('clinician') ? 'TREAT' : undefined), ttlSeconds, ...extra }), sub };
 }
 
 export type GraphQLResponse<T = Record<string, unknown>> = {

@@ -63,22 +63,26 @@ export type PageInfo = {
   hasNextPage: Scalars['Boolean']['output'];
 };
 
-/** The golden record of one person, linked to the source records of every EHR that knows them. */
+/**
+ * The golden record of one person, linked to the source records of every EHR that knows them.
+ * Fields are nullable so that a field the caller may not see is null with a FORBIDDEN error while
+ * the rest of the record is returned.
+ */
 export type Patient = {
   __typename?: 'Patient';
-  addresses: Array<Address>;
+  addresses: Maybe<Array<Address>>;
   birthDate: Maybe<Scalars['String']['output']>;
   /** Year of birth only (de-identified view, HIPAA Safe Harbor). */
   birthYear: Maybe<Scalars['Int']['output']>;
   gender: Maybe<Scalars['String']['output']>;
   id: Scalars['ID']['output'];
-  identifiers: Array<Identifier>;
+  identifiers: Maybe<Array<Identifier>>;
   name: Maybe<HumanName>;
   /** First three digits of the postal code (de-identified view, HIPAA Safe Harbor). */
   postalCodePrefix: Maybe<Scalars['String']['output']>;
   /** Every source record linked to this golden record, with its clinical data from its EHR. */
-  sourceRecords: Array<SourceRecord>;
-  telecom: Array<ContactPoint>;
+  sourceRecords: Maybe<Array<SourceRecord>>;
+  telecom: Maybe<Array<ContactPoint>>;
 };
 
 export type PatientConnection = {
@@ -317,16 +321,16 @@ export type PageInfoResolvers<ContextType = SubgraphContext, ParentType extends 
 
 export type PatientResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Patient'] = ResolversParentTypes['Patient'], FederationReferenceType extends FederationReferenceTypes['Patient'] = FederationReferenceTypes['Patient']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Patient']> | FederationReferenceType, FederationReferenceType, ContextType>;
-  addresses?: Resolver<Array<ResolversTypes['Address']>, ParentType, ContextType>;
+  addresses?: Resolver<Maybe<Array<ResolversTypes['Address']>>, ParentType, ContextType>;
   birthDate?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   birthYear?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   gender?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  identifiers?: Resolver<Array<ResolversTypes['Identifier']>, ParentType, ContextType>;
+  identifiers?: Resolver<Maybe<Array<ResolversTypes['Identifier']>>, ParentType, ContextType>;
   name?: Resolver<Maybe<ResolversTypes['HumanName']>, ParentType, ContextType>;
   postalCodePrefix?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  sourceRecords?: Resolver<Array<ResolversTypes['SourceRecord']>, ParentType, ContextType>;
-  telecom?: Resolver<Array<ResolversTypes['ContactPoint']>, ParentType, ContextType>;
+  sourceRecords?: Resolver<Maybe<Array<ResolversTypes['SourceRecord']>>, ParentType, ContextType>;
+  telecom?: Resolver<Maybe<Array<ResolversTypes['ContactPoint']>>, ParentType, ContextType>;
 };
 
 export type PatientConnectionResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['PatientConnection'] = ResolversParentTypes['PatientConnection']> = {
