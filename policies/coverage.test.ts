@@ -16,8 +16,8 @@ import { ruleTreeFor } from './policy-set.ts';
 const adapters = loadAdapters();
 const none = null as never;
 const definitions: SubgraphDefinition[] = [
-  mpiSubgraph({ db: none, adapters, connections: loadConnections(undefined, {}) }),
-  ...adapters.map((a) => vendorAdapterSubgraph(a, { db: none, profile: none, cache: none, cacheTtlSeconds: 1, connections: new Map() })),
+  mpiSubgraph({ db: none, protection: none, adapters, connections: loadConnections(undefined, {}) }),
+  ...adapters.map((a) => vendorAdapterSubgraph(a, { db: none, sealPayload: none, profile: none, cache: none, cacheTtlSeconds: 1, connections: new Map() })),
 ];
 const schemaOf = (d: SubgraphDefinition): GraphQLSchema => buildSubgraphSchema([{ typeDefs: parse(d.typeDefs) }]);
 
@@ -72,10 +72,10 @@ test('access matrix: every decision, field by field and principal by principal',
       if (!isObjectType(type) || type.name.startsWith('__')) continue;
       for (const field of Object.keys(type.getFields())) {
         const rule = tree[type.name]?.[field] as unknown as { resolve(...a: unknown[]): Promise<unknown> };
-        const expected = new Set(expectedReaders(d.name, type.name, field));
+        const expected: Set<Who> = new Set(expectedReaders(d.name, type.name, field));
         for (const who of ALL) {
           const ctx = { principal: PRINCIPALS[who], _shield: { cache: {} } };
-          const allowed = (await rule.resolve({}, {}, ctx, { parentType: type, fieldName: field }, { debug: false })) === true;
+          const allowed: boolean = (await rule.resolve({}, {}, ctx, { parentType: type, fieldName: field }, { debug: false })) === true;
           assert.equal(allowed, expected.has(who), `${d.name}: ${type.name}.${field} for ${who}`);
           decisions++;
         }

@@ -13,7 +13,7 @@ import type { Role } from '../security/principal.ts';
 const adapter = loadAdapters()[0]!;
 // One known connection, never called: only keys and unlisted fields are resolved here.
 const connections = new Map([['conn-a', { config: null as never, client: null as never }]]);
-const base = vendorAdapterSubgraph(adapter, { connections, db: null as never, profile: null as never, cache: null as never, cacheTtlSeconds: 1 });
+const base = vendorAdapterSubgraph(adapter, { connections, db: null as never, sealPayload: null as never, profile: null as never, cache: null as never, cacheTtlSeconds: 1 });
 const withUnlistedFields = buildSubgraph({
   ...base,
   typeDefs: `${base.typeDefs}\nextend type Query { unlistedQuery: String }\nextend type ${adapter.recordType} { unlistedField: String }`,

@@ -12,6 +12,8 @@ import type { FhirConnection } from '../protocol/fhir/client.ts';
 import { AUDIT_MIGRATIONS } from '../orchestration/audit/audit-log.ts';
 import { MPI_MIGRATIONS } from '../orchestration/mpi/store.ts';
 import { initialLoad, type LoadReport } from '../orchestration/sync/initial-load.ts';
+import { liveFieldCipher } from '../security/field-encryption.ts';
+import { identifierProtection, type IdentifierProtection } from '../security/identifier-protection.ts';
 import { identitySigner, identityVerifier } from '../security/identity-token.ts';
 import { DEFAULT_AUDIENCE, DEV_ISSUER, userTokenVerifier, type TrustedIssuer } from '../security/user-token.ts';
 import { mpiSubgraph } from '../subgraphs/mpi/subgraph.ts';
@@ -27,6 +29,11 @@ export async function openStorage(options: DatabaseOptions): Promise<Database> {
   return db;
 }
 
+/** Encryption of protected identifiers (SSN) and quarantined payloads, keyed from the key directory. */
+export function protectionFor(keys: KeyStoreOptions): IdentifierProtection {
+  return identifierProtection(liveFieldCipher(keys.dir, keys.generateMissing));
+}
+
 type ServiceCommon = { readonly db: Database; readonly keys: KeyStoreOptions; readonly port: number; readonly host?: string; readonly production: boolean };
 
 async function subgraphRuntime(name: string, c: ServiceCommon) {
@@ -35,14 +42,14 @@ async function subgraphRuntime(name: string, c: ServiceCommon) {
 }
 
 export async function startMpiService(c: ServiceCommon & { readonly adapters: readonly AdapterConfig[]; readonly connections: readonly ConnectionConfig[] }): Promise<RunningHttpServer> {
-  return startSubgraph(mpiSubgraph({ db: c.db, adapters: c.adapters, connections: c.connections }), await subgraphRuntime('mpi', c));
+  return startSubgraph(mpiSubgraph({ db: c.db, protection: protectionFor(c.keys), adapters: c.adapters, connections: c.connections }), await subgraphRuntime('mpi', c));
 }
 
 export async function startAdapterService(
   c: ServiceCommon & { readonly adapter: AdapterConfig; readonly connections: readonly ConnectionConfig[]; readonly clients: ReadonlyMap<string, FhirConnection>; readonly cache: TtlCache; readonly cacheTtlSeconds: number },
 ): Promise<RunningHttpServer> {
   const own = new Map(c.connections.filter((x) => x.adapter === c.adapter.name).map((x) => [x.id, { config: x, client: c.clients.get(x.id)! }]));
-  const deps = { db: c.db, profile: loadVendorProfile(c.adapter.profile), cache: c.cache, cacheTtlSeconds: c.cacheTtlSeconds, connections: own };
+  const deps = { db: c.db, sealPayload: protectionFor(c.keys).sealPayload, profile: loadVendorProfile(c.adapter.profile), cache: c.cache, cacheTtlSeconds: c.cacheTtlSeconds, connections: own };
   return startSubgraph(vendorAdapterSubgraph(c.adapter, deps), await subgraphRuntime(c.adapter.name, c));
 }
 
@@ -73,9 +80,10 @@ export async function startGatewayService(c: {
 }
 
 /** Pulls and links every patient of the given connections (initial load). */
-export function loadPatients(db: Database, adapters: readonly AdapterConfig[], connections: readonly ConnectionConfig[], clients: ReadonlyMap<string, FhirConnection>): Promise<LoadReport[]> {
+export function loadPatients(db: Database, keys: KeyStoreOptions, adapters: readonly AdapterConfig[], connections: readonly ConnectionConfig[], clients: ReadonlyMap<string, FhirConnection>): Promise<LoadReport[]> {
+  const protection = protectionFor(keys);
   return initialLoad(
     db,
-    connections.map((c) => ({ connection: c, client: clients.get(c.id)!, profile: loadVendorProfile(adapters.find((a) => a.name === c.adapter)!.profile) })),
+    connections.map((c) => ({ connection: c, client: clients.get(c.id)!, profile: loadVendorProfile(adapters.find((a) => a.name === c.adapter)!.profile), protection })),
   );
 }

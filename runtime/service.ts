@@ -7,6 +7,7 @@ import { openCache } from '../platform/cache.ts';
 import { dataDir, defaultPorts, isProduction, loadAdapters, loadConnections } from '../platform/config.ts';
 import type { RunningHttpServer } from '../platform/graphql-http.ts';
 import { KEY_ALGORITHMS, keyNames, loadKeyPair, type KeyStoreOptions } from '../platform/keys.ts';
+import { loadFieldKeys } from '../security/field-encryption.ts';
 import { logger } from '../platform/log.ts';
 import { openConnections } from '../protocol/connections.ts';
 import { loadPatients, openStorage, startAdapterService, startGatewayService, startMpiService } from './components.ts';
@@ -28,6 +29,7 @@ async function run(): Promise<RunningHttpServer | undefined> {
     case 'keys': {
       await loadKeyPair(keys, keyNames.devIssuer, KEY_ALGORITHMS.devIssuer);
       await loadKeyPair(keys, keyNames.gatewayIdentity, KEY_ALGORITHMS.gatewayIdentity);
+      loadFieldKeys(keys.dir, true);
       const clients: Record<string, unknown> = {};
       for (const c of connections) clients[c.clientId] = (await loadKeyPair(keys, keyNames.smartClient(c.id), KEY_ALGORITHMS.smartClient)).publicJwk;
       // The simulated EHRs register these public keys, as a real EHR's app registration would.
@@ -66,7 +68,7 @@ async function run(): Promise<RunningHttpServer | undefined> {
 async function initialLoadWithRetry(db: Awaited<ReturnType<typeof storage>>): Promise<void> {
   const clients = await openConnections(connections, keys);
   for (let attempt = 0, pending = connections; pending.length > 0; attempt++) {
-    const reports = await loadPatients(db, adapters, pending, clients);
+    const reports = await loadPatients(db, keys, adapters, pending, clients);
     pending = pending.filter((c) => reports.find((r) => r.source === c.id)?.failed);
     if (pending.length > 0) await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * 2 ** attempt)));
   }

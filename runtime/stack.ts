@@ -108,7 +108,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         await startAdapterService({ ...common, port: options.ephemeralPorts ? 0 : ports.adapters[adapter.name]!, adapter, connections, clients, cache, cacheTtlSeconds: options.cacheTtlSeconds ?? 300 }),
       );
     }
-    const loadReports = options.skipInitialLoad ? [] : await loadPatients(db, adapters, connections, clients);
+    const loadReports = options.skipInitialLoad ? [] : await loadPatients(db, keys, adapters, connections, clients);
     const gateway = track(
       await startGatewayService({
         keys,

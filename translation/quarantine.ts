@@ -22,12 +22,13 @@ export const QUARANTINE_MIGRATIONS: readonly Migration[] = [
 
 export type QuarantineEntry = { readonly source: string; readonly resourceType: string; readonly resourceId: string; readonly issues: readonly TranslationIssue[]; readonly payload: unknown };
 
-export async function quarantine(db: Queryable, entries: readonly QuarantineEntry[]): Promise<void> {
+/** Stores refused resources; their payloads are PHI and are sealed (encrypted) by `seal`. */
+export async function quarantine(db: Queryable, entries: readonly QuarantineEntry[], seal: (payload: unknown) => unknown): Promise<void> {
   if (entries.length === 0) return;
   await db.query(
     `INSERT INTO quarantine (source, resource_type, resource_id, issues, payload)
      SELECT e->>'source', e->>'resourceType', e->>'resourceId', e->'issues', e->'payload' FROM jsonb_array_elements($1::jsonb) AS e
      ON CONFLICT (source, resource_type, resource_id) DO UPDATE SET issues = EXCLUDED.issues, payload = EXCLUDED.payload, last_seen_at = now()`,
-    [JSON.stringify(entries.map((e) => ({ ...e, resourceId: e.resourceId || '(no id)' })))],
+    [JSON.stringify(entries.map((e) => ({ ...e, resourceId: e.resourceId || '(no id)', payload: seal(e.payload) })))],
   );
 }

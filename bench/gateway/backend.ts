@@ -13,6 +13,7 @@ import { openConnections } from '../../protocol/connections.ts';
 import { writeAuditEvents } from '../../orchestration/audit/audit-log.ts';
 import { linksForGolden } from '../../orchestration/mpi/store.ts';
 import { startStack, type Stack } from '../../runtime/stack.ts';
+import { protectionFor } from '../../runtime/components.ts';
 import { identitySigner, identityVerifier, type IdentityVerifier } from '../../security/identity-token.ts';
 import type { Principal } from '../../security/principal.ts';
 import { DEFAULT_AUDIENCE, DEV_ISSUER, mintDevToken, userTokenVerifier } from '../../security/user-token.ts';
@@ -142,10 +143,10 @@ async function main(): Promise<void> {
     // The unguarded twins: same definitions, same database, same cache, same EHRs (own SMART clients).
     const runtime = { db: stack.db, verifyIdentity: refuseIdentity, port: 0, production: false, unguardedAs: UNGUARDED_CLINICIAN };
     const clients = await openConnections(stack.connections, stack.keys);
-    unguarded.mpi = await startSubgraph(mpiSubgraph({ db: stack.db, adapters, connections: stack.connections }), runtime);
+    unguarded.mpi = await startSubgraph(mpiSubgraph({ db: stack.db, protection: protectionFor(stack.keys), adapters, connections: stack.connections }), runtime);
     for (const adapter of adapters) {
       const own = new Map(stack.connections.filter((c) => c.adapter === adapter.name).map((c) => [c.id, { config: c, client: clients.get(c.id)! }]));
-      const deps = { db: stack.db, profile: loadVendorProfile(adapter.profile), cache: stack.cache, cacheTtlSeconds: CACHE_TTL_SECONDS, connections: own };
+      const deps = { db: stack.db, sealPayload: protectionFor(stack.keys).sealPayload, profile: loadVendorProfile(adapter.profile), cache: stack.cache, cacheTtlSeconds: CACHE_TTL_SECONDS, connections: own };
       unguarded[adapter.name] = await startSubgraph(vendorAdapterSubgraph(adapter, deps), runtime);
     }
 
@@ -166,7 +167,7 @@ async function main(): Promise<void> {
       const epic = adapters.find((a) => a.name === 'epic');
       const defs: MiddlewareCase[] = [
         {
-          def: mpiSubgraph({ db: stack.db, adapters, connections: stack.connections }),
+          def: mpiSubgraph({ db: stack.db, protection: protectionFor(stack.keys), adapters, connections: stack.connections }),
           operation: 'query($id: ID!) { patient(id: $id) { id name { family given } birthDate gender identifiers { system value } sourceRecords { __typename id source mrn } } }',
           variables: { id: sample },
         },
@@ -174,7 +175,7 @@ async function main(): Promise<void> {
       if (epicLink && epic) {
         const own = new Map(stack.connections.filter((c) => c.adapter === 'epic').map((c) => [c.id, { config: c, client: clients.get(c.id)! }]));
         defs.push({
-          def: vendorAdapterSubgraph(epic, { db: stack.db, profile: loadVendorProfile(epic.profile), cache: stack.cache, cacheTtlSeconds: CACHE_TTL_SECONDS, connections: own }),
+          def: vendorAdapterSubgraph(epic, { db: stack.db, sealPayload: protectionFor(stack.keys).sealPayload, profile: loadVendorProfile(epic.profile), cache: stack.cache, cacheTtlSeconds: CACHE_TTL_SECONDS, connections: own }),
           operation: `query($r: [_Any!]!) { _entities(representations: $r) { ... on ${epic.recordType} { ${OBSERVATION_FIELDS} } } }`,
           variables: { r: [{ __typename: epic.recordType, id: `${epicLink.source}:${epicLink.sourcePatientId}` }] },
         });

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, Migration, Queryable } from '../../platform/db.ts';
 import type { Address, ContactPoint, HumanName, Identifier } from '../../schema/__generated__/canonical.ts';
+import type { IdentifierProtection } from '../../security/identifier-protection.ts';
 import type { SourceDemographics } from '../../translation/fhir-r4/patient.ts';
 import { deterministicMatchKey } from './match-key.ts';
 
@@ -99,8 +100,10 @@ export type LinkOutcome = { readonly goldenId: string; readonly created: boolean
 /**
  * Links (or re-links after an update) one source record. An existing link is kept; a new record
  * joins the golden record of another record with the same match key, or starts a new one.
+ * Protected identifier values (SSN) are stored encrypted, and indexed by their blind index.
  */
-export async function linkSourceRecord(db: Database, d: SourceDemographics): Promise<LinkOutcome> {
+export async function linkSourceRecord(db: Database, d: SourceDemographics, protection: IdentifierProtection): Promise<LinkOutcome> {
+  const stored: SourceDemographics = { ...d, identifiers: protection.seal(d.identifiers) };
   const matchKey = deterministicMatchKey(d);
   return db.transaction(async (tx) => {
     // Serialize on the match key (or the record itself when it has none) across processes.
@@ -121,10 +124,10 @@ export async function linkSourceRecord(db: Database, d: SourceDemographics): Pro
       `INSERT INTO source_record (source, source_patient_id, golden_id, mrn, match_key, demographics, source_updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (source, source_patient_id) DO UPDATE SET mrn = EXCLUDED.mrn, match_key = EXCLUDED.match_key, demographics = EXCLUDED.demographics, source_updated_at = EXCLUDED.source_updated_at`,
-      [d.source, d.sourcePatientId, goldenId, d.mrn, matchKey, JSON.stringify(d), d.lastUpdated],
+      [d.source, d.sourcePatientId, goldenId, d.mrn, matchKey, JSON.stringify(stored), d.lastUpdated],
     );
     await tx.query('DELETE FROM patient_identifier WHERE source = $1 AND source_patient_id = $2', [d.source, d.sourcePatientId]);
-    const ids = d.identifiers.map((i) => [i.system, i.value]);
+    const ids = d.identifiers.map((i) => [i.system, protection.lookupValue(i.system, i.value)]);
     if (ids.length > 0) {
       await tx.query(
         `INSERT INTO patient_identifier (system, value, source, source_patient_id)
@@ -137,17 +140,17 @@ export async function linkSourceRecord(db: Database, d: SourceDemographics): Pro
   });
 }
 
-export async function goldenByIds(db: Queryable, ids: readonly string[]): Promise<Map<string, GoldenPatient>> {
+export async function goldenByIds(db: Queryable, ids: readonly string[], protection: IdentifierProtection): Promise<Map<string, GoldenPatient>> {
   if (ids.length === 0) return new Map();
   const { rows } = await db.query<GoldenRow>(`SELECT ${GOLDEN_COLUMNS} FROM golden_patient WHERE id = ANY($1::uuid[])`, [ids]);
-  return new Map(rows.map((r) => [r.id, toGolden(r)]));
+  return new Map(rows.map((r) => [r.id, { ...toGolden(r), identifiers: protection.reveal(r.identifiers) }]));
 }
 
-export async function goldenIdByIdentifier(db: Queryable, system: string, value: string): Promise<string | undefined> {
+export async function goldenIdByIdentifier(db: Queryable, system: string, value: string, protection: IdentifierProtection): Promise<string | undefined> {
   const { rows } = await db.query<{ golden_id: string }>(
     `SELECT s.golden_id FROM patient_identifier i JOIN source_record s USING (source, source_patient_id)
      WHERE i.system = $1 AND i.value = $2 ORDER BY s.linked_at LIMIT 1`,
-    [system, value],
+    [system, protection.lookupValue(system, value)],
   );
   return rows[0]?.golden_id;
 }
@@ -171,14 +174,14 @@ const COHORT_WHERE = `($1::uuid IS NULL OR g.id = $1::uuid)
 const cohortParams = (f: CohortFilter): unknown[] => [f.onlyId ?? null, f.gender ?? null, f.birthYearFrom ?? null, f.birthYearTo ?? null, f.postalCodePrefix ?? null, f.source ?? null];
 
 /** Golden patients of a cohort ordered by id, after the given id (keyset pagination), plus the cohort size. */
-export async function goldenPage(db: Queryable, first: number, afterId: string | undefined, filter: CohortFilter = {}): Promise<{ patients: GoldenPatient[]; hasNextPage: boolean; totalCount: number }> {
+export async function goldenPage(db: Queryable, protection: IdentifierProtection, first: number, afterId: string | undefined, filter: CohortFilter = {}): Promise<{ patients: GoldenPatient[]; hasNextPage: boolean; totalCount: number }> {
   const params = cohortParams(filter);
   const { rows } = await db.query<GoldenRow>(
     `SELECT ${GOLDEN_COLUMNS.split(', ').map((c) => `g.${c}`).join(', ')} FROM golden_patient g WHERE ${COHORT_WHERE} AND ($7::uuid IS NULL OR g.id > $7::uuid) ORDER BY g.id LIMIT $8`,
     [...params, afterId ?? null, first + 1],
   );
   const total = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM golden_patient g WHERE ${COHORT_WHERE}`, params);
-  return { patients: rows.slice(0, first).map(toGolden), hasNextPage: rows.length > first, totalCount: total.rows[0]?.n ?? 0 };
+  return { patients: rows.slice(0, first).map((r) => ({ ...toGolden(r), identifiers: protection.reveal(r.identifiers) })), hasNextPage: rows.length > first, totalCount: total.rows[0]?.n ?? 0 };
 }
 
 export async function linksForGolden(db: Queryable, goldenIds: readonly string[]): Promise<Map<string, SourceLink[]>> {

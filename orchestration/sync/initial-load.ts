@@ -7,15 +7,16 @@ import { logger } from '../../platform/log.ts';
 import type { FhirConnection } from '../../protocol/fhir/client.ts';
 import { sourceDemographics } from '../../translation/fhir-r4/patient.ts';
 import { quarantine } from '../../translation/quarantine.ts';
+import type { IdentifierProtection } from '../../security/identifier-protection.ts';
 import { linkSourceRecord } from '../mpi/store.ts';
 
 const log = logger('initial-load');
 
 export type LoadReport = { readonly source: string; readonly read: number; readonly linked: number; readonly newGolden: number; readonly quarantined: number; readonly failed?: string };
 
-export type LoadSource = { readonly connection: ConnectionConfig; readonly client: FhirConnection; readonly profile: VendorProfile };
+export type LoadSource = { readonly connection: ConnectionConfig; readonly client: FhirConnection; readonly profile: VendorProfile; readonly protection: IdentifierProtection };
 
-export async function loadSource(db: Database, { connection, client, profile }: LoadSource): Promise<LoadReport> {
+export async function loadSource(db: Database, { connection, client, profile, protection }: LoadSource): Promise<LoadReport> {
   let read = 0, linked = 0, newGolden = 0, quarantined = 0;
   try {
     for await (const page of client.searchPages('Patient', { _count: '200' })) {
@@ -27,11 +28,11 @@ export async function loadSource(db: Database, { connection, client, profile }: 
           refused.push({ source: connection.id, resourceType: 'Patient', resourceId: resource.id ?? '', issues: t.issues, payload: resource });
           continue;
         }
-        const outcome = await linkSourceRecord(db, t.value);
+        const outcome = await linkSourceRecord(db, t.value, protection);
         linked++;
         if (outcome.created) newGolden++;
       }
-      await quarantine(db, refused);
+      await quarantine(db, refused, protection.sealPayload);
       quarantined += refused.length;
     }
     log.info('source_loaded', { source: connection.id, read, linked, newGolden, quarantined });

@@ -5,6 +5,7 @@ import DataLoader from 'dataloader';
 import { GraphQLError } from 'graphql';
 import type { AdapterConfig, ConnectionConfig } from '../../platform/config.ts';
 import type { Database } from '../../platform/db.ts';
+import type { IdentifierProtection } from '../../security/identifier-protection.ts';
 import { goldenByIds, goldenIdByIdentifier, goldenPage, linkBySourceRecord, linksForGolden, type GoldenPatient, type SourceLink } from '../../orchestration/mpi/store.ts';
 import { mayAccessPatient, mayAccessPatients, mayAccessSourceRecord } from '../../policies/object-access.ts';
 import { perRequest, type SubgraphContext } from '../shared/context.ts';
@@ -24,14 +25,15 @@ function decodeCursor(cursor: string): string {
 
 export type MpiDependencies = {
   readonly db: Database;
+  readonly protection: IdentifierProtection;
   readonly adapters: readonly AdapterConfig[];
   readonly connections: readonly ConnectionConfig[];
 };
 
-export function mpiResolvers({ db, adapters, connections }: MpiDependencies): Resolvers {
+export function mpiResolvers({ db, protection, adapters, connections }: MpiDependencies): Resolvers {
   const recordTypeBySource = new Map(connections.map((c) => [c.id, adapters.find((a) => a.name === c.adapter)?.recordType]));
   const goldenLoader = (ctx: SubgraphContext) => perRequest(ctx, 'golden', () => new DataLoader<string, GoldenPatient | undefined>(async (ids) => {
-    const found = await goldenByIds(db, ids);
+    const found = await goldenByIds(db, ids, protection);
     return ids.map((id) => found.get(id));
   }));
   const linksLoader = (ctx: SubgraphContext) => perRequest(ctx, 'links', () => new DataLoader<string, SourceLink[]>(async (ids) => {
@@ -62,7 +64,7 @@ export function mpiResolvers({ db, adapters, connections }: MpiDependencies): Re
       async patientByIdentifier(_p, { system, value }, ctx) {
         if (!system.trim() || !value.trim()) throw badInput('`system` and `value` must not be empty', system.trim() ? 'value' : 'system');
         if (!mayAccessPatients(ctx.principal)) return null;
-        const id = await goldenIdByIdentifier(db, system, value);
+        const id = await goldenIdByIdentifier(db, system, value, protection);
         return id ? patientById(id, ctx) : null;
       },
       async patients(_p, { filter, first, after }, ctx) {
@@ -72,7 +74,7 @@ export function mpiResolvers({ db, adapters, connections }: MpiDependencies): Re
         if (filter?.postalCodePrefix != null && !/^\d{3}$/.test(filter.postalCodePrefix)) throw badInput('`filter.postalCodePrefix` must be three digits', 'filter');
         if (!mayAccessPatients(ctx.principal)) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
         // A token bound to one patient (SMART launch context) pages through that patient only.
-        const page = await goldenPage(db, size, afterId, { ...filter, onlyId: ctx.principal.patientContext });
+        const page = await goldenPage(db, protection, size, afterId, { ...filter, onlyId: ctx.principal.patientContext });
         for (const p of page.patients) goldenLoader(ctx).prime(p.id, p);
         const edges = page.patients.map((node) => ({ cursor: encodeCursor(node.id), node }));
         return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null }, totalCount: page.totalCount };

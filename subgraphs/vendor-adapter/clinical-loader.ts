@@ -26,6 +26,8 @@ export type SourceConnection = { readonly config: ConnectionConfig; readonly cli
 
 export type ClinicalSourceDeps = {
   readonly db: Database;
+  /** Seals quarantined payloads (they are PHI). */
+  readonly sealPayload: (payload: unknown) => unknown;
   readonly profile: VendorProfile;
   readonly cache: TtlCache;
   readonly cacheTtlSeconds: number;
@@ -71,7 +73,7 @@ export function clinicalLoader(deps: ClinicalSourceDeps, connection: SourceConne
           }
         }
         await Promise.all([
-          quarantine(deps.db, refused),
+          quarantine(deps.db, refused, deps.sealPayload),
           deps.cache.setMany([...fetched].map(([id, values]) => [cacheKey(config.id, type, id), JSON.stringify(values)] as const), deps.cacheTtlSeconds),
         ]);
       }
