@@ -10,7 +10,12 @@ const sign = identitySigner({ privateKey: key.privateKey, kid: 'g1', alg: 'EdDSA
 const principal: Principal = { sub: 'u1', roles: ['steward'], purposeOfUse: 'HOPERAT', clientId: 'app', scopes: ['user/*.rs'], patientContext: null, breakGlassReason: null, clientIp: '127.0.0.1', requestId: 'req-9' };
 
 test('a subgraph recovers exactly the principal the gateway signed for it', async () => {
-  assert.deepEqual(await identityVerifier([jwk], 'mpi')(await sign(principal, 'mpi')), principal);
+  // The request id is not part of the identity (it travels in x-request-id).
+  assert.deepEqual(await identityVerifier([jwk], 'mpi')(await sign(principal, 'mpi')), { ...principal, requestId: '' });
+  // Signed once per caller and audience, reused across requests; verified once, then remembered.
+  const again = await sign({ ...principal, requestId: 'req-10' }, 'mpi');
+  assert.equal(again, await sign(principal, 'mpi'));
+  assert.notEqual(await sign({ ...principal, roles: ['clinician'] }, 'mpi'), again);
 });
 
 test('another audience, another key or a rotated-out key is refused', async () => {

@@ -1,6 +1,7 @@
 // End-user (or system client) bearer tokens at the gateway: OIDC/SMART JWTs verified with jose
 // against the configured issuers' keys. Roles and purpose of use come from claims only.
-import { SignJWT, jwtVerify, createLocalJWKSet, errors, type JWK, type CryptoKey } from 'jose';
+import { SignJWT, jwtVerify, createLocalJWKSet, errors, type JWK, type JWTPayload, type CryptoKey } from 'jose';
+import { tokenCache } from './token-cache.ts';
 import { isPurposeOfUse, isRole, type Principal, type PurposeOfUse, type Role } from './principal.ts';
 
 export type TrustedIssuer = { readonly issuer: string; readonly audience: string; readonly jwks: readonly JWK[] };
@@ -39,10 +40,16 @@ function purposeOf(claim: unknown, facts: RequestFacts): { purposeOfUse: Purpose
 
 export function userTokenVerifier(issuers: readonly TrustedIssuer[]): UserTokenVerifier {
   const byIssuer = new Map(issuers.map((i) => [i.issuer, { ...i, keys: createLocalJWKSet({ keys: [...i.jwks] }) }]));
+  const verified = tokenCache<JWTPayload>();
   return async (authorization, request) => {
     const facts: RequestFacts = typeof request === 'string' ? { requestId: request } : request;
     const token = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(authorization ?? '')?.[1];
     if (!token) throw new AuthenticationError('a bearer token is required');
+    const payload = verified.get(token) ?? (await verifyToken(token));
+    return principalFrom(payload, facts);
+  };
+
+  async function verifyToken(token: string): Promise<JWTPayload> {
     let iss: unknown;
     try {
       iss = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')).iss;
@@ -51,14 +58,19 @@ export function userTokenVerifier(issuers: readonly TrustedIssuer[]): UserTokenV
     }
     const trusted = typeof iss === 'string' ? byIssuer.get(iss) : undefined;
     if (!trusted) throw new AuthenticationError('untrusted issuer');
-    let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];
     try {
-      ({ payload } = await jwtVerify(token, trusted.keys, { issuer: trusted.issuer, audience: trusted.audience, algorithms: ALLOWED_ALGORITHMS, clockTolerance: 30, requiredClaims: ['exp', 'sub'] }));
+      const { payload } = await jwtVerify(token, trusted.keys, { issuer: trusted.issuer, audience: trusted.audience, algorithms: ALLOWED_ALGORITHMS, clockTolerance: 30, requiredClaims: ['exp', 'sub'] });
+      verified.set(token, payload, payload.exp);
+      return payload;
     } catch (error) {
       if (error instanceof errors.JWTExpired) throw new AuthenticationError('token expired');
       throw new AuthenticationError('token rejected');
     }
-    const roles = (Array.isArray(payload.roles) ? payload.roles : []).filter(isRole);
+  }
+}
+
+function principalFrom(payload: JWTPayload, facts: RequestFacts): Principal {
+  const roles = (Array.isArray(payload.roles) ? payload.roles : []).filter(isRole);
     const scope = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
     return {
       sub: String(payload.sub),
@@ -71,7 +83,6 @@ export function userTokenVerifier(issuers: readonly TrustedIssuer[]): UserTokenV
       clientIp: facts.clientIp ?? null,
       requestId: facts.requestId,
     };
-  };
 }
 
 export type DevTokenRequest = { readonly sub: string; readonly roles: readonly Role[]; readonly purposeOfUse?: PurposeOfUse; readonly scope?: string; readonly patient?: string; readonly ttlSeconds?: number };

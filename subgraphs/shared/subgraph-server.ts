@@ -94,7 +94,9 @@ export async function startSubgraph(def: SubgraphDefinition, runtime: SubgraphRu
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (!token) throw new HttpError(401, 'UNAUTHENTICATED', 'gateway identity required');
     try {
-      return { principal: await runtime.verifyIdentity(token), audit: auditCollector(def.auditSubjects), subgraph: def.name, perRequest: new Map() };
+      // The request id is correlation only (audit rows of one operation); it travels beside the identity.
+      const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'].slice(0, 100) : '';
+      return { principal: { ...(await runtime.verifyIdentity(token)), requestId }, audit: auditCollector(def.auditSubjects), subgraph: def.name, perRequest: new Map() };
     } catch {
       throw new HttpError(401, 'UNAUTHENTICATED', 'gateway identity rejected');
     }
