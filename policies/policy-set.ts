@@ -2,7 +2,7 @@
 // a FORBIDDEN error without detail, interface policies applied to every implementing type, and
 // each denial recorded for the audit log.
 import { GraphQLError, isInterfaceType, isObjectType, type GraphQLSchema } from 'graphql';
-import { deny, or, shield } from './shield.ts';
+import { allow, deny, or, shield } from './shield.ts';
 import type { SubgraphContext } from '../subgraphs/shared/context.ts';
 
 /** Any shield rule: a named rule, allow/deny, or a combination. */
@@ -33,8 +33,16 @@ export function ruleTreeFor(schema: GraphQLSchema, sets: readonly PolicySet[]): 
   return tree;
 }
 
-export function policyMiddleware(schema: GraphQLSchema, sets: readonly PolicySet[]) {
-  return shield(ruleTreeFor(schema, sets), {
+/**
+ * The shield middleware of one subgraph, per field. Fields whose rule is exactly `allow` (value
+ * types reached only through authorized fields, federation plumbing) are left unwrapped: their
+ * decision cannot depend on anything, and wrapping every scalar of every code in an async rule
+ * check would make large answers several times slower. Every other field, and every field with no
+ * rule at all, goes through shield (which denies the latter).
+ */
+export function policyMiddleware(schema: GraphQLSchema, sets: readonly PolicySet[]): Record<string, Record<string, unknown>> {
+  const tree = ruleTreeFor(schema, sets);
+  const perField = shield(tree, {
     fallbackRule: deny,
     // Resolver errors (a source EHR down) pass through untouched; only denials become FORBIDDEN.
     allowExternalErrors: true,
@@ -43,5 +51,9 @@ export function policyMiddleware(schema: GraphQLSchema, sets: readonly PolicySet
       if (thrown === null) (ctx as unknown as SubgraphContext).audit.denied(info.parentType.name, info.fieldName, parent);
       return forbidden();
     },
-  });
+  }).generate(schema) as Record<string, Record<string, unknown>>;
+  for (const [type, fields] of Object.entries(tree)) {
+    for (const [field, rule] of Object.entries(fields)) if (rule === allow) delete perField[type]?.[field];
+  }
+  return perField;
 }
