@@ -16,6 +16,14 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const badInput = (message: string, argument: string): GraphQLError => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', argument } });
 
+const MAX_TEXT = 256;
+/** Text arguments: bounded, and without control characters (PostgreSQL refuses NUL in text). */
+function text(value: string | null | undefined, argument: string): string | null {
+  if (value === null || value === undefined) return null;
+  if (value.length > MAX_TEXT || /[\u0000-\u001f\u007f]/.test(value)) throw badInput(`\`${argument}\` must be at most ${MAX_TEXT} printable characters`, argument);
+  return value;
+}
+
 const encodeCursor = (id: string): string => Buffer.from(`golden:${id}`).toString('base64url');
 function decodeCursor(cursor: string): string {
   const id = /^golden:(.+)$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'))?.[1];
@@ -63,6 +71,8 @@ export function mpiResolvers({ db, protection, adapters, connections }: MpiDepen
       },
       async patientByIdentifier(_p, { system, value }, ctx) {
         if (!system.trim() || !value.trim()) throw badInput('`system` and `value` must not be empty', system.trim() ? 'value' : 'system');
+        text(system, 'system');
+        text(value, 'value');
         if (!mayAccessPatients(ctx.principal)) return null;
         const id = await goldenIdByIdentifier(db, system, value, protection);
         return id ? patientById(id, ctx) : null;
@@ -72,6 +82,8 @@ export function mpiResolvers({ db, protection, adapters, connections }: MpiDepen
         if (!Number.isInteger(size) || size < 0 || size > MAX_PAGE_SIZE) throw badInput(`\`first\` must be between 0 and ${MAX_PAGE_SIZE}`, 'first');
         const afterId = after ? decodeCursor(after) : undefined;
         if (filter?.postalCodePrefix != null && !/^\d{3}$/.test(filter.postalCodePrefix)) throw badInput('`filter.postalCodePrefix` must be three digits', 'filter');
+        text(filter?.gender, 'filter.gender');
+        text(filter?.source, 'filter.source');
         if (!mayAccessPatients(ctx.principal)) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
         // A token bound to one patient (SMART launch context) pages through that patient only.
         const page = await goldenPage(db, protection, size, afterId, { ...filter, onlyId: ctx.principal.patientContext });
