@@ -8,6 +8,9 @@ import type { Stack } from '../../../runtime/stack.ts';
 import { KEY_ALGORITHMS, keyNames, loadKeyPair } from '../../../platform/keys.ts';
 import { GATEWAY_ISSUER, identitySigner } from '../../../security/identity-token.ts';
 import { post, startTestStack } from '../../support/stack.ts';
+import { loadAdapters } from '../../../platform/config.ts';
+import { openConnections } from '../../../protocol/connections.ts';
+import { loadPatients } from '../../../runtime/components.ts';
 
 let stack: Stack;
 before(async () => {
@@ -59,4 +62,20 @@ test("a genuine identity for one subgraph is refused by another (audience), and 
 test('nothing was audited as returned for the refused requests', async () => {
   const { rows } = await stack.db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_event WHERE actor_sub = 'attacker' AND decision = 'permit' AND patient_ref <> ''");
   assert.equal(rows[0]?.n, 0);
+});
+
+test('forged _entities representations with a genuine identity reveal nothing outside the launch context', async () => {
+  const key = await loadKeyPair(stack.keys, keyNames.gatewayIdentity, KEY_ALGORITHMS.gatewayIdentity);
+  await loadPatients(stack.db, stack.keys, loadAdapters(), stack.connections, await openConnections(stack.connections, stack.keys));
+  const { rows } = await stack.db.query<{ golden_id: string; source: string; source_patient_id: string }>('SELECT golden_id, source, source_patient_id FROM source_record ORDER BY golden_id LIMIT 2');
+  const [mine, other] = rows as [(typeof rows)[0], (typeof rows)[0]];
+  assert.notEqual(mine.golden_id, other.golden_id);
+  const bound = { ...principal, patientContext: mine.golden_id };
+  const call = async (subgraph: string, representations: unknown[], selection = '__typename ... on Patient { id }') =>
+    post<{ _entities: unknown[] }>(stack.subgraphs[subgraph]!.url, { query: `query ($r: [_Any!]!) { _entities(representations: $r) { ${selection} } }`, variables: { r: representations } }, { authorization: `Bearer ${await identitySigner(key)(bound, subgraph)}` });
+  const mpi = await call('mpi', [{ __typename: 'Patient', id: mine.golden_id }, { __typename: 'Patient', id: other.golden_id }]);
+  assert.deepEqual(mpi.body.data?._entities, [{ __typename: 'Patient', id: mine.golden_id }, null]);
+  const recordType = loadAdapters().find((a) => stack.connections.find((c) => c.id === other.source)?.adapter === a.name)!.recordType;
+  const vendor = await call(loadAdapters().find((a) => a.recordType === recordType)!.name, [{ __typename: recordType, id: `${other.source}:${other.source_patient_id}` }], `__typename ... on ${recordType} { id }`);
+  assert.deepEqual(vendor.body.data?._entities, [null], JSON.stringify(vendor.body));
 });
