@@ -2,11 +2,11 @@
 // (bearer JWTs), never forwards what a client says about itself, and calls each subgraph with a
 // freshly signed, short-lived identity for that subgraph alone, under a timeout.
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { HttpError, hardenedServerOptions, serveGraphQL, type RunningHttpServer } from '../platform/graphql-http.ts';
+import { HttpError, hardenedPlugins, hardenedServerOptions, serveGraphQL, type RunningHttpServer } from '../platform/graphql-http.ts';
+import type { OperationLimits } from '../platform/operation-limits/index.ts';
 import type { IdentitySigner } from '../security/identity-token.ts';
 import type { Principal } from '../security/principal.ts';
 import { AuthenticationError, type UserTokenVerifier } from '../security/user-token.ts';
@@ -24,6 +24,8 @@ export type GatewayOptions = {
   readonly production: boolean;
   /** Upper bound for one subgraph call. */
   readonly subgraphTimeoutMs?: number;
+  /** Depth, aliases, cost... (platform/operation-limits); its defaults when absent. */
+  readonly operationLimits?: OperationLimits;
 };
 
 class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
@@ -52,8 +54,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningHttp
     supergraphSdl: options.supergraphSdl,
     buildService: ({ name, url }) => new IdentityForwardingDataSource(options.subgraphUrls[name] ?? url ?? '', name, options.signIdentity, options.subgraphTimeoutMs ?? 10_000),
   });
-  const plugins: ApolloServerPlugin<GatewayContext>[] = options.production ? [ApolloServerPluginLandingPageDisabled()] : [];
-  const server = new ApolloServer<GatewayContext>({ gateway, ...hardenedServerOptions(options.production), plugins });
+  const plugins: ApolloServerPlugin<GatewayContext>[] = hardenedPlugins(options.production, options.operationLimits);
+  const server = new ApolloServer<GatewayContext>({ gateway, ...hardenedServerOptions(options.production, options.operationLimits), plugins });
   await server.start();
   const authenticate = async (req: IncomingMessage): Promise<GatewayContext> => {
     try {
@@ -72,5 +74,5 @@ export async function startGateway(options: GatewayOptions): Promise<RunningHttp
       throw error;
     }
   };
-  return serveGraphQL({ server, port: options.port, host: options.host, authenticate, health: async () => ({ component: 'gateway' }) });
+  return serveGraphQL({ server, port: options.port, host: options.host, authenticate, health: async () => ({ component: 'gateway' }), operationLimits: options.operationLimits });
 }

@@ -1,10 +1,12 @@
 // Serves an Apollo Server over node:http, for the gateway and every subgraph alike: a body size
 // limit, authentication before any GraphQL work (a caller that fails it never reaches the
 // schema, _service and _entities included), a /health endpoint, and errors as GraphQL JSON.
-import { HeaderMap, type ApolloServer, type ApolloServerOptions, type BaseContext } from '@apollo/server';
+import { HeaderMap, type ApolloServer, type ApolloServerOptions, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { characterLimitError, DEFAULT_OPERATION_LIMITS, formatLimitError, operationLimitPlugins, operationLimitServerOptions, type OperationLimits } from './operation-limits/index.ts';
 
 export class HttpError extends Error {
   readonly status: number;
@@ -24,6 +26,8 @@ export type ServeOptions<C extends BaseContext> = {
   readonly authenticate: (req: IncomingMessage) => Promise<C>;
   readonly health?: () => Promise<Record<string, unknown>>;
   readonly maxBodyBytes?: number;
+  /** The document's length is checked here, before parsing (platform/operation-limits); its defaults when absent. */
+  readonly operationLimits?: OperationLimits;
 };
 
 export type RunningHttpServer = { readonly url: string; readonly port: number; readonly server: Server; close(): Promise<void> };
@@ -35,10 +39,13 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
+      if (size > limit) return; // already refused: the rest is discarded, not buffered
       size += chunk.length;
       if (size > limit) {
+        // Answer at once with a JSON 413 and close the connection once it is sent (see the
+        // handler); destroying the socket here would reset the connection before the answer.
+        chunks.length = 0;
         reject(new HttpError(413, 'PAYLOAD_TOO_LARGE', `request body exceeds ${limit} bytes`));
-        req.destroy();
         return;
       }
       chunks.push(chunk);
@@ -82,6 +89,11 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
     try {
       const context = await options.authenticate(req);
       const body = parseBody(await readBody(req, maxBody), req.headers['content-type']);
+      const tooLong = characterLimitError(body, url.searchParams, options.operationLimits ?? DEFAULT_OPERATION_LIMITS);
+      if (tooLong) {
+        sendJson(res, 400, { errors: [tooLong] });
+        return;
+      }
       const headers = new HeaderMap();
       for (const [key, value] of Object.entries(req.headers)) {
         if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
@@ -100,7 +112,8 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
       }
     } catch (error) {
       if (error instanceof HttpError) {
-        sendJson(res, error.status, errorBody(error.code, error.message), error.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+        const headers: Record<string, string> = error.status === 401 ? { 'www-authenticate': 'Bearer' } : error.status === 413 ? { connection: 'close' } : {};
+        sendJson(res, error.status, errorBody(error.code, error.message), headers);
       } else {
         sendJson(res, 500, errorBody('INTERNAL_SERVER_ERROR', 'internal error'));
       }
@@ -133,15 +146,21 @@ const SUGGESTION = / Did you mean .*\?$/;
 
 /**
  * Apollo Server options shared by the gateway and every subgraph. Production mode turns off
- * introspection and schema hints in errors; stack traces are never sent.
+ * introspection and schema hints in errors; stack traces are never sent. The operation limits
+ * (platform/operation-limits) apply in every mode; pass the same limits to hardenedPlugins.
  */
-export function hardenedServerOptions(production: boolean): Pick<ApolloServerOptions<BaseContext>, 'introspection' | 'includeStacktraceInErrorResponses' | 'csrfPrevention' | 'formatError' | 'hideSchemaDetailsFromClientErrors'> {
+export function hardenedServerOptions(
+  production: boolean,
+  limits: OperationLimits = DEFAULT_OPERATION_LIMITS,
+): Pick<ApolloServerOptions<BaseContext>, 'introspection' | 'includeStacktraceInErrorResponses' | 'csrfPrevention' | 'formatError' | 'hideSchemaDetailsFromClientErrors' | 'validationRules' | 'parseOptions' | 'allowBatchedHttpRequests'> {
   return {
     introspection: !production,
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
     hideSchemaDetailsFromClientErrors: production,
-    formatError: (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    ...operationLimitServerOptions(limits),
+    formatError: (original: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+      const formatted = formatLimitError(original);
       const message = production ? formatted.message.replace(SUGGESTION, '') : formatted.message;
       const code = formatted.extensions?.code;
       // Unexpected errors keep their code but lose their message: it may quote internal state.
@@ -151,4 +170,9 @@ export function hardenedServerOptions(production: boolean): Pick<ApolloServerOpt
       return { ...formatted, message };
     },
   };
+}
+
+/** Plugins shared by the gateway and every subgraph: the operation limits, and no landing page in production. */
+export function hardenedPlugins<C extends BaseContext>(production: boolean, limits: OperationLimits = DEFAULT_OPERATION_LIMITS): ApolloServerPlugin<C>[] {
+  return [...operationLimitPlugins<C>(limits), ...(production ? [ApolloServerPluginLandingPageDisabled() as ApolloServerPlugin<C>] : [])];
 }

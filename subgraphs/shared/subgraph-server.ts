@@ -9,7 +9,8 @@ import { parse, type GraphQLSchema } from 'graphql';
 import { applyMiddleware } from '../../policies/shield.ts';
 import type { IncomingMessage } from 'node:http';
 import type { Database } from '../../platform/db.ts';
-import { HttpError, hardenedServerOptions, serveGraphQL, type RunningHttpServer } from '../../platform/graphql-http.ts';
+import { HttpError, hardenedPlugins, hardenedServerOptions, serveGraphQL, type RunningHttpServer } from '../../platform/graphql-http.ts';
+import type { OperationLimits } from '../../platform/operation-limits/index.ts';
 import { logger } from '../../platform/log.ts';
 import { policyMiddleware, type PolicySet } from '../../policies/policy-set.ts';
 import { auditCollector, type AuditSubjects } from '../../orchestration/audit/collector.ts';
@@ -38,6 +39,8 @@ export type SubgraphRuntime = {
    * as this principal, to measure what the guards cost. Refused in production mode.
    */
   readonly unguardedAs?: Principal;
+  /** Depth, aliases, cost... (platform/operation-limits), as at the gateway; its defaults when absent. */
+  readonly operationLimits?: OperationLimits;
 };
 
 const log = logger('subgraph');
@@ -84,9 +87,14 @@ export async function startSubgraph(def: SubgraphDefinition, runtime: SubgraphRu
   if (unguarded && runtime.production) throw new Error('an unguarded subgraph cannot run in production mode');
   const server = new ApolloServer<SubgraphContext>({
     schema: unguarded ? buildSubgraphSchema([{ typeDefs: parse(def.typeDefs), resolvers: def.resolvers }]) : buildSubgraph(def),
-    ...hardenedServerOptions(runtime.production),
+    ...hardenedServerOptions(runtime.production, runtime.operationLimits),
     // Inline traces would hand resolver timings and paths to any caller asking for them.
-    plugins: unguarded ? [ApolloServerPluginInlineTraceDisabled()] : [ApolloServerPluginInlineTraceDisabled(), auditPlugin(runtime.db, def.name)],
+    // Operation limits (length, cost, page sizes) and, in production, no landing page.
+    plugins: [
+      ApolloServerPluginInlineTraceDisabled(),
+      ...hardenedPlugins<SubgraphContext>(runtime.production, runtime.operationLimits),
+      ...(unguarded ? [] : [auditPlugin(runtime.db, def.name)]),
+    ],
   });
   await server.start();
   const authenticate = async (req: IncomingMessage): Promise<SubgraphContext> => {
@@ -101,5 +109,5 @@ export async function startSubgraph(def: SubgraphDefinition, runtime: SubgraphRu
       throw new HttpError(401, 'UNAUTHENTICATED', 'gateway identity rejected');
     }
   };
-  return serveGraphQL({ server, port: runtime.port, host: runtime.host, authenticate, health: async () => ({ subgraph: def.name }) });
+  return serveGraphQL({ server, port: runtime.port, host: runtime.host, authenticate, health: async () => ({ subgraph: def.name }), operationLimits: runtime.operationLimits });
 }
