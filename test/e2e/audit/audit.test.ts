@@ -3,6 +3,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Stack } from '../../../runtime/stack.ts';
+import { KEY_ALGORITHMS, loadKeyPair } from '../../../platform/keys.ts';
+import { AUDIT_CHECKPOINT_ALG, AUDIT_CHECKPOINT_KEY, createCheckpoint } from '../../../orchestration/audit/checkpoint.ts';
+import { formatReport, verifyAuditLog } from '../../../orchestration/audit/verify.ts';
 import { gql, startTestStack, tokenFor } from '../../support/stack.ts';
 
 let stack: Stack;
@@ -11,9 +14,25 @@ before(async () => {
 });
 after(() => stack?.close());
 
-type AuditRow = { subgraph: string; patient_ref: string; fields: string[]; decision: string; purpose_of_use: string | null; actor_roles: string[]; operation_name: string | null; request_id: string };
+type AuditRow = {
+  subgraph: string;
+  patient_ref: string | null;
+  fields: string[];
+  decision: string;
+  purpose_of_use: string | null;
+  actor_roles: string[];
+  operation_name: string | null;
+  request_id: string;
+  client_ip: string | null;
+  subgraph_version: string | null;
+};
 const rowsFor = async (sub: string): Promise<AuditRow[]> =>
-  (await stack.db.query<AuditRow>('SELECT subgraph, patient_ref, fields, decision, purpose_of_use, actor_roles, operation_name, request_id FROM audit_event WHERE actor_sub = $1 ORDER BY id', [sub])).rows;
+  (
+    await stack.db.query<AuditRow>(
+      'SELECT subgraph, patient_ref, fields, decision, purpose_of_use, actor_roles, operation_name, request_id, client_ip, subgraph_version FROM audit_event WHERE actor_sub = $1 ORDER BY seq',
+      [sub],
+    )
+  ).rows;
 
 test('each patient returned produced an audit row naming the fields returned', async () => {
   const { token, sub } = await tokenFor(stack, ['clinician']);
@@ -37,6 +56,8 @@ test('each patient returned produced an audit row naming the fields returned', a
   for (const n of nodes) for (const s of n.sourceRecords) assert.ok(vendorRefs.has(`SourceRecord/${s.id}`), s.id);
   // One request id across the gateway's subgraph calls.
   assert.equal(new Set(rows.map((r) => r.request_id)).size, 1);
+  // Who, from where, with which software.
+  assert.ok(rows.every((r) => r.operation_name?.startsWith('ChartReview') && r.client_ip && r.subgraph_version), JSON.stringify(rows[0]));
   // The document's values never reach the audit row: only names and coordinates.
   assert.ok(rows.every((r) => r.fields.every((f) => /^[A-Za-z_]+\.[A-Za-z_]+$/.test(f))));
 });
@@ -46,7 +67,7 @@ test('denials are audited with the refused coordinates', async () => {
   await gql(stack, token, '{ patients(first: 2) { edges { node { id name { family } } } } }');
   const denials = (await rowsFor(sub)).filter((r) => r.decision === 'deny');
   assert.equal(denials.length, 2);
-  assert.ok(denials.every((r) => r.fields.join() === 'Patient.name' && r.patient_ref.startsWith('Patient/')));
+  assert.ok(denials.every((r) => r.fields.join() === 'Patient.name' && r.patient_ref?.startsWith('Patient/')));
 });
 
 test('when the audit log cannot be written, no patient data is returned', async () => {
@@ -60,4 +81,17 @@ test('when the audit log cannot be written, no patient data is returned', async 
   } finally {
     await stack.db.query('ALTER TABLE audit_event_unavailable RENAME TO audit_event');
   }
+});
+
+test('the log these requests wrote verifies, and a signed checkpoint covers it', async () => {
+  let report = await verifyAuditLog(stack.db, { publicKeys: [] });
+  assert.equal(report.ok, true, formatReport(report));
+  assert.ok(report.rows > 10);
+  const key = await loadKeyPair(stack.keys, AUDIT_CHECKPOINT_KEY, AUDIT_CHECKPOINT_ALG);
+  const cp = await createCheckpoint(stack.db, key);
+  assert.deepEqual([cp?.payload.from_seq, cp?.payload.to_seq], [1, report.lastSeq]);
+  report = await verifyAuditLog(stack.db, { publicKeys: [key.publicJwk] });
+  assert.equal(report.ok, true, formatReport(report));
+  assert.equal(report.checkpointsRecomputed, 1);
+  assert.equal(KEY_ALGORITHMS.gatewayIdentity, AUDIT_CHECKPOINT_ALG, 'the same Ed25519 key type as the gateway identity');
 });

@@ -67,7 +67,10 @@ test('nothing was audited as returned for the refused requests', async () => {
 test('forged _entities representations with a genuine identity reveal nothing outside the launch context', async () => {
   const key = await loadKeyPair(stack.keys, keyNames.gatewayIdentity, KEY_ALGORITHMS.gatewayIdentity);
   await loadPatients(stack.db, stack.keys, loadAdapters(), stack.connections, await openConnections(stack.connections, stack.keys));
-  const { rows } = await stack.db.query<{ golden_id: string; source: string; source_patient_id: string }>('SELECT golden_id, source, source_patient_id FROM source_record ORDER BY golden_id LIMIT 2');
+  // Two source records of two different golden patients.
+  const { rows } = await stack.db.query<{ golden_id: string; source: string; source_patient_id: string }>(
+    'SELECT DISTINCT ON (golden_id) golden_id, source, source_patient_id FROM source_record ORDER BY golden_id, source LIMIT 2',
+  );
   const [mine, other] = rows as [(typeof rows)[0], (typeof rows)[0]];
   assert.notEqual(mine.golden_id, other.golden_id);
   const bound = { ...principal, patientContext: mine.golden_id };
