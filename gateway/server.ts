@@ -28,6 +28,8 @@ export type GatewayOptions = {
   readonly operationLimits?: OperationLimits;
 };
 
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
 class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   readonly #subgraph: string;
   readonly #sign: IdentitySigner;
@@ -40,12 +42,21 @@ class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContex
     this.#subgraph = subgraph;
     this.#sign = sign;
   }
-  override async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {
+  override async willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {
+    const { request, context } = options;
     const principal = (context as Partial<GatewayContext>).principal;
     // Health checks and schema loads carry no principal; there are none with a static supergraph.
     if (!principal) throw new Error('no authenticated principal for a subgraph call');
-    request.http?.headers.set('authorization', `Bearer ${await this.#sign(principal, this.#subgraph)}`);
-    request.http?.headers.set('x-request-id', principal.requestId);
+    const headers = request.http?.headers;
+    headers?.set('authorization', `Bearer ${await this.#sign(principal, this.#subgraph)}`);
+    headers?.set('x-request-id', principal.requestId);
+    // What the client asked, for the subgraphs' audit rows: its operation name, the SHA-256 of its
+    // document (never the text or the variables) and its W3C trace context.
+    const incoming = 'incomingRequestContext' in options ? options.incomingRequestContext : undefined;
+    if (incoming?.operationName) headers?.set('x-client-operation-name', incoming.operationName.slice(0, 200));
+    if (incoming?.queryHash) headers?.set('x-client-document-hash', incoming.queryHash);
+    const traceparent = incoming?.request.http?.headers.get('traceparent');
+    if (traceparent && TRACEPARENT.test(traceparent)) headers?.set('traceparent', traceparent);
   }
 }
 

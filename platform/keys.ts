@@ -12,6 +12,8 @@ export const KEY_ALGORITHMS = {
   gatewayIdentity: 'EdDSA',
   /** SMART Backend Services client assertion (RS384 is what Epic and Cerner accept). */
   smartClient: 'RS384',
+  /** Signed checkpoints of the audit log. */
+  auditCheckpoint: 'EdDSA',
 } as const;
 
 export type KeyPair = {
@@ -63,5 +65,6 @@ export function publicPart(jwk: JWK): JWK {
 export const keyNames = {
   devIssuer: 'dev-issuer',
   gatewayIdentity: 'gateway-identity',
+  auditCheckpoint: 'audit-checkpoint',
   smartClient: (connectionId: string) => `smart-client-${connectionId}`,
 } as const;

@@ -24,6 +24,7 @@ const context = (roles: Role[]): SubgraphContext => ({
   principal: { sub: 'u', roles, purposeOfUse: 'TREAT', clientId: null, scopes: ['user/*.rs'], patientContext: null, breakGlassReason: null, clientIp: null, requestId: 'r' },
   audit: auditCollector(base.auditSubjects),
   subgraph: base.name,
+  client: { operationName: null, documentHash: null, traceparent: null },
   perRequest: new Map(),
 });
 

@@ -10,6 +10,7 @@ import type { RunningHttpServer } from '../platform/graphql-http.ts';
 import { KEY_ALGORITHMS, keyNames, loadKeyPair, type KeyStoreOptions } from '../platform/keys.ts';
 import type { FhirConnection } from '../protocol/fhir/client.ts';
 import { AUDIT_MIGRATIONS } from '../orchestration/audit/audit-log.ts';
+import { startAuditCheckpoints, type CheckpointSchedule, type CheckpointScheduler } from '../orchestration/audit/checkpoint.ts';
 import { MPI_MIGRATIONS } from '../orchestration/mpi/store.ts';
 import { initialLoad, type LoadReport } from '../orchestration/sync/initial-load.ts';
 import { liveFieldCipher } from '../security/field-encryption.ts';
@@ -77,6 +78,11 @@ export async function startGatewayService(c: {
     host: c.host,
     production: c.production,
   });
+}
+
+/** Signs audit checkpoints in the background (one process per deployment is enough; several are safe). */
+export async function startAuditCheckpointing(db: Database, keys: KeyStoreOptions, schedule?: CheckpointSchedule): Promise<CheckpointScheduler> {
+  return startAuditCheckpoints(db, await loadKeyPair(keys, keyNames.auditCheckpoint, KEY_ALGORITHMS.auditCheckpoint), schedule);
 }
 
 /** Pulls and links every patient of the given connections (initial load). */

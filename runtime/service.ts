@@ -10,7 +10,7 @@ import { KEY_ALGORITHMS, keyNames, loadKeyPair, type KeyStoreOptions } from '../
 import { loadFieldKeys } from '../security/field-encryption.ts';
 import { logger } from '../platform/log.ts';
 import { openConnections } from '../protocol/connections.ts';
-import { loadPatients, openStorage, startAdapterService, startGatewayService, startMpiService } from './components.ts';
+import { loadPatients, openStorage, startAdapterService, startAuditCheckpointing, startGatewayService, startMpiService } from './components.ts';
 
 const log = logger('service');
 const env = process.env;
@@ -29,6 +29,7 @@ async function run(): Promise<RunningHttpServer | undefined> {
     case 'keys': {
       await loadKeyPair(keys, keyNames.devIssuer, KEY_ALGORITHMS.devIssuer);
       await loadKeyPair(keys, keyNames.gatewayIdentity, KEY_ALGORITHMS.gatewayIdentity);
+      await loadKeyPair(keys, keyNames.auditCheckpoint, KEY_ALGORITHMS.auditCheckpoint);
       loadFieldKeys(keys.dir, true);
       const clients: Record<string, unknown> = {};
       for (const c of connections) clients[c.clientId] = (await loadKeyPair(keys, keyNames.smartClient(c.id), KEY_ALGORITHMS.smartClient)).publicJwk;
@@ -41,6 +42,8 @@ async function run(): Promise<RunningHttpServer | undefined> {
       const db = await storage();
       const server = await startMpiService({ db, keys, production, host, port: Number(env.PORT ?? ports.mpi), adapters, connections });
       if (env.INITIAL_LOAD !== 'false') void initialLoadWithRetry(db);
+      // The MPI service also signs the audit log's checkpoints for the whole deployment.
+      await startAuditCheckpointing(db, keys);
       return server;
     }
     case 'adapter': {

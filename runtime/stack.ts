@@ -14,7 +14,7 @@ import { openConnections } from '../protocol/connections.ts';
 import type { LoadReport } from '../orchestration/sync/initial-load.ts';
 import type { TrustedIssuer } from '../security/user-token.ts';
 import { startSimulators, truthToCsv, type Population } from '../simulators/index.ts';
-import { loadPatients, openStorage, startAdapterService, startGatewayService, startMpiService } from './components.ts';
+import { loadPatients, openStorage, startAdapterService, startAuditCheckpointing, startGatewayService, startMpiService } from './components.ts';
 
 export type StackOptions = {
   /** postgres:// URL; PGlite when absent. */
@@ -72,6 +72,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       if (options.dropSchemaOnClose) await dropSchema(db);
       await db.close();
     });
+    const checkpoints = await startAuditCheckpointing(db, keys);
+    cleanups.push(() => checkpoints.stop());
     const cache = openCache({ redisUrl: options.redisUrl, prefix: `pgw:${db.schema}` });
     cleanups.push(async () => {
       if (options.dropSchemaOnClose) await cache.clear();

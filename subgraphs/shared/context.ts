@@ -7,6 +7,8 @@ export type SubgraphContext = {
   readonly principal: Principal;
   readonly audit: AuditCollector;
   readonly subgraph: string;
+  /** The client's operation as the gateway received it (for audit): name, document SHA-256, trace context. */
+  readonly client: { readonly operationName: string | null; readonly documentHash: string | null; readonly traceparent: string | null };
   /** Per-request memo: one DataLoader per key for the lifetime of one request. */
   readonly perRequest: Map<string, unknown>;
 };

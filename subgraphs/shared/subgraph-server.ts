@@ -64,7 +64,15 @@ function auditPlugin(db: Database, subgraph: string): ApolloServerPlugin<Subgrap
           const accesses = contextValue.audit.accesses();
           const denials = contextValue.audit.denials();
           try {
-            await writeAuditEvents(db, { principal: contextValue.principal, subgraph, operationName: operationName ?? null }, accesses, denials);
+            const { client } = contextValue;
+            // FHIR AuditEvent.outcome: errors (a denied field, a source down) make a partial answer.
+            const outcome = response.body.kind === 'single' && response.body.singleResult.errors?.length ? 'minor-failure' : 'success';
+            await writeAuditEvents(
+              db,
+              { principal: contextValue.principal, subgraph, operationName: client.operationName ?? operationName ?? null, documentHash: client.documentHash, traceparent: client.traceparent, outcome },
+              accesses,
+              denials,
+            );
           } catch (error) {
             log.error('audit_write_failed', { subgraph, error: (error as Error).name });
             // A GraphQL error (not an HTTP failure) so the gateway relays the reason to the client.
@@ -98,13 +106,16 @@ export async function startSubgraph(def: SubgraphDefinition, runtime: SubgraphRu
   });
   await server.start();
   const authenticate = async (req: IncomingMessage): Promise<SubgraphContext> => {
-    if (unguarded) return { principal: unguarded, audit: auditCollector({}), subgraph: def.name, perRequest: new Map() };
+    const header = (name: string, max: number): string | null => (typeof req.headers[name] === 'string' ? (req.headers[name] as string).slice(0, max) : null);
+    // Set by the gateway, whose identity this request carries (checked below); for audit rows only.
+    const client = { operationName: header('x-client-operation-name', 200), documentHash: header('x-client-document-hash', 64), traceparent: header('traceparent', 55) };
+    if (unguarded) return { principal: unguarded, audit: auditCollector({}), subgraph: def.name, client, perRequest: new Map() };
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (!token) throw new HttpError(401, 'UNAUTHENTICATED', 'gateway identity required');
     try {
       // The request id is correlation only (audit rows of one operation); it travels beside the identity.
-      const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'].slice(0, 100) : '';
-      return { principal: { ...(await runtime.verifyIdentity(token)), requestId }, audit: auditCollector(def.auditSubjects), subgraph: def.name, perRequest: new Map() };
+      const requestId = header('x-request-id', 100) ?? '';
+      return { principal: { ...(await runtime.verifyIdentity(token)), requestId }, audit: auditCollector(def.auditSubjects), subgraph: def.name, client, perRequest: new Map() };
     } catch {
       throw new HttpError(401, 'UNAUTHENTICATED', 'gateway identity rejected');
     }
