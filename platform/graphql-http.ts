@@ -152,11 +152,14 @@ const SUGGESTION = / Did you mean .*\?$/;
 export function hardenedServerOptions(
   production: boolean,
   limits: OperationLimits = DEFAULT_OPERATION_LIMITS,
-): Pick<ApolloServerOptions<BaseContext>, 'introspection' | 'includeStacktraceInErrorResponses' | 'csrfPrevention' | 'formatError' | 'hideSchemaDetailsFromClientErrors' | 'validationRules' | 'parseOptions' | 'allowBatchedHttpRequests'> {
+): Pick<ApolloServerOptions<BaseContext>, 'introspection' | 'includeStacktraceInErrorResponses' | 'csrfPrevention' | 'formatError' | 'hideSchemaDetailsFromClientErrors' | 'validationRules' | 'parseOptions' | 'allowBatchedHttpRequests' | 'stopOnTerminationSignals'> {
   return {
     introspection: !production,
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
+    // Shutdown is ours (runtime/): Apollo's own signal handler would re-raise SIGINT/SIGTERM and
+    // kill the process before the embedded database is closed.
+    stopOnTerminationSignals: false,
     hideSchemaDetailsFromClientErrors: production,
     ...operationLimitServerOptions(limits),
     formatError: (original: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
