@@ -32,6 +32,9 @@ const config: CodegenConfig = {
       Patient: '../../../orchestration/mpi/store.ts#GoldenPatient',
       SourceRecord: '../../../orchestration/mpi/store.ts#SourceLink',
     }),
+    'subgraphs/audit/__generated__/resolvers.ts': subgraphResolvers(['subgraphs/audit/schema.graphql', 'schema/federation-directives.graphql'], {
+      AuditEvent: '../../../orchestration/audit/query.ts#AuditEventRecord',
+    }),
     'subgraphs/vendor-adapter/__generated__/resolvers.ts': subgraphResolvers(['subgraphs/vendor-adapter/schema.graphql', 'schema/clinical.graphql'], {
       VendorRecord: '../record-ref.ts#RecordRef',
       SourceRecord: '../record-ref.ts#RecordRef',

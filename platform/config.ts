@@ -101,7 +101,7 @@ export function loadIssuers(file = process.env.AUTH_ISSUERS_FILE ?? resolve(CONF
   });
 }
 
-export type Ports = { readonly gateway: number; readonly mpi: number; readonly adapters: Readonly<Record<string, number>> };
+export type Ports = { readonly gateway: number; readonly mpi: number; readonly audit: number; readonly adapters: Readonly<Record<string, number>> };
 
 /** Default ports of the embedded product; compose and tests override them. */
 export function defaultPorts(adapters: readonly AdapterConfig[], env: NodeJS.ProcessEnv = process.env): Ports {
@@ -109,6 +109,7 @@ export function defaultPorts(adapters: readonly AdapterConfig[], env: NodeJS.Pro
   return {
     gateway: base,
     mpi: Number(env.MPI_PORT ?? base + 1),
+    audit: Number(env.AUDIT_PORT ?? base + 9),
     adapters: Object.fromEntries(adapters.map((a, i) => [a.name, Number(env[`${a.name.toUpperCase()}_PORT`] ?? base + 2 + i)])),
   };
 }

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { isObjectType, parse, type GraphQLSchema } from 'graphql';
 import { loadAdapters, loadConnections } from '../platform/config.ts';
+import { auditSubgraph } from '../subgraphs/audit/subgraph.ts';
 import { mpiSubgraph } from '../subgraphs/mpi/subgraph.ts';
 import { vendorAdapterSubgraph } from '../subgraphs/vendor-adapter/subgraph.ts';
 import type { SubgraphDefinition } from '../subgraphs/shared/subgraph-server.ts';
@@ -18,6 +19,7 @@ const none = null as never;
 const definitions: SubgraphDefinition[] = [
   mpiSubgraph({ db: none, protection: none, adapters, connections: loadConnections(undefined, {}) }),
   ...adapters.map((a) => vendorAdapterSubgraph(a, { db: none, sealPayload: none, profile: none, cache: none, cacheTtlSeconds: 1, connections: new Map() })),
+  auditSubgraph({ db: none }),
 ];
 const schemaOf = (d: SubgraphDefinition): GraphQLSchema => buildSubgraphSchema([{ typeDefs: parse(d.typeDefs) }]);
 
@@ -53,6 +55,7 @@ const recordTypes = adapters.map((a) => a.recordType);
 /** Who may read each field. Value-type fields are reachable only through an authorized field: everyone. */
 function expectedReaders(subgraph: string, type: string, field: string): Who[] {
   if (['_service', '_entities'].includes(field) || type === '_Service') return ALL;
+  if (subgraph === 'audit') return type === 'PageInfo' ? ALL : ['security'];
   if (type === 'Query') return field === 'patients' ? DEIDENTIFIED : IDENTITY;
   if (type === 'Patient') return ['id', 'gender', 'birthYear', 'postalCodePrefix'].includes(field) ? DEIDENTIFIED : IDENTITY;
   if (['PatientConnection', 'PatientEdge', 'PageInfo'].includes(type)) return DEIDENTIFIED;

@@ -17,6 +17,7 @@ import { liveFieldCipher } from '../security/field-encryption.ts';
 import { identifierProtection, type IdentifierProtection } from '../security/identifier-protection.ts';
 import { identitySigner, identityVerifier } from '../security/identity-token.ts';
 import { DEFAULT_AUDIENCE, DEV_ISSUER, userTokenVerifier, type TrustedIssuer } from '../security/user-token.ts';
+import { auditSubgraph } from '../subgraphs/audit/subgraph.ts';
 import { mpiSubgraph } from '../subgraphs/mpi/subgraph.ts';
 import { startSubgraph } from '../subgraphs/shared/subgraph-server.ts';
 import { vendorAdapterSubgraph } from '../subgraphs/vendor-adapter/subgraph.ts';
@@ -44,6 +45,10 @@ async function subgraphRuntime(name: string, c: ServiceCommon) {
 
 export async function startMpiService(c: ServiceCommon & { readonly adapters: readonly AdapterConfig[]; readonly connections: readonly ConnectionConfig[] }): Promise<RunningHttpServer> {
   return startSubgraph(mpiSubgraph({ db: c.db, protection: protectionFor(c.keys), adapters: c.adapters, connections: c.connections }), await subgraphRuntime('mpi', c));
+}
+
+export async function startAuditService(c: ServiceCommon): Promise<RunningHttpServer> {
+  return startSubgraph(auditSubgraph({ db: c.db }), await subgraphRuntime('audit', c));
 }
 
 export async function startAdapterService(

@@ -1,5 +1,5 @@
 // One piece of the product per process, for docker compose and other multi-process deployments:
-//   node runtime/service.ts keys | mpi | adapter <name> | gateway
+//   node runtime/service.ts keys | mpi | audit | adapter <name> | gateway
 // Configuration comes from config/ and the environment (README, "Configuration").
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { KEY_ALGORITHMS, keyNames, loadKeyPair, type KeyStoreOptions } from '../
 import { loadFieldKeys } from '../security/field-encryption.ts';
 import { logger } from '../platform/log.ts';
 import { openConnections } from '../protocol/connections.ts';
-import { loadPatients, openStorage, startAdapterService, startAuditCheckpointing, startGatewayService, startMpiService } from './components.ts';
+import { loadPatients, openStorage, startAdapterService, startAuditCheckpointing, startAuditService, startGatewayService, startMpiService } from './components.ts';
 
 const log = logger('service');
 const env = process.env;
@@ -46,6 +46,8 @@ async function run(): Promise<RunningHttpServer | undefined> {
       await startAuditCheckpointing(db, keys);
       return server;
     }
+    case 'audit':
+      return startAuditService({ db: await storage(), keys, production, host, port: Number(env.PORT ?? ports.audit) });
     case 'adapter': {
       const adapter = adapters.find((a) => a.name === name);
       if (!adapter) throw new Error(`unknown adapter ${name ?? '(none)'}; configured: ${adapters.map((a) => a.name).join(', ')}`);
@@ -55,7 +57,7 @@ async function run(): Promise<RunningHttpServer | undefined> {
     }
     case 'gateway': {
       const subgraphUrls = Object.fromEntries(
-        ['mpi', ...adapters.map((a) => a.name)].flatMap((n) => {
+        ['mpi', 'audit', ...adapters.map((a) => a.name)].flatMap((n) => {
           const url = env[`SUBGRAPH_URL_${n.toUpperCase().replace(/-/g, '_')}`];
           return url ? [[n, url]] : [];
         }),
@@ -63,7 +65,7 @@ async function run(): Promise<RunningHttpServer | undefined> {
       return startGatewayService({ keys, subgraphUrls, production, host, port: Number(env.PORT ?? ports.gateway), trustDevIssuer: env.TRUST_DEV_ISSUER === 'true' });
     }
     default:
-      throw new Error('usage: node runtime/service.ts keys | mpi | adapter <name> | gateway');
+      throw new Error('usage: node runtime/service.ts keys | mpi | audit | adapter <name> | gateway');
   }
 }
 

@@ -14,7 +14,7 @@ import { openConnections } from '../protocol/connections.ts';
 import type { LoadReport } from '../orchestration/sync/initial-load.ts';
 import type { TrustedIssuer } from '../security/user-token.ts';
 import { startSimulators, truthToCsv, type Population } from '../simulators/index.ts';
-import { loadPatients, openStorage, startAdapterService, startAuditCheckpointing, startGatewayService, startMpiService } from './components.ts';
+import { loadPatients, openStorage, startAdapterService, startAuditCheckpointing, startAuditService, startGatewayService, startMpiService } from './components.ts';
 
 export type StackOptions = {
   /** postgres:// URL; PGlite when absent. */
@@ -110,6 +110,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         await startAdapterService({ ...common, port: options.ephemeralPorts ? 0 : ports.adapters[adapter.name]!, adapter, connections, clients, cache, cacheTtlSeconds: options.cacheTtlSeconds ?? 300 }),
       );
     }
+    subgraphs.audit = track(await startAuditService({ ...common, port: options.ephemeralPorts ? 0 : ports.audit }));
     const loadReports = options.skipInitialLoad ? [] : await loadPatients(db, keys, adapters, connections, clients);
     const gateway = track(
       await startGatewayService({

@@ -11,6 +11,7 @@ const DEMOGRAPHICS = read('../../schema/demographics.graphql');
 const CLINICAL = read('../../schema/clinical.graphql');
 const MPI = read('../mpi/schema.graphql');
 const VENDOR_ADAPTER = read('../vendor-adapter/schema.graphql');
+const AUDIT = read('../audit/schema.graphql');
 
 /** Placeholder type name in the vendor adapter SDL, replaced by each adapter's record type. */
 export const VENDOR_RECORD_PLACEHOLDER = 'VendorRecord';
@@ -31,3 +32,6 @@ export function vendorAdapterTypeDefs(adapter: AdapterConfig): string {
   const sdl = VENDOR_ADAPTER.replace(new RegExp(`\\b${VENDOR_RECORD_PLACEHOLDER}\\b`, 'g'), adapter.recordType);
   return [sdl, CLINICAL].join('\n');
 }
+
+/** The audit log, for the security role. */
+export const auditTypeDefs = (): string => AUDIT;
