@@ -6,15 +6,14 @@ import { join } from 'node:path';
 import { dataDir } from '../platform/config.ts';
 import { startStack } from './stack.ts';
 
-const SAMPLE_QUERY = `query GoldenPatients {
-  patients(first: 3) {
-    totalCount
-    edges { node {
-      id name { family given } birthDate gender
-      identifiers { system value }
-      sourceRecords { source mrn observations { code { coding { system code display } } effective valueQuantity { value unit } } }
-    } }
+/** A golden patient's record from every EHR that knows them: the product's first query. */
+const sampleQuery = (id: string): string => `query GoldenPatient {
+  patient(id: "${id}") {
+    id name { family given } birthDate gender
+    identifiers { system value }
+    sourceRecords { source mrn observations { code { coding { system code display } } effective valueQuantity { value unit } } }
   }
+  patients(first: 3) { totalCount edges { cursor node { id name { family } sourceRecords { source } } } }
 }`;
 
 async function main(): Promise<void> {
@@ -31,6 +30,11 @@ async function main(): Promise<void> {
   });
   const loaded = stack.loadReports.map((r) => `${r.source}: ${r.linked} linked${r.quarantined ? `, ${r.quarantined} quarantined` : ''}${r.failed ? `, FAILED (${r.failed})` : ''}`).join('; ');
   const url = stack.gateway.url.replace('127.0.0.1', 'localhost');
+  // Show a person the MPI linked across EHRs, so the first query returns data from several sources.
+  const { rows } = await stack.db.query<{ golden_id: string }>(
+    'SELECT golden_id FROM source_record GROUP BY golden_id ORDER BY count(DISTINCT source) DESC, golden_id LIMIT 1',
+  );
+  const SAMPLE_QUERY = sampleQuery(rows[0]?.golden_id ?? '00000000-0000-4000-8000-000000000000');
   process.stdout.write(
     [
       '',
