@@ -160,11 +160,13 @@ export function hardenedServerOptions(
     // Shutdown is ours (runtime/): Apollo's own signal handler would re-raise SIGINT/SIGTERM and
     // kill the process before the embedded database is closed.
     stopOnTerminationSignals: false,
-    hideSchemaDetailsFromClientErrors: production,
+    // "Did you mean" hints map the schema for anyone who types; off in every mode (introspection,
+    // which developers use on purpose, stays on outside production).
+    hideSchemaDetailsFromClientErrors: true,
     ...operationLimitServerOptions(limits),
     formatError: (original: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
       const formatted = formatLimitError(original);
-      const message = production ? formatted.message.replace(SUGGESTION, '') : formatted.message;
+      const message = formatted.message.replace(SUGGESTION, '');
       const code = formatted.extensions?.code;
       // Unexpected errors keep their code but lose their message: it may quote internal state.
       if (code === 'INTERNAL_SERVER_ERROR' && !(error instanceof GraphQLError && error.extensions?.code)) {

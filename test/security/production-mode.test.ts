@@ -5,6 +5,9 @@
 // the landing page are on there).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { parse, validate } from 'graphql';
+import { subgraphDefinitions } from '../../gateway/compose.ts';
 import type { Stack } from '../../runtime/stack.ts';
 import { startTestStack } from '../support/stack.ts';
 import { assertRefused, doors, patientValues, send, sendGet, stillServes, type Door, type Reply } from './operation-limits-support.ts';
@@ -69,8 +72,8 @@ const TYPOS: Record<string, { query: string; variables?: Record<string, unknown>
   'variable type': { query: 'query ($f: PatientFiltr) { patients(first: 1, filter: $f) { totalCount } }' },
 };
 
-test('production: no "Did you mean" in any error, at the gateway and at the subgraph', async () => {
-  for (const door of [gateway, mpi]) {
+test('no "Did you mean" in any error, at the gateway and at the subgraph, in production and development', async () => {
+  for (const door of [gateway, mpi, devGateway]) {
     for (const [name, body] of Object.entries(TYPOS)) {
       const res = await send(door, body);
       const label = `${door.name}, misspelt ${name}`;
@@ -79,12 +82,14 @@ test('production: no "Did you mean" in any error, at the gateway and at the subg
       assert.ok((res.body.errors ?? []).length > 0, label);
       assert.doesNotMatch(res.text, /Did you mean/i, label);
       noStackTrace(res, label);
-      await stillServes(door, `after ${name}`);
+      // The development stack holds no patients (its own test needs none): only the others are re-checked.
+      if (door !== devGateway) await stillServes(door, `after ${name}`);
     }
   }
-  // The same mistakes get hints outside production: the test above would notice them.
-  const hinted = await Promise.all(Object.values(TYPOS).map((body) => send(devGateway, body)));
-  assert.ok(hinted.filter((r) => /Did you mean/.test(r.text)).length >= 4);
+  // graphql-js itself would hint at these mistakes: the test above would notice a hint that got through.
+  const schema = buildSubgraphSchema([{ typeDefs: parse(subgraphDefinitions().find((d) => d.name === 'mpi')!.typeDefs) }]);
+  const hinted = Object.values(TYPOS).filter((t) => validate(schema, parse(t.query)).some((e) => /Did you mean/.test(e.message)));
+  assert.ok(hinted.length >= 3, `${hinted.length} hinted`);
 });
 
 test('no stack traces in either mode', async () => {
