@@ -11,6 +11,15 @@ export type ShieldRule = Parameters<typeof or>[number];
 /** Type name -> field name -> rule. An interface's entry applies to all of its implementations. */
 export type PolicySet = Readonly<Record<string, Readonly<Record<string, ShieldRule>>>>;
 
+/** A readable name of a rule for audit rows: `and(clinicianForTreatment, scopeToRead:Observation)`. */
+export function describeRule(rule: ShieldRule | undefined): string {
+  if (rule === undefined) return 'default-deny';
+  const r = rule as unknown as { name?: string; getRules?: () => ShieldRule[]; constructor: { name: string } };
+  if (typeof r.getRules === 'function') return `${r.constructor.name.replace(/^Rule/, '').toLowerCase()}(${r.getRules().map(describeRule).join(', ')})`;
+  if (r.name) return r.name;
+  return r.constructor.name.replace(/^Rule/, '').toLowerCase(); // RuleTrue -> true (allow), RuleFalse -> false (deny)
+}
+
 export const forbidden = (): GraphQLError => new GraphQLError('Not authorized', { extensions: { code: 'FORBIDDEN' } });
 
 /** Merges policy sets and projects them onto the types and fields this schema actually has. */
@@ -48,7 +57,7 @@ export function policyMiddleware(schema: GraphQLSchema, sets: readonly PolicySet
     allowExternalErrors: true,
     debug: false,
     fallbackError: (thrown, parent, _args, ctx, info) => {
-      if (thrown === null) (ctx as unknown as SubgraphContext).audit.denied(info.parentType.name, info.fieldName, parent);
+      if (thrown === null) (ctx as unknown as SubgraphContext).audit.denied(info.parentType.name, info.fieldName, parent, describeRule(tree[info.parentType.name]?.[info.fieldName]));
       return forbidden();
     },
   }).generate(schema) as Record<string, Record<string, unknown>>;

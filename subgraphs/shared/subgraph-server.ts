@@ -12,7 +12,7 @@ import type { Database } from '../../platform/db.ts';
 import { HttpError, hardenedPlugins, hardenedServerOptions, serveGraphQL, type RunningHttpServer } from '../../platform/graphql-http.ts';
 import type { OperationLimits } from '../../platform/operation-limits/index.ts';
 import { logger } from '../../platform/log.ts';
-import { policyMiddleware, type PolicySet } from '../../policies/policy-set.ts';
+import { describeRule, policyMiddleware, ruleTreeFor, type PolicySet } from '../../policies/policy-set.ts';
 import { auditCollector, type AuditSubjects } from '../../orchestration/audit/collector.ts';
 import { writeAuditEvents } from '../../orchestration/audit/audit-log.ts';
 import type { IdentityVerifier } from '../../security/identity-token.ts';
@@ -45,11 +45,11 @@ export type SubgraphRuntime = {
 
 const log = logger('subgraph');
 
-/** Records every field of a patient-data type that resolved successfully. */
-function auditMiddleware(subjects: AuditSubjects) {
+/** Records every field of a patient-data type that resolved successfully, with the rule that allowed it. */
+function auditMiddleware(subjects: AuditSubjects, ruleOf: (type: string, field: string) => string) {
   const record = async (resolve: (...a: unknown[]) => unknown, parent: unknown, args: unknown, ctx: SubgraphContext, info: { parentType: { name: string }; fieldName: string }) => {
     const value = await resolve(parent, args, ctx, info);
-    if (!(value instanceof Error)) ctx.audit.returned(info.parentType.name, info.fieldName, parent);
+    if (!(value instanceof Error)) ctx.audit.returned(info.parentType.name, info.fieldName, parent, ruleOf(info.parentType.name, info.fieldName));
     return value;
   };
   return Object.fromEntries(Object.keys(subjects).map((type) => [type, record]));
@@ -87,7 +87,9 @@ function auditPlugin(db: Database, subgraph: string): ApolloServerPlugin<Subgrap
 export function buildSubgraph(def: SubgraphDefinition): GraphQLSchema {
   const schema = buildSubgraphSchema([{ typeDefs: parse(def.typeDefs), resolvers: def.resolvers }]);
   // Order matters: policies run first, so a denied field is never resolved nor audited as returned.
-  return applyMiddleware(schema, policyMiddleware(schema, def.policies), auditMiddleware(def.auditSubjects));
+  const tree = ruleTreeFor(schema, def.policies);
+  const ruleOf = (type: string, field: string): string => describeRule(tree[type]?.[field]);
+  return applyMiddleware(schema, policyMiddleware(schema, def.policies), auditMiddleware(def.auditSubjects, ruleOf));
 }
 
 export async function startSubgraph(def: SubgraphDefinition, runtime: SubgraphRuntime): Promise<RunningHttpServer> {

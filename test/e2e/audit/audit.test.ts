@@ -68,6 +68,10 @@ test('denials are audited with the refused coordinates', async () => {
   const denials = (await rowsFor(sub)).filter((r) => r.decision === 'deny');
   assert.equal(denials.length, 2);
   assert.ok(denials.every((r) => r.fields.join() === 'Patient.name' && r.patient_ref?.startsWith('Patient/')));
+  // Each row names the policy rule that decided, permits and denials alike.
+  const rules = (await stack.db.query<{ decision: string; policy_rules: string[] }>('SELECT decision, policy_rules FROM audit_event WHERE actor_sub = $1', [sub])).rows;
+  assert.ok(rules.some((r) => r.decision === 'deny' && r.policy_rules.some((x) => x.includes('identityWork') || x.includes('clinicianForTreatment'))), JSON.stringify(rules));
+  assert.ok(rules.some((r) => r.decision === 'permit' && r.policy_rules.some((x) => x.includes('analyst'))), JSON.stringify(rules));
 });
 
 test('when the audit log cannot be written, no patient data is returned', async () => {
