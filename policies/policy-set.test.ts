@@ -35,7 +35,7 @@ test('a field no policy mentions is denied to every role', async () => {
     assert.equal(res.data?.unlistedQuery, null);
     assert.equal(res.errors?.[0]?.extensions?.code, 'FORBIDDEN');
     assert.equal(res.errors?.[0]?.message, 'Not authorized');
-    assert.deepEqual(ctx.audit.denials(), [{ patientRef: '', fields: ['Query.unlistedQuery'] }]);
+    assert.deepEqual(ctx.audit.denials(), [{ patientRef: '', fields: ['Query.unlistedQuery'], rules: ['default-deny'] }]);
   }
 });
 
@@ -56,8 +56,8 @@ test('an unlisted field on a patient-data type is denied while listed siblings r
   assert.deepEqual(plain(res.data), { _entities: [{ id: 'conn-a:123', unlistedField: null }] });
   assert.equal(res.errors?.length, 1);
   assert.equal(res.errors?.[0]?.extensions?.code, 'FORBIDDEN');
-  assert.deepEqual(ctx.audit.accesses(), [{ patientRef: 'SourceRecord/conn-a:123', fields: [`${adapter.recordType}.id`] }]);
-  assert.deepEqual(ctx.audit.denials(), [{ patientRef: 'SourceRecord/conn-a:123', fields: [`${adapter.recordType}.unlistedField`] }]);
+  assert.deepEqual(ctx.audit.accesses().map((a) => ({ ...a, rules: undefined })), [{ patientRef: 'SourceRecord/conn-a:123', fields: [`${adapter.recordType}.id`], rules: undefined }]);
+  assert.deepEqual(ctx.audit.denials(), [{ patientRef: 'SourceRecord/conn-a:123', fields: [`${adapter.recordType}.unlistedField`], rules: ['default-deny'] }]);
 });
 
 test('entity lookups pass the object-level check: unknown connections and other roles get null', async () => {
