@@ -35,7 +35,7 @@ test('trusted issuers come with their JWK Set', () => {
     writeFileSync(join(dir, 'issuers.json'), JSON.stringify({ issuers: [{ issuer: 'https://idp.example', audience: 'patient-gateway', jwksFile: 'jwks.json' }] }));
     const [issuer] = loadIssuers(join(dir, 'issuers.json'));
     assert.equal(issuer?.issuer, 'https://idp.example');
-    assert.equal(issuer?.jwks.length, 1);
+    assert.equal(issuer?.jwks?.length, 1);
     writeFileSync(join(dir, 'empty.json'), JSON.stringify({ keys: [] }));
     writeFileSync(join(dir, 'bad.json'), JSON.stringify({ issuers: [{ issuer: 'x', audience: 'y', jwksFile: 'empty.json' }] }));
     assert.throws(() => loadIssuers(join(dir, 'bad.json')), /JWK Set/);

@@ -89,15 +89,18 @@ export function loadVendorProfile(name: string, dir = resolve(CONFIG_DIR, 'vendo
   return readJson<VendorProfile>(resolve(dir, `${name}.json`));
 }
 
-export type IssuerConfig = { readonly issuer: string; readonly audience: string; readonly jwksFile: string };
+export type IssuerConfig = { readonly issuer: string; readonly audience: string; readonly jwksFile?: string; readonly jwksUri?: string };
 
 /** Trusted token issuers with their public keys (config/issuers.json, or AUTH_ISSUERS_FILE). */
-export function loadIssuers(file = process.env.AUTH_ISSUERS_FILE ?? resolve(CONFIG_DIR, 'issuers.json')): { issuer: string; audience: string; jwks: Record<string, unknown>[] }[] {
+export function loadIssuers(file = process.env.AUTH_ISSUERS_FILE ?? resolve(CONFIG_DIR, 'issuers.json')): { issuer: string; audience: string; jwks?: Record<string, unknown>[]; jwksUri?: string }[] {
   const { issuers } = readJson<{ issuers: IssuerConfig[] }>(file);
   return issuers.map((i) => {
-    const jwks = readJson<{ keys?: Record<string, unknown>[] }>(resolve(resolve(file, '..'), substituteEnv(i.jwksFile)));
-    if (!i.issuer || !i.audience || !Array.isArray(jwks.keys) || jwks.keys.length === 0) throw new Error(`issuer ${i.issuer || '(unnamed)'}: issuer, audience and a JWK Set with keys are required`);
-    return { issuer: substituteEnv(i.issuer), audience: substituteEnv(i.audience), jwks: jwks.keys };
+    if (!i.issuer || !i.audience) throw new Error(`issuer ${i.issuer || '(unnamed)'}: issuer and audience are required`);
+    const base = { issuer: substituteEnv(i.issuer), audience: substituteEnv(i.audience) };
+    if (i.jwksUri) return { ...base, jwksUri: new URL(substituteEnv(i.jwksUri)).href };
+    const jwks = readJson<{ keys?: Record<string, unknown>[] }>(resolve(resolve(file, '..'), substituteEnv(i.jwksFile ?? '')));
+    if (!Array.isArray(jwks.keys) || jwks.keys.length === 0) throw new Error(`issuer ${i.issuer}: a JWK Set with keys (jwksFile) or a jwksUri is required`);
+    return { ...base, jwks: jwks.keys };
   });
 }
 

@@ -7,7 +7,9 @@ import type { TtlCache } from '../platform/cache.ts';
 import { loadIssuers, loadVendorProfile, type AdapterConfig, type ConnectionConfig } from '../platform/config.ts';
 import { migrate, openDatabase, type Database, type DatabaseOptions } from '../platform/db.ts';
 import type { RunningHttpServer } from '../platform/graphql-http.ts';
-import { KEY_ALGORITHMS, keyNames, loadKeyPair, type KeyStoreOptions } from '../platform/keys.ts';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { KEY_ALGORITHMS, keyNames, loadKeyFile, loadKeyPair, type KeyStoreOptions } from '../platform/keys.ts';
 import type { FhirConnection } from '../protocol/fhir/client.ts';
 import { AUDIT_MIGRATIONS } from '../orchestration/audit/audit-log.ts';
 import { startAuditCheckpoints, type CheckpointSchedule, type CheckpointScheduler } from '../orchestration/audit/checkpoint.ts';
@@ -38,9 +40,18 @@ export function protectionFor(keys: KeyStoreOptions): IdentifierProtection {
 
 type ServiceCommon = { readonly db: Database; readonly keys: KeyStoreOptions; readonly port: number; readonly host?: string; readonly production: boolean };
 
+/**
+ * Subgraphs trust the gateway's current identity key and, during a rotation, its `-next` and
+ * `-previous` keys (README, "Rotating the gateway identity key").
+ */
+async function gatewayPublicKeys(keys: KeyStoreOptions) {
+  const current = await loadKeyPair(keys, keyNames.gatewayIdentity, KEY_ALGORITHMS.gatewayIdentity);
+  const others = ['next', 'previous'].map((suffix) => join(keys.dir, `${keyNames.gatewayIdentity}-${suffix}.json`)).filter((file) => existsSync(file));
+  return [current.publicJwk, ...(await Promise.all(others.map(async (file) => (await loadKeyFile(file, KEY_ALGORITHMS.gatewayIdentity)).publicJwk)))];
+}
+
 async function subgraphRuntime(name: string, c: ServiceCommon) {
-  const gatewayKey = await loadKeyPair(c.keys, keyNames.gatewayIdentity, KEY_ALGORITHMS.gatewayIdentity);
-  return { db: c.db, production: c.production, port: c.port, host: c.host, verifyIdentity: identityVerifier([gatewayKey.publicJwk], name) };
+  return { db: c.db, production: c.production, port: c.port, host: c.host, verifyIdentity: identityVerifier(await gatewayPublicKeys(c.keys), name) };
 }
 
 export async function startMpiService(c: ServiceCommon & { readonly adapters: readonly AdapterConfig[]; readonly connections: readonly ConnectionConfig[] }): Promise<RunningHttpServer> {

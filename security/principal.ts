@@ -9,6 +9,8 @@ export type PurposeOfUse = (typeof PURPOSES_OF_USE)[number];
 
 export type Principal = {
   readonly sub: string;
+  /** SMART `fhirUser` (e.g. Practitioner/123) when the caller is a user; absent for system clients. */
+  readonly fhirUser?: string | null;
   readonly roles: readonly Role[];
   readonly purposeOfUse: PurposeOfUse | null;
   readonly clientId: string | null;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPair, exportJWK, SignJWT } from 'jose';
+import { generateKeyPair, exportJWK, SignJWT, type CryptoKey } from 'jose';
 import { AuthenticationError, DEFAULT_AUDIENCE, DEV_ISSUER, mintDevToken, userTokenVerifier } from './user-token.ts';
 
 const key = await generateKeyPair('ES256', { extractable: true });
@@ -48,4 +48,37 @@ test('purpose of use: the header overrides the claim; break-glass needs a reason
   await assert.rejects(verify(`Bearer ${token}`, { requestId: 'r', purposeOfUseHeader: 'ETREAT' }), /reason/);
   await assert.rejects(verify(`Bearer ${token}`, { requestId: 'r', purposeOfUseHeader: 'SNOOP' }), /purpose/);
   assert.equal((await verify(`Bearer ${token}`, { requestId: 'r' })).purposeOfUse, 'TREAT');
+});
+
+test('a JWKS URL: keys fetched and cached, a rotated key picked up without a restart', async () => {
+  const { createServer } = await import('node:http');
+  const first = await generateKeyPair('ES256', { extractable: true });
+  const second = await generateKeyPair('ES256', { extractable: true });
+  let published = [{ ...(await exportJWK(first.publicKey)), kid: 'k-1', alg: 'ES256' }];
+  let fetches = 0;
+  const server = createServer((_req, res) => {
+    fetches++;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ keys: published }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/jwks`;
+    const remote = userTokenVerifier([{ issuer: 'https://idp.example', audience: DEFAULT_AUDIENCE, jwksUri: url, jwksCooldownMs: 20 }]);
+    const mint = (key: CryptoKey, kid: string, sub: string) => new SignJWT({ roles: ['clinician'] }).setProtectedHeader({ alg: 'ES256', kid }).setIssuer('https://idp.example').setAudience(DEFAULT_AUDIENCE).setSubject(sub).setExpirationTime('5m').sign(key);
+    assert.equal((await remote(`Bearer ${await mint(first.privateKey, 'k-1', 'a')}`, 'r')).sub, 'a');
+    assert.equal((await remote(`Bearer ${await mint(first.privateKey, 'k-1', 'b')}`, 'r')).sub, 'b');
+    assert.equal(fetches, 1, 'the key set is cached');
+    // The provider rotates: a token signed with the new key makes the gateway refetch once.
+    published = [...published, { ...(await exportJWK(second.publicKey)), kid: 'k-2', alg: 'ES256' }];
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await remote(`Bearer ${await mint(second.privateKey, 'k-2', 'c')}`, 'r')).sub, 'c');
+    assert.equal(fetches, 2);
+    // A key the provider never published is refused (after at most one more refetch).
+    const stranger = await generateKeyPair('ES256');
+    await assert.rejects(remote(`Bearer ${await mint(stranger.privateKey, 'k-3', 'd')}`, 'r'), /rejected/);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
 });

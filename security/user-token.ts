@@ -1,10 +1,24 @@
 // End-user (or system client) bearer tokens at the gateway: OIDC/SMART JWTs verified with jose
 // against the configured issuers' keys. Roles and purpose of use come from claims only.
-import { SignJWT, jwtVerify, createLocalJWKSet, errors, type JWK, type JWTPayload, type CryptoKey } from 'jose';
+import { SignJWT, jwtVerify, createLocalJWKSet, createRemoteJWKSet, errors, type JWK, type JWTPayload, type CryptoKey } from 'jose';
 import { tokenCache } from './token-cache.ts';
 import { isPurposeOfUse, isRole, type Principal, type PurposeOfUse, type Role } from './principal.ts';
 
-export type TrustedIssuer = { readonly issuer: string; readonly audience: string; readonly jwks: readonly JWK[] };
+/** An identity provider: its keys inline (a JWK Set file) or at a JWKS URL (fetched, cached, refreshed on an unknown kid). */
+export type TrustedIssuer = {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly jwks?: readonly JWK[];
+  readonly jwksUri?: string;
+  /** Least time between two refetches of jwksUri (an unknown kid triggers one); default 30 s. */
+  readonly jwksCooldownMs?: number;
+};
+
+const keySetOf = (i: TrustedIssuer) => {
+  if (i.jwksUri) return createRemoteJWKSet(new URL(i.jwksUri), { cacheMaxAge: 10 * 60_000, cooldownDuration: i.jwksCooldownMs ?? 30_000, timeoutDuration: 5000 });
+  if (i.jwks?.length) return createLocalJWKSet({ keys: [...i.jwks] });
+  throw new Error(`issuer ${i.issuer}: jwks or jwksUri is required`);
+};
 
 export const DEV_ISSUER = 'urn:patient-gateway:dev-issuer';
 export const DEFAULT_AUDIENCE = 'patient-gateway';
@@ -39,7 +53,7 @@ function purposeOf(claim: unknown, facts: RequestFacts): { purposeOfUse: Purpose
 }
 
 export function userTokenVerifier(issuers: readonly TrustedIssuer[]): UserTokenVerifier {
-  const byIssuer = new Map(issuers.map((i) => [i.issuer, { ...i, keys: createLocalJWKSet({ keys: [...i.jwks] }) }]));
+  const byIssuer = new Map(issuers.map((i) => [i.issuer, { ...i, keys: keySetOf(i) }]));
   const verified = tokenCache<JWTPayload>();
   return async (authorization, request) => {
     const facts: RequestFacts = typeof request === 'string' ? { requestId: request } : request;
@@ -78,6 +92,7 @@ function principalFrom(payload: JWTPayload, facts: RequestFacts): Principal {
       ...purposeOf(payload.purpose_of_use, facts),
       clientId: typeof payload.client_id === 'string' ? payload.client_id : typeof payload.azp === 'string' ? payload.azp : null,
       scopes: scope,
+      fhirUser: typeof payload.fhirUser === 'string' ? payload.fhirUser : null,
       // SMART launch context: a token issued for one patient's app sees that patient only.
       patientContext: typeof payload.patient === 'string' && payload.patient ? payload.patient : null,
       clientIp: facts.clientIp ?? null,
