@@ -87,8 +87,10 @@ function auditPlugin(db: Database, subgraph: string): ApolloServerPlugin<Subgrap
 export function buildSubgraph(def: SubgraphDefinition): GraphQLSchema {
   const schema = buildSubgraphSchema([{ typeDefs: parse(def.typeDefs), resolvers: def.resolvers }]);
   // Order matters: policies run first, so a denied field is never resolved nor audited as returned.
+  // Rule names for audit rows, computed once rather than on every resolved field.
   const tree = ruleTreeFor(schema, def.policies);
-  const ruleOf = (type: string, field: string): string => describeRule(tree[type]?.[field]);
+  const names = new Map(Object.entries(tree).flatMap(([type, fields]) => Object.entries(fields).map(([field, rule]) => [`${type}.${field}`, describeRule(rule)] as const)));
+  const ruleOf = (type: string, field: string): string => names.get(`${type}.${field}`) ?? describeRule(undefined);
   return applyMiddleware(schema, policyMiddleware(schema, def.policies), auditMiddleware(def.auditSubjects, ruleOf));
 }
 
