@@ -2,34 +2,19 @@
 // source records. Lookups are batched per request (DataLoader) and every one passes the
 // object-level check, entity lookups from the gateway included.
 import DataLoader from 'dataloader';
-import { GraphQLError } from 'graphql';
 import type { AdapterConfig, ConnectionConfig } from '../../platform/config.ts';
 import type { Database } from '../../platform/db.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
 import { goldenByIds, goldenIdByIdentifier, goldenPage, linkBySourceRecord, linksForGolden, type GoldenPatient, type SourceLink } from '../../orchestration/mpi/store.ts';
 import { mayAccessPatient, mayAccessPatients, mayAccessSourceRecord } from '../../policies/object-access.ts';
+import { badInput, cursorCodec, pageSize, text } from '../shared/arguments.ts';
 import { perRequest, type SubgraphContext } from '../shared/context.ts';
 import type { Resolvers } from './__generated__/resolvers.ts';
 
 export const MAX_PAGE_SIZE = 100;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const badInput = (message: string, argument: string): GraphQLError => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', argument } });
-
-const MAX_TEXT = 256;
-/** Text arguments: bounded, and without control characters (PostgreSQL refuses NUL in text). */
-function text(value: string | null | undefined, argument: string): string | null {
-  if (value === null || value === undefined) return null;
-  if (value.length > MAX_TEXT || /[\u0000-\u001f\u007f]/.test(value)) throw badInput(`\`${argument}\` must be at most ${MAX_TEXT} printable characters`, argument);
-  return value;
-}
-
-const encodeCursor = (id: string): string => Buffer.from(`golden:${id}`).toString('base64url');
-function decodeCursor(cursor: string): string {
-  const id = /^golden:(.+)$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'))?.[1];
-  if (!id || !UUID.test(id)) throw badInput('`after` is not a cursor returned by this API', 'after');
-  return id;
-}
+const cursors = cursorCodec('golden', (id) => UUID.test(id));
 
 export type MpiDependencies = {
   readonly db: Database;
@@ -78,9 +63,8 @@ export function mpiResolvers({ db, protection, adapters, connections }: MpiDepen
         return id ? patientById(id, ctx) : null;
       },
       async patients(_p, { filter, first, after }, ctx) {
-        const size = first ?? 20;
-        if (!Number.isInteger(size) || size < 0 || size > MAX_PAGE_SIZE) throw badInput(`\`first\` must be between 0 and ${MAX_PAGE_SIZE}`, 'first');
-        const afterId = after ? decodeCursor(after) : undefined;
+        const size = pageSize(first, 20, MAX_PAGE_SIZE);
+        const afterId = after ? cursors.decode(after) : undefined;
         if (filter?.postalCodePrefix != null && !/^\d{3}$/.test(filter.postalCodePrefix)) throw badInput('`filter.postalCodePrefix` must be three digits', 'filter');
         text(filter?.gender, 'filter.gender');
         text(filter?.source, 'filter.source');
@@ -88,7 +72,7 @@ export function mpiResolvers({ db, protection, adapters, connections }: MpiDepen
         // A token bound to one patient (SMART launch context) pages through that patient only.
         const page = await goldenPage(db, protection, size, afterId, { ...filter, onlyId: ctx.principal.patientContext });
         for (const p of page.patients) goldenLoader(ctx).prime(p.id, p);
-        const edges = page.patients.map((node) => ({ cursor: encodeCursor(node.id), node }));
+        const edges = page.patients.map((node) => ({ cursor: cursors.encode(node.id), node }));
         return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null }, totalCount: page.totalCount };
       },
     },

@@ -1,0 +1,34 @@
+// Argument checks shared by every subgraph's resolvers: malformed input is BAD_USER_INPUT naming
+// the argument, before any work is done.
+import { GraphQLError } from 'graphql';
+
+export const badInput = (message: string, argument: string): GraphQLError => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', argument } });
+
+const MAX_TEXT = 256;
+
+/** Text arguments: bounded, and without control characters (PostgreSQL refuses NUL in text). */
+export function text(value: string | null | undefined, argument: string): string | null {
+  if (value === null || value === undefined) return null;
+  if (value.length > MAX_TEXT || /[\u0000-\u001f\u007f]/.test(value)) throw badInput(`\`${argument}\` must be at most ${MAX_TEXT} printable characters`, argument);
+  return value;
+}
+
+/** A Relay page size between 0 and max. */
+export function pageSize(first: number | null | undefined, fallback: number, max: number): number {
+  const size = first ?? fallback;
+  if (!Number.isInteger(size) || size < 0 || size > max) throw badInput(`\`first\` must be between 0 and ${max}`, 'first');
+  return size;
+}
+
+/** Opaque Relay cursors of one kind (`golden:<id>`, `audit:<seq>`); anything else is BAD_USER_INPUT. */
+export function cursorCodec(kind: string, valid: (key: string) => boolean) {
+  return {
+    encode: (key: string): string => Buffer.from(`${kind}:${key}`).toString('base64url'),
+    decode(cursor: string): string {
+      const decoded = Buffer.from(cursor, 'base64url').toString('utf8');
+      const key = decoded.startsWith(`${kind}:`) ? decoded.slice(kind.length + 1) : '';
+      if (!valid(key)) throw badInput('`after` is not a cursor returned by this API', 'after');
+      return key;
+    },
+  };
+}
