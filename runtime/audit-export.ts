@@ -3,10 +3,9 @@
 // The export is itself recorded in the audit log, with the operating-system user as the actor.
 import { createWriteStream } from 'node:fs';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { dataDir } from '../platform/config.ts';
 import { openDatabase } from '../platform/db.ts';
+import { databaseOptionsFromEnv } from './components.ts';
 import { writeAuditEvents } from '../orchestration/audit/audit-log.ts';
 import { auditEventPage, toFhirAuditEvent } from '../orchestration/audit/query.ts';
 
@@ -15,7 +14,7 @@ if (!values.out) {
   process.stderr.write('usage: npm run audit:export -- --out FILE [--patient ID] [--actor SUB] [--from ISO] [--to ISO]\n');
   process.exit(2);
 }
-const db = await openDatabase({ url: process.env.DATABASE_URL || undefined, dataDir: process.env.DATABASE_URL ? undefined : join(dataDir(), 'pg'), schema: process.env.DB_SCHEMA });
+const db = await openDatabase(databaseOptionsFromEnv());
 const out = createWriteStream(values.out, { mode: 0o600 });
 try {
   let before: string | null = null;

@@ -4,7 +4,7 @@
 import { readCommittedSupergraph } from '../gateway/compose.ts';
 import { startGateway } from '../gateway/server.ts';
 import type { TtlCache } from '../platform/cache.ts';
-import { loadIssuers, loadVendorProfile, type AdapterConfig, type ConnectionConfig } from '../platform/config.ts';
+import { dataDir, loadIssuers, loadVendorProfile, type AdapterConfig, type ConnectionConfig } from '../platform/config.ts';
 import { migrate, openDatabase, type Database, type DatabaseOptions } from '../platform/db.ts';
 import type { RunningHttpServer } from '../platform/graphql-http.ts';
 import { existsSync } from 'node:fs';
@@ -26,6 +26,11 @@ import { vendorAdapterSubgraph } from '../subgraphs/vendor-adapter/subgraph.ts';
 import { QUARANTINE_MIGRATIONS } from '../translation/quarantine.ts';
 
 export const ALL_MIGRATIONS = [...AUDIT_MIGRATIONS, ...MPI_MIGRATIONS, ...QUARANTINE_MIGRATIONS];
+
+/** Where the product's data lives, from the environment: DATABASE_URL, else PGlite under DATA_DIR/pg; DB_SCHEMA. */
+export function databaseOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): DatabaseOptions {
+  return { url: env.DATABASE_URL || undefined, dataDir: env.DATABASE_URL ? undefined : join(dataDir(env), 'pg'), schema: env.DB_SCHEMA };
+}
 
 export async function openStorage(options: DatabaseOptions): Promise<Database> {
   const db = await openDatabase(options);

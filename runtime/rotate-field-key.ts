@@ -4,11 +4,12 @@
 import { join } from 'node:path';
 import { dataDir } from '../platform/config.ts';
 import { openDatabase } from '../platform/db.ts';
+import { databaseOptionsFromEnv } from './components.ts';
 import { fieldCipher, loadFieldKeys, retireFieldKeys, rotateFieldKey } from '../security/field-encryption.ts';
 import { reencryptAll } from '../security/reencrypt.ts';
 
 const keysDir = process.env.KEYS_DIR ?? join(dataDir(), 'keys');
-const db = await openDatabase({ url: process.env.DATABASE_URL || undefined, dataDir: process.env.DATABASE_URL ? undefined : join(dataDir(), 'pg'), schema: process.env.DB_SCHEMA });
+const db = await openDatabase(databaseOptionsFromEnv());
 try {
   const resume = process.argv.includes('--resume');
   const keys = resume ? loadFieldKeys(keysDir, false) : rotateFieldKey(keysDir);

@@ -10,7 +10,7 @@ import { KEY_ALGORITHMS, keyNames, loadKeyPair, type KeyStoreOptions } from '../
 import { loadFieldKeys } from '../security/field-encryption.ts';
 import { logger } from '../platform/log.ts';
 import { openConnections } from '../protocol/connections.ts';
-import { loadPatients, openStorage, startAdapterService, startAuditCheckpointing, startAuditService, startGatewayService, startMpiService } from './components.ts';
+import { databaseOptionsFromEnv, loadPatients, openStorage, startAdapterService, startAuditCheckpointing, startAuditService, startGatewayService, startMpiService } from './components.ts';
 
 const log = logger('service');
 const env = process.env;
@@ -22,7 +22,7 @@ const host = env.HOST ?? '0.0.0.0';
 const production = isProduction();
 // Only the one-shot `keys` service generates keys; every other service requires them.
 const keys: KeyStoreOptions = { dir: env.KEYS_DIR ?? join(dataDir(), 'keys'), generateMissing: role === 'keys' };
-const storage = () => openStorage({ url: env.DATABASE_URL, dataDir: env.DATABASE_URL ? undefined : join(dataDir(), 'pg'), schema: env.DB_SCHEMA });
+const storage = () => openStorage(databaseOptionsFromEnv());
 
 async function run(): Promise<RunningHttpServer | undefined> {
   switch (role) {
