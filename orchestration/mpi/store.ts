@@ -95,7 +95,20 @@ async function recomputeGolden(tx: Queryable, goldenId: string): Promise<void> {
   );
 }
 
-export type LinkOutcome = { readonly goldenId: string; readonly created: boolean };
+/** How a source record's link was decided (README, "Patient matching"). */
+export const LINK_STATES = { MATCH: 'MATCH', POSSIBLE_MATCH: 'POSSIBLE_MATCH', NO_MATCH: 'NO_MATCH' } as const;
+export type LinkState = (typeof LINK_STATES)[keyof typeof LINK_STATES];
+
+export type LinkOutcome = {
+  readonly goldenId: string;
+  /** A new (provisional) golden record was created for this source record. */
+  readonly created: boolean;
+  readonly decision: LinkState;
+  /** Match probability against the chosen golden record (or the best candidate); null without candidates. */
+  readonly score: number | null;
+  /** Data-quality flags of the record (for example NO_BIRTH_DATE); never silently linked on flagged data. */
+  readonly flags: readonly string[];
+};
 
 /**
  * Links (or re-links after an update) one source record. An existing link is kept; a new record
@@ -136,7 +149,7 @@ export async function linkSourceRecord(db: Database, d: SourceDemographics, prot
       );
     }
     await recomputeGolden(tx, goldenId);
-    return { goldenId, created };
+    return { goldenId, created, decision: created ? LINK_STATES.NO_MATCH : LINK_STATES.MATCH, score: null, flags: [] };
   });
 }
 

@@ -11,6 +11,8 @@ export type SourceDemographics = {
   readonly mrn: string | null;
   readonly name: HumanName | null;
   readonly birthDate: string | null;
+  /** The birth date as the source sent it when it was not a valid date (kept for matching on typos, flagged). */
+  readonly birthDateAsRecorded?: string | null;
   readonly gender: string | null;
   readonly identifiers: readonly Identifier[];
   readonly addresses: readonly Address[];
@@ -36,6 +38,14 @@ type FhirPatient = {
 const ADMINISTRATIVE_GENDER = new Set(['male', 'female', 'other', 'unknown']);
 const BIRTH_DATE = /^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$/;
 const NAME_USE_RANK: Readonly<Record<string, number>> = { official: 0, usual: 1 };
+
+/** A FHIR date that exists on the calendar ("1990-02-30" does not). */
+export function isCalendarDate(value: unknown): value is string {
+  if (typeof value !== 'string' || !BIRTH_DATE.test(value)) return false;
+  if (value.length < 10) return true;
+  const d = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value;
+}
 
 /** The official (else usual, else first) name. */
 export function preferredName(names: readonly FhirName[] | undefined): FhirName | undefined {
@@ -73,8 +83,10 @@ export function sourceDemographics(p: FhirPatient, source: string, profile: Vend
   const n = preferredName(p.name);
   if (!n?.family && !n?.given?.length) issues.push(warning('Patient.name', 'no usable name; cannot be matched on name'));
   let birthDate: string | null = p.birthDate ?? null;
-  if (birthDate !== null && !BIRTH_DATE.test(birthDate)) {
-    issues.push(warning('Patient.birthDate', 'not a valid FHIR date; kept as null'));
+  let birthDateAsRecorded: string | null = null;
+  if (birthDate !== null && !isCalendarDate(birthDate)) {
+    issues.push(warning('Patient.birthDate', 'not a valid date; kept as null (the recorded value is kept for matching only)'));
+    birthDateAsRecorded = String(birthDate).slice(0, 32);
     birthDate = null;
   }
   const identifiers: Identifier[] = (p.identifier ?? []).flatMap((i) => {
@@ -88,6 +100,7 @@ export function sourceDemographics(p: FhirPatient, source: string, profile: Vend
       mrn,
       name: n ? { use: n.use ?? null, family: n.family ?? null, given: n.given ?? [], prefix: n.prefix ?? [], suffix: n.suffix ?? [], text: n.text ?? null } : null,
       birthDate,
+      birthDateAsRecorded,
       gender: gender(p, profile, issues),
       identifiers,
       addresses: (p.address ?? []).map((a) => ({ use: a.use ?? null, line: a.line ?? [], city: a.city ?? null, state: a.state ?? null, postalCode: a.postalCode ?? null, country: a.country ?? null })),
