@@ -31,6 +31,14 @@ const config: CodegenConfig = {
     'subgraphs/mpi/__generated__/resolvers.ts': subgraphResolvers(['subgraphs/mpi/schema.graphql', 'schema/demographics.graphql'], {
       Patient: '../../../orchestration/mpi/store.ts#GoldenPatient',
       SourceRecord: '../../../orchestration/mpi/store.ts#SourceLink',
+      PatientLink: '../../../orchestration/mpi/store.ts#SourceLink as PatientLinkModel',
+      LinkEvent: '../../../orchestration/mpi/store.ts#LinkEvent as LinkEventModel',
+      ReviewItem: '../../../orchestration/mpi/store.ts#ReviewItem as ReviewItemModel',
+      FieldProvenance: '../../../orchestration/mpi/survivorship.ts#FieldProvenance as FieldProvenanceModel',
+      LinkResult: '../../../orchestration/mpi/stewardship.ts#LinkResult as LinkResultModel',
+      MergeResult: '../../../orchestration/mpi/stewardship.ts#MergeResult as MergeResultModel',
+      NotDuplicateResult: '../../../orchestration/mpi/stewardship.ts#NotDuplicateResult as NotDuplicateResultModel',
+      ReviewResult: '../../../orchestration/mpi/stewardship.ts#ReviewOutcome as ReviewResultModel',
     }),
     'subgraphs/audit/__generated__/resolvers.ts': subgraphResolvers(['subgraphs/audit/schema.graphql', 'schema/federation-directives.graphql'], {
       AuditEvent: '../../../orchestration/audit/query.ts#AuditEventRecord',

@@ -56,8 +56,9 @@ const recordTypes = adapters.map((a) => a.recordType);
 function expectedReaders(subgraph: string, type: string, field: string): Who[] {
   if (['_service', '_entities'].includes(field) || type === '_Service') return ALL;
   if (subgraph === 'audit') return type === 'PageInfo' ? ALL : ['security'];
+  if (type === 'Mutation' || (type === 'Query' && ['reviewQueue', 'linkHistory'].includes(field))) return ['steward'];
   if (type === 'Query') return field === 'patients' ? DEIDENTIFIED : IDENTITY;
-  if (type === 'Patient') return ['id', 'gender', 'birthYear', 'postalCodePrefix'].includes(field) ? DEIDENTIFIED : IDENTITY;
+  if (type === 'Patient') return ['id', 'gender', 'birthYear', 'postalCodePrefix', 'mergedInto', 'redirectedFrom'].includes(field) ? DEIDENTIFIED : IDENTITY;
   if (['PatientConnection', 'PatientEdge', 'PageInfo'].includes(type)) return DEIDENTIFIED;
   if (recordTypes.includes(type)) {
     if (subgraph === 'mpi' || field === 'id') return IDENTITY;

@@ -1,51 +1,15 @@
-// The MPI store: golden records and the source records linked to them, in PostgreSQL. Linking
-// is transactional and serialized per match key, so two records of one new person arriving at
-// the same moment produce one golden record, not two.
-import { randomUUID } from 'node:crypto';
-import type { Database, Migration, Queryable } from '../../platform/db.ts';
+// The MPI store, read side: golden records (following merge redirects), their links with state,
+// origin, score and evidence, lookups by identifier, cohort pages, link history and the review
+// queue. Writes live in linking.ts (automatic) and stewardship.ts (manual).
+import type { Queryable } from '../../platform/db.ts';
 import type { Address, ContactPoint, HumanName, Identifier } from '../../schema/__generated__/canonical.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
-import type { SourceDemographics } from '../../translation/fhir-r4/patient.ts';
-import { deterministicMatchKey } from './match-key.ts';
+import type { FieldEvidenceRow, LinkOrigin, LinkState } from './golden.ts';
+import type { FieldProvenance } from './survivorship.ts';
 
-export const MPI_MIGRATIONS: readonly Migration[] = [
-  {
-    id: 'mpi-001-golden-and-links',
-    sql: `
-      CREATE TABLE IF NOT EXISTS golden_patient (
-        id uuid PRIMARY KEY,
-        name jsonb,
-        birth_date text,
-        gender text,
-        identifiers jsonb NOT NULL DEFAULT '[]',
-        addresses jsonb NOT NULL DEFAULT '[]',
-        telecom jsonb NOT NULL DEFAULT '[]',
-        created_at timestamptz NOT NULL DEFAULT now(),
-        updated_at timestamptz NOT NULL DEFAULT now()
-      );
-      CREATE TABLE IF NOT EXISTS source_record (
-        source text NOT NULL,
-        source_patient_id text NOT NULL,
-        golden_id uuid NOT NULL REFERENCES golden_patient (id),
-        mrn text,
-        match_key text,
-        demographics jsonb NOT NULL,
-        source_updated_at text,
-        linked_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (source, source_patient_id)
-      );
-      CREATE INDEX IF NOT EXISTS source_record_golden ON source_record (golden_id);
-      CREATE INDEX IF NOT EXISTS source_record_match_key ON source_record (match_key);
-      CREATE TABLE IF NOT EXISTS patient_identifier (
-        system text NOT NULL,
-        value text NOT NULL,
-        source text NOT NULL,
-        source_patient_id text NOT NULL,
-        PRIMARY KEY (system, value, source, source_patient_id),
-        FOREIGN KEY (source, source_patient_id) REFERENCES source_record (source, source_patient_id) ON DELETE CASCADE
-      )`,
-  },
-];
+export { MPI_MIGRATIONS } from './migrations.ts';
+export { linkBatch, linkSourceRecord, type LinkOutcome, type LinkOptions } from './linking.ts';
+export { LINK_ORIGINS, LINK_STATES, type LinkOrigin, type LinkState } from './golden.ts';
 
 export type GoldenPatient = {
   readonly id: string;
@@ -55,114 +19,76 @@ export type GoldenPatient = {
   readonly identifiers: readonly Identifier[];
   readonly addresses: readonly Address[];
   readonly telecom: readonly ContactPoint[];
+  readonly provisional: boolean;
+  readonly dataQuality: readonly string[];
+  readonly provenance: readonly FieldProvenance[];
+  /** Set when the patient was reached through the id of a golden record merged into this one. */
+  readonly redirectedFrom?: string;
 };
 
-export type SourceLink = { readonly goldenId: string; readonly source: string; readonly sourcePatientId: string; readonly mrn: string | null };
-
-type GoldenRow = { id: string; name: HumanName | null; birth_date: string | null; gender: string | null; identifiers: Identifier[]; addresses: Address[]; telecom: ContactPoint[] };
-const toGolden = (r: GoldenRow): GoldenPatient => ({ id: r.id, name: r.name, birthDate: r.birth_date, gender: r.gender, identifiers: r.identifiers, addresses: r.addresses, telecom: r.telecom });
-const GOLDEN_COLUMNS = 'id, name, birth_date, gender, identifiers, addresses, telecom';
-
-/**
- * Survivorship (initial rule): demographics from the most recently updated linked source record;
- * identifiers are the union of all linked records'. The source of each value is kept in the link.
- */
-export function survive(records: readonly SourceDemographics[]): Omit<GoldenPatient, 'id'> {
-  const newest = [...records].sort((a, b) => (b.lastUpdated ?? '').localeCompare(a.lastUpdated ?? ''))[0];
-  const seen = new Set<string>();
-  const identifiers = records
-    .flatMap((r) => r.identifiers)
-    .filter((i) => {
-      const key = `${i.system}|${i.value}|${i.source ?? ''}`;
-      return seen.has(key) ? false : (seen.add(key), true);
-    });
-  return {
-    name: newest?.name ?? null,
-    birthDate: newest?.birthDate ?? null,
-    gender: newest?.gender ?? null,
-    identifiers,
-    addresses: newest?.addresses ?? [],
-    telecom: newest?.telecom ?? [],
-  };
-}
-
-async function recomputeGolden(tx: Queryable, goldenId: string): Promise<void> {
-  const { rows } = await tx.query<{ demographics: SourceDemographics }>('SELECT demographics FROM source_record WHERE golden_id = $1', [goldenId]);
-  const g = survive(rows.map((r) => r.demographics));
-  await tx.query(
-    'UPDATE golden_patient SET name = $2, birth_date = $3, gender = $4, identifiers = $5, addresses = $6, telecom = $7, updated_at = now() WHERE id = $1',
-    [goldenId, JSON.stringify(g.name), g.birthDate, g.gender, JSON.stringify(g.identifiers), JSON.stringify(g.addresses), JSON.stringify(g.telecom)],
-  );
-}
-
-/** How a source record's link was decided (README, "Patient matching"). */
-export const LINK_STATES = { MATCH: 'MATCH', POSSIBLE_MATCH: 'POSSIBLE_MATCH', NO_MATCH: 'NO_MATCH' } as const;
-export type LinkState = (typeof LINK_STATES)[keyof typeof LINK_STATES];
-
-export type LinkOutcome = {
+export type SourceLink = {
   readonly goldenId: string;
-  /** A new (provisional) golden record was created for this source record. */
-  readonly created: boolean;
-  readonly decision: LinkState;
-  /** Match probability against the chosen golden record (or the best candidate); null without candidates. */
+  readonly source: string;
+  readonly sourcePatientId: string;
+  readonly mrn: string | null;
+  readonly state: LinkState;
+  readonly origin: LinkOrigin;
   readonly score: number | null;
-  /** Data-quality flags of the record (for example NO_BIRTH_DATE); never silently linked on flagged data. */
-  readonly flags: readonly string[];
+  readonly evidence: readonly FieldEvidenceRow[];
+  readonly dataQuality: readonly string[];
+  readonly linkedAt: string;
 };
 
-/**
- * Links (or re-links after an update) one source record. An existing link is kept; a new record
- * joins the golden record of another record with the same match key, or starts a new one.
- * Protected identifier values (SSN) are stored encrypted, and indexed by their blind index.
- */
-export async function linkSourceRecord(db: Database, d: SourceDemographics, protection: IdentifierProtection): Promise<LinkOutcome> {
-  const stored: SourceDemographics = { ...d, identifiers: protection.seal(d.identifiers) };
-  const matchKey = deterministicMatchKey(d);
-  return db.transaction(async (tx) => {
-    // Serialize on the match key (or the record itself when it has none) across processes.
-    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [matchKey ?? `${d.source}|${d.sourcePatientId}`]);
-    const existing = await tx.query<{ golden_id: string }>('SELECT golden_id FROM source_record WHERE source = $1 AND source_patient_id = $2', [d.source, d.sourcePatientId]);
-    let goldenId = existing.rows[0]?.golden_id;
-    let created = false;
-    if (!goldenId && matchKey) {
-      const match = await tx.query<{ golden_id: string }>('SELECT golden_id FROM source_record WHERE match_key = $1 ORDER BY linked_at LIMIT 1', [matchKey]);
-      goldenId = match.rows[0]?.golden_id;
-    }
-    if (!goldenId) {
-      goldenId = randomUUID();
-      created = true;
-      await tx.query('INSERT INTO golden_patient (id) VALUES ($1)', [goldenId]);
-    }
-    await tx.query(
-      `INSERT INTO source_record (source, source_patient_id, golden_id, mrn, match_key, demographics, source_updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
-       ON CONFLICT (source, source_patient_id) DO UPDATE SET mrn = EXCLUDED.mrn, match_key = EXCLUDED.match_key, demographics = EXCLUDED.demographics, source_updated_at = EXCLUDED.source_updated_at`,
-      [d.source, d.sourcePatientId, goldenId, d.mrn, matchKey, JSON.stringify(stored), d.lastUpdated],
-    );
-    await tx.query('DELETE FROM patient_identifier WHERE source = $1 AND source_patient_id = $2', [d.source, d.sourcePatientId]);
-    const ids = d.identifiers.map((i) => [i.system, protection.lookupValue(i.system, i.value)]);
-    if (ids.length > 0) {
-      await tx.query(
-        `INSERT INTO patient_identifier (system, value, source, source_patient_id)
-         SELECT x->>0, x->>1, $1, $2 FROM jsonb_array_elements($3::jsonb) AS x ON CONFLICT DO NOTHING`,
-        [d.source, d.sourcePatientId, JSON.stringify(ids)],
-      );
-    }
-    await recomputeGolden(tx, goldenId);
-    return { goldenId, created, decision: created ? LINK_STATES.NO_MATCH : LINK_STATES.MATCH, score: null, flags: [] };
-  });
-}
+type GoldenRow = {
+  id: string;
+  name: HumanName | null;
+  birth_date: string | null;
+  gender: string | null;
+  identifiers: Identifier[];
+  addresses: Address[];
+  telecom: ContactPoint[];
+  provisional: boolean;
+  data_quality: string[];
+  provenance: FieldProvenance[];
+};
+const GOLDEN_COLUMNS = ['id', 'name', 'birth_date', 'gender', 'identifiers', 'addresses', 'telecom', 'provisional', 'data_quality', 'provenance'];
+const goldenColumns = (alias: string): string => GOLDEN_COLUMNS.map((c) => `${alias}.${c}`).join(', ');
 
+const toGolden = (r: GoldenRow, protection: IdentifierProtection): GoldenPatient => ({
+  id: r.id,
+  name: r.name,
+  birthDate: r.birth_date,
+  gender: r.gender,
+  identifiers: protection.reveal(r.identifiers),
+  addresses: r.addresses,
+  telecom: r.telecom,
+  provisional: r.provisional,
+  dataQuality: r.data_quality,
+  provenance: Array.isArray(r.provenance) ? r.provenance : [],
+});
+
+/**
+ * Golden records by id. A merged id answers with the survivor (following the redirect chain),
+ * marked `redirectedFrom`; an unknown id is absent.
+ */
 export async function goldenByIds(db: Queryable, ids: readonly string[], protection: IdentifierProtection): Promise<Map<string, GoldenPatient>> {
   if (ids.length === 0) return new Map();
-  const { rows } = await db.query<GoldenRow>(`SELECT ${GOLDEN_COLUMNS} FROM golden_patient WHERE id = ANY($1::uuid[])`, [ids]);
-  return new Map(rows.map((r) => [r.id, { ...toGolden(r), identifiers: protection.reveal(r.identifiers) }]));
+  const { rows } = await db.query<GoldenRow & { requested: string }>(
+    `WITH RECURSIVE chain (requested, id, status, merged_into, depth) AS (
+       SELECT g.id, g.id, g.status, g.merged_into, 0 FROM golden_patient g WHERE g.id = ANY($1::uuid[])
+       UNION ALL
+       SELECT c.requested, g.id, g.status, g.merged_into, c.depth + 1 FROM chain c JOIN golden_patient g ON g.id = c.merged_into
+       WHERE c.status = 'MERGED' AND c.depth < 32)
+     SELECT c.requested, ${goldenColumns('g')} FROM chain c JOIN golden_patient g ON g.id = c.id WHERE c.status = 'ACTIVE'`,
+    [ids],
+  );
+  return new Map(rows.map((r) => [r.requested, { ...toGolden(r, protection), ...(r.requested !== r.id ? { redirectedFrom: r.requested } : {}) }]));
 }
 
 export async function goldenIdByIdentifier(db: Queryable, system: string, value: string, protection: IdentifierProtection): Promise<string | undefined> {
   const { rows } = await db.query<{ golden_id: string }>(
     `SELECT s.golden_id FROM patient_identifier i JOIN source_record s USING (source, source_patient_id)
-     WHERE i.system = $1 AND i.value = $2 ORDER BY s.linked_at LIMIT 1`,
+     WHERE i.system = $1 AND i.value = $2 AND s.deleted_at IS NULL ORDER BY s.linked_at LIMIT 1`,
     [system, protection.lookupValue(system, value)],
   );
   return rows[0]?.golden_id;
@@ -177,39 +103,181 @@ export type CohortFilter = {
   readonly source?: string | null;
 };
 
-/** The cohort's WHERE clause; parameters $1..$6 in the order of cohortParams. */
-const COHORT_WHERE = `($1::uuid IS NULL OR g.id = $1::uuid)
+/** The cohort's WHERE clause (active golden records only); parameters $1..$6 in the order of cohortParams. */
+const COHORT_WHERE = `g.status = 'ACTIVE'
+  AND ($1::uuid IS NULL OR g.id = $1::uuid)
   AND ($2::text IS NULL OR g.gender = $2)
   AND ($3::int IS NULL OR substring(g.birth_date from 1 for 4)::int >= $3)
   AND ($4::int IS NULL OR substring(g.birth_date from 1 for 4)::int <= $4)
   AND ($5::text IS NULL OR left(g.addresses->0->>'postalCode', 3) = $5)
-  AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM source_record s WHERE s.golden_id = g.id AND s.source = $6))`;
+  AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM source_record s WHERE s.golden_id = g.id AND s.source = $6 AND s.deleted_at IS NULL))`;
 const cohortParams = (f: CohortFilter): unknown[] => [f.onlyId ?? null, f.gender ?? null, f.birthYearFrom ?? null, f.birthYearTo ?? null, f.postalCodePrefix ?? null, f.source ?? null];
 
 /** Golden patients of a cohort ordered by id, after the given id (keyset pagination), plus the cohort size. */
 export async function goldenPage(db: Queryable, protection: IdentifierProtection, first: number, afterId: string | undefined, filter: CohortFilter = {}): Promise<{ patients: GoldenPatient[]; hasNextPage: boolean; totalCount: number }> {
   const params = cohortParams(filter);
   const { rows } = await db.query<GoldenRow>(
-    `SELECT ${GOLDEN_COLUMNS.split(', ').map((c) => `g.${c}`).join(', ')} FROM golden_patient g WHERE ${COHORT_WHERE} AND ($7::uuid IS NULL OR g.id > $7::uuid) ORDER BY g.id LIMIT $8`,
+    `SELECT ${goldenColumns('g')} FROM golden_patient g WHERE ${COHORT_WHERE} AND ($7::uuid IS NULL OR g.id > $7::uuid) ORDER BY g.id LIMIT $8`,
     [...params, afterId ?? null, first + 1],
   );
   const total = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM golden_patient g WHERE ${COHORT_WHERE}`, params);
-  return { patients: rows.slice(0, first).map((r) => ({ ...toGolden(r), identifiers: protection.reveal(r.identifiers) })), hasNextPage: rows.length > first, totalCount: total.rows[0]?.n ?? 0 };
+  return { patients: rows.slice(0, first).map((r) => toGolden(r, protection)), hasNextPage: rows.length > first, totalCount: total.rows[0]?.n ?? 0 };
 }
+
+type LinkRow = {
+  golden_id: string;
+  source: string;
+  source_patient_id: string;
+  mrn: string | null;
+  link_state: LinkState;
+  link_origin: LinkOrigin;
+  link_score: number | null;
+  link_evidence: FieldEvidenceRow[] | null;
+  data_quality: string[];
+  linked_at: Date | string;
+};
+const LINK_COLUMNS = 'golden_id, source, source_patient_id, mrn, link_state, link_origin, link_score, link_evidence, data_quality, linked_at';
+const toLink = (r: LinkRow): SourceLink => ({
+  goldenId: r.golden_id,
+  source: r.source,
+  sourcePatientId: r.source_patient_id,
+  mrn: r.mrn,
+  state: r.link_state,
+  origin: r.link_origin,
+  score: r.link_score,
+  evidence: r.link_evidence ?? [],
+  dataQuality: r.data_quality,
+  linkedAt: new Date(r.linked_at).toISOString(),
+});
 
 export async function linksForGolden(db: Queryable, goldenIds: readonly string[]): Promise<Map<string, SourceLink[]>> {
   const result = new Map<string, SourceLink[]>(goldenIds.map((id) => [id, []]));
   if (goldenIds.length === 0) return result;
-  const { rows } = await db.query<{ golden_id: string; source: string; source_patient_id: string; mrn: string | null }>(
-    'SELECT golden_id, source, source_patient_id, mrn FROM source_record WHERE golden_id = ANY($1::uuid[]) ORDER BY source, source_patient_id',
-    [goldenIds],
-  );
-  for (const r of rows) result.get(r.golden_id)?.push({ goldenId: r.golden_id, source: r.source, sourcePatientId: r.source_patient_id, mrn: r.mrn });
+  const { rows } = await db.query<LinkRow>(`SELECT ${LINK_COLUMNS} FROM source_record WHERE golden_id = ANY($1::uuid[]) AND deleted_at IS NULL ORDER BY source, source_patient_id`, [goldenIds]);
+  for (const r of rows) result.get(r.golden_id)?.push(toLink(r));
   return result;
 }
 
 export async function linkBySourceRecord(db: Queryable, source: string, sourcePatientId: string): Promise<SourceLink | undefined> {
-  const { rows } = await db.query<{ golden_id: string; mrn: string | null }>('SELECT golden_id, mrn FROM source_record WHERE source = $1 AND source_patient_id = $2', [source, sourcePatientId]);
-  const r = rows[0];
-  return r ? { goldenId: r.golden_id, source, sourcePatientId, mrn: r.mrn } : undefined;
+  const { rows } = await db.query<LinkRow>(`SELECT ${LINK_COLUMNS} FROM source_record WHERE source = $1 AND source_patient_id = $2 AND deleted_at IS NULL`, [source, sourcePatientId]);
+  return rows[0] ? toLink(rows[0]) : undefined;
+}
+
+export type LinkEvent = {
+  readonly seq: string;
+  readonly at: string;
+  readonly source: string;
+  readonly sourcePatientId: string;
+  readonly goldenId: string;
+  readonly previousGoldenId: string | null;
+  readonly state: LinkState;
+  readonly origin: LinkOrigin;
+  readonly score: number | null;
+  readonly evidence: readonly FieldEvidenceRow[];
+  readonly action: string;
+  readonly reason: string | null;
+  readonly actor: string;
+};
+
+type EventRow = { seq: string; at: Date | string; source: string; source_patient_id: string; golden_id: string; previous_golden_id: string | null; state: LinkState; origin: LinkOrigin; score: number | null; evidence: FieldEvidenceRow[] | null; action: string; reason: string | null; actor: string };
+const toEvent = (r: EventRow): LinkEvent => ({
+  seq: String(r.seq),
+  at: new Date(r.at).toISOString(),
+  source: r.source,
+  sourcePatientId: r.source_patient_id,
+  goldenId: r.golden_id,
+  previousGoldenId: r.previous_golden_id,
+  state: r.state,
+  origin: r.origin,
+  score: r.score,
+  evidence: r.evidence ?? [],
+  action: r.action,
+  reason: r.reason,
+  actor: r.actor,
+});
+
+/** Every link change of one source record, oldest first (soft deletes included). */
+export async function linkHistory(db: Queryable, source: string, sourcePatientId: string): Promise<LinkEvent[]> {
+  const { rows } = await db.query<EventRow>('SELECT * FROM link_event WHERE source = $1 AND source_patient_id = $2 ORDER BY seq', [source, sourcePatientId]);
+  return rows.map(toEvent);
+}
+
+/** Link changes that moved records into or out of these golden records, oldest first. */
+export async function linkHistoryForGolden(db: Queryable, goldenIds: readonly string[]): Promise<Map<string, LinkEvent[]>> {
+  const result = new Map<string, LinkEvent[]>(goldenIds.map((id) => [id, []]));
+  if (goldenIds.length === 0) return result;
+  const { rows } = await db.query<EventRow & { subject: string }>(
+    `SELECT e.*, g.id AS subject FROM unnest($1::uuid[]) AS g(id)
+     JOIN link_event e ON e.golden_id = g.id OR e.previous_golden_id = g.id ORDER BY e.seq`,
+    [goldenIds],
+  );
+  for (const r of rows) result.get(r.subject)?.push(toEvent(r));
+  return result;
+}
+
+export type ReviewItem = {
+  readonly id: string;
+  /** Position in the queue (cursor). */
+  readonly seq: string;
+  readonly kind: 'POSSIBLE_MATCH' | 'POSSIBLE_DUPLICATE';
+  readonly record: { readonly source: string; readonly sourcePatientId: string } | null;
+  readonly goldenId: string;
+  readonly candidateId: string;
+  readonly score: number;
+  readonly evidence: readonly FieldEvidenceRow[];
+  readonly status: 'OPEN' | 'RESOLVED' | 'OBSOLETE';
+  readonly decision: 'MATCH' | 'NO_MATCH' | null;
+  readonly reason: string | null;
+  readonly resolvedBy: string | null;
+  readonly resolvedAt: string | null;
+  readonly createdAt: string;
+};
+
+type ReviewRow = {
+  id: string;
+  seq: string;
+  kind: ReviewItem['kind'];
+  record_source: string | null;
+  record_id: string | null;
+  golden_id: string;
+  candidate_id: string;
+  score: number;
+  evidence: FieldEvidenceRow[];
+  status: ReviewItem['status'];
+  decision: ReviewItem['decision'];
+  reason: string | null;
+  resolved_by: string | null;
+  resolved_at: Date | string | null;
+  created_at: Date | string;
+};
+export const toReviewItem = (r: ReviewRow): ReviewItem => ({
+  id: r.id,
+  seq: String(r.seq),
+  kind: r.kind,
+  record: r.record_source && r.record_id ? { source: r.record_source, sourcePatientId: r.record_id } : null,
+  goldenId: r.golden_id,
+  candidateId: r.candidate_id,
+  score: r.score,
+  evidence: r.evidence,
+  status: r.status,
+  decision: r.decision,
+  reason: r.reason,
+  resolvedBy: r.resolved_by,
+  resolvedAt: r.resolved_at ? new Date(r.resolved_at).toISOString() : null,
+  createdAt: new Date(r.created_at).toISOString(),
+});
+
+export async function reviewItemById(db: Queryable, id: string): Promise<ReviewItem | undefined> {
+  const { rows } = await db.query<ReviewRow>('SELECT * FROM review_item WHERE id = $1', [id]);
+  return rows[0] ? toReviewItem(rows[0]) : undefined;
+}
+
+/** Open review items, oldest first (keyset on the queue position `seq`), plus how many are open. */
+export async function reviewQueuePage(db: Queryable, first: number, afterSeq: string | undefined): Promise<{ items: ReviewItem[]; hasNextPage: boolean; totalCount: number }> {
+  const { rows } = await db.query<ReviewRow>(
+    `SELECT * FROM review_item WHERE status = 'OPEN' AND ($1::bigint IS NULL OR seq > $1::bigint) ORDER BY seq LIMIT $2`,
+    [afterSeq ?? null, first + 1],
+  );
+  const total = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM review_item WHERE status = 'OPEN'");
+  return { items: rows.slice(0, first).map(toReviewItem), hasNextPage: rows.length > first, totalCount: total.rows[0]?.n ?? 0 };
 }

@@ -10,6 +10,7 @@ import { mayAccessPatient, mayAccessPatients, mayAccessSourceRecord } from '../.
 import { badInput, cursorCodec, pageSize, text } from '../shared/arguments.ts';
 import { perRequest, type SubgraphContext } from '../shared/context.ts';
 import type { Resolvers } from './__generated__/resolvers.ts';
+import { SOURCE_RECORD_ID, stewardResolvers } from './steward-resolvers.ts';
 
 export const MAX_PAGE_SIZE = 100;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -41,15 +42,19 @@ export function mpiResolvers({ db, protection, adapters, connections }: MpiDepen
     mrn: (link: SourceLink) => link.mrn,
     id: (link: SourceLink) => `${link.source}:${link.sourcePatientId}`,
     async __resolveReference(ref: { id: string }, ctx: SubgraphContext) {
-      const m = /^([a-z0-9][a-z0-9-]*):(.+)$/.exec(ref.id);
+      const m = SOURCE_RECORD_ID.exec(ref.id);
       if (!m) return null;
       const link = await linkBySourceRecord(db, m[1]!, m[2]!);
       return link && mayAccessSourceRecord(ctx.principal, link.goldenId) ? link : null;
     },
   };
 
+  const steward = stewardResolvers({ db, protection, adapters, connections }, patientById);
+
   return {
+    ...steward,
     Query: {
+      ...steward.Query,
       async patient(_p, { id }, ctx) {
         if (!UUID.test(id)) throw badInput('`id` must be a golden patient id (a UUID)', 'id');
         return patientById(id, ctx);
@@ -77,7 +82,9 @@ export function mpiResolvers({ db, protection, adapters, connections }: MpiDepen
       },
     },
     Patient: {
+      ...steward.Patient,
       __resolveReference: (ref, ctx) => patientById(ref.id, ctx),
+      links: async (patient, _a, ctx) => (mayAccessSourceRecord(ctx.principal, patient.id) ? linksLoader(ctx).load(patient.id) : []),
       sourceRecords: async (patient, _a, ctx) => (mayAccessSourceRecord(ctx.principal, patient.id) ? linksLoader(ctx).load(patient.id) : []),
       birthYear: (patient) => (patient.birthDate ? Number(patient.birthDate.slice(0, 4)) : null),
       postalCodePrefix: (patient) => patient.addresses[0]?.postalCode?.slice(0, 3) ?? null,

@@ -1,7 +1,8 @@
 // The MPI subgraph: owns Patient (the golden record) and the source-record entity interface.
 import { federationPolicies } from '../../policies/federation.ts';
 import { patientPolicies } from '../../policies/patient.ts';
-import type { GoldenPatient, SourceLink } from '../../orchestration/mpi/store.ts';
+import { stewardshipPolicies } from '../../policies/stewardship.ts';
+import type { GoldenPatient, LinkEvent, SourceLink } from '../../orchestration/mpi/store.ts';
 import { mpiTypeDefs } from '../shared/sdl.ts';
 import type { SubgraphDefinition } from '../shared/subgraph-server.ts';
 import { mpiResolvers, type MpiDependencies } from './resolvers.ts';
@@ -12,9 +13,11 @@ export function mpiSubgraph(deps: MpiDependencies): SubgraphDefinition {
     name: 'mpi',
     typeDefs: mpiTypeDefs(deps.adapters),
     resolvers: mpiResolvers(deps) as SubgraphDefinition['resolvers'],
-    policies: [federationPolicies, patientPolicies],
+    policies: [federationPolicies, patientPolicies, stewardshipPolicies],
     auditSubjects: {
       Patient: (p) => `Patient/${(p as GoldenPatient).id}`,
+      PatientLink: linkSubject,
+      LinkEvent: (e) => `Patient/${(e as LinkEvent).goldenId}`,
       ...Object.fromEntries(deps.adapters.map((a) => [a.recordType, linkSubject])),
     },
   };

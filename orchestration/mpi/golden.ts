@@ -1,0 +1,197 @@
+// Write-side plumbing shared by automatic linking and steward operations: transactions retried on
+// deadlock, locks in a fixed order, moving a source record between golden records, recomputing a
+// golden record (survivorship with provenance) and the append-only link history.
+import { randomUUID } from 'node:crypto';
+import type { Database, Queryable } from '../../platform/db.ts';
+import type { IdentifierProtection } from '../../security/identifier-protection.ts';
+import type { SourceDemographics } from '../../translation/fhir-r4/patient.ts';
+import { survive, type GoldenField, type ManualValue, type SurvivorshipConfig } from './survivorship.ts';
+
+export const LINK_STATES = { MATCH: 'MATCH', POSSIBLE_MATCH: 'POSSIBLE_MATCH', NO_MATCH: 'NO_MATCH' } as const;
+export type LinkState = (typeof LINK_STATES)[keyof typeof LINK_STATES];
+export const LINK_ORIGINS = { AUTO: 'AUTO', MANUAL: 'MANUAL' } as const;
+export type LinkOrigin = (typeof LINK_ORIGINS)[keyof typeof LINK_ORIGINS];
+
+/** What the history records as the cause of a link change. */
+export const LINK_ACTIONS = {
+  CREATED: 'CREATED',
+  UPDATED: 'UPDATED',
+  REMATCHED: 'REMATCHED',
+  LINKED: 'LINKED',
+  UNLINKED: 'UNLINKED',
+  MERGED: 'MERGED',
+  UNMERGED: 'UNMERGED',
+  REVIEWED: 'REVIEWED',
+  DELETED: 'DELETED',
+} as const;
+export type LinkAction = (typeof LINK_ACTIONS)[keyof typeof LINK_ACTIONS];
+
+export type FieldEvidenceRow = { readonly field: string; readonly level: string; readonly weight: number };
+
+/** Who changed a link and why; automatic linking acts as `system:mpi`. */
+export type Actor = { readonly actor: string; readonly reason?: string | null; readonly requestId?: string | null };
+export const SYSTEM_ACTOR: Actor = { actor: 'system:mpi' };
+
+export type RecordRef = { readonly source: string; readonly sourcePatientId: string };
+export const recordId = (r: RecordRef): string => `${r.source}:${r.sourcePatientId}`;
+
+/** Deadlocks and serialization failures are retried: concurrent links and merges may cross. */
+const RETRYABLE = new Set(['40P01', '40001', '23505']);
+
+export async function inTransaction<T>(db: Database, fn: (tx: Queryable) => Promise<T>, attempts = 6): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction(fn);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (attempt >= attempts || !code || !RETRYABLE.has(code)) throw error;
+      await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+    }
+  }
+}
+
+/**
+ * Transaction-scoped advisory locks, taken in sorted order so two transactions never wait on each
+ * other in a cycle. Blocking keys are locked this way: two records of one new person share a
+ * key, so the second waits for the first and then sees it as a candidate.
+ */
+export async function lockKeys(tx: Queryable, keys: readonly string[]): Promise<void> {
+  const sorted = [...new Set(keys)].sort();
+  if (sorted.length > 0) await tx.query('SELECT pg_advisory_xact_lock(hashtextextended(k, 7)) FROM unnest($1::text[]) AS k ORDER BY k', [sorted]);
+}
+
+export type GoldenState = { readonly id: string; readonly status: 'ACTIVE' | 'MERGED'; readonly mergedInto: string | null };
+
+/** Locks golden records (in id order) and returns their state. */
+export async function lockGoldens(tx: Queryable, ids: readonly string[]): Promise<Map<string, GoldenState>> {
+  const { rows } = await tx.query<{ id: string; status: 'ACTIVE' | 'MERGED'; merged_into: string | null }>(
+    'SELECT id, status, merged_into FROM golden_patient WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE',
+    [[...new Set(ids)]],
+  );
+  return new Map(rows.map((r) => [r.id, { id: r.id, status: r.status, mergedInto: r.merged_into }]));
+}
+
+/** The active golden record an id leads to, following merge redirects (bounded: chains are short). */
+export async function activeGoldenId(db: Queryable, id: string): Promise<string | undefined> {
+  let current = id;
+  for (let hops = 0; hops < 32; hops++) {
+    const { rows } = await db.query<{ status: string; merged_into: string | null }>('SELECT status, merged_into FROM golden_patient WHERE id = $1', [current]);
+    const row = rows[0];
+    if (!row) return undefined;
+    if (row.status === 'ACTIVE') return current;
+    if (!row.merged_into) return undefined;
+    current = row.merged_into;
+  }
+  return undefined;
+}
+
+export async function createGolden(tx: Queryable): Promise<string> {
+  const id = randomUUID();
+  await tx.query('INSERT INTO golden_patient (id) VALUES ($1)', [id]);
+  return id;
+}
+
+export type LinkChange = {
+  readonly record: RecordRef;
+  readonly goldenId: string;
+  readonly previousGoldenId: string | null;
+  readonly state: LinkState;
+  readonly origin: LinkOrigin;
+  readonly score: number | null;
+  readonly evidence: readonly FieldEvidenceRow[] | null;
+  readonly action: LinkAction;
+  readonly mergeId?: string | null;
+};
+
+/** Points a source record at a golden record with a state, and appends the change to its history. */
+export async function setLink(tx: Queryable, c: LinkChange, who: Actor, matchedVia?: string | null): Promise<void> {
+  await tx.query(
+    `UPDATE source_record SET golden_id = $3, link_state = $4, link_origin = $5, link_score = $6, link_evidence = $7, linked_at = now(),
+       matched_via = CASE WHEN $8::boolean THEN $9 ELSE matched_via END
+     WHERE source = $1 AND source_patient_id = $2`,
+    [c.record.source, c.record.sourcePatientId, c.goldenId, c.state, c.origin, c.score, c.evidence ? JSON.stringify(c.evidence) : null, matchedVia !== undefined, matchedVia ?? null],
+  );
+  await appendLinkEvent(tx, c, who);
+}
+
+export async function appendLinkEvent(tx: Queryable, c: LinkChange, who: Actor): Promise<void> {
+  await tx.query(
+    `INSERT INTO link_event (source, source_patient_id, golden_id, previous_golden_id, state, origin, score, evidence, action, reason, actor, request_id, merge_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+    [c.record.source, c.record.sourcePatientId, c.goldenId, c.previousGoldenId, c.state, c.origin, c.score, c.evidence ? JSON.stringify(c.evidence) : null, c.action, who.reason ?? null, who.actor, who.requestId ?? null, c.mergeId ?? null],
+  );
+}
+
+/**
+ * Recomputes a golden record from its linked (not deleted) source records: survivorship with
+ * provenance, data-quality flags, and whether it is still provisional (no record confirmed by a
+ * match or a steward). Runs after every link change.
+ */
+export async function recomputeGolden(tx: Queryable, goldenId: string, config: SurvivorshipConfig, protection: IdentifierProtection): Promise<void> {
+  const { rows } = await tx.query<{ demographics: SourceDemographics; data_quality: string[]; link_state: LinkState; link_origin: LinkOrigin }>(
+    'SELECT demographics, data_quality, link_state, link_origin FROM source_record WHERE golden_id = $1 AND deleted_at IS NULL',
+    [goldenId],
+  );
+  const manualRow = await tx.query<{ manual_values: Partial<Record<GoldenField, ManualValue>> }>('SELECT manual_values FROM golden_patient WHERE id = $1', [goldenId]);
+  const records = rows.map((r) => ({ ...r.demographics, identifiers: protection.reveal(r.demographics.identifiers) }));
+  const { values, provenance } = survive(records, config, manualRow.rows[0]?.manual_values ?? {});
+  const flags = [...new Set(rows.flatMap((r) => r.data_quality))].sort();
+  const provisional = !rows.some((r) => r.link_state === LINK_STATES.MATCH || r.link_origin === LINK_ORIGINS.MANUAL);
+  await tx.query(
+    `UPDATE golden_patient SET name = $2, birth_date = $3, gender = $4, identifiers = $5, addresses = $6, telecom = $7,
+       provenance = $8, data_quality = $9, provisional = $10, updated_at = now() WHERE id = $1`,
+    [
+      goldenId,
+      JSON.stringify(values.name),
+      values.birthDate,
+      values.gender,
+      JSON.stringify(protection.seal(values.identifiers)),
+      JSON.stringify(values.addresses),
+      JSON.stringify(values.telecom),
+      JSON.stringify(provenance),
+      JSON.stringify(flags),
+      provisional,
+    ],
+  );
+}
+
+/** Open review items that involve these golden records no longer apply (a merge or a move settled them). */
+export async function obsoleteReviews(tx: Queryable, goldenIds: readonly string[], who: Actor): Promise<void> {
+  await tx.query(
+    `UPDATE review_item SET status = 'OBSOLETE', resolved_by = $2, resolved_at = now()
+     WHERE status = 'OPEN' AND (golden_id = ANY($1::uuid[]) OR candidate_id = ANY($1::uuid[]))`,
+    [[...goldenIds], who.actor],
+  );
+}
+
+/** Whether a steward said these two golden records are different people. */
+export async function markedNotDuplicate(tx: Queryable, a: string, b: string): Promise<boolean> {
+  const [low, high] = a < b ? [a, b] : [b, a];
+  const { rows } = await tx.query('SELECT 1 FROM not_duplicate WHERE low = $1 AND high = $2', [low, high]);
+  return rows.length > 0;
+}
+
+export type ReviewCandidate = { readonly kind: 'POSSIBLE_MATCH' | 'POSSIBLE_DUPLICATE'; readonly record: RecordRef | null; readonly goldenId: string; readonly candidateId: string; readonly score: number; readonly evidence: readonly FieldEvidenceRow[] };
+
+/** Queues a pair for a steward unless one is already open or a steward already said they differ. */
+export async function queueReview(tx: Queryable, r: ReviewCandidate): Promise<void> {
+  if (r.goldenId === r.candidateId || (await markedNotDuplicate(tx, r.goldenId, r.candidateId))) return;
+  await tx.query(
+    `INSERT INTO review_item (id, kind, record_source, record_id, golden_id, candidate_id, score, evidence)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+     ON CONFLICT (least(golden_id, candidate_id), greatest(golden_id, candidate_id)) WHERE status = 'OPEN' DO NOTHING`,
+    [randomUUID(), r.kind, r.record?.source ?? null, r.record?.sourcePatientId ?? null, r.goldenId, r.candidateId, r.score, JSON.stringify(r.evidence)],
+  );
+}
+
+/**
+ * A golden record left without source records becomes a redirect to where its last record went,
+ * so its id keeps answering (with the survivor) instead of disappearing.
+ */
+export async function retireIfEmpty(tx: Queryable, goldenId: string, into: string, who: Actor): Promise<boolean> {
+  const { rows } = await tx.query('SELECT 1 FROM source_record WHERE golden_id = $1 AND deleted_at IS NULL LIMIT 1', [goldenId]);
+  if (rows.length > 0 || goldenId === into) return false;
+  await tx.query("UPDATE golden_patient SET status = 'MERGED', merged_into = $2, updated_at = now() WHERE id = $1", [goldenId, into]);
+  await obsoleteReviews(tx, [goldenId], who);
+  return true;
+}

@@ -1,0 +1,115 @@
+// Automatic linking on a real database (PostgreSQL when DATABASE_URL is set, else PGlite):
+// decision bands, provisional records for poor data, re-matching on updates, concurrency.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compareFeatures, loadMatchingConfig, matchFeatures, type MatchingConfig } from './matching/index.ts';
+import { linkSourceRecord } from './linking.ts';
+import { goldenByIds, linkBySourceRecord, linkHistory, linksForGolden, reviewQueuePage } from './store.ts';
+import { openMpiTestDb, person, type MpiTestDb } from './test-helpers.ts';
+
+let t: MpiTestDb;
+before(async () => (t = await openMpiTestDb()));
+after(() => t.close());
+
+const matching = loadMatchingConfig();
+const ada = (source: string, id: string, extra: Partial<Parameters<typeof person>[0]> = {}) =>
+  person({ source, id, family: 'Quillfeather', given: ['Adelina'], birthDate: '1971-04-02', ssn: '512345678', line: '12 Juniper Avenue', postalCode: '62704', phone: '217-555-0142', ...extra });
+
+test('the same person from two EHRs is linked (MATCH) into one golden record with evidence', async () => {
+  const a = await linkSourceRecord(t.db, ada('epic-main', 'A1'), t.protection);
+  assert.equal(a.decision, 'NO_MATCH');
+  assert.equal(a.created, true);
+  const b = await linkSourceRecord(t.db, ada('cerner-main', 'A1', { line: '12 Juniper Ave', phone: '(217) 555-0142' }), t.protection);
+  assert.equal(b.decision, 'MATCH');
+  assert.equal(b.goldenId, a.goldenId);
+  assert.ok(b.score! >= matching.thresholds.autoLink);
+  const link = await linkBySourceRecord(t.db, 'cerner-main', 'A1');
+  assert.equal(link?.state, 'MATCH');
+  assert.equal(link?.origin, 'AUTO');
+  assert.ok(link!.evidence.length >= 5, 'per-field evidence is kept with the link');
+  const golden = (await goldenByIds(t.db, [a.goldenId], t.protection)).get(a.goldenId)!;
+  assert.equal(golden.provisional, false, 'confirmed by a match');
+  assert.equal(golden.identifiers.find((i) => i.type === 'SS')?.value, '512345678', 'SSN readable through the store');
+  assert.ok(golden.provenance.some((p) => p.field === 'name'));
+});
+
+test('a different person is a new provisional golden record (NO_MATCH)', async () => {
+  const other = await linkSourceRecord(t.db, person({ source: 'epic-main', id: 'Z1', family: 'Brackenridge', given: ['Tobias'], birthDate: '1950-11-30', line: '400 Pine Road', postalCode: '10001' }), t.protection);
+  assert.equal(other.decision, 'NO_MATCH');
+  assert.equal(other.created, true);
+  assert.equal((await goldenByIds(t.db, [other.goldenId], t.protection)).get(other.goldenId)?.provisional, true);
+});
+
+test('decision bands: the same kind of pair is linked, queued for review or kept apart as the thresholds say', async () => {
+  // Pairs whose score sits between 0 and 1: same name and birth year, birth dates apart, nothing else known.
+  const pair = (family: string, birthDate: string) => [
+    person({ source: 'epic-main', id: family, family, given: ['Lucinda'], birthDate }),
+    person({ source: 'cerner-main', id: family, family, given: ['Lucinda'], birthDate: `${birthDate.slice(0, 4)}-11-23` }),
+  ] as const;
+  const bands = (autoLink: number, review: number): MatchingConfig => ({ ...matching, thresholds: { autoLink, review } });
+  const cases = [
+    { family: 'Ormsby', birthDate: '1988-09-09', expected: 'MATCH', config: (s: number) => bands(s - 0.001, s - 0.002) },
+    { family: 'Thistlewood', birthDate: '1978-02-03', expected: 'POSSIBLE_MATCH', config: (s: number) => bands(Math.min(s + 0.001, 1), s - 0.001) },
+    { family: 'Wetherell', birthDate: '1968-05-06', expected: 'NO_MATCH', config: (s: number) => bands(Math.min(s + 0.002, 1), Math.min(s + 0.001, 1)) },
+  ] as const;
+  for (const c of cases) {
+    const [p1, p2] = pair(c.family, c.birthDate);
+    const score = compareFeatures(matchFeatures(p1, matching), matchFeatures(p2, matching), matching).probability;
+    assert.ok(score > 0.01 && score < 0.998, `an ambiguous pair (score ${score})`);
+    const first = await linkSourceRecord(t.db, p1, t.protection, { matching: c.config(score) });
+    const second = await linkSourceRecord(t.db, p2, t.protection, { matching: c.config(score) });
+    assert.equal(second.decision, c.expected, `band ${c.expected}`);
+    assert.equal(second.goldenId === first.goldenId, c.expected === 'MATCH');
+    const queue = await reviewQueuePage(t.db, 100, undefined);
+    const item = queue.items.find((i) => i.record?.sourcePatientId === c.family);
+    assert.equal(Boolean(item), c.expected === 'POSSIBLE_MATCH', 'only the middle band is queued for review');
+    if (item) {
+      assert.equal(item.kind, 'POSSIBLE_MATCH');
+      assert.equal(item.goldenId, second.goldenId);
+      assert.equal(item.candidateId, first.goldenId);
+      assert.ok(item.evidence.length > 0);
+    }
+  }
+});
+
+test('a record without name and birth date is never linked automatically: provisional, flagged', async () => {
+  const ssnTwin = await linkSourceRecord(t.db, person({ source: 'epic-main', id: 'Q1', family: 'Vantongeren', given: ['Maud'], ssn: '598765432', phone: '312-555-0177' }), t.protection);
+  const blank = await linkSourceRecord(t.db, person({ source: 'cerner-main', id: 'Q1', family: null, given: [], birthDate: null, ssn: '598765432', phone: '312-555-0177' }), t.protection);
+  assert.notEqual(blank.decision, 'MATCH');
+  assert.notEqual(blank.goldenId, ssnTwin.goldenId);
+  assert.ok(blank.flags.includes('NO_NAME') && blank.flags.includes('NO_BIRTH_DATE'), blank.flags.join());
+  const golden = (await goldenByIds(t.db, [blank.goldenId], t.protection)).get(blank.goldenId)!;
+  assert.equal(golden.provisional, true);
+  assert.ok(golden.dataQuality.includes('NO_NAME'));
+});
+
+test('garbage demographics are normalized or flagged, never a crash', async () => {
+  const weird = person({ source: 'epic-main', id: 'W1', family: '\u200b\u0000ＱＵＩＬＬ\u202e', given: ['', '😀'], birthDate: null });
+  const outcome = await linkSourceRecord(t.db, { ...weird, birthDateAsRecorded: '2099-13-45', addresses: [{ use: null, line: ['', 'x'.repeat(5000)], city: '', state: null, postalCode: '', country: null }] }, t.protection);
+  assert.ok(outcome.goldenId);
+  assert.notEqual(outcome.decision, 'MATCH');
+});
+
+test('an update re-evaluates an automatic link; an unchanged record keeps it', async () => {
+  const x = await linkSourceRecord(t.db, ada('epic-main', 'U1', { family: 'Pemberton', given: ['Silas'], ssn: '533000111', birthDate: '1962-01-20', line: '9 Birch Court' }), t.protection);
+  const y = await linkSourceRecord(t.db, ada('cerner-main', 'U1', { family: 'Pemberton', given: ['Silas'], ssn: '533000111', birthDate: '1962-01-20', line: '9 Birch Court' }), t.protection);
+  assert.equal(y.goldenId, x.goldenId);
+  const again = await linkSourceRecord(t.db, ada('cerner-main', 'U1', { family: 'Pemberton', given: ['Silas'], ssn: '533000111', birthDate: '1962-01-20', line: '9 Birch Court', lastUpdated: '2026-02-02T00:00:00Z' }), t.protection);
+  assert.equal(again.goldenId, x.goldenId);
+  // The source corrects a registration error: it was someone else entirely.
+  const moved = await linkSourceRecord(t.db, person({ source: 'cerner-main', id: 'U1', family: 'Okonkwo', given: ['Ifeoma'], birthDate: '1999-12-01', line: '1 Lakeview Drive', postalCode: '60601' }), t.protection);
+  assert.notEqual(moved.goldenId, x.goldenId);
+  const history = await linkHistory(t.db, 'cerner-main', 'U1');
+  assert.deepEqual(history.map((e) => e.action), ['CREATED', 'UPDATED', 'REMATCHED']);
+  assert.equal(history.at(-1)?.previousGoldenId, x.goldenId);
+  assert.deepEqual((await linksForGolden(t.db, [x.goldenId])).get(x.goldenId)?.map((l) => l.source), ['epic-main']);
+});
+
+test('two records of one new person processed at the same moment make one golden record', async () => {
+  const copies = ['epic-main', 'cerner-main', 'athena-1', 'athena-2', 'lab-1', 'lab-2', 'hie-1', 'hie-2'].map((source) =>
+    ada(source, 'P7', { family: 'Featherstonehaugh', given: ['Cosima'], ssn: '577123456', birthDate: '1983-07-07', line: '3 Willow Way', phone: '217-555-0999' }),
+  );
+  const outcomes = await Promise.all(copies.map((c) => linkSourceRecord(t.db, c, t.protection)));
+  assert.equal(new Set(outcomes.map((o) => o.goldenId)).size, 1, 'one golden record');
+  assert.equal(outcomes.filter((o) => o.created).length, 1, 'created once');
+});

@@ -1,0 +1,332 @@
+// Automatic (online and incremental) linking: every new or updated source record, from any
+// ingestion path, is blocked, compared with its candidates and linked in one transaction.
+//
+// 1. Blocking: the record's blocking keys (HMAC'd, so the index holds no PHI) select candidate
+//    source records through an index; each key contributes at most `capPerKey`, the union at
+//    most `capTotal`, so the cost grows with the candidates, not with the population.
+// 2. Scoring: Fellegi–Sunter comparison with every candidate; a golden record scores as its
+//    best-matching record.
+// 3. Decision: MATCH links to that golden record; POSSIBLE_MATCH parks the record in its own
+//    provisional golden record and queues the pair for a steward; NO_MATCH starts a provisional
+//    golden record. Manual decisions are never overridden.
+// Concurrency: advisory locks on the record's blocking keys serialize records that could match
+// each other, so two records of one new person arriving together make one golden record.
+import type { Database, Queryable } from '../../platform/db.ts';
+import type { IdentifierProtection } from '../../security/identifier-protection.ts';
+import type { SourceDemographics } from '../../translation/fhir-r4/patient.ts';
+import {
+  blockingKeys,
+  compareFeatures,
+  dataQualityFlags,
+  decide,
+  frequencyTerms,
+  loadMatchingConfig,
+  matchFeatures,
+  type Comparison,
+  type MatchFeatures,
+  type MatchingConfig,
+  type NameFrequencies,
+} from './matching/index.ts';
+import {
+  activeGoldenId,
+  createGolden,
+  inTransaction,
+  LINK_ACTIONS,
+  LINK_ORIGINS,
+  LINK_STATES,
+  lockGoldens,
+  lockKeys,
+  markedNotDuplicate,
+  queueReview,
+  recomputeGolden,
+  recordId,
+  retireIfEmpty,
+  setLink,
+  appendLinkEvent,
+  SYSTEM_ACTOR,
+  type Actor,
+  type LinkState,
+} from './golden.ts';
+import { loadSurvivorshipConfig, type SurvivorshipConfig } from './survivorship.ts';
+
+export type LinkOutcome = {
+  readonly goldenId: string;
+  /** A new (provisional) golden record was created for this source record. */
+  readonly created: boolean;
+  readonly decision: LinkState;
+  /** Match probability against the chosen golden record (or the best candidate); null without candidates. */
+  readonly score: number | null;
+  /** Data-quality flags of the record (for example NO_BIRTH_DATE); flagged records are linked only on their remaining evidence. */
+  readonly flags: readonly string[];
+};
+
+export type LinkOptions = {
+  readonly matching?: MatchingConfig;
+  readonly survivorship?: SurvivorshipConfig;
+  readonly actor?: Actor;
+};
+
+/** Term-frequency adjustment is skipped until the population is large enough for frequencies to mean something. */
+export const TF_MIN_POPULATION = 1000;
+const TOTAL_TERM = '*total*';
+
+let defaults: { matching: MatchingConfig; survivorship: SurvivorshipConfig } | undefined;
+export function defaultLinkConfig(): { matching: MatchingConfig; survivorship: SurvivorshipConfig } {
+  defaults ??= { matching: loadMatchingConfig(), survivorship: loadSurvivorshipConfig() };
+  return defaults;
+}
+
+/** Everything about one record computed before its transaction (pure CPU work, outside locks). */
+type Prepared = {
+  readonly d: SourceDemographics;
+  readonly sealed: SourceDemographics;
+  readonly features: MatchFeatures;
+  readonly storedFeatures: MatchFeatures;
+  readonly flags: string[];
+  readonly blockKeys: string[];
+  readonly terms: { key: string; term: string }[];
+};
+
+/** PostgreSQL cannot store NUL in text or jsonb: sources that send it lose only that character. */
+function withoutNul<T>(value: T): T {
+  if (typeof value === 'string') return value.replace(/\u0000/g, '') as T;
+  if (Array.isArray(value)) return value.map(withoutNul) as T;
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutNul(v)])) as T;
+  return value;
+}
+
+function prepare(input: SourceDemographics, protection: IdentifierProtection, matching: MatchingConfig): Prepared {
+  const d = withoutNul(input);
+  const features = matchFeatures(d, matching);
+  const { cipher } = protection;
+  return {
+    d,
+    sealed: { ...d, identifiers: protection.seal(d.identifiers) },
+    features,
+    // Stored features keep the SSN encrypted, like the stored demographics.
+    storedFeatures: { ...features, ssn: features.ssn ? cipher.encrypt(features.ssn) : null },
+    flags: dataQualityFlags(d),
+    blockKeys: blockingKeys(features, matching).map((k) => cipher.blindIndex('mpi-block', k)),
+    terms: frequencyTerms(features).map((t) => ({ key: `${t.field}|${t.value}`, term: cipher.blindIndex('mpi-name', `${t.field}|${t.value}`) })),
+  };
+}
+
+const sameFeatures = (a: MatchFeatures, b: MatchFeatures): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+type Candidate = { readonly source: string; readonly sourcePatientId: string; readonly goldenId: string; readonly features: MatchFeatures };
+
+async function candidatesFor(tx: Queryable, p: Prepared, matching: MatchingConfig, protection: IdentifierProtection): Promise<Candidate[]> {
+  if (p.blockKeys.length === 0) return [];
+  const { rows } = await tx.query<{ source: string; source_patient_id: string; golden_id: string; features: MatchFeatures }>(
+    `SELECT s.source, s.source_patient_id, s.golden_id, s.features
+     FROM (SELECT DISTINCT b.source, b.source_patient_id
+           FROM unnest($1::text[]) AS k(key)
+           CROSS JOIN LATERAL (SELECT source, source_patient_id FROM match_block WHERE key = k.key LIMIT $2) AS b) AS c
+     JOIN source_record s USING (source, source_patient_id)
+     WHERE s.deleted_at IS NULL AND s.features IS NOT NULL AND NOT (s.source = $3 AND s.source_patient_id = $4)
+     LIMIT $5`,
+    [p.blockKeys, matching.blocking.capPerKey, p.d.source, p.d.sourcePatientId, matching.blocking.capTotal],
+  );
+  return rows.map((r) => ({
+    source: r.source,
+    sourcePatientId: r.source_patient_id,
+    goldenId: r.golden_id,
+    features: { ...r.features, ssn: r.features.ssn ? protection.cipher.decrypt(r.features.ssn) : null },
+  }));
+}
+
+async function frequenciesFor(tx: Queryable, p: Prepared): Promise<NameFrequencies | undefined> {
+  const { rows } = await tx.query<{ term: string; count: string }>('SELECT term, count FROM name_frequency WHERE term = ANY($1::text[])', [[TOTAL_TERM, ...p.terms.map((t) => t.term)]]);
+  const counts = new Map(rows.map((r) => [r.term, Number(r.count)]));
+  const total = counts.get(TOTAL_TERM) ?? 0;
+  if (total < TF_MIN_POPULATION) return undefined;
+  const byKey = new Map(p.terms.map((t) => [t.key, counts.get(t.term) ?? 0]));
+  return { total, count: (field, value) => byKey.get(`${field}|${value}`) ?? null };
+}
+
+type Scored = { readonly goldenId: string; readonly via: Candidate; readonly comparison: Comparison; readonly decision: LinkState };
+
+/** Each candidate golden record with its best-matching source record, best first. */
+function scoreCandidates(p: Prepared, candidates: readonly Candidate[], matching: MatchingConfig, freq: NameFrequencies | undefined): Scored[] {
+  const best = new Map<string, Scored>();
+  for (const c of candidates) {
+    const comparison = compareFeatures(p.features, c.features, matching, freq);
+    const current = best.get(c.goldenId);
+    if (!current || comparison.probability > current.comparison.probability)
+      best.set(c.goldenId, { goldenId: c.goldenId, via: c, comparison, decision: decide(comparison, p.features, c.features, matching) });
+  }
+  return [...best.values()].sort((a, b) => b.comparison.probability - a.comparison.probability || a.goldenId.localeCompare(b.goldenId));
+}
+
+async function upsertRecord(tx: Queryable, p: Prepared, goldenId: string, state: LinkState, scored: Scored | undefined): Promise<void> {
+  const { d } = p;
+  await tx.query(
+    `INSERT INTO source_record (source, source_patient_id, golden_id, mrn, demographics, source_updated_at, features, data_quality, link_state, link_origin, link_score, link_evidence, matched_via, deleted_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'AUTO', $10, $11, $12, NULL)
+     ON CONFLICT (source, source_patient_id) DO UPDATE SET mrn = EXCLUDED.mrn, demographics = EXCLUDED.demographics, source_updated_at = EXCLUDED.source_updated_at,
+       features = EXCLUDED.features, data_quality = EXCLUDED.data_quality, deleted_at = NULL`,
+    [
+      d.source,
+      d.sourcePatientId,
+      goldenId,
+      d.mrn,
+      JSON.stringify(p.sealed),
+      d.lastUpdated,
+      JSON.stringify(p.storedFeatures),
+      JSON.stringify(p.flags),
+      state,
+      scored?.comparison.probability ?? null,
+      scored ? JSON.stringify(scored.comparison.evidence) : null,
+      scored ? recordId(scored.via) : null,
+    ],
+  );
+}
+
+async function indexRecord(tx: Queryable, p: Prepared, protection: IdentifierProtection): Promise<void> {
+  const { d } = p;
+  await tx.query('DELETE FROM match_block WHERE source = $1 AND source_patient_id = $2', [d.source, d.sourcePatientId]);
+  if (p.blockKeys.length > 0)
+    await tx.query('INSERT INTO match_block (key, source, source_patient_id) SELECT DISTINCT k, $2, $3 FROM unnest($1::text[]) AS k', [p.blockKeys, d.source, d.sourcePatientId]);
+  await tx.query('DELETE FROM patient_identifier WHERE source = $1 AND source_patient_id = $2', [d.source, d.sourcePatientId]);
+  const ids = d.identifiers.map((i) => [i.system, protection.lookupValue(i.system, i.value)]);
+  if (ids.length > 0)
+    await tx.query(
+      `INSERT INTO patient_identifier (system, value, source, source_patient_id)
+       SELECT x->>0, x->>1, $1, $2 FROM jsonb_array_elements($3::jsonb) AS x ON CONFLICT DO NOTHING`,
+      [d.source, d.sourcePatientId, JSON.stringify(ids)],
+    );
+}
+
+type Existing = { golden_id: string; link_state: LinkState; link_origin: 'AUTO' | 'MANUAL'; link_score: number | null; features: MatchFeatures | null };
+
+/**
+ * Where an automatically linked record belongs now that its demographics changed: it stays while
+ * it still matches the other records of its golden record; otherwise it is matched afresh.
+ */
+function rematchTarget(existing: Existing, scored: readonly Scored[], ownOthers: boolean): { stay: boolean; best: Scored | undefined } {
+  const own = scored.find((s) => s.goldenId === existing.golden_id);
+  const elsewhere = scored.filter((s) => s.goldenId !== existing.golden_id);
+  if (ownOthers && own?.decision === LINK_STATES.MATCH) return { stay: true, best: own };
+  return { stay: false, best: elsewhere[0] };
+}
+
+async function linkPrepared(db: Database, p: Prepared, protection: IdentifierProtection, matching: MatchingConfig, survivorship: SurvivorshipConfig, who: Actor): Promise<{ outcome: LinkOutcome; newTerms: boolean }> {
+  const { d } = p;
+  const ref = { source: d.source, sourcePatientId: d.sourcePatientId };
+  return inTransaction(db, async (tx) => {
+    await lockKeys(tx, [`record|${recordId(ref)}`, ...p.blockKeys]);
+    const { rows } = await tx.query<Existing>(
+      'SELECT golden_id, link_state, link_origin, link_score, features FROM source_record WHERE source = $1 AND source_patient_id = $2 AND deleted_at IS NULL FOR UPDATE',
+      [d.source, d.sourcePatientId],
+    );
+    const existing = rows[0];
+    const keep = async (state: LinkState, score: number | null): Promise<{ outcome: LinkOutcome; newTerms: boolean }> => {
+      await upsertRecord(tx, p, existing!.golden_id, state, undefined);
+      await indexRecord(tx, p, protection);
+      await appendLinkEvent(tx, { record: ref, goldenId: existing!.golden_id, previousGoldenId: existing!.golden_id, state, origin: existing!.link_origin, score, evidence: null, action: LINK_ACTIONS.UPDATED }, who);
+      await recomputeGolden(tx, existing!.golden_id, survivorship, protection);
+      return { outcome: { goldenId: existing!.golden_id, created: false, decision: state, score, flags: p.flags }, newTerms: false };
+    };
+    // A steward's decision is never undone by automatic matching; nor is a link re-evaluated when
+    // nothing the matcher looks at has changed.
+    const storedFeatures = existing?.features ? { ...existing.features, ssn: existing.features.ssn ? protection.cipher.decrypt(existing.features.ssn) : null } : null;
+    if (existing && (existing.link_origin === LINK_ORIGINS.MANUAL || (storedFeatures && sameFeatures(storedFeatures, p.features)))) return keep(existing.link_state, existing.link_score);
+
+    const scored = scoreCandidates(p, await candidatesFor(tx, p, matching, protection), matching, await frequenciesFor(tx, p));
+    // Pairs a steward already separated are not proposed again.
+    const eligible: Scored[] = [];
+    for (const s of scored) if (!existing || !(await markedNotDuplicate(tx, existing.golden_id, s.goldenId))) eligible.push(s);
+
+    let target: Scored | undefined;
+    let previous: string | null = null;
+    if (existing) {
+      const others = await tx.query('SELECT 1 FROM source_record WHERE golden_id = $1 AND deleted_at IS NULL AND NOT (source = $2 AND source_patient_id = $3) LIMIT 1', [existing.golden_id, d.source, d.sourcePatientId]);
+      const r = rematchTarget(existing, eligible, others.rows.length > 0);
+      if (r.stay) return keep(LINK_STATES.MATCH, r.best?.comparison.probability ?? null);
+      target = r.best;
+      previous = existing.golden_id;
+      // Alone in its golden record: the record keeps that id unless it now matches another one.
+      if (others.rows.length === 0 && target?.decision !== LINK_STATES.MATCH) {
+        const state = target?.decision ?? LINK_STATES.NO_MATCH;
+        await upsertRecord(tx, p, existing.golden_id, state, target);
+        await indexRecord(tx, p, protection);
+        await setLink(tx, { record: ref, goldenId: existing.golden_id, previousGoldenId: existing.golden_id, state, origin: LINK_ORIGINS.AUTO, score: target?.comparison.probability ?? null, evidence: target?.comparison.evidence ?? null, action: LINK_ACTIONS.REMATCHED }, who, target ? recordId(target.via) : null);
+        if (target && state === LINK_STATES.POSSIBLE_MATCH) await queueReview(tx, { kind: 'POSSIBLE_MATCH', record: ref, goldenId: existing.golden_id, candidateId: target.goldenId, score: target.comparison.probability, evidence: target.comparison.evidence });
+        await recomputeGolden(tx, existing.golden_id, survivorship, protection);
+        return { outcome: { goldenId: existing.golden_id, created: false, decision: state, score: target?.comparison.probability ?? null, flags: p.flags }, newTerms: true };
+      }
+    } else {
+      target = eligible[0];
+    }
+
+    // The golden record the record joins: the best match when it is a MATCH (and still active), else a new one.
+    let goldenId: string | undefined;
+    if (target?.decision === LINK_STATES.MATCH) {
+      // A steward may have merged the candidate's golden record meanwhile: follow it to the survivor.
+      let state = (await lockGoldens(tx, [target.goldenId])).get(target.goldenId);
+      if (state?.status === 'MERGED') {
+        const survivor = await activeGoldenId(tx, target.goldenId);
+        state = survivor ? (await lockGoldens(tx, [survivor])).get(survivor) : undefined;
+      }
+      if (state?.status === 'ACTIVE') goldenId = state.id;
+    }
+    const created = !goldenId;
+    const decision: LinkState = goldenId ? LINK_STATES.MATCH : target?.decision === LINK_STATES.POSSIBLE_MATCH || target?.decision === LINK_STATES.MATCH ? LINK_STATES.POSSIBLE_MATCH : LINK_STATES.NO_MATCH;
+    goldenId ??= await createGolden(tx);
+    await upsertRecord(tx, p, goldenId, decision, target);
+    await indexRecord(tx, p, protection);
+    await setLink(
+      tx,
+      { record: ref, goldenId, previousGoldenId: previous, state: decision, origin: LINK_ORIGINS.AUTO, score: target?.comparison.probability ?? null, evidence: target?.comparison.evidence ?? null, action: existing ? LINK_ACTIONS.REMATCHED : LINK_ACTIONS.CREATED },
+      who,
+      target && decision === LINK_STATES.MATCH ? recordId(target.via) : null,
+    );
+    if (decision === LINK_STATES.POSSIBLE_MATCH && target)
+      await queueReview(tx, { kind: 'POSSIBLE_MATCH', record: ref, goldenId, candidateId: target.goldenId, score: target.comparison.probability, evidence: target.comparison.evidence });
+    // A record that matches two golden records suggests they are one person: a steward decides.
+    if (decision === LINK_STATES.MATCH)
+      for (const other of eligible.filter((s) => s.goldenId !== goldenId && s.decision !== LINK_STATES.NO_MATCH).slice(0, 3))
+        await queueReview(tx, { kind: 'POSSIBLE_DUPLICATE', record: null, goldenId, candidateId: other.goldenId, score: other.comparison.probability, evidence: other.comparison.evidence });
+    await recomputeGolden(tx, goldenId, survivorship, protection);
+    if (previous && !(await retireIfEmpty(tx, previous, goldenId, who))) await recomputeGolden(tx, previous, survivorship, protection);
+    return { outcome: { goldenId, created, decision, score: target?.comparison.probability ?? null, flags: p.flags }, newTerms: !existing };
+  });
+}
+
+/** Counts the record's names for term-frequency adjustment (after commit: statistics, not state). */
+async function countTerms(db: Queryable, terms: readonly string[]): Promise<void> {
+  const sorted = [...new Set([TOTAL_TERM, ...terms])].sort();
+  await db.query('INSERT INTO name_frequency (term, count) SELECT t, 1 FROM unnest($1::text[]) AS t ORDER BY t ON CONFLICT (term) DO UPDATE SET count = name_frequency.count + 1', [sorted]);
+}
+
+/**
+ * Links (or re-links after an update) one source record. Protected identifier values (SSN) are
+ * stored encrypted and indexed by their blind index.
+ */
+export async function linkSourceRecord(db: Database, d: SourceDemographics, protection: IdentifierProtection, options: LinkOptions = {}): Promise<LinkOutcome> {
+  const matching = options.matching ?? defaultLinkConfig().matching;
+  const survivorship = options.survivorship ?? defaultLinkConfig().survivorship;
+  const p = prepare(d, protection, matching);
+  const { outcome, newTerms } = await linkPrepared(db, p, protection, matching, survivorship, options.actor ?? SYSTEM_ACTOR);
+  if (newTerms) await countTerms(db, p.terms.map((t) => t.term));
+  return outcome;
+}
+
+/**
+ * Links many records (a batch load) with bounded concurrency, in the same transactions as the
+ * online path; outcomes come back in input order.
+ */
+export async function linkBatch(db: Database, records: readonly SourceDemographics[], protection: IdentifierProtection, options: LinkOptions & { readonly concurrency?: number } = {}): Promise<LinkOutcome[]> {
+  const outcomes: LinkOutcome[] = new Array(records.length);
+  const concurrency = Math.max(1, db.kind === 'pglite' ? 1 : (options.concurrency ?? 6));
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, records.length) }, async () => {
+      while (next < records.length) {
+        const i = next++;
+        outcomes[i] = await linkSourceRecord(db, records[i]!, protection, options);
+      }
+    }),
+  );
+  return outcomes;
+}

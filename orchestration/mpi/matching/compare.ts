@@ -1,0 +1,258 @@
+// Fellegi–Sunter comparison of two records' match features: one level per field, weight
+// log2(m/u) per level (term-frequency adjusted for exact names, bounded where configured), summed
+// with the population prior's log-odds into a match probability; then the decision.
+import jaroWinkler from 'talisman/metrics/jaro-winkler.js';
+import { distance as levenshtein } from 'fastest-levenshtein';
+import type { MatchingConfig } from './config.ts';
+import type { MatchFeatures } from './features.ts';
+import { NEUTRAL_LEVELS } from './fields.ts';
+
+export type NameFrequencies = { readonly total: number; count(field: 'family' | 'given', value: string): number | null };
+export type FieldEvidence = { readonly field: string; readonly level: string; readonly weight: number };
+export type Comparison = { readonly probability: number; readonly weight: number; readonly evidence: readonly FieldEvidence[] };
+
+export const DECISIONS = { MATCH: 'MATCH', POSSIBLE_MATCH: 'POSSIBLE_MATCH', NO_MATCH: 'NO_MATCH' } as const;
+export type Decision = (typeof DECISIONS)[keyof typeof DECISIONS];
+
+const JW_HIGH = 0.92;
+const JW_MID = 0.8;
+const CITY_CLOSE = 0.9;
+
+const jw = (a: string, b: string): number => (a === b ? 1 : jaroWinkler(a, b));
+const intersects = (a: readonly string[], b: readonly string[]): boolean => a.some((x) => b.includes(x));
+
+/** One substitution or one adjacent transposition between equal-length strings (typing errors in digits). */
+export function oneDigitEdit(a: string, b: string): boolean {
+  if (a.length !== b.length || a === b) return false;
+  let first = -1;
+  let diffs = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] === b[i]) continue;
+    if (++diffs > 2) return false;
+    if (first < 0) first = i;
+  }
+  if (diffs === 1) return true;
+  const j = first + 1;
+  return a[first] === b[j] && a[j] === b[first];
+}
+
+// ---- comparators: each returns the first level that holds ----
+
+export function compareFamily(a: MatchFeatures, b: MatchFeatures): string {
+  if (!a.family || !b.family) return 'missing';
+  if (a.family === b.family) return 'exact';
+  const straight = jw(a.family, b.family);
+  if (a.given && b.given && a.given !== b.given) {
+    // Given and family entered the wrong way round: the crossed pair agrees better than the straight one.
+    const crossed = Math.min(jw(a.family, b.given), jw(a.given, b.family));
+    if (crossed >= JW_HIGH && crossed > Math.min(straight, jw(a.given, b.given))) return 'swapped';
+  }
+  if ((a.familyTokens.length > 0 || b.familyTokens.length > 0) && sharesToken(a, b)) return 'token';
+  if (straight >= JW_HIGH) return 'jw_high';
+  if (intersects(a.familyDm, b.familyDm)) return 'phonetic';
+  if (straight >= JW_MID) return 'jw_mid';
+  return 'different';
+}
+
+/** Hyphenated / double-barrelled / married names: one of the family-name tokens is the other's family name or token. */
+function sharesToken(a: MatchFeatures, b: MatchFeatures): boolean {
+  const ta = a.familyTokens.length > 0 ? a.familyTokens : [a.family ?? ''];
+  const tb = b.familyTokens.length > 0 ? b.familyTokens : [b.family ?? ''];
+  return ta.some((t) => t.length >= 2 && tb.includes(t));
+}
+
+export function compareGiven(a: MatchFeatures, b: MatchFeatures, familyLevel: string): string {
+  if (familyLevel === 'swapped') return 'swapped';
+  if (!a.given || !b.given) return 'missing';
+  if (a.given === b.given) return 'exact';
+  if (intersects(a.givenNick, b.givenNick)) return 'nickname';
+  const s = jw(a.given, b.given);
+  if (s >= JW_HIGH) return 'jw_high';
+  if (intersects(a.givenDm, b.givenDm)) return 'phonetic';
+  if (s >= JW_MID) return 'jw_mid';
+  if ((a.given.length === 1 || b.given.length === 1) && a.given[0] === b.given[0]) return 'initial';
+  return 'different';
+}
+
+export function compareBirthDate(a: MatchFeatures, b: MatchFeatures): string {
+  const x = a.dob;
+  const y = b.dob;
+  if (!x || !y) return 'missing';
+  if (x === y) return 'exact';
+  if (x.length < 8 || y.length < 8) {
+    const n = Math.min(x.length, y.length);
+    return x.slice(0, n) === y.slice(0, n) ? 'partial' : 'different';
+  }
+  if (oneDigitEdit(x, y)) return 'one_digit';
+  const [yx, mx, dx] = [x.slice(0, 4), x.slice(4, 6), x.slice(6, 8)];
+  const [yy, my, dy] = [y.slice(0, 4), y.slice(4, 6), y.slice(6, 8)];
+  if (yx === yy && mx === dy && dx === my) return 'day_month_swap';
+  if (a.dobDay !== null && b.dobDay !== null && Math.abs(a.dobDay - b.dobDay) === 1) return 'day_off_one';
+  if (mx === my && dx === dy && Math.abs(Number(yx) - Number(yy)) === 1) return 'year_off_one';
+  return 'different';
+}
+
+export function compareAddress(a: MatchFeatures, b: MatchFeatures): string {
+  if (a.addresses.length === 0 || b.addresses.length === 0) return 'missing';
+  let best = Infinity;
+  let ratio = Infinity;
+  for (const x of a.addresses) {
+    for (const y of b.addresses) {
+      if (x === y) return 'exact';
+      const d = levenshtein(x, y);
+      best = Math.min(best, d);
+      ratio = Math.min(ratio, d / Math.max(x.length, y.length));
+    }
+  }
+  if (best <= 2) return 'close';
+  if (ratio <= 0.3) return 'near';
+  return 'different';
+}
+
+export function compareCity(a: MatchFeatures, b: MatchFeatures): string {
+  if (a.cities.length === 0 || b.cities.length === 0) return 'missing';
+  if (intersects(a.cities, b.cities)) return 'exact';
+  for (const x of a.cities) for (const y of b.cities) if (jw(x, y) >= CITY_CLOSE) return 'close';
+  return 'different';
+}
+
+export function comparePostalCode(a: MatchFeatures, b: MatchFeatures): string {
+  if (a.postalCodes.length === 0 || b.postalCodes.length === 0) return 'missing';
+  if (intersects(a.postalCodes, b.postalCodes)) return 'exact';
+  for (const x of a.postalCodes) for (const y of b.postalCodes) if (oneDigitEdit(x, y)) return 'one_digit';
+  return 'different';
+}
+
+const compareSets = (x: readonly string[], y: readonly string[]): string => (x.length === 0 || y.length === 0 ? 'missing' : intersects(x, y) ? 'exact' : 'different');
+
+export function compareSsn(a: MatchFeatures, b: MatchFeatures): string {
+  if (!a.ssn || !b.ssn) return 'missing';
+  if (a.ssn === b.ssn) return 'exact';
+  return oneDigitEdit(a.ssn, b.ssn) ? 'one_digit' : 'different';
+}
+
+const compareValue = (x: string | null, y: string | null): string => (!x || !y ? 'missing' : x === y ? 'exact' : 'different');
+
+/**
+ * Twins: same family, birth date and home (address or phone) but clearly different given names.
+ * The agreements are then explained by the household, not by identity. Twins do not share an SSN,
+ * so an exact SSN match is its own (weaker) level.
+ */
+function twinLevel(levels: Readonly<Record<string, string>>): string {
+  const sameFamily = levels.family === 'exact' || levels.family === 'token' || levels.family === 'jw_high';
+  const sameHome = levels.address === 'exact' || levels.address === 'close' || levels.phone === 'exact';
+  const differentGiven = levels.given === 'different' || levels.given === 'jw_mid';
+  if (!(sameFamily && levels.birth_date === 'exact' && sameHome && differentGiven)) return 'none';
+  return levels.ssn === 'exact' ? 'suspected_same_ssn' : 'suspected';
+}
+
+/** The level of every known field for a pair (fields not in the configuration are skipped later). */
+export function comparisonLevels(a: MatchFeatures, b: MatchFeatures): Record<string, string> {
+  const family = compareFamily(a, b);
+  const levels: Record<string, string> = {
+    family,
+    given: compareGiven(a, b, family),
+    birth_date: compareBirthDate(a, b),
+    address: compareAddress(a, b),
+    city: compareCity(a, b),
+    postal_code: comparePostalCode(a, b),
+    phone: compareSets(a.phones, b.phones),
+    email: compareSets(a.emails, b.emails),
+    ssn: compareSsn(a, b),
+    gender: compareValue(a.gender, b.gender),
+    suffix: compareValue(a.suffix, b.suffix),
+  };
+  levels.twin = twinLevel(levels);
+  return levels;
+}
+
+// ---- weights ----
+
+type CompiledField = {
+  readonly name: string;
+  readonly weights: ReadonlyMap<string, number>;
+  readonly exactM: number;
+  readonly tf: boolean;
+  readonly min: number;
+  readonly max: number;
+};
+type Compiled = { readonly fields: readonly CompiledField[]; readonly priorLogOdds: number };
+const compiled = new WeakMap<MatchingConfig, Compiled>();
+
+const log2Odds = (p: number): number => Math.log2(p / (1 - p));
+const clamp = (w: number, min: number, max: number): number => Math.min(max, Math.max(min, w));
+
+/** Weights per field level, computed once per configuration object. */
+function compile(config: MatchingConfig): Compiled {
+  let c = compiled.get(config);
+  if (c) return c;
+  const tfFields = new Set<string>(config.termFrequency.fields);
+  c = {
+    priorLogOdds: log2Odds(config.prior),
+    fields: Object.entries(config.fields).map(([name, f]) => {
+      const min = f.minWeight ?? -Infinity;
+      const max = f.maxWeight ?? Infinity;
+      return {
+        name,
+        weights: new Map(Object.entries(f.levels).map(([level, p]) => [level, clamp(Math.log2(p.m / p.u), min, max)])),
+        exactM: f.levels.exact?.m ?? 1,
+        tf: tfFields.has(name),
+        min,
+        max,
+      };
+    }),
+  };
+  compiled.set(config, c);
+  return c;
+}
+
+/** log2(m/u) for an exact name with u from the population's frequency of that name ("Smith" weighs less than "Okonkwo"). */
+function tfWeight(f: CompiledField, value: string | null, config: MatchingConfig, frequencies: NameFrequencies | undefined): number | null {
+  if (!frequencies || !value || frequencies.total <= 0 || frequencies.total < (config.termFrequency.minTotal ?? 0)) return null;
+  const count = frequencies.count(f.name as 'family' | 'given', value);
+  if (count === null || !Number.isFinite(count)) return null;
+  const u = Math.max(Math.max(count, 1) / frequencies.total, config.termFrequency.minU);
+  return clamp(Math.log2(f.exactM / Math.min(u, 1)), f.min, f.max);
+}
+
+/** Compare two records: per-field evidence and the match probability. */
+export function compareFeatures(a: MatchFeatures, b: MatchFeatures, config: MatchingConfig, frequencies?: NameFrequencies): Comparison {
+  const c = compile(config);
+  const levels = comparisonLevels(a, b);
+  let total = c.priorLogOdds;
+  const evidence: FieldEvidence[] = [];
+  for (const f of c.fields) {
+    const level = levels[f.name] ?? 'missing';
+    let weight = NEUTRAL_LEVELS.has(level) ? 0 : (f.weights.get(level) ?? 0);
+    if (level === 'exact' && f.tf) weight = tfWeight(f, f.name === 'family' ? a.family : a.given, config, frequencies) ?? weight;
+    total += weight;
+    evidence.push({ field: f.name, level, weight });
+  }
+  return { probability: 1 / (1 + 2 ** -total), weight: total, evidence };
+}
+
+/** The level per field of a comparison (the vector EM works on). */
+export function levelsOf(c: Comparison): Record<string, string> {
+  return Object.fromEntries(c.evidence.map((e) => [e.field, e.level]));
+}
+
+/** Neither a usable name nor a birth date (valid or as recorded): never enough to auto-link. */
+export const lacksIdentity = (f: MatchFeatures): boolean => !f?.family && !f?.given && !f?.dob;
+
+/** Why a MATCH is held back for review, or null. */
+export function matchCap(c: Comparison, a: MatchFeatures, b: MatchFeatures, config: MatchingConfig): string | null {
+  if (lacksIdentity(a) || lacksIdentity(b)) return 'NO_NAME_NO_BIRTH_DATE';
+  for (const e of c.evidence) if (config.fields[e.field]?.reviewLevels?.includes(e.level)) return `${e.field.toUpperCase()}_${e.level.toUpperCase()}`;
+  // An SSN never decides alone: without it the rest must reach at least the review band.
+  const ssn = c.evidence.find((e) => e.field === 'ssn')?.weight ?? 0;
+  if (ssn > 0 && c.weight - ssn < log2Odds(config.thresholds.review)) return 'SSN_DECISIVE';
+  return null;
+}
+
+/** Thresholds, then the caps: identity-less records, review levels (twins, Jr/Sr) and SSN-decided pairs go to review, never auto-link. */
+export function decide(c: Comparison, a: MatchFeatures, b: MatchFeatures, config: MatchingConfig): Decision {
+  const p = Number.isFinite(c.probability) ? c.probability : 0;
+  if (p < config.thresholds.review) return DECISIONS.NO_MATCH;
+  if (p < config.thresholds.autoLink) return DECISIONS.POSSIBLE_MATCH;
+  return matchCap(c, a, b, config) === null ? DECISIONS.MATCH : DECISIONS.POSSIBLE_MATCH;
+}

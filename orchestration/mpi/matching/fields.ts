@@ -1,0 +1,29 @@
+// The compared fields and their comparison levels, most to least similar. A comparator returns
+// the first level that holds. Besides these, every field can be 'missing' (either side has no
+// value; weight 0), and 'given' is 'swapped' when the family field already scored a given/family
+// swap (the family level carries the whole name's evidence, so given must not count it twice).
+export const FIELD_LEVELS: Readonly<Record<string, readonly string[]>> = {
+  family: ['exact', 'swapped', 'token', 'jw_high', 'phonetic', 'jw_mid', 'different'],
+  given: ['exact', 'nickname', 'jw_high', 'phonetic', 'jw_mid', 'initial', 'different'],
+  birth_date: ['exact', 'one_digit', 'day_month_swap', 'day_off_one', 'year_off_one', 'partial', 'different'],
+  address: ['exact', 'close', 'near', 'different'],
+  city: ['exact', 'close', 'different'],
+  postal_code: ['exact', 'one_digit', 'different'],
+  phone: ['exact', 'different'],
+  email: ['exact', 'different'],
+  ssn: ['exact', 'one_digit', 'different'],
+  gender: ['exact', 'different'],
+  // Guards (hand-set, not estimated): Jr vs Sr, and twins (same family, birth date and home, clearly different given name).
+  suffix: ['exact', 'different'],
+  twin: ['suspected', 'suspected_same_ssn'],
+};
+
+/** Levels that never carry evidence (weight 0). */
+export const NEUTRAL_LEVELS: ReadonlySet<string> = new Set(['missing', 'swapped', 'none']);
+
+/**
+ * Blocking key kinds. fdm: family Double Metaphone + birth year; gsx: given Soundex + birth date;
+ * nms: the two name Soundex codes in either order (survives a wrong birth date and a swap);
+ * ssn; tel; eml; pcd: postal code + birth date; adr: street line + postal code; dob: birth date + family initial.
+ */
+export const BLOCKING_KINDS: readonly string[] = ['fdm', 'gsx', 'nms', 'ssn', 'tel', 'eml', 'pcd', 'adr', 'dob'];

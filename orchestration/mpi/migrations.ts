@@ -1,0 +1,138 @@
+// The MPI's tables. Golden records, the source records linked to them (one link each, with its
+// state, origin, score and evidence), blocking keys, name frequencies, the review queue, merges
+// and the append-only history of every link change.
+import type { Migration } from '../../platform/db.ts';
+
+export const MPI_MIGRATIONS: readonly Migration[] = [
+  {
+    id: 'mpi-001-golden-and-links',
+    sql: `
+      CREATE TABLE IF NOT EXISTS golden_patient (
+        id uuid PRIMARY KEY,
+        name jsonb,
+        birth_date text,
+        gender text,
+        identifiers jsonb NOT NULL DEFAULT '[]',
+        addresses jsonb NOT NULL DEFAULT '[]',
+        telecom jsonb NOT NULL DEFAULT '[]',
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE IF NOT EXISTS source_record (
+        source text NOT NULL,
+        source_patient_id text NOT NULL,
+        golden_id uuid NOT NULL REFERENCES golden_patient (id),
+        mrn text,
+        match_key text,
+        demographics jsonb NOT NULL,
+        source_updated_at text,
+        linked_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (source, source_patient_id)
+      );
+      CREATE INDEX IF NOT EXISTS source_record_golden ON source_record (golden_id);
+      CREATE INDEX IF NOT EXISTS source_record_match_key ON source_record (match_key);
+      CREATE TABLE IF NOT EXISTS patient_identifier (
+        system text NOT NULL,
+        value text NOT NULL,
+        source text NOT NULL,
+        source_patient_id text NOT NULL,
+        PRIMARY KEY (system, value, source, source_patient_id),
+        FOREIGN KEY (source, source_patient_id) REFERENCES source_record (source, source_patient_id) ON DELETE CASCADE
+      )`,
+  },
+  {
+    id: 'mpi-002-probabilistic-links',
+    sql: `
+      ALTER TABLE golden_patient
+        ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT 'ACTIVE' CHECK (status IN ('ACTIVE', 'MERGED')),
+        ADD COLUMN IF NOT EXISTS merged_into uuid REFERENCES golden_patient (id),
+        ADD COLUMN IF NOT EXISTS provisional boolean NOT NULL DEFAULT true,
+        ADD COLUMN IF NOT EXISTS data_quality jsonb NOT NULL DEFAULT '[]',
+        ADD COLUMN IF NOT EXISTS provenance jsonb NOT NULL DEFAULT '{}',
+        ADD COLUMN IF NOT EXISTS manual_values jsonb NOT NULL DEFAULT '{}';
+      ALTER TABLE source_record
+        ADD COLUMN IF NOT EXISTS link_state text NOT NULL DEFAULT 'MATCH' CHECK (link_state IN ('MATCH', 'POSSIBLE_MATCH', 'NO_MATCH')),
+        ADD COLUMN IF NOT EXISTS link_origin text NOT NULL DEFAULT 'AUTO' CHECK (link_origin IN ('AUTO', 'MANUAL')),
+        ADD COLUMN IF NOT EXISTS link_score double precision,
+        ADD COLUMN IF NOT EXISTS link_evidence jsonb,
+        ADD COLUMN IF NOT EXISTS matched_via text,
+        ADD COLUMN IF NOT EXISTS features jsonb,
+        ADD COLUMN IF NOT EXISTS data_quality jsonb NOT NULL DEFAULT '[]',
+        ADD COLUMN IF NOT EXISTS deleted_at timestamptz;
+      CREATE TABLE IF NOT EXISTS match_block (
+        key text NOT NULL,
+        source text NOT NULL,
+        source_patient_id text NOT NULL,
+        PRIMARY KEY (key, source, source_patient_id),
+        FOREIGN KEY (source, source_patient_id) REFERENCES source_record (source, source_patient_id) ON DELETE CASCADE
+      );
+      CREATE INDEX IF NOT EXISTS match_block_record ON match_block (source, source_patient_id);
+      CREATE TABLE IF NOT EXISTS name_frequency (
+        term text PRIMARY KEY,
+        count bigint NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS review_item (
+        id uuid PRIMARY KEY,
+        seq bigserial NOT NULL UNIQUE,
+        kind text NOT NULL CHECK (kind IN ('POSSIBLE_MATCH', 'POSSIBLE_DUPLICATE')),
+        record_source text,
+        record_id text,
+        golden_id uuid NOT NULL REFERENCES golden_patient (id),
+        candidate_id uuid NOT NULL REFERENCES golden_patient (id),
+        score double precision NOT NULL,
+        evidence jsonb NOT NULL DEFAULT '[]',
+        status text NOT NULL DEFAULT 'OPEN' CHECK (status IN ('OPEN', 'RESOLVED', 'OBSOLETE')),
+        decision text CHECK (decision IN ('MATCH', 'NO_MATCH')),
+        reason text,
+        resolved_by text,
+        resolved_at timestamptz,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE UNIQUE INDEX IF NOT EXISTS review_item_open_pair ON review_item (least(golden_id, candidate_id), greatest(golden_id, candidate_id)) WHERE status = 'OPEN';
+      CREATE INDEX IF NOT EXISTS review_item_queue ON review_item (seq) WHERE status = 'OPEN';
+      CREATE TABLE IF NOT EXISTS not_duplicate (
+        low uuid NOT NULL REFERENCES golden_patient (id),
+        high uuid NOT NULL REFERENCES golden_patient (id),
+        reason text NOT NULL,
+        actor text NOT NULL,
+        at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (low, high),
+        CHECK (low < high)
+      );
+      CREATE TABLE IF NOT EXISTS merge_event (
+        id uuid PRIMARY KEY,
+        survivor_id uuid NOT NULL REFERENCES golden_patient (id),
+        merged_id uuid NOT NULL REFERENCES golden_patient (id),
+        moved jsonb NOT NULL,
+        reason text NOT NULL,
+        actor text NOT NULL,
+        request_id text,
+        at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        undone_at timestamptz,
+        undone_by text,
+        undo_reason text
+      );
+      CREATE INDEX IF NOT EXISTS merge_event_merged ON merge_event (merged_id, at DESC);
+      CREATE TABLE IF NOT EXISTS link_event (
+        seq bigserial PRIMARY KEY,
+        at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        source text NOT NULL,
+        source_patient_id text NOT NULL,
+        golden_id uuid NOT NULL,
+        previous_golden_id uuid,
+        state text NOT NULL,
+        origin text NOT NULL,
+        score double precision,
+        evidence jsonb,
+        action text NOT NULL,
+        reason text,
+        actor text NOT NULL,
+        request_id text,
+        merge_id uuid
+      );
+      CREATE INDEX IF NOT EXISTS link_event_record ON link_event (source, source_patient_id, seq);
+      CREATE INDEX IF NOT EXISTS link_event_golden ON link_event (golden_id, seq);
+      CREATE INDEX IF NOT EXISTS link_event_previous ON link_event (previous_golden_id, seq) WHERE previous_golden_id IS NOT NULL;
+      CREATE INDEX IF NOT EXISTS golden_patient_merged_into ON golden_patient (merged_into) WHERE merged_into IS NOT NULL`,
+  },
+];

@@ -1,0 +1,174 @@
+// Steward decisions on a real database: merge redirects, unmerge restoring the prior state (and
+// records linked since), manual decisions surviving re-matching, review resolution, idempotency,
+// and a merge racing a link.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { linkSourceRecord } from './linking.ts';
+import { goldenByIds, linkBySourceRecord, linkHistory, linksForGolden, reviewItemById, reviewQueuePage } from './store.ts';
+import { linkRecord, markNotDuplicate, mergePatients, resolveReview, StewardError, unlinkRecord, unmergePatient, type StewardContext } from './stewardship.ts';
+import { loadSurvivorshipConfig } from './survivorship.ts';
+import { openMpiTestDb, person, type MpiTestDb } from './test-helpers.ts';
+import { loadMatchingConfig } from './matching/index.ts';
+
+let t: MpiTestDb;
+before(async () => (t = await openMpiTestDb()));
+after(() => t.close());
+
+const audited: string[][] = [];
+const steward = (reason = 'chart review'): StewardContext => ({
+  db: t.db,
+  protection: t.protection,
+  survivorship: loadSurvivorshipConfig(),
+  who: { actor: 'steward-7', reason, requestId: 'req-1' },
+  audit: async (_tx, ids) => void audited.push([...ids]),
+});
+
+let seq = 0;
+/** A person unlike any other in the test (distinct names, birth date, SSN, address). */
+function someone(source: string, id: string, n = ++seq, extra: Partial<Parameters<typeof person>[0]> = {}) {
+  const families = ['Abernathy', 'Blackwood', 'Castellanos', 'Delacroix', 'Eriksdottir', 'Fairweather', 'Gallagher', 'Hollingsworth', 'Ivanova', 'Jablonski', 'Kowalczyk', 'Lindqvist', 'Montgomery', 'Nakamura', 'Oyelaran', 'Pennington'];
+  const givens = ['Beatrix', 'Cornelius', 'Delphine', 'Evander', 'Florentina', 'Gideon', 'Henrietta', 'Ignatius', 'Josephine', 'Leopold', 'Marguerite', 'Octavia', 'Percival', 'Rosalind', 'Sebastian', 'Theodora'];
+  return person({
+    source,
+    id,
+    family: families[n % families.length]! + (n >= families.length ? String.fromCharCode(97 + (n % 26)) + 'son' : ''),
+    given: [givens[(n * 7) % givens.length]!],
+    birthDate: `19${String(40 + (n % 60)).padStart(2, '0')}-0${1 + (n % 9)}-1${n % 9}`,
+    ssn: `5${String(10000000 + n * 7919).slice(0, 8)}`,
+    line: `${n} Cedar Street`,
+    postalCode: String(10000 + n * 37).slice(0, 5),
+    phone: `217-555-${String(1000 + n).slice(-4)}`,
+    ...extra,
+  });
+}
+
+test('merge: every record moves, the merged id answers with the survivor and says so; repeating changes nothing', async () => {
+  const a = await linkSourceRecord(t.db, someone('epic-main', 'M1'), t.protection);
+  const b = await linkSourceRecord(t.db, someone('cerner-main', 'M2'), t.protection);
+  assert.notEqual(a.goldenId, b.goldenId);
+  const r = await mergePatients(steward('same person: confirmed by phone with registration'), a.goldenId, b.goldenId);
+  assert.deepEqual(r, { survivorId: a.goldenId, mergedId: b.goldenId, movedRecords: 1, changed: true });
+  const found = (await goldenByIds(t.db, [b.goldenId], t.protection)).get(b.goldenId);
+  assert.equal(found?.id, a.goldenId);
+  assert.equal(found?.redirectedFrom, b.goldenId);
+  assert.deepEqual((await linksForGolden(t.db, [a.goldenId])).get(a.goldenId)?.map((l) => `${l.source}:${l.state}:${l.origin}`), ['cerner-main:MATCH:MANUAL', 'epic-main:NO_MATCH:AUTO']);
+  const again = await mergePatients(steward(), a.goldenId, b.goldenId);
+  assert.equal(again.changed, false);
+  assert.deepEqual(audited.at(-1)?.sort(), [a.goldenId, b.goldenId].sort(), 'the repeat is audited too');
+  await assert.rejects(mergePatients(steward(), a.goldenId, a.goldenId), (e: StewardError) => e.code === 'BAD_REQUEST');
+  await assert.rejects(mergePatients(steward(), a.goldenId, '00000000-0000-4000-8000-000000000000'), (e: StewardError) => e.code === 'NOT_FOUND');
+  await assert.rejects(mergePatients(steward(' '), a.goldenId, b.goldenId), (e: StewardError) => e.code === 'BAD_REQUEST', 'a reason is required');
+});
+
+test('unmerge restores the state before the merge, including records linked since through a restored record', async () => {
+  const p1 = someone('epic-main', 'N1');
+  const q1 = someone('epic-main', 'N2');
+  const a = await linkSourceRecord(t.db, p1, t.protection);
+  const b = await linkSourceRecord(t.db, q1, t.protection);
+  await mergePatients(steward('looked alike'), a.goldenId, b.goldenId);
+  // After the merge, another EHR sends person q: it matches q's record, now inside a.
+  const q2 = await linkSourceRecord(t.db, { ...q1, source: 'cerner-main', sourcePatientId: 'N2c' }, t.protection);
+  assert.equal(q2.decision, 'MATCH');
+  assert.equal(q2.goldenId, a.goldenId);
+  const r = await unmergePatient(steward('different people: twins'), b.goldenId);
+  assert.deepEqual(r, { survivorId: a.goldenId, mergedId: b.goldenId, movedRecords: 2, changed: true });
+  assert.deepEqual((await linksForGolden(t.db, [a.goldenId])).get(a.goldenId)?.map((l) => l.sourcePatientId), ['N1']);
+  assert.deepEqual((await linksForGolden(t.db, [b.goldenId])).get(b.goldenId)?.map((l) => `${l.sourcePatientId}:${l.state}:${l.origin}`), ['N2c:MATCH:AUTO', 'N2:NO_MATCH:AUTO'], 'links restored with their prior state');
+  assert.equal((await goldenByIds(t.db, [b.goldenId], t.protection)).get(b.goldenId)?.redirectedFrom, undefined, 'b answers as itself again');
+  assert.equal((await unmergePatient(steward(), b.goldenId)).changed, false, 'idempotent');
+  assert.deepEqual((await linkHistory(t.db, 'epic-main', 'N2')).map((e) => e.action), ['CREATED', 'MERGED', 'UNMERGED']);
+  // The two are kept apart: the same records arriving again do not re-merge them.
+  const again = await linkSourceRecord(t.db, { ...q1, sourcePatientId: 'N2', lastUpdated: '2026-03-03T00:00:00Z' }, t.protection);
+  assert.equal(again.goldenId, b.goldenId);
+});
+
+test('a manual link survives automatic re-matching of the record', async () => {
+  const x = await linkSourceRecord(t.db, someone('epic-main', 'L1'), t.protection);
+  const yRecord = someone('cerner-main', 'L2');
+  const y = await linkSourceRecord(t.db, yRecord, t.protection);
+  const linked = await linkRecord(steward('registration typo, verified with ID'), { source: 'cerner-main', sourcePatientId: 'L2' }, x.goldenId);
+  assert.equal(linked.changed, true);
+  assert.equal(linked.goldenId, x.goldenId);
+  assert.equal((await goldenByIds(t.db, [y.goldenId], t.protection)).get(y.goldenId)?.id, x.goldenId, 'the emptied golden record redirects');
+  assert.equal((await linkRecord(steward(), { source: 'cerner-main', sourcePatientId: 'L2' }, x.goldenId)).changed, false, 'idempotent');
+  // The source updates the record's demographics: automatic matching must not undo the steward.
+  const updated = await linkSourceRecord(t.db, { ...yRecord, telecom: [{ system: 'phone', value: '312-555-0000', use: 'mobile' }], lastUpdated: '2026-05-05T00:00:00Z' }, t.protection);
+  assert.equal(updated.goldenId, x.goldenId);
+  const link = await linkBySourceRecord(t.db, 'cerner-main', 'L2');
+  assert.equal(link?.origin, 'MANUAL');
+  assert.equal(link?.state, 'MATCH');
+  // unmerging the emptied record restores it
+  const restored = await unmergePatient(steward('linked the wrong chart'), y.goldenId);
+  assert.equal(restored.movedRecords, 1);
+  assert.equal((await linkBySourceRecord(t.db, 'cerner-main', 'L2'))?.goldenId, y.goldenId);
+});
+
+test('unlink moves a record to a new golden record, and matching never puts it back', async () => {
+  const rec = someone('epic-main', 'K1');
+  const a = await linkSourceRecord(t.db, rec, t.protection);
+  const dupRecord = { ...rec, source: 'cerner-main', sourcePatientId: 'K1c' };
+  const b = await linkSourceRecord(t.db, dupRecord, t.protection);
+  assert.equal(b.goldenId, a.goldenId);
+  const u = await unlinkRecord(steward('shared SSN, different people'), { source: 'cerner-main', sourcePatientId: 'K1c' });
+  assert.notEqual(u.goldenId, a.goldenId);
+  assert.equal(u.state, 'NO_MATCH');
+  assert.equal(u.origin, 'MANUAL');
+  assert.equal((await unlinkRecord(steward(), { source: 'cerner-main', sourcePatientId: 'K1c' })).changed, false, 'idempotent');
+  const updated = await linkSourceRecord(t.db, { ...dupRecord, lastUpdated: '2026-09-09T00:00:00Z', telecom: [] }, t.protection);
+  assert.equal(updated.goldenId, u.goldenId, 'manual decision kept');
+  // A third record just like both joins one of them, and the separated pair is not proposed again.
+  const c = await linkSourceRecord(t.db, { ...rec, source: 'lab-1', sourcePatientId: 'K1l' }, t.protection);
+  assert.equal(c.decision, 'MATCH');
+  assert.ok([a.goldenId, u.goldenId].includes(c.goldenId));
+  const queue = await reviewQueuePage(t.db, 100, undefined);
+  assert.ok(!queue.items.some((i) => [i.goldenId, i.candidateId].sort().join() === [a.goldenId, u.goldenId].sort().join()));
+  await assert.rejects(unlinkRecord(steward(), { source: 'nowhere', sourcePatientId: 'X' }), (e: StewardError) => e.code === 'NOT_FOUND');
+});
+
+test('review queue: MATCH links the parked record, NO_MATCH keeps them apart; repeats are idempotent, contradictions conflict', async () => {
+  const matching = loadMatchingConfig();
+  const wide = { ...matching, thresholds: { autoLink: 1.01, review: 0 } }; // everything with a candidate goes to review
+  const base = someone('epic-main', 'R1');
+  const a = await linkSourceRecord(t.db, base, t.protection, { matching: wide });
+  const b = await linkSourceRecord(t.db, { ...base, source: 'cerner-main', sourcePatientId: 'R1c' }, t.protection, { matching: wide });
+  assert.equal(b.decision, 'POSSIBLE_MATCH');
+  const item = (await reviewQueuePage(t.db, 100, undefined)).items.find((i) => i.record?.sourcePatientId === 'R1c')!;
+  assert.ok(item);
+  const resolved = await resolveReview(steward('same person'), item.id, 'MATCH');
+  assert.equal(resolved.item.status, 'RESOLVED');
+  assert.equal((await linkBySourceRecord(t.db, 'cerner-main', 'R1c'))?.goldenId, a.goldenId);
+  assert.equal((await resolveReview(steward(), item.id, 'MATCH')).changed, false);
+  await assert.rejects(resolveReview(steward(), item.id, 'NO_MATCH'), (e: StewardError) => e.code === 'CONFLICT');
+
+  const other = someone('epic-main', 'R2');
+  const c = await linkSourceRecord(t.db, other, t.protection, { matching: wide });
+  const d = await linkSourceRecord(t.db, { ...other, source: 'cerner-main', sourcePatientId: 'R2c' }, t.protection, { matching: wide });
+  const item2 = (await reviewQueuePage(t.db, 100, undefined)).items.find((i) => i.record?.sourcePatientId === 'R2c')!;
+  await resolveReview(steward('different people'), item2.id, 'NO_MATCH');
+  assert.equal((await reviewItemById(t.db, item2.id))?.decision, 'NO_MATCH');
+  assert.equal((await linkBySourceRecord(t.db, 'cerner-main', 'R2c'))?.state, 'NO_MATCH');
+  assert.notEqual(d.goldenId, c.goldenId);
+  // Never proposed again: the record updates, but the pair stays out of the queue.
+  await linkSourceRecord(t.db, { ...other, source: 'cerner-main', sourcePatientId: 'R2c', lastUpdated: '2026-10-10T00:00:00Z' }, t.protection, { matching: wide });
+  assert.equal((await reviewQueuePage(t.db, 100, undefined)).items.filter((i) => i.record?.sourcePatientId === 'R2c').length, 0);
+  assert.equal((await markNotDuplicate(steward(), c.goldenId, d.goldenId)).changed, false, 'already apart');
+});
+
+test('a merge racing a link on the same records ends consistent', async () => {
+  for (let round = 0; round < 5; round++) {
+    const p = someone('epic-main', `X${round}`);
+    const q = someone('epic-main', `Y${round}`);
+    const a = await linkSourceRecord(t.db, p, t.protection);
+    const b = await linkSourceRecord(t.db, q, t.protection);
+    const [merge, link] = await Promise.allSettled([
+      mergePatients(steward('duplicate'), a.goldenId, b.goldenId),
+      linkSourceRecord(t.db, { ...q, source: 'cerner-main', sourcePatientId: `Y${round}c` }, t.protection),
+    ]);
+    assert.equal(merge.status, 'fulfilled', String((merge as PromiseRejectedResult).reason));
+    assert.equal(link.status, 'fulfilled', String((link as PromiseRejectedResult).reason));
+    // Every live record points at an active golden record; both of q's records are with p's.
+    const { rows } = await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM source_record s JOIN golden_patient g ON g.id = s.golden_id WHERE g.status <> 'ACTIVE' AND s.deleted_at IS NULL");
+    assert.equal(rows[0]?.n, 0, 'no record left behind in a merged golden record');
+    assert.equal((await linkBySourceRecord(t.db, 'cerner-main', `Y${round}c`))?.goldenId, a.goldenId);
+  }
+});

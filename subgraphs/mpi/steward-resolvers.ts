@@ -1,0 +1,182 @@
+// The data steward's API on the MPI subgraph: the review queue, link history and the identity
+// mutations. Field policies (policies/stewardship.ts) admit stewards only; here each mutation
+// checks its arguments, runs in one transaction with its audit record, and maps refusals to
+// GraphQL error codes (NOT_FOUND, CONFLICT, BAD_USER_INPUT) that name ids, never demographics.
+import { GraphQLError } from 'graphql';
+import type { Queryable } from '../../platform/db.ts';
+import { writeAuditEvents } from '../../orchestration/audit/audit-log.ts';
+import { linkBySourceRecord, linkHistory, linkHistoryForGolden, reviewQueuePage, type LinkEvent, type ReviewItem, type SourceLink } from '../../orchestration/mpi/store.ts';
+import { linkRecord, markNotDuplicate, mergePatients, resolveReview, StewardError, unlinkRecord, unmergePatient, type StewardContext } from '../../orchestration/mpi/stewardship.ts';
+import { defaultLinkConfig } from '../../orchestration/mpi/linking.ts';
+import { mayAccessPatients } from '../../policies/object-access.ts';
+import { badInput, cursorCodec, pageSize } from '../shared/arguments.ts';
+import { perRequest, type SubgraphContext } from '../shared/context.ts';
+import type { MpiDependencies } from './resolvers.ts';
+import DataLoader from 'dataloader';
+
+export const MAX_REVIEW_PAGE = 100;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const reviewCursors = cursorCodec('review', (seq) => /^\d{1,18}$/.test(seq));
+
+export const SOURCE_RECORD_ID = /^([a-z0-9][a-z0-9-]*):(.{1,200})$/;
+
+/** `epic-main:E123` -> { source, sourcePatientId }, or BAD_USER_INPUT. */
+export function parseSourceRecordId(id: string, argument = 'sourceRecordId'): { source: string; sourcePatientId: string } {
+  const m = SOURCE_RECORD_ID.exec(id);
+  if (!m || /[\u0000-\u001f\u007f]/.test(id)) throw badInput(`\`${argument}\` must be a source record id such as "epic-main:E123"`, argument);
+  return { source: m[1]!, sourcePatientId: m[2]! };
+}
+
+function patientId(id: string, argument: string): string {
+  if (!UUID.test(id)) throw badInput(`\`${argument}\` must be a golden patient id (a UUID)`, argument);
+  return id.toLowerCase();
+}
+
+/** A reason is required, bounded, and printable (it is kept in the link history). */
+function reasonArg(reason: string): string {
+  const trimmed = reason.trim();
+  if (!trimmed) throw badInput('`reason` must not be empty', 'reason');
+  if (trimmed.length > 1000 || /[\u0000-\u0008\u000b-\u001f\u007f]/.test(trimmed)) throw badInput('`reason` must be at most 1000 printable characters', 'reason');
+  return trimmed;
+}
+
+const GRAPHQL_CODES = { NOT_FOUND: 'NOT_FOUND', CONFLICT: 'CONFLICT', BAD_REQUEST: 'BAD_USER_INPUT' } as const;
+
+async function steward<T>(ctx: SubgraphContext, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof StewardError) throw new GraphQLError(error.message, { extensions: { code: GRAPHQL_CODES[error.code] } });
+    throw error;
+  } finally {
+    // Patients read later in this request (the result, a second mutation) must see the change.
+    ctx.perRequest.clear();
+  }
+}
+
+/** Who acts and why, and the audit record written in the mutation's own transaction. */
+function stewardContext(deps: MpiDependencies, ctx: SubgraphContext, field: string, reason: string): StewardContext {
+  return {
+    db: deps.db,
+    protection: deps.protection,
+    survivorship: defaultLinkConfig().survivorship,
+    who: { actor: ctx.principal.sub, reason, requestId: ctx.principal.requestId },
+    audit: (tx: Queryable, ids: readonly string[]) =>
+      writeAuditEvents(
+        tx,
+        { principal: ctx.principal, subgraph: ctx.subgraph, operationName: ctx.client.operationName, documentHash: ctx.client.documentHash, traceparent: ctx.client.traceparent, outcome: 'success' },
+        ids.map((id) => ({ patientRef: `Patient/${id}`, fields: [`Mutation.${field}`], rules: ['steward'] })),
+        [],
+      ).then(() => undefined),
+  };
+}
+
+const evidence = (e: readonly { field: string; level: string; weight: number }[]) => e.map((x) => ({ field: x.field, level: x.level, weight: Math.round(x.weight * 1000) / 1000 }));
+
+export function stewardResolvers(deps: MpiDependencies, patientById: (id: string, ctx: SubgraphContext) => Promise<unknown>) {
+  const { db } = deps;
+  const historyLoader = (ctx: SubgraphContext) => perRequest(ctx, 'linkHistory', () => new DataLoader<string, LinkEvent[]>(async (ids) => {
+    const found = await linkHistoryForGolden(db, ids);
+    return ids.map((id) => found.get(id) ?? []);
+  }));
+  // Stewards work across patients: a token bound to one patient (SMART launch) cannot.
+  const guard = (ctx: SubgraphContext): void => {
+    if (!mayAccessPatients(ctx.principal) || ctx.principal.patientContext !== null) throw new GraphQLError('Not authorized', { extensions: { code: 'FORBIDDEN' } });
+  };
+  const recordLink = (ref: { source: string; sourcePatientId: string } | null) => (ref ? linkBySourceRecord(db, ref.source, ref.sourcePatientId).then((l) => l ?? null) : null);
+
+  return {
+    Query: {
+      async reviewQueue(_p: unknown, { first, after }: { first?: number | null; after?: string | null }, ctx: SubgraphContext) {
+        const size = pageSize(first, 20, MAX_REVIEW_PAGE);
+        const afterSeq = after ? reviewCursors.decode(after) : undefined;
+        guard(ctx);
+        const page = await reviewQueuePage(db, size, afterSeq);
+        const edges = page.items.map((node) => ({ cursor: reviewCursors.encode(node.seq), node }));
+        return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null }, totalCount: page.totalCount };
+      },
+      async linkHistory(_p: unknown, { sourceRecordId }: { sourceRecordId: string }, ctx: SubgraphContext) {
+        const ref = parseSourceRecordId(sourceRecordId);
+        guard(ctx);
+        return linkHistory(db, ref.source, ref.sourcePatientId);
+      },
+    },
+    Mutation: {
+      linkRecord: (_p: unknown, a: { sourceRecordId: string; patientId: string; reason: string }, ctx: SubgraphContext) => {
+        const ref = parseSourceRecordId(a.sourceRecordId);
+        const target = patientId(a.patientId, 'patientId');
+        const reason = reasonArg(a.reason);
+        guard(ctx);
+        return steward(ctx, () => linkRecord(stewardContext(deps, ctx, 'linkRecord', reason), ref, target));
+      },
+      unlinkRecord: (_p: unknown, a: { sourceRecordId: string; reason: string }, ctx: SubgraphContext) => {
+        const ref = parseSourceRecordId(a.sourceRecordId);
+        const reason = reasonArg(a.reason);
+        guard(ctx);
+        return steward(ctx, () => unlinkRecord(stewardContext(deps, ctx, 'unlinkRecord', reason), ref));
+      },
+      mergePatients: (_p: unknown, a: { survivorId: string; mergedId: string; reason: string }, ctx: SubgraphContext) => {
+        const survivor = patientId(a.survivorId, 'survivorId');
+        const merged = patientId(a.mergedId, 'mergedId');
+        const reason = reasonArg(a.reason);
+        guard(ctx);
+        return steward(ctx, () => mergePatients(stewardContext(deps, ctx, 'mergePatients', reason), survivor, merged));
+      },
+      unmergePatient: (_p: unknown, a: { patientId: string; reason: string }, ctx: SubgraphContext) => {
+        const id = patientId(a.patientId, 'patientId');
+        const reason = reasonArg(a.reason);
+        guard(ctx);
+        return steward(ctx, () => unmergePatient(stewardContext(deps, ctx, 'unmergePatient', reason), id));
+      },
+      markNotDuplicate: (_p: unknown, a: { patientId: string; otherPatientId: string; reason: string }, ctx: SubgraphContext) => {
+        const x = patientId(a.patientId, 'patientId');
+        const y = patientId(a.otherPatientId, 'otherPatientId');
+        const reason = reasonArg(a.reason);
+        guard(ctx);
+        return steward(ctx, () => markNotDuplicate(stewardContext(deps, ctx, 'markNotDuplicate', reason), x, y));
+      },
+      resolveReview: (_p: unknown, a: { id: string; decision: 'MATCH' | 'NO_MATCH'; reason: string }, ctx: SubgraphContext) => {
+        const id = patientId(a.id, 'id');
+        const reason = reasonArg(a.reason);
+        guard(ctx);
+        return steward(ctx, () => resolveReview(stewardContext(deps, ctx, 'resolveReview', reason), id, a.decision));
+      },
+    },
+    Patient: {
+      mergedInto: (p: { id: string; redirectedFrom?: string }) => (p.redirectedFrom ? p.id : null),
+      redirectedFrom: (p: { redirectedFrom?: string }) => p.redirectedFrom ?? null,
+      provenance: (p: { provenance: readonly { field: string; rule: string; records: readonly string[] }[] }) => [...p.provenance],
+      linkHistory: (p: { id: string }, _a: unknown, ctx: SubgraphContext) => historyLoader(ctx).load(p.id),
+    },
+    FieldProvenance: {
+      sourceRecordIds: (p: { records: readonly string[] }) => [...p.records],
+    },
+    PatientLink: {
+      sourceRecordId: (l: SourceLink) => `${l.source}:${l.sourcePatientId}`,
+      evidence: (l: SourceLink) => evidence(l.evidence),
+    },
+    LinkEvent: {
+      sourceRecordId: (e: LinkEvent) => `${e.source}:${e.sourcePatientId}`,
+      patientId: (e: LinkEvent) => e.goldenId,
+      previousPatientId: (e: LinkEvent) => e.previousGoldenId,
+      evidence: (e: LinkEvent) => evidence(e.evidence),
+    },
+    ReviewItem: {
+      evidence: (r: ReviewItem) => evidence(r.evidence),
+      record: (r: ReviewItem) => recordLink(r.record),
+      patient: (r: ReviewItem, _a: unknown, ctx: SubgraphContext) => patientById(r.goldenId, ctx),
+      candidate: (r: ReviewItem, _a: unknown, ctx: SubgraphContext) => patientById(r.candidateId, ctx),
+    },
+    LinkResult: {
+      record: (r: { record: { source: string; sourcePatientId: string } }) => recordLink(r.record),
+      patient: (r: { goldenId: string }, _a: unknown, ctx: SubgraphContext) => patientById(r.goldenId, ctx),
+      previousPatientId: (r: { previousGoldenId: string }) => r.previousGoldenId,
+    },
+    MergeResult: {
+      survivor: (r: { survivorId: string }, _a: unknown, ctx: SubgraphContext) => patientById(r.survivorId, ctx),
+    },
+    NotDuplicateResult: {
+      patients: async (r: { patientIds: readonly string[] }, _a: unknown, ctx: SubgraphContext) => (await Promise.all(r.patientIds.map((id) => patientById(id, ctx)))).filter(Boolean),
+    },
+  };
+}
