@@ -8,6 +8,7 @@ import type { FieldCipher } from './field-encryption.ts';
 export const PROTECTED_COLUMNS = [
   { table: 'golden_patient', column: 'identifiers' },
   { table: 'source_record', column: 'demographics' },
+  { table: 'source_record', column: 'features' },
   { table: 'quarantine', column: 'payload' },
 ] as const;
 

@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compareFeatures, loadMatchingConfig, matchFeatures, type MatchingConfig } from './matching/index.ts';
-import { linkSourceRecord } from './linking.ts';
+import { deleteSourceRecord, linkSourceRecord } from './linking.ts';
 import { goldenByIds, linkBySourceRecord, linkHistory, linksForGolden, reviewQueuePage } from './store.ts';
 import { openMpiTestDb, person, type MpiTestDb } from './test-helpers.ts';
 
@@ -112,4 +112,17 @@ test('two records of one new person processed at the same moment make one golden
   const outcomes = await Promise.all(copies.map((c) => linkSourceRecord(t.db, c, t.protection)));
   assert.equal(new Set(outcomes.map((o) => o.goldenId)).size, 1, 'one golden record');
   assert.equal(outcomes.filter((o) => o.created).length, 1, 'created once');
+});
+
+test('a deleted source record is soft-deleted: gone from the golden record, kept in history, back when re-sent', async () => {
+  const rec = ada('epic-main', 'D1', { family: 'Ashdown', given: ['Wilhelmina'], ssn: '544332211', birthDate: '1959-08-08', line: '70 Sorrel Street', phone: '217-555-0770', postalCode: '62711' });
+  const a = await linkSourceRecord(t.db, rec, t.protection);
+  await linkSourceRecord(t.db, { ...rec, source: 'cerner-main' }, t.protection);
+  assert.equal(await deleteSourceRecord(t.db, { source: 'cerner-main', sourcePatientId: 'D1' }, t.protection), true);
+  assert.equal(await deleteSourceRecord(t.db, { source: 'cerner-main', sourcePatientId: 'D1' }, t.protection), false, 'idempotent');
+  assert.deepEqual((await linksForGolden(t.db, [a.goldenId])).get(a.goldenId)?.map((l) => l.source), ['epic-main']);
+  assert.equal(await linkBySourceRecord(t.db, 'cerner-main', 'D1'), undefined);
+  assert.deepEqual((await linkHistory(t.db, 'cerner-main', 'D1')).map((e) => e.action), ['CREATED', 'DELETED']);
+  const back = await linkSourceRecord(t.db, { ...rec, source: 'cerner-main', lastUpdated: '2026-04-04T00:00:00Z' }, t.protection);
+  assert.equal(back.goldenId, a.goldenId);
 });

@@ -330,3 +330,25 @@ export async function linkBatch(db: Database, records: readonly SourceDemographi
   );
   return outcomes;
 }
+
+/**
+ * A source deleted its record: the link is ended softly (the row stays, with its history), the
+ * record leaves blocking and identifier lookups, and its golden record is recomputed without it.
+ */
+export async function deleteSourceRecord(db: Database, ref: { source: string; sourcePatientId: string }, protection: IdentifierProtection, options: LinkOptions = {}): Promise<boolean> {
+  const survivorship = options.survivorship ?? defaultLinkConfig().survivorship;
+  return inTransaction(db, async (tx) => {
+    await lockKeys(tx, [`record|${recordId(ref)}`]);
+    const { rows } = await tx.query<{ golden_id: string; link_state: LinkState; link_origin: 'AUTO' | 'MANUAL' }>(
+      'UPDATE source_record SET deleted_at = now() WHERE source = $1 AND source_patient_id = $2 AND deleted_at IS NULL RETURNING golden_id, link_state, link_origin',
+      [ref.source, ref.sourcePatientId],
+    );
+    const row = rows[0];
+    if (!row) return false;
+    await tx.query('DELETE FROM match_block WHERE source = $1 AND source_patient_id = $2', [ref.source, ref.sourcePatientId]);
+    await tx.query('DELETE FROM patient_identifier WHERE source = $1 AND source_patient_id = $2', [ref.source, ref.sourcePatientId]);
+    await appendLinkEvent(tx, { record: ref, goldenId: row.golden_id, previousGoldenId: row.golden_id, state: row.link_state, origin: row.link_origin, score: null, evidence: null, action: LINK_ACTIONS.DELETED }, options.actor ?? SYSTEM_ACTOR);
+    await recomputeGolden(tx, row.golden_id, survivorship, protection);
+    return true;
+  });
+}
