@@ -50,14 +50,23 @@ export async function inTransaction<T>(db: Database, fn: (tx: Queryable) => Prom
   }
 }
 
+/** Held exclusively by a batch link (linkBatch), shared by every other MPI writer. */
+export const BATCH_LOCK = 'mpi|batch';
+
 /**
  * Transaction-scoped advisory locks, taken in sorted order so two transactions never wait on each
  * other in a cycle. Blocking keys are locked this way: two records of one new person share a
- * key, so the second waits for the first and then sees it as a candidate.
+ * key, so the second waits for the first and then sees it as a candidate. A batch link holds the
+ * batch lock exclusively instead of one lock per key (thousands per chunk would exhaust the lock
+ * table), so every other writer first takes it shared.
  */
 export async function lockKeys(tx: Queryable, keys: readonly string[]): Promise<void> {
   const sorted = [...new Set(keys)].sort();
-  if (sorted.length > 0) await tx.query('SELECT pg_advisory_xact_lock(hashtextextended(k, 7)) FROM unnest($1::text[]) AS k ORDER BY k', [sorted]);
+  await tx.query(
+    `SELECT b.locked, k.n FROM (SELECT pg_advisory_xact_lock_shared(hashtextextended($2, 7)) IS NULL AS locked) AS b,
+     LATERAL (SELECT count(pg_advisory_xact_lock(hashtextextended(x, 7))) AS n FROM (SELECT x FROM unnest($1::text[]) AS x ORDER BY x) AS s) AS k`,
+    [sorted, BATCH_LOCK],
+  );
 }
 
 export type GoldenState = { readonly id: string; readonly status: 'ACTIVE' | 'MERGED'; readonly mergedInto: string | null };
@@ -122,38 +131,56 @@ export async function appendLinkEvent(tx: Queryable, c: LinkChange, who: Actor):
   );
 }
 
-/**
- * Recomputes a golden record from its linked (not deleted) source records: survivorship with
- * provenance, data-quality flags, and whether it is still provisional (no record confirmed by a
- * match or a steward). Runs after every link change.
- */
-export async function recomputeGolden(tx: Queryable, goldenId: string, config: SurvivorshipConfig, protection: IdentifierProtection): Promise<void> {
-  const { rows } = await tx.query<{ demographics: SourceDemographics; data_quality: string[]; link_state: LinkState; link_origin: LinkOrigin }>(
-    'SELECT demographics, data_quality, link_state, link_origin FROM source_record WHERE golden_id = $1 AND deleted_at IS NULL',
-    [goldenId],
-  );
-  const manualRow = await tx.query<{ manual_values: Partial<Record<GoldenField, ManualValue>> }>('SELECT manual_values FROM golden_patient WHERE id = $1', [goldenId]);
+export type GoldenSourceRow = { demographics: SourceDemographics; data_quality: string[]; link_state: LinkState; link_origin: LinkOrigin };
+
+/** The stored columns of a golden record, computed from its linked source records (sealed identifiers). */
+export function goldenColumns(rows: readonly GoldenSourceRow[], manual: Readonly<Partial<Record<GoldenField, ManualValue>>>, config: SurvivorshipConfig, protection: IdentifierProtection) {
   const records = rows.map((r) => ({ ...r.demographics, identifiers: protection.reveal(r.demographics.identifiers) }));
-  const { values, provenance } = survive(records, config, manualRow.rows[0]?.manual_values ?? {});
-  const flags = [...new Set(rows.flatMap((r) => r.data_quality))].sort();
-  const provisional = !rows.some((r) => r.link_state === LINK_STATES.MATCH || r.link_origin === LINK_ORIGINS.MANUAL);
+  const { values, provenance } = survive(records, config, manual);
+  return {
+    name: JSON.stringify(values.name),
+    birth_date: values.birthDate,
+    gender: values.gender,
+    identifiers: JSON.stringify(protection.seal(values.identifiers)),
+    addresses: JSON.stringify(values.addresses),
+    telecom: JSON.stringify(values.telecom),
+    provenance: JSON.stringify(provenance),
+    data_quality: JSON.stringify([...new Set(rows.flatMap((r) => r.data_quality))].sort()),
+    // Provisional until a record is confirmed by a match or by a steward.
+    provisional: !rows.some((r) => r.link_state === LINK_STATES.MATCH || r.link_origin === LINK_ORIGINS.MANUAL),
+  };
+}
+
+/** Writes many recomputed golden records in one statement. */
+export async function writeGoldens(tx: Queryable, goldens: ReadonlyMap<string, ReturnType<typeof goldenColumns>>): Promise<void> {
+  if (goldens.size === 0) return;
   await tx.query(
-    `UPDATE golden_patient SET name = $2, birth_date = $3, gender = $4, identifiers = $5, addresses = $6, telecom = $7,
-       provenance = $8, data_quality = $9, provisional = $10, updated_at = now() WHERE id = $1`,
-    [
-      goldenId,
-      JSON.stringify(values.name),
-      values.birthDate,
-      values.gender,
-      JSON.stringify(protection.seal(values.identifiers)),
-      JSON.stringify(values.addresses),
-      JSON.stringify(values.telecom),
-      JSON.stringify(provenance),
-      JSON.stringify(flags),
-      provisional,
-    ],
+    `UPDATE golden_patient g SET name = x.name::jsonb, birth_date = x.birth_date, gender = x.gender, identifiers = x.identifiers::jsonb, addresses = x.addresses::jsonb,
+       telecom = x.telecom::jsonb, provenance = x.provenance::jsonb, data_quality = x.data_quality::jsonb, provisional = x.provisional, updated_at = now()
+     FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, name text, birth_date text, gender text, identifiers text, addresses text, telecom text, provenance text, data_quality text, provisional boolean)
+     WHERE g.id = x.id`,
+    [JSON.stringify([...goldens].map(([id, c]) => ({ id, ...c })))],
   );
 }
+
+/**
+ * Recomputes golden records from their linked (not deleted) source records: survivorship with
+ * provenance, data-quality flags, and whether each is still provisional. Runs after every link change.
+ */
+export async function recomputeGoldens(tx: Queryable, goldenIds: readonly string[], config: SurvivorshipConfig, protection: IdentifierProtection): Promise<void> {
+  const ids = [...new Set(goldenIds)];
+  if (ids.length === 0) return;
+  const { rows } = await tx.query<GoldenSourceRow & { golden_id: string }>(
+    'SELECT golden_id, demographics, data_quality, link_state, link_origin FROM source_record WHERE golden_id = ANY($1::uuid[]) AND deleted_at IS NULL',
+    [ids],
+  );
+  const manual = await tx.query<{ id: string; manual_values: Partial<Record<GoldenField, ManualValue>> }>('SELECT id, manual_values FROM golden_patient WHERE id = ANY($1::uuid[])', [ids]);
+  const manualOf = new Map(manual.rows.map((r) => [r.id, r.manual_values]));
+  const byGolden = Map.groupBy(rows, (r) => r.golden_id);
+  await writeGoldens(tx, new Map(ids.map((id) => [id, goldenColumns(byGolden.get(id) ?? [], manualOf.get(id) ?? {}, config, protection)])));
+}
+
+export const recomputeGolden = (tx: Queryable, goldenId: string, config: SurvivorshipConfig, protection: IdentifierProtection): Promise<void> => recomputeGoldens(tx, [goldenId], config, protection);
 
 /** Open review items that involve these golden records no longer apply (a merge or a move settled them). */
 export async function obsoleteReviews(tx: Queryable, goldenIds: readonly string[], who: Actor): Promise<void> {

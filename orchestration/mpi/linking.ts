@@ -68,7 +68,9 @@ export type LinkOptions = {
 
 /** Term-frequency adjustment is skipped until the population is large enough for frequencies to mean something. */
 export const TF_MIN_POPULATION = 1000;
-const TOTAL_TERM = '*total*';
+/** The population count is spread over a few rows so concurrent linkers do not queue on one hot row. */
+const TOTAL_SHARDS = Array.from({ length: 16 }, (_, i) => `*total*:${i}`);
+const totalShard = (): string => TOTAL_SHARDS[Math.floor(Math.random() * TOTAL_SHARDS.length)]!;
 
 let defaults: { matching: MatchingConfig; survivorship: SurvivorshipConfig } | undefined;
 export function defaultLinkConfig(): { matching: MatchingConfig; survivorship: SurvivorshipConfig } {
@@ -77,12 +79,13 @@ export function defaultLinkConfig(): { matching: MatchingConfig; survivorship: S
 }
 
 /** Everything about one record computed before its transaction (pure CPU work, outside locks). */
-type Prepared = {
+export type Prepared = {
   readonly d: SourceDemographics;
   readonly sealed: SourceDemographics;
   readonly features: MatchFeatures;
   readonly storedFeatures: MatchFeatures;
   readonly flags: string[];
+  /** Blocking keys as signed 64-bit prefixes of their HMAC (decimal strings, for bigint parameters). */
   readonly blockKeys: string[];
   readonly terms: { key: string; term: string }[];
 };
@@ -95,7 +98,12 @@ function withoutNul<T>(value: T): T {
   return value;
 }
 
-function prepare(input: SourceDemographics, protection: IdentifierProtection, matching: MatchingConfig): Prepared {
+/** A blind index (`bidx:<base64 HMAC>`) as the signed 64-bit integer of its first 8 bytes. */
+export function blockKey(blindIndex: string): string {
+  return Buffer.from(blindIndex.slice(blindIndex.indexOf(':') + 1), 'base64').readBigInt64BE(0).toString();
+}
+
+export function prepare(input: SourceDemographics, protection: IdentifierProtection, matching: MatchingConfig): Prepared {
   const d = withoutNul(input);
   const features = matchFeatures(d, matching);
   const { cipher } = protection;
@@ -106,25 +114,31 @@ function prepare(input: SourceDemographics, protection: IdentifierProtection, ma
     // Stored features keep the SSN encrypted, like the stored demographics.
     storedFeatures: { ...features, ssn: features.ssn ? cipher.encrypt(features.ssn) : null },
     flags: dataQualityFlags(d),
-    blockKeys: blockingKeys(features, matching).map((k) => cipher.blindIndex('mpi-block', k)),
+    blockKeys: [...new Set(blockingKeys(features, matching).map((k) => blockKey(cipher.blindIndex('mpi-block', k))))],
     terms: frequencyTerms(features).map((t) => ({ key: `${t.field}|${t.value}`, term: cipher.blindIndex('mpi-name', `${t.field}|${t.value}`) })),
   };
 }
 
 const sameFeatures = (a: MatchFeatures, b: MatchFeatures): boolean => JSON.stringify(a) === JSON.stringify(b);
 
-type Candidate = { readonly source: string; readonly sourcePatientId: string; readonly goldenId: string; readonly features: MatchFeatures };
+export type Candidate = { readonly source: string; readonly sourcePatientId: string; readonly goldenId: string; readonly features: MatchFeatures };
 
-async function candidatesFor(tx: Queryable, p: Prepared, matching: MatchingConfig, protection: IdentifierProtection): Promise<Candidate[]> {
+/**
+ * Candidates: every record sharing a blocking key (at most capPerKey per key), ranked by how many
+ * keys they share (true matches share many: name, birth date, SSN, phone, address), the best
+ * capTotal kept. A very common key (a popular name in a large population) then costs an index
+ * range of capPerKey entries, not a scan, and never crowds out the records that agree on more.
+ */
+export async function candidatesFor(tx: Queryable, p: Prepared, matching: MatchingConfig, protection: IdentifierProtection): Promise<Candidate[]> {
   if (p.blockKeys.length === 0) return [];
   const { rows } = await tx.query<{ source: string; source_patient_id: string; golden_id: string; features: MatchFeatures }>(
-    `SELECT s.source, s.source_patient_id, s.golden_id, s.features
-     FROM (SELECT DISTINCT b.source, b.source_patient_id
-           FROM unnest($1::text[]) AS k(key)
-           CROSS JOIN LATERAL (SELECT source, source_patient_id FROM match_block WHERE key = k.key LIMIT $2) AS b) AS c
-     JOIN source_record s USING (source, source_patient_id)
-     WHERE s.deleted_at IS NULL AND s.features IS NOT NULL AND NOT (s.source = $3 AND s.source_patient_id = $4)
-     LIMIT $5`,
+    `WITH hits AS (
+       SELECT b.rid FROM unnest($1::bigint[]) AS k(key)
+       CROSS JOIN LATERAL (SELECT rid FROM match_block WHERE key = k.key LIMIT $2) AS b),
+     ranked AS (SELECT rid, count(*) AS shared FROM hits GROUP BY rid ORDER BY shared DESC, rid LIMIT $5)
+     SELECT s.source, s.source_patient_id, s.golden_id, s.features
+     FROM ranked JOIN source_record s USING (rid)
+     WHERE s.deleted_at IS NULL AND s.features IS NOT NULL AND NOT (s.source = $3 AND s.source_patient_id = $4)`,
     [p.blockKeys, matching.blocking.capPerKey, p.d.source, p.d.sourcePatientId, matching.blocking.capTotal],
   );
   return rows.map((r) => ({
@@ -136,18 +150,18 @@ async function candidatesFor(tx: Queryable, p: Prepared, matching: MatchingConfi
 }
 
 async function frequenciesFor(tx: Queryable, p: Prepared): Promise<NameFrequencies | undefined> {
-  const { rows } = await tx.query<{ term: string; count: string }>('SELECT term, count FROM name_frequency WHERE term = ANY($1::text[])', [[TOTAL_TERM, ...p.terms.map((t) => t.term)]]);
+  const { rows } = await tx.query<{ term: string; count: string }>('SELECT term, count FROM name_frequency WHERE term = ANY($1::text[])', [[...TOTAL_SHARDS, ...p.terms.map((t) => t.term)]]);
   const counts = new Map(rows.map((r) => [r.term, Number(r.count)]));
-  const total = counts.get(TOTAL_TERM) ?? 0;
+  const total = TOTAL_SHARDS.reduce((n, t) => n + (counts.get(t) ?? 0), 0);
   if (total < TF_MIN_POPULATION) return undefined;
   const byKey = new Map(p.terms.map((t) => [t.key, counts.get(t.term) ?? 0]));
   return { total, count: (field, value) => byKey.get(`${field}|${value}`) ?? null };
 }
 
-type Scored = { readonly goldenId: string; readonly via: Candidate; readonly comparison: Comparison; readonly decision: LinkState };
+export type Scored = { readonly goldenId: string; readonly via: Candidate; readonly comparison: Comparison; readonly decision: LinkState };
 
 /** Each candidate golden record with its best-matching source record, best first. */
-function scoreCandidates(p: Prepared, candidates: readonly Candidate[], matching: MatchingConfig, freq: NameFrequencies | undefined): Scored[] {
+export function scoreCandidates(p: Prepared, candidates: readonly Candidate[], matching: MatchingConfig, freq: NameFrequencies | undefined): Scored[] {
   const best = new Map<string, Scored>();
   for (const c of candidates) {
     const comparison = compareFeatures(p.features, c.features, matching, freq);
@@ -182,19 +196,21 @@ async function upsertRecord(tx: Queryable, p: Prepared, goldenId: string, state:
   );
 }
 
-async function indexRecord(tx: Queryable, p: Prepared, protection: IdentifierProtection): Promise<void> {
+async function indexRecord(tx: Queryable, p: Prepared, protection: IdentifierProtection, existed: boolean): Promise<void> {
   const { d } = p;
-  await tx.query('DELETE FROM match_block WHERE source = $1 AND source_patient_id = $2', [d.source, d.sourcePatientId]);
-  if (p.blockKeys.length > 0)
-    await tx.query('INSERT INTO match_block (key, source, source_patient_id) SELECT DISTINCT k, $2, $3 FROM unnest($1::text[]) AS k', [p.blockKeys, d.source, d.sourcePatientId]);
-  await tx.query('DELETE FROM patient_identifier WHERE source = $1 AND source_patient_id = $2', [d.source, d.sourcePatientId]);
   const ids = d.identifiers.map((i) => [i.system, protection.lookupValue(i.system, i.value)]);
-  if (ids.length > 0)
+  if (existed)
     await tx.query(
-      `INSERT INTO patient_identifier (system, value, source, source_patient_id)
-       SELECT x->>0, x->>1, $1, $2 FROM jsonb_array_elements($3::jsonb) AS x ON CONFLICT DO NOTHING`,
-      [d.source, d.sourcePatientId, JSON.stringify(ids)],
+      `WITH gone AS (DELETE FROM match_block WHERE rid = (SELECT rid FROM source_record WHERE source = $1 AND source_patient_id = $2))
+       DELETE FROM patient_identifier WHERE source = $1 AND source_patient_id = $2`,
+      [d.source, d.sourcePatientId],
     );
+  await tx.query(
+    `WITH blocks AS (INSERT INTO match_block (key, rid) SELECT DISTINCT k, (SELECT rid FROM source_record WHERE source = $1 AND source_patient_id = $2) FROM unnest($3::bigint[]) AS k ON CONFLICT DO NOTHING)
+     INSERT INTO patient_identifier (system, value, source, source_patient_id)
+     SELECT x->>0, x->>1, $1, $2 FROM jsonb_array_elements($4::jsonb) AS x ON CONFLICT DO NOTHING`,
+    [d.source, d.sourcePatientId, p.blockKeys, JSON.stringify(ids)],
+  );
 }
 
 type Existing = { golden_id: string; link_state: LinkState; link_origin: 'AUTO' | 'MANUAL'; link_score: number | null; features: MatchFeatures | null };
@@ -222,7 +238,7 @@ async function linkPrepared(db: Database, p: Prepared, protection: IdentifierPro
     const existing = rows[0];
     const keep = async (state: LinkState, score: number | null): Promise<{ outcome: LinkOutcome; newTerms: boolean }> => {
       await upsertRecord(tx, p, existing!.golden_id, state, undefined);
-      await indexRecord(tx, p, protection);
+      await indexRecord(tx, p, protection, true);
       await appendLinkEvent(tx, { record: ref, goldenId: existing!.golden_id, previousGoldenId: existing!.golden_id, state, origin: existing!.link_origin, score, evidence: null, action: LINK_ACTIONS.UPDATED }, who);
       await recomputeGolden(tx, existing!.golden_id, survivorship, protection);
       return { outcome: { goldenId: existing!.golden_id, created: false, decision: state, score, flags: p.flags }, newTerms: false };
@@ -249,7 +265,7 @@ async function linkPrepared(db: Database, p: Prepared, protection: IdentifierPro
       if (others.rows.length === 0 && target?.decision !== LINK_STATES.MATCH) {
         const state = target?.decision ?? LINK_STATES.NO_MATCH;
         await upsertRecord(tx, p, existing.golden_id, state, target);
-        await indexRecord(tx, p, protection);
+        await indexRecord(tx, p, protection, true);
         await setLink(tx, { record: ref, goldenId: existing.golden_id, previousGoldenId: existing.golden_id, state, origin: LINK_ORIGINS.AUTO, score: target?.comparison.probability ?? null, evidence: target?.comparison.evidence ?? null, action: LINK_ACTIONS.REMATCHED }, who, target ? recordId(target.via) : null);
         if (target && state === LINK_STATES.POSSIBLE_MATCH) await queueReview(tx, { kind: 'POSSIBLE_MATCH', record: ref, goldenId: existing.golden_id, candidateId: target.goldenId, score: target.comparison.probability, evidence: target.comparison.evidence });
         await recomputeGolden(tx, existing.golden_id, survivorship, protection);
@@ -274,7 +290,7 @@ async function linkPrepared(db: Database, p: Prepared, protection: IdentifierPro
     const decision: LinkState = goldenId ? LINK_STATES.MATCH : target?.decision === LINK_STATES.POSSIBLE_MATCH || target?.decision === LINK_STATES.MATCH ? LINK_STATES.POSSIBLE_MATCH : LINK_STATES.NO_MATCH;
     goldenId ??= await createGolden(tx);
     await upsertRecord(tx, p, goldenId, decision, target);
-    await indexRecord(tx, p, protection);
+    await indexRecord(tx, p, protection, Boolean(existing));
     await setLink(
       tx,
       { record: ref, goldenId, previousGoldenId: previous, state: decision, origin: LINK_ORIGINS.AUTO, score: target?.comparison.probability ?? null, evidence: target?.comparison.evidence ?? null, action: existing ? LINK_ACTIONS.REMATCHED : LINK_ACTIONS.CREATED },
@@ -294,8 +310,8 @@ async function linkPrepared(db: Database, p: Prepared, protection: IdentifierPro
 }
 
 /** Counts the record's names for term-frequency adjustment (after commit: statistics, not state). */
-async function countTerms(db: Queryable, terms: readonly string[]): Promise<void> {
-  const sorted = [...new Set([TOTAL_TERM, ...terms])].sort();
+export async function countTerms(db: Queryable, terms: readonly string[]): Promise<void> {
+  const sorted = [...new Set([totalShard(), ...terms])].sort();
   await db.query('INSERT INTO name_frequency (term, count) SELECT t, 1 FROM unnest($1::text[]) AS t ORDER BY t ON CONFLICT (term) DO UPDATE SET count = name_frequency.count + 1', [sorted]);
 }
 
@@ -313,25 +329,6 @@ export async function linkSourceRecord(db: Database, d: SourceDemographics, prot
 }
 
 /**
- * Links many records (a batch load) with bounded concurrency, in the same transactions as the
- * online path; outcomes come back in input order.
- */
-export async function linkBatch(db: Database, records: readonly SourceDemographics[], protection: IdentifierProtection, options: LinkOptions & { readonly concurrency?: number } = {}): Promise<LinkOutcome[]> {
-  const outcomes: LinkOutcome[] = new Array(records.length);
-  const concurrency = Math.max(1, db.kind === 'pglite' ? 1 : (options.concurrency ?? 6));
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, records.length) }, async () => {
-      while (next < records.length) {
-        const i = next++;
-        outcomes[i] = await linkSourceRecord(db, records[i]!, protection, options);
-      }
-    }),
-  );
-  return outcomes;
-}
-
-/**
  * A source deleted its record: the link is ended softly (the row stays, with its history), the
  * record leaves blocking and identifier lookups, and its golden record is recomputed without it.
  */
@@ -345,7 +342,7 @@ export async function deleteSourceRecord(db: Database, ref: { source: string; so
     );
     const row = rows[0];
     if (!row) return false;
-    await tx.query('DELETE FROM match_block WHERE source = $1 AND source_patient_id = $2', [ref.source, ref.sourcePatientId]);
+    await tx.query('DELETE FROM match_block WHERE rid = (SELECT rid FROM source_record WHERE source = $1 AND source_patient_id = $2)', [ref.source, ref.sourcePatientId]);
     await tx.query('DELETE FROM patient_identifier WHERE source = $1 AND source_patient_id = $2', [ref.source, ref.sourcePatientId]);
     await appendLinkEvent(tx, { record: ref, goldenId: row.golden_id, previousGoldenId: row.golden_id, state: row.link_state, origin: row.link_origin, score: null, evidence: null, action: LINK_ACTIONS.DELETED }, options.actor ?? SYSTEM_ACTOR);
     await recomputeGolden(tx, row.golden_id, survivorship, protection);

@@ -1,6 +1,7 @@
 // The MPI's tables. Golden records, the source records linked to them (one link each, with its
 // state, origin, score and evidence), blocking keys, name frequencies, the review queue, merges
-// and the append-only history of every link change.
+// and the append-only history of every link change. Blocking keys are 64-bit prefixes of an HMAC
+// (no PHI, and a narrow index: at a million records the index is what must stay in memory).
 import type { Migration } from '../../platform/db.ts';
 
 export const MPI_MIGRATIONS: readonly Migration[] = [
@@ -59,14 +60,14 @@ export const MPI_MIGRATIONS: readonly Migration[] = [
         ADD COLUMN IF NOT EXISTS features jsonb,
         ADD COLUMN IF NOT EXISTS data_quality jsonb NOT NULL DEFAULT '[]',
         ADD COLUMN IF NOT EXISTS deleted_at timestamptz;
+      ALTER TABLE source_record ADD COLUMN IF NOT EXISTS rid bigserial;
+      CREATE UNIQUE INDEX IF NOT EXISTS source_record_rid ON source_record (rid);
       CREATE TABLE IF NOT EXISTS match_block (
-        key text NOT NULL,
-        source text NOT NULL,
-        source_patient_id text NOT NULL,
-        PRIMARY KEY (key, source, source_patient_id),
-        FOREIGN KEY (source, source_patient_id) REFERENCES source_record (source, source_patient_id) ON DELETE CASCADE
+        key bigint NOT NULL,
+        rid bigint NOT NULL REFERENCES source_record (rid) ON DELETE CASCADE,
+        PRIMARY KEY (key, rid)
       );
-      CREATE INDEX IF NOT EXISTS match_block_record ON match_block (source, source_patient_id);
+      CREATE INDEX IF NOT EXISTS match_block_rid ON match_block (rid);
       CREATE TABLE IF NOT EXISTS name_frequency (
         term text PRIMARY KEY,
         count bigint NOT NULL

@@ -8,7 +8,8 @@ import type { FieldEvidenceRow, LinkOrigin, LinkState } from './golden.ts';
 import type { FieldProvenance } from './survivorship.ts';
 
 export { MPI_MIGRATIONS } from './migrations.ts';
-export { linkBatch, linkSourceRecord, type LinkOutcome, type LinkOptions } from './linking.ts';
+export { deleteSourceRecord, linkSourceRecord, type LinkOutcome, type LinkOptions } from './linking.ts';
+export { linkBatch } from './batch-linking.ts';
 export { LINK_ORIGINS, LINK_STATES, type LinkOrigin, type LinkState } from './golden.ts';
 
 export type GoldenPatient = {

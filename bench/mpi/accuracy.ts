@@ -1,0 +1,147 @@
+// `npm run bench:mpi:accuracy [-- --datasets 1,2,3,4] [--concurrency 1] [--json FILE]`
+//
+// How well the MPI links the FEBRL benchmark datasets: each dataset goes, in file order, through
+// the very pipeline of `npm run mpi:link` (linkNdjson: translation with the generic fhir-r4
+// profile, bad-record handling, the store) into a fresh PostgreSQL schema, dropped at the end.
+// The clusters (golden id per record) are scored against the truth encoded in the record ids:
+// pairwise precision, recall and F1, false merges, and the steward review queue.
+//
+// Concurrency defaults to 1 (strictly file order) so two runs of the same store give the same
+// figures; `--concurrency 8` measures the command's default instead. Writes nothing unless --json.
+// Needs DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test) and ../shared/data.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadVendorProfile } from '../../platform/config.ts';
+import { dropSchema } from '../../platform/db.ts';
+import { openStorage, protectionFor } from '../../runtime/components.ts';
+import { DEFAULT_PROFILE, linkNdjson, type BatchRow } from '../../runtime/mpi-link.ts';
+import { describeMachine } from '../gateway/report.ts';
+import { FEBRL_DATASETS, FEBRL_DIR, febrlEntity, febrlToPatient, readFebrl } from './febrl.ts';
+import { markdownTable, pairwiseMetrics, ratio4, type Assignment, type PairwiseMetrics } from './metrics.ts';
+
+process.env.LOG_LEVEL ??= 'warn';
+
+const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
+export type DatasetResult = {
+  readonly dataset: string;
+  readonly metrics: PairwiseMetrics;
+  readonly reviewQueue: number;
+  readonly decisions: Readonly<Record<string, number>>;
+  readonly badRecords: number;
+  readonly seconds: number;
+  readonly recordsPerSecond: number;
+};
+
+async function runDataset(dataset: (typeof FEBRL_DATASETS)[number], url: string, keysDir: string, concurrency: number, febrlDir: string): Promise<DatasetResult> {
+  const schema = `bench_mpi_acc_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  const db = await openStorage({ url, schema, maxConnections: concurrency + 2 });
+  try {
+    const protection = protectionFor({ dir: keysDir, generateMissing: true });
+    const profile = loadVendorProfile(DEFAULT_PROFILE);
+    const assignments: Assignment[] = [];
+    const decisions: Record<string, number> = {};
+    let bad = 0, seconds = 0;
+    for (const { file, source } of dataset.files) {
+      const rows = readFebrl(file, febrlDir);
+      const lines = rows.map((r) => JSON.stringify(febrlToPatient(r)));
+      const summary = await linkNdjson(db, lines, {
+        source,
+        profile,
+        protection,
+        concurrency,
+        onRow: (row: BatchRow) => {
+          assignments.push({ entity: febrlEntity(row.recordId), cluster: row.goldenId });
+          decisions[row.decision] = (decisions[row.decision] ?? 0) + 1;
+        },
+      });
+      bad += summary.bad;
+      seconds += summary.elapsedMs / 1000;
+      process.stderr.write(`  ${dataset.name} ${file} as source ${source}: ${summary.records} records in ${(summary.elapsedMs / 1000).toFixed(1)} s\n`);
+    }
+    const metrics = pairwiseMetrics(assignments);
+    return { dataset: dataset.name, metrics, reviewQueue: decisions.POSSIBLE_MATCH ?? 0, decisions, badRecords: bad, seconds, recordsPerSecond: assignments.length / seconds };
+  } finally {
+    await dropSchema(db).catch(() => undefined);
+    await db.close();
+  }
+}
+
+export function resultsTable(results: readonly DatasetResult[]): string {
+  return markdownTable(
+    ['dataset', 'records', 'true pairs', 'predicted pairs', 'precision', 'recall', 'F1', 'false-merge pairs', 'clusters with >1 person', 'missed pairs', 'golden records', 'review queue (POSSIBLE_MATCH)', 'bad records', 'records/s'],
+    results.map((r) => [
+      r.dataset,
+      r.metrics.records,
+      r.metrics.truePairs,
+      r.metrics.predictedPairs,
+      ratio4(r.metrics.precision),
+      ratio4(r.metrics.recall),
+      ratio4(r.metrics.f1),
+      r.metrics.falseMergePairs,
+      r.metrics.impureClusters,
+      r.metrics.missedPairs,
+      r.metrics.clusters,
+      r.reviewQueue,
+      r.badRecords,
+      r.recordsPerSecond.toFixed(1),
+    ]),
+  );
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      datasets: { type: 'string', default: '1,2,3,4' },
+      concurrency: { type: 'string', default: '1' },
+      febrl: { type: 'string', default: FEBRL_DIR },
+      json: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write('usage: npm run bench:mpi:accuracy [-- --datasets 1,2,3,4] [--concurrency 1] [--febrl DIR] [--json FILE]\n');
+    return 0;
+  }
+  const wanted = values.datasets.split(',').map((s) => `FEBRL ${s.trim()}`);
+  const datasets = FEBRL_DATASETS.filter((d) => wanted.includes(d.name));
+  const concurrency = Number(values.concurrency);
+  if (datasets.length !== wanted.length || !Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+    process.stderr.write('bench:mpi:accuracy: --datasets is a list of 1, 2, 3, 4; --concurrency an integer from 1 to 64\n');
+    return 2;
+  }
+  if (!existsSync(values.febrl)) {
+    process.stderr.write(`bench:mpi:accuracy: FEBRL data not found in ${values.febrl} (expected ../shared/data/mpi/febrl beside the project)\n`);
+    return 2;
+  }
+  const url = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
+  const keysDir = mkdtempSync(join(tmpdir(), 'bench-mpi-keys-'));
+  const machine = describeMachine();
+  const startedAt = new Date();
+  try {
+    const results: DatasetResult[] = [];
+    for (const d of datasets) results.push(await runDataset(d, url, keysDir, concurrency, values.febrl));
+    process.stdout.write(
+      [
+        '',
+        `MPI accuracy on FEBRL (pairwise), linked through the mpi:link pipeline (profile ${DEFAULT_PROFILE}), concurrency ${concurrency}${concurrency === 1 ? ' (file order)' : ''}, PostgreSQL`,
+        `Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGb} GB RAM, Node ${machine.node}; load average at start ${machine.loadAverageAtStart.join(' ')}`,
+        '',
+        resultsTable(results),
+        '',
+        'precision = predicted pairs that are true / predicted pairs; recall = true pairs found / true pairs; false-merge pairs = predicted pairs of two different people.',
+        '',
+      ].join('\n'),
+    );
+    if (values.json) writeFileSync(values.json, `${JSON.stringify({ benchmark: 'mpi accuracy (FEBRL)', startedAt: startedAt.toISOString(), concurrency, machine, results }, null, 2)}\n`);
+    return 0;
+  } finally {
+    rmSync(keysDir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) process.exitCode = await main();

@@ -1,0 +1,249 @@
+// Batch linking: the same engine, decisions and tables as online linking (linking.ts), set-based.
+// A chunk of new records is linked in one transaction with a dozen statements instead of a dozen
+// per record: candidates for the whole chunk in one query, every decision in memory (records of
+// the chunk are candidates for the ones after them, in input order), then bulk inserts and one
+// recomputation of the golden records touched. The chunk holds the batch lock exclusively, so no
+// online linker interleaves with it. Records the MPI already knows (updates) and repeats inside
+// the chunk take the online path after the chunk commits, so re-matching rules stay in one place.
+import { randomUUID } from 'node:crypto';
+import type { Database, Queryable } from '../../platform/db.ts';
+import type { IdentifierProtection } from '../../security/identifier-protection.ts';
+import type { SourceDemographics } from '../../translation/fhir-r4/patient.ts';
+import type { MatchFeatures, MatchingConfig, NameFrequencies } from './matching/index.ts';
+import {
+  activeGoldenId,
+  BATCH_LOCK,
+  goldenColumns,
+  inTransaction,
+  LINK_ACTIONS,
+  LINK_STATES,
+  recordId,
+  writeGoldens,
+  SYSTEM_ACTOR,
+  type GoldenSourceRow,
+  type LinkState,
+} from './golden.ts';
+import { countTerms, defaultLinkConfig, linkSourceRecord, prepare, scoreCandidates, TF_MIN_POPULATION, type Candidate, type LinkOptions, type LinkOutcome, type Prepared, type Scored } from './linking.ts';
+import type { GoldenField, ManualValue } from './survivorship.ts';
+
+/** Records per transaction: large enough to amortize round trips, small enough to keep locks short. */
+export const BATCH_CHUNK = 500;
+
+type DbCandidate = Candidate & { readonly rid: string };
+
+/** Ranked candidates for every record of the chunk (as online: shared keys first, capTotal each). */
+async function chunkCandidates(tx: Queryable, prepared: readonly Prepared[], matching: MatchingConfig, protection: IdentifierProtection): Promise<Map<number, { c: DbCandidate; shared: number }[]>> {
+  const ords: number[] = [];
+  const keys: string[] = [];
+  prepared.forEach((p, i) => p.blockKeys.forEach((k) => (ords.push(i), keys.push(k))));
+  const result = new Map<number, { c: DbCandidate; shared: number }[]>();
+  if (keys.length === 0) return result;
+  const { rows: pairs } = await tx.query<{ ord: number; rid: string; shared: string }>(
+    `WITH q AS (SELECT ord, key FROM unnest($1::int[], $2::bigint[]) AS q(ord, key)),
+     hits AS (SELECT q.ord, b.rid FROM q CROSS JOIN LATERAL (SELECT rid FROM match_block WHERE key = q.key LIMIT $3) AS b),
+     ranked AS (SELECT ord, rid, count(*) AS shared, row_number() OVER (PARTITION BY ord ORDER BY count(*) DESC, rid) AS rn FROM hits GROUP BY ord, rid)
+     SELECT ord, rid, shared FROM ranked WHERE rn <= $4`,
+    [ords, keys, matching.blocking.capPerKey, matching.blocking.capTotal],
+  );
+  if (pairs.length === 0) return result;
+  const { rows } = await tx.query<{ rid: string; source: string; source_patient_id: string; golden_id: string; features: MatchFeatures }>(
+    'SELECT rid, source, source_patient_id, golden_id, features FROM source_record WHERE rid = ANY($1::bigint[]) AND deleted_at IS NULL AND features IS NOT NULL',
+    [[...new Set(pairs.map((p) => p.rid))]],
+  );
+  const byRid = new Map(
+    rows.map((r) => [String(r.rid), { rid: String(r.rid), source: r.source, sourcePatientId: r.source_patient_id, goldenId: r.golden_id, features: { ...r.features, ssn: r.features.ssn ? protection.cipher.decrypt(r.features.ssn) : null } }]),
+  );
+  for (const p of pairs) {
+    const c = byRid.get(String(p.rid));
+    if (c) (result.get(p.ord) ?? result.set(p.ord, []).get(p.ord)!).push({ c, shared: Number(p.shared) });
+  }
+  return result;
+}
+
+async function chunkFrequencies(tx: Queryable, prepared: readonly Prepared[]): Promise<NameFrequencies | undefined> {
+  const shards = Array.from({ length: 16 }, (_, i) => `*total*:${i}`);
+  const terms = new Map(prepared.flatMap((p) => p.terms.map((t) => [t.key, t.term] as const)));
+  const { rows } = await tx.query<{ term: string; count: string }>('SELECT term, count FROM name_frequency WHERE term = ANY($1::text[])', [[...shards, ...terms.values()]]);
+  const counts = new Map(rows.map((r) => [r.term, Number(r.count)]));
+  const total = shards.reduce((n, s) => n + (counts.get(s) ?? 0), 0);
+  if (total < TF_MIN_POPULATION) return undefined;
+  return { total, count: (field, value) => counts.get(terms.get(`${field}|${value}`) ?? '') ?? null };
+}
+
+/** Locks the golden records the chunk may join; a merged one is followed to its survivor. */
+async function activeGoldens(tx: Queryable, ids: readonly string[]): Promise<Map<string, string>> {
+  const active = new Map<string, string>();
+  if (ids.length === 0) return active;
+  const { rows } = await tx.query<{ id: string; status: string }>('SELECT id, status FROM golden_patient WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [[...new Set(ids)]]);
+  for (const r of rows) {
+    if (r.status === 'ACTIVE') active.set(r.id, r.id);
+    else {
+      const survivor = await activeGoldenId(tx, r.id);
+      if (survivor) active.set(r.id, survivor);
+    }
+  }
+  return active;
+}
+
+type Decided = { readonly p: Prepared; readonly goldenId: string; readonly created: boolean; readonly decision: LinkState; readonly target: Scored | undefined; readonly duplicates: readonly Scored[] };
+
+async function linkChunk(db: Database, prepared: readonly Prepared[], protection: IdentifierProtection, matching: MatchingConfig, options: LinkOptions): Promise<Decided[]> {
+  const survivorship = options.survivorship ?? defaultLinkConfig().survivorship;
+  const who = options.actor ?? SYSTEM_ACTOR;
+  return inTransaction(db, async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [BATCH_LOCK]);
+    const fromDb = await chunkCandidates(tx, prepared, matching, protection);
+    const freq = await chunkFrequencies(tx, prepared);
+    const active = await activeGoldens(tx, [...fromDb.values()].flatMap((l) => l.map((x) => x.c.goldenId)));
+    // Records of this chunk, by blocking key, as candidates for the ones after them.
+    const inChunk = new Map<string, { c: Candidate; ord: number }[]>();
+    const decided: Decided[] = [];
+    prepared.forEach((p, ord) => {
+      const shared = new Map<string, { c: Candidate; shared: number }>();
+      for (const x of fromDb.get(ord) ?? []) {
+        const golden = active.get(x.c.goldenId);
+        if (golden) shared.set(x.c.source + '\u0000' + x.c.sourcePatientId, { c: { ...x.c, goldenId: golden }, shared: x.shared });
+      }
+      for (const k of p.blockKeys)
+        for (const e of inChunk.get(k) ?? []) {
+          const id = e.c.source + '\u0000' + e.c.sourcePatientId;
+          const entry = shared.get(id);
+          shared.set(id, { c: e.c, shared: (entry?.shared ?? 0) + 1 });
+        }
+      const candidates = [...shared.values()].sort((a, b) => b.shared - a.shared).slice(0, matching.blocking.capTotal).map((x) => x.c);
+      const scored = scoreCandidates(p, candidates, matching, freq);
+      const target = scored[0];
+      const joins = target?.decision === LINK_STATES.MATCH;
+      const goldenId = joins ? target.goldenId : randomUUID();
+      const decision: LinkState = joins ? LINK_STATES.MATCH : target && target.decision !== LINK_STATES.NO_MATCH ? LINK_STATES.POSSIBLE_MATCH : LINK_STATES.NO_MATCH;
+      const duplicates = joins ? scored.filter((s) => s.goldenId !== goldenId && s.decision !== LINK_STATES.NO_MATCH).slice(0, 3) : [];
+      decided.push({ p, goldenId, created: !joins, decision, target, duplicates });
+      const self: Candidate = { source: p.d.source, sourcePatientId: p.d.sourcePatientId, goldenId, features: p.features };
+      for (const k of p.blockKeys) (inChunk.get(k) ?? inChunk.set(k, []).get(k)!).push({ c: self, ord });
+    });
+
+    const created = decided.filter((d) => d.created).map((d) => d.goldenId);
+    if (created.length > 0) await tx.query('INSERT INTO golden_patient (id) SELECT unnest($1::uuid[])', [created]);
+    const inserted = await tx.query<{ rid: string; source: string; source_patient_id: string }>(
+      `INSERT INTO source_record (source, source_patient_id, golden_id, mrn, demographics, source_updated_at, features, data_quality, link_state, link_origin, link_score, link_evidence, matched_via)
+       SELECT x.source, x.source_patient_id, x.golden_id, x.mrn, x.demographics, x.source_updated_at, x.features, x.data_quality, x.link_state, 'AUTO', x.link_score, x.link_evidence, x.matched_via
+       FROM jsonb_to_recordset($1::jsonb) AS x(source text, source_patient_id text, golden_id uuid, mrn text, demographics jsonb, source_updated_at text, features jsonb, data_quality jsonb, link_state text, link_score double precision, link_evidence jsonb, matched_via text)
+       RETURNING rid, source, source_patient_id`,
+      [
+        JSON.stringify(
+          decided.map((d) => ({
+            source: d.p.d.source,
+            source_patient_id: d.p.d.sourcePatientId,
+            golden_id: d.goldenId,
+            mrn: d.p.d.mrn,
+            demographics: d.p.sealed,
+            source_updated_at: d.p.d.lastUpdated,
+            features: d.p.storedFeatures,
+            data_quality: d.p.flags,
+            link_state: d.decision,
+            link_score: d.target?.comparison.probability ?? null,
+            link_evidence: d.target?.comparison.evidence ?? null,
+            matched_via: d.decision === LINK_STATES.MATCH && d.target ? recordId(d.target.via) : null,
+          })),
+        ),
+      ],
+    );
+    const ridOf = new Map(inserted.rows.map((r) => [r.source + '\u0000' + r.source_patient_id, String(r.rid)]));
+    const blockRids: string[] = [];
+    const blockKeys: string[] = [];
+    for (const d of decided) for (const k of d.p.blockKeys) (blockRids.push(ridOf.get(d.p.d.source + '\u0000' + d.p.d.sourcePatientId)!), blockKeys.push(k));
+    await tx.query('INSERT INTO match_block (key, rid) SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING', [blockKeys, blockRids]);
+    const identifiers = decided.flatMap((d) => d.p.d.identifiers.map((i) => ({ system: i.system, value: protection.lookupValue(i.system, i.value), source: d.p.d.source, source_patient_id: d.p.d.sourcePatientId })));
+    if (identifiers.length > 0)
+      await tx.query(
+        `INSERT INTO patient_identifier (system, value, source, source_patient_id) SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(system text, value text, source text, source_patient_id text) ON CONFLICT DO NOTHING`,
+        [JSON.stringify(identifiers)],
+      );
+    await tx.query(
+      `INSERT INTO link_event (source, source_patient_id, golden_id, state, origin, score, evidence, action, actor, request_id)
+       SELECT x.source, x.source_patient_id, x.golden_id, x.state, 'AUTO', x.score, x.evidence, $2, $3, $4
+       FROM jsonb_to_recordset($1::jsonb) AS x(source text, source_patient_id text, golden_id uuid, state text, score double precision, evidence jsonb)`,
+      [
+        JSON.stringify(decided.map((d) => ({ source: d.p.d.source, source_patient_id: d.p.d.sourcePatientId, golden_id: d.goldenId, state: d.decision, score: d.target?.comparison.probability ?? null, evidence: d.target?.comparison.evidence ?? null }))),
+        LINK_ACTIONS.CREATED,
+        who.actor,
+        who.requestId ?? null,
+      ],
+    );
+    const reviews = decided.flatMap((d) => [
+      ...(d.decision === LINK_STATES.POSSIBLE_MATCH && d.target ? [{ kind: 'POSSIBLE_MATCH', record_source: d.p.d.source, record_id: d.p.d.sourcePatientId, golden_id: d.goldenId, candidate_id: d.target.goldenId, score: d.target.comparison.probability, evidence: d.target.comparison.evidence }] : []),
+      ...d.duplicates.map((s) => ({ kind: 'POSSIBLE_DUPLICATE', record_source: null, record_id: null, golden_id: d.goldenId, candidate_id: s.goldenId, score: s.comparison.probability, evidence: s.comparison.evidence })),
+    ]);
+    if (reviews.length > 0)
+      await tx.query(
+        `INSERT INTO review_item (id, kind, record_source, record_id, golden_id, candidate_id, score, evidence)
+         SELECT gen_random_uuid(), x.kind, x.record_source, x.record_id, x.golden_id, x.candidate_id, x.score, x.evidence
+         FROM jsonb_to_recordset($1::jsonb) AS x(kind text, record_source text, record_id text, golden_id uuid, candidate_id uuid, score double precision, evidence jsonb)
+         WHERE x.golden_id <> x.candidate_id
+           AND NOT EXISTS (SELECT 1 FROM not_duplicate n WHERE n.low = least(x.golden_id, x.candidate_id) AND n.high = greatest(x.golden_id, x.candidate_id))
+         ON CONFLICT (least(golden_id, candidate_id), greatest(golden_id, candidate_id)) WHERE status = 'OPEN' DO NOTHING`,
+        [JSON.stringify(reviews)],
+      );
+
+    // Golden records: a new one from its records of this chunk; an existing one from all of its records.
+    const touchedExisting = [...new Set(decided.filter((d) => !d.created && !created.includes(d.goldenId)).map((d) => d.goldenId))];
+    const rowsOf = new Map<string, GoldenSourceRow[]>();
+    for (const d of decided)
+      if (created.includes(d.goldenId)) (rowsOf.get(d.goldenId) ?? rowsOf.set(d.goldenId, []).get(d.goldenId)!).push({ demographics: d.p.sealed, data_quality: d.p.flags, link_state: d.decision, link_origin: 'AUTO' });
+    const manualOf = new Map<string, Partial<Record<GoldenField, ManualValue>>>();
+    if (touchedExisting.length > 0) {
+      const { rows } = await tx.query<GoldenSourceRow & { golden_id: string }>(
+        'SELECT golden_id, demographics, data_quality, link_state, link_origin FROM source_record WHERE golden_id = ANY($1::uuid[]) AND deleted_at IS NULL',
+        [touchedExisting],
+      );
+      for (const r of rows) (rowsOf.get(r.golden_id) ?? rowsOf.set(r.golden_id, []).get(r.golden_id)!).push(r);
+      const manual = await tx.query<{ id: string; manual_values: Partial<Record<GoldenField, ManualValue>> }>("SELECT id, manual_values FROM golden_patient WHERE id = ANY($1::uuid[]) AND manual_values <> '{}'::jsonb", [touchedExisting]);
+      for (const m of manual.rows) manualOf.set(m.id, m.manual_values);
+    }
+    await writeGoldens(tx, new Map([...rowsOf].map(([id, rows]) => [id, goldenColumns(rows, manualOf.get(id) ?? {}, survivorship, protection)])));
+    return decided;
+  });
+}
+
+/** Name counts of a committed chunk, aggregated into one statement. */
+async function countChunkTerms(db: Queryable, decided: readonly Decided[]): Promise<void> {
+  const counts = new Map<string, number>();
+  for (const d of decided) for (const t of new Set(d.p.terms.map((x) => x.term))) counts.set(t, (counts.get(t) ?? 0) + 1);
+  counts.set(`*total*:${Math.floor(Math.random() * 16)}`, decided.length);
+  const terms = [...counts.keys()].sort();
+  await db.query(
+    'INSERT INTO name_frequency (term, count) SELECT * FROM unnest($1::text[], $2::bigint[]) ORDER BY 1 ON CONFLICT (term) DO UPDATE SET count = name_frequency.count + EXCLUDED.count',
+    [terms, terms.map((t) => counts.get(t)!)],
+  );
+}
+
+/**
+ * Links many records, in input order, in chunks of BATCH_CHUNK; outcomes come back in input order.
+ * The next chunk's features are computed while the current one's transaction runs.
+ */
+export async function linkBatch(db: Database, records: readonly SourceDemographics[], protection: IdentifierProtection, options: LinkOptions = {}): Promise<LinkOutcome[]> {
+  const matching = options.matching ?? defaultLinkConfig().matching;
+  const outcomes: LinkOutcome[] = new Array(records.length);
+  for (let start = 0; start < records.length; start += BATCH_CHUNK) {
+    const slice = records.slice(start, start + BATCH_CHUNK);
+    // Known records and repeats within the chunk are updates: they take the online path afterwards.
+    const keys = slice.map((d) => `${d.source}\u0000${d.sourcePatientId}`);
+    const { rows } = await db.query<{ source: string; source_patient_id: string }>(
+      'SELECT source, source_patient_id FROM source_record WHERE (source, source_patient_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))',
+      [slice.map((d) => d.source), slice.map((d) => d.sourcePatientId)],
+    );
+    const known = new Set(rows.map((r) => `${r.source}\u0000${r.source_patient_id}`));
+    const seen = new Set<string>();
+    const fresh: number[] = [];
+    const later: number[] = [];
+    keys.forEach((k, i) => {
+      if (known.has(k) || seen.has(k)) later.push(i);
+      else (seen.add(k), fresh.push(i));
+    });
+    const decided = fresh.length > 0 ? await linkChunk(db, fresh.map((i) => prepare(slice[i]!, protection, matching)), protection, matching, options) : [];
+    decided.forEach((d, j) => (outcomes[start + fresh[j]!] = { goldenId: d.goldenId, created: d.created, decision: d.decision, score: d.target?.comparison.probability ?? null, flags: d.p.flags }));
+    if (decided.length > 0) await countChunkTerms(db, decided);
+    for (const i of later) outcomes[start + i] = await linkSourceRecord(db, slice[i]!, protection, options);
+  }
+  return outcomes;
+}

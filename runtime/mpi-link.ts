@@ -1,0 +1,636 @@
+// `npm run mpi:link -- --input patients.ndjson --out clusters.csv [--source batch] [--profile fhir-r4] [--concurrency 8]`
+//
+// Links a file of FHIR R4 Patient resources (NDJSON, one per line) into the MPI through the same
+// store as the online path, and writes which golden record each one joined: one CSV row per input
+// record, in input order (`record_id,golden_id,decision,score`). Storage and keys as the product:
+// DATABASE_URL (else the embedded PGlite under DATA_DIR/pg), DB_SCHEMA, KEYS_DIR.
+//
+// Every input line gets a row, bad ones included: a batch that silently drops records leaves the
+// caller's downstream join with holes nobody notices. Bad records are reported on stderr by line
+// number and reason only (never a value: the CSV is the only output that identifies anyone).
+//
+// The same pipeline (linkNdjson) is what the MPI benchmarks run (bench/mpi/), so their figures
+// describe this command.
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { access, constants, open, rename, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Writable } from 'node:stream';
+import { dataDir, isProduction, loadVendorProfile, type VendorProfile } from '../platform/config.ts';
+import type { Database } from '../platform/db.ts';
+import type { KeyStoreOptions } from '../platform/keys.ts';
+import { LINK_STATES, linkBatch, linkSourceRecord, type LinkOutcome, type LinkState } from '../orchestration/mpi/store.ts';
+import type { IdentifierProtection } from '../security/identifier-protection.ts';
+import { sourceDemographics, type SourceDemographics } from '../translation/fhir-r4/patient.ts';
+import { error as issueError, type TranslationIssue } from '../translation/issues.ts';
+import { quarantine, type QuarantineEntry } from '../translation/quarantine.ts';
+import { databaseOptionsFromEnv, openStorage, protectionFor } from './components.ts';
+
+export const DEFAULT_SOURCE = 'batch';
+export const DEFAULT_PROFILE = 'fhir-r4';
+/** Records in flight against the store. The store serializes what must be (per match key); more than a few per core only queues in PostgreSQL. */
+export const DEFAULT_CONCURRENCY = 8;
+/** Records translated, quarantined and linked together: small enough to bound memory, large enough to batch the quarantine insert (and, later, linkBatch). */
+const CHUNK_SIZE = 500;
+
+export const CSV_HEADER = 'record_id,golden_id,decision,score';
+
+/** Why a record is "bad". Fixed phrases: they are printed, so they never carry a value from the record. */
+export const PROBLEMS = {
+  notJson: 'not JSON',
+  notObject: 'not a JSON object',
+  notPatient: 'not a Patient resource',
+  noId: 'no id',
+  idNotString: 'id is not a string',
+  malformed: 'malformed Patient elements',
+  noName: 'no usable name',
+  invalidBirthDate: 'birth date is not a valid date',
+  futureBirthDate: 'birth date is in the future',
+  linkDataError: 'refused by the database',
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// One input line to what is linked (pure)
+
+export type PreparedRecord = {
+  /** 1-based physical line number in the input. */
+  readonly line: number;
+  /** The row's record_id: the resource's id, else `line-<n>`. */
+  readonly recordId: string;
+  /** What is linked; its sourcePatientId is the id the store keeps (see storedIdFor). */
+  readonly demographics: SourceDemographics;
+  /** Why the record is bad (PROBLEMS phrases); empty for a good record. */
+  readonly problems: readonly string[];
+  /** Set when translation refused the record: kept, sealed, in the quarantine table. */
+  readonly quarantine: QuarantineEntry | null;
+};
+
+/**
+ * The id under which a record without a usable id of its own is stored: line number plus a digest
+ * of the line. Not `line-<n>` alone: the store keeps an existing link, so the next file's line 7
+ * would silently join this file's line 7 (a false merge of two unrelated people). With the digest,
+ * re-running the same file is idempotent and other files never collide.
+ */
+export const storedIdFor = (line: number, text: string): string => `line-${line}-${createHash('sha256').update(text).digest('hex').slice(0, 12)}`;
+
+/** Only the source and the id: nothing to match on, so the store can only start a provisional golden record. */
+export const identityOnly = (source: string, sourcePatientId: string): SourceDemographics => ({
+  source,
+  sourcePatientId,
+  mrn: null,
+  name: null,
+  birthDate: null,
+  birthDateAsRecorded: null,
+  gender: null,
+  identifiers: [],
+  addresses: [],
+  telecom: [],
+  lastUpdated: null,
+});
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A resource type is a FHIR name, not patient data; anything else is not echoed. */
+const safeResourceType = (v: unknown): string | null => (typeof v === 'string' && /^[A-Z][A-Za-z]{0,63}$/.test(v) ? v : null);
+
+/** Translation warnings that make a record "bad" (it is still linked); other warnings (no MRN, repaired gender) are routine. */
+const BAD_WARNINGS: Readonly<Record<string, string>> = { 'Patient.name': PROBLEMS.noName, 'Patient.birthDate': PROBLEMS.invalidBirthDate };
+
+/**
+ * Reads one NDJSON line into what the store links. Three cases:
+ *   - a Patient that translates (possibly with warnings: no name, impossible date): linked as the
+ *     online path links it; the store decides, and the invalid date reaches it as recorded.
+ *   - a Patient without a usable id: translation refuses it. It is quarantined (the source must fix
+ *     it) AND linked with its readable demographics under a stored id derived from line and
+ *     content: the caller sent a person and expects to learn who it is; the store's usual rules
+ *     decide, so it joins an existing golden record only on the same evidence as any other record.
+ *   - anything else (not JSON, not a Patient, elements translation cannot read): quarantined, and
+ *     linked with its identity only, which gives it a provisional golden record of its own. Its
+ *     fields are not read as demographics: a Practitioner's name and birth date are not a patient's,
+ *     and matching on them would be a false merge waiting to happen.
+ * Never throws: one broken line must not stop a million-record run.
+ */
+export function prepareRecord(text: string, line: number, source: string, profile: VendorProfile, today: string): PreparedRecord {
+  const lineId = `line-${line}`;
+  const storedId = storedIdFor(line, text);
+  const refused = (recordId: string, resourceType: string, problems: string[], issues: readonly TranslationIssue[], payload: unknown): PreparedRecord => ({
+    line,
+    recordId,
+    demographics: identityOnly(source, storedId),
+    problems,
+    quarantine: { source, resourceType, resourceId: storedId, issues, payload },
+  });
+
+  let resource: unknown;
+  try {
+    resource = JSON.parse(text);
+  } catch {
+    return refused(lineId, 'Patient', [PROBLEMS.notJson], [issueError('$', 'not JSON')], text);
+  }
+  if (!isObject(resource)) return refused(lineId, 'Patient', [PROBLEMS.notObject], [issueError('$', 'not a JSON object')], resource);
+
+  const id = resource.id;
+  const ownId = typeof id === 'string' && id.trim() !== '' ? id : null;
+  const recordId = ownId ?? lineId;
+  if (resource.resourceType !== 'Patient') {
+    const type = safeResourceType(resource.resourceType);
+    return refused(recordId, type ?? 'Patient', [type ? `${PROBLEMS.notPatient} (${type})` : PROBLEMS.notPatient], [issueError('resourceType', 'expected Patient')], resource);
+  }
+
+  const problems: string[] = [];
+  const idIssues: TranslationIssue[] = [];
+  if (!ownId) {
+    problems.push(id === undefined || id === null || id === '' ? PROBLEMS.noId : PROBLEMS.idNotString);
+    idIssues.push(issueError('Patient.id', 'missing or not a string; linked under a stored id made of the line number and a digest of the line'));
+  }
+  let translated;
+  try {
+    translated = sourceDemographics((ownId ? resource : { ...resource, id: storedId }) as never, source, profile);
+  } catch {
+    // Elements of the wrong shape (an object where FHIR has an array...) make translation throw.
+    return refused(recordId, 'Patient', [...problems, PROBLEMS.malformed], [...idIssues, issueError('Patient', 'elements of the wrong shape')], resource);
+  }
+  if (!translated.ok) {
+    const errors = translated.issues.filter((i) => i.severity === 'error').map((i) => `${i.path}: ${i.message}`);
+    return refused(recordId, 'Patient', [...problems, ...errors], [...idIssues, ...translated.issues], resource);
+  }
+  for (const issue of translated.issues) {
+    const bad = BAD_WARNINGS[issue.path];
+    if (bad && !problems.includes(bad)) problems.push(bad);
+  }
+  const birthDate = translated.value.birthDate;
+  if (birthDate && birthDate.slice(0, today.length) > today) problems.push(PROBLEMS.futureBirthDate);
+  return {
+    line,
+    recordId,
+    demographics: translated.value,
+    problems,
+    quarantine: ownId ? null : { source, resourceType: 'Patient', resourceId: storedId, issues: [...idIssues, ...translated.issues], payload: resource },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Linking through the store
+
+export type LinkResult = { readonly outcome: LinkOutcome; readonly problem: string | null };
+/** Links records in order of the array (results in the same order). */
+export type Linker = (records: readonly SourceDemographics[]) => Promise<readonly LinkResult[]>;
+
+/** Runs fn over items with at most `limit` in flight; results in input order. Waits for every call to settle before rejecting, so nothing still runs once the caller gives up. */
+export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  let failure: { error: unknown } | null = null;
+  const worker = async (): Promise<void> => {
+    while (next < items.length && !failure) {
+      const i = next++;
+      try {
+        results[i] = await fn(items[i]!, i);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (failure) throw (failure as { error: unknown }).error;
+  return results;
+}
+
+const sqlState = (error: unknown): string => {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : '';
+};
+/** Lost races between concurrent links (serialization failure, deadlock, a concurrent insert of the same key): worth another try. */
+const isTransient = (code: string): boolean => code === '40001' || code === '40P01' || code === '23505';
+/** The record's own data was refused (class 22 data exception, e.g. a NUL character; class 23 constraint). Anything else is the database itself failing: stop. */
+const isDataError = (code: string): boolean => code.startsWith('22') || code.startsWith('23');
+const ATTEMPTS = 3;
+
+/**
+ * The batch's only way into the store: each chunk is linked set-based by the store's linkBatch (the
+ * same engine and tables as the online path). A chunk whose data the database refuses is linked
+ * again record by record, and a record refused on its own is linked with its identity only (a
+ * provisional golden record) and reported, rather than failing a long run at record 900,000.
+ */
+export function storeLinker(db: Database, protection: IdentifierProtection, concurrency: number): Linker {
+  const linkOne = async (d: SourceDemographics): Promise<LinkOutcome> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await linkSourceRecord(db, d, protection);
+      } catch (error) {
+        if (attempt >= ATTEMPTS || !isTransient(sqlState(error))) throw error;
+      }
+    }
+  };
+  const oneByOne = (records: readonly SourceDemographics[]) =>
+    mapBounded(records, concurrency, async (d) => {
+      try {
+        return { outcome: await linkOne(d), problem: null };
+      } catch (error) {
+        const code = sqlState(error);
+        if (!isDataError(code)) throw error;
+        // The SQLSTATE only: PostgreSQL's message may quote the offending value.
+        return { outcome: await linkOne(identityOnly(d.source, d.sourcePatientId)), problem: `${PROBLEMS.linkDataError} (SQLSTATE ${code})` };
+      }
+    });
+  return async (records) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await linkBatch(db, records, protection)).map((outcome) => ({ outcome, problem: null }));
+      } catch (error) {
+        const code = sqlState(error);
+        if (isDataError(code) && !isTransient(code)) return oneByOne(records);
+        if (attempt >= ATTEMPTS || !isTransient(code)) throw error;
+      }
+    }
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The pipeline: lines in, rows out in input order
+
+export type BatchRow = {
+  readonly line: number;
+  readonly recordId: string;
+  /** The source record id the store keeps (differs from recordId for records without a usable id). */
+  readonly storedId: string;
+  readonly goldenId: string;
+  readonly decision: LinkState;
+  readonly score: number | null;
+  readonly created: boolean;
+  readonly problems: readonly string[];
+};
+
+export type BatchSummary = {
+  readonly records: number;
+  readonly decisions: Readonly<Record<LinkState, number>>;
+  /** Golden records this run created. */
+  readonly created: number;
+  readonly bad: number;
+  /** Bad records by reason (the phrase without its parenthesis). */
+  readonly problems: Readonly<Record<string, number>>;
+  readonly quarantined: number;
+  readonly elapsedMs: number;
+};
+
+export type BatchOptions = {
+  readonly source: string;
+  readonly profile: VendorProfile;
+  readonly protection: IdentifierProtection;
+  /** Records in flight (1 = strictly one after another, in file order). */
+  readonly concurrency?: number;
+  /** Called once per record, in input order, as soon as the record and all before it are linked; awaited (backpressure). */
+  readonly onRow?: (row: BatchRow) => void | Promise<void>;
+  /** Today's date (YYYY-MM-DD) for the future-birth-date check; for tests. */
+  readonly today?: string;
+};
+
+type Input = { readonly line: number; readonly text: string };
+
+/**
+ * Links every non-blank line of `lines` and reports each record, in input order, through onRow.
+ * Memory is bounded by the chunks in flight (two chunks of CHUNK_SIZE records), whatever the input
+ * size. Blank lines are skipped (NDJSON allows them) but still count in line numbers.
+ * A database failure rejects, after every chunk in flight has settled.
+ */
+export async function linkNdjson(db: Database, lines: AsyncIterable<string> | Iterable<string>, options: BatchOptions): Promise<BatchSummary> {
+  const started = performance.now();
+  const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
+  // Two chunks in flight so the store never idles while the slowest record of a chunk finishes;
+  // one when strict file order was asked for.
+  const chunksInFlight = concurrency > 1 ? 2 : 1;
+  // PGlite is one connection that runs one transaction at a time: records in flight would only queue.
+  const perChunk = db.kind === 'pglite' ? 1 : Math.ceil(concurrency / chunksInFlight);
+  const link = storeLinker(db, options.protection, perChunk);
+  const today = options.today ?? new Date().toISOString().slice(0, 10);
+
+  const decisions: Record<LinkState, number> = { [LINK_STATES.MATCH]: 0, [LINK_STATES.POSSIBLE_MATCH]: 0, [LINK_STATES.NO_MATCH]: 0 };
+  const problems: Record<string, number> = {};
+  let records = 0, created = 0, bad = 0, quarantined = 0;
+
+  const processChunk = async (chunk: readonly Input[]): Promise<BatchRow[]> => {
+    const prepared = chunk.map((i) => prepareRecord(i.text, i.line, options.source, options.profile, today));
+    const refused = prepared.flatMap((p) => (p.quarantine ? [p.quarantine] : []));
+    // Quarantined before linking: if linking then fails, the refusal is on record anyway.
+    await quarantine(db, refused, options.protection.sealPayload);
+    quarantined += refused.length;
+    const results = await link(prepared.map((p) => p.demographics));
+    return prepared.map((p, i) => {
+      const r = results[i]!;
+      return {
+        line: p.line,
+        recordId: p.recordId,
+        storedId: p.demographics.sourcePatientId,
+        goldenId: r.outcome.goldenId,
+        decision: r.outcome.decision,
+        score: r.outcome.score,
+        created: r.outcome.created,
+        problems: r.problem ? [...p.problems, r.problem] : p.problems,
+      };
+    });
+  };
+
+  const pending: Promise<BatchRow[]>[] = [];
+  const start = (chunk: readonly Input[]) => {
+    const p = processChunk(chunk);
+    p.catch(() => undefined); // awaited in order below; this only keeps a later chunk's failure from being "unhandled" meanwhile
+    pending.push(p);
+  };
+  const flushOldest = async () => {
+    for (const row of await pending.shift()!) {
+      records++;
+      decisions[row.decision]++;
+      if (row.created) created++;
+      if (row.problems.length > 0) {
+        bad++;
+        for (const p of row.problems) {
+          const reason = p.replace(/ \(.*\)$/, '');
+          problems[reason] = (problems[reason] ?? 0) + 1;
+        }
+      }
+      await options.onRow?.(row);
+    }
+  };
+
+  try {
+    let chunk: Input[] = [];
+    let line = 0;
+    for await (const raw of lines) {
+      line++;
+      // A byte-order mark (Windows exports) is not part of the first record.
+      const text = line === 1 ? raw.replace(/^\uFEFF/, '') : raw;
+      if (text.trim() === '') continue;
+      chunk.push({ line, text });
+      if (chunk.length < CHUNK_SIZE) continue;
+      start(chunk);
+      chunk = [];
+      while (pending.length >= chunksInFlight) await flushOldest();
+    }
+    if (chunk.length > 0) start(chunk);
+    while (pending.length > 0) await flushOldest();
+  } catch (error) {
+    await Promise.allSettled(pending);
+    throw error;
+  }
+  return { records, decisions, created, bad, problems, quarantined, elapsedMs: performance.now() - started };
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV and the command's text (pure)
+
+/** RFC 4180: quoted when it holds a comma, quote or line break (ids come from the input and may). */
+export const csvField = (value: string): string => (/[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
+
+export const csvRow = (row: Pick<BatchRow, 'recordId' | 'goldenId' | 'decision' | 'score'>): string =>
+  [csvField(row.recordId), row.goldenId, row.decision, row.score === null || !Number.isFinite(row.score) ? '' : row.score.toFixed(4)].join(',');
+
+const count = (n: number): string => n.toLocaleString('en-US');
+const perSecond = (n: number, ms: number): string => (ms > 0 ? (n / (ms / 1000)).toFixed(1) : 'n/a');
+
+/** One stderr line per bad record: line, ids, reasons. Never a value from the record. */
+export function badRecordLine(row: BatchRow): string {
+  const stored = row.storedId !== row.recordId ? `, stored as ${row.storedId}` : '';
+  return `line ${row.line} (record ${JSON.stringify(row.recordId)}${stored}): ${row.problems.join('; ')}`;
+}
+
+export function summaryText(s: BatchSummary, source: string, out: string): string {
+  const reasons = Object.entries(s.problems)
+    .sort((a, b) => b[1] - a[1])
+    .map(([reason, n]) => `${reason}: ${count(n)}`)
+    .join(', ');
+  return [
+    `mpi:link: ${count(s.records)} records in ${(s.elapsedMs / 1000).toFixed(s.elapsedMs < 10_000 ? 2 : 1)} s (${perSecond(s.records, s.elapsedMs)} records/s), source ${source}`,
+    `  linked to an existing golden record (MATCH): ${count(s.decisions.MATCH)}`,
+    `  for steward review (POSSIBLE_MATCH):         ${count(s.decisions.POSSIBLE_MATCH)}`,
+    `  new golden record (NO_MATCH):                ${count(s.decisions.NO_MATCH)}`,
+    `  golden records created:                      ${count(s.created)}`,
+    `  bad records (linked anyway, see above):      ${count(s.bad)}${reasons ? ` (${reasons})` : ''}`,
+    `  quarantined (refused by translation):        ${count(s.quarantined)}`,
+    `  clusters: ${out}`,
+  ].join('\n');
+}
+
+export const USAGE = `usage: npm run mpi:link -- --input FILE --out FILE [--source NAME] [--profile NAME] [--concurrency N]
+
+Links FHIR R4 Patient resources (NDJSON, one per line) into the MPI and writes one CSV row per
+input record, in input order: record_id,golden_id,decision,score (score has 4 decimals, or is
+empty when the store gives none). Blank lines are skipped.
+
+  --input FILE       NDJSON file of Patient resources ('-' reads standard input)
+  --out FILE         CSV to write ('-' writes standard output); written to FILE.partial and
+                     renamed when the run completes, so a FILE is always complete
+  --source NAME      source name of these records in the MPI (default ${DEFAULT_SOURCE}); a record is
+                     (source, id): re-running a file updates its records, it does not duplicate them
+  --profile NAME     vendor profile under config/vendor-profiles (default ${DEFAULT_PROFILE})
+  --concurrency N    records linked at once, 1..64 (default ${DEFAULT_CONCURRENCY}; 1 = strictly in file order)
+
+Bad records (not JSON, not a Patient, no id, no name, impossible birth date...) still get a row
+and a golden record, and are listed on stderr by line number and reason; records translation
+refuses are also kept, encrypted, in the quarantine table. Exit 0 when every record has a row,
+1 when the run failed (database), 2 on bad arguments or an unreadable input.
+
+Storage: DATABASE_URL (PostgreSQL), else the embedded database in DATA_DIR/pg (default .data/pg);
+schema DB_SCHEMA; keys in KEYS_DIR (default DATA_DIR/keys).`;
+
+export class UsageError extends Error {}
+
+export type CliArgs = { readonly help: boolean; readonly input: string; readonly out: string; readonly source: string; readonly profile: string; readonly concurrency: number };
+
+export function parseCliArgs(argv: readonly string[]): CliArgs {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        help: { type: 'boolean', short: 'h', default: false },
+        input: { type: 'string' },
+        out: { type: 'string' },
+        source: { type: 'string', default: DEFAULT_SOURCE },
+        profile: { type: 'string', default: DEFAULT_PROFILE },
+        concurrency: { type: 'string', default: String(DEFAULT_CONCURRENCY) },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (values.help) return { help: true, input: '', out: '', source: '', profile: '', concurrency: 0 };
+  if (!values.input) throw new UsageError('--input is required');
+  if (!values.out) throw new UsageError('--out is required');
+  if (values.input !== '-' && values.out !== '-' && resolve(values.input) === resolve(values.out)) throw new UsageError('--out must not be the input file');
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(values.source)) throw new UsageError('--source must be 1-64 letters, digits, dots, dashes or underscores');
+  if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(values.profile)) throw new UsageError('--profile must name a file of config/vendor-profiles (lower-case letters, digits, dashes)');
+  const concurrency = Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new UsageError('--concurrency must be an integer from 1 to 64');
+  return { help: false, input: values.input, out: values.out, source: values.source, profile: values.profile, concurrency };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The command
+
+class CannotRun extends Error {}
+
+async function checkReadable(input: string): Promise<void> {
+  if (input === '-') return;
+  try {
+    await access(input, constants.R_OK);
+  } catch (error) {
+    throw new CannotRun(`cannot read input file ${input}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  if (!statSync(input).isFile()) throw new CannotRun(`input ${input} is not a file`);
+}
+
+function loadProfile(name: string): VendorProfile {
+  try {
+    return loadVendorProfile(name);
+  } catch (error) {
+    throw new CannotRun(`vendor profile ${name}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file in config/vendor-profiles' : (error as Error).message}`);
+  }
+}
+
+type Output = { readonly stream: Writable; finish(): Promise<void>; abandon(): Promise<void> };
+
+/** The CSV goes to FILE.partial and is renamed at the end: a FILE that exists is complete. */
+async function openOutput(out: string): Promise<Output> {
+  if (out === '-') {
+    // The reader went away (`| head`): nothing more can be delivered; in-flight transactions roll back.
+    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(1);
+    });
+    return { stream: process.stdout, finish: async () => undefined, abandon: async () => undefined };
+  }
+  const partial = `${out}.partial`;
+  let handle;
+  try {
+    handle = await open(partial, 'w', 0o600);
+  } catch (error) {
+    throw new CannotRun(`cannot write ${partial}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  const stream = handle.createWriteStream();
+  const closed = new Promise<void>((resolve, reject) => {
+    stream.once('close', resolve);
+    stream.once('error', reject);
+  });
+  return {
+    stream,
+    async finish() {
+      stream.end();
+      await closed;
+      await rename(partial, out);
+    },
+    async abandon() {
+      stream.end();
+      await closed.catch(() => undefined);
+      // Kept: how far the run got. Removed only when empty of rows.
+      if (statSync(partial).size <= CSV_HEADER.length + 1) await rm(partial, { force: true });
+    },
+  };
+}
+
+const write = (stream: Writable, text: string): Promise<void> | void => {
+  if (stream.write(text)) return;
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error) => reject(e);
+    stream.once('error', onError);
+    stream.once('drain', () => {
+      stream.off('error', onError);
+      resolve();
+    });
+  });
+};
+
+function inputLines(input: string): AsyncIterable<string> {
+  const stream = input === '-' ? process.stdin : createReadStream(input, { encoding: 'utf8' });
+  return createInterface({ input: stream, crlfDelay: Infinity });
+}
+
+/** Progress on a terminal only: a log file or a pipe gets the summary, not thousands of carriage returns. */
+function progress(enabled: boolean) {
+  let n = 0;
+  const started = performance.now();
+  const show = () => process.stderr.write(`\r\x1b[K${count(n)} records linked, ${perSecond(n, performance.now() - started)} records/s`);
+  const timer = enabled ? setInterval(show, 1000) : undefined;
+  timer?.unref();
+  return {
+    tick: () => void n++,
+    /** Clears the line before something else is printed. */
+    clear: () => enabled && process.stderr.write('\r\x1b[K'),
+    stop: () => {
+      clearInterval(timer);
+      if (enabled) process.stderr.write('\r\x1b[K');
+    },
+  };
+}
+
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let args: CliArgs;
+  try {
+    args = parseCliArgs(argv);
+  } catch (error) {
+    process.stderr.write(`mpi:link: ${(error as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  let output: Output | undefined;
+  try {
+    await checkReadable(args.input);
+    const profile = loadProfile(args.profile);
+    const storage = databaseOptionsFromEnv(env);
+    // PGlite serves one process: never open the product's embedded database while `npm start` holds it.
+    if (storage.dataDir && existsSync(join(storage.dataDir, 'postmaster.pid')))
+      throw new CannotRun(`the embedded database in ${storage.dataDir} is in use (npm start running?); stop it, or set DATABASE_URL. If nothing runs, a crash left ${join(storage.dataDir, 'postmaster.pid')} behind: remove it.`);
+    output = await openOutput(args.out);
+    const keys: KeyStoreOptions = { dir: env.KEYS_DIR ?? join(dataDir(env), 'keys'), generateMissing: !isProduction(env) };
+    const db = await openStorage({ ...storage, maxConnections: args.concurrency + 2 });
+    const shown = progress(process.stderr.isTTY === true);
+    try {
+      const out = output.stream;
+      await write(out, `${CSV_HEADER}\n`);
+      const summary = await linkNdjson(db, inputLines(args.input), {
+        source: args.source,
+        profile,
+        protection: protectionFor(keys),
+        concurrency: args.concurrency,
+        onRow: (row) => {
+          shown.tick();
+          if (row.problems.length > 0) {
+            shown.clear();
+            process.stderr.write(`${badRecordLine(row)}\n`);
+          }
+          return write(out, `${csvRow(row)}\n`);
+        },
+      });
+      shown.stop();
+      const done = output;
+      output = undefined; // complete: nothing to abandon from here on
+      await done.finish();
+      process.stderr.write(`${summaryText(summary, args.source, args.out === '-' ? 'standard output' : args.out)}\n`);
+      return 0;
+    } finally {
+      shown.stop();
+      await db.close();
+    }
+  } catch (error) {
+    await output?.abandon().catch(() => undefined);
+    if (error instanceof CannotRun) {
+      process.stderr.write(`mpi:link: ${error.message}\n`);
+      return 2;
+    }
+    const code = sqlState(error);
+    const partial = `${args.out}.partial`;
+    process.stderr.write(
+      `mpi:link: failed${/^[0-9A-Z]{5}$/.test(code) ? ` (SQLSTATE ${code})` : ''}: ${(error as Error).message}\n${args.out !== '-' && existsSync(partial) ? `the rows written before the failure are in ${partial}\n` : ''}`,
+    );
+    return 1;
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = await main(process.argv.slice(2));
+}
