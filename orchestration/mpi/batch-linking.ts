@@ -23,7 +23,7 @@ import {
   type GoldenSourceRow,
   type LinkState,
 } from './golden.ts';
-import { countTerms, defaultLinkConfig, linkSourceRecord, prepare, scoreCandidates, TF_MIN_POPULATION, type Candidate, type LinkOptions, type LinkOutcome, type Prepared, type Scored } from './linking.ts';
+import { countTerms, defaultLinkConfig, linkSourceRecord, prepare, revealStoredFeatures, scoreCandidates, TF_MIN_POPULATION, type Candidate, type LinkOptions, type LinkOutcome, type Prepared, type Scored } from './linking.ts';
 import type { GoldenField, ManualValue } from './survivorship.ts';
 
 /** Records per transaction: large enough to amortize round trips, small enough to keep locks short. */
@@ -51,7 +51,7 @@ async function chunkCandidates(tx: Queryable, prepared: readonly Prepared[], mat
     [[...new Set(pairs.map((p) => p.rid))]],
   );
   const byRid = new Map(
-    rows.map((r) => [String(r.rid), { rid: String(r.rid), source: r.source, sourcePatientId: r.source_patient_id, goldenId: r.golden_id, features: { ...r.features, ssn: r.features.ssn ? protection.cipher.decrypt(r.features.ssn) : null } }]),
+    rows.map((r) => [String(r.rid), { rid: String(r.rid), source: r.source, sourcePatientId: r.source_patient_id, goldenId: r.golden_id, features: revealStoredFeatures(protection.cipher, r.features) }]),
   );
   for (const p of pairs) {
     const c = byRid.get(String(p.rid));

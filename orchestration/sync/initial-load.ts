@@ -8,7 +8,7 @@ import type { FhirConnection } from '../../protocol/fhir/client.ts';
 import { sourceDemographics } from '../../translation/fhir-r4/patient.ts';
 import { quarantine } from '../../translation/quarantine.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
-import { linkSourceRecord } from '../mpi/store.ts';
+import { linkBatch } from '../mpi/store.ts';
 
 const log = logger('initial-load');
 
@@ -22,16 +22,16 @@ export async function loadSource(db: Database, { connection, client, profile, pr
     for await (const page of client.searchPages('Patient', { _count: '200' })) {
       read += page.length;
       const refused = [];
+      const valid = [];
       for (const resource of page) {
         const t = sourceDemographics(resource as never, connection.id, profile);
-        if (!t.ok) {
-          refused.push({ source: connection.id, resourceType: 'Patient', resourceId: resource.id ?? '', issues: t.issues, payload: resource });
-          continue;
-        }
-        const outcome = await linkSourceRecord(db, t.value, protection);
-        linked++;
-        if (outcome.created) newGolden++;
+        if (t.ok) valid.push(t.value);
+        else refused.push({ source: connection.id, resourceType: 'Patient', resourceId: resource.id ?? '', issues: t.issues, payload: resource });
       }
+      // A page at a time, set-based: the same matching as one record at a time.
+      const outcomes = await linkBatch(db, valid, protection);
+      linked += outcomes.length;
+      newGolden += outcomes.filter((o) => o.created).length;
       await quarantine(db, refused, protection.sealPayload);
       quarantined += refused.length;
     }

@@ -16,7 +16,7 @@ export type Decision = (typeof DECISIONS)[keyof typeof DECISIONS];
 
 const JW_HIGH = 0.92;
 const JW_MID = 0.8;
-const CITY_CLOSE = 0.9;
+const CITY_CLOSE = 0.88;
 
 const jw = (a: string, b: string): number => (a === b ? 1 : jaroWinkler(a, b));
 const intersects = (a: readonly string[], b: readonly string[]): boolean => a.some((x) => b.includes(x));
@@ -37,6 +37,8 @@ export function oneDigitEdit(a: string, b: string): boolean {
 }
 
 // ---- comparators: each returns the first level that holds ----
+// Names: exact; (given) nickname; Jaro–Winkler >= 0.92; phonetic (a Double Metaphone code or the
+// Soundex code agrees); Jaro–Winkler >= 0.8; (given) an initial; different.
 
 export function compareFamily(a: MatchFeatures, b: MatchFeatures): string {
   if (!a.family || !b.family) return 'missing';
@@ -49,7 +51,7 @@ export function compareFamily(a: MatchFeatures, b: MatchFeatures): string {
   }
   if ((a.familyTokens.length > 0 || b.familyTokens.length > 0) && sharesToken(a, b)) return 'token';
   if (straight >= JW_HIGH) return 'jw_high';
-  if (intersects(a.familyDm, b.familyDm)) return 'phonetic';
+  if (intersects(a.familyDm, b.familyDm) || (a.familySdx !== null && a.familySdx === b.familySdx)) return 'phonetic';
   if (straight >= JW_MID) return 'jw_mid';
   return 'different';
 }
@@ -68,7 +70,7 @@ export function compareGiven(a: MatchFeatures, b: MatchFeatures, familyLevel: st
   if (intersects(a.givenNick, b.givenNick)) return 'nickname';
   const s = jw(a.given, b.given);
   if (s >= JW_HIGH) return 'jw_high';
-  if (intersects(a.givenDm, b.givenDm)) return 'phonetic';
+  if (intersects(a.givenDm, b.givenDm) || (a.givenSdx !== null && a.givenSdx === b.givenSdx)) return 'phonetic';
   if (s >= JW_MID) return 'jw_mid';
   if ((a.given.length === 1 || b.given.length === 1) && a.given[0] === b.given[0]) return 'initial';
   return 'different';
@@ -92,27 +94,50 @@ export function compareBirthDate(a: MatchFeatures, b: MatchFeatures): string {
   return 'different';
 }
 
+/** Edit distance relative to the longer string. */
+const relativeDistance = (x: string, y: string): number => levenshtein(x, y) / Math.max(x.length, y.length, 1);
+
+/**
+ * Addresses: exact; the same street address with other parts differing or missing (same first
+ * line, or one address's words all found in the other: '123 main st' / 'apt 4 123 main st');
+ * then Levenshtein bands over the full text or its sorted words (lines or words in another order).
+ */
 export function compareAddress(a: MatchFeatures, b: MatchFeatures): string {
   if (a.addresses.length === 0 || b.addresses.length === 0) return 'missing';
-  let best = Infinity;
-  let ratio = Infinity;
+  let level = 3;
   for (const x of a.addresses) {
     for (const y of b.addresses) {
-      if (x === y) return 'exact';
-      const d = levenshtein(x, y);
-      best = Math.min(best, d);
-      ratio = Math.min(ratio, d / Math.max(x.length, y.length));
+      if (typeof x?.full !== 'string' || typeof y?.full !== 'string') continue; // stale (v1) features: recompute them
+      if (x.full === y.full) return 'exact';
+      if (x.street === y.street || wordsWithin(x.sorted, y.sorted)) level = 0;
+      else if (levenshtein(x.full, y.full) <= 2 || levenshtein(x.sorted, y.sorted) <= 2) level = Math.min(level, 1);
+      else if (Math.min(relativeDistance(x.full, y.full), relativeDistance(x.sorted, y.sorted)) <= ADDRESS_NEAR) level = Math.min(level, 2);
     }
   }
-  if (best <= 2) return 'close';
-  if (ratio <= 0.3) return 'near';
-  return 'different';
+  return ADDRESS_LEVELS[level]!;
 }
+
+/** Every word of the shorter address is in the longer one (at least two words, one not a number). */
+function wordsWithin(x: string, y: string): boolean {
+  const [short, long] = x.length <= y.length ? [x, y] : [y, x];
+  const words = short.split(' ');
+  if (words.length < 2 || !/[a-z]/.test(short)) return false;
+  const other = new Set(long.split(' '));
+  return words.every((w) => other.has(w));
+}
+const ADDRESS_LEVELS = ['street', 'close', 'near', 'different'] as const;
+const ADDRESS_NEAR = 0.3;
 
 export function compareCity(a: MatchFeatures, b: MatchFeatures): string {
   if (a.cities.length === 0 || b.cities.length === 0) return 'missing';
   if (intersects(a.cities, b.cities)) return 'exact';
-  for (const x of a.cities) for (const y of b.cities) if (jw(x, y) >= CITY_CLOSE) return 'close';
+  for (const x of a.cities) {
+    for (const y of b.cities) {
+      // Spaces dropped: 'ingl ewood' is 'inglewood'.
+      const [p, q] = [x.replace(/ /g, ''), y.replace(/ /g, '')];
+      if (p === q || jw(p, q) >= CITY_CLOSE || levenshtein(p, q) <= 1) return 'close';
+    }
+  }
   return 'different';
 }
 
@@ -133,17 +158,42 @@ export function compareSsn(a: MatchFeatures, b: MatchFeatures): string {
 
 const compareValue = (x: string | null, y: string | null): string => (!x || !y ? 'missing' : x === y ? 'exact' : 'different');
 
+/** Address or phone agree: the pair may share a home rather than be one person. */
+const sameHome = (levels: Readonly<Record<string, string>>): boolean =>
+  levels.address === 'exact' || levels.address === 'street' || levels.address === 'close' || levels.phone === 'exact';
+
+/** Twins never share an SSN, nor do relatives: an equal SSN (or a typo of it, but not the next number, as twins often get) refutes a household reading. */
+const ssnAgrees = (levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): boolean =>
+  levels.ssn === 'exact' || (levels.ssn === 'one_digit' && !consecutive(a.ssn ?? '', b.ssn ?? ''));
+
+/** Given names that are clearly different (not a nickname, typo, sound-alike or initial). */
+const differentGiven = (levels: Readonly<Record<string, string>>): boolean => levels.given === 'different' || levels.given === 'jw_mid';
+
 /**
- * Twins: same family, birth date and home (address or phone) but clearly different given names.
- * The agreements are then explained by the household, not by identity. Twins do not share an SSN,
- * so an exact SSN match is its own (weaker) level.
+ * Twins: same family, birth date and home (address or phone) but clearly different given names:
+ * the agreements are explained by the household, not by identity.
  */
-function twinLevel(levels: Readonly<Record<string, string>>): string {
+function twinLevel(levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): string {
   const sameFamily = levels.family === 'exact' || levels.family === 'token' || levels.family === 'jw_high';
-  const sameHome = levels.address === 'exact' || levels.address === 'close' || levels.phone === 'exact';
-  const differentGiven = levels.given === 'different' || levels.given === 'jw_mid';
-  if (!(sameFamily && levels.birth_date === 'exact' && sameHome && differentGiven)) return 'none';
-  return levels.ssn === 'exact' ? 'suspected_same_ssn' : 'suspected';
+  if (!(sameFamily && levels.birth_date === 'exact' && sameHome(levels) && differentGiven(levels))) return 'none';
+  return ssnAgrees(levels, a, b) ? 'refuted_by_ssn' : 'suspected';
+}
+
+/**
+ * Household members (spouses, siblings, parent and child, twins): a shared home with a conflict on
+ * what identifies a person (given name, birth date, gender). The home's agreement is then explained
+ * by living together and stops counting as evidence of identity (see HOME_FIELDS).
+ */
+function householdLevel(levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): string {
+  if (!sameHome(levels)) return 'none';
+  if (!(differentGiven(levels) || levels.birth_date === 'different' || levels.gender === 'different')) return 'none';
+  return ssnAgrees(levels, a, b) ? 'conflict_ssn_agrees' : 'conflict';
+}
+
+/** Numbers one apart ('123456788' / '123456789'). */
+function consecutive(x: string, y: string): boolean {
+  const d = Number(x) - Number(y);
+  return x.length === y.length && Number.isSafeInteger(Number(x)) && Math.abs(d) === 1;
 }
 
 /** The level of every known field for a pair (fields not in the configuration are skipped later). */
@@ -162,11 +212,15 @@ export function comparisonLevels(a: MatchFeatures, b: MatchFeatures): Record<str
     gender: compareValue(a.gender, b.gender),
     suffix: compareValue(a.suffix, b.suffix),
   };
-  levels.twin = twinLevel(levels);
+  levels.twin = twinLevel(levels, a, b);
+  levels.household = householdLevel(levels, a, b);
   return levels;
 }
 
 // ---- weights ----
+
+/** Fields a household shares: their agreement is no evidence of identity when a household conflict is found. */
+const HOME_FIELDS: ReadonlySet<string> = new Set(['address', 'city', 'postal_code', 'phone']);
 
 type CompiledField = {
   readonly name: string;
@@ -220,13 +274,23 @@ export function compareFeatures(a: MatchFeatures, b: MatchFeatures, config: Matc
   const c = compile(config);
   const levels = comparisonLevels(a, b);
   let total = c.priorLogOdds;
+  let home = 0;
+  let householdAt = -1;
   const evidence: FieldEvidence[] = [];
   for (const f of c.fields) {
     const level = levels[f.name] ?? 'missing';
-    let weight = NEUTRAL_LEVELS.has(level) ? 0 : (f.weights.get(level) ?? 0);
+    let weight = NEUTRAL_LEVELS.has(level) ? 0 : (f.weights.get(level) ?? 0); // unconfigured levels (given 'swapped') weigh 0
     if (level === 'exact' && f.tf) weight = tfWeight(f, f.name === 'family' ? a.family : a.given, config, frequencies) ?? weight;
+    if (HOME_FIELDS.has(f.name) && weight > 0) home += weight;
+    if (f.name === 'household' && level === 'conflict') householdAt = evidence.length;
     total += weight;
     evidence.push({ field: f.name, level, weight });
+  }
+  // A household conflict withdraws the home's positive evidence: living together explains it.
+  const h = evidence[householdAt];
+  if (h && home > 0) {
+    evidence[householdAt] = { ...h, weight: h.weight - home };
+    total -= home;
   }
   return { probability: 1 / (1 + 2 ** -total), weight: total, evidence };
 }

@@ -81,7 +81,7 @@ export function validateMatchingConfig(raw: unknown): MatchingConfig {
   const prior = probability(raw.prior, 'prior', true);
   if (!isObject(raw.fields)) return fail('fields', 'must be an object');
   const fields: Record<string, FieldConfig> = {};
-  for (const [name, f] of Object.entries(raw.fields)) fields[name] = validateField(name, f);
+  for (const [name, f] of Object.entries(raw.fields)) if (!name.startsWith('$')) fields[name] = validateField(name, f);
   const tf = raw.termFrequency;
   if (!isObject(tf)) return fail('termFrequency', 'must be an object');
   const tfFields = stringArray(tf.fields, 'termFrequency.fields');

@@ -1,7 +1,7 @@
 // Re-estimate config/matching.json's m/u from FEBRL (unsupervised: the truth is not used except
 // for the population-level duplicate count that sets λ, a number a deployment estimates from its
 // duplicate rate). u from random pairs; m by EM over blocked candidate pairs with λ fixed.
-//   node orchestration/mpi/matching/estimate.ts [--write] [--datasets 2,3,4]
+//   node orchestration/mpi/matching/estimate.ts [--write | --out FILE] [--datasets 1,2,3,4] [--random 2000000]
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -9,7 +9,7 @@ import { SHARED_DATA } from '../../../test/support/env.ts';
 import { loadMatchingConfig, DEFAULT_MATCHING_CONFIG_FILE, type MatchingConfig } from './config.ts';
 import { matchFeatures, blockingKeys, type MatchFeatures } from './features.ts';
 import { compareFeatures, levelsOf } from './compare.ts';
-import { estimateU, estimateParameters, blockedPrior } from './em.ts';
+import { estimateU, estimateParameters, blockedPrior, randomPairVectors } from './em.ts';
 import { readFebrl, type LabelledRecord } from './febrl-harness.ts';
 
 const FEBRL = join(SHARED_DATA, 'mpi', 'febrl');
@@ -20,35 +20,15 @@ const DATASETS: Record<string, () => LabelledRecord[]> = {
   '4': () => [...readFebrl(join(FEBRL, 'dataset4a.csv'), 'a'), ...readFebrl(join(FEBRL, 'dataset4b.csv'), 'b')],
 };
 
-/** A small deterministic PRNG (mulberry32), so estimates are reproducible. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Level vectors of random record pairs (nearly all non-matches): the input of estimateU. */
-export function randomPairVectors(features: readonly MatchFeatures[], config: MatchingConfig, count: number, seed = 1): Record<string, string>[] {
-  const next = random(seed);
-  const out: Record<string, string>[] = [];
-  while (out.length < count && features.length > 1) {
-    const i = Math.floor(next() * features.length);
-    const j = Math.floor(next() * features.length);
-    if (i !== j) out.push(levelsOf(compareFeatures(features[i]!, features[j]!, config)));
-  }
-  return out;
-}
-
 /** Level vectors of every pair sharing a blocking key (uncapped). */
 export function candidatePairVectors(features: readonly MatchFeatures[], config: MatchingConfig): Record<string, string>[] {
   const index = new Map<string, number[]>();
   features.forEach((f, i) => {
-    for (const k of blockingKeys(f, config)) index.set(k, [...(index.get(k) ?? []), i]);
+    for (const k of blockingKeys(f, config)) {
+      const list = index.get(k);
+      if (list) list.push(i);
+      else index.set(k, [i]);
+    }
   });
   const seen = new Set<number>();
   const out: Record<string, string>[] = [];
@@ -66,11 +46,23 @@ export function candidatePairVectors(features: readonly MatchFeatures[], config:
   return out;
 }
 
+/**
+ * Blocking keys whose candidate pairs EM trains on: the stricter kinds. The broad ones (fpc, gpc,
+ * fhn) only add recall at linking time; their extra non-matches sharing a postcode skew EM.
+ */
+const TRAINING_KEYS = ['fdm', 'gsx', 'nms', 'ssn', 'tel', 'eml', 'pcd', 'adr', 'dob'];
+
+/**
+ * Levels FEBRL's generator never produces as errors of one person (nicknames, initials): their m
+ * stays hand-set, or EM would price them from a handful of coincidences.
+ */
+const HAND_SET_M = ['given.nickname', 'given.initial'];
+
 /** Round to 2 significant digits for the configuration file. */
 const round = (x: number): number => Number(x.toPrecision(2));
 
 function main(): void {
-  const { values } = parseArgs({ options: { write: { type: 'boolean' }, datasets: { type: 'string', default: '2,3,4' }, random: { type: 'string', default: '400000' } } });
+  const { values } = parseArgs({ options: { write: { type: 'boolean' }, out: { type: 'string' }, keys: { type: 'string', default: TRAINING_KEYS.join(',') }, datasets: { type: 'string', default: '2,3,4' }, random: { type: 'string', default: '400000' } } });
   const base = loadMatchingConfig();
   const names = values.datasets.split(',');
   // u from random pairs pooled over the datasets.
@@ -78,36 +70,50 @@ function main(): void {
     const records = DATASETS[n]!();
     return { name: n, records, features: records.map((r) => matchFeatures(r.demographics, base)) };
   });
-  const randomVectors = data.flatMap((d, k) => randomPairVectors(d.features, base, Math.round(Number(values.random) / data.length), k + 1));
-  const withU = estimateU(randomVectors, base);
-  // m by EM per dataset (each its own λ), averaged weighted by the expected matches.
-  const estimates = data.map((d) => {
-    const n = d.records.length;
+  const lambdas = data.map((d) => {
     const entities = new Map<string, number>();
     for (const r of d.records) entities.set(r.entity, (entities.get(r.entity) ?? 0) + 1);
     let duplicatePairs = 0;
     for (const c of entities.values()) duplicatePairs += (c * (c - 1)) / 2;
-    const lambda = duplicatePairs / ((n * (n - 1)) / 2);
-    const vectors = candidatePairVectors(d.features, base);
-    const prior = blockedPrior(lambda, n, vectors.length);
-    console.error(`dataset ${d.name}: ${n} records, λ=${lambda.toExponential(2)}, ${vectors.length} candidate pairs, EM prior ${prior.toFixed(4)}`);
-    return { weight: duplicatePairs, config: estimateParameters(vectors, withU, { prior, iterations: 100 }) };
+    const n = d.records.length;
+    return { duplicatePairs, lambda: duplicatePairs / ((n * (n - 1)) / 2) };
   });
-  const total = estimates.reduce((s, e) => s + e.weight, 0);
-  const out = structuredClone(withU) as MatchingConfig;
+  const perSet = Math.round(Number(values.random) / data.length);
+  const randomVectors = data.flatMap((d, k) => randomPairVectors(d.features, base, perSet, k + 1));
+  const pooledLambda = lambdas.reduce((s, l) => s + l.lambda, 0) / lambdas.length;
+  const training = { ...base, blocking: { ...base.blocking, keys: values.keys.split(',') } };
+  const candidates = data.map((d) => candidatePairVectors(d.features, training));
+  // Two rounds: u (less the true matches among random pairs, λ·m) then m by EM, then again with the new m.
+  let current = base;
+  let estimates: { weight: number; config: MatchingConfig }[] = [];
+  for (let round = 0; round < 2; round++) {
+    const withU = estimateU(randomVectors, current, { prior: pooledLambda });
+    estimates = data.map((d, k) => {
+      const { lambda, duplicatePairs } = lambdas[k]!;
+      const prior = blockedPrior(lambda, d.records.length, candidates[k]!.length);
+      if (round === 0) console.error(`dataset ${d.name}: ${d.records.length} records, λ=${lambda.toExponential(2)}, ${candidates[k]!.length} candidate pairs, EM prior ${prior.toFixed(4)}`);
+      return { weight: duplicatePairs, config: estimateParameters(candidates[k]!, withU, { prior, iterations: 100, keep: HAND_SET_M }) };
+    });
+    current = structuredClone(withU) as MatchingConfig;
+    const total = estimates.reduce((s, e) => s + e.weight, 0);
+    for (const [name, field] of Object.entries(current.fields))
+      for (const [level, p] of Object.entries(field.levels)) p.m = estimates.reduce((s, e) => s + (e.weight / total) * e.config.fields[name]!.levels[level]!.m, 0);
+  }
+  const out = current;
   for (const [name, field] of Object.entries(out.fields)) {
     if (field.fixed) continue;
     for (const [level, p] of Object.entries(field.levels)) {
-      p.m = round(estimates.reduce((s, e) => s + (e.weight / total) * e.config.fields[name]!.levels[level]!.m, 0));
+      p.m = round(p.m);
       p.u = round(p.u);
       console.error(`${name}.${level}: m=${p.m} u=${p.u} w=${Math.log2(p.m / p.u).toFixed(2)}  per dataset m: ${estimates.map((e) => round(e.config.fields[name]!.levels[level]!.m)).join(' ')}`);
     }
   }
-  if (values.write) {
+  if (values.write || values.out) {
+    const target = values.out ?? DEFAULT_MATCHING_CONFIG_FILE;
     const file = JSON.parse(readFileSync(DEFAULT_MATCHING_CONFIG_FILE, 'utf8')) as { fields: MatchingConfig['fields'] };
     for (const [name, field] of Object.entries(out.fields)) if (!field.fixed) file.fields[name]!.levels = field.levels;
-    writeFileSync(DEFAULT_MATCHING_CONFIG_FILE, `${JSON.stringify(file, null, 2)}\n`);
-    console.error(`wrote ${DEFAULT_MATCHING_CONFIG_FILE}`);
+    writeFileSync(target, `${JSON.stringify(file, null, 2)}\n`);
+    console.error(`wrote ${target}`);
   }
 }
 

@@ -11,7 +11,7 @@ import {
   normalizePhone, normalizePostalCode, normalizeSsn, splitSuffix,
 } from './normalize.ts';
 
-export const FEATURES_VERSION = 1;
+export const FEATURES_VERSION = 2;
 const MAX_VALUES = 4; // addresses, phones, e-mails kept per record: bounds the pairwise work
 
 export type MatchFeatures = {
@@ -36,8 +36,8 @@ export type MatchFeatures = {
   /** Days since 1970-01-01 when dob is a valid calendar date. */
   readonly dobDay: number | null;
   readonly gender: string | null;
-  /** Normalized address lines (USPS abbreviations, unit designators), one string per address. */
-  readonly addresses: readonly string[];
+  /** Normalized addresses (USPS abbreviations, unit designators). */
+  readonly addresses: readonly AddressFeatures[];
   readonly cities: readonly string[];
   readonly postalCodes: readonly string[];
   readonly phones: readonly string[];
@@ -58,6 +58,23 @@ const sdx = (s: string | null): string | null => {
 };
 const uniq = (values: readonly (string | null)[]): string[] => [...new Set(values.filter((v): v is string => v !== null && v.length > 0))].slice(0, MAX_VALUES);
 const list = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
+
+export type AddressFeatures = {
+  /** All lines, normalized, joined. */
+  readonly full: string;
+  /** The first line (house number and street). */
+  readonly street: string;
+  /** The tokens sorted: survives lines or words given in another order. */
+  readonly sorted: string;
+};
+
+/** One address's comparison forms, or null when it has no lines. */
+export function addressFeatures(lines: unknown): AddressFeatures | null {
+  const normalized = list<unknown>(lines).slice(0, MAX_VALUES).map(normalizeAddressLine).filter(Boolean);
+  if (normalized.length === 0) return null;
+  const full = normalized.join(' ');
+  return { full, street: normalized[0]!, sorted: full.split(' ').sort().join(' ') };
+}
 
 type ParsedName = { family: string[]; given: string[]; suffix: string | null };
 
@@ -127,7 +144,7 @@ export function matchFeatures(d: SourceDemographics, config: MatchingConfig): Ma
     dob,
     dobDay: dayNumber(dob),
     gender: GENDERS.has(gender) ? gender : null,
-    addresses: uniq(addresses.map((a) => list<unknown>(a.line).map(normalizeAddressLine).filter(Boolean).join(' ') || null)),
+    addresses: addresses.map((a) => addressFeatures(a.line)).filter((a) => a !== null).slice(0, MAX_VALUES),
     cities: uniq(addresses.map((a) => cleanText(a.city).replace(/[^a-z0-9 ]/g, '') || null)),
     postalCodes: uniq(addresses.map((a) => normalizePostalCode(a.postalCode))),
     phones: uniq(telecom.filter((t) => t.system === 'phone' || t.system === 'sms' || t.system == null).map((t) => normalizePhone(t.value))),
@@ -135,6 +152,9 @@ export function matchFeatures(d: SourceDemographics, config: MatchingConfig): Ma
     ssn: d ? ssnOf(d, config) : null,
   };
 }
+
+/** False for features stored by an older definition (or not features at all): recompute them from the demographics. */
+export const featuresAreCurrent = (f: unknown): f is MatchFeatures => typeof f === 'object' && f !== null && (f as { v?: unknown }).v === FEATURES_VERSION;
 
 /** The normalized names the store counts for term frequencies. */
 export function frequencyTerms(f: MatchFeatures): { field: 'family' | 'given'; value: string }[] {
@@ -157,7 +177,15 @@ export function blockingKeys(f: MatchFeatures, config: MatchingConfig): string[]
   if (kinds.has('tel')) for (const p of f.phones) keys.push(`tel:${p}`);
   if (kinds.has('eml')) for (const e of f.emails) keys.push(`eml:${e}`);
   if (kinds.has('pcd') && fullDob) for (const p of f.postalCodes) keys.push(`pcd:${p}|${fullDob}`);
-  if (kinds.has('adr')) for (const a of f.addresses) for (const p of f.postalCodes) keys.push(`adr:${a}|${p}`);
+  if (kinds.has('adr')) for (const a of f.addresses) for (const p of f.postalCodes) keys.push(`adr:${a.street}|${p}`);
   if (kinds.has('dob') && fullDob && f.family) keys.push(`dob:${fullDob}|${f.family[0]}`);
+  if (kinds.has('fpc')) for (const c of f.familyDm) for (const p of f.postalCodes) keys.push(`fpc:${c}|${p}`);
+  if (kinds.has('gpc') && f.givenSdx) for (const p of f.postalCodes) keys.push(`gpc:${f.givenSdx}|${p}`);
+  if (kinds.has('fhn')) {
+    for (const a of f.addresses) {
+      const house = /(?:^| )(\d+[a-z]?)(?: |$)/.exec(a.street)?.[1];
+      if (house) for (const c of f.familyDm) keys.push(`fhn:${c}|${house}`);
+    }
+  }
   return [...new Set(keys)];
 }

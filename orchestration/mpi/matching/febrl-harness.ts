@@ -3,6 +3,8 @@
 // candidate, and linked to the cluster of the best MATCH candidate, else it starts a new cluster.
 // Pairwise precision/recall/F1 over the resulting clusters; POSSIBLE_MATCH only counts as review.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import type { SourceDemographics } from '../../../translation/fhir-r4/patient.ts';
 import { isCalendarDate } from '../../../translation/fhir-r4/patient.ts';
 import type { MatchingConfig } from './config.ts';
@@ -190,4 +192,35 @@ export function pairMetrics(records: readonly LabelledRecord[], cluster: readonl
   const recall = truePairs === 0 ? 1 : truePositivePairs / truePairs;
   const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
   return { truePairs, predictedPairs, truePositivePairs, precision, recall, f1 };
+}
+
+/** FEBRL datasets as the benchmark ingests them (dataset 4 as two sources, 4a first). */
+export function febrlDatasets(dir: string): Record<'febrl1' | 'febrl2' | 'febrl3' | 'febrl4', () => LabelledRecord[]> {
+  const read = (file: string, source: string) => () => readFebrl(join(dir, file), source);
+  return {
+    febrl1: read('dataset1.csv', 'febrl'),
+    febrl2: read('dataset2.csv', 'febrl'),
+    febrl3: read('dataset3.csv', 'febrl'),
+    febrl4: () => [...readFebrl(join(dir, 'dataset4a.csv'), 'febrl-a'), ...readFebrl(join(dir, 'dataset4b.csv'), 'febrl-b')],
+  };
+}
+
+const explain = (c: Comparison): string =>
+  c.evidence.filter((e) => e.level !== 'missing' && e.level !== 'none').map((e) => `${e.field}:${e.level}:${e.weight.toFixed(1)}`).join(' ');
+
+// node orchestration/mpi/matching/febrl-harness.ts [--trace] [--dataset febrl4]: metrics with the configured parameters.
+if (import.meta.main) {
+  const { values } = parseArgs({ options: { trace: { type: 'boolean' }, dataset: { type: 'string' } } });
+  const { SHARED_DATA } = await import('../../../test/support/env.ts');
+  const { loadMatchingConfig } = await import('./config.ts');
+  const config = loadMatchingConfig();
+  for (const [name, load] of Object.entries(febrlDatasets(join(SHARED_DATA, 'mpi', 'febrl')))) {
+    if (values.dataset && values.dataset !== name) continue;
+    const trace: LinkingTrace = { falseMerges: [], missed: [], candidateVectors: [] };
+    const m = simulateLinking(load(), config, { trace });
+    console.log(name, JSON.stringify({ ...m, precision: +m.precision.toFixed(5), recall: +m.recall.toFixed(5), f1: +m.f1.toFixed(5), elapsedMs: Math.round(m.elapsedMs) }));
+    if (!values.trace) continue;
+    for (const f of trace.falseMerges) console.log('  false merge', f.record, '->', f.linkedTo, f.comparison.probability.toFixed(4), explain(f.comparison));
+    for (const f of trace.missed) console.log('  missed', f.record, f.truth, f.blocked ? f.decision : 'NOT BLOCKED', f.comparison.probability.toFixed(4), explain(f.comparison));
+  }
 }

@@ -6,7 +6,7 @@ export const FIELD_LEVELS: Readonly<Record<string, readonly string[]>> = {
   family: ['exact', 'swapped', 'token', 'jw_high', 'phonetic', 'jw_mid', 'different'],
   given: ['exact', 'nickname', 'jw_high', 'phonetic', 'jw_mid', 'initial', 'different'],
   birth_date: ['exact', 'one_digit', 'day_month_swap', 'day_off_one', 'year_off_one', 'partial', 'different'],
-  address: ['exact', 'close', 'near', 'different'],
+  address: ['exact', 'street', 'close', 'near', 'different'],
   city: ['exact', 'close', 'different'],
   postal_code: ['exact', 'one_digit', 'different'],
   phone: ['exact', 'different'],
@@ -15,15 +15,17 @@ export const FIELD_LEVELS: Readonly<Record<string, readonly string[]>> = {
   gender: ['exact', 'different'],
   // Guards (hand-set, not estimated): Jr vs Sr, and twins (same family, birth date and home, clearly different given name).
   suffix: ['exact', 'different'],
-  twin: ['suspected', 'suspected_same_ssn'],
+  twin: ['suspected', 'refuted_by_ssn'],
+  household: ['conflict', 'conflict_ssn_agrees'],
 };
 
-/** Levels that never carry evidence (weight 0). */
-export const NEUTRAL_LEVELS: ReadonlySet<string> = new Set(['missing', 'swapped', 'none']);
+/** Levels that never carry evidence (weight 0). Any level a field's configuration lacks (given 'swapped') weighs 0 too. */
+export const NEUTRAL_LEVELS: ReadonlySet<string> = new Set(['missing', 'none']);
 
 /**
  * Blocking key kinds. fdm: family Double Metaphone + birth year; gsx: given Soundex + birth date;
  * nms: the two name Soundex codes in either order (survives a wrong birth date and a swap);
- * ssn; tel; eml; pcd: postal code + birth date; adr: street line + postal code; dob: birth date + family initial.
+ * ssn; tel; eml; pcd: postal code + birth date; adr: street line + postal code; dob: birth date + family initial;
+ * fpc: family Double Metaphone + postal code; gpc: given Soundex + postal code; fhn: family Double Metaphone + house number.
  */
-export const BLOCKING_KINDS: readonly string[] = ['fdm', 'gsx', 'nms', 'ssn', 'tel', 'eml', 'pcd', 'adr', 'dob'];
+export const BLOCKING_KINDS: readonly string[] = ['fdm', 'gsx', 'nms', 'ssn', 'tel', 'eml', 'pcd', 'adr', 'dob', 'fpc', 'gpc', 'fhn'];

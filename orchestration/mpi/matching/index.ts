@@ -3,10 +3,11 @@
 export type { MatchingConfig, FieldConfig, LevelProbabilities } from './config.ts';
 export { loadMatchingConfig, validateMatchingConfig, DEFAULT_MATCHING_CONFIG_FILE } from './config.ts';
 export type { MatchFeatures } from './features.ts';
-export { matchFeatures, blockingKeys, frequencyTerms, parseName, FEATURES_VERSION } from './features.ts';
+export { matchFeatures, blockingKeys, frequencyTerms, parseName, featuresAreCurrent, FEATURES_VERSION } from './features.ts';
+export type { AddressFeatures } from './features.ts';
 export { dataQualityFlags, QUALITY_FLAGS } from './quality.ts';
 export type { NameFrequencies, FieldEvidence, Comparison, Decision } from './compare.ts';
 export { compareFeatures, comparisonLevels, decide, matchCap, lacksIdentity, levelsOf, DECISIONS } from './compare.ts';
 export type { EmOptions } from './em.ts';
-export { estimateParameters, estimateU, blockedPrior } from './em.ts';
+export { estimateParameters, estimateU, blockedPrior, randomPairVectors, seededRandom } from './em.ts';
 export { FIELD_LEVELS, BLOCKING_KINDS } from './fields.ts';

@@ -93,14 +93,20 @@ const ADDRESS_WORD: ReadonlyMap<string, string> = new Map([
 ]);
 const UNIT_CANON: ReadonlySet<string> = new Set(Object.values(UNIT_DESIGNATORS));
 
+// Long suffix spellings that typists run into the street name ('fitzalanstreet').
+const RUN_IN_SUFFIX = /^(\p{L}{3,}?)(street|avenue|road|drive|place|crescent|circuit|court|lane|boulevard|terrace|parade|close)$/u;
+
 /** One address line in canonical form: 'Apt. #4B, 12 North Main Street' -> 'apt 4b 12 n main st'. */
 export function normalizeAddressLine(value: unknown): string {
   const raw = cleanText(value)
-    .replace(/\bp\s*o\b|\bpost office\b/g, 'po')
+    .replace(/\bp\s*\.?\s*o\s*\.?\s*box\b|\bpost office box\b/g, 'po box')
     .replace(/#/g, ' # ')
     .replace(/[^\p{L}\p{N}# ]+/gu, ' ')
     .split(' ')
-    .filter((t) => t.length > 0);
+    .flatMap((t) => {
+      const m = RUN_IN_SUFFIX.exec(t);
+      return m ? [m[1]!, m[2]!] : t.length > 0 ? [t] : [];
+    });
   const tokens = raw.map((t) => ADDRESS_WORD.get(t) ?? t);
   // '#' right after a unit designator is noise: 'unit # 4' = 'unit 4'.
   return tokens.filter((_, i) => !(raw[i] === '#' && UNIT_CANON.has(tokens[i - 1] ?? ''))).join(' ').slice(0, 128);
