@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Database, Queryable } from '../../platform/db.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
 import type { SourceDemographics } from '../../translation/fhir-r4/patient.ts';
-import type { MatchFeatures, MatchingConfig, NameFrequencies } from './matching/index.ts';
+import type { MatchFeatures, MatchingConfig } from './matching/index.ts';
 import {
   activeGoldenId,
   BATCH_LOCK,
@@ -23,7 +23,7 @@ import {
   type GoldenSourceRow,
   type LinkState,
 } from './golden.ts';
-import { countTerms, defaultLinkConfig, linkSourceRecord, prepare, revealStoredFeatures, scoreCandidates, TF_MIN_POPULATION, type Candidate, type LinkOptions, type LinkOutcome, type Prepared, type Scored } from './linking.ts';
+import { countTerms, defaultLinkConfig, frequenciesFor, linkSourceRecord, prepare, revealStoredFeatures, scoreCandidates, type Candidate, type LinkOptions, type LinkOutcome, type Prepared, type Scored } from './linking.ts';
 import type { GoldenField, ManualValue } from './survivorship.ts';
 
 /** Records per transaction: large enough to amortize round trips, small enough to keep locks short. */
@@ -60,16 +60,6 @@ async function chunkCandidates(tx: Queryable, prepared: readonly Prepared[], mat
   return result;
 }
 
-async function chunkFrequencies(tx: Queryable, prepared: readonly Prepared[]): Promise<NameFrequencies | undefined> {
-  const shards = Array.from({ length: 16 }, (_, i) => `*total*:${i}`);
-  const terms = new Map(prepared.flatMap((p) => p.terms.map((t) => [t.key, t.term] as const)));
-  const { rows } = await tx.query<{ term: string; count: string }>('SELECT term, count FROM name_frequency WHERE term = ANY($1::text[])', [[...shards, ...terms.values()]]);
-  const counts = new Map(rows.map((r) => [r.term, Number(r.count)]));
-  const total = shards.reduce((n, s) => n + (counts.get(s) ?? 0), 0);
-  if (total < TF_MIN_POPULATION) return undefined;
-  return { total, count: (field, value) => counts.get(terms.get(`${field}|${value}`) ?? '') ?? null };
-}
-
 /** Locks the golden records the chunk may join; a merged one is followed to its survivor. */
 async function activeGoldens(tx: Queryable, ids: readonly string[]): Promise<Map<string, string>> {
   const active = new Map<string, string>();
@@ -93,7 +83,7 @@ async function linkChunk(db: Database, prepared: readonly Prepared[], protection
   return inTransaction(db, async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [BATCH_LOCK]);
     const fromDb = await chunkCandidates(tx, prepared, matching, protection);
-    const freq = await chunkFrequencies(tx, prepared);
+    const freq = await frequenciesFor(tx, prepared);
     const active = await activeGoldens(tx, [...fromDb.values()].flatMap((l) => l.map((x) => x.c.goldenId)));
     // Records of this chunk, by blocking key, as candidates for the ones after them.
     const inChunk = new Map<string, { c: Candidate; ord: number }[]>();
@@ -122,8 +112,8 @@ async function linkChunk(db: Database, prepared: readonly Prepared[], protection
       for (const k of p.blockKeys) (inChunk.get(k) ?? inChunk.set(k, []).get(k)!).push({ c: self, ord });
     });
 
-    const created = decided.filter((d) => d.created).map((d) => d.goldenId);
-    if (created.length > 0) await tx.query('INSERT INTO golden_patient (id) SELECT unnest($1::uuid[])', [created]);
+    const created = new Set(decided.filter((d) => d.created).map((d) => d.goldenId));
+    if (created.size > 0) await tx.query('INSERT INTO golden_patient (id) SELECT unnest($1::uuid[])', [[...created]]);
     const inserted = await tx.query<{ rid: string; source: string; source_patient_id: string }>(
       `INSERT INTO source_record (source, source_patient_id, golden_id, mrn, demographics, source_updated_at, features, data_quality, link_state, link_origin, link_score, link_evidence, matched_via)
        SELECT x.source, x.source_patient_id, x.golden_id, x.mrn, x.demographics, x.source_updated_at, x.features, x.data_quality, x.link_state, 'AUTO', x.link_score, x.link_evidence, x.matched_via
@@ -186,10 +176,10 @@ async function linkChunk(db: Database, prepared: readonly Prepared[], protection
       );
 
     // Golden records: a new one from its records of this chunk; an existing one from all of its records.
-    const touchedExisting = [...new Set(decided.filter((d) => !d.created && !created.includes(d.goldenId)).map((d) => d.goldenId))];
+    const touchedExisting = [...new Set(decided.filter((d) => !d.created && !created.has(d.goldenId)).map((d) => d.goldenId))];
     const rowsOf = new Map<string, GoldenSourceRow[]>();
     for (const d of decided)
-      if (created.includes(d.goldenId)) (rowsOf.get(d.goldenId) ?? rowsOf.set(d.goldenId, []).get(d.goldenId)!).push({ demographics: d.p.sealed, data_quality: d.p.flags, link_state: d.decision, link_origin: 'AUTO' });
+      if (created.has(d.goldenId)) (rowsOf.get(d.goldenId) ?? rowsOf.set(d.goldenId, []).get(d.goldenId)!).push({ demographics: d.p.sealed, data_quality: d.p.flags, link_state: d.decision, link_origin: 'AUTO' });
     const manualOf = new Map<string, Partial<Record<GoldenField, ManualValue>>>();
     if (touchedExisting.length > 0) {
       const { rows } = await tx.query<GoldenSourceRow & { golden_id: string }>(
@@ -203,18 +193,6 @@ async function linkChunk(db: Database, prepared: readonly Prepared[], protection
     await writeGoldens(tx, new Map([...rowsOf].map(([id, rows]) => [id, goldenColumns(rows, manualOf.get(id) ?? {}, survivorship, protection)])));
     return decided;
   });
-}
-
-/** Name counts of a committed chunk, aggregated into one statement. */
-async function countChunkTerms(db: Queryable, decided: readonly Decided[]): Promise<void> {
-  const counts = new Map<string, number>();
-  for (const d of decided) for (const t of new Set(d.p.terms.map((x) => x.term))) counts.set(t, (counts.get(t) ?? 0) + 1);
-  counts.set(`*total*:${Math.floor(Math.random() * 16)}`, decided.length);
-  const terms = [...counts.keys()].sort();
-  await db.query(
-    'INSERT INTO name_frequency (term, count) SELECT * FROM unnest($1::text[], $2::bigint[]) ORDER BY 1 ON CONFLICT (term) DO UPDATE SET count = name_frequency.count + EXCLUDED.count',
-    [terms, terms.map((t) => counts.get(t)!)],
-  );
 }
 
 /**
@@ -242,7 +220,7 @@ export async function linkBatch(db: Database, records: readonly SourceDemographi
     });
     const decided = fresh.length > 0 ? await linkChunk(db, fresh.map((i) => prepare(slice[i]!, protection, matching)), protection, matching, options) : [];
     decided.forEach((d, j) => (outcomes[start + fresh[j]!] = { goldenId: d.goldenId, created: d.created, decision: d.decision, score: d.target?.comparison.probability ?? null, flags: d.p.flags }));
-    if (decided.length > 0) await countChunkTerms(db, decided);
+    if (decided.length > 0) await countTerms(db, decided.map((d) => d.p));
     for (const i of later) outcomes[start + i] = await linkSourceRecord(db, slice[i]!, protection, options);
   }
   return outcomes;

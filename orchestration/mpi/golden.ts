@@ -211,13 +211,21 @@ export async function queueReview(tx: Queryable, r: ReviewCandidate): Promise<vo
   );
 }
 
+/** Whether a golden record has live source records other than `except`. */
+export async function hasOtherRecords(tx: Queryable, goldenId: string, except?: RecordRef): Promise<boolean> {
+  const { rows } = await tx.query(
+    'SELECT 1 FROM source_record WHERE golden_id = $1 AND deleted_at IS NULL AND NOT (source IS NOT DISTINCT FROM $2 AND source_patient_id IS NOT DISTINCT FROM $3) LIMIT 1',
+    [goldenId, except?.source ?? null, except?.sourcePatientId ?? null],
+  );
+  return rows.length > 0;
+}
+
 /**
  * A golden record left without source records becomes a redirect to where its last record went,
  * so its id keeps answering (with the survivor) instead of disappearing.
  */
 export async function retireIfEmpty(tx: Queryable, goldenId: string, into: string, who: Actor): Promise<boolean> {
-  const { rows } = await tx.query('SELECT 1 FROM source_record WHERE golden_id = $1 AND deleted_at IS NULL LIMIT 1', [goldenId]);
-  if (rows.length > 0 || goldenId === into) return false;
+  if (goldenId === into || (await hasOtherRecords(tx, goldenId))) return false;
   await tx.query("UPDATE golden_patient SET status = 'MERGED', merged_into = $2, updated_at = now() WHERE id = $1", [goldenId, into]);
   await obsoleteReviews(tx, [goldenId], who);
   return true;

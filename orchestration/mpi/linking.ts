@@ -42,6 +42,7 @@ import {
   markedNotDuplicate,
   queueReview,
   recomputeGolden,
+  hasOtherRecords,
   recordId,
   retireIfEmpty,
   setLink,
@@ -176,13 +177,18 @@ export async function candidatesFor(tx: Queryable, p: Prepared, matching: Matchi
   }));
 }
 
-async function frequenciesFor(tx: Queryable, p: Prepared): Promise<NameFrequencies | undefined> {
-  const { rows } = await tx.query<{ term: string; count: string }>('SELECT term, count FROM name_frequency WHERE term = ANY($1::text[])', [[...TOTAL_SHARDS, ...p.terms.map((t) => t.term)]]);
+/**
+ * Name frequencies for the records about to be matched (one record online, a chunk in batch).
+ * A name the population has not counted yet falls back to its level's u, as does every name
+ * while the population is too small for frequencies to mean anything.
+ */
+export async function frequenciesFor(tx: Queryable, prepared: readonly Prepared[]): Promise<NameFrequencies | undefined> {
+  const terms = new Map(prepared.flatMap((p) => p.terms.map((t) => [t.key, t.term] as const)));
+  const { rows } = await tx.query<{ term: string; count: string }>('SELECT term, count FROM name_frequency WHERE term = ANY($1::text[])', [[...TOTAL_SHARDS, ...terms.values()]]);
   const counts = new Map(rows.map((r) => [r.term, Number(r.count)]));
   const total = TOTAL_SHARDS.reduce((n, t) => n + (counts.get(t) ?? 0), 0);
   if (total < TF_MIN_POPULATION) return undefined;
-  const byKey = new Map(p.terms.map((t) => [t.key, counts.get(t.term) ?? 0]));
-  return { total, count: (field, value) => byKey.get(`${field}|${value}`) ?? null };
+  return { total, count: (field, value) => counts.get(terms.get(`${field}|${value}`) ?? '') ?? null };
 }
 
 export type Scored = { readonly goldenId: string; readonly via: Candidate; readonly comparison: Comparison; readonly decision: LinkState };
@@ -272,10 +278,10 @@ async function linkPrepared(db: Database, p: Prepared, protection: IdentifierPro
     };
     // A steward's decision is never undone by automatic matching; nor is a link re-evaluated when
     // nothing the matcher looks at has changed.
-    const storedFeatures = existing?.features ? { ...existing.features, ssn: existing.features.ssn ? protection.cipher.decrypt(existing.features.ssn) : null } : null;
+    const storedFeatures = existing?.features ? revealStoredFeatures(protection.cipher, existing.features) : null;
     if (existing && (existing.link_origin === LINK_ORIGINS.MANUAL || (storedFeatures && sameFeatures(storedFeatures, p.features)))) return keep(existing.link_state, existing.link_score);
 
-    const scored = scoreCandidates(p, await candidatesFor(tx, p, matching, protection), matching, await frequenciesFor(tx, p));
+    const scored = scoreCandidates(p, await candidatesFor(tx, p, matching, protection), matching, await frequenciesFor(tx, [p]));
     // Pairs a steward already separated are not proposed again.
     const eligible: Scored[] = [];
     for (const s of scored) if (!existing || !(await markedNotDuplicate(tx, existing.golden_id, s.goldenId))) eligible.push(s);
@@ -283,13 +289,13 @@ async function linkPrepared(db: Database, p: Prepared, protection: IdentifierPro
     let target: Scored | undefined;
     let previous: string | null = null;
     if (existing) {
-      const others = await tx.query('SELECT 1 FROM source_record WHERE golden_id = $1 AND deleted_at IS NULL AND NOT (source = $2 AND source_patient_id = $3) LIMIT 1', [existing.golden_id, d.source, d.sourcePatientId]);
-      const r = rematchTarget(existing, eligible, others.rows.length > 0);
+      const hasOthers = await hasOtherRecords(tx, existing.golden_id, ref);
+      const r = rematchTarget(existing, eligible, hasOthers);
       if (r.stay) return keep(LINK_STATES.MATCH, r.best?.comparison.probability ?? null);
       target = r.best;
       previous = existing.golden_id;
       // Alone in its golden record: the record keeps that id unless it now matches another one.
-      if (others.rows.length === 0 && target?.decision !== LINK_STATES.MATCH) {
+      if (!hasOthers && target?.decision !== LINK_STATES.MATCH) {
         const state = target?.decision ?? LINK_STATES.NO_MATCH;
         await upsertRecord(tx, p, existing.golden_id, state, target);
         await indexRecord(tx, p, protection, true);
@@ -336,10 +342,15 @@ async function linkPrepared(db: Database, p: Prepared, protection: IdentifierPro
   });
 }
 
-/** Counts the record's names for term-frequency adjustment (after commit: statistics, not state). */
-export async function countTerms(db: Queryable, terms: readonly string[]): Promise<void> {
-  const sorted = [...new Set([totalShard(), ...terms])].sort();
-  await db.query('INSERT INTO name_frequency (term, count) SELECT t, 1 FROM unnest($1::text[]) AS t ORDER BY t ON CONFLICT (term) DO UPDATE SET count = name_frequency.count + 1', [sorted]);
+/** Counts the records' names for term-frequency adjustment (after commit: statistics, not state), in one statement. */
+export async function countTerms(db: Queryable, prepared: readonly Prepared[]): Promise<void> {
+  const counts = new Map<string, number>([[totalShard(), prepared.length]]);
+  for (const p of prepared) for (const t of new Set(p.terms.map((x) => x.term))) counts.set(t, (counts.get(t) ?? 0) + 1);
+  const terms = [...counts.keys()].sort();
+  await db.query(
+    'INSERT INTO name_frequency (term, count) SELECT * FROM unnest($1::text[], $2::bigint[]) ORDER BY 1 ON CONFLICT (term) DO UPDATE SET count = name_frequency.count + EXCLUDED.count',
+    [terms, terms.map((t) => counts.get(t)!)],
+  );
 }
 
 /**
@@ -351,7 +362,7 @@ export async function linkSourceRecord(db: Database, d: SourceDemographics, prot
   const survivorship = options.survivorship ?? defaultLinkConfig().survivorship;
   const p = prepare(d, protection, matching);
   const { outcome, newTerms } = await linkPrepared(db, p, protection, matching, survivorship, options.actor ?? SYSTEM_ACTOR);
-  if (newTerms) await countTerms(db, p.terms.map((t) => t.term));
+  if (newTerms) await countTerms(db, [p]);
   return outcome;
 }
 

@@ -8,6 +8,7 @@ import type { IdentifierProtection } from '../../security/identifier-protection.
 import {
   activeGoldenId,
   createGolden,
+  hasOtherRecords,
   inTransaction,
   LINK_ACTIONS,
   LINK_ORIGINS,
@@ -111,7 +112,7 @@ const linkRecordOp = (ref: RecordRef, goldenId: string): Op<LinkResult> => async
   if (!unchanged) {
     // The record's last one leaving a golden record makes that record a redirect, recorded like a
     // merge so that unmergePatient can restore it.
-    const alone = rec.golden_id !== target && (await tx.query('SELECT 1 FROM source_record WHERE golden_id = $1 AND deleted_at IS NULL AND NOT (source = $2 AND source_patient_id = $3) LIMIT 1', [rec.golden_id, ref.source, ref.sourcePatientId])).rows.length === 0;
+    const alone = rec.golden_id !== target && !(await hasOtherRecords(tx, rec.golden_id, ref));
     const mergeId = alone ? await recordMove(tx, c, target, rec.golden_id, [{ ...ref, state: rec.link_state, origin: rec.link_origin }]) : null;
     await setLink(tx, { record: ref, goldenId: target, previousGoldenId: rec.golden_id, state: LINK_STATES.MATCH, origin: LINK_ORIGINS.MANUAL, score: null, evidence: null, action: LINK_ACTIONS.LINKED, mergeId }, c.who, null);
     await closeRecordReviews(tx, ref, target, c);
@@ -140,8 +141,7 @@ export const unlinkRecord = (c: StewardContext, ref: RecordRef): Promise<LinkRes
   run<LinkResult>(c, async (tx) => {
     const rec = await lockRecord(tx, ref);
     await lockActive(tx, [rec.golden_id]);
-    const others = await tx.query('SELECT 1 FROM source_record WHERE golden_id = $1 AND deleted_at IS NULL AND NOT (source = $2 AND source_patient_id = $3) LIMIT 1', [rec.golden_id, ref.source, ref.sourcePatientId]);
-    if (others.rows.length === 0) {
+    if (!(await hasOtherRecords(tx, rec.golden_id, ref))) {
       // Already alone: confirm it as a distinct person (idempotent repeat of an unlink).
       const changed = !(rec.link_state === LINK_STATES.NO_MATCH && rec.link_origin === LINK_ORIGINS.MANUAL);
       if (changed) {
