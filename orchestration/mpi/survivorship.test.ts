@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadSurvivorshipConfig, survive, type SurvivorshipConfig } from './survivorship.ts';
 import { person } from './test-helpers.ts';
 
@@ -54,4 +57,7 @@ test('missing values never win, and a golden record without any is empty, not in
 
 test('the shipped configuration loads, and a bad one is refused naming the field', () => {
   assert.ok(loadSurvivorshipConfig().fields.name.length > 0);
+  const file = join(mkdtempSync(join(tmpdir(), 'surv-')), 'survivorship.json');
+  writeFileSync(file, JSON.stringify({ ...config, fields: { ...config.fields, birthDate: ['OLDEST'] } }));
+  assert.throws(() => loadSurvivorshipConfig(file), /fields\.birthDate/);
 });
