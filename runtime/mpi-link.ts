@@ -22,7 +22,8 @@ import type { Writable } from 'node:stream';
 import { dataDir, isProduction, loadVendorProfile, type VendorProfile } from '../platform/config.ts';
 import type { Database } from '../platform/db.ts';
 import type { KeyStoreOptions } from '../platform/keys.ts';
-import { LINK_STATES, linkBatch, linkSourceRecord, type LinkOutcome, type LinkState } from '../orchestration/mpi/store.ts';
+import { LINK_STATES, linkBatch, linkSourceRecord, type LinkOptions, type LinkOutcome, type LinkState } from '../orchestration/mpi/store.ts';
+import type { MatchingConfig } from '../orchestration/mpi/matching/index.ts';
 import type { IdentifierProtection } from '../security/identifier-protection.ts';
 import { sourceDemographics, type SourceDemographics } from '../translation/fhir-r4/patient.ts';
 import { error as issueError, type TranslationIssue } from '../translation/issues.ts';
@@ -214,11 +215,11 @@ const ATTEMPTS = 3;
  * again record by record, and a record refused on its own is linked with its identity only (a
  * provisional golden record) and reported, rather than failing a long run at record 900,000.
  */
-export function storeLinker(db: Database, protection: IdentifierProtection, concurrency: number): Linker {
+export function storeLinker(db: Database, protection: IdentifierProtection, concurrency: number, options: LinkOptions = {}): Linker {
   const linkOne = async (d: SourceDemographics): Promise<LinkOutcome> => {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await linkSourceRecord(db, d, protection);
+        return await linkSourceRecord(db, d, protection, options);
       } catch (error) {
         if (attempt >= ATTEMPTS || !isTransient(sqlState(error))) throw error;
       }
@@ -238,7 +239,7 @@ export function storeLinker(db: Database, protection: IdentifierProtection, conc
   return async (records) => {
     for (let attempt = 1; ; attempt++) {
       try {
-        return (await linkBatch(db, records, protection)).map((outcome) => ({ outcome, problem: null }));
+        return (await linkBatch(db, records, protection, options)).map((outcome) => ({ outcome, problem: null }));
       } catch (error) {
         const code = sqlState(error);
         if (isDataError(code) && !isTransient(code)) return oneByOne(records);
@@ -285,6 +286,8 @@ export type BatchOptions = {
   readonly onRow?: (row: BatchRow) => void | Promise<void>;
   /** Today's date (YYYY-MM-DD) for the future-birth-date check; for tests. */
   readonly today?: string;
+  /** Matching configuration (default: the deployment's, see defaultLinkConfig); the benchmarks pass a calibrated one. */
+  readonly matching?: MatchingConfig;
 };
 
 type Input = { readonly line: number; readonly text: string };
@@ -303,7 +306,7 @@ export async function linkNdjson(db: Database, lines: AsyncIterable<string> | It
   const chunksInFlight = concurrency > 1 ? 2 : 1;
   // PGlite is one connection that runs one transaction at a time: records in flight would only queue.
   const perChunk = db.kind === 'pglite' ? 1 : Math.ceil(concurrency / chunksInFlight);
-  const link = storeLinker(db, options.protection, perChunk);
+  const link = storeLinker(db, options.protection, perChunk, options.matching ? { matching: options.matching } : {});
   const today = options.today ?? new Date().toISOString().slice(0, 10);
 
   const decisions: Record<LinkState, number> = { [LINK_STATES.MATCH]: 0, [LINK_STATES.POSSIBLE_MATCH]: 0, [LINK_STATES.NO_MATCH]: 0 };
@@ -471,9 +474,10 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
 // ---------------------------------------------------------------------------------------------
 // The command
 
-class CannotRun extends Error {}
+/** A refusal worth one line and exit code 2 (bad input file, database in use), not a stack trace. */
+export class CannotRun extends Error {}
 
-async function checkReadable(input: string): Promise<void> {
+export async function checkReadable(input: string): Promise<void> {
   if (input === '-') return;
   try {
     await access(input, constants.R_OK);
@@ -483,7 +487,7 @@ async function checkReadable(input: string): Promise<void> {
   if (!statSync(input).isFile()) throw new CannotRun(`input ${input} is not a file`);
 }
 
-function loadProfile(name: string): VendorProfile {
+export function loadProfile(name: string): VendorProfile {
   try {
     return loadVendorProfile(name);
   } catch (error) {
@@ -542,7 +546,7 @@ const write = (stream: Writable, text: string): Promise<void> | void => {
   });
 };
 
-function inputLines(input: string): AsyncIterable<string> {
+export function inputLines(input: string): AsyncIterable<string> {
   const stream = input === '-' ? process.stdin : createReadStream(input, { encoding: 'utf8' });
   return createInterface({ input: stream, crlfDelay: Infinity });
 }

@@ -1,4 +1,4 @@
-// `npm run bench:mpi:speed -- [--golden 1000000] [--stream 2000] [--concurrency 8] [--seed 42] [--keep] [--reuse SCHEMA] [--json FILE]`
+// `npm run bench:mpi:speed -- [--golden 1000000] [--stream 2000] [--concurrency 8] [--seed 42] [--calibration-sample 100000] [--keep] [--reuse SCHEMA] [--json FILE]`
 //
 // Two questions about the MPI at scale, in real PostgreSQL (DATABASE_URL, default
 // postgres://postgres@127.0.0.1:5432/test), in a fresh schema dropped at the end unless --keep:
@@ -10,6 +10,10 @@
 // 2. Online latency: a stream of --stream new records, half duplicates of people already in the
 //    MPI, half new people, each linked alone with linkSourceRecord, as the online path does:
 //    p50/p95/p99, and whether each landed where the truth says.
+//
+// Before both, the matching configuration is calibrated on a uniform sample of the population, as a
+// deployment does before its initial load (`npm run mpi:calibrate -- --input ...`): u of every level
+// and the prior for a population of this size (--calibration-sample 0 keeps config/matching.json).
 //
 // Plus this process's peak RSS and the schema's table and index sizes. --reuse SCHEMA skips the
 // build and measures the stream against a population kept by an earlier --keep (its stream
@@ -29,6 +33,7 @@ import { sourceDemographics } from '../../translation/fhir-r4/patient.ts';
 import { describeMachine } from '../gateway/report.ts';
 import { markdownTable, percentile } from './metrics.ts';
 import { hasSecondRecord, person, rng, secondRecord, streamDuplicate, toPatient } from './synthetic.ts';
+import { calibrate, loadMatchingConfig, matchFeatures, type Calibration, type MatchFeatures, type MatchingConfig } from '../../orchestration/mpi/matching/index.ts';
 
 process.env.LOG_LEVEL ??= 'warn';
 
@@ -41,7 +46,7 @@ const err = (line: string) => process.stderr.write(`${line}\n`);
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const minutes = (s: number): string => (s < 120 ? `${s.toFixed(0)} s` : `${(s / 60).toFixed(1)} min`);
 
-type Args = { golden: number; stream: number; concurrency: number; seed: number; keep: boolean; reuse: string | undefined; json: string | undefined };
+type Args = { golden: number; stream: number; concurrency: number; seed: number; calibrationSample: number; keep: boolean; reuse: string | undefined; json: string | undefined };
 
 function parse(): Args | 'help' {
   const { values } = parseArgs({
@@ -50,6 +55,7 @@ function parse(): Args | 'help' {
       stream: { type: 'string', default: '2000' },
       concurrency: { type: 'string', default: String(DEFAULT_CONCURRENCY) },
       seed: { type: 'string', default: '42' },
+      'calibration-sample': { type: 'string', default: '100000' },
       keep: { type: 'boolean', default: false },
       reuse: { type: 'string' },
       json: { type: 'string' },
@@ -68,6 +74,7 @@ function parse(): Args | 'help' {
     stream: n('stream', values.stream, 0, 10_000_000),
     concurrency: n('concurrency', values.concurrency, 1, 64),
     seed: n('seed', values.seed, 0, 2 ** 31),
+    calibrationSample: n('calibration-sample', values['calibration-sample'], 0, 10_000_000),
     keep: values.keep,
     reuse: values.reuse,
     json: values.json,
@@ -81,24 +88,54 @@ function parse(): Args | 'help' {
 function* firstSourceLines(seed: number, golden: number): Generator<string> {
   for (let i = 0; i < golden; i++) yield JSON.stringify(toPatient(person(seed, i), `a-${i}`, `A${i}`));
 }
+/** Person i's record in the second source: another EHR formats differently (upper case, SSN without dashes, abbreviated street types, each on some records). */
+function secondSourcePatient(seed: number, i: number): Record<string, unknown> {
+  const style = rng(seed, 77, i);
+  return toPatient(secondRecord(seed, i), `b-${i}`, `B${i}`, { upper: style() < 0.3, compactSsn: style() < 0.5, abbreviate: style() < 0.4 });
+}
 function* secondSourceLines(seed: number, golden: number): Generator<string> {
-  for (let i = 0; i < golden; i++) {
-    if (!hasSecondRecord(seed, i)) continue;
-    // Another EHR formats differently: upper case, SSN without dashes, abbreviated street types, each on some records.
-    const style = rng(seed, 77, i);
-    yield JSON.stringify(toPatient(secondRecord(seed, i), `b-${i}`, `B${i}`, { upper: style() < 0.3, compactSsn: style() < 0.5, abbreviate: style() < 0.4 }));
+  for (let i = 0; i < golden; i++) if (hasSecondRecord(seed, i)) yield JSON.stringify(secondSourcePatient(seed, i));
+}
+
+const countRecords = (seed: number, golden: number): number => {
+  let n = golden;
+  for (let i = 0; i < golden; i++) if (hasSecondRecord(seed, i)) n++;
+  return n;
+};
+
+type Calibrated = { readonly matching: MatchingConfig; readonly calibration: Calibration | null; readonly seconds: number };
+
+/** Calibrate on a uniform sample of the population's records (both sources), translated as mpi:link translates them. */
+function calibrateOnPopulation(args: Args): Calibrated {
+  const base = loadMatchingConfig();
+  if (args.calibrationSample === 0) return { matching: base, calibration: null, seconds: 0 };
+  const started = performance.now();
+  const profile = loadVendorProfile(DEFAULT_PROFILE);
+  const total = countRecords(args.seed, args.golden);
+  const share = Math.min(1, args.calibrationSample / total);
+  const sample: MatchFeatures[] = [];
+  const take = (patient: Record<string, unknown>, source: string) => {
+    const t = sourceDemographics(patient as never, source, profile);
+    if (t.ok) sample.push(matchFeatures(t.value, base));
+  };
+  for (let i = 0; i < args.golden; i++) {
+    const r = rng(args.seed, 55, i);
+    if (r() < share) take(toPatient(person(args.seed, i), `a-${i}`, `A${i}`), SOURCES.first);
+    if (hasSecondRecord(args.seed, i) && r() < share) take(secondSourcePatient(args.seed, i), SOURCES.second);
   }
+  err(`calibration: ${fmt(sample.length)} of ${fmt(total)} records sampled`);
+  const calibration = calibrate(sample, base, { populationSize: total, targetPopulation: total + args.stream, seed: args.seed });
+  return { matching: calibration.config, calibration, seconds: (performance.now() - started) / 1000 };
 }
 
 type Phase = { readonly source: string; readonly summary: BatchSummary };
 
 type Built = { readonly phases: Phase[]; readonly seconds: number; /** records/s in each tenth of the build: does linking slow down as the MPI grows? */ readonly perTenth: number[] };
 
-async function build(db: Database, args: Args, protection: ReturnType<typeof protectionFor>): Promise<Built> {
+async function build(db: Database, args: Args, protection: ReturnType<typeof protectionFor>, matching: MatchingConfig): Promise<Built> {
   const profile = loadVendorProfile(DEFAULT_PROFILE);
-  let second = 0;
-  for (let i = 0; i < args.golden; i++) if (hasSecondRecord(args.seed, i)) second++;
-  const total = args.golden + second;
+  const total = countRecords(args.seed, args.golden);
+  const second = total - args.golden;
   err(`build: ${fmt(args.golden)} people + ${fmt(second)} second-source records = ${fmt(total)} records, concurrency ${args.concurrency}`);
   const started = performance.now();
   let done = 0, lastAt = started, lastDone = 0;
@@ -121,7 +158,7 @@ async function build(db: Database, args: Args, protection: ReturnType<typeof pro
   };
   const phases: Phase[] = [];
   for (const [source, lines] of [[SOURCES.first, firstSourceLines(args.seed, args.golden)], [SOURCES.second, secondSourceLines(args.seed, args.golden)]] as const) {
-    phases.push({ source, summary: await linkNdjson(db, lines, { source, profile, protection, concurrency: args.concurrency, onRow }) });
+    phases.push({ source, summary: await linkNdjson(db, lines, { source, profile, protection, concurrency: args.concurrency, onRow, matching }) });
   }
   return { phases, seconds: (performance.now() - started) / 1000, perTenth };
 }
@@ -146,7 +183,7 @@ type StreamResult = {
  * index beyond the population, offset per run so that a --reuse run never meets an earlier run's
  * new people again).
  */
-async function stream(db: Database, args: Args, protection: ReturnType<typeof protectionFor>): Promise<StreamResult> {
+async function stream(db: Database, args: Args, protection: ReturnType<typeof protectionFor>, matching: MatchingConfig): Promise<StreamResult> {
   const profile = loadVendorProfile(DEFAULT_PROFILE);
   const run = Date.now() % 2 ** 31;
   const source = `synth-stream-${run.toString(36)}`;
@@ -164,7 +201,7 @@ async function stream(db: Database, args: Args, protection: ReturnType<typeof pr
     // (the first source's, or the second source's when it was not linked to the first). Read before, not timed.
     const expected = duplicate ? await goldenIdsOfPerson(db, index) : new Set<string>();
     const t0 = performance.now();
-    const outcome = await linkSourceRecord(db, t.value, protection);
+    const outcome = await linkSourceRecord(db, t.value, protection, { matching });
     latenciesMs.push(performance.now() - t0);
     const bucket = duplicate ? duplicates : newPeople;
     bucket.total++;
@@ -204,7 +241,7 @@ async function main(): Promise<number> {
   try {
     const parsed = parse();
     if (parsed === 'help') {
-      process.stdout.write('usage: npm run bench:mpi:speed -- [--golden 1000000] [--stream 2000] [--concurrency 8] [--seed 42] [--keep] [--reuse SCHEMA] [--json FILE]\n');
+      process.stdout.write('usage: npm run bench:mpi:speed -- [--golden 1000000] [--stream 2000] [--concurrency 8] [--seed 42] [--calibration-sample 100000] [--keep] [--reuse SCHEMA] [--json FILE]\n');
       return 0;
     }
     args = parsed;
@@ -230,21 +267,24 @@ async function main(): Promise<number> {
   try {
     const pg = (await db.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? 'unknown';
     let built: Built | null = null;
+    let calibrated: Calibrated | null = null;
     if (args.reuse) {
       const meta = await db.query<{ golden: number; seed: number }>(`SELECT golden, seed FROM ${META_TABLE} LIMIT 1`).catch(() => ({ rows: [] as { golden: number; seed: number }[] }));
       const m = meta.rows[0];
       if (!m) throw new Error(`schema ${schema} holds no population of this benchmark (run once with --keep)`);
       args = { ...args, golden: m.golden, seed: m.seed };
       err(`reusing schema ${schema}: ${fmt(m.golden)} people, seed ${m.seed}`);
+      calibrated = calibrateOnPopulation(args); // deterministic: the same configuration the build used
     } else {
       err(`schema ${schema}${args.keep ? ' (kept at the end: --keep)' : ' (dropped at the end)'}`);
-      built = await build(db, args, protection);
+      calibrated = calibrateOnPopulation(args);
+      built = await build(db, args, protection, calibrated.matching);
       await db.query(`CREATE TABLE ${META_TABLE} (golden int NOT NULL, seed int NOT NULL, built_at timestamptz NOT NULL DEFAULT now())`);
       await db.query(`INSERT INTO ${META_TABLE} (golden, seed) VALUES ($1, $2)`, [args.golden, args.seed]);
     }
     const sizesAfterBuild = await tableSizes(db);
     err(`stream: ${fmt(args.stream)} records linked one at a time`);
-    const online = await stream(db, args, protection);
+    const online = await stream(db, args, protection, calibrated!.matching);
     const sizes = await tableSizes(db);
     const peakRssMb = process.resourceUsage().maxRSS / 1024;
 
@@ -253,6 +293,16 @@ async function main(): Promise<number> {
     const out: string[] = [];
     out.push('', `## MPI speed: ${fmt(args.golden)} people${built ? '' : ` (reused schema ${schema})`}, online stream of ${fmt(args.stream)}`, '');
     out.push(`Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGb} GB RAM, Node ${machine.node} (${machine.platform}), PostgreSQL ${pg} (${new URL(url).hostname}); load average at start ${machine.loadAverageAtStart.join(' ')}`);
+    const cal = calibrated?.calibration;
+    out.push('', '### Calibration', '');
+    if (!cal) out.push('None (--calibration-sample 0): config/matching.json as it is.');
+    else {
+      out.push(
+        `On a uniform sample of ${fmt(cal.sample)} records (${calibrated!.seconds.toFixed(0)} s): ${fmt(cal.randomPairs)} random pairs for u, ${fmt(cal.candidatePairs)} blocked candidate pairs of which ${fmt(cal.expectedMatches)} expected matches (EM), so prior ${cal.prior[0]} -> ${cal.prior[1]} (${fmt(cal.duplicatePairs)} duplicate pairs expected in the population; the truth is about ${fmt(countRecords(args.seed, args.golden) - args.golden)}).`,
+        '',
+        markdownTable(['field level', 'u before', 'u after', 'weight before (bits)', 'weight after'], cal.levels.filter((l) => Math.abs(l.weight[0] - l.weight[1]) >= 0.5).map((l) => [`${l.field}.${l.level}`, l.u[0].toExponential(1), l.u[1].toExponential(1), l.weight[0].toFixed(1), l.weight[1].toFixed(1)])),
+      );
+    }
     if (built) {
       const records = built.phases.reduce((n, p) => n + p.summary.records, 0);
       const created = built.phases.reduce((n, p) => n + p.summary.created, 0);
@@ -305,7 +355,7 @@ async function main(): Promise<number> {
     if (args.json) {
       writeFileSync(
         args.json,
-        `${JSON.stringify({ benchmark: 'mpi speed', args, schema, machine: { ...machine, postgres: pg }, build: built && { seconds: built.seconds, phases: built.phases }, online: { latency: lat, duplicates: d, newPeople: n }, peakRssMb, sizes, sizesAfterBuild }, null, 2)}\n`,
+        `${JSON.stringify({ benchmark: 'mpi speed', args, schema, machine: { ...machine, postgres: pg }, build: built && { seconds: built.seconds, phases: built.phases }, calibration: calibrated?.calibration && { ...calibrated.calibration, config: undefined, seconds: calibrated.seconds }, online: { latency: lat, duplicates: d, newPeople: n }, peakRssMb, sizes, sizesAfterBuild }, null, 2)}\n`,
       );
     }
     return 0;

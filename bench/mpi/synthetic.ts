@@ -21,16 +21,26 @@ const fmix = (h: number): number => {
   return h >>> 0;
 };
 
-/** A generator of floats in [0, 1) seeded by a tuple of integers (mulberry32). */
+/**
+ * A generator of floats in [0, 1) seeded by a tuple of integers: sfc32 (128-bit state). A 32-bit
+ * counter generator (mulberry32) is not enough here: among a million people, streams one step apart
+ * resynchronise after an optional draw and make hundreds of "different people" who share a birth
+ * date, an address, a phone and an SSN.
+ */
 export function rng(...keys: readonly number[]): () => number {
-  let s = keys.reduce((h, k) => fmix(h ^ fmix(k + 0x9e3779b9)), 0x2545f491);
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  const h = (salt: number) => keys.reduce((acc, k) => fmix(acc ^ fmix(k + 0x9e3779b9 + salt)), fmix(0x2545f491 + salt));
+  let a = h(0x1b873593), b = h(0xcc9e2d51), c = h(0x85ebca6b), d = 1;
+  const next = (): number => {
+    const t = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    c = (c + t) | 0;
+    return (t >>> 0) / 4294967296;
   };
+  for (let i = 0; i < 12; i++) next(); // sfc32's recommended warm-up
+  return next;
 }
 
 type Random = () => number;

@@ -115,9 +115,9 @@ async function linkChunk(db: Database, prepared: readonly Prepared[], protection
     const created = new Set(decided.filter((d) => d.created).map((d) => d.goldenId));
     if (created.size > 0) await tx.query('INSERT INTO golden_patient (id) SELECT unnest($1::uuid[])', [[...created]]);
     const inserted = await tx.query<{ rid: string; source: string; source_patient_id: string }>(
-      `INSERT INTO source_record (source, source_patient_id, golden_id, mrn, demographics, source_updated_at, features, data_quality, link_state, link_origin, link_score, link_evidence, matched_via)
-       SELECT x.source, x.source_patient_id, x.golden_id, x.mrn, x.demographics, x.source_updated_at, x.features, x.data_quality, x.link_state, 'AUTO', x.link_score, x.link_evidence, x.matched_via
-       FROM jsonb_to_recordset($1::jsonb) AS x(source text, source_patient_id text, golden_id uuid, mrn text, demographics jsonb, source_updated_at text, features jsonb, data_quality jsonb, link_state text, link_score double precision, link_evidence jsonb, matched_via text)
+      `INSERT INTO source_record (source, source_patient_id, golden_id, mrn, demographics, source_updated_at, features, data_quality, link_state, link_origin, link_score, link_evidence, matched_via, block_keys)
+       SELECT x.source, x.source_patient_id, x.golden_id, x.mrn, x.demographics, x.source_updated_at, x.features, x.data_quality, x.link_state, 'AUTO', x.link_score, x.link_evidence, x.matched_via, x.block_keys
+       FROM jsonb_to_recordset($1::jsonb) AS x(source text, source_patient_id text, golden_id uuid, mrn text, demographics jsonb, source_updated_at text, features jsonb, data_quality jsonb, link_state text, link_score double precision, link_evidence jsonb, matched_via text, block_keys bigint[])
        RETURNING rid, source, source_patient_id`,
       [
         JSON.stringify(
@@ -134,6 +134,7 @@ async function linkChunk(db: Database, prepared: readonly Prepared[], protection
             link_score: d.target?.comparison.probability ?? null,
             link_evidence: d.target?.comparison.evidence ?? null,
             matched_via: d.decision === LINK_STATES.MATCH && d.target ? recordId(d.target.via) : null,
+            block_keys: d.p.blockKeys,
           })),
         ),
       ],

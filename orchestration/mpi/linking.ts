@@ -229,17 +229,19 @@ async function upsertRecord(tx: Queryable, p: Prepared, goldenId: string, state:
   );
 }
 
+/**
+ * The record's blocking keys and identifiers. Keys it no longer has are removed through the keys
+ * stored on the record (block_keys), unchanged ones stay, new ones are added: one statement.
+ */
 async function indexRecord(tx: Queryable, p: Prepared, protection: IdentifierProtection, existed: boolean): Promise<void> {
   const { d } = p;
   const ids = d.identifiers.map((i) => [i.system, protection.lookupValue(i.system, i.value)]);
-  if (existed)
-    await tx.query(
-      `WITH gone AS (DELETE FROM match_block WHERE rid = (SELECT rid FROM source_record WHERE source = $1 AND source_patient_id = $2))
-       DELETE FROM patient_identifier WHERE source = $1 AND source_patient_id = $2`,
-      [d.source, d.sourcePatientId],
-    );
+  if (existed) await tx.query('DELETE FROM patient_identifier WHERE source = $1 AND source_patient_id = $2', [d.source, d.sourcePatientId]);
   await tx.query(
-    `WITH blocks AS (INSERT INTO match_block (key, rid) SELECT DISTINCT k, (SELECT rid FROM source_record WHERE source = $1 AND source_patient_id = $2) FROM unnest($3::bigint[]) AS k ON CONFLICT DO NOTHING)
+    `WITH r AS (SELECT rid, block_keys FROM source_record WHERE source = $1 AND source_patient_id = $2),
+     gone AS (DELETE FROM match_block AS b USING r WHERE b.rid = r.rid AND b.key = ANY (r.block_keys) AND NOT (b.key = ANY ($3::bigint[]))),
+     kept AS (UPDATE source_record AS s SET block_keys = $3::bigint[] FROM r WHERE s.rid = r.rid),
+     blocks AS (INSERT INTO match_block (key, rid) SELECT DISTINCT k, r.rid FROM unnest($3::bigint[]) AS k, r ON CONFLICT DO NOTHING)
      INSERT INTO patient_identifier (system, value, source, source_patient_id)
      SELECT x->>0, x->>1, $1, $2 FROM jsonb_array_elements($4::jsonb) AS x ON CONFLICT DO NOTHING`,
     [d.source, d.sourcePatientId, p.blockKeys, JSON.stringify(ids)],
@@ -380,7 +382,12 @@ export async function deleteSourceRecord(db: Database, ref: { source: string; so
     );
     const row = rows[0];
     if (!row) return false;
-    await tx.query('DELETE FROM match_block WHERE rid = (SELECT rid FROM source_record WHERE source = $1 AND source_patient_id = $2)', [ref.source, ref.sourcePatientId]);
+    await tx.query(
+      `WITH r AS (SELECT rid, block_keys FROM source_record WHERE source = $1 AND source_patient_id = $2),
+       gone AS (DELETE FROM match_block AS b USING r WHERE b.rid = r.rid AND b.key = ANY (r.block_keys))
+       UPDATE source_record SET block_keys = '{}' WHERE source = $1 AND source_patient_id = $2`,
+      [ref.source, ref.sourcePatientId],
+    );
     await tx.query('DELETE FROM patient_identifier WHERE source = $1 AND source_patient_id = $2', [ref.source, ref.sourcePatientId]);
     await appendLinkEvent(tx, { record: ref, goldenId: row.golden_id, previousGoldenId: row.golden_id, state: row.link_state, origin: row.link_origin, score: null, evidence: null, action: LINK_ACTIONS.DELETED }, options.actor ?? SYSTEM_ACTOR);
     await recomputeGolden(tx, row.golden_id, survivorship, protection);

@@ -136,4 +136,20 @@ export const MPI_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS link_event_previous ON link_event (previous_golden_id, seq) WHERE previous_golden_id IS NOT NULL;
       CREATE INDEX IF NOT EXISTS golden_patient_merged_into ON golden_patient (merged_into) WHERE merged_into IS NOT NULL`,
   },
+  {
+    // Batch linking at a million records spent its time maintaining indexes. A record's blocking
+    // keys now live on the record (block_keys), so its match_block rows are found through the
+    // (key, rid) primary key: the secondary index on rid, and the foreign key whose check probed
+    // source_record once per block row, go. Records are never hard-deleted (deleted_at), and block
+    // rows are written and removed in the record's own transaction. match_key (the deterministic
+    // rule's key) has been unused since mpi-002.
+    id: 'mpi-003-block-keys-on-record',
+    sql: `
+      ALTER TABLE source_record ADD COLUMN IF NOT EXISTS block_keys bigint[] NOT NULL DEFAULT '{}';
+      UPDATE source_record s SET block_keys = b.keys FROM (SELECT rid, array_agg(key) AS keys FROM match_block GROUP BY rid) AS b WHERE b.rid = s.rid;
+      ALTER TABLE match_block DROP CONSTRAINT IF EXISTS match_block_rid_fkey;
+      DROP INDEX IF EXISTS match_block_rid;
+      DROP INDEX IF EXISTS source_record_match_key;
+      ALTER TABLE source_record DROP COLUMN IF EXISTS match_key`,
+  },
 ];

@@ -212,6 +212,9 @@ export function comparisonLevels(a: MatchFeatures, b: MatchFeatures): Record<str
     gender: compareValue(a.gender, b.gender),
     suffix: compareValue(a.suffix, b.suffix),
   };
+  // Equal or neighbouring postal codes imply the city: counting both would count one fact twice
+  // (Fellegi-Sunter weights add up only for independent fields).
+  if ((levels.postal_code === 'exact' || levels.postal_code === 'one_digit') && (levels.city === 'exact' || levels.city === 'close')) levels.city = 'implied';
   levels.twin = twinLevel(levels, a, b);
   levels.household = householdLevel(levels, a, b);
   return levels;

@@ -30,6 +30,8 @@ export type MatchingConfig = {
 };
 
 export const DEFAULT_MATCHING_CONFIG_FILE = resolve(PROJECT_ROOT, 'config', 'matching.json');
+/** The deployment's matching configuration: MATCHING_CONFIG_FILE (for example one written by `npm run mpi:calibrate`), else the default. */
+export const matchingConfigFile = (env: NodeJS.ProcessEnv = process.env): string => (env.MATCHING_CONFIG_FILE ? resolve(env.MATCHING_CONFIG_FILE) : DEFAULT_MATCHING_CONFIG_FILE);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const fail = (key: string, why: string): never => {
@@ -98,8 +100,8 @@ export function validateMatchingConfig(raw: unknown): MatchingConfig {
   return { thresholds: { autoLink, review }, prior, fields, termFrequency, blocking, identifierSystems: { ssn: stringArray(ids.ssn, 'identifierSystems.ssn') } };
 }
 
-/** Read and validate the matching configuration (default config/matching.json). */
-export function loadMatchingConfig(file: string = DEFAULT_MATCHING_CONFIG_FILE): MatchingConfig {
+/** Read and validate the matching configuration (default: matchingConfigFile()). */
+export function loadMatchingConfig(file: string = matchingConfigFile()): MatchingConfig {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));

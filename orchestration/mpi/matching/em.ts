@@ -3,7 +3,7 @@
 // re-estimating the prior from blocked candidates lets EM drift to "everything matches" (PRODUCT.md).
 import type { MatchingConfig } from './config.ts';
 import { compareFeatures, levelsOf } from './compare.ts';
-import type { MatchFeatures } from './features.ts';
+import { blockingKeys, type MatchFeatures } from './features.ts';
 import { NEUTRAL_LEVELS } from './fields.ts';
 
 type Vector = Readonly<Record<string, string>>;
@@ -159,6 +159,59 @@ export function randomPairVectors(features: readonly MatchFeatures[], config: Ma
     const i = Math.floor(next() * features.length);
     const j = Math.floor(next() * features.length);
     if (i !== j) out.push(levelsOf(compareFeatures(features[i]!, features[j]!, config)));
+  }
+  return out;
+}
+
+/**
+ * The share of matches among level vectors with m and u held fixed: EM on the mixing weight alone,
+ * which is well conditioned where freeing m and u too is not. On blocked candidate pairs this
+ * estimates how many of them are the same person; start is the first guess.
+ */
+export function estimateMatchShare(vectors: readonly Vector[], config: MatchingConfig, options: { start?: number; iterations?: number } = {}): number {
+  if (vectors.length === 0) return 0;
+  let share = Math.min(0.5, Math.max(MIN_P, options.start ?? 0.01));
+  for (let iter = 0; iter < (options.iterations ?? 200); iter++) {
+    const logOdds = Math.log2(share / (1 - share));
+    let expected = 0;
+    for (const v of vectors) expected += posterior(v, config, logOdds);
+    const next = Math.min(1 - MIN_P, Math.max(MIN_P, expected / vectors.length));
+    const done = Math.abs(next - share) <= 1e-4 * share;
+    share = next;
+    if (done) break;
+  }
+  return share;
+}
+
+/**
+ * Blocking keys whose candidate pairs estimation trains on: the stricter kinds. The broad ones (fpc,
+ * gpc, fhn) only add recall at linking time; their extra non-matches sharing a postcode skew EM.
+ */
+export const TRAINING_BLOCKING_KEYS: readonly string[] = ['fdm', 'gsx', 'nms', 'ssn', 'tel', 'eml', 'pcd', 'adr', 'dob'];
+
+/** Level vectors of every pair of records sharing one of `keys`' blocking keys (uncapped, each pair once). */
+export function candidatePairVectors(features: readonly MatchFeatures[], config: MatchingConfig, keys: readonly string[] = config.blocking.keys): Record<string, string>[] {
+  const blocking = { ...config, blocking: { ...config.blocking, keys } };
+  const index = new Map<string, number[]>();
+  features.forEach((f, i) => {
+    for (const k of blockingKeys(f, blocking)) {
+      const list = index.get(k);
+      if (list) list.push(i);
+      else index.set(k, [i]);
+    }
+  });
+  const seen = new Set<number>();
+  const out: Record<string, string>[] = [];
+  for (const list of index.values()) {
+    for (let x = 0; x < list.length; x++) {
+      for (let y = x + 1; y < list.length; y++) {
+        const [i, j] = [list[x]!, list[y]!];
+        const key = i * features.length + j;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        out.push(levelsOf(compareFeatures(features[i]!, features[j]!, config)));
+      }
+    }
   }
   return out;
 }

@@ -7,9 +7,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SHARED_DATA } from '../../../test/support/env.ts';
 import { loadMatchingConfig, DEFAULT_MATCHING_CONFIG_FILE, type MatchingConfig } from './config.ts';
-import { matchFeatures, blockingKeys, type MatchFeatures } from './features.ts';
-import { compareFeatures, levelsOf } from './compare.ts';
-import { estimateU, estimateParameters, blockedPrior, randomPairVectors } from './em.ts';
+import { matchFeatures } from './features.ts';
+import { estimateU, estimateParameters, blockedPrior, randomPairVectors, candidatePairVectors, TRAINING_BLOCKING_KEYS } from './em.ts';
 import { readFebrl, type LabelledRecord } from './febrl-harness.ts';
 
 const FEBRL = join(SHARED_DATA, 'mpi', 'febrl');
@@ -20,37 +19,6 @@ const DATASETS: Record<string, () => LabelledRecord[]> = {
   '4': () => [...readFebrl(join(FEBRL, 'dataset4a.csv'), 'a'), ...readFebrl(join(FEBRL, 'dataset4b.csv'), 'b')],
 };
 
-/** Level vectors of every pair sharing a blocking key (uncapped). */
-export function candidatePairVectors(features: readonly MatchFeatures[], config: MatchingConfig): Record<string, string>[] {
-  const index = new Map<string, number[]>();
-  features.forEach((f, i) => {
-    for (const k of blockingKeys(f, config)) {
-      const list = index.get(k);
-      if (list) list.push(i);
-      else index.set(k, [i]);
-    }
-  });
-  const seen = new Set<number>();
-  const out: Record<string, string>[] = [];
-  for (const list of index.values()) {
-    for (let x = 0; x < list.length; x++) {
-      for (let y = x + 1; y < list.length; y++) {
-        const [i, j] = [list[x]!, list[y]!];
-        const key = i * features.length + j;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        out.push(levelsOf(compareFeatures(features[i]!, features[j]!, config)));
-      }
-    }
-  }
-  return out;
-}
-
-/**
- * Blocking keys whose candidate pairs EM trains on: the stricter kinds. The broad ones (fpc, gpc,
- * fhn) only add recall at linking time; their extra non-matches sharing a postcode skew EM.
- */
-const TRAINING_KEYS = ['fdm', 'gsx', 'nms', 'ssn', 'tel', 'eml', 'pcd', 'adr', 'dob'];
 
 /**
  * Levels FEBRL's generator never produces as errors of one person (nicknames, initials): their m
@@ -62,7 +30,7 @@ const HAND_SET_M = ['given.nickname', 'given.initial'];
 const round = (x: number): number => Number(x.toPrecision(2));
 
 function main(): void {
-  const { values } = parseArgs({ options: { write: { type: 'boolean' }, out: { type: 'string' }, keys: { type: 'string', default: TRAINING_KEYS.join(',') }, datasets: { type: 'string', default: '2,3,4' }, random: { type: 'string', default: '400000' } } });
+  const { values } = parseArgs({ options: { write: { type: 'boolean' }, out: { type: 'string' }, keys: { type: 'string', default: TRAINING_BLOCKING_KEYS.join(',') }, datasets: { type: 'string', default: '2,3,4' }, random: { type: 'string', default: '400000' } } });
   const base = loadMatchingConfig();
   const names = values.datasets.split(',');
   // u from random pairs pooled over the datasets.
@@ -81,8 +49,7 @@ function main(): void {
   const perSet = Math.round(Number(values.random) / data.length);
   const randomVectors = data.flatMap((d, k) => randomPairVectors(d.features, base, perSet, k + 1));
   const pooledLambda = lambdas.reduce((s, l) => s + l.lambda, 0) / lambdas.length;
-  const training = { ...base, blocking: { ...base.blocking, keys: values.keys.split(',') } };
-  const candidates = data.map((d) => candidatePairVectors(d.features, training));
+  const candidates = data.map((d) => candidatePairVectors(d.features, base, values.keys.split(',')));
   // Two rounds: u (less the true matches among random pairs, λ·m) then m by EM, then again with the new m.
   let current = base;
   let estimates: { weight: number; config: MatchingConfig }[] = [];

@@ -19,8 +19,11 @@ export const FIELD_LEVELS: Readonly<Record<string, readonly string[]>> = {
   household: ['conflict', 'conflict_ssn_agrees'],
 };
 
-/** Levels that never carry evidence (weight 0). Any level a field's configuration lacks (given 'swapped') weighs 0 too. */
-export const NEUTRAL_LEVELS: ReadonlySet<string> = new Set(['missing', 'none']);
+/**
+ * Levels that never carry evidence (weight 0). Any level a field's configuration lacks (given 'swapped') weighs 0 too.
+ * 'implied': the agreement follows from another field's and is counted there (city when the postal code agrees).
+ */
+export const NEUTRAL_LEVELS: ReadonlySet<string> = new Set(['missing', 'none', 'implied']);
 
 /**
  * Blocking key kinds. fdm: family Double Metaphone + birth year; gsx: given Soundex + birth date;
