@@ -477,6 +477,12 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
 /** A refusal worth one line and exit code 2 (bad input file, database in use), not a stack trace. */
 export class CannotRun extends Error {}
 
+/** PGlite serves one process: never open the product's embedded database while `npm start` holds it. */
+export function assertEmbeddedFree(storage: { readonly dataDir?: string | undefined }): void {
+  if (storage.dataDir && existsSync(join(storage.dataDir, 'postmaster.pid')))
+    throw new CannotRun(`the embedded database in ${storage.dataDir} is in use (npm start running?); stop it, or set DATABASE_URL. If nothing runs, a crash left ${join(storage.dataDir, 'postmaster.pid')} behind: remove it.`);
+}
+
 export async function checkReadable(input: string): Promise<void> {
   if (input === '-') return;
   try {
@@ -586,9 +592,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     await checkReadable(args.input);
     const profile = loadProfile(args.profile);
     const storage = databaseOptionsFromEnv(env);
-    // PGlite serves one process: never open the product's embedded database while `npm start` holds it.
-    if (storage.dataDir && existsSync(join(storage.dataDir, 'postmaster.pid')))
-      throw new CannotRun(`the embedded database in ${storage.dataDir} is in use (npm start running?); stop it, or set DATABASE_URL. If nothing runs, a crash left ${join(storage.dataDir, 'postmaster.pid')} behind: remove it.`);
+    assertEmbeddedFree(storage);
     output = await openOutput(args.out);
     const keys: KeyStoreOptions = { dir: env.KEYS_DIR ?? join(dataDir(env), 'keys'), generateMissing: !isProduction(env) };
     const db = await openStorage({ ...storage, maxConnections: args.concurrency + 2 });

@@ -1,10 +1,13 @@
-// `npm run bench:mpi:accuracy [-- --datasets 1,2,3,4] [--concurrency 1] [--json FILE]`
+// `npm run bench:mpi:accuracy [-- --datasets 1,2,3,4] [--concurrency 1] [--uncalibrated] [--json FILE]`
 //
 // How well the MPI links the FEBRL benchmark datasets: each dataset goes, in file order, through
 // the very pipeline of `npm run mpi:link` (linkNdjson: translation with the generic fhir-r4
 // profile, bad-record handling, the store) into a fresh PostgreSQL schema, dropped at the end.
 // The clusters (golden id per record) are scored against the truth encoded in the record ids:
 // pairwise precision, recall and F1, false merges, and the steward review queue.
+//
+// Each dataset is first calibrated on its own records (`npm run mpi:calibrate -- --input`, as a
+// deployment does before its initial load): u and the prior; --uncalibrated keeps config/matching.json.
 //
 // Concurrency defaults to 1 (strictly file order) so two runs of the same store give the same
 // figures; `--concurrency 8` measures the command's default instead. Writes nothing unless --json.
@@ -18,7 +21,8 @@ import { parseArgs } from 'node:util';
 import { loadVendorProfile } from '../../platform/config.ts';
 import { dropSchema } from '../../platform/db.ts';
 import { openStorage, protectionFor } from '../../runtime/components.ts';
-import { DEFAULT_PROFILE, linkNdjson, type BatchRow } from '../../runtime/mpi-link.ts';
+import { DEFAULT_PROFILE, linkNdjson, prepareRecord, type BatchRow } from '../../runtime/mpi-link.ts';
+import { calibrate, loadMatchingConfig, matchFeatures, type MatchingConfig } from '../../orchestration/mpi/matching/index.ts';
 import { describeMachine } from '../gateway/report.ts';
 import { FEBRL_DATASETS, FEBRL_DIR, febrlEntity, febrlToPatient, readFebrl } from './febrl.ts';
 import { markdownTable, pairwiseMetrics, ratio4, type Assignment, type PairwiseMetrics } from './metrics.ts';
@@ -29,6 +33,8 @@ const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 export type DatasetResult = {
   readonly dataset: string;
+  /** The prior linking used (calibrated on the dataset, or the configured one). */
+  readonly prior: number;
   readonly metrics: PairwiseMetrics;
   readonly reviewQueue: number;
   readonly decisions: Readonly<Record<string, number>>;
@@ -37,7 +43,20 @@ export type DatasetResult = {
   readonly recordsPerSecond: number;
 };
 
-async function runDataset(dataset: (typeof FEBRL_DATASETS)[number], url: string, keysDir: string, concurrency: number, febrlDir: string): Promise<DatasetResult> {
+/** The configuration calibrated on every record of the dataset, translated as mpi:link translates it. */
+function calibratedFor(files: readonly { lines: readonly string[] }[], base: MatchingConfig): MatchingConfig {
+  const profile = loadVendorProfile(DEFAULT_PROFILE);
+  const features = files.flatMap((f) => f.lines.flatMap((text, i) => {
+    const p = prepareRecord(text, i + 1, 'calibration', profile, '9999-12-31');
+    return p.quarantine ? [] : [matchFeatures(p.demographics, base)];
+  }));
+  return calibrate(features, base, { populationSize: features.length }).config;
+}
+
+async function runDataset(dataset: (typeof FEBRL_DATASETS)[number], url: string, keysDir: string, concurrency: number, febrlDir: string, calibrated: boolean): Promise<DatasetResult> {
+  const files = dataset.files.map(({ file, source }) => ({ file, source, lines: readFebrl(file, febrlDir).map((r) => JSON.stringify(febrlToPatient(r))) }));
+  const base = loadMatchingConfig();
+  const matching = calibrated ? calibratedFor(files, base) : base;
   const schema = `bench_mpi_acc_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   const db = await openStorage({ url, schema, maxConnections: concurrency + 2 });
   try {
@@ -46,14 +65,13 @@ async function runDataset(dataset: (typeof FEBRL_DATASETS)[number], url: string,
     const assignments: Assignment[] = [];
     const decisions: Record<string, number> = {};
     let bad = 0, seconds = 0;
-    for (const { file, source } of dataset.files) {
-      const rows = readFebrl(file, febrlDir);
-      const lines = rows.map((r) => JSON.stringify(febrlToPatient(r)));
+    for (const { file, source, lines } of files) {
       const summary = await linkNdjson(db, lines, {
         source,
         profile,
         protection,
         concurrency,
+        matching,
         onRow: (row: BatchRow) => {
           assignments.push({ entity: febrlEntity(row.recordId), cluster: row.goldenId });
           decisions[row.decision] = (decisions[row.decision] ?? 0) + 1;
@@ -64,7 +82,7 @@ async function runDataset(dataset: (typeof FEBRL_DATASETS)[number], url: string,
       process.stderr.write(`  ${dataset.name} ${file} as source ${source}: ${summary.records} records in ${(summary.elapsedMs / 1000).toFixed(1)} s\n`);
     }
     const metrics = pairwiseMetrics(assignments);
-    return { dataset: dataset.name, metrics, reviewQueue: decisions.POSSIBLE_MATCH ?? 0, decisions, badRecords: bad, seconds, recordsPerSecond: assignments.length / seconds };
+    return { dataset: dataset.name, prior: matching.prior, metrics, reviewQueue: decisions.POSSIBLE_MATCH ?? 0, decisions, badRecords: bad, seconds, recordsPerSecond: assignments.length / seconds };
   } finally {
     await dropSchema(db).catch(() => undefined);
     await db.close();
@@ -73,9 +91,10 @@ async function runDataset(dataset: (typeof FEBRL_DATASETS)[number], url: string,
 
 export function resultsTable(results: readonly DatasetResult[]): string {
   return markdownTable(
-    ['dataset', 'records', 'true pairs', 'predicted pairs', 'precision', 'recall', 'F1', 'false-merge pairs', 'clusters with >1 person', 'missed pairs', 'golden records', 'review queue (POSSIBLE_MATCH)', 'bad records', 'records/s'],
+    ['dataset', 'prior', 'records', 'true pairs', 'predicted pairs', 'precision', 'recall', 'F1', 'false-merge pairs', 'clusters with >1 person', 'missed pairs', 'golden records', 'review queue (POSSIBLE_MATCH)', 'bad records', 'records/s'],
     results.map((r) => [
       r.dataset,
+      r.prior.toExponential(1),
       r.metrics.records,
       r.metrics.truePairs,
       r.metrics.predictedPairs,
@@ -98,13 +117,14 @@ async function main(): Promise<number> {
     options: {
       datasets: { type: 'string', default: '1,2,3,4' },
       concurrency: { type: 'string', default: '1' },
+      uncalibrated: { type: 'boolean', default: false },
       febrl: { type: 'string', default: FEBRL_DIR },
       json: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
-    process.stdout.write('usage: npm run bench:mpi:accuracy [-- --datasets 1,2,3,4] [--concurrency 1] [--febrl DIR] [--json FILE]\n');
+    process.stdout.write('usage: npm run bench:mpi:accuracy [-- --datasets 1,2,3,4] [--concurrency 1] [--uncalibrated] [--febrl DIR] [--json FILE]\n');
     return 0;
   }
   const wanted = values.datasets.split(',').map((s) => `FEBRL ${s.trim()}`);
@@ -124,11 +144,11 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   try {
     const results: DatasetResult[] = [];
-    for (const d of datasets) results.push(await runDataset(d, url, keysDir, concurrency, values.febrl));
+    for (const d of datasets) results.push(await runDataset(d, url, keysDir, concurrency, values.febrl, !values.uncalibrated));
     process.stdout.write(
       [
         '',
-        `MPI accuracy on FEBRL (pairwise), linked through the mpi:link pipeline (profile ${DEFAULT_PROFILE}), concurrency ${concurrency}${concurrency === 1 ? ' (file order)' : ''}, PostgreSQL`,
+        `MPI accuracy on FEBRL (pairwise), linked through the mpi:link pipeline (profile ${DEFAULT_PROFILE}), concurrency ${concurrency}${concurrency === 1 ? ' (file order)' : ''}, PostgreSQL; ${values.uncalibrated ? 'config/matching.json as it is' : 'calibrated on each dataset (u and prior, mpi:calibrate)'}`,
         `Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGb} GB RAM, Node ${machine.node}; load average at start ${machine.loadAverageAtStart.join(' ')}`,
         '',
         resultsTable(results),
@@ -137,7 +157,7 @@ async function main(): Promise<number> {
         '',
       ].join('\n'),
     );
-    if (values.json) writeFileSync(values.json, `${JSON.stringify({ benchmark: 'mpi accuracy (FEBRL)', startedAt: startedAt.toISOString(), concurrency, machine, results }, null, 2)}\n`);
+    if (values.json) writeFileSync(values.json, `${JSON.stringify({ benchmark: 'mpi accuracy (FEBRL)', startedAt: startedAt.toISOString(), concurrency, calibrated: !values.uncalibrated, machine, results }, null, 2)}\n`);
     return 0;
   } finally {
     rmSync(keysDir, { recursive: true, force: true });

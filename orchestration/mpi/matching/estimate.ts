@@ -19,7 +19,6 @@ const DATASETS: Record<string, () => LabelledRecord[]> = {
   '4': () => [...readFebrl(join(FEBRL, 'dataset4a.csv'), 'a'), ...readFebrl(join(FEBRL, 'dataset4b.csv'), 'b')],
 };
 
-
 /**
  * Levels FEBRL's generator never produces as errors of one person (nicknames, initials): their m
  * stays hand-set, or EM would price them from a handful of coincidences.
