@@ -15,7 +15,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { dataDir, isProduction } from '../platform/config.ts';
+import { dataDir, isProduction, type VendorProfile } from '../platform/config.ts';
 import type { Database } from '../platform/db.ts';
 import {
   calibrate,
@@ -126,6 +126,12 @@ export function reservoir<T>(size: number, seed = 1) {
   };
 }
 
+/** Match features of one NDJSON line as mpi:link would link it; null for a line it would quarantine (not part of the population's demographics). */
+export function lineFeatures(text: string, line: number, profile: VendorProfile, base: MatchingConfig, today: string): MatchFeatures | null {
+  const p = prepareRecord(text, line, 'calibration', profile, today);
+  return p.quarantine ? null : matchFeatures(p.demographics, base);
+}
+
 type Sampled = { readonly features: readonly MatchFeatures[]; readonly population: number; readonly skipped: number; readonly from: string };
 
 /** Patients of an NDJSON file, translated as mpi:link translates them; lines it would refuse are skipped. */
@@ -137,10 +143,9 @@ async function sampleInput(input: string, args: CalibrateArgs, base: MatchingCon
   for await (const text of inputLines(input)) {
     line++;
     if (text.trim() === '') continue;
-    const p = prepareRecord(text, line, 'calibration', profile, today);
-    // A line mpi:link would quarantine is not part of the population's demographics.
-    if (p.quarantine) skipped++;
-    else sample.add(matchFeatures(p.demographics, base));
+    const f = lineFeatures(text, line, profile, base, today);
+    if (f) sample.add(f);
+    else skipped++;
   }
   return { features: sample.items, population: sample.seen, skipped, from: 'input file' };
 }

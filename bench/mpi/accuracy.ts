@@ -21,8 +21,9 @@ import { parseArgs } from 'node:util';
 import { loadVendorProfile } from '../../platform/config.ts';
 import { dropSchema } from '../../platform/db.ts';
 import { openStorage, protectionFor } from '../../runtime/components.ts';
-import { DEFAULT_PROFILE, linkNdjson, prepareRecord, type BatchRow } from '../../runtime/mpi-link.ts';
-import { calibrate, loadMatchingConfig, matchFeatures, type MatchingConfig } from '../../orchestration/mpi/matching/index.ts';
+import { DEFAULT_PROFILE, linkNdjson, type BatchRow } from '../../runtime/mpi-link.ts';
+import { lineFeatures } from '../../runtime/mpi-calibrate.ts';
+import { calibrate, loadMatchingConfig, type MatchingConfig } from '../../orchestration/mpi/matching/index.ts';
 import { describeMachine } from '../gateway/report.ts';
 import { FEBRL_DATASETS, FEBRL_DIR, febrlEntity, febrlToPatient, readFebrl } from './febrl.ts';
 import { markdownTable, pairwiseMetrics, ratio4, type Assignment, type PairwiseMetrics } from './metrics.ts';
@@ -46,10 +47,7 @@ export type DatasetResult = {
 /** The configuration calibrated on every record of the dataset, translated as mpi:link translates it. */
 function calibratedFor(files: readonly { lines: readonly string[] }[], base: MatchingConfig): MatchingConfig {
   const profile = loadVendorProfile(DEFAULT_PROFILE);
-  const features = files.flatMap((f) => f.lines.flatMap((text, i) => {
-    const p = prepareRecord(text, i + 1, 'calibration', profile, '9999-12-31');
-    return p.quarantine ? [] : [matchFeatures(p.demographics, base)];
-  }));
+  const features = files.flatMap((f) => f.lines.flatMap((text, i) => lineFeatures(text, i + 1, profile, base, '9999-12-31') ?? []));
   return calibrate(features, base, { populationSize: features.length }).config;
 }
 

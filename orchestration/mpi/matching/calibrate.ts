@@ -47,7 +47,7 @@ const MIN_OBSERVED = 20;
 
 const pairs = (n: number): number => (n * (n - 1)) / 2;
 /** Two significant digits, as the configuration file keeps them. */
-const round = (x: number): number => Number(x.toPrecision(2));
+export const roundForConfig = (x: number): number => Number(x.toPrecision(2));
 
 /** Re-estimate u and the prior for the population `sample` was drawn from (uniformly). */
 export function calibrate(sample: readonly MatchFeatures[], base: MatchingConfig, options: CalibrationOptions): Calibration {
@@ -74,12 +74,12 @@ export function calibrate(sample: readonly MatchFeatures[], base: MatchingConfig
   }
 
   const out = structuredClone(config) as MatchingConfig;
-  out.prior = round(prior);
+  out.prior = roundForConfig(prior);
   const levels: LevelChange[] = [];
   for (const [field, f] of Object.entries(out.fields)) {
     if (f.fixed) continue;
     for (const [level, p] of Object.entries(f.levels)) {
-      p.u = round(p.u);
+      p.u = roundForConfig(p.u);
       const before = base.fields[field]!.levels[level]!;
       levels.push({ field, level, u: [before.u, p.u], weight: [Math.log2(before.m / before.u), Math.log2(p.m / p.u)] });
     }

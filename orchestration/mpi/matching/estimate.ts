@@ -10,6 +10,7 @@ import { loadMatchingConfig, DEFAULT_MATCHING_CONFIG_FILE, type MatchingConfig }
 import { matchFeatures } from './features.ts';
 import { estimateU, estimateParameters, blockedPrior, randomPairVectors, candidatePairVectors, TRAINING_BLOCKING_KEYS } from './em.ts';
 import { readFebrl, type LabelledRecord } from './febrl-harness.ts';
+import { roundForConfig as round } from './calibrate.ts';
 
 const FEBRL = join(SHARED_DATA, 'mpi', 'febrl');
 const DATASETS: Record<string, () => LabelledRecord[]> = {
@@ -25,8 +26,6 @@ const DATASETS: Record<string, () => LabelledRecord[]> = {
  */
 const HAND_SET_M = ['given.nickname', 'given.initial'];
 
-/** Round to 2 significant digits for the configuration file. */
-const round = (x: number): number => Number(x.toPrecision(2));
 
 function main(): void {
   const { values } = parseArgs({ options: { write: { type: 'boolean' }, out: { type: 'string' }, keys: { type: 'string', default: TRAINING_BLOCKING_KEYS.join(',') }, datasets: { type: 'string', default: '2,3,4' }, random: { type: 'string', default: '400000' } } });
