@@ -2,7 +2,7 @@
 // configuration): AES-256-GCM with a key id in every ciphertext so keys can rotate, and an
 // HMAC-SHA256 blind index so exact-match lookups work without storing the plaintext. A database
 // dump shows neither; only a process holding the key file can read them.
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes, randomFillSync, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
@@ -34,11 +34,28 @@ export type FieldCipher = {
 const b64 = (b: Buffer): string => b.toString('base64url');
 const unb64 = (s: string): Buffer => Buffer.from(s, 'base64url');
 
+const IV_BYTES = 12;
+const IV_POOL_BYTES = IV_BYTES * 512;
+
+/** Random GCM nonces drawn from a pool refilled in one call: one randomFillSync per nonce cost more than the encryption. */
+function ivSource(): () => Buffer {
+  const pool = Buffer.alloc(IV_POOL_BYTES);
+  let at = IV_POOL_BYTES;
+  return () => {
+    if (at === IV_POOL_BYTES) (randomFillSync(pool), (at = 0));
+    // A copy: the pool is overwritten on the next refill.
+    return Buffer.from(pool.subarray(at, (at += IV_BYTES)));
+  };
+}
+
 export function fieldCipher(file: FieldKeyFile): FieldCipher {
-  const keys = new Map(Object.entries(file.keys).map(([kid, k]) => [kid, unb64(k)]));
-  const current = keys.get(file.current);
-  if (!current || current.length !== 32) throw new Error(`field encryption key ${file.current} is missing or not 256 bits`);
-  const indexKey = unb64(file.indexKey);
+  const raw = new Map(Object.entries(file.keys).map(([kid, k]) => [kid, unb64(k)]));
+  if (raw.get(file.current)?.length !== 32) throw new Error(`field encryption key ${file.current} is missing or not 256 bits`);
+  // KeyObjects once: given raw bytes, every createCipheriv would import the key again.
+  const keys = new Map<string, KeyObject>([...raw].map(([kid, k]) => [kid, createSecretKey(k)]));
+  const current = keys.get(file.current)!;
+  const indexKey = createSecretKey(unb64(file.indexKey));
+  const nextIv = ivSource();
   const parse = (value: string) => {
     const parts = value.split(':');
     return parts.length === 6 && `${parts[0]}:${parts[1]}` === PREFIX ? { kid: parts[2]!, iv: parts[3]!, ct: parts[4]!, tag: parts[5]! } : undefined;
@@ -47,7 +64,7 @@ export function fieldCipher(file: FieldKeyFile): FieldCipher {
     currentKeyId: file.current,
     hasKey: (kid: string) => keys.has(kid),
     encrypt(plaintext: string) {
-      const iv = randomBytes(12);
+      const iv = nextIv();
       const cipher = createCipheriv('aes-256-gcm', current, iv);
       // The key id is bound as associated data: a ciphertext cannot be relabeled to another key.
       cipher.setAAD(Buffer.from(file.current));

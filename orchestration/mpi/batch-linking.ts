@@ -11,7 +11,6 @@ import type { IdentifierProtection } from '../../security/identifier-protection.
 import type { SourceDemographics } from '../../translation/fhir-r4/patient.ts';
 import type { MatchFeatures, MatchingConfig } from './matching/index.ts';
 import {
-  activeGoldenId,
   BATCH_LOCK,
   goldenColumns,
   inTransaction,
@@ -60,19 +59,24 @@ async function chunkCandidates(tx: Queryable, prepared: readonly Prepared[], mat
   return result;
 }
 
-/** Locks the golden records the chunk may join; a merged one is followed to its survivor. */
-async function activeGoldens(tx: Queryable, ids: readonly string[]): Promise<Map<string, string>> {
-  const active = new Map<string, string>();
-  if (ids.length === 0) return active;
-  const { rows } = await tx.query<{ id: string; status: string }>('SELECT id, status FROM golden_patient WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [[...new Set(ids)]]);
-  for (const r of rows) {
-    if (r.status === 'ACTIVE') active.set(r.id, r.id);
-    else {
-      const survivor = await activeGoldenId(tx, r.id);
-      if (survivor) active.set(r.id, survivor);
-    }
+/** A golden record the chunk decided to join was merged away after the chunk read it (SQLSTATE 40001 if it escapes: a lost race, worth another try). */
+class ChunkRaced extends Error {
+  readonly code = '40001';
+  constructor() {
+    super('a golden record this chunk joins changed concurrently; link the chunk again');
   }
-  return active;
+}
+
+/**
+ * Locks the existing golden records the chunk's decisions point to (joined, or queued for review)
+ * and checks they are still active. Candidates' golden ids were read without locks: locking every
+ * candidate's golden record (thousands per chunk) cost more than the rest of the chunk's reads.
+ */
+async function lockDecided(tx: Queryable, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const wanted = [...new Set(ids)];
+  const { rows } = await tx.query<{ id: string }>("SELECT id FROM golden_patient WHERE id = ANY($1::uuid[]) AND status = 'ACTIVE' ORDER BY id FOR UPDATE", [wanted]);
+  if (rows.length !== wanted.length) throw new ChunkRaced();
 }
 
 type Decided = { readonly p: Prepared; readonly goldenId: string; readonly created: boolean; readonly decision: LinkState; readonly target: Scored | undefined; readonly duplicates: readonly Scored[] };
@@ -84,16 +88,12 @@ async function linkChunk(db: Database, prepared: readonly Prepared[], protection
     await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [BATCH_LOCK]);
     const fromDb = await chunkCandidates(tx, prepared, matching, protection);
     const freq = await frequenciesFor(tx, prepared);
-    const active = await activeGoldens(tx, [...fromDb.values()].flatMap((l) => l.map((x) => x.c.goldenId)));
     // Records of this chunk, by blocking key, as candidates for the ones after them.
     const inChunk = new Map<string, { c: Candidate; ord: number }[]>();
     const decided: Decided[] = [];
     prepared.forEach((p, ord) => {
       const shared = new Map<string, { c: Candidate; shared: number }>();
-      for (const x of fromDb.get(ord) ?? []) {
-        const golden = active.get(x.c.goldenId);
-        if (golden) shared.set(x.c.source + '\u0000' + x.c.sourcePatientId, { c: { ...x.c, goldenId: golden }, shared: x.shared });
-      }
+      for (const x of fromDb.get(ord) ?? []) shared.set(x.c.source + '\u0000' + x.c.sourcePatientId, x);
       for (const k of p.blockKeys)
         for (const e of inChunk.get(k) ?? []) {
           const id = e.c.source + '\u0000' + e.c.sourcePatientId;
@@ -113,6 +113,7 @@ async function linkChunk(db: Database, prepared: readonly Prepared[], protection
     });
 
     const created = new Set(decided.filter((d) => d.created).map((d) => d.goldenId));
+    await lockDecided(tx, decided.flatMap((d) => [d.goldenId, ...(d.target && d.decision !== LINK_STATES.NO_MATCH ? [d.target.goldenId] : []), ...d.duplicates.map((s) => s.goldenId)]).filter((id) => !created.has(id)));
     if (created.size > 0) await tx.query('INSERT INTO golden_patient (id) SELECT unnest($1::uuid[])', [[...created]]);
     const inserted = await tx.query<{ rid: string; source: string; source_patient_id: string }>(
       `INSERT INTO source_record (source, source_patient_id, golden_id, mrn, demographics, source_updated_at, features, data_quality, link_state, link_origin, link_score, link_evidence, matched_via, block_keys)
@@ -196,6 +197,19 @@ async function linkChunk(db: Database, prepared: readonly Prepared[], protection
   });
 }
 
+const RACE_ATTEMPTS = 3;
+
+/** linkChunk, again from its reads when a steward merged a golden record the chunk was about to join. */
+async function linkRacing(db: Database, prepared: readonly Prepared[], protection: IdentifierProtection, matching: MatchingConfig, options: LinkOptions): Promise<Decided[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await linkChunk(db, prepared, protection, matching, options);
+    } catch (error) {
+      if (!(error instanceof ChunkRaced) || attempt >= RACE_ATTEMPTS) throw error;
+    }
+  }
+}
+
 /**
  * Links many records, in input order, in chunks of BATCH_CHUNK; outcomes come back in input order.
  * The next chunk's features are computed while the current one's transaction runs.
@@ -219,7 +233,8 @@ export async function linkBatch(db: Database, records: readonly SourceDemographi
       if (known.has(k) || seen.has(k)) later.push(i);
       else (seen.add(k), fresh.push(i));
     });
-    const decided = fresh.length > 0 ? await linkChunk(db, fresh.map((i) => prepare(slice[i]!, protection, matching)), protection, matching, options) : [];
+    const prepared = fresh.map((i) => prepare(slice[i]!, protection, matching));
+    const decided = prepared.length > 0 ? await linkRacing(db, prepared, protection, matching, options) : [];
     decided.forEach((d, j) => (outcomes[start + fresh[j]!] = { goldenId: d.goldenId, created: d.created, decision: d.decision, score: d.target?.comparison.probability ?? null, flags: d.p.flags }));
     if (decided.length > 0) await countTerms(db, decided.map((d) => d.p));
     for (const i of later) outcomes[start + i] = await linkSourceRecord(db, slice[i]!, protection, options);

@@ -135,13 +135,29 @@ export type GoldenSourceRow = { demographics: SourceDemographics; data_quality: 
 
 /** The stored columns of a golden record, computed from its linked source records (sealed identifiers). */
 export function goldenColumns(rows: readonly GoldenSourceRow[], manual: Readonly<Partial<Record<GoldenField, ManualValue>>>, config: SurvivorshipConfig, protection: IdentifierProtection) {
-  const records = rows.map((r) => ({ ...r.demographics, identifiers: protection.reveal(r.demographics.identifiers) }));
+  const { cipher } = protection;
+  // A surviving identifier keeps its source record's ciphertext (when under the current key)
+  // instead of being encrypted again: one AES operation per identifier, not two.
+  const sealedAs = new Map<string, string>();
+  const records = rows.map((r) => ({
+    ...r.demographics,
+    identifiers: r.demographics.identifiers.map((i) => {
+      if (!cipher.isEncrypted(i.value)) return i;
+      const value = cipher.decrypt(i.value);
+      if (cipher.keyIdOf(i.value) === cipher.currentKeyId) sealedAs.set(`${i.system}\u0000${value}`, i.value);
+      return { ...i, value };
+    }),
+  }));
   const { values, provenance } = survive(records, config, manual);
+  const sealed = values.identifiers.map((i) => {
+    const kept = sealedAs.get(`${i.system}\u0000${i.value}`);
+    return kept ? { ...i, value: kept } : protection.seal([i])[0]!;
+  });
   return {
     name: JSON.stringify(values.name),
     birth_date: values.birthDate,
     gender: values.gender,
-    identifiers: JSON.stringify(protection.seal(values.identifiers)),
+    identifiers: JSON.stringify(sealed),
     addresses: JSON.stringify(values.addresses),
     telecom: JSON.stringify(values.telecom),
     provenance: JSON.stringify(provenance),

@@ -4,6 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { linkSourceRecord } from './linking.ts';
+import { linkBatch } from './batch-linking.ts';
 import { goldenByIds, linkBySourceRecord, linkHistory, linksForGolden, reviewItemById, reviewQueuePage } from './store.ts';
 import { linkRecord, markNotDuplicate, mergePatients, resolveReview, StewardError, unlinkRecord, unmergePatient, type StewardContext } from './stewardship.ts';
 import { loadSurvivorshipConfig } from './survivorship.ts';
@@ -171,4 +172,49 @@ test('a merge racing a link on the same records ends consistent', async () => {
     assert.equal(rows[0]?.n, 0, 'no record left behind in a merged golden record');
     assert.equal((await linkBySourceRecord(t.db, 'cerner-main', `Y${round}c`))?.goldenId, a.goldenId);
   }
+});
+
+test('a merge racing a batch link on the same records ends consistent', async () => {
+  for (let round = 0; round < 5; round++) {
+    const p = someone('epic-main', `BX${round}`);
+    const q = someone('epic-main', `BY${round}`);
+    const a = await linkSourceRecord(t.db, p, t.protection);
+    const b = await linkSourceRecord(t.db, q, t.protection);
+    // The batch reads q's record in b's golden record without a lock; the merge may move it to a's before the batch writes.
+    const [merge, batch] = await Promise.allSettled([
+      mergePatients(steward('duplicate'), a.goldenId, b.goldenId),
+      linkBatch(t.db, [someone('lab', `BZ${round}`), { ...q, source: 'cerner-main', sourcePatientId: `BY${round}c` }], t.protection),
+    ]);
+    assert.equal(merge.status, 'fulfilled', String((merge as PromiseRejectedResult).reason));
+    assert.equal(batch.status, 'fulfilled', String((batch as PromiseRejectedResult).reason));
+    const { rows } = await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM source_record s JOIN golden_patient g ON g.id = s.golden_id WHERE g.status <> 'ACTIVE' AND s.deleted_at IS NULL");
+    assert.equal(rows[0]?.n, 0, 'no record linked into a merged golden record');
+    assert.equal((await linkBySourceRecord(t.db, 'cerner-main', `BY${round}c`))?.goldenId, a.goldenId);
+  }
+});
+
+test('a batch chunk whose golden record is merged between its read and its write links again, into the survivor', async (ctx) => {
+  if (t.db.kind !== 'postgres') return ctx.skip('needs two connections: PostgreSQL (DATABASE_URL); the embedded database runs one transaction at a time');
+  const p = someone('epic-main', 'RX');
+  const q = someone('epic-main', 'RY');
+  const a = await linkSourceRecord(t.db, p, t.protection);
+  const b = await linkSourceRecord(t.db, q, t.protection);
+  let batch: Promise<unknown> | undefined;
+  // A merge of b into a, committed while the batch waits for b's row after deciding to join b.
+  await t.db.transaction(async (merge) => {
+    await merge.query('SELECT 1 FROM golden_patient WHERE id = $1 FOR UPDATE', [b.goldenId]);
+    batch = linkBatch(t.db, [{ ...q, source: 'cerner-main', sourcePatientId: 'RYc' }], t.protection);
+    batch.catch(() => undefined);
+    for (let waited = 0; ; waited += 20) {
+      // Asked outside the merge's transaction: a transaction sees one snapshot of pg_stat_activity.
+      const { rows } = await t.db.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%golden_patient%FOR UPDATE%'");
+      if (rows.length > 0) break;
+      assert.ok(waited < 10_000, 'the batch never waited for the golden record');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await merge.query("UPDATE golden_patient SET status = 'MERGED', merged_into = $2 WHERE id = $1", [b.goldenId, a.goldenId]);
+    await merge.query('UPDATE source_record SET golden_id = $2 WHERE golden_id = $1', [b.goldenId, a.goldenId]);
+  });
+  await batch;
+  assert.equal((await linkBySourceRecord(t.db, 'cerner-main', 'RYc'))?.goldenId, a.goldenId, 'joined the survivor, not the merged record');
 });
