@@ -17,13 +17,13 @@ import {
   LINK_ACTIONS,
   LINK_STATES,
   recordId,
-  writeGoldens,
+  insertGoldens,
+  recomputeGoldens,
   SYSTEM_ACTOR,
   type GoldenSourceRow,
   type LinkState,
 } from './golden.ts';
 import { countTerms, defaultLinkConfig, frequenciesFor, linkSourceRecord, prepare, revealStoredFeatures, scoreCandidates, type Candidate, type LinkOptions, type LinkOutcome, type Prepared, type Scored } from './linking.ts';
-import type { GoldenField, ManualValue } from './survivorship.ts';
 
 /** Records per transaction: large enough to amortize round trips, small enough to keep locks short. */
 export const BATCH_CHUNK = 500;
@@ -114,7 +114,11 @@ async function linkChunk(db: Database, prepared: readonly Prepared[], protection
 
     const created = new Set(decided.filter((d) => d.created).map((d) => d.goldenId));
     await lockDecided(tx, decided.flatMap((d) => [d.goldenId, ...(d.target && d.decision !== LINK_STATES.NO_MATCH ? [d.target.goldenId] : []), ...d.duplicates.map((s) => s.goldenId)]).filter((id) => !created.has(id)));
-    if (created.size > 0) await tx.query('INSERT INTO golden_patient (id) SELECT unnest($1::uuid[])', [[...created]]);
+    // New golden records are inserted complete, from their records of this chunk.
+    const newRows = new Map<string, GoldenSourceRow[]>();
+    for (const d of decided)
+      if (created.has(d.goldenId)) (newRows.get(d.goldenId) ?? newRows.set(d.goldenId, []).get(d.goldenId)!).push({ demographics: d.p.sealed, data_quality: d.p.flags, link_state: d.decision, link_origin: 'AUTO' });
+    await insertGoldens(tx, new Map([...newRows].map(([id, rows]) => [id, goldenColumns(rows, {}, survivorship, protection)])));
     const inserted = await tx.query<{ rid: string; source: string; source_patient_id: string }>(
       `INSERT INTO source_record (source, source_patient_id, golden_id, mrn, demographics, source_updated_at, features, data_quality, link_state, link_origin, link_score, link_evidence, matched_via, block_keys)
        SELECT x.source, x.source_patient_id, x.golden_id, x.mrn, x.demographics, x.source_updated_at, x.features, x.data_quality, x.link_state, 'AUTO', x.link_score, x.link_evidence, x.matched_via, x.block_keys
@@ -177,22 +181,9 @@ async function linkChunk(db: Database, prepared: readonly Prepared[], protection
         [JSON.stringify(reviews)],
       );
 
-    // Golden records: a new one from its records of this chunk; an existing one from all of its records.
-    const touchedExisting = [...new Set(decided.filter((d) => !d.created && !created.has(d.goldenId)).map((d) => d.goldenId))];
-    const rowsOf = new Map<string, GoldenSourceRow[]>();
-    for (const d of decided)
-      if (created.has(d.goldenId)) (rowsOf.get(d.goldenId) ?? rowsOf.set(d.goldenId, []).get(d.goldenId)!).push({ demographics: d.p.sealed, data_quality: d.p.flags, link_state: d.decision, link_origin: 'AUTO' });
-    const manualOf = new Map<string, Partial<Record<GoldenField, ManualValue>>>();
-    if (touchedExisting.length > 0) {
-      const { rows } = await tx.query<GoldenSourceRow & { golden_id: string }>(
-        'SELECT golden_id, demographics, data_quality, link_state, link_origin FROM source_record WHERE golden_id = ANY($1::uuid[]) AND deleted_at IS NULL',
-        [touchedExisting],
-      );
-      for (const r of rows) (rowsOf.get(r.golden_id) ?? rowsOf.set(r.golden_id, []).get(r.golden_id)!).push(r);
-      const manual = await tx.query<{ id: string; manual_values: Partial<Record<GoldenField, ManualValue>> }>("SELECT id, manual_values FROM golden_patient WHERE id = ANY($1::uuid[]) AND manual_values <> '{}'::jsonb", [touchedExisting]);
-      for (const m of manual.rows) manualOf.set(m.id, m.manual_values);
-    }
-    await writeGoldens(tx, new Map([...rowsOf].map(([id, rows]) => [id, goldenColumns(rows, manualOf.get(id) ?? {}, survivorship, protection)])));
+    // Existing golden records the chunk joined: recomputed from all of their records.
+    const touchedExisting = [...new Set(decided.filter((d) => !created.has(d.goldenId)).map((d) => d.goldenId))];
+    if (touchedExisting.length > 0) await recomputeGoldens(tx, touchedExisting, survivorship, protection);
     return decided;
   });
 }

@@ -167,15 +167,30 @@ export function goldenColumns(rows: readonly GoldenSourceRow[], manual: Readonly
   };
 }
 
+/** The computed columns as jsonb_to_recordset reads them from goldenColumns' output (plus id). */
+const GOLDEN_RECORDSET = 'jsonb_to_recordset($1::jsonb) AS x(id uuid, name text, birth_date text, gender text, identifiers text, addresses text, telecom text, provenance text, data_quality text, provisional boolean)';
+const recordset = (goldens: ReadonlyMap<string, ReturnType<typeof goldenColumns>>): string => JSON.stringify([...goldens].map(([id, c]) => ({ id, ...c })));
+
 /** Writes many recomputed golden records in one statement. */
 export async function writeGoldens(tx: Queryable, goldens: ReadonlyMap<string, ReturnType<typeof goldenColumns>>): Promise<void> {
   if (goldens.size === 0) return;
   await tx.query(
     `UPDATE golden_patient g SET name = x.name::jsonb, birth_date = x.birth_date, gender = x.gender, identifiers = x.identifiers::jsonb, addresses = x.addresses::jsonb,
        telecom = x.telecom::jsonb, provenance = x.provenance::jsonb, data_quality = x.data_quality::jsonb, provisional = x.provisional, updated_at = now()
-     FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, name text, birth_date text, gender text, identifiers text, addresses text, telecom text, provenance text, data_quality text, provisional boolean)
+     FROM ${GOLDEN_RECORDSET}
      WHERE g.id = x.id`,
-    [JSON.stringify([...goldens].map(([id, c]) => ({ id, ...c })))],
+    [recordset(goldens)],
+  );
+}
+
+/** Creates many golden records with their computed columns in one statement (no empty row to update afterwards). */
+export async function insertGoldens(tx: Queryable, goldens: ReadonlyMap<string, ReturnType<typeof goldenColumns>>): Promise<void> {
+  if (goldens.size === 0) return;
+  await tx.query(
+    `INSERT INTO golden_patient (id, name, birth_date, gender, identifiers, addresses, telecom, provenance, data_quality, provisional)
+     SELECT x.id, x.name::jsonb, x.birth_date, x.gender, x.identifiers::jsonb, x.addresses::jsonb, x.telecom::jsonb, x.provenance::jsonb, x.data_quality::jsonb, x.provisional
+     FROM ${GOLDEN_RECORDSET}`,
+    [recordset(goldens)],
   );
 }
 
