@@ -16,13 +16,14 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { access, constants, open, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { setImmediate as turn } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
 import { dataDir, isProduction, loadVendorProfile, type VendorProfile } from '../platform/config.ts';
 import type { Database } from '../platform/db.ts';
 import type { KeyStoreOptions } from '../platform/keys.ts';
-import { LINK_STATES, linkBatch, linkSourceRecord, type LinkOptions, type LinkOutcome, type LinkState } from '../orchestration/mpi/store.ts';
+import { BATCH_CHUNK, LINK_STATES, linkBatch, linkSourceRecord, type LinkOptions, type LinkOutcome, type LinkState } from '../orchestration/mpi/store.ts';
 import type { MatchingConfig } from '../orchestration/mpi/matching/index.ts';
 import type { IdentifierProtection } from '../security/identifier-protection.ts';
 import { sourceDemographics, type SourceDemographics } from '../translation/fhir-r4/patient.ts';
@@ -34,8 +35,12 @@ export const DEFAULT_SOURCE = 'batch';
 export const DEFAULT_PROFILE = 'fhir-r4';
 /** Records in flight against the store. The store serializes what must be (per match key); more than a few per core only queues in PostgreSQL. */
 export const DEFAULT_CONCURRENCY = 8;
-/** Records translated, quarantined and linked together: small enough to bound memory, large enough to batch the quarantine insert (and, later, linkBatch). */
-const CHUNK_SIZE = 500;
+/**
+ * Records translated, quarantined and handed to linkBatch together: small enough to bound memory,
+ * large enough for linkBatch's pipeline (four of its chunks). Online linkers wait for at most one such
+ * call (about a second) while a batch runs.
+ */
+const CHUNK_SIZE = 4 * BATCH_CHUNK;
 
 export const CSV_HEADER = 'record_id,golden_id,decision,score';
 
@@ -314,7 +319,12 @@ export async function linkNdjson(db: Database, lines: AsyncIterable<string> | It
   let records = 0, created = 0, bad = 0, quarantined = 0;
 
   const processChunk = async (chunk: readonly Input[]): Promise<BatchRow[]> => {
-    const prepared = chunk.map((i) => prepareRecord(i.text, i.line, options.source, options.profile, today));
+    const prepared: ReturnType<typeof prepareRecord>[] = [];
+    for (const i of chunk) {
+      // Turns of the event loop in between, so the chunk being linked meanwhile keeps its writes flowing.
+      if (prepared.length % 100 === 99) await turn();
+      prepared.push(prepareRecord(i.text, i.line, options.source, options.profile, today));
+    }
     const refused = prepared.flatMap((p) => (p.quarantine ? [p.quarantine] : []));
     // Quarantined before linking: if linking then fails, the refusal is on record anyway.
     await quarantine(db, refused, options.protection.sealPayload);
@@ -362,6 +372,7 @@ export async function linkNdjson(db: Database, lines: AsyncIterable<string> | It
     let line = 0;
     for await (const raw of lines) {
       line++;
+      if (line % 100 === 0) await turn(); // a synchronous source (a generator) would otherwise hold the event loop for a whole chunk
       // A byte-order mark (Windows exports) is not part of the first record.
       const text = line === 1 ? raw.replace(/^\uFEFF/, '') : raw;
       if (text.trim() === '') continue;

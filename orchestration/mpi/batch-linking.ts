@@ -1,11 +1,13 @@
 // Batch linking: the same engine, decisions and tables as online linking (linking.ts), set-based.
-// A chunk of new records is linked in one transaction with a dozen statements instead of a dozen
-// per record: candidates for the whole chunk in one query, every decision in memory (records of
-// the chunk are candidates for the ones after them, in input order), then bulk inserts and one
-// recomputation of the golden records touched. The chunk holds the batch lock exclusively, so no
-// online linker interleaves with it. Records the MPI already knows (updates) and repeats inside
-// the chunk take the online path after the chunk commits, so re-matching rules stay in one place.
+// A chunk of new records is linked with a dozen statements instead of a dozen per record:
+// candidates for the whole chunk in one query, every decision in memory (records of the chunk are
+// candidates for the ones after them, in input order), then bulk inserts and one recomputation of
+// the golden records touched. The batch lock is held exclusively meanwhile, so no online linker
+// interleaves. On PostgreSQL the chunks of a call form a pipeline (linkPipelined). Records the MPI
+// already knows (updates) and repeats take the online path afterwards, so re-matching rules stay
+// in one place.
 import { randomUUID } from 'node:crypto';
+import { setImmediate as turn } from 'node:timers/promises';
 import type { Database, Queryable } from '../../platform/db.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
 import type { SourceDemographics } from '../../translation/fhir-r4/patient.ts';
@@ -14,6 +16,7 @@ import {
   BATCH_LOCK,
   goldenColumns,
   inTransaction,
+  isRetryable,
   LINK_ACTIONS,
   LINK_STATES,
   recordId,
@@ -81,154 +84,221 @@ async function lockDecided(tx: Queryable, ids: readonly string[]): Promise<void>
 
 type Decided = { readonly p: Prepared; readonly goldenId: string; readonly created: boolean; readonly decision: LinkState; readonly target: Scored | undefined; readonly duplicates: readonly Scored[] };
 
-async function linkChunk(db: Database, prepared: readonly Prepared[], protection: IdentifierProtection, matching: MatchingConfig, options: LinkOptions): Promise<Decided[]> {
+/** Records scored (or prepared) between two turns of the event loop: a few milliseconds of work. */
+const YIELD_EVERY = 25;
+
+const idOf = (c: { readonly source: string; readonly sourcePatientId: string }): string => c.source + '\u0000' + c.sourcePatientId;
+
+/**
+ * Every decision of a chunk, in input order. Candidates: the database's, plus the records of
+ * `previous` (the chunk before, decided and perhaps not yet committed) and of this chunk before each
+ * record, found through their blocking keys in memory exactly as the database would find them.
+ */
+async function decideChunk(q: Queryable, prepared: readonly Prepared[], matching: MatchingConfig, protection: IdentifierProtection, previous: readonly Decided[]): Promise<Decided[]> {
+  const [fromDb, freq] = await Promise.all([chunkCandidates(q, prepared, matching, protection), frequenciesFor(q, prepared)]);
+  const inMemory = new Map<string, Candidate[]>();
+  const remember = (d: Decided) => {
+    const self: Candidate = { source: d.p.d.source, sourcePatientId: d.p.d.sourcePatientId, goldenId: d.goldenId, features: d.p.features };
+    for (const k of d.p.blockKeys) (inMemory.get(k) ?? inMemory.set(k, []).get(k)!).push(self);
+  };
+  previous.forEach(remember);
+  const decided: Decided[] = [];
+  for (const [ord, p] of prepared.entries()) {
+    // Let the event loop send the previous chunk's next write meanwhile (the pipeline's overlap).
+    if (ord % YIELD_EVERY === YIELD_EVERY - 1) await turn();
+    const shared = new Map<string, { c: Candidate; shared: number }>();
+    for (const x of fromDb.get(ord) ?? []) shared.set(idOf(x.c), x);
+    // A previous-chunk record that committed before the read is already counted, from the database.
+    const counted = new Set(shared.keys());
+    for (const k of p.blockKeys)
+      for (const c of inMemory.get(k) ?? []) {
+        const id = idOf(c);
+        if (counted.has(id)) continue;
+        shared.set(id, { c, shared: (shared.get(id)?.shared ?? 0) + 1 });
+      }
+    const candidates = [...shared.values()].sort((a, b) => b.shared - a.shared).slice(0, matching.blocking.capTotal).map((x) => x.c);
+    const scored = scoreCandidates(p, candidates, matching, freq);
+    const target = scored[0];
+    const joins = target?.decision === LINK_STATES.MATCH;
+    const goldenId = joins ? target.goldenId : randomUUID();
+    const decision: LinkState = joins ? LINK_STATES.MATCH : target && target.decision !== LINK_STATES.NO_MATCH ? LINK_STATES.POSSIBLE_MATCH : LINK_STATES.NO_MATCH;
+    const duplicates = joins ? scored.filter((s) => s.goldenId !== goldenId && s.decision !== LINK_STATES.NO_MATCH).slice(0, 3) : [];
+    const d: Decided = { p, goldenId, created: !joins, decision, target, duplicates };
+    decided.push(d);
+    remember(d);
+  }
+  return decided;
+}
+
+/** Writes a chunk's decisions: golden records, source records, blocking keys, identifiers, link history, review items. */
+async function writeChunk(tx: Queryable, decided: readonly Decided[], protection: IdentifierProtection, options: LinkOptions): Promise<void> {
   const survivorship = options.survivorship ?? defaultLinkConfig().survivorship;
   const who = options.actor ?? SYSTEM_ACTOR;
-  return inTransaction(db, async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [BATCH_LOCK]);
-    const fromDb = await chunkCandidates(tx, prepared, matching, protection);
-    const freq = await frequenciesFor(tx, prepared);
-    // Records of this chunk, by blocking key, as candidates for the ones after them.
-    const inChunk = new Map<string, { c: Candidate; ord: number }[]>();
-    const decided: Decided[] = [];
-    prepared.forEach((p, ord) => {
-      const shared = new Map<string, { c: Candidate; shared: number }>();
-      for (const x of fromDb.get(ord) ?? []) shared.set(x.c.source + '\u0000' + x.c.sourcePatientId, x);
-      for (const k of p.blockKeys)
-        for (const e of inChunk.get(k) ?? []) {
-          const id = e.c.source + '\u0000' + e.c.sourcePatientId;
-          const entry = shared.get(id);
-          shared.set(id, { c: e.c, shared: (entry?.shared ?? 0) + 1 });
-        }
-      const candidates = [...shared.values()].sort((a, b) => b.shared - a.shared).slice(0, matching.blocking.capTotal).map((x) => x.c);
-      const scored = scoreCandidates(p, candidates, matching, freq);
-      const target = scored[0];
-      const joins = target?.decision === LINK_STATES.MATCH;
-      const goldenId = joins ? target.goldenId : randomUUID();
-      const decision: LinkState = joins ? LINK_STATES.MATCH : target && target.decision !== LINK_STATES.NO_MATCH ? LINK_STATES.POSSIBLE_MATCH : LINK_STATES.NO_MATCH;
-      const duplicates = joins ? scored.filter((s) => s.goldenId !== goldenId && s.decision !== LINK_STATES.NO_MATCH).slice(0, 3) : [];
-      decided.push({ p, goldenId, created: !joins, decision, target, duplicates });
-      const self: Candidate = { source: p.d.source, sourcePatientId: p.d.sourcePatientId, goldenId, features: p.features };
-      for (const k of p.blockKeys) (inChunk.get(k) ?? inChunk.set(k, []).get(k)!).push({ c: self, ord });
-    });
-
-    const created = new Set(decided.filter((d) => d.created).map((d) => d.goldenId));
-    await lockDecided(tx, decided.flatMap((d) => [d.goldenId, ...(d.target && d.decision !== LINK_STATES.NO_MATCH ? [d.target.goldenId] : []), ...d.duplicates.map((s) => s.goldenId)]).filter((id) => !created.has(id)));
-    // New golden records are inserted complete, from their records of this chunk.
-    const newRows = new Map<string, GoldenSourceRow[]>();
-    for (const d of decided)
-      if (created.has(d.goldenId)) (newRows.get(d.goldenId) ?? newRows.set(d.goldenId, []).get(d.goldenId)!).push({ demographics: d.p.sealed, data_quality: d.p.flags, link_state: d.decision, link_origin: 'AUTO' });
-    await insertGoldens(tx, new Map([...newRows].map(([id, rows]) => [id, goldenColumns(rows, {}, survivorship, protection)])));
-    const inserted = await tx.query<{ rid: string; source: string; source_patient_id: string }>(
-      `INSERT INTO source_record (source, source_patient_id, golden_id, mrn, demographics, source_updated_at, features, data_quality, link_state, link_origin, link_score, link_evidence, matched_via, block_keys)
-       SELECT x.source, x.source_patient_id, x.golden_id, x.mrn, x.demographics, x.source_updated_at, x.features, x.data_quality, x.link_state, 'AUTO', x.link_score, x.link_evidence, x.matched_via, x.block_keys
-       FROM jsonb_to_recordset($1::jsonb) AS x(source text, source_patient_id text, golden_id uuid, mrn text, demographics jsonb, source_updated_at text, features jsonb, data_quality jsonb, link_state text, link_score double precision, link_evidence jsonb, matched_via text, block_keys bigint[])
-       RETURNING rid, source, source_patient_id`,
-      [
-        JSON.stringify(
-          decided.map((d) => ({
-            source: d.p.d.source,
-            source_patient_id: d.p.d.sourcePatientId,
-            golden_id: d.goldenId,
-            mrn: d.p.d.mrn,
-            demographics: d.p.sealed,
-            source_updated_at: d.p.d.lastUpdated,
-            features: d.p.storedFeatures,
-            data_quality: d.p.flags,
-            link_state: d.decision,
-            link_score: d.target?.comparison.probability ?? null,
-            link_evidence: d.target?.comparison.evidence ?? null,
-            matched_via: d.decision === LINK_STATES.MATCH && d.target ? recordId(d.target.via) : null,
-            block_keys: d.p.blockKeys,
-          })),
-        ),
-      ],
-    );
-    const ridOf = new Map(inserted.rows.map((r) => [r.source + '\u0000' + r.source_patient_id, String(r.rid)]));
-    const blockRids: string[] = [];
-    const blockKeys: string[] = [];
-    for (const d of decided) for (const k of d.p.blockKeys) (blockRids.push(ridOf.get(d.p.d.source + '\u0000' + d.p.d.sourcePatientId)!), blockKeys.push(k));
-    await tx.query('INSERT INTO match_block (key, rid) SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING', [blockKeys, blockRids]);
-    const identifiers = decided.flatMap((d) => d.p.d.identifiers.map((i) => ({ system: i.system, value: protection.lookupValue(i.system, i.value), source: d.p.d.source, source_patient_id: d.p.d.sourcePatientId })));
-    if (identifiers.length > 0)
-      await tx.query(
-        `INSERT INTO patient_identifier (system, value, source, source_patient_id) SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(system text, value text, source text, source_patient_id text) ON CONFLICT DO NOTHING`,
-        [JSON.stringify(identifiers)],
-      );
+  const created = new Set(decided.filter((d) => d.created).map((d) => d.goldenId));
+  await lockDecided(tx, decided.flatMap((d) => [d.goldenId, ...(d.target && d.decision !== LINK_STATES.NO_MATCH ? [d.target.goldenId] : []), ...d.duplicates.map((s) => s.goldenId)]).filter((id) => !created.has(id)));
+  // New golden records are inserted complete, from their records of this chunk.
+  const newRows = new Map<string, GoldenSourceRow[]>();
+  for (const d of decided)
+    if (created.has(d.goldenId)) (newRows.get(d.goldenId) ?? newRows.set(d.goldenId, []).get(d.goldenId)!).push({ demographics: d.p.sealed, data_quality: d.p.flags, link_state: d.decision, link_origin: 'AUTO' });
+  await insertGoldens(tx, new Map([...newRows].map(([id, rows]) => [id, goldenColumns(rows, {}, survivorship, protection)])));
+  const inserted = await tx.query<{ rid: string; source: string; source_patient_id: string }>(
+    `INSERT INTO source_record (source, source_patient_id, golden_id, mrn, demographics, source_updated_at, features, data_quality, link_state, link_origin, link_score, link_evidence, matched_via, block_keys)
+     SELECT x.source, x.source_patient_id, x.golden_id, x.mrn, x.demographics, x.source_updated_at, x.features, x.data_quality, x.link_state, 'AUTO', x.link_score, x.link_evidence, x.matched_via, x.block_keys
+     FROM jsonb_to_recordset($1::jsonb) AS x(source text, source_patient_id text, golden_id uuid, mrn text, demographics jsonb, source_updated_at text, features jsonb, data_quality jsonb, link_state text, link_score double precision, link_evidence jsonb, matched_via text, block_keys bigint[])
+     RETURNING rid, source, source_patient_id`,
+    [
+      JSON.stringify(
+        decided.map((d) => ({
+          source: d.p.d.source,
+          source_patient_id: d.p.d.sourcePatientId,
+          golden_id: d.goldenId,
+          mrn: d.p.d.mrn,
+          demographics: d.p.sealed,
+          source_updated_at: d.p.d.lastUpdated,
+          features: d.p.storedFeatures,
+          data_quality: d.p.flags,
+          link_state: d.decision,
+          link_score: d.target?.comparison.probability ?? null,
+          link_evidence: d.target?.comparison.evidence ?? null,
+          matched_via: d.decision === LINK_STATES.MATCH && d.target ? recordId(d.target.via) : null,
+          block_keys: d.p.blockKeys,
+        })),
+      ),
+    ],
+  );
+  const ridOf = new Map(inserted.rows.map((r) => [r.source + '\u0000' + r.source_patient_id, String(r.rid)]));
+  const blockRids: string[] = [];
+  const blockKeys: string[] = [];
+  for (const d of decided) for (const k of d.p.blockKeys) (blockRids.push(ridOf.get(d.p.d.source + '\u0000' + d.p.d.sourcePatientId)!), blockKeys.push(k));
+  await tx.query('INSERT INTO match_block (key, rid) SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING', [blockKeys, blockRids]);
+  const identifiers = decided.flatMap((d) => d.p.d.identifiers.map((i) => ({ system: i.system, value: protection.lookupValue(i.system, i.value), source: d.p.d.source, source_patient_id: d.p.d.sourcePatientId })));
+  if (identifiers.length > 0)
     await tx.query(
-      `INSERT INTO link_event (source, source_patient_id, golden_id, state, origin, score, evidence, action, actor, request_id)
-       SELECT x.source, x.source_patient_id, x.golden_id, x.state, 'AUTO', x.score, x.evidence, $2, $3, $4
-       FROM jsonb_to_recordset($1::jsonb) AS x(source text, source_patient_id text, golden_id uuid, state text, score double precision, evidence jsonb)`,
-      [
-        JSON.stringify(decided.map((d) => ({ source: d.p.d.source, source_patient_id: d.p.d.sourcePatientId, golden_id: d.goldenId, state: d.decision, score: d.target?.comparison.probability ?? null, evidence: d.target?.comparison.evidence ?? null }))),
-        LINK_ACTIONS.CREATED,
-        who.actor,
-        who.requestId ?? null,
-      ],
+      `INSERT INTO patient_identifier (system, value, source, source_patient_id) SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(system text, value text, source text, source_patient_id text) ON CONFLICT DO NOTHING`,
+      [JSON.stringify(identifiers)],
     );
-    const reviews = decided.flatMap((d) => [
-      ...(d.decision === LINK_STATES.POSSIBLE_MATCH && d.target ? [{ kind: 'POSSIBLE_MATCH', record_source: d.p.d.source, record_id: d.p.d.sourcePatientId, golden_id: d.goldenId, candidate_id: d.target.goldenId, score: d.target.comparison.probability, evidence: d.target.comparison.evidence }] : []),
-      ...d.duplicates.map((s) => ({ kind: 'POSSIBLE_DUPLICATE', record_source: null, record_id: null, golden_id: d.goldenId, candidate_id: s.goldenId, score: s.comparison.probability, evidence: s.comparison.evidence })),
-    ]);
-    if (reviews.length > 0)
-      await tx.query(
-        `INSERT INTO review_item (id, kind, record_source, record_id, golden_id, candidate_id, score, evidence)
-         SELECT gen_random_uuid(), x.kind, x.record_source, x.record_id, x.golden_id, x.candidate_id, x.score, x.evidence
-         FROM jsonb_to_recordset($1::jsonb) AS x(kind text, record_source text, record_id text, golden_id uuid, candidate_id uuid, score double precision, evidence jsonb)
-         WHERE x.golden_id <> x.candidate_id
-           AND NOT EXISTS (SELECT 1 FROM not_duplicate n WHERE n.low = least(x.golden_id, x.candidate_id) AND n.high = greatest(x.golden_id, x.candidate_id))
-         ON CONFLICT (least(golden_id, candidate_id), greatest(golden_id, candidate_id)) WHERE status = 'OPEN' DO NOTHING`,
-        [JSON.stringify(reviews)],
-      );
+  await tx.query(
+    `INSERT INTO link_event (source, source_patient_id, golden_id, state, origin, score, evidence, action, actor, request_id)
+     SELECT x.source, x.source_patient_id, x.golden_id, x.state, 'AUTO', x.score, x.evidence, $2, $3, $4
+     FROM jsonb_to_recordset($1::jsonb) AS x(source text, source_patient_id text, golden_id uuid, state text, score double precision, evidence jsonb)`,
+    [
+      JSON.stringify(decided.map((d) => ({ source: d.p.d.source, source_patient_id: d.p.d.sourcePatientId, golden_id: d.goldenId, state: d.decision, score: d.target?.comparison.probability ?? null, evidence: d.target?.comparison.evidence ?? null }))),
+      LINK_ACTIONS.CREATED,
+      who.actor,
+      who.requestId ?? null,
+    ],
+  );
+  const reviews = decided.flatMap((d) => [
+    ...(d.decision === LINK_STATES.POSSIBLE_MATCH && d.target ? [{ kind: 'POSSIBLE_MATCH', record_source: d.p.d.source, record_id: d.p.d.sourcePatientId, golden_id: d.goldenId, candidate_id: d.target.goldenId, score: d.target.comparison.probability, evidence: d.target.comparison.evidence }] : []),
+    ...d.duplicates.map((s) => ({ kind: 'POSSIBLE_DUPLICATE', record_source: null, record_id: null, golden_id: d.goldenId, candidate_id: s.goldenId, score: s.comparison.probability, evidence: s.comparison.evidence })),
+  ]);
+  if (reviews.length > 0)
+    await tx.query(
+      `INSERT INTO review_item (id, kind, record_source, record_id, golden_id, candidate_id, score, evidence)
+       SELECT gen_random_uuid(), x.kind, x.record_source, x.record_id, x.golden_id, x.candidate_id, x.score, x.evidence
+       FROM jsonb_to_recordset($1::jsonb) AS x(kind text, record_source text, record_id text, golden_id uuid, candidate_id uuid, score double precision, evidence jsonb)
+       WHERE x.golden_id <> x.candidate_id
+         AND NOT EXISTS (SELECT 1 FROM not_duplicate n WHERE n.low = least(x.golden_id, x.candidate_id) AND n.high = greatest(x.golden_id, x.candidate_id))
+       ON CONFLICT (least(golden_id, candidate_id), greatest(golden_id, candidate_id)) WHERE status = 'OPEN' DO NOTHING`,
+      [JSON.stringify(reviews)],
+    );
 
-    // Existing golden records the chunk joined: recomputed from all of their records.
-    const touchedExisting = [...new Set(decided.filter((d) => !created.has(d.goldenId)).map((d) => d.goldenId))];
-    if (touchedExisting.length > 0) await recomputeGoldens(tx, touchedExisting, survivorship, protection);
-    return decided;
-  });
+  // Existing golden records the chunk joined: recomputed from all of their records.
+  const touchedExisting = [...new Set(decided.filter((d) => !created.has(d.goldenId)).map((d) => d.goldenId))];
+  if (touchedExisting.length > 0) await recomputeGoldens(tx, touchedExisting, survivorship, protection);
 }
 
 const RACE_ATTEMPTS = 3;
+const takeBatchLock = (tx: Queryable) => tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [BATCH_LOCK]);
 
-/** linkChunk, again from its reads when a steward merged a golden record the chunk was about to join. */
-async function linkRacing(db: Database, prepared: readonly Prepared[], protection: IdentifierProtection, matching: MatchingConfig, options: LinkOptions): Promise<Decided[]> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await linkChunk(db, prepared, protection, matching, options);
-    } catch (error) {
-      if (!(error instanceof ChunkRaced) || attempt >= RACE_ATTEMPTS) throw error;
-    }
+/** One chunk at a time, each in one transaction holding the batch lock (the embedded database has one connection). A lost race (ChunkRaced included) is decided again by inTransaction's retry. */
+async function linkOneByOne(db: Database, chunks: readonly (readonly Prepared[])[], protection: IdentifierProtection, matching: MatchingConfig, options: LinkOptions, onLinked: (d: readonly Decided[]) => Promise<void>): Promise<void> {
+  for (const chunk of chunks) {
+    const decided = await inTransaction(db, async (tx) => {
+      await takeBatchLock(tx);
+      const d = await decideChunk(tx, chunk, matching, protection, []);
+      await writeChunk(tx, d, protection, options);
+      return d;
+    });
+    await onLinked(decided);
   }
 }
 
 /**
+ * Chunks in a pipeline, on PostgreSQL: chunk n+1 is read and scored (candidate reads on one
+ * connection, scoring in this process) while chunk n is written (another connection), so the two
+ * halves of the work overlap instead of taking turns. A transaction on a third connection holds the
+ * batch lock for the whole call, so no online linker writes between a chunk's reads and its writes;
+ * what chunk n+1's reads cannot see yet (chunk n, not committed) it gets from memory. Online linkers
+ * wait for the call (a few chunks), not longer.
+ */
+async function linkPipelined(db: Database, chunks: readonly (readonly Prepared[])[], protection: IdentifierProtection, matching: MatchingConfig, options: LinkOptions, onLinked: (d: readonly Decided[]) => Promise<void>): Promise<void> {
+  // Not retried as a whole: chunks committed before a failure stay committed.
+  await db.transaction(async (lock) => {
+    await takeBatchLock(lock);
+    let retries = 0;
+    let decided = await decideChunk(db, chunks[0]!, matching, protection, []);
+    for (let i = 0; i < chunks.length; ) {
+      const written = db.transaction((tx) => writeChunk(tx, decided, protection, options));
+      const next = i + 1 < chunks.length ? decideChunk(db, chunks[i + 1]!, matching, protection, decided) : undefined;
+      next?.catch(() => undefined); // settled below, whatever happens to the write
+      try {
+        await written;
+      } catch (error) {
+        await next?.catch(() => undefined);
+        if (!isRetryable(error) || ++retries >= RACE_ATTEMPTS * chunks.length) throw error;
+        // A lost race (e.g. a steward merged a golden record chunk i joins): chunk i+1 was decided on
+        // chunk i's decisions, so decide chunk i again, from fresh reads (everything before it is committed).
+        decided = await decideChunk(db, chunks[i]!, matching, protection, []);
+        continue;
+      }
+      await onLinked(decided);
+      i++;
+      if (next) decided = await next;
+    }
+  });
+}
+
+/**
  * Links many records, in input order, in chunks of BATCH_CHUNK; outcomes come back in input order.
- * The next chunk's features are computed while the current one's transaction runs.
+ * Records the store already knows (updates) and repeats within the call take the online path after
+ * the new ones are linked, so re-matching rules stay in one place.
  */
 export async function linkBatch(db: Database, records: readonly SourceDemographics[], protection: IdentifierProtection, options: LinkOptions = {}): Promise<LinkOutcome[]> {
   const matching = options.matching ?? defaultLinkConfig().matching;
   const outcomes: LinkOutcome[] = new Array(records.length);
-  for (let start = 0; start < records.length; start += BATCH_CHUNK) {
-    const slice = records.slice(start, start + BATCH_CHUNK);
-    // Known records and repeats within the chunk are updates: they take the online path afterwards.
-    const keys = slice.map((d) => `${d.source}\u0000${d.sourcePatientId}`);
-    const { rows } = await db.query<{ source: string; source_patient_id: string }>(
-      'SELECT source, source_patient_id FROM source_record WHERE (source, source_patient_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))',
-      [slice.map((d) => d.source), slice.map((d) => d.sourcePatientId)],
-    );
-    const known = new Set(rows.map((r) => `${r.source}\u0000${r.source_patient_id}`));
-    const seen = new Set<string>();
-    const fresh: number[] = [];
-    const later: number[] = [];
-    keys.forEach((k, i) => {
-      if (known.has(k) || seen.has(k)) later.push(i);
-      else (seen.add(k), fresh.push(i));
-    });
-    const prepared = fresh.map((i) => prepare(slice[i]!, protection, matching));
-    const decided = prepared.length > 0 ? await linkRacing(db, prepared, protection, matching, options) : [];
-    decided.forEach((d, j) => (outcomes[start + fresh[j]!] = { goldenId: d.goldenId, created: d.created, decision: d.decision, score: d.target?.comparison.probability ?? null, flags: d.p.flags }));
-    if (decided.length > 0) await countTerms(db, decided.map((d) => d.p));
-    for (const i of later) outcomes[start + i] = await linkSourceRecord(db, slice[i]!, protection, options);
+  const { rows } = await db.query<{ source: string; source_patient_id: string }>(
+    'SELECT source, source_patient_id FROM source_record WHERE (source, source_patient_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))',
+    [records.map((d) => d.source), records.map((d) => d.sourcePatientId)],
+  );
+  const known = new Set(rows.map((r) => idOf({ source: r.source, sourcePatientId: r.source_patient_id })));
+  const seen = new Set<string>();
+  const fresh: number[] = [];
+  const later: number[] = [];
+  records.forEach((d, i) => {
+    const id = idOf(d);
+    if (known.has(id) || seen.has(id)) later.push(i);
+    else (seen.add(id), fresh.push(i));
+  });
+  const chunks: Prepared[][] = [];
+  const positions: number[][] = [];
+  for (let start = 0; start < fresh.length; start += BATCH_CHUNK) {
+    const at = fresh.slice(start, start + BATCH_CHUNK);
+    positions.push(at);
+    const chunk: Prepared[] = [];
+    for (const i of at) {
+      if (chunk.length % YIELD_EVERY === YIELD_EVERY - 1) await turn();
+      chunk.push(prepare(records[i]!, protection, matching));
+    }
+    chunks.push(chunk);
   }
+  let n = 0;
+  const onLinked = async (decided: readonly Decided[]) => {
+    const at = positions[n++]!;
+    decided.forEach((d, j) => (outcomes[at[j]!] = { goldenId: d.goldenId, created: d.created, decision: d.decision, score: d.target?.comparison.probability ?? null, flags: d.p.flags }));
+    await countTerms(db, decided.map((d) => d.p));
+  };
+  if (chunks.length > 0) await (db.kind === 'postgres' ? linkPipelined : linkOneByOne)(db, chunks, protection, matching, options, onLinked);
+  for (const i of later) outcomes[i] = await linkSourceRecord(db, records[i]!, protection, options);
   return outcomes;
 }

@@ -38,13 +38,14 @@ export const recordId = (r: RecordRef): string => `${r.source}:${r.sourcePatient
 /** Deadlocks and serialization failures are retried: concurrent links and merges may cross. */
 const RETRYABLE = new Set(['40P01', '40001', '23505']);
 
+export const isRetryable = (error: unknown): boolean => RETRYABLE.has((error as { code?: unknown } | null)?.code as string);
+
 export async function inTransaction<T>(db: Database, fn: (tx: Queryable) => Promise<T>, attempts = 6): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await db.transaction(fn);
     } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (attempt >= attempts || !code || !RETRYABLE.has(code)) throw error;
+      if (attempt >= attempts || !isRetryable(error)) throw error;
       await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
     }
   }

@@ -1,6 +1,6 @@
 // Shared by the MPI tests: a migrated database in a fresh schema (PostgreSQL when DATABASE_URL is
 // set, else PGlite), field encryption with a throwaway key, and synthetic source records.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dropSchema, migrate, openDatabase, type Database } from '../../platform/db.ts';
@@ -15,13 +15,15 @@ export type MpiTestDb = { readonly db: Database; readonly protection: Identifier
 export async function openMpiTestDb(): Promise<MpiTestDb> {
   const db = await openDatabase({ url: databaseUrl(), schema: uniqueSchema('mpi') });
   await migrate(db, MPI_MIGRATIONS);
-  const protection = identifierProtection(fieldCipher(loadFieldKeys(mkdtempSync(join(tmpdir(), 'mpi-keys-')), true)));
+  const keysDir = mkdtempSync(join(tmpdir(), 'mpi-keys-'));
+  const protection = identifierProtection(fieldCipher(loadFieldKeys(keysDir, true)));
   return {
     db,
     protection,
     async close() {
       if (db.kind === 'postgres') await dropSchema(db);
       await db.close();
+      rmSync(keysDir, { recursive: true, force: true });
     },
   };
 }
