@@ -11,7 +11,7 @@ import { setImmediate as turn } from 'node:timers/promises';
 import type { Database, Queryable } from '../../platform/db.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
 import type { SourceDemographics } from '../../translation/fhir-r4/patient.ts';
-import type { MatchFeatures, MatchingConfig } from './matching/index.ts';
+import type { MatchingConfig } from './matching/index.ts';
 import {
   BATCH_LOCK,
   goldenColumns,
@@ -26,41 +26,10 @@ import {
   type GoldenSourceRow,
   type LinkState,
 } from './golden.ts';
-import { countTerms, defaultLinkConfig, frequenciesFor, linkSourceRecord, prepare, revealStoredFeatures, scoreCandidates, type Candidate, type LinkOptions, type LinkOutcome, type Prepared, type Scored } from './linking.ts';
+import { countTerms, defaultLinkConfig, frequenciesFor, linkSourceRecord, prepare, rankedCandidates, scoreCandidates, type Candidate, type LinkOptions, type LinkOutcome, type Prepared, type RankedCandidate, type Scored } from './linking.ts';
 
 /** Records per transaction: large enough to amortize round trips, small enough to keep locks short. */
 export const BATCH_CHUNK = 500;
-
-type DbCandidate = Candidate & { readonly rid: string };
-
-/** Ranked candidates for every record of the chunk (as online: shared keys first, capTotal each). */
-async function chunkCandidates(tx: Queryable, prepared: readonly Prepared[], matching: MatchingConfig, protection: IdentifierProtection): Promise<Map<number, { c: DbCandidate; shared: number }[]>> {
-  const ords: number[] = [];
-  const keys: string[] = [];
-  prepared.forEach((p, i) => p.blockKeys.forEach((k) => (ords.push(i), keys.push(k))));
-  const result = new Map<number, { c: DbCandidate; shared: number }[]>();
-  if (keys.length === 0) return result;
-  const { rows: pairs } = await tx.query<{ ord: number; rid: string; shared: string }>(
-    `WITH q AS (SELECT ord, key FROM unnest($1::int[], $2::bigint[]) AS q(ord, key)),
-     hits AS (SELECT q.ord, b.rid FROM q CROSS JOIN LATERAL (SELECT rid FROM match_block WHERE key = q.key LIMIT $3) AS b),
-     ranked AS (SELECT ord, rid, count(*) AS shared, row_number() OVER (PARTITION BY ord ORDER BY count(*) DESC, rid) AS rn FROM hits GROUP BY ord, rid)
-     SELECT ord, rid, shared FROM ranked WHERE rn <= $4`,
-    [ords, keys, matching.blocking.capPerKey, matching.blocking.capTotal],
-  );
-  if (pairs.length === 0) return result;
-  const { rows } = await tx.query<{ rid: string; source: string; source_patient_id: string; golden_id: string; features: MatchFeatures }>(
-    'SELECT rid, source, source_patient_id, golden_id, features FROM source_record WHERE rid = ANY($1::bigint[]) AND deleted_at IS NULL AND features IS NOT NULL',
-    [[...new Set(pairs.map((p) => p.rid))]],
-  );
-  const byRid = new Map(
-    rows.map((r) => [String(r.rid), { rid: String(r.rid), source: r.source, sourcePatientId: r.source_patient_id, goldenId: r.golden_id, features: revealStoredFeatures(protection.cipher, r.features) }]),
-  );
-  for (const p of pairs) {
-    const c = byRid.get(String(p.rid));
-    if (c) (result.get(p.ord) ?? result.set(p.ord, []).get(p.ord)!).push({ c, shared: Number(p.shared) });
-  }
-  return result;
-}
 
 /** A golden record the chunk decided to join was merged away after the chunk read it (SQLSTATE 40001 if it escapes: a lost race, worth another try). */
 class ChunkRaced extends Error {
@@ -95,7 +64,7 @@ const idOf = (c: { readonly source: string; readonly sourcePatientId: string }):
  * record, found through their blocking keys in memory exactly as the database would find them.
  */
 async function decideChunk(q: Queryable, prepared: readonly Prepared[], matching: MatchingConfig, protection: IdentifierProtection, previous: readonly Decided[]): Promise<Decided[]> {
-  const [fromDb, freq] = await Promise.all([chunkCandidates(q, prepared, matching, protection), frequenciesFor(q, prepared)]);
+  const [fromDb, freq] = await Promise.all([rankedCandidates(q, prepared, matching, protection), frequenciesFor(q, prepared)]);
   const inMemory = new Map<string, Candidate[]>();
   const remember = (d: Decided) => {
     const self: Candidate = { source: d.p.d.source, sourcePatientId: d.p.d.sourcePatientId, goldenId: d.goldenId, features: d.p.features };
@@ -106,7 +75,7 @@ async function decideChunk(q: Queryable, prepared: readonly Prepared[], matching
   for (const [ord, p] of prepared.entries()) {
     // Let the event loop send the previous chunk's next write meanwhile (the pipeline's overlap).
     if (ord % YIELD_EVERY === YIELD_EVERY - 1) await turn();
-    const shared = new Map<string, { c: Candidate; shared: number }>();
+    const shared = new Map<string, RankedCandidate>();
     for (const x of fromDb.get(ord) ?? []) shared.set(idOf(x.c), x);
     // A previous-chunk record that committed before the read is already counted, from the database.
     const counted = new Set(shared.keys());

@@ -151,30 +151,37 @@ export function revealStoredFeatures(cipher: FieldCipher, f: MatchFeatures): Mat
 
 export type Candidate = { readonly source: string; readonly sourcePatientId: string; readonly goldenId: string; readonly features: MatchFeatures };
 
+export type RankedCandidate = { readonly c: Candidate; /** Blocking keys it shares with the record. */ readonly shared: number };
+
 /**
- * Candidates: every record sharing a blocking key (at most capPerKey per key), ranked by how many
- * keys they share (true matches share many: name, birth date, SSN, phone, address), the best
- * capTotal kept. A very common key (a popular name in a large population) then costs an index
- * range of capPerKey entries, not a scan, and never crowds out the records that agree on more.
+ * Candidates of each record (one online, a chunk in batch), by its position: every stored record
+ * sharing a blocking key (at most capPerKey per key), ranked by how many keys they share (true
+ * matches share many: name, birth date, SSN, phone, address), the best capTotal kept. A very common
+ * key (a popular name in a large population) then costs an index range of capPerKey entries, not
+ * a scan, and never crowds out the records that agree on more. A record is not its own candidate.
  */
-export async function candidatesFor(tx: Queryable, p: Prepared, matching: MatchingConfig, protection: IdentifierProtection): Promise<Candidate[]> {
-  if (p.blockKeys.length === 0) return [];
-  const { rows } = await tx.query<{ source: string; source_patient_id: string; golden_id: string; features: MatchFeatures }>(
-    `WITH hits AS (
-       SELECT b.rid FROM unnest($1::bigint[]) AS k(key)
-       CROSS JOIN LATERAL (SELECT rid FROM match_block WHERE key = k.key LIMIT $2) AS b),
-     ranked AS (SELECT rid, count(*) AS shared FROM hits GROUP BY rid ORDER BY shared DESC, rid LIMIT $5)
-     SELECT s.source, s.source_patient_id, s.golden_id, s.features
-     FROM ranked JOIN source_record s USING (rid)
-     WHERE s.deleted_at IS NULL AND s.features IS NOT NULL AND NOT (s.source = $3 AND s.source_patient_id = $4)`,
-    [p.blockKeys, matching.blocking.capPerKey, p.d.source, p.d.sourcePatientId, matching.blocking.capTotal],
+export async function rankedCandidates(q: Queryable, prepared: readonly Prepared[], matching: MatchingConfig, protection: IdentifierProtection): Promise<Map<number, RankedCandidate[]>> {
+  const ords: number[] = [];
+  const keys: string[] = [];
+  prepared.forEach((p, i) => p.blockKeys.forEach((k) => (ords.push(i), keys.push(k))));
+  const result = new Map<number, RankedCandidate[]>();
+  if (keys.length === 0) return result;
+  const { rows } = await q.query<{ ord: number; shared: string; source: string; source_patient_id: string; golden_id: string; features: MatchFeatures }>(
+    `WITH q AS (SELECT ord, key FROM unnest($1::int[], $2::bigint[]) AS q(ord, key)),
+     hits AS (SELECT q.ord, b.rid FROM q CROSS JOIN LATERAL (SELECT rid FROM match_block WHERE key = q.key LIMIT $3) AS b),
+     ranked AS (SELECT ord, rid, count(*) AS shared, row_number() OVER (PARTITION BY ord ORDER BY count(*) DESC, rid) AS rn FROM hits GROUP BY ord, rid)
+     SELECT r.ord, r.shared, s.source, s.source_patient_id, s.golden_id, s.features
+     FROM ranked r JOIN source_record s USING (rid)
+     WHERE r.rn <= $4 AND s.deleted_at IS NULL AND s.features IS NOT NULL`,
+    [ords, keys, matching.blocking.capPerKey, matching.blocking.capTotal],
   );
-  return rows.map((r) => ({
-    source: r.source,
-    sourcePatientId: r.source_patient_id,
-    goldenId: r.golden_id,
-    features: revealStoredFeatures(protection.cipher, r.features),
-  }));
+  for (const r of rows) {
+    const self = prepared[r.ord]!.d;
+    if (r.source === self.source && r.source_patient_id === self.sourcePatientId) continue;
+    const c: Candidate = { source: r.source, sourcePatientId: r.source_patient_id, goldenId: r.golden_id, features: revealStoredFeatures(protection.cipher, r.features) };
+    (result.get(r.ord) ?? result.set(r.ord, []).get(r.ord)!).push({ c, shared: Number(r.shared) });
+  }
+  return result;
 }
 
 /**
@@ -283,7 +290,7 @@ async function linkPrepared(db: Database, p: Prepared, protection: IdentifierPro
     const storedFeatures = existing?.features ? revealStoredFeatures(protection.cipher, existing.features) : null;
     if (existing && (existing.link_origin === LINK_ORIGINS.MANUAL || (storedFeatures && sameFeatures(storedFeatures, p.features)))) return keep(existing.link_state, existing.link_score);
 
-    const scored = scoreCandidates(p, await candidatesFor(tx, p, matching, protection), matching, await frequenciesFor(tx, [p]));
+    const scored = scoreCandidates(p, ((await rankedCandidates(tx, [p], matching, protection)).get(0) ?? []).map((x) => x.c), matching, await frequenciesFor(tx, [p]));
     // Pairs a steward already separated are not proposed again.
     const eligible: Scored[] = [];
     for (const s of scored) if (!existing || !(await markedNotDuplicate(tx, existing.golden_id, s.goldenId))) eligible.push(s);
