@@ -166,20 +166,28 @@ export async function rankedCandidates(q: Queryable, prepared: readonly Prepared
   prepared.forEach((p, i) => p.blockKeys.forEach((k) => (ords.push(i), keys.push(k))));
   const result = new Map<number, RankedCandidate[]>();
   if (keys.length === 0) return result;
-  const { rows } = await q.query<{ ord: number; shared: string; source: string; source_patient_id: string; golden_id: string; features: MatchFeatures }>(
+  // Two statements, not one join: joined to source_record in one query, the planner switched to a
+  // hash join over the whole table once statistics caught up with a growing MPI (a third slower for
+  // minutes at a time); rid = ANY(...) is always an index lookup.
+  const { rows: ranked } = await q.query<{ ord: number; rid: string; shared: string }>(
     `WITH q AS (SELECT ord, key FROM unnest($1::int[], $2::bigint[]) AS q(ord, key)),
      hits AS (SELECT q.ord, b.rid FROM q CROSS JOIN LATERAL (SELECT rid FROM match_block WHERE key = q.key LIMIT $3) AS b),
      ranked AS (SELECT ord, rid, count(*) AS shared, row_number() OVER (PARTITION BY ord ORDER BY count(*) DESC, rid) AS rn FROM hits GROUP BY ord, rid)
-     SELECT r.ord, r.shared, s.source, s.source_patient_id, s.golden_id, s.features
-     FROM ranked r JOIN source_record s USING (rid)
-     WHERE r.rn <= $4 AND s.deleted_at IS NULL AND s.features IS NOT NULL`,
+     SELECT ord, rid, shared FROM ranked WHERE rn <= $4`,
     [ords, keys, matching.blocking.capPerKey, matching.blocking.capTotal],
   );
-  for (const r of rows) {
-    const self = prepared[r.ord]!.d;
-    if (r.source === self.source && r.source_patient_id === self.sourcePatientId) continue;
+  if (ranked.length === 0) return result;
+  const { rows } = await q.query<{ rid: string; source: string; source_patient_id: string; golden_id: string; features: MatchFeatures }>(
+    'SELECT rid, source, source_patient_id, golden_id, features FROM source_record WHERE rid = ANY($1::bigint[]) AND deleted_at IS NULL AND features IS NOT NULL',
+    [[...new Set(ranked.map((r) => r.rid))]],
+  );
+  const byRid = new Map(rows.map((r) => [String(r.rid), r]));
+  for (const { ord, rid, shared } of ranked) {
+    const r = byRid.get(String(rid));
+    const self = prepared[ord]!.d;
+    if (!r || (r.source === self.source && r.source_patient_id === self.sourcePatientId)) continue;
     const c: Candidate = { source: r.source, sourcePatientId: r.source_patient_id, goldenId: r.golden_id, features: revealStoredFeatures(protection.cipher, r.features) };
-    (result.get(r.ord) ?? result.set(r.ord, []).get(r.ord)!).push({ c, shared: Number(r.shared) });
+    (result.get(ord) ?? result.set(ord, []).get(ord)!).push({ c, shared: Number(shared) });
   }
   return result;
 }
