@@ -37,8 +37,8 @@ export const DEFAULT_PROFILE = 'fhir-r4';
 export const DEFAULT_CONCURRENCY = 8;
 /**
  * Records translated, quarantined and handed to linkBatch together: small enough to bound memory,
- * large enough for linkBatch's pipeline (four of its chunks). Online linkers wait for at most one such
- * call (about a second) while a batch runs.
+ * large enough for linkBatch's pipeline (four of its chunks). Online linkers wait for at most two such
+ * calls (the running one and the one queued behind it) while a batch runs.
  */
 const CHUNK_SIZE = 4 * BATCH_CHUNK;
 

@@ -199,7 +199,7 @@ async function linkOneByOne(db: Database, chunks: readonly (readonly Prepared[])
  * halves of the work overlap instead of taking turns. A transaction on a third connection holds the
  * batch lock for the whole call, so no online linker writes between a chunk's reads and its writes;
  * what chunk n+1's reads cannot see yet (chunk n, not committed) it gets from memory. Online linkers
- * wait for the call (a few chunks), not longer.
+ * wait for the running call and the one queued behind it (a few chunks each), not longer.
  */
 async function linkPipelined(db: Database, chunks: readonly (readonly Prepared[])[], protection: IdentifierProtection, matching: MatchingConfig, options: LinkOptions, onLinked: (d: readonly Decided[]) => Promise<void>): Promise<void> {
   // Not retried as a whole: chunks committed before a failure stay committed.
