@@ -38,7 +38,7 @@ export type FieldProvenance = {
   readonly actor?: string;
 };
 
-/** A steward's value for one field (GraphQL: setPatientField), with who set it. */
+/** A steward's value for one field, with who set it and when. */
 export type ManualValue = { readonly value: unknown; readonly actor: string; readonly at: string };
 
 export function loadSurvivorshipConfig(file = resolve(PROJECT_ROOT, 'config/survivorship.json')): SurvivorshipConfig {
