@@ -23,7 +23,7 @@ import type { Writable } from 'node:stream';
 import { dataDir, isProduction, loadVendorProfile, type VendorProfile } from '../platform/config.ts';
 import type { Database } from '../platform/db.ts';
 import type { KeyStoreOptions } from '../platform/keys.ts';
-import { BATCH_CHUNK, LINK_STATES, linkBatch, linkSourceRecord, type LinkOptions, type LinkOutcome, type LinkState } from '../orchestration/mpi/store.ts';
+import { BATCH_CHUNK, isRetryable, LINK_STATES, linkBatch, linkSourceRecord, type LinkOptions, type LinkOutcome, type LinkState } from '../orchestration/mpi/store.ts';
 import type { MatchingConfig } from '../orchestration/mpi/matching/index.ts';
 import type { IdentifierProtection } from '../security/identifier-protection.ts';
 import { sourceDemographics, type SourceDemographics } from '../translation/fhir-r4/patient.ts';
@@ -208,8 +208,6 @@ const sqlState = (error: unknown): string => {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : '';
 };
-/** Lost races between concurrent links (serialization failure, deadlock, a concurrent insert of the same key): worth another try. */
-const isTransient = (code: string): boolean => code === '40001' || code === '40P01' || code === '23505';
 /** The record's own data was refused (class 22 data exception, e.g. a NUL character; class 23 constraint). Anything else is the database itself failing: stop. */
 const isDataError = (code: string): boolean => code.startsWith('22') || code.startsWith('23');
 const ATTEMPTS = 3;
@@ -226,7 +224,7 @@ export function storeLinker(db: Database, protection: IdentifierProtection, conc
       try {
         return await linkSourceRecord(db, d, protection, options);
       } catch (error) {
-        if (attempt >= ATTEMPTS || !isTransient(sqlState(error))) throw error;
+        if (attempt >= ATTEMPTS || !isRetryable(error)) throw error;
       }
     }
   };
@@ -247,8 +245,8 @@ export function storeLinker(db: Database, protection: IdentifierProtection, conc
         return (await linkBatch(db, records, protection, options)).map((outcome) => ({ outcome, problem: null }));
       } catch (error) {
         const code = sqlState(error);
-        if (isDataError(code) && !isTransient(code)) return oneByOne(records);
-        if (attempt >= ATTEMPTS || !isTransient(code)) throw error;
+        if (isDataError(code) && !isRetryable(error)) return oneByOne(records);
+        if (attempt >= ATTEMPTS || !isRetryable(error)) throw error;
       }
     }
   };

@@ -135,10 +135,10 @@ async function writeChunk(tx: Queryable, decided: readonly Decided[], protection
       ),
     ],
   );
-  const ridOf = new Map(inserted.rows.map((r) => [r.source + '\u0000' + r.source_patient_id, String(r.rid)]));
+  const ridOf = new Map(inserted.rows.map((r) => [idOf({ source: r.source, sourcePatientId: r.source_patient_id }), String(r.rid)]));
   const blockRids: string[] = [];
   const blockKeys: string[] = [];
-  for (const d of decided) for (const k of d.p.blockKeys) (blockRids.push(ridOf.get(d.p.d.source + '\u0000' + d.p.d.sourcePatientId)!), blockKeys.push(k));
+  for (const d of decided) for (const k of d.p.blockKeys) (blockRids.push(ridOf.get(idOf(d.p.d))!), blockKeys.push(k));
   await tx.query('INSERT INTO match_block (key, rid) SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING', [blockKeys, blockRids]);
   const identifiers = decided.flatMap((d) => d.p.d.identifiers.map((i) => ({ system: i.system, value: protection.lookupValue(i.system, i.value), source: d.p.d.source, source_patient_id: d.p.d.sourcePatientId })));
   if (identifiers.length > 0)

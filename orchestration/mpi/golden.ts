@@ -35,7 +35,7 @@ export const SYSTEM_ACTOR: Actor = { actor: 'system:mpi' };
 export type RecordRef = { readonly source: string; readonly sourcePatientId: string };
 export const recordId = (r: RecordRef): string => `${r.source}:${r.sourcePatientId}`;
 
-/** Deadlocks and serialization failures are retried: concurrent links and merges may cross. */
+/** Lost races, worth another try: deadlocks, serialization failures, a concurrent insert of the same key (concurrent links and merges may cross). */
 const RETRYABLE = new Set(['40P01', '40001', '23505']);
 
 export const isRetryable = (error: unknown): boolean => RETRYABLE.has((error as { code?: unknown } | null)?.code as string);
