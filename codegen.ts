@@ -39,6 +39,7 @@ const config: CodegenConfig = {
       MergeResult: '../../../orchestration/mpi/stewardship.ts#MergeResult as MergeResultModel',
       NotDuplicateResult: '../../../orchestration/mpi/stewardship.ts#NotDuplicateResult as NotDuplicateResultModel',
       ReviewResult: '../../../orchestration/mpi/stewardship.ts#ReviewOutcome as ReviewResultModel',
+      PatientFieldsResult: '../../../orchestration/mpi/stewardship.ts#FieldsResult as PatientFieldsResultModel',
     }),
     'subgraphs/audit/__generated__/resolvers.ts': subgraphResolvers(['subgraphs/audit/schema.graphql', 'schema/federation-directives.graphql'], {
       AuditEvent: '../../../orchestration/audit/query.ts#AuditEventRecord',

@@ -1,6 +1,7 @@
 // Identity stewardship (MPI subgraph): the review queue, link history and the mutations that
-// link, unlink, merge and separate patients are data stewards' work only. Clinicians see how a
-// patient's records are linked (Patient.links, provenance) through patient.ts.
+// link, unlink, merge and separate patients or set a golden field by hand are data stewards' work
+// only. Clinicians see how a patient's records are linked (Patient.links, provenance) through
+// patient.ts.
 import { allOf, reachedThroughAuthorizedField, scopeToRead, steward } from './rules.ts';
 import type { PolicySet } from './policy-set.ts';
 
@@ -16,6 +17,7 @@ export const stewardshipPolicies = {
     unmergePatient: stewardOnly,
     markNotDuplicate: stewardOnly,
     resolveReview: stewardOnly,
+    setPatientFields: stewardOnly,
   },
   // Result and queue types are reachable only through the steward-only fields above; the patients
   // they lead to are held to patient.ts field by field.
@@ -26,8 +28,9 @@ export const stewardshipPolicies = {
   MergeResult: { survivor: through, mergedId: through, movedRecords: through, changed: through },
   NotDuplicateResult: { patients: through, changed: through },
   ReviewResult: { item: through, changed: through },
+  PatientFieldsResult: { patient: through, changedFields: through, changed: through },
   MatchEvidence: { field: through, level: through, weight: through },
-  FieldProvenance: { field: through, rule: through, sourceRecordIds: through },
+  FieldProvenance: { field: through, rule: through, sourceRecordIds: through, setBy: through, setAt: through },
   PatientLink: { sourceRecordId: through, source: through, state: through, origin: through, score: through, evidence: through, dataQuality: through, linkedAt: through },
   LinkEvent: { at: through, sourceRecordId: through, patientId: through, previousPatientId: through, state: through, origin: through, score: through, evidence: through, action: through, reason: through, actor: through },
 } as const satisfies PolicySet;

@@ -152,4 +152,23 @@ export const MPI_MIGRATIONS: readonly Migration[] = [
       DROP INDEX IF EXISTS source_record_match_key;
       ALTER TABLE source_record DROP COLUMN IF EXISTS match_key`,
   },
+  {
+    // A steward's manual values (golden_patient.manual_values holds the current ones) and their
+    // append-only history: set, cleared, carried to the survivor by a merge, taken back by its undo.
+    id: 'mpi-004-manual-value-history',
+    sql: `
+      CREATE TABLE IF NOT EXISTS manual_value_event (
+        seq bigserial PRIMARY KEY,
+        at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        golden_id uuid NOT NULL REFERENCES golden_patient (id),
+        field text NOT NULL,
+        action text NOT NULL CHECK (action IN ('SET', 'CLEARED', 'MERGED', 'UNMERGED')),
+        value jsonb,
+        reason text NOT NULL,
+        actor text NOT NULL,
+        request_id text,
+        merge_id uuid
+      );
+      CREATE INDEX IF NOT EXISTS manual_value_event_golden ON manual_value_event (golden_id, field, seq)`,
+  },
 ];

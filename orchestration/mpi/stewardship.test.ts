@@ -1,12 +1,13 @@
 // Steward decisions on a real database: merge redirects, unmerge restoring the prior state (and
 // records linked since), manual decisions surviving re-matching, review resolution, idempotency,
-// and a merge racing a link.
+// a steward's manual field values, and a merge racing a link.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { linkSourceRecord } from './linking.ts';
 import { linkBatch } from './batch-linking.ts';
 import { goldenByIds, linkBySourceRecord, linkHistory, linksForGolden, reviewItemById, reviewQueuePage } from './store.ts';
-import { linkRecord, markNotDuplicate, mergePatients, resolveReview, StewardError, unlinkRecord, unmergePatient, type StewardContext } from './stewardship.ts';
+import { linkRecord, markNotDuplicate, mergePatients, resolveReview, setPatientFields, StewardError, unlinkRecord, unmergePatient, type StewardContext } from './stewardship.ts';
+import { parseManualFields } from './manual-values.ts';
 import { loadSurvivorshipConfig } from './survivorship.ts';
 import { openMpiTestDb, person, type MpiTestDb } from './test-helpers.ts';
 import { loadMatchingConfig } from './matching/index.ts';
@@ -16,12 +17,16 @@ before(async () => (t = await openMpiTestDb()));
 after(() => t.close());
 
 const audited: string[][] = [];
-const steward = (reason = 'chart review'): StewardContext => ({
+const auditedFields: string[][] = [];
+const steward = (reason = 'chart review', actor = 'steward-7'): StewardContext => ({
   db: t.db,
   protection: t.protection,
   survivorship: loadSurvivorshipConfig(),
-  who: { actor: 'steward-7', reason, requestId: 'req-1' },
-  audit: async (_tx, ids) => void audited.push([...ids]),
+  who: { actor, reason, requestId: 'req-1' },
+  audit: async (_tx, ids, fields) => {
+    audited.push([...ids]);
+    auditedFields.push([...fields]);
+  },
 });
 
 let seq = 0;
@@ -158,6 +163,72 @@ test('review queue: MATCH links the parked record, NO_MATCH keeps them apart; re
 /** Live records pointing at a golden record that is no longer active: a merge racing a link must leave none. */
 const recordsInMergedGoldens = async (): Promise<number> =>
   (await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM source_record s JOIN golden_patient g ON g.id = s.golden_id WHERE g.status <> 'ACTIVE' AND s.deleted_at IS NULL")).rows[0]!.n;
+
+const fields = (input: Parameters<typeof parseManualFields>[0]) => parseManualFields(input);
+const golden = async (id: string) => (await goldenByIds(t.db, [id], t.protection)).get(id)!;
+const provenanceOf = async (id: string, field: string) => (await golden(id)).provenance.find((p) => p.field === field);
+
+test("a steward's manual value wins over survivorship, survives new and updated records, and clearing it hands the field back", async () => {
+  const record = someone('epic-main', 'V1');
+  const a = await linkSourceRecord(t.db, record, t.protection);
+  const r = await setPatientFields(steward('birth date verified against passport'), a.goldenId, fields({ birthDate: '1961-02-03', gender: 'female' }));
+  assert.deepEqual(r, { goldenId: a.goldenId, changedFields: ['birthDate', 'gender'], changed: true });
+  assert.deepEqual(auditedFields.at(-1), ['Patient.birthDate', 'Patient.gender'], 'the audit names the fields written');
+  assert.equal((await golden(a.goldenId)).birthDate, '1961-02-03');
+  const prov = await provenanceOf(a.goldenId, 'birthDate');
+  assert.equal(prov?.rule, 'MANUAL');
+  assert.equal(prov?.actor, 'steward-7');
+  assert.ok(prov?.at, 'when it was set');
+
+  // The source sends an update, and a second EHR's record of the same person joins: the manual value stays.
+  await linkSourceRecord(t.db, { ...record, birthDate: '1961-02-04', lastUpdated: '2026-08-08T00:00:00Z' }, t.protection);
+  const second = await linkSourceRecord(t.db, { ...record, source: 'cerner-main', sourcePatientId: 'V1c' }, t.protection);
+  assert.equal(second.goldenId, a.goldenId);
+  assert.equal((await golden(a.goldenId)).birthDate, '1961-02-03');
+  assert.equal((await golden(a.goldenId)).gender, 'female');
+
+  // Repeating is a no-op; a different value is a change.
+  assert.deepEqual(await setPatientFields(steward(), a.goldenId, fields({ birthDate: '1961-02-03' })), { goldenId: a.goldenId, changedFields: [], changed: false });
+  assert.deepEqual(auditedFields.at(-1), [], 'a repeat is audited, writing no field');
+  assert.equal((await setPatientFields(steward('second document'), a.goldenId, fields({ birthDate: '1961-02-05' }))).changed, true);
+
+  // Clearing hands the field back to survivorship (the sources' value).
+  const cleared = await setPatientFields(steward('passport was misread'), a.goldenId, fields({ clear: ['birthDate', 'name'] }));
+  assert.deepEqual(cleared.changedFields, ['birthDate'], 'clearing a field without a manual value changes nothing');
+  assert.notEqual((await provenanceOf(a.goldenId, 'birthDate'))?.rule, 'MANUAL');
+  assert.match((await golden(a.goldenId)).birthDate ?? '', /^1961-02-0[34]$/);
+  const { rows } = await t.db.query<{ field: string; action: string; actor: string; reason: string }>('SELECT field, action, actor, reason FROM manual_value_event WHERE golden_id = $1 ORDER BY seq', [a.goldenId]);
+  assert.deepEqual(rows.map((e) => `${e.field}:${e.action}`), ['birthDate:SET', 'gender:SET', 'birthDate:SET', 'birthDate:CLEARED'], 'every change is in the history, with its reason');
+  assert.equal(rows.at(-1)?.reason, 'passport was misread');
+
+  await assert.rejects(setPatientFields(steward(), '00000000-0000-4000-8000-000000000000', fields({ gender: 'male' })), (e: StewardError) => e.code === 'NOT_FOUND');
+});
+
+test('a merge carries the merged patient\'s manual values to the survivor where it has none; unmerge takes them back', async () => {
+  const a = await linkSourceRecord(t.db, someone('epic-main', 'W1'), t.protection);
+  const b = await linkSourceRecord(t.db, someone('cerner-main', 'W2'), t.protection);
+  await setPatientFields(steward('kept her maiden name', 'steward-1'), a.goldenId, fields({ name: { family: 'Survivorsdottir', given: ['Ada'] } }));
+  await setPatientFields(steward('verified', 'steward-2'), b.goldenId, fields({ name: { family: 'Mergedsen', given: ['Ada'] }, birthDate: '1950-05-05' }));
+  await mergePatients(steward('same person'), a.goldenId, b.goldenId);
+  const merged = await golden(a.goldenId);
+  assert.equal(merged.name?.family, 'Survivorsdottir', "the survivor's own manual value wins");
+  assert.equal(merged.birthDate, '1950-05-05', "the merged patient's correction is not lost");
+  assert.equal((await provenanceOf(a.goldenId, 'birthDate'))?.actor, 'steward-2', 'still credited to who set it');
+
+  await unmergePatient(steward('different people'), b.goldenId);
+  assert.notEqual((await golden(a.goldenId)).birthDate, '1950-05-05', 'the carried value went back');
+  assert.equal((await golden(a.goldenId)).name?.family, 'Survivorsdottir');
+  const restored = await golden(b.goldenId);
+  assert.equal(restored.birthDate, '1950-05-05');
+  assert.equal(restored.name?.family, 'Mergedsen', 'the restored patient has its own values again');
+
+  // A carried value a steward changed after the merge stays with the survivor on unmerge.
+  await mergePatients(steward('same person after all'), a.goldenId, b.goldenId);
+  await setPatientFields(steward('checked again'), a.goldenId, fields({ birthDate: '1950-05-06' }));
+  await unmergePatient(steward('no, twins'), b.goldenId);
+  assert.equal((await golden(a.goldenId)).birthDate, '1950-05-06');
+  assert.equal((await golden(b.goldenId)).birthDate, '1950-05-05');
+});
 
 test('a merge racing a link on the same records ends consistent', async () => {
   for (let round = 0; round < 5; round++) {

@@ -26,8 +26,9 @@ import {
   type LinkState,
   type RecordRef,
 } from './golden.ts';
+import { MANUAL_FIELDS, sameValue, type ManualChange, type ManualField } from './manual-values.ts';
 import { toReviewItem, type ReviewItem } from './store.ts';
-import type { SurvivorshipConfig } from './survivorship.ts';
+import type { GoldenField, ManualValue, SurvivorshipConfig } from './survivorship.ts';
 
 export const STEWARD_ERRORS = { NOT_FOUND: 'NOT_FOUND', CONFLICT: 'CONFLICT', BAD_REQUEST: 'BAD_REQUEST' } as const;
 export type StewardErrorCode = (typeof STEWARD_ERRORS)[keyof typeof STEWARD_ERRORS];
@@ -48,21 +49,25 @@ export type StewardContext = {
   readonly survivorship: SurvivorshipConfig;
   /** Who acts, why (required) and the request id that ties history rows to audit rows. */
   readonly who: Actor & { readonly reason: string };
-  /** Writes the audit record of the operation inside its transaction (fail closed: no audit, no change). */
-  readonly audit?: (tx: Queryable, goldenIds: readonly string[]) => Promise<void>;
+  /**
+   * Writes the audit record of the operation inside its transaction (fail closed: no audit, no
+   * change); `fields` names the golden fields a change wrote, when it wrote fields.
+   */
+  readonly audit?: (tx: Queryable, goldenIds: readonly string[], fields: readonly string[]) => Promise<void>;
 };
 
 export type LinkResult = { readonly record: RecordRef; readonly goldenId: string; readonly previousGoldenId: string; readonly state: LinkState; readonly origin: LinkOrigin; readonly changed: boolean };
 export type MergeResult = { readonly survivorId: string; readonly mergedId: string; readonly movedRecords: number; readonly changed: boolean };
 export type NotDuplicateResult = { readonly patientIds: readonly [string, string]; readonly changed: boolean };
+export type FieldsResult = { readonly goldenId: string; readonly changedFields: readonly ManualField[]; readonly changed: boolean };
 
-type Op<T> = (tx: Queryable, c: StewardContext) => Promise<{ result: T; touched: string[] }>;
+type Op<T> = (tx: Queryable, c: StewardContext) => Promise<{ result: T; touched: string[]; fields?: string[] }>;
 
 async function run<T>(c: StewardContext, op: Op<T>): Promise<T> {
   if (!c.who.reason.trim()) throw new StewardError(STEWARD_ERRORS.BAD_REQUEST, 'a reason is required');
   return inTransaction(c.db, async (tx) => {
-    const { result, touched } = await op(tx, c);
-    await c.audit?.(tx, [...new Set(touched)]);
+    const { result, touched, fields = [] } = await op(tx, c);
+    await c.audit?.(tx, [...new Set(touched)], fields);
     return result;
   });
 }
@@ -114,6 +119,7 @@ const linkRecordOp = (ref: RecordRef, goldenId: string): Op<LinkResult> => async
     // merge so that unmergePatient can restore it.
     const alone = rec.golden_id !== target && !(await hasOtherRecords(tx, rec.golden_id, ref));
     const mergeId = alone ? await recordMove(tx, c, target, rec.golden_id, [{ ...ref, state: rec.link_state, origin: rec.link_origin }]) : null;
+    if (mergeId) await carryManualValues(tx, c, target, rec.golden_id, mergeId);
     await setLink(tx, { record: ref, goldenId: target, previousGoldenId: rec.golden_id, state: LINK_STATES.MATCH, origin: LINK_ORIGINS.MANUAL, score: null, evidence: null, action: LINK_ACTIONS.LINKED, mergeId }, c.who, null);
     await closeRecordReviews(tx, ref, target, c);
     if (!alone || !(await retireIfEmpty(tx, rec.golden_id, target, c.who))) await recompute(tx, c, [rec.golden_id]);
@@ -195,6 +201,7 @@ const mergeOp = (survivorId: string, mergedId: string): Op<MergeResult> => async
   const mergeId = await recordMove(tx, c, survivor, mergedId, moved);
   for (const m of moved)
     await setLink(tx, { record: m, goldenId: survivor, previousGoldenId: mergedId, state: LINK_STATES.MATCH, origin: LINK_ORIGINS.MANUAL, score: null, evidence: null, action: LINK_ACTIONS.MERGED, mergeId }, c.who);
+  await carryManualValues(tx, c, survivor, mergedId, mergeId);
   await tx.query("UPDATE golden_patient SET status = 'MERGED', merged_into = $2, updated_at = now() WHERE id = $1", [mergedId, survivor]);
   const [low, high] = survivor < mergedId ? [survivor, mergedId] : [mergedId, survivor];
   await tx.query('DELETE FROM not_duplicate WHERE low = $1 AND high = $2', [low, high]);
@@ -260,6 +267,7 @@ export const unmergePatient = (c: StewardContext, mergedId: string): Promise<Mer
     await tx.query('UPDATE golden_patient SET status = \'ACTIVE\', merged_into = NULL, updated_at = now() WHERE id = $1', [mergedId]);
     for (const m of back.values())
       await setLink(tx, { record: m, goldenId: mergedId, previousGoldenId: survivor, state: m.state, origin: m.origin, score: m.score ?? null, evidence: m.evidence ?? null, action: LINK_ACTIONS.UNMERGED, mergeId: ev.id }, c.who);
+    await returnManualValues(tx, c, survivor, ev.id);
     await tx.query('UPDATE merge_event SET undone_at = clock_timestamp(), undone_by = $2, undo_reason = $3 WHERE id = $1', [ev.id, c.who.actor, c.who.reason]);
     await separate(tx, c, survivor, mergedId);
     await recompute(tx, c, [survivor, mergedId]);
@@ -322,4 +330,81 @@ export const resolveReview = (c: StewardContext, id: string, decision: ReviewDec
     await tx.query("UPDATE review_item SET status = 'RESOLVED', decision = $2, reason = $3, resolved_by = $4, resolved_at = now() WHERE id = $1", [id, decision, c.who.reason, c.who.actor]);
     const after = await tx.query<Parameters<typeof toReviewItem>[0]>('SELECT * FROM review_item WHERE id = $1', [id]);
     return { result: { item: toReviewItem(after.rows[0]!), changed: true }, touched };
+  });
+
+// ---------------------------------------------------------------------------------------------
+// Manual values: a steward's value for a golden field wins over every survivorship rule until it
+// is cleared. golden_patient.manual_values holds the current ones; manual_value_event their history.
+
+export const MANUAL_ACTIONS = { SET: 'SET', CLEARED: 'CLEARED', MERGED: 'MERGED', UNMERGED: 'UNMERGED' } as const;
+type ManualAction = (typeof MANUAL_ACTIONS)[keyof typeof MANUAL_ACTIONS];
+type ManualValues = Partial<Record<GoldenField, ManualValue>>;
+
+async function manualValuesOf(tx: Queryable, id: string): Promise<ManualValues> {
+  const { rows } = await tx.query<{ manual_values: ManualValues }>('SELECT manual_values FROM golden_patient WHERE id = $1', [id]);
+  return rows[0]?.manual_values ?? {};
+}
+
+async function recordManual(tx: Queryable, c: StewardContext, goldenId: string, field: string, action: ManualAction, value: unknown, mergeId: string | null = null): Promise<void> {
+  await tx.query(
+    'INSERT INTO manual_value_event (golden_id, field, action, value, reason, actor, request_id, merge_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+    [goldenId, field, action, value === undefined ? null : JSON.stringify(value), c.who.reason, c.who.actor, c.who.requestId ?? null, mergeId],
+  );
+}
+
+/**
+ * A merge keeps the steward's corrections: the merged patient's manual values go to the survivor
+ * for every field the survivor has none of its own (the survivor's own win). The merged row keeps
+ * its values, so an unmerge restores it as it was.
+ */
+async function carryManualValues(tx: Queryable, c: StewardContext, survivorId: string, mergedId: string, mergeId: string): Promise<void> {
+  const [own, merged] = [await manualValuesOf(tx, survivorId), await manualValuesOf(tx, mergedId)];
+  const carried = Object.fromEntries(Object.entries(merged).filter(([field]) => !(field in own)));
+  if (Object.keys(carried).length === 0) return;
+  await tx.query('UPDATE golden_patient SET manual_values = manual_values || $2::jsonb WHERE id = $1', [survivorId, JSON.stringify(carried)]);
+  for (const [field, m] of Object.entries(carried)) await recordManual(tx, c, survivorId, field, MANUAL_ACTIONS.MERGED, m.value, mergeId);
+}
+
+/** Undoing a merge takes back the values it carried to the survivor, unless a steward has changed them since. */
+async function returnManualValues(tx: Queryable, c: StewardContext, survivorId: string, mergeId: string): Promise<void> {
+  const { rows } = await tx.query<{ field: string; action: ManualAction; merge_id: string | null }>(
+    'SELECT DISTINCT ON (field) field, action, merge_id FROM manual_value_event WHERE golden_id = $1 ORDER BY field, seq DESC',
+    [survivorId],
+  );
+  const back = rows.filter((r) => r.action === MANUAL_ACTIONS.MERGED && r.merge_id === mergeId).map((r) => r.field);
+  if (back.length === 0) return;
+  await tx.query('UPDATE golden_patient SET manual_values = manual_values - $2::text[] WHERE id = $1', [survivorId, back]);
+  for (const field of back) await recordManual(tx, c, survivorId, field, MANUAL_ACTIONS.UNMERGED, null, mergeId);
+}
+
+/**
+ * Sets and clears manual values of a golden record (a merged id acts on its survivor) and
+ * recomputes it. Setting a value already in place, or clearing one that is not set, changes nothing.
+ */
+export const setPatientFields = (c: StewardContext, goldenId: string, change: ManualChange): Promise<FieldsResult> =>
+  run<FieldsResult>(c, async (tx) => {
+    const id = await activeOrThrow(tx, goldenId);
+    await lockActive(tx, [id]);
+    const current = await manualValuesOf(tx, id);
+    const next: ManualValues = { ...current };
+    const changed: ManualField[] = [];
+    const at = new Date().toISOString();
+    for (const field of MANUAL_FIELDS) {
+      if (field in change.set) {
+        const value = change.set[field];
+        if (current[field] && sameValue(current[field].value, value)) continue;
+        next[field] = { value, actor: c.who.actor, at };
+        await recordManual(tx, c, id, field, MANUAL_ACTIONS.SET, value);
+        changed.push(field);
+      } else if (change.clear.includes(field) && current[field]) {
+        delete next[field];
+        await recordManual(tx, c, id, field, MANUAL_ACTIONS.CLEARED, null);
+        changed.push(field);
+      }
+    }
+    if (changed.length > 0) {
+      await tx.query('UPDATE golden_patient SET manual_values = $2::jsonb, updated_at = now() WHERE id = $1', [id, JSON.stringify(next)]);
+      await recompute(tx, c, [id]);
+    }
+    return { result: { goldenId: id, changedFields: changed, changed: changed.length > 0 }, touched: [id], fields: changed.map((f) => `Patient.${f}`) };
   });

@@ -42,7 +42,7 @@ test('UNION keeps every distinct value and names every contributing record', () 
 test("a steward's manual value wins over every rule", () => {
   const { values, provenance } = survive([epic, cerner], config, { birthDate: { value: '1970-03-16', actor: 'steward-1', at: '2026-07-01T00:00:00Z' } });
   assert.equal(values.birthDate, '1970-03-16');
-  assert.deepEqual(provenance.find((p) => p.field === 'birthDate'), { field: 'birthDate', rule: 'MANUAL', records: [], actor: 'steward-1' });
+  assert.deepEqual(provenance.find((p) => p.field === 'birthDate'), { field: 'birthDate', rule: 'MANUAL', records: [], actor: 'steward-1', at: '2026-07-01T00:00:00Z' });
 });
 
 test('missing values never win, and a golden record without any is empty, not invented', () => {

@@ -35,7 +35,9 @@ export type FieldProvenance = {
   readonly rule: Criterion | 'MANUAL';
   /** `source:sourcePatientId` of every record the value came from (empty for MANUAL). */
   readonly records: readonly string[];
+  /** Who set a MANUAL value, and when. */
   readonly actor?: string;
+  readonly at?: string;
 };
 
 /** A steward's value for one field, with who set it and when. */
@@ -146,7 +148,7 @@ export function survive(
     const m = manual[field];
     if (m) {
       values[field] = m.value;
-      provenance.push({ field, rule: 'MANUAL', records: [], actor: m.actor });
+      provenance.push({ field, rule: 'MANUAL', records: [], actor: m.actor, at: m.at });
       continue;
     }
     const r = surviveField(field, records, config.fields[field], config.sourcePriority);

@@ -1,12 +1,14 @@
-// The data steward's API on the MPI subgraph: the review queue, link history and the identity
-// mutations. Field policies (policies/stewardship.ts) admit stewards only; here each mutation
-// checks its arguments, runs in one transaction with its audit record, and maps refusals to
-// GraphQL error codes (NOT_FOUND, CONFLICT, BAD_USER_INPUT) that name ids, never demographics.
+// The data steward's API on the MPI subgraph: the review queue, link history, the identity
+// mutations and a steward's field values. Field policies (policies/stewardship.ts) admit stewards
+// only; here each mutation checks its arguments, runs in one transaction with its audit record,
+// and maps refusals to GraphQL error codes (NOT_FOUND, CONFLICT, BAD_USER_INPUT) that name ids,
+// never demographics.
 import { GraphQLError } from 'graphql';
 import type { Queryable } from '../../platform/db.ts';
 import { writeAuditEvents } from '../../orchestration/audit/audit-log.ts';
 import { linkBySourceRecord, linkHistory, linkHistoryForGolden, reviewQueuePage, type LinkEvent, type ReviewItem, type SourceLink } from '../../orchestration/mpi/store.ts';
-import { linkRecord, markNotDuplicate, mergePatients, resolveReview, StewardError, unlinkRecord, unmergePatient, type StewardContext } from '../../orchestration/mpi/stewardship.ts';
+import { linkRecord, markNotDuplicate, mergePatients, resolveReview, setPatientFields, StewardError, unlinkRecord, unmergePatient, type StewardContext } from '../../orchestration/mpi/stewardship.ts';
+import { ManualValueError, parseManualFields, type ManualChange, type ManualField, type ManualFieldsInput } from '../../orchestration/mpi/manual-values.ts';
 import { defaultLinkConfig } from '../../orchestration/mpi/linking.ts';
 import { mayAccessPatients } from '../../policies/object-access.ts';
 import { badInput, cursorCodec, pageSize } from '../shared/arguments.ts';
@@ -40,6 +42,19 @@ function reasonArg(reason: string): string {
   return trimmed;
 }
 
+/** The steward's field values, checked and normalized; a refusal names the input path, never the value. */
+function manualChange(fields: ManualFieldsInput): ManualChange {
+  try {
+    return parseManualFields(fields);
+  } catch (error) {
+    if (error instanceof ManualValueError) throw badInput(error.message, error.path);
+    throw error;
+  }
+}
+
+/** GraphQL's ManualField names and the golden fields they stand for. */
+const MANUAL_FIELD_ENUM = { NAME: 'name', BIRTH_DATE: 'birthDate', GENDER: 'gender', ADDRESSES: 'addresses', TELECOM: 'telecom' } as const satisfies Record<string, ManualField>;
+
 const GRAPHQL_CODES = { NOT_FOUND: 'NOT_FOUND', CONFLICT: 'CONFLICT', BAD_REQUEST: 'BAD_USER_INPUT' } as const;
 
 async function steward<T>(ctx: SubgraphContext, fn: () => Promise<T>): Promise<T> {
@@ -61,11 +76,11 @@ function stewardContext(deps: MpiDependencies, ctx: SubgraphContext, field: stri
     protection: deps.protection,
     survivorship: defaultLinkConfig().survivorship,
     who: { actor: ctx.principal.sub, reason, requestId: ctx.principal.requestId },
-    audit: (tx: Queryable, ids: readonly string[]) =>
+    audit: (tx: Queryable, ids: readonly string[], written: readonly string[]) =>
       writeAuditEvents(
         tx,
         { principal: ctx.principal, subgraph: ctx.subgraph, operationName: ctx.client.operationName, documentHash: ctx.client.documentHash, traceparent: ctx.client.traceparent, outcome: 'success' },
-        ids.map((id) => ({ patientRef: `Patient/${id}`, fields: [`Mutation.${field}`], rules: ['steward'] })),
+        ids.map((id) => ({ patientRef: `Patient/${id}`, fields: [`Mutation.${field}`, ...written], rules: ['steward'] })),
         [],
       ).then(() => undefined),
   };
@@ -141,7 +156,15 @@ export function stewardResolvers(deps: MpiDependencies, patientById: (id: string
         guard(ctx);
         return steward(ctx, () => resolveReview(stewardContext(deps, ctx, 'resolveReview', reason), id, a.decision));
       },
+      setPatientFields: (_p: unknown, a: { patientId: string; fields: ManualFieldsInput; reason: string }, ctx: SubgraphContext) => {
+        const id = patientId(a.patientId, 'patientId');
+        const change = manualChange(a.fields);
+        const reason = reasonArg(a.reason);
+        guard(ctx);
+        return steward(ctx, () => setPatientFields(stewardContext(deps, ctx, 'setPatientFields', reason), id, change));
+      },
     },
+    ManualField: MANUAL_FIELD_ENUM,
     Patient: {
       mergedInto: (p: { id: string; redirectedFrom?: string }) => (p.redirectedFrom ? p.id : null),
       redirectedFrom: (p: { redirectedFrom?: string }) => p.redirectedFrom ?? null,
@@ -150,6 +173,11 @@ export function stewardResolvers(deps: MpiDependencies, patientById: (id: string
     },
     FieldProvenance: {
       sourceRecordIds: (p: { records: readonly string[] }) => [...p.records],
+      setBy: (p: { actor?: string }) => p.actor ?? null,
+      setAt: (p: { at?: string }) => p.at ?? null,
+    },
+    PatientFieldsResult: {
+      patient: (r: { goldenId: string }, _a: unknown, ctx: SubgraphContext) => patientById(r.goldenId, ctx),
     },
     PatientLink: {
       sourceRecordId: (l: SourceLink) => `${l.source}:${l.sourcePatientId}`,

@@ -35,7 +35,8 @@ type FhirPatient = {
   telecom?: { system?: string; value?: string; use?: string }[];
 };
 
-const ADMINISTRATIVE_GENDER = new Set(['male', 'female', 'other', 'unknown']);
+/** FHIR R4 AdministrativeGender (a required binding). */
+export const ADMINISTRATIVE_GENDER: ReadonlySet<string> = new Set(['male', 'female', 'other', 'unknown']);
 const BIRTH_DATE = /^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$/;
 const NAME_USE_RANK: Readonly<Record<string, number>> = { official: 0, usual: 1 };
 

@@ -2,7 +2,7 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import type { GoldenPatient, SourceLink, SourceLink as PatientLinkModel, LinkEvent as LinkEventModel, ReviewItem as ReviewItemModel } from '../../../orchestration/mpi/store.ts';
 import type { FieldProvenance as FieldProvenanceModel } from '../../../orchestration/mpi/survivorship.ts';
-import type { LinkResult as LinkResultModel, MergeResult as MergeResultModel, NotDuplicateResult as NotDuplicateResultModel, ReviewOutcome as ReviewResultModel } from '../../../orchestration/mpi/stewardship.ts';
+import type { LinkResult as LinkResultModel, MergeResult as MergeResultModel, NotDuplicateResult as NotDuplicateResultModel, ReviewOutcome as ReviewResultModel, FieldsResult as PatientFieldsResultModel } from '../../../orchestration/mpi/stewardship.ts';
 import type { SubgraphContext } from '../../shared/context.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -29,6 +29,16 @@ export type Address = {
   use: Maybe<Scalars['String']['output']>;
 };
 
+/** An address to set (FHIR Address). A line, a city or a postal code is required; `use` is home, work, temp, old or billing. */
+export type AddressInput = {
+  city?: InputMaybe<Scalars['String']['input']>;
+  country?: InputMaybe<Scalars['String']['input']>;
+  line?: InputMaybe<Array<Scalars['String']['input']>>;
+  postalCode?: InputMaybe<Scalars['String']['input']>;
+  state?: InputMaybe<Scalars['String']['input']>;
+  use?: InputMaybe<Scalars['String']['input']>;
+};
+
 /** A phone number or email address (FHIR ContactPoint). */
 export type ContactPoint = {
   __typename?: 'ContactPoint';
@@ -37,11 +47,24 @@ export type ContactPoint = {
   value: Maybe<Scalars['String']['output']>;
 };
 
+/** A phone number or email address to set (FHIR ContactPoint). */
+export type ContactPointInput = {
+  /** phone, fax, email, pager, url, sms or other. */
+  system: Scalars['String']['input'];
+  /** home, work, temp, old or mobile. */
+  use?: InputMaybe<Scalars['String']['input']>;
+  value: Scalars['String']['input'];
+};
+
 /** Where a golden field's value came from: the survivorship rule and the source record(s), or a steward's manual value. */
 export type FieldProvenance = {
   __typename?: 'FieldProvenance';
   field: Scalars['String']['output'];
   rule: Scalars['String']['output'];
+  /** When a MANUAL value was set (ISO 8601). */
+  setAt: Maybe<Scalars['String']['output']>;
+  /** The steward who set a MANUAL value. */
+  setBy: Maybe<Scalars['String']['output']>;
   /** `SourceRecord.id`s the value came from. */
   sourceRecordIds: Array<Scalars['ID']['output']>;
 };
@@ -55,6 +78,16 @@ export type HumanName = {
   suffix: Array<Scalars['String']['output']>;
   text: Maybe<Scalars['String']['output']>;
   use: Maybe<Scalars['String']['output']>;
+};
+
+/** A name to set (FHIR HumanName). A family or a given name is required; `use` is a FHIR name-use code. */
+export type HumanNameInput = {
+  family?: InputMaybe<Scalars['String']['input']>;
+  given?: InputMaybe<Array<Scalars['String']['input']>>;
+  prefix?: InputMaybe<Array<Scalars['String']['input']>>;
+  suffix?: InputMaybe<Array<Scalars['String']['input']>>;
+  text?: InputMaybe<Scalars['String']['input']>;
+  use?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** An identifier in a given system (FHIR Identifier), e.g. an MRN or SSN. */
@@ -111,6 +144,14 @@ export type LinkState =
   /** The record may be another patient's: it waits in its own provisional golden record for a steward (review queue). */
   | 'POSSIBLE_MATCH';
 
+/** A golden field a steward may set. */
+export type ManualField =
+  | 'ADDRESSES'
+  | 'BIRTH_DATE'
+  | 'GENDER'
+  | 'NAME'
+  | 'TELECOM';
+
 /** One compared field of a candidate pair: its comparison level and its weight (log2 Bayes factor) in the match score. */
 export type MatchEvidence = {
   __typename?: 'MatchEvidence';
@@ -142,6 +183,14 @@ export type Mutation = {
   mergePatients: MergeResult;
   /** Settles a review item: MATCH links (or merges), NO_MATCH keeps the two apart. */
   resolveReview: ReviewResult;
+  /**
+   * Sets or clears a steward's values for a golden patient's demographic fields (a merged id acts on
+   * its survivor). A manual value wins over every survivorship rule until it is cleared; provenance
+   * then says MANUAL, who set it and when. A merge carries the merged patient's manual values to the
+   * survivor where it has none; unmerge takes them back. Identifiers cannot be set: they belong to
+   * the source record that carries them (link or unlink that record instead).
+   */
+  setPatientFields: PatientFieldsResult;
   /** Moves a source record out of its golden patient into a new one (a manual NO_MATCH); the two are kept apart from then on. */
   unlinkRecord: LinkResult;
   /** Undoes the latest merge of this (merged) patient, including records linked since through one of its records. */
@@ -193,6 +242,18 @@ export type MutationMergePatientsArgs = {
 export type MutationResolveReviewArgs = {
   decision: ReviewDecision;
   id: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
+};
+
+
+/**
+ * Data-steward decisions on patient identity. Every mutation takes a reason, writes an audit record
+ * in the same transaction as the change, and is idempotent: repeating it changes nothing (`changed`
+ * is false). Manual decisions are never overridden by automatic re-matching.
+ */
+export type MutationSetPatientFieldsArgs = {
+  fields: PatientFieldsInput;
+  patientId: Scalars['ID']['input'];
   reason: Scalars['String']['input'];
 };
 
@@ -277,6 +338,29 @@ export type PatientEdge = {
   __typename?: 'PatientEdge';
   cursor: Scalars['String']['output'];
   node: Patient;
+};
+
+/** A steward's values for a golden patient. A field left out (or null) keeps its value; `clear` removes manual values. */
+export type PatientFieldsInput = {
+  /** Replaces the addresses; an empty list says none is on record. */
+  addresses?: InputMaybe<Array<AddressInput>>;
+  /** FHIR date: YYYY, YYYY-MM or YYYY-MM-DD, a real calendar date, not in the future. */
+  birthDate?: InputMaybe<Scalars['String']['input']>;
+  /** Fields whose manual value is removed, so that survivorship chooses from the source records again. */
+  clear?: InputMaybe<Array<ManualField>>;
+  /** FHIR administrative gender: male, female, other or unknown. */
+  gender?: InputMaybe<Scalars['String']['input']>;
+  name?: InputMaybe<HumanNameInput>;
+  /** Replaces the phone numbers and email addresses; an empty list says none is on record. */
+  telecom?: InputMaybe<Array<ContactPointInput>>;
+};
+
+export type PatientFieldsResult = {
+  __typename?: 'PatientFieldsResult';
+  changed: Scalars['Boolean']['output'];
+  /** The fields this call set or cleared; empty when it repeated values already in place. */
+  changedFields: Array<ManualField>;
+  patient: Maybe<Patient>;
 };
 
 /** A cohort: every condition must hold. */
@@ -515,10 +599,13 @@ export type FederationReferenceTypes = {
 export type ResolversTypes = {
   Address: ResolverTypeWrapper<Address>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  AddressInput: AddressInput;
   ContactPoint: ResolverTypeWrapper<ContactPoint>;
+  ContactPointInput: ContactPointInput;
   FieldProvenance: ResolverTypeWrapper<FieldProvenanceModel>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   HumanName: ResolverTypeWrapper<HumanName>;
+  HumanNameInput: HumanNameInput;
   Identifier: ResolverTypeWrapper<Identifier>;
   LinkEvent: ResolverTypeWrapper<LinkEventModel>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
@@ -526,6 +613,7 @@ export type ResolversTypes = {
   LinkResult: ResolverTypeWrapper<LinkResultModel>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   LinkState: LinkState;
+  ManualField: ManualField;
   MatchEvidence: ResolverTypeWrapper<MatchEvidence>;
   MergeResult: ResolverTypeWrapper<MergeResultModel>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
@@ -535,6 +623,8 @@ export type ResolversTypes = {
   Patient: ResolverTypeWrapper<GoldenPatient>;
   PatientConnection: ResolverTypeWrapper<Omit<PatientConnection, 'edges'> & { edges: Array<ResolversTypes['PatientEdge']> }>;
   PatientEdge: ResolverTypeWrapper<Omit<PatientEdge, 'node'> & { node: ResolversTypes['Patient'] }>;
+  PatientFieldsInput: PatientFieldsInput;
+  PatientFieldsResult: ResolverTypeWrapper<PatientFieldsResultModel>;
   PatientFilter: PatientFilter;
   PatientLink: ResolverTypeWrapper<PatientLinkModel>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -552,10 +642,13 @@ export type ResolversTypes = {
 export type ResolversParentTypes = {
   Address: Address;
   String: Scalars['String']['output'];
+  AddressInput: AddressInput;
   ContactPoint: ContactPoint;
+  ContactPointInput: ContactPointInput;
   FieldProvenance: FieldProvenanceModel;
   ID: Scalars['ID']['output'];
   HumanName: HumanName;
+  HumanNameInput: HumanNameInput;
   Identifier: Identifier;
   LinkEvent: LinkEventModel;
   Float: Scalars['Float']['output'];
@@ -570,6 +663,8 @@ export type ResolversParentTypes = {
   Patient: GoldenPatient;
   PatientConnection: Omit<PatientConnection, 'edges'> & { edges: Array<ResolversParentTypes['PatientEdge']> };
   PatientEdge: Omit<PatientEdge, 'node'> & { node: ResolversParentTypes['Patient'] };
+  PatientFieldsInput: PatientFieldsInput;
+  PatientFieldsResult: PatientFieldsResultModel;
   PatientFilter: PatientFilter;
   PatientLink: PatientLinkModel;
   Query: Record<PropertyKey, never>;
@@ -598,6 +693,8 @@ export type ContactPointResolvers<ContextType = SubgraphContext, ParentType exte
 export type FieldProvenanceResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['FieldProvenance'] = ResolversParentTypes['FieldProvenance']> = {
   field?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   rule?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  setAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  setBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   sourceRecordIds?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
 };
 
@@ -658,6 +755,7 @@ export type MutationResolvers<ContextType = SubgraphContext, ParentType extends 
   markNotDuplicate?: Resolver<ResolversTypes['NotDuplicateResult'], ParentType, ContextType, RequireFields<MutationMarkNotDuplicateArgs, 'otherPatientId' | 'patientId' | 'reason'>>;
   mergePatients?: Resolver<ResolversTypes['MergeResult'], ParentType, ContextType, RequireFields<MutationMergePatientsArgs, 'mergedId' | 'reason' | 'survivorId'>>;
   resolveReview?: Resolver<ResolversTypes['ReviewResult'], ParentType, ContextType, RequireFields<MutationResolveReviewArgs, 'decision' | 'id' | 'reason'>>;
+  setPatientFields?: Resolver<ResolversTypes['PatientFieldsResult'], ParentType, ContextType, RequireFields<MutationSetPatientFieldsArgs, 'fields' | 'patientId' | 'reason'>>;
   unlinkRecord?: Resolver<ResolversTypes['LinkResult'], ParentType, ContextType, RequireFields<MutationUnlinkRecordArgs, 'reason' | 'sourceRecordId'>>;
   unmergePatient?: Resolver<ResolversTypes['MergeResult'], ParentType, ContextType, RequireFields<MutationUnmergePatientArgs, 'patientId' | 'reason'>>;
 };
@@ -702,6 +800,12 @@ export type PatientConnectionResolvers<ContextType = SubgraphContext, ParentType
 export type PatientEdgeResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['PatientEdge'] = ResolversParentTypes['PatientEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Patient'], ParentType, ContextType>;
+};
+
+export type PatientFieldsResultResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['PatientFieldsResult'] = ResolversParentTypes['PatientFieldsResult']> = {
+  changed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  changedFields?: Resolver<Array<ResolversTypes['ManualField']>, ParentType, ContextType>;
+  patient?: Resolver<Maybe<ResolversTypes['Patient']>, ParentType, ContextType>;
 };
 
 export type PatientLinkResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['PatientLink'] = ResolversParentTypes['PatientLink']> = {
@@ -775,6 +879,7 @@ export type Resolvers<ContextType = SubgraphContext> = {
   Patient?: PatientResolvers<ContextType>;
   PatientConnection?: PatientConnectionResolvers<ContextType>;
   PatientEdge?: PatientEdgeResolvers<ContextType>;
+  PatientFieldsResult?: PatientFieldsResultResolvers<ContextType>;
   PatientLink?: PatientLinkResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   ReviewItem?: ReviewItemResolvers<ContextType>;

@@ -1,5 +1,6 @@
 // A data steward works identity through the gateway: the review queue with both sides and the
-// evidence, resolving a review, unlink and link back, merge (the merged id redirects) and unmerge.
+// evidence, resolving a review, unlink and link back, merge (the merged id redirects), unmerge and
+// a steward's own value for a golden field.
 // Every mutation is idempotent and writes audit rows; nobody but a steward may call them.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -138,4 +139,48 @@ test('only stewards: clinicians and analysts are FORBIDDEN; bad arguments are BA
   assert.equal(unknown.body.errors?.[0]?.extensions?.code, 'NOT_FOUND');
   const badRecord = await mutate('mutation { unlinkRecord(sourceRecordId: "no colon", reason: "x") { changed } }', {});
   assert.equal(badRecord.body.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+});
+
+test("a steward's field value: set through the gateway, shown with MANUAL provenance, audited with the fields written; nobody else may set one", async () => {
+  const [p] = await patientsWithLinks(1);
+  const SET = 'mutation ($p: ID!, $f: PatientFieldsInput!, $r: String!) { setPatientFields(patientId: $p, fields: $f, reason: $r) { changed changedFields patient { id birthDate gender provenance { field rule sourceRecordIds setBy setAt } } } }';
+  type Result = { setPatientFields: { changed: boolean; changedFields: string[]; patient: { id: string; birthDate: string; gender: string; provenance: { field: string; rule: string; sourceRecordIds: string[]; setBy: string | null; setAt: string | null }[] } } };
+  const res = await mutate<Result>(SET, { p: p!.id, f: { birthDate: '1944-04-04', gender: 'other' }, r: 'verified with the patient at registration' });
+  assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
+  const out = res.body.data!.setPatientFields;
+  assert.deepEqual([out.changed, out.changedFields, out.patient.birthDate, out.patient.gender], [true, ['BIRTH_DATE', 'GENDER'], '1944-04-04', 'other']);
+  const prov = out.patient.provenance.find((x) => x.field === 'birthDate')!;
+  assert.deepEqual([prov.rule, prov.sourceRecordIds, prov.setBy], ['MANUAL', [], steward.sub]);
+  assert.ok(prov.setAt && !Number.isNaN(Date.parse(prov.setAt)));
+  assert.equal(out.patient.provenance.find((x) => x.field === 'name')?.setBy, null, 'a rule-chosen field has no steward');
+
+  const repeat = await mutate<Result>(SET, { p: p!.id, f: { birthDate: '1944-04-04' }, r: 'again' });
+  assert.deepEqual([repeat.body.data!.setPatientFields.changed, repeat.body.data!.setPatientFields.changedFields], [false, []]);
+  const cleared = await mutate<Result>(SET, { p: p!.id, f: { clear: ['GENDER'] }, r: 'patient asked to go back to the registered value' });
+  assert.deepEqual(cleared.body.data!.setPatientFields.changedFields, ['GENDER']);
+  assert.notEqual(cleared.body.data!.setPatientFields.patient.provenance.find((x) => x.field === 'gender')?.rule, 'MANUAL');
+
+  // A clinician reads the corrected value, but may not set one.
+  const clinician = await tokenFor(stack, ['clinician']);
+  const read = await gql<{ patient: { birthDate: string } }>(stack, clinician.token, `{ patient(id: "${p!.id}") { birthDate } }`);
+  assert.equal(read.body.data?.patient.birthDate, '1944-04-04');
+  for (const roles of [['clinician'], ['analyst'], ['security']] as const) {
+    const { token } = await tokenFor(stack, roles);
+    const denied = await mutate(SET, { p: p!.id, f: { birthDate: '1900-01-01' }, r: 'x' }, token);
+    assert.equal(denied.body.errors?.[0]?.extensions?.code, 'FORBIDDEN', roles.join());
+  }
+
+  // Bad values are refused naming the input path, never echoing the value.
+  const bad = await mutate(SET, { p: p!.id, f: { telecom: [{ system: 'email', value: 'nobody-at-example' }] }, r: 'x' });
+  assert.equal(bad.body.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+  assert.equal(bad.body.errors?.[0]?.extensions?.argument, 'fields.telecom[0].value');
+  assert.ok(!JSON.stringify(bad.body.errors).includes('nobody-at-example'));
+  const future = await mutate(SET, { p: p!.id, f: { birthDate: '2999-01-01' }, r: 'x' });
+  assert.equal(future.body.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+  const identifiers = await mutate(SET, { p: p!.id, f: { identifiers: [] }, r: 'x' });
+  assert.ok(identifiers.body.errors?.length, 'identifiers cannot be set by hand');
+  assert.equal((await gql<{ patient: { birthDate: string } }>(stack, steward.token, `{ patient(id: "${p!.id}") { birthDate } }`)).body.data?.patient.birthDate, '1944-04-04', 'refused changes wrote nothing');
+
+  const { rows } = await stack.db.query<{ fields: string[] }>("SELECT fields FROM audit_event WHERE actor_sub = $1 AND decision = 'permit' AND patient_ref = $2 AND 'Mutation.setPatientFields' = ANY(fields)", [steward.sub, `Patient/${p!.id}`]);
+  assert.deepEqual(rows.map((r) => r.fields.filter((f) => f !== 'Mutation.setPatientFields').sort().join()).sort(), ['', 'Patient.birthDate,Patient.gender', 'Patient.gender']);
 });
