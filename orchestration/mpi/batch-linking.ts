@@ -15,15 +15,18 @@ import type { MatchingConfig } from './matching/index.ts';
 import {
   BATCH_LOCK,
   goldenColumns,
+  goldenSources,
   inTransaction,
   isRetryable,
   LINK_ACTIONS,
+  LINK_ORIGINS,
   LINK_STATES,
   recordId,
   insertGoldens,
-  recomputeGoldens,
   SYSTEM_ACTOR,
+  writeRecomputed,
   type GoldenSourceRow,
+  type GoldenSources,
   type LinkState,
 } from './golden.ts';
 import { countTerms, defaultLinkConfig, frequenciesFor, linkSourceRecord, prepare, rankedCandidates, scoreCandidates, type Candidate, type LinkOptions, type LinkOutcome, type Prepared, type RankedCandidate, type Scored } from './linking.ts';
@@ -44,14 +47,22 @@ class ChunkRaced extends Error {
  * and checks they are still active. Candidates' golden ids were read without locks: locking every
  * candidate's golden record (thousands per chunk) cost more than the rest of the chunk's reads.
  */
-async function lockDecided(tx: Queryable, ids: readonly string[]): Promise<void> {
-  if (ids.length === 0) return;
+async function lockDecided(tx: Queryable, ids: readonly string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
   const wanted = [...new Set(ids)];
-  const { rows } = await tx.query<{ id: string }>("SELECT id FROM golden_patient WHERE id = ANY($1::uuid[]) AND status = 'ACTIVE' ORDER BY id FOR UPDATE", [wanted]);
+  const { rows } = await tx.query<{ id: string; version: string }>("SELECT id, xmin::text AS version FROM golden_patient WHERE id = ANY($1::uuid[]) AND status = 'ACTIVE' ORDER BY id FOR UPDATE", [wanted]);
   if (rows.length !== wanted.length) throw new ChunkRaced();
+  return new Map(rows.map((r) => [r.id, r.version]));
 }
 
 type Decided = { readonly p: Prepared; readonly goldenId: string; readonly created: boolean; readonly decision: LinkState; readonly target: Scored | undefined; readonly duplicates: readonly Scored[] };
+
+/**
+ * A chunk's decisions, and what the existing golden records they join are computed from, read while
+ * deciding: the write recomputes them from it unless their version changed meanwhile, which keeps
+ * that read off the write's path (the pipeline's slower half).
+ */
+type DecidedChunk = { readonly decisions: readonly Decided[]; readonly joined: ReadonlyMap<string, GoldenSources> };
 
 /** Records scored (or prepared) between two turns of the event loop: a few milliseconds of work. */
 const YIELD_EVERY = 25;
@@ -60,10 +71,10 @@ const idOf = (c: { readonly source: string; readonly sourcePatientId: string }):
 
 /**
  * Every decision of a chunk, in input order. Candidates: the database's, plus the records of
- * `previous` (the chunk before, decided and perhaps not yet committed) and of this chunk before each
+ * `previous` (the chunks before, decided and perhaps not yet committed) and of this chunk before each
  * record, found through their blocking keys in memory exactly as the database would find them.
  */
-async function decideChunk(q: Queryable, prepared: readonly Prepared[], matching: MatchingConfig, protection: IdentifierProtection, previous: readonly Decided[]): Promise<Decided[]> {
+async function decideChunk(q: Queryable, prepared: readonly Prepared[], matching: MatchingConfig, protection: IdentifierProtection, previous: readonly Decided[]): Promise<DecidedChunk> {
   const [fromDb, freq] = await Promise.all([rankedCandidates(q, prepared, matching, protection), frequenciesFor(q, prepared)]);
   const inMemory = new Map<string, Candidate[]>();
   const remember = (d: Decided) => {
@@ -96,15 +107,17 @@ async function decideChunk(q: Queryable, prepared: readonly Prepared[], matching
     decided.push(d);
     remember(d);
   }
-  return decided;
+  const joined = await goldenSources(q, decided.filter((d) => !d.created).map((d) => d.goldenId));
+  return { decisions: decided, joined };
 }
 
 /** Writes a chunk's decisions: golden records, source records, blocking keys, identifiers, link history, review items. */
-async function writeChunk(tx: Queryable, decided: readonly Decided[], protection: IdentifierProtection, options: LinkOptions): Promise<void> {
+async function writeChunk(tx: Queryable, chunk: DecidedChunk, protection: IdentifierProtection, options: LinkOptions): Promise<void> {
+  const decided = chunk.decisions;
   const survivorship = options.survivorship ?? defaultLinkConfig().survivorship;
   const who = options.actor ?? SYSTEM_ACTOR;
   const created = new Set(decided.filter((d) => d.created).map((d) => d.goldenId));
-  await lockDecided(tx, decided.flatMap((d) => [d.goldenId, ...(d.target && d.decision !== LINK_STATES.NO_MATCH ? [d.target.goldenId] : []), ...d.duplicates.map((s) => s.goldenId)]).filter((id) => !created.has(id)));
+  const versions = await lockDecided(tx, decided.flatMap((d) => [d.goldenId, ...(d.target && d.decision !== LINK_STATES.NO_MATCH ? [d.target.goldenId] : []), ...d.duplicates.map((s) => s.goldenId)]).filter((id) => !created.has(id)));
   // New golden records are inserted complete, from their records of this chunk.
   const newRows = new Map<string, GoldenSourceRow[]>();
   for (const d of decided)
@@ -172,9 +185,17 @@ async function writeChunk(tx: Queryable, decided: readonly Decided[], protection
       [JSON.stringify(reviews)],
     );
 
-  // Existing golden records the chunk joined: recomputed from all of their records.
-  const touchedExisting = [...new Set(decided.filter((d) => !created.has(d.goldenId)).map((d) => d.goldenId))];
-  if (touchedExisting.length > 0) await recomputeGoldens(tx, touchedExisting, survivorship, protection);
+  // Existing golden records the chunk joined: recomputed from all of their records. Those unchanged
+  // since the chunk was decided (same row version, held by our lock) from what was read then plus
+  // this chunk's records; the others from a fresh read, which sees this chunk's inserts.
+  const joining = Map.groupBy(decided.filter((d) => !created.has(d.goldenId)), (d) => d.goldenId);
+  const sources = new Map<string, Pick<GoldenSources, 'manual' | 'rows'>>(await goldenSources(tx, [...joining.keys()].filter((id) => chunk.joined.get(id)?.version !== versions.get(id))));
+  for (const [id, ds] of joining) {
+    const read = chunk.joined.get(id);
+    if (sources.has(id) || !read) continue;
+    sources.set(id, { manual: read.manual, rows: [...read.rows, ...ds.map((d) => ({ demographics: d.p.sealed, data_quality: d.p.flags, link_state: d.decision, link_origin: LINK_ORIGINS.AUTO }))] });
+  }
+  await writeRecomputed(tx, sources, survivorship, protection);
 }
 
 const RACE_ATTEMPTS = 3;
@@ -187,42 +208,86 @@ async function linkOneByOne(db: Database, chunks: readonly (readonly Prepared[])
       await takeBatchLock(tx);
       const d = await decideChunk(tx, chunk, matching, protection, []);
       await writeChunk(tx, d, protection, options);
-      return d;
+      return d.decisions;
     });
     await onLinked(decided);
   }
 }
 
+/** Chunk writes in flight at once: the write half of the pipeline is PostgreSQL-bound, and two backends use the cores one leaves idle. */
+const WRITERS = 2;
+
+type Writing = { readonly at: number; readonly chunk: DecidedChunk; readonly created: ReadonlySet<string>; readonly done: Promise<unknown> };
+
+/** Whether a chunk's writes reference golden records that another chunk's write creates (it must commit first). */
+const dependsOn = (chunk: DecidedChunk, other: Writing): boolean =>
+  chunk.decisions.some((d) => other.created.has(d.goldenId) || (d.target !== undefined && d.decision !== LINK_STATES.NO_MATCH && other.created.has(d.target.goldenId)) || d.duplicates.some((s) => other.created.has(s.goldenId)));
+
 /**
  * Chunks in a pipeline, on PostgreSQL: chunk n+1 is read and scored (candidate reads on one
- * connection, scoring in this process) while chunk n is written (another connection), so the two
- * halves of the work overlap instead of taking turns. A transaction on a third connection holds the
- * batch lock for the whole call, so no online linker writes between a chunk's reads and its writes;
- * what chunk n+1's reads cannot see yet (chunk n, not committed) it gets from memory. Online linkers
- * wait for the running call and the one queued behind it (a few chunks each), not longer.
+ * connection, scoring in this process) while chunks n and n-1 are written (a transaction each, on
+ * connections of their own), so the halves of the work overlap instead of taking turns. What a read
+ * cannot see yet (chunks not committed) it gets from memory; a chunk that joins or points at a golden
+ * record an uncommitted chunk creates waits for that chunk's commit. Golden records both writes lock
+ * are locked in id order, so two writes never wait on each other in a cycle. A transaction on another
+ * connection holds the batch lock for the whole call, so no online linker writes in between; online
+ * linkers wait for the running call and the one queued behind it (a few chunks each), not longer.
  */
 async function linkPipelined(db: Database, chunks: readonly (readonly Prepared[])[], protection: IdentifierProtection, matching: MatchingConfig, options: LinkOptions, onLinked: (d: readonly Decided[]) => Promise<void>): Promise<void> {
   // Not retried as a whole: chunks committed before a failure stay committed.
   await db.transaction(async (lock) => {
     await takeBatchLock(lock);
     let retries = 0;
+    const lostRace = (error: unknown): void => {
+      if (!isRetryable(error) || ++retries >= RACE_ATTEMPTS * chunks.length) throw error;
+    };
+    const write = (chunk: DecidedChunk) => db.transaction((tx) => writeChunk(tx, chunk, protection, options));
+    /** A chunk whose write lost a race (e.g. a steward merged a golden record it joins), decided again from fresh reads and written alone. */
+    const writeAlone = async (at: number): Promise<DecidedChunk> => {
+      for (;;) {
+        const chunk = await decideChunk(db, chunks[at]!, matching, protection, []);
+        try {
+          await write(chunk);
+          return chunk;
+        } catch (error) {
+          lostRace(error);
+        }
+      }
+    };
+    const inflight: Writing[] = [];
     let decided = await decideChunk(db, chunks[0]!, matching, protection, []);
-    for (let i = 0; i < chunks.length; ) {
-      const written = db.transaction((tx) => writeChunk(tx, decided, protection, options));
-      const next = i + 1 < chunks.length ? decideChunk(db, chunks[i + 1]!, matching, protection, decided) : undefined;
-      next?.catch(() => undefined); // settled below, whatever happens to the write
-      try {
-        await written;
-      } catch (error) {
-        await next?.catch(() => undefined);
-        if (!isRetryable(error) || ++retries >= RACE_ATTEMPTS * chunks.length) throw error;
-        // A lost race (e.g. a steward merged a golden record chunk i joins): chunk i+1 was decided on
-        // chunk i's decisions, so decide chunk i again, from fresh reads (everything before it is committed).
-        decided = await decideChunk(db, chunks[i]!, matching, protection, []);
+    for (let i = 0; i < chunks.length; i++) {
+      const after = inflight.filter((w) => dependsOn(decided, w)).map((w) => w.done);
+      const chunk = decided;
+      const done = Promise.allSettled(after).then(() => write(chunk));
+      done.catch(() => undefined); // settled below, in order
+      inflight.push({ at: i, chunk, created: new Set(chunk.decisions.filter((d) => d.created).map((d) => d.goldenId)), done });
+      const next = i + 1 < chunks.length ? decideChunk(db, chunks[i + 1]!, matching, protection, inflight.flatMap((w) => w.chunk.decisions)) : undefined;
+      next?.catch(() => undefined);
+      let raced = false;
+      // Settle the oldest writes first: outcomes are reported in input order.
+      while (inflight.length >= WRITERS || (next === undefined && inflight.length > 0)) {
+        const oldest = inflight[0]!;
+        try {
+          await oldest.done;
+        } catch {
+          raced = true;
+          break;
+        }
+        inflight.shift();
+        await onLinked(oldest.chunk.decisions);
+      }
+      if (raced) {
+        // Everything in flight settles; the chunks that failed are linked again one by one, in order,
+        // and the next chunk is decided afresh (it was decided on the failed ones' decisions).
+        await Promise.allSettled([...inflight.map((w) => w.done), next]);
+        for (const w of inflight.splice(0)) {
+          const ok = await w.done.then(() => true, (error: unknown) => (lostRace(error), false));
+          await onLinked((ok ? w.chunk : await writeAlone(w.at)).decisions);
+        }
+        if (next) decided = await decideChunk(db, chunks[i + 1]!, matching, protection, []);
         continue;
       }
-      await onLinked(decided);
-      i++;
       if (next) decided = await next;
     }
   });

@@ -196,20 +196,38 @@ export async function insertGoldens(tx: Queryable, goldens: ReadonlyMap<string, 
 }
 
 /**
+ * What golden records are computed from: their live source records and manual values, as of
+ * `version` (the row's xmin: every link change rewrites the golden row, so an unchanged version
+ * means unchanged inputs). The version is read first, so inputs read later are never older than it.
+ */
+export type GoldenSources = { readonly version: string; readonly manual: Readonly<Partial<Record<GoldenField, ManualValue>>>; readonly rows: readonly GoldenSourceRow[] };
+
+export async function goldenSources(q: Queryable, goldenIds: readonly string[]): Promise<Map<string, GoldenSources>> {
+  const ids = [...new Set(goldenIds)];
+  if (ids.length === 0) return new Map();
+  const goldens = await q.query<{ id: string; version: string; manual_values: Partial<Record<GoldenField, ManualValue>> }>(
+    'SELECT id, xmin::text AS version, manual_values FROM golden_patient WHERE id = ANY($1::uuid[])',
+    [ids],
+  );
+  const { rows } = await q.query<GoldenSourceRow & { golden_id: string }>(
+    'SELECT golden_id, demographics, data_quality, link_state, link_origin FROM source_record WHERE golden_id = ANY($1::uuid[]) AND deleted_at IS NULL',
+    [ids],
+  );
+  const byGolden = Map.groupBy(rows, (r) => r.golden_id);
+  return new Map(goldens.rows.map((g) => [g.id, { version: g.version, manual: g.manual_values, rows: byGolden.get(g.id) ?? [] }]));
+}
+
+/** Writes golden records recomputed from their sources: survivorship with provenance, data-quality flags, provisional or not. */
+export async function writeRecomputed(tx: Queryable, sources: ReadonlyMap<string, Pick<GoldenSources, 'manual' | 'rows'>>, config: SurvivorshipConfig, protection: IdentifierProtection): Promise<void> {
+  await writeGoldens(tx, new Map([...sources].map(([id, s]) => [id, goldenColumns(s.rows, s.manual, config, protection)])));
+}
+
+/**
  * Recomputes golden records from their linked (not deleted) source records: survivorship with
  * provenance, data-quality flags, and whether each is still provisional. Runs after every link change.
  */
 export async function recomputeGoldens(tx: Queryable, goldenIds: readonly string[], config: SurvivorshipConfig, protection: IdentifierProtection): Promise<void> {
-  const ids = [...new Set(goldenIds)];
-  if (ids.length === 0) return;
-  const { rows } = await tx.query<GoldenSourceRow & { golden_id: string }>(
-    'SELECT golden_id, demographics, data_quality, link_state, link_origin FROM source_record WHERE golden_id = ANY($1::uuid[]) AND deleted_at IS NULL',
-    [ids],
-  );
-  const manual = await tx.query<{ id: string; manual_values: Partial<Record<GoldenField, ManualValue>> }>('SELECT id, manual_values FROM golden_patient WHERE id = ANY($1::uuid[])', [ids]);
-  const manualOf = new Map(manual.rows.map((r) => [r.id, r.manual_values]));
-  const byGolden = Map.groupBy(rows, (r) => r.golden_id);
-  await writeGoldens(tx, new Map(ids.map((id) => [id, goldenColumns(byGolden.get(id) ?? [], manualOf.get(id) ?? {}, config, protection)])));
+  await writeRecomputed(tx, await goldenSources(tx, goldenIds), config, protection);
 }
 
 export const recomputeGolden = (tx: Queryable, goldenId: string, config: SurvivorshipConfig, protection: IdentifierProtection): Promise<void> => recomputeGoldens(tx, [goldenId], config, protection);
