@@ -107,7 +107,9 @@ async function decideChunk(q: Queryable, prepared: readonly Prepared[], matching
     decided.push(d);
     remember(d);
   }
-  const joined = await goldenSources(q, decided.filter((d) => !d.created).map((d) => d.goldenId));
+  // Golden records this chunk creates are not in the database yet: only the existing ones are read.
+  const creates = new Set(decided.filter((d) => d.created).map((d) => d.goldenId));
+  const joined = await goldenSources(q, decided.filter((d) => !creates.has(d.goldenId)).map((d) => d.goldenId));
   return { decisions: decided, joined };
 }
 

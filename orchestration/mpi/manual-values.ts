@@ -66,9 +66,7 @@ function coded(value: Maybe<string>, allowed: ReadonlySet<string>, path: string)
 }
 
 function parts(values: Maybe<readonly string[]>, path: string): string[] {
-  const list = values ?? [];
-  if (list.length > MAX_PARTS) throw new ManualValueError(path, `must have at most ${MAX_PARTS} entries`);
-  return list.map((v, i) => clean(v, `${path}[${i}]`)).filter((v): v is string => v !== null);
+  return list(values ?? [], path, clean).filter((v): v is string => v !== null);
 }
 
 function name(input: HumanNameInput, path: string): HumanName {
