@@ -23,7 +23,7 @@ import type { Writable } from 'node:stream';
 import { dataDir, isProduction, loadVendorProfile, type VendorProfile } from '../platform/config.ts';
 import type { Database } from '../platform/db.ts';
 import type { KeyStoreOptions } from '../platform/keys.ts';
-import { BATCH_CHUNK, isRetryable, LINK_STATES, linkBatch, linkSourceRecord, type LinkOptions, type LinkOutcome, type LinkState } from '../orchestration/mpi/store.ts';
+import { BATCH_CHUNK, isRetryable, LINK_STATES, linkBatch, linkSourceRecord, upkeepOf, type LinkOptions, type LinkOutcome, type LinkState } from '../orchestration/mpi/store.ts';
 import type { MatchingConfig } from '../orchestration/mpi/matching/index.ts';
 import type { IdentifierProtection } from '../security/identifier-protection.ts';
 import { sourceDemographics, type SourceDemographics } from '../translation/fhir-r4/patient.ts';
@@ -382,6 +382,8 @@ export async function linkNdjson(db: Database, lines: AsyncIterable<string> | It
     }
     if (chunk.length > 0) start(chunk);
     while (pending.length > 0) await flushOldest();
+    // Statistics upkeep the load started still running counts in the load's time.
+    await upkeepOf(db).settled();
   } catch (error) {
     await Promise.allSettled(pending);
     throw error;

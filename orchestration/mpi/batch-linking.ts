@@ -29,6 +29,7 @@ import {
   type GoldenSources,
   type LinkState,
 } from './golden.ts';
+import { upkeepOf } from './upkeep.ts';
 import { countTerms, defaultLinkConfig, frequenciesFor, linkSourceRecord, prepare, rankedCandidates, scoreCandidates, type Candidate, type LinkOptions, type LinkOutcome, type Prepared, type RankedCandidate, type Scored } from './linking.ts';
 
 /** Records per transaction: large enough to amortize round trips, small enough to keep locks short. */
@@ -154,11 +155,18 @@ async function writeChunk(tx: Queryable, chunk: DecidedChunk, protection: Identi
   const blockRids: string[] = [];
   const blockKeys: string[] = [];
   for (const d of decided) for (const k of d.p.blockKeys) (blockRids.push(ridOf.get(idOf(d.p.d))!), blockKeys.push(k));
-  await tx.query('INSERT INTO match_block (key, rid) SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING', [blockKeys, blockRids]);
-  const identifiers = decided.flatMap((d) => d.p.d.identifiers.map((i) => ({ system: i.system, value: protection.lookupValue(i.system, i.value), source: d.p.d.source, source_patient_id: d.p.d.sourcePatientId })));
+  // Plain inserts: the records are new (a record's keys are distinct, its identifiers deduplicated below).
+  await tx.query('INSERT INTO match_block (key, rid) SELECT * FROM unnest($1::bigint[], $2::bigint[])', [blockKeys, blockRids]);
+  const identifiers = decided.flatMap((d) => {
+    const own = new Map(d.p.d.identifiers.map((i) => {
+      const value = protection.lookupValue(i.system, i.value);
+      return [i.system + '\u0000' + value, { system: i.system, value, source: d.p.d.source, source_patient_id: d.p.d.sourcePatientId }] as const;
+    }));
+    return [...own.values()];
+  });
   if (identifiers.length > 0)
     await tx.query(
-      `INSERT INTO patient_identifier (system, value, source, source_patient_id) SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(system text, value text, source text, source_patient_id text) ON CONFLICT DO NOTHING`,
+      `INSERT INTO patient_identifier (system, value, source, source_patient_id) SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(system text, value text, source text, source_patient_id text)`,
       [JSON.stringify(identifiers)],
     );
   await tx.query(
@@ -335,6 +343,7 @@ export async function linkBatch(db: Database, records: readonly SourceDemographi
     await countTerms(db, decided.map((d) => d.p));
   };
   if (chunks.length > 0) await (db.kind === 'postgres' ? linkPipelined : linkOneByOne)(db, chunks, protection, matching, options, onLinked);
+  upkeepOf(db).linked(fresh.length);
   for (const i of later) outcomes[i] = await linkSourceRecord(db, records[i]!, protection, options);
   return outcomes;
 }

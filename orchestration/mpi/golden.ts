@@ -209,8 +209,12 @@ export async function goldenSources(q: Queryable, goldenIds: readonly string[]):
     'SELECT id, xmin::text AS version, manual_values FROM golden_patient WHERE id = ANY($1::uuid[])',
     [ids],
   );
+  // One index lookup per golden record, whatever the statistics say: planned as `golden_id =
+  // ANY(...)` on a table never analyzed, 500 ids were estimated at most of the table and scanned
+  // (OFFSET 0 keeps the planner from flattening the lookup into that same join).
   const { rows } = await q.query<GoldenSourceRow & { golden_id: string }>(
-    'SELECT golden_id, demographics, data_quality, link_state, link_origin FROM source_record WHERE golden_id = ANY($1::uuid[]) AND deleted_at IS NULL',
+    `SELECT s.golden_id, s.demographics, s.data_quality, s.link_state, s.link_origin
+     FROM unnest($1::uuid[]) AS g(id) CROSS JOIN LATERAL (SELECT * FROM source_record WHERE golden_id = g.id AND deleted_at IS NULL OFFSET 0) AS s`,
     [ids],
   );
   const byGolden = Map.groupBy(rows, (r) => r.golden_id);

@@ -10,6 +10,7 @@ import type { FieldProvenance } from './survivorship.ts';
 export { MPI_MIGRATIONS } from './migrations.ts';
 export { deleteSourceRecord, linkSourceRecord, type LinkOutcome, type LinkOptions } from './linking.ts';
 export { BATCH_CHUNK, linkBatch } from './batch-linking.ts';
+export { upkeepOf } from './upkeep.ts';
 export { isRetryable, LINK_ORIGINS, LINK_STATES, type LinkOrigin, type LinkState } from './golden.ts';
 
 export type GoldenPatient = {
