@@ -11,7 +11,7 @@ import { setImmediate as turn } from 'node:timers/promises';
 import type { Database, Queryable } from '../../platform/db.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
 import type { SourceDemographics } from '../../translation/fhir-r4/patient.ts';
-import type { MatchingConfig } from './matching/index.ts';
+import type { MatchingConfig, NameFrequencies } from './matching/index.ts';
 import {
   BATCH_LOCK,
   goldenColumns,
@@ -70,13 +70,22 @@ const YIELD_EVERY = 25;
 
 const idOf = (c: { readonly source: string; readonly sourcePatientId: string }): string => c.source + '\u0000' + c.sourcePatientId;
 
-/**
- * Every decision of a chunk, in input order. Candidates: the database's, plus the records of
- * `previous` (the chunks before, decided and perhaps not yet committed) and of this chunk before each
- * record, found through their blocking keys in memory exactly as the database would find them.
- */
-async function decideChunk(q: Queryable, prepared: readonly Prepared[], matching: MatchingConfig, protection: IdentifierProtection, previous: readonly Decided[]): Promise<DecidedChunk> {
+/** What a chunk's decisions need from the database: each record's stored candidates, and name frequencies. */
+type ChunkReads = { readonly fromDb: ReadonlyMap<number, RankedCandidate[]>; readonly freq: NameFrequencies | undefined };
+
+const readChunk = async (q: Queryable, prepared: readonly Prepared[], matching: MatchingConfig, protection: IdentifierProtection): Promise<ChunkReads> => {
   const [fromDb, freq] = await Promise.all([rankedCandidates(q, prepared, matching, protection), frequenciesFor(q, prepared)]);
+  return { fromDb, freq };
+};
+
+/**
+ * Every decision of a chunk, in input order. Candidates: the database's (`reads`), plus the records
+ * of `previous` (the chunks before that were not committed when `reads` started, decided since) and
+ * of this chunk before each record, found through their blocking keys in memory exactly as the
+ * database would find them.
+ */
+async function decideChunk(q: Queryable, prepared: readonly Prepared[], reads: ChunkReads, matching: MatchingConfig, previous: readonly Decided[]): Promise<DecidedChunk> {
+  const { fromDb, freq } = reads;
   const inMemory = new Map<string, Candidate[]>();
   const remember = (d: Decided) => {
     const self: Candidate = { source: d.p.d.source, sourcePatientId: d.p.d.sourcePatientId, goldenId: d.goldenId, features: d.p.features };
@@ -216,7 +225,7 @@ async function linkOneByOne(db: Database, chunks: readonly (readonly Prepared[])
   for (const chunk of chunks) {
     const decided = await inTransaction(db, async (tx) => {
       await takeBatchLock(tx);
-      const d = await decideChunk(tx, chunk, matching, protection, []);
+      const d = await decideChunk(tx, chunk, await readChunk(tx, chunk, matching, protection), matching, []);
       await writeChunk(tx, d, protection, options);
       return d.decisions;
     });
@@ -255,7 +264,7 @@ async function linkPipelined(db: Database, chunks: readonly (readonly Prepared[]
     /** A chunk whose write lost a race (e.g. a steward merged a golden record it joins), decided again from fresh reads and written alone. */
     const writeAlone = async (at: number): Promise<DecidedChunk> => {
       for (;;) {
-        const chunk = await decideChunk(db, chunks[at]!, matching, protection, []);
+        const chunk = await decideChunk(db, chunks[at]!, await readChunk(db, chunks[at]!, matching, protection), matching, []);
         try {
           await write(chunk);
           return chunk;
@@ -264,16 +273,46 @@ async function linkPipelined(db: Database, chunks: readonly (readonly Prepared[]
         }
       }
     };
+    // Reads run one chunk ahead of decisions: chunk i+2's candidates are read while chunk i+1 is
+    // scored. A read remembers how many chunks were committed when it started; the decisions of
+    // the chunks after those (not visible to it) are added from memory.
+    let settled = 0;
+    const decisionsOf = new Map<number, readonly Decided[]>();
+    const reads = new Map<number, { readonly after: number; readonly result: Promise<ChunkReads> }>();
+    const startRead = (at: number): void => {
+      if (at >= chunks.length || reads.has(at)) return;
+      const result = readChunk(db, chunks[at]!, matching, protection);
+      result.catch(() => undefined); // awaited when the chunk is decided
+      reads.set(at, { after: settled, result });
+    };
+    const decideAt = async (at: number): Promise<DecidedChunk> => {
+      startRead(at);
+      const read = reads.get(at)!;
+      reads.delete(at);
+      const previous: Decided[] = [];
+      for (let k = read.after; k < at; k++) previous.push(...decisionsOf.get(k)!);
+      return decideChunk(db, chunks[at]!, await read.result, matching, previous);
+    };
+    const linked = async (at: number, decisions: readonly Decided[]): Promise<void> => {
+      await onLinked(decisions);
+      settled = at + 1;
+      // Kept while a pending read may still need them.
+      const oldest = Math.min(settled, ...[...reads.values()].map((r) => r.after));
+      for (const k of decisionsOf.keys()) if (k < oldest) decisionsOf.delete(k);
+    };
     const inflight: Writing[] = [];
-    let decided = await decideChunk(db, chunks[0]!, matching, protection, []);
+    startRead(1);
+    let decided = await decideAt(0);
     for (let i = 0; i < chunks.length; i++) {
+      decisionsOf.set(i, decided.decisions);
       const after = inflight.filter((w) => dependsOn(decided, w)).map((w) => w.done);
       const chunk = decided;
       const done = Promise.allSettled(after).then(() => write(chunk));
       done.catch(() => undefined); // settled below, in order
       inflight.push({ at: i, chunk, created: new Set(chunk.decisions.filter((d) => d.created).map((d) => d.goldenId)), done });
-      const next = i + 1 < chunks.length ? decideChunk(db, chunks[i + 1]!, matching, protection, inflight.flatMap((w) => w.chunk.decisions)) : undefined;
+      const next = i + 1 < chunks.length ? decideAt(i + 1) : undefined;
       next?.catch(() => undefined);
+      startRead(i + 2);
       let raced = false;
       // Settle the oldest writes first: outcomes are reported in input order.
       while (inflight.length >= WRITERS || (next === undefined && inflight.length > 0)) {
@@ -285,17 +324,24 @@ async function linkPipelined(db: Database, chunks: readonly (readonly Prepared[]
           break;
         }
         inflight.shift();
-        await onLinked(oldest.chunk.decisions);
+        await linked(oldest.at, oldest.chunk.decisions);
       }
       if (raced) {
         // Everything in flight settles; the chunks that failed are linked again one by one, in order,
-        // and the next chunk is decided afresh (it was decided on the failed ones' decisions).
-        await Promise.allSettled([...inflight.map((w) => w.done), next]);
+        // and the chunks after them are read and decided afresh (they were decided on the failed
+        // ones' decisions).
+        await Promise.allSettled([...inflight.map((w) => w.done), next, ...[...reads.values()].map((r) => r.result)]);
+        reads.clear();
         for (const w of inflight.splice(0)) {
           const ok = await w.done.then(() => true, (error: unknown) => (lostRace(error), false));
-          await onLinked((ok ? w.chunk : await writeAlone(w.at)).decisions);
+          const decisions = (ok ? w.chunk : await writeAlone(w.at)).decisions;
+          decisionsOf.set(w.at, decisions);
+          await linked(w.at, decisions);
         }
-        if (next) decided = await decideChunk(db, chunks[i + 1]!, matching, protection, []);
+        if (next) {
+          startRead(i + 2);
+          decided = await decideAt(i + 1);
+        }
         continue;
       }
       if (next) decided = await next;
