@@ -30,7 +30,7 @@ import {
   type LinkState,
 } from './golden.ts';
 import { upkeepOf } from './upkeep.ts';
-import { countTerms, defaultLinkConfig, featuresCacheOf, frequenciesFor, linkSourceRecord, prepare, rankedCandidates, scoreCandidates, type Candidate, type LinkOptions, type LinkOutcome, type Prepared, type RankedCandidate, type Scored } from './linking.ts';
+import { countTerms, defaultLinkConfig, frequenciesFor, linkSourceRecord, prepare, rankedCandidates, scoreCandidates, type Candidate, type LinkOptions, type LinkOutcome, type Prepared, type RankedCandidate, type Scored } from './linking.ts';
 
 /** Records per transaction: large enough to amortize round trips, small enough to keep locks short. */
 export const BATCH_CHUNK = 500;
@@ -73,9 +73,8 @@ const idOf = (c: { readonly source: string; readonly sourcePatientId: string }):
 /** What a chunk's decisions need from the database: each record's stored candidates, and name frequencies. */
 type ChunkReads = { readonly fromDb: ReadonlyMap<number, RankedCandidate[]>; readonly freq: NameFrequencies | undefined };
 
-/** Reads what a chunk's decisions need through `q`, a connection or transaction of `db` (whose features cache it shares). */
-const readChunk = async (db: Database, q: Queryable, prepared: readonly Prepared[], matching: MatchingConfig, protection: IdentifierProtection): Promise<ChunkReads> => {
-  const [fromDb, freq] = await Promise.all([rankedCandidates(q, prepared, matching, protection, featuresCacheOf(db)), frequenciesFor(q, prepared)]);
+const readChunk = async (q: Queryable, prepared: readonly Prepared[], matching: MatchingConfig, protection: IdentifierProtection): Promise<ChunkReads> => {
+  const [fromDb, freq] = await Promise.all([rankedCandidates(q, prepared, matching, protection), frequenciesFor(q, prepared)]);
   return { fromDb, freq };
 };
 
@@ -226,7 +225,7 @@ async function linkOneByOne(db: Database, chunks: readonly (readonly Prepared[])
   for (const chunk of chunks) {
     const decided = await inTransaction(db, async (tx) => {
       await takeBatchLock(tx);
-      const d = await decideChunk(tx, chunk, await readChunk(db, tx, chunk, matching, protection), matching, []);
+      const d = await decideChunk(tx, chunk, await readChunk(tx, chunk, matching, protection), matching, []);
       await writeChunk(tx, d, protection, options);
       return d.decisions;
     });
@@ -265,7 +264,7 @@ async function linkPipelined(db: Database, chunks: readonly (readonly Prepared[]
     /** A chunk whose write lost a race (e.g. a steward merged a golden record it joins), decided again from fresh reads and written alone. */
     const writeAlone = async (at: number): Promise<DecidedChunk> => {
       for (;;) {
-        const chunk = await decideChunk(db, chunks[at]!, await readChunk(db, db, chunks[at]!, matching, protection), matching, []);
+        const chunk = await decideChunk(db, chunks[at]!, await readChunk(db, chunks[at]!, matching, protection), matching, []);
         try {
           await write(chunk);
           return chunk;
@@ -282,7 +281,7 @@ async function linkPipelined(db: Database, chunks: readonly (readonly Prepared[]
     const reads = new Map<number, { readonly after: number; readonly result: Promise<ChunkReads> }>();
     const startRead = (at: number): void => {
       if (at >= chunks.length || reads.has(at)) return;
-      const result = readChunk(db, db, chunks[at]!, matching, protection);
+      const result = readChunk(db, chunks[at]!, matching, protection);
       result.catch(() => undefined); // awaited when the chunk is decided
       reads.set(at, { after: settled, result });
     };

@@ -153,21 +153,6 @@ export type Candidate = { readonly source: string; readonly sourcePatientId: str
 
 export type RankedCandidate = { readonly c: Candidate; /** Blocking keys it shares with the record. */ readonly shared: number };
 
-type KnownFeatures = { readonly version: string; readonly features: MatchFeatures };
-
-/**
- * Candidates' features, revealed, by record (rid) and row version (xmin, new on every update of the
- * row), per database. The same records come back as candidates chunk after chunk (a popular
- * blocking key): a known version is not sent again, which saves its JSON parse and SSN decryption.
- * Held in memory only, like any record being matched, and bounded.
- */
-const knownFeatures = new WeakMap<Database, LRUCache<string, KnownFeatures>>();
-export const featuresCacheOf = (db: Database): LRUCache<string, KnownFeatures> => {
-  let cache = knownFeatures.get(db);
-  if (!cache) knownFeatures.set(db, (cache = new LRUCache<string, KnownFeatures>({ max: 200_000 })));
-  return cache;
-};
-
 /**
  * Candidates of each record (one online, a chunk in batch), by its position: every stored record
  * sharing a blocking key (at most capPerKey per key), ranked by how many keys they share (true
@@ -175,7 +160,7 @@ export const featuresCacheOf = (db: Database): LRUCache<string, KnownFeatures> =
  * key (a popular name in a large population) then costs an index range of capPerKey entries, not
  * a scan, and never crowds out the records that agree on more. A record is not its own candidate.
  */
-export async function rankedCandidates(q: Queryable, prepared: readonly Prepared[], matching: MatchingConfig, protection: IdentifierProtection, known: LRUCache<string, KnownFeatures>): Promise<Map<number, RankedCandidate[]>> {
+export async function rankedCandidates(q: Queryable, prepared: readonly Prepared[], matching: MatchingConfig, protection: IdentifierProtection): Promise<Map<number, RankedCandidate[]>> {
   const ords: number[] = [];
   const keys: string[] = [];
   prepared.forEach((p, i) => p.blockKeys.forEach((k) => (ords.push(i), keys.push(k))));
@@ -192,29 +177,16 @@ export async function rankedCandidates(q: Queryable, prepared: readonly Prepared
     [ords, keys, matching.blocking.capPerKey, matching.blocking.capTotal],
   );
   if (ranked.length === 0) return result;
-  const rids = [...new Set(ranked.map((r) => String(r.rid)))];
-  // Versions this process holds: the database sends features only for the others.
-  const held = new Map<string, KnownFeatures>();
-  for (const rid of rids) {
-    const k = known.get(rid);
-    if (k) held.set(rid, k);
-  }
-  const { rows } = await q.query<{ rid: string; source: string; source_patient_id: string; golden_id: string; version: string; features: MatchFeatures | null }>(
-    `SELECT rid, source, source_patient_id, golden_id, xmin::text AS version, CASE WHEN rid::text || '/' || xmin::text = ANY($2::text[]) THEN NULL ELSE features END AS features
-     FROM source_record WHERE rid = ANY($1::bigint[]) AND deleted_at IS NULL AND features IS NOT NULL`,
-    [rids, [...held].map(([rid, k]) => `${rid}/${k.version}`)],
+  const { rows } = await q.query<{ rid: string; source: string; source_patient_id: string; golden_id: string; features: MatchFeatures }>(
+    'SELECT rid, source, source_patient_id, golden_id, features FROM source_record WHERE rid = ANY($1::bigint[]) AND deleted_at IS NULL AND features IS NOT NULL',
+    [[...new Set(ranked.map((r) => r.rid))]],
   );
-  const byRid = new Map<string, Candidate>();
-  for (const r of rows) {
-    const rid = String(r.rid);
-    let features = r.features === null ? held.get(rid)?.features : undefined;
-    if (!features) known.set(rid, { version: r.version, features: (features = revealStoredFeatures(protection.cipher, r.features!)) });
-    byRid.set(rid, { source: r.source, sourcePatientId: r.source_patient_id, goldenId: r.golden_id, features });
-  }
+  const byRid = new Map(rows.map((r) => [String(r.rid), r]));
   for (const { ord, rid, shared } of ranked) {
-    const c = byRid.get(String(rid));
+    const r = byRid.get(String(rid));
     const self = prepared[ord]!.d;
-    if (!c || (c.source === self.source && c.sourcePatientId === self.sourcePatientId)) continue;
+    if (!r || (r.source === self.source && r.source_patient_id === self.sourcePatientId)) continue;
+    const c: Candidate = { source: r.source, sourcePatientId: r.source_patient_id, goldenId: r.golden_id, features: revealStoredFeatures(protection.cipher, r.features) };
     (result.get(ord) ?? result.set(ord, []).get(ord)!).push({ c, shared: Number(shared) });
   }
   return result;
@@ -326,7 +298,7 @@ async function linkPrepared(db: Database, p: Prepared, protection: IdentifierPro
     const storedFeatures = existing?.features ? revealStoredFeatures(protection.cipher, existing.features) : null;
     if (existing && (existing.link_origin === LINK_ORIGINS.MANUAL || (storedFeatures && sameFeatures(storedFeatures, p.features)))) return keep(existing.link_state, existing.link_score);
 
-    const scored = scoreCandidates(p, ((await rankedCandidates(tx, [p], matching, protection, featuresCacheOf(db))).get(0) ?? []).map((x) => x.c), matching, await frequenciesFor(tx, [p]));
+    const scored = scoreCandidates(p, ((await rankedCandidates(tx, [p], matching, protection)).get(0) ?? []).map((x) => x.c), matching, await frequenciesFor(tx, [p]));
     // Pairs a steward already separated are not proposed again.
     const eligible: Scored[] = [];
     for (const s of scored) if (!existing || !(await markedNotDuplicate(tx, existing.golden_id, s.goldenId))) eligible.push(s);
