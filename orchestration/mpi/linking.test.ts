@@ -105,6 +105,19 @@ test('an update re-evaluates an automatic link; an unchanged record keeps it', a
   assert.deepEqual((await linksForGolden(t.db, [x.goldenId])).get(x.goldenId)?.map((l) => l.source), ['epic-main']);
 });
 
+test('a candidate whose record changed since this process read it is compared on its new demographics', async () => {
+  const orrin = { family: 'Vexley', given: ['Orrin'], line: '77 Harrow Lane', postalCode: '62711', phone: '217-555-0177' };
+  const first = await linkSourceRecord(t.db, person({ source: 'epic-main', id: 'V1', ...orrin, birthDate: '1960-01-01' }), t.protection);
+  // A household member: V1 is read as her candidate (and its features kept by this process).
+  await linkSourceRecord(t.db, person({ source: 'lab', id: 'V2', ...orrin, given: ['Mirela'], birthDate: '1963-03-03', ssn: '544000222' }), t.protection);
+  // The source corrects V1's birth date and adds the SSN.
+  await linkSourceRecord(t.db, person({ source: 'epic-main', id: 'V1', ...orrin, birthDate: '1962-07-15', ssn: '544000111', lastUpdated: '2026-03-01T00:00:00Z' }), t.protection);
+  // Only the corrected V1 is this person (on the old birth date, a different one in the same home).
+  const same = await linkSourceRecord(t.db, person({ source: 'cerner-main', id: 'V1', ...orrin, birthDate: '1962-07-15', ssn: '544000111' }), t.protection);
+  assert.equal(same.decision, 'MATCH');
+  assert.equal(same.goldenId, first.goldenId);
+});
+
 test('two records of one new person processed at the same moment make one golden record', async () => {
   const copies = ['epic-main', 'cerner-main', 'athena-1', 'athena-2', 'lab-1', 'lab-2', 'hie-1', 'hie-2'].map((source) =>
     ada(source, 'P7', { family: 'Featherstonehaugh', given: ['Cosima'], ssn: '577123456', birthDate: '1983-07-07', line: '3 Willow Way', phone: '217-555-0999' }),
