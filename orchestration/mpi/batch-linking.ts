@@ -243,10 +243,10 @@ const dependsOn = (chunk: DecidedChunk, other: Writing): boolean =>
   chunk.decisions.some((d) => other.created.has(d.goldenId) || (d.target !== undefined && d.decision !== LINK_STATES.NO_MATCH && other.created.has(d.target.goldenId)) || d.duplicates.some((s) => other.created.has(s.goldenId)));
 
 /**
- * Chunks in a pipeline, on PostgreSQL: chunk n+1 is read and scored (candidate reads on one
- * connection, scoring in this process) while chunks n and n-1 are written (a transaction each, on
- * connections of their own), so the halves of the work overlap instead of taking turns. What a read
- * cannot see yet (chunks not committed) it gets from memory; a chunk that joins or points at a golden
+ * Chunks in a pipeline, on PostgreSQL: chunk n+2's candidates are read (on a connection of their own)
+ * while chunk n+1 is scored (in this process) and chunks n and n-1 are written (a transaction each,
+ * on connections of their own), so the parts of the work overlap instead of taking turns. What a read
+ * cannot see yet (chunks not committed when it started) the decision gets from memory; a chunk that joins or points at a golden
  * record an uncommitted chunk creates waits for that chunk's commit. Golden records both writes lock
  * are locked in id order, so two writes never wait on each other in a cycle. A transaction on another
  * connection holds the batch lock for the whole call, so no online linker writes in between; online
