@@ -63,7 +63,10 @@ type Decided = { readonly p: Prepared; readonly goldenId: string; readonly creat
  * deciding: the write recomputes them from it unless their version changed meanwhile, which keeps
  * that read off the write's path (the pipeline's slower half).
  */
-type DecidedChunk = { readonly decisions: readonly Decided[]; readonly joined: ReadonlyMap<string, GoldenSources> };
+type DecidedChunk = { readonly decisions: readonly Decided[]; /** Golden records the chunk creates. */ readonly created: ReadonlySet<string>; readonly joined: ReadonlyMap<string, GoldenSources> };
+
+/** The golden records a decision's writes point to: the one it joins or creates, the one it is queued for review against, possible duplicates. */
+const referenced = (d: Decided): string[] => [d.goldenId, ...(d.target && d.decision !== LINK_STATES.NO_MATCH ? [d.target.goldenId] : []), ...d.duplicates.map((s) => s.goldenId)];
 
 /** Records scored (or prepared) between two turns of the event loop: a few milliseconds of work. */
 const YIELD_EVERY = 25;
@@ -118,9 +121,9 @@ async function decideChunk(q: Queryable, prepared: readonly Prepared[], reads: C
     remember(d);
   }
   // Golden records this chunk creates are not in the database yet: only the existing ones are read.
-  const creates = new Set(decided.filter((d) => d.created).map((d) => d.goldenId));
-  const joined = await goldenSources(q, decided.filter((d) => !creates.has(d.goldenId)).map((d) => d.goldenId));
-  return { decisions: decided, joined };
+  const created = new Set(decided.filter((d) => d.created).map((d) => d.goldenId));
+  const joined = await goldenSources(q, decided.filter((d) => !created.has(d.goldenId)).map((d) => d.goldenId));
+  return { decisions: decided, created, joined };
 }
 
 /** Writes a chunk's decisions: golden records, source records, blocking keys, identifiers, link history, review items. */
@@ -128,8 +131,8 @@ async function writeChunk(tx: Queryable, chunk: DecidedChunk, protection: Identi
   const decided = chunk.decisions;
   const survivorship = options.survivorship ?? defaultLinkConfig().survivorship;
   const who = options.actor ?? SYSTEM_ACTOR;
-  const created = new Set(decided.filter((d) => d.created).map((d) => d.goldenId));
-  const versions = await lockDecided(tx, decided.flatMap((d) => [d.goldenId, ...(d.target && d.decision !== LINK_STATES.NO_MATCH ? [d.target.goldenId] : []), ...d.duplicates.map((s) => s.goldenId)]).filter((id) => !created.has(id)));
+  const { created } = chunk;
+  const versions = await lockDecided(tx, decided.flatMap(referenced).filter((id) => !created.has(id)));
   // New golden records are inserted complete, from their records of this chunk.
   const newRows = new Map<string, GoldenSourceRow[]>();
   for (const d of decided)
@@ -236,11 +239,10 @@ async function linkOneByOne(db: Database, chunks: readonly (readonly Prepared[])
 /** Chunk writes in flight at once: the write half of the pipeline is PostgreSQL-bound, and two backends use the cores one leaves idle. */
 const WRITERS = 2;
 
-type Writing = { readonly at: number; readonly chunk: DecidedChunk; readonly created: ReadonlySet<string>; readonly done: Promise<unknown> };
+type Writing = { readonly at: number; readonly chunk: DecidedChunk; readonly done: Promise<unknown> };
 
 /** Whether a chunk's writes reference golden records that another chunk's write creates (it must commit first). */
-const dependsOn = (chunk: DecidedChunk, other: Writing): boolean =>
-  chunk.decisions.some((d) => other.created.has(d.goldenId) || (d.target !== undefined && d.decision !== LINK_STATES.NO_MATCH && other.created.has(d.target.goldenId)) || d.duplicates.some((s) => other.created.has(s.goldenId)));
+const dependsOn = (chunk: DecidedChunk, other: Writing): boolean => chunk.decisions.some((d) => referenced(d).some((id) => other.chunk.created.has(id)));
 
 /**
  * Chunks in a pipeline, on PostgreSQL: chunk n+2's candidates are read (on a connection of their own)
@@ -309,7 +311,7 @@ async function linkPipelined(db: Database, chunks: readonly (readonly Prepared[]
       const chunk = decided;
       const done = Promise.allSettled(after).then(() => write(chunk));
       done.catch(() => undefined); // settled below, in order
-      inflight.push({ at: i, chunk, created: new Set(chunk.decisions.filter((d) => d.created).map((d) => d.goldenId)), done });
+      inflight.push({ at: i, chunk, done });
       const next = i + 1 < chunks.length ? decideAt(i + 1) : undefined;
       next?.catch(() => undefined);
       startRead(i + 2);
