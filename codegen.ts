@@ -41,13 +41,19 @@ const config: CodegenConfig = {
       ReviewResult: '../../../orchestration/mpi/stewardship.ts#ReviewOutcome as ReviewResultModel',
       PatientFieldsResult: '../../../orchestration/mpi/stewardship.ts#FieldsResult as PatientFieldsResultModel',
     }),
-    'subgraphs/audit/__generated__/resolvers.ts': subgraphResolvers(['subgraphs/audit/schema.graphql', 'schema/federation-directives.graphql'], {
-      AuditEvent: '../../../orchestration/audit/query.ts#AuditEventRecord',
-    }),
-    'subgraphs/vendor-adapter/__generated__/resolvers.ts': subgraphResolvers(['subgraphs/vendor-adapter/schema.graphql', 'schema/clinical.graphql'], {
-      VendorRecord: '../record-ref.ts#RecordRef',
-      SourceRecord: '../record-ref.ts#RecordRef',
-    }),
+    'subgraphs/audit/__generated__/resolvers.ts': subgraphResolvers(
+      ['subgraphs/audit/schema.graphql', 'schema/federation-directives.graphql'],
+      {
+        AuditEvent: '../../../orchestration/audit/query.ts#AuditEventRecord',
+      },
+    ),
+    'subgraphs/vendor-adapter/__generated__/resolvers.ts': subgraphResolvers(
+      ['subgraphs/vendor-adapter/schema.graphql', 'schema/clinical.graphql'],
+      {
+        VendorRecord: '../record-ref.ts#RecordRef',
+        SourceRecord: '../record-ref.ts#RecordRef',
+      },
+    ),
   },
 };
 

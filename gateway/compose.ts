@@ -6,7 +6,7 @@ import { parse } from 'graphql';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defaultPorts, loadAdapters, type AdapterConfig } from '../platform/config.ts';
-import { auditTypeDefs, mpiTypeDefs, vendorAdapterTypeDefs } from '../subgraphs/shared/sdl.ts';
+import { auditTypeDefs, mpiTypeDefs, vendorAdapterTypeDefs } from '../schema/subgraph-sdl.ts';
 
 export const SUPERGRAPH_PATH = fileURLToPath(new URL('./supergraph.graphql', import.meta.url));
 
@@ -24,7 +24,7 @@ export function subgraphDefinitions(adapters: readonly AdapterConfig[] = loadAda
 /** The supergraph SDL. URLs are the embedded defaults; the gateway overrides them from configuration. */
 export function composeSupergraph(adapters: readonly AdapterConfig[] = loadAdapters()): string {
   const ports = defaultPorts(adapters, {});
-  const portOf = (name: string): number => (name === 'mpi' ? ports.mpi : name === 'audit' ? ports.audit : ports.adapters[name] ?? 0);
+  const portOf = (name: string): number => (name === 'mpi' ? ports.mpi : name === 'audit' ? ports.audit : (ports.adapters[name] ?? 0));
   const result = composeServices(
     subgraphDefinitions(adapters).map((s) => ({
       name: s.name,

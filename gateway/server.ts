@@ -63,15 +63,26 @@ class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContex
 export async function startGateway(options: GatewayOptions): Promise<RunningHttpServer> {
   const gateway = new ApolloGateway({
     supergraphSdl: options.supergraphSdl,
-    buildService: ({ name, url }) => new IdentityForwardingDataSource(options.subgraphUrls[name] ?? url ?? '', name, options.signIdentity, options.subgraphTimeoutMs ?? 10_000),
+    buildService: ({ name, url }) =>
+      new IdentityForwardingDataSource(
+        options.subgraphUrls[name] ?? url ?? '',
+        name,
+        options.signIdentity,
+        options.subgraphTimeoutMs ?? 10_000,
+      ),
   });
   const plugins: ApolloServerPlugin<GatewayContext>[] = hardenedPlugins(options.production, options.operationLimits);
-  const server = new ApolloServer<GatewayContext>({ gateway, ...hardenedServerOptions(options.production, options.operationLimits), plugins });
+  const server = new ApolloServer<GatewayContext>({
+    gateway,
+    ...hardenedServerOptions(options.production, options.operationLimits),
+    plugins,
+  });
   await server.start();
   const authenticate = async (req: IncomingMessage): Promise<GatewayContext> => {
     try {
       // Identity comes from the verified token only; headers such as x-user or x-roles are ignored.
-      const header = (name: string): string | undefined => (typeof req.headers[name] === 'string' ? (req.headers[name] as string) : undefined);
+      const header = (name: string): string | undefined =>
+        typeof req.headers[name] === 'string' ? (req.headers[name] as string) : undefined;
       return {
         principal: await options.verifyUserToken(req.headers.authorization, {
           requestId: randomUUID(),
@@ -85,5 +96,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningHttp
       throw error;
     }
   };
-  return serveGraphQL({ server, port: options.port, host: options.host, authenticate, health: async () => ({ component: 'gateway' }), operationLimits: options.operationLimits });
+  return serveGraphQL({
+    server,
+    port: options.port,
+    host: options.host,
+    authenticate,
+    health: async () => ({ component: 'gateway' }),
+    operationLimits: options.operationLimits,
+  });
 }

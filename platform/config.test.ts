@@ -7,9 +7,15 @@ import { loadAdapters, loadConnections, loadIssuers, loadVendorProfile, substitu
 
 test('the shipped configuration loads: adapters, connections, vendor profiles, no extra issuers', () => {
   const adapters = loadAdapters();
-  assert.deepEqual(adapters.map((a) => a.name), ['epic', 'cerner']);
+  assert.deepEqual(
+    adapters.map((a) => a.name),
+    ['epic', 'cerner'],
+  );
   const connections = loadConnections(undefined, {});
-  assert.deepEqual(connections.map((c) => c.adapter), ['epic', 'cerner']);
+  assert.deepEqual(
+    connections.map((c) => c.adapter),
+    ['epic', 'cerner'],
+  );
   for (const a of adapters) assert.equal(loadVendorProfile(a.profile).vendor, a.profile);
   assert.deepEqual(loadIssuers(), []);
 });
@@ -21,7 +27,15 @@ test('environment substitution, with defaults and a clear error when unset', () 
 });
 
 test('a connection is validated when loaded, not at its first query', () => {
-  const base = { id: 'h1', adapter: 'epic', baseUrl: 'https://ehr.example/fhir/', clientId: 'c', scope: 's', timeZone: 'UTC', timeoutMs: 1000 };
+  const base = {
+    id: 'h1',
+    adapter: 'epic',
+    baseUrl: 'https://ehr.example/fhir/',
+    clientId: 'c',
+    scope: 's',
+    timeZone: 'UTC',
+    timeoutMs: 1000,
+  };
   assert.equal(validateConnection(base).baseUrl, 'https://ehr.example/fhir');
   assert.throws(() => validateConnection({ ...base, id: 'Bad Id' }), /connection id/);
   assert.throws(() => validateConnection({ ...base, baseUrl: 'not a url' }));
@@ -32,7 +46,10 @@ test('trusted issuers come with their JWK Set', () => {
   const dir = mkdtempSync(join(tmpdir(), 'issuers-'));
   try {
     writeFileSync(join(dir, 'jwks.json'), JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'k' }] }));
-    writeFileSync(join(dir, 'issuers.json'), JSON.stringify({ issuers: [{ issuer: 'https://idp.example', audience: 'patient-gateway', jwksFile: 'jwks.json' }] }));
+    writeFileSync(
+      join(dir, 'issuers.json'),
+      JSON.stringify({ issuers: [{ issuer: 'https://idp.example', audience: 'patient-gateway', jwksFile: 'jwks.json' }] }),
+    );
     const [issuer] = loadIssuers(join(dir, 'issuers.json'));
     assert.equal(issuer?.issuer, 'https://idp.example');
     assert.equal(issuer?.jwks?.length, 1);

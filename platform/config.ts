@@ -92,19 +92,27 @@ export function loadVendorProfile(name: string, dir = resolve(CONFIG_DIR, 'vendo
 export type IssuerConfig = { readonly issuer: string; readonly audience: string; readonly jwksFile?: string; readonly jwksUri?: string };
 
 /** Trusted token issuers with their public keys (config/issuers.json, or AUTH_ISSUERS_FILE). */
-export function loadIssuers(file = process.env.AUTH_ISSUERS_FILE ?? resolve(CONFIG_DIR, 'issuers.json')): { issuer: string; audience: string; jwks?: Record<string, unknown>[]; jwksUri?: string }[] {
+export function loadIssuers(
+  file = process.env.AUTH_ISSUERS_FILE ?? resolve(CONFIG_DIR, 'issuers.json'),
+): { issuer: string; audience: string; jwks?: Record<string, unknown>[]; jwksUri?: string }[] {
   const { issuers } = readJson<{ issuers: IssuerConfig[] }>(file);
   return issuers.map((i) => {
     if (!i.issuer || !i.audience) throw new Error(`issuer ${i.issuer || '(unnamed)'}: issuer and audience are required`);
     const base = { issuer: substituteEnv(i.issuer), audience: substituteEnv(i.audience) };
     if (i.jwksUri) return { ...base, jwksUri: new URL(substituteEnv(i.jwksUri)).href };
     const jwks = readJson<{ keys?: Record<string, unknown>[] }>(resolve(resolve(file, '..'), substituteEnv(i.jwksFile ?? '')));
-    if (!Array.isArray(jwks.keys) || jwks.keys.length === 0) throw new Error(`issuer ${i.issuer}: a JWK Set with keys (jwksFile) or a jwksUri is required`);
+    if (!Array.isArray(jwks.keys) || jwks.keys.length === 0)
+      throw new Error(`issuer ${i.issuer}: a JWK Set with keys (jwksFile) or a jwksUri is required`);
     return { ...base, jwks: jwks.keys };
   });
 }
 
-export type Ports = { readonly gateway: number; readonly mpi: number; readonly audit: number; readonly adapters: Readonly<Record<string, number>> };
+export type Ports = {
+  readonly gateway: number;
+  readonly mpi: number;
+  readonly audit: number;
+  readonly adapters: Readonly<Record<string, number>>;
+};
 
 /** Default ports of the embedded product; compose and tests override them. */
 export function defaultPorts(adapters: readonly AdapterConfig[], env: NodeJS.ProcessEnv = process.env): Ports {

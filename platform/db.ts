@@ -43,7 +43,12 @@ async function openPostgres(url: string, schema: string, max: number): Promise<D
   // schema; jit off because every statement here is short, and PostgreSQL's JIT, triggered by
   // cost estimates (blocking-key lookups are estimated at thousands of rows per key), spent ~100 ms
   // compiling each 10 ms batch-linking query.
-  const pool = new pg.Pool({ connectionString: url, max, options: `-c search_path=${schema},public -c jit=off`, connectionTimeoutMillis: 5000 });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    options: `-c search_path=${schema},public -c jit=off`,
+    connectionTimeoutMillis: 5000,
+  });
   pool.on('error', () => {
     /* an idle client died; the pool replaces it. Never crash the process on it. */
   });

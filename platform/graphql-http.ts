@@ -6,7 +6,14 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { characterLimitError, DEFAULT_OPERATION_LIMITS, formatLimitError, operationLimitPlugins, operationLimitServerOptions, type OperationLimits } from './operation-limits/index.ts';
+import {
+  characterLimitError,
+  DEFAULT_OPERATION_LIMITS,
+  formatLimitError,
+  operationLimitPlugins,
+  operationLimitServerOptions,
+  type OperationLimits,
+} from './operation-limits/index.ts';
 
 export class HttpError extends Error {
   readonly status: number;
@@ -112,7 +119,8 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
       }
     } catch (error) {
       if (error instanceof HttpError) {
-        const headers: Record<string, string> = error.status === 401 ? { 'www-authenticate': 'Bearer' } : error.status === 413 ? { connection: 'close' } : {};
+        const headers: Record<string, string> =
+          error.status === 401 ? { 'www-authenticate': 'Bearer' } : error.status === 413 ? { connection: 'close' } : {};
         sendJson(res, error.status, errorBody(error.code, error.message), headers);
       } else {
         sendJson(res, 500, errorBody('INTERNAL_SERVER_ERROR', 'internal error'));
@@ -152,7 +160,18 @@ const SUGGESTION = / Did you mean .*\?$/;
 export function hardenedServerOptions(
   production: boolean,
   limits: OperationLimits = DEFAULT_OPERATION_LIMITS,
-): Pick<ApolloServerOptions<BaseContext>, 'introspection' | 'includeStacktraceInErrorResponses' | 'csrfPrevention' | 'formatError' | 'hideSchemaDetailsFromClientErrors' | 'validationRules' | 'parseOptions' | 'allowBatchedHttpRequests' | 'stopOnTerminationSignals'> {
+): Pick<
+  ApolloServerOptions<BaseContext>,
+  | 'introspection'
+  | 'includeStacktraceInErrorResponses'
+  | 'csrfPrevention'
+  | 'formatError'
+  | 'hideSchemaDetailsFromClientErrors'
+  | 'validationRules'
+  | 'parseOptions'
+  | 'allowBatchedHttpRequests'
+  | 'stopOnTerminationSignals'
+> {
   return {
     introspection: !production,
     includeStacktraceInErrorResponses: false,
@@ -178,6 +197,9 @@ export function hardenedServerOptions(
 }
 
 /** Plugins shared by the gateway and every subgraph: the operation limits, and no landing page in production. */
-export function hardenedPlugins<C extends BaseContext>(production: boolean, limits: OperationLimits = DEFAULT_OPERATION_LIMITS): ApolloServerPlugin<C>[] {
+export function hardenedPlugins<C extends BaseContext>(
+  production: boolean,
+  limits: OperationLimits = DEFAULT_OPERATION_LIMITS,
+): ApolloServerPlugin<C>[] {
   return [...operationLimitPlugins<C>(limits), ...(production ? [ApolloServerPluginLandingPageDisabled() as ApolloServerPlugin<C>] : [])];
 }

@@ -5,7 +5,8 @@ export type LogFields = Readonly<Record<string, string | number | boolean | unde
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
 type Level = keyof typeof LEVELS;
 
-const threshold = (): number => LEVELS[(process.env.LOG_LEVEL as Level | undefined) ?? (process.env.NODE_ENV === 'test' ? 'warn' : 'info')] ?? 20;
+const threshold = (): number =>
+  LEVELS[(process.env.LOG_LEVEL as Level | undefined) ?? (process.env.NODE_ENV === 'test' ? 'warn' : 'info')] ?? 20;
 
 function write(level: Exclude<Level, 'silent'>, component: string, event: string, fields?: LogFields): void {
   if (LEVELS[level] < threshold()) return;

@@ -18,7 +18,9 @@ const adapters = loadAdapters();
 const none = null as never;
 const definitions: SubgraphDefinition[] = [
   mpiSubgraph({ db: none, protection: none, adapters, connections: loadConnections(undefined, {}) }),
-  ...adapters.map((a) => vendorAdapterSubgraph(a, { db: none, sealPayload: none, profile: none, cache: none, cacheTtlSeconds: 1, connections: new Map() })),
+  ...adapters.map((a) =>
+    vendorAdapterSubgraph(a, { db: none, sealPayload: none, profile: none, cache: none, cacheTtlSeconds: 1, connections: new Map() }),
+  ),
   auditSubgraph({ db: none }),
 ];
 const schemaOf = (d: SubgraphDefinition): GraphQLSchema => buildSubgraphSchema([{ typeDefs: parse(d.typeDefs) }]);
@@ -35,7 +37,17 @@ test('the coverage check reports a field nobody wrote a policy for', () => {
 });
 
 // The principals of the matrix: roles, purposes of use and SMART scopes that matter.
-const principal = (roles: Role[], purposeOfUse: PurposeOfUse | null, scopes: string[]): Principal => ({ sub: 'm', roles, purposeOfUse, clientId: null, scopes, patientContext: null, breakGlassReason: null, clientIp: null, requestId: 'm' });
+const principal = (roles: Role[], purposeOfUse: PurposeOfUse | null, scopes: string[]): Principal => ({
+  sub: 'm',
+  roles,
+  purposeOfUse,
+  clientId: null,
+  scopes,
+  patientContext: null,
+  breakGlassReason: null,
+  clientIp: null,
+  requestId: 'm',
+});
 const PRINCIPALS = {
   clinician: principal(['clinician'], 'TREAT', ['user/*.rs']),
   breakGlass: principal(['clinician'], 'ETREAT', ['user/*.read']),
@@ -58,7 +70,8 @@ function expectedReaders(subgraph: string, type: string, field: string): Who[] {
   if (subgraph === 'audit') return type === 'PageInfo' ? ALL : ['security'];
   if (type === 'Mutation' || (type === 'Query' && ['reviewQueue', 'linkHistory'].includes(field))) return ['steward'];
   if (type === 'Query') return field === 'patients' ? DEIDENTIFIED : IDENTITY;
-  if (type === 'Patient') return ['id', 'gender', 'birthYear', 'postalCodePrefix', 'mergedInto', 'redirectedFrom'].includes(field) ? DEIDENTIFIED : IDENTITY;
+  if (type === 'Patient')
+    return ['id', 'gender', 'birthYear', 'postalCodePrefix', 'mergedInto', 'redirectedFrom'].includes(field) ? DEIDENTIFIED : IDENTITY;
   if (['PatientConnection', 'PatientEdge', 'PageInfo'].includes(type)) return DEIDENTIFIED;
   if (recordTypes.includes(type)) {
     if (subgraph === 'mpi' || field === 'id') return IDENTITY;

@@ -6,7 +6,11 @@ import { DELIBERATELY_DENIED } from './deliberately-denied.ts';
 import { ruleTreeFor, type PolicySet } from './policy-set.ts';
 
 /** Schema coordinates (`Type.field`) with neither a rule nor a deliberate denial. */
-export function uncoveredFields(schema: GraphQLSchema, sets: readonly PolicySet[], denied: Readonly<Record<string, string>> = DELIBERATELY_DENIED): string[] {
+export function uncoveredFields(
+  schema: GraphQLSchema,
+  sets: readonly PolicySet[],
+  denied: Readonly<Record<string, string>> = DELIBERATELY_DENIED,
+): string[] {
   const tree = ruleTreeFor(schema, sets);
   const missing: string[] = [];
   for (const type of Object.values(schema.getTypeMap())) {

@@ -11,7 +11,8 @@ const forTreatment = (p: Principal): boolean => hasRole(p, 'clinician') && (p.pu
 export const mayAccessPatients = (p: Principal): boolean => forTreatment(p) || hasRole(p, 'steward') || hasRole(p, 'analyst');
 
 /** One golden patient: as above, and within the SMART launch context when the token carries one. */
-export const mayAccessPatient = (p: Principal, goldenId: string): boolean => mayAccessPatients(p) && (p.patientContext === null || p.patientContext === goldenId);
+export const mayAccessPatient = (p: Principal, goldenId: string): boolean =>
+  mayAccessPatients(p) && (p.patientContext === null || p.patientContext === goldenId);
 
 /** Source records (and their clinical data): clinicians for treatment, stewards (key only, by field policy). */
 export const mayAccessSourceRecords = (p: Principal): boolean => forTreatment(p) || hasRole(p, 'steward');

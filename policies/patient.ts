@@ -3,7 +3,6 @@
 import { allOf, deidentifiedAccess, identityWork, reachedThroughAuthorizedField, scopeToRead } from './rules.ts';
 import type { PolicySet } from './policy-set.ts';
 
-
 // Every patient field also needs a SMART scope that lets the token read Patient resources.
 const patientScope = scopeToRead('Patient');
 const identity = allOf(identityWork, patientScope);
@@ -42,8 +41,27 @@ export const patientPolicies = {
   PageInfo: { hasNextPage: deidentified, endCursor: deidentified },
   // A source record's key and origin; clinical content is in clinical.ts.
   SourceRecord: { id: identity, source: identity, mrn: identity },
-  HumanName: { use: reachedThroughAuthorizedField, family: reachedThroughAuthorizedField, given: reachedThroughAuthorizedField, prefix: reachedThroughAuthorizedField, suffix: reachedThroughAuthorizedField, text: reachedThroughAuthorizedField },
-  Identifier: { system: reachedThroughAuthorizedField, value: reachedThroughAuthorizedField, type: reachedThroughAuthorizedField, source: reachedThroughAuthorizedField },
-  Address: { use: reachedThroughAuthorizedField, line: reachedThroughAuthorizedField, city: reachedThroughAuthorizedField, state: reachedThroughAuthorizedField, postalCode: reachedThroughAuthorizedField, country: reachedThroughAuthorizedField },
+  HumanName: {
+    use: reachedThroughAuthorizedField,
+    family: reachedThroughAuthorizedField,
+    given: reachedThroughAuthorizedField,
+    prefix: reachedThroughAuthorizedField,
+    suffix: reachedThroughAuthorizedField,
+    text: reachedThroughAuthorizedField,
+  },
+  Identifier: {
+    system: reachedThroughAuthorizedField,
+    value: reachedThroughAuthorizedField,
+    type: reachedThroughAuthorizedField,
+    source: reachedThroughAuthorizedField,
+  },
+  Address: {
+    use: reachedThroughAuthorizedField,
+    line: reachedThroughAuthorizedField,
+    city: reachedThroughAuthorizedField,
+    state: reachedThroughAuthorizedField,
+    postalCode: reachedThroughAuthorizedField,
+    country: reachedThroughAuthorizedField,
+  },
   ContactPoint: { system: reachedThroughAuthorizedField, value: reachedThroughAuthorizedField, use: reachedThroughAuthorizedField },
 } as const satisfies PolicySet;

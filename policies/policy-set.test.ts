@@ -13,15 +13,36 @@ import type { Role } from '../security/principal.ts';
 const adapter = loadAdapters()[0]!;
 // One known connection, never called: only keys and unlisted fields are resolved here.
 const connections = new Map([['conn-a', { config: null as never, client: null as never }]]);
-const base = vendorAdapterSubgraph(adapter, { connections, db: null as never, sealPayload: null as never, profile: null as never, cache: null as never, cacheTtlSeconds: 1 });
+const base = vendorAdapterSubgraph(adapter, {
+  connections,
+  db: null as never,
+  sealPayload: null as never,
+  profile: null as never,
+  cache: null as never,
+  cacheTtlSeconds: 1,
+});
 const withUnlistedFields = buildSubgraph({
   ...base,
   typeDefs: `${base.typeDefs}\nextend type Query { unlistedQuery: String }\nextend type ${adapter.recordType} { unlistedField: String }`,
-  resolvers: { ...base.resolvers, Query: { unlistedQuery: () => 'secret' }, [adapter.recordType]: { ...(base.resolvers[adapter.recordType] as object), unlistedField: () => 'secret' } },
+  resolvers: {
+    ...base.resolvers,
+    Query: { unlistedQuery: () => 'secret' },
+    [adapter.recordType]: { ...(base.resolvers[adapter.recordType] as object), unlistedField: () => 'secret' },
+  },
 });
 
 const context = (roles: Role[]): SubgraphContext => ({
-  principal: { sub: 'u', roles, purposeOfUse: 'TREAT', clientId: null, scopes: ['user/*.rs'], patientContext: null, breakGlassReason: null, clientIp: null, requestId: 'r' },
+  principal: {
+    sub: 'u',
+    roles,
+    purposeOfUse: 'TREAT',
+    clientId: null,
+    scopes: ['user/*.rs'],
+    patientContext: null,
+    breakGlassReason: null,
+    clientIp: null,
+    requestId: 'r',
+  },
   audit: auditCollector(base.auditSubjects),
   subgraph: base.name,
   client: { operationName: null, documentHash: null, traceparent: null },
@@ -29,7 +50,13 @@ const context = (roles: Role[]): SubgraphContext => ({
 });
 
 test('a field no policy mentions is denied to every role', async () => {
-  for (const roles of [['clinician'], ['steward'], ['analyst'], ['security'], ['clinician', 'steward', 'analyst', 'security']] as Role[][]) {
+  for (const roles of [
+    ['clinician'],
+    ['steward'],
+    ['analyst'],
+    ['security'],
+    ['clinician', 'steward', 'analyst', 'security'],
+  ] as Role[][]) {
     const ctx = context(roles);
     const res = await graphql({ schema: withUnlistedFields, source: '{ unlistedQuery }', contextValue: ctx });
     assert.equal(res.data?.unlistedQuery, null);
@@ -56,8 +83,13 @@ test('an unlisted field on a patient-data type is denied while listed siblings r
   assert.deepEqual(plain(res.data), { _entities: [{ id: 'conn-a:123', unlistedField: null }] });
   assert.equal(res.errors?.length, 1);
   assert.equal(res.errors?.[0]?.extensions?.code, 'FORBIDDEN');
-  assert.deepEqual(ctx.audit.accesses().map((a) => ({ ...a, rules: undefined })), [{ patientRef: 'SourceRecord/conn-a:123', fields: [`${adapter.recordType}.id`], rules: undefined }]);
-  assert.deepEqual(ctx.audit.denials(), [{ patientRef: 'SourceRecord/conn-a:123', fields: [`${adapter.recordType}.unlistedField`], rules: ['default-deny'] }]);
+  assert.deepEqual(
+    ctx.audit.accesses().map((a) => ({ ...a, rules: undefined })),
+    [{ patientRef: 'SourceRecord/conn-a:123', fields: [`${adapter.recordType}.id`], rules: undefined }],
+  );
+  assert.deepEqual(ctx.audit.denials(), [
+    { patientRef: 'SourceRecord/conn-a:123', fields: [`${adapter.recordType}.unlistedField`], rules: ['default-deny'] },
+  ]);
 });
 
 test('entity lookups pass the object-level check: unknown connections and other roles get null', async () => {

@@ -2,7 +2,7 @@
 // a FORBIDDEN error without detail, interface policies applied to every implementing type, and
 // each denial recorded for the audit log.
 import { GraphQLError, isInterfaceType, isObjectType, type GraphQLSchema } from 'graphql';
-import { allow, deny, or, shield } from './shield.ts';
+import { allow, deny, type or, shield } from './shield.ts';
 import type { SubgraphContext } from '../subgraphs/shared/context.ts';
 
 /** Any shield rule: a named rule, allow/deny, or a combination. */
@@ -15,7 +15,8 @@ export type PolicySet = Readonly<Record<string, Readonly<Record<string, ShieldRu
 export function describeRule(rule: ShieldRule | undefined): string {
   if (rule === undefined) return 'default-deny';
   const r = rule as unknown as { name?: string; getRules?: () => ShieldRule[]; constructor: { name: string } };
-  if (typeof r.getRules === 'function') return `${r.constructor.name.replace(/^Rule/, '').toLowerCase()}(${r.getRules().map(describeRule).join(', ')})`;
+  if (typeof r.getRules === 'function')
+    return `${r.constructor.name.replace(/^Rule/, '').toLowerCase()}(${r.getRules().map(describeRule).join(', ')})`;
   if (r.name) return r.name;
   return r.constructor.name.replace(/^Rule/, '').toLowerCase(); // RuleTrue -> true (allow), RuleFalse -> false (deny)
 }
@@ -57,7 +58,13 @@ export function policyMiddleware(schema: GraphQLSchema, sets: readonly PolicySet
     allowExternalErrors: true,
     debug: false,
     fallbackError: (thrown, parent, _args, ctx, info) => {
-      if (thrown === null) (ctx as unknown as SubgraphContext).audit.denied(info.parentType.name, info.fieldName, parent, describeRule(tree[info.parentType.name]?.[info.fieldName]));
+      if (thrown === null)
+        (ctx as unknown as SubgraphContext).audit.denied(
+          info.parentType.name,
+          info.fieldName,
+          parent,
+          describeRule(tree[info.parentType.name]?.[info.fieldName]),
+        );
       return forbidden();
     },
   }).generate(schema) as Record<string, Record<string, unknown>>;

@@ -10,7 +10,10 @@ const byCaller = (name: string, decide: (ctx: SubgraphContext) => boolean) =>
   rule(name, { cache: 'contextual' })((_parent, _args, ctx: SubgraphContext) => decide(ctx));
 
 /** A clinician acting for treatment (purpose of use TREAT, or ETREAT break-glass). */
-export const clinicianForTreatment = byCaller('clinicianForTreatment', (ctx) => hasRole(ctx.principal, 'clinician') && (ctx.principal.purposeOfUse === 'TREAT' || ctx.principal.purposeOfUse === 'ETREAT'));
+export const clinicianForTreatment = byCaller(
+  'clinicianForTreatment',
+  (ctx) => hasRole(ctx.principal, 'clinician') && (ctx.principal.purposeOfUse === 'TREAT' || ctx.principal.purposeOfUse === 'ETREAT'),
+);
 
 /** A data steward: works identity (demographics, identifiers, links), not clinical data. */
 export const steward = byCaller('steward', (ctx) => hasRole(ctx.principal, 'steward'));
@@ -44,7 +47,11 @@ export const allOf = and;
 const scopeRules = new Map<string, ReturnType<typeof byCaller>>();
 export function scopeToRead(resourceType: string): ReturnType<typeof byCaller> {
   let r = scopeRules.get(resourceType);
-  if (!r) scopeRules.set(resourceType, (r = byCaller(`scopeToRead:${resourceType}`, (ctx) => allowsRead(parseScopes(ctx.principal.scopes), resourceType))));
+  if (!r)
+    scopeRules.set(
+      resourceType,
+      (r = byCaller(`scopeToRead:${resourceType}`, (ctx) => allowsRead(parseScopes(ctx.principal.scopes), resourceType))),
+    );
   return r;
 }
 

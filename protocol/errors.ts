@@ -26,8 +26,10 @@ export class SourceError extends Error {
 export function toSourceError(source: string, error: unknown, timeoutMs: number): SourceError {
   if (error instanceof SourceError) return error;
   const e = error as { name?: string; response?: { status?: number }; cause?: { code?: string } };
-  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return new SourceError(source, SOURCE_FAILURE.timeout, `no answer within ${timeoutMs} ms`);
-  if (typeof e?.response?.status === 'number') return new SourceError(source, SOURCE_FAILURE.http, `HTTP ${e.response.status}`, e.response.status);
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError')
+    return new SourceError(source, SOURCE_FAILURE.timeout, `no answer within ${timeoutMs} ms`);
+  if (typeof e?.response?.status === 'number')
+    return new SourceError(source, SOURCE_FAILURE.http, `HTTP ${e.response.status}`, e.response.status);
   if (e?.cause?.code) return new SourceError(source, SOURCE_FAILURE.unreachable, e.cause.code);
   return new SourceError(source, SOURCE_FAILURE.unreachable, e?.name ?? 'unknown error');
 }

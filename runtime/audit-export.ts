@@ -9,7 +9,15 @@ import { databaseOptionsFromEnv } from './components.ts';
 import { writeAuditEvents } from '../orchestration/audit/audit-log.ts';
 import { auditEventPage, toFhirAuditEvent } from '../orchestration/audit/query.ts';
 
-const { values } = parseArgs({ options: { out: { type: 'string' }, patient: { type: 'string' }, actor: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    out: { type: 'string' },
+    patient: { type: 'string' },
+    actor: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+  },
+});
 if (!values.out) {
   process.stderr.write('usage: npm run audit:export -- --out FILE [--patient ID] [--actor SUB] [--from ISO] [--to ISO]\n');
   process.exit(2);
@@ -20,7 +28,12 @@ try {
   let before: string | null = null;
   let written = 0;
   for (;;) {
-    const page = await auditEventPage(db, { patientId: values.patient, actor: values.actor, from: values.from, to: values.to }, 500, before);
+    const page = await auditEventPage(
+      db,
+      { patientId: values.patient, actor: values.actor, from: values.from, to: values.to },
+      500,
+      before,
+    );
     for (const e of page.events) out.write(`${JSON.stringify(toFhirAuditEvent(e))}\n`);
     written += page.events.length;
     if (!page.hasNextPage) break;
@@ -30,7 +43,17 @@ try {
   await writeAuditEvents(
     db,
     {
-      principal: { sub: `os:${userInfo().username}`, roles: ['security'], purposeOfUse: null, clientId: 'audit-export', scopes: [], patientContext: values.patient ?? null, breakGlassReason: null, clientIp: null, requestId: `export-${Date.now()}` },
+      principal: {
+        sub: `os:${userInfo().username}`,
+        roles: ['security'],
+        purposeOfUse: null,
+        clientId: 'audit-export',
+        scopes: [],
+        patientContext: values.patient ?? null,
+        breakGlassReason: null,
+        clientIp: null,
+        requestId: `export-${Date.now()}`,
+      },
       subgraph: 'audit-export',
       operationName: 'audit:export',
     },

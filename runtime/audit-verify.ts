@@ -67,17 +67,23 @@ async function main(): Promise<number> {
   });
   const keysDir = env.KEYS_DIR ?? join(dataDir(), 'keys');
   const retentionYears = Number(values['retention-years'] ?? env.AUDIT_RETENTION_YEARS ?? DEFAULT_RETENTION_YEARS);
-  if (!Number.isInteger(retentionYears) || retentionYears < 1) throw new CannotVerify(`retention must be a whole number of years (got ${values['retention-years'] ?? env.AUDIT_RETENTION_YEARS})`);
+  if (!Number.isInteger(retentionYears) || retentionYears < 1)
+    throw new CannotVerify(`retention must be a whole number of years (got ${values['retention-years'] ?? env.AUDIT_RETENTION_YEARS})`);
   const publicKeys = trustedKeys(values['public-keys'] ?? env.AUDIT_CHECKPOINT_PUBLIC_KEYS, keysDir);
 
   const { db, note, cleanup } = await openAuditDatabase();
   try {
-    if (note && values.checkpoint) throw new CannotVerify(`the embedded database in ${join(dataDir(), 'pg')} is in use by a running product: stop it to write a checkpoint here`);
+    if (note && values.checkpoint)
+      throw new CannotVerify(
+        `the embedded database in ${join(dataDir(), 'pg')} is in use by a running product: stop it to write a checkpoint here`,
+      );
     const table = (await db.query<{ t: string | null }>("SELECT to_regclass('audit_checkpoint')::text AS t")).rows[0];
     if (!table?.t) throw new CannotVerify(`no audit log in schema ${db.schema} (the product creates it when it starts)`);
     const stored = Number((await db.query<{ n: string }>('SELECT count(*)::text AS n FROM audit_checkpoint')).rows[0]!.n);
     if (stored > 0 && publicKeys.length === 0)
-      throw new CannotVerify(`${stored} checkpoints are stored but no trusted public key was given (--public-keys, AUDIT_CHECKPOINT_PUBLIC_KEYS or ${join(keysDir, `${AUDIT_CHECKPOINT_KEY}.json`)})`);
+      throw new CannotVerify(
+        `${stored} checkpoints are stored but no trusted public key was given (--public-keys, AUDIT_CHECKPOINT_PUBLIC_KEYS or ${join(keysDir, `${AUDIT_CHECKPOINT_KEY}.json`)})`,
+      );
 
     const report = await verifyAuditLog(db, { publicKeys, retentionYears });
     let checkpoint: { id: number; from_seq: number; to_seq: number } | null = null;

@@ -43,7 +43,13 @@ export function protectionFor(keys: KeyStoreOptions): IdentifierProtection {
   return identifierProtection(liveFieldCipher(keys.dir, keys.generateMissing));
 }
 
-type ServiceCommon = { readonly db: Database; readonly keys: KeyStoreOptions; readonly port: number; readonly host?: string; readonly production: boolean };
+type ServiceCommon = {
+  readonly db: Database;
+  readonly keys: KeyStoreOptions;
+  readonly port: number;
+  readonly host?: string;
+  readonly production: boolean;
+};
 
 /**
  * Subgraphs trust the gateway's current identity key and, during a rotation, its `-next` and
@@ -51,16 +57,32 @@ type ServiceCommon = { readonly db: Database; readonly keys: KeyStoreOptions; re
  */
 async function gatewayPublicKeys(keys: KeyStoreOptions) {
   const current = await loadKeyPair(keys, keyNames.gatewayIdentity, KEY_ALGORITHMS.gatewayIdentity);
-  const others = ['next', 'previous'].map((suffix) => join(keys.dir, `${keyNames.gatewayIdentity}-${suffix}.json`)).filter((file) => existsSync(file));
-  return [current.publicJwk, ...(await Promise.all(others.map(async (file) => (await loadKeyFile(file, KEY_ALGORITHMS.gatewayIdentity)).publicJwk)))];
+  const others = ['next', 'previous']
+    .map((suffix) => join(keys.dir, `${keyNames.gatewayIdentity}-${suffix}.json`))
+    .filter((file) => existsSync(file));
+  return [
+    current.publicJwk,
+    ...(await Promise.all(others.map(async (file) => (await loadKeyFile(file, KEY_ALGORITHMS.gatewayIdentity)).publicJwk))),
+  ];
 }
 
 async function subgraphRuntime(name: string, c: ServiceCommon) {
-  return { db: c.db, production: c.production, port: c.port, host: c.host, verifyIdentity: identityVerifier(await gatewayPublicKeys(c.keys), name) };
+  return {
+    db: c.db,
+    production: c.production,
+    port: c.port,
+    host: c.host,
+    verifyIdentity: identityVerifier(await gatewayPublicKeys(c.keys), name),
+  };
 }
 
-export async function startMpiService(c: ServiceCommon & { readonly adapters: readonly AdapterConfig[]; readonly connections: readonly ConnectionConfig[] }): Promise<RunningHttpServer> {
-  return startSubgraph(mpiSubgraph({ db: c.db, protection: protectionFor(c.keys), adapters: c.adapters, connections: c.connections }), await subgraphRuntime('mpi', c));
+export async function startMpiService(
+  c: ServiceCommon & { readonly adapters: readonly AdapterConfig[]; readonly connections: readonly ConnectionConfig[] },
+): Promise<RunningHttpServer> {
+  return startSubgraph(
+    mpiSubgraph({ db: c.db, protection: protectionFor(c.keys), adapters: c.adapters, connections: c.connections }),
+    await subgraphRuntime('mpi', c),
+  );
 }
 
 export async function startAuditService(c: ServiceCommon): Promise<RunningHttpServer> {
@@ -68,10 +90,25 @@ export async function startAuditService(c: ServiceCommon): Promise<RunningHttpSe
 }
 
 export async function startAdapterService(
-  c: ServiceCommon & { readonly adapter: AdapterConfig; readonly connections: readonly ConnectionConfig[]; readonly clients: ReadonlyMap<string, FhirConnection>; readonly cache: TtlCache; readonly cacheTtlSeconds: number },
+  c: ServiceCommon & {
+    readonly adapter: AdapterConfig;
+    readonly connections: readonly ConnectionConfig[];
+    readonly clients: ReadonlyMap<string, FhirConnection>;
+    readonly cache: TtlCache;
+    readonly cacheTtlSeconds: number;
+  },
 ): Promise<RunningHttpServer> {
-  const own = new Map(c.connections.filter((x) => x.adapter === c.adapter.name).map((x) => [x.id, { config: x, client: c.clients.get(x.id)! }]));
-  const deps = { db: c.db, sealPayload: protectionFor(c.keys).sealPayload, profile: loadVendorProfile(c.adapter.profile), cache: c.cache, cacheTtlSeconds: c.cacheTtlSeconds, connections: own };
+  const own = new Map(
+    c.connections.filter((x) => x.adapter === c.adapter.name).map((x) => [x.id, { config: x, client: c.clients.get(x.id)! }]),
+  );
+  const deps = {
+    db: c.db,
+    sealPayload: protectionFor(c.keys).sealPayload,
+    profile: loadVendorProfile(c.adapter.profile),
+    cache: c.cache,
+    cacheTtlSeconds: c.cacheTtlSeconds,
+    connections: own,
+  };
   return startSubgraph(vendorAdapterSubgraph(c.adapter, deps), await subgraphRuntime(c.adapter.name, c));
 }
 
@@ -102,15 +139,30 @@ export async function startGatewayService(c: {
 }
 
 /** Signs audit checkpoints in the background (one process per deployment is enough; several are safe). */
-export async function startAuditCheckpointing(db: Database, keys: KeyStoreOptions, schedule?: CheckpointSchedule): Promise<CheckpointScheduler> {
+export async function startAuditCheckpointing(
+  db: Database,
+  keys: KeyStoreOptions,
+  schedule?: CheckpointSchedule,
+): Promise<CheckpointScheduler> {
   return startAuditCheckpoints(db, await loadKeyPair(keys, keyNames.auditCheckpoint, KEY_ALGORITHMS.auditCheckpoint), schedule);
 }
 
 /** Pulls and links every patient of the given connections (initial load). */
-export function loadPatients(db: Database, keys: KeyStoreOptions, adapters: readonly AdapterConfig[], connections: readonly ConnectionConfig[], clients: ReadonlyMap<string, FhirConnection>): Promise<LoadReport[]> {
+export function loadPatients(
+  db: Database,
+  keys: KeyStoreOptions,
+  adapters: readonly AdapterConfig[],
+  connections: readonly ConnectionConfig[],
+  clients: ReadonlyMap<string, FhirConnection>,
+): Promise<LoadReport[]> {
   const protection = protectionFor(keys);
   return initialLoad(
     db,
-    connections.map((c) => ({ connection: c, client: clients.get(c.id)!, profile: loadVendorProfile(adapters.find((a) => a.name === c.adapter)!.profile), protection })),
+    connections.map((c) => ({
+      connection: c,
+      client: clients.get(c.id)!,
+      profile: loadVendorProfile(adapters.find((a) => a.name === c.adapter)!.profile),
+      protection,
+    })),
   );
 }

@@ -24,11 +24,20 @@ async function main(): Promise<void> {
     redisUrl: process.env.REDIS_URL || undefined,
     pgliteDir: join(dir, 'pg'),
     keysDir: join(dir, 'keys'),
-    simulators: { seed: Number(process.env.SIM_SEED ?? 42), size: Number(process.env.SIM_SIZE ?? 2000), truthFile: join(dir, 'ground-truth.csv') },
+    simulators: {
+      seed: Number(process.env.SIM_SEED ?? 42),
+      size: Number(process.env.SIM_SIZE ?? 2000),
+      truthFile: join(dir, 'ground-truth.csv'),
+    },
     production: process.env.NODE_ENV === 'production',
     trustDevIssuer: true,
   });
-  const loaded = stack.loadReports.map((r) => `${r.source}: ${r.linked} linked${r.quarantined ? `, ${r.quarantined} quarantined` : ''}${r.failed ? `, FAILED (${r.failed})` : ''}`).join('; ');
+  const loaded = stack.loadReports
+    .map(
+      (r) =>
+        `${r.source}: ${r.linked} linked${r.quarantined ? `, ${r.quarantined} quarantined` : ''}${r.failed ? `, FAILED (${r.failed})` : ''}`,
+    )
+    .join('; ');
   const url = stack.gateway.url.replace('127.0.0.1', 'localhost');
   // Show a person the MPI linked across EHRs, so the first query returns data from several sources.
   const { rows } = await stack.db.query<{ golden_id: string }>(
@@ -40,7 +49,9 @@ async function main(): Promise<void> {
       '',
       `Patient federation gateway ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${url}`,
       `  storage: ${stack.db.kind === 'pglite' ? `embedded PostgreSQL in ${join(dir, 'pg')}` : 'PostgreSQL (DATABASE_URL)'}; cache: ${process.env.REDIS_URL ? 'Redis (REDIS_URL)' : 'in-process'}`,
-      `  simulated EHRs: ${Object.entries(stack.simulators?.servers ?? {}).map(([id, s]) => `${id} ${s.url}`).join(', ')}`,
+      `  simulated EHRs: ${Object.entries(stack.simulators?.servers ?? {})
+        .map(([id, s]) => `${id} ${s.url}`)
+        .join(', ')}`,
       `  initial load: ${loaded}`,
       `  ground truth of the simulated population: ${join(dir, 'ground-truth.csv')}`,
       '',

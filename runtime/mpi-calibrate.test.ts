@@ -25,7 +25,13 @@ const PEOPLE = 3000;
 const SEED = 7;
 
 function run(cli: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: join(work, 'data'), KEYS_DIR: join(work, 'keys'), DB_SCHEMA: schema, LOG_LEVEL: 'warn' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATA_DIR: join(work, 'data'),
+    KEYS_DIR: join(work, 'keys'),
+    DB_SCHEMA: schema,
+    LOG_LEVEL: 'warn',
+  };
   if (!url) delete env.DATABASE_URL;
   delete env.MATCHING_CONFIG_FILE;
   return new Promise((resolve) => {
@@ -64,7 +70,10 @@ after(async () => {
 });
 
 const truePrior = () => duplicatePairs / ((records * (records - 1)) / 2);
-const readConfig = (file: string) => ({ config: loadMatchingConfig(file), raw: JSON.parse(readFileSync(file, 'utf8')) as { $calibration: Record<string, unknown>; $comment: unknown } });
+const readConfig = (file: string) => ({
+  config: loadMatchingConfig(file),
+  raw: JSON.parse(readFileSync(file, 'utf8')) as { $calibration: Record<string, unknown>; $comment: unknown },
+});
 
 test('before a load: calibrates on the input file, writes a configuration the product accepts, prints no PHI', async () => {
   const out = join(work, 'calibrated.json');
@@ -73,7 +82,7 @@ test('before a load: calibrates on the input file, writes a configuration the pr
   const { config, raw } = readConfig(out);
   const base = loadMatchingConfig(DEFAULT_MATCHING_CONFIG_FILE);
   assert.equal(raw.$calibration.population, records, 'every Patient counted, the two refused lines skipped');
-  assert.ok(raw.$comment, 'the base file\'s comments are kept');
+  assert.ok(raw.$comment, "the base file's comments are kept");
   // The EM estimate of the prior lands near the truth (the synthetic errors are not FEBRL's, so not exactly).
   assert.ok(config.prior > truePrior() / 3 && config.prior < truePrior() * 3, `prior ${config.prior}, truth ${truePrior()}`);
   // u moves to this population (postcodes here are far more specific than FEBRL's), m does not.

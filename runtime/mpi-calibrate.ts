@@ -32,7 +32,16 @@ import {
 import { revealStoredFeatures } from '../orchestration/mpi/linking.ts';
 import type { IdentifierProtection } from '../security/identifier-protection.ts';
 import { databaseOptionsFromEnv, openStorage, protectionFor } from './components.ts';
-import { assertEmbeddedFree, CannotRun, checkReadable, DEFAULT_PROFILE, inputLines, loadProfile, prepareRecord, UsageError } from './mpi-link.ts';
+import {
+  assertEmbeddedFree,
+  CannotRun,
+  checkReadable,
+  DEFAULT_PROFILE,
+  inputLines,
+  loadProfile,
+  prepareRecord,
+  UsageError,
+} from './mpi-link.ts';
 
 export const USAGE = `usage: npm run mpi:calibrate -- [--input FILE] [--out FILE] [--sample N] [--population N] [--prior P] [--pairs N] [--profile NAME]
 
@@ -126,20 +135,35 @@ export function reservoir<T>(size: number, seed = 1) {
   };
 }
 
-/** Match features of one NDJSON line as mpi:link would link it; null for a line it would quarantine (not part of the population's demographics). */
-export function lineFeatures(text: string, line: number, profile: VendorProfile, base: MatchingConfig, today: string): MatchFeatures | null {
+/**
+ * Match features of one NDJSON line as mpi:link would link it; null for a line it would quarantine (not part of the population's
+ * demographics).
+ */
+export function lineFeatures(
+  text: string,
+  line: number,
+  profile: VendorProfile,
+  base: MatchingConfig,
+  today: string,
+): MatchFeatures | null {
   const p = prepareRecord(text, line, 'calibration', profile, today);
   return p.quarantine ? null : matchFeatures(p.demographics, base);
 }
 
-type Sampled = { readonly features: readonly MatchFeatures[]; readonly population: number; readonly skipped: number; readonly from: string };
+type Sampled = {
+  readonly features: readonly MatchFeatures[];
+  readonly population: number;
+  readonly skipped: number;
+  readonly from: string;
+};
 
 /** Patients of an NDJSON file, translated as mpi:link translates them; lines it would refuse are skipped. */
 async function sampleInput(input: string, args: CalibrateArgs, base: MatchingConfig): Promise<Sampled> {
   const profile = loadProfile(args.profile);
   const today = new Date().toISOString().slice(0, 10);
   const sample = reservoir<MatchFeatures>(args.sample);
-  let line = 0, skipped = 0;
+  let line = 0,
+    skipped = 0;
   for await (const text of inputLines(input)) {
     line++;
     if (text.trim() === '') continue;
@@ -153,7 +177,10 @@ async function sampleInput(input: string, args: CalibrateArgs, base: MatchingCon
 /** Active source records of the MPI, their stored features (SSN decrypted in memory only). */
 export async function sampleStore(db: Database, protection: IdentifierProtection, size: number): Promise<Sampled> {
   const count = await db.query<{ n: string }>('SELECT count(*)::text AS n FROM source_record WHERE deleted_at IS NULL');
-  const { rows } = await db.query<{ features: unknown }>('SELECT features FROM source_record WHERE deleted_at IS NULL AND features IS NOT NULL ORDER BY random() LIMIT $1', [size]);
+  const { rows } = await db.query<{ features: unknown }>(
+    'SELECT features FROM source_record WHERE deleted_at IS NULL AND features IS NOT NULL ORDER BY random() LIMIT $1',
+    [size],
+  );
   const features: MatchFeatures[] = [];
   let skipped = 0;
   for (const r of rows) {
@@ -186,7 +213,10 @@ export function reportText(c: Calibration, s: Sampled, target: number, out: stri
   const moved = c.levels.filter((l) => Math.abs(l.weight[1] - l.weight[0]) >= 0.5);
   if (moved.length > 0) {
     lines.push('  weights that moved by half a bit or more (log2 m/u):');
-    for (const l of moved) lines.push(`    ${`${l.field}.${l.level}`.padEnd(26)} ${l.weight[0].toFixed(1).padStart(5)} -> ${l.weight[1].toFixed(1).padStart(5)}   (u ${l.u[0].toExponential(1)} -> ${l.u[1].toExponential(1)})`);
+    for (const l of moved)
+      lines.push(
+        `    ${`${l.field}.${l.level}`.padEnd(26)} ${l.weight[0].toFixed(1).padStart(5)} -> ${l.weight[1].toFixed(1).padStart(5)}   (u ${l.u[0].toExponential(1)} -> ${l.u[1].toExponential(1)})`,
+      );
   }
   lines.push(`  written to ${out}; use it with MATCHING_CONFIG_FILE=${out}`);
   return lines.join('\n');
@@ -216,15 +246,26 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       assertEmbeddedFree(storage);
       const db = await openStorage(storage);
       try {
-        sampled = await sampleStore(db, protectionFor({ dir: env.KEYS_DIR ?? join(dataDir(env), 'keys'), generateMissing: !isProduction(env) }), args.sample);
+        sampled = await sampleStore(
+          db,
+          protectionFor({ dir: env.KEYS_DIR ?? join(dataDir(env), 'keys'), generateMissing: !isProduction(env) }),
+          args.sample,
+        );
       } finally {
         await db.close();
       }
     }
     if (sampled.features.length < MIN_CALIBRATION_SAMPLE)
-      throw new CannotRun(`${fmt(sampled.features.length)} usable records in ${sampled.from}: calibration needs at least ${MIN_CALIBRATION_SAMPLE}; keep config/matching.json until the MPI holds more`);
+      throw new CannotRun(
+        `${fmt(sampled.features.length)} usable records in ${sampled.from}: calibration needs at least ${MIN_CALIBRATION_SAMPLE}; keep config/matching.json until the MPI holds more`,
+      );
     const target = args.population ?? sampled.population;
-    const c = calibrate(sampled.features, base, { populationSize: sampled.population, targetPopulation: target, randomPairs: args.pairs, ...(args.prior !== undefined ? { prior: args.prior } : {}) });
+    const c = calibrate(sampled.features, base, {
+      populationSize: sampled.population,
+      targetPopulation: target,
+      randomPairs: args.pairs,
+      ...(args.prior !== undefined ? { prior: args.prior } : {}),
+    });
     const out = resolve(args.out ?? join(dataDir(env), 'matching.calibrated.json'));
     const text = calibratedFile(baseFile, c, {
       at: new Date().toISOString(),

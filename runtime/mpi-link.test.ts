@@ -22,7 +22,13 @@ const work = mkdtempSync(join(tmpdir(), 'mpi-link-'));
 const schema = uniqueSchema('mpilink');
 
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: join(work, 'data'), KEYS_DIR: join(work, 'keys'), DB_SCHEMA: schema, LOG_LEVEL: 'warn' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATA_DIR: join(work, 'data'),
+    KEYS_DIR: join(work, 'keys'),
+    DB_SCHEMA: schema,
+    LOG_LEVEL: 'warn',
+  };
   if (!url) delete env.DATABASE_URL;
   return new Promise((resolve) => {
     execFile(process.execPath, [CLI, ...args], { env, timeout: 120_000 }, (error, stdout, stderr) =>
@@ -49,9 +55,31 @@ const SSN = 'http://hl7.org/fhir/sid/us-ssn';
 // One person twice (formatting differs the way two EHRs differ), strangers, and every kind of bad
 // record. Values that must never reach stderr are listed in PHI.
 const LINES = [
-  patient({ id: 'p-1', name: [{ family: "O'Brien", given: ['Mary-Ann'] }], birthDate: '1975-03-14', gender: 'female', identifier: [{ system: SSN, value: '123-45-6789' }], address: [{ line: ['12 Harbor Street'], city: 'Salem', state: 'MA', postalCode: '01970' }], telecom: [{ system: 'phone', value: '978-555-0101' }] }),
-  patient({ id: 'p-2', name: [{ family: 'OBRIEN', given: ['MARY ANN'] }], birthDate: '1975-03-14', gender: 'female', identifier: [{ system: SSN, value: '123456789' }], address: [{ line: ['12 HARBOR ST'], city: 'SALEM', state: 'MA', postalCode: '01970' }], telecom: [{ system: 'phone', value: '(978) 555-0101' }] }),
-  patient({ id: 'p-3', name: [{ family: 'Castellanos', given: ['Rafael'] }], birthDate: '1962-11-02', gender: 'male', identifier: [{ system: SSN, value: '987-65-4321' }] }),
+  patient({
+    id: 'p-1',
+    name: [{ family: "O'Brien", given: ['Mary-Ann'] }],
+    birthDate: '1975-03-14',
+    gender: 'female',
+    identifier: [{ system: SSN, value: '123-45-6789' }],
+    address: [{ line: ['12 Harbor Street'], city: 'Salem', state: 'MA', postalCode: '01970' }],
+    telecom: [{ system: 'phone', value: '978-555-0101' }],
+  }),
+  patient({
+    id: 'p-2',
+    name: [{ family: 'OBRIEN', given: ['MARY ANN'] }],
+    birthDate: '1975-03-14',
+    gender: 'female',
+    identifier: [{ system: SSN, value: '123456789' }],
+    address: [{ line: ['12 HARBOR ST'], city: 'SALEM', state: 'MA', postalCode: '01970' }],
+    telecom: [{ system: 'phone', value: '(978) 555-0101' }],
+  }),
+  patient({
+    id: 'p-3',
+    name: [{ family: 'Castellanos', given: ['Rafael'] }],
+    birthDate: '1962-11-02',
+    gender: 'male',
+    identifier: [{ system: SSN, value: '987-65-4321' }],
+  }),
   patient({ id: 'p-4', birthDate: '1980-01-01', gender: 'male' }),
   patient({ id: 'p-5', name: [{ family: 'Whitlock', given: ['Ines'] }], birthDate: '1990-02-30', gender: 'female' }),
   '{"resourceType":"Patient","id":"p-6","name":[{"family":"Leakcheck"',
@@ -60,14 +88,33 @@ const LINES = [
   patient({ name: [{ family: 'Quuxley', given: ['Zed'] }], birthDate: '2001-07-04' }),
   patient({ id: 'p-10', name: [{ family: 'Castellanos', given: ['Rafaela'] }], birthDate: '1999-05-05', gender: 'female' }),
 ];
-const PHI = ["O'Brien", 'OBRIEN', 'Mary', '123-45-6789', '123456789', 'Castellanos', 'Whitlock', 'Leakcheck', 'Quuxley', '1975-03-14', '1990-02-30', '555-0101'];
+const PHI = [
+  "O'Brien",
+  'OBRIEN',
+  'Mary',
+  '123-45-6789',
+  '123456789',
+  'Castellanos',
+  'Whitlock',
+  'Leakcheck',
+  'Quuxley',
+  '1975-03-14',
+  '1990-02-30',
+  '555-0101',
+];
 const EXPECTED_IDS = ['p-1', 'p-2', 'p-3', 'p-4', 'p-5', 'line-6', 'o-7', 'line-9', 'p-10'];
 const DECISIONS = new Set(['MATCH', 'POSSIBLE_MATCH', 'NO_MATCH']);
 
 type Row = { recordId: string; goldenId: string; decision: string; score: string };
 const readCsv = (file: string): { header: string; rows: Row[] } => {
   const [header = '', ...lines] = readFileSync(file, 'utf8').trimEnd().split('\n');
-  return { header, rows: lines.map((l) => { const [recordId = '', goldenId = '', decision = '', score = ''] = l.split(','); return { recordId, goldenId, decision, score }; }) };
+  return {
+    header,
+    rows: lines.map((l) => {
+      const [recordId = '', goldenId = '', decision = '', score = ''] = l.split(',');
+      return { recordId, goldenId, decision, score };
+    }),
+  };
 };
 
 test('links a file: one row per record in input order, the same golden record for one person, bad records reported without PHI, quarantined, still linked', async () => {
@@ -80,7 +127,10 @@ test('links a file: one row per record in input order, the same golden record fo
 
   const { header, rows } = readCsv(out);
   assert.equal(header, CSV_HEADER);
-  assert.deepEqual(rows.map((r) => r.recordId), EXPECTED_IDS);
+  assert.deepEqual(
+    rows.map((r) => r.recordId),
+    EXPECTED_IDS,
+  );
   for (const r of rows) {
     assert.match(r.goldenId, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, r.recordId);
     assert.ok(DECISIONS.has(r.decision), `${r.recordId}: ${r.decision}`);
@@ -113,8 +163,17 @@ test('links a file: one row per record in input order, the same golden record fo
   // Translation's refusals are kept, sealed, under the stored id the report names.
   const db = await openStore();
   try {
-    const q = await db.query<{ resource_type: string; resource_id: string; payload: { encrypted?: string } }>("SELECT resource_type, resource_id, payload FROM quarantine WHERE source = 'batch' ORDER BY resource_id");
-    assert.deepEqual(q.rows.map((r) => [r.resource_type, r.resource_id.replace(/-[0-9a-f]{12}$/, '')]), [['Patient', 'line-6'], ['Observation', 'line-7'], ['Patient', 'line-9']]);
+    const q = await db.query<{ resource_type: string; resource_id: string; payload: { encrypted?: string } }>(
+      "SELECT resource_type, resource_id, payload FROM quarantine WHERE source = 'batch' ORDER BY resource_id",
+    );
+    assert.deepEqual(
+      q.rows.map((r) => [r.resource_type, r.resource_id.replace(/-[0-9a-f]{12}$/, '')]),
+      [
+        ['Patient', 'line-6'],
+        ['Observation', 'line-7'],
+        ['Patient', 'line-9'],
+      ],
+    );
     for (const r of q.rows) assert.match(r.payload.encrypted ?? '', /^enc:v1:/);
   } finally {
     await db.close();
@@ -123,7 +182,10 @@ test('links a file: one row per record in input order, the same golden record fo
   // Re-running the same file updates the same source records: same golden records, nothing new.
   const again = await cli('--input', input, '--out', join(work, 'again.csv'), '--concurrency', '1');
   assert.equal(again.code, 0, again.stderr);
-  assert.deepEqual(readCsv(join(work, 'again.csv')).rows.map((r) => [r.recordId, r.goldenId]), rows.map((r) => [r.recordId, r.goldenId]));
+  assert.deepEqual(
+    readCsv(join(work, 'again.csv')).rows.map((r) => [r.recordId, r.goldenId]),
+    rows.map((r) => [r.recordId, r.goldenId]),
+  );
   assert.match(again.stderr, /golden records created:\s+0/);
 });
 
@@ -162,15 +224,30 @@ test('prepareRecord: good, warned and refused lines', () => {
   assert.deepEqual([impossible.demographics.birthDate, impossible.demographics.birthDateAsRecorded], [null, '1990-02-30']);
 
   const notJson = prepareRecord('{oops', 6, 'batch', profile, TODAY);
-  assert.deepEqual([notJson.recordId, notJson.problems, notJson.demographics.name, notJson.quarantine?.resourceId], ['line-6', [PROBLEMS.notJson], null, storedIdFor(6, '{oops')]);
+  assert.deepEqual(
+    [notJson.recordId, notJson.problems, notJson.demographics.name, notJson.quarantine?.resourceId],
+    ['line-6', [PROBLEMS.notJson], null, storedIdFor(6, '{oops')],
+  );
 
   // A Practitioner's name is not a patient's: nothing of it is linked.
-  const other = prepareRecord(JSON.stringify({ resourceType: 'Practitioner', id: 'dr', name: [{ family: 'House' }] }), 7, 'batch', profile, TODAY);
-  assert.deepEqual([other.recordId, other.problems, other.demographics.name, other.quarantine?.resourceType], ['dr', ['not a Patient resource (Practitioner)'], null, 'Practitioner']);
+  const other = prepareRecord(
+    JSON.stringify({ resourceType: 'Practitioner', id: 'dr', name: [{ family: 'House' }] }),
+    7,
+    'batch',
+    profile,
+    TODAY,
+  );
+  assert.deepEqual(
+    [other.recordId, other.problems, other.demographics.name, other.quarantine?.resourceType],
+    ['dr', ['not a Patient resource (Practitioner)'], null, 'Practitioner'],
+  );
 
   // A Patient without id: quarantined, and linked on what it says under a stored id.
   const noId = prepareRecord(LINES[8]!, 9, 'batch', profile, TODAY);
-  assert.deepEqual([noId.recordId, noId.problems, noId.demographics.name?.family, noId.demographics.sourcePatientId], ['line-9', [PROBLEMS.noId], 'Quuxley', storedIdFor(9, LINES[8]!)]);
+  assert.deepEqual(
+    [noId.recordId, noId.problems, noId.demographics.name?.family, noId.demographics.sourcePatientId],
+    ['line-9', [PROBLEMS.noId], 'Quuxley', storedIdFor(9, LINES[8]!)],
+  );
   assert.ok(noId.quarantine);
 
   const malformed = prepareRecord(patient({ id: 'm', identifier: { system: SSN } }), 10, 'batch', profile, TODAY);
@@ -185,7 +262,14 @@ test('csvRow: 4-decimal score or empty, RFC 4180 quoting of odd ids', () => {
 });
 
 test('parseCliArgs: defaults and refusals', () => {
-  assert.deepEqual(parseCliArgs(['--input', 'a.ndjson', '--out', 'b.csv']), { help: false, input: 'a.ndjson', out: 'b.csv', source: 'batch', profile: 'fhir-r4', concurrency: 8 });
+  assert.deepEqual(parseCliArgs(['--input', 'a.ndjson', '--out', 'b.csv']), {
+    help: false,
+    input: 'a.ndjson',
+    out: 'b.csv',
+    source: 'batch',
+    profile: 'fhir-r4',
+    concurrency: 8,
+  });
   assert.throws(() => parseCliArgs(['--input', 'a', '--out', 'a']), UsageError);
   assert.throws(() => parseCliArgs(['--input', 'a', '--out', 'b', '--concurrency', '0']), /--concurrency/);
   assert.throws(() => parseCliArgs(['--input', 'a', '--out', 'b', '--source', 'a b']), /--source/);
@@ -193,7 +277,8 @@ test('parseCliArgs: defaults and refusals', () => {
 });
 
 test('mapBounded: input order, never more than the limit in flight, settles everything before rejecting', async () => {
-  let inFlight = 0, peak = 0;
+  let inFlight = 0,
+    peak = 0;
   const out = await mapBounded([5, 1, 4, 2, 3], 2, async (x) => {
     peak = Math.max(peak, ++inFlight);
     await new Promise((r) => setTimeout(r, x));
@@ -231,7 +316,10 @@ test('pairwise metrics (bench/mpi/metrics.ts)', () => {
   assert.equal(m.precision, 0.5);
   assert.equal(m.recall, 0.25);
   assert.ok(Math.abs(m.f1! - 1 / 3) < 1e-12);
-  const none = pairwiseMetrics([{ entity: 'a', cluster: '1' }, { entity: 'a', cluster: '2' }]);
+  const none = pairwiseMetrics([
+    { entity: 'a', cluster: '1' },
+    { entity: 'a', cluster: '2' },
+  ]);
   assert.deepEqual([none.precision, none.recall, none.f1], [null, 0, null]);
   assert.deepEqual([percentile([1, 2, 3, 4], 50), percentile([1, 2, 3, 4], 99), percentile([7], 95)], [2, 4, 7]);
   assert.ok(Number.isNaN(percentile([], 50)));
@@ -253,6 +341,9 @@ test('FEBRL rows as FHIR Patients, impossible dates passed on as recorded (bench
     address: [{ line: ['6 tullaroop street', 'willaroo'], city: 'st james', state: 'wa', postalCode: '4011', country: 'AU' }],
   });
   const dup = febrlToPatient(rows[1]!);
-  assert.deepEqual([dup.birthDate, dup.identifier, dup.address?.[0]?.line, dup.name], ['1915-13-45', undefined, ['maltby circuit'], [{ family: 'harrington', given: ['kayla'] }]]);
+  assert.deepEqual(
+    [dup.birthDate, dup.identifier, dup.address?.[0]?.line, dup.name],
+    ['1915-13-45', undefined, ['maltby circuit'], [{ family: 'harrington', given: ['kayla'] }]],
+  );
   assert.deepEqual([febrlEntity('rec-10-dup-0'), febrlEntity('rec-10-org'), fhirId('rec_1 x')], ['10', '10', 'rec-1-x']);
 });

@@ -23,7 +23,17 @@ import type { Writable } from 'node:stream';
 import { dataDir, isProduction, loadVendorProfile, type VendorProfile } from '../platform/config.ts';
 import type { Database } from '../platform/db.ts';
 import type { KeyStoreOptions } from '../platform/keys.ts';
-import { BATCH_CHUNK, isRetryable, LINK_STATES, linkBatch, linkSourceRecord, upkeepOf, type LinkOptions, type LinkOutcome, type LinkState } from '../orchestration/mpi/store.ts';
+import {
+  BATCH_CHUNK,
+  isRetryable,
+  LINK_STATES,
+  linkBatch,
+  linkSourceRecord,
+  upkeepOf,
+  type LinkOptions,
+  type LinkOutcome,
+  type LinkState,
+} from '../orchestration/mpi/store.ts';
 import type { MatchingConfig } from '../orchestration/mpi/matching/index.ts';
 import type { IdentifierProtection } from '../security/identifier-protection.ts';
 import { sourceDemographics, type SourceDemographics } from '../translation/fhir-r4/patient.ts';
@@ -33,7 +43,10 @@ import { databaseOptionsFromEnv, openStorage, protectionFor } from './components
 
 export const DEFAULT_SOURCE = 'batch';
 export const DEFAULT_PROFILE = 'fhir-r4';
-/** Records in flight against the store. The store serializes what must be (per match key); more than a few per core only queues in PostgreSQL. */
+/**
+ * Records in flight against the store. The store serializes what must be (per match key); more than a few per core only queues in
+ * PostgreSQL.
+ */
 export const DEFAULT_CONCURRENCY = 8;
 /**
  * Records translated, quarantined and handed to linkBatch together: small enough to bound memory,
@@ -80,7 +93,8 @@ export type PreparedRecord = {
  * would silently join this file's line 7 (a false merge of two unrelated people). With the digest,
  * re-running the same file is idempotent and other files never collide.
  */
-export const storedIdFor = (line: number, text: string): string => `line-${line}-${createHash('sha256').update(text).digest('hex').slice(0, 12)}`;
+export const storedIdFor = (line: number, text: string): string =>
+  `line-${line}-${createHash('sha256').update(text).digest('hex').slice(0, 12)}`;
 
 /** Only the source and the id: nothing to match on, so the store can only start a provisional golden record. */
 export const identityOnly = (source: string, sourcePatientId: string): SourceDemographics => ({
@@ -121,7 +135,13 @@ const BAD_WARNINGS: Readonly<Record<string, string>> = { 'Patient.name': PROBLEM
 export function prepareRecord(text: string, line: number, source: string, profile: VendorProfile, today: string): PreparedRecord {
   const lineId = `line-${line}`;
   const storedId = storedIdFor(line, text);
-  const refused = (recordId: string, resourceType: string, problems: string[], issues: readonly TranslationIssue[], payload: unknown): PreparedRecord => ({
+  const refused = (
+    recordId: string,
+    resourceType: string,
+    problems: string[],
+    issues: readonly TranslationIssue[],
+    payload: unknown,
+  ): PreparedRecord => ({
     line,
     recordId,
     demographics: identityOnly(source, storedId),
@@ -142,21 +162,35 @@ export function prepareRecord(text: string, line: number, source: string, profil
   const recordId = ownId ?? lineId;
   if (resource.resourceType !== 'Patient') {
     const type = safeResourceType(resource.resourceType);
-    return refused(recordId, type ?? 'Patient', [type ? `${PROBLEMS.notPatient} (${type})` : PROBLEMS.notPatient], [issueError('resourceType', 'expected Patient')], resource);
+    return refused(
+      recordId,
+      type ?? 'Patient',
+      [type ? `${PROBLEMS.notPatient} (${type})` : PROBLEMS.notPatient],
+      [issueError('resourceType', 'expected Patient')],
+      resource,
+    );
   }
 
   const problems: string[] = [];
   const idIssues: TranslationIssue[] = [];
   if (!ownId) {
     problems.push(id === undefined || id === null || id === '' ? PROBLEMS.noId : PROBLEMS.idNotString);
-    idIssues.push(issueError('Patient.id', 'missing or not a string; linked under a stored id made of the line number and a digest of the line'));
+    idIssues.push(
+      issueError('Patient.id', 'missing or not a string; linked under a stored id made of the line number and a digest of the line'),
+    );
   }
   let translated;
   try {
     translated = sourceDemographics((ownId ? resource : { ...resource, id: storedId }) as never, source, profile);
   } catch {
     // Elements of the wrong shape (an object where FHIR has an array...) make translation throw.
-    return refused(recordId, 'Patient', [...problems, PROBLEMS.malformed], [...idIssues, issueError('Patient', 'elements of the wrong shape')], resource);
+    return refused(
+      recordId,
+      'Patient',
+      [...problems, PROBLEMS.malformed],
+      [...idIssues, issueError('Patient', 'elements of the wrong shape')],
+      resource,
+    );
   }
   if (!translated.ok) {
     const errors = translated.issues.filter((i) => i.severity === 'error').map((i) => `${i.path}: ${i.message}`);
@@ -173,7 +207,9 @@ export function prepareRecord(text: string, line: number, source: string, profil
     recordId,
     demographics: translated.value,
     problems,
-    quarantine: ownId ? null : { source, resourceType: 'Patient', resourceId: storedId, issues: [...idIssues, ...translated.issues], payload: resource },
+    quarantine: ownId
+      ? null
+      : { source, resourceType: 'Patient', resourceId: storedId, issues: [...idIssues, ...translated.issues], payload: resource },
   };
 }
 
@@ -184,7 +220,10 @@ export type LinkResult = { readonly outcome: LinkOutcome; readonly problem: stri
 /** Links records in order of the array (results in the same order). */
 export type Linker = (records: readonly SourceDemographics[]) => Promise<readonly LinkResult[]>;
 
-/** Runs fn over items with at most `limit` in flight; results in input order. Waits for every call to settle before rejecting, so nothing still runs once the caller gives up. */
+/**
+ * Runs fn over items with at most `limit` in flight; results in input order. Waits for every call to settle before rejecting, so nothing
+ * still runs once the caller gives up.
+ */
 export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
@@ -208,7 +247,10 @@ const sqlState = (error: unknown): string => {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : '';
 };
-/** The record's own data was refused (class 22 data exception, e.g. a NUL character; class 23 constraint). Anything else is the database itself failing: stop. */
+/**
+ * The record's own data was refused (class 22 data exception, e.g. a NUL character; class 23 constraint). Anything else is the database
+ * itself failing: stop.
+ */
 const isDataError = (code: string): boolean => code.startsWith('22') || code.startsWith('23');
 const ATTEMPTS = 3;
 
@@ -236,7 +278,10 @@ export function storeLinker(db: Database, protection: IdentifierProtection, conc
         const code = sqlState(error);
         if (!isDataError(code)) throw error;
         // The SQLSTATE only: PostgreSQL's message may quote the offending value.
-        return { outcome: await linkOne(identityOnly(d.source, d.sourcePatientId)), problem: `${PROBLEMS.linkDataError} (SQLSTATE ${code})` };
+        return {
+          outcome: await linkOne(identityOnly(d.source, d.sourcePatientId)),
+          problem: `${PROBLEMS.linkDataError} (SQLSTATE ${code})`,
+        };
       }
     });
   return async (records) => {
@@ -301,7 +346,11 @@ type Input = { readonly line: number; readonly text: string };
  * size. Blank lines are skipped (NDJSON allows them) but still count in line numbers.
  * A database failure rejects, after every chunk in flight has settled.
  */
-export async function linkNdjson(db: Database, lines: AsyncIterable<string> | Iterable<string>, options: BatchOptions): Promise<BatchSummary> {
+export async function linkNdjson(
+  db: Database,
+  lines: AsyncIterable<string> | Iterable<string>,
+  options: BatchOptions,
+): Promise<BatchSummary> {
   const started = performance.now();
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
   // Two chunks in flight so the store never idles while the slowest record of a chunk finishes;
@@ -314,7 +363,10 @@ export async function linkNdjson(db: Database, lines: AsyncIterable<string> | It
 
   const decisions: Record<LinkState, number> = { [LINK_STATES.MATCH]: 0, [LINK_STATES.POSSIBLE_MATCH]: 0, [LINK_STATES.NO_MATCH]: 0 };
   const problems: Record<string, number> = {};
-  let records = 0, created = 0, bad = 0, quarantined = 0;
+  let records = 0,
+    created = 0,
+    bad = 0,
+    quarantined = 0;
 
   const processChunk = async (chunk: readonly Input[]): Promise<BatchRow[]> => {
     const prepared: ReturnType<typeof prepareRecord>[] = [];
@@ -398,7 +450,9 @@ export async function linkNdjson(db: Database, lines: AsyncIterable<string> | It
 export const csvField = (value: string): string => (/[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
 
 export const csvRow = (row: Pick<BatchRow, 'recordId' | 'goldenId' | 'decision' | 'score'>): string =>
-  [csvField(row.recordId), row.goldenId, row.decision, row.score === null || !Number.isFinite(row.score) ? '' : row.score.toFixed(4)].join(',');
+  [csvField(row.recordId), row.goldenId, row.decision, row.score === null || !Number.isFinite(row.score) ? '' : row.score.toFixed(4)].join(
+    ',',
+  );
 
 const count = (n: number): string => n.toLocaleString('en-US');
 const perSecond = (n: number, ms: number): string => (ms > 0 ? (n / (ms / 1000)).toFixed(1) : 'n/a');
@@ -450,7 +504,14 @@ schema DB_SCHEMA; keys in KEYS_DIR (default DATA_DIR/keys).`;
 
 export class UsageError extends Error {}
 
-export type CliArgs = { readonly help: boolean; readonly input: string; readonly out: string; readonly source: string; readonly profile: string; readonly concurrency: number };
+export type CliArgs = {
+  readonly help: boolean;
+  readonly input: string;
+  readonly out: string;
+  readonly source: string;
+  readonly profile: string;
+  readonly concurrency: number;
+};
 
 export function parseCliArgs(argv: readonly string[]): CliArgs {
   let values;
@@ -474,11 +535,15 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   if (values.help) return { help: true, input: '', out: '', source: '', profile: '', concurrency: 0 };
   if (!values.input) throw new UsageError('--input is required');
   if (!values.out) throw new UsageError('--out is required');
-  if (values.input !== '-' && values.out !== '-' && resolve(values.input) === resolve(values.out)) throw new UsageError('--out must not be the input file');
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(values.source)) throw new UsageError('--source must be 1-64 letters, digits, dots, dashes or underscores');
-  if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(values.profile)) throw new UsageError('--profile must name a file of config/vendor-profiles (lower-case letters, digits, dashes)');
+  if (values.input !== '-' && values.out !== '-' && resolve(values.input) === resolve(values.out))
+    throw new UsageError('--out must not be the input file');
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(values.source))
+    throw new UsageError('--source must be 1-64 letters, digits, dots, dashes or underscores');
+  if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(values.profile))
+    throw new UsageError('--profile must name a file of config/vendor-profiles (lower-case letters, digits, dashes)');
   const concurrency = Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new UsageError('--concurrency must be an integer from 1 to 64');
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
+    throw new UsageError('--concurrency must be an integer from 1 to 64');
   return { help: false, input: values.input, out: values.out, source: values.source, profile: values.profile, concurrency };
 }
 
@@ -491,7 +556,9 @@ export class CannotRun extends Error {}
 /** PGlite serves one process: never open the product's embedded database while `npm start` holds it. */
 export function assertEmbeddedFree(storage: { readonly dataDir?: string | undefined }): void {
   if (storage.dataDir && existsSync(join(storage.dataDir, 'postmaster.pid')))
-    throw new CannotRun(`the embedded database in ${storage.dataDir} is in use (npm start running?); stop it, or set DATABASE_URL. If nothing runs, a crash left ${join(storage.dataDir, 'postmaster.pid')} behind: remove it.`);
+    throw new CannotRun(
+      `the embedded database in ${storage.dataDir} is in use (npm start running?); stop it, or set DATABASE_URL. If nothing runs, a crash left ${join(storage.dataDir, 'postmaster.pid')} behind: remove it.`,
+    );
 }
 
 export async function checkReadable(input: string): Promise<void> {
@@ -508,7 +575,9 @@ export function loadProfile(name: string): VendorProfile {
   try {
     return loadVendorProfile(name);
   } catch (error) {
-    throw new CannotRun(`vendor profile ${name}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file in config/vendor-profiles' : (error as Error).message}`);
+    throw new CannotRun(
+      `vendor profile ${name}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file in config/vendor-profiles' : (error as Error).message}`,
+    );
   }
 }
 

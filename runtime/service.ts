@@ -10,7 +10,16 @@ import { KEY_ALGORITHMS, keyNames, loadKeyPair, type KeyStoreOptions } from '../
 import { loadFieldKeys } from '../security/field-encryption.ts';
 import { logger } from '../platform/log.ts';
 import { openConnections } from '../protocol/connections.ts';
-import { databaseOptionsFromEnv, loadPatients, openStorage, startAdapterService, startAuditCheckpointing, startAuditService, startGatewayService, startMpiService } from './components.ts';
+import {
+  databaseOptionsFromEnv,
+  loadPatients,
+  openStorage,
+  startAdapterService,
+  startAuditCheckpointing,
+  startAuditService,
+  startGatewayService,
+  startMpiService,
+} from './components.ts';
 
 const log = logger('service');
 const env = process.env;
@@ -32,7 +41,8 @@ async function run(): Promise<RunningHttpServer | undefined> {
       await loadKeyPair(keys, keyNames.auditCheckpoint, KEY_ALGORITHMS.auditCheckpoint);
       loadFieldKeys(keys.dir, true);
       const clients: Record<string, unknown> = {};
-      for (const c of connections) clients[c.clientId] = (await loadKeyPair(keys, keyNames.smartClient(c.id), KEY_ALGORITHMS.smartClient)).publicJwk;
+      for (const c of connections)
+        clients[c.clientId] = (await loadKeyPair(keys, keyNames.smartClient(c.id), KEY_ALGORITHMS.smartClient)).publicJwk;
       // The simulated EHRs register these public keys, as a real EHR's app registration would.
       writeFileSync(join(keys.dir, 'simulator-clients.json'), JSON.stringify(clients, null, 2));
       log.info('keys_ready', { dir: keys.dir, connections: connections.length });
@@ -53,7 +63,18 @@ async function run(): Promise<RunningHttpServer | undefined> {
       if (!adapter) throw new Error(`unknown adapter ${name ?? '(none)'}; configured: ${adapters.map((a) => a.name).join(', ')}`);
       const own = connections.filter((c) => c.adapter === adapter.name);
       const cache = openCache({ redisUrl: env.REDIS_URL, prefix: `pgw:${adapter.name}` });
-      return startAdapterService({ db: await storage(), keys, production, host, port: Number(env.PORT ?? ports.adapters[adapter.name]), adapter, connections: own, clients: await openConnections(own, keys), cache, cacheTtlSeconds: Number(env.CACHE_TTL_SECONDS ?? 300) });
+      return startAdapterService({
+        db: await storage(),
+        keys,
+        production,
+        host,
+        port: Number(env.PORT ?? ports.adapters[adapter.name]),
+        adapter,
+        connections: own,
+        clients: await openConnections(own, keys),
+        cache,
+        cacheTtlSeconds: Number(env.CACHE_TTL_SECONDS ?? 300),
+      });
     }
     case 'gateway': {
       const subgraphUrls = Object.fromEntries(
@@ -62,7 +83,14 @@ async function run(): Promise<RunningHttpServer | undefined> {
           return url ? [[n, url]] : [];
         }),
       );
-      return startGatewayService({ keys, subgraphUrls, production, host, port: Number(env.PORT ?? ports.gateway), trustDevIssuer: env.TRUST_DEV_ISSUER === 'true' });
+      return startGatewayService({
+        keys,
+        subgraphUrls,
+        production,
+        host,
+        port: Number(env.PORT ?? ports.gateway),
+        trustDevIssuer: env.TRUST_DEV_ISSUER === 'true',
+      });
     }
     default:
       throw new Error('usage: node runtime/service.ts keys | mpi | audit | adapter <name> | gateway');

@@ -14,7 +14,15 @@ import { openConnections } from '../protocol/connections.ts';
 import type { LoadReport } from '../orchestration/sync/initial-load.ts';
 import type { TrustedIssuer } from '../security/user-token.ts';
 import { startSimulators, truthToCsv, type Population } from '../simulators/index.ts';
-import { loadPatients, openStorage, startAdapterService, startAuditCheckpointing, startAuditService, startGatewayService, startMpiService } from './components.ts';
+import {
+  loadPatients,
+  openStorage,
+  startAdapterService,
+  startAuditCheckpointing,
+  startAuditService,
+  startGatewayService,
+  startMpiService,
+} from './components.ts';
 
 export type StackOptions = {
   /** postgres:// URL; PGlite when absent. */
@@ -84,12 +92,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     let simulators: Stack['simulators'];
     if (options.simulators) {
       const clients = await Promise.all(
-        connections.map(async (c) => ({ clientId: c.clientId, publicJwk: (await loadKeyPair(keys, keyNames.smartClient(c.id), KEY_ALGORITHMS.smartClient)).publicJwk })),
+        connections.map(async (c) => ({
+          clientId: c.clientId,
+          publicJwk: (await loadKeyPair(keys, keyNames.smartClient(c.id), KEY_ALGORITHMS.smartClient)).publicJwk,
+        })),
       );
       simulators = await startSimulators({
         seed: options.simulators.seed,
         size: options.simulators.size,
-        sites: connections.map((c) => ({ id: c.id, vendor: vendorOf(c, adapters), port: options.ephemeralPorts ? 0 : Number(new URL(c.baseUrl).port) })),
+        sites: connections.map((c) => ({
+          id: c.id,
+          vendor: vendorOf(c, adapters),
+          port: options.ephemeralPorts ? 0 : Number(new URL(c.baseUrl).port),
+        })),
         clients,
       });
       cleanups.push(() => simulators!.close());
@@ -107,7 +122,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     subgraphs.mpi = track(await startMpiService({ ...common, port: options.ephemeralPorts ? 0 : ports.mpi, adapters, connections }));
     for (const adapter of adapters) {
       subgraphs[adapter.name] = track(
-        await startAdapterService({ ...common, port: options.ephemeralPorts ? 0 : ports.adapters[adapter.name]!, adapter, connections, clients, cache, cacheTtlSeconds: options.cacheTtlSeconds ?? 300 }),
+        await startAdapterService({
+          ...common,
+          port: options.ephemeralPorts ? 0 : ports.adapters[adapter.name]!,
+          adapter,
+          connections,
+          clients,
+          cache,
+          cacheTtlSeconds: options.cacheTtlSeconds ?? 300,
+        }),
       );
     }
     subgraphs.audit = track(await startAuditService({ ...common, port: options.ephemeralPorts ? 0 : ports.audit }));

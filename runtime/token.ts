@@ -26,6 +26,15 @@ if (purpose !== undefined && !isPurposeOfUse(purpose)) {
   process.stderr.write(`unknown purpose of use ${purpose}\n`);
   process.exit(2);
 }
-const key = await loadKeyPair({ dir: process.env.KEYS_DIR ?? join(dataDir(), 'keys'), generateMissing: true }, keyNames.devIssuer, KEY_ALGORITHMS.devIssuer);
-const token = await mintDevToken(key, { sub: values.sub ?? `dev-${roles[0]}`, roles, purposeOfUse: purpose, ttlSeconds: Number(values.ttl) });
+const key = await loadKeyPair(
+  { dir: process.env.KEYS_DIR ?? join(dataDir(), 'keys'), generateMissing: true },
+  keyNames.devIssuer,
+  KEY_ALGORITHMS.devIssuer,
+);
+const token = await mintDevToken(key, {
+  sub: values.sub ?? `dev-${roles[0]}`,
+  roles,
+  purposeOfUse: purpose,
+  ttlSeconds: Number(values.ttl),
+});
 process.stdout.write(`${token}\n`);

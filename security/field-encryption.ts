@@ -42,7 +42,10 @@ function ivSource(): () => Buffer {
   const pool = Buffer.alloc(IV_POOL_BYTES);
   let at = IV_POOL_BYTES;
   return () => {
-    if (at === IV_POOL_BYTES) (randomFillSync(pool), (at = 0));
+    if (at === IV_POOL_BYTES) {
+      randomFillSync(pool);
+      at = 0;
+    }
     // A copy: the pool is overwritten on the next refill.
     return Buffer.from(pool.subarray(at, (at += IV_BYTES)));
   };
@@ -58,7 +61,9 @@ export function fieldCipher(file: FieldKeyFile): FieldCipher {
   const nextIv = ivSource();
   const parse = (value: string) => {
     const parts = value.split(':');
-    return parts.length === 6 && `${parts[0]}:${parts[1]}` === PREFIX ? { kid: parts[2]!, iv: parts[3]!, ct: parts[4]!, tag: parts[5]! } : undefined;
+    return parts.length === 6 && `${parts[0]}:${parts[1]}` === PREFIX
+      ? { kid: parts[2]!, iv: parts[3]!, ct: parts[4]!, tag: parts[5]! }
+      : undefined;
   };
   return {
     currentKeyId: file.current,
@@ -83,7 +88,12 @@ export function fieldCipher(file: FieldKeyFile): FieldCipher {
     },
     isEncrypted: (value: string) => parse(value) !== undefined,
     keyIdOf: (value: string) => parse(value)?.kid,
-    blindIndex: (scope: string, value: string) => `bidx:${b64(createHmac('sha256', indexKey).update(`${scope}\u0000${value.replace(/[^0-9A-Za-z]/g, '').toUpperCase()}`).digest())}`,
+    blindIndex: (scope: string, value: string) =>
+      `bidx:${b64(
+        createHmac('sha256', indexKey)
+          .update(`${scope}\u0000${value.replace(/[^0-9A-Za-z]/g, '').toUpperCase()}`)
+          .digest(),
+      )}`,
   };
 }
 
@@ -157,7 +167,10 @@ export function rotateFieldKey(keysDir: string): FieldKeyFile {
 /** Drops keys no ciphertext uses any more (after re-encryption). */
 export function retireFieldKeys(keysDir: string, keep: readonly string[]): FieldKeyFile {
   const file = loadFieldKeys(keysDir, false);
-  const next = { ...file, keys: Object.fromEntries(Object.entries(file.keys).filter(([kid]) => kid === file.current || keep.includes(kid))) };
+  const next = {
+    ...file,
+    keys: Object.fromEntries(Object.entries(file.keys).filter(([kid]) => kid === file.current || keep.includes(kid))),
+  };
   writeKeyFile(join(keysDir, FIELD_KEY_FILE), next);
   return next;
 }

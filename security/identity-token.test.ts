@@ -7,7 +7,17 @@ import type { Principal } from './principal.ts';
 const key = await generateKeyPair('EdDSA', { extractable: true });
 const jwk = { ...(await exportJWK(key.publicKey)), kid: 'g1', alg: 'EdDSA' };
 const sign = identitySigner({ privateKey: key.privateKey, kid: 'g1', alg: 'EdDSA' });
-const principal: Principal = { sub: 'u1', roles: ['steward'], purposeOfUse: 'HOPERAT', clientId: 'app', scopes: ['user/*.rs'], patientContext: null, breakGlassReason: null, clientIp: '127.0.0.1', requestId: 'req-9' };
+const principal: Principal = {
+  sub: 'u1',
+  roles: ['steward'],
+  purposeOfUse: 'HOPERAT',
+  clientId: 'app',
+  scopes: ['user/*.rs'],
+  patientContext: null,
+  breakGlassReason: null,
+  clientIp: '127.0.0.1',
+  requestId: 'req-9',
+};
 
 test('a subgraph recovers exactly the principal the gateway signed for it', async () => {
   // The request id is not part of the identity (it travels in x-request-id).
@@ -24,5 +34,8 @@ test('another audience, another key or a rotated-out key is refused', async () =
   const other = await generateKeyPair('EdDSA', { extractable: true });
   await assert.rejects(identityVerifier([{ ...(await exportJWK(other.publicKey)), kid: 'g2', alg: 'EdDSA' }], 'epic')(token));
   // During a rotation both keys are trusted.
-  assert.equal((await identityVerifier([{ ...(await exportJWK(other.publicKey)), kid: 'g2', alg: 'EdDSA' }, jwk], 'epic')(token)).sub, 'u1');
+  assert.equal(
+    (await identityVerifier([{ ...(await exportJWK(other.publicKey)), kid: 'g2', alg: 'EdDSA' }, jwk], 'epic')(token)).sub,
+    'u1',
+  );
 });

@@ -26,7 +26,15 @@ const REUSE_MARGIN_SECONDS = 20;
 export function identitySigner(key: { privateKey: CryptoKey; kid: string; alg: string }): IdentitySigner {
   const signed = new LRUCache<string, { token: string; exp: number }>({ max: 10_000 });
   return async (p, audience) => {
-    const claims = { roles: p.roles, pou: p.purposeOfUse, bgr: p.breakGlassReason, cid: p.clientId, scope: p.scopes.join(' '), pctx: p.patientContext, ip: p.clientIp };
+    const claims = {
+      roles: p.roles,
+      pou: p.purposeOfUse,
+      bgr: p.breakGlassReason,
+      cid: p.clientId,
+      scope: p.scopes.join(' '),
+      pctx: p.patientContext,
+      ip: p.clientIp,
+    };
     const cacheKey = JSON.stringify([audience, p.sub, claims]);
     const now = Math.floor(Date.now() / 1000);
     const hit = signed.get(cacheKey);

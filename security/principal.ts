@@ -27,5 +27,6 @@ export type Principal = {
 };
 
 export const isRole = (value: unknown): value is Role => typeof value === 'string' && (ROLES as readonly string[]).includes(value);
-export const isPurposeOfUse = (value: unknown): value is PurposeOfUse => typeof value === 'string' && (PURPOSES_OF_USE as readonly string[]).includes(value);
+export const isPurposeOfUse = (value: unknown): value is PurposeOfUse =>
+  typeof value === 'string' && (PURPOSES_OF_USE as readonly string[]).includes(value);
 export const hasRole = (p: Principal, role: Role): boolean => p.roles.includes(role);

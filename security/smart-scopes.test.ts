@@ -15,7 +15,17 @@ test('v1 and v2 scopes expand to the same canonical actions', () => {
 });
 
 test('malformed, out-of-order, non-resource and narrowed scopes grant nothing', () => {
-  for (const s of ['openid', 'launch/patient', 'fhirUser', 'patient/Observation.sr', 'patient/Observation.rr', 'patient/Observation.', 'admin/*.read', 'patient/Observation.rs?category=laboratory', 'patient/Obs-ervation.rs']) {
+  for (const s of [
+    'openid',
+    'launch/patient',
+    'fhirUser',
+    'patient/Observation.sr',
+    'patient/Observation.rr',
+    'patient/Observation.',
+    'admin/*.read',
+    'patient/Observation.rs?category=laboratory',
+    'patient/Obs-ervation.rs',
+  ]) {
     assert.equal(parseScope(s), undefined, s);
   }
 });

@@ -13,7 +13,11 @@ export type Action = (typeof ACTIONS)[number];
 
 export type Permission = { readonly context: ScopeContext; readonly resourceType: string; readonly actions: ReadonlySet<Action> };
 
-const V1_ACTIONS: Readonly<Record<string, readonly Action[]>> = { read: ['r', 's'], write: ['c', 'u', 'd'], '*': ['c', 'r', 'u', 'd', 's'] };
+const V1_ACTIONS: Readonly<Record<string, readonly Action[]>> = {
+  read: ['r', 's'],
+  write: ['c', 'u', 'd'],
+  '*': ['c', 'r', 'u', 'd', 's'],
+};
 const SCOPE = /^(patient|user|system)\/([A-Za-z]+|\*)\.([a-z*]+)(\?.*)?$/;
 
 /** One scope string to a permission, or undefined when it is not a resource scope (openid, launch, ...). */

@@ -15,7 +15,12 @@ export type TrustedIssuer = {
 };
 
 const keySetOf = (i: TrustedIssuer) => {
-  if (i.jwksUri) return createRemoteJWKSet(new URL(i.jwksUri), { cacheMaxAge: 10 * 60_000, cooldownDuration: i.jwksCooldownMs ?? 30_000, timeoutDuration: 5000 });
+  if (i.jwksUri)
+    return createRemoteJWKSet(new URL(i.jwksUri), {
+      cacheMaxAge: 10 * 60_000,
+      cooldownDuration: i.jwksCooldownMs ?? 30_000,
+      timeoutDuration: 5000,
+    });
   if (i.jwks?.length) return createLocalJWKSet({ keys: [...i.jwks] });
   throw new Error(`issuer ${i.issuer}: jwks or jwksUri is required`);
 };
@@ -45,7 +50,8 @@ const MAX_REASON_LENGTH = 500;
 /** Purpose of use from the header (when sent) or the token claim; break-glass needs a reason. */
 function purposeOf(claim: unknown, facts: RequestFacts): { purposeOfUse: PurposeOfUse | null; breakGlassReason: string | null } {
   const header = facts.purposeOfUseHeader?.trim();
-  if (header !== undefined && header !== '' && !isPurposeOfUse(header)) throw new AuthenticationError('x-purpose-of-use is not a known purpose of use');
+  if (header !== undefined && header !== '' && !isPurposeOfUse(header))
+    throw new AuthenticationError('x-purpose-of-use is not a known purpose of use');
   const purpose = header ? (header as PurposeOfUse) : isPurposeOfUse(claim) ? claim : null;
   const reason = facts.breakGlassReasonHeader?.trim().slice(0, MAX_REASON_LENGTH) || null;
   if (purpose === 'ETREAT' && !reason) throw new AuthenticationError('break-glass (ETREAT) requires the x-break-glass-reason header');
@@ -73,7 +79,13 @@ export function userTokenVerifier(issuers: readonly TrustedIssuer[]): UserTokenV
     const trusted = typeof iss === 'string' ? byIssuer.get(iss) : undefined;
     if (!trusted) throw new AuthenticationError('untrusted issuer');
     try {
-      const { payload } = await jwtVerify(token, trusted.keys, { issuer: trusted.issuer, audience: trusted.audience, algorithms: ALLOWED_ALGORITHMS, clockTolerance: 30, requiredClaims: ['exp', 'sub'] });
+      const { payload } = await jwtVerify(token, trusted.keys, {
+        issuer: trusted.issuer,
+        audience: trusted.audience,
+        algorithms: ALLOWED_ALGORITHMS,
+        clockTolerance: 30,
+        requiredClaims: ['exp', 'sub'],
+      });
       verified.set(token, payload, payload.exp);
       return payload;
     } catch (error) {
@@ -85,26 +97,39 @@ export function userTokenVerifier(issuers: readonly TrustedIssuer[]): UserTokenV
 
 function principalFrom(payload: JWTPayload, facts: RequestFacts): Principal {
   const roles = (Array.isArray(payload.roles) ? payload.roles : []).filter(isRole);
-    const scope = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
-    return {
-      sub: String(payload.sub),
-      roles,
-      ...purposeOf(payload.purpose_of_use, facts),
-      clientId: typeof payload.client_id === 'string' ? payload.client_id : typeof payload.azp === 'string' ? payload.azp : null,
-      scopes: scope,
-      fhirUser: typeof payload.fhirUser === 'string' ? payload.fhirUser : null,
-      // SMART launch context: a token issued for one patient's app sees that patient only.
-      patientContext: typeof payload.patient === 'string' && payload.patient ? payload.patient : null,
-      clientIp: facts.clientIp ?? null,
-      requestId: facts.requestId,
-    };
+  const scope = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
+  return {
+    sub: String(payload.sub),
+    roles,
+    ...purposeOf(payload.purpose_of_use, facts),
+    clientId: typeof payload.client_id === 'string' ? payload.client_id : typeof payload.azp === 'string' ? payload.azp : null,
+    scopes: scope,
+    fhirUser: typeof payload.fhirUser === 'string' ? payload.fhirUser : null,
+    // SMART launch context: a token issued for one patient's app sees that patient only.
+    patientContext: typeof payload.patient === 'string' && payload.patient ? payload.patient : null,
+    clientIp: facts.clientIp ?? null,
+    requestId: facts.requestId,
+  };
 }
 
-export type DevTokenRequest = { readonly sub: string; readonly roles: readonly Role[]; readonly purposeOfUse?: PurposeOfUse; readonly scope?: string; readonly patient?: string; readonly ttlSeconds?: number };
+export type DevTokenRequest = {
+  readonly sub: string;
+  readonly roles: readonly Role[];
+  readonly purposeOfUse?: PurposeOfUse;
+  readonly scope?: string;
+  readonly patient?: string;
+  readonly ttlSeconds?: number;
+};
 
 /** Mints a token from the local development issuer (npm run token); never trusted in production unless configured. */
 export function mintDevToken(key: { privateKey: CryptoKey; kid: string; alg: string }, req: DevTokenRequest): Promise<string> {
-  return new SignJWT({ roles: req.roles, ...(req.purposeOfUse ? { purpose_of_use: req.purposeOfUse } : {}), ...(req.patient ? { patient: req.patient } : {}), scope: req.scope ?? 'user/*.rs', client_id: 'dev-cli' })
+  return new SignJWT({
+    roles: req.roles,
+    ...(req.purposeOfUse ? { purpose_of_use: req.purposeOfUse } : {}),
+    ...(req.patient ? { patient: req.patient } : {}),
+    scope: req.scope ?? 'user/*.rs',
+    client_id: 'dev-cli',
+  })
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
     .setIssuer(DEV_ISSUER)
     .setAudience(DEFAULT_AUDIENCE)

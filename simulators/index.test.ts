@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { startSimulators, truthToCsv } from './index.ts';
 import { accessToken, testApp } from './testing.ts';
 
-const SITES = [{ id: 'epic-main', vendor: 'epic' }, { id: 'cerner-main', vendor: 'cerner' }] as const;
+const SITES = [
+  { id: 'epic-main', vendor: 'epic' },
+  { id: 'cerner-main', vendor: 'cerner' },
+] as const;
 
 test('startSimulators serves every site from one population; serveOnly serves a subset of the same people', async () => {
   const app = await testApp('gateway');
@@ -36,7 +39,14 @@ test('the CLI prints only the URLs, writes the truth, registers clients from a J
     const app = await testApp('cli-app');
     writeFileSync(join(dir, 'clients.json'), JSON.stringify({ [app.clientId]: app.publicJwk }));
     const child = spawn(process.execPath, [join(import.meta.dirname, 'main.ts')], {
-      env: { ...process.env, SIM_SEED: '9', SIM_SIZE: '60', SIM_SITES: 'cerner-main:cerner:0', SIM_CLIENTS_JWKS: join(dir, 'clients.json'), SIM_TRUTH_OUT: join(dir, 'truth.csv') },
+      env: {
+        ...process.env,
+        SIM_SEED: '9',
+        SIM_SIZE: '60',
+        SIM_SITES: 'cerner-main:cerner:0',
+        SIM_CLIENTS_JWKS: join(dir, 'clients.json'),
+        SIM_TRUTH_OUT: join(dir, 'truth.csv'),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

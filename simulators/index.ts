@@ -7,7 +7,14 @@ import { startFhirSimulator, type FhirSimulator, type SimulatorClient } from './
 export { generatePopulation, generateAppearances, truthToCsv, type Population, type PopulationOptions } from './population/generate.ts';
 export { DISCREPANCY, REFERENCE_TIME, VENDORS, type Discrepancy, type SiteSpec, type Vendor } from './population/model.ts';
 export { CLINICAL_TYPES, type ClinicalResources, type ClinicalType, type SiteData, type TruthRow } from './site-data.ts';
-export { startFhirSimulator, VENDOR_PATHS, type Fault, type FhirSimulator, type FhirSimulatorOptions, type SimulatorClient } from './fhir/server.ts';
+export {
+  startFhirSimulator,
+  VENDOR_PATHS,
+  type Fault,
+  type FhirSimulator,
+  type FhirSimulatorOptions,
+  type SimulatorClient,
+} from './fhir/server.ts';
 export { CERNER, CERNER_CODE_SETS, EPIC, STANDARD, cernerCodeSet } from './vendors/constants.ts';
 
 export type SimulatorSite = SiteSpec & { readonly port?: number };
@@ -36,7 +43,13 @@ export type RunningSimulators = {
 /** Generates the population once and starts one FHIR server per served site. */
 export async function startSimulators(options: SimulatorsOptions): Promise<RunningSimulators> {
   const sites = options.sites.map((s): SiteSpec => ({ id: s.id, vendor: s.vendor as Vendor }));
-  const population = generatePopulation({ seed: options.seed, size: options.size, overlapShare: options.overlapShare, discrepancyShare: options.discrepancyShare, sites });
+  const population = generatePopulation({
+    seed: options.seed,
+    size: options.size,
+    overlapShare: options.overlapShare,
+    discrepancyShare: options.discrepancyShare,
+    sites,
+  });
   const unknown = (options.serveOnly ?? []).filter((id) => !sites.some((s) => s.id === id));
   if (unknown.length > 0) throw new Error(`serveOnly names unknown sites: ${unknown.join(', ')}`);
   const servers: Record<string, FhirSimulator> = {};

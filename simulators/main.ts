@@ -24,9 +24,11 @@ function parseSites(spec: string, withPort: boolean): SimulatorSite[] {
     .filter(Boolean)
     .map((entry) => {
       const [id, vendor, port] = entry.split(':');
-      if (!id || !(VENDORS as readonly string[]).includes(vendor ?? '')) throw new Error(`site "${entry}" must be id:${VENDORS.join('|')}${withPort ? ':port' : ''}`);
+      if (!id || !(VENDORS as readonly string[]).includes(vendor ?? ''))
+        throw new Error(`site "${entry}" must be id:${VENDORS.join('|')}${withPort ? ':port' : ''}`);
       const portNumber = Number(port ?? 0);
-      if (withPort && !(Number.isInteger(portNumber) && portNumber >= 0 && portNumber < 65536)) throw new Error(`site "${entry}": bad port`);
+      if (withPort && !(Number.isInteger(portNumber) && portNumber >= 0 && portNumber < 65536))
+        throw new Error(`site "${entry}": bad port`);
       return { id, vendor: vendor as Vendor, ...(withPort ? { port: portNumber } : {}) };
     });
 }

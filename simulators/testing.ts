@@ -5,7 +5,12 @@ import { randomUUID } from 'node:crypto';
 import type { SimulatorClient } from './fhir/auth.ts';
 import { JWT_BEARER } from './fhir/auth.ts';
 
-export type TestApp = { readonly clientId: string; readonly privateKey: CryptoKey; readonly publicJwk: JWK; readonly registration: SimulatorClient };
+export type TestApp = {
+  readonly clientId: string;
+  readonly privateKey: CryptoKey;
+  readonly publicJwk: JWK;
+  readonly registration: SimulatorClient;
+};
 
 export async function testApp(clientId = `app-${randomUUID()}`, alg: 'RS384' | 'ES384' = 'RS384'): Promise<TestApp> {
   const { publicKey, privateKey } = await generateKeyPair(alg, alg === 'RS384' ? { modulusLength: 2048 } : {});
@@ -40,11 +45,22 @@ export async function clientAssertion(app: TestApp, tokenUrl: string, o: Asserti
 
 export type TokenAnswer = { readonly status: number; readonly body: Record<string, unknown> };
 
-export async function requestToken(tokenUrl: string, assertion: string, scope = 'system/Patient.rs system/Observation.rs', extra: Record<string, string> = {}): Promise<TokenAnswer> {
+export async function requestToken(
+  tokenUrl: string,
+  assertion: string,
+  scope = 'system/Patient.rs system/Observation.rs',
+  extra: Record<string, string> = {},
+): Promise<TokenAnswer> {
   const res = await fetch(tokenUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: JWT_BEARER, client_assertion: assertion, scope, ...extra }),
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_assertion_type: JWT_BEARER,
+      client_assertion: assertion,
+      scope,
+      ...extra,
+    }),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
@@ -52,6 +68,7 @@ export async function requestToken(tokenUrl: string, assertion: string, scope = 
 /** A fresh access token for `app` at a simulator. */
 export async function accessToken(app: TestApp, tokenUrl: string): Promise<string> {
   const answer = await requestToken(tokenUrl, await clientAssertion(app, tokenUrl));
-  if (answer.status !== 200 || typeof answer.body.access_token !== 'string') throw new Error(`token refused: ${JSON.stringify(answer.body)}`);
+  if (answer.status !== 200 || typeof answer.body.access_token !== 'string')
+    throw new Error(`token refused: ${JSON.stringify(answer.body)}`);
   return answer.body.access_token;
 }

@@ -20,7 +20,13 @@ export const QUARANTINE_MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-export type QuarantineEntry = { readonly source: string; readonly resourceType: string; readonly resourceId: string; readonly issues: readonly TranslationIssue[]; readonly payload: unknown };
+export type QuarantineEntry = {
+  readonly source: string;
+  readonly resourceType: string;
+  readonly resourceId: string;
+  readonly issues: readonly TranslationIssue[];
+  readonly payload: unknown;
+};
 
 /** Stores refused resources; their payloads are PHI and are sealed (encrypted) by `seal`. */
 export async function quarantine(db: Queryable, entries: readonly QuarantineEntry[], seal: (payload: unknown) => unknown): Promise<void> {

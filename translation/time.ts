@@ -36,7 +36,15 @@ export function toInstant(value: string | undefined, timeZone: string): string |
   const m = LOCAL_DATETIME.exec(value);
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s, frac] = m;
-  const wallAsUtc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? 0), Number((frac ?? '0').padEnd(3, '0')));
+  const wallAsUtc = Date.UTC(
+    Number(y),
+    Number(mo) - 1,
+    Number(d),
+    Number(h),
+    Number(mi),
+    Number(s ?? 0),
+    Number((frac ?? '0').padEnd(3, '0')),
+  );
   // Two passes settle the offset around DST transitions.
   let utc = wallAsUtc - zoneOffsetMinutes(wallAsUtc, timeZone) * 60000;
   utc = wallAsUtc - zoneOffsetMinutes(utc, timeZone) * 60000;

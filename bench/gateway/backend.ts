@@ -66,7 +66,12 @@ async function measureMicroCosts(stack: Stack): Promise<MicroCost[]> {
     await timeOps('identity token signing (EdDSA, gateway, 1 per subgraph call)', 1000, () => sign(principal, 'mpi')),
     await timeOps('identity token verification (EdDSA, subgraph, 1 per subgraph call)', 1000, () => verifyIdentity(identity)),
     await timeOps('audit insert (1 row, sequential, subgraph, 1 per subgraph call)', 300, (i) =>
-      writeAuditEvents(stack.db, { principal: { ...principal, requestId: `bench-micro-${i}` }, subgraph: 'bench-micro', operationName: 'Micro' }, [{ patientRef: 'Patient/bench-micro', fields }], []),
+      writeAuditEvents(
+        stack.db,
+        { principal: { ...principal, requestId: `bench-micro-${i}` }, subgraph: 'bench-micro', operationName: 'Micro' },
+        [{ patientRef: 'Patient/bench-micro', fields }],
+        [],
+      ),
     ),
   ];
 }
@@ -86,7 +91,12 @@ async function measureMiddleware(defs: readonly MiddlewareCase[]): Promise<Micro
     const guarded = buildSubgraph(def);
     const unguarded = buildSubgraphSchema([{ typeDefs: parse(def.typeDefs), resolvers: def.resolvers }]);
     const run = async (schema: GraphQLSchema, audited: boolean) => {
-      const contextValue = { principal, audit: auditCollector(audited ? def.auditSubjects : {}), subgraph: def.name, perRequest: new Map() };
+      const contextValue = {
+        principal,
+        audit: auditCollector(audited ? def.auditSubjects : {}),
+        subgraph: def.name,
+        perRequest: new Map(),
+      };
       const result = await execute({ schema, document, variableValues: variables, contextValue });
       if (result.errors?.length) throw new Error(`${def.name} micro-benchmark: ${JSON.stringify(result.errors)}`);
     };
@@ -102,8 +112,16 @@ async function measureMiddleware(defs: readonly MiddlewareCase[]): Promise<Micro
       await run(unguarded, false);
       unguardedMs += performance.now() - t;
     }
-    costs.push({ name: `${def.name} subgraph call executed in-process, guarded (shield + audit middleware, no insert)`, ops, microsPerOp: Math.round((guardedMs * 1000) / ops) });
-    costs.push({ name: `${def.name} subgraph call executed in-process, unguarded`, ops, microsPerOp: Math.round((unguardedMs * 1000) / ops) });
+    costs.push({
+      name: `${def.name} subgraph call executed in-process, guarded (shield + audit middleware, no insert)`,
+      ops,
+      microsPerOp: Math.round((guardedMs * 1000) / ops),
+    });
+    costs.push({
+      name: `${def.name} subgraph call executed in-process, unguarded`,
+      ops,
+      microsPerOp: Math.round((unguardedMs * 1000) / ops),
+    });
   }
   return costs;
 }
@@ -143,10 +161,22 @@ async function main(): Promise<void> {
     // The unguarded twins: same definitions, same database, same cache, same EHRs (own SMART clients).
     const runtime = { db: stack.db, verifyIdentity: refuseIdentity, port: 0, production: false, unguardedAs: UNGUARDED_CLINICIAN };
     const clients = await openConnections(stack.connections, stack.keys);
-    unguarded.mpi = await startSubgraph(mpiSubgraph({ db: stack.db, protection: protectionFor(stack.keys), adapters, connections: stack.connections }), runtime);
+    unguarded.mpi = await startSubgraph(
+      mpiSubgraph({ db: stack.db, protection: protectionFor(stack.keys), adapters, connections: stack.connections }),
+      runtime,
+    );
     for (const adapter of adapters) {
-      const own = new Map(stack.connections.filter((c) => c.adapter === adapter.name).map((c) => [c.id, { config: c, client: clients.get(c.id)! }]));
-      const deps = { db: stack.db, sealPayload: protectionFor(stack.keys).sealPayload, profile: loadVendorProfile(adapter.profile), cache: stack.cache, cacheTtlSeconds: CACHE_TTL_SECONDS, connections: own };
+      const own = new Map(
+        stack.connections.filter((c) => c.adapter === adapter.name).map((c) => [c.id, { config: c, client: clients.get(c.id)! }]),
+      );
+      const deps = {
+        db: stack.db,
+        sealPayload: protectionFor(stack.keys).sealPayload,
+        profile: loadVendorProfile(adapter.profile),
+        cache: stack.cache,
+        cacheTtlSeconds: CACHE_TTL_SECONDS,
+        connections: own,
+      };
       unguarded[adapter.name] = await startSubgraph(vendorAdapterSubgraph(adapter, deps), runtime);
     }
 
@@ -155,8 +185,13 @@ async function main(): Promise<void> {
     const { rows } = await stack.db.query<{ golden_id: string }>(
       'SELECT golden_id FROM source_record GROUP BY golden_id HAVING count(DISTINCT source) >= 2 ORDER BY golden_id',
     );
-    const links = await linksForGolden(stack.db, rows.map((r) => r.golden_id));
-    const goldenCandidates = [...links].filter(([, ls]) => new Set(ls.map((l) => adapterOfSource[l.source])).size === adapters.length).map(([id]) => id);
+    const links = await linksForGolden(
+      stack.db,
+      rows.map((r) => r.golden_id),
+    );
+    const goldenCandidates = [...links]
+      .filter(([, ls]) => new Set(ls.map((l) => adapterOfSource[l.source])).size === adapters.length)
+      .map(([id]) => id);
     const total = await stack.db.query<{ n: number }>('SELECT count(*)::int AS n FROM golden_patient');
 
     // One patient of both EHRs, for the middleware measurement (its observations get cached here).
@@ -168,14 +203,24 @@ async function main(): Promise<void> {
       const defs: MiddlewareCase[] = [
         {
           def: mpiSubgraph({ db: stack.db, protection: protectionFor(stack.keys), adapters, connections: stack.connections }),
-          operation: 'query($id: ID!) { patient(id: $id) { id name { family given } birthDate gender identifiers { system value } sourceRecords { __typename id source mrn } } }',
+          operation:
+            'query($id: ID!) { patient(id: $id) { id name { family given } birthDate gender identifiers { system value } sourceRecords { __typename id source mrn } } }',
           variables: { id: sample },
         },
       ];
       if (epicLink && epic) {
-        const own = new Map(stack.connections.filter((c) => c.adapter === 'epic').map((c) => [c.id, { config: c, client: clients.get(c.id)! }]));
+        const own = new Map(
+          stack.connections.filter((c) => c.adapter === 'epic').map((c) => [c.id, { config: c, client: clients.get(c.id)! }]),
+        );
         defs.push({
-          def: vendorAdapterSubgraph(epic, { db: stack.db, sealPayload: protectionFor(stack.keys).sealPayload, profile: loadVendorProfile(epic.profile), cache: stack.cache, cacheTtlSeconds: CACHE_TTL_SECONDS, connections: own }),
+          def: vendorAdapterSubgraph(epic, {
+            db: stack.db,
+            sealPayload: protectionFor(stack.keys).sealPayload,
+            profile: loadVendorProfile(epic.profile),
+            cache: stack.cache,
+            cacheTtlSeconds: CACHE_TTL_SECONDS,
+            connections: own,
+          }),
           operation: `query($r: [_Any!]!) { _entities(representations: $r) { ... on ${epic.recordType} { ${OBSERVATION_FIELDS} } } }`,
           variables: { r: [{ __typename: epic.recordType, id: `${epicLink.source}:${epicLink.sourcePatientId}` }] },
         });

@@ -36,7 +36,10 @@ async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '{}') as GatewayConfig;
   if (config.kind !== 'full' && config.kind !== 'stock') throw new Error('usage: gateway.ts <GatewayConfig JSON>');
   const running = await (config.kind === 'full' ? startFull(config) : startStock(config));
-  stopOnRequest(() => running.close(), async () => ({ type: 'stats', maxRssKb: maxRssKb() }));
+  stopOnRequest(
+    () => running.close(),
+    async () => ({ type: 'stats', maxRssKb: maxRssKb() }),
+  );
   send({ type: 'ready', url: running.url, startupSeconds: (performance.now() - started) / 1000 });
 }
 

@@ -17,7 +17,12 @@ export type BackendReady = {
   readonly adapterOfSource: Readonly<Record<string, string>>;
   readonly storage: 'postgres' | 'pglite';
   readonly cache: 'redis' | 'in-process';
-  readonly population: { readonly seed: number; readonly size: number; readonly goldenPatients: number; readonly linkedToAllAdapters: number };
+  readonly population: {
+    readonly seed: number;
+    readonly size: number;
+    readonly goldenPatients: number;
+    readonly linkedToAllAdapters: number;
+  };
   readonly startupSeconds: number;
   readonly micro: readonly MicroCost[];
 };

@@ -3,7 +3,8 @@
 export const GOLDEN_PATIENT_QUERY =
   'query GoldenPatient($id: ID!) { patient(id: $id) { id name { family given } birthDate gender identifiers { system value } sourceRecords { source mrn observations { code { coding { system code display } } effective valueQuantity { value unit } } } } }';
 
-export const requestBody = (id: string): string => JSON.stringify({ operationName: 'GoldenPatient', query: GOLDEN_PATIENT_QUERY, variables: { id } });
+export const requestBody = (id: string): string =>
+  JSON.stringify({ operationName: 'GoldenPatient', query: GOLDEN_PATIENT_QUERY, variables: { id } });
 
 export type GoldenPatientResponse = {
   data?: { patient: { id: string; sourceRecords: { source: string; observations: unknown[] | null }[] | null } | null } | null;
@@ -13,7 +14,12 @@ export type GoldenPatientResponse = {
 export type Answer = { readonly status: number; readonly body: GoldenPatientResponse; readonly text: string };
 
 export async function ask(url: string, id: string, headers: Record<string, string>): Promise<Answer> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: requestBody(id), signal: AbortSignal.timeout(30_000) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: requestBody(id),
+    signal: AbortSignal.timeout(30_000),
+  });
   const text = await res.text();
   let body: GoldenPatientResponse;
   try {
@@ -28,12 +34,18 @@ export async function ask(url: string, id: string, headers: Record<string, strin
  * Why an answer is not a complete golden patient (HTTP 200, no errors, observations from a
  * source of every adapter), or undefined when it is.
  */
-export function incomplete(answer: Answer, adapterOfSource: Readonly<Record<string, string>>, adapters: readonly string[]): string | undefined {
+export function incomplete(
+  answer: Answer,
+  adapterOfSource: Readonly<Record<string, string>>,
+  adapters: readonly string[],
+): string | undefined {
   if (answer.status !== 200) return `HTTP ${answer.status}: ${answer.text.slice(0, 300)}`;
   if (answer.body.errors?.length) return `GraphQL errors: ${JSON.stringify(answer.body.errors).slice(0, 500)}`;
   const patient = answer.body.data?.patient;
   if (!patient) return 'patient is null';
-  const withObservations = new Set((patient.sourceRecords ?? []).filter((r) => (r.observations?.length ?? 0) > 0).map((r) => adapterOfSource[r.source]));
+  const withObservations = new Set(
+    (patient.sourceRecords ?? []).filter((r) => (r.observations?.length ?? 0) > 0).map((r) => adapterOfSource[r.source]),
+  );
   const missing = adapters.filter((a) => !withObservations.has(a));
   return missing.length ? `no observations from ${missing.join(', ')}` : undefined;
 }

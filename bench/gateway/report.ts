@@ -59,10 +59,21 @@ export type Round = {
   readonly cpuMsPerRequest: CpuPerRequest;
 };
 
-export type CpuPerRequest = { readonly gateway: number | null; readonly backend: number | null; readonly loadGenerator: number | null; readonly machine: number | null };
+export type CpuPerRequest = {
+  readonly gateway: number | null;
+  readonly backend: number | null;
+  readonly loadGenerator: number | null;
+  readonly machine: number | null;
+};
 
-export function toRound(round: number, r: AutocannonResult, counts: ResponseCounts, cpuMs: Record<keyof CpuPerRequest, number | undefined>): Round {
-  const perRequest = (ms: number | undefined) => (ms === undefined || counts.responses === 0 ? null : Math.round((ms / counts.responses) * 100) / 100);
+export function toRound(
+  round: number,
+  r: AutocannonResult,
+  counts: ResponseCounts,
+  cpuMs: Record<keyof CpuPerRequest, number | undefined>,
+): Round {
+  const perRequest = (ms: number | undefined) =>
+    ms === undefined || counts.responses === 0 ? null : Math.round((ms / counts.responses) * 100) / 100;
   return {
     round,
     // Responses over the measured wall time. Not autocannon's Req/Sec average: that is the mean of
@@ -79,7 +90,12 @@ export function toRound(round: number, r: AutocannonResult, counts: ResponseCoun
     connectionErrors: r.errors,
     timeouts: r.timeouts,
     statusCodes: Object.fromEntries(Object.entries(r.statusCodeStats).map(([code, s]) => [code, s.count])),
-    cpuMsPerRequest: { gateway: perRequest(cpuMs.gateway), backend: perRequest(cpuMs.backend), loadGenerator: perRequest(cpuMs.loadGenerator), machine: perRequest(cpuMs.machine) },
+    cpuMsPerRequest: {
+      gateway: perRequest(cpuMs.gateway),
+      backend: perRequest(cpuMs.backend),
+      loadGenerator: perRequest(cpuMs.loadGenerator),
+      machine: perRequest(cpuMs.machine),
+    },
   };
 }
 

@@ -16,7 +16,21 @@ import { mintDevToken } from '../../security/user-token.ts';
 import { runLoad, stopLoad, type AutocannonClient, type AutocannonRequest } from './autocannon.ts';
 import type { BackendReady, ChildFailed, ChildStats, GatewayConfig, GatewayKind, GatewayReady } from './protocol.ts';
 import { ask, GOLDEN_PATIENT_QUERY, incomplete, requestBody } from './query.ts';
-import { describeMachine, errorCount, machineCpuMs, processCpuMs, ratio, round1, summarize, table, toRound, vmHwmKb, type CpuPerRequest, type ResponseCounts, type Round } from './report.ts';
+import {
+  describeMachine,
+  errorCount,
+  machineCpuMs,
+  processCpuMs,
+  ratio,
+  round1,
+  summarize,
+  table,
+  toRound,
+  vmHwmKb,
+  type CpuPerRequest,
+  type ResponseCounts,
+  type Round,
+} from './report.ts';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
@@ -39,7 +53,11 @@ const CONFIG = {
 const BACKEND_START_TIMEOUT_MS = 300_000;
 const GATEWAY_START_TIMEOUT_MS = 60_000;
 // Generous upper bound for the whole run; the defaults take about 2 minutes.
-const RUN_DEADLINE_MS = BACKEND_START_TIMEOUT_MS + 2 * GATEWAY_START_TIMEOUT_MS + 120_000 + 2 * (CONFIG.warmupSeconds + CONFIG.rounds * (CONFIG.durationSeconds + 15)) * 1000;
+const RUN_DEADLINE_MS =
+  BACKEND_START_TIMEOUT_MS +
+  2 * GATEWAY_START_TIMEOUT_MS +
+  120_000 +
+  2 * (CONFIG.warmupSeconds + CONFIG.rounds * (CONFIG.durationSeconds + 15)) * 1000;
 
 const TARGETS: readonly GatewayKind[] = ['full', 'stock'];
 const DESCRIPTION: Record<GatewayKind, string> = {
@@ -80,7 +98,8 @@ function nextMessage<T extends { type: string }>(child: Child, type: T['type'], 
       if (m.type === 'failed') done(() => reject(new Error(`${child.name} failed: ${(m as ChildFailed).message}`)));
       else if (m.type === type) done(() => resolve(m as T));
     };
-    const onExit = (code: number | null, signal: string | null) => done(() => reject(new Error(`${child.name} exited (${signal ?? code}) before sending ${type}`)));
+    const onExit = (code: number | null, signal: string | null) =>
+      done(() => reject(new Error(`${child.name} exited (${signal ?? code}) before sending ${type}`)));
     const timer = setTimeout(() => done(() => reject(new Error(`${child.name}: no ${type} within ${timeoutMs / 1000} s`))), timeoutMs);
     child.proc.on('message', onMessage);
     child.proc.once('exit', onExit);
@@ -100,7 +119,10 @@ async function stopChildren(): Promise<void> {
     if (child.exitedAlready) continue;
     if (child.proc.connected) child.proc.send({ type: 'stop' });
     else child.proc.kill('SIGTERM');
-    const stopped = await Promise.race([child.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 20_000).unref())]);
+    const stopped = await Promise.race([
+      child.exited.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 20_000).unref()),
+    ]);
     if (!stopped) {
       log(`  ${child.name} did not stop in 20 s; killing it`);
       child.proc.kill('SIGKILL');
@@ -118,7 +140,12 @@ type CpuMs = Record<keyof CpuPerRequest, number | undefined>;
 let backendPid = 0;
 function cpuNow(target: Target): CpuMs {
   const own = process.cpuUsage();
-  return { gateway: processCpuMs(target.child.proc.pid!), backend: processCpuMs(backendPid), loadGenerator: (own.user + own.system) / 1000, machine: machineCpuMs() };
+  return {
+    gateway: processCpuMs(target.child.proc.pid!),
+    backend: processCpuMs(backendPid),
+    loadGenerator: (own.user + own.system) / 1000,
+    machine: machineCpuMs(),
+  };
 }
 function cpuSince(before: CpuMs, after: CpuMs): CpuMs {
   const d = (k: keyof CpuMs) => (before[k] === undefined || after[k] === undefined ? undefined : after[k]! - before[k]!);
@@ -129,7 +156,11 @@ function cpuSince(before: CpuMs, after: CpuMs): CpuMs {
  * Runs autocannon against a target, each connection starting at a different patient of the
  * rotation, and the CPU time every process spent meanwhile.
  */
-async function load(target: Target, ids: readonly string[], seconds: number): Promise<{ result: Awaited<ReturnType<typeof runLoad>>; counts: ResponseCounts; cpuMs: CpuMs }> {
+async function load(
+  target: Target,
+  ids: readonly string[],
+  seconds: number,
+): Promise<{ result: Awaited<ReturnType<typeof runLoad>>; counts: ResponseCounts; cpuMs: CpuMs }> {
   const counts: ResponseCounts = { responses: 0, non200: 0, graphqlErrors: 0 };
   const onResponse = (status: number, body: string) => {
     counts.responses++;
@@ -138,7 +169,13 @@ async function load(target: Target, ids: readonly string[], seconds: number): Pr
     else if (body.includes('"errors":')) counts.graphqlErrors++;
   };
   const path = new URL(target.url).pathname;
-  const requests: AutocannonRequest[] = ids.map((id) => ({ method: 'POST', path, headers: target.headers, body: requestBody(id), onResponse }));
+  const requests: AutocannonRequest[] = ids.map((id) => ({
+    method: 'POST',
+    path,
+    headers: target.headers,
+    body: requestBody(id),
+    onResponse,
+  }));
   let nextClient = 0;
   const cpuBefore = cpuNow(target);
   const stride = Math.max(1, Math.floor(ids.length / CONFIG.connections));
@@ -160,8 +197,12 @@ async function load(target: Target, ids: readonly string[], seconds: number): Pr
 async function main(): Promise<number> {
   const machine = describeMachine();
   const startedAt = new Date();
-  log(`Gateway benchmark: full product vs stock @apollo/gateway (${CONFIG.connections} connections, ${CONFIG.rounds} x ${CONFIG.durationSeconds} s per target, interleaved)`);
-  log(`machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGb} GB, Node ${machine.node}, load average ${machine.loadAverageAtStart.join(' ')}`);
+  log(
+    `Gateway benchmark: full product vs stock @apollo/gateway (${CONFIG.connections} connections, ${CONFIG.rounds} x ${CONFIG.durationSeconds} s per target, interleaved)`,
+  );
+  log(
+    `machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGb} GB, Node ${machine.node}, load average ${machine.loadAverageAtStart.join(' ')}`,
+  );
 
   const keysDir = mkdtempSync(join(tmpdir(), 'pgw-bench-keys-'));
   cleanupKeys = () => rmSync(keysDir, { recursive: true, force: true });
@@ -183,7 +224,12 @@ async function main(): Promise<number> {
     const config: GatewayConfig = { kind, subgraphUrls: kind === 'full' ? backend.guarded : backend.unguarded, keysDir };
     const child = startChild(`${kind} gateway`, 'gateway.ts', [JSON.stringify(config)]);
     const ready = await nextMessage<GatewayReady>(child, 'ready', GATEWAY_START_TIMEOUT_MS);
-    targets[kind] = { kind, url: ready.url, child, headers: { 'content-type': 'application/json', ...(kind === 'full' ? { authorization: `Bearer ${token}` } : {}) } };
+    targets[kind] = {
+      kind,
+      url: ready.url,
+      child,
+      headers: { 'content-type': 'application/json', ...(kind === 'full' ? { authorization: `Bearer ${token}` } : {}) },
+    };
     log(`  ${kind} gateway ready in ${ready.startupSeconds.toFixed(1)} s at ${ready.url} (pid ${child.proc.pid})`);
   }
 
@@ -201,26 +247,40 @@ async function main(): Promise<number> {
       else if (ids.length < CONFIG.patients) ids.push(batch[i]!);
     }
   }
-  if (ids.length < Math.min(CONFIG.patients, 10)) throw new Error(`only ${ids.length} golden patients have observations from ${adapters.join(' and ')}; need ${CONFIG.patients}`);
-  log(`  ${ids.length} golden patients with observations from ${adapters.join(' and ')} (${skipped} linked ones skipped: no observations in one source)`);
+  if (ids.length < Math.min(CONFIG.patients, 10))
+    throw new Error(`only ${ids.length} golden patients have observations from ${adapters.join(' and ')}; need ${CONFIG.patients}`);
+  log(
+    `  ${ids.length} golden patients with observations from ${adapters.join(' and ')} (${skipped} linked ones skipped: no observations in one source)`,
+  );
 
   // Every patient of the rotation, through both gateways: complete and identical, or no benchmark.
   for (const id of ids) {
     const [full, stock] = await Promise.all(TARGETS.map((k) => ask(targets[k].url, id, targets[k].headers)));
-    for (const [kind, answer] of [['full', full!], ['stock', stock!]] as const) {
+    for (const [kind, answer] of [
+      ['full', full!],
+      ['stock', stock!],
+    ] as const) {
       const problem = incomplete(answer, backend.adapterOfSource, adapters);
       if (problem) throw new Error(`${kind} gateway, patient ${id}: ${problem}`);
     }
-    if (!isDeepStrictEqual(full!.body, stock!.body)) throw new Error(`patient ${id}: the full and stock gateways answer differently:\nfull:  ${full!.text.slice(0, 400)}\nstock: ${stock!.text.slice(0, 400)}`);
+    if (!isDeepStrictEqual(full!.body, stock!.body))
+      throw new Error(
+        `patient ${id}: the full and stock gateways answer differently:\nfull:  ${full!.text.slice(0, 400)}\nstock: ${stock!.text.slice(0, 400)}`,
+      );
   }
-  log('  verified: every patient of the rotation answers HTTP 200, no errors, observations from both sources, same data through both gateways');
+  log(
+    '  verified: every patient of the rotation answers HTTP 200, no errors, observations from both sources, same data through both gateways',
+  );
 
   if (CONFIG.warmupSeconds > 0) {
     for (const kind of TARGETS) {
       const { result, counts, cpuMs } = await load(targets[kind], ids, CONFIG.warmupSeconds);
       const warm = toRound(0, result, counts, cpuMs);
       log(`  warm-up ${kind}: ${warm.requestsPerSecond} req/s, p99 ${warm.p99Ms} ms`);
-      if (errorCount(warm) > 0) throw new Error(`warm-up of the ${kind} gateway had ${errorCount(warm)} failed responses (${JSON.stringify(warm.statusCodes)}, ${warm.graphqlErrors} with GraphQL errors, ${warm.connectionErrors} connection errors)`);
+      if (errorCount(warm) > 0)
+        throw new Error(
+          `warm-up of the ${kind} gateway had ${errorCount(warm)} failed responses (${JSON.stringify(warm.statusCodes)}, ${warm.graphqlErrors} with GraphQL errors, ${warm.connectionErrors} connection errors)`,
+        );
     }
   }
 
@@ -231,7 +291,9 @@ async function main(): Promise<number> {
       const { result, counts, cpuMs } = await load(targets[kind], ids, CONFIG.durationSeconds);
       const round = toRound(r, result, counts, cpuMs);
       rounds[kind].push(round);
-      log(`  round ${r} ${kind.padEnd(5)}: ${String(round.requestsPerSecond).padStart(7)} req/s  p50 ${round.p50Ms} ms  p99 ${round.p99Ms} ms  errors ${errorCount(round)}`);
+      log(
+        `  round ${r} ${kind.padEnd(5)}: ${String(round.requestsPerSecond).padStart(7)} req/s  p50 ${round.p50Ms} ms  p99 ${round.p99Ms} ms  errors ${errorCount(round)}`,
+      );
     }
   }
   const auditAfter = (await stats(backendChild))?.auditRows;
@@ -246,26 +308,46 @@ async function main(): Promise<number> {
     p50: ratio(summary.full.p50Ms, summary.stock.p50Ms),
     p99: ratio(summary.full.p99Ms, summary.stock.p99Ms),
     peakRss: summary.full.peakRssMb && summary.stock.peakRssMb ? ratio(summary.full.peakRssMb, summary.stock.peakRssMb) : null,
-    machineCpuPerRequest: summary.full.cpuMsPerRequest.machine && summary.stock.cpuMsPerRequest.machine ? ratio(summary.full.cpuMsPerRequest.machine, summary.stock.cpuMsPerRequest.machine) : null,
+    machineCpuPerRequest:
+      summary.full.cpuMsPerRequest.machine && summary.stock.cpuMsPerRequest.machine
+        ? ratio(summary.full.cpuMsPerRequest.machine, summary.stock.cpuMsPerRequest.machine)
+        : null,
     throughputPerRound: rounds.full.map((f, i) => ratio(f.requestsPerSecond, rounds.stock[i]!.requestsPerSecond)),
   };
   const fullMeasured = summary.full.completed;
-  const auditRowsPerRequest = auditBefore !== undefined && auditAfter !== undefined && fullMeasured > 0 ? round1((auditAfter - auditBefore) / fullMeasured) : null;
+  const auditRowsPerRequest =
+    auditBefore !== undefined && auditAfter !== undefined && fullMeasured > 0 ? round1((auditAfter - auditBefore) / fullMeasured) : null;
 
   const storage = backend.storage === 'postgres' ? 'PostgreSQL (DATABASE_URL)' : 'PGlite in memory';
   const cache = backend.cache === 'redis' ? 'Redis (REDIS_URL)' : 'in-process LRU';
   log('');
-  log(`Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGb} GB RAM, Node ${machine.node} (${machine.platform}); storage ${storage}; cache ${cache}`);
-  log(`Load: ${CONFIG.connections} connections, ${CONFIG.rounds} rounds x ${CONFIG.durationSeconds} s per target (interleaved full/stock), ${ids.length} golden patients in rotation, load average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  log(
+    `Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGb} GB RAM, Node ${machine.node} (${machine.platform}); storage ${storage}; cache ${cache}`,
+  );
+  log(
+    `Load: ${CONFIG.connections} connections, ${CONFIG.rounds} rounds x ${CONFIG.durationSeconds} s per target (interleaved full/stock), ${ids.length} golden patients in rotation, load average at end ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   log('');
   log(
     table(
       ['target', 'req/s', 'p50 ms', 'p99 ms', 'peak RSS MB', 'errors', 'responses'],
-      TARGETS.map((k) => [k, summary[k].requestsPerSecond, summary[k].p50Ms, summary[k].p99Ms, summary[k].peakRssMb ?? 'n/a', summary[k].errors, summary[k].completed]),
+      TARGETS.map((k) => [
+        k,
+        summary[k].requestsPerSecond,
+        summary[k].p50Ms,
+        summary[k].p99Ms,
+        summary[k].peakRssMb ?? 'n/a',
+        summary[k].errors,
+        summary[k].completed,
+      ]),
     ),
   );
   log('');
-  log(`full/stock: throughput x${ratios.throughput} (per round: ${ratios.throughputPerRound.map((x) => `x${x}`).join(', ')}), p50 x${ratios.p50}, p99 x${ratios.p99}, peak RSS x${ratios.peakRss ?? 'n/a'}, machine CPU per request x${ratios.machineCpuPerRequest ?? 'n/a'}`);
+  log(
+    `full/stock: throughput x${ratios.throughput} (per round: ${ratios.throughputPerRound.map((x) => `x${x}`).join(', ')}), p50 x${ratios.p50}, p99 x${ratios.p99}, peak RSS x${ratios.peakRss ?? 'n/a'}, machine CPU per request x${ratios.machineCpuPerRequest ?? 'n/a'}`,
+  );
   log(`(medians over rounds; errors = non-200 + 200 with GraphQL errors + connection errors/timeouts)`);
   log('');
   const ms = (v: number | null) => (v === null ? 'n/a' : v.toFixed(2));
@@ -275,7 +357,10 @@ async function main(): Promise<number> {
       ['target', 'gateway', 'backend (subgraphs)', 'load generator', 'rest (PostgreSQL, Redis, other)', 'machine'],
       TARGETS.map((k) => {
         const c = summary[k].cpuMsPerRequest;
-        const rest = c.machine === null || c.gateway === null || c.backend === null || c.loadGenerator === null ? null : c.machine - c.gateway - c.backend - c.loadGenerator;
+        const rest =
+          c.machine === null || c.gateway === null || c.backend === null || c.loadGenerator === null
+            ? null
+            : c.machine - c.gateway - c.backend - c.loadGenerator;
         return [k, ms(c.gateway), ms(c.backend), ms(c.loadGenerator), ms(rest), ms(c.machine)];
       }),
     ),
@@ -283,9 +368,17 @@ async function main(): Promise<number> {
   if (auditRowsPerRequest !== null) log(`audit rows written per full request: ${auditRowsPerRequest}`);
   log('');
   log('Guard costs measured one at a time in the backend before the load (sequential, unloaded):');
-  log(table(['operation', 'µs/op'], backend.micro.map((m) => [m.name, m.microsPerOp])));
+  log(
+    table(
+      ['operation', 'µs/op'],
+      backend.micro.map((m) => [m.name, m.microsPerOp]),
+    ),
+  );
 
-  const stamp = startedAt.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+  const stamp = startedAt
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/:/g, '-');
   const file = join(RESULTS_DIR, `gateway-${stamp}.json`);
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(
@@ -297,7 +390,11 @@ async function main(): Promise<number> {
         startedAt: startedAt.toISOString(),
         config: { ...CONFIG, patientsInRotation: ids.length, query: GOLDEN_PATIENT_QUERY },
         machine: { ...machine, loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100), storage, cache },
-        backend: { startupSeconds: round1(backend.startupSeconds), population: backend.population, peakRssMb: rss.backend === undefined ? null : round1(rss.backend / 1024) },
+        backend: {
+          startupSeconds: round1(backend.startupSeconds),
+          population: backend.population,
+          peakRssMb: rss.backend === undefined ? null : round1(rss.backend / 1024),
+        },
         targets: Object.fromEntries(TARGETS.map((k) => [k, { description: DESCRIPTION[k], ...summary[k], rounds: rounds[k] }])),
         ratios: { fullOverStock: ratios },
         auditRowsPerFullRequest: auditRowsPerRequest,
@@ -310,7 +407,8 @@ async function main(): Promise<number> {
   log('');
   log(`results written to ${file}`);
   const failed = summary.full.errors + summary.stock.errors;
-  if (failed > 0) log(`FAILED: ${failed} measured responses were not HTTP 200 without errors; the figures above are not a valid comparison`);
+  if (failed > 0)
+    log(`FAILED: ${failed} measured responses were not HTTP 200 without errors; the figures above are not a valid comparison`);
   return failed > 0 ? 1 : 0;
 }
 

@@ -51,8 +51,19 @@ function calibratedFor(files: readonly { lines: readonly string[] }[], base: Mat
   return calibrate(features, base, { populationSize: features.length }).config;
 }
 
-async function runDataset(dataset: (typeof FEBRL_DATASETS)[number], url: string, keysDir: string, concurrency: number, febrlDir: string, calibrated: boolean): Promise<DatasetResult> {
-  const files = dataset.files.map(({ file, source }) => ({ file, source, lines: readFebrl(file, febrlDir).map((r) => JSON.stringify(febrlToPatient(r))) }));
+async function runDataset(
+  dataset: (typeof FEBRL_DATASETS)[number],
+  url: string,
+  keysDir: string,
+  concurrency: number,
+  febrlDir: string,
+  calibrated: boolean,
+): Promise<DatasetResult> {
+  const files = dataset.files.map(({ file, source }) => ({
+    file,
+    source,
+    lines: readFebrl(file, febrlDir).map((r) => JSON.stringify(febrlToPatient(r))),
+  }));
   const base = loadMatchingConfig();
   const matching = calibrated ? calibratedFor(files, base) : base;
   const schema = `bench_mpi_acc_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
@@ -62,7 +73,8 @@ async function runDataset(dataset: (typeof FEBRL_DATASETS)[number], url: string,
     const profile = loadVendorProfile(DEFAULT_PROFILE);
     const assignments: Assignment[] = [];
     const decisions: Record<string, number> = {};
-    let bad = 0, seconds = 0;
+    let bad = 0,
+      seconds = 0;
     for (const { file, source, lines } of files) {
       const summary = await linkNdjson(db, lines, {
         source,
@@ -77,10 +89,21 @@ async function runDataset(dataset: (typeof FEBRL_DATASETS)[number], url: string,
       });
       bad += summary.bad;
       seconds += summary.elapsedMs / 1000;
-      process.stderr.write(`  ${dataset.name} ${file} as source ${source}: ${summary.records} records in ${(summary.elapsedMs / 1000).toFixed(1)} s\n`);
+      process.stderr.write(
+        `  ${dataset.name} ${file} as source ${source}: ${summary.records} records in ${(summary.elapsedMs / 1000).toFixed(1)} s\n`,
+      );
     }
     const metrics = pairwiseMetrics(assignments);
-    return { dataset: dataset.name, prior: matching.prior, metrics, reviewQueue: decisions.POSSIBLE_MATCH ?? 0, decisions, badRecords: bad, seconds, recordsPerSecond: assignments.length / seconds };
+    return {
+      dataset: dataset.name,
+      prior: matching.prior,
+      metrics,
+      reviewQueue: decisions.POSSIBLE_MATCH ?? 0,
+      decisions,
+      badRecords: bad,
+      seconds,
+      recordsPerSecond: assignments.length / seconds,
+    };
   } finally {
     await dropSchema(db).catch(() => undefined);
     await db.close();
@@ -89,7 +112,23 @@ async function runDataset(dataset: (typeof FEBRL_DATASETS)[number], url: string,
 
 export function resultsTable(results: readonly DatasetResult[]): string {
   return markdownTable(
-    ['dataset', 'prior', 'records', 'true pairs', 'predicted pairs', 'precision', 'recall', 'F1', 'false-merge pairs', 'clusters with >1 person', 'missed pairs', 'golden records', 'review queue (POSSIBLE_MATCH)', 'bad records', 'records/s'],
+    [
+      'dataset',
+      'prior',
+      'records',
+      'true pairs',
+      'predicted pairs',
+      'precision',
+      'recall',
+      'F1',
+      'false-merge pairs',
+      'clusters with >1 person',
+      'missed pairs',
+      'golden records',
+      'review queue (POSSIBLE_MATCH)',
+      'bad records',
+      'records/s',
+    ],
     results.map((r) => [
       r.dataset,
       r.prior.toExponential(1),
@@ -122,7 +161,9 @@ async function main(): Promise<number> {
     },
   });
   if (values.help) {
-    process.stdout.write('usage: npm run bench:mpi:accuracy [-- --datasets 1,2,3,4] [--concurrency 1] [--uncalibrated] [--febrl DIR] [--json FILE]\n');
+    process.stdout.write(
+      'usage: npm run bench:mpi:accuracy [-- --datasets 1,2,3,4] [--concurrency 1] [--uncalibrated] [--febrl DIR] [--json FILE]\n',
+    );
     return 0;
   }
   const wanted = values.datasets.split(',').map((s) => `FEBRL ${s.trim()}`);
@@ -133,7 +174,9 @@ async function main(): Promise<number> {
     return 2;
   }
   if (!existsSync(values.febrl)) {
-    process.stderr.write(`bench:mpi:accuracy: FEBRL data not found in ${values.febrl} (expected ../shared/data/mpi/febrl beside the project)\n`);
+    process.stderr.write(
+      `bench:mpi:accuracy: FEBRL data not found in ${values.febrl} (expected ../shared/data/mpi/febrl beside the project)\n`,
+    );
     return 2;
   }
   const url = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
@@ -155,7 +198,11 @@ async function main(): Promise<number> {
         '',
       ].join('\n'),
     );
-    if (values.json) writeFileSync(values.json, `${JSON.stringify({ benchmark: 'mpi accuracy (FEBRL)', startedAt: startedAt.toISOString(), concurrency, calibrated: !values.uncalibrated, machine, results }, null, 2)}\n`);
+    if (values.json)
+      writeFileSync(
+        values.json,
+        `${JSON.stringify({ benchmark: 'mpi accuracy (FEBRL)', startedAt: startedAt.toISOString(), concurrency, calibrated: !values.uncalibrated, machine, results }, null, 2)}\n`,
+      );
     return 0;
   } finally {
     rmSync(keysDir, { recursive: true, force: true });

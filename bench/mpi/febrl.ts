@@ -12,7 +12,19 @@ import { PROJECT_ROOT } from '../../platform/config.ts';
 
 export const FEBRL_DIR = resolve(PROJECT_ROOT, '../shared/data/mpi/febrl');
 
-export const FEBRL_COLUMNS = ['rec_id', 'given_name', 'surname', 'street_number', 'address_1', 'address_2', 'suburb', 'postcode', 'state', 'date_of_birth', 'soc_sec_id'] as const;
+export const FEBRL_COLUMNS = [
+  'rec_id',
+  'given_name',
+  'surname',
+  'street_number',
+  'address_1',
+  'address_2',
+  'suburb',
+  'postcode',
+  'state',
+  'date_of_birth',
+  'soc_sec_id',
+] as const;
 export type FebrlRow = Readonly<Record<(typeof FEBRL_COLUMNS)[number], string>>;
 
 /** The benchmark datasets; dataset 4 is two files linked across two sources. */
@@ -20,7 +32,13 @@ export const FEBRL_DATASETS = [
   { name: 'FEBRL 1', files: [{ file: 'dataset1.csv', source: 'febrl' }] },
   { name: 'FEBRL 2', files: [{ file: 'dataset2.csv', source: 'febrl' }] },
   { name: 'FEBRL 3', files: [{ file: 'dataset3.csv', source: 'febrl' }] },
-  { name: 'FEBRL 4', files: [{ file: 'dataset4a.csv', source: 'febrl-a' }, { file: 'dataset4b.csv', source: 'febrl-b' }] },
+  {
+    name: 'FEBRL 4',
+    files: [
+      { file: 'dataset4a.csv', source: 'febrl-a' },
+      { file: 'dataset4b.csv', source: 'febrl-b' },
+    ],
+  },
 ] as const;
 
 /**
@@ -33,7 +51,8 @@ export function parseFebrlCsv(text: string): FebrlRow[] {
   if (FEBRL_COLUMNS.some((c, i) => header[i] !== c)) throw new Error(`not a FEBRL file: header is ${JSON.stringify(header)}`);
   return lines.slice(1).map((line, i) => {
     const fields = line.split(',').map((f) => f.replace(/^\s+/, '').trimEnd());
-    if (fields.length !== FEBRL_COLUMNS.length) throw new Error(`FEBRL line ${i + 2}: ${fields.length} fields, expected ${FEBRL_COLUMNS.length}`);
+    if (fields.length !== FEBRL_COLUMNS.length)
+      throw new Error(`FEBRL line ${i + 2}: ${fields.length} fields, expected ${FEBRL_COLUMNS.length}`);
     return Object.fromEntries(FEBRL_COLUMNS.map((c, j) => [c, fields[j]!])) as FebrlRow;
   });
 }
@@ -89,8 +108,16 @@ export function febrlToPatient(row: FebrlRow): FhirPatientResource {
 export const readFebrl = (file: string, dir = FEBRL_DIR): FebrlRow[] => parseFebrlCsv(readFileSync(join(dir, file), 'utf8'));
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { dataset: { type: 'string' }, febrl: { type: 'string', default: FEBRL_DIR }, help: { type: 'boolean', default: false } } });
-  const files: Record<string, string> = { '1': 'dataset1.csv', '2': 'dataset2.csv', '3': 'dataset3.csv', '4a': 'dataset4a.csv', '4b': 'dataset4b.csv' };
+  const { values } = parseArgs({
+    options: { dataset: { type: 'string' }, febrl: { type: 'string', default: FEBRL_DIR }, help: { type: 'boolean', default: false } },
+  });
+  const files: Record<string, string> = {
+    '1': 'dataset1.csv',
+    '2': 'dataset2.csv',
+    '3': 'dataset3.csv',
+    '4a': 'dataset4a.csv',
+    '4b': 'dataset4b.csv',
+  };
   const file = files[values.dataset ?? ''];
   if (values.help || !file) {
     process.stderr.write('usage: node bench/mpi/febrl.ts --dataset 1|2|3|4a|4b [--febrl DIR] > patients.ndjson\n');

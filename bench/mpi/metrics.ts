@@ -88,7 +88,11 @@ export const ratio4 = (x: number | null): string => (x === null || Number.isNaN(
 export function markdownTable(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
   const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? c.toLocaleString('en-US') : c)));
   // Right-aligned when every non-empty cell is a number (bold totals included).
-  const numeric = header.map((_h, i) => rows.some((r) => r[i] !== '') && rows.every((r) => typeof r[i] === 'number' || /^(\*\*)?(-?[\d.,]+%?|n\/a|)(\*\*)?$/.test(String(r[i] ?? ''))));
+  const numeric = header.map(
+    (_h, i) =>
+      rows.some((r) => r[i] !== '') &&
+      rows.every((r) => typeof r[i] === 'number' || /^(\*\*)?(-?[\d.,]+%?|n\/a|)(\*\*)?$/.test(String(r[i] ?? ''))),
+  );
   const line = (r: readonly string[]) => `| ${r.join(' | ')} |`;
   return [line(header), line(header.map((_h, i) => (numeric[i] ? '---:' : '---'))), ...cells.map(line)].join('\n');
 }

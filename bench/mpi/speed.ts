@@ -1,4 +1,5 @@
-// `npm run bench:mpi:speed -- [--golden 1000000] [--stream 2000] [--concurrency 8] [--seed 42] [--calibration-sample 100000] [--keep] [--reuse SCHEMA] [--json FILE]`
+// `npm run bench:mpi:speed -- [--golden 1000000] [--stream 2000] [--concurrency 8] [--seed 42] [--calibration-sample 100000] [--keep]
+// [--reuse SCHEMA] [--json FILE]`
 //
 // Two questions about the MPI at scale, in real PostgreSQL (DATABASE_URL, default
 // postgres://postgres@127.0.0.1:5432/test), in a fresh schema dropped at the end unless --keep:
@@ -33,7 +34,14 @@ import { sourceDemographics } from '../../translation/fhir-r4/patient.ts';
 import { describeMachine } from '../gateway/report.ts';
 import { markdownTable, percentile } from './metrics.ts';
 import { hasSecondRecord, person, rng, secondRecord, streamDuplicate, toPatient } from './synthetic.ts';
-import { calibrate, loadMatchingConfig, matchFeatures, type Calibration, type MatchFeatures, type MatchingConfig } from '../../orchestration/mpi/matching/index.ts';
+import {
+  calibrate,
+  loadMatchingConfig,
+  matchFeatures,
+  type Calibration,
+  type MatchFeatures,
+  type MatchingConfig,
+} from '../../orchestration/mpi/matching/index.ts';
 
 process.env.LOG_LEVEL ??= 'warn';
 
@@ -46,7 +54,16 @@ const err = (line: string) => process.stderr.write(`${line}\n`);
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const minutes = (s: number): string => (s < 120 ? `${s.toFixed(0)} s` : `${(s / 60).toFixed(1)} min`);
 
-type Args = { golden: number; stream: number; concurrency: number; seed: number; calibrationSample: number; keep: boolean; reuse: string | undefined; json: string | undefined };
+type Args = {
+  golden: number;
+  stream: number;
+  concurrency: number;
+  seed: number;
+  calibrationSample: number;
+  keep: boolean;
+  reuse: string | undefined;
+  json: string | undefined;
+};
 
 function parse(): Args | 'help' {
   const { values } = parseArgs({
@@ -88,10 +105,17 @@ function parse(): Args | 'help' {
 function* firstSourceLines(seed: number, golden: number): Generator<string> {
   for (let i = 0; i < golden; i++) yield JSON.stringify(toPatient(person(seed, i), `a-${i}`, `A${i}`));
 }
-/** Person i's record in the second source: another EHR formats differently (upper case, SSN without dashes, abbreviated street types, each on some records). */
+/**
+ * Person i's record in the second source: another EHR formats differently (upper case, SSN without dashes, abbreviated street types, each
+ * on some records).
+ */
 function secondSourcePatient(seed: number, i: number): Record<string, unknown> {
   const style = rng(seed, 77, i);
-  return toPatient(secondRecord(seed, i), `b-${i}`, `B${i}`, { upper: style() < 0.3, compactSsn: style() < 0.5, abbreviate: style() < 0.4 });
+  return toPatient(secondRecord(seed, i), `b-${i}`, `B${i}`, {
+    upper: style() < 0.3,
+    compactSsn: style() < 0.5,
+    abbreviate: style() < 0.4,
+  });
 }
 function* secondSourceLines(seed: number, golden: number): Generator<string> {
   for (let i = 0; i < golden; i++) if (hasSecondRecord(seed, i)) yield JSON.stringify(secondSourcePatient(seed, i));
@@ -130,7 +154,11 @@ function calibrateOnPopulation(args: Args): Calibrated {
 
 type Phase = { readonly source: string; readonly summary: BatchSummary };
 
-type Built = { readonly phases: Phase[]; readonly seconds: number; /** records/s in each tenth of the build: does linking slow down as the MPI grows? */ readonly perTenth: number[] };
+type Built = {
+  readonly phases: Phase[];
+  readonly seconds: number;
+  /** records/s in each tenth of the build: does linking slow down as the MPI grows? */ readonly perTenth: number[];
+};
 
 async function build(db: Database, args: Args, protection: ReturnType<typeof protectionFor>, matching: MatchingConfig): Promise<Built> {
   const profile = loadVendorProfile(DEFAULT_PROFILE);
@@ -138,9 +166,12 @@ async function build(db: Database, args: Args, protection: ReturnType<typeof pro
   const second = total - args.golden;
   err(`build: ${fmt(args.golden)} people + ${fmt(second)} second-source records = ${fmt(total)} records, concurrency ${args.concurrency}`);
   const started = performance.now();
-  let done = 0, lastAt = started, lastDone = 0;
+  let done = 0,
+    lastAt = started,
+    lastDone = 0;
   const perTenth: number[] = [];
-  let tenthStartedAt = started, tenthStartedDone = 0;
+  let tenthStartedAt = started,
+    tenthStartedDone = 0;
   const onRow = () => {
     done++;
     const now = performance.now();
@@ -152,13 +183,21 @@ async function build(db: Database, args: Args, protection: ReturnType<typeof pro
     if (now - lastAt < PROGRESS_EVERY_MS) return;
     const overall = done / ((now - started) / 1000);
     const recent = (done - lastDone) / ((now - lastAt) / 1000);
-    err(`build: ${fmt(done)} / ${fmt(total)} (${((100 * done) / total).toFixed(1)}%), ${fmt(overall)} records/s overall, ${fmt(recent)} in the last ${(PROGRESS_EVERY_MS / 1000).toFixed(0)} s, ETA ${minutes((total - done) / overall)}, RSS ${fmt(process.memoryUsage.rss() / 2 ** 20)} MB`);
+    err(
+      `build: ${fmt(done)} / ${fmt(total)} (${((100 * done) / total).toFixed(1)}%), ${fmt(overall)} records/s overall, ${fmt(recent)} in the last ${(PROGRESS_EVERY_MS / 1000).toFixed(0)} s, ETA ${minutes((total - done) / overall)}, RSS ${fmt(process.memoryUsage.rss() / 2 ** 20)} MB`,
+    );
     lastAt = now;
     lastDone = done;
   };
   const phases: Phase[] = [];
-  for (const [source, lines] of [[SOURCES.first, firstSourceLines(args.seed, args.golden)], [SOURCES.second, secondSourceLines(args.seed, args.golden)]] as const) {
-    phases.push({ source, summary: await linkNdjson(db, lines, { source, profile, protection, concurrency: args.concurrency, onRow, matching }) });
+  for (const [source, lines] of [
+    [SOURCES.first, firstSourceLines(args.seed, args.golden)],
+    [SOURCES.second, secondSourceLines(args.seed, args.golden)],
+  ] as const) {
+    phases.push({
+      source,
+      summary: await linkNdjson(db, lines, { source, profile, protection, concurrency: args.concurrency, onRow, matching }),
+    });
   }
   return { phases, seconds: (performance.now() - started) / 1000, perTenth };
 }
@@ -167,7 +206,10 @@ async function build(db: Database, args: Args, protection: ReturnType<typeof pro
 // Online stream
 
 async function goldenIdsOfPerson(db: Database, index: number): Promise<Set<string>> {
-  const links = await Promise.all([linkBySourceRecord(db, SOURCES.first, `a-${index}`), linkBySourceRecord(db, SOURCES.second, `b-${index}`)]);
+  const links = await Promise.all([
+    linkBySourceRecord(db, SOURCES.first, `a-${index}`),
+    linkBySourceRecord(db, SOURCES.second, `b-${index}`),
+  ]);
   return new Set(links.flatMap((l) => (l ? [l.goldenId] : [])));
 }
 
@@ -183,7 +225,12 @@ type StreamResult = {
  * index beyond the population, offset per run so that a --reuse run never meets an earlier run's
  * new people again).
  */
-async function stream(db: Database, args: Args, protection: ReturnType<typeof protectionFor>, matching: MatchingConfig): Promise<StreamResult> {
+async function stream(
+  db: Database,
+  args: Args,
+  protection: ReturnType<typeof protectionFor>,
+  matching: MatchingConfig,
+): Promise<StreamResult> {
   const profile = loadVendorProfile(DEFAULT_PROFILE);
   const run = Date.now() % 2 ** 31;
   const source = `synth-stream-${run.toString(36)}`;
@@ -229,7 +276,12 @@ async function tableSizes(db: Database): Promise<TableSize[]> {
   const out: TableSize[] = [];
   for (const r of rows) {
     const n = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM "${r.table.replace(/"/g, '""')}"`);
-    out.push({ table: r.table, rows: Number(n.rows[0]!.n), tableMb: Number(r.table_bytes) / 2 ** 20, indexMb: Number(r.index_bytes) / 2 ** 20 });
+    out.push({
+      table: r.table,
+      rows: Number(n.rows[0]!.n),
+      tableMb: Number(r.table_bytes) / 2 ** 20,
+      indexMb: Number(r.index_bytes) / 2 ** 20,
+    });
   }
   return out.filter((t) => t.rows > 0 || t.tableMb > 0.1);
 }
@@ -241,7 +293,9 @@ async function main(): Promise<number> {
   try {
     const parsed = parse();
     if (parsed === 'help') {
-      process.stdout.write('usage: npm run bench:mpi:speed -- [--golden 1000000] [--stream 2000] [--concurrency 8] [--seed 42] [--calibration-sample 100000] [--keep] [--reuse SCHEMA] [--json FILE]\n');
+      process.stdout.write(
+        'usage: npm run bench:mpi:speed -- [--golden 1000000] [--stream 2000] [--concurrency 8] [--seed 42] [--calibration-sample 100000] [--keep] [--reuse SCHEMA] [--json FILE]\n',
+      );
       return 0;
     }
     args = parsed;
@@ -263,13 +317,15 @@ async function main(): Promise<number> {
   const protection = protectionFor({ dir: keysDir, generateMissing: true });
   const machine = describeMachine();
   const db = await openStorage({ url, schema, maxConnections: args.concurrency + 2 });
-  let keepSchema = args.keep || args.reuse !== undefined;
+  const keepSchema = args.keep || args.reuse !== undefined;
   try {
     const pg = (await db.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? 'unknown';
     let built: Built | null = null;
     let calibrated: Calibrated | null = null;
     if (args.reuse) {
-      const meta = await db.query<{ golden: number; seed: number }>(`SELECT golden, seed FROM ${META_TABLE} LIMIT 1`).catch(() => ({ rows: [] as { golden: number; seed: number }[] }));
+      const meta = await db
+        .query<{ golden: number; seed: number }>(`SELECT golden, seed FROM ${META_TABLE} LIMIT 1`)
+        .catch(() => ({ rows: [] as { golden: number; seed: number }[] }));
       const m = meta.rows[0];
       if (!m) throw new Error(`schema ${schema} holds no population of this benchmark (run once with --keep)`);
       args = { ...args, golden: m.golden, seed: m.seed };
@@ -289,10 +345,22 @@ async function main(): Promise<number> {
     const peakRssMb = process.resourceUsage().maxRSS / 1024;
 
     const sorted = [...online.latenciesMs].sort((a, b) => a - b);
-    const lat = { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN, mean: sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length) };
+    const lat = {
+      p50: percentile(sorted, 50),
+      p95: percentile(sorted, 95),
+      p99: percentile(sorted, 99),
+      max: sorted.at(-1) ?? NaN,
+      mean: sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length),
+    };
     const out: string[] = [];
-    out.push('', `## MPI speed: ${fmt(args.golden)} people${built ? '' : ` (reused schema ${schema})`}, online stream of ${fmt(args.stream)}`, '');
-    out.push(`Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGb} GB RAM, Node ${machine.node} (${machine.platform}), PostgreSQL ${pg} (${new URL(url).hostname}); load average at start ${machine.loadAverageAtStart.join(' ')}`);
+    out.push(
+      '',
+      `## MPI speed: ${fmt(args.golden)} people${built ? '' : ` (reused schema ${schema})`}, online stream of ${fmt(args.stream)}`,
+      '',
+    );
+    out.push(
+      `Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGb} GB RAM, Node ${machine.node} (${machine.platform}), PostgreSQL ${pg} (${new URL(url).hostname}); load average at start ${machine.loadAverageAtStart.join(' ')}`,
+    );
     const cal = calibrated?.calibration;
     out.push('', '### Calibration', '');
     if (!cal) out.push('None (--calibration-sample 0): config/matching.json as it is.');
@@ -300,7 +368,18 @@ async function main(): Promise<number> {
       out.push(
         `On a uniform sample of ${fmt(cal.sample)} records (${calibrated!.seconds.toFixed(0)} s): ${fmt(cal.randomPairs)} random pairs for u, ${fmt(cal.candidatePairs)} blocked candidate pairs of which ${fmt(cal.expectedMatches)} expected matches (EM), so prior ${cal.prior[0]} -> ${cal.prior[1]} (${fmt(cal.duplicatePairs)} duplicate pairs expected in the population; the truth is about ${fmt(countRecords(args.seed, args.golden) - args.golden)}).`,
         '',
-        markdownTable(['field level', 'u before', 'u after', 'weight before (bits)', 'weight after'], cal.levels.filter((l) => Math.abs(l.weight[0] - l.weight[1]) >= 0.5).map((l) => [`${l.field}.${l.level}`, l.u[0].toExponential(1), l.u[1].toExponential(1), l.weight[0].toFixed(1), l.weight[1].toFixed(1)])),
+        markdownTable(
+          ['field level', 'u before', 'u after', 'weight before (bits)', 'weight after'],
+          cal.levels
+            .filter((l) => Math.abs(l.weight[0] - l.weight[1]) >= 0.5)
+            .map((l) => [
+              `${l.field}.${l.level}`,
+              l.u[0].toExponential(1),
+              l.u[1].toExponential(1),
+              l.weight[0].toFixed(1),
+              l.weight[1].toFixed(1),
+            ]),
+        ),
       );
     }
     if (built) {
@@ -326,18 +405,47 @@ async function main(): Promise<number> {
           ],
         ),
       );
-      out.push('', `records/s by tenth of the build (the MPI growing from empty to ${fmt(records)} records): ${built.perTenth.map((x) => fmt(x)).join(', ')}`);
+      out.push(
+        '',
+        `records/s by tenth of the build (the MPI growing from empty to ${fmt(records)} records): ${built.perTenth.map((x) => fmt(x)).join(', ')}`,
+      );
       const first = built.phases[0]!.summary;
-      out.push('', `In ${SOURCES.first} every record is a different person, so each MATCH there merged two strangers (${fmt(first.decisions.MATCH)}) and each POSSIBLE_MATCH sent one to review (${fmt(first.decisions.POSSIBLE_MATCH)}).`);
+      out.push(
+        '',
+        `In ${SOURCES.first} every record is a different person, so each MATCH there merged two strangers (${fmt(first.decisions.MATCH)}) and each POSSIBLE_MATCH sent one to review (${fmt(first.decisions.POSSIBLE_MATCH)}).`,
+      );
     }
     out.push('', '### Online linking, one record at a time (linkSourceRecord)', '');
-    out.push(markdownTable(['records', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'mean ms'], [[online.latenciesMs.length, lat.p50.toFixed(2), lat.p95.toFixed(2), lat.p99.toFixed(2), lat.max.toFixed(2), lat.mean.toFixed(2)]]));
-    const d = online.duplicates, n = online.newPeople;
-    const decisions = (x: Record<string, number>) => ['MATCH', 'POSSIBLE_MATCH', 'NO_MATCH'].map((k) => `${k} ${fmt(x[k] ?? 0)}`).join(', ');
-    out.push('', markdownTable(['stream half', 'records', 'decisions', 'where they landed'], [
-      ['duplicates of existing people', d.total, decisions(d.decisions), `${fmt(d.toTheirPerson)} on a golden record of their person, ${fmt(d.elsewhere)} on another person's (false merges), ${fmt(d.total - d.toTheirPerson - d.elsewhere)} on a new one (missed, or queued for review when POSSIBLE_MATCH)`],
-      ['new people', n.total, decisions(n.decisions), `${fmt(n.merged)} joined an existing golden record (false merges), ${fmt(n.total - n.merged)} a new one`],
-    ]));
+    out.push(
+      markdownTable(
+        ['records', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'mean ms'],
+        [[online.latenciesMs.length, lat.p50.toFixed(2), lat.p95.toFixed(2), lat.p99.toFixed(2), lat.max.toFixed(2), lat.mean.toFixed(2)]],
+      ),
+    );
+    const d = online.duplicates,
+      n = online.newPeople;
+    const decisions = (x: Record<string, number>) =>
+      ['MATCH', 'POSSIBLE_MATCH', 'NO_MATCH'].map((k) => `${k} ${fmt(x[k] ?? 0)}`).join(', ');
+    out.push(
+      '',
+      markdownTable(
+        ['stream half', 'records', 'decisions', 'where they landed'],
+        [
+          [
+            'duplicates of existing people',
+            d.total,
+            decisions(d.decisions),
+            `${fmt(d.toTheirPerson)} on a golden record of their person, ${fmt(d.elsewhere)} on another person's (false merges), ${fmt(d.total - d.toTheirPerson - d.elsewhere)} on a new one (missed, or queued for review when POSSIBLE_MATCH)`,
+          ],
+          [
+            'new people',
+            n.total,
+            decisions(n.decisions),
+            `${fmt(n.merged)} joined an existing golden record (false merges), ${fmt(n.total - n.merged)} a new one`,
+          ],
+        ],
+      ),
+    );
     out.push('', `Peak RSS of this process (build + stream): ${mb(peakRssMb)} MB`, '', '### PostgreSQL sizes (schema ' + schema + ')', '');
     const after = new Map(sizesAfterBuild.map((s) => [s.table, s]));
     out.push(
@@ -345,11 +453,18 @@ async function main(): Promise<number> {
         ['table', 'rows', 'table MB', 'index MB', 'total MB'],
         [
           ...sizes.map((s) => [s.table, s.rows, mb(s.tableMb), mb(s.indexMb), mb(s.tableMb + s.indexMb)]),
-          ['**all**', sizes.reduce((a, s) => a + s.rows, 0), mb(sizes.reduce((a, s) => a + s.tableMb, 0)), mb(sizes.reduce((a, s) => a + s.indexMb, 0)), mb(sizes.reduce((a, s) => a + s.tableMb + s.indexMb, 0))],
+          [
+            '**all**',
+            sizes.reduce((a, s) => a + s.rows, 0),
+            mb(sizes.reduce((a, s) => a + s.tableMb, 0)),
+            mb(sizes.reduce((a, s) => a + s.indexMb, 0)),
+            mb(sizes.reduce((a, s) => a + s.tableMb + s.indexMb, 0)),
+          ],
         ],
       ),
     );
-    if (after.size > 0) out.push('', `(after the build, before the stream: ${mb(sizesAfterBuild.reduce((a, s) => a + s.tableMb + s.indexMb, 0))} MB)`);
+    if (after.size > 0)
+      out.push('', `(after the build, before the stream: ${mb(sizesAfterBuild.reduce((a, s) => a + s.tableMb + s.indexMb, 0))} MB)`);
     out.push('');
     process.stdout.write(out.join('\n'));
     if (args.json) {
@@ -364,7 +479,10 @@ async function main(): Promise<number> {
     return 1;
   } finally {
     if (!keepSchema) await dropSchema(db).catch(() => undefined);
-    else err(`schema ${schema} kept (keys in ${keysDir}): npm run bench:mpi:speed -- --reuse ${schema}; to remove: DROP SCHEMA ${schema} CASCADE and rm -r ${keysDir}`);
+    else
+      err(
+        `schema ${schema} kept (keys in ${keysDir}): npm run bench:mpi:speed -- --reuse ${schema}; to remove: DROP SCHEMA ${schema} CASCADE and rm -r ${keysDir}`,
+      );
     await db.close();
     if (!keepSchema) rmSync(keysDir, { recursive: true, force: true });
   }

@@ -29,7 +29,10 @@ const fmix = (h: number): number => {
  */
 export function rng(...keys: readonly number[]): () => number {
   const h = (salt: number) => keys.reduce((acc, k) => fmix(acc ^ fmix(k + 0x9e3779b9 + salt)), fmix(0x2545f491 + salt));
-  let a = h(0x1b873593), b = h(0xcc9e2d51), c = h(0x85ebca6b), d = 1;
+  let a = h(0x1b873593),
+    b = h(0xcc9e2d51),
+    c = h(0x85ebca6b),
+    d = 1;
   const next = (): number => {
     const t = (((a + b) | 0) + d) | 0;
     d = (d + 1) | 0;
@@ -54,7 +57,8 @@ export function zipf<T>(items: readonly T[], s: number, q: number): (r: Random) 
   for (let i = 0; i < items.length; i++) cumulative.push((total += 1 / (i + 1 + q) ** s));
   return (r) => {
     const u = r() * total;
-    let lo = 0, hi = cumulative.length - 1;
+    let lo = 0,
+      hi = cumulative.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (cumulative[mid]! < u) lo = mid + 1;
@@ -67,11 +71,46 @@ export function zipf<T>(items: readonly T[], s: number, q: number): (r: Random) 
 // ---------------------------------------------------------------------------------------------
 // Vocabularies: real common names first (the head of the distribution), generated ones after
 
-const REAL_FEMALE = 'Mary Patricia Jennifer Linda Elizabeth Barbara Susan Jessica Sarah Karen Lisa Nancy Betty Margaret Sandra Ashley Kimberly Emily Donna Michelle Carol Amanda Dorothy Melissa Deborah Stephanie Rebecca Sharon Laura Cynthia Maria Ana Sofia Olivia Emma Ava Isabella Mia Abigail Madison Chloe Grace Zoe Hannah Natalie Lily Aaliyah Camila Valentina Ximena Nguyet Mei Priya Fatima Aisha Renée Zoë'.split(' ');
-const REAL_MALE = 'James Robert John Michael David William Richard Joseph Thomas Charles Christopher Daniel Matthew Anthony Mark Donald Steven Paul Andrew Joshua Kenneth Kevin Brian George Timothy Ronald Edward Jason Jeffrey Ryan Jose Juan Luis Carlos Jacob Nicholas Eric Jonathan Stephen Larry Justin Scott Brandon Benjamin Samuel Gregory Alexander Patrick Frank Raymond Jack Dennis Jerry Tyler Aaron Minh Wei Arjun Mohammed Omar José André'.split(' ');
-const REAL_FAMILY = "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris Sanchez Clark Ramirez Lewis Robinson Walker Young Allen King Wright Scott Torres Nguyen Hill Flores Green Adams Nelson Baker Hall Rivera Campbell Mitchell Carter Roberts Gomez Phillips Evans Turner Diaz Parker Cruz Edwards Collins Reyes Stewart Morris Morales Murphy Cook Rogers Gutierrez Ortiz Morgan Cooper Peterson Bailey Reed Kelly Howard Ramos Kim Cox Ward Richardson Watson Brooks Chavez Wood James Bennett Gray Mendoza Ruiz Hughes Price Alvarez Castillo Sanders Patel Myers Long Ross Foster O'Brien McDonald Van der Berg Müller Núñez Saint-Pierre".split(' ');
+const REAL_FEMALE =
+  'Mary Patricia Jennifer Linda Elizabeth Barbara Susan Jessica Sarah Karen Lisa Nancy Betty Margaret Sandra Ashley Kimberly Emily Donna Michelle Carol Amanda Dorothy Melissa Deborah Stephanie Rebecca Sharon Laura Cynthia Maria Ana Sofia Olivia Emma Ava Isabella Mia Abigail Madison Chloe Grace Zoe Hannah Natalie Lily Aaliyah Camila Valentina Ximena Nguyet Mei Priya Fatima Aisha Renée Zoë'.split(
+    ' ',
+  );
+const REAL_MALE =
+  'James Robert John Michael David William Richard Joseph Thomas Charles Christopher Daniel Matthew Anthony Mark Donald Steven Paul Andrew Joshua Kenneth Kevin Brian George Timothy Ronald Edward Jason Jeffrey Ryan Jose Juan Luis Carlos Jacob Nicholas Eric Jonathan Stephen Larry Justin Scott Brandon Benjamin Samuel Gregory Alexander Patrick Frank Raymond Jack Dennis Jerry Tyler Aaron Minh Wei Arjun Mohammed Omar José André'.split(
+    ' ',
+  );
+const REAL_FAMILY =
+  "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris Sanchez Clark Ramirez Lewis Robinson Walker Young Allen King Wright Scott Torres Nguyen Hill Flores Green Adams Nelson Baker Hall Rivera Campbell Mitchell Carter Roberts Gomez Phillips Evans Turner Diaz Parker Cruz Edwards Collins Reyes Stewart Morris Morales Murphy Cook Rogers Gutierrez Ortiz Morgan Cooper Peterson Bailey Reed Kelly Howard Ramos Kim Cox Ward Richardson Watson Brooks Chavez Wood James Bennett Gray Mendoza Ruiz Hughes Price Alvarez Castillo Sanders Patel Myers Long Ross Foster O'Brien McDonald Van der Berg Müller Núñez Saint-Pierre".split(
+    ' ',
+  );
 
-const ONSETS = ['b', 'br', 'c', 'ch', 'd', 'dr', 'f', 'g', 'gr', 'h', 'j', 'k', 'l', 'm', 'n', 'p', 'r', 's', 'sh', 'st', 't', 'th', 'v', 'w', 'z'];
+const ONSETS = [
+  'b',
+  'br',
+  'c',
+  'ch',
+  'd',
+  'dr',
+  'f',
+  'g',
+  'gr',
+  'h',
+  'j',
+  'k',
+  'l',
+  'm',
+  'n',
+  'p',
+  'r',
+  's',
+  'sh',
+  'st',
+  't',
+  'th',
+  'v',
+  'w',
+  'z',
+];
 const VOWELS = ['a', 'e', 'i', 'o', 'u', 'ai', 'ea', 'ie', 'ou', 'y'];
 const CODAS = ['', '', 'n', 'l', 'r', 's', 'th', 'm', 'nd', 'rt', 'ck'];
 const FEMALE_ENDINGS = ['a', 'ia', 'elle', 'ine', 'ette', 'ara', 'lyn'];
@@ -98,11 +137,52 @@ function vocabulary(real: readonly string[], size: number, seed: number, make: (
 export const FEMALE_NAMES = vocabulary(REAL_FEMALE, 1500, 1, (r) => syllable(r) + pick(r, FEMALE_ENDINGS));
 export const MALE_NAMES = vocabulary(REAL_MALE, 1500, 2, (r) => syllable(r) + pick(r, MALE_ENDINGS));
 export const FAMILY_NAMES = vocabulary(REAL_FAMILY, 5000, 3, (r) => syllable(r) + (r() < 0.4 ? syllable(r) : '') + pick(r, FAMILY_ENDINGS));
-const STREETS = vocabulary(['Main', 'Oak', 'Pine', 'Maple', 'Cedar', 'Elm', 'Washington', 'Lake', 'Hill', 'Park'], 1500, 4, (r) => syllable(r) + pick(r, ['', 'wood', 'field', 'view', 'dale', 'brook']));
-const STREET_TYPES = [['Street', 'St'], ['Avenue', 'Ave'], ['Road', 'Rd'], ['Drive', 'Dr'], ['Lane', 'Ln'], ['Court', 'Ct'], ['Boulevard', 'Blvd']] as const;
-const STATES = ['CA', 'TX', 'FL', 'NY', 'PA', 'IL', 'OH', 'GA', 'NC', 'MI', 'NJ', 'VA', 'WA', 'AZ', 'MA', 'TN', 'IN', 'MO', 'MD', 'WI', 'CO', 'MN'];
+const STREETS = vocabulary(
+  ['Main', 'Oak', 'Pine', 'Maple', 'Cedar', 'Elm', 'Washington', 'Lake', 'Hill', 'Park'],
+  1500,
+  4,
+  (r) => syllable(r) + pick(r, ['', 'wood', 'field', 'view', 'dale', 'brook']),
+);
+const STREET_TYPES = [
+  ['Street', 'St'],
+  ['Avenue', 'Ave'],
+  ['Road', 'Rd'],
+  ['Drive', 'Dr'],
+  ['Lane', 'Ln'],
+  ['Court', 'Ct'],
+  ['Boulevard', 'Blvd'],
+] as const;
+const STATES = [
+  'CA',
+  'TX',
+  'FL',
+  'NY',
+  'PA',
+  'IL',
+  'OH',
+  'GA',
+  'NC',
+  'MI',
+  'NJ',
+  'VA',
+  'WA',
+  'AZ',
+  'MA',
+  'TN',
+  'IN',
+  'MO',
+  'MD',
+  'WI',
+  'CO',
+  'MN',
+];
 /** Cities with a state and a 3-digit postal prefix of their own, so address parts agree. */
-const CITIES = vocabulary(['Springfield', 'Franklin', 'Greenville', 'Bristol', 'Clinton', 'Fairview', 'Salem', 'Madison'], 600, 5, (r) => syllable(r) + pick(r, ['ville', 'ton', ' City', 'burg', 'field', 'port', ' Falls', ''])).map((name, i) => {
+const CITIES = vocabulary(
+  ['Springfield', 'Franklin', 'Greenville', 'Bristol', 'Clinton', 'Fairview', 'Salem', 'Madison'],
+  600,
+  5,
+  (r) => syllable(r) + pick(r, ['ville', 'ton', ' City', 'burg', 'field', 'port', ' Falls', '']),
+).map((name, i) => {
   const r = rng(6, i);
   return { name, state: pick(r, STATES), zip3: String(int(r, 10, 998)).padStart(3, '0') };
 });
@@ -134,7 +214,12 @@ const SALT = { person: 1, duplicate: 2, second: 3, stream: 4 } as const;
 function address(r: Random): Address {
   const city = sampleCity(r);
   const [type] = pick(r, STREET_TYPES);
-  return { line: `${int(r, 1, 9999)} ${sampleStreet(r)} ${type}`, city: city.name, state: city.state, postalCode: `${city.zip3}${String(int(r, 0, 99)).padStart(2, '0')}` };
+  return {
+    line: `${int(r, 1, 9999)} ${sampleStreet(r)} ${type}`,
+    city: city.name,
+    state: city.state,
+    postalCode: `${city.zip3}${String(int(r, 0, 99)).padStart(2, '0')}`,
+  };
 }
 
 /** SSN-shaped: area 001-899 without 666, group and serial not zero. */
@@ -145,7 +230,8 @@ function ssn(r: Random): string {
 }
 
 function birthDate(r: Random): string {
-  const start = Date.UTC(1920, 0, 1), end = Date.UTC(2020, 11, 31);
+  const start = Date.UTC(1920, 0, 1),
+    end = Date.UTC(2020, 11, 31);
   return new Date(start + Math.floor(r() * ((end - start) / 86_400_000 + 1)) * 86_400_000).toISOString().slice(0, 10);
 }
 
@@ -174,10 +260,39 @@ export const hasSecondRecord = (seed: number, index: number, share = 0.1): boole
 // Registration errors
 
 const NICKNAMES: Readonly<Record<string, string>> = {
-  William: 'Bill', Robert: 'Bob', Elizabeth: 'Liz', Margaret: 'Peggy', James: 'Jim', Michael: 'Mike', Richard: 'Rick', Joseph: 'Joe',
-  Thomas: 'Tom', Charles: 'Chuck', Christopher: 'Chris', Daniel: 'Dan', Matthew: 'Matt', Anthony: 'Tony', Jennifer: 'Jen', Patricia: 'Pat',
-  Jessica: 'Jess', Katherine: 'Kate', Rebecca: 'Becky', Deborah: 'Debbie', Stephanie: 'Steph', Kimberly: 'Kim', Nicholas: 'Nick', Alexander: 'Alex',
-  Benjamin: 'Ben', Samuel: 'Sam', Jonathan: 'Jon', Stephen: 'Steve', Steven: 'Steve', Timothy: 'Tim', Edward: 'Ed', Andrew: 'Andy', Susan: 'Sue',
+  William: 'Bill',
+  Robert: 'Bob',
+  Elizabeth: 'Liz',
+  Margaret: 'Peggy',
+  James: 'Jim',
+  Michael: 'Mike',
+  Richard: 'Rick',
+  Joseph: 'Joe',
+  Thomas: 'Tom',
+  Charles: 'Chuck',
+  Christopher: 'Chris',
+  Daniel: 'Dan',
+  Matthew: 'Matt',
+  Anthony: 'Tony',
+  Jennifer: 'Jen',
+  Patricia: 'Pat',
+  Jessica: 'Jess',
+  Katherine: 'Kate',
+  Rebecca: 'Becky',
+  Deborah: 'Debbie',
+  Stephanie: 'Steph',
+  Kimberly: 'Kim',
+  Nicholas: 'Nick',
+  Alexander: 'Alex',
+  Benjamin: 'Ben',
+  Samuel: 'Sam',
+  Jonathan: 'Jon',
+  Stephen: 'Steve',
+  Steven: 'Steve',
+  Timothy: 'Tim',
+  Edward: 'Ed',
+  Andrew: 'Andy',
+  Susan: 'Sue',
 };
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
@@ -218,13 +333,32 @@ function dateError(r: Random, date: string): string {
 const ERRORS = [
   { weight: 25, apply: (p: Person, r: Random): Person => ({ ...p, family: typo(r, p.family) }) },
   { weight: 20, apply: (p: Person, r: Random): Person => ({ ...p, given: typo(r, p.given) }) },
-  { weight: 12, apply: (p: Person): Person => ({ ...p, given: NICKNAMES[p.given] ?? (p.given.length >= 6 ? p.given.slice(0, 4) : p.given) }) },
-  { weight: 5, apply: (p: Person, r: Random): Person => (p.gender === 'female' ? { ...p, family: sampleFamily(r) } : { ...p, family: typo(r, p.family) }) },
+  {
+    weight: 12,
+    apply: (p: Person): Person => ({ ...p, given: NICKNAMES[p.given] ?? (p.given.length >= 6 ? p.given.slice(0, 4) : p.given) }),
+  },
+  {
+    weight: 5,
+    apply: (p: Person, r: Random): Person =>
+      p.gender === 'female' ? { ...p, family: sampleFamily(r) } : { ...p, family: typo(r, p.family) },
+  },
   { weight: 15, apply: (p: Person, r: Random): Person => ({ ...p, birthDate: dateError(r, p.birthDate) }) },
   { weight: 15, apply: (p: Person, r: Random): Person => ({ ...p, address: address(r) }) },
-  { weight: 10, apply: (p: Person, r: Random): Person => ({ ...p, phone: r() < 0.5 ? null : `${int(r, 201, 989)}-${int(r, 200, 999)}-${String(int(r, 0, 9999)).padStart(4, '0')}` }) },
+  {
+    weight: 10,
+    apply: (p: Person, r: Random): Person => ({
+      ...p,
+      phone: r() < 0.5 ? null : `${int(r, 201, 989)}-${int(r, 200, 999)}-${String(int(r, 0, 9999)).padStart(4, '0')}`,
+    }),
+  },
   { weight: 10, apply: (p: Person): Person => ({ ...p, ssn: null }) },
-  { weight: 3, apply: (p: Person, r: Random): Person => ({ ...p, ssn: p.ssn ? typo(r, p.ssn.replace(/\D/g, '')).replace(/[a-z]/g, String(int(r, 0, 9))) : null }) },
+  {
+    weight: 3,
+    apply: (p: Person, r: Random): Person => ({
+      ...p,
+      ssn: p.ssn ? typo(r, p.ssn.replace(/\D/g, '')).replace(/[a-z]/g, String(int(r, 0, 9))) : null,
+    }),
+  },
 ] as const;
 const ERROR_WEIGHT = ERRORS.reduce((n, e) => n + e.weight, 0);
 
@@ -244,7 +378,8 @@ export function withErrors(p: Person, r: Random): Person {
 /** The errors of person i's record in the second source (built population). */
 export const secondRecord = (seed: number, index: number): Person => withErrors(person(seed, index), rng(seed, SALT.duplicate, index));
 /** A duplicate of person i arriving in the online stream (its own errors, distinct from the second record's). */
-export const streamDuplicate = (seed: number, index: number, run: number): Person => withErrors(person(seed, index), rng(seed, SALT.stream, index, run));
+export const streamDuplicate = (seed: number, index: number, run: number): Person =>
+  withErrors(person(seed, index), rng(seed, SALT.stream, index, run));
 
 // ---------------------------------------------------------------------------------------------
 // As FHIR R4
@@ -255,7 +390,12 @@ export const MRN_SYSTEM = 'http://hospital.smarthealthit.org';
  * A FHIR R4 Patient. `style` varies formatting the way EHRs differ (upper-case names, SSN without
  * dashes, abbreviated street types), which a matcher must see through.
  */
-export function toPatient(p: Person, id: string, mrn: string, style: { upper?: boolean; compactSsn?: boolean; abbreviate?: boolean } = {}): Record<string, unknown> {
+export function toPatient(
+  p: Person,
+  id: string,
+  mrn: string,
+  style: { upper?: boolean; compactSsn?: boolean; abbreviate?: boolean } = {},
+): Record<string, unknown> {
   const text = (s: string) => (style.upper ? s.toUpperCase() : s);
   let line = p.address.line;
   if (style.abbreviate) for (const [long, short] of STREET_TYPES) line = line.replace(new RegExp(`\\b${long}$`), short);
@@ -265,12 +405,29 @@ export function toPatient(p: Person, id: string, mrn: string, style: { upper?: b
     meta: { lastUpdated: '2025-01-01T00:00:00Z' },
     identifier: [
       { type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] }, system: MRN_SYSTEM, value: mrn },
-      ...(p.ssn ? [{ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'SS' }] }, system: 'http://hl7.org/fhir/sid/us-ssn', value: style.compactSsn ? p.ssn.replace(/-/g, '') : p.ssn }] : []),
+      ...(p.ssn
+        ? [
+            {
+              type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'SS' }] },
+              system: 'http://hl7.org/fhir/sid/us-ssn',
+              value: style.compactSsn ? p.ssn.replace(/-/g, '') : p.ssn,
+            },
+          ]
+        : []),
     ],
     name: [{ use: 'official', family: text(p.family), given: [text(p.given), ...(p.middle ? [text(p.middle)] : [])] }],
     gender: p.gender,
     birthDate: p.birthDate,
-    address: [{ use: 'home', line: [text(line)], city: text(p.address.city), state: p.address.state, postalCode: p.address.postalCode, country: 'US' }],
+    address: [
+      {
+        use: 'home',
+        line: [text(line)],
+        city: text(p.address.city),
+        state: p.address.state,
+        postalCode: p.address.postalCode,
+        country: 'US',
+      },
+    ],
     ...(p.phone ? { telecom: [{ system: 'phone', value: p.phone, use: 'home' }] } : {}),
   };
 }

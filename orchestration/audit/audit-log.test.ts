@@ -25,10 +25,23 @@ for (const { engine, url, skip } of ENGINES) {
 
     test('a row holds who, which patient, which fields, the operation, decision and chain; unknown values stay null', async () => {
       await resetLog(db);
-      const principal = testPrincipal({ sub: 'dr-ñ', roles: ['clinician'], purposeOfUse: 'ETREAT', breakGlassReason: 'unconscious patient 🚑', requestId: 'req-content' });
+      const principal = testPrincipal({
+        sub: 'dr-ñ',
+        roles: ['clinician'],
+        purposeOfUse: 'ETREAT',
+        breakGlassReason: 'unconscious patient 🚑',
+        requestId: 'req-content',
+      });
       const written = await writeAuditEvents(
         db,
-        { principal, subgraph: 'mpi', operationName: 'Chart', documentHash: documentHash('query Chart { patient(id: "1") { birthDate } }'), traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', outcome: 'success' },
+        {
+          principal,
+          subgraph: 'mpi',
+          operationName: 'Chart',
+          documentHash: documentHash('query Chart { patient(id: "1") { birthDate } }'),
+          traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+          outcome: 'success',
+        },
         [{ patientRef: 'Patient/1', fields: ['Patient.birthDate'], rules: ['clinicianForTreatment'] }],
         [{ patientRef: '', fields: ['Query.auditEvents'] }],
       );
@@ -69,15 +82,37 @@ for (const { engine, url, skip } of ENGINES) {
       assert.equal(deny.hash, rowHash(Buffer.from(permit.hash, 'hex'), deny).toString('hex'));
       assert.deepEqual([deny.decision, deny.patient_ref, deny.policy_rules, deny.fields], ['deny', null, null, ['Query.auditEvents']]);
       // Optional context absent: null, not a guess.
-      await writeAuditEvents(db, { principal: testPrincipal({ clientId: null, clientIp: null, purposeOfUse: null }), subgraph: 'epic', operationName: null }, [{ patientRef: 'SourceRecord/x', fields: ['EpicRecord.observations'] }], []);
+      await writeAuditEvents(
+        db,
+        { principal: testPrincipal({ clientId: null, clientIp: null, purposeOfUse: null }), subgraph: 'epic', operationName: null },
+        [{ patientRef: 'SourceRecord/x', fields: ['EpicRecord.observations'] }],
+        [],
+      );
       const bare = await rowAt(db, 3);
-      assert.deepEqual([bare.traceparent, bare.client_id, bare.client_ip, bare.purpose_of_use, bare.operation_name, bare.document_hash, bare.outcome, bare.policy_rules], [null, null, null, null, null, null, null, null]);
+      assert.deepEqual(
+        [
+          bare.traceparent,
+          bare.client_id,
+          bare.client_ip,
+          bare.purpose_of_use,
+          bare.operation_name,
+          bare.document_hash,
+          bare.outcome,
+          bare.policy_rules,
+        ],
+        [null, null, null, null, null, null, null, null],
+      );
       assert.equal(await writeAuditEvents(db, { principal, subgraph: 'mpi', operationName: null }, [], []), 0);
     });
 
     test('UPDATE, DELETE and TRUNCATE are refused on the log, each partition, checkpoints and purges', async () => {
       await resetLog(db);
-      await writeAuditEvents(db, { principal: testPrincipal(), subgraph: 'mpi', operationName: null }, [{ patientRef: 'Patient/1', fields: ['Patient.id'] }], []);
+      await writeAuditEvents(
+        db,
+        { principal: testPrincipal(), subgraph: 'mpi', operationName: null },
+        [{ patientRef: 'Patient/1', fields: ['Patient.id'] }],
+        [],
+      );
       const partitions = (await listAuditPartitions(db)).map((p) => p.name);
       const holding = (await db.query<{ p: string }>('SELECT tableoid::regclass::text AS p FROM audit_event')).rows[0]!.p;
       const statements = [
@@ -118,7 +153,10 @@ for (const { engine, url, skip } of ENGINES) {
         assert.equal(p.from!.getUTCHours(), 0);
       }
       const made = await Promise.all([1, 2, 3].map(() => ensureAuditPartitions(db, new Date('2031-02-14T12:00:00Z'))));
-      assert.equal(made.reduce((a, b) => a + b, 0), 2);
+      assert.equal(
+        made.reduce((a, b) => a + b, 0),
+        2,
+      );
       assert.equal(await ensureAuditPartitions(db, new Date('2031-02-14T12:00:00Z')), 0);
       const feb = (await listAuditPartitions(db)).find((p) => p.name === 'audit_event_y2031m02');
       assert.deepEqual([feb?.from?.toISOString(), feb?.to?.toISOString()], ['2031-02-01T00:00:00.000Z', '2031-03-01T00:00:00.000Z']);
@@ -144,13 +182,16 @@ for (const { engine, url, skip } of ENGINES) {
             ),
           ),
         );
-        const expected = writers.length * Array.from({ length: perWriter }, (_, i) => 1 + (i % 3) + (i % 5 === 0 ? 1 : 0)).reduce((a, b) => a + b, 0);
+        const expected =
+          writers.length * Array.from({ length: perWriter }, (_, i) => 1 + (i % 3) + (i % 5 === 0 ? 1 : 0)).reduce((a, b) => a + b, 0);
         const { rows } = await db.query<{ n: string; lo: string; hi: string; distinct_seq: string }>(
           'SELECT count(*)::text AS n, min(seq)::text AS lo, max(seq)::text AS hi, count(DISTINCT seq)::text AS distinct_seq FROM audit_event',
         );
         assert.deepEqual(rows[0], { n: String(expected), lo: '1', hi: String(expected), distinct_seq: String(expected) });
         // Each request's rows are contiguous (one batch never interleaves with another).
-        const requests = await db.query<{ request_id: string; span: string; n: string }>('SELECT request_id, (max(seq) - min(seq) + 1)::text AS span, count(*)::text AS n FROM audit_event GROUP BY request_id');
+        const requests = await db.query<{ request_id: string; span: string; n: string }>(
+          'SELECT request_id, (max(seq) - min(seq) + 1)::text AS span, count(*)::text AS n FROM audit_event GROUP BY request_id',
+        );
         assert.ok(requests.rows.every((r) => r.span === r.n));
         const report = await verifyAuditLog(db, { publicKeys: [] });
         assert.equal(report.ok, true, JSON.stringify(report.problems));
@@ -162,10 +203,25 @@ for (const { engine, url, skip } of ENGINES) {
 
     test('a failed append fails its own request only, and leaves the chain intact', async () => {
       await resetLog(db);
-      const ok = writeAuditEvents(db, { principal: testPrincipal(), subgraph: 'mpi', operationName: null }, [{ patientRef: 'Patient/1', fields: ['Patient.id'] }], []);
+      const ok = writeAuditEvents(
+        db,
+        { principal: testPrincipal(), subgraph: 'mpi', operationName: null },
+        [{ patientRef: 'Patient/1', fields: ['Patient.id'] }],
+        [],
+      );
       // A NUL character cannot be stored in PostgreSQL text: this request's append fails.
-      const bad = writeAuditEvents(db, { principal: testPrincipal({ sub: 'bad\u0000sub' }), subgraph: 'mpi', operationName: null }, [{ patientRef: 'Patient/2', fields: ['Patient.id'] }], []);
-      const ok2 = writeAuditEvents(db, { principal: testPrincipal(), subgraph: 'mpi', operationName: null }, [{ patientRef: 'Patient/3', fields: ['Patient.id'] }], []);
+      const bad = writeAuditEvents(
+        db,
+        { principal: testPrincipal({ sub: 'bad\u0000sub' }), subgraph: 'mpi', operationName: null },
+        [{ patientRef: 'Patient/2', fields: ['Patient.id'] }],
+        [],
+      );
+      const ok2 = writeAuditEvents(
+        db,
+        { principal: testPrincipal(), subgraph: 'mpi', operationName: null },
+        [{ patientRef: 'Patient/3', fields: ['Patient.id'] }],
+        [],
+      );
       const results = await Promise.allSettled([ok, bad, ok2]);
       assert.deepEqual(
         results.map((r) => r.status),
@@ -191,7 +247,9 @@ for (const { engine, url, skip } of ENGINES) {
             await tx.query(`SET LOCAL ROLE ${role}`);
             return tx.query(sql);
           });
-        await asApp(`SELECT audit_append('[{"request_id":"r-app","subgraph":"mpi","actor_sub":"app","actor_roles":["clinician"],"fields":["Patient.id"],"decision":"permit"}]'::jsonb)`);
+        await asApp(
+          `SELECT audit_append('[{"request_id":"r-app","subgraph":"mpi","actor_sub":"app","actor_roles":["clinician"],"fields":["Patient.id"],"decision":"permit"}]'::jsonb)`,
+        );
         assert.ok((await asApp("SELECT count(*) FROM audit_event WHERE request_id = 'r-app'")).rows.length === 1);
         const partition = (await listAuditPartitions(db)).find((p) => !p.isDefault)!.name;
         for (const sql of [
@@ -202,7 +260,7 @@ for (const { engine, url, skip } of ENGINES) {
           `DROP TABLE ${partition}`,
           `ALTER TABLE audit_event DETACH PARTITION ${partition}`,
           'ALTER TABLE audit_event DISABLE TRIGGER ALL',
-          "UPDATE audit_chain_head SET seq = 0",
+          'UPDATE audit_chain_head SET seq = 0',
           "INSERT INTO audit_checkpoint (from_seq, to_seq, merkle_root, head_hash, key_id, payload, signature) VALUES (1, 1, '\\x00', '\\x00', 'k', '{}', 's')",
         ]) {
           await assert.rejects(asApp(sql), /permission denied|must be owner|must be the owner/, sql);
@@ -217,5 +275,6 @@ for (const { engine, url, skip } of ENGINES) {
 
 test('the migration is one statement list whose function bodies survive the migration runner', () => {
   const sql = AUDIT_MIGRATIONS[0]!.sql;
-  for (const statement of sql.split(/;\s*\n/)) assert.equal((statement.match(/\$(fn|do)\$/g) ?? []).length % 2, 0, `a function body was split: ${statement.slice(0, 80)}`);
+  for (const statement of sql.split(/;\s*\n/))
+    assert.equal((statement.match(/\$(fn|do)\$/g) ?? []).length % 2, 0, `a function body was split: ${statement.slice(0, 80)}`);
 });

@@ -30,19 +30,30 @@ const ARRAY_COLUMNS = HASHED_FIELDS.filter((f) => f.array).map((f) => f.name);
 // The canonical serialization (canonical.ts) as SQL expressions over one JSON row `t.e`, generated
 // from the same field list. Written inline, without helper functions: SQL functions holding a
 // sub-select are not inlined and would be planned again on every append.
-const encText = (x: string): string => `CASE WHEN ${x} IS NULL THEN 'N' ELSE 'S' || octet_length(convert_to(${x}, 'UTF8')) || ':' || ${x} END`;
+const encText = (x: string): string =>
+  `CASE WHEN ${x} IS NULL THEN 'N' ELSE 'S' || octet_length(convert_to(${x}, 'UTF8')) || ':' || ${x} END`;
 const encArray = (j: string): string =>
   `CASE WHEN jsonb_typeof(${j}) = 'array' THEN 'A' || jsonb_array_length(${j}) || ':' || coalesce((SELECT string_agg(${encText('a.x')}, '' ORDER BY a.o) FROM jsonb_array_elements_text(${j}) WITH ORDINALITY AS a(x, o)), '') ELSE 'N' END`;
 /** The stored array: the same elements, in the same order, as encArray hashes (NULL unless a JSON array). */
-const textArray = (j: string): string => `CASE WHEN jsonb_typeof(${j}) = 'array' THEN ARRAY(SELECT a.x FROM jsonb_array_elements_text(${j}) WITH ORDINALITY AS a(x, o) ORDER BY a.o) END`;
+const textArray = (j: string): string =>
+  `CASE WHEN jsonb_typeof(${j}) = 'array' THEN ARRAY(SELECT a.x FROM jsonb_array_elements_text(${j}) WITH ORDINALITY AS a(x, o) ORDER BY a.o) END`;
 
 const CANONICAL_SQL = [
   `'${CANONICAL_VERSION}'`,
-  ...HASHED_FIELDS.map((f) => (f.name === 'recorded_at' ? encText('v_at_text') : f.array ? encArray(`t.e->'${f.name}'`) : encText(`(t.e->>'${f.name}')`))),
+  ...HASHED_FIELDS.map((f) =>
+    f.name === 'recorded_at' ? encText('v_at_text') : f.array ? encArray(`t.e->'${f.name}'`) : encText(`(t.e->>'${f.name}')`),
+  ),
 ].join(' || ');
 
 const INSERT_COLUMNS = ['seq', 'recorded_at', ...TEXT_COLUMNS, ...ARRAY_COLUMNS, 'prev_hash', 'hash'];
-const INSERT_VALUES = ['v_first + t.o - 1', 'v_at', ...TEXT_COLUMNS.map((c) => `t.e->>'${c}'`), ...ARRAY_COLUMNS.map((c) => textArray(`t.e->'${c}'`)), 'v_prevs[t.o]', 'v_hashes[t.o]'];
+const INSERT_VALUES = [
+  'v_first + t.o - 1',
+  'v_at',
+  ...TEXT_COLUMNS.map((c) => `t.e->>'${c}'`),
+  ...ARRAY_COLUMNS.map((c) => textArray(`t.e->'${c}'`)),
+  'v_prevs[t.o]',
+  'v_hashes[t.o]',
+];
 
 const STATEMENTS: readonly string[] = [
   // A development database may hold the first, unchained audit table: keep its rows aside.
@@ -201,7 +212,10 @@ export type AuditContext = {
 export const SOFTWARE_VERSION: string = (() => {
   if (process.env.SOFTWARE_VERSION) return process.env.SOFTWARE_VERSION;
   try {
-    return String((JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? '') || 'unknown';
+    return (
+      String((JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? '') ||
+      'unknown'
+    );
   } catch {
     return 'unknown';
   }
@@ -276,7 +290,10 @@ async function drain(db: Queryable, q: Queue): Promise<void> {
       }
       await ensurePartitionsOnce(db, q);
       try {
-        await append(db, batch.flatMap((b) => b.rows));
+        await append(
+          db,
+          batch.flatMap((b) => b.rows),
+        );
         for (const b of batch) b.resolve();
       } catch (error) {
         if (batch.length === 1) {
@@ -297,7 +314,12 @@ async function drain(db: Queryable, q: Queue): Promise<void> {
  * resolves once they are committed; rejects when they could not be written (the caller then
  * releases no data).
  */
-export async function writeAuditEvents(db: Queryable, ctx: AuditContext, accesses: readonly AuditAccess[], denials: readonly AuditAccess[]): Promise<number> {
+export async function writeAuditEvents(
+  db: Queryable,
+  ctx: AuditContext,
+  accesses: readonly AuditAccess[],
+  denials: readonly AuditAccess[],
+): Promise<number> {
   const rows = rowsFor(ctx, accesses, denials);
   if (rows.length === 0) return 0;
   const q = queues.get(db) ?? { pending: [], running: false, partitionsFor: null };

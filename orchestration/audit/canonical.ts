@@ -66,7 +66,8 @@ export const HASHED_FIELDS: readonly Field[] = [
   { name: 'outcome', array: false },
 ];
 
-const encodeText = (value: string | null | undefined): string => (value === null || value === undefined ? 'N' : `S${Buffer.byteLength(value, 'utf8')}:${value}`);
+const encodeText = (value: string | null | undefined): string =>
+  value === null || value === undefined ? 'N' : `S${Buffer.byteLength(value, 'utf8')}:${value}`;
 
 const encodeArray = (value: readonly (string | null)[] | null | undefined): string =>
   value === null || value === undefined ? 'N' : `A${value.length}:${value.map(encodeText).join('')}`;

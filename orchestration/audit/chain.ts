@@ -26,7 +26,12 @@ const toRow = (r: Raw): ChainRow => ({
 
 /** Rows with seq >= fromSeq in (seq, recorded_at, hash) order; duplicates of a seq are all returned. */
 export async function* readChain(q: Queryable, fromSeq: number, pageSize = 2000): AsyncGenerator<ChainRow> {
-  let page = (await q.query<Raw>(`SELECT ${COLUMNS} FROM audit_event WHERE seq >= $1 ORDER BY audit_event.seq, audit_event.recorded_at, audit_event.hash LIMIT $2`, [fromSeq, pageSize])).rows;
+  let page = (
+    await q.query<Raw>(
+      `SELECT ${COLUMNS} FROM audit_event WHERE seq >= $1 ORDER BY audit_event.seq, audit_event.recorded_at, audit_event.hash LIMIT $2`,
+      [fromSeq, pageSize],
+    )
+  ).rows;
   while (page.length > 0) {
     for (const r of page) yield toRow(r);
     if (page.length < pageSize) return;
@@ -77,7 +82,9 @@ export async function chainBase(q: Queryable): Promise<ChainBase> {
     "SELECT last_seq::text AS last_seq, encode(last_hash, 'hex') AS last_hash FROM audit_purge WHERE last_seq IS NOT NULL ORDER BY audit_purge.last_seq DESC LIMIT 1",
   );
   const r = rows[0];
-  return r ? { seq: Number(r.last_seq), hash: Buffer.from(r.last_hash, 'hex'), purged: true } : { seq: 0, hash: GENESIS_HASH, purged: false };
+  return r
+    ? { seq: Number(r.last_seq), hash: Buffer.from(r.last_hash, 'hex'), purged: true }
+    : { seq: 0, hash: GENESIS_HASH, purged: false };
 }
 
 export type AuditProblemKind =
@@ -89,7 +96,10 @@ export type AuditProblemKind =
   | 'inserted'
   /** A row links to its successor: rows were swapped. */
   | 'reordered'
-  /** A row does not link to its predecessor, which itself verifies: the predecessor was rewritten with a recomputed hash, or rows were deleted and the rest renumbered. */
+  /**
+   * A row does not link to its predecessor, which itself verifies: the predecessor was rewritten with a recomputed hash, or rows were
+   * deleted and the rest renumbered.
+   */
   | 'broken-link'
   /** The log ends before the seq a signed checkpoint (or the chain head) vouches for. */
   | 'truncated'
@@ -118,7 +128,8 @@ export type ChainWalk = {
   readonly problem: AuditProblem | null;
 };
 
-const describe = (r: ChainRow): string => `recorded ${r.content.recorded_at}, request ${r.content.request_id}, subgraph ${r.content.subgraph}`;
+const describe = (r: ChainRow): string =>
+  `recorded ${r.content.recorded_at}, request ${r.content.request_id}, subgraph ${r.content.subgraph}`;
 const RECENT = 4096;
 
 /**
@@ -138,7 +149,13 @@ export async function walkChain(
   let count = 0;
   let lastRecordedAt: string | null = null;
   const recent = new Map<string, number>([[start.hash.toString('hex'), start.seq]]);
-  const done = (problem: AuditProblem | null): ChainWalk => ({ rows: count, lastSeq: count > 0 ? expected - 1 : null, lastHash: prev, lastRecordedAt, problem });
+  const done = (problem: AuditProblem | null): ChainWalk => ({
+    rows: count,
+    lastSeq: count > 0 ? expected - 1 : null,
+    lastHash: prev,
+    lastRecordedAt,
+    problem,
+  });
   const contentOk = (r: ChainRow) => rowHash(r.prevHash, r.content).equals(r.hash);
 
   for (;;) {
@@ -166,11 +183,24 @@ export async function walkChain(
     const linked = r.prevHash.equals(prev);
     const intact = contentOk(r);
     if (!linked || !intact) {
-      if (linked) return done({ kind: 'edited', seq: r.seq, message: `seq ${r.seq} was edited: its content does not match its hash (${describe(r)})` });
+      if (linked)
+        return done({
+          kind: 'edited',
+          seq: r.seq,
+          message: `seq ${r.seq} was edited: its content does not match its hash (${describe(r)})`,
+        });
       if (after && after.hash.equals(r.prevHash))
-        return done({ kind: 'reordered', seq: r.seq, message: `seq ${r.seq} links to its successor seq ${after.seq}: rows were reordered` });
+        return done({
+          kind: 'reordered',
+          seq: r.seq,
+          message: `seq ${r.seq} links to its successor seq ${after.seq}: rows were reordered`,
+        });
       if (after && after.prevHash.equals(prev))
-        return done({ kind: 'inserted', seq: r.seq, message: `seq ${r.seq} was inserted: seq ${after.seq} links over it to seq ${r.seq - 1} (${describe(r)})` });
+        return done({
+          kind: 'inserted',
+          seq: r.seq,
+          message: `seq ${r.seq} was inserted: seq ${after.seq} links over it to seq ${r.seq - 1} (${describe(r)})`,
+        });
       const earlier = recent.get(r.prevHash.toString('hex'));
       if (earlier !== undefined && earlier < r.seq - 1)
         return done({
@@ -178,7 +208,12 @@ export async function walkChain(
           seq: earlier + 1,
           message: `seq ${r.seq} links to seq ${earlier}: ${earlier + 1 === r.seq - 1 ? `seq ${earlier + 1} was` : `seqs ${earlier + 1}..${r.seq - 1} were`} inserted and the rows after renumbered`,
         });
-      if (!intact) return done({ kind: 'edited', seq: r.seq, message: `seq ${r.seq} was replaced: neither its content nor its link to seq ${r.seq - 1} verify (${describe(r)})` });
+      if (!intact)
+        return done({
+          kind: 'edited',
+          seq: r.seq,
+          message: `seq ${r.seq} was replaced: neither its content nor its link to seq ${r.seq - 1} verify (${describe(r)})`,
+        });
       return done({
         kind: 'broken-link',
         seq: r.seq,

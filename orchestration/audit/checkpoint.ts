@@ -60,7 +60,16 @@ export class AuditIntegrityError extends Error {
 const LOCK = '727003, hashtext(current_schema())';
 
 export async function readCheckpoints(q: Queryable): Promise<StoredCheckpoint[]> {
-  const { rows } = await q.query<{ id: string; from_seq: string; to_seq: string; merkle_root: string; head_hash: string; key_id: string; payload: string; signature: string }>(
+  const { rows } = await q.query<{
+    id: string;
+    from_seq: string;
+    to_seq: string;
+    merkle_root: string;
+    head_hash: string;
+    key_id: string;
+    payload: string;
+    signature: string;
+  }>(
     `SELECT id::text AS id, from_seq::text AS from_seq, to_seq::text AS to_seq, encode(merkle_root, 'hex') AS merkle_root, encode(head_hash, 'hex') AS head_hash,
             key_id, payload, signature FROM audit_checkpoint ORDER BY audit_checkpoint.from_seq, audit_checkpoint.id`,
   );
@@ -80,13 +89,21 @@ export async function readCheckpoints(q: Queryable): Promise<StoredCheckpoint[]>
  * Checks a stored checkpoint's signature against the trusted public keys and that its columns
  * say what its signed payload says. Returns the payload, or a reason it is forged.
  */
-export function verifyCheckpointSignature(cp: StoredCheckpoint, trusted: readonly JWK[]): { payload: CheckpointPayload } | { reason: string } {
+export function verifyCheckpointSignature(
+  cp: StoredCheckpoint,
+  trusted: readonly JWK[],
+): { payload: CheckpointPayload } | { reason: string } {
   const key = trusted.find((k) => k.kid === cp.keyId);
   if (!key) return { reason: `signed with key ${JSON.stringify(cp.keyId)}, which is not a trusted audit checkpoint key` };
   if (key.kty !== 'OKP' || key.crv !== 'Ed25519') return { reason: `trusted key ${cp.keyId} is not an Ed25519 key` };
-  let ok = false;
+  let ok: boolean;
   try {
-    ok = verify(null, Buffer.from(cp.payload, 'utf8'), createPublicKey({ key: publicJwk(key) as JsonWebKey, format: 'jwk' }), Buffer.from(cp.signature, 'base64url'));
+    ok = verify(
+      null,
+      Buffer.from(cp.payload, 'utf8'),
+      createPublicKey({ key: publicJwk(key) as JsonWebKey, format: 'jwk' }),
+      Buffer.from(cp.signature, 'base64url'),
+    );
   } catch {
     ok = false;
   }
@@ -122,7 +139,11 @@ export type CreatedCheckpoint = { readonly id: number; readonly payload: Checkpo
  * there is nothing new; throws AuditIntegrityError, signing nothing, when those rows do not verify.
  * Checkpointers in several processes are serialized by an advisory lock.
  */
-export async function createCheckpoint(db: Database, key: CheckpointSigningKey, options: { readonly maxRows?: number } = {}): Promise<CreatedCheckpoint | null> {
+export async function createCheckpoint(
+  db: Database,
+  key: CheckpointSigningKey,
+  options: { readonly maxRows?: number } = {},
+): Promise<CreatedCheckpoint | null> {
   const signer = createPrivateKey({ key: key.privateJwk as JsonWebKey, format: 'jwk' });
   return db.transaction(async (tx) => {
     await tx.query(`SELECT pg_advisory_xact_lock(${LOCK})`);
@@ -202,7 +223,8 @@ export function startAuditCheckpoints(db: Database, key: CheckpointSigningKey, s
       if (cp) log.info('audit_checkpoint', { id: cp.id, from_seq: cp.payload.from_seq, to_seq: cp.payload.to_seq });
       return cp;
     } catch (error) {
-      if (error instanceof AuditIntegrityError) log.error('audit_chain_broken', { kind: error.problem.kind, seq: error.problem.seq ?? undefined });
+      if (error instanceof AuditIntegrityError)
+        log.error('audit_chain_broken', { kind: error.problem.kind, seq: error.problem.seq ?? undefined });
       else log.error('audit_checkpoint_failed', { error: (error as Error).message.slice(0, 200) });
       throw error;
     }
@@ -234,4 +256,3 @@ export function startAuditCheckpoints(db: Database, key: CheckpointSigningKey, s
     },
   };
 }
-

@@ -13,9 +13,15 @@ export type AuditAccess = {
 };
 
 export type AuditCollector = {
-  /** Records that `typeName.fieldName` of `parent` was returned, when parent is patient data; `rule` names the permitting policy rule when known. */
+  /**
+   * Records that `typeName.fieldName` of `parent` was returned, when parent is patient data; `rule` names the permitting policy rule when
+   * known.
+   */
   returned(typeName: string, fieldName: string, parent: unknown, rule?: string): void;
-  /** Records a policy denial (patientRef empty when the object is not patient data, e.g. a Query field); `rule` names the denying rule when known. */
+  /**
+   * Records a policy denial (patientRef empty when the object is not patient data, e.g. a Query field); `rule` names the denying rule when
+   * known.
+   */
   denied(typeName: string, fieldName: string, parent: unknown, rule?: string): void;
   /** Whether objects of this type are patient data (and so must be audited). */
   covers(typeName: string): boolean;
@@ -35,7 +41,11 @@ export function auditCollector(subjects: AuditSubjects): AuditCollector {
     if (rule) entry.rules.add(rule);
   };
   const list = (map: Map<string, Entry>): AuditAccess[] =>
-    [...map].map(([patientRef, e]) => (e.rules.size > 0 ? { patientRef, fields: [...e.fields].sort(), rules: [...e.rules].sort() } : { patientRef, fields: [...e.fields].sort() }));
+    [...map].map(([patientRef, e]) =>
+      e.rules.size > 0
+        ? { patientRef, fields: [...e.fields].sort(), rules: [...e.rules].sort() }
+        : { patientRef, fields: [...e.fields].sort() },
+    );
   return {
     returned(typeName, fieldName, parent, rule) {
       const ref = subjects[typeName]?.(parent);

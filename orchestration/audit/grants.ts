@@ -28,7 +28,12 @@ export async function auditGrantStatements(db: Database, options: AuditGrantOpti
     `REVOKE ALL ON SEQUENCE ${db.schema}.audit_checkpoint_id_seq, ${db.schema}.audit_purge_id_seq FROM ${role}`,
     `GRANT SELECT ON ${db.schema}.audit_event, ${db.schema}.audit_checkpoint, ${db.schema}.audit_purge, ${db.schema}.audit_chain_head TO ${role}`,
     `GRANT EXECUTE ON FUNCTION ${db.schema}.audit_append(jsonb), ${db.schema}.audit_ensure_partitions(timestamptz) TO ${role}`,
-    ...(options.checkpoints ? [`GRANT INSERT ON ${db.schema}.audit_checkpoint TO ${role}`, `GRANT USAGE ON SEQUENCE ${db.schema}.audit_checkpoint_id_seq TO ${role}`] : []),
+    ...(options.checkpoints
+      ? [
+          `GRANT INSERT ON ${db.schema}.audit_checkpoint TO ${role}`,
+          `GRANT USAGE ON SEQUENCE ${db.schema}.audit_checkpoint_id_seq TO ${role}`,
+        ]
+      : []),
   ];
 }
 

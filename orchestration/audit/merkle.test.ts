@@ -61,7 +61,13 @@ test('a row hash covers its predecessor and every hashed field', () => {
   const h = rowHash(GENESIS_HASH, content);
   assert.equal(h.length, 32);
   assert.notDeepEqual(rowHash(Buffer.alloc(32, 1), content), h);
-  for (const [k, v] of Object.entries({ recorded_at: '2026-11-25T08:00:00.123457Z', actor_sub: 'x', decision: 'deny', patient_ref: null, outcome: 'success' })) {
+  for (const [k, v] of Object.entries({
+    recorded_at: '2026-11-25T08:00:00.123457Z',
+    actor_sub: 'x',
+    decision: 'deny',
+    patient_ref: null,
+    outcome: 'success',
+  })) {
     assert.notDeepEqual(rowHash(GENESIS_HASH, { ...content, [k]: v }), h, k);
   }
   assert.equal(documentHash('{ a }'), createHash('sha256').update('{ a }').digest('hex'));

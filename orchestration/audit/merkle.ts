@@ -8,7 +8,8 @@ const LEAF = Buffer.from([0]);
 const NODE = Buffer.from([1]);
 
 export const merkleLeaf = (rowHash: Uint8Array): Buffer => createHash('sha256').update(LEAF).update(rowHash).digest();
-export const merkleNode = (left: Uint8Array, right: Uint8Array): Buffer => createHash('sha256').update(NODE).update(left).update(right).digest();
+export const merkleNode = (left: Uint8Array, right: Uint8Array): Buffer =>
+  createHash('sha256').update(NODE).update(left).update(right).digest();
 
 export type MerkleAccumulator = {
   add(rowHash: Uint8Array): void;

@@ -34,15 +34,45 @@ export type AuditEventRecord = {
 };
 
 type Row = {
-  seq: string; recorded_at: Date | string; request_id: string; traceparent: string | null; subgraph: string; subgraph_version: string | null;
-  actor_sub: string; actor_roles: string[]; client_id: string | null; client_ip: string | null; purpose_of_use: string | null; break_glass_reason: string | null;
-  patient_ref: string | null; fields: string[]; operation_name: string | null; document_hash: string | null; decision: string; outcome: string | null;
+  seq: string;
+  recorded_at: Date | string;
+  request_id: string;
+  traceparent: string | null;
+  subgraph: string;
+  subgraph_version: string | null;
+  actor_sub: string;
+  actor_roles: string[];
+  client_id: string | null;
+  client_ip: string | null;
+  purpose_of_use: string | null;
+  break_glass_reason: string | null;
+  patient_ref: string | null;
+  fields: string[];
+  operation_name: string | null;
+  document_hash: string | null;
+  decision: string;
+  outcome: string | null;
 };
 
 const toRecord = (r: Row): AuditEventRecord => ({
-  seq: r.seq, recordedAt: new Date(r.recorded_at).toISOString(), requestId: r.request_id, traceparent: r.traceparent, subgraph: r.subgraph, subgraphVersion: r.subgraph_version,
-  actorSub: r.actor_sub, actorRoles: r.actor_roles, clientId: r.client_id, clientIp: r.client_ip, purposeOfUse: r.purpose_of_use, breakGlassReason: r.break_glass_reason,
-  patientRef: r.patient_ref, fields: r.fields, operationName: r.operation_name, documentHash: r.document_hash, decision: r.decision, outcome: r.outcome,
+  seq: r.seq,
+  recordedAt: new Date(r.recorded_at).toISOString(),
+  requestId: r.request_id,
+  traceparent: r.traceparent,
+  subgraph: r.subgraph,
+  subgraphVersion: r.subgraph_version,
+  actorSub: r.actor_sub,
+  actorRoles: r.actor_roles,
+  clientId: r.client_id,
+  clientIp: r.client_ip,
+  purposeOfUse: r.purpose_of_use,
+  breakGlassReason: r.break_glass_reason,
+  patientRef: r.patient_ref,
+  fields: r.fields,
+  operationName: r.operation_name,
+  documentHash: r.document_hash,
+  decision: r.decision,
+  outcome: r.outcome,
 });
 
 // Rows about a golden patient are `Patient/<id>` (MPI) or `SourceRecord/<connection>:<id>` of its linked records.
@@ -52,7 +82,12 @@ const WHERE = `($1::text IS NULL OR e.patient_ref = 'Patient/' || $1 OR e.patien
   AND ($3::timestamptz IS NULL OR e.recorded_at >= $3::timestamptz)
   AND ($4::timestamptz IS NULL OR e.recorded_at < $4::timestamptz)`;
 
-export async function auditEventPage(db: Queryable, filter: AuditFilter, first: number, beforeSeq: string | null): Promise<{ events: AuditEventRecord[]; hasNextPage: boolean; totalCount: number }> {
+export async function auditEventPage(
+  db: Queryable,
+  filter: AuditFilter,
+  first: number,
+  beforeSeq: string | null,
+): Promise<{ events: AuditEventRecord[]; hasNextPage: boolean; totalCount: number }> {
   const params = [filter.patientId ?? null, filter.actor ?? null, filter.from ?? null, filter.to ?? null];
   const { rows } = await db.query<Row>(
     `SELECT e.seq::text AS seq, e.recorded_at, e.request_id, e.traceparent, e.subgraph, e.subgraph_version, e.actor_sub, e.actor_roles, e.client_id, e.client_ip,
@@ -65,7 +100,12 @@ export async function auditEventPage(db: Queryable, filter: AuditFilter, first: 
 }
 
 const PURPOSE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ActReason';
-const OUTCOME_CODE: Readonly<Record<string, string>> = { success: '0', 'minor-failure': '4', 'serious-failure': '8', 'major-failure': '12' };
+const OUTCOME_CODE: Readonly<Record<string, string>> = {
+  success: '0',
+  'minor-failure': '4',
+  'serious-failure': '8',
+  'major-failure': '12',
+};
 
 /** One audit row as a FHIR R4 AuditEvent (IHE BALP: a RESTful query/read by a user, on a patient). */
 export function toFhirAuditEvent(e: AuditEventRecord): Record<string, unknown> {
@@ -80,22 +120,54 @@ export function toFhirAuditEvent(e: AuditEventRecord): Record<string, unknown> {
     recorded: e.recordedAt,
     outcome: e.decision === 'deny' ? '4' : (OUTCOME_CODE[e.outcome ?? 'success'] ?? '0'),
     ...(e.decision === 'deny' ? { outcomeDesc: `denied: ${e.fields.join(', ')}` } : {}),
-    ...(e.purposeOfUse ? { purposeOfEvent: [{ coding: [{ system: PURPOSE_SYSTEM, code: e.purposeOfUse }], ...(e.breakGlassReason ? { text: e.breakGlassReason } : {}) }] } : {}),
+    ...(e.purposeOfUse
+      ? {
+          purposeOfEvent: [
+            { coding: [{ system: PURPOSE_SYSTEM, code: e.purposeOfUse }], ...(e.breakGlassReason ? { text: e.breakGlassReason } : {}) },
+          ],
+        }
+      : {}),
     agent: [
       {
-        type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP', display: 'information recipient' }] },
+        type: {
+          coding: [
+            { system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP', display: 'information recipient' },
+          ],
+        },
         who: { identifier: { value: e.actorSub } },
         ...(e.clientId ? { altId: e.clientId } : {}),
         requestor: true,
         role: e.actorRoles.map((r) => ({ text: r })),
         ...(e.clientIp ? { network: { address: e.clientIp, type: '2' } } : {}),
       },
-      { type: { coding: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110153', display: 'Source Role ID' }] }, who: { display: `subgraph ${e.subgraph}` }, requestor: false },
+      {
+        type: { coding: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110153', display: 'Source Role ID' }] },
+        who: { display: `subgraph ${e.subgraph}` },
+        requestor: false,
+      },
     ],
-    source: { observer: { display: `patient-federation-gateway/${e.subgraph}${e.subgraphVersion ? `@${e.subgraphVersion}` : ''}` }, type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }] },
+    source: {
+      observer: { display: `patient-federation-gateway/${e.subgraph}${e.subgraphVersion ? `@${e.subgraphVersion}` : ''}` },
+      type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }],
+    },
     entity: [
-      ...(patient ? [{ what: { reference: patient }, type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1', display: 'Person' }, role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' } }] : []),
-      ...(e.patientRef && !patient ? [{ what: { identifier: { value: e.patientRef } }, type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' } }] : []),
+      ...(patient
+        ? [
+            {
+              what: { reference: patient },
+              type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1', display: 'Person' },
+              role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' },
+            },
+          ]
+        : []),
+      ...(e.patientRef && !patient
+        ? [
+            {
+              what: { identifier: { value: e.patientRef } },
+              type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' },
+            },
+          ]
+        : []),
       {
         type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' },
         role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '24', display: 'Query' },

@@ -8,7 +8,17 @@ import { GENESIS_HASH, type AuditContent } from './canonical.ts';
 import { createCheckpoint } from './checkpoint.ts';
 import { AuditRetentionError, dropAuditPartition, listAuditPartitions, purgeExpiredAuditPartitions } from './retention.ts';
 import { formatReport, verifyAuditLog } from './verify.ts';
-import { ENGINES, appendRequests, asAttacker, insertRow, openAuditDb, resetLog, rowAt, testSigningKey, type TestKey } from './test-helpers.ts';
+import {
+  ENGINES,
+  appendRequests,
+  asAttacker,
+  insertRow,
+  openAuditDb,
+  resetLog,
+  rowAt,
+  testSigningKey,
+  type TestKey,
+} from './test-helpers.ts';
 
 const oldRow = (i: number): AuditContent => ({
   recorded_at: `2018-01-1${i}T09:00:00.000000Z`,
@@ -64,14 +74,20 @@ for (const { engine, url, skip } of ENGINES) {
     test('partitions younger than the retention period, and the default partition, are never dropped', async () => {
       await build();
       const current = monthName(new Date());
-      await assert.rejects(dropAuditPartition(db, current), (e: unknown) => e instanceof AuditRetentionError && /inside the 6-year retention period/.test(e.message));
+      await assert.rejects(
+        dropAuditPartition(db, current),
+        (e: unknown) => e instanceof AuditRetentionError && /inside the 6-year retention period/.test(e.message),
+      );
       await assert.rejects(dropAuditPartition(db, current, { retentionYears: 1 }), AuditRetentionError);
       await assert.rejects(dropAuditPartition(db, 'audit_event_default'), /default partition/);
       // January 2018 is young as seen from June 2021.
       await assert.rejects(dropAuditPartition(db, 'audit_event_y2018m01', { now: new Date('2021-06-01T00:00:00Z') }), AuditRetentionError);
       assert.deepEqual((await purgeExpiredAuditPartitions(db, { now: new Date('2021-06-01T00:00:00Z') })).dropped, []);
       await assert.rejects(purgeExpiredAuditPartitions(db, { retentionYears: 0 }), /at least 1/);
-      await assert.rejects(purgeExpiredAuditPartitions(db, { now: new Date(Date.now() + 3 * 86_400_000) }), /later than the database clock/);
+      await assert.rejects(
+        purgeExpiredAuditPartitions(db, { now: new Date(Date.now() + 3 * 86_400_000) }),
+        /later than the database clock/,
+      );
       assert.ok((await listAuditPartitions(db)).some((p) => p.name === 'audit_event_y2018m01'));
       assert.equal((await verify()).ok, true);
     });
@@ -89,7 +105,10 @@ for (const { engine, url, skip } of ENGINES) {
       assert.ok(!(await listAuditPartitions(db)).some((p) => p.name.startsWith('audit_event_y2018')));
       let report = await verify();
       assert.equal(report.ok, true, formatReport(report));
-      assert.deepEqual([report.purgedThroughSeq, report.firstSeq, report.lastSeq, report.checkpointsSigned, report.checkpointsRecomputed], [3, 4, 7, 1, 0]);
+      assert.deepEqual(
+        [report.purgedThroughSeq, report.firstSeq, report.lastSeq, report.checkpointsSigned, report.checkpointsRecomputed],
+        [3, 4, 7, 1, 0],
+      );
       // The chain goes on from there, and new checkpoints tile after the old one.
       await appendRequests(db, 1, 1);
       assert.equal((await createCheckpoint(db, key))?.payload.from_seq, 8);

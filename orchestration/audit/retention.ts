@@ -59,16 +59,28 @@ export async function listAuditPartitions(q: Queryable): Promise<AuditPartition[
            WHERE i.inhparent = 'audit_event'::regclass) p
      ORDER BY m[1]::timestamptz NULLS LAST`,
   );
-  return rows.map((r) => ({ name: r.name, from: r.from_ms === null ? null : new Date(r.from_ms), to: r.to_ms === null ? null : new Date(r.to_ms), isDefault: r.is_default }));
+  return rows.map((r) => ({
+    name: r.name,
+    from: r.from_ms === null ? null : new Date(r.from_ms),
+    to: r.to_ms === null ? null : new Date(r.to_ms),
+    isDefault: r.is_default,
+  }));
 }
 
 async function cutoffFor(q: Queryable, options: RetentionOptions): Promise<Date> {
   const years = options.retentionYears ?? DEFAULT_RETENTION_YEARS;
-  if (!Number.isInteger(years) || years < 1) throw new AuditRetentionError(`retention must be a whole number of years, at least 1 (got ${years})`);
-  const dbNow = new Date(String((await q.query<{ now: string }>("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS now")).rows[0]!.now));
+  if (!Number.isInteger(years) || years < 1)
+    throw new AuditRetentionError(`retention must be a whole number of years, at least 1 (got ${years})`);
+  const dbNow = new Date(
+    String(
+      (await q.query<{ now: string }>('SELECT to_char(clock_timestamp() AT TIME ZONE \'UTC\', \'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"\') AS now'))
+        .rows[0]!.now,
+    ),
+  );
   const now = options.now ?? dbNow;
   // A caller's clock in the future would make young rows look old.
-  if (now.getTime() > dbNow.getTime() + 86_400_000) throw new AuditRetentionError(`now (${now.toISOString()}) is later than the database clock (${dbNow.toISOString()})`);
+  if (now.getTime() > dbNow.getTime() + 86_400_000)
+    throw new AuditRetentionError(`now (${now.toISOString()}) is later than the database clock (${dbNow.toISOString()})`);
   return retentionCutoff(now, years);
 }
 
@@ -86,9 +98,12 @@ export async function dropAuditPartition(db: Database, name: string, options: Re
     const cutoff = await cutoffFor(tx, options);
     const partition = (await listAuditPartitions(tx)).find((p) => p.name === name);
     if (!partition) throw new AuditRetentionError(`${name} is not a partition of audit_event`);
-    if (partition.isDefault || !partition.from || !partition.to) throw new AuditRetentionError(`${name} is the default partition: it is never dropped`);
+    if (partition.isDefault || !partition.from || !partition.to)
+      throw new AuditRetentionError(`${name} is the default partition: it is never dropped`);
     if (partition.to > cutoff)
-      throw new AuditRetentionError(`${name} holds rows until ${partition.to.toISOString()}, inside the ${years}-year retention period (only rows before ${cutoff.toISOString()} may go)`);
+      throw new AuditRetentionError(
+        `${name} holds rows until ${partition.to.toISOString()}, inside the ${years}-year retention period (only rows before ${cutoff.toISOString()} may go)`,
+      );
     const stats = (
       await tx.query<{ n: string; first_seq: string | null; last_seq: string | null; last_hash: string | null }>(
         `SELECT count(*)::text AS n, min(seq)::text AS first_seq, max(seq)::text AS last_seq,
@@ -96,8 +111,16 @@ export async function dropAuditPartition(db: Database, name: string, options: Re
       )
     ).rows[0]!;
     if (stats.last_seq !== null) {
-      const older = (await tx.query<{ n: string }>(`SELECT count(*)::text AS n FROM audit_event WHERE seq <= $1 AND tableoid <> $2::regclass`, [stats.last_seq, quoteIdent(name)])).rows[0]!;
-      if (Number(older.n) > 0) throw new AuditRetentionError(`${name}: ${older.n} rows elsewhere precede its last row (seq ${stats.last_seq}); purge the oldest partitions first`);
+      const older = (
+        await tx.query<{ n: string }>(`SELECT count(*)::text AS n FROM audit_event WHERE seq <= $1 AND tableoid <> $2::regclass`, [
+          stats.last_seq,
+          quoteIdent(name),
+        ])
+      ).rows[0]!;
+      if (Number(older.n) > 0)
+        throw new AuditRetentionError(
+          `${name}: ${older.n} rows elsewhere precede its last row (seq ${stats.last_seq}); purge the oldest partitions first`,
+        );
     }
     await tx.query(
       `INSERT INTO audit_purge (partition_name, range_from, range_to, retention_years, row_count, first_seq, last_seq, last_hash)
@@ -117,7 +140,10 @@ export async function dropAuditPartition(db: Database, name: string, options: Re
 }
 
 /** Drops, oldest first, every monthly partition whose rows have all outlived the retention period. */
-export async function purgeExpiredAuditPartitions(db: Database, options: RetentionOptions = {}): Promise<{ readonly cutoff: Date; readonly dropped: PurgeRecord[] }> {
+export async function purgeExpiredAuditPartitions(
+  db: Database,
+  options: RetentionOptions = {},
+): Promise<{ readonly cutoff: Date; readonly dropped: PurgeRecord[] }> {
   const cutoff = await cutoffFor(db, options);
   const expired = (await listAuditPartitions(db)).filter((p) => !p.isDefault && p.to !== null && p.to <= cutoff);
   const dropped: PurgeRecord[] = [];

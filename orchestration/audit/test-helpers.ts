@@ -38,7 +38,10 @@ export const testPrincipal = (overrides: Partial<Principal> = {}): Principal => 
 /** Appends `requests` requests of `rowsPerRequest` patients each, one after the other. */
 export async function appendRequests(db: Queryable, requests: number, rowsPerRequest = 1, subgraph = 'mpi'): Promise<void> {
   for (let i = 0; i < requests; i++) {
-    const accesses = Array.from({ length: rowsPerRequest }, (_, j) => ({ patientRef: `Patient/p${i}-${j}`, fields: ['Patient.birthDate', 'Patient.name'] }));
+    const accesses = Array.from({ length: rowsPerRequest }, (_, j) => ({
+      patientRef: `Patient/p${i}-${j}`,
+      fields: ['Patient.birthDate', 'Patient.name'],
+    }));
     await writeAuditEvents(db, { principal: testPrincipal({ requestId: `req-${i}` }), subgraph, operationName: `Op${i}` }, accesses, []);
   }
 }
@@ -47,7 +50,11 @@ export type TestKey = CheckpointSigningKey & { readonly publicJwk: JWK };
 
 export async function testSigningKey(kid = 'audit-test-key'): Promise<TestKey> {
   const { privateKey, publicKey } = await generateKeyPair('EdDSA', { extractable: true });
-  return { kid, privateJwk: { ...(await exportJWK(privateKey)), kid, alg: 'EdDSA' }, publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'EdDSA' } };
+  return {
+    kid,
+    privateJwk: { ...(await exportJWK(privateKey)), kid, alg: 'EdDSA' },
+    publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'EdDSA' },
+  };
 }
 
 /** Runs fn as a DBA who bypasses the append-only triggers. */

@@ -7,7 +7,18 @@ import { dropSchema, type Database, type Queryable } from '../../platform/db.ts'
 import { rowHash } from './canonical.ts';
 import { AuditIntegrityError, createCheckpoint, readCheckpoints, startAuditCheckpoints, verifyCheckpointSignature } from './checkpoint.ts';
 import { verifyAuditLog, formatReport, type AuditVerifyReport } from './verify.ts';
-import { ENGINES, appendRequests, asAttacker, insertRow, openAuditDb, rehashFrom, resetLog, rowAt, testSigningKey, type TestKey } from './test-helpers.ts';
+import {
+  ENGINES,
+  appendRequests,
+  asAttacker,
+  insertRow,
+  openAuditDb,
+  rehashFrom,
+  resetLog,
+  rowAt,
+  testSigningKey,
+  type TestKey,
+} from './test-helpers.ts';
 
 for (const { engine, url, skip } of ENGINES) {
   describe(`${engine}: checkpoints and verification`, { skip }, () => {
@@ -43,7 +54,10 @@ for (const { engine, url, skip } of ENGINES) {
       const cpId = await build();
       let report = await verify();
       assert.equal(report.ok, true, formatReport(report));
-      assert.deepEqual([report.rows, report.firstSeq, report.lastSeq, report.checkpointsSigned, report.checkpointsRecomputed, report.signedThroughSeq], [12, 1, 12, 1, 1, 8]);
+      assert.deepEqual(
+        [report.rows, report.firstSeq, report.lastSeq, report.checkpointsSigned, report.checkpointsRecomputed, report.signedThroughSeq],
+        [12, 1, 12, 1, 1, 8],
+      );
       assert.match(report.warnings.join(), /9\.\.12 are not yet covered/);
       const second = await createCheckpoint(db, key);
       assert.deepEqual([second?.payload.from_seq, second?.payload.to_seq, second?.payload.prev_hash], [9, 12, (await rowAt(db, 8)).hash]);
@@ -74,7 +88,10 @@ for (const { engine, url, skip } of ENGINES) {
       try {
         await appendRequests(db, 3, 2);
         for (let i = 0; i < 200 && (await readCheckpoints(db)).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
-        assert.deepEqual((await readCheckpoints(db)).map((c) => [c.fromSeq, c.toSeq]), [[1, 6]]);
+        assert.deepEqual(
+          (await readCheckpoints(db)).map((c) => [c.fromSeq, c.toSeq]),
+          [[1, 6]],
+        );
         await appendRequests(db, 1, 1);
         await new Promise((r) => setTimeout(r, 50));
         assert.equal((await readCheckpoints(db)).length, 1, 'one unsigned row is below the threshold');
@@ -106,7 +123,9 @@ for (const { engine, url, skip } of ENGINES) {
       const seven = await rowAt(db, 7);
       // (seq, recorded_at) is the primary key: the forger shifts the time by a microsecond.
       const recorded_at = seven.recorded_at.replace(/\d(?=Z$)/, (d) => String((Number(d) + 1) % 10));
-      await tamper((tx) => insertRow(tx, 7, six.hash, { ...seven, recorded_at, request_id: 'forged-request', patient_ref: 'Patient/cover-story' }));
+      await tamper((tx) =>
+        insertRow(tx, 7, six.hash, { ...seven, recorded_at, request_id: 'forged-request', patient_ref: 'Patient/cover-story' }),
+      );
       const report = await verify();
       assert.deepEqual(first(report), { kind: 'inserted', seq: 7, checkpointId: undefined });
       assert.match(report.problems[0]!.message, /appears 2 times.*forged-request/);
@@ -149,7 +168,7 @@ for (const { engine, url, skip } of ENGINES) {
       assert.match(report.problems[0]!.message, /seqs 11\.\.12 were removed/);
     });
 
-    test('a truncated unsigned tail, against the writers\' chain head', async () => {
+    test("a truncated unsigned tail, against the writers' chain head", async () => {
       await build();
       await tamper((tx) => tx.query('DELETE FROM audit_event WHERE seq > 11'));
       assert.deepEqual(first(await verify()), { kind: 'truncated', seq: 12, checkpointId: undefined });
@@ -158,8 +177,24 @@ for (const { engine, url, skip } of ENGINES) {
     test('a forged checkpoint: signed by another key under the trusted key id, or its columns altered', async () => {
       const cpId = await build();
       const attacker = await testSigningKey(key.kid);
-      const payload = JSON.stringify({ type: 'audit-checkpoint', v: 1, kid: key.kid, from_seq: 9, to_seq: 12, prev_hash: '00', merkle_root: '00', head_hash: '00', from_recorded_at: '', to_recorded_at: '', created_at: '' });
-      const signature = sign(null, Buffer.from(payload), createPrivateKey({ key: attacker.privateJwk as JsonWebKey, format: 'jwk' })).toString('base64url');
+      const payload = JSON.stringify({
+        type: 'audit-checkpoint',
+        v: 1,
+        kid: key.kid,
+        from_seq: 9,
+        to_seq: 12,
+        prev_hash: '00',
+        merkle_root: '00',
+        head_hash: '00',
+        from_recorded_at: '',
+        to_recorded_at: '',
+        created_at: '',
+      });
+      const signature = sign(
+        null,
+        Buffer.from(payload),
+        createPrivateKey({ key: attacker.privateJwk as JsonWebKey, format: 'jwk' }),
+      ).toString('base64url');
       const { rows } = await db.query<{ id: string }>(
         `INSERT INTO audit_checkpoint (from_seq, to_seq, merkle_root, head_hash, key_id, payload, signature) VALUES (9, 12, '\\x00', '\\x00', $1, $2, $3) RETURNING id::text AS id`,
         [key.kid, payload, signature],
@@ -169,7 +204,9 @@ for (const { engine, url, skip } of ENGINES) {
       assert.match(report.problems[0]!.message, /signature does not verify/);
 
       await build();
-      await tamper((tx) => tx.query(`UPDATE audit_checkpoint SET to_seq = 7, merkle_root = '\\x01' WHERE id = (SELECT max(id) FROM audit_checkpoint)`));
+      await tamper((tx) =>
+        tx.query(`UPDATE audit_checkpoint SET to_seq = 7, merkle_root = '\\x01' WHERE id = (SELECT max(id) FROM audit_checkpoint)`),
+      );
       report = await verify();
       assert.equal(first(report).kind, 'checkpoint-forged');
       assert.match(report.problems[0]!.message, /stored to_seq, merkle_root differ from what was signed/);
@@ -192,7 +229,9 @@ for (const { engine, url, skip } of ENGINES) {
       await tamper(async (tx) => {
         await tx.query("UPDATE audit_event SET purpose_of_use = 'HRESCH' WHERE seq = 4");
         const four = await rowAt(tx, 4);
-        await tx.query(`UPDATE audit_event SET hash = decode($1, 'hex') WHERE seq = 4`, [rowHash(Buffer.from(four.prev_hash, 'hex'), four).toString('hex')]);
+        await tx.query(`UPDATE audit_event SET hash = decode($1, 'hex') WHERE seq = 4`, [
+          rowHash(Buffer.from(four.prev_hash, 'hex'), four).toString('hex'),
+        ]);
       });
       const report = await verify();
       assert.deepEqual(first(report), { kind: 'broken-link', seq: 5, checkpointId: undefined });
@@ -212,7 +251,10 @@ for (const { engine, url, skip } of ENGINES) {
     test('the checkpointer refuses to sign a chain that does not verify', async () => {
       await build();
       await tamper((tx) => tx.query("UPDATE audit_event SET decision = 'deny' WHERE seq = 10"));
-      await assert.rejects(createCheckpoint(db, key), (e: unknown) => e instanceof AuditIntegrityError && e.problem.kind === 'edited' && e.problem.seq === 10);
+      await assert.rejects(
+        createCheckpoint(db, key),
+        (e: unknown) => e instanceof AuditIntegrityError && e.problem.kind === 'edited' && e.problem.seq === 10,
+      );
       assert.equal((await readCheckpoints(db)).length, 1);
     });
   });

@@ -46,7 +46,8 @@ type SignedCheckpoint = { readonly stored: StoredCheckpoint; readonly payload: C
 
 const ROW_KINDS: readonly AuditProblemKind[] = ['deleted', 'inserted', 'reordered', 'edited', 'broken-link', 'truncated'];
 const order = (a: AuditProblem, b: AuditProblem): number =>
-  (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER) || Number(!ROW_KINDS.includes(a.kind)) - Number(!ROW_KINDS.includes(b.kind));
+  (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER) ||
+  Number(!ROW_KINDS.includes(a.kind)) - Number(!ROW_KINDS.includes(b.kind));
 
 export async function verifyAuditLog(db: Database, options: VerifyOptions): Promise<AuditVerifyReport> {
   // One snapshot: rows, checkpoints, purges and the chain head as of the same instant, while writers go on.
@@ -68,7 +69,13 @@ async function verifyIn(q: Queryable, options: VerifyOptions): Promise<AuditVeri
   const signed: SignedCheckpoint[] = [];
   for (const cp of stored) {
     const result = verifyCheckpointSignature(cp, options.publicKeys);
-    if ('reason' in result) problems.push({ kind: 'checkpoint-forged', seq: cp.fromSeq, checkpointId: cp.id, message: `checkpoint #${cp.id} (seqs ${cp.fromSeq}..${cp.toSeq}) is forged: ${result.reason}` });
+    if ('reason' in result)
+      problems.push({
+        kind: 'checkpoint-forged',
+        seq: cp.fromSeq,
+        checkpointId: cp.id,
+        message: `checkpoint #${cp.id} (seqs ${cp.fromSeq}..${cp.toSeq}) is forged: ${result.reason}`,
+      });
     else signed.push({ stored: cp, payload: result.payload });
   }
   let previous: SignedCheckpoint | null = null;
@@ -77,7 +84,12 @@ async function verifyIn(q: Queryable, options: VerifyOptions): Promise<AuditVeri
     if (!previous) {
       const startsAtGenesis = p.from_seq === 1 && p.prev_hash === GENESIS_HASH.toString('hex');
       if (!startsAtGenesis && !(base.purged && p.from_seq <= base.seq + 1))
-        problems.push({ kind: 'checkpoint-missing', seq: 1, checkpointId: cp.stored.id, message: `no checkpoint covers seqs 1..${p.from_seq - 1}: the first checkpoints were removed` });
+        problems.push({
+          kind: 'checkpoint-missing',
+          seq: 1,
+          checkpointId: cp.stored.id,
+          message: `no checkpoint covers seqs 1..${p.from_seq - 1}: the first checkpoints were removed`,
+        });
     } else if (p.from_seq > previous.payload.to_seq + 1) {
       problems.push({
         kind: 'checkpoint-missing',
@@ -141,11 +153,24 @@ async function verifyIn(q: Queryable, options: VerifyOptions): Promise<AuditVeri
         checkpointId: signedThrough.stored.id,
         message: `the log ends at seq ${end} but checkpoint #${signedThrough.stored.id} signed seqs up to ${signedThrough.payload.to_seq}: seqs ${end + 1}..${signedThrough.payload.to_seq} were removed`,
       });
-    const head = (await q.query<{ seq: string; hash: string }>("SELECT seq::text AS seq, encode(hash, 'hex') AS hash FROM audit_chain_head WHERE id = 1")).rows[0];
+    const head = (
+      await q.query<{ seq: string; hash: string }>(
+        "SELECT seq::text AS seq, encode(hash, 'hex') AS hash FROM audit_chain_head WHERE id = 1",
+      )
+    ).rows[0];
     if (!head) warnings.push('the chain head row is missing');
-    else if (Number(head.seq) > end) problems.push({ kind: 'truncated', seq: end + 1, message: `the log ends at seq ${end} but the writers' chain head is at seq ${head.seq}: seqs ${end + 1}..${head.seq} were removed` });
+    else if (Number(head.seq) > end)
+      problems.push({
+        kind: 'truncated',
+        seq: end + 1,
+        message: `the log ends at seq ${end} but the writers' chain head is at seq ${head.seq}: seqs ${end + 1}..${head.seq} were removed`,
+      });
     else if (Number(head.seq) < end)
-      problems.push({ kind: 'inserted', seq: Number(head.seq) + 1, message: `seqs ${Number(head.seq) + 1}..${end} lie beyond the writers' chain head (seq ${head.seq}): they were not appended by audit_append()` });
+      problems.push({
+        kind: 'inserted',
+        seq: Number(head.seq) + 1,
+        message: `seqs ${Number(head.seq) + 1}..${end} lie beyond the writers' chain head (seq ${head.seq}): they were not appended by audit_append()`,
+      });
     else if (end > 0 && head.hash !== walk.lastHash.toString('hex'))
       problems.push({ kind: 'edited', seq: end, message: `seq ${end} differs from the writers' chain head: the tail was rewritten` });
   }
@@ -153,7 +178,7 @@ async function verifyIn(q: Queryable, options: VerifyOptions): Promise<AuditVeri
   // 4. Purges: only partitions older than the retention period, and no signed evidence of younger rows.
   const purges = (
     await q.query<{ id: string; partition_name: string; range_to: string; first_seq: string | null }>(
-      "SELECT id::text AS id, partition_name, to_char(range_to AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS range_to, first_seq::text AS first_seq FROM audit_purge ORDER BY audit_purge.id",
+      'SELECT id::text AS id, partition_name, to_char(range_to AT TIME ZONE \'UTC\', \'YYYY-MM-DD"T"HH24:MI:SS"Z"\') AS range_to, first_seq::text AS first_seq FROM audit_purge ORDER BY audit_purge.id',
     )
   ).rows;
   for (const purge of purges) {
@@ -166,7 +191,10 @@ async function verifyIn(q: Queryable, options: VerifyOptions): Promise<AuditVeri
   }
   if (base.purged) {
     for (const cp of signed.filter((c) => c.payload.from_seq <= base.seq)) {
-      const at = cp.payload.to_seq <= base.seq ? { seq: cp.payload.to_seq, t: cp.payload.to_recorded_at } : { seq: cp.payload.from_seq, t: cp.payload.from_recorded_at };
+      const at =
+        cp.payload.to_seq <= base.seq
+          ? { seq: cp.payload.to_seq, t: cp.payload.to_recorded_at }
+          : { seq: cp.payload.from_seq, t: cp.payload.from_recorded_at };
       if (new Date(at.t) > cutoff)
         problems.push({
           kind: 'purge-invalid',
@@ -176,12 +204,19 @@ async function verifyIn(q: Queryable, options: VerifyOptions): Promise<AuditVeri
         });
     }
     const below = (await q.query<{ n: string }>('SELECT count(*)::text AS n FROM audit_event WHERE seq <= $1', [base.seq])).rows[0]!;
-    if (Number(below.n) > 0) problems.push({ kind: 'purge-invalid', seq: base.seq, message: `${below.n} rows at or below seq ${base.seq} remain although a purge removed everything up to it` });
+    if (Number(below.n) > 0)
+      problems.push({
+        kind: 'purge-invalid',
+        seq: base.seq,
+        message: `${below.n} rows at or below seq ${base.seq} remain although a purge removed everything up to it`,
+      });
   }
 
   if (stored.length === 0) warnings.push('no signed checkpoint yet: a truncated tail cannot be proven');
   else if (signedThrough && lastSeq !== null && lastSeq > signedThrough.payload.to_seq)
-    warnings.push(`seqs ${signedThrough.payload.to_seq + 1}..${lastSeq} are not yet covered by a signed checkpoint (protected by the chain only)`);
+    warnings.push(
+      `seqs ${signedThrough.payload.to_seq + 1}..${lastSeq} are not yet covered by a signed checkpoint (protected by the chain only)`,
+    );
 
   problems.sort(order);
   return {
@@ -207,7 +242,9 @@ export function formatReport(report: AuditVerifyReport): string {
   if (report.ok) lines.push(`audit log OK: ${counts}`);
   else {
     const first = report.problems[0]!;
-    lines.push(`audit log TAMPERED: first bad record ${first.seq !== null ? `seq ${first.seq}` : ''}${first.checkpointId !== undefined ? ` (checkpoint #${first.checkpointId})` : ''} [${first.kind}]`);
+    lines.push(
+      `audit log TAMPERED: first bad record ${first.seq !== null ? `seq ${first.seq}` : ''}${first.checkpointId !== undefined ? ` (checkpoint #${first.checkpointId})` : ''} [${first.kind}]`,
+    );
     lines.push(`  ${first.message}`);
     for (const p of report.problems.slice(1)) lines.push(`  also [${p.kind}] ${p.message}`);
     lines.push(`  verified before stopping: ${counts}`);

@@ -30,12 +30,29 @@ import {
   type LinkState,
 } from './golden.ts';
 import { upkeepOf } from './upkeep.ts';
-import { countTerms, defaultLinkConfig, frequenciesFor, linkSourceRecord, prepare, rankedCandidates, scoreCandidates, type Candidate, type LinkOptions, type LinkOutcome, type Prepared, type RankedCandidate, type Scored } from './linking.ts';
+import {
+  countTerms,
+  defaultLinkConfig,
+  frequenciesFor,
+  linkSourceRecord,
+  prepare,
+  rankedCandidates,
+  scoreCandidates,
+  type Candidate,
+  type LinkOptions,
+  type LinkOutcome,
+  type Prepared,
+  type RankedCandidate,
+  type Scored,
+} from './linking.ts';
 
 /** Records per transaction: large enough to amortize round trips, small enough to keep locks short. */
 export const BATCH_CHUNK = 500;
 
-/** A golden record the chunk decided to join was merged away after the chunk read it (SQLSTATE 40001 if it escapes: a lost race, worth another try). */
+/**
+ * A golden record the chunk decided to join was merged away after the chunk read it (SQLSTATE 40001 if it escapes: a lost race, worth
+ * another try).
+ */
 class ChunkRaced extends Error {
   readonly code = '40001';
   constructor() {
@@ -51,22 +68,43 @@ class ChunkRaced extends Error {
 async function lockDecided(tx: Queryable, ids: readonly string[]): Promise<Map<string, string>> {
   if (ids.length === 0) return new Map();
   const wanted = [...new Set(ids)];
-  const { rows } = await tx.query<{ id: string; version: string }>("SELECT id, xmin::text AS version FROM golden_patient WHERE id = ANY($1::uuid[]) AND status = 'ACTIVE' ORDER BY id FOR UPDATE", [wanted]);
+  const { rows } = await tx.query<{ id: string; version: string }>(
+    "SELECT id, xmin::text AS version FROM golden_patient WHERE id = ANY($1::uuid[]) AND status = 'ACTIVE' ORDER BY id FOR UPDATE",
+    [wanted],
+  );
   if (rows.length !== wanted.length) throw new ChunkRaced();
   return new Map(rows.map((r) => [r.id, r.version]));
 }
 
-type Decided = { readonly p: Prepared; readonly goldenId: string; readonly created: boolean; readonly decision: LinkState; readonly target: Scored | undefined; readonly duplicates: readonly Scored[] };
+type Decided = {
+  readonly p: Prepared;
+  readonly goldenId: string;
+  readonly created: boolean;
+  readonly decision: LinkState;
+  readonly target: Scored | undefined;
+  readonly duplicates: readonly Scored[];
+};
 
 /**
  * A chunk's decisions, and what the existing golden records they join are computed from, read while
  * deciding: the write recomputes them from it unless their version changed meanwhile, which keeps
  * that read off the write's path (the pipeline's slower half).
  */
-type DecidedChunk = { readonly decisions: readonly Decided[]; /** Golden records the chunk creates. */ readonly created: ReadonlySet<string>; readonly joined: ReadonlyMap<string, GoldenSources> };
+type DecidedChunk = {
+  readonly decisions: readonly Decided[];
+  /** Golden records the chunk creates. */ readonly created: ReadonlySet<string>;
+  readonly joined: ReadonlyMap<string, GoldenSources>;
+};
 
-/** The golden records a decision's writes point to: the one it joins or creates, the one it is queued for review against, possible duplicates. */
-const referenced = (d: Decided): string[] => [d.goldenId, ...(d.target && d.decision !== LINK_STATES.NO_MATCH ? [d.target.goldenId] : []), ...d.duplicates.map((s) => s.goldenId)];
+/**
+ * The golden records a decision's writes point to: the one it joins or creates, the one it is queued for review against, possible
+ * duplicates.
+ */
+const referenced = (d: Decided): string[] => [
+  d.goldenId,
+  ...(d.target && d.decision !== LINK_STATES.NO_MATCH ? [d.target.goldenId] : []),
+  ...d.duplicates.map((s) => s.goldenId),
+];
 
 /** Records scored (or prepared) between two turns of the event loop: a few milliseconds of work. */
 const YIELD_EVERY = 25;
@@ -76,7 +114,12 @@ const idOf = (c: { readonly source: string; readonly sourcePatientId: string }):
 /** What a chunk's decisions need from the database: each record's stored candidates, and name frequencies. */
 type ChunkReads = { readonly fromDb: ReadonlyMap<number, RankedCandidate[]>; readonly freq: NameFrequencies | undefined };
 
-const readChunk = async (q: Queryable, prepared: readonly Prepared[], matching: MatchingConfig, protection: IdentifierProtection): Promise<ChunkReads> => {
+const readChunk = async (
+  q: Queryable,
+  prepared: readonly Prepared[],
+  matching: MatchingConfig,
+  protection: IdentifierProtection,
+): Promise<ChunkReads> => {
   const [fromDb, freq] = await Promise.all([rankedCandidates(q, prepared, matching, protection), frequenciesFor(q, prepared)]);
   return { fromDb, freq };
 };
@@ -87,7 +130,13 @@ const readChunk = async (q: Queryable, prepared: readonly Prepared[], matching: 
  * of this chunk before each record, found through their blocking keys in memory exactly as the
  * database would find them.
  */
-async function decideChunk(q: Queryable, prepared: readonly Prepared[], reads: ChunkReads, matching: MatchingConfig, previous: readonly Decided[]): Promise<DecidedChunk> {
+async function decideChunk(
+  q: Queryable,
+  prepared: readonly Prepared[],
+  reads: ChunkReads,
+  matching: MatchingConfig,
+  previous: readonly Decided[],
+): Promise<DecidedChunk> {
   const { fromDb, freq } = reads;
   const inMemory = new Map<string, Candidate[]>();
   const remember = (d: Decided) => {
@@ -109,12 +158,19 @@ async function decideChunk(q: Queryable, prepared: readonly Prepared[], reads: C
         if (counted.has(id)) continue;
         shared.set(id, { c, shared: (shared.get(id)?.shared ?? 0) + 1 });
       }
-    const candidates = [...shared.values()].sort((a, b) => b.shared - a.shared).slice(0, matching.blocking.capTotal).map((x) => x.c);
+    const candidates = [...shared.values()]
+      .sort((a, b) => b.shared - a.shared)
+      .slice(0, matching.blocking.capTotal)
+      .map((x) => x.c);
     const scored = scoreCandidates(p, candidates, matching, freq);
     const target = scored[0];
     const joins = target?.decision === LINK_STATES.MATCH;
     const goldenId = joins ? target.goldenId : randomUUID();
-    const decision: LinkState = joins ? LINK_STATES.MATCH : target && target.decision !== LINK_STATES.NO_MATCH ? LINK_STATES.POSSIBLE_MATCH : LINK_STATES.NO_MATCH;
+    const decision: LinkState = joins
+      ? LINK_STATES.MATCH
+      : target && target.decision !== LINK_STATES.NO_MATCH
+        ? LINK_STATES.POSSIBLE_MATCH
+        : LINK_STATES.NO_MATCH;
     const duplicates = joins ? scored.filter((s) => s.goldenId !== goldenId && s.decision !== LINK_STATES.NO_MATCH).slice(0, 3) : [];
     const d: Decided = { p, goldenId, created: !joins, decision, target, duplicates };
     decided.push(d);
@@ -122,7 +178,10 @@ async function decideChunk(q: Queryable, prepared: readonly Prepared[], reads: C
   }
   // Golden records this chunk creates are not in the database yet: only the existing ones are read.
   const created = new Set(decided.filter((d) => d.created).map((d) => d.goldenId));
-  const joined = await goldenSources(q, decided.filter((d) => !created.has(d.goldenId)).map((d) => d.goldenId));
+  const joined = await goldenSources(
+    q,
+    decided.filter((d) => !created.has(d.goldenId)).map((d) => d.goldenId),
+  );
   return { decisions: decided, created, joined };
 }
 
@@ -132,11 +191,20 @@ async function writeChunk(tx: Queryable, chunk: DecidedChunk, protection: Identi
   const survivorship = options.survivorship ?? defaultLinkConfig().survivorship;
   const who = options.actor ?? SYSTEM_ACTOR;
   const { created } = chunk;
-  const versions = await lockDecided(tx, decided.flatMap(referenced).filter((id) => !created.has(id)));
+  const versions = await lockDecided(
+    tx,
+    decided.flatMap(referenced).filter((id) => !created.has(id)),
+  );
   // New golden records are inserted complete, from their records of this chunk.
   const newRows = new Map<string, GoldenSourceRow[]>();
   for (const d of decided)
-    if (created.has(d.goldenId)) (newRows.get(d.goldenId) ?? newRows.set(d.goldenId, []).get(d.goldenId)!).push({ demographics: d.p.sealed, data_quality: d.p.flags, link_state: d.decision, link_origin: 'AUTO' });
+    if (created.has(d.goldenId))
+      (newRows.get(d.goldenId) ?? newRows.set(d.goldenId, []).get(d.goldenId)!).push({
+        demographics: d.p.sealed,
+        data_quality: d.p.flags,
+        link_state: d.decision,
+        link_origin: 'AUTO',
+      });
   await insertGoldens(tx, new Map([...newRows].map(([id, rows]) => [id, goldenColumns(rows, {}, survivorship, protection)])));
   const inserted = await tx.query<{ rid: string; source: string; source_patient_id: string }>(
     `INSERT INTO source_record (source, source_patient_id, golden_id, mrn, demographics, source_updated_at, features, data_quality, link_state, link_origin, link_score, link_evidence, matched_via, block_keys)
@@ -166,14 +234,24 @@ async function writeChunk(tx: Queryable, chunk: DecidedChunk, protection: Identi
   const ridOf = new Map(inserted.rows.map((r) => [idOf({ source: r.source, sourcePatientId: r.source_patient_id }), String(r.rid)]));
   const blockRids: string[] = [];
   const blockKeys: string[] = [];
-  for (const d of decided) for (const k of d.p.blockKeys) (blockRids.push(ridOf.get(idOf(d.p.d))!), blockKeys.push(k));
+  for (const d of decided) {
+    for (const k of d.p.blockKeys) {
+      blockRids.push(ridOf.get(idOf(d.p.d))!);
+      blockKeys.push(k);
+    }
+  }
   // Plain inserts: the records are new (a record's keys are distinct, its identifiers deduplicated below).
   await tx.query('INSERT INTO match_block (key, rid) SELECT * FROM unnest($1::bigint[], $2::bigint[])', [blockKeys, blockRids]);
   const identifiers = decided.flatMap((d) => {
-    const own = new Map(d.p.d.identifiers.map((i) => {
-      const value = protection.lookupValue(i.system, i.value);
-      return [i.system + '\u0000' + value, { system: i.system, value, source: d.p.d.source, source_patient_id: d.p.d.sourcePatientId }] as const;
-    }));
+    const own = new Map(
+      d.p.d.identifiers.map((i) => {
+        const value = protection.lookupValue(i.system, i.value);
+        return [
+          i.system + '\u0000' + value,
+          { system: i.system, value, source: d.p.d.source, source_patient_id: d.p.d.sourcePatientId },
+        ] as const;
+      }),
+    );
     return [...own.values()];
   });
   if (identifiers.length > 0)
@@ -186,15 +264,44 @@ async function writeChunk(tx: Queryable, chunk: DecidedChunk, protection: Identi
      SELECT x.source, x.source_patient_id, x.golden_id, x.state, 'AUTO', x.score, x.evidence, $2, $3, $4
      FROM jsonb_to_recordset($1::jsonb) AS x(source text, source_patient_id text, golden_id uuid, state text, score double precision, evidence jsonb)`,
     [
-      JSON.stringify(decided.map((d) => ({ source: d.p.d.source, source_patient_id: d.p.d.sourcePatientId, golden_id: d.goldenId, state: d.decision, score: d.target?.comparison.probability ?? null, evidence: d.target?.comparison.evidence ?? null }))),
+      JSON.stringify(
+        decided.map((d) => ({
+          source: d.p.d.source,
+          source_patient_id: d.p.d.sourcePatientId,
+          golden_id: d.goldenId,
+          state: d.decision,
+          score: d.target?.comparison.probability ?? null,
+          evidence: d.target?.comparison.evidence ?? null,
+        })),
+      ),
       LINK_ACTIONS.CREATED,
       who.actor,
       who.requestId ?? null,
     ],
   );
   const reviews = decided.flatMap((d) => [
-    ...(d.decision === LINK_STATES.POSSIBLE_MATCH && d.target ? [{ kind: 'POSSIBLE_MATCH', record_source: d.p.d.source, record_id: d.p.d.sourcePatientId, golden_id: d.goldenId, candidate_id: d.target.goldenId, score: d.target.comparison.probability, evidence: d.target.comparison.evidence }] : []),
-    ...d.duplicates.map((s) => ({ kind: 'POSSIBLE_DUPLICATE', record_source: null, record_id: null, golden_id: d.goldenId, candidate_id: s.goldenId, score: s.comparison.probability, evidence: s.comparison.evidence })),
+    ...(d.decision === LINK_STATES.POSSIBLE_MATCH && d.target
+      ? [
+          {
+            kind: 'POSSIBLE_MATCH',
+            record_source: d.p.d.source,
+            record_id: d.p.d.sourcePatientId,
+            golden_id: d.goldenId,
+            candidate_id: d.target.goldenId,
+            score: d.target.comparison.probability,
+            evidence: d.target.comparison.evidence,
+          },
+        ]
+      : []),
+    ...d.duplicates.map((s) => ({
+      kind: 'POSSIBLE_DUPLICATE',
+      record_source: null,
+      record_id: null,
+      golden_id: d.goldenId,
+      candidate_id: s.goldenId,
+      score: s.comparison.probability,
+      evidence: s.comparison.evidence,
+    })),
   ]);
   if (reviews.length > 0)
     await tx.query(
@@ -210,12 +317,26 @@ async function writeChunk(tx: Queryable, chunk: DecidedChunk, protection: Identi
   // Existing golden records the chunk joined: recomputed from all of their records. Those unchanged
   // since the chunk was decided (same row version, held by our lock) from what was read then plus
   // this chunk's records; the others from a fresh read, which sees this chunk's inserts.
-  const joining = Map.groupBy(decided.filter((d) => !created.has(d.goldenId)), (d) => d.goldenId);
-  const sources = new Map<string, Pick<GoldenSources, 'manual' | 'rows'>>(await goldenSources(tx, [...joining.keys()].filter((id) => chunk.joined.get(id)?.version !== versions.get(id))));
+  const joining = Map.groupBy(
+    decided.filter((d) => !created.has(d.goldenId)),
+    (d) => d.goldenId,
+  );
+  const sources = new Map<string, Pick<GoldenSources, 'manual' | 'rows'>>(
+    await goldenSources(
+      tx,
+      [...joining.keys()].filter((id) => chunk.joined.get(id)?.version !== versions.get(id)),
+    ),
+  );
   for (const [id, ds] of joining) {
     const read = chunk.joined.get(id);
     if (sources.has(id) || !read) continue;
-    sources.set(id, { manual: read.manual, rows: [...read.rows, ...ds.map((d) => ({ demographics: d.p.sealed, data_quality: d.p.flags, link_state: d.decision, link_origin: LINK_ORIGINS.AUTO }))] });
+    sources.set(id, {
+      manual: read.manual,
+      rows: [
+        ...read.rows,
+        ...ds.map((d) => ({ demographics: d.p.sealed, data_quality: d.p.flags, link_state: d.decision, link_origin: LINK_ORIGINS.AUTO })),
+      ],
+    });
   }
   await writeRecomputed(tx, sources, survivorship, protection);
 }
@@ -223,8 +344,18 @@ async function writeChunk(tx: Queryable, chunk: DecidedChunk, protection: Identi
 const RACE_ATTEMPTS = 3;
 const takeBatchLock = (tx: Queryable) => tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [BATCH_LOCK]);
 
-/** One chunk at a time, each in one transaction holding the batch lock (the embedded database has one connection). A lost race (ChunkRaced included) is decided again by inTransaction's retry. */
-async function linkOneByOne(db: Database, chunks: readonly (readonly Prepared[])[], protection: IdentifierProtection, matching: MatchingConfig, options: LinkOptions, onLinked: (d: readonly Decided[]) => Promise<void>): Promise<void> {
+/**
+ * One chunk at a time, each in one transaction holding the batch lock (the embedded database has one connection). A lost race (ChunkRaced
+ * included) is decided again by inTransaction's retry.
+ */
+async function linkOneByOne(
+  db: Database,
+  chunks: readonly (readonly Prepared[])[],
+  protection: IdentifierProtection,
+  matching: MatchingConfig,
+  options: LinkOptions,
+  onLinked: (d: readonly Decided[]) => Promise<void>,
+): Promise<void> {
   for (const chunk of chunks) {
     const decided = await inTransaction(db, async (tx) => {
       await takeBatchLock(tx);
@@ -242,7 +373,8 @@ const WRITERS = 2;
 type Writing = { readonly at: number; readonly chunk: DecidedChunk; readonly done: Promise<unknown> };
 
 /** Whether a chunk's writes reference golden records that another chunk's write creates (it must commit first). */
-const dependsOn = (chunk: DecidedChunk, other: Writing): boolean => chunk.decisions.some((d) => referenced(d).some((id) => other.chunk.created.has(id)));
+const dependsOn = (chunk: DecidedChunk, other: Writing): boolean =>
+  chunk.decisions.some((d) => referenced(d).some((id) => other.chunk.created.has(id)));
 
 /**
  * Chunks in a pipeline, on PostgreSQL: chunk n+2's candidates are read (on a connection of their own)
@@ -254,7 +386,14 @@ const dependsOn = (chunk: DecidedChunk, other: Writing): boolean => chunk.decisi
  * connection holds the batch lock for the whole call, so no online linker writes in between; online
  * linkers wait for the running call and the one queued behind it (a few chunks each), not longer.
  */
-async function linkPipelined(db: Database, chunks: readonly (readonly Prepared[])[], protection: IdentifierProtection, matching: MatchingConfig, options: LinkOptions, onLinked: (d: readonly Decided[]) => Promise<void>): Promise<void> {
+async function linkPipelined(
+  db: Database,
+  chunks: readonly (readonly Prepared[])[],
+  protection: IdentifierProtection,
+  matching: MatchingConfig,
+  options: LinkOptions,
+  onLinked: (d: readonly Decided[]) => Promise<void>,
+): Promise<void> {
   // Not retried as a whole: chunks committed before a failure stay committed.
   await db.transaction(async (lock) => {
     await takeBatchLock(lock);
@@ -263,7 +402,9 @@ async function linkPipelined(db: Database, chunks: readonly (readonly Prepared[]
       if (!isRetryable(error) || ++retries >= RACE_ATTEMPTS * chunks.length) throw error;
     };
     const write = (chunk: DecidedChunk) => db.transaction((tx) => writeChunk(tx, chunk, protection, options));
-    /** A chunk whose write lost a race (e.g. a steward merged a golden record it joins), decided again from fresh reads and written alone. */
+    /**
+     * A chunk whose write lost a race (e.g. a steward merged a golden record it joins), decided again from fresh reads and written alone.
+     */
     const writeAlone = async (at: number): Promise<DecidedChunk> => {
       for (;;) {
         const chunk = await decideChunk(db, chunks[at]!, await readChunk(db, chunks[at]!, matching, protection), matching, []);
@@ -335,7 +476,10 @@ async function linkPipelined(db: Database, chunks: readonly (readonly Prepared[]
         await Promise.allSettled([...inflight.map((w) => w.done), next, ...[...reads.values()].map((r) => r.result)]);
         reads.clear();
         for (const w of inflight.splice(0)) {
-          const ok = await w.done.then(() => true, (error: unknown) => (lostRace(error), false));
+          const ok = await w.done.then(
+            () => true,
+            (error: unknown) => (lostRace(error), false),
+          );
           const decisions = (ok ? w.chunk : await writeAlone(w.at)).decisions;
           decisionsOf.set(w.at, decisions);
           await linked(w.at, decisions);
@@ -356,7 +500,12 @@ async function linkPipelined(db: Database, chunks: readonly (readonly Prepared[]
  * Records the store already knows (updates) and repeats within the call take the online path after
  * the new ones are linked, so re-matching rules stay in one place.
  */
-export async function linkBatch(db: Database, records: readonly SourceDemographics[], protection: IdentifierProtection, options: LinkOptions = {}): Promise<LinkOutcome[]> {
+export async function linkBatch(
+  db: Database,
+  records: readonly SourceDemographics[],
+  protection: IdentifierProtection,
+  options: LinkOptions = {},
+): Promise<LinkOutcome[]> {
   const matching = options.matching ?? defaultLinkConfig().matching;
   const outcomes: LinkOutcome[] = new Array(records.length);
   const { rows } = await db.query<{ source: string; source_patient_id: string }>(
@@ -370,7 +519,10 @@ export async function linkBatch(db: Database, records: readonly SourceDemographi
   records.forEach((d, i) => {
     const id = idOf(d);
     if (known.has(id) || seen.has(id)) later.push(i);
-    else (seen.add(id), fresh.push(i));
+    else {
+      seen.add(id);
+      fresh.push(i);
+    }
   });
   const chunks: Prepared[][] = [];
   const positions: number[][] = [];
@@ -387,8 +539,20 @@ export async function linkBatch(db: Database, records: readonly SourceDemographi
   let n = 0;
   const onLinked = async (decided: readonly Decided[]) => {
     const at = positions[n++]!;
-    decided.forEach((d, j) => (outcomes[at[j]!] = { goldenId: d.goldenId, created: d.created, decision: d.decision, score: d.target?.comparison.probability ?? null, flags: d.p.flags }));
-    await countTerms(db, decided.map((d) => d.p));
+    decided.forEach(
+      (d, j) =>
+        (outcomes[at[j]!] = {
+          goldenId: d.goldenId,
+          created: d.created,
+          decision: d.decision,
+          score: d.target?.comparison.probability ?? null,
+          flags: d.p.flags,
+        }),
+    );
+    await countTerms(
+      db,
+      decided.map((d) => d.p),
+    );
   };
   if (chunks.length > 0) await (db.kind === 'postgres' ? linkPipelined : linkOneByOne)(db, chunks, protection, matching, options, onLinked);
   upkeepOf(db).linked(fresh.length);

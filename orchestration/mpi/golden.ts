@@ -35,7 +35,10 @@ export const SYSTEM_ACTOR: Actor = { actor: 'system:mpi' };
 export type RecordRef = { readonly source: string; readonly sourcePatientId: string };
 export const recordId = (r: RecordRef): string => `${r.source}:${r.sourcePatientId}`;
 
-/** Lost races, worth another try: deadlocks, serialization failures, a concurrent insert of the same key (concurrent links and merges may cross). */
+/**
+ * Lost races, worth another try: deadlocks, serialization failures, a concurrent insert of the same key (concurrent links and merges may
+ * cross).
+ */
 const RETRYABLE = new Set(['40P01', '40001', '23505']);
 
 export const isRetryable = (error: unknown): boolean => RETRYABLE.has((error as { code?: unknown } | null)?.code as string);
@@ -85,7 +88,10 @@ export async function lockGoldens(tx: Queryable, ids: readonly string[]): Promis
 export async function activeGoldenId(db: Queryable, id: string): Promise<string | undefined> {
   let current = id;
   for (let hops = 0; hops < 32; hops++) {
-    const { rows } = await db.query<{ status: string; merged_into: string | null }>('SELECT status, merged_into FROM golden_patient WHERE id = $1', [current]);
+    const { rows } = await db.query<{ status: string; merged_into: string | null }>(
+      'SELECT status, merged_into FROM golden_patient WHERE id = $1',
+      [current],
+    );
     const row = rows[0];
     if (!row) return undefined;
     if (row.status === 'ACTIVE') return current;
@@ -119,7 +125,17 @@ export async function setLink(tx: Queryable, c: LinkChange, who: Actor, matchedV
     `UPDATE source_record SET golden_id = $3, link_state = $4, link_origin = $5, link_score = $6, link_evidence = $7, linked_at = now(),
        matched_via = CASE WHEN $8::boolean THEN $9 ELSE matched_via END
      WHERE source = $1 AND source_patient_id = $2`,
-    [c.record.source, c.record.sourcePatientId, c.goldenId, c.state, c.origin, c.score, c.evidence ? JSON.stringify(c.evidence) : null, matchedVia !== undefined, matchedVia ?? null],
+    [
+      c.record.source,
+      c.record.sourcePatientId,
+      c.goldenId,
+      c.state,
+      c.origin,
+      c.score,
+      c.evidence ? JSON.stringify(c.evidence) : null,
+      matchedVia !== undefined,
+      matchedVia ?? null,
+    ],
   );
   await appendLinkEvent(tx, c, who);
 }
@@ -128,14 +144,33 @@ export async function appendLinkEvent(tx: Queryable, c: LinkChange, who: Actor):
   await tx.query(
     `INSERT INTO link_event (source, source_patient_id, golden_id, previous_golden_id, state, origin, score, evidence, action, reason, actor, request_id, merge_id)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-    [c.record.source, c.record.sourcePatientId, c.goldenId, c.previousGoldenId, c.state, c.origin, c.score, c.evidence ? JSON.stringify(c.evidence) : null, c.action, who.reason ?? null, who.actor, who.requestId ?? null, c.mergeId ?? null],
+    [
+      c.record.source,
+      c.record.sourcePatientId,
+      c.goldenId,
+      c.previousGoldenId,
+      c.state,
+      c.origin,
+      c.score,
+      c.evidence ? JSON.stringify(c.evidence) : null,
+      c.action,
+      who.reason ?? null,
+      who.actor,
+      who.requestId ?? null,
+      c.mergeId ?? null,
+    ],
   );
 }
 
 export type GoldenSourceRow = { demographics: SourceDemographics; data_quality: string[]; link_state: LinkState; link_origin: LinkOrigin };
 
 /** The stored columns of a golden record, computed from its linked source records (sealed identifiers). */
-export function goldenColumns(rows: readonly GoldenSourceRow[], manual: Readonly<Partial<Record<GoldenField, ManualValue>>>, config: SurvivorshipConfig, protection: IdentifierProtection) {
+export function goldenColumns(
+  rows: readonly GoldenSourceRow[],
+  manual: Readonly<Partial<Record<GoldenField, ManualValue>>>,
+  config: SurvivorshipConfig,
+  protection: IdentifierProtection,
+) {
   const { cipher } = protection;
   // A surviving identifier keeps its source record's ciphertext (when under the current key)
   // instead of being encrypted again: one AES operation per identifier, not two.
@@ -169,8 +204,10 @@ export function goldenColumns(rows: readonly GoldenSourceRow[], manual: Readonly
 }
 
 /** The computed columns as jsonb_to_recordset reads them from goldenColumns' output (plus id). */
-const GOLDEN_RECORDSET = 'jsonb_to_recordset($1::jsonb) AS x(id uuid, name text, birth_date text, gender text, identifiers text, addresses text, telecom text, provenance text, data_quality text, provisional boolean)';
-const recordset = (goldens: ReadonlyMap<string, ReturnType<typeof goldenColumns>>): string => JSON.stringify([...goldens].map(([id, c]) => ({ id, ...c })));
+const GOLDEN_RECORDSET =
+  'jsonb_to_recordset($1::jsonb) AS x(id uuid, name text, birth_date text, gender text, identifiers text, addresses text, telecom text, provenance text, data_quality text, provisional boolean)';
+const recordset = (goldens: ReadonlyMap<string, ReturnType<typeof goldenColumns>>): string =>
+  JSON.stringify([...goldens].map(([id, c]) => ({ id, ...c })));
 
 /** Writes many recomputed golden records in one statement. */
 export async function writeGoldens(tx: Queryable, goldens: ReadonlyMap<string, ReturnType<typeof goldenColumns>>): Promise<void> {
@@ -200,7 +237,11 @@ export async function insertGoldens(tx: Queryable, goldens: ReadonlyMap<string, 
  * `version` (the row's xmin: every link change rewrites the golden row, so an unchanged version
  * means unchanged inputs). The version is read first, so inputs read later are never older than it.
  */
-export type GoldenSources = { readonly version: string; readonly manual: Readonly<Partial<Record<GoldenField, ManualValue>>>; readonly rows: readonly GoldenSourceRow[] };
+export type GoldenSources = {
+  readonly version: string;
+  readonly manual: Readonly<Partial<Record<GoldenField, ManualValue>>>;
+  readonly rows: readonly GoldenSourceRow[];
+};
 
 export async function goldenSources(q: Queryable, goldenIds: readonly string[]): Promise<Map<string, GoldenSources>> {
   const ids = [...new Set(goldenIds)];
@@ -222,7 +263,12 @@ export async function goldenSources(q: Queryable, goldenIds: readonly string[]):
 }
 
 /** Writes golden records recomputed from their sources: survivorship with provenance, data-quality flags, provisional or not. */
-export async function writeRecomputed(tx: Queryable, sources: ReadonlyMap<string, Pick<GoldenSources, 'manual' | 'rows'>>, config: SurvivorshipConfig, protection: IdentifierProtection): Promise<void> {
+export async function writeRecomputed(
+  tx: Queryable,
+  sources: ReadonlyMap<string, Pick<GoldenSources, 'manual' | 'rows'>>,
+  config: SurvivorshipConfig,
+  protection: IdentifierProtection,
+): Promise<void> {
   await writeGoldens(tx, new Map([...sources].map(([id, s]) => [id, goldenColumns(s.rows, s.manual, config, protection)])));
 }
 
@@ -230,11 +276,21 @@ export async function writeRecomputed(tx: Queryable, sources: ReadonlyMap<string
  * Recomputes golden records from their linked (not deleted) source records: survivorship with
  * provenance, data-quality flags, and whether each is still provisional. Runs after every link change.
  */
-export async function recomputeGoldens(tx: Queryable, goldenIds: readonly string[], config: SurvivorshipConfig, protection: IdentifierProtection): Promise<void> {
+export async function recomputeGoldens(
+  tx: Queryable,
+  goldenIds: readonly string[],
+  config: SurvivorshipConfig,
+  protection: IdentifierProtection,
+): Promise<void> {
   await writeRecomputed(tx, await goldenSources(tx, goldenIds), config, protection);
 }
 
-export const recomputeGolden = (tx: Queryable, goldenId: string, config: SurvivorshipConfig, protection: IdentifierProtection): Promise<void> => recomputeGoldens(tx, [goldenId], config, protection);
+export const recomputeGolden = (
+  tx: Queryable,
+  goldenId: string,
+  config: SurvivorshipConfig,
+  protection: IdentifierProtection,
+): Promise<void> => recomputeGoldens(tx, [goldenId], config, protection);
 
 /** Open review items that involve these golden records no longer apply (a merge or a move settled them). */
 export async function obsoleteReviews(tx: Queryable, goldenIds: readonly string[], who: Actor): Promise<void> {
@@ -252,7 +308,14 @@ export async function markedNotDuplicate(tx: Queryable, a: string, b: string): P
   return rows.length > 0;
 }
 
-export type ReviewCandidate = { readonly kind: 'POSSIBLE_MATCH' | 'POSSIBLE_DUPLICATE'; readonly record: RecordRef | null; readonly goldenId: string; readonly candidateId: string; readonly score: number; readonly evidence: readonly FieldEvidenceRow[] };
+export type ReviewCandidate = {
+  readonly kind: 'POSSIBLE_MATCH' | 'POSSIBLE_DUPLICATE';
+  readonly record: RecordRef | null;
+  readonly goldenId: string;
+  readonly candidateId: string;
+  readonly score: number;
+  readonly evidence: readonly FieldEvidenceRow[];
+};
 
 /** Queues a pair for a steward unless one is already open or a steward already said they differ. */
 export async function queueReview(tx: Queryable, r: ReviewCandidate): Promise<void> {
@@ -261,7 +324,16 @@ export async function queueReview(tx: Queryable, r: ReviewCandidate): Promise<vo
     `INSERT INTO review_item (id, kind, record_source, record_id, golden_id, candidate_id, score, evidence)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
      ON CONFLICT (least(golden_id, candidate_id), greatest(golden_id, candidate_id)) WHERE status = 'OPEN' DO NOTHING`,
-    [randomUUID(), r.kind, r.record?.source ?? null, r.record?.sourcePatientId ?? null, r.goldenId, r.candidateId, r.score, JSON.stringify(r.evidence)],
+    [
+      randomUUID(),
+      r.kind,
+      r.record?.source ?? null,
+      r.record?.sourcePatientId ?? null,
+      r.goldenId,
+      r.candidateId,
+      r.score,
+      JSON.stringify(r.evidence),
+    ],
   );
 }
 

@@ -13,7 +13,18 @@ after(() => t.close());
 
 const matching = loadMatchingConfig();
 const ada = (source: string, id: string, extra: Partial<Parameters<typeof person>[0]> = {}) =>
-  person({ source, id, family: 'Quillfeather', given: ['Adelina'], birthDate: '1971-04-02', ssn: '512345678', line: '12 Juniper Avenue', postalCode: '62704', phone: '217-555-0142', ...extra });
+  person({
+    source,
+    id,
+    family: 'Quillfeather',
+    given: ['Adelina'],
+    birthDate: '1971-04-02',
+    ssn: '512345678',
+    line: '12 Juniper Avenue',
+    postalCode: '62704',
+    phone: '217-555-0142',
+    ...extra,
+  });
 
 test('the same person from two EHRs is linked (MATCH) into one golden record with evidence', async () => {
   const a = await linkSourceRecord(t.db, ada('epic-main', 'A1'), t.protection);
@@ -34,7 +45,19 @@ test('the same person from two EHRs is linked (MATCH) into one golden record wit
 });
 
 test('a different person is a new provisional golden record (NO_MATCH)', async () => {
-  const other = await linkSourceRecord(t.db, person({ source: 'epic-main', id: 'Z1', family: 'Brackenridge', given: ['Tobias'], birthDate: '1950-11-30', line: '400 Pine Road', postalCode: '10001' }), t.protection);
+  const other = await linkSourceRecord(
+    t.db,
+    person({
+      source: 'epic-main',
+      id: 'Z1',
+      family: 'Brackenridge',
+      given: ['Tobias'],
+      birthDate: '1950-11-30',
+      line: '400 Pine Road',
+      postalCode: '10001',
+    }),
+    t.protection,
+  );
   assert.equal(other.decision, 'NO_MATCH');
   assert.equal(other.created, true);
   assert.equal((await goldenByIds(t.db, [other.goldenId], t.protection)).get(other.goldenId)?.provisional, true);
@@ -42,15 +65,26 @@ test('a different person is a new provisional golden record (NO_MATCH)', async (
 
 test('decision bands: the same kind of pair is linked, queued for review or kept apart as the thresholds say', async () => {
   // Pairs whose score sits between 0 and 1: same name and birth year, birth dates apart, nothing else known.
-  const pair = (family: string, birthDate: string) => [
-    person({ source: 'epic-main', id: family, family, given: ['Lucinda'], birthDate }),
-    person({ source: 'cerner-main', id: family, family, given: ['Lucinda'], birthDate: `${birthDate.slice(0, 4)}-11-23` }),
-  ] as const;
+  const pair = (family: string, birthDate: string) =>
+    [
+      person({ source: 'epic-main', id: family, family, given: ['Lucinda'], birthDate }),
+      person({ source: 'cerner-main', id: family, family, given: ['Lucinda'], birthDate: `${birthDate.slice(0, 4)}-11-23` }),
+    ] as const;
   const bands = (autoLink: number, review: number): MatchingConfig => ({ ...matching, thresholds: { autoLink, review } });
   const cases = [
     { family: 'Ormsby', birthDate: '1988-09-09', expected: 'MATCH', config: (s: number) => bands(s - 0.001, s - 0.002) },
-    { family: 'Thistlewood', birthDate: '1978-02-03', expected: 'POSSIBLE_MATCH', config: (s: number) => bands(Math.min(s + 0.001, 1), s - 0.001) },
-    { family: 'Wetherell', birthDate: '1968-05-06', expected: 'NO_MATCH', config: (s: number) => bands(Math.min(s + 0.002, 1), Math.min(s + 0.001, 1)) },
+    {
+      family: 'Thistlewood',
+      birthDate: '1978-02-03',
+      expected: 'POSSIBLE_MATCH',
+      config: (s: number) => bands(Math.min(s + 0.001, 1), s - 0.001),
+    },
+    {
+      family: 'Wetherell',
+      birthDate: '1968-05-06',
+      expected: 'NO_MATCH',
+      config: (s: number) => bands(Math.min(s + 0.002, 1), Math.min(s + 0.001, 1)),
+    },
   ] as const;
   for (const c of cases) {
     const [p1, p2] = pair(c.family, c.birthDate);
@@ -73,8 +107,16 @@ test('decision bands: the same kind of pair is linked, queued for review or kept
 });
 
 test('a record without name and birth date is never linked automatically: provisional, flagged', async () => {
-  const ssnTwin = await linkSourceRecord(t.db, person({ source: 'epic-main', id: 'Q1', family: 'Vantongeren', given: ['Maud'], ssn: '598765432', phone: '312-555-0177' }), t.protection);
-  const blank = await linkSourceRecord(t.db, person({ source: 'cerner-main', id: 'Q1', family: null, given: [], birthDate: null, ssn: '598765432', phone: '312-555-0177' }), t.protection);
+  const ssnTwin = await linkSourceRecord(
+    t.db,
+    person({ source: 'epic-main', id: 'Q1', family: 'Vantongeren', given: ['Maud'], ssn: '598765432', phone: '312-555-0177' }),
+    t.protection,
+  );
+  const blank = await linkSourceRecord(
+    t.db,
+    person({ source: 'cerner-main', id: 'Q1', family: null, given: [], birthDate: null, ssn: '598765432', phone: '312-555-0177' }),
+    t.protection,
+  );
   assert.notEqual(blank.decision, 'MATCH');
   assert.notEqual(blank.goldenId, ssnTwin.goldenId);
   assert.ok(blank.flags.includes('NO_NAME') && blank.flags.includes('NO_BIRTH_DATE'), blank.flags.join());
@@ -85,42 +127,106 @@ test('a record without name and birth date is never linked automatically: provis
 
 test('garbage demographics are normalized or flagged, never a crash', async () => {
   const weird = person({ source: 'epic-main', id: 'W1', family: '\u200b\u0000ＱＵＩＬＬ\u202e', given: ['', '😀'], birthDate: null });
-  const outcome = await linkSourceRecord(t.db, { ...weird, birthDateAsRecorded: '2099-13-45', addresses: [{ use: null, line: ['', 'x'.repeat(5000)], city: '', state: null, postalCode: '', country: null }] }, t.protection);
+  const outcome = await linkSourceRecord(
+    t.db,
+    {
+      ...weird,
+      birthDateAsRecorded: '2099-13-45',
+      addresses: [{ use: null, line: ['', 'x'.repeat(5000)], city: '', state: null, postalCode: '', country: null }],
+    },
+    t.protection,
+  );
   assert.ok(outcome.goldenId);
   assert.notEqual(outcome.decision, 'MATCH');
 });
 
 test('an update re-evaluates an automatic link; an unchanged record keeps it', async () => {
-  const x = await linkSourceRecord(t.db, ada('epic-main', 'U1', { family: 'Pemberton', given: ['Silas'], ssn: '533000111', birthDate: '1962-01-20', line: '9 Birch Court' }), t.protection);
-  const y = await linkSourceRecord(t.db, ada('cerner-main', 'U1', { family: 'Pemberton', given: ['Silas'], ssn: '533000111', birthDate: '1962-01-20', line: '9 Birch Court' }), t.protection);
+  const x = await linkSourceRecord(
+    t.db,
+    ada('epic-main', 'U1', { family: 'Pemberton', given: ['Silas'], ssn: '533000111', birthDate: '1962-01-20', line: '9 Birch Court' }),
+    t.protection,
+  );
+  const y = await linkSourceRecord(
+    t.db,
+    ada('cerner-main', 'U1', { family: 'Pemberton', given: ['Silas'], ssn: '533000111', birthDate: '1962-01-20', line: '9 Birch Court' }),
+    t.protection,
+  );
   assert.equal(y.goldenId, x.goldenId);
-  const again = await linkSourceRecord(t.db, ada('cerner-main', 'U1', { family: 'Pemberton', given: ['Silas'], ssn: '533000111', birthDate: '1962-01-20', line: '9 Birch Court', lastUpdated: '2026-02-02T00:00:00Z' }), t.protection);
+  const again = await linkSourceRecord(
+    t.db,
+    ada('cerner-main', 'U1', {
+      family: 'Pemberton',
+      given: ['Silas'],
+      ssn: '533000111',
+      birthDate: '1962-01-20',
+      line: '9 Birch Court',
+      lastUpdated: '2026-02-02T00:00:00Z',
+    }),
+    t.protection,
+  );
   assert.equal(again.goldenId, x.goldenId);
   // The source corrects a registration error: it was someone else entirely.
-  const moved = await linkSourceRecord(t.db, person({ source: 'cerner-main', id: 'U1', family: 'Okonkwo', given: ['Ifeoma'], birthDate: '1999-12-01', line: '1 Lakeview Drive', postalCode: '60601' }), t.protection);
+  const moved = await linkSourceRecord(
+    t.db,
+    person({
+      source: 'cerner-main',
+      id: 'U1',
+      family: 'Okonkwo',
+      given: ['Ifeoma'],
+      birthDate: '1999-12-01',
+      line: '1 Lakeview Drive',
+      postalCode: '60601',
+    }),
+    t.protection,
+  );
   assert.notEqual(moved.goldenId, x.goldenId);
   const history = await linkHistory(t.db, 'cerner-main', 'U1');
-  assert.deepEqual(history.map((e) => e.action), ['CREATED', 'UPDATED', 'REMATCHED']);
+  assert.deepEqual(
+    history.map((e) => e.action),
+    ['CREATED', 'UPDATED', 'REMATCHED'],
+  );
   assert.equal(history.at(-1)?.previousGoldenId, x.goldenId);
-  assert.deepEqual((await linksForGolden(t.db, [x.goldenId])).get(x.goldenId)?.map((l) => l.source), ['epic-main']);
+  assert.deepEqual(
+    (await linksForGolden(t.db, [x.goldenId])).get(x.goldenId)?.map((l) => l.source),
+    ['epic-main'],
+  );
 });
 
 test('a candidate whose record changed since this process read it is compared on its new demographics', async () => {
   const orrin = { family: 'Vexley', given: ['Orrin'], line: '77 Harrow Lane', postalCode: '62711', phone: '217-555-0177' };
   const first = await linkSourceRecord(t.db, person({ source: 'epic-main', id: 'V1', ...orrin, birthDate: '1960-01-01' }), t.protection);
   // A household member: V1 is read as her candidate (and its features kept by this process).
-  await linkSourceRecord(t.db, person({ source: 'lab', id: 'V2', ...orrin, given: ['Mirela'], birthDate: '1963-03-03', ssn: '544000222' }), t.protection);
+  await linkSourceRecord(
+    t.db,
+    person({ source: 'lab', id: 'V2', ...orrin, given: ['Mirela'], birthDate: '1963-03-03', ssn: '544000222' }),
+    t.protection,
+  );
   // The source corrects V1's birth date and adds the SSN.
-  await linkSourceRecord(t.db, person({ source: 'epic-main', id: 'V1', ...orrin, birthDate: '1962-07-15', ssn: '544000111', lastUpdated: '2026-03-01T00:00:00Z' }), t.protection);
+  await linkSourceRecord(
+    t.db,
+    person({ source: 'epic-main', id: 'V1', ...orrin, birthDate: '1962-07-15', ssn: '544000111', lastUpdated: '2026-03-01T00:00:00Z' }),
+    t.protection,
+  );
   // Only the corrected V1 is this person (on the old birth date, a different one in the same home).
-  const same = await linkSourceRecord(t.db, person({ source: 'cerner-main', id: 'V1', ...orrin, birthDate: '1962-07-15', ssn: '544000111' }), t.protection);
+  const same = await linkSourceRecord(
+    t.db,
+    person({ source: 'cerner-main', id: 'V1', ...orrin, birthDate: '1962-07-15', ssn: '544000111' }),
+    t.protection,
+  );
   assert.equal(same.decision, 'MATCH');
   assert.equal(same.goldenId, first.goldenId);
 });
 
 test('two records of one new person processed at the same moment make one golden record', async () => {
   const copies = ['epic-main', 'cerner-main', 'athena-1', 'athena-2', 'lab-1', 'lab-2', 'hie-1', 'hie-2'].map((source) =>
-    ada(source, 'P7', { family: 'Featherstonehaugh', given: ['Cosima'], ssn: '577123456', birthDate: '1983-07-07', line: '3 Willow Way', phone: '217-555-0999' }),
+    ada(source, 'P7', {
+      family: 'Featherstonehaugh',
+      given: ['Cosima'],
+      ssn: '577123456',
+      birthDate: '1983-07-07',
+      line: '3 Willow Way',
+      phone: '217-555-0999',
+    }),
   );
   const outcomes = await Promise.all(copies.map((c) => linkSourceRecord(t.db, c, t.protection)));
   assert.equal(new Set(outcomes.map((o) => o.goldenId)).size, 1, 'one golden record');
@@ -128,14 +234,28 @@ test('two records of one new person processed at the same moment make one golden
 });
 
 test('a deleted source record is soft-deleted: gone from the golden record, kept in history, back when re-sent', async () => {
-  const rec = ada('epic-main', 'D1', { family: 'Ashdown', given: ['Wilhelmina'], ssn: '544332211', birthDate: '1959-08-08', line: '70 Sorrel Street', phone: '217-555-0770', postalCode: '62711' });
+  const rec = ada('epic-main', 'D1', {
+    family: 'Ashdown',
+    given: ['Wilhelmina'],
+    ssn: '544332211',
+    birthDate: '1959-08-08',
+    line: '70 Sorrel Street',
+    phone: '217-555-0770',
+    postalCode: '62711',
+  });
   const a = await linkSourceRecord(t.db, rec, t.protection);
   await linkSourceRecord(t.db, { ...rec, source: 'cerner-main' }, t.protection);
   assert.equal(await deleteSourceRecord(t.db, { source: 'cerner-main', sourcePatientId: 'D1' }, t.protection), true);
   assert.equal(await deleteSourceRecord(t.db, { source: 'cerner-main', sourcePatientId: 'D1' }, t.protection), false, 'idempotent');
-  assert.deepEqual((await linksForGolden(t.db, [a.goldenId])).get(a.goldenId)?.map((l) => l.source), ['epic-main']);
+  assert.deepEqual(
+    (await linksForGolden(t.db, [a.goldenId])).get(a.goldenId)?.map((l) => l.source),
+    ['epic-main'],
+  );
   assert.equal(await linkBySourceRecord(t.db, 'cerner-main', 'D1'), undefined);
-  assert.deepEqual((await linkHistory(t.db, 'cerner-main', 'D1')).map((e) => e.action), ['CREATED', 'DELETED']);
+  assert.deepEqual(
+    (await linkHistory(t.db, 'cerner-main', 'D1')).map((e) => e.action),
+    ['CREATED', 'DELETED'],
+  );
   const back = await linkSourceRecord(t.db, { ...rec, source: 'cerner-main', lastUpdated: '2026-04-04T00:00:00Z' }, t.protection);
   assert.equal(back.goldenId, a.goldenId);
 });

@@ -149,7 +149,12 @@ export function revealStoredFeatures(cipher: FieldCipher, f: MatchFeatures): Mat
   return { ...f, ssn };
 }
 
-export type Candidate = { readonly source: string; readonly sourcePatientId: string; readonly goldenId: string; readonly features: MatchFeatures };
+export type Candidate = {
+  readonly source: string;
+  readonly sourcePatientId: string;
+  readonly goldenId: string;
+  readonly features: MatchFeatures;
+};
 
 export type RankedCandidate = { readonly c: Candidate; /** Blocking keys it shares with the record. */ readonly shared: number };
 
@@ -160,7 +165,12 @@ export type RankedCandidate = { readonly c: Candidate; /** Blocking keys it shar
  * key (a popular name in a large population) then costs an index range of capPerKey entries, not
  * a scan, and never crowds out the records that agree on more. A record is not its own candidate.
  */
-export async function rankedCandidates(q: Queryable, prepared: readonly Prepared[], matching: MatchingConfig, protection: IdentifierProtection): Promise<Map<number, RankedCandidate[]>> {
+export async function rankedCandidates(
+  q: Queryable,
+  prepared: readonly Prepared[],
+  matching: MatchingConfig,
+  protection: IdentifierProtection,
+): Promise<Map<number, RankedCandidate[]>> {
   const ords: number[] = [];
   const keys: string[] = [];
   prepared.forEach((p, i) => p.blockKeys.forEach((k) => (ords.push(i), keys.push(k))));
@@ -186,7 +196,12 @@ export async function rankedCandidates(q: Queryable, prepared: readonly Prepared
     const r = byRid.get(String(rid));
     const self = prepared[ord]!.d;
     if (!r || (r.source === self.source && r.source_patient_id === self.sourcePatientId)) continue;
-    const c: Candidate = { source: r.source, sourcePatientId: r.source_patient_id, goldenId: r.golden_id, features: revealStoredFeatures(protection.cipher, r.features) };
+    const c: Candidate = {
+      source: r.source,
+      sourcePatientId: r.source_patient_id,
+      goldenId: r.golden_id,
+      features: revealStoredFeatures(protection.cipher, r.features),
+    };
     (result.get(ord) ?? result.set(ord, []).get(ord)!).push({ c, shared: Number(shared) });
   }
   return result;
@@ -199,7 +214,9 @@ export async function rankedCandidates(q: Queryable, prepared: readonly Prepared
  */
 export async function frequenciesFor(tx: Queryable, prepared: readonly Prepared[]): Promise<NameFrequencies | undefined> {
   const terms = new Map(prepared.flatMap((p) => p.terms.map((t) => [t.key, t.term] as const)));
-  const { rows } = await tx.query<{ term: string; count: string }>('SELECT term, count FROM name_frequency WHERE term = ANY($1::text[])', [[...TOTAL_SHARDS, ...terms.values()]]);
+  const { rows } = await tx.query<{ term: string; count: string }>('SELECT term, count FROM name_frequency WHERE term = ANY($1::text[])', [
+    [...TOTAL_SHARDS, ...terms.values()],
+  ]);
   const counts = new Map(rows.map((r) => [r.term, Number(r.count)]));
   const total = TOTAL_SHARDS.reduce((n, t) => n + (counts.get(t) ?? 0), 0);
   if (total < TF_MIN_POPULATION) return undefined;
@@ -209,7 +226,12 @@ export async function frequenciesFor(tx: Queryable, prepared: readonly Prepared[
 export type Scored = { readonly goldenId: string; readonly via: Candidate; readonly comparison: Comparison; readonly decision: LinkState };
 
 /** Each candidate golden record with its best-matching source record, best first. */
-export function scoreCandidates(p: Prepared, candidates: readonly Candidate[], matching: MatchingConfig, freq: NameFrequencies | undefined): Scored[] {
+export function scoreCandidates(
+  p: Prepared,
+  candidates: readonly Candidate[],
+  matching: MatchingConfig,
+  freq: NameFrequencies | undefined,
+): Scored[] {
   const best = new Map<string, Scored>();
   for (const c of candidates) {
     const comparison = compareFeatures(p.features, c.features, matching, freq);
@@ -263,7 +285,13 @@ async function indexRecord(tx: Queryable, p: Prepared, protection: IdentifierPro
   );
 }
 
-type Existing = { golden_id: string; link_state: LinkState; link_origin: 'AUTO' | 'MANUAL'; link_score: number | null; features: MatchFeatures | null };
+type Existing = {
+  golden_id: string;
+  link_state: LinkState;
+  link_origin: 'AUTO' | 'MANUAL';
+  link_score: number | null;
+  features: MatchFeatures | null;
+};
 
 /**
  * Where an automatically linked record belongs now that its demographics changed: it stays while
@@ -276,7 +304,14 @@ function rematchTarget(existing: Existing, scored: readonly Scored[], ownOthers:
   return { stay: false, best: elsewhere[0] };
 }
 
-async function linkPrepared(db: Database, p: Prepared, protection: IdentifierProtection, matching: MatchingConfig, survivorship: SurvivorshipConfig, who: Actor): Promise<{ outcome: LinkOutcome; newTerms: boolean }> {
+async function linkPrepared(
+  db: Database,
+  p: Prepared,
+  protection: IdentifierProtection,
+  matching: MatchingConfig,
+  survivorship: SurvivorshipConfig,
+  who: Actor,
+): Promise<{ outcome: LinkOutcome; newTerms: boolean }> {
   const { d } = p;
   const ref = { source: d.source, sourcePatientId: d.sourcePatientId };
   return inTransaction(db, async (tx) => {
@@ -289,16 +324,35 @@ async function linkPrepared(db: Database, p: Prepared, protection: IdentifierPro
     const keep = async (state: LinkState, score: number | null): Promise<{ outcome: LinkOutcome; newTerms: boolean }> => {
       await upsertRecord(tx, p, existing!.golden_id, state, undefined);
       await indexRecord(tx, p, protection, true);
-      await appendLinkEvent(tx, { record: ref, goldenId: existing!.golden_id, previousGoldenId: existing!.golden_id, state, origin: existing!.link_origin, score, evidence: null, action: LINK_ACTIONS.UPDATED }, who);
+      await appendLinkEvent(
+        tx,
+        {
+          record: ref,
+          goldenId: existing!.golden_id,
+          previousGoldenId: existing!.golden_id,
+          state,
+          origin: existing!.link_origin,
+          score,
+          evidence: null,
+          action: LINK_ACTIONS.UPDATED,
+        },
+        who,
+      );
       await recomputeGolden(tx, existing!.golden_id, survivorship, protection);
       return { outcome: { goldenId: existing!.golden_id, created: false, decision: state, score, flags: p.flags }, newTerms: false };
     };
     // A steward's decision is never undone by automatic matching; nor is a link re-evaluated when
     // nothing the matcher looks at has changed.
     const storedFeatures = existing?.features ? revealStoredFeatures(protection.cipher, existing.features) : null;
-    if (existing && (existing.link_origin === LINK_ORIGINS.MANUAL || (storedFeatures && sameFeatures(storedFeatures, p.features)))) return keep(existing.link_state, existing.link_score);
+    if (existing && (existing.link_origin === LINK_ORIGINS.MANUAL || (storedFeatures && sameFeatures(storedFeatures, p.features))))
+      return keep(existing.link_state, existing.link_score);
 
-    const scored = scoreCandidates(p, ((await rankedCandidates(tx, [p], matching, protection)).get(0) ?? []).map((x) => x.c), matching, await frequenciesFor(tx, [p]));
+    const scored = scoreCandidates(
+      p,
+      ((await rankedCandidates(tx, [p], matching, protection)).get(0) ?? []).map((x) => x.c),
+      matching,
+      await frequenciesFor(tx, [p]),
+    );
     // Pairs a steward already separated are not proposed again.
     const eligible: Scored[] = [];
     for (const s of scored) if (!existing || !(await markedNotDuplicate(tx, existing.golden_id, s.goldenId))) eligible.push(s);
@@ -316,10 +370,41 @@ async function linkPrepared(db: Database, p: Prepared, protection: IdentifierPro
         const state = target?.decision ?? LINK_STATES.NO_MATCH;
         await upsertRecord(tx, p, existing.golden_id, state, target);
         await indexRecord(tx, p, protection, true);
-        await setLink(tx, { record: ref, goldenId: existing.golden_id, previousGoldenId: existing.golden_id, state, origin: LINK_ORIGINS.AUTO, score: target?.comparison.probability ?? null, evidence: target?.comparison.evidence ?? null, action: LINK_ACTIONS.REMATCHED }, who, target ? recordId(target.via) : null);
-        if (target && state === LINK_STATES.POSSIBLE_MATCH) await queueReview(tx, { kind: 'POSSIBLE_MATCH', record: ref, goldenId: existing.golden_id, candidateId: target.goldenId, score: target.comparison.probability, evidence: target.comparison.evidence });
+        await setLink(
+          tx,
+          {
+            record: ref,
+            goldenId: existing.golden_id,
+            previousGoldenId: existing.golden_id,
+            state,
+            origin: LINK_ORIGINS.AUTO,
+            score: target?.comparison.probability ?? null,
+            evidence: target?.comparison.evidence ?? null,
+            action: LINK_ACTIONS.REMATCHED,
+          },
+          who,
+          target ? recordId(target.via) : null,
+        );
+        if (target && state === LINK_STATES.POSSIBLE_MATCH)
+          await queueReview(tx, {
+            kind: 'POSSIBLE_MATCH',
+            record: ref,
+            goldenId: existing.golden_id,
+            candidateId: target.goldenId,
+            score: target.comparison.probability,
+            evidence: target.comparison.evidence,
+          });
         await recomputeGolden(tx, existing.golden_id, survivorship, protection);
-        return { outcome: { goldenId: existing.golden_id, created: false, decision: state, score: target?.comparison.probability ?? null, flags: p.flags }, newTerms: true };
+        return {
+          outcome: {
+            goldenId: existing.golden_id,
+            created: false,
+            decision: state,
+            score: target?.comparison.probability ?? null,
+            flags: p.flags,
+          },
+          newTerms: true,
+        };
       }
     } else {
       target = eligible[0];
@@ -337,22 +422,49 @@ async function linkPrepared(db: Database, p: Prepared, protection: IdentifierPro
       if (state?.status === 'ACTIVE') goldenId = state.id;
     }
     const created = !goldenId;
-    const decision: LinkState = goldenId ? LINK_STATES.MATCH : target?.decision === LINK_STATES.POSSIBLE_MATCH || target?.decision === LINK_STATES.MATCH ? LINK_STATES.POSSIBLE_MATCH : LINK_STATES.NO_MATCH;
+    const decision: LinkState = goldenId
+      ? LINK_STATES.MATCH
+      : target?.decision === LINK_STATES.POSSIBLE_MATCH || target?.decision === LINK_STATES.MATCH
+        ? LINK_STATES.POSSIBLE_MATCH
+        : LINK_STATES.NO_MATCH;
     goldenId ??= await createGolden(tx);
     await upsertRecord(tx, p, goldenId, decision, target);
     await indexRecord(tx, p, protection, Boolean(existing));
     await setLink(
       tx,
-      { record: ref, goldenId, previousGoldenId: previous, state: decision, origin: LINK_ORIGINS.AUTO, score: target?.comparison.probability ?? null, evidence: target?.comparison.evidence ?? null, action: existing ? LINK_ACTIONS.REMATCHED : LINK_ACTIONS.CREATED },
+      {
+        record: ref,
+        goldenId,
+        previousGoldenId: previous,
+        state: decision,
+        origin: LINK_ORIGINS.AUTO,
+        score: target?.comparison.probability ?? null,
+        evidence: target?.comparison.evidence ?? null,
+        action: existing ? LINK_ACTIONS.REMATCHED : LINK_ACTIONS.CREATED,
+      },
       who,
       target && decision === LINK_STATES.MATCH ? recordId(target.via) : null,
     );
     if (decision === LINK_STATES.POSSIBLE_MATCH && target)
-      await queueReview(tx, { kind: 'POSSIBLE_MATCH', record: ref, goldenId, candidateId: target.goldenId, score: target.comparison.probability, evidence: target.comparison.evidence });
+      await queueReview(tx, {
+        kind: 'POSSIBLE_MATCH',
+        record: ref,
+        goldenId,
+        candidateId: target.goldenId,
+        score: target.comparison.probability,
+        evidence: target.comparison.evidence,
+      });
     // A record that matches two golden records suggests they are one person: a steward decides.
     if (decision === LINK_STATES.MATCH)
       for (const other of eligible.filter((s) => s.goldenId !== goldenId && s.decision !== LINK_STATES.NO_MATCH).slice(0, 3))
-        await queueReview(tx, { kind: 'POSSIBLE_DUPLICATE', record: null, goldenId, candidateId: other.goldenId, score: other.comparison.probability, evidence: other.comparison.evidence });
+        await queueReview(tx, {
+          kind: 'POSSIBLE_DUPLICATE',
+          record: null,
+          goldenId,
+          candidateId: other.goldenId,
+          score: other.comparison.probability,
+          evidence: other.comparison.evidence,
+        });
     await recomputeGolden(tx, goldenId, survivorship, protection);
     if (previous && !(await retireIfEmpty(tx, previous, goldenId, who))) await recomputeGolden(tx, previous, survivorship, protection);
     return { outcome: { goldenId, created, decision, score: target?.comparison.probability ?? null, flags: p.flags }, newTerms: !existing };
@@ -374,7 +486,12 @@ export async function countTerms(db: Queryable, prepared: readonly Prepared[]): 
  * Links (or re-links after an update) one source record. Protected identifier values (SSN) are
  * stored encrypted and indexed by their blind index.
  */
-export async function linkSourceRecord(db: Database, d: SourceDemographics, protection: IdentifierProtection, options: LinkOptions = {}): Promise<LinkOutcome> {
+export async function linkSourceRecord(
+  db: Database,
+  d: SourceDemographics,
+  protection: IdentifierProtection,
+  options: LinkOptions = {},
+): Promise<LinkOutcome> {
   const matching = options.matching ?? defaultLinkConfig().matching;
   const survivorship = options.survivorship ?? defaultLinkConfig().survivorship;
   const p = prepare(d, protection, matching);
@@ -387,7 +504,12 @@ export async function linkSourceRecord(db: Database, d: SourceDemographics, prot
  * A source deleted its record: the link is ended softly (the row stays, with its history), the
  * record leaves blocking and identifier lookups, and its golden record is recomputed without it.
  */
-export async function deleteSourceRecord(db: Database, ref: { source: string; sourcePatientId: string }, protection: IdentifierProtection, options: LinkOptions = {}): Promise<boolean> {
+export async function deleteSourceRecord(
+  db: Database,
+  ref: { source: string; sourcePatientId: string },
+  protection: IdentifierProtection,
+  options: LinkOptions = {},
+): Promise<boolean> {
   const survivorship = options.survivorship ?? defaultLinkConfig().survivorship;
   return inTransaction(db, async (tx) => {
     await lockKeys(tx, [`record|${recordId(ref)}`]);
@@ -404,7 +526,20 @@ export async function deleteSourceRecord(db: Database, ref: { source: string; so
       [ref.source, ref.sourcePatientId],
     );
     await tx.query('DELETE FROM patient_identifier WHERE source = $1 AND source_patient_id = $2', [ref.source, ref.sourcePatientId]);
-    await appendLinkEvent(tx, { record: ref, goldenId: row.golden_id, previousGoldenId: row.golden_id, state: row.link_state, origin: row.link_origin, score: null, evidence: null, action: LINK_ACTIONS.DELETED }, options.actor ?? SYSTEM_ACTOR);
+    await appendLinkEvent(
+      tx,
+      {
+        record: ref,
+        goldenId: row.golden_id,
+        previousGoldenId: row.golden_id,
+        state: row.link_state,
+        origin: row.link_origin,
+        score: null,
+        evidence: null,
+        action: LINK_ACTIONS.DELETED,
+      },
+      options.actor ?? SYSTEM_ACTOR,
+    );
     await recomputeGolden(tx, row.golden_id, survivorship, protection);
     return true;
   });

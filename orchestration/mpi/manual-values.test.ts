@@ -10,7 +10,10 @@ test('values are normalized: whitespace collapsed, NFC, empty parts dropped, ema
       name: { family: '  Ne\u0301ve   Okafor ', given: ['Ada', '  ', 'May'] },
       birthDate: ' 1970-03-16 ',
       gender: 'female',
-      telecom: [{ system: 'email', value: 'Ada.Okafor@Example.ORG' }, { system: 'phone', value: '+1 (217) 555-0100', use: 'mobile' }],
+      telecom: [
+        { system: 'email', value: 'Ada.Okafor@Example.ORG' },
+        { system: 'phone', value: '+1 (217) 555-0100', use: 'mobile' },
+      ],
       addresses: [],
     },
     'fields',
@@ -31,7 +34,11 @@ test('partial dates are allowed; impossible and future dates are not', () => {
   assert.equal(parseManualFields({ birthDate: '1970-03' }, 'fields', NOW).set.birthDate, '1970-03');
   assert.equal(parseManualFields({ birthDate: '2026-11-25' }, 'fields', NOW).set.birthDate, '2026-11-25', 'born today');
   for (const bad of ['1970-02-30', '03/16/1970', '1970-3-16', '', '2026-11-26', '2027', '2026-12'])
-    assert.throws(() => parseManualFields({ birthDate: bad }, 'fields', NOW), (e: unknown) => e instanceof ManualValueError && e.path === 'fields.birthDate', bad);
+    assert.throws(
+      () => parseManualFields({ birthDate: bad }, 'fields', NOW),
+      (e: unknown) => e instanceof ManualValueError && e.path === 'fields.birthDate',
+      bad,
+    );
 });
 
 test('each refusal names the path of the offending value and never echoes the value', () => {
@@ -42,7 +49,15 @@ test('each refusal names the path of the offending value and never echoes the va
     [{ name: { family: 'Okafor', use: 'legal' } }, 'fields.name.use'],
     [{ name: { family: 'Oka\u0000for' } }, 'fields.name.family'],
     [{ name: { family: 'x'.repeat(201) } }, 'fields.name.family'],
-    [{ telecom: [{ system: 'phone', value: '217-555-0100' }, { system: 'email', value: 'not-an-address' }] }, 'fields.telecom[1].value'],
+    [
+      {
+        telecom: [
+          { system: 'phone', value: '217-555-0100' },
+          { system: 'email', value: 'not-an-address' },
+        ],
+      },
+      'fields.telecom[1].value',
+    ],
     [{ telecom: [{ system: 'pigeon', value: 'loft 3' }] }, 'fields.telecom[0].system'],
     [{ telecom: [{ system: 'phone', value: 'call me' }] }, 'fields.telecom[0].value'],
     [{ addresses: [{ state: 'IL' }] }, 'fields.addresses[0]'],
@@ -57,7 +72,8 @@ test('each refusal names the path of the offending value and never echoes the va
       (e: unknown) => {
         assert.ok(e instanceof ManualValueError);
         assert.equal(e.path, path, JSON.stringify(input));
-        for (const secret of ['not-an-address', 'loft 3', 'call me', 'Springfield', 'Oka']) assert.ok(!e.message.includes(secret), e.message);
+        for (const secret of ['not-an-address', 'loft 3', 'call me', 'Springfield', 'Oka'])
+          assert.ok(!e.message.includes(secret), e.message);
         return true;
       },
     );
@@ -65,7 +81,10 @@ test('each refusal names the path of the offending value and never echoes the va
 });
 
 test('clearing alone is a change; a field given as null is left alone', () => {
-  assert.deepEqual(parseManualFields({ clear: ['birthDate', 'birthDate', 'telecom'], gender: null }, 'fields', NOW), { set: {}, clear: ['birthDate', 'telecom'] });
+  assert.deepEqual(parseManualFields({ clear: ['birthDate', 'birthDate', 'telecom'], gender: null }, 'fields', NOW), {
+    set: {},
+    clear: ['birthDate', 'telecom'],
+  });
 });
 
 test('sameValue ignores key order, not content', () => {

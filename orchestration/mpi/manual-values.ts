@@ -14,8 +14,22 @@ export const MANUAL_FIELDS = ['name', 'birthDate', 'gender', 'addresses', 'telec
 export type ManualField = (typeof MANUAL_FIELDS)[number];
 
 type Maybe<T> = T | null | undefined;
-export type HumanNameInput = { use?: Maybe<string>; family?: Maybe<string>; given?: Maybe<readonly string[]>; prefix?: Maybe<readonly string[]>; suffix?: Maybe<readonly string[]>; text?: Maybe<string> };
-export type AddressInput = { use?: Maybe<string>; line?: Maybe<readonly string[]>; city?: Maybe<string>; state?: Maybe<string>; postalCode?: Maybe<string>; country?: Maybe<string> };
+export type HumanNameInput = {
+  use?: Maybe<string>;
+  family?: Maybe<string>;
+  given?: Maybe<readonly string[]>;
+  prefix?: Maybe<readonly string[]>;
+  suffix?: Maybe<readonly string[]>;
+  text?: Maybe<string>;
+};
+export type AddressInput = {
+  use?: Maybe<string>;
+  line?: Maybe<readonly string[]>;
+  city?: Maybe<string>;
+  state?: Maybe<string>;
+  postalCode?: Maybe<string>;
+  country?: Maybe<string>;
+};
 export type ContactPointInput = { system: string; value: string; use?: Maybe<string> };
 export type ManualFieldsInput = {
   name?: Maybe<HumanNameInput>;
@@ -98,7 +112,8 @@ function address(input: AddressInput, path: string): Address {
     postalCode: clean(input.postalCode, `${path}.postalCode`),
     country: clean(input.country, `${path}.country`),
   };
-  if (value.line.length === 0 && !value.city && !value.postalCode) throw new ManualValueError(path, 'must have a line, a city or a postal code');
+  if (value.line.length === 0 && !value.city && !value.postalCode)
+    throw new ManualValueError(path, 'must have a line, a city or a postal code');
   return value;
 }
 
@@ -108,7 +123,8 @@ function contactPoint(input: ContactPointInput, path: string): ContactPoint {
   if (!system) throw new ManualValueError(`${path}.system`, 'is required');
   if (!value) throw new ManualValueError(`${path}.value`, 'is required');
   if (system === 'email' && !EMAIL.test(value)) throw new ManualValueError(`${path}.value`, 'must be an email address');
-  if ((system === 'phone' || system === 'fax' || system === 'sms') && !PHONE.test(value)) throw new ManualValueError(`${path}.value`, 'must be a phone number (digits, spaces, +()-.)');
+  if ((system === 'phone' || system === 'fax' || system === 'sms') && !PHONE.test(value))
+    throw new ManualValueError(`${path}.value`, 'must be a phone number (digits, spaces, +()-.)');
   return { system, value: system === 'email' ? value.toLowerCase() : value, use: coded(input.use, CONTACT_USE, `${path}.use`) };
 }
 
@@ -136,7 +152,8 @@ export function parseManualFields(input: ManualFieldsInput, path = 'fields', now
   if (input.telecom != null) set.telecom = list(input.telecom, `${path}.telecom`, contactPoint);
   const clear = [...new Set(input.clear ?? [])];
   for (const field of clear) {
-    if (!(MANUAL_FIELDS as readonly string[]).includes(field)) throw new ManualValueError(`${path}.clear`, `must list only ${MANUAL_FIELDS.join(', ')}`);
+    if (!(MANUAL_FIELDS as readonly string[]).includes(field))
+      throw new ManualValueError(`${path}.clear`, `must list only ${MANUAL_FIELDS.join(', ')}`);
     if (field in set) throw new ManualValueError(`${path}.clear`, `names ${field}, which is also being set`);
   }
   if (Object.keys(set).length === 0 && clear.length === 0) throw new ManualValueError(path, 'must set or clear at least one field');

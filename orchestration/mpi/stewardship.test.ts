@@ -6,7 +6,17 @@ import assert from 'node:assert/strict';
 import { linkSourceRecord } from './linking.ts';
 import { linkBatch } from './batch-linking.ts';
 import { goldenByIds, linkBySourceRecord, linkHistory, linksForGolden, reviewItemById, reviewQueuePage } from './store.ts';
-import { linkRecord, markNotDuplicate, mergePatients, resolveReview, setPatientFields, StewardError, unlinkRecord, unmergePatient, type StewardContext } from './stewardship.ts';
+import {
+  linkRecord,
+  markNotDuplicate,
+  mergePatients,
+  resolveReview,
+  setPatientFields,
+  type StewardError,
+  unlinkRecord,
+  unmergePatient,
+  type StewardContext,
+} from './stewardship.ts';
 import { parseManualFields } from './manual-values.ts';
 import { loadSurvivorshipConfig } from './survivorship.ts';
 import { openMpiTestDb, person, type MpiTestDb } from './test-helpers.ts';
@@ -32,8 +42,42 @@ const steward = (reason = 'chart review', actor = 'steward-7'): StewardContext =
 let seq = 0;
 /** A person unlike any other in the test (distinct names, birth date, SSN, address). */
 function someone(source: string, id: string, n = ++seq, extra: Partial<Parameters<typeof person>[0]> = {}) {
-  const families = ['Abernathy', 'Blackwood', 'Castellanos', 'Delacroix', 'Eriksdottir', 'Fairweather', 'Gallagher', 'Hollingsworth', 'Ivanova', 'Jablonski', 'Kowalczyk', 'Lindqvist', 'Montgomery', 'Nakamura', 'Oyelaran', 'Pennington'];
-  const givens = ['Beatrix', 'Cornelius', 'Delphine', 'Evander', 'Florentina', 'Gideon', 'Henrietta', 'Ignatius', 'Josephine', 'Leopold', 'Marguerite', 'Octavia', 'Percival', 'Rosalind', 'Sebastian', 'Theodora'];
+  const families = [
+    'Abernathy',
+    'Blackwood',
+    'Castellanos',
+    'Delacroix',
+    'Eriksdottir',
+    'Fairweather',
+    'Gallagher',
+    'Hollingsworth',
+    'Ivanova',
+    'Jablonski',
+    'Kowalczyk',
+    'Lindqvist',
+    'Montgomery',
+    'Nakamura',
+    'Oyelaran',
+    'Pennington',
+  ];
+  const givens = [
+    'Beatrix',
+    'Cornelius',
+    'Delphine',
+    'Evander',
+    'Florentina',
+    'Gideon',
+    'Henrietta',
+    'Ignatius',
+    'Josephine',
+    'Leopold',
+    'Marguerite',
+    'Octavia',
+    'Percival',
+    'Rosalind',
+    'Sebastian',
+    'Theodora',
+  ];
   return person({
     source,
     id,
@@ -57,13 +101,23 @@ test('merge: every record moves, the merged id answers with the survivor and say
   const found = (await goldenByIds(t.db, [b.goldenId], t.protection)).get(b.goldenId);
   assert.equal(found?.id, a.goldenId);
   assert.equal(found?.redirectedFrom, b.goldenId);
-  assert.deepEqual((await linksForGolden(t.db, [a.goldenId])).get(a.goldenId)?.map((l) => `${l.source}:${l.state}:${l.origin}`), ['cerner-main:MATCH:MANUAL', 'epic-main:NO_MATCH:AUTO']);
+  assert.deepEqual(
+    (await linksForGolden(t.db, [a.goldenId])).get(a.goldenId)?.map((l) => `${l.source}:${l.state}:${l.origin}`),
+    ['cerner-main:MATCH:MANUAL', 'epic-main:NO_MATCH:AUTO'],
+  );
   const again = await mergePatients(steward(), a.goldenId, b.goldenId);
   assert.equal(again.changed, false);
   assert.deepEqual(audited.at(-1)?.sort(), [a.goldenId, b.goldenId].sort(), 'the repeat is audited too');
   await assert.rejects(mergePatients(steward(), a.goldenId, a.goldenId), (e: StewardError) => e.code === 'BAD_REQUEST');
-  await assert.rejects(mergePatients(steward(), a.goldenId, '00000000-0000-4000-8000-000000000000'), (e: StewardError) => e.code === 'NOT_FOUND');
-  await assert.rejects(mergePatients(steward(' '), a.goldenId, b.goldenId), (e: StewardError) => e.code === 'BAD_REQUEST', 'a reason is required');
+  await assert.rejects(
+    mergePatients(steward(), a.goldenId, '00000000-0000-4000-8000-000000000000'),
+    (e: StewardError) => e.code === 'NOT_FOUND',
+  );
+  await assert.rejects(
+    mergePatients(steward(' '), a.goldenId, b.goldenId),
+    (e: StewardError) => e.code === 'BAD_REQUEST',
+    'a reason is required',
+  );
 });
 
 test('unmerge restores the state before the merge, including records linked since through a restored record', async () => {
@@ -78,11 +132,25 @@ test('unmerge restores the state before the merge, including records linked sinc
   assert.equal(q2.goldenId, a.goldenId);
   const r = await unmergePatient(steward('different people: twins'), b.goldenId);
   assert.deepEqual(r, { survivorId: a.goldenId, mergedId: b.goldenId, movedRecords: 2, changed: true });
-  assert.deepEqual((await linksForGolden(t.db, [a.goldenId])).get(a.goldenId)?.map((l) => l.sourcePatientId), ['N1']);
-  assert.deepEqual((await linksForGolden(t.db, [b.goldenId])).get(b.goldenId)?.map((l) => `${l.sourcePatientId}:${l.state}:${l.origin}`), ['N2c:MATCH:AUTO', 'N2:NO_MATCH:AUTO'], 'links restored with their prior state');
-  assert.equal((await goldenByIds(t.db, [b.goldenId], t.protection)).get(b.goldenId)?.redirectedFrom, undefined, 'b answers as itself again');
+  assert.deepEqual(
+    (await linksForGolden(t.db, [a.goldenId])).get(a.goldenId)?.map((l) => l.sourcePatientId),
+    ['N1'],
+  );
+  assert.deepEqual(
+    (await linksForGolden(t.db, [b.goldenId])).get(b.goldenId)?.map((l) => `${l.sourcePatientId}:${l.state}:${l.origin}`),
+    ['N2c:MATCH:AUTO', 'N2:NO_MATCH:AUTO'],
+    'links restored with their prior state',
+  );
+  assert.equal(
+    (await goldenByIds(t.db, [b.goldenId], t.protection)).get(b.goldenId)?.redirectedFrom,
+    undefined,
+    'b answers as itself again',
+  );
   assert.equal((await unmergePatient(steward(), b.goldenId)).changed, false, 'idempotent');
-  assert.deepEqual((await linkHistory(t.db, 'epic-main', 'N2')).map((e) => e.action), ['CREATED', 'MERGED', 'UNMERGED']);
+  assert.deepEqual(
+    (await linkHistory(t.db, 'epic-main', 'N2')).map((e) => e.action),
+    ['CREATED', 'MERGED', 'UNMERGED'],
+  );
   // The two are kept apart: the same records arriving again do not re-merge them.
   const again = await linkSourceRecord(t.db, { ...q1, sourcePatientId: 'N2', lastUpdated: '2026-03-03T00:00:00Z' }, t.protection);
   assert.equal(again.goldenId, b.goldenId);
@@ -92,13 +160,25 @@ test('a manual link survives automatic re-matching of the record', async () => {
   const x = await linkSourceRecord(t.db, someone('epic-main', 'L1'), t.protection);
   const yRecord = someone('cerner-main', 'L2');
   const y = await linkSourceRecord(t.db, yRecord, t.protection);
-  const linked = await linkRecord(steward('registration typo, verified with ID'), { source: 'cerner-main', sourcePatientId: 'L2' }, x.goldenId);
+  const linked = await linkRecord(
+    steward('registration typo, verified with ID'),
+    { source: 'cerner-main', sourcePatientId: 'L2' },
+    x.goldenId,
+  );
   assert.equal(linked.changed, true);
   assert.equal(linked.goldenId, x.goldenId);
-  assert.equal((await goldenByIds(t.db, [y.goldenId], t.protection)).get(y.goldenId)?.id, x.goldenId, 'the emptied golden record redirects');
+  assert.equal(
+    (await goldenByIds(t.db, [y.goldenId], t.protection)).get(y.goldenId)?.id,
+    x.goldenId,
+    'the emptied golden record redirects',
+  );
   assert.equal((await linkRecord(steward(), { source: 'cerner-main', sourcePatientId: 'L2' }, x.goldenId)).changed, false, 'idempotent');
   // The source updates the record's demographics: automatic matching must not undo the steward.
-  const updated = await linkSourceRecord(t.db, { ...yRecord, telecom: [{ system: 'phone', value: '312-555-0000', use: 'mobile' }], lastUpdated: '2026-05-05T00:00:00Z' }, t.protection);
+  const updated = await linkSourceRecord(
+    t.db,
+    { ...yRecord, telecom: [{ system: 'phone', value: '312-555-0000', use: 'mobile' }], lastUpdated: '2026-05-05T00:00:00Z' },
+    t.protection,
+  );
   assert.equal(updated.goldenId, x.goldenId);
   const link = await linkBySourceRecord(t.db, 'cerner-main', 'L2');
   assert.equal(link?.origin, 'MANUAL');
@@ -155,14 +235,23 @@ test('review queue: MATCH links the parked record, NO_MATCH keeps them apart; re
   assert.equal((await linkBySourceRecord(t.db, 'cerner-main', 'R2c'))?.state, 'NO_MATCH');
   assert.notEqual(d.goldenId, c.goldenId);
   // Never proposed again: the record updates, but the pair stays out of the queue.
-  await linkSourceRecord(t.db, { ...other, source: 'cerner-main', sourcePatientId: 'R2c', lastUpdated: '2026-10-10T00:00:00Z' }, t.protection, { matching: wide });
+  await linkSourceRecord(
+    t.db,
+    { ...other, source: 'cerner-main', sourcePatientId: 'R2c', lastUpdated: '2026-10-10T00:00:00Z' },
+    t.protection,
+    { matching: wide },
+  );
   assert.equal((await reviewQueuePage(t.db, 100, undefined)).items.filter((i) => i.record?.sourcePatientId === 'R2c').length, 0);
   assert.equal((await markNotDuplicate(steward(), c.goldenId, d.goldenId)).changed, false, 'already apart');
 });
 
 /** Live records pointing at a golden record that is no longer active: a merge racing a link must leave none. */
 const recordsInMergedGoldens = async (): Promise<number> =>
-  (await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM source_record s JOIN golden_patient g ON g.id = s.golden_id WHERE g.status <> 'ACTIVE' AND s.deleted_at IS NULL")).rows[0]!.n;
+  (
+    await t.db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM source_record s JOIN golden_patient g ON g.id = s.golden_id WHERE g.status <> 'ACTIVE' AND s.deleted_at IS NULL",
+    )
+  ).rows[0]!.n;
 
 const fields = (input: Parameters<typeof parseManualFields>[0]) => parseManualFields(input);
 const golden = async (id: string) => (await goldenByIds(t.db, [id], t.protection)).get(id)!;
@@ -171,7 +260,11 @@ const provenanceOf = async (id: string, field: string) => (await golden(id)).pro
 test("a steward's manual value wins over survivorship, survives new and updated records, and clearing it hands the field back", async () => {
   const record = someone('epic-main', 'V1');
   const a = await linkSourceRecord(t.db, record, t.protection);
-  const r = await setPatientFields(steward('birth date verified against passport'), a.goldenId, fields({ birthDate: '1961-02-03', gender: 'female' }));
+  const r = await setPatientFields(
+    steward('birth date verified against passport'),
+    a.goldenId,
+    fields({ birthDate: '1961-02-03', gender: 'female' }),
+  );
   assert.deepEqual(r, { goldenId: a.goldenId, changedFields: ['birthDate', 'gender'], changed: true });
   assert.deepEqual(auditedFields.at(-1), ['Patient.birthDate', 'Patient.gender'], 'the audit names the fields written');
   assert.equal((await golden(a.goldenId)).birthDate, '1961-02-03');
@@ -188,7 +281,11 @@ test("a steward's manual value wins over survivorship, survives new and updated 
   assert.equal((await golden(a.goldenId)).gender, 'female');
 
   // Repeating is a no-op; a different value is a change.
-  assert.deepEqual(await setPatientFields(steward(), a.goldenId, fields({ birthDate: '1961-02-03' })), { goldenId: a.goldenId, changedFields: [], changed: false });
+  assert.deepEqual(await setPatientFields(steward(), a.goldenId, fields({ birthDate: '1961-02-03' })), {
+    goldenId: a.goldenId,
+    changedFields: [],
+    changed: false,
+  });
   assert.deepEqual(auditedFields.at(-1), [], 'a repeat is audited, writing no field');
   assert.equal((await setPatientFields(steward('second document'), a.goldenId, fields({ birthDate: '1961-02-05' }))).changed, true);
 
@@ -197,18 +294,36 @@ test("a steward's manual value wins over survivorship, survives new and updated 
   assert.deepEqual(cleared.changedFields, ['birthDate'], 'clearing a field without a manual value changes nothing');
   assert.notEqual((await provenanceOf(a.goldenId, 'birthDate'))?.rule, 'MANUAL');
   assert.match((await golden(a.goldenId)).birthDate ?? '', /^1961-02-0[34]$/);
-  const { rows } = await t.db.query<{ field: string; action: string; actor: string; reason: string }>('SELECT field, action, actor, reason FROM manual_value_event WHERE golden_id = $1 ORDER BY seq', [a.goldenId]);
-  assert.deepEqual(rows.map((e) => `${e.field}:${e.action}`), ['birthDate:SET', 'gender:SET', 'birthDate:SET', 'birthDate:CLEARED'], 'every change is in the history, with its reason');
+  const { rows } = await t.db.query<{ field: string; action: string; actor: string; reason: string }>(
+    'SELECT field, action, actor, reason FROM manual_value_event WHERE golden_id = $1 ORDER BY seq',
+    [a.goldenId],
+  );
+  assert.deepEqual(
+    rows.map((e) => `${e.field}:${e.action}`),
+    ['birthDate:SET', 'gender:SET', 'birthDate:SET', 'birthDate:CLEARED'],
+    'every change is in the history, with its reason',
+  );
   assert.equal(rows.at(-1)?.reason, 'passport was misread');
 
-  await assert.rejects(setPatientFields(steward(), '00000000-0000-4000-8000-000000000000', fields({ gender: 'male' })), (e: StewardError) => e.code === 'NOT_FOUND');
+  await assert.rejects(
+    setPatientFields(steward(), '00000000-0000-4000-8000-000000000000', fields({ gender: 'male' })),
+    (e: StewardError) => e.code === 'NOT_FOUND',
+  );
 });
 
-test('a merge carries the merged patient\'s manual values to the survivor where it has none; unmerge takes them back', async () => {
+test("a merge carries the merged patient's manual values to the survivor where it has none; unmerge takes them back", async () => {
   const a = await linkSourceRecord(t.db, someone('epic-main', 'W1'), t.protection);
   const b = await linkSourceRecord(t.db, someone('cerner-main', 'W2'), t.protection);
-  await setPatientFields(steward('kept her maiden name', 'steward-1'), a.goldenId, fields({ name: { family: 'Survivorsdottir', given: ['Ada'] } }));
-  await setPatientFields(steward('verified', 'steward-2'), b.goldenId, fields({ name: { family: 'Mergedsen', given: ['Ada'] }, birthDate: '1950-05-05' }));
+  await setPatientFields(
+    steward('kept her maiden name', 'steward-1'),
+    a.goldenId,
+    fields({ name: { family: 'Survivorsdottir', given: ['Ada'] } }),
+  );
+  await setPatientFields(
+    steward('verified', 'steward-2'),
+    b.goldenId,
+    fields({ name: { family: 'Mergedsen', given: ['Ada'] }, birthDate: '1950-05-05' }),
+  );
   await mergePatients(steward('same person'), a.goldenId, b.goldenId);
   const merged = await golden(a.goldenId);
   assert.equal(merged.name?.family, 'Survivorsdottir', "the survivor's own manual value wins");
@@ -269,7 +384,8 @@ test('a merge racing a batch link on the same records ends consistent', async ()
 });
 
 test('a batch chunk whose golden record is merged between its read and its write links again, into the survivor', async (ctx) => {
-  if (t.db.kind !== 'postgres') return ctx.skip('needs two connections: PostgreSQL (DATABASE_URL); the embedded database runs one transaction at a time');
+  if (t.db.kind !== 'postgres')
+    return ctx.skip('needs two connections: PostgreSQL (DATABASE_URL); the embedded database runs one transaction at a time');
   const p = someone('epic-main', 'RX');
   const q = someone('epic-main', 'RY');
   const a = await linkSourceRecord(t.db, p, t.protection);
@@ -282,7 +398,9 @@ test('a batch chunk whose golden record is merged between its read and its write
     batch.catch(() => undefined);
     for (let waited = 0; ; waited += 20) {
       // Asked outside the merge's transaction: a transaction sees one snapshot of pg_stat_activity.
-      const { rows } = await t.db.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%golden_patient%FOR UPDATE%'");
+      const { rows } = await t.db.query(
+        "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%golden_patient%FOR UPDATE%'",
+      );
       if (rows.length > 0) break;
       assert.ok(waited < 10_000, 'the batch never waited for the golden record');
       await new Promise((r) => setTimeout(r, 20));

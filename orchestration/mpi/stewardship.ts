@@ -56,8 +56,20 @@ export type StewardContext = {
   readonly audit?: (tx: Queryable, goldenIds: readonly string[], fields: readonly string[]) => Promise<void>;
 };
 
-export type LinkResult = { readonly record: RecordRef; readonly goldenId: string; readonly previousGoldenId: string; readonly state: LinkState; readonly origin: LinkOrigin; readonly changed: boolean };
-export type MergeResult = { readonly survivorId: string; readonly mergedId: string; readonly movedRecords: number; readonly changed: boolean };
+export type LinkResult = {
+  readonly record: RecordRef;
+  readonly goldenId: string;
+  readonly previousGoldenId: string;
+  readonly state: LinkState;
+  readonly origin: LinkOrigin;
+  readonly changed: boolean;
+};
+export type MergeResult = {
+  readonly survivorId: string;
+  readonly mergedId: string;
+  readonly movedRecords: number;
+  readonly changed: boolean;
+};
 export type NotDuplicateResult = { readonly patientIds: readonly [string, string]; readonly changed: boolean };
 export type FieldsResult = { readonly goldenId: string; readonly changedFields: readonly ManualField[]; readonly changed: boolean };
 
@@ -93,7 +105,9 @@ async function activeOrThrow(tx: Queryable, id: string): Promise<string> {
 /** Locks both golden records and checks neither was merged away while we waited. */
 async function lockActive(tx: Queryable, ids: readonly string[]): Promise<void> {
   const states = await lockGoldens(tx, ids);
-  for (const id of ids) if (states.get(id)?.status !== 'ACTIVE') throw new StewardError(STEWARD_ERRORS.CONFLICT, `patient ${id} changed concurrently (merged); retry`);
+  for (const id of ids)
+    if (states.get(id)?.status !== 'ACTIVE')
+      throw new StewardError(STEWARD_ERRORS.CONFLICT, `patient ${id} changed concurrently (merged); retry`);
 }
 
 async function recompute(tx: Queryable, c: StewardContext, ids: readonly string[]): Promise<void> {
@@ -109,31 +123,63 @@ async function closeRecordReviews(tx: Queryable, ref: RecordRef, matchedGolden: 
   );
 }
 
-const linkRecordOp = (ref: RecordRef, goldenId: string): Op<LinkResult> => async (tx, c) => {
-  const rec = await lockRecord(tx, ref);
-  const target = await activeOrThrow(tx, goldenId);
-  await lockActive(tx, [rec.golden_id, target]);
-  const unchanged = rec.golden_id === target && rec.link_state === LINK_STATES.MATCH && rec.link_origin === LINK_ORIGINS.MANUAL;
-  if (!unchanged) {
-    // The record's last one leaving a golden record makes that record a redirect, recorded like a
-    // merge so that unmergePatient can restore it.
-    const alone = rec.golden_id !== target && !(await hasOtherRecords(tx, rec.golden_id, ref));
-    const mergeId = alone ? await recordMove(tx, c, target, rec.golden_id, [{ ...ref, state: rec.link_state, origin: rec.link_origin }]) : null;
-    if (mergeId) await carryManualValues(tx, c, target, rec.golden_id, mergeId);
-    await setLink(tx, { record: ref, goldenId: target, previousGoldenId: rec.golden_id, state: LINK_STATES.MATCH, origin: LINK_ORIGINS.MANUAL, score: null, evidence: null, action: LINK_ACTIONS.LINKED, mergeId }, c.who, null);
-    await closeRecordReviews(tx, ref, target, c);
-    if (!alone || !(await retireIfEmpty(tx, rec.golden_id, target, c.who))) await recompute(tx, c, [rec.golden_id]);
-    await recompute(tx, c, [target]);
-  }
-  return { result: { record: ref, goldenId: target, previousGoldenId: rec.golden_id, state: LINK_STATES.MATCH, origin: LINK_ORIGINS.MANUAL, changed: !unchanged }, touched: [target, rec.golden_id] };
-};
+const linkRecordOp =
+  (ref: RecordRef, goldenId: string): Op<LinkResult> =>
+  async (tx, c) => {
+    const rec = await lockRecord(tx, ref);
+    const target = await activeOrThrow(tx, goldenId);
+    await lockActive(tx, [rec.golden_id, target]);
+    const unchanged = rec.golden_id === target && rec.link_state === LINK_STATES.MATCH && rec.link_origin === LINK_ORIGINS.MANUAL;
+    if (!unchanged) {
+      // The record's last one leaving a golden record makes that record a redirect, recorded like a
+      // merge so that unmergePatient can restore it.
+      const alone = rec.golden_id !== target && !(await hasOtherRecords(tx, rec.golden_id, ref));
+      const mergeId = alone
+        ? await recordMove(tx, c, target, rec.golden_id, [{ ...ref, state: rec.link_state, origin: rec.link_origin }])
+        : null;
+      if (mergeId) await carryManualValues(tx, c, target, rec.golden_id, mergeId);
+      await setLink(
+        tx,
+        {
+          record: ref,
+          goldenId: target,
+          previousGoldenId: rec.golden_id,
+          state: LINK_STATES.MATCH,
+          origin: LINK_ORIGINS.MANUAL,
+          score: null,
+          evidence: null,
+          action: LINK_ACTIONS.LINKED,
+          mergeId,
+        },
+        c.who,
+        null,
+      );
+      await closeRecordReviews(tx, ref, target, c);
+      if (!alone || !(await retireIfEmpty(tx, rec.golden_id, target, c.who))) await recompute(tx, c, [rec.golden_id]);
+      await recompute(tx, c, [target]);
+    }
+    return {
+      result: {
+        record: ref,
+        goldenId: target,
+        previousGoldenId: rec.golden_id,
+        state: LINK_STATES.MATCH,
+        origin: LINK_ORIGINS.MANUAL,
+        changed: !unchanged,
+      },
+      touched: [target, rec.golden_id],
+    };
+  };
 
 /** Moves a source record into the golden record `goldenId` (following redirects) as a manual MATCH. */
 export const linkRecord = (c: StewardContext, ref: RecordRef, goldenId: string): Promise<LinkResult> => run(c, linkRecordOp(ref, goldenId));
 
 async function separate(tx: Queryable, c: StewardContext, a: string, b: string): Promise<boolean> {
   const [low, high] = a < b ? [a, b] : [b, a];
-  const { rows } = await tx.query('INSERT INTO not_duplicate (low, high, reason, actor) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1', [low, high, c.who.reason, c.who.actor]);
+  const { rows } = await tx.query(
+    'INSERT INTO not_duplicate (low, high, reason, actor) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1',
+    [low, high, c.who.reason, c.who.actor],
+  );
   await tx.query(
     `UPDATE review_item SET status = 'RESOLVED', decision = 'NO_MATCH', reason = $3, resolved_by = $4, resolved_at = now()
      WHERE status = 'OPEN' AND least(golden_id, candidate_id) = $1 AND greatest(golden_id, candidate_id) = $2`,
@@ -151,72 +197,160 @@ export const unlinkRecord = (c: StewardContext, ref: RecordRef): Promise<LinkRes
       // Already alone: confirm it as a distinct person (idempotent repeat of an unlink).
       const changed = !(rec.link_state === LINK_STATES.NO_MATCH && rec.link_origin === LINK_ORIGINS.MANUAL);
       if (changed) {
-        await setLink(tx, { record: ref, goldenId: rec.golden_id, previousGoldenId: rec.golden_id, state: LINK_STATES.NO_MATCH, origin: LINK_ORIGINS.MANUAL, score: null, evidence: null, action: LINK_ACTIONS.UNLINKED }, c.who, null);
+        await setLink(
+          tx,
+          {
+            record: ref,
+            goldenId: rec.golden_id,
+            previousGoldenId: rec.golden_id,
+            state: LINK_STATES.NO_MATCH,
+            origin: LINK_ORIGINS.MANUAL,
+            score: null,
+            evidence: null,
+            action: LINK_ACTIONS.UNLINKED,
+          },
+          c.who,
+          null,
+        );
         await closeRecordReviews(tx, ref, null, c);
         await recompute(tx, c, [rec.golden_id]);
       }
-      return { result: { record: ref, goldenId: rec.golden_id, previousGoldenId: rec.golden_id, state: LINK_STATES.NO_MATCH, origin: LINK_ORIGINS.MANUAL, changed }, touched: [rec.golden_id] };
+      return {
+        result: {
+          record: ref,
+          goldenId: rec.golden_id,
+          previousGoldenId: rec.golden_id,
+          state: LINK_STATES.NO_MATCH,
+          origin: LINK_ORIGINS.MANUAL,
+          changed,
+        },
+        touched: [rec.golden_id],
+      };
     }
     const fresh = await createGolden(tx);
-    await setLink(tx, { record: ref, goldenId: fresh, previousGoldenId: rec.golden_id, state: LINK_STATES.NO_MATCH, origin: LINK_ORIGINS.MANUAL, score: null, evidence: null, action: LINK_ACTIONS.UNLINKED }, c.who, null);
+    await setLink(
+      tx,
+      {
+        record: ref,
+        goldenId: fresh,
+        previousGoldenId: rec.golden_id,
+        state: LINK_STATES.NO_MATCH,
+        origin: LINK_ORIGINS.MANUAL,
+        score: null,
+        evidence: null,
+        action: LINK_ACTIONS.UNLINKED,
+      },
+      c.who,
+      null,
+    );
     await closeRecordReviews(tx, ref, null, c);
     await separate(tx, c, rec.golden_id, fresh);
     await recompute(tx, c, [rec.golden_id, fresh]);
-    return { result: { record: ref, goldenId: fresh, previousGoldenId: rec.golden_id, state: LINK_STATES.NO_MATCH, origin: LINK_ORIGINS.MANUAL, changed: true }, touched: [rec.golden_id, fresh] };
+    return {
+      result: {
+        record: ref,
+        goldenId: fresh,
+        previousGoldenId: rec.golden_id,
+        state: LINK_STATES.NO_MATCH,
+        origin: LINK_ORIGINS.MANUAL,
+        changed: true,
+      },
+      touched: [rec.golden_id, fresh],
+    };
   });
 
-type Moved = { source: string; sourcePatientId: string; state: LinkState; origin: LinkOrigin; score?: number | null; evidence?: FieldEvidenceRow[] | null };
+type Moved = {
+  source: string;
+  sourcePatientId: string;
+  state: LinkState;
+  origin: LinkOrigin;
+  score?: number | null;
+  evidence?: FieldEvidenceRow[] | null;
+};
 
 /** Records a merge (what moved, from where) so it can be undone. */
-async function recordMove(tx: Queryable, c: StewardContext, survivorId: string, mergedId: string, moved: readonly Moved[]): Promise<string> {
+async function recordMove(
+  tx: Queryable,
+  c: StewardContext,
+  survivorId: string,
+  mergedId: string,
+  moved: readonly Moved[],
+): Promise<string> {
   const id = randomUUID();
-  await tx.query('INSERT INTO merge_event (id, survivor_id, merged_id, moved, reason, actor, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
-    id,
-    survivorId,
-    mergedId,
-    JSON.stringify(moved),
-    c.who.reason,
-    c.who.actor,
-    c.who.requestId ?? null,
-  ]);
+  await tx.query(
+    'INSERT INTO merge_event (id, survivor_id, merged_id, moved, reason, actor, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+    [id, survivorId, mergedId, JSON.stringify(moved), c.who.reason, c.who.actor, c.who.requestId ?? null],
+  );
   return id;
 }
 
-const mergeOp = (survivorId: string, mergedId: string): Op<MergeResult> => async (tx, c) => {
-  const survivor = await activeOrThrow(tx, survivorId);
-  const mergedNow = await activeGoldenId(tx, mergedId);
-  if (!mergedNow) throw new StewardError(STEWARD_ERRORS.NOT_FOUND, `no patient ${mergedId}`);
-  if (mergedNow === survivor) {
-    // Already one patient: a repeat of this merge (or of an equivalent one) changes nothing.
-    if (mergedId !== survivor) return { result: { survivorId: survivor, mergedId, movedRecords: 0, changed: false }, touched: [survivor, mergedId] };
-    throw new StewardError(STEWARD_ERRORS.BAD_REQUEST, 'a patient cannot be merged into itself');
-  }
-  if (mergedNow !== mergedId) throw new StewardError(STEWARD_ERRORS.CONFLICT, `patient ${mergedId} was already merged into ${mergedNow}`);
-  await lockActive(tx, [survivor, mergedId]);
-  const { rows } = await tx.query<{ source: string; source_patient_id: string; link_state: LinkState; link_origin: LinkOrigin; link_score: number | null; link_evidence: FieldEvidenceRow[] | null }>(
-    'SELECT source, source_patient_id, link_state, link_origin, link_score, link_evidence FROM source_record WHERE golden_id = $1 AND deleted_at IS NULL ORDER BY source, source_patient_id FOR UPDATE',
-    [mergedId],
-  );
-  const moved: Moved[] = rows.map((r) => ({ source: r.source, sourcePatientId: r.source_patient_id, state: r.link_state, origin: r.link_origin, score: r.link_score, evidence: r.link_evidence }));
-  const mergeId = await recordMove(tx, c, survivor, mergedId, moved);
-  for (const m of moved)
-    await setLink(tx, { record: m, goldenId: survivor, previousGoldenId: mergedId, state: LINK_STATES.MATCH, origin: LINK_ORIGINS.MANUAL, score: null, evidence: null, action: LINK_ACTIONS.MERGED, mergeId }, c.who);
-  await carryManualValues(tx, c, survivor, mergedId, mergeId);
-  await tx.query("UPDATE golden_patient SET status = 'MERGED', merged_into = $2, updated_at = now() WHERE id = $1", [mergedId, survivor]);
-  const [low, high] = survivor < mergedId ? [survivor, mergedId] : [mergedId, survivor];
-  await tx.query('DELETE FROM not_duplicate WHERE low = $1 AND high = $2', [low, high]);
-  await tx.query(
-    `UPDATE review_item SET status = 'RESOLVED', decision = 'MATCH', reason = $3, resolved_by = $4, resolved_at = now()
+const mergeOp =
+  (survivorId: string, mergedId: string): Op<MergeResult> =>
+  async (tx, c) => {
+    const survivor = await activeOrThrow(tx, survivorId);
+    const mergedNow = await activeGoldenId(tx, mergedId);
+    if (!mergedNow) throw new StewardError(STEWARD_ERRORS.NOT_FOUND, `no patient ${mergedId}`);
+    if (mergedNow === survivor) {
+      // Already one patient: a repeat of this merge (or of an equivalent one) changes nothing.
+      if (mergedId !== survivor)
+        return { result: { survivorId: survivor, mergedId, movedRecords: 0, changed: false }, touched: [survivor, mergedId] };
+      throw new StewardError(STEWARD_ERRORS.BAD_REQUEST, 'a patient cannot be merged into itself');
+    }
+    if (mergedNow !== mergedId) throw new StewardError(STEWARD_ERRORS.CONFLICT, `patient ${mergedId} was already merged into ${mergedNow}`);
+    await lockActive(tx, [survivor, mergedId]);
+    const { rows } = await tx.query<{
+      source: string;
+      source_patient_id: string;
+      link_state: LinkState;
+      link_origin: LinkOrigin;
+      link_score: number | null;
+      link_evidence: FieldEvidenceRow[] | null;
+    }>(
+      'SELECT source, source_patient_id, link_state, link_origin, link_score, link_evidence FROM source_record WHERE golden_id = $1 AND deleted_at IS NULL ORDER BY source, source_patient_id FOR UPDATE',
+      [mergedId],
+    );
+    const moved: Moved[] = rows.map((r) => ({
+      source: r.source,
+      sourcePatientId: r.source_patient_id,
+      state: r.link_state,
+      origin: r.link_origin,
+      score: r.link_score,
+      evidence: r.link_evidence,
+    }));
+    const mergeId = await recordMove(tx, c, survivor, mergedId, moved);
+    for (const m of moved)
+      await setLink(
+        tx,
+        {
+          record: m,
+          goldenId: survivor,
+          previousGoldenId: mergedId,
+          state: LINK_STATES.MATCH,
+          origin: LINK_ORIGINS.MANUAL,
+          score: null,
+          evidence: null,
+          action: LINK_ACTIONS.MERGED,
+          mergeId,
+        },
+        c.who,
+      );
+    await carryManualValues(tx, c, survivor, mergedId, mergeId);
+    await tx.query("UPDATE golden_patient SET status = 'MERGED', merged_into = $2, updated_at = now() WHERE id = $1", [mergedId, survivor]);
+    const [low, high] = survivor < mergedId ? [survivor, mergedId] : [mergedId, survivor];
+    await tx.query('DELETE FROM not_duplicate WHERE low = $1 AND high = $2', [low, high]);
+    await tx.query(
+      `UPDATE review_item SET status = 'RESOLVED', decision = 'MATCH', reason = $3, resolved_by = $4, resolved_at = now()
      WHERE status = 'OPEN' AND least(golden_id, candidate_id) = $1 AND greatest(golden_id, candidate_id) = $2`,
-    [low, high, c.who.reason, c.who.actor],
-  );
-  await obsoleteReviews(tx, [mergedId], c.who);
-  await recompute(tx, c, [survivor]);
-  return { result: { survivorId: survivor, mergedId, movedRecords: moved.length, changed: true }, touched: [survivor, mergedId] };
-};
+      [low, high, c.who.reason, c.who.actor],
+    );
+    await obsoleteReviews(tx, [mergedId], c.who);
+    await recompute(tx, c, [survivor]);
+    return { result: { survivorId: survivor, mergedId, movedRecords: moved.length, changed: true }, touched: [survivor, mergedId] };
+  };
 
 /** Merges `mergedId` into `survivorId`: every record moves, and the merged id becomes a redirect. */
-export const mergePatients = (c: StewardContext, survivorId: string, mergedId: string): Promise<MergeResult> => run(c, mergeOp(survivorId, mergedId));
+export const mergePatients = (c: StewardContext, survivorId: string, mergedId: string): Promise<MergeResult> =>
+  run(c, mergeOp(survivorId, mergedId));
 
 /**
  * Undoes the latest merge of `mergedId`: the records it moved go back (unless a steward has moved
@@ -232,12 +366,14 @@ export const unmergePatient = (c: StewardContext, mergedId: string): Promise<Mer
     const ev = rows[0];
     if (!ev) {
       const exists = await tx.query<{ status: string }>('SELECT status FROM golden_patient WHERE id = $1', [mergedId]);
-      if (exists.rows[0]?.status === 'ACTIVE') return { result: { survivorId: mergedId, mergedId, movedRecords: 0, changed: false }, touched: [mergedId] };
+      if (exists.rows[0]?.status === 'ACTIVE')
+        return { result: { survivorId: mergedId, mergedId, movedRecords: 0, changed: false }, touched: [mergedId] };
       throw new StewardError(STEWARD_ERRORS.NOT_FOUND, `no merge of patient ${mergedId} to undo`);
     }
     const survivor = await activeOrThrow(tx, ev.survivor_id);
     const states = await lockGoldens(tx, [survivor, mergedId]);
-    if (states.get(mergedId)?.mergedInto !== ev.survivor_id) throw new StewardError(STEWARD_ERRORS.CONFLICT, `patient ${mergedId} is not merged into ${ev.survivor_id}`);
+    if (states.get(mergedId)?.mergedInto !== ev.survivor_id)
+      throw new StewardError(STEWARD_ERRORS.CONFLICT, `patient ${mergedId} is not merged into ${ev.survivor_id}`);
     // Records the merge moved that are still where the merge (or a later merge) put them.
     const back = new Map<string, Moved>();
     for (const m of ev.moved) {
@@ -245,14 +381,22 @@ export const unmergePatient = (c: StewardContext, mergedId: string): Promise<Mer
         "SELECT action, merge_id FROM link_event WHERE source = $1 AND source_patient_id = $2 AND action <> 'UPDATED' ORDER BY seq DESC LIMIT 1",
         [m.source, m.sourcePatientId],
       );
-      const current = await tx.query<{ golden_id: string }>('SELECT golden_id FROM source_record WHERE source = $1 AND source_patient_id = $2 AND deleted_at IS NULL', [m.source, m.sourcePatientId]);
+      const current = await tx.query<{ golden_id: string }>(
+        'SELECT golden_id FROM source_record WHERE source = $1 AND source_patient_id = $2 AND deleted_at IS NULL',
+        [m.source, m.sourcePatientId],
+      );
       const untouched = last.rows[0]?.merge_id === ev.id || last.rows[0]?.action === LINK_ACTIONS.MERGED;
       if (current.rows[0]?.golden_id === survivor && untouched) back.set(recordId(m), m);
     }
     // Records linked automatically since the merge whose best match was a restored record follow it.
-    for (let grew = true; grew; ) {
+    for (let grew = true; grew;) {
       grew = false;
-      const later = await tx.query<{ source: string; source_patient_id: string; link_score: number | null; link_evidence: FieldEvidenceRow[] | null }>(
+      const later = await tx.query<{
+        source: string;
+        source_patient_id: string;
+        link_score: number | null;
+        link_evidence: FieldEvidenceRow[] | null;
+      }>(
         `SELECT source, source_patient_id, link_score, link_evidence FROM source_record
          WHERE golden_id = $1 AND deleted_at IS NULL AND link_origin = 'AUTO' AND linked_at >= $2 AND matched_via = ANY($3::text[])`,
         [survivor, ev.at, [...back.keys()]],
@@ -260,38 +404,77 @@ export const unmergePatient = (c: StewardContext, mergedId: string): Promise<Mer
       for (const r of later.rows) {
         const ref = { source: r.source, sourcePatientId: r.source_patient_id };
         if (back.has(recordId(ref))) continue;
-        back.set(recordId(ref), { ...ref, state: LINK_STATES.MATCH, origin: LINK_ORIGINS.AUTO, score: r.link_score, evidence: r.link_evidence });
+        back.set(recordId(ref), {
+          ...ref,
+          state: LINK_STATES.MATCH,
+          origin: LINK_ORIGINS.AUTO,
+          score: r.link_score,
+          evidence: r.link_evidence,
+        });
         grew = true;
       }
     }
-    await tx.query('UPDATE golden_patient SET status = \'ACTIVE\', merged_into = NULL, updated_at = now() WHERE id = $1', [mergedId]);
+    await tx.query("UPDATE golden_patient SET status = 'ACTIVE', merged_into = NULL, updated_at = now() WHERE id = $1", [mergedId]);
     for (const m of back.values())
-      await setLink(tx, { record: m, goldenId: mergedId, previousGoldenId: survivor, state: m.state, origin: m.origin, score: m.score ?? null, evidence: m.evidence ?? null, action: LINK_ACTIONS.UNMERGED, mergeId: ev.id }, c.who);
+      await setLink(
+        tx,
+        {
+          record: m,
+          goldenId: mergedId,
+          previousGoldenId: survivor,
+          state: m.state,
+          origin: m.origin,
+          score: m.score ?? null,
+          evidence: m.evidence ?? null,
+          action: LINK_ACTIONS.UNMERGED,
+          mergeId: ev.id,
+        },
+        c.who,
+      );
     await returnManualValues(tx, c, survivor, ev.id);
-    await tx.query('UPDATE merge_event SET undone_at = clock_timestamp(), undone_by = $2, undo_reason = $3 WHERE id = $1', [ev.id, c.who.actor, c.who.reason]);
+    await tx.query('UPDATE merge_event SET undone_at = clock_timestamp(), undone_by = $2, undo_reason = $3 WHERE id = $1', [
+      ev.id,
+      c.who.actor,
+      c.who.reason,
+    ]);
     await separate(tx, c, survivor, mergedId);
     await recompute(tx, c, [survivor, mergedId]);
     return { result: { survivorId: survivor, mergedId, movedRecords: back.size, changed: true }, touched: [survivor, mergedId] };
   });
 
-const notDuplicateOp = (a: string, b: string): Op<NotDuplicateResult> => async (tx, c) => {
-  const [x, y] = [await activeOrThrow(tx, a), await activeOrThrow(tx, b)];
-  if (x === y) throw new StewardError(STEWARD_ERRORS.CONFLICT, `patients ${a} and ${b} are one patient now; unmerge first`);
-  await lockActive(tx, [x, y]);
-  // A record parked beside a candidate (POSSIBLE_MATCH) is now confirmed as a person of its own.
-  const parked = await tx.query<{ record_source: string; record_id: string }>(
-    `SELECT record_source, record_id FROM review_item WHERE status = 'OPEN' AND kind = 'POSSIBLE_MATCH' AND least(golden_id, candidate_id) = least($1::uuid, $2::uuid) AND greatest(golden_id, candidate_id) = greatest($1::uuid, $2::uuid)`,
-    [x, y],
-  );
-  const changed = await separate(tx, c, x, y);
-  for (const r of parked.rows) {
-    const ref = { source: r.record_source, sourcePatientId: r.record_id };
-    const rec = await lockRecord(tx, ref);
-    await setLink(tx, { record: ref, goldenId: rec.golden_id, previousGoldenId: rec.golden_id, state: LINK_STATES.NO_MATCH, origin: LINK_ORIGINS.MANUAL, score: null, evidence: null, action: LINK_ACTIONS.REVIEWED }, c.who);
-  }
-  await recompute(tx, c, [x, y]);
-  return { result: { patientIds: [x, y], changed: changed || parked.rows.length > 0 }, touched: [x, y] };
-};
+const notDuplicateOp =
+  (a: string, b: string): Op<NotDuplicateResult> =>
+  async (tx, c) => {
+    const [x, y] = [await activeOrThrow(tx, a), await activeOrThrow(tx, b)];
+    if (x === y) throw new StewardError(STEWARD_ERRORS.CONFLICT, `patients ${a} and ${b} are one patient now; unmerge first`);
+    await lockActive(tx, [x, y]);
+    // A record parked beside a candidate (POSSIBLE_MATCH) is now confirmed as a person of its own.
+    const parked = await tx.query<{ record_source: string; record_id: string }>(
+      `SELECT record_source, record_id FROM review_item WHERE status = 'OPEN' AND kind = 'POSSIBLE_MATCH' AND least(golden_id, candidate_id) = least($1::uuid, $2::uuid) AND greatest(golden_id, candidate_id) = greatest($1::uuid, $2::uuid)`,
+      [x, y],
+    );
+    const changed = await separate(tx, c, x, y);
+    for (const r of parked.rows) {
+      const ref = { source: r.record_source, sourcePatientId: r.record_id };
+      const rec = await lockRecord(tx, ref);
+      await setLink(
+        tx,
+        {
+          record: ref,
+          goldenId: rec.golden_id,
+          previousGoldenId: rec.golden_id,
+          state: LINK_STATES.NO_MATCH,
+          origin: LINK_ORIGINS.MANUAL,
+          score: null,
+          evidence: null,
+          action: LINK_ACTIONS.REVIEWED,
+        },
+        c.who,
+      );
+    }
+    await recompute(tx, c, [x, y]);
+    return { result: { patientIds: [x, y], changed: changed || parked.rows.length > 0 }, touched: [x, y] };
+  };
 
 /** Records that two golden records are different people: no review will pair them again. */
 export const markNotDuplicate = (c: StewardContext, a: string, b: string): Promise<NotDuplicateResult> => run(c, notDuplicateOp(a, b));
@@ -317,17 +500,25 @@ export const resolveReview = (c: StewardContext, id: string, decision: ReviewDec
       if (item.decision === decision) return { result: { item, changed: false }, touched };
       throw new StewardError(STEWARD_ERRORS.CONFLICT, `review item ${id} was already resolved as ${item.decision}`);
     }
-    if (item.status === 'OBSOLETE') throw new StewardError(STEWARD_ERRORS.CONFLICT, `review item ${id} no longer applies (its records were linked or merged since)`);
+    if (item.status === 'OBSOLETE')
+      throw new StewardError(STEWARD_ERRORS.CONFLICT, `review item ${id} no longer applies (its records were linked or merged since)`);
     if (decision === REVIEW_DECISIONS.MATCH) {
       if (item.kind === 'POSSIBLE_MATCH' && item.record) await linkRecordOp(item.record, item.candidateId)(tx, c);
       else {
-        const sizes = await tx.query<{ golden_id: string; n: number }>('SELECT golden_id, count(*)::int AS n FROM source_record WHERE golden_id = ANY($1::uuid[]) AND deleted_at IS NULL GROUP BY golden_id', [touched]);
+        const sizes = await tx.query<{ golden_id: string; n: number }>(
+          'SELECT golden_id, count(*)::int AS n FROM source_record WHERE golden_id = ANY($1::uuid[]) AND deleted_at IS NULL GROUP BY golden_id',
+          [touched],
+        );
         const size = (g: string): number => sizes.rows.find((r) => r.golden_id === g)?.n ?? 0;
-        const [survivor, merged] = size(item.candidateId) >= size(item.goldenId) ? [item.candidateId, item.goldenId] : [item.goldenId, item.candidateId];
+        const [survivor, merged] =
+          size(item.candidateId) >= size(item.goldenId) ? [item.candidateId, item.goldenId] : [item.goldenId, item.candidateId];
         await mergeOp(survivor, merged)(tx, c);
       }
     } else await notDuplicateOp(item.goldenId, item.candidateId)(tx, c);
-    await tx.query("UPDATE review_item SET status = 'RESOLVED', decision = $2, reason = $3, resolved_by = $4, resolved_at = now() WHERE id = $1", [id, decision, c.who.reason, c.who.actor]);
+    await tx.query(
+      "UPDATE review_item SET status = 'RESOLVED', decision = $2, reason = $3, resolved_by = $4, resolved_at = now() WHERE id = $1",
+      [id, decision, c.who.reason, c.who.actor],
+    );
     const after = await tx.query<Parameters<typeof toReviewItem>[0]>('SELECT * FROM review_item WHERE id = $1', [id]);
     return { result: { item: toReviewItem(after.rows[0]!), changed: true }, touched };
   });
@@ -345,10 +536,27 @@ async function manualValuesOf(tx: Queryable, id: string): Promise<ManualValues> 
   return rows[0]?.manual_values ?? {};
 }
 
-async function recordManual(tx: Queryable, c: StewardContext, goldenId: string, field: string, action: ManualAction, value: unknown, mergeId: string | null = null): Promise<void> {
+async function recordManual(
+  tx: Queryable,
+  c: StewardContext,
+  goldenId: string,
+  field: string,
+  action: ManualAction,
+  value: unknown,
+  mergeId: string | null = null,
+): Promise<void> {
   await tx.query(
     'INSERT INTO manual_value_event (golden_id, field, action, value, reason, actor, request_id, merge_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-    [goldenId, field, action, value === undefined ? null : JSON.stringify(value), c.who.reason, c.who.actor, c.who.requestId ?? null, mergeId],
+    [
+      goldenId,
+      field,
+      action,
+      value === undefined ? null : JSON.stringify(value),
+      c.who.reason,
+      c.who.actor,
+      c.who.requestId ?? null,
+      mergeId,
+    ],
   );
 }
 
@@ -361,7 +569,10 @@ async function carryManualValues(tx: Queryable, c: StewardContext, survivorId: s
   const [own, merged] = [await manualValuesOf(tx, survivorId), await manualValuesOf(tx, mergedId)];
   const carried = Object.fromEntries(Object.entries(merged).filter(([field]) => !(field in own)));
   if (Object.keys(carried).length === 0) return;
-  await tx.query('UPDATE golden_patient SET manual_values = manual_values || $2::jsonb WHERE id = $1', [survivorId, JSON.stringify(carried)]);
+  await tx.query('UPDATE golden_patient SET manual_values = manual_values || $2::jsonb WHERE id = $1', [
+    survivorId,
+    JSON.stringify(carried),
+  ]);
   for (const [field, m] of Object.entries(carried)) await recordManual(tx, c, survivorId, field, MANUAL_ACTIONS.MERGED, m.value, mergeId);
 }
 
@@ -406,5 +617,9 @@ export const setPatientFields = (c: StewardContext, goldenId: string, change: Ma
       await tx.query('UPDATE golden_patient SET manual_values = $2::jsonb, updated_at = now() WHERE id = $1', [id, JSON.stringify(next)]);
       await recompute(tx, c, [id]);
     }
-    return { result: { goldenId: id, changedFields: changed, changed: changed.length > 0 }, touched: [id], fields: changed.map((f) => `Patient.${f}`) };
+    return {
+      result: { goldenId: id, changedFields: changed, changed: changed.length > 0 },
+      touched: [id],
+      fields: changed.map((f) => `Patient.${f}`),
+    };
   });

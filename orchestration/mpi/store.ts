@@ -53,7 +53,18 @@ type GoldenRow = {
   data_quality: string[];
   provenance: FieldProvenance[];
 };
-const GOLDEN_COLUMNS = ['id', 'name', 'birth_date', 'gender', 'identifiers', 'addresses', 'telecom', 'provisional', 'data_quality', 'provenance'];
+const GOLDEN_COLUMNS = [
+  'id',
+  'name',
+  'birth_date',
+  'gender',
+  'identifiers',
+  'addresses',
+  'telecom',
+  'provisional',
+  'data_quality',
+  'provenance',
+];
 const goldenColumns = (alias: string): string => GOLDEN_COLUMNS.map((c) => `${alias}.${c}`).join(', ');
 
 const toGolden = (r: GoldenRow, protection: IdentifierProtection): GoldenPatient => ({
@@ -73,7 +84,11 @@ const toGolden = (r: GoldenRow, protection: IdentifierProtection): GoldenPatient
  * Golden records by id. A merged id answers with the survivor (following the redirect chain),
  * marked `redirectedFrom`; an unknown id is absent.
  */
-export async function goldenByIds(db: Queryable, ids: readonly string[], protection: IdentifierProtection): Promise<Map<string, GoldenPatient>> {
+export async function goldenByIds(
+  db: Queryable,
+  ids: readonly string[],
+  protection: IdentifierProtection,
+): Promise<Map<string, GoldenPatient>> {
   if (ids.length === 0) return new Map();
   const { rows } = await db.query<GoldenRow & { requested: string }>(
     `WITH RECURSIVE chain (requested, id, status, merged_into, depth) AS (
@@ -84,10 +99,17 @@ export async function goldenByIds(db: Queryable, ids: readonly string[], protect
      SELECT c.requested, ${goldenColumns('g')} FROM chain c JOIN golden_patient g ON g.id = c.id WHERE c.status = 'ACTIVE'`,
     [ids],
   );
-  return new Map(rows.map((r) => [r.requested, { ...toGolden(r, protection), ...(r.requested !== r.id ? { redirectedFrom: r.requested } : {}) }]));
+  return new Map(
+    rows.map((r) => [r.requested, { ...toGolden(r, protection), ...(r.requested !== r.id ? { redirectedFrom: r.requested } : {}) }]),
+  );
 }
 
-export async function goldenIdByIdentifier(db: Queryable, system: string, value: string, protection: IdentifierProtection): Promise<string | undefined> {
+export async function goldenIdByIdentifier(
+  db: Queryable,
+  system: string,
+  value: string,
+  protection: IdentifierProtection,
+): Promise<string | undefined> {
   const { rows } = await db.query<{ golden_id: string }>(
     `SELECT s.golden_id FROM patient_identifier i JOIN source_record s USING (source, source_patient_id)
      WHERE i.system = $1 AND i.value = $2 AND s.deleted_at IS NULL ORDER BY s.linked_at LIMIT 1`,
@@ -113,17 +135,34 @@ const COHORT_WHERE = `g.status = 'ACTIVE'
   AND ($4::int IS NULL OR substring(g.birth_date from 1 for 4)::int <= $4)
   AND ($5::text IS NULL OR left(g.addresses->0->>'postalCode', 3) = $5)
   AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM source_record s WHERE s.golden_id = g.id AND s.source = $6 AND s.deleted_at IS NULL))`;
-const cohortParams = (f: CohortFilter): unknown[] => [f.onlyId ?? null, f.gender ?? null, f.birthYearFrom ?? null, f.birthYearTo ?? null, f.postalCodePrefix ?? null, f.source ?? null];
+const cohortParams = (f: CohortFilter): unknown[] => [
+  f.onlyId ?? null,
+  f.gender ?? null,
+  f.birthYearFrom ?? null,
+  f.birthYearTo ?? null,
+  f.postalCodePrefix ?? null,
+  f.source ?? null,
+];
 
 /** Golden patients of a cohort ordered by id, after the given id (keyset pagination), plus the cohort size. */
-export async function goldenPage(db: Queryable, protection: IdentifierProtection, first: number, afterId: string | undefined, filter: CohortFilter = {}): Promise<{ patients: GoldenPatient[]; hasNextPage: boolean; totalCount: number }> {
+export async function goldenPage(
+  db: Queryable,
+  protection: IdentifierProtection,
+  first: number,
+  afterId: string | undefined,
+  filter: CohortFilter = {},
+): Promise<{ patients: GoldenPatient[]; hasNextPage: boolean; totalCount: number }> {
   const params = cohortParams(filter);
   const { rows } = await db.query<GoldenRow>(
     `SELECT ${goldenColumns('g')} FROM golden_patient g WHERE ${COHORT_WHERE} AND ($7::uuid IS NULL OR g.id > $7::uuid) ORDER BY g.id LIMIT $8`,
     [...params, afterId ?? null, first + 1],
   );
   const total = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM golden_patient g WHERE ${COHORT_WHERE}`, params);
-  return { patients: rows.slice(0, first).map((r) => toGolden(r, protection)), hasNextPage: rows.length > first, totalCount: total.rows[0]?.n ?? 0 };
+  return {
+    patients: rows.slice(0, first).map((r) => toGolden(r, protection)),
+    hasNextPage: rows.length > first,
+    totalCount: total.rows[0]?.n ?? 0,
+  };
 }
 
 type LinkRow = {
@@ -138,7 +177,8 @@ type LinkRow = {
   data_quality: string[];
   linked_at: Date | string;
 };
-const LINK_COLUMNS = 'golden_id, source, source_patient_id, mrn, link_state, link_origin, link_score, link_evidence, data_quality, linked_at';
+const LINK_COLUMNS =
+  'golden_id, source, source_patient_id, mrn, link_state, link_origin, link_score, link_evidence, data_quality, linked_at';
 const toLink = (r: LinkRow): SourceLink => ({
   goldenId: r.golden_id,
   source: r.source,
@@ -155,13 +195,19 @@ const toLink = (r: LinkRow): SourceLink => ({
 export async function linksForGolden(db: Queryable, goldenIds: readonly string[]): Promise<Map<string, SourceLink[]>> {
   const result = new Map<string, SourceLink[]>(goldenIds.map((id) => [id, []]));
   if (goldenIds.length === 0) return result;
-  const { rows } = await db.query<LinkRow>(`SELECT ${LINK_COLUMNS} FROM source_record WHERE golden_id = ANY($1::uuid[]) AND deleted_at IS NULL ORDER BY source, source_patient_id`, [goldenIds]);
+  const { rows } = await db.query<LinkRow>(
+    `SELECT ${LINK_COLUMNS} FROM source_record WHERE golden_id = ANY($1::uuid[]) AND deleted_at IS NULL ORDER BY source, source_patient_id`,
+    [goldenIds],
+  );
   for (const r of rows) result.get(r.golden_id)?.push(toLink(r));
   return result;
 }
 
 export async function linkBySourceRecord(db: Queryable, source: string, sourcePatientId: string): Promise<SourceLink | undefined> {
-  const { rows } = await db.query<LinkRow>(`SELECT ${LINK_COLUMNS} FROM source_record WHERE source = $1 AND source_patient_id = $2 AND deleted_at IS NULL`, [source, sourcePatientId]);
+  const { rows } = await db.query<LinkRow>(
+    `SELECT ${LINK_COLUMNS} FROM source_record WHERE source = $1 AND source_patient_id = $2 AND deleted_at IS NULL`,
+    [source, sourcePatientId],
+  );
   return rows[0] ? toLink(rows[0]) : undefined;
 }
 
@@ -181,7 +227,21 @@ export type LinkEvent = {
   readonly actor: string;
 };
 
-type EventRow = { seq: string; at: Date | string; source: string; source_patient_id: string; golden_id: string; previous_golden_id: string | null; state: LinkState; origin: LinkOrigin; score: number | null; evidence: FieldEvidenceRow[] | null; action: string; reason: string | null; actor: string };
+type EventRow = {
+  seq: string;
+  at: Date | string;
+  source: string;
+  source_patient_id: string;
+  golden_id: string;
+  previous_golden_id: string | null;
+  state: LinkState;
+  origin: LinkOrigin;
+  score: number | null;
+  evidence: FieldEvidenceRow[] | null;
+  action: string;
+  reason: string | null;
+  actor: string;
+};
 const toEvent = (r: EventRow): LinkEvent => ({
   seq: String(r.seq),
   at: new Date(r.at).toISOString(),
@@ -200,7 +260,10 @@ const toEvent = (r: EventRow): LinkEvent => ({
 
 /** Every link change of one source record, oldest first (soft deletes included). */
 export async function linkHistory(db: Queryable, source: string, sourcePatientId: string): Promise<LinkEvent[]> {
-  const { rows } = await db.query<EventRow>('SELECT * FROM link_event WHERE source = $1 AND source_patient_id = $2 ORDER BY seq', [source, sourcePatientId]);
+  const { rows } = await db.query<EventRow>('SELECT * FROM link_event WHERE source = $1 AND source_patient_id = $2 ORDER BY seq', [
+    source,
+    sourcePatientId,
+  ]);
   return rows.map(toEvent);
 }
 
@@ -275,7 +338,11 @@ export async function reviewItemById(db: Queryable, id: string): Promise<ReviewI
 }
 
 /** Open review items, oldest first (keyset on the queue position `seq`), plus how many are open. */
-export async function reviewQueuePage(db: Queryable, first: number, afterSeq: string | undefined): Promise<{ items: ReviewItem[]; hasNextPage: boolean; totalCount: number }> {
+export async function reviewQueuePage(
+  db: Queryable,
+  first: number,
+  afterSeq: string | undefined,
+): Promise<{ items: ReviewItem[]; hasNextPage: boolean; totalCount: number }> {
   const { rows } = await db.query<ReviewRow>(
     `SELECT * FROM review_item WHERE status = 'OPEN' AND ($1::bigint IS NULL OR seq > $1::bigint) ORDER BY seq LIMIT $2`,
     [afterSeq ?? null, first + 1],

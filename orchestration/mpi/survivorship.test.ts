@@ -18,8 +18,27 @@ const config: SurvivorshipConfig = {
   },
 };
 
-const epic = person({ source: 'epic-main', id: 'E1', family: 'Quill', given: ['Ada'], birthDate: '1970-03-14', ssn: '123456789', line: '1 Elm St', phone: '555-0100', lastUpdated: '2026-01-01T00:00:00Z' });
-const cerner = person({ source: 'cerner-main', id: 'C1', family: 'Quill-Marsh', given: ['Ada', 'May'], birthDate: '1970-03-15', ssn: '123456789', phone: '555-0199', lastUpdated: '2026-06-01T00:00:00Z' });
+const epic = person({
+  source: 'epic-main',
+  id: 'E1',
+  family: 'Quill',
+  given: ['Ada'],
+  birthDate: '1970-03-14',
+  ssn: '123456789',
+  line: '1 Elm St',
+  phone: '555-0100',
+  lastUpdated: '2026-01-01T00:00:00Z',
+});
+const cerner = person({
+  source: 'cerner-main',
+  id: 'C1',
+  family: 'Quill-Marsh',
+  given: ['Ada', 'May'],
+  birthDate: '1970-03-15',
+  ssn: '123456789',
+  phone: '555-0199',
+  lastUpdated: '2026-06-01T00:00:00Z',
+});
 
 test('each field follows its own rule, with provenance naming the source record', () => {
   const { values, provenance } = survive([epic, cerner], config);
@@ -40,9 +59,14 @@ test('UNION keeps every distinct value and names every contributing record', () 
 });
 
 test("a steward's manual value wins over every rule", () => {
-  const { values, provenance } = survive([epic, cerner], config, { birthDate: { value: '1970-03-16', actor: 'steward-1', at: '2026-07-01T00:00:00Z' } });
+  const { values, provenance } = survive([epic, cerner], config, {
+    birthDate: { value: '1970-03-16', actor: 'steward-1', at: '2026-07-01T00:00:00Z' },
+  });
   assert.equal(values.birthDate, '1970-03-16');
-  assert.deepEqual(provenance.find((p) => p.field === 'birthDate'), { field: 'birthDate', rule: 'MANUAL', records: [], actor: 'steward-1', at: '2026-07-01T00:00:00Z' });
+  assert.deepEqual(
+    provenance.find((p) => p.field === 'birthDate'),
+    { field: 'birthDate', rule: 'MANUAL', records: [], actor: 'steward-1', at: '2026-07-01T00:00:00Z' },
+  );
 });
 
 test('missing values never win, and a golden record without any is empty, not invented', () => {

@@ -73,7 +73,10 @@ function completeness(field: GoldenField, d: SourceDemographics): number {
     case 'birthDate':
       return d.birthDate?.length ?? 0;
     case 'addresses':
-      return d.addresses.reduce((n, a) => n + a.line.length + (a.city ? 1 : 0) + (a.state ? 1 : 0) + (a.postalCode ? 1 : 0) + (a.country ? 1 : 0), 0);
+      return d.addresses.reduce(
+        (n, a) => n + a.line.length + (a.city ? 1 : 0) + (a.state ? 1 : 0) + (a.postalCode ? 1 : 0) + (a.country ? 1 : 0),
+        0,
+      );
     default:
       return Array.isArray(d[field]) ? (d[field] as unknown[]).length : 1;
   }
@@ -102,7 +105,12 @@ const unionKey: Partial<Record<GoldenField, (v: never) => string>> = {
 };
 
 /** One field's surviving value and provenance. Records are ordered deterministically before ranking. */
-function surviveField(field: GoldenField, records: readonly SourceDemographics[], criteria: readonly Criterion[], priority: readonly string[]): { value: unknown; provenance: FieldProvenance | null } {
+function surviveField(
+  field: GoldenField,
+  records: readonly SourceDemographics[],
+  criteria: readonly Criterion[],
+  priority: readonly string[],
+): { value: unknown; provenance: FieldProvenance | null } {
   const candidates = records.filter((r) => present(field, r)).sort((a, b) => recordRef(a).localeCompare(recordRef(b)));
   if (candidates.length === 0) return { value: LIST_FIELDS.has(field) ? [] : null, provenance: null };
   const ranking = criteria.filter((c) => c !== 'UNION');

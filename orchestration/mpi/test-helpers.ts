@@ -53,12 +53,17 @@ export function person(p: PersonInput): SourceDemographics {
     source,
     sourcePatientId: p.id,
     mrn: `MRN-${p.id}`,
-    name: p.family === null && !p.given?.length ? null : { use: 'official', family: p.family ?? null, given: [...(p.given ?? [])], prefix: [], suffix: [...(p.suffix ?? [])], text: null },
+    name:
+      p.family === null && !p.given?.length
+        ? null
+        : { use: 'official', family: p.family ?? null, given: [...(p.given ?? [])], prefix: [], suffix: [...(p.suffix ?? [])], text: null },
     birthDate: p.birthDate === undefined ? '1970-03-14' : p.birthDate,
     birthDateAsRecorded: null,
     gender: p.gender === undefined ? 'female' : p.gender,
     identifiers: p.ssn ? [{ system: SSN, value: p.ssn, type: 'SS', source }] : [],
-    addresses: p.line ? [{ use: 'home', line: [p.line], city: p.city ?? 'Springfield', state: 'IL', postalCode: p.postalCode ?? '62704', country: 'US' }] : [],
+    addresses: p.line
+      ? [{ use: 'home', line: [p.line], city: p.city ?? 'Springfield', state: 'IL', postalCode: p.postalCode ?? '62704', country: 'US' }]
+      : [],
     telecom: p.phone ? [{ system: 'phone', value: p.phone, use: 'home' }] : [],
     lastUpdated: p.lastUpdated ?? '2026-01-01T00:00:00Z',
   };

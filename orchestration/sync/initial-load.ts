@@ -12,12 +12,27 @@ import { linkBatch } from '../mpi/store.ts';
 
 const log = logger('initial-load');
 
-export type LoadReport = { readonly source: string; readonly read: number; readonly linked: number; readonly newGolden: number; readonly quarantined: number; readonly failed?: string };
+export type LoadReport = {
+  readonly source: string;
+  readonly read: number;
+  readonly linked: number;
+  readonly newGolden: number;
+  readonly quarantined: number;
+  readonly failed?: string;
+};
 
-export type LoadSource = { readonly connection: ConnectionConfig; readonly client: FhirConnection; readonly profile: VendorProfile; readonly protection: IdentifierProtection };
+export type LoadSource = {
+  readonly connection: ConnectionConfig;
+  readonly client: FhirConnection;
+  readonly profile: VendorProfile;
+  readonly protection: IdentifierProtection;
+};
 
 export async function loadSource(db: Database, { connection, client, profile, protection }: LoadSource): Promise<LoadReport> {
-  let read = 0, linked = 0, newGolden = 0, quarantined = 0;
+  let read = 0,
+    linked = 0,
+    newGolden = 0,
+    quarantined = 0;
   try {
     for await (const page of client.searchPages('Patient', { _count: '200' })) {
       read += page.length;
@@ -26,7 +41,14 @@ export async function loadSource(db: Database, { connection, client, profile, pr
       for (const resource of page) {
         const t = sourceDemographics(resource as never, connection.id, profile);
         if (t.ok) valid.push(t.value);
-        else refused.push({ source: connection.id, resourceType: 'Patient', resourceId: resource.id ?? '', issues: t.issues, payload: resource });
+        else
+          refused.push({
+            source: connection.id,
+            resourceType: 'Patient',
+            resourceId: resource.id ?? '',
+            issues: t.issues,
+            payload: resource,
+          });
       }
       // A page at a time, set-based: the same matching as one record at a time.
       const outcomes = await linkBatch(db, valid, protection);

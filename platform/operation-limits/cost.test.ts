@@ -27,12 +27,19 @@ test('the page size: literal, variable, variable default, schema default, config
   assert.equal(cost('{ search { id } }').cost, 1 + 20, 'no SDL default: defaultPageSize');
   assert.equal(cost('{ search(first: 3, last: 7) { id } }').cost, 1 + 7, 'the larger of first and last');
   assert.equal(cost(`{ patients(first: 0) { ${PAGE} } }`).cost, 5, 'an empty page still resolves what it selects once');
-  assert.equal(cost(`query ($n: Int) { patients(first: $n) { ${PAGE} } }`, { n: 'ten' }).cost, 81, 'a malformed value is refused by coercion, costed at the default');
+  assert.equal(
+    cost(`query ($n: Int) { patients(first: $n) { ${PAGE} } }`, { n: 'ten' }).cost,
+    81,
+    'a malformed value is refused by coercion, costed at the default',
+  );
 });
 
 test('lists without a page size count assumedListSize times', () => {
   assert.equal(cost('{ patient(id: "1") { friends { records { codes } } } }').cost, 4);
-  assert.equal(cost('{ patient(id: "1") { friends { records { codes } } } }', undefined, operationLimits({ assumedListSize: 10 })).cost, 1 + 1 + 10 * (1 + 10 * 1));
+  assert.equal(
+    cost('{ patient(id: "1") { friends { records { codes } } } }', undefined, operationLimits({ assumedListSize: 10 })).cost,
+    1 + 1 + 10 * (1 + 10 * 1),
+  );
 });
 
 test('a page size above its cap is refused before execution, literal or variable', () => {
@@ -44,13 +51,20 @@ test('a page size above its cap is refused before execution, literal or variable
     const report = cost(query, variables);
     const error = costLimitError(report, DEFAULT_OPERATION_LIMITS);
     assert.ok(error, query);
-    assert.deepEqual({ ...error.extensions }, { code: 'BAD_USER_INPUT', limit: 'pageSize', max: 100, field: 'Query.patients', argument: 'first' });
+    assert.deepEqual(
+      { ...error.extensions },
+      { code: 'BAD_USER_INPUT', limit: 'pageSize', max: 100, field: 'Query.patients', argument: 'first' },
+    );
   }
   assert.equal(costLimitError(cost('{ patients(first: 100) { totalCount } }'), DEFAULT_OPERATION_LIMITS), undefined);
   // Per-field caps, by schema coordinate.
   const limits = operationLimits({ pageSizeCaps: { 'Query.search': 10 } });
   assert.equal(costLimitError(cost('{ search(first: 11) { id } }', undefined, limits), limits)?.extensions.max, 10);
-  assert.equal(costLimitError(cost('{ search(first: 100) { id } }'), DEFAULT_OPERATION_LIMITS), undefined, 'maxPageSize for fields without their own cap');
+  assert.equal(
+    costLimitError(cost('{ search(first: 100) { id } }'), DEFAULT_OPERATION_LIMITS),
+    undefined,
+    'maxPageSize for fields without their own cap',
+  );
 });
 
 test('fragments are costed once and multiplied where spread', () => {
@@ -65,7 +79,11 @@ test('a cost over the limit is refused; huge costs from fragment bombs are repor
   const error = costLimitError(cost(aliased), DEFAULT_OPERATION_LIMITS);
   assert.deepEqual({ ...error?.extensions }, { code: 'GRAPHQL_VALIDATION_FAILED', limit: 'cost', max: 15_000, actual: 40 * 401 });
   const levels = 60;
-  const fragments = Array.from({ length: levels }, (_, i) => `fragment F${i} on Patient { a: friends { ${i < levels - 1 ? `...F${i + 1}` : 'id'} } b: friends { ${i < levels - 1 ? `...F${i + 1}` : 'id'} } }`).join(' ');
+  const fragments = Array.from(
+    { length: levels },
+    (_, i) =>
+      `fragment F${i} on Patient { a: friends { ${i < levels - 1 ? `...F${i + 1}` : 'id'} } b: friends { ${i < levels - 1 ? `...F${i + 1}` : 'id'} } }`,
+  ).join(' ');
   const started = performance.now();
   const bomb = cost(`{ patient(id: "1") { ...F0 } } ${fragments}`);
   assert.ok(performance.now() - started < 100);

@@ -45,7 +45,9 @@ export function operationCost(
 ): CostReport {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-  const variableDefinitions = new Map<string, VariableDefinitionNode>((operation.variableDefinitions ?? []).map((v) => [v.variable.name.value, v]));
+  const variableDefinitions = new Map<string, VariableDefinitionNode>(
+    (operation.variableDefinitions ?? []).map((v) => [v.variable.name.value, v]),
+  );
   const fragmentCosts = new Map<string, number | 'visiting'>();
   const pageSizeErrors = new Map<string, GraphQLError>();
 
@@ -132,7 +134,12 @@ export function operationCost(
     return cost;
   };
 
-  const root = operation.operation === 'query' ? schema.getQueryType() : operation.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
+  const root =
+    operation.operation === 'query'
+      ? schema.getQueryType()
+      : operation.operation === 'mutation'
+        ? schema.getMutationType()
+        : schema.getSubscriptionType();
   return { cost: selectionSetCost(operation.selectionSet, root ?? undefined), pageSizeErrors: [...pageSizeErrors.values()] };
 }
 
@@ -140,9 +147,14 @@ export function operationCost(
 export function costLimitError(report: CostReport, limits: OperationLimits): GraphQLError | undefined {
   if (report.pageSizeErrors.length > 0) return report.pageSizeErrors[0];
   if (report.cost > limits.maxCost) {
-    return limitError(LIMIT_NAMES.cost, limits.maxCost, `The operation costs ${Number.isFinite(report.cost) ? report.cost : 'too much'}; the limit is ${limits.maxCost}.`, {
-      extra: { actual: Number.isFinite(report.cost) ? report.cost : null },
-    });
+    return limitError(
+      LIMIT_NAMES.cost,
+      limits.maxCost,
+      `The operation costs ${Number.isFinite(report.cost) ? report.cost : 'too much'}; the limit is ${limits.maxCost}.`,
+      {
+        extra: { actual: Number.isFinite(report.cost) ? report.cost : null },
+      },
+    );
   }
   return undefined;
 }

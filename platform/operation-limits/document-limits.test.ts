@@ -8,16 +8,24 @@ import { nestedFriends, testSchema } from './test-schema.ts';
 const schema = testSchema();
 const check = (query: string, limits: OperationLimits = DEFAULT_OPERATION_LIMITS): readonly GraphQLError[] =>
   validate(schema, parse(query), [...specifiedRules, documentLimitsRule(limits)]);
-const limitsOf = (errors: readonly GraphQLError[]): (LimitName | undefined)[] => errors.map((e) => e.extensions.limit as LimitName | undefined).filter(Boolean);
+const limitsOf = (errors: readonly GraphQLError[]): (LimitName | undefined)[] =>
+  errors.map((e) => e.extensions.limit as LimitName | undefined).filter(Boolean);
 const measure = (query: string) => [...measureDocument(parse(query)).values()][0]!;
 
 test('a product-like query passes every limit', () => {
-  assert.deepEqual(check('query Page($n: Int) { patients(first: $n) { totalCount pageInfo { hasNextPage } edges { cursor node { id name records { id codes } } } } }'), []);
+  assert.deepEqual(
+    check(
+      'query Page($n: Int) { patients(first: $n) { totalCount pageInfo { hasNextPage } edges { cursor node { id name records { id codes } } } } }',
+    ),
+    [],
+  );
 });
 
 test('depth counts fields only, through named and inline fragments', () => {
   const inline = measure('{ patient(id: "1") { friends { friends { id } } } }');
-  const named = measure('{ patient(id: "1") { ...A } } fragment A on Patient { friends { ...B } } fragment B on Patient { friends { id } }');
+  const named = measure(
+    '{ patient(id: "1") { ...A } } fragment A on Patient { friends { ...B } } fragment B on Patient { friends { id } }',
+  );
   const inlineFragments = measure('{ patient(id: "1") { ... on Patient { friends { ... { friends { ... on Patient { id } } } } } } }');
   assert.deepEqual([inline.depth, named.depth, inlineFragments.depth], [4, 4, 4]);
 });
@@ -26,7 +34,10 @@ test('depth bombs are refused: written inline, with named fragments, with inline
   const max = DEFAULT_OPERATION_LIMITS.maxDepth;
   assert.deepEqual(check(nestedFriends(max - 2)), [], 'at the limit');
   assert.deepEqual(limitsOf(check(nestedFriends(max - 1))), ['depth']);
-  const fragments = Array.from({ length: 30 }, (_, i) => `fragment F${i} on Patient { friends { ${i < 29 ? `...F${i + 1}` : 'id'} } }`).join('\n');
+  const fragments = Array.from(
+    { length: 30 },
+    (_, i) => `fragment F${i} on Patient { friends { ${i < 29 ? `...F${i + 1}` : 'id'} } }`,
+  ).join('\n');
   assert.deepEqual(limitsOf(check(`{ patient(id: "1") { ...F0 } }\n${fragments}`)), ['depth']);
   const inlineFragments = `{ patient(id: "1") { ${'... on Patient { friends { '.repeat(30)}id${' } }'.repeat(30)} } }`;
   const errors = check(inlineFragments);
@@ -44,7 +55,10 @@ test('circular fragments are refused by graphql-js and measured without looping'
   ]) {
     assert.ok(Number.isFinite(measure(query).depth));
     const errors = check(query);
-    assert.ok(errors.some((e) => /Cannot spread fragment "A" within itself/.test(e.message)), query);
+    assert.ok(
+      errors.some((e) => /Cannot spread fragment "A" within itself/.test(e.message)),
+      query,
+    );
   }
 });
 
@@ -60,7 +74,8 @@ test('aliases: `__typename` aliases count, and a fragment counts wherever it is 
 });
 
 test('directives: on the operation, variables, fields, spreads and fragment definitions', () => {
-  const query = 'query Q($a: Boolean = true) @skip(if: false) { patient(id: "1") @include(if: $a) { ...F @skip(if: false) ... @include(if: true) { id } } } fragment F on Patient { name @skip(if: false) }';
+  const query =
+    'query Q($a: Boolean = true) @skip(if: false) { patient(id: "1") @include(if: $a) { ...F @skip(if: false) ... @include(if: true) { id } } } fragment F on Patient { name @skip(if: false) }';
   assert.equal(measure(query).directives, 5);
   const many = `{ ${Array.from({ length: 100 }, () => '...F @include(if: true)').join(' ')} } fragment F on Query { __typename }`;
   assert.deepEqual(limitsOf(check(many)), ['directives']);
@@ -92,7 +107,11 @@ test('repeated fields: counted where execution merges them, each named fragment 
 
 test('a fragment bomb is measured, not expanded', () => {
   const levels = 40; // 2^40 paths if expanded
-  const fragments = Array.from({ length: levels }, (_, i) => `fragment F${i} on Patient { a: friends { ${i < levels - 1 ? `...F${i + 1}` : 'id'} } b: friends { ${i < levels - 1 ? `...F${i + 1}` : 'id'} } }`).join('\n');
+  const fragments = Array.from(
+    { length: levels },
+    (_, i) =>
+      `fragment F${i} on Patient { a: friends { ${i < levels - 1 ? `...F${i + 1}` : 'id'} } b: friends { ${i < levels - 1 ? `...F${i + 1}` : 'id'} } }`,
+  ).join('\n');
   const started = performance.now();
   const m = measure(`{ patient(id: "1") { ...F0 } }\n${fragments}`);
   assert.ok(performance.now() - started < 100);

@@ -3,7 +3,15 @@
 // they are spread, so a fragment spread many times counts many times (a "fragment bomb" is
 // measured, not expanded); a fragment cycle is not followed (graphql-js's NoFragmentCyclesRule
 // refuses the document), so a circular document never loops here.
-import { Kind, type DocumentNode, type FragmentDefinitionNode, type GraphQLError, type OperationDefinitionNode, type SelectionSetNode, type ValidationRule } from 'graphql';
+import {
+  Kind,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLError,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  type ValidationRule,
+} from 'graphql';
 import { LIMIT_NAMES, limitError, type OperationLimits } from './limits.ts';
 
 /** What one selection set (fragments followed) amounts to. */
@@ -95,7 +103,8 @@ export function measureDocument(document: DocumentNode): Map<OperationDefinition
   for (const d of document.definitions) {
     if (d.kind !== Kind.OPERATION_DEFINITION) continue;
     const m = selectionSet(d.selectionSet);
-    const operationDirectives = (d.directives?.length ?? 0) + (d.variableDefinitions ?? []).reduce((n, v) => n + (v.directives?.length ?? 0), 0);
+    const operationDirectives =
+      (d.directives?.length ?? 0) + (d.variableDefinitions ?? []).reduce((n, v) => n + (v.directives?.length ?? 0), 0);
     result.set(d, { ...m, directives: m.directives + operationDirectives, rootFields: responseNames(d.selectionSet).size });
   }
   return result;
@@ -108,14 +117,36 @@ export function documentLimitErrors(document: DocumentNode, limits: OperationLim
   const errors: GraphQLError[] = [];
   for (const [operation, m] of measureDocument(document)) {
     const nodes = [operation];
-    const over = (limit: (typeof LIMIT_NAMES)[keyof typeof LIMIT_NAMES], actual: number, max: number, message: string, extra: Record<string, unknown> = {}) => {
+    const over = (
+      limit: (typeof LIMIT_NAMES)[keyof typeof LIMIT_NAMES],
+      actual: number,
+      max: number,
+      message: string,
+      extra: Record<string, unknown> = {},
+    ) => {
       if (actual > max) errors.push(limitError(limit, max, message, { nodes, extra: { actual: shown(actual), ...extra } }));
     };
     over(LIMIT_NAMES.depth, m.depth, limits.maxDepth, `The operation is nested ${m.depth} levels deep; the limit is ${limits.maxDepth}.`);
     over(LIMIT_NAMES.aliases, m.aliases, limits.maxAliases, `The operation has ${m.aliases} aliases; the limit is ${limits.maxAliases}.`);
-    over(LIMIT_NAMES.directives, m.directives, limits.maxDirectives, `The operation has ${m.directives} directives; the limit is ${limits.maxDirectives}.`);
-    over(LIMIT_NAMES.rootFields, m.rootFields, limits.maxRootFields, `The operation selects ${m.rootFields} root fields; the limit is ${limits.maxRootFields}.`);
-    over(LIMIT_NAMES.fieldRepeats, m.repeats, limits.maxFieldRepeats, `A field is selected ${m.repeats} times in one selection set; the limit is ${limits.maxFieldRepeats}.`, { field: m.repeatedName });
+    over(
+      LIMIT_NAMES.directives,
+      m.directives,
+      limits.maxDirectives,
+      `The operation has ${m.directives} directives; the limit is ${limits.maxDirectives}.`,
+    );
+    over(
+      LIMIT_NAMES.rootFields,
+      m.rootFields,
+      limits.maxRootFields,
+      `The operation selects ${m.rootFields} root fields; the limit is ${limits.maxRootFields}.`,
+    );
+    over(
+      LIMIT_NAMES.fieldRepeats,
+      m.repeats,
+      limits.maxFieldRepeats,
+      `A field is selected ${m.repeats} times in one selection set; the limit is ${limits.maxFieldRepeats}.`,
+      { field: m.repeatedName },
+    );
   }
   return errors;
 }

@@ -16,13 +16,22 @@ const patient = (id: string) => {
 const resolvers = {
   Query: {
     patient: (_: unknown, { id }: { id: string }) => patient(id),
-    patients: (_: unknown, { first }: { first: number }) => ({ totalCount: 3, pageInfo: { hasNextPage: false }, edges: [1, 2, 3].slice(0, first).map((n) => ({ cursor: `c${n}`, node: patient(String(n)) })) }),
+    patients: (_: unknown, { first }: { first: number }) => ({
+      totalCount: 3,
+      pageInfo: { hasNextPage: false },
+      edges: [1, 2, 3].slice(0, first).map((n) => ({ cursor: `c${n}`, node: patient(String(n)) })),
+    }),
     search: () => [],
   },
 };
 
 async function start(production: boolean): Promise<RunningHttpServer> {
-  const server = new ApolloServer({ typeDefs: TEST_TYPE_DEFS, resolvers, ...hardenedServerOptions(production), plugins: hardenedPlugins(production) });
+  const server = new ApolloServer({
+    typeDefs: TEST_TYPE_DEFS,
+    resolvers,
+    ...hardenedServerOptions(production),
+    plugins: hardenedPlugins(production),
+  });
   await server.start();
   return serveGraphQL({ server, port: 0, authenticate: async () => ({}) });
 }
@@ -37,7 +46,11 @@ after(async () => {
 });
 
 async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Body }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as Body };
 }
 
@@ -57,11 +70,23 @@ const REFUSALS: Record<string, { body: unknown; limit: string; code?: string }> 
   aliases: { body: { query: `{ patient(id: "1") { ${aliases(150, 'name')} } }` }, limit: 'aliases' },
   typenameAliases: { body: { query: `{ patient(id: "1") { ${aliases(150)} } }` }, limit: 'aliases' },
   directives: { body: { query: `{ ${'...F @include(if: true) '.repeat(100)}} fragment F on Query { __typename }` }, limit: 'directives' },
-  rootFields: { body: { query: `{ ${Array.from({ length: 60 }, (_, i) => `p${i}: patient(id: "${i}") { id }`).join(' ')} }` }, limit: 'rootFields' },
+  rootFields: {
+    body: { query: `{ ${Array.from({ length: 60 }, (_, i) => `p${i}: patient(id: "${i}") { id }`).join(' ')} }` },
+    limit: 'rootFields',
+  },
   repeats: { body: { query: `{ patients { ${'totalCount '.repeat(500)}} }` }, limit: 'fieldRepeats' },
-  cost: { body: { query: `{ ${Array.from({ length: 40 }, (_, i) => `p${i}: patients(first: 100) { totalCount edges { node { id } } }`).join(' ')} }` }, limit: 'cost' },
+  cost: {
+    body: {
+      query: `{ ${Array.from({ length: 40 }, (_, i) => `p${i}: patients(first: 100) { totalCount edges { node { id } } }`).join(' ')} }`,
+    },
+    limit: 'cost',
+  },
   pageSize: { body: { query: '{ patients(first: 100000000) { totalCount } }' }, limit: 'pageSize', code: 'BAD_USER_INPUT' },
-  pageSizeVariable: { body: { query: 'query ($n: Int) { patients(first: $n) { totalCount } }', variables: { n: 100_000_000 } }, limit: 'pageSize', code: 'BAD_USER_INPUT' },
+  pageSizeVariable: {
+    body: { query: 'query ($n: Int) { patients(first: $n) { totalCount } }', variables: { n: 100_000_000 } },
+    limit: 'pageSize',
+    code: 'BAD_USER_INPUT',
+  },
 };
 
 test('each limit refuses with HTTP 400, a GraphQL error naming the limit and its bound, and no data', async () => {
@@ -81,18 +106,32 @@ test('each limit refuses with HTTP 400, a GraphQL error naming the limit and its
 
 test('the character limit applies to GET too, before Apollo Server sees the request', async () => {
   // With the defaults, Node's 16 KB header limit refuses such a URL first (431).
-  const long = await fetch(`${prod.url}?query=${encodeURIComponent(`{ __typename ${' '.repeat(20_000)}}`)}`, { headers: { 'apollo-require-preflight': 'true' } });
+  const long = await fetch(`${prod.url}?query=${encodeURIComponent(`{ __typename ${' '.repeat(20_000)}}`)}`, {
+    headers: { 'apollo-require-preflight': 'true' },
+  });
   assert.equal(long.status, 431);
   await long.arrayBuffer();
   // Configured limits reach the front door, the validation rules and the plugin alike.
   const limits = operationLimits({ maxCharacters: 100, maxDepth: 3, maxCost: 10 });
-  const server = new ApolloServer({ typeDefs: TEST_TYPE_DEFS, resolvers, ...hardenedServerOptions(true, limits), plugins: hardenedPlugins(true, limits) });
+  const server = new ApolloServer({
+    typeDefs: TEST_TYPE_DEFS,
+    resolvers,
+    ...hardenedServerOptions(true, limits),
+    plugins: hardenedPlugins(true, limits),
+  });
   await server.start();
   const small = await serveGraphQL({ server, port: 0, authenticate: async () => ({}), operationLimits: limits });
   try {
-    const res = await fetch(`${small.url}?query=${encodeURIComponent(`{ __typename ${' '.repeat(100)}}`)}`, { headers: { 'apollo-require-preflight': 'true' } });
+    const res = await fetch(`${small.url}?query=${encodeURIComponent(`{ __typename ${' '.repeat(100)}}`)}`, {
+      headers: { 'apollo-require-preflight': 'true' },
+    });
     assert.equal(res.status, 400);
-    assert.deepEqual(((await res.json()) as Body).errors?.[0]?.extensions, { code: 'GRAPHQL_VALIDATION_FAILED', limit: 'characters', max: 100, actual: 114 });
+    assert.deepEqual(((await res.json()) as Body).errors?.[0]?.extensions, {
+      code: 'GRAPHQL_VALIDATION_FAILED',
+      limit: 'characters',
+      max: 100,
+      actual: 114,
+    });
     assert.equal((await post(small.url, { query: nestedFriends(2) })).body.errors?.[0]?.extensions?.limit, 'depth');
     assert.equal((await post(small.url, { query: '{ patients(first: 20) { totalCount } }' })).body.errors?.[0]?.extensions?.limit, 'cost');
     assert.equal((await post(small.url, { query: '{ patients(first: 2) { totalCount } }' })).status, 200);
@@ -117,7 +156,12 @@ test('JSON batching is refused', async () => {
 });
 
 test('production: no introspection (also through fragments), no landing page; no suggestions in any mode', async () => {
-  for (const query of ['{ __schema { types { name } } }', '{ ...F } fragment F on Query { __schema { types { name } } }', '{ __type(name: "Patient") { fields { name } } }', '{ ... on Query { __type(name: "Patient") { name } } }']) {
+  for (const query of [
+    '{ __schema { types { name } } }',
+    '{ ...F } fragment F on Query { __schema { types { name } } }',
+    '{ __type(name: "Patient") { fields { name } } }',
+    '{ ... on Query { __type(name: "Patient") { name } } }',
+  ]) {
     const res = await post(prod.url, { query });
     assert.equal(res.status, 400, query);
     assert.equal(res.body.data, undefined);
@@ -125,12 +169,19 @@ test('production: no introspection (also through fragments), no landing page; no
     const allowed = await post(dev.url, { query });
     assert.equal(allowed.status, 200, `development allows introspection: ${query}`);
   }
-  for (const query of ['{ patients(first: 1) { totalCont } }', '{ patient(idd: "1") { id } }', '{ patient(id: "1") { ...F } } fragment F on Patien { id }']) {
+  for (const query of [
+    '{ patients(first: 1) { totalCont } }',
+    '{ patient(idd: "1") { id } }',
+    '{ patient(id: "1") { ...F } } fragment F on Patien { id }',
+  ]) {
     const res = await post(prod.url, { query });
     assert.equal(res.status, 400);
     for (const e of res.body.errors ?? []) assert.doesNotMatch(e.message, /Did you mean/, query);
     const unhinted = await post(dev.url, { query });
-    assert.ok((unhinted.body.errors ?? []).length > 0 && unhinted.body.errors!.every((e) => !/Did you mean/.test(e.message)), `no hints in development either: ${query}`);
+    assert.ok(
+      (unhinted.body.errors ?? []).length > 0 && unhinted.body.errors!.every((e) => !/Did you mean/.test(e.message)),
+      `no hints in development either: ${query}`,
+    );
   }
   const page = (url: string) => fetch(url, { headers: { accept: 'text/html' } });
   const off = await page(prod.url);

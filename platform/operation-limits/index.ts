@@ -39,5 +39,8 @@ export function formatLimitError(formatted: GraphQLFormattedError): GraphQLForma
   const tokens = TOO_MANY_TOKENS.exec(formatted.message);
   if (!tokens || formatted.extensions?.code !== 'GRAPHQL_PARSE_FAILED') return formatted;
   const max = Number(tokens[1]);
-  return { message: `The document has more than ${max} tokens; the limit is ${max}.`, extensions: { code: VALIDATION_FAILED, limit: LIMIT_NAMES.tokens, max } };
+  return {
+    message: `The document has more than ${max} tokens; the limit is ${max}.`,
+    extensions: { code: VALIDATION_FAILED, limit: LIMIT_NAMES.tokens, max },
+  };
 }

@@ -15,12 +15,28 @@ let key: CryptoKey;
 before(async () => {
   const pair = await generateKeyPair('RS384', { extractable: true });
   key = pair.privateKey;
-  sim = await startFhirSimulator({ siteId: 'sim-epic', vendor: 'epic', data: population.sites['sim-epic']!, clients: [{ clientId: 'app', publicJwk: { ...(await exportJWK(pair.publicKey)), kid: 'k', alg: 'RS384' } }], tokenTtlSeconds: 3 });
+  sim = await startFhirSimulator({
+    siteId: 'sim-epic',
+    vendor: 'epic',
+    data: population.sites['sim-epic']!,
+    clients: [{ clientId: 'app', publicJwk: { ...(await exportJWK(pair.publicKey)), kid: 'k', alg: 'RS384' } }],
+    tokenTtlSeconds: 3,
+  });
 });
 after(() => sim?.close());
 
 const tokensFor = (privateKey: CryptoKey, timeoutMs = 2000) =>
-  smartBackendServices({ source: 'sim-epic', baseUrl: sim.url, clientId: 'app', scope: 'system/*.rs', privateKey, kid: 'k', alg: 'RS384', timeoutMs, refreshMarginSeconds: 1 });
+  smartBackendServices({
+    source: 'sim-epic',
+    baseUrl: sim.url,
+    clientId: 'app',
+    scope: 'system/*.rs',
+    privateKey,
+    kid: 'k',
+    alg: 'RS384',
+    timeoutMs,
+    refreshMarginSeconds: 1,
+  });
 
 test('the token endpoint is discovered, the token reused, and refreshed before it expires', async () => {
   const tokens = tokensFor(key);
@@ -34,7 +50,11 @@ test('the token endpoint is discovered, the token reused, and refreshed before i
 
 test('a client key the EHR does not know is an auth failure that names the source', async () => {
   const stranger = (await generateKeyPair('RS384')).privateKey;
-  await assert.rejects(tokensFor(stranger).getToken(), (e: unknown) => e instanceof SourceError && e.failure === 'AUTH_FAILED' && e.source === 'sim-epic' && e.message.includes('invalid_client'));
+  await assert.rejects(
+    tokensFor(stranger).getToken(),
+    (e: unknown) =>
+      e instanceof SourceError && e.failure === 'AUTH_FAILED' && e.source === 'sim-epic' && e.message.includes('invalid_client'),
+  );
 });
 
 test('searchAll follows next links and returns every patient exactly once', async () => {
@@ -65,7 +85,10 @@ test('an EHR answering 503 is an HTTP failure with its status', async () => {
   await client.searchAll('Patient', { _count: '1' }, { maxPages: 1 }).catch(() => undefined); // warm the token
   sim.setFault({ status: 503 });
   try {
-    await assert.rejects(client.searchAll('Patient', {}), (e: unknown) => e instanceof SourceError && e.failure === 'HTTP_ERROR' && e.status === 503);
+    await assert.rejects(
+      client.searchAll('Patient', {}),
+      (e: unknown) => e instanceof SourceError && e.failure === 'HTTP_ERROR' && e.status === 503,
+    );
   } finally {
     sim.setFault(null);
   }

@@ -39,7 +39,12 @@ export function fhirConnection(options: FhirConnectionOptions): FhirConnection {
     for (let attempt = 0; ; attempt++) {
       try {
         const bundle = (await run(deadline)) as Bundle;
-        if (bundle?.resourceType !== 'Bundle') throw new SourceError(options.source, SOURCE_FAILURE.invalidResponse, `expected a Bundle, got ${bundle?.resourceType ?? 'nothing'}`);
+        if (bundle?.resourceType !== 'Bundle')
+          throw new SourceError(
+            options.source,
+            SOURCE_FAILURE.invalidResponse,
+            `expected a Bundle, got ${bundle?.resourceType ?? 'nothing'}`,
+          );
         return bundle;
       } catch (error) {
         const failure = toSourceError(options.source, error, options.timeoutMs);
@@ -56,12 +61,18 @@ export function fhirConnection(options: FhirConnectionOptions): FhirConnection {
    * Walks a search page by page. `deadline` gives the abort signal for each call: one shared
    * signal bounds a whole interactive search; a fresh one per page suits long bulk loads.
    */
-  async function* pages(resourceType: string, params: Readonly<Record<string, string>>, deadline: () => AbortSignal, maxPages: number): AsyncGenerator<FhirResource[]> {
+  async function* pages(
+    resourceType: string,
+    params: Readonly<Record<string, string>>,
+    deadline: () => AbortSignal,
+    maxPages: number,
+  ): AsyncGenerator<FhirResource[]> {
     let bundle = await call((signal) => client.search({ resourceType, searchParams: { ...params }, options: { signal } }), deadline());
     for (let page = 1; ; page++) {
       yield (bundle.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
       if (!bundle.link?.some((l) => l.relation === 'next')) return;
-      if (page >= maxPages) throw new SourceError(options.source, SOURCE_FAILURE.invalidResponse, `more than ${maxPages} pages of ${resourceType}`);
+      if (page >= maxPages)
+        throw new SourceError(options.source, SOURCE_FAILURE.invalidResponse, `more than ${maxPages} pages of ${resourceType}`);
       const current = bundle;
       bundle = await call((signal) => client.nextPage({ bundle: current as never, options: { signal } }) as Promise<unknown>, deadline());
     }
@@ -75,6 +86,7 @@ export function fhirConnection(options: FhirConnectionOptions): FhirConnection {
       for await (const page of pages(resourceType, params, () => shared, opts?.maxPages ?? DEFAULT_MAX_PAGES)) all.push(...page);
       return all;
     },
-    searchPages: (resourceType, params) => pages(resourceType, params, () => AbortSignal.timeout(options.timeoutMs), Number.POSITIVE_INFINITY),
+    searchPages: (resourceType, params) =>
+      pages(resourceType, params, () => AbortSignal.timeout(options.timeoutMs), Number.POSITIVE_INFINITY),
   };
 }

@@ -53,7 +53,9 @@ export function smartBackendServices(options: SmartClientOptions): TokenProvider
 
   const discover = async (): Promise<string> => {
     if (tokenUrl) return tokenUrl;
-    const { status, body } = await fetchJson(`${options.baseUrl}/.well-known/smart-configuration`, { headers: { accept: 'application/json' } });
+    const { status, body } = await fetchJson(`${options.baseUrl}/.well-known/smart-configuration`, {
+      headers: { accept: 'application/json' },
+    });
     if (status !== 200 || typeof body.token_endpoint !== 'string') {
       throw new SourceError(options.source, SOURCE_FAILURE.auth, `SMART configuration has no token_endpoint (HTTP ${status})`, status);
     }

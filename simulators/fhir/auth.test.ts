@@ -5,7 +5,14 @@ import { generatePopulation } from '../population/generate.ts';
 import { accessToken, clientAssertion, requestToken, testApp, type TestApp } from '../testing.ts';
 import { startFhirSimulator, type FhirSimulator } from './server.ts';
 
-const pop = generatePopulation({ seed: 1, size: 30, sites: [{ id: 'epic-main', vendor: 'epic' }, { id: 'cerner-main', vendor: 'cerner' }] });
+const pop = generatePopulation({
+  seed: 1,
+  size: 30,
+  sites: [
+    { id: 'epic-main', vendor: 'epic' },
+    { id: 'cerner-main', vendor: 'cerner' },
+  ],
+});
 let clock = Date.now();
 let app: TestApp;
 let ecApp: TestApp;
@@ -16,7 +23,14 @@ let cerner: FhirSimulator;
 before(async () => {
   [app, ecApp, stranger] = await Promise.all([testApp('gateway'), testApp('ec-app', 'ES384'), testApp('stranger')]);
   const clients = [app.registration, ecApp.registration];
-  epic = await startFhirSimulator({ siteId: 'epic-main', vendor: 'epic', data: pop.sites['epic-main']!, clients, tokenTtlSeconds: 60, now: () => clock });
+  epic = await startFhirSimulator({
+    siteId: 'epic-main',
+    vendor: 'epic',
+    data: pop.sites['epic-main']!,
+    clients,
+    tokenTtlSeconds: 60,
+    now: () => clock,
+  });
   cerner = await startFhirSimulator({ siteId: 'cerner-main', vendor: 'cerner', data: pop.sites['cerner-main']!, clients });
 });
 after(async () => {
@@ -38,8 +52,16 @@ test('discovery names the token endpoint and the supported client authentication
 });
 
 test('a valid RS384 (or ES384) client assertion gets an opaque bearer token that opens the FHIR API', async () => {
-  for (const [sim, who, alg] of [[epic, app, 'RS384'], [cerner, app, 'RS384'], [epic, ecApp, 'ES384']] as const) {
-    const answer = await requestToken(sim.tokenUrl, await clientAssertion(who, sim.tokenUrl, { alg }), 'system/Patient.rs system/Observation.rs launch');
+  for (const [sim, who, alg] of [
+    [epic, app, 'RS384'],
+    [cerner, app, 'RS384'],
+    [epic, ecApp, 'ES384'],
+  ] as const) {
+    const answer = await requestToken(
+      sim.tokenUrl,
+      await clientAssertion(who, sim.tokenUrl, { alg }),
+      'system/Patient.rs system/Observation.rs launch',
+    );
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
     assert.equal(answer.body.token_type, 'bearer');
     assert.equal(answer.body.scope, 'system/Patient.rs system/Observation.rs');

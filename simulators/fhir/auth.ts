@@ -30,7 +30,10 @@ export type TokenService = {
 
 type RegisteredClient = { readonly key: CryptoKey | Uint8Array; readonly alg: (typeof SIGNING_ALGORITHMS)[number] };
 
-const fail = (status: 400 | 401, error: OAuthError, description: string): TokenResponse => ({ status, body: { error, error_description: description } });
+const fail = (status: 400 | 401, error: OAuthError, description: string): TokenResponse => ({
+  status,
+  body: { error, error_description: description },
+});
 
 /** RSA keys sign RS384 and P-384 keys ES384: the algorithms SMART asks servers to support. */
 function algorithmOf(jwk: JWK): RegisteredClient['alg'] {
@@ -51,7 +54,11 @@ function describe(error: unknown): string {
   return 'client assertion rejected';
 }
 
-export async function createTokenService(options: { readonly clients: readonly SimulatorClient[]; readonly tokenTtlSeconds: number; readonly now: () => number }): Promise<TokenService> {
+export async function createTokenService(options: {
+  readonly clients: readonly SimulatorClient[];
+  readonly tokenTtlSeconds: number;
+  readonly now: () => number;
+}): Promise<TokenService> {
   const clients = new Map<string, RegisteredClient>();
   for (const c of options.clients) {
     const alg = algorithmOf(c.publicJwk);
@@ -76,7 +83,8 @@ export async function createTokenService(options: { readonly clients: readonly S
       const grantType = form.get('grant_type');
       if (!grantType) return fail(400, 'invalid_request', 'grant_type is required');
       if (grantType !== 'client_credentials') return fail(400, 'unsupported_grant_type', 'only client_credentials is supported');
-      if (form.get('client_assertion_type') !== JWT_BEARER) return fail(400, 'invalid_request', `client_assertion_type must be ${JWT_BEARER}`);
+      if (form.get('client_assertion_type') !== JWT_BEARER)
+        return fail(400, 'invalid_request', `client_assertion_type must be ${JWT_BEARER}`);
       const assertion = form.get('client_assertion');
       if (!assertion) return fail(400, 'invalid_request', 'client_assertion is required');
       const requested = (form.get('scope') ?? '').split(' ').filter(Boolean);
@@ -108,14 +116,18 @@ export async function createTokenService(options: { readonly clients: readonly S
         return fail(401, 'invalid_client', describe(error));
       }
       const nowSeconds = Math.floor(nowMs / 1000);
-      if (payload.exp! > nowSeconds + MAX_ASSERTION_SECONDS + CLOCK_SKEW_SECONDS) return fail(401, 'invalid_client', 'client assertion exp is more than 5 minutes in the future');
+      if (payload.exp! > nowSeconds + MAX_ASSERTION_SECONDS + CLOCK_SKEW_SECONDS)
+        return fail(401, 'invalid_client', 'client assertion exp is more than 5 minutes in the future');
       const jtiKey = `${clientId}\u0000${payload.jti!}`;
       if (seenJti.has(jtiKey)) return fail(401, 'invalid_client', 'client assertion jti has already been used');
       seenJti.set(jtiKey, (payload.exp! + CLOCK_SKEW_SECONDS) * 1000);
 
       const accessToken = randomBytes(32).toString('base64url');
       tokens.set(accessToken, nowMs + options.tokenTtlSeconds * 1000);
-      return { status: 200, body: { access_token: accessToken, token_type: 'bearer', expires_in: options.tokenTtlSeconds, scope: granted.join(' ') } };
+      return {
+        status: 200,
+        body: { access_token: accessToken, token_type: 'bearer', expires_in: options.tokenTtlSeconds, scope: granted.join(' ') },
+      };
     },
 
     check(authorization) {

@@ -11,7 +11,13 @@ const SOFTWARE: Readonly<Record<Vendor, { readonly name: string; readonly versio
   cerner: { name: 'Oracle Health Millennium Platform', version: '2025.01 (simulated)' },
 };
 
-export type CapabilityInput = { readonly vendor: Vendor; readonly siteId: string; readonly baseUrl: string; readonly tokenUrl: string; readonly softwareVersion?: string };
+export type CapabilityInput = {
+  readonly vendor: Vendor;
+  readonly siteId: string;
+  readonly baseUrl: string;
+  readonly tokenUrl: string;
+  readonly softwareVersion?: string;
+};
 
 export function capabilityStatement(c: CapabilityInput): Record<string, unknown> {
   return {
@@ -21,7 +27,10 @@ export function capabilityStatement(c: CapabilityInput): Record<string, unknown>
     publisher: 'patient-federation-gateway EHR simulator',
     kind: 'instance',
     software: { name: SOFTWARE[c.vendor].name, version: c.softwareVersion ?? SOFTWARE[c.vendor].version },
-    implementation: { description: `Simulated ${SOFTWARE[c.vendor].name} FHIR R4 server for site ${c.siteId} (synthetic data)`, url: c.baseUrl },
+    implementation: {
+      description: `Simulated ${SOFTWARE[c.vendor].name} FHIR R4 server for site ${c.siteId} (synthetic data)`,
+      url: c.baseUrl,
+    },
     fhirVersion: '4.0.1',
     format: ['json'],
     rest: [
@@ -29,7 +38,12 @@ export function capabilityStatement(c: CapabilityInput): Record<string, unknown>
         mode: 'server',
         security: {
           extension: [{ url: STANDARD.smartOauthUris, extension: [{ url: 'token', valueUri: c.tokenUrl }] }],
-          service: [{ coding: [{ system: STANDARD.restfulSecurityService, code: 'SMART-on-FHIR', display: 'SMART-on-FHIR' }], text: 'OAuth2 using SMART-on-FHIR profile (see http://docs.smarthealthit.org)' }],
+          service: [
+            {
+              coding: [{ system: STANDARD.restfulSecurityService, code: 'SMART-on-FHIR', display: 'SMART-on-FHIR' }],
+              text: 'OAuth2 using SMART-on-FHIR profile (see http://docs.smarthealthit.org)',
+            },
+          ],
         },
         resource: RESOURCE_TYPES.map((type) => ({
           type,

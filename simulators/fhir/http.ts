@@ -6,15 +6,34 @@ export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 export const JSON_UTF8 = 'application/json; charset=utf-8';
 const MAX_BODY_BYTES = 1_000_000;
 
-export function send(res: ServerResponse, status: number, body: string | Buffer, contentType: string, headers: Readonly<Record<string, string>> = {}): void {
+export function send(
+  res: ServerResponse,
+  status: number,
+  body: string | Buffer,
+  contentType: string,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { 'content-type': contentType, 'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length, ...headers });
+  res.writeHead(status, {
+    'content-type': contentType,
+    'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length,
+    ...headers,
+  });
   res.end(body);
 }
 
-export const outcome = (code: string, diagnostics: string): OperationOutcome => ({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, diagnostics }] });
+export const outcome = (code: string, diagnostics: string): OperationOutcome => ({
+  resourceType: 'OperationOutcome',
+  issue: [{ severity: 'error', code, diagnostics }],
+});
 
-export function sendOutcome(res: ServerResponse, status: number, code: string, diagnostics: string, headers: Readonly<Record<string, string>> = {}): void {
+export function sendOutcome(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  diagnostics: string,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   send(res, status, JSON.stringify(outcome(code, diagnostics)), FHIR_JSON, headers);
 }
 
@@ -48,4 +67,5 @@ export const requestOrigin = (req: IncomingMessage, fallback: string): string =>
 };
 
 /** `application/x-www-form-urlencoded` (parameters may follow, e.g. `; charset=UTF-8`). */
-export const isForm = (req: IncomingMessage): boolean => /^application\/x-www-form-urlencoded\s*(;|$)/i.test(req.headers['content-type'] ?? '');
+export const isForm = (req: IncomingMessage): boolean =>
+  /^application\/x-www-form-urlencoded\s*(;|$)/i.test(req.headers['content-type'] ?? '');

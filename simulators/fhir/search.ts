@@ -17,8 +17,14 @@ const COMMON: readonly SearchParamDef[] = [
   { name: '_lastUpdated', type: 'date' },
   { name: '_count', type: 'number' },
 ];
-const CLINICAL: readonly SearchParamDef[] = [{ name: 'patient', type: 'reference' }, { name: 'subject', type: 'reference' }];
-const CODED: readonly SearchParamDef[] = [{ name: 'category', type: 'token' }, { name: 'code', type: 'token' }];
+const CLINICAL: readonly SearchParamDef[] = [
+  { name: 'patient', type: 'reference' },
+  { name: 'subject', type: 'reference' },
+];
+const CODED: readonly SearchParamDef[] = [
+  { name: 'category', type: 'token' },
+  { name: 'code', type: 'token' },
+];
 
 /** The search parameters each type supports (also what the CapabilityStatement lists). */
 export const SEARCH_PARAMS: Readonly<Record<ResourceType, readonly SearchParamDef[]>> = {
@@ -163,17 +169,20 @@ export function search(store: Store, type: ResourceType, params: URLSearchParams
 
   if (type === 'Patient') {
     for (const raw of params.getAll('identifier')) {
-      const hits = new Set<FhirResource>(values(raw).flatMap((v) => {
-        const t = parseToken(v);
-        return store.byIdentifier(t.system, t.code);
-      }));
+      const hits = new Set<FhirResource>(
+        values(raw).flatMap((v) => {
+          const t = parseToken(v);
+          return store.byIdentifier(t.system, t.code);
+        }),
+      );
       candidates = (candidates ?? [...hits].sort(byPosition)).filter((p) => hits.has(p));
     }
   }
 
   if (isClinicalType(type)) {
     const patients = idSets(params, ['patient', 'subject'], referenceId);
-    if (!patients) return { ok: false, status: 400, code: 'required', diagnostics: `a ${type} search requires the patient (or subject) parameter` };
+    if (!patients)
+      return { ok: false, status: 400, code: 'required', diagnostics: `a ${type} search requires the patient (or subject) parameter` };
     const own = [...patients].flatMap((pid) => store.ofPatient(type, pid));
     if (patients.size > 1) own.sort(byPosition);
     if (candidates) {

@@ -8,14 +8,27 @@ import { accessToken, testApp } from '../testing.ts';
 import { CERNER, EPIC } from '../vendors/constants.ts';
 import { startFhirSimulator, type FhirSimulator } from './server.ts';
 
-const pop = generatePopulation({ seed: 5, size: 260, sites: [{ id: 'epic-main', vendor: 'epic' }, { id: 'cerner-main', vendor: 'cerner' }] });
+const pop = generatePopulation({
+  seed: 5,
+  size: 260,
+  sites: [
+    { id: 'epic-main', vendor: 'epic' },
+    { id: 'cerner-main', vendor: 'cerner' },
+  ],
+});
 const sims: Record<'epic' | 'cerner', FhirSimulator> = {} as never;
 const tokens: Record<'epic' | 'cerner', string> = {} as never;
 
 before(async () => {
   const app = await testApp('gateway');
   for (const vendor of ['epic', 'cerner'] as const) {
-    sims[vendor] = await startFhirSimulator({ siteId: `${vendor}-main`, vendor, data: pop.sites[`${vendor}-main`]!, clients: [app.registration], softwareVersion: '9.9-test' });
+    sims[vendor] = await startFhirSimulator({
+      siteId: `${vendor}-main`,
+      vendor,
+      data: pop.sites[`${vendor}-main`]!,
+      clients: [app.registration],
+      softwareVersion: '9.9-test',
+    });
     tokens[vendor] = await accessToken(app, sims[vendor].tokenUrl);
   }
 });
@@ -30,13 +43,23 @@ type CapabilityStatement = {
   fhirVersion: string;
   software: { name: string; version: string };
   implementation: { url: string };
-  rest: { security: { extension: { url: string; extension: { url: string; valueUri: string }[] }[] }; resource: { type: string; searchParam: { name: string }[] }[] }[];
+  rest: {
+    security: { extension: { url: string; extension: { url: string; valueUri: string }[] }[] };
+    resource: { type: string; searchParam: { name: string }[] }[];
+  }[];
 };
 type Outcome = { resourceType: 'OperationOutcome'; issue: { severity: string; code: string; diagnostics?: string }[] };
 
-async function get<T = Bundle>(vendor: 'epic' | 'cerner', pathOrUrl: string, init: RequestInit = {}): Promise<{ status: number; body: T; headers: Headers }> {
+async function get<T = Bundle>(
+  vendor: 'epic' | 'cerner',
+  pathOrUrl: string,
+  init: RequestInit = {},
+): Promise<{ status: number; body: T; headers: Headers }> {
   const url = pathOrUrl.startsWith('http') ? pathOrUrl : `${sims[vendor].url}${pathOrUrl}`;
-  const res = await fetch(url, { ...init, headers: { authorization: `Bearer ${tokens[vendor]}`, ...(init.headers as Record<string, string> | undefined) } });
+  const res = await fetch(url, {
+    ...init,
+    headers: { authorization: `Bearer ${tokens[vendor]}`, ...(init.headers as Record<string, string> | undefined) },
+  });
   return { status: res.status, body: (await res.json()) as T, headers: res.headers };
 }
 
@@ -62,7 +85,7 @@ async function walk(vendor: 'epic' | 'cerner', first: string): Promise<{ ids: st
   return { ids, total, pages };
 }
 
-test('base URLs have each vendor\'s shape', () => {
+test("base URLs have each vendor's shape", () => {
   assert.match(sims.epic.url, /^http:\/\/127\.0\.0\.1:\d+\/api\/FHIR\/R4$/);
   assert.match(sims.cerner.url, new RegExp(`^http://127\\.0\\.0\\.1:\\d+${CERNER.fhirPath}$`));
   assert.equal(new URL(sims.epic.url).pathname, EPIC.fhirPath);
@@ -81,7 +104,10 @@ test('metadata is a CapabilityStatement with SMART oauth-uris and the supported 
     const rest = cs.rest[0]!;
     const oauth = rest.security.extension.find((e) => e.url === 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris');
     assert.equal(oauth?.extension[0]?.valueUri, sims[vendor].tokenUrl);
-    assert.deepEqual(rest.resource.map((r) => r.type), ['Patient', 'Observation', 'Condition', 'MedicationRequest', 'CarePlan', 'Encounter']);
+    assert.deepEqual(
+      rest.resource.map((r) => r.type),
+      ['Patient', 'Observation', 'Condition', 'MedicationRequest', 'CarePlan', 'Encounter'],
+    );
     const patientParams = rest.resource[0]!.searchParam.map((p) => p.name);
     for (const p of ['_id', 'identifier', '_lastUpdated', '_count']) assert.ok(patientParams.includes(p));
   }
@@ -109,19 +135,34 @@ test('Patient search by identifier: system|value, bare value, several values', a
     const [a, b] = [patients[7]!, patients[42]!];
     const mrn = (p: FhirPatient) => p.identifier[0]!;
     const bySystem = await get(vendor, `/Patient?identifier=${encodeURIComponent(`${mrn(a).system}|${mrn(a).value}`)}`);
-    assert.deepEqual(bySystem.body.entry!.map((e) => e.resource.id), [a.id]);
+    assert.deepEqual(
+      bySystem.body.entry!.map((e) => e.resource.id),
+      [a.id],
+    );
     assert.equal(bySystem.body.total, 1);
     const byValue = await get(vendor, `/Patient?identifier=${encodeURIComponent(mrn(b).value!)}`);
-    assert.deepEqual(byValue.body.entry!.map((e) => e.resource.id), [b.id]);
-    const both = await get(vendor, `/Patient?identifier=${encodeURIComponent(`${mrn(b).system}|${mrn(b).value},${mrn(a).system}|${mrn(a).value}`)}`);
-    assert.deepEqual(both.body.entry!.map((e) => e.resource.id), [a.id, b.id]);
+    assert.deepEqual(
+      byValue.body.entry!.map((e) => e.resource.id),
+      [b.id],
+    );
+    const both = await get(
+      vendor,
+      `/Patient?identifier=${encodeURIComponent(`${mrn(b).system}|${mrn(b).value},${mrn(a).system}|${mrn(a).value}`)}`,
+    );
+    assert.deepEqual(
+      both.body.entry!.map((e) => e.resource.id),
+      [a.id, b.id],
+    );
     const wrongSystem = await get(vendor, `/Patient?identifier=${encodeURIComponent(`urn:other|${mrn(a).value}`)}`);
     assert.equal(wrongSystem.body.total, 0);
     assert.equal(wrongSystem.body.entry, undefined);
     const withSsn = patients.find((p) => p.identifier.some((i) => i.system === 'http://hl7.org/fhir/sid/us-ssn'))!;
     const ssn = withSsn.identifier.find((i) => i.system === 'http://hl7.org/fhir/sid/us-ssn')!.value!;
     const bySsn = await get(vendor, `/Patient?identifier=${encodeURIComponent(`http://hl7.org/fhir/sid/us-ssn|${ssn}`)}`);
-    assert.deepEqual(bySsn.body.entry!.map((e) => e.resource.id), [withSsn.id]);
+    assert.deepEqual(
+      bySsn.body.entry!.map((e) => e.resource.id),
+      [withSsn.id],
+    );
   }
 });
 
@@ -134,13 +175,29 @@ test('Patient search by _id list and by _lastUpdated', async () => {
 
   const times = patients.map((p) => Date.parse(p.meta.lastUpdated!)).sort((x, y) => x - y);
   const median = new Date(times[Math.floor(times.length / 2)]!).toISOString();
-  const expect = (pred: (t: number) => boolean) => patients.filter((p) => pred(Date.parse(p.meta.lastUpdated!))).map((p) => p.id).sort();
+  const expect = (pred: (t: number) => boolean) =>
+    patients
+      .filter((p) => pred(Date.parse(p.meta.lastUpdated!)))
+      .map((p) => p.id)
+      .sort();
   const search = async (q: string) => (await walk('cerner', `${sims.cerner.url}/Patient?${q}&_count=200`)).ids.sort();
-  assert.deepEqual(await search(`_lastUpdated=ge${median}`), expect((t) => t >= Date.parse(median)));
-  assert.deepEqual(await search(`_lastUpdated=lt${median}`), expect((t) => t < Date.parse(median)));
-  assert.deepEqual(await search(`_lastUpdated=gt2025-01-01&_lastUpdated=le2025-06-30`), expect((t) => t >= Date.parse('2025-01-02') && t < Date.parse('2025-07-01')));
+  assert.deepEqual(
+    await search(`_lastUpdated=ge${median}`),
+    expect((t) => t >= Date.parse(median)),
+  );
+  assert.deepEqual(
+    await search(`_lastUpdated=lt${median}`),
+    expect((t) => t < Date.parse(median)),
+  );
+  assert.deepEqual(
+    await search(`_lastUpdated=gt2025-01-01&_lastUpdated=le2025-06-30`),
+    expect((t) => t >= Date.parse('2025-01-02') && t < Date.parse('2025-07-01')),
+  );
   const year = await search('_lastUpdated=2025');
-  assert.deepEqual(year, expect((t) => t >= Date.parse('2025-01-01') && t < Date.parse('2026-01-01')));
+  assert.deepEqual(
+    year,
+    expect((t) => t >= Date.parse('2025-01-01') && t < Date.parse('2026-01-01')),
+  );
   assert.ok(year.length > 0 && year.length < patients.length);
   const bad = await get<Outcome>('cerner', '/Patient?_lastUpdated=yesterday');
   assert.equal(bad.status, 400);
@@ -165,21 +222,34 @@ test('paging: following next until the end returns every patient exactly once', 
   }
 });
 
-test('Observation search with patient=a,b,c returns exactly those patients\' observations', async () => {
+test("Observation search with patient=a,b,c returns exactly those patients' observations", async () => {
   for (const vendor of ['epic', 'cerner'] as const) {
     const site = pop.sites[`${vendor}-main`]!;
     const chosen = [site.patients[1]!.id, site.patients[17]!.id, site.patients[99]!.id];
-    const expected = site.resources.Observation.filter((o) => chosen.some((id) => o.subject.reference === `Patient/${id}`)).map((o) => o.id);
+    const expected = site.resources.Observation.filter((o) => chosen.some((id) => o.subject.reference === `Patient/${id}`)).map(
+      (o) => o.id,
+    );
     const plain = await walk(vendor, `${sims[vendor].url}/Observation?patient=${chosen.join(',')}&_count=10`);
     assert.deepEqual(plain.ids, expected);
     assert.equal(plain.total, expected.length);
-    const prefixed = await walk(vendor, `${sims[vendor].url}/Observation?patient=${chosen.map((id) => `Patient/${id}`).join(',')}&_count=200`);
+    const prefixed = await walk(
+      vendor,
+      `${sims[vendor].url}/Observation?patient=${chosen.map((id) => `Patient/${id}`).join(',')}&_count=200`,
+    );
     assert.deepEqual(prefixed.ids, expected);
     const subject = await walk(vendor, `${sims[vendor].url}/Observation?subject=${chosen.map((id) => `Patient/${id}`).join(',')}`);
     assert.deepEqual(subject.ids, expected);
     const labs = await walk(vendor, `${sims[vendor].url}/Observation?patient=${chosen.join(',')}&category=laboratory`);
-    assert.deepEqual(labs.ids, site.resources.Observation.filter((o) => expected.includes(o.id) && o.category[0]!.coding![0]!.code === 'laboratory').map((o) => o.id));
-    const heart = await walk(vendor, `${sims[vendor].url}/Observation?patient=${chosen.join(',')}&code=${encodeURIComponent('http://loinc.org|8867-4')}`);
+    assert.deepEqual(
+      labs.ids,
+      site.resources.Observation.filter((o) => expected.includes(o.id) && o.category[0]!.coding![0]!.code === 'laboratory').map(
+        (o) => o.id,
+      ),
+    );
+    const heart = await walk(
+      vendor,
+      `${sims[vendor].url}/Observation?patient=${chosen.join(',')}&code=${encodeURIComponent('http://loinc.org|8867-4')}`,
+    );
     assert.ok(heart.ids.every((id) => site.resources.Observation.find((o) => o.id === id)!.code.coding!.some((c) => c.code === '8867-4')));
     for (const type of ['Condition', 'MedicationRequest', 'CarePlan', 'Encounter'] as const) {
       const want = site.resources[type].filter((r) => chosen.some((id) => r.subject.reference === `Patient/${id}`)).map((r) => r.id);
@@ -216,7 +286,11 @@ test('POST <Type>/_search with a form body works like GET', async () => {
   const next = bundle.link.find((l) => l.relation === 'next')!.url;
   const rest = await walk('cerner', next);
   assert.deepEqual([...bundle.entry!.map((e) => e.resource.id), ...rest.ids], expected);
-  const write = await fetch(`${sims.cerner.url}/Patient`, { method: 'POST', headers: { authorization: `Bearer ${tokens.cerner}`, 'content-type': 'application/fhir+json' }, body: '{}' });
+  const write = await fetch(`${sims.cerner.url}/Patient`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${tokens.cerner}`, 'content-type': 'application/fhir+json' },
+    body: '{}',
+  });
   assert.equal(write.status, 405);
   await write.body?.cancel();
 });
@@ -231,9 +305,16 @@ test('fhir-kit-client searches, pages and POST-searches the simulator', async ()
     bundle = (await next) as unknown as Bundle;
     ids.push(...bundle.entry!.map((e) => e.resource.id));
   }
-  assert.deepEqual(ids, pop.sites['epic-main']!.patients.map((p) => p.id));
+  assert.deepEqual(
+    ids,
+    pop.sites['epic-main']!.patients.map((p) => p.id),
+  );
   const patient = pop.sites['epic-main']!.patients[12]!.id;
-  const obs = (await client.search({ resourceType: 'Observation', searchParams: { patient }, options: { postSearch: true } })) as unknown as Bundle;
+  const obs = (await client.search({
+    resourceType: 'Observation',
+    searchParams: { patient },
+    options: { postSearch: true },
+  })) as unknown as Bundle;
   assert.equal(obs.total, pop.sites['epic-main']!.resources.Observation.filter((o) => o.subject.reference === `Patient/${patient}`).length);
   const read = (await client.read({ resourceType: 'Patient', id: patient })) as unknown as FhirPatient;
   assert.equal(read.id, patient);
@@ -261,7 +342,9 @@ test('fault injection: a down EHR answers 503 OperationOutcome, a slow one answe
     assert.equal((await get('cerner', '/Patient?_count=1')).status, 200);
     assert.ok(performance.now() - started >= 290, 'delayed');
     // A client that gives up does not hold the server.
-    await assert.rejects(fetch(`${sim.url}/Patient`, { headers: { authorization: `Bearer ${tokens.cerner}` }, signal: AbortSignal.timeout(50) }));
+    await assert.rejects(
+      fetch(`${sim.url}/Patient`, { headers: { authorization: `Bearer ${tokens.cerner}` }, signal: AbortSignal.timeout(50) }),
+    );
   } finally {
     sim.setFault(null);
   }

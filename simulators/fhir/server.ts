@@ -67,7 +67,14 @@ const BUNDLE_END = Buffer.from(']}');
  * A searchset Bundle, assembled from each resource's cached UTF-8 bytes (searches are the hot
  * path; re-serialising and re-encoding every resource per request would dominate the cost).
  */
-function bundleBytes(store: Store, base: string, type: ResourceType, matches: readonly FhirResource[], used: readonly (readonly [string, string])[], page: Page): Buffer {
+function bundleBytes(
+  store: Store,
+  base: string,
+  type: ResourceType,
+  matches: readonly FhirResource[],
+  used: readonly (readonly [string, string])[],
+  page: Page,
+): Buffer {
   const link = (offset: number): string => {
     const q = new URLSearchParams(used.map(([k, v]): [string, string] => [k, v]));
     q.set('_count', String(page.count));
@@ -120,7 +127,8 @@ export async function startFhirSimulator(options: FhirSimulatorOptions): Promise
     });
 
   async function token(req: IncomingMessage, res: ServerResponse, origin: string): Promise<void> {
-    const error = (status: number, code: string, description: string): void => send(res, status, JSON.stringify({ error: code, error_description: description }), JSON_UTF8, NO_STORE);
+    const error = (status: number, code: string, description: string): void =>
+      send(res, status, JSON.stringify({ error: code, error_description: description }), JSON_UTF8, NO_STORE);
     if (req.method !== 'POST') return error(405, 'invalid_request', 'the token endpoint accepts POST only');
     if (!isForm(req)) return error(400, 'invalid_request', 'the body must be application/x-www-form-urlencoded');
     const form = new URLSearchParams(await readBody(req));
@@ -133,18 +141,47 @@ export async function startFhirSimulator(options: FhirSimulatorOptions): Promise
     const base = `${origin}${paths.fhir}`;
     const method = req.method === 'HEAD' ? 'GET' : req.method;
     // Discovery answers even when a fault is set (health checks and token discovery keep working).
-    if (method === 'GET' && path === '/metadata') return send(res, 200, JSON.stringify(capabilityStatement({ vendor: options.vendor, siteId: options.siteId, baseUrl: base, tokenUrl: `${origin}${paths.token}`, softwareVersion: options.softwareVersion })), FHIR_JSON);
-    if (method === 'GET' && path === SMART_CONFIGURATION) return send(res, 200, JSON.stringify(smartConfiguration(`${origin}${paths.token}`)), JSON_UTF8);
+    if (method === 'GET' && path === '/metadata')
+      return send(
+        res,
+        200,
+        JSON.stringify(
+          capabilityStatement({
+            vendor: options.vendor,
+            siteId: options.siteId,
+            baseUrl: base,
+            tokenUrl: `${origin}${paths.token}`,
+            softwareVersion: options.softwareVersion,
+          }),
+        ),
+        FHIR_JSON,
+      );
+    if (method === 'GET' && path === SMART_CONFIGURATION)
+      return send(res, 200, JSON.stringify(smartConfiguration(`${origin}${paths.token}`)), JSON_UTF8);
     fhirCalls++;
     const current = fault;
     if (current?.delayMs) await delay(current.delayMs, res);
     if (closed || res.destroyed) return;
-    if (current?.status) return sendOutcome(res, current.status, current.status >= 500 ? 'transient' : 'processing', `simulated fault: HTTP ${current.status}`, current.status === 503 ? { 'retry-after': '1' } : {});
+    if (current?.status)
+      return sendOutcome(
+        res,
+        current.status,
+        current.status >= 500 ? 'transient' : 'processing',
+        `simulated fault: HTTP ${current.status}`,
+        current.status === 503 ? { 'retry-after': '1' } : {},
+      );
 
     const auth = tokens.check(req.headers.authorization);
     if (auth !== 'ok') {
-      const challenge = auth === 'missing' ? 'Bearer' : 'Bearer error="invalid_token", error_description="The access token is unknown or expired"';
-      return sendOutcome(res, 401, 'login', auth === 'missing' ? 'a bearer access token is required' : 'the access token is unknown or expired', { 'www-authenticate': challenge });
+      const challenge =
+        auth === 'missing' ? 'Bearer' : 'Bearer error="invalid_token", error_description="The access token is unknown or expired"';
+      return sendOutcome(
+        res,
+        401,
+        'login',
+        auth === 'missing' ? 'a bearer access token is required' : 'the access token is unknown or expired',
+        { 'www-authenticate': challenge },
+      );
     }
 
     let segments: string[];
@@ -157,7 +194,8 @@ export async function startFhirSimulator(options: FhirSimulatorOptions): Promise
     if (!type) return sendOutcome(res, 404, 'not-supported', 'whole-system interactions are not supported; name a resource type');
     if (!isResourceType(type)) return sendOutcome(res, 404, 'not-supported', `resource type ${type} is not supported by this server`);
     const isSearch = id === undefined || (id === '_search' && extra === undefined);
-    if (method === 'POST' && !(id === '_search' && extra === undefined)) return sendOutcome(res, 405, 'not-supported', 'this server is read-only');
+    if (method === 'POST' && !(id === '_search' && extra === undefined))
+      return sendOutcome(res, 405, 'not-supported', 'this server is read-only');
     if (method !== 'GET' && method !== 'POST') return sendOutcome(res, 405, 'not-supported', `${method ?? '?'} is not supported`);
 
     if (!isSearch) {
@@ -189,7 +227,8 @@ export async function startFhirSimulator(options: FhirSimulatorOptions): Promise
     const pathname = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
     const handle = (): Promise<void> => {
       if (pathname === paths.token) return token(req, res, origin);
-      if (pathname === paths.fhir || pathname.startsWith(`${paths.fhir}/`)) return fhir(req, res, pathname.slice(paths.fhir.length), url.searchParams, origin);
+      if (pathname === paths.fhir || pathname.startsWith(`${paths.fhir}/`))
+        return fhir(req, res, pathname.slice(paths.fhir.length), url.searchParams, origin);
       sendOutcome(res, 404, 'not-found', `no FHIR endpoint at this path; the FHIR base is ${paths.fhir}`);
       return Promise.resolve();
     };
@@ -214,7 +253,11 @@ export async function startFhirSimulator(options: FhirSimulatorOptions): Promise
     url: `${boundOrigin}${paths.fhir}`,
     tokenUrl: `${boundOrigin}${paths.token}`,
     setFault(f) {
-      if (f && ((f.delayMs !== undefined && !(f.delayMs >= 0)) || (f.status !== undefined && !(Number.isInteger(f.status) && f.status >= 400 && f.status <= 599)))) {
+      if (
+        f &&
+        ((f.delayMs !== undefined && !(f.delayMs >= 0)) ||
+          (f.status !== undefined && !(Number.isInteger(f.status) && f.status >= 400 && f.status <= 599)))
+      ) {
         throw new Error('fault: delayMs must be >= 0 and status an HTTP error status (400-599)');
       }
       fault = f && (f.delayMs || f.status) ? { ...f } : null;

@@ -35,7 +35,10 @@ const subjectId = (r: FhirResource): string | undefined => {
 };
 
 export function createStore(data: SiteData): Store {
-  const lists = new Map<ResourceType, readonly FhirResource[]>([['Patient', data.patients], ...CLINICAL_TYPES.map((t) => [t, data.resources[t]] as const)]);
+  const lists = new Map<ResourceType, readonly FhirResource[]>([
+    ['Patient', data.patients],
+    ...CLINICAL_TYPES.map((t) => [t, data.resources[t]] as const),
+  ]);
   const ids = new Map<ResourceType, Map<string, FhirResource>>();
   const positions = new Map<FhirResource, number>();
   const updated = new Map<FhirResource, number>();

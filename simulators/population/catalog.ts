@@ -19,10 +19,38 @@ export const OBSERVATIONS: readonly ObservationConcept[] = [
   { loinc: '8310-5', display: 'Body temperature', category: 'vital-signs', unit: 'Cel', digits: 1 },
   { loinc: '29463-7', display: 'Body weight', category: 'vital-signs', unit: 'kg', digits: 1 },
   { loinc: '8302-2', display: 'Body height', category: 'vital-signs', unit: 'cm', digits: 1 },
-  { loinc: '2339-0', display: 'Glucose [Mass/volume] in Blood', category: 'laboratory', unit: 'mg/dL', digits: 0, range: { low: 70, high: 99 } },
-  { loinc: '4548-4', display: 'Hemoglobin A1c/Hemoglobin.total in Blood', category: 'laboratory', unit: '%', digits: 1, range: { low: 4, high: 5.6 } },
-  { loinc: '2093-3', display: 'Cholesterol [Mass/volume] in Serum or Plasma', category: 'laboratory', unit: 'mg/dL', digits: 0, range: { low: 0, high: 199 } },
-  { loinc: '718-7', display: 'Hemoglobin [Mass/volume] in Blood', category: 'laboratory', unit: 'g/dL', digits: 1, range: { low: 12, high: 17.5 } },
+  {
+    loinc: '2339-0',
+    display: 'Glucose [Mass/volume] in Blood',
+    category: 'laboratory',
+    unit: 'mg/dL',
+    digits: 0,
+    range: { low: 70, high: 99 },
+  },
+  {
+    loinc: '4548-4',
+    display: 'Hemoglobin A1c/Hemoglobin.total in Blood',
+    category: 'laboratory',
+    unit: '%',
+    digits: 1,
+    range: { low: 4, high: 5.6 },
+  },
+  {
+    loinc: '2093-3',
+    display: 'Cholesterol [Mass/volume] in Serum or Plasma',
+    category: 'laboratory',
+    unit: 'mg/dL',
+    digits: 0,
+    range: { low: 0, high: 199 },
+  },
+  {
+    loinc: '718-7',
+    display: 'Hemoglobin [Mass/volume] in Blood',
+    category: 'laboratory',
+    unit: 'g/dL',
+    digits: 1,
+    range: { low: 12, high: 17.5 },
+  },
 ];
 
 export const OBSERVATION_BY_LOINC: ReadonlyMap<string, ObservationConcept> = new Map(OBSERVATIONS.map((o) => [o.loinc, o]));
@@ -46,25 +74,150 @@ export type ConditionConcept = {
   readonly chronic: boolean;
 };
 
-const rising = (from: number, base: number, perYear: number, cap: number) => (age: number): number =>
-  age < from ? 0 : Math.min(cap, base + (age - from) * perYear);
-const flat = (from: number, to: number, p: number) => (age: number): number => (age >= from && age <= to ? p : 0);
+const rising =
+  (from: number, base: number, perYear: number, cap: number) =>
+  (age: number): number =>
+    age < from ? 0 : Math.min(cap, base + (age - from) * perYear);
+const flat =
+  (from: number, to: number, p: number) =>
+  (age: number): number =>
+    age >= from && age <= to ? p : 0;
 
 export const CONDITIONS: readonly ConditionConcept[] = [
-  { snomed: '38341003', snomedDisplay: 'Hypertensive disorder, systemic arterial (disorder)', icd10: 'I10', icd10Display: 'Essential (primary) hypertension', prevalence: rising(30, 0.08, 0.009, 0.6), treatments: ['314076', '197361'], plan: 'hypertension', chronic: true },
-  { snomed: '44054006', snomedDisplay: 'Diabetes mellitus type 2 (disorder)', icd10: 'E11.9', icd10Display: 'Type 2 diabetes mellitus without complications', prevalence: rising(30, 0.04, 0.004, 0.25), treatments: ['860975'], plan: 'diabetes', labs: ['2339-0', '4548-4'], chronic: true },
-  { snomed: '55822004', snomedDisplay: 'Hyperlipidemia (disorder)', icd10: 'E78.5', icd10Display: 'Hyperlipidemia, unspecified', prevalence: rising(35, 0.06, 0.006, 0.4), treatments: ['617312'], labs: ['2093-3'], chronic: true },
-  { snomed: '195967001', snomedDisplay: 'Asthma (disorder)', icd10: 'J45.909', icd10Display: 'Unspecified asthma, uncomplicated', prevalence: flat(3, 120, 0.08), treatments: ['745679'], plan: 'asthma', chronic: true },
-  { snomed: '35489007', snomedDisplay: 'Depressive disorder (disorder)', icd10: 'F32.9', icd10Display: 'Major depressive disorder, single episode, unspecified', prevalence: flat(13, 120, 0.08), treatments: ['312938'], plan: 'depression', chronic: false },
-  { snomed: '197480006', snomedDisplay: 'Anxiety disorder (disorder)', icd10: 'F41.9', icd10Display: 'Anxiety disorder, unspecified', prevalence: flat(13, 120, 0.07), treatments: ['312938'], chronic: false },
-  { snomed: '414916001', snomedDisplay: 'Obesity (disorder)', icd10: 'E66.9', icd10Display: 'Obesity, unspecified', prevalence: flat(18, 120, 0.12), treatments: [], plan: 'weight', chronic: true },
-  { snomed: '235595009', snomedDisplay: 'Gastroesophageal reflux disease (disorder)', icd10: 'K21.9', icd10Display: 'Gastro-esophageal reflux disease without esophagitis', prevalence: flat(20, 120, 0.06), treatments: [], chronic: true },
-  { snomed: '239873007', snomedDisplay: 'Osteoarthritis of knee (disorder)', icd10: 'M17.9', icd10Display: 'Osteoarthritis of knee, unspecified', prevalence: rising(45, 0.06, 0.004, 0.3), treatments: ['310965'], chronic: true },
-  { snomed: '37796009', snomedDisplay: 'Migraine (disorder)', icd10: 'G43.909', icd10Display: 'Migraine, unspecified, not intractable, without status migrainosus', prevalence: flat(12, 70, 0.05), treatments: ['310965'], chronic: false },
-  { snomed: '49436004', snomedDisplay: 'Atrial fibrillation (disorder)', icd10: 'I48.91', icd10Display: 'Unspecified atrial fibrillation', prevalence: rising(60, 0.04, 0.004, 0.15), treatments: [], chronic: true },
-  { snomed: '13645005', snomedDisplay: 'Chronic obstructive lung disease (disorder)', icd10: 'J44.9', icd10Display: 'Chronic obstructive pulmonary disease, unspecified', prevalence: rising(45, 0.03, 0.002, 0.12), treatments: ['745679'], plan: 'copd', chronic: true },
-  { snomed: '10509002', snomedDisplay: 'Acute bronchitis (disorder)', icd10: 'J20.9', icd10Display: 'Acute bronchitis, unspecified', prevalence: flat(0, 120, 0.06), treatments: [], chronic: false },
-  { snomed: '68566005', snomedDisplay: 'Urinary tract infectious disease (disorder)', icd10: 'N39.0', icd10Display: 'Urinary tract infection, site not specified', prevalence: flat(5, 120, 0.05), treatments: [], chronic: false },
+  {
+    snomed: '38341003',
+    snomedDisplay: 'Hypertensive disorder, systemic arterial (disorder)',
+    icd10: 'I10',
+    icd10Display: 'Essential (primary) hypertension',
+    prevalence: rising(30, 0.08, 0.009, 0.6),
+    treatments: ['314076', '197361'],
+    plan: 'hypertension',
+    chronic: true,
+  },
+  {
+    snomed: '44054006',
+    snomedDisplay: 'Diabetes mellitus type 2 (disorder)',
+    icd10: 'E11.9',
+    icd10Display: 'Type 2 diabetes mellitus without complications',
+    prevalence: rising(30, 0.04, 0.004, 0.25),
+    treatments: ['860975'],
+    plan: 'diabetes',
+    labs: ['2339-0', '4548-4'],
+    chronic: true,
+  },
+  {
+    snomed: '55822004',
+    snomedDisplay: 'Hyperlipidemia (disorder)',
+    icd10: 'E78.5',
+    icd10Display: 'Hyperlipidemia, unspecified',
+    prevalence: rising(35, 0.06, 0.006, 0.4),
+    treatments: ['617312'],
+    labs: ['2093-3'],
+    chronic: true,
+  },
+  {
+    snomed: '195967001',
+    snomedDisplay: 'Asthma (disorder)',
+    icd10: 'J45.909',
+    icd10Display: 'Unspecified asthma, uncomplicated',
+    prevalence: flat(3, 120, 0.08),
+    treatments: ['745679'],
+    plan: 'asthma',
+    chronic: true,
+  },
+  {
+    snomed: '35489007',
+    snomedDisplay: 'Depressive disorder (disorder)',
+    icd10: 'F32.9',
+    icd10Display: 'Major depressive disorder, single episode, unspecified',
+    prevalence: flat(13, 120, 0.08),
+    treatments: ['312938'],
+    plan: 'depression',
+    chronic: false,
+  },
+  {
+    snomed: '197480006',
+    snomedDisplay: 'Anxiety disorder (disorder)',
+    icd10: 'F41.9',
+    icd10Display: 'Anxiety disorder, unspecified',
+    prevalence: flat(13, 120, 0.07),
+    treatments: ['312938'],
+    chronic: false,
+  },
+  {
+    snomed: '414916001',
+    snomedDisplay: 'Obesity (disorder)',
+    icd10: 'E66.9',
+    icd10Display: 'Obesity, unspecified',
+    prevalence: flat(18, 120, 0.12),
+    treatments: [],
+    plan: 'weight',
+    chronic: true,
+  },
+  {
+    snomed: '235595009',
+    snomedDisplay: 'Gastroesophageal reflux disease (disorder)',
+    icd10: 'K21.9',
+    icd10Display: 'Gastro-esophageal reflux disease without esophagitis',
+    prevalence: flat(20, 120, 0.06),
+    treatments: [],
+    chronic: true,
+  },
+  {
+    snomed: '239873007',
+    snomedDisplay: 'Osteoarthritis of knee (disorder)',
+    icd10: 'M17.9',
+    icd10Display: 'Osteoarthritis of knee, unspecified',
+    prevalence: rising(45, 0.06, 0.004, 0.3),
+    treatments: ['310965'],
+    chronic: true,
+  },
+  {
+    snomed: '37796009',
+    snomedDisplay: 'Migraine (disorder)',
+    icd10: 'G43.909',
+    icd10Display: 'Migraine, unspecified, not intractable, without status migrainosus',
+    prevalence: flat(12, 70, 0.05),
+    treatments: ['310965'],
+    chronic: false,
+  },
+  {
+    snomed: '49436004',
+    snomedDisplay: 'Atrial fibrillation (disorder)',
+    icd10: 'I48.91',
+    icd10Display: 'Unspecified atrial fibrillation',
+    prevalence: rising(60, 0.04, 0.004, 0.15),
+    treatments: [],
+    chronic: true,
+  },
+  {
+    snomed: '13645005',
+    snomedDisplay: 'Chronic obstructive lung disease (disorder)',
+    icd10: 'J44.9',
+    icd10Display: 'Chronic obstructive pulmonary disease, unspecified',
+    prevalence: rising(45, 0.03, 0.002, 0.12),
+    treatments: ['745679'],
+    plan: 'copd',
+    chronic: true,
+  },
+  {
+    snomed: '10509002',
+    snomedDisplay: 'Acute bronchitis (disorder)',
+    icd10: 'J20.9',
+    icd10Display: 'Acute bronchitis, unspecified',
+    prevalence: flat(0, 120, 0.06),
+    treatments: [],
+    chronic: false,
+  },
+  {
+    snomed: '68566005',
+    snomedDisplay: 'Urinary tract infectious disease (disorder)',
+    icd10: 'N39.0',
+    icd10Display: 'Urinary tract infection, site not specified',
+    prevalence: flat(5, 120, 0.05),
+    treatments: [],
+    chronic: false,
+  },
 ];
 
 export const CONDITION_BY_SNOMED: ReadonlyMap<string, ConditionConcept> = new Map(CONDITIONS.map((c) => [c.snomed, c]));
@@ -72,12 +225,24 @@ export const CONDITION_BY_SNOMED: ReadonlyMap<string, ConditionConcept> = new Ma
 export type MedicationConcept = { readonly rxnorm: string; readonly display: string; readonly dosage: string };
 
 export const MEDICATIONS: readonly MedicationConcept[] = [
-  { rxnorm: '860975', display: '24 HR metformin hydrochloride 500 MG Extended Release Oral Tablet', dosage: 'Take 1 tablet (500 mg total) by mouth daily with evening meal.' },
+  {
+    rxnorm: '860975',
+    display: '24 HR metformin hydrochloride 500 MG Extended Release Oral Tablet',
+    dosage: 'Take 1 tablet (500 mg total) by mouth daily with evening meal.',
+  },
   { rxnorm: '314076', display: 'lisinopril 10 MG Oral Tablet', dosage: 'Take 1 tablet (10 mg total) by mouth daily.' },
   { rxnorm: '197361', display: 'amlodipine 5 MG Oral Tablet', dosage: 'Take 1 tablet (5 mg total) by mouth daily.' },
   { rxnorm: '617312', display: 'atorvastatin 10 MG Oral Tablet', dosage: 'Take 1 tablet (10 mg total) by mouth nightly.' },
-  { rxnorm: '745679', display: '200 ACTUAT albuterol 0.09 MG/ACTUAT Metered Dose Inhaler', dosage: 'Inhale 2 puffs every 4 hours as needed for wheezing or shortness of breath.' },
-  { rxnorm: '310965', display: 'ibuprofen 200 MG Oral Tablet', dosage: 'Take 2 tablets (400 mg total) by mouth every 6 hours as needed for pain.' },
+  {
+    rxnorm: '745679',
+    display: '200 ACTUAT albuterol 0.09 MG/ACTUAT Metered Dose Inhaler',
+    dosage: 'Inhale 2 puffs every 4 hours as needed for wheezing or shortness of breath.',
+  },
+  {
+    rxnorm: '310965',
+    display: 'ibuprofen 200 MG Oral Tablet',
+    dosage: 'Take 2 tablets (400 mg total) by mouth every 6 hours as needed for pain.',
+  },
   { rxnorm: '312938', display: 'sertraline 100 MG Oral Tablet', dosage: 'Take 1 tablet (100 mg total) by mouth daily.' },
 ];
 
@@ -87,11 +252,23 @@ export type CarePlanConcept = { readonly key: string; readonly title: string; re
 
 export const CARE_PLANS: readonly CarePlanConcept[] = [
   { key: 'hypertension', title: 'Hypertension care plan', description: 'Home blood pressure log, low-sodium diet, recheck in 3 months.' },
-  { key: 'diabetes', title: 'Diabetes self-management plan', description: 'HbA1c every 3 months, foot and eye exams yearly, diabetes education referral.' },
-  { key: 'asthma', title: 'Asthma action plan', description: 'Rescue inhaler as needed; step up therapy if symptoms more than twice a week.' },
+  {
+    key: 'diabetes',
+    title: 'Diabetes self-management plan',
+    description: 'HbA1c every 3 months, foot and eye exams yearly, diabetes education referral.',
+  },
+  {
+    key: 'asthma',
+    title: 'Asthma action plan',
+    description: 'Rescue inhaler as needed; step up therapy if symptoms more than twice a week.',
+  },
   { key: 'depression', title: 'Depression care plan', description: 'PHQ-9 follow-up in 4 weeks, behavioral health referral.' },
   { key: 'weight', title: 'Weight management plan', description: 'Nutrition counselling and 150 minutes of activity a week.' },
-  { key: 'copd', title: 'COPD management plan', description: 'Pulmonary rehabilitation referral, smoking cessation support, vaccinations.' },
+  {
+    key: 'copd',
+    title: 'COPD management plan',
+    description: 'Pulmonary rehabilitation referral, smoking cessation support, vaccinations.',
+  },
 ];
 
 export const CARE_PLAN_BY_KEY: ReadonlyMap<string, CarePlanConcept> = new Map(CARE_PLANS.map((p) => [p.key, p]));

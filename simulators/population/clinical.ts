@@ -36,7 +36,8 @@ export type HealthProfile = {
 const birthTime = (p: Person): number => Date.parse(p.truth.birthDate);
 
 /** A whole minute between two instants: EHR timestamps rarely carry seconds. */
-const instant = (rng: Random, from: number, to: number): number => Math.floor((from + rng.next() * Math.max(0, to - from)) / MINUTE) * MINUTE;
+const instant = (rng: Random, from: number, to: number): number =>
+  Math.floor((from + rng.next() * Math.max(0, to - from)) / MINUTE) * MINUTE;
 
 const round = (value: number, digits: number): number => Math.round(value * 10 ** digits) / 10 ** digits;
 
@@ -64,10 +65,29 @@ function baseline(rng: Random, p: Person, has: (snomed: string) => boolean): Rec
 /** One reading around the person's mean, clamped to what a chart would accept. */
 function reading(rng: Random, loinc: string, mean: number): number {
   const concept = OBSERVATION_BY_LOINC.get(loinc)!;
-  const spread: Readonly<Record<string, number>> = { '8302-2': 0.4, '29463-7': 1.2, '8867-4': 7, '8480-6': 8, '8462-4': 5, '8310-5': 0.25, '2339-0': 12, '4548-4': 0.2, '2093-3': 12, '718-7': 0.5 };
+  const spread: Readonly<Record<string, number>> = {
+    '8302-2': 0.4,
+    '29463-7': 1.2,
+    '8867-4': 7,
+    '8480-6': 8,
+    '8462-4': 5,
+    '8310-5': 0.25,
+    '2339-0': 12,
+    '4548-4': 0.2,
+    '2093-3': 12,
+    '718-7': 0.5,
+  };
   const limits: Readonly<Record<string, readonly [number, number]>> = {
-    '8302-2': [40, 215], '29463-7': [2, 250], '8867-4': [40, 180], '8480-6': [80, 220], '8462-4': [40, 130], '8310-5': [35.5, 40.5],
-    '2339-0': [50, 450], '4548-4': [4, 14], '2093-3': [100, 350], '718-7': [7, 20],
+    '8302-2': [40, 215],
+    '29463-7': [2, 250],
+    '8867-4': [40, 180],
+    '8480-6': [80, 220],
+    '8462-4': [40, 130],
+    '8310-5': [35.5, 40.5],
+    '2339-0': [50, 450],
+    '4548-4': [4, 14],
+    '2093-3': [100, 350],
+    '718-7': [7, 20],
   };
   const [lo, hi] = limits[loinc] ?? [0, Number.MAX_VALUE];
   return round(Math.min(hi, Math.max(lo, rng.normal(mean, spread[loinc] ?? 0))), concept.digits);
@@ -103,7 +123,8 @@ function encounters(rng: Random, p: Person, prefix: string): EncounterRecord[] {
   const starts = Array.from({ length: count }, () => instant(rng, from, REFERENCE_TIME - 2 * DAY_MS)).sort((a, b) => a - b);
   return starts.map((start, i) => {
     const kind = ENCOUNTER_KINDS[rng.weighted([75, 15, 10])]!;
-    const length = kind === 'AMB' ? rng.int(15, 60) * MINUTE : kind === 'EMER' ? rng.int(2, 9) * HOUR : rng.int(1, 6) * DAY_MS + rng.int(0, 20) * HOUR;
+    const length =
+      kind === 'AMB' ? rng.int(15, 60) * MINUTE : kind === 'EMER' ? rng.int(2, 9) * HOUR : rng.int(1, 6) * DAY_MS + rng.int(0, 20) * HOUR;
     return { key: `${prefix}:enc:${i}`, kind, start, end: Math.min(start + length, REFERENCE_TIME - MINUTE) };
   });
 }
@@ -115,7 +136,11 @@ function observations(rng: Random, profile: HealthProfile, visits: readonly Enco
   for (let i = out.length; i < total; i++) {
     const visit = rng.pick(visits);
     const lab = rng.chance(0.35);
-    const loinc = lab ? (conditionLabs.length > 0 && rng.chance(0.6) ? rng.pick(conditionLabs) : rng.pick(LAB_LOINCS)) : rng.pick(VITAL_LOINCS);
+    const loinc = lab
+      ? conditionLabs.length > 0 && rng.chance(0.6)
+        ? rng.pick(conditionLabs)
+        : rng.pick(LAB_LOINCS)
+      : rng.pick(VITAL_LOINCS);
     const latest = Math.min(visit.end, visit.start + (lab ? 4 * HOUR : HOUR));
     const effective = instant(rng, visit.start + (lab ? 20 : 3) * MINUTE, Math.max(visit.start + (lab ? 21 : 4) * MINUTE, latest));
     // A fever now and then, mostly in the emergency department.
@@ -126,15 +151,20 @@ function observations(rng: Random, profile: HealthProfile, visits: readonly Enco
 }
 
 /** The visit at or after `time`, else the last one: where a diagnosis or order was entered. */
-const visitFrom = (visits: readonly EncounterRecord[], time: number): EncounterRecord | undefined => visits.find((v) => v.start >= time) ?? visits.at(-1);
+const visitFrom = (visits: readonly EncounterRecord[], time: number): EncounterRecord | undefined =>
+  visits.find((v) => v.start >= time) ?? visits.at(-1);
 
 function conditions(rng: Random, profile: HealthProfile, visits: readonly EncounterRecord[], prefix: string): ConditionRecord[] {
   const recorded = profile.conditions.filter(() => rng.chance(0.75));
   // At most four, chronic ones first (a problem list keeps them; episodes drop off).
-  const chosen = [...recorded].sort((a, b) => Number(CONDITION_BY_SNOMED.get(b.snomed)!.chronic) - Number(CONDITION_BY_SNOMED.get(a.snomed)!.chronic)).slice(0, 4);
+  const chosen = [...recorded]
+    .sort((a, b) => Number(CONDITION_BY_SNOMED.get(b.snomed)!.chronic) - Number(CONDITION_BY_SNOMED.get(a.snomed)!.chronic))
+    .slice(0, 4);
   return chosen.map((c, i) => {
     // Another site often dates the onset differently (history taken again, or when first seen there).
-    const onset = rng.chance(0.6) ? c.onset : Math.max(profile.born + DAY_MS, Math.min(REFERENCE_TIME - 14 * DAY_MS, c.onset + rng.int(-400, 400) * DAY_MS));
+    const onset = rng.chance(0.6)
+      ? c.onset
+      : Math.max(profile.born + DAY_MS, Math.min(REFERENCE_TIME - 14 * DAY_MS, c.onset + rng.int(-400, 400) * DAY_MS));
     const visit = visitFrom(visits, onset);
     const recordedAt = visit && visit.start >= onset ? visit.start + rng.int(5, 40) * MINUTE : onset + rng.int(0, 30) * DAY_MS;
     const status = c.active ? (rng.chance(0.05) ? 'inactive' : 'active') : 'resolved';
@@ -150,7 +180,12 @@ function conditions(rng: Random, profile: HealthProfile, visits: readonly Encoun
   });
 }
 
-function medications(rng: Random, recorded: readonly ConditionRecord[], visits: readonly EncounterRecord[], prefix: string): MedicationRecord[] {
+function medications(
+  rng: Random,
+  recorded: readonly ConditionRecord[],
+  visits: readonly EncounterRecord[],
+  prefix: string,
+): MedicationRecord[] {
   const orders: { rxnorm: string; condition: ConditionRecord | null }[] = [];
   for (const c of recorded) {
     const treatments = CONDITION_BY_SNOMED.get(c.snomed)!.treatments;
@@ -162,7 +197,10 @@ function medications(rng: Random, recorded: readonly ConditionRecord[], visits: 
   return orders.slice(0, 3).map((o, i) => {
     const after = o.condition ? o.condition.recorded : visits[0]!.start;
     const visit = visitFrom(visits, after);
-    const authoredOn = visit && visit.start >= after ? visit.start + rng.int(10, 50) * MINUTE : Math.min(REFERENCE_TIME - HOUR, after + rng.int(0, 20) * MINUTE);
+    const authoredOn =
+      visit && visit.start >= after
+        ? visit.start + rng.int(10, 50) * MINUTE
+        : Math.min(REFERENCE_TIME - HOUR, after + rng.int(0, 20) * MINUTE);
     const ongoing = o.condition ? o.condition.clinicalStatus === 'active' : rng.chance(0.3);
     return {
       key: `${prefix}:med:${i}`,
@@ -180,7 +218,16 @@ function carePlans(rng: Random, recorded: readonly ConditionRecord[], prefix: st
   const c = rng.pick(candidates);
   const start = Math.min(REFERENCE_TIME - HOUR, c.recorded + rng.int(0, 30) * DAY_MS);
   const done = rng.chance(0.2);
-  return [{ key: `${prefix}:plan:0`, plan: CONDITION_BY_SNOMED.get(c.snomed)!.plan!, status: done ? 'completed' : 'active', start, end: done ? Math.min(REFERENCE_TIME - HOUR, start + rng.int(60, 365) * DAY_MS) : null, addresses: [c.key] }];
+  return [
+    {
+      key: `${prefix}:plan:0`,
+      plan: CONDITION_BY_SNOMED.get(c.snomed)!.plan!,
+      status: done ? 'completed' : 'active',
+      start,
+      end: done ? Math.min(REFERENCE_TIME - HOUR, start + rng.int(60, 365) * DAY_MS) : null,
+      addresses: [c.key],
+    },
+  ];
 }
 
 /** What one site recorded about a person; `prefix` makes the record keys unique per site. */

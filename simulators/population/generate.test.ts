@@ -6,8 +6,16 @@ import { DISCREPANCY, type SiteSpec } from './model.ts';
 import type { FhirPatient } from '../fhir-types.ts';
 import { CLINICAL_TYPES } from '../site-data.ts';
 
-const TWO_SITES: readonly SiteSpec[] = [{ id: 'epic-main', vendor: 'epic' }, { id: 'cerner-main', vendor: 'cerner' }];
-const options = (seed: number, size: number, extra: Partial<PopulationOptions> = {}): PopulationOptions => ({ seed, size, sites: TWO_SITES, ...extra });
+const TWO_SITES: readonly SiteSpec[] = [
+  { id: 'epic-main', vendor: 'epic' },
+  { id: 'cerner-main', vendor: 'cerner' },
+];
+const options = (seed: number, size: number, extra: Partial<PopulationOptions> = {}): PopulationOptions => ({
+  seed,
+  size,
+  sites: TWO_SITES,
+  ...extra,
+});
 
 test('same seed and size give byte-identical output; another seed gives another population', () => {
   const a = JSON.stringify(generatePopulation(options(7, 300)));
@@ -42,7 +50,10 @@ test('overlap share and discrepancy mix are roughly as configured', () => {
   for (const kind of Object.values(DISCREPANCY)) assert.ok((kinds.get(kind)?.length ?? 0) > 0, `some ${kind}`);
   const share = (k: string): number => (kinds.get(k as never)?.length ?? 0) / disturbed.length;
   assert.ok(share(DISCREPANCY.nickname) > 0.15 && share(DISCREPANCY.typoFamily) > 0.15 && share(DISCREPANCY.marriedName) > 0.08);
-  assert.ok(share(DISCREPANCY.swap) < 0.12 && share(DISCREPANCY.dobTypo) + share(DISCREPANCY.dobSwap) < 0.25, 'swaps and birth-date errors are rare');
+  assert.ok(
+    share(DISCREPANCY.swap) < 0.12 && share(DISCREPANCY.dobTypo) + share(DISCREPANCY.dobSwap) < 0.25,
+    'swaps and birth-date errors are rare',
+  );
 
   const custom = generatePopulation(options(11, 1000, { overlapShare: 0.1, discrepancyShare: 0 }));
   const customMulti = [...Map.groupBy(custom.truth, (t) => t.personId).values()].filter((r) => r.length > 1);
@@ -66,7 +77,10 @@ test('truth rows match the served resources, and every clinical resource referen
   for (const t of pop.truth) {
     const patient = pop.sites[t.siteId]!.patients.find((p) => p.id === t.patientId);
     assert.ok(patient, `${t.siteId}/${t.patientId}`);
-    assert.ok(patient.identifier.some((i) => i.value === t.mrn && /MRN/.test(i.type?.text ?? '')), 'the MRN is the patient MRN');
+    assert.ok(
+      patient.identifier.some((i) => i.value === t.mrn && /MRN/.test(i.type?.text ?? '')),
+      'the MRN is the patient MRN',
+    );
   }
   for (const [siteId, site] of Object.entries(pop.sites)) {
     assert.equal(site.patients.length, pop.truth.filter((t) => t.siteId === siteId).length);
@@ -135,7 +149,11 @@ test('twins and Jr/Sr pairs are separate persons; no two persons share name and 
     }
   }
   const firsts = [...people.values()].map((l) => l[0]!.demographics);
-  const twins = firsts.filter((d, i) => firsts.some((e, j) => i !== j && e.family === d.family && e.birthDate === d.birthDate && e.address === d.address && e.given !== d.given));
+  const twins = firsts.filter((d, i) =>
+    firsts.some(
+      (e, j) => i !== j && e.family === d.family && e.birthDate === d.birthDate && e.address === d.address && e.given !== d.given,
+    ),
+  );
   assert.ok(twins.length >= 4, `twins: ${twins.length}`);
   const juniors = appearances.filter((a) => a.demographics.suffix === 'Jr');
   assert.ok(juniors.length >= 2, `juniors: ${juniors.length}`);

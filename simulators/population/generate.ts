@@ -38,7 +38,10 @@ function validate(options: PopulationOptions): void {
     if (!/^[A-Za-z0-9._-]+$/.test(s.id)) throw new Error(`site id "${s.id}" must be [A-Za-z0-9._-]`);
     if (!VENDORS.includes(s.vendor)) throw new Error(`site ${s.id}: unknown vendor ${String(s.vendor)}`);
   }
-  for (const [name, share] of [['overlapShare', options.overlapShare], ['discrepancyShare', options.discrepancyShare]] as const) {
+  for (const [name, share] of [
+    ['overlapShare', options.overlapShare],
+    ['discrepancyShare', options.discrepancyShare],
+  ] as const) {
     if (share !== undefined && !(share >= 0 && share <= 1)) throw new Error(`${name} must be between 0 and 1`);
   }
 }
@@ -136,8 +139,19 @@ export function generateAppearances(options: PopulationOptions): Appearance[] {
       const clinical = siteClinical(clinicalRng, person, profile, `${person.id}:${site.id}`);
       // The chart was last touched after its latest activity, sometimes much later (an address update).
       const activity = latestActivity(clinical);
-      const lastUpdated = Math.min(REFERENCE_TIME - HOUR, clinicalRng.chance(0.15) ? activity + clinicalRng.int(1, 400) * 24 * HOUR : activity + clinicalRng.int(1, 72) * HOUR);
-      out.push({ personId: person.id, site, siteIndex, demographics: looks[i]!.demographics, discrepancy: looks[i]!.discrepancy, clinical, lastUpdated });
+      const lastUpdated = Math.min(
+        REFERENCE_TIME - HOUR,
+        clinicalRng.chance(0.15) ? activity + clinicalRng.int(1, 400) * 24 * HOUR : activity + clinicalRng.int(1, 72) * HOUR,
+      );
+      out.push({
+        personId: person.id,
+        site,
+        siteIndex,
+        demographics: looks[i]!.demographics,
+        discrepancy: looks[i]!.discrepancy,
+        clinical,
+        lastUpdated,
+      });
     });
   }
   return out;
@@ -150,7 +164,13 @@ export function generatePopulation(options: PopulationOptions): Population {
   options.sites.forEach((site, siteIndex) => {
     const shaper = SHAPERS[site.vendor]({ seed: options.seed, site, siteIndex });
     const patients: FhirPatient[] = [];
-    const resources = { Observation: [] as FhirObservation[], Condition: [] as FhirCondition[], MedicationRequest: [] as FhirMedicationRequest[], CarePlan: [] as FhirCarePlan[], Encounter: [] as FhirEncounter[] };
+    const resources = {
+      Observation: [] as FhirObservation[],
+      Condition: [] as FhirCondition[],
+      MedicationRequest: [] as FhirMedicationRequest[],
+      CarePlan: [] as FhirCarePlan[],
+      Encounter: [] as FhirEncounter[],
+    };
     const truth: TruthRow[] = [];
     for (const a of appearances) {
       if (a.siteIndex !== siteIndex) continue;
@@ -168,7 +188,9 @@ export function generatePopulation(options: PopulationOptions): Population {
   });
   // Person order, then site order: appearances are already in that order per site; merge them.
   const rank = new Map(appearances.map((a, i) => [`${a.personId}|${a.site.id}`, i]));
-  const truth = [...truthBySite.values()].flat().sort((x, y) => rank.get(`${x.personId}|${x.siteId}`)! - rank.get(`${y.personId}|${y.siteId}`)!);
+  const truth = [...truthBySite.values()]
+    .flat()
+    .sort((x, y) => rank.get(`${x.personId}|${x.siteId}`)! - rank.get(`${y.personId}|${y.siteId}`)!);
   return { sites, truth };
 }
 

@@ -10,7 +10,12 @@ export type SiteSpec = { readonly id: string; readonly vendor: Vendor };
 export type Sex = 'female' | 'male';
 export type MaritalStatus = 'S' | 'M' | 'D' | 'W';
 
-export type PostalAddress = { readonly line: readonly string[]; readonly city: string; readonly state: string; readonly postalCode: string };
+export type PostalAddress = {
+  readonly line: readonly string[];
+  readonly city: string;
+  readonly state: string;
+  readonly postalCode: string;
+};
 
 export type Demographics = {
   readonly given: string;

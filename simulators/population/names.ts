@@ -4,7 +4,14 @@
 // names, accents, apostrophes, hyphens and multi-word family names are included on purpose.
 
 /** Whitespace-separated names; `_` stands for a space inside one name (De La Cruz). Duplicates dropped. */
-const words = (s: string): readonly string[] => [...new Set(s.trim().split(/\s+/).map((w) => w.replaceAll('_', ' ')))];
+const words = (s: string): readonly string[] => [
+  ...new Set(
+    s
+      .trim()
+      .split(/\s+/)
+      .map((w) => w.replaceAll('_', ' ')),
+  ),
+];
 
 export const FEMALE_GIVEN: readonly string[] = words(`
   Mary Patricia Jennifer Linda Elizabeth Barbara Susan Jessica Sarah Karen Lisa Nancy Margaret Betty Sandra
@@ -144,7 +151,7 @@ export const NICKNAMES: Readonly<Record<string, readonly string[]>> = {
   Isaac: ['Ike'],
   Francisco: ['Paco', 'Pancho', 'Frank'],
   Jose: ['Pepe', 'Joe'],
-  'José': ['Pepe'],
+  José: ['Pepe'],
   Alejandro: ['Alex', 'Alejo'],
   Eduardo: ['Eddie', 'Lalo'],
   Ricardo: ['Ricky'],

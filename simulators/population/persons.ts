@@ -5,7 +5,15 @@
 import { FAMILY, FEMALE_GIVEN, MALE_GIVEN } from './names.ts';
 import { CITIES, EMAIL_DOMAINS, STREET_NAMES, STREET_SUFFIXES } from './places.ts';
 import { random, type Random } from './random.ts';
-import { REFERENCE_TIME, type Demographics, type MaritalStatus, type Person, type PostalAddress, type Relation, type Sex } from './model.ts';
+import {
+  REFERENCE_TIME,
+  type Demographics,
+  type MaritalStatus,
+  type Person,
+  type PostalAddress,
+  type Relation,
+  type Sex,
+} from './model.ts';
 
 const TWIN_SHARE = 0.012;
 const JUNIOR_SHARE = 0.01;
@@ -16,9 +24,14 @@ const EMAIL_SHARE = 0.45;
 export const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
 
 /** Lowercase without accents: the identity key ignores what registrars type differently anyway. */
-export const fold = (s: string): string => s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+export const fold = (s: string): string =>
+  s
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase();
 
-export const identityKey = (d: Pick<Demographics, 'given' | 'family' | 'birthDate'>): string => `${fold(d.given)}|${fold(d.family)}|${d.birthDate}`;
+export const identityKey = (d: Pick<Demographics, 'given' | 'family' | 'birthDate'>): string =>
+  `${fold(d.given)}|${fold(d.family)}|${d.birthDate}`;
 
 export const daysInMonth = (year: number, month: number): number => new Date(Date.UTC(year, month, 0)).getUTCDate();
 
@@ -38,7 +51,9 @@ function birthDateIn(rng: Random, fromYear: number, toYear: number): string {
 export function newAddress(rng: Random): PostalAddress {
   const c = rng.pick(CITIES);
   const street = `${rng.int(1, 9899)} ${rng.pick(STREET_NAMES)} ${rng.pick(STREET_SUFFIXES)}`;
-  const unit = rng.chance(0.12) ? [rng.chance(0.7) ? `Apt ${rng.int(1, 40)}${rng.pick(['', 'A', 'B', 'C'])}` : `Unit ${rng.int(100, 999)}`] : [];
+  const unit = rng.chance(0.12)
+    ? [rng.chance(0.7) ? `Apt ${rng.int(1, 40)}${rng.pick(['', 'A', 'B', 'C'])}` : `Unit ${rng.int(100, 999)}`]
+    : [];
   return { line: [street, ...unit], city: c.city, state: c.state, postalCode: `${c.zip3}${rng.digits(2)}` };
 }
 
@@ -50,7 +65,11 @@ export function newPhone(rng: Random, areaCode?: string): string {
 const ascii = (s: string): string => fold(s).replace(/[^a-z0-9]/g, '');
 
 function email(rng: Random, given: string, family: string): string {
-  const local = rng.pick([`${ascii(given)}.${ascii(family)}`, `${ascii(given)[0] ?? 'x'}${ascii(family)}`, `${ascii(given)}${rng.int(1, 99)}`]);
+  const local = rng.pick([
+    `${ascii(given)}.${ascii(family)}`,
+    `${ascii(given)[0] ?? 'x'}${ascii(family)}`,
+    `${ascii(given)}${rng.int(1, 99)}`,
+  ]);
   return `${local}@${rng.pick(EMAIL_DOMAINS)}`;
 }
 
@@ -76,7 +95,16 @@ function ssnSource(rng: Random): () => string {
   };
 }
 
-type Draft = { given: string; middle: string | null; family: string; suffix: 'Jr' | 'Sr' | null; birthDate: string; sex: Sex; address: PostalAddress; phone: string };
+type Draft = {
+  given: string;
+  middle: string | null;
+  family: string;
+  suffix: 'Jr' | 'Sr' | null;
+  birthDate: string;
+  sex: Sex;
+  address: PostalAddress;
+  phone: string;
+};
 
 function draft(rng: Random, overrides: Partial<Draft> = {}): Draft {
   const sex = overrides.sex ?? (rng.chance(0.51) ? 'female' : 'male');
@@ -86,7 +114,15 @@ function draft(rng: Random, overrides: Partial<Draft> = {}): Draft {
   return {
     sex,
     given,
-    middle: overrides.middle !== undefined ? overrides.middle : rng.chance(MIDDLE_SHARE) ? rng.skewed(names.filter((n) => n !== given), 40) : null,
+    middle:
+      overrides.middle !== undefined
+        ? overrides.middle
+        : rng.chance(MIDDLE_SHARE)
+          ? rng.skewed(
+              names.filter((n) => n !== given),
+              40,
+            )
+          : null,
     family: overrides.family ?? rng.skewed(FAMILY),
     suffix: overrides.suffix ?? null,
     birthDate: overrides.birthDate ?? birthDateIn(rng, 1930, 2020),
@@ -116,7 +152,12 @@ export function generatePersons(seed: number, size: number): Person[] {
   const id = (i: number): string => `P${pad(i + 1, 6)}`;
 
   /** Redraws what `vary` allows (given name first, else birth date) until the identity is new. */
-  const unique = (rng: Random, make: () => Draft, vary: 'given' | 'birthDate' | 'either', years: readonly [number, number] = [1930, 2020]): Draft => {
+  const unique = (
+    rng: Random,
+    make: () => Draft,
+    vary: 'given' | 'birthDate' | 'either',
+    years: readonly [number, number] = [1930, 2020],
+  ): Draft => {
     let d = make();
     for (let attempt = 0; keys.has(identityKey(d)); attempt++) {
       const redrawGiven = vary === 'given' || (vary === 'either' && attempt < 20);
@@ -136,18 +177,46 @@ export function generatePersons(seed: number, size: number): Person[] {
     const room = size - i >= 2;
     if (room && roll < TWIN_SHARE) {
       const first = unique(rng, () => draft(rng, { birthDate: birthDateIn(rng, 1940, 2018) }), 'either', [1940, 2018]);
-      const second = unique(rng, () => draft(rng, { family: first.family, birthDate: first.birthDate, address: first.address, phone: first.phone }), 'given');
+      const second = unique(
+        rng,
+        () => draft(rng, { family: first.family, birthDate: first.birthDate, address: first.address, phone: first.phone }),
+        'given',
+      );
       add(rng, first, { kind: 'twin', of: id(i + 1) });
       add(rng, second, { kind: 'twin', of: id(i) });
     } else if (room && roll < TWIN_SHARE + JUNIOR_SHARE) {
-      const senior = unique(rng, () => draft(rng, { sex: 'male', suffix: 'Sr', birthDate: birthDateIn(rng, 1935, 1975) }), 'either', [1935, 1975]);
+      const senior = unique(
+        rng,
+        () => draft(rng, { sex: 'male', suffix: 'Sr', birthDate: birthDateIn(rng, 1935, 1975) }),
+        'either',
+        [1935, 1975],
+      );
       const seniorYear = Number(senior.birthDate.slice(0, 4));
       const years = [seniorYear + 20, Math.min(2015, seniorYear + 38)] as const;
-      const junior = unique(rng, () => draft(rng, { sex: 'male', given: senior.given, family: senior.family, middle: senior.middle, suffix: 'Jr', birthDate: birthDateIn(rng, ...years), address: senior.address, phone: senior.phone }), 'birthDate', years);
+      const junior = unique(
+        rng,
+        () =>
+          draft(rng, {
+            sex: 'male',
+            given: senior.given,
+            family: senior.family,
+            middle: senior.middle,
+            suffix: 'Jr',
+            birthDate: birthDateIn(rng, ...years),
+            address: senior.address,
+            phone: senior.phone,
+          }),
+        'birthDate',
+        years,
+      );
       add(rng, senior, { kind: 'senior', of: id(i + 1) });
       add(rng, junior, { kind: 'junior', of: id(i) });
     } else {
-      add(rng, unique(rng, () => draft(rng), 'either'), null);
+      add(
+        rng,
+        unique(rng, () => draft(rng), 'either'),
+        null,
+      );
     }
   }
   return persons;

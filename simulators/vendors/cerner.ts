@@ -4,10 +4,27 @@
 // standard coding (userSelected: true on it, false on the standard one), about 30% of observation
 // values sent as JSON strings ("98.6"), temperatures in Fahrenheit, every date-time in UTC with
 // milliseconds, narratives on resources, phone numbers as bare digits, country "USA".
-import { CARE_PLAN_BY_KEY, CONDITION_BY_SNOMED, ENCOUNTER_CLASS_DISPLAY, ENCOUNTER_TYPES, MEDICATION_BY_RXNORM, OBSERVATION_BY_LOINC } from '../population/catalog.ts';
+import {
+  CARE_PLAN_BY_KEY,
+  CONDITION_BY_SNOMED,
+  ENCOUNTER_CLASS_DISPLAY,
+  ENCOUNTER_TYPES,
+  MEDICATION_BY_RXNORM,
+  OBSERVATION_BY_LOINC,
+} from '../population/catalog.ts';
 import { random } from '../population/random.ts';
 import type { Appearance, Demographics } from '../population/model.ts';
-import type { FhirCarePlan, FhirCondition, FhirEncounter, FhirMedicationRequest, FhirObservation, FhirPatient, Identifier, Quantity, Reference } from '../fhir-types.ts';
+import type {
+  FhirCarePlan,
+  FhirCondition,
+  FhirEncounter,
+  FhirMedicationRequest,
+  FhirObservation,
+  FhirPatient,
+  Identifier,
+  Quantity,
+  Reference,
+} from '../fhir-types.ts';
 import type { ShapedAppearance, ShaperContext, VendorShaper } from '../site-data.ts';
 import { categoryConcept, statusConcept } from './common.ts';
 import { CERNER, CERNER_CODE_SETS, STANDARD, cernerCodeSet } from './constants.ts';
@@ -31,29 +48,55 @@ export const CERNER_OBSERVATION_CODES: Readonly<Record<string, { readonly code: 
 
 /** Millennium nomenclature ids (code set 400), by SNOMED CT. */
 export const CERNER_CONDITION_CODES: Readonly<Record<string, string>> = {
-  '38341003': '8835017', '44054006': '8836023', '55822004': '8851297', '195967001': '8840150', '35489007': '8843364', '197480006': '8843502',
-  '414916001': '8851719', '235595009': '8855006', '239873007': '8858401', '37796009': '8847731', '49436004': '8833946', '13645005': '8840412',
-  '10509002': '8839901', '68566005': '8861318',
+  '38341003': '8835017',
+  '44054006': '8836023',
+  '55822004': '8851297',
+  '195967001': '8840150',
+  '35489007': '8843364',
+  '197480006': '8843502',
+  '414916001': '8851719',
+  '235595009': '8855006',
+  '239873007': '8858401',
+  '37796009': '8847731',
+  '49436004': '8833946',
+  '13645005': '8840412',
+  '10509002': '8839901',
+  '68566005': '8861318',
 };
 
 /** Millennium order-catalog synonym ids, by RxNorm. */
 export const CERNER_MEDICATION_CODES: Readonly<Record<string, string>> = {
-  '860975': '2760247', '314076': '2760612', '197361': '2759906', '617312': '2759992', '745679': '2761011', '310965': '2760436', '312938': '2761283',
+  '860975': '2760247',
+  '314076': '2760612',
+  '197361': '2759906',
+  '617312': '2759992',
+  '745679': '2761011',
+  '310965': '2760436',
+  '312938': '2761283',
 };
 
-const CERNER_ENCOUNTER_TYPES = { AMB: { code: '309309', display: 'Outpatient' }, EMER: { code: '309310', display: 'Emergency' }, IMP: { code: '309308', display: 'Inpatient' } } as const;
+const CERNER_ENCOUNTER_TYPES = {
+  AMB: { code: '309309', display: 'Outpatient' },
+  EMER: { code: '309310', display: 'Emergency' },
+  IMP: { code: '309308', display: 'Inpatient' },
+} as const;
 
 const CERNER_MARITAL_CODES = { S: '309242', M: '309239', D: '309240', W: '309241' } as const;
 
 /** UCUM codes stay in `code`; `unit` is the human label Millennium shows. */
 const UNIT_LABEL: Readonly<Record<string, string>> = { '[degF]': 'degF', 'mm[Hg]': 'mmHg' };
 
-const toFahrenheit = (celsius: number): number => Math.round((celsius * 9) / 5 * 10 + 320) / 10;
+const toFahrenheit = (celsius: number): number => Math.round(((celsius * 9) / 5) * 10 + 320) / 10;
 
 function patient(a: Appearance, id: string, mrn: string, fpp: string, versionId: number): FhirPatient {
   const d: Demographics = a.demographics;
   const identifier: Identifier[] = [
-    { use: 'usual', type: { coding: [{ system: STANDARD.v20203, code: 'MR' }], text: CERNER.mrnTypeText }, system: CERNER.mrnSystem, value: mrn },
+    {
+      use: 'usual',
+      type: { coding: [{ system: STANDARD.v20203, code: 'MR' }], text: CERNER.mrnTypeText },
+      system: CERNER.mrnSystem,
+      value: mrn,
+    },
     { use: 'usual', type: { text: CERNER.federatedPersonTypeText }, system: CERNER.federatedPersonSystem, value: fpp },
   ];
   if (d.ssn) identifier.push({ system: STANDARD.ssn, value: d.ssn });
@@ -63,7 +106,12 @@ function patient(a: Appearance, id: string, mrn: string, fpp: string, versionId:
     resourceType: 'Patient',
     id,
     meta: { versionId: String(versionId), lastUpdated: utcMillis(a.lastUpdated) },
-    text: narrative('Patient', [['Name', nameText], ['Status', 'Active'], ['DOB', d.birthDate], ['Administrative Gender', d.sex === 'female' ? 'Female' : 'Male']]),
+    text: narrative('Patient', [
+      ['Name', nameText],
+      ['Status', 'Active'],
+      ['DOB', d.birthDate],
+      ['Administrative Gender', d.sex === 'female' ? 'Female' : 'Male'],
+    ]),
     identifier,
     active: true,
     name: [
@@ -76,7 +124,10 @@ function patient(a: Appearance, id: string, mrn: string, fpp: string, versionId:
       },
     ],
     // Millennium stores phone numbers as digits only.
-    telecom: [{ system: 'phone', value: d.phone.replaceAll('-', ''), use: 'home', rank: 1 }, ...(d.email ? [{ system: 'email' as const, value: d.email, use: 'home' as const }] : [])],
+    telecom: [
+      { system: 'phone', value: d.phone.replaceAll('-', ''), use: 'home', rank: 1 },
+      ...(d.email ? [{ system: 'email' as const, value: d.email, use: 'home' as const }] : []),
+    ],
     gender: d.sex,
     birthDate: d.birthDate,
     address: [
@@ -92,7 +143,12 @@ function patient(a: Appearance, id: string, mrn: string, fpp: string, versionId:
     ],
     maritalStatus: {
       coding: [
-        { system: cernerCodeSet(CERNER_CODE_SETS.maritalStatus), code: CERNER_MARITAL_CODES[d.maritalStatus], display: marital, userSelected: true },
+        {
+          system: cernerCodeSet(CERNER_CODE_SETS.maritalStatus),
+          code: CERNER_MARITAL_CODES[d.maritalStatus],
+          display: marital,
+          userSelected: true,
+        },
         { system: STANDARD.maritalStatus, code: d.maritalStatus, display: marital, userSelected: false },
       ],
       text: marital,
@@ -151,7 +207,12 @@ export function cernerShaper(ctx: ShaperContext): VendorShaper {
         const fahrenheit = concept.unit === 'Cel';
         const unit = fahrenheit ? '[degF]' : concept.unit;
         const convert = (v: number): number => (fahrenheit ? toFahrenheit(v) : v);
-        const quantity = (v: number, asString: boolean): Quantity => ({ value: asString ? String(convert(v)) : convert(v), unit: UNIT_LABEL[unit] ?? unit, system: STANDARD.ucum, code: unit });
+        const quantity = (v: number, asString: boolean): Quantity => ({
+          value: asString ? String(convert(v)) : convert(v),
+          unit: UNIT_LABEL[unit] ?? unit,
+          system: STANDARD.ucum,
+          code: unit,
+        });
         const value = quantity(o.value, rng.chance(CERNER.numbersAsStringsShare));
         const encounter = encounterRef(o.encounterKey);
         const display = lab ? 'Laboratory' : 'Vital Signs';
@@ -174,7 +235,9 @@ export function cernerShaper(ctx: ShaperContext): VendorShaper {
           effectiveDateTime: utcMillis(o.effective),
           issued: utcMillis(touched(o.effective, (lab ? 2 : 1) * HOUR)),
           valueQuantity: value,
-          ...(concept.range ? { referenceRange: [{ low: quantity(concept.range.low, false), high: quantity(concept.range.high, false) }] } : {}),
+          ...(concept.range
+            ? { referenceRange: [{ low: quantity(concept.range.low, false), high: quantity(concept.range.high, false) }] }
+            : {}),
         };
       });
 
@@ -188,13 +251,21 @@ export function cernerShaper(ctx: ShaperContext): VendorShaper {
           resourceType: 'Condition',
           id: cid,
           meta: { versionId: '1', lastUpdated: utcMillis(touched(c.recorded, HOUR)) },
-          text: narrative('Condition', [['Problem', concept.icd10Display], ['Status', c.clinicalStatus]]),
+          text: narrative('Condition', [
+            ['Problem', concept.icd10Display],
+            ['Status', c.clinicalStatus],
+          ]),
           clinicalStatus: statusConcept(STANDARD.conditionClinical, c.clinicalStatus),
           verificationStatus: statusConcept(STANDARD.conditionVerification, c.verificationStatus),
           category: [categoryConcept(concept.chronic || !encounter)],
           code: {
             coding: [
-              { system: cernerCodeSet(CERNER_CODE_SETS.condition), code: CERNER_CONDITION_CODES[concept.snomed]!, display: concept.icd10Display, userSelected: true },
+              {
+                system: cernerCodeSet(CERNER_CODE_SETS.condition),
+                code: CERNER_CONDITION_CODES[concept.snomed]!,
+                display: concept.icd10Display,
+                userSelected: true,
+              },
               { system: STANDARD.snomed, code: concept.snomed, display: concept.snomedDisplay, userSelected: false },
               { system: STANDARD.icd10cm, code: concept.icd10, display: concept.icd10Display, userSelected: false },
             ],
@@ -218,7 +289,12 @@ export function cernerShaper(ctx: ShaperContext): VendorShaper {
           intent: 'order',
           medicationCodeableConcept: {
             coding: [
-              { system: CERNER.medicationSynonymSystem, code: CERNER_MEDICATION_CODES[concept.rxnorm]!, display: concept.display, userSelected: true },
+              {
+                system: CERNER.medicationSynonymSystem,
+                code: CERNER_MEDICATION_CODES[concept.rxnorm]!,
+                display: concept.display,
+                userSelected: true,
+              },
               { system: STANDARD.rxnorm, code: concept.rxnorm, display: concept.display, userSelected: false },
             ],
             text: concept.display,
@@ -236,10 +312,18 @@ export function cernerShaper(ctx: ShaperContext): VendorShaper {
           resourceType: 'CarePlan',
           id: String(nextResourceId()),
           meta: { versionId: '1', lastUpdated: utcMillis(touched(p.end ?? p.start, HOUR)) },
-          text: narrative(concept.title, [['Description', concept.description], ['Status', p.status]]),
+          text: narrative(concept.title, [
+            ['Description', concept.description],
+            ['Status', p.status],
+          ]),
           status: p.status,
           intent: 'plan',
-          category: [{ coding: [{ system: STANDARD.carePlanCategory, code: 'assess-plan', display: 'Assessment and Plan of Treatment' }], text: 'Assessment and Plan of Treatment' }],
+          category: [
+            {
+              coding: [{ system: STANDARD.carePlanCategory, code: 'assess-plan', display: 'Assessment and Plan of Treatment' }],
+              text: 'Assessment and Plan of Treatment',
+            },
+          ],
           title: concept.title,
           description: concept.description,
           subject,

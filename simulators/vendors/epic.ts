@@ -3,10 +3,26 @@
 // gender ("Female") on about 3% of patients, Epic-local codings beside every standard coding (and
 // a second, Epic-local observation category), clinical date-times at the hospital's offset
 // (-05:00), problem-list onsets as plain dates, temperatures in Celsius.
-import { CARE_PLAN_BY_KEY, CONDITION_BY_SNOMED, ENCOUNTER_CLASS_DISPLAY, ENCOUNTER_TYPES, MEDICATION_BY_RXNORM, OBSERVATION_BY_LOINC } from '../population/catalog.ts';
+import {
+  CARE_PLAN_BY_KEY,
+  CONDITION_BY_SNOMED,
+  ENCOUNTER_CLASS_DISPLAY,
+  ENCOUNTER_TYPES,
+  MEDICATION_BY_RXNORM,
+  OBSERVATION_BY_LOINC,
+} from '../population/catalog.ts';
 import { random } from '../population/random.ts';
 import type { Appearance, Demographics } from '../population/model.ts';
-import type { FhirCarePlan, FhirCondition, FhirEncounter, FhirMedicationRequest, FhirObservation, FhirPatient, Identifier, Reference } from '../fhir-types.ts';
+import type {
+  FhirCarePlan,
+  FhirCondition,
+  FhirEncounter,
+  FhirMedicationRequest,
+  FhirObservation,
+  FhirPatient,
+  Identifier,
+  Reference,
+} from '../fhir-types.ts';
 import type { ShapedAppearance, ShaperContext, VendorShaper } from '../site-data.ts';
 import { EPIC, STANDARD } from './constants.ts';
 import { categoryConcept, statusConcept } from './common.ts';
@@ -30,17 +46,38 @@ export const EPIC_OBSERVATION_CODES: Readonly<Record<string, { readonly code: st
 
 /** Epic diagnosis (EDG) ids, by SNOMED CT. */
 export const EPIC_CONDITION_CODES: Readonly<Record<string, string>> = {
-  '38341003': '1222', '44054006': '45636', '55822004': '8425', '195967001': '5005', '35489007': '270006', '197480006': '86012',
-  '414916001': '210391', '235595009': '32181', '239873007': '131208', '37796009': '93871', '49436004': '56813', '13645005': '17645',
-  '10509002': '3062', '68566005': '43817',
+  '38341003': '1222',
+  '44054006': '45636',
+  '55822004': '8425',
+  '195967001': '5005',
+  '35489007': '270006',
+  '197480006': '86012',
+  '414916001': '210391',
+  '235595009': '32181',
+  '239873007': '131208',
+  '37796009': '93871',
+  '49436004': '56813',
+  '13645005': '17645',
+  '10509002': '3062',
+  '68566005': '43817',
 };
 
 /** Epic medication (ERX) ids, by RxNorm. */
 export const EPIC_MEDICATION_CODES: Readonly<Record<string, string>> = {
-  '860975': '27716', '314076': '1795', '197361': '1431', '617312': '12463', '745679': '57542', '310965': '6183', '312938': '28384',
+  '860975': '27716',
+  '314076': '1795',
+  '197361': '1431',
+  '617312': '12463',
+  '745679': '57542',
+  '310965': '6183',
+  '312938': '28384',
 };
 
-const EPIC_ENCOUNTER_TYPES = { AMB: { code: '101', display: 'Office Visit' }, EMER: { code: '3', display: 'Emergency' }, IMP: { code: '2', display: 'Hospital Encounter' } } as const;
+const EPIC_ENCOUNTER_TYPES = {
+  AMB: { code: '101', display: 'Office Visit' },
+  EMER: { code: '3', display: 'Emergency' },
+  IMP: { code: '2', display: 'Hospital Encounter' },
+} as const;
 
 const EPIC_CATEGORY = { 'vital-signs': { code: '9', text: 'Vital Signs' }, laboratory: { code: 'lab', text: 'Lab' } } as const;
 
@@ -58,7 +95,12 @@ function patient(a: Appearance, id: string, mrn: string, epi: string, invalidGen
     resourceType: 'Patient',
     id,
     meta: { lastUpdated: utcSeconds(a.lastUpdated) },
-    extension: [{ url: EPIC.legalSexExtension, valueCodeableConcept: { coding: [{ system: EPIC.legalSexSystem, code: d.sex, display: sexDisplay }] } }],
+    extension: [
+      {
+        url: EPIC.legalSexExtension,
+        valueCodeableConcept: { coding: [{ system: EPIC.legalSexSystem, code: d.sex, display: sexDisplay }] },
+      },
+    ],
     identifier,
     active: true,
     name: [
@@ -70,10 +112,22 @@ function patient(a: Appearance, id: string, mrn: string, epi: string, invalidGen
         ...(d.suffix ? { suffix: [d.suffix] } : {}),
       },
     ],
-    telecom: [{ system: 'phone', value: d.phone, use: 'home', rank: 1 }, ...(d.email ? [{ system: 'email' as const, value: d.email, rank: 1 }] : [])],
+    telecom: [
+      { system: 'phone', value: d.phone, use: 'home', rank: 1 },
+      ...(d.email ? [{ system: 'email' as const, value: d.email, rank: 1 }] : []),
+    ],
     gender: invalidGender ? sexDisplay : d.sex,
     birthDate: d.birthDate,
-    address: [{ use: 'home', line: [...d.address.line], city: d.address.city, state: d.address.state, postalCode: d.address.postalCode, country: 'US' }],
+    address: [
+      {
+        use: 'home',
+        line: [...d.address.line],
+        city: d.address.city,
+        state: d.address.state,
+        postalCode: d.address.postalCode,
+        country: 'US',
+      },
+    ],
     maritalStatus: { text: MARITAL_DISPLAY[d.maritalStatus] },
   };
 }
@@ -112,7 +166,11 @@ export function epicShaper(ctx: ShaperContext): VendorShaper {
             {
               coding: [
                 { system: STANDARD.snomed, code: type.snomed, display: type.display },
-                { system: EPIC.encounterTypeSystem, code: EPIC_ENCOUNTER_TYPES[e.kind].code, display: EPIC_ENCOUNTER_TYPES[e.kind].display },
+                {
+                  system: EPIC.encounterTypeSystem,
+                  code: EPIC_ENCOUNTER_TYPES[e.kind].code,
+                  display: EPIC_ENCOUNTER_TYPES[e.kind].display,
+                },
               ],
               text: EPIC_ENCOUNTER_TYPES[e.kind].display,
             },
@@ -135,16 +193,35 @@ export function epicShaper(ctx: ShaperContext): VendorShaper {
           meta: { lastUpdated: utcSeconds(touched(o.effective, (lab ? 3 : 1) * HOUR)) },
           status: 'final',
           category: [
-            { coding: [{ system: STANDARD.observationCategory, code: concept.category, display: lab ? 'Laboratory' : 'Vital Signs' }], text: lab ? 'Laboratory' : 'Vital Signs' },
+            {
+              coding: [{ system: STANDARD.observationCategory, code: concept.category, display: lab ? 'Laboratory' : 'Vital Signs' }],
+              text: lab ? 'Laboratory' : 'Vital Signs',
+            },
             { coding: [{ system: EPIC.observationCategorySystem, code: category.code }], text: category.text },
           ],
-          code: { coding: [{ system: STANDARD.loinc, code: concept.loinc, display: concept.display }, { system: EPIC.observationCodeSystem, code: local.code, display: local.display }], text: local.display },
+          code: {
+            coding: [
+              { system: STANDARD.loinc, code: concept.loinc, display: concept.display },
+              { system: EPIC.observationCodeSystem, code: local.code, display: local.display },
+            ],
+            text: local.display,
+          },
           subject,
           ...(encounter ? { encounter } : {}),
           effectiveDateTime: time(o.effective),
           issued: utcSeconds(touched(o.effective, (lab ? 3 : 1) * HOUR)),
           valueQuantity: quantity(o.value),
-          ...(concept.range ? { referenceRange: [{ low: quantity(concept.range.low), high: quantity(concept.range.high), text: `${concept.range.low} - ${concept.range.high} ${concept.unit}` }] } : {}),
+          ...(concept.range
+            ? {
+                referenceRange: [
+                  {
+                    low: quantity(concept.range.low),
+                    high: quantity(concept.range.high),
+                    text: `${concept.range.low} - ${concept.range.high} ${concept.unit}`,
+                  },
+                ],
+              }
+            : {}),
         };
       });
 
@@ -210,7 +287,12 @@ export function epicShaper(ctx: ShaperContext): VendorShaper {
           text: narrative(concept.title, [['Description', concept.description]]),
           status: p.status,
           intent: 'plan',
-          category: [{ coding: [{ system: STANDARD.carePlanCategory, code: 'assess-plan', display: 'Assessment and Plan of Treatment' }], text: 'Assessment and Plan of Treatment' }],
+          category: [
+            {
+              coding: [{ system: STANDARD.carePlanCategory, code: 'assess-plan', display: 'Assessment and Plan of Treatment' }],
+              text: 'Assessment and Plan of Treatment',
+            },
+          ],
           title: concept.title,
           description: concept.description,
           subject,

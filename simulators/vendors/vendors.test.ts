@@ -4,11 +4,18 @@ import { generatePopulation } from '../population/generate.ts';
 import type { Coding } from '../fhir-types.ts';
 import { CERNER, EPIC, STANDARD, cernerCodeSet } from './constants.ts';
 
-const pop = generatePopulation({ seed: 42, size: 2000, sites: [{ id: 'epic-main', vendor: 'epic' }, { id: 'cerner-main', vendor: 'cerner' }] });
+const pop = generatePopulation({
+  seed: 42,
+  size: 2000,
+  sites: [
+    { id: 'epic-main', vendor: 'epic' },
+    { id: 'cerner-main', vendor: 'cerner' },
+  ],
+});
 const epic = pop.sites['epic-main']!;
 const cerner = pop.sites['cerner-main']!;
 
-test('the translation layer\'s constants are exactly these', () => {
+test("the translation layer's constants are exactly these", () => {
   assert.equal(EPIC.mrnSystem, 'urn:oid:1.2.840.114350.1.13.0.1.7.5.737384.14');
   assert.equal(EPIC.epiSystem, 'urn:oid:1.2.840.114350.1.13.0.1.7.5.737384.0');
   assert.equal(EPIC.legalSexExtension, 'http://open.epic.com/FHIR/StructureDefinition/extension/legal-sex');
@@ -58,7 +65,10 @@ test('Epic clinical resources: standard codings with Epic-local codings beside t
     if (o.code.coding![0]!.code === '8310-5') assert.equal(o.valueQuantity!.code, 'Cel');
   }
   for (const c of epic.resources.Condition) {
-    assert.deepEqual(c.code.coding!.map((x) => x.system), [STANDARD.snomed, STANDARD.icd10cm, EPIC.conditionCodeSystem]);
+    assert.deepEqual(
+      c.code.coding!.map((x) => x.system),
+      [STANDARD.snomed, STANDARD.icd10cm, EPIC.conditionCodeSystem],
+    );
     assert.match(c.onsetDateTime!, /^\d{4}-\d{2}-\d{2}$/);
   }
   for (const m of epic.resources.MedicationRequest) assert.equal(m.medicationCodeableConcept.coding![0]!.system, STANDARD.rxnorm);
@@ -69,9 +79,19 @@ test('Cerner patients: numeric ids, MR-typed MRN, Federated Person Principal, lo
   for (const p of cerner.patients) {
     assert.match(p.id, /^\d{8}$/);
     const [mrn, fpp] = p.identifier;
-    assert.deepEqual(mrn, { use: 'usual', type: { coding: [{ system: STANDARD.v20203, code: 'MR' }], text: 'MRN' }, system: CERNER.mrnSystem, value: mrn!.value });
+    assert.deepEqual(mrn, {
+      use: 'usual',
+      type: { coding: [{ system: STANDARD.v20203, code: 'MR' }], text: 'MRN' },
+      system: CERNER.mrnSystem,
+      value: mrn!.value,
+    });
     assert.match(mrn!.value!, /^\d{7}$/);
-    assert.deepEqual(fpp, { use: 'usual', type: { text: 'Federated Person Principal' }, system: CERNER.federatedPersonSystem, value: fpp!.value });
+    assert.deepEqual(fpp, {
+      use: 'usual',
+      type: { text: 'Federated Person Principal' },
+      system: CERNER.federatedPersonSystem,
+      value: fpp!.value,
+    });
     assert.match(fpp!.value!, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     assert.ok(p.gender === 'female' || p.gender === 'male');
     assert.ok(p.identifier.slice(2).every((i) => i.system === STANDARD.ssn));
@@ -104,17 +124,26 @@ test('Cerner clinical resources: Millennium codings first and userSelected, ~30%
   assert.ok(share > 0.25 && share < 0.35, `string share ${share}`);
   for (const c of cerner.resources.Condition) {
     proprietaryFirst(c.code.coding!, cernerCodeSet(400));
-    assert.deepEqual(c.code.coding!.slice(1).map((x) => x.system), [STANDARD.snomed, STANDARD.icd10cm]);
+    assert.deepEqual(
+      c.code.coding!.slice(1).map((x) => x.system),
+      [STANDARD.snomed, STANDARD.icd10cm],
+    );
     assert.match(c.onsetDateTime!, /Z$/);
   }
   for (const m of cerner.resources.MedicationRequest) proprietaryFirst(m.medicationCodeableConcept.coding!, CERNER.medicationSynonymSystem);
   for (const e of cerner.resources.Encounter) proprietaryFirst(e.type![0]!.coding!, cernerCodeSet(71));
-  assert.ok([...cerner.resources.Condition, ...cerner.resources.Encounter, ...cerner.resources.MedicationRequest].every((r) => /^\d+$/.test(r.id)));
+  assert.ok(
+    [...cerner.resources.Condition, ...cerner.resources.Encounter, ...cerner.resources.MedicationRequest].every((r) => /^\d+$/.test(r.id)),
+  );
 });
 
-test('the same outside result is filed at both vendors, in each vendor\'s units', () => {
+test("the same outside result is filed at both vendors, in each vendor's units", () => {
   // Results filed without an encounter are the outside results (every visit-bound one has an encounter).
-  const outside = <T extends { subject: { reference?: string }; encounter?: unknown }>(list: readonly T[]) => Map.groupBy(list.filter((o) => !o.encounter), (o) => o.subject.reference!);
+  const outside = <T extends { subject: { reference?: string }; encounter?: unknown }>(list: readonly T[]) =>
+    Map.groupBy(
+      list.filter((o) => !o.encounter),
+      (o) => o.subject.reference!,
+    );
   const epicOutside = outside(epic.resources.Observation);
   const cernerOutside = outside(cerner.resources.Observation);
   let found = 0;
@@ -124,7 +153,9 @@ test('the same outside result is filed at both vendors, in each vendor\'s units'
     const c = rows.find((t) => t.siteId === 'cerner-main')!;
     const cernerObs = cernerOutside.get(`Patient/${c.patientId}`) ?? [];
     for (const o of epicOutside.get(`Patient/${e.patientId}`) ?? []) {
-      const twin = cernerObs.find((x) => x.code.coding![1]!.code === o.code.coding![0]!.code && Date.parse(x.effectiveDateTime) === Date.parse(o.effectiveDateTime));
+      const twin = cernerObs.find(
+        (x) => x.code.coding![1]!.code === o.code.coding![0]!.code && Date.parse(x.effectiveDateTime) === Date.parse(o.effectiveDateTime),
+      );
       assert.ok(twin, 'filed at both');
       assert.equal(Number(twin.valueQuantity!.value), o.valueQuantity!.value);
       found++;

@@ -4,7 +4,7 @@ import type { Database } from '../../platform/db.ts';
 import { auditPolicies } from '../../policies/audit.ts';
 import { federationPolicies } from '../../policies/federation.ts';
 import type { AuditEventRecord } from '../../orchestration/audit/query.ts';
-import { auditTypeDefs } from '../shared/sdl.ts';
+import { auditTypeDefs } from '../../schema/subgraph-sdl.ts';
 import type { SubgraphDefinition } from '../shared/subgraph-server.ts';
 import { auditResolvers } from './resolvers.ts';
 

@@ -5,7 +5,15 @@ import DataLoader from 'dataloader';
 import type { AdapterConfig, ConnectionConfig } from '../../platform/config.ts';
 import type { Database } from '../../platform/db.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
-import { goldenByIds, goldenIdByIdentifier, goldenPage, linkBySourceRecord, linksForGolden, type GoldenPatient, type SourceLink } from '../../orchestration/mpi/store.ts';
+import {
+  goldenByIds,
+  goldenIdByIdentifier,
+  goldenPage,
+  linkBySourceRecord,
+  linksForGolden,
+  type GoldenPatient,
+  type SourceLink,
+} from '../../orchestration/mpi/store.ts';
 import { mayAccessPatient, mayAccessPatients, mayAccessSourceRecord } from '../../policies/object-access.ts';
 import { badInput, cursorCodec, pageSize, text } from '../shared/arguments.ts';
 import { perRequest, type SubgraphContext } from '../shared/context.ts';
@@ -26,14 +34,26 @@ export type MpiDependencies = {
 
 export function mpiResolvers({ db, protection, adapters, connections }: MpiDependencies): Resolvers {
   const recordTypeBySource = new Map(connections.map((c) => [c.id, adapters.find((a) => a.name === c.adapter)?.recordType]));
-  const goldenLoader = (ctx: SubgraphContext) => perRequest(ctx, 'golden', () => new DataLoader<string, GoldenPatient | undefined>(async (ids) => {
-    const found = await goldenByIds(db, ids, protection);
-    return ids.map((id) => found.get(id));
-  }));
-  const linksLoader = (ctx: SubgraphContext) => perRequest(ctx, 'links', () => new DataLoader<string, SourceLink[]>(async (ids) => {
-    const found = await linksForGolden(db, ids);
-    return ids.map((id) => found.get(id) ?? []);
-  }));
+  const goldenLoader = (ctx: SubgraphContext) =>
+    perRequest(
+      ctx,
+      'golden',
+      () =>
+        new DataLoader<string, GoldenPatient | undefined>(async (ids) => {
+          const found = await goldenByIds(db, ids, protection);
+          return ids.map((id) => found.get(id));
+        }),
+    );
+  const linksLoader = (ctx: SubgraphContext) =>
+    perRequest(
+      ctx,
+      'links',
+      () =>
+        new DataLoader<string, SourceLink[]>(async (ids) => {
+          const found = await linksForGolden(db, ids);
+          return ids.map((id) => found.get(id) ?? []);
+        }),
+    );
   const patientById = async (id: string, ctx: SubgraphContext): Promise<GoldenPatient | null> =>
     UUID.test(id) && mayAccessPatient(ctx.principal, id.toLowerCase()) ? ((await goldenLoader(ctx).load(id.toLowerCase())) ?? null) : null;
 
@@ -70,7 +90,8 @@ export function mpiResolvers({ db, protection, adapters, connections }: MpiDepen
       async patients(_p, { filter, first, after }, ctx) {
         const size = pageSize(first, 20, MAX_PAGE_SIZE);
         const afterId = after ? cursors.decode(after) : undefined;
-        if (filter?.postalCodePrefix != null && !/^\d{3}$/.test(filter.postalCodePrefix)) throw badInput('`filter.postalCodePrefix` must be three digits', 'filter');
+        if (filter?.postalCodePrefix != null && !/^\d{3}$/.test(filter.postalCodePrefix))
+          throw badInput('`filter.postalCodePrefix` must be three digits', 'filter');
         text(filter?.gender, 'filter.gender');
         text(filter?.source, 'filter.source');
         if (!mayAccessPatients(ctx.principal)) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
@@ -85,7 +106,8 @@ export function mpiResolvers({ db, protection, adapters, connections }: MpiDepen
       ...steward.Patient,
       __resolveReference: (ref, ctx) => patientById(ref.id, ctx),
       links: async (patient, _a, ctx) => (mayAccessSourceRecord(ctx.principal, patient.id) ? linksLoader(ctx).load(patient.id) : []),
-      sourceRecords: async (patient, _a, ctx) => (mayAccessSourceRecord(ctx.principal, patient.id) ? linksLoader(ctx).load(patient.id) : []),
+      sourceRecords: async (patient, _a, ctx) =>
+        mayAccessSourceRecord(ctx.principal, patient.id) ? linksLoader(ctx).load(patient.id) : [],
       birthYear: (patient) => (patient.birthDate ? Number(patient.birthDate.slice(0, 4)) : null),
       postalCodePrefix: (patient) => patient.addresses[0]?.postalCode?.slice(0, 3) ?? null,
     },

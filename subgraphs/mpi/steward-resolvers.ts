@@ -6,9 +6,33 @@
 import { GraphQLError } from 'graphql';
 import type { Queryable } from '../../platform/db.ts';
 import { writeAuditEvents } from '../../orchestration/audit/audit-log.ts';
-import { linkBySourceRecord, linkHistory, linkHistoryForGolden, reviewQueuePage, type LinkEvent, type ReviewItem, type SourceLink } from '../../orchestration/mpi/store.ts';
-import { linkRecord, markNotDuplicate, mergePatients, resolveReview, setPatientFields, StewardError, unlinkRecord, unmergePatient, type StewardContext } from '../../orchestration/mpi/stewardship.ts';
-import { ManualValueError, parseManualFields, type ManualChange, type ManualField, type ManualFieldsInput } from '../../orchestration/mpi/manual-values.ts';
+import {
+  linkBySourceRecord,
+  linkHistory,
+  linkHistoryForGolden,
+  reviewQueuePage,
+  type LinkEvent,
+  type ReviewItem,
+  type SourceLink,
+} from '../../orchestration/mpi/store.ts';
+import {
+  linkRecord,
+  markNotDuplicate,
+  mergePatients,
+  resolveReview,
+  setPatientFields,
+  StewardError,
+  unlinkRecord,
+  unmergePatient,
+  type StewardContext,
+} from '../../orchestration/mpi/stewardship.ts';
+import {
+  ManualValueError,
+  parseManualFields,
+  type ManualChange,
+  type ManualField,
+  type ManualFieldsInput,
+} from '../../orchestration/mpi/manual-values.ts';
 import { defaultLinkConfig } from '../../orchestration/mpi/linking.ts';
 import { mayAccessPatients } from '../../policies/object-access.ts';
 import { badInput, cursorCodec, pageSize } from '../shared/arguments.ts';
@@ -25,7 +49,8 @@ export const SOURCE_RECORD_ID = /^([a-z0-9][a-z0-9-]*):(.{1,200})$/;
 /** `epic-main:E123` -> { source, sourcePatientId }, or BAD_USER_INPUT. */
 export function parseSourceRecordId(id: string, argument = 'sourceRecordId'): { source: string; sourcePatientId: string } {
   const m = SOURCE_RECORD_ID.exec(id);
-  if (!m || /[\u0000-\u001f\u007f]/.test(id)) throw badInput(`\`${argument}\` must be a source record id such as "epic-main:E123"`, argument);
+  if (!m || /[\u0000-\u001f\u007f]/.test(id))
+    throw badInput(`\`${argument}\` must be a source record id such as "epic-main:E123"`, argument);
   return { source: m[1]!, sourcePatientId: m[2]! };
 }
 
@@ -38,7 +63,8 @@ function patientId(id: string, argument: string): string {
 function reasonArg(reason: string): string {
   const trimmed = reason.trim();
   if (!trimmed) throw badInput('`reason` must not be empty', 'reason');
-  if (trimmed.length > 1000 || /[\u0000-\u0008\u000b-\u001f\u007f]/.test(trimmed)) throw badInput('`reason` must be at most 1000 printable characters', 'reason');
+  if (trimmed.length > 1000 || /[\u0000-\u0008\u000b-\u001f\u007f]/.test(trimmed))
+    throw badInput('`reason` must be at most 1000 printable characters', 'reason');
   return trimmed;
 }
 
@@ -53,7 +79,13 @@ function manualChange(fields: ManualFieldsInput): ManualChange {
 }
 
 /** GraphQL's ManualField names and the golden fields they stand for. */
-const MANUAL_FIELD_ENUM = { NAME: 'name', BIRTH_DATE: 'birthDate', GENDER: 'gender', ADDRESSES: 'addresses', TELECOM: 'telecom' } as const satisfies Record<string, ManualField>;
+const MANUAL_FIELD_ENUM = {
+  NAME: 'name',
+  BIRTH_DATE: 'birthDate',
+  GENDER: 'gender',
+  ADDRESSES: 'addresses',
+  TELECOM: 'telecom',
+} as const satisfies Record<string, ManualField>;
 
 const GRAPHQL_CODES = { NOT_FOUND: 'NOT_FOUND', CONFLICT: 'CONFLICT', BAD_REQUEST: 'BAD_USER_INPUT' } as const;
 
@@ -79,26 +111,42 @@ function stewardContext(deps: MpiDependencies, ctx: SubgraphContext, field: stri
     audit: (tx: Queryable, ids: readonly string[], written: readonly string[]) =>
       writeAuditEvents(
         tx,
-        { principal: ctx.principal, subgraph: ctx.subgraph, operationName: ctx.client.operationName, documentHash: ctx.client.documentHash, traceparent: ctx.client.traceparent, outcome: 'success' },
+        {
+          principal: ctx.principal,
+          subgraph: ctx.subgraph,
+          operationName: ctx.client.operationName,
+          documentHash: ctx.client.documentHash,
+          traceparent: ctx.client.traceparent,
+          outcome: 'success',
+        },
         ids.map((id) => ({ patientRef: `Patient/${id}`, fields: [`Mutation.${field}`, ...written], rules: ['steward'] })),
         [],
       ).then(() => undefined),
   };
 }
 
-const evidence = (e: readonly { field: string; level: string; weight: number }[]) => e.map((x) => ({ field: x.field, level: x.level, weight: Math.round(x.weight * 1000) / 1000 }));
+const evidence = (e: readonly { field: string; level: string; weight: number }[]) =>
+  e.map((x) => ({ field: x.field, level: x.level, weight: Math.round(x.weight * 1000) / 1000 }));
 
 export function stewardResolvers(deps: MpiDependencies, patientById: (id: string, ctx: SubgraphContext) => Promise<unknown>) {
   const { db } = deps;
-  const historyLoader = (ctx: SubgraphContext) => perRequest(ctx, 'linkHistory', () => new DataLoader<string, LinkEvent[]>(async (ids) => {
-    const found = await linkHistoryForGolden(db, ids);
-    return ids.map((id) => found.get(id) ?? []);
-  }));
+  const historyLoader = (ctx: SubgraphContext) =>
+    perRequest(
+      ctx,
+      'linkHistory',
+      () =>
+        new DataLoader<string, LinkEvent[]>(async (ids) => {
+          const found = await linkHistoryForGolden(db, ids);
+          return ids.map((id) => found.get(id) ?? []);
+        }),
+    );
   // Stewards work across patients: a token bound to one patient (SMART launch) cannot.
   const guard = (ctx: SubgraphContext): void => {
-    if (!mayAccessPatients(ctx.principal) || ctx.principal.patientContext !== null) throw new GraphQLError('Not authorized', { extensions: { code: 'FORBIDDEN' } });
+    if (!mayAccessPatients(ctx.principal) || ctx.principal.patientContext !== null)
+      throw new GraphQLError('Not authorized', { extensions: { code: 'FORBIDDEN' } });
   };
-  const recordLink = (ref: { source: string; sourcePatientId: string } | null) => (ref ? linkBySourceRecord(db, ref.source, ref.sourcePatientId).then((l) => l ?? null) : null);
+  const recordLink = (ref: { source: string; sourcePatientId: string } | null) =>
+    ref ? linkBySourceRecord(db, ref.source, ref.sourcePatientId).then((l) => l ?? null) : null;
 
   return {
     Query: {
@@ -204,7 +252,8 @@ export function stewardResolvers(deps: MpiDependencies, patientById: (id: string
       survivor: (r: { survivorId: string }, _a: unknown, ctx: SubgraphContext) => patientById(r.survivorId, ctx),
     },
     NotDuplicateResult: {
-      patients: async (r: { patientIds: readonly string[] }, _a: unknown, ctx: SubgraphContext) => (await Promise.all(r.patientIds.map((id) => patientById(id, ctx)))).filter(Boolean),
+      patients: async (r: { patientIds: readonly string[] }, _a: unknown, ctx: SubgraphContext) =>
+        (await Promise.all(r.patientIds.map((id) => patientById(id, ctx)))).filter(Boolean),
     },
   };
 }

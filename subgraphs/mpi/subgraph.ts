@@ -3,7 +3,7 @@ import { federationPolicies } from '../../policies/federation.ts';
 import { patientPolicies } from '../../policies/patient.ts';
 import { stewardshipPolicies } from '../../policies/stewardship.ts';
 import type { GoldenPatient, LinkEvent, SourceLink } from '../../orchestration/mpi/store.ts';
-import { mpiTypeDefs } from '../shared/sdl.ts';
+import { mpiTypeDefs } from '../../schema/subgraph-sdl.ts';
 import type { SubgraphDefinition } from '../shared/subgraph-server.ts';
 import { mpiResolvers, type MpiDependencies } from './resolvers.ts';
 

@@ -2,14 +2,16 @@
 // the argument, before any work is done.
 import { GraphQLError } from 'graphql';
 
-export const badInput = (message: string, argument: string): GraphQLError => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', argument } });
+export const badInput = (message: string, argument: string): GraphQLError =>
+  new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', argument } });
 
 const MAX_TEXT = 256;
 
 /** Text arguments: bounded, and without control characters (PostgreSQL refuses NUL in text). */
 export function text(value: string | null | undefined, argument: string): string | null {
   if (value === null || value === undefined) return null;
-  if (value.length > MAX_TEXT || /[\u0000-\u001f\u007f]/.test(value)) throw badInput(`\`${argument}\` must be at most ${MAX_TEXT} printable characters`, argument);
+  if (value.length > MAX_TEXT || /[\u0000-\u001f\u007f]/.test(value))
+    throw badInput(`\`${argument}\` must be at most ${MAX_TEXT} printable characters`, argument);
   return value;
 }
 

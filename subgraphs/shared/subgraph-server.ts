@@ -47,9 +47,16 @@ const log = logger('subgraph');
 
 /** Records every field of a patient-data type that resolved successfully, with the rule that allowed it. */
 function auditMiddleware(subjects: AuditSubjects, ruleOf: (type: string, field: string) => string) {
-  const record = async (resolve: (...a: unknown[]) => unknown, parent: unknown, args: unknown, ctx: SubgraphContext, info: { parentType: { name: string }; fieldName: string }) => {
+  const record = async (
+    resolve: (...a: unknown[]) => unknown,
+    parent: unknown,
+    args: unknown,
+    ctx: SubgraphContext,
+    info: { parentType: { name: string }; fieldName: string },
+  ) => {
     const value = await resolve(parent, args, ctx, info);
-    if (!(value instanceof Error)) ctx.audit.returned(info.parentType.name, info.fieldName, parent, ruleOf(info.parentType.name, info.fieldName));
+    if (!(value instanceof Error))
+      ctx.audit.returned(info.parentType.name, info.fieldName, parent, ruleOf(info.parentType.name, info.fieldName));
     return value;
   };
   return Object.fromEntries(Object.keys(subjects).map((type) => [type, record]));
@@ -69,14 +76,24 @@ function auditPlugin(db: Database, subgraph: string): ApolloServerPlugin<Subgrap
             const outcome = response.body.kind === 'single' && response.body.singleResult.errors?.length ? 'minor-failure' : 'success';
             await writeAuditEvents(
               db,
-              { principal: contextValue.principal, subgraph, operationName: client.operationName ?? operationName ?? null, documentHash: client.documentHash, traceparent: client.traceparent, outcome },
+              {
+                principal: contextValue.principal,
+                subgraph,
+                operationName: client.operationName ?? operationName ?? null,
+                documentHash: client.documentHash,
+                traceparent: client.traceparent,
+                outcome,
+              },
               accesses,
               denials,
             );
           } catch (error) {
             log.error('audit_write_failed', { subgraph, error: (error as Error).name });
             // A GraphQL error (not an HTTP failure) so the gateway relays the reason to the client.
-            response.body = { kind: 'single', singleResult: { errors: [{ message: 'audit log unavailable; no data returned', extensions: { code: 'AUDIT_UNAVAILABLE' } }] } };
+            response.body = {
+              kind: 'single',
+              singleResult: { errors: [{ message: 'audit log unavailable; no data returned', extensions: { code: 'AUDIT_UNAVAILABLE' } }] },
+            };
           }
         },
       };
@@ -89,7 +106,11 @@ export function buildSubgraph(def: SubgraphDefinition): GraphQLSchema {
   // Order matters: policies run first, so a denied field is never resolved nor audited as returned.
   // Rule names for audit rows, computed once rather than on every resolved field.
   const tree = ruleTreeFor(schema, def.policies);
-  const names = new Map(Object.entries(tree).flatMap(([type, fields]) => Object.entries(fields).map(([field, rule]) => [`${type}.${field}`, describeRule(rule)] as const)));
+  const names = new Map(
+    Object.entries(tree).flatMap(([type, fields]) =>
+      Object.entries(fields).map(([field, rule]) => [`${type}.${field}`, describeRule(rule)] as const),
+    ),
+  );
   const ruleOf = (type: string, field: string): string => names.get(`${type}.${field}`) ?? describeRule(undefined);
   return applyMiddleware(schema, policyMiddleware(schema, def.policies), auditMiddleware(def.auditSubjects, ruleOf));
 }
@@ -110,19 +131,37 @@ export async function startSubgraph(def: SubgraphDefinition, runtime: SubgraphRu
   });
   await server.start();
   const authenticate = async (req: IncomingMessage): Promise<SubgraphContext> => {
-    const header = (name: string, max: number): string | null => (typeof req.headers[name] === 'string' ? (req.headers[name] as string).slice(0, max) : null);
+    const header = (name: string, max: number): string | null =>
+      typeof req.headers[name] === 'string' ? (req.headers[name] as string).slice(0, max) : null;
     // Set by the gateway, whose identity this request carries (checked below); for audit rows only.
-    const client = { operationName: header('x-client-operation-name', 200), documentHash: header('x-client-document-hash', 64), traceparent: header('traceparent', 55) };
+    const client = {
+      operationName: header('x-client-operation-name', 200),
+      documentHash: header('x-client-document-hash', 64),
+      traceparent: header('traceparent', 55),
+    };
     if (unguarded) return { principal: unguarded, audit: auditCollector({}), subgraph: def.name, client, perRequest: new Map() };
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (!token) throw new HttpError(401, 'UNAUTHENTICATED', 'gateway identity required');
     try {
       // The request id is correlation only (audit rows of one operation); it travels beside the identity.
       const requestId = header('x-request-id', 100) ?? '';
-      return { principal: { ...(await runtime.verifyIdentity(token)), requestId }, audit: auditCollector(def.auditSubjects), subgraph: def.name, client, perRequest: new Map() };
+      return {
+        principal: { ...(await runtime.verifyIdentity(token)), requestId },
+        audit: auditCollector(def.auditSubjects),
+        subgraph: def.name,
+        client,
+        perRequest: new Map(),
+      };
     } catch {
       throw new HttpError(401, 'UNAUTHENTICATED', 'gateway identity rejected');
     }
   };
-  return serveGraphQL({ server, port: runtime.port, host: runtime.host, authenticate, health: async () => ({ subgraph: def.name }), operationLimits: runtime.operationLimits });
+  return serveGraphQL({
+    server,
+    port: runtime.port,
+    host: runtime.host,
+    authenticate,
+    health: async () => ({ subgraph: def.name }),
+    operationLimits: runtime.operationLimits,
+  });
 }

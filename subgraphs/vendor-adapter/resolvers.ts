@@ -3,7 +3,12 @@
 import { linkBySourceRecord } from '../../orchestration/mpi/store.ts';
 import { mayAccessSourceRecord, mayAccessSourceRecords } from '../../policies/object-access.ts';
 import { perRequest, type SubgraphContext } from '../shared/context.ts';
-import { clinicalLoader, type ClinicalSourceDeps, type ClinicalType, type SourceConnection } from './clinical-loader.ts';
+import {
+  clinicalLoader,
+  type ClinicalSourceDeps,
+  type ClinicalType,
+  type SourceConnection,
+} from '../../orchestration/clinical/live-source.ts';
 import { parseRecordId, type RecordRef } from './record-ref.ts';
 
 export type VendorAdapterDeps = ClinicalSourceDeps & { readonly connections: ReadonlyMap<string, SourceConnection> };

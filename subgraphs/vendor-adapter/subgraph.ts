@@ -2,7 +2,7 @@
 import type { AdapterConfig } from '../../platform/config.ts';
 import { clinicalPolicies } from '../../policies/clinical.ts';
 import { federationPolicies } from '../../policies/federation.ts';
-import { vendorAdapterTypeDefs } from '../shared/sdl.ts';
+import { vendorAdapterTypeDefs } from '../../schema/subgraph-sdl.ts';
 import type { SubgraphDefinition } from '../shared/subgraph-server.ts';
 import type { RecordRef } from './record-ref.ts';
 import { vendorAdapterResolvers, type VendorAdapterDeps } from './resolvers.ts';

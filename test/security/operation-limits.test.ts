@@ -40,37 +40,64 @@ const CASES: Record<string, Case> = {
     limit: 'depth',
   },
   'depth bomb with inline fragments': {
-    body: () => ({ query: `{ ${PAGE} __schema { types { ${'... on __Type { fields { ... on __Field { type { '.repeat(10)}name${' } } } }'.repeat(10)} } } }` }),
+    body: () => ({
+      query: `{ ${PAGE} __schema { types { ${'... on __Type { fields { ... on __Field { type { '.repeat(10)}name${' } } } }'.repeat(10)} } } }`,
+    }),
     limit: 'depth',
   },
   'circular fragments': {
-    body: () => ({ query: '{ patients(first: 3) { ...A } } fragment A on PatientConnection { edges { node { id name { family } } } ...B } fragment B on PatientConnection { ...A }' }),
+    body: () => ({
+      query:
+        '{ patients(first: 3) { ...A } } fragment A on PatientConnection { edges { node { id name { family } } } ...B } fragment B on PatientConnection { ...A }',
+    }),
     message: /Cannot spread fragment "A" within itself/,
   },
-  '150 aliases of a field': { body: () => ({ query: `{ patients(first: 3) { edges { node { ${aliases(150, 'id')} } } } }` }), limit: 'aliases' },
+  '150 aliases of a field': {
+    body: () => ({ query: `{ patients(first: 3) { edges { node { ${aliases(150, 'id')} } } } }` }),
+    limit: 'aliases',
+  },
   '150 aliases of __typename': { body: () => ({ query: `{ ${PAGE} ${aliases(150, '__typename')} }` }), limit: 'aliases' },
-  '500 duplicate fields': { body: () => ({ query: `{ patients(first: 3) { edges { node { ${'id '.repeat(500)}name { family } } } } }` }), limit: 'fieldRepeats' },
+  '500 duplicate fields': {
+    body: () => ({ query: `{ patients(first: 3) { edges { node { ${'id '.repeat(500)}name { family } } } } }` }),
+    limit: 'fieldRepeats',
+  },
   '100 directives': {
-    body: () => ({ query: `{ patients(first: 3) { edges { node { id ${'...N @include(if: true) '.repeat(100)}} } } } fragment N on Patient { name { family } }` }),
+    body: () => ({
+      query: `{ patients(first: 3) { edges { node { id ${'...N @include(if: true) '.repeat(100)}} } } } fragment N on Patient { name { family } }`,
+    }),
     limit: 'directives',
   },
   'JSON batching': { body: () => [{ query: `{ ${PAGE} }` }, { query: `{ ${PAGE} }` }], code: 'BAD_REQUEST', message: /batching disabled/ },
   '1,000 aliased patient(id:) lookups': {
-    body: () => ({ query: `{ ${Array.from({ length: 1_000 }, (_, i) => `p${i}: patient(id: "${ids[i % ids.length]}") { id name { family } }`).join(' ')} }` }),
+    body: () => ({
+      query: `{ ${Array.from({ length: 1_000 }, (_, i) => `p${i}: patient(id: "${ids[i % ids.length]}") { id name { family } }`).join(' ')} }`,
+    }),
     limit: 'characters',
   },
   '60 aliased lookups, within the character limit': {
-    body: () => ({ query: `query ($id: ID!) { ${Array.from({ length: 60 }, (_, i) => `p${i}: patient(id: $id) { id name { family } }`).join(' ')} }`, variables: { id: ids[0] } }),
+    body: () => ({
+      query: `query ($id: ID!) { ${Array.from({ length: 60 }, (_, i) => `p${i}: patient(id: $id) { id name { family } }`).join(' ')} }`,
+      variables: { id: ids[0] },
+    }),
     limit: ['aliases', 'rootFields'],
   },
-  'first: 100000000': { body: () => ({ query: '{ patients(first: 100000000) { edges { node { id name { family } } } } }' }), code: 'BAD_USER_INPUT', limit: 'pageSize' },
+  'first: 100000000': {
+    body: () => ({ query: '{ patients(first: 100000000) { edges { node { id name { family } } } } }' }),
+    code: 'BAD_USER_INPUT',
+    limit: 'pageSize',
+  },
   'first: 100000000 as a variable': {
-    body: () => ({ query: 'query ($n: Int) { patients(first: $n) { edges { node { id name { family } } } } }', variables: { n: 100_000_000 } }),
+    body: () => ({
+      query: 'query ($n: Int) { patients(first: $n) { edges { node { id name { family } } } } }',
+      variables: { n: 100_000_000 },
+    }),
     code: 'BAD_USER_INPUT',
     limit: 'pageSize',
   },
   'ten aliased pages of 100 (cost)': {
-    body: () => ({ query: `{ ${Array.from({ length: 10 }, (_, i) => `p${i}: patients(first: 100) { totalCount edges { node { id name { family given } birthDate gender identifiers { system value } sourceRecords { id source mrn } } } }`).join(' ')} }` }),
+    body: () => ({
+      query: `{ ${Array.from({ length: 10 }, (_, i) => `p${i}: patients(first: 100) { totalCount edges { node { id name { family given } birthDate gender identifiers { system value } sourceRecords { id source mrn } } } }`).join(' ')} }`,
+    }),
     limit: 'cost',
   },
   'over 2,000 tokens': { body: () => ({ query: `{ patients(first: 3) { edges { node { ${'id '.repeat(2_100)}} } } }` }), limit: 'tokens' },
@@ -85,7 +112,12 @@ for (const door of ['gateway', 'mpi subgraph'] as const) {
     for (const [name, c] of Object.entries(CASES)) {
       const started = Date.now();
       const res = await send(target, c.body());
-      assertRefused(res, { status: c.status ?? 400, code: c.code ?? VALIDATION, limit: c.limit, message: c.message }, forbidden, `${door}, ${name}`);
+      assertRefused(
+        res,
+        { status: c.status ?? 400, code: c.code ?? VALIDATION, limit: c.limit, message: c.message },
+        forbidden,
+        `${door}, ${name}`,
+      );
       assert.ok(Date.now() - started < 2_000, `${door}, ${name}: refused quickly (${Date.now() - started} ms)`);
       await stillServes(target, `after: ${name}`);
     }

@@ -47,7 +47,12 @@ test('production: introspection is refused at the gateway and at the subgraph, h
   for (const door of [gateway, mpi]) {
     for (const [name, query] of Object.entries(INTROSPECTION)) {
       const res = await send(door, { query });
-      assertRefused(res, { status: 400, code: VALIDATION, message: /introspection is not allowed/ }, forbidden, `${door.name}, introspection ${name}`);
+      assertRefused(
+        res,
+        { status: 400, code: VALIDATION, message: /introspection is not allowed/ },
+        forbidden,
+        `${door.name}, introspection ${name}`,
+      );
       assert.ok(res.body.errors!.some((e) => e.extensions?.validationErrorCode === 'INTROSPECTION_DISABLED'));
       await stillServes(door, `after introspection ${name}`);
     }
@@ -67,7 +72,10 @@ const TYPOS: Record<string, { query: string; variables?: Record<string, unknown>
   field: { query: '{ patients(first: 1) { totalCont } }' },
   argument: { query: `{ patient(idd: "x") { id } }` },
   'type condition': { query: '{ patients(first: 1) { edges { node { ...F } } } } fragment F on Patien { id }' },
-  'input field in variables': { query: 'query ($f: PatientFilter) { patients(first: 1, filter: $f) { totalCount } }', variables: { f: { gendr: 'female' } } },
+  'input field in variables': {
+    query: 'query ($f: PatientFilter) { patients(first: 1, filter: $f) { totalCount } }',
+    variables: { f: { gendr: 'female' } },
+  },
   'input field in a literal': { query: '{ patients(first: 1, filter: { gendr: "female" }) { totalCount } }' },
   'variable type': { query: 'query ($f: PatientFiltr) { patients(first: 1, filter: $f) { totalCount } }' },
 };
@@ -94,7 +102,11 @@ test('no "Did you mean" in any error, at the gateway and at the subgraph, in pro
 
 test('no stack traces in either mode', async () => {
   for (const door of [gateway, mpi, devGateway]) {
-    for (const query of ['{ patient(id: "not-a-uuid") { id } }', '{ patients(first: ', '{ patients(first: 1, after: "garbage") { totalCount } }']) {
+    for (const query of [
+      '{ patient(id: "not-a-uuid") { id } }',
+      '{ patients(first: ',
+      '{ patients(first: 1, after: "garbage") { totalCount } }',
+    ]) {
       const res = await send(door, { query });
       assert.ok((res.body.errors ?? []).length > 0, `${door.name}: ${query}`);
       noStackTrace(res, `${door.name}: ${query}`);

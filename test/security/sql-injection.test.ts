@@ -8,12 +8,12 @@ import { gql, startTestStack, tokenFor } from '../support/stack.ts';
 const INJECTIONS = [
   "' OR '1'='1",
   "'; DROP TABLE golden_patient; --",
-  "1; DELETE FROM audit_event",
+  '1; DELETE FROM audit_event',
   "00000000-0000-4000-8000-000000000000' OR 1=1 --",
   "\\'; SELECT pg_sleep(5); --",
   "%' UNION SELECT id::text FROM golden_patient --",
-  "$1",
-  "\u0000",
+  '$1',
+  '\u0000',
 ];
 
 let stack: Stack;
@@ -33,15 +33,22 @@ test('every argument refuses or ignores injection strings, quickly and without l
     const cases = [
       ['query ($v: ID!) { patient(id: $v) { id } }', 'BAD_USER_INPUT'],
       ['query ($v: String!) { patientByIdentifier(system: $v, value: $v) { id } }', evil.includes('\u0000') ? 'BAD_USER_INPUT' : null],
-      ['query ($v: String!) { patientByIdentifier(system: "http://hl7.org/fhir/sid/us-ssn", value: $v) { id } }', evil.includes('\u0000') ? 'BAD_USER_INPUT' : null],
+      [
+        'query ($v: String!) { patientByIdentifier(system: "http://hl7.org/fhir/sid/us-ssn", value: $v) { id } }',
+        evil.includes('\u0000') ? 'BAD_USER_INPUT' : null,
+      ],
       ['query ($v: String) { patients(first: 1, after: $v) { totalCount } }', 'BAD_USER_INPUT'],
-      ['query ($v: String) { patients(first: 5, filter: { gender: $v, source: $v }) { totalCount edges { node { id } } } }', evil.includes('\u0000') ? 'BAD_USER_INPUT' : null],
+      [
+        'query ($v: String) { patients(first: 5, filter: { gender: $v, source: $v }) { totalCount edges { node { id } } } }',
+        evil.includes('\u0000') ? 'BAD_USER_INPUT' : null,
+      ],
       ['query ($v: String) { patients(first: 1, filter: { postalCodePrefix: $v }) { totalCount } }', 'BAD_USER_INPUT'],
     ] as const;
     for (const [query, expectedCode] of cases) {
       const res = await gql<Record<string, unknown>>(stack, token, query, { v: evil });
       const body = JSON.stringify(res.body);
-      if (expectedCode) assert.equal(res.body.errors?.[0]?.extensions?.code, expectedCode, `${query} with ${JSON.stringify(evil)}: ${body}`);
+      if (expectedCode)
+        assert.equal(res.body.errors?.[0]?.extensions?.code, expectedCode, `${query} with ${JSON.stringify(evil)}: ${body}`);
       else {
         assert.equal(res.body.errors, undefined, `${query} with ${JSON.stringify(evil)}: ${body}`);
         assert.doesNotMatch(body, /"id":"[0-9a-f-]{36}"/, 'an injection string matched a patient');
@@ -52,6 +59,9 @@ test('every argument refuses or ignores injection strings, quickly and without l
   }
   assert.equal((await stack.db.query<{ n: number }>('SELECT count(*)::int AS n FROM golden_patient')).rows[0]!.n, patients);
   // Nothing was returned, so nothing was audited as returned.
-  const audited = await stack.db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_event WHERE actor_sub = $1 AND decision = 'permit'", [sub]);
+  const audited = await stack.db.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM audit_event WHERE actor_sub = $1 AND decision = 'permit'",
+    [sub],
+  );
   assert.equal(audited.rows[0]!.n, 0);
 });

@@ -31,7 +31,16 @@ export async function tokenFor(
 ): Promise<{ token: string; sub: string }> {
   const key = await loadKeyPair(stack.keys, keyNames.devIssuer, KEY_ALGORITHMS.devIssuer);
   const sub = `test-${roles.join('-')}-${randomUUID()}`;
-  return { token: await mintDevToken(key, { sub, roles, purposeOfUse: purposeOfUse ?? (roles.includes('clinician') ? 'TREAT' : undefined), ttlSeconds, ...extra }), sub };
+  return {
+    token: await mintDevToken(key, {
+      sub,
+      roles,
+      purposeOfUse: purposeOfUse ?? (roles.includes('clinician') ? 'TREAT' : undefined),
+      ttlSeconds,
+      ...extra,
+    }),
+    sub,
+  };
 }
 
 export type GraphQLResponse<T = Record<string, unknown>> = {
@@ -39,10 +48,18 @@ export type GraphQLResponse<T = Record<string, unknown>> = {
   body: { data?: T | null; errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[] };
 };
 
-export async function post<T = Record<string, unknown>>(url: string, body: unknown, headers: Record<string, string> = {}): Promise<GraphQLResponse<T>> {
+export async function post<T = Record<string, unknown>>(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<GraphQLResponse<T>> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
   return { status: res.status, body: (await res.json()) as GraphQLResponse<T>['body'] };
 }
 
-export const gql = <T = Record<string, unknown>>(stack: Stack, token: string | undefined, query: string, variables?: Record<string, unknown>) =>
-  post<T>(stack.gateway.url, { query, variables }, token ? { authorization: `Bearer ${token}` } : {});
+export const gql = <T = Record<string, unknown>>(
+  stack: Stack,
+  token: string | undefined,
+  query: string,
+  variables?: Record<string, unknown>,
+) => post<T>(stack.gateway.url, { query, variables }, token ? { authorization: `Bearer ${token}` } : {});

@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { loadVendorProfile } from '../../platform/config.ts';
 import { condition, medicationRequest, observation, subjectPatientId, type SourceContext } from './clinical.ts';
 
-const ctx = (profile: string): SourceContext => ({ source: `${profile}-main`, profile: loadVendorProfile(profile), timeZone: 'America/New_York', retrievedAt: '2026-01-01T00:00:00.000Z' });
+const ctx = (profile: string): SourceContext => ({
+  source: `${profile}-main`,
+  profile: loadVendorProfile(profile),
+  timeZone: 'America/New_York',
+  retrievedAt: '2026-01-01T00:00:00.000Z',
+});
 
 test('Cerner observation: number-as-string coerced, standard coding first, local code kept', () => {
   const t = observation(
@@ -12,7 +17,12 @@ test('Cerner observation: number-as-string coerced, standard coding first, local
       id: 'VS-1',
       status: 'final',
       subject: { reference: 'Patient/12724066' },
-      code: { coding: [{ system: 'https://fhir.cerner.com/ec2458f2-1e24-41c8-b71b-0e701af7583d/codeSet/72', code: '703558' }, { system: 'http://loinc.org', code: '8310-5', display: 'Body temperature' }] },
+      code: {
+        coding: [
+          { system: 'https://fhir.cerner.com/ec2458f2-1e24-41c8-b71b-0e701af7583d/codeSet/72', code: '703558' },
+          { system: 'http://loinc.org', code: '8310-5', display: 'Body temperature' },
+        ],
+      },
       effectiveDateTime: '2024-03-01T14:05:00.000Z',
       valueQuantity: { value: '98.6', unit: 'degF', system: 'http://unitsofmeasure.org', code: '[degF]' },
     },
@@ -29,7 +39,12 @@ test('Cerner observation: number-as-string coerced, standard coding first, local
 
 test('an observation with only a vendor-local code is refused', () => {
   const t = observation(
-    { resourceType: 'Observation', id: 'x', subject: { reference: 'Patient/e1' }, code: { coding: [{ system: 'urn:oid:1.2.840.114350.1.13.0.1.7.2.768282', code: '123' }] } },
+    {
+      resourceType: 'Observation',
+      id: 'x',
+      subject: { reference: 'Patient/e1' },
+      code: { coding: [{ system: 'urn:oid:1.2.840.114350.1.13.0.1.7.2.768282', code: '123' }] },
+    },
     ctx('epic'),
   );
   assert.equal(t.ok, false);
@@ -37,7 +52,10 @@ test('an observation with only a vendor-local code is refused', () => {
 });
 
 test('a clinical resource without a subject is refused', () => {
-  const t = condition({ resourceType: 'Condition', id: 'c', code: { coding: [{ system: 'http://snomed.info/sct', code: '38341003' }] } }, ctx('epic'));
+  const t = condition(
+    { resourceType: 'Condition', id: 'c', code: { coding: [{ system: 'http://snomed.info/sct', code: '38341003' }] } },
+    ctx('epic'),
+  );
   assert.equal(t.ok, false);
 });
 
@@ -48,7 +66,12 @@ test('condition and medication translate; local date-times become instants', () 
       id: 'c1',
       subject: { reference: 'Patient/e1' },
       clinicalStatus: { coding: [{ code: 'active' }] },
-      code: { coding: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', code: 'I10' }, { system: 'http://snomed.info/sct', code: '38341003' }] },
+      code: {
+        coding: [
+          { system: 'http://hl7.org/fhir/sid/icd-10-cm', code: 'I10' },
+          { system: 'http://snomed.info/sct', code: '38341003' },
+        ],
+      },
       onsetDateTime: '2020-05-01T10:00:00',
     },
     ctx('epic'),
@@ -57,7 +80,14 @@ test('condition and medication translate; local date-times become instants', () 
   assert.equal(c.value.code.coding[0]?.system, 'http://snomed.info/sct');
   assert.equal(c.value.onset, '2020-05-01T14:00:00.000Z');
   const m = medicationRequest(
-    { resourceType: 'MedicationRequest', id: 'm1', subject: { reference: 'Patient/e1' }, status: 'active', medicationCodeableConcept: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '860975' }] }, dosageInstruction: [{ text: 'once daily' }] },
+    {
+      resourceType: 'MedicationRequest',
+      id: 'm1',
+      subject: { reference: 'Patient/e1' },
+      status: 'active',
+      medicationCodeableConcept: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '860975' }] },
+      dosageInstruction: [{ text: 'once daily' }],
+    },
     ctx('epic'),
   );
   assert.ok(m.ok);

@@ -45,7 +45,7 @@ function instant(value: unknown, path: string, ctx: SourceContext, issues: Trans
   return v ?? null;
 }
 
-const statusCode = (cc: unknown): string | null => ((cc as Cc | undefined)?.coding?.[0]?.code ?? null);
+const statusCode = (cc: unknown): string | null => (cc as Cc | undefined)?.coding?.[0]?.code ?? null;
 
 export function observation(r: Resource, ctx: SourceContext): Translated<Observation> {
   const issues: TranslationIssue[] = [];
@@ -57,7 +57,12 @@ export function observation(r: Resource, ctx: SourceContext): Translated<Observa
     status: (r.status as string | undefined) ?? null,
     category: ((r.category as Cc[] | undefined) ?? []).map((c) => codeableConcept(c, ctx.profile)),
     code,
-    effective: instant(r.effectiveDateTime ?? (r.effectivePeriod as { start?: string } | undefined)?.start ?? r.effectiveInstant, 'Observation.effective', ctx, issues),
+    effective: instant(
+      r.effectiveDateTime ?? (r.effectivePeriod as { start?: string } | undefined)?.start ?? r.effectiveInstant,
+      'Observation.effective',
+      ctx,
+      issues,
+    ),
     valueQuantity: quantity(r.valueQuantity as never, 'Observation.valueQuantity', issues),
     valueString: (r.valueString as string | undefined) ?? null,
     valueCodeableConcept: r.valueCodeableConcept ? codeableConcept(r.valueCodeableConcept as Cc, ctx.profile) : null,
@@ -89,7 +94,8 @@ export function medicationRequest(r: Resource, ctx: SourceContext): Translated<M
   const issues: TranslationIssue[] = [];
   common(r, 'MedicationRequest', issues);
   const medication = codeableConcept(r.medicationCodeableConcept as Cc | undefined, ctx.profile);
-  if (!hasStandardCoding(medication, ctx.profile)) issues.push(error('MedicationRequest.medication', 'no standard (non vendor-local) coding'));
+  if (!hasStandardCoding(medication, ctx.profile))
+    issues.push(error('MedicationRequest.medication', 'no standard (non vendor-local) coding'));
   const dosage = (r.dosageInstruction as { text?: string }[] | undefined)?.[0];
   return result(
     {

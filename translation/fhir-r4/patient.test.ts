@@ -16,7 +16,10 @@ test('Epic: MRN from the profile system, invalid "Female" repaired with a warnin
       id: 'eAbc.1',
       gender: 'Female',
       birthDate: '1971-04-02',
-      name: [{ use: 'usual', given: ['Al'] }, { use: 'official', family: 'Synthetic', given: ['Alma', 'B'] }],
+      name: [
+        { use: 'usual', given: ['Al'] },
+        { use: 'official', family: 'Synthetic', given: ['Alma', 'B'] },
+      ],
       identifier: [
         { system: 'urn:oid:1.2.840.114350.1.13.0.1.7.5.737384.14', type: { text: 'MRN' }, value: 'E0000001' },
         { system: 'urn:oid:9.9.9', value: 'ignored' },
@@ -29,13 +32,22 @@ test('Epic: MRN from the profile system, invalid "Female" repaired with a warnin
   assert.equal(t.value.gender, 'female');
   assert.equal(t.value.mrn, 'E0000001');
   assert.equal(t.value.name?.family, 'Synthetic');
-  assert.deepEqual(t.value.identifiers.map((i) => i.type), ['MR']);
+  assert.deepEqual(
+    t.value.identifiers.map((i) => i.type),
+    ['MR'],
+  );
   assert.ok(t.issues.some((i) => i.path === 'Patient.gender' && i.severity === 'warning'));
 });
 
 test('gender falls back to the Epic legal-sex extension', () => {
   const t = sourceDemographics(
-    { resourceType: 'Patient', id: 'e1', extension: [{ url: 'http://open.epic.com/FHIR/StructureDefinition/extension/legal-sex', valueCodeableConcept: { coding: [{ code: 'male' }] } }] },
+    {
+      resourceType: 'Patient',
+      id: 'e1',
+      extension: [
+        { url: 'http://open.epic.com/FHIR/StructureDefinition/extension/legal-sex', valueCodeableConcept: { coding: [{ code: 'male' }] } },
+      ],
+    },
     'epic-main',
     epic,
   );
@@ -49,7 +61,13 @@ test('Cerner: MRN needs the MR type code; bad birth date becomes null with a war
       resourceType: 'Patient',
       id: '12724066',
       birthDate: '1980-02-30x',
-      identifier: [{ system: 'urn:oid:2.16.840.1.113883.6.1000', type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] }, value: '1234567' }],
+      identifier: [
+        {
+          system: 'urn:oid:2.16.840.1.113883.6.1000',
+          type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] },
+          value: '1234567',
+        },
+      ],
     },
     'cerner-main',
     cerner,

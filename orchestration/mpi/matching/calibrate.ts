@@ -25,7 +25,12 @@ export type CalibrationOptions = {
   readonly prior?: number;
 };
 
-export type LevelChange = { readonly field: string; readonly level: string; readonly u: readonly [number, number]; readonly weight: readonly [number, number] };
+export type LevelChange = {
+  readonly field: string;
+  readonly level: string;
+  readonly u: readonly [number, number];
+  readonly weight: readonly [number, number];
+};
 export type Calibration = {
   readonly config: MatchingConfig;
   readonly sample: number;
@@ -51,7 +56,8 @@ export const roundForConfig = (x: number): number => Number(x.toPrecision(2));
 
 /** Re-estimate u and the prior for the population `sample` was drawn from (uniformly). */
 export function calibrate(sample: readonly MatchFeatures[], base: MatchingConfig, options: CalibrationOptions): Calibration {
-  if (sample.length < MIN_CALIBRATION_SAMPLE) throw new Error(`calibration needs a sample of at least ${MIN_CALIBRATION_SAMPLE} records (got ${sample.length})`);
+  if (sample.length < MIN_CALIBRATION_SAMPLE)
+    throw new Error(`calibration needs a sample of at least ${MIN_CALIBRATION_SAMPLE} records (got ${sample.length})`);
   if (!(options.populationSize >= sample.length)) throw new Error('calibration: populationSize must be at least the sample size');
   const target = options.targetPopulation ?? options.populationSize;
   if (!(Number.isFinite(target) && target >= 2)) throw new Error('calibration: targetPopulation must be at least 2');
@@ -66,7 +72,9 @@ export function calibrate(sample: readonly MatchFeatures[], base: MatchingConfig
   for (let round = 0; round < 2; round++) {
     config = estimateU(random, base, { prior, minObserved: MIN_OBSERVED });
     if (options.prior !== undefined) break;
-    const share = estimateMatchShare(candidates, config, { start: Math.min(0.5, (prior * pairs(sample.length)) / Math.max(1, candidates.length)) });
+    const share = estimateMatchShare(candidates, config, {
+      start: Math.min(0.5, (prior * pairs(sample.length)) / Math.max(1, candidates.length)),
+    });
     expectedMatches = share * candidates.length;
     // The sample's λ is the population's (uniform sample); at a constant duplicate rate λ scales as 1/(N-1).
     const sampleLambda = Math.max(expectedMatches, 1) / pairs(sample.length);

@@ -16,7 +16,10 @@ const evidence = (c: Comparison, field: string) => c.evidence.find((e) => e.fiel
 
 test('identical complete records: every configured field is reported, and they MATCH', () => {
   const c = compare(person(), person());
-  assert.deepEqual(c.evidence.map((e) => e.field), Object.keys(config.fields));
+  assert.deepEqual(
+    c.evidence.map((e) => e.field),
+    Object.keys(config.fields),
+  );
   assert.equal(evidence(c, 'family').level, 'exact');
   assert.ok(c.probability > 0.999);
   assert.equal(decision(person(), person()), DECISIONS.MATCH);
@@ -31,7 +34,8 @@ test('probability is the sigmoid of the prior log-odds plus the field weights (l
 
 test('missing values on either side give the missing level with weight 0', () => {
   const c = compare(person({ birthDate: null, ssn: null, phone: null }), person());
-  for (const f of ['birth_date', 'ssn', 'phone', 'email', 'suffix']) assert.deepEqual(evidence(c, f), { field: f, level: 'missing', weight: 0 }, f);
+  for (const f of ['birth_date', 'ssn', 'phone', 'email', 'suffix'])
+    assert.deepEqual(evidence(c, f), { field: f, level: 'missing', weight: 0 }, f);
 });
 
 test('given names: exact, nickname (Bill ~ William), Jaro–Winkler, phonetic, initial, different', () => {
@@ -131,7 +135,8 @@ test('an SSN mismatch or absence alone never blocks a link', () => {
   assert.equal(decision(person({ ssn: '900112233' }), person({ ssn: '811223344' })), DECISIONS.MATCH);
   assert.equal(decision(person({ ssn: '900112233' }), person({ ssn: null })), DECISIONS.MATCH);
   // Even with little else: name, birth date and postal code.
-  const thin = (ssn: string | null) => bare({ family: 'Okafor', given: ['Grace'], birthDate: '1975-06-30', ssn, line: ['1 Elm St'], postalCode: '62701' });
+  const thin = (ssn: string | null) =>
+    bare({ family: 'Okafor', given: ['Grace'], birthDate: '1975-06-30', ssn, line: ['1 Elm St'], postalCode: '62701' });
   assert.equal(decision(thin('900112233'), thin('811223344')), DECISIONS.MATCH);
   assert.ok(evidence(compare(thin('900112233'), thin('811223344')), 'ssn').weight >= (config.fields.ssn!.minWeight ?? -Infinity));
 });
@@ -141,7 +146,11 @@ test('twins guard: same family, birth date and home, clearly different given nam
   const c = compare(twin('John', '900112233'), twin('Michael', '900112234'));
   assert.equal(evidence(c, 'twin').level, 'suspected');
   assert.ok(evidence(c, 'twin').weight <= -10);
-  for (const [x, y] of [['900112233', '900112234'], [null, null], ['900112233', '811223344']] as const) {
+  for (const [x, y] of [
+    ['900112233', '900112234'],
+    [null, null],
+    ['900112233', '811223344'],
+  ] as const) {
     const d = decision(twin('John', x), twin('Michael', y));
     assert.notEqual(d, DECISIONS.MATCH, `${x} ${y}`);
   }
@@ -159,8 +168,16 @@ test('household members (spouses, siblings, parent and child) sharing an address
   const pairs: [string, SourceDemographics, SourceDemographics][] = [
     ['father and son, same name, no suffix', father, person({ ...home, given: ['John'], birthDate: '1985-09-14' })],
     ['spouses', father, person({ ...home, given: ['Mary'], gender: 'female', birthDate: '1957-06-30' })],
-    ['siblings', person({ ...home, given: ['Peter'], birthDate: '1988-01-20' }), person({ ...home, given: ['Paul'], birthDate: '1990-11-05' })],
-    ['mother and daughter sharing a phone only', person({ ...home, line: ['1 Oak Ave'], given: ['Mary'], gender: 'female', birthDate: '1957-06-30' }), person({ ...home, line: ['9 Elm St'], given: ['Anna'], gender: 'female', birthDate: '1990-02-11' })],
+    [
+      'siblings',
+      person({ ...home, given: ['Peter'], birthDate: '1988-01-20' }),
+      person({ ...home, given: ['Paul'], birthDate: '1990-11-05' }),
+    ],
+    [
+      'mother and daughter sharing a phone only',
+      person({ ...home, line: ['1 Oak Ave'], given: ['Mary'], gender: 'female', birthDate: '1957-06-30' }),
+      person({ ...home, line: ['9 Elm St'], given: ['Anna'], gender: 'female', birthDate: '1990-02-11' }),
+    ],
   ];
   for (const [label, a, b] of pairs) {
     const c = compare(a, b);
@@ -217,12 +234,22 @@ test('decision bands at the thresholds', () => {
 });
 
 test('a record with neither a name nor a birth date is never auto-linked, however much else agrees', () => {
-  const anonymous = bare({ ssn: '900112233', line: ['12 Main St'], postalCode: '62701', city: 'Springfield', phone: '2175550142', email: 'pat@example.org' });
+  const anonymous = bare({
+    ssn: '900112233',
+    line: ['12 Main St'],
+    postalCode: '62701',
+    city: 'Springfield',
+    phone: '2175550142',
+    email: 'pat@example.org',
+  });
   const c = compare(anonymous, anonymous);
   assert.ok(c.probability >= config.thresholds.autoLink, 'the scores alone would auto-link');
   assert.equal(decision(anonymous, anonymous), DECISIONS.POSSIBLE_MATCH);
   assert.notEqual(decision(anonymous, { ...person(), ...anonymous }), DECISIONS.MATCH);
   // A birth date as recorded (invalid) is enough identity to be considered.
   const withRawDate = { ...anonymous, birthDateAsRecorded: '19801302' };
-  assert.notEqual(matchCap(compare(withRawDate, withRawDate), matchFeatures(withRawDate, config), matchFeatures(withRawDate, config), config), 'NO_NAME_NO_BIRTH_DATE');
+  assert.notEqual(
+    matchCap(compare(withRawDate, withRawDate), matchFeatures(withRawDate, config), matchFeatures(withRawDate, config), config),
+    'NO_NAME_NO_BIRTH_DATE',
+  );
 });

@@ -148,7 +148,8 @@ export function comparePostalCode(a: MatchFeatures, b: MatchFeatures): string {
   return 'different';
 }
 
-const compareSets = (x: readonly string[], y: readonly string[]): string => (x.length === 0 || y.length === 0 ? 'missing' : intersects(x, y) ? 'exact' : 'different');
+const compareSets = (x: readonly string[], y: readonly string[]): string =>
+  x.length === 0 || y.length === 0 ? 'missing' : intersects(x, y) ? 'exact' : 'different';
 
 export function compareSsn(a: MatchFeatures, b: MatchFeatures): string {
   if (!a.ssn || !b.ssn) return 'missing';
@@ -162,7 +163,10 @@ const compareValue = (x: string | null, y: string | null): string => (!x || !y ?
 const sameHome = (levels: Readonly<Record<string, string>>): boolean =>
   levels.address === 'exact' || levels.address === 'street' || levels.address === 'close' || levels.phone === 'exact';
 
-/** Twins never share an SSN, nor do relatives: an equal SSN (or a typo of it, but not the next number, as twins often get) refutes a household reading. */
+/**
+ * Twins never share an SSN, nor do relatives: an equal SSN (or a typo of it, but not the next number, as twins often get) refutes a
+ * household reading.
+ */
 const ssnAgrees = (levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): boolean =>
   levels.ssn === 'exact' || (levels.ssn === 'one_digit' && !consecutive(a.ssn ?? '', b.ssn ?? ''));
 
@@ -214,7 +218,8 @@ export function comparisonLevels(a: MatchFeatures, b: MatchFeatures): Record<str
   };
   // Equal or neighbouring postal codes imply the city: counting both would count one fact twice
   // (Fellegi-Sunter weights add up only for independent fields).
-  if ((levels.postal_code === 'exact' || levels.postal_code === 'one_digit') && (levels.city === 'exact' || levels.city === 'close')) levels.city = 'implied';
+  if ((levels.postal_code === 'exact' || levels.postal_code === 'one_digit') && (levels.city === 'exact' || levels.city === 'close'))
+    levels.city = 'implied';
   levels.twin = twinLevel(levels, a, b);
   levels.household = householdLevel(levels, a, b);
   return levels;
@@ -309,7 +314,8 @@ export const lacksIdentity = (f: MatchFeatures): boolean => !f?.family && !f?.gi
 /** Why a MATCH is held back for review, or null. */
 export function matchCap(c: Comparison, a: MatchFeatures, b: MatchFeatures, config: MatchingConfig): string | null {
   if (lacksIdentity(a) || lacksIdentity(b)) return 'NO_NAME_NO_BIRTH_DATE';
-  for (const e of c.evidence) if (config.fields[e.field]?.reviewLevels?.includes(e.level)) return `${e.field.toUpperCase()}_${e.level.toUpperCase()}`;
+  for (const e of c.evidence)
+    if (config.fields[e.field]?.reviewLevels?.includes(e.level)) return `${e.field.toUpperCase()}_${e.level.toUpperCase()}`;
   // An SSN never decides alone: without it the rest must reach at least the review band.
   const ssn = c.evidence.find((e) => e.field === 'ssn')?.weight ?? 0;
   if (ssn > 0 && c.weight - ssn < log2Odds(config.thresholds.review)) return 'SSN_DECISIVE';

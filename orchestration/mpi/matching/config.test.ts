@@ -6,13 +6,15 @@ import { tmpdir } from 'node:os';
 import { loadMatchingConfig, validateMatchingConfig, DEFAULT_MATCHING_CONFIG_FILE } from './config.ts';
 import { FIELD_LEVELS } from './fields.ts';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the test breaks arbitrary keys of a parsed JSON file
 const raw = (): Record<string, any> => JSON.parse(readFileSync(DEFAULT_MATCHING_CONFIG_FILE, 'utf8'));
 
 test('config/matching.json loads and configures every known field and level', () => {
   const c = loadMatchingConfig();
   assert.ok(c.prior > 0 && c.prior < 1e-3);
   assert.deepEqual(c.thresholds, { autoLink: 0.95, review: 0.75 });
-  for (const [field, levels] of Object.entries(FIELD_LEVELS)) assert.deepEqual(Object.keys(c.fields[field]!.levels).sort(), [...levels].sort(), field);
+  for (const [field, levels] of Object.entries(FIELD_LEVELS))
+    assert.deepEqual(Object.keys(c.fields[field]!.levels).sort(), [...levels].sort(), field);
   assert.ok(c.identifierSystems.ssn.includes('http://hl7.org/fhir/sid/us-ssn'));
 });
 
@@ -24,6 +26,7 @@ test('the SSN bounds keep an SSN match alone below auto-link', () => {
 });
 
 test('a bad configuration is refused with the offending key named', () => {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
   const cases: [(c: Record<string, any>) => void, RegExp][] = [
     [(c) => (c.thresholds.autoLink = 1.5), /thresholds\.autoLink/],
     [(c) => (c.thresholds.review = 0.99), /thresholds\.review must not exceed/],

@@ -31,17 +31,20 @@ export type MatchingConfig = {
 
 export const DEFAULT_MATCHING_CONFIG_FILE = resolve(PROJECT_ROOT, 'config', 'matching.json');
 /** The deployment's matching configuration: MATCHING_CONFIG_FILE (for example one written by `npm run mpi:calibrate`), else the default. */
-export const matchingConfigFile = (env: NodeJS.ProcessEnv = process.env): string => (env.MATCHING_CONFIG_FILE ? resolve(env.MATCHING_CONFIG_FILE) : DEFAULT_MATCHING_CONFIG_FILE);
+export const matchingConfigFile = (env: NodeJS.ProcessEnv = process.env): string =>
+  env.MATCHING_CONFIG_FILE ? resolve(env.MATCHING_CONFIG_FILE) : DEFAULT_MATCHING_CONFIG_FILE;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const fail = (key: string, why: string): never => {
   throw new Error(`matching configuration: ${key} ${why}`);
 };
 const probability = (v: unknown, key: string, open = false): number => {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 1 || (open && v >= 1)) fail(key, `must be a number in (0, 1${open ? ')' : ']'}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 1 || (open && v >= 1))
+    fail(key, `must be a number in (0, 1${open ? ')' : ']'}`);
   return v as number;
 };
-const positiveInteger = (v: unknown, key: string): number => (Number.isInteger(v) && (v as number) > 0 ? (v as number) : fail(key, 'must be a positive integer'));
+const positiveInteger = (v: unknown, key: string): number =>
+  Number.isInteger(v) && (v as number) > 0 ? (v as number) : fail(key, 'must be a positive integer');
 const stringArray = (v: unknown, key: string): string[] =>
   Array.isArray(v) && v.every((s) => typeof s === 'string') ? (v as string[]) : fail(key, 'must be an array of strings');
 
@@ -54,7 +57,10 @@ function validateField(name: string, v: unknown): FieldConfig {
   for (const [level, p] of Object.entries(v.levels)) {
     if (!known.includes(level)) fail(`${key}.levels.${level}`, `is not a level of ${name} (levels: ${known.join(', ')})`);
     if (!isObject(p)) fail(`${key}.levels.${level}`, 'must be { m, u }');
-    levels[level] = { m: probability((p as Record<string, unknown>).m, `${key}.levels.${level}.m`), u: probability((p as Record<string, unknown>).u, `${key}.levels.${level}.u`) };
+    levels[level] = {
+      m: probability((p as Record<string, unknown>).m, `${key}.levels.${level}.m`),
+      u: probability((p as Record<string, unknown>).u, `${key}.levels.${level}.u`),
+    };
   }
   for (const level of known) if (!levels[level]) fail(`${key}.levels.${level}`, 'is missing');
   const out: FieldConfig = { levels };
@@ -63,7 +69,8 @@ function validateField(name: string, v: unknown): FieldConfig {
     if (typeof v[bound] !== 'number' || !Number.isFinite(v[bound])) fail(`${key}.${bound}`, 'must be a finite number');
     out[bound] = v[bound] as number;
   }
-  if (out.maxWeight !== undefined && out.minWeight !== undefined && out.minWeight > out.maxWeight) fail(`${key}.minWeight`, 'must not exceed maxWeight');
+  if (out.maxWeight !== undefined && out.minWeight !== undefined && out.minWeight > out.maxWeight)
+    fail(`${key}.minWeight`, 'must not exceed maxWeight');
   if (v.fixed !== undefined) out.fixed = v.fixed === true;
   if (v.reviewLevels !== undefined) {
     out.reviewLevels = stringArray(v.reviewLevels, `${key}.reviewLevels`);
@@ -88,16 +95,35 @@ export function validateMatchingConfig(raw: unknown): MatchingConfig {
   if (!isObject(tf)) return fail('termFrequency', 'must be an object');
   const tfFields = stringArray(tf.fields, 'termFrequency.fields');
   for (const f of tfFields) if (f !== 'family' && f !== 'given') fail('termFrequency.fields', `has '${f}' (only family and given)`);
-  const termFrequency: MatchingConfig['termFrequency'] = { fields: tfFields as ('family' | 'given')[], minU: probability(tf.minU, 'termFrequency.minU') };
-  if (tf.minTotal !== undefined) termFrequency.minTotal = Number.isInteger(tf.minTotal) && (tf.minTotal as number) >= 0 ? (tf.minTotal as number) : fail('termFrequency.minTotal', 'must be a non-negative integer');
+  const termFrequency: MatchingConfig['termFrequency'] = {
+    fields: tfFields as ('family' | 'given')[],
+    minU: probability(tf.minU, 'termFrequency.minU'),
+  };
+  if (tf.minTotal !== undefined)
+    termFrequency.minTotal =
+      Number.isInteger(tf.minTotal) && (tf.minTotal as number) >= 0
+        ? (tf.minTotal as number)
+        : fail('termFrequency.minTotal', 'must be a non-negative integer');
   const b = raw.blocking;
   if (!isObject(b)) return fail('blocking', 'must be an object');
   const keys = stringArray(b.keys, 'blocking.keys');
-  for (const k of keys) if (!BLOCKING_KINDS.includes(k)) fail('blocking.keys', `has unknown kind '${k}' (known: ${BLOCKING_KINDS.join(', ')})`);
-  const blocking = { keys, capPerKey: positiveInteger(b.capPerKey, 'blocking.capPerKey'), capTotal: positiveInteger(b.capTotal, 'blocking.capTotal') };
+  for (const k of keys)
+    if (!BLOCKING_KINDS.includes(k)) fail('blocking.keys', `has unknown kind '${k}' (known: ${BLOCKING_KINDS.join(', ')})`);
+  const blocking = {
+    keys,
+    capPerKey: positiveInteger(b.capPerKey, 'blocking.capPerKey'),
+    capTotal: positiveInteger(b.capTotal, 'blocking.capTotal'),
+  };
   const ids = raw.identifierSystems;
   if (!isObject(ids)) return fail('identifierSystems', 'must be an object');
-  return { thresholds: { autoLink, review }, prior, fields, termFrequency, blocking, identifierSystems: { ssn: stringArray(ids.ssn, 'identifierSystems.ssn') } };
+  return {
+    thresholds: { autoLink, review },
+    prior,
+    fields,
+    termFrequency,
+    blocking,
+    identifierSystems: { ssn: stringArray(ids.ssn, 'identifierSystems.ssn') },
+  };
 }
 
 /** Read and validate the matching configuration (default: matchingConfigFile()). */
@@ -106,7 +132,7 @@ export function loadMatchingConfig(file: string = matchingConfigFile()): Matchin
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new Error(`matching configuration: cannot read ${file}: ${(e as Error).message}`);
+    throw new Error(`matching configuration: cannot read ${file}: ${(e as Error).message}`, { cause: e });
   }
   return validateMatchingConfig(raw);
 }

@@ -15,7 +15,8 @@ const TRUTH: Record<string, { m: Probs; u: Probs }> = {
 /** A configuration with just these fields and the given starting probabilities. */
 function configWith(start: (field: string, level: string) => { m: number; u: number }): MatchingConfig {
   const fields: MatchingConfig['fields'] = {};
-  for (const [name, t] of Object.entries(TRUTH)) fields[name] = { levels: Object.fromEntries(Object.keys(t.m).map((l) => [l, start(name, l)])) };
+  for (const [name, t] of Object.entries(TRUTH))
+    fields[name] = { levels: Object.fromEntries(Object.keys(t.m).map((l) => [l, start(name, l)])) };
   return { ...config, fields };
 }
 
@@ -48,7 +49,10 @@ test('EM recovers known m from synthetic comparison vectors (u fixed, prior fixe
 });
 
 test('EM can re-estimate u too (fixU: false)', () => {
-  const start = configWith((f, l) => ({ m: l === 'different' ? 0.2 : 0.8 / (Object.keys(TRUTH[f]!.m).length - 1), u: l === 'different' ? 0.9 : 0.1 / (Object.keys(TRUTH[f]!.m).length - 1) }));
+  const start = configWith((f, l) => ({
+    m: l === 'different' ? 0.2 : 0.8 / (Object.keys(TRUTH[f]!.m).length - 1),
+    u: l === 'different' ? 0.9 : 0.1 / (Object.keys(TRUTH[f]!.m).length - 1),
+  }));
   const estimated = estimateParameters(vectors(40_000, 0.3, 11), start, { prior: 0.3, iterations: 300, fixU: false });
   for (const [name, t] of Object.entries(TRUTH)) {
     for (const level of Object.keys(t.m)) {
@@ -66,7 +70,7 @@ test('EM leaves fixed (guard) fields and levels the data cannot inform alone', (
   const estimated = estimateParameters(vectors(20_000, 0.2, 3), start, { prior: 0.2, iterations: 100, keep: ['given.nickname'] });
   assert.equal(estimated.fields.family!.levels.swapped!.m, 0.01);
   assert.equal(estimated.fields.given!.levels.nickname!.m, 1 / 3); // kept as configured
-  assert.ok(Math.abs(estimated.fields.given!.levels.exact!.m - 0.75 * (1 - 1 / 3) / 0.9) < 0.03); // the rest share what is left
+  assert.ok(Math.abs(estimated.fields.given!.levels.exact!.m - (0.75 * (1 - 1 / 3)) / 0.9) < 0.03); // the rest share what is left
   assert.deepEqual(estimated.fields.twin, start.fields.twin);
   const sum = Object.values(estimated.fields.family!.levels).reduce((s, p) => s + p.m, 0);
   assert.ok(Math.abs(sum - 1) < 1e-9, `m sums to ${sum}`);
@@ -79,8 +83,14 @@ test('estimateU: level frequencies among random pairs, less the true matches amo
   const mixed = estimateU(vectors(200_000, 0.01, 5), start, { prior: 0.01 });
   for (const [name, t] of Object.entries(TRUTH)) {
     for (const [level, u] of Object.entries(t.u)) {
-      assert.ok(Math.abs(none.fields[name]!.levels[level]!.u - u) < Math.max(0.002, u * 0.15), `${name}.${level}: ${none.fields[name]!.levels[level]!.u} vs ${u}`);
-      assert.ok(Math.abs(mixed.fields[name]!.levels[level]!.u - u) < Math.max(0.002, u * 0.2), `${name}.${level} (1% matches): ${mixed.fields[name]!.levels[level]!.u} vs ${u}`);
+      assert.ok(
+        Math.abs(none.fields[name]!.levels[level]!.u - u) < Math.max(0.002, u * 0.15),
+        `${name}.${level}: ${none.fields[name]!.levels[level]!.u} vs ${u}`,
+      );
+      assert.ok(
+        Math.abs(mixed.fields[name]!.levels[level]!.u - u) < Math.max(0.002, u * 0.2),
+        `${name}.${level} (1% matches): ${mixed.fields[name]!.levels[level]!.u} vs ${u}`,
+      );
     }
   }
 });

@@ -15,7 +15,10 @@ export type EmOptions = {
   tolerance?: number;
   /** Levels with fewer expected matches than this keep their configured m: the data cannot inform them. */
   minExpected?: number;
-  /** 'field.level' names whose m (and u, when EM estimates it) stay as configured: levels the training data does not represent (e.g. nicknames in FEBRL). */
+  /**
+   * 'field.level' names whose m (and u, when EM estimates it) stay as configured: levels the training data does not represent (e.g.
+   * nicknames in FEBRL).
+   */
   keep?: readonly string[];
 };
 
@@ -40,7 +43,11 @@ export function blockedPrior(populationPrior: number, populationSize: number, ca
  * include a few true matches (λ of them): with options.prior = λ their share (λ·m) is removed.
  * Levels seen fewer than options.minObserved times keep their configured u.
  */
-export function estimateU(randomPairVectors: readonly Vector[], config: MatchingConfig, options: { prior?: number; minObserved?: number } = {}): MatchingConfig {
+export function estimateU(
+  randomPairVectors: readonly Vector[],
+  config: MatchingConfig,
+  options: { prior?: number; minObserved?: number } = {},
+): MatchingConfig {
   const out = copyConfig(config);
   const lambda = options.prior ?? 0;
   const minObserved = options.minObserved ?? 5;
@@ -123,7 +130,12 @@ export function estimateParameters(vectors: readonly Vector[], config: MatchingC
  * New probabilities from expected counts. Levels with too few expected counts keep their value;
  * the others share the remaining probability mass in proportion to their counts. Returns the largest change.
  */
-function reestimate(levels: Record<string, { m: number; u: number }>, counts: ReadonlyMap<string, number>, key: 'm' | 'u', minExpected: number): number {
+function reestimate(
+  levels: Record<string, { m: number; u: number }>,
+  counts: ReadonlyMap<string, number>,
+  key: 'm' | 'u',
+  minExpected: number,
+): number {
   const names = Object.keys(levels);
   const estimable = names.filter((l) => (counts.get(l) ?? 0) >= minExpected);
   if (estimable.length === 0) return 0;
@@ -152,7 +164,12 @@ export function seededRandom(seed: number): () => number {
 }
 
 /** Level vectors of random record pairs (nearly all non-matches): the input of estimateU. */
-export function randomPairVectors(features: readonly MatchFeatures[], config: MatchingConfig, count: number, seed = 1): Record<string, string>[] {
+export function randomPairVectors(
+  features: readonly MatchFeatures[],
+  config: MatchingConfig,
+  count: number,
+  seed = 1,
+): Record<string, string>[] {
   const next = seededRandom(seed);
   const out: Record<string, string>[] = [];
   while (out.length < count && features.length > 1) {
@@ -168,7 +185,11 @@ export function randomPairVectors(features: readonly MatchFeatures[], config: Ma
  * which is well conditioned where freeing m and u too is not. On blocked candidate pairs this
  * estimates how many of them are the same person; start is the first guess.
  */
-export function estimateMatchShare(vectors: readonly Vector[], config: MatchingConfig, options: { start?: number; iterations?: number } = {}): number {
+export function estimateMatchShare(
+  vectors: readonly Vector[],
+  config: MatchingConfig,
+  options: { start?: number; iterations?: number } = {},
+): number {
   if (vectors.length === 0) return 0;
   let share = Math.min(0.5, Math.max(MIN_P, options.start ?? 0.01));
   for (let iter = 0; iter < (options.iterations ?? 200); iter++) {
@@ -190,7 +211,11 @@ export function estimateMatchShare(vectors: readonly Vector[], config: MatchingC
 export const TRAINING_BLOCKING_KEYS: readonly string[] = ['fdm', 'gsx', 'nms', 'ssn', 'tel', 'eml', 'pcd', 'adr', 'dob'];
 
 /** Level vectors of every pair of records sharing one of `keys`' blocking keys (uncapped, each pair once). */
-export function candidatePairVectors(features: readonly MatchFeatures[], config: MatchingConfig, keys: readonly string[] = config.blocking.keys): Record<string, string>[] {
+export function candidatePairVectors(
+  features: readonly MatchFeatures[],
+  config: MatchingConfig,
+  keys: readonly string[] = config.blocking.keys,
+): Record<string, string>[] {
   const blocking = { ...config, blocking: { ...config.blocking, keys } };
   const index = new Map<string, number[]>();
   features.forEach((f, i) => {

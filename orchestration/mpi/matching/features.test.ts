@@ -28,9 +28,21 @@ test('only configured identifier systems give an SSN', () => {
 });
 
 test('names: suffix in a given or family token, unstructured text', () => {
-  assert.deepEqual(parseName({ use: null, family: 'Smith III', given: ['John'], prefix: [], suffix: [], text: null }), { family: ['smith'], given: ['john'], suffix: 'iii' });
-  assert.deepEqual(parseName({ use: null, family: null, given: [], prefix: [], suffix: [], text: 'Smith, John Paul' }), { family: ['smith'], given: ['john'], suffix: null });
-  assert.deepEqual(parseName({ use: null, family: null, given: [], prefix: [], suffix: [], text: 'John Paul Smith' }), { family: ['smith'], given: ['john'], suffix: null });
+  assert.deepEqual(parseName({ use: null, family: 'Smith III', given: ['John'], prefix: [], suffix: [], text: null }), {
+    family: ['smith'],
+    given: ['john'],
+    suffix: 'iii',
+  });
+  assert.deepEqual(parseName({ use: null, family: null, given: [], prefix: [], suffix: [], text: 'Smith, John Paul' }), {
+    family: ['smith'],
+    given: ['john'],
+    suffix: null,
+  });
+  assert.deepEqual(parseName({ use: null, family: null, given: [], prefix: [], suffix: [], text: 'John Paul Smith' }), {
+    family: ['smith'],
+    given: ['john'],
+    suffix: null,
+  });
 });
 
 test('blocking keys carry a kind prefix and only the configured kinds', () => {

@@ -7,8 +7,17 @@ import type { SourceDemographics } from '../../../translation/fhir-r4/patient.ts
 import type { MatchingConfig } from './config.ts';
 import { nicknameGroups } from './nicknames.ts';
 import {
-  birthDateDigits, cleanText, dayNumber, generationalSuffix, nameTokens, normalizeAddressLine, normalizeEmail,
-  normalizePhone, normalizePostalCode, normalizeSsn, splitSuffix,
+  birthDateDigits,
+  cleanText,
+  dayNumber,
+  generationalSuffix,
+  nameTokens,
+  normalizeAddressLine,
+  normalizeEmail,
+  normalizePhone,
+  normalizePostalCode,
+  normalizeSsn,
+  splitSuffix,
 } from './normalize.ts';
 
 export const FEATURES_VERSION = 2;
@@ -56,7 +65,8 @@ const sdx = (s: string | null): string | null => {
   const a = s ? ascii(s) : '';
   return a ? soundex(a) : null;
 };
-const uniq = (values: readonly (string | null)[]): string[] => [...new Set(values.filter((v): v is string => v !== null && v.length > 0))].slice(0, MAX_VALUES);
+const uniq = (values: readonly (string | null)[]): string[] =>
+  [...new Set(values.filter((v): v is string => v !== null && v.length > 0))].slice(0, MAX_VALUES);
 const list = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
 
 export type AddressFeatures = {
@@ -82,7 +92,9 @@ type ParsedName = { family: string[]; given: string[]; suffix: string | null };
 export function parseName(name: SourceDemographics['name'] | undefined): ParsedName {
   if (!name || typeof name !== 'object') return { family: [], given: [], suffix: null };
   let family = nameTokens(name.family);
-  const givens = list<unknown>(name.given).map(nameTokens).filter((t) => t.length > 0);
+  const givens = list<unknown>(name.given)
+    .map(nameTokens)
+    .filter((t) => t.length > 0);
   let given = givens[0] ?? [];
   if (family.length === 0 && given.length === 0 && typeof name.text === 'string') {
     // Unstructured name: 'Family, Given' or 'Given ... Family'.
@@ -92,7 +104,10 @@ export function parseName(name: SourceDemographics['name'] | undefined): ParsedN
     else if (head.length > 1) [family, given] = [head.slice(-1), head.slice(0, 1)];
     else family = head;
   }
-  let suffix = list<unknown>(name.suffix).map(generationalSuffix).find((s) => s !== null) ?? null;
+  let suffix =
+    list<unknown>(name.suffix)
+      .map(generationalSuffix)
+      .find((s) => s !== null) ?? null;
   // A suffix typed into the given or family name ('John Jr', 'Smith III').
   const fromGiven = splitSuffix(givens.length > 1 ? givens.flat() : given);
   if (fromGiven.suffix) {
@@ -144,7 +159,10 @@ export function matchFeatures(d: SourceDemographics, config: MatchingConfig): Ma
     dob,
     dobDay: dayNumber(dob),
     gender: GENDERS.has(gender) ? gender : null,
-    addresses: addresses.map((a) => addressFeatures(a.line)).filter((a) => a !== null).slice(0, MAX_VALUES),
+    addresses: addresses
+      .map((a) => addressFeatures(a.line))
+      .filter((a) => a !== null)
+      .slice(0, MAX_VALUES),
     cities: uniq(addresses.map((a) => cleanText(a.city).replace(/[^a-z0-9 ]/g, '') || null)),
     postalCodes: uniq(addresses.map((a) => normalizePostalCode(a.postalCode))),
     phones: uniq(telecom.filter((t) => t.system === 'phone' || t.system === 'sms' || t.system == null).map((t) => normalizePhone(t.value))),
@@ -154,7 +172,8 @@ export function matchFeatures(d: SourceDemographics, config: MatchingConfig): Ma
 }
 
 /** False for features stored by an older definition (or not features at all): recompute them from the demographics. */
-export const featuresAreCurrent = (f: unknown): f is MatchFeatures => typeof f === 'object' && f !== null && (f as { v?: unknown }).v === FEATURES_VERSION;
+export const featuresAreCurrent = (f: unknown): f is MatchFeatures =>
+  typeof f === 'object' && f !== null && (f as { v?: unknown }).v === FEATURES_VERSION;
 
 /** The normalized names the store counts for term frequencies. */
 export function frequencyTerms(f: MatchFeatures): { field: 'family' | 'given'; value: string }[] {

@@ -4,7 +4,6 @@
 // Pairwise precision/recall/F1 over the resulting clusters; POSSIBLE_MATCH only counts as review.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { SourceDemographics } from '../../../translation/fhir-r4/patient.ts';
 import { isCalendarDate } from '../../../translation/fhir-r4/patient.ts';
 import type { MatchingConfig } from './config.ts';
@@ -13,7 +12,19 @@ import { compareFeatures, decide, DECISIONS, levelsOf, type Comparison, type Nam
 
 export type LabelledRecord = { readonly id: string; readonly entity: string; readonly demographics: SourceDemographics };
 
-const FEBRL_COLUMNS = ['rec_id', 'given_name', 'surname', 'street_number', 'address_1', 'address_2', 'suburb', 'postcode', 'state', 'date_of_birth', 'soc_sec_id'] as const;
+const FEBRL_COLUMNS = [
+  'rec_id',
+  'given_name',
+  'surname',
+  'street_number',
+  'address_1',
+  'address_2',
+  'suburb',
+  'postcode',
+  'state',
+  'date_of_birth',
+  'soc_sec_id',
+] as const;
 type FebrlRow = Record<(typeof FEBRL_COLUMNS)[number], string>;
 
 /** A FEBRL row as source demographics (the mapping the benchmark uses). */
@@ -123,7 +134,11 @@ function candidates(keys: readonly string[], index: Map<string, number[]>, confi
 }
 
 /** Ingest records one by one and measure the clusters against the truth. */
-export function simulateLinking(records: readonly LabelledRecord[], config: MatchingConfig, options: SimulationOptions = {}): LinkingMetrics {
+export function simulateLinking(
+  records: readonly LabelledRecord[],
+  config: MatchingConfig,
+  options: SimulationOptions = {},
+): LinkingMetrics {
   const started = performance.now();
   const keep = options.keep ?? 'first';
   const trace = options.trace;
@@ -163,7 +178,13 @@ export function simulateLinking(records: readonly LabelledRecord[], config: Matc
     const earlier = seenEntity.get(record.entity);
     if (trace && earlier !== undefined && cluster[i] !== cluster[earlier]) {
       const c = compareFeatures(f, features[earlier]!, config, freq.frequencies);
-      trace.missed.push({ record: record.id, truth: records[earlier]!.id, blocked: found.includes(earlier), decision: decide(c, f, features[earlier]!, config), comparison: c });
+      trace.missed.push({
+        record: record.id,
+        truth: records[earlier]!.id,
+        blocked: found.includes(earlier),
+        decision: decide(c, f, features[earlier]!, config),
+        comparison: c,
+      });
     }
     if (earlier === undefined) seenEntity.set(record.entity, i);
     for (const k of keys) {
@@ -173,11 +194,21 @@ export function simulateLinking(records: readonly LabelledRecord[], config: Matc
     }
     freq.add(f);
   });
-  return { ...pairMetrics(records, cluster), falseMerges, reviewCount, comparisons, records: records.length, elapsedMs: performance.now() - started };
+  return {
+    ...pairMetrics(records, cluster),
+    falseMerges,
+    reviewCount,
+    comparisons,
+    records: records.length,
+    elapsedMs: performance.now() - started,
+  };
 }
 
 /** Pairwise precision, recall and F1 of predicted clusters against the entities. */
-export function pairMetrics(records: readonly LabelledRecord[], cluster: readonly number[]): Pick<LinkingMetrics, 'truePairs' | 'predictedPairs' | 'truePositivePairs' | 'precision' | 'recall' | 'f1'> {
+export function pairMetrics(
+  records: readonly LabelledRecord[],
+  cluster: readonly number[],
+): Pick<LinkingMetrics, 'truePairs' | 'predictedPairs' | 'truePositivePairs' | 'precision' | 'recall' | 'f1'> {
   const bySize = (key: (i: number) => string): number => {
     const sizes = new Map<string, number>();
     records.forEach((_, i) => sizes.set(key(i), (sizes.get(key(i)) ?? 0) + 1));
@@ -203,24 +234,4 @@ export function febrlDatasets(dir: string): Record<'febrl1' | 'febrl2' | 'febrl3
     febrl3: read('dataset3.csv', 'febrl'),
     febrl4: () => [...readFebrl(join(dir, 'dataset4a.csv'), 'febrl-a'), ...readFebrl(join(dir, 'dataset4b.csv'), 'febrl-b')],
   };
-}
-
-const explain = (c: Comparison): string =>
-  c.evidence.filter((e) => e.level !== 'missing' && e.level !== 'none').map((e) => `${e.field}:${e.level}:${e.weight.toFixed(1)}`).join(' ');
-
-// node orchestration/mpi/matching/febrl-harness.ts [--trace] [--dataset febrl4]: metrics with the configured parameters.
-if (import.meta.main) {
-  const { values } = parseArgs({ options: { trace: { type: 'boolean' }, dataset: { type: 'string' } } });
-  const { SHARED_DATA } = await import('../../../test/support/env.ts');
-  const { loadMatchingConfig } = await import('./config.ts');
-  const config = loadMatchingConfig();
-  for (const [name, load] of Object.entries(febrlDatasets(join(SHARED_DATA, 'mpi', 'febrl')))) {
-    if (values.dataset && values.dataset !== name) continue;
-    const trace: LinkingTrace = { falseMerges: [], missed: [], candidateVectors: [] };
-    const m = simulateLinking(load(), config, { trace });
-    console.log(name, JSON.stringify({ ...m, precision: +m.precision.toFixed(5), recall: +m.recall.toFixed(5), f1: +m.f1.toFixed(5), elapsedMs: Math.round(m.elapsedMs) }));
-    if (!values.trace) continue;
-    for (const f of trace.falseMerges) console.log('  false merge', f.record, '->', f.linkedTo, f.comparison.probability.toFixed(4), explain(f.comparison));
-    for (const f of trace.missed) console.log('  missed', f.record, f.truth, f.blocked ? f.decision : 'NOT BLOCKED', f.comparison.probability.toFixed(4), explain(f.comparison));
-  }
 }

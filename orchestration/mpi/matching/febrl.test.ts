@@ -16,7 +16,11 @@ const datasets = () => febrlDatasets(join(SHARED_DATA, 'mpi', 'febrl'));
 
 /** Calibrated on the dataset itself; also checks the estimated prior against the truth's (within a factor of 2). */
 function calibrated(records: readonly LabelledRecord[]) {
-  const c = calibrate(records.map((r) => matchFeatures(r.demographics, config)), config, { populationSize: records.length, randomPairs: 300_000 });
+  const c = calibrate(
+    records.map((r) => matchFeatures(r.demographics, config)),
+    config,
+    { populationSize: records.length, randomPairs: 300_000 },
+  );
   const sizes = new Map<string, number>();
   for (const r of records) sizes.set(r.entity, (sizes.get(r.entity) ?? 0) + 1);
   let truePairs = 0;
@@ -49,5 +53,8 @@ test('febrl4 (4a then 4b as two sources): precision >= 0.9995, F1 >= 0.995', { s
   const { household: _, ...fields } = tuned.fields;
   const unguarded = { ...tuned, fields: { ...fields, twin: { ...tuned.fields.twin!, reviewLevels: [] } } };
   const without = simulateLinking(records, unguarded);
-  assert.ok(without.f1 > m.f1 && without.f1 >= 0.997 && without.precision >= 0.9995, `without the household guards: F1 ${without.f1}, precision ${without.precision}`);
+  assert.ok(
+    without.f1 > m.f1 && without.f1 >= 0.997 && without.precision >= 0.9995,
+    `without the household guards: F1 ${without.f1}, precision ${without.precision}`,
+  );
 });

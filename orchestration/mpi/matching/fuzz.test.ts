@@ -9,21 +9,47 @@ import { seededRandom } from './em.ts';
 import { config, person } from './test-helpers.ts';
 
 const LONG = 'x'.repeat(10_000);
-const STRINGS: unknown[] = ['', ' ', '😀👨‍👩‍👧', LONG, `${'9'.repeat(5000)}-`, '\u0000\u200B\uFEFF', 'Ｊｏｈｎ', 'null', '1980-13-45', '٣٤٥', '李小龙', "'; DROP TABLE x;--", '\uD800', 42, null, undefined, {}, [], ['a']];
+const STRINGS: unknown[] = [
+  '',
+  ' ',
+  '😀👨‍👩‍👧',
+  LONG,
+  `${'9'.repeat(5000)}-`,
+  '\u0000\u200B\uFEFF',
+  'Ｊｏｈｎ',
+  'null',
+  '1980-13-45',
+  '٣٤٥',
+  '李小龙',
+  "'; DROP TABLE x;--",
+  '\uD800',
+  42,
+  null,
+  undefined,
+  {},
+  [],
+  ['a'],
+];
 const pick = <T>(xs: readonly T[], next: () => number): T => xs[Math.floor(next() * xs.length)]!;
 
 function garbage(next: () => number): SourceDemographics {
   const s = () => pick(STRINGS, next);
-  const maybeArray = (make: () => unknown) => pick([null, undefined, 'not an array', [], [make(), null, make()], Array.from({ length: 50 }, make)], next);
+  const maybeArray = (make: () => unknown) =>
+    pick([null, undefined, 'not an array', [], [make(), null, make()], Array.from({ length: 50 }, make)], next);
   return {
     source: s(),
     sourcePatientId: s(),
     mrn: s(),
-    name: pick([null, undefined, 'Smith', {}, { family: s(), given: maybeArray(s), prefix: maybeArray(s), suffix: maybeArray(s), text: s() }], next),
+    name: pick(
+      [null, undefined, 'Smith', {}, { family: s(), given: maybeArray(s), prefix: maybeArray(s), suffix: maybeArray(s), text: s() }],
+      next,
+    ),
     birthDate: s(),
     birthDateAsRecorded: s(),
     gender: s(),
-    identifiers: maybeArray(() => pick([null, s(), { system: pick([...config.identifierSystems.ssn, s()], next), value: s(), type: s() }], next)),
+    identifiers: maybeArray(() =>
+      pick([null, s(), { system: pick([...config.identifierSystems.ssn, s()], next), value: s(), type: s() }], next),
+    ),
     addresses: maybeArray(() => pick([null, s(), { line: maybeArray(s), city: s(), state: s(), postalCode: s(), country: s() }], next)),
     telecom: maybeArray(() => pick([null, s(), { system: pick(['phone', 'email', 'sms', null, s()], next), value: s() }], next)),
     lastUpdated: s(),

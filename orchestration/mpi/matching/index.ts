@@ -9,7 +9,16 @@ export { dataQualityFlags, QUALITY_FLAGS } from './quality.ts';
 export type { NameFrequencies, FieldEvidence, Comparison, Decision } from './compare.ts';
 export { compareFeatures, comparisonLevels, decide, matchCap, lacksIdentity, levelsOf, DECISIONS } from './compare.ts';
 export type { EmOptions } from './em.ts';
-export { estimateParameters, estimateU, estimateMatchShare, blockedPrior, randomPairVectors, candidatePairVectors, seededRandom, TRAINING_BLOCKING_KEYS } from './em.ts';
+export {
+  estimateParameters,
+  estimateU,
+  estimateMatchShare,
+  blockedPrior,
+  randomPairVectors,
+  candidatePairVectors,
+  seededRandom,
+  TRAINING_BLOCKING_KEYS,
+} from './em.ts';
 export type { Calibration, CalibrationOptions, LevelChange } from './calibrate.ts';
 export { calibrate, MIN_CALIBRATION_SAMPLE } from './calibrate.ts';
 export { FIELD_LEVELS, BLOCKING_KINDS } from './fields.ts';

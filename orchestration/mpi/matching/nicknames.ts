@@ -16,7 +16,9 @@ const GROUPS: ReadonlyMap<string, readonly string[]> = (() => {
   return new Map([...groups].map(([k, v]) => [k, [...v].sort()]));
 })();
 
-/** The formal names a given name belongs to (bill -> ['william'], al -> ['alan', 'albert', ...]), for its first token and its joined form. */
+/**
+ * The formal names a given name belongs to (bill -> ['william'], al -> ['alan', 'albert', ...]), for its first token and its joined form.
+ */
 export function nicknameGroups(...names: readonly (string | null)[]): string[] {
   const out = new Set<string>();
   for (const n of names) for (const g of (n ? GROUPS.get(n) : undefined) ?? []) out.add(g);

@@ -1,8 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  birthDateDigits, cleanText, dayNumber, generationalSuffix, nameTokens, normalizeAddressLine, normalizeEmail, normalizePhone,
-  normalizePostalCode, normalizeSsn, splitSuffix,
+  birthDateDigits,
+  cleanText,
+  dayNumber,
+  generationalSuffix,
+  nameTokens,
+  normalizeAddressLine,
+  normalizeEmail,
+  normalizePhone,
+  normalizePostalCode,
+  normalizeSsn,
+  splitSuffix,
 } from './normalize.ts';
 
 test('cleanText: NFKC, accents, zero-width and control characters, case, whitespace', () => {

@@ -38,8 +38,21 @@ export function nameTokens(value: unknown): string[] {
 
 /** Generational suffixes in canonical form. */
 const SUFFIXES: Readonly<Record<string, string>> = {
-  jr: 'jr', junior: 'jr', jnr: 'jr', ii: 'ii', '2nd': 'ii', second: 'ii',
-  sr: 'sr', senior: 'sr', snr: 'sr', iii: 'iii', '3rd': 'iii', third: 'iii', iv: 'iv', '4th': 'iv', v: 'v',
+  jr: 'jr',
+  junior: 'jr',
+  jnr: 'jr',
+  ii: 'ii',
+  '2nd': 'ii',
+  second: 'ii',
+  sr: 'sr',
+  senior: 'sr',
+  snr: 'sr',
+  iii: 'iii',
+  '3rd': 'iii',
+  third: 'iii',
+  iv: 'iv',
+  '4th': 'iv',
+  v: 'v',
 };
 
 /** Canonical generational suffix of one token ('Jr.' -> 'jr', 'III' -> 'iii'), or null. */
@@ -62,27 +75,105 @@ export function splitSuffix(tokens: readonly string[]): { tokens: string[]; suff
 // plus the Australian suffixes that FEBRL-like data uses. Every spelling maps to one canonical
 // abbreviation, so "Street", "St", "Str" and "St." compare equal in either direction.
 const STREET_SUFFIX_GROUPS: Readonly<Record<string, readonly string[]>> = {
-  aly: ['alley', 'allee', 'ally'], anx: ['annex', 'annx', 'anex'], arc: ['arcade'], ave: ['avenue', 'av', 'aven', 'avenu', 'avn', 'avnue'],
-  blvd: ['boulevard', 'boul', 'boulv'], br: ['branch', 'brnch'], brg: ['bridge', 'brdge'], byp: ['bypass', 'bypa', 'bypas', 'byps'],
-  cir: ['circle', 'circ', 'circl', 'crcl', 'crcle'], cct: ['circuit', 'circt', 'cirt'], cl: ['close'], con: ['concourse'],
-  cres: ['crescent', 'cresent', 'crsent', 'crsnt'], ct: ['court', 'crt'], cts: ['courts'], cv: ['cove'], crk: ['creek'],
-  ctr: ['center', 'centre', 'cen', 'cent', 'centr', 'cnter', 'cntr'], cswy: ['causeway', 'causwa'], dr: ['drive', 'driv', 'drv'],
-  esp: ['esplanade'], est: ['estate'], expy: ['expressway', 'exp', 'expr', 'express', 'expw'], ext: ['extension', 'extn', 'extnsn'],
-  fwy: ['freeway', 'frway', 'frwy'], gdns: ['gardens', 'gardn', 'grden', 'grdn'], gln: ['glen'], gr: ['grove', 'grv'],
-  hts: ['heights', 'ht'], hwy: ['highway', 'highwy', 'hiway', 'hiwy', 'hway'], hl: ['hill'], jct: ['junction', 'jction', 'jctn', 'junctn'],
-  ln: ['lane'], lp: ['loop'], mall: [], mdws: ['meadows'], mtn: ['mountain', 'mntain', 'mntn'], mt: ['mount', 'mnt'],
-  pde: ['parade'], pass: [], pkwy: ['parkway', 'parkwy', 'pkway', 'pky'], pl: ['place'], plz: ['plaza', 'plza'], pt: ['point'],
-  prom: ['promenade'], rd: ['road'], rdg: ['ridge'], row: [], rte: ['route'], sq: ['square', 'sqr', 'sqre', 'squ'],
-  st: ['street', 'str', 'strt', 'saint'], ter: ['terrace', 'terr', 'tce'], trl: ['trail', 'trails', 'trls'], vw: ['view'],
-  via: ['viaduct', 'vdct', 'viadct'], vly: ['valley', 'vally', 'vlly'], wlk: ['walk'], way: ['wy'], xing: ['crossing', 'crssng'],
+  aly: ['alley', 'allee', 'ally'],
+  anx: ['annex', 'annx', 'anex'],
+  arc: ['arcade'],
+  ave: ['avenue', 'av', 'aven', 'avenu', 'avn', 'avnue'],
+  blvd: ['boulevard', 'boul', 'boulv'],
+  br: ['branch', 'brnch'],
+  brg: ['bridge', 'brdge'],
+  byp: ['bypass', 'bypa', 'bypas', 'byps'],
+  cir: ['circle', 'circ', 'circl', 'crcl', 'crcle'],
+  cct: ['circuit', 'circt', 'cirt'],
+  cl: ['close'],
+  con: ['concourse'],
+  cres: ['crescent', 'cresent', 'crsent', 'crsnt'],
+  ct: ['court', 'crt'],
+  cts: ['courts'],
+  cv: ['cove'],
+  crk: ['creek'],
+  ctr: ['center', 'centre', 'cen', 'cent', 'centr', 'cnter', 'cntr'],
+  cswy: ['causeway', 'causwa'],
+  dr: ['drive', 'driv', 'drv'],
+  esp: ['esplanade'],
+  est: ['estate'],
+  expy: ['expressway', 'exp', 'expr', 'express', 'expw'],
+  ext: ['extension', 'extn', 'extnsn'],
+  fwy: ['freeway', 'frway', 'frwy'],
+  gdns: ['gardens', 'gardn', 'grden', 'grdn'],
+  gln: ['glen'],
+  gr: ['grove', 'grv'],
+  hts: ['heights', 'ht'],
+  hwy: ['highway', 'highwy', 'hiway', 'hiwy', 'hway'],
+  hl: ['hill'],
+  jct: ['junction', 'jction', 'jctn', 'junctn'],
+  ln: ['lane'],
+  lp: ['loop'],
+  mall: [],
+  mdws: ['meadows'],
+  mtn: ['mountain', 'mntain', 'mntn'],
+  mt: ['mount', 'mnt'],
+  pde: ['parade'],
+  pass: [],
+  pkwy: ['parkway', 'parkwy', 'pkway', 'pky'],
+  pl: ['place'],
+  plz: ['plaza', 'plza'],
+  pt: ['point'],
+  prom: ['promenade'],
+  rd: ['road'],
+  rdg: ['ridge'],
+  row: [],
+  rte: ['route'],
+  sq: ['square', 'sqr', 'sqre', 'squ'],
+  st: ['street', 'str', 'strt', 'saint'],
+  ter: ['terrace', 'terr', 'tce'],
+  trl: ['trail', 'trails', 'trls'],
+  vw: ['view'],
+  via: ['viaduct', 'vdct', 'viadct'],
+  vly: ['valley', 'vally', 'vlly'],
+  wlk: ['walk'],
+  way: ['wy'],
+  xing: ['crossing', 'crssng'],
 };
 const DIRECTIONALS: Readonly<Record<string, string>> = {
-  north: 'n', south: 's', east: 'e', west: 'w', northeast: 'ne', northwest: 'nw', southeast: 'se', southwest: 'sw',
+  north: 'n',
+  south: 's',
+  east: 'e',
+  west: 'w',
+  northeast: 'ne',
+  northwest: 'nw',
+  southeast: 'se',
+  southwest: 'sw',
 };
 const UNIT_DESIGNATORS: Readonly<Record<string, string>> = {
-  apartment: 'apt', apt: 'apt', unit: 'unit', suite: 'ste', ste: 'ste', floor: 'fl', fl: 'fl', flat: 'flat', building: 'bldg', bldg: 'bldg',
-  room: 'rm', rm: 'rm', department: 'dept', dept: 'dept', basement: 'bsmt', bsmt: 'bsmt', lot: 'lot', trailer: 'trlr', trlr: 'trlr',
-  space: 'spc', spc: 'spc', lobby: 'lbby', lbby: 'lbby', penthouse: 'ph', ph: 'ph', front: 'frnt', rear: 'rear', box: 'box',
+  apartment: 'apt',
+  apt: 'apt',
+  unit: 'unit',
+  suite: 'ste',
+  ste: 'ste',
+  floor: 'fl',
+  fl: 'fl',
+  flat: 'flat',
+  building: 'bldg',
+  bldg: 'bldg',
+  room: 'rm',
+  rm: 'rm',
+  department: 'dept',
+  dept: 'dept',
+  basement: 'bsmt',
+  bsmt: 'bsmt',
+  lot: 'lot',
+  trailer: 'trlr',
+  trlr: 'trlr',
+  space: 'spc',
+  spc: 'spc',
+  lobby: 'lbby',
+  lbby: 'lbby',
+  penthouse: 'ph',
+  ph: 'ph',
+  front: 'frnt',
+  rear: 'rear',
+  box: 'box',
 };
 
 const ADDRESS_WORD: ReadonlyMap<string, string> = new Map([
@@ -109,11 +200,15 @@ export function normalizeAddressLine(value: unknown): string {
     });
   const tokens = raw.map((t) => ADDRESS_WORD.get(t) ?? t);
   // '#' right after a unit designator is noise: 'unit # 4' = 'unit 4'.
-  return tokens.filter((_, i) => !(raw[i] === '#' && UNIT_CANON.has(tokens[i - 1] ?? ''))).join(' ').slice(0, 128);
+  return tokens
+    .filter((_, i) => !(raw[i] === '#' && UNIT_CANON.has(tokens[i - 1] ?? '')))
+    .join(' ')
+    .slice(0, 128);
 }
 
 /** Digits only. */
-export const digits = (value: unknown): string => (typeof value === 'string' || typeof value === 'number' ? String(value).slice(0, MAX_INPUT).replace(/\D/g, '') : '');
+export const digits = (value: unknown): string =>
+  typeof value === 'string' || typeof value === 'number' ? String(value).slice(0, MAX_INPUT).replace(/\D/g, '') : '';
 
 /** A phone number as its last 10 digits (drops the US country code and formatting), or null when too short to mean anything. */
 export function normalizePhone(value: unknown): string | null {

@@ -25,12 +25,32 @@ export function person(o: Overrides = {}): SourceDemographics {
     source: o.source ?? 'test',
     sourcePatientId: o.sourcePatientId ?? 'p1',
     mrn: o.mrn ?? null,
-    name: { use: null, family: o.family === undefined ? 'Smith' : o.family, given: o.given ?? ['John'], prefix: [], suffix: o.suffix ?? [], text: null },
+    name: {
+      use: null,
+      family: o.family === undefined ? 'Smith' : o.family,
+      given: o.given ?? ['John'],
+      prefix: [],
+      suffix: o.suffix ?? [],
+      text: null,
+    },
     birthDate: o.birthDate === undefined ? '1980-02-01' : o.birthDate,
     birthDateAsRecorded: o.birthDateAsRecorded ?? null,
     gender: o.gender === undefined ? 'male' : o.gender,
     identifiers: o.identifiers ?? (ssn ? [{ system: SSN_SYSTEM, value: ssn, type: 'SS', source: null }] : []),
-    addresses: o.addresses ?? (line.length > 0 ? [{ use: null, line, city: o.city === undefined ? 'Springfield' : o.city, state: 'IL', postalCode: o.postalCode === undefined ? '62701' : o.postalCode, country: null }] : []),
+    addresses:
+      o.addresses ??
+      (line.length > 0
+        ? [
+            {
+              use: null,
+              line,
+              city: o.city === undefined ? 'Springfield' : o.city,
+              state: 'IL',
+              postalCode: o.postalCode === undefined ? '62701' : o.postalCode,
+              country: null,
+            },
+          ]
+        : []),
     telecom: o.telecom ?? [
       ...(o.phone === null ? [] : [{ system: 'phone', value: o.phone ?? '(217) 555-0142', use: null }]),
       ...(o.email ? [{ system: 'email', value: o.email, use: null }] : []),

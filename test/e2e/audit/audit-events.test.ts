@@ -12,13 +12,38 @@ before(async () => {
   stack = await startTestStack();
   const clinician = await tokenFor(stack, ['clinician']);
   clinicianSub = clinician.sub;
-  const res = await gql<{ patients: { edges: { node: { id: string } }[] } }>(stack, clinician.token, '{ patients(first: 1) { edges { node { id } } } }');
+  const res = await gql<{ patients: { edges: { node: { id: string } }[] } }>(
+    stack,
+    clinician.token,
+    '{ patients(first: 1) { edges { node { id } } } }',
+  );
   patientId = res.body.data!.patients.edges[0]!.node.id;
-  await gql(stack, clinician.token, `query ChartReview { patient(id: "${patientId}") { name { family } birthDate sourceRecords { observations { id } } } }`);
+  await gql(
+    stack,
+    clinician.token,
+    `query ChartReview { patient(id: "${patientId}") { name { family } birthDate sourceRecords { observations { id } } } }`,
+  );
 });
 after(() => stack?.close());
 
-type Page = { auditEvents: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: { seq: string; actorSub: string; patientRef: string | null; fields: string[]; operationName: string | null; documentHash: string | null; subgraph: string; fhir: string } }[] } };
+type Page = {
+  auditEvents: {
+    totalCount: number;
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+    edges: {
+      node: {
+        seq: string;
+        actorSub: string;
+        patientRef: string | null;
+        fields: string[];
+        operationName: string | null;
+        documentHash: string | null;
+        subgraph: string;
+        fhir: string;
+      };
+    }[];
+  };
+};
 const QUERY = `query ($p: ID, $a: String, $first: Int, $after: String) {
   auditEvents(patientId: $p, actor: $a, first: $first, after: $after) {
     totalCount pageInfo { hasNextPage endCursor }
@@ -36,8 +61,16 @@ test('the security role sees who read a patient, which fields, through which ope
   assert.equal(mpi[0]!.patientRef, `Patient/${patientId}`);
   assert.ok(mpi[0]!.fields.includes('Patient.birthDate'));
   assert.match(mpi[0]!.documentHash ?? '', /^[0-9a-f]{64}$/);
-  assert.ok(rows.some((r) => r.subgraph !== 'mpi' && r.patientRef?.startsWith('SourceRecord/')), 'clinical reads of linked source records are included');
-  const fhir = JSON.parse(mpi[0]!.fhir) as { resourceType: string; agent: { who: { identifier: { value: string } } }[]; entity: { what?: { reference?: string } }[]; purposeOfEvent: { coding: { code: string }[] }[] };
+  assert.ok(
+    rows.some((r) => r.subgraph !== 'mpi' && r.patientRef?.startsWith('SourceRecord/')),
+    'clinical reads of linked source records are included',
+  );
+  const fhir = JSON.parse(mpi[0]!.fhir) as {
+    resourceType: string;
+    agent: { who: { identifier: { value: string } } }[];
+    entity: { what?: { reference?: string } }[];
+    purposeOfEvent: { coding: { code: string }[] }[];
+  };
   assert.equal(fhir.resourceType, 'AuditEvent');
   assert.equal(fhir.agent[0]!.who.identifier.value, clinicianSub);
   assert.equal(fhir.entity[0]!.what?.reference, `Patient/${patientId}`);
@@ -46,14 +79,20 @@ test('the security role sees who read a patient, which fields, through which ope
   const first = await gql<Page>(stack, token, QUERY, { first: 2 });
   const second = await gql<Page>(stack, token, QUERY, { first: 2, after: first.body.data!.auditEvents.pageInfo.endCursor });
   const seqs = [...first.body.data!.auditEvents.edges, ...second.body.data!.auditEvents.edges].map((e) => Number(e.node.seq));
-  assert.deepEqual(seqs, [...seqs].sort((a, b) => b - a));
+  assert.deepEqual(
+    seqs,
+    [...seqs].sort((a, b) => b - a),
+  );
   assert.equal(new Set(seqs).size, 4);
 });
 
 test('reading the audit log is itself audited', async () => {
   const { token, sub } = await tokenFor(stack, ['security']);
   await gql(stack, token, QUERY, { p: patientId, first: 5 });
-  const { rows } = await stack.db.query<{ subgraph: string; fields: string[] }>("SELECT subgraph, fields FROM audit_event WHERE actor_sub = $1 AND decision = 'permit'", [sub]);
+  const { rows } = await stack.db.query<{ subgraph: string; fields: string[] }>(
+    "SELECT subgraph, fields FROM audit_event WHERE actor_sub = $1 AND decision = 'permit'",
+    [sub],
+  );
   assert.ok(rows.length > 0 && rows.every((r) => r.subgraph === 'audit' && r.fields.some((f) => f.startsWith('AuditEvent.'))));
 });
 

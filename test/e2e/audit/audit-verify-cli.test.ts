@@ -65,18 +65,22 @@ test('an untouched log: OK with counts, exit 0; --checkpoint signs the unsigned 
   assert.match(run.stdout, /signed checkpoint #2 over seqs 7\.\.7/);
 });
 
-test('the embedded database in use by the product is verified from a copy, never opened twice', { skip: url ? 'embedded mode only' : false }, async () => {
-  const db = await open();
-  try {
-    const run = await cli();
-    assert.equal(run.code, 0, run.stdout + run.stderr);
-    assert.match(run.stdout, /is in use: verified a copy/);
-    assert.match(run.stdout, /audit log OK: 7 rows/);
-    assert.equal((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_event')).rows[0]!.n, 7);
-  } finally {
-    await db.close();
-  }
-});
+test(
+  'the embedded database in use by the product is verified from a copy, never opened twice',
+  { skip: url ? 'embedded mode only' : false },
+  async () => {
+    const db = await open();
+    try {
+      const run = await cli();
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      assert.match(run.stdout, /is in use: verified a copy/);
+      assert.match(run.stdout, /audit log OK: 7 rows/);
+      assert.equal((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_event')).rows[0]!.n, 7);
+    } finally {
+      await db.close();
+    }
+  },
+);
 
 test('an edited row: the first bad record, exit 1; without a trusted key or a log: exit 2', async () => {
   await withDb((db) => asAttacker(db, (tx) => tx.query("UPDATE audit_event SET patient_ref = 'Patient/someone-else' WHERE seq = 3")));

@@ -47,7 +47,10 @@ test('each patient returned produced an audit row naming the fields returned', a
   const mpi = rows.filter((r) => r.subgraph === 'mpi' && r.decision === 'permit');
   assert.deepEqual(new Set(mpi.map((r) => r.patient_ref)), new Set(nodes.map((n) => `Patient/${n.id}`)));
   for (const r of mpi) {
-    assert.ok(r.fields.includes('Patient.birthDate') && r.fields.includes('Patient.name') && r.fields.includes('Patient.sourceRecords'), r.fields.join());
+    assert.ok(
+      r.fields.includes('Patient.birthDate') && r.fields.includes('Patient.name') && r.fields.includes('Patient.sourceRecords'),
+      r.fields.join(),
+    );
     assert.equal(r.purpose_of_use, 'TREAT');
     assert.deepEqual(r.actor_roles, ['clinician']);
   }
@@ -57,7 +60,10 @@ test('each patient returned produced an audit row naming the fields returned', a
   // One request id across the gateway's subgraph calls.
   assert.equal(new Set(rows.map((r) => r.request_id)).size, 1);
   // Who, from where, with which software.
-  assert.ok(rows.every((r) => r.operation_name?.startsWith('ChartReview') && r.client_ip && r.subgraph_version), JSON.stringify(rows[0]));
+  assert.ok(
+    rows.every((r) => r.operation_name?.startsWith('ChartReview') && r.client_ip && r.subgraph_version),
+    JSON.stringify(rows[0]),
+  );
   // The document's values never reach the audit row: only names and coordinates.
   assert.ok(rows.every((r) => r.fields.every((f) => /^[A-Za-z_]+\.[A-Za-z_]+$/.test(f))));
 });
@@ -69,9 +75,22 @@ test('denials are audited with the refused coordinates', async () => {
   assert.equal(denials.length, 2);
   assert.ok(denials.every((r) => r.fields.join() === 'Patient.name' && r.patient_ref?.startsWith('Patient/')));
   // Each row names the policy rule that decided, permits and denials alike.
-  const rules = (await stack.db.query<{ decision: string; policy_rules: string[] }>('SELECT decision, policy_rules FROM audit_event WHERE actor_sub = $1', [sub])).rows;
-  assert.ok(rules.some((r) => r.decision === 'deny' && r.policy_rules.some((x) => x.includes('identityWork') || x.includes('clinicianForTreatment'))), JSON.stringify(rules));
-  assert.ok(rules.some((r) => r.decision === 'permit' && r.policy_rules.some((x) => x.includes('analyst'))), JSON.stringify(rules));
+  const rules = (
+    await stack.db.query<{ decision: string; policy_rules: string[] }>(
+      'SELECT decision, policy_rules FROM audit_event WHERE actor_sub = $1',
+      [sub],
+    )
+  ).rows;
+  assert.ok(
+    rules.some(
+      (r) => r.decision === 'deny' && r.policy_rules.some((x) => x.includes('identityWork') || x.includes('clinicianForTreatment')),
+    ),
+    JSON.stringify(rules),
+  );
+  assert.ok(
+    rules.some((r) => r.decision === 'permit' && r.policy_rules.some((x) => x.includes('analyst'))),
+    JSON.stringify(rules),
+  );
 });
 
 test('when the audit log cannot be written, no patient data is returned', async () => {
@@ -80,7 +99,10 @@ test('when the audit log cannot be written, no patient data is returned', async 
   try {
     const res = await gql<{ patients: unknown }>(stack, token, '{ patients(first: 2) { edges { node { name { family } } } } }');
     assert.equal(res.body.data?.patients ?? null, null);
-    assert.ok(res.body.errors?.some((e) => JSON.stringify(e).includes('AUDIT_UNAVAILABLE') || e.message.includes('audit')), JSON.stringify(res.body.errors));
+    assert.ok(
+      res.body.errors?.some((e) => JSON.stringify(e).includes('AUDIT_UNAVAILABLE') || e.message.includes('audit')),
+      JSON.stringify(res.body.errors),
+    );
     assert.doesNotMatch(JSON.stringify(res.body), /"family"\s*:\s*"/);
   } finally {
     await stack.db.query('ALTER TABLE audit_event_unavailable RENAME TO audit_event');

@@ -19,9 +19,19 @@ const forbiddenPaths = (errors: { path?: (string | number)[]; extensions?: Recor
 test('missing, malformed, expired and forged tokens are UNAUTHENTICATED', async () => {
   const query = '{ patients(first: 1) { totalCount } }';
   const attacker = await generateKeyPair('ES256');
-  const forged = await mintDevToken({ privateKey: attacker.privateKey, kid: 'x', alg: 'ES256' }, { sub: 'mallory', roles: ['clinician'], purposeOfUse: 'TREAT' });
+  const forged = await mintDevToken(
+    { privateKey: attacker.privateKey, kid: 'x', alg: 'ES256' },
+    { sub: 'mallory', roles: ['clinician'], purposeOfUse: 'TREAT' },
+  );
   const expired = (await tokenFor(stack, ['clinician'], 'TREAT', -120)).token;
-  const attempts: Record<string, Record<string, string>> = { missing: {}, malformed: { authorization: 'Bearer not.a.jwt' }, basic: { authorization: 'Basic YTpi' }, expired: { authorization: `Bearer ${expired}` }, forged: { authorization: `Bearer ${forged}` }, spoofed: { 'x-user': 'admin', 'x-roles': 'clinician' } };
+  const attempts: Record<string, Record<string, string>> = {
+    missing: {},
+    malformed: { authorization: 'Bearer not.a.jwt' },
+    basic: { authorization: 'Basic YTpi' },
+    expired: { authorization: `Bearer ${expired}` },
+    forged: { authorization: `Bearer ${forged}` },
+    spoofed: { 'x-user': 'admin', 'x-roles': 'clinician' },
+  };
   for (const [how, headers] of Object.entries(attempts)) {
     const res = await post(stack.gateway.url, { query }, headers);
     assert.equal(res.status, 401, how);
@@ -52,11 +62,9 @@ test('analyst: counts and de-identified fields; names are FORBIDDEN, the rest st
 
 test('steward: demographics and source records, but no clinical data', async () => {
   const { token } = await tokenFor(stack, ['steward']);
-  const res = await gql<{ patients: { edges: { node: { name: { family: string } | null; sourceRecords: { source: string; observations: unknown }[] } }[] } }>(
-    stack,
-    token,
-    '{ patients(first: 2) { edges { node { name { family } sourceRecords { source observations { id } } } } } }',
-  );
+  const res = await gql<{
+    patients: { edges: { node: { name: { family: string } | null; sourceRecords: { source: string; observations: unknown }[] } }[] };
+  }>(stack, token, '{ patients(first: 2) { edges { node { name { family } sourceRecords { source observations { id } } } } } }');
   const nodes = res.body.data!.patients.edges.map((e) => e.node);
   assert.ok(nodes.every((n) => n.name?.family));
   assert.ok(nodes.every((n) => n.sourceRecords.length > 0 && n.sourceRecords.every((r) => r.source && r.observations === null)));
@@ -65,7 +73,10 @@ test('steward: demographics and source records, but no clinical data', async () 
 });
 
 test('security officers and clinicians without a treatment purpose see no patient', async () => {
-  for (const [roles, purpose] of [[['security'], undefined], [['clinician'], 'HPAYMT']] as const) {
+  for (const [roles, purpose] of [
+    [['security'], undefined],
+    [['clinician'], 'HPAYMT'],
+  ] as const) {
     const { token } = await tokenFor(stack, [...roles], purpose);
     const res = await gql(stack, token, '{ patients(first: 1) { totalCount } }');
     assert.deepEqual(forbiddenPaths(res.body.errors), ['patients'], `${roles} ${purpose}`);
@@ -74,6 +85,10 @@ test('security officers and clinicians without a treatment purpose see no patien
 
 test('clinician for treatment reads the full record', async () => {
   const { token } = await tokenFor(stack, ['clinician']);
-  const res = await gql(stack, token, '{ patients(first: 2) { edges { node { name { family } birthDate identifiers { value } sourceRecords { observations { id } } } } } }');
+  const res = await gql(
+    stack,
+    token,
+    '{ patients(first: 2) { edges { node { name { family } birthDate identifiers { value } sourceRecords { observations { id } } } } } }',
+  );
   assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
 });

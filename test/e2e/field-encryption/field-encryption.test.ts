@@ -23,7 +23,10 @@ before(async () => {
   }) as typeof process.stderr.write;
   process.env.LOG_LEVEL = 'debug';
   stack = await startTestStack();
-  const patients = Object.values(stack.population!.sites).flatMap((s) => s.patients) as { identifier?: { system?: string; value?: string }[]; name?: { family?: string }[] }[];
+  const patients = Object.values(stack.population!.sites).flatMap((s) => s.patients) as {
+    identifier?: { system?: string; value?: string }[];
+    name?: { family?: string }[];
+  }[];
   ssns = patients.flatMap((p) => (p.identifier ?? []).filter((i) => i.system === SSN_SYSTEM).map((i) => i.value!));
   names = [...new Set(patients.map((p) => p.name?.[0]?.family ?? '').filter((n) => n.length >= 5))];
   assert.ok(ssns.length > 50 && names.length > 20);
@@ -62,7 +65,10 @@ test('a clinician reads the SSN and finds the patient by it', async () => {
     'query ($s: String!, $v: String!) { patientByIdentifier(system: $s, value: $v) { identifiers { system value } } }',
     { s: SSN_SYSTEM, v: ssn },
   );
-  assert.ok(res.body.data?.patientByIdentifier?.identifiers.some((i) => i.system === SSN_SYSTEM && i.value === ssn), JSON.stringify(res.body));
+  assert.ok(
+    res.body.data?.patientByIdentifier?.identifiers.some((i) => i.system === SSN_SYSTEM && i.value === ssn),
+    JSON.stringify(res.body),
+  );
 });
 
 test('key rotation re-encrypts every protected value; clients see the same data', async () => {
@@ -72,7 +78,11 @@ test('key rotation re-encrypts every protected value; clients see the same data'
   const keys = rotateFieldKey(stack.keys.dir);
   const reports = await reencryptAll(stack.db, fieldCipher(keys));
   assert.ok(reports.reduce((n, r) => n + r.ciphertexts, 0) >= ssns.length);
-  assert.equal((await reencryptAll(stack.db, fieldCipher(keys))).reduce((n, r) => n + r.ciphertexts, 0), 0, 'a second pass finds nothing left');
+  assert.equal(
+    (await reencryptAll(stack.db, fieldCipher(keys))).reduce((n, r) => n + r.ciphertexts, 0),
+    0,
+    'a second pass finds nothing left',
+  );
   const text = await dump();
   const kids = new Set([...text.matchAll(/enc:v1:([^:]+):/g)].map((m) => m[1]));
   assert.deepEqual([...kids], [keys.current]);

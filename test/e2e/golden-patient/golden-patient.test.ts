@@ -13,9 +13,30 @@ before(async () => {
 });
 after(() => stack?.close());
 
-type Record = { source: string; mrn: string | null; observations: { code: { coding: { system: string | null; code: string | null }[] }; valueQuantity: { value: number | null } | null; provenance: { source: string } }[] | null; conditions: { code: { coding: { system: string | null }[] } }[] | null; medications: unknown[] | null };
-type Node = { id: string; name: { family: string; given: string[] } | null; birthDate: string | null; gender: string | null; identifiers: { system: string; value: string }[]; sourceRecords: Record[] };
-type Page = { patients: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { cursor: string; node: Node }[] } };
+type Record = {
+  source: string;
+  mrn: string | null;
+  observations:
+    | {
+        code: { coding: { system: string | null; code: string | null }[] };
+        valueQuantity: { value: number | null } | null;
+        provenance: { source: string };
+      }[]
+    | null;
+  conditions: { code: { coding: { system: string | null }[] } }[] | null;
+  medications: unknown[] | null;
+};
+type Node = {
+  id: string;
+  name: { family: string; given: string[] } | null;
+  birthDate: string | null;
+  gender: string | null;
+  identifiers: { system: string; value: string }[];
+  sourceRecords: Record[];
+};
+type Page = {
+  patients: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { cursor: string; node: Node }[] };
+};
 
 const PAGE = `query Page($first: Int, $after: String) {
   patients(first: $first, after: $after) {
@@ -58,11 +79,14 @@ test('the initial load linked every simulated record, and linked the same person
   // Precision: a golden record never mixes two people.
   const personOf = new Map(truth.map((t) => [`${t.siteId}|${t.mrn}`, t.personId]));
   const peopleInGolden = new Map<string, Set<string>>();
-  for (const [key, golden] of goldenOf) (peopleInGolden.get(golden) ?? peopleInGolden.set(golden, new Set()).get(golden)!).add(personOf.get(key)!);
+  for (const [key, golden] of goldenOf)
+    (peopleInGolden.get(golden) ?? peopleInGolden.set(golden, new Set()).get(golden)!).add(personOf.get(key)!);
   for (const people of peopleInGolden.values()) assert.equal(people.size, 1);
   // Recall: a person whose name and birth date agree at both sites is linked, or (when nothing else
   // agrees: another address, another phone) waits in the steward's review queue; never silently apart.
-  const { rows: open } = await stack.db.query<{ golden_id: string; candidate_id: string }>("SELECT golden_id, candidate_id FROM review_item WHERE status = 'OPEN'");
+  const { rows: open } = await stack.db.query<{ golden_id: string; candidate_id: string }>(
+    "SELECT golden_id, candidate_id FROM review_item WHERE status = 'OPEN'",
+  );
   const queued = new Set(open.map((r) => [r.golden_id, r.candidate_id].sort().join()));
   const undisturbed = truth.filter((t) => t.discrepancy === null);
   const byPerson = Map.groupBy(undisturbed, (t) => t.personId);
@@ -81,7 +105,9 @@ test('the initial load linked every simulated record, and linked the same person
 
 test('one query returns a golden patient with observations from both EHRs, in standard codes', async () => {
   const nodes = await allPatients();
-  const both = nodes.find((n) => new Set(n.sourceRecords.map((r) => r.source)).size === 2 && n.sourceRecords.every((r) => (r.observations?.length ?? 0) > 0));
+  const both = nodes.find(
+    (n) => new Set(n.sourceRecords.map((r) => r.source)).size === 2 && n.sourceRecords.every((r) => (r.observations?.length ?? 0) > 0),
+  );
   assert.ok(both, 'a golden patient linked to both EHRs with observations in each');
   assert.ok(both.name?.family && both.birthDate && both.gender);
   for (const record of both.sourceRecords) {

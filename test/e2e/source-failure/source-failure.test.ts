@@ -21,7 +21,10 @@ after(() => stack?.close());
 type Res = { patients: { edges: { node: { sourceRecords: { source: string; observations: unknown[] | null }[] } }[] } };
 const QUERY = '{ patients(first: 20) { edges { node { name { family } sourceRecords { source observations { id } } } } } }';
 
-for (const [fault, kind] of [[{ status: 503 }, 'down'], [{ delayMs: TIMEOUT_MS * 3 }, 'slow']] as const) {
+for (const [fault, kind] of [
+  [{ status: 503 }, 'down'],
+  [{ delayMs: TIMEOUT_MS * 3 }, 'slow'],
+] as const) {
   test(`cerner ${kind}: Epic data still returned, Cerner lists null with an error naming the source`, async () => {
     stack.simulators!.servers['cerner-main']!.setFault(fault);
     const started = Date.now();

@@ -3,15 +3,15 @@
 // two can never disagree.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { AdapterConfig } from '../../platform/config.ts';
+import type { AdapterConfig } from '../platform/config.ts';
 
 const read = (relative: string): string => readFileSync(fileURLToPath(new URL(relative, import.meta.url)), 'utf8');
 
-const DEMOGRAPHICS = read('../../schema/demographics.graphql');
-const CLINICAL = read('../../schema/clinical.graphql');
-const MPI = read('../mpi/schema.graphql');
-const VENDOR_ADAPTER = read('../vendor-adapter/schema.graphql');
-const AUDIT = read('../audit/schema.graphql');
+const DEMOGRAPHICS = read('./demographics.graphql');
+const CLINICAL = read('./clinical.graphql');
+const MPI = read('../subgraphs/mpi/schema.graphql');
+const VENDOR_ADAPTER = read('../subgraphs/vendor-adapter/schema.graphql');
+const AUDIT = read('../subgraphs/audit/schema.graphql');
 
 /** Placeholder type name in the vendor adapter SDL, replaced by each adapter's record type. */
 export const VENDOR_RECORD_PLACEHOLDER = 'VendorRecord';

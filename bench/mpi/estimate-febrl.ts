@@ -1,16 +1,23 @@
 // Re-estimate config/matching.json's m/u from FEBRL (unsupervised: the truth is not used except
 // for the population-level duplicate count that sets λ, a number a deployment estimates from its
 // duplicate rate). u from random pairs; m by EM over blocked candidate pairs with λ fixed.
-//   node orchestration/mpi/matching/estimate.ts [--write | --out FILE] [--datasets 1,2,3,4] [--random 2000000]
+//   node bench/mpi/estimate-febrl.ts [--write | --out FILE] [--datasets 1,2,3,4] [--random 2000000]
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { SHARED_DATA } from '../../../test/support/env.ts';
-import { loadMatchingConfig, DEFAULT_MATCHING_CONFIG_FILE, type MatchingConfig } from './config.ts';
-import { matchFeatures } from './features.ts';
-import { estimateU, estimateParameters, blockedPrior, randomPairVectors, candidatePairVectors, TRAINING_BLOCKING_KEYS } from './em.ts';
-import { readFebrl, type LabelledRecord } from './febrl-harness.ts';
-import { roundForConfig as round } from './calibrate.ts';
+import { SHARED_DATA } from '../../test/support/env.ts';
+import { loadMatchingConfig, DEFAULT_MATCHING_CONFIG_FILE, type MatchingConfig } from '../../orchestration/mpi/matching/config.ts';
+import { matchFeatures } from '../../orchestration/mpi/matching/features.ts';
+import {
+  estimateU,
+  estimateParameters,
+  blockedPrior,
+  randomPairVectors,
+  candidatePairVectors,
+  TRAINING_BLOCKING_KEYS,
+} from '../../orchestration/mpi/matching/em.ts';
+import { readFebrl, type LabelledRecord } from '../../orchestration/mpi/matching/febrl-harness.ts';
+import { roundForConfig as round } from '../../orchestration/mpi/matching/calibrate.ts';
 
 const FEBRL = join(SHARED_DATA, 'mpi', 'febrl');
 const DATASETS: Record<string, () => LabelledRecord[]> = {
@@ -26,9 +33,16 @@ const DATASETS: Record<string, () => LabelledRecord[]> = {
  */
 const HAND_SET_M = ['given.nickname', 'given.initial'];
 
-
 function main(): void {
-  const { values } = parseArgs({ options: { write: { type: 'boolean' }, out: { type: 'string' }, keys: { type: 'string', default: TRAINING_BLOCKING_KEYS.join(',') }, datasets: { type: 'string', default: '2,3,4' }, random: { type: 'string', default: '400000' } } });
+  const { values } = parseArgs({
+    options: {
+      write: { type: 'boolean' },
+      out: { type: 'string' },
+      keys: { type: 'string', default: TRAINING_BLOCKING_KEYS.join(',') },
+      datasets: { type: 'string', default: '2,3,4' },
+      random: { type: 'string', default: '400000' },
+    },
+  });
   const base = loadMatchingConfig();
   const names = values.datasets.split(',');
   // u from random pairs pooled over the datasets.
@@ -56,13 +70,17 @@ function main(): void {
     estimates = data.map((d, k) => {
       const { lambda, duplicatePairs } = lambdas[k]!;
       const prior = blockedPrior(lambda, d.records.length, candidates[k]!.length);
-      if (round === 0) console.error(`dataset ${d.name}: ${d.records.length} records, λ=${lambda.toExponential(2)}, ${candidates[k]!.length} candidate pairs, EM prior ${prior.toFixed(4)}`);
+      if (round === 0)
+        console.error(
+          `dataset ${d.name}: ${d.records.length} records, λ=${lambda.toExponential(2)}, ${candidates[k]!.length} candidate pairs, EM prior ${prior.toFixed(4)}`,
+        );
       return { weight: duplicatePairs, config: estimateParameters(candidates[k]!, withU, { prior, iterations: 100, keep: HAND_SET_M }) };
     });
     current = structuredClone(withU) as MatchingConfig;
     const total = estimates.reduce((s, e) => s + e.weight, 0);
     for (const [name, field] of Object.entries(current.fields))
-      for (const [level, p] of Object.entries(field.levels)) p.m = estimates.reduce((s, e) => s + (e.weight / total) * e.config.fields[name]!.levels[level]!.m, 0);
+      for (const [level, p] of Object.entries(field.levels))
+        p.m = estimates.reduce((s, e) => s + (e.weight / total) * e.config.fields[name]!.levels[level]!.m, 0);
   }
   const out = current;
   for (const [name, field] of Object.entries(out.fields)) {
@@ -70,7 +88,9 @@ function main(): void {
     for (const [level, p] of Object.entries(field.levels)) {
       p.m = round(p.m);
       p.u = round(p.u);
-      console.error(`${name}.${level}: m=${p.m} u=${p.u} w=${Math.log2(p.m / p.u).toFixed(2)}  per dataset m: ${estimates.map((e) => round(e.config.fields[name]!.levels[level]!.m)).join(' ')}`);
+      console.error(
+        `${name}.${level}: m=${p.m} u=${p.u} w=${Math.log2(p.m / p.u).toFixed(2)}  per dataset m: ${estimates.map((e) => round(e.config.fields[name]!.levels[level]!.m)).join(' ')}`,
+      );
     }
   }
   if (values.write || values.out) {

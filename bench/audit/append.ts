@@ -1,12 +1,12 @@
 // What one chained append costs against the plain INSERT it replaced, on the configured storage
 // (DATABASE_URL, else PGlite in memory), in a schema of its own that is dropped at the end:
-//   node orchestration/audit/append-bench.ts
+//   node bench/audit/append.ts
 // Sequential calls (latency of one append, as a subgraph awaits it before responding), then 16
 // callers at once (throughput; the chain serializes appends on its head row).
 import { performance } from 'node:perf_hooks';
 import { dropSchema, migrate, openDatabase, type Queryable } from '../../platform/db.ts';
-import { AUDIT_MIGRATIONS, writeAuditEvents } from './audit-log.ts';
-import { testPrincipal } from './test-helpers.ts';
+import { AUDIT_MIGRATIONS, writeAuditEvents } from '../../orchestration/audit/audit-log.ts';
+import { testPrincipal } from '../../orchestration/audit/test-helpers.ts';
 import { uniqueSchema } from '../../test/support/env.ts';
 
 const url = process.env.DATABASE_URL || undefined;
@@ -26,10 +26,24 @@ const plainInsert = (q: Queryable, i: number, rows: number) =>
     `INSERT INTO plain_audit_event (request_id, subgraph, actor_sub, actor_roles, client_id, purpose_of_use, patient_ref, fields, decision, operation_name)
      SELECT $1, $2, $3, $4::text[], $5, $6, r.patient_ref, ARRAY(SELECT jsonb_array_elements_text(r.fields)), r.decision, $7
      FROM jsonb_to_recordset($8::jsonb) AS r(patient_ref text, fields jsonb, decision text)`,
-    ['bench-' + i, 'mpi', 'clin-1', ['clinician'], 'app', 'TREAT', 'Op', JSON.stringify(Array.from({ length: rows }, (_, j) => ({ patient_ref: `Patient/${i}-${j}`, fields: FIELDS, decision: 'permit' })))],
+    [
+      'bench-' + i,
+      'mpi',
+      'clin-1',
+      ['clinician'],
+      'app',
+      'TREAT',
+      'Op',
+      JSON.stringify(Array.from({ length: rows }, (_, j) => ({ patient_ref: `Patient/${i}-${j}`, fields: FIELDS, decision: 'permit' }))),
+    ],
   );
 const chained = (q: Queryable, i: number, rows: number) =>
-  writeAuditEvents(q, { principal: testPrincipal({ requestId: `bench-${i}` }), subgraph: 'mpi', operationName: 'Op' }, Array.from({ length: rows }, (_, j) => ({ patientRef: `Patient/${i}-${j}`, fields: FIELDS })), []);
+  writeAuditEvents(
+    q,
+    { principal: testPrincipal({ requestId: `bench-${i}` }), subgraph: 'mpi', operationName: 'Op' },
+    Array.from({ length: rows }, (_, j) => ({ patientRef: `Patient/${i}-${j}`, fields: FIELDS })),
+    [],
+  );
 
 async function sequential(name: string, n: number, fn: (i: number) => Promise<unknown>): Promise<number> {
   for (let i = 0; i < 30; i++) await fn(-i - 1);
@@ -56,7 +70,9 @@ async function concurrent(name: string, n: number, callers: number, fn: (i: numb
   );
   const total = performance.now() - t0;
   latencies.sort((a, b) => a - b);
-  console.log(`${name.padEnd(44)} ${((n / total) * 1000).toFixed(0)} calls/s, p50 ${latencies[Math.floor(n / 2)]!.toFixed(2)} ms, p99 ${latencies[Math.floor(n * 0.99)]!.toFixed(2)} ms`);
+  console.log(
+    `${name.padEnd(44)} ${((n / total) * 1000).toFixed(0)} calls/s, p50 ${latencies[Math.floor(n / 2)]!.toFixed(2)} ms, p99 ${latencies[Math.floor(n * 0.99)]!.toFixed(2)} ms`,
+  );
 }
 
 try {
@@ -73,7 +89,19 @@ try {
     await concurrent(`chained, 1 row, ${callers} callers (grouped)`, n * 4, callers, (i) => chained(db, i, 1));
     // Without the in-process grouping: every call takes the chain head itself.
     await concurrent(`chained, 1 row, ${callers} callers (ungrouped)`, n * 4, callers, (i) =>
-      db.query('SELECT audit_append($1::jsonb)', [JSON.stringify([{ request_id: `u-${i}`, subgraph: 'mpi', actor_sub: 'clin-1', actor_roles: ['clinician'], patient_ref: `Patient/${i}`, fields: FIELDS, decision: 'permit' }])]),
+      db.query('SELECT audit_append($1::jsonb)', [
+        JSON.stringify([
+          {
+            request_id: `u-${i}`,
+            subgraph: 'mpi',
+            actor_sub: 'clin-1',
+            actor_roles: ['clinician'],
+            patient_ref: `Patient/${i}`,
+            fields: FIELDS,
+            decision: 'permit',
+          },
+        ]),
+      ]),
     );
   }
 } finally {

@@ -40,9 +40,12 @@ const cacheKey = (source: string, type: string, patientId: string): string =>
   `clinical:${createHash('sha256').update(`${source}\u0000${type}\u0000${patientId}`).digest('base64url').slice(0, 32)}`;
 
 export function sourceUnavailable(error: SourceError): GraphQLError {
-  return new GraphQLError(`Source ${error.source} is unavailable: ${error.failure === 'TIMEOUT' ? 'it did not answer in time' : error.failure.toLowerCase().replace('_', ' ')}`, {
-    extensions: { code: 'SOURCE_UNAVAILABLE', source: error.source, failure: error.failure },
-  });
+  return new GraphQLError(
+    `Source ${error.source} is unavailable: ${error.failure === 'TIMEOUT' ? 'it did not answer in time' : error.failure.toLowerCase().replace('_', ' ')}`,
+    {
+      extensions: { code: 'SOURCE_UNAVAILABLE', source: error.source, failure: error.failure },
+    },
+  );
 }
 
 export function clinicalLoader(deps: ClinicalSourceDeps, connection: SourceConnection, type: ClinicalType): DataLoader<string, unknown[]> {
@@ -61,7 +64,12 @@ export function clinicalLoader(deps: ClinicalSourceDeps, connection: SourceConne
           const failure = error instanceof SourceError ? sourceUnavailable(error) : error;
           return patientIds.map((_id, i) => (cached[i] !== undefined ? (JSON.parse(cached[i]!) as unknown[]) : (failure as Error)));
         }
-        const ctx: SourceContext = { source: config.id, profile: deps.profile, timeZone: config.timeZone, retrievedAt: new Date().toISOString() };
+        const ctx: SourceContext = {
+          source: config.id,
+          profile: deps.profile,
+          timeZone: config.timeZone,
+          retrievedAt: new Date().toISOString(),
+        };
         const refused: QuarantineEntry[] = [];
         for (const resource of resources) {
           const t = CLINICAL_TRANSLATORS[type](resource, ctx);
@@ -74,7 +82,10 @@ export function clinicalLoader(deps: ClinicalSourceDeps, connection: SourceConne
         }
         await Promise.all([
           quarantine(deps.db, refused, deps.sealPayload),
-          deps.cache.setMany([...fetched].map(([id, values]) => [cacheKey(config.id, type, id), JSON.stringify(values)] as const), deps.cacheTtlSeconds),
+          deps.cache.setMany(
+            [...fetched].map(([id, values]) => [cacheKey(config.id, type, id), JSON.stringify(values)] as const),
+            deps.cacheTtlSeconds,
+          ),
         ]);
       }
       return patientIds.map((id, i) => (cached[i] !== undefined ? (JSON.parse(cached[i]!) as unknown[]) : fetched.get(id)!));
