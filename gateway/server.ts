@@ -5,11 +5,11 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { HttpError, hardenedPlugins, hardenedServerOptions, serveGraphQL, type RunningHttpServer } from '../platform/graphql-http.ts';
+import { hardenedPlugins, hardenedServerOptions, serveGraphQL, type RunningHttpServer } from '../platform/graphql-http.ts';
 import type { OperationLimits } from '../platform/operation-limits/index.ts';
 import type { IdentitySigner } from '../security/identity-token.ts';
 import type { Principal } from '../security/principal.ts';
-import { AuthenticationError, type UserTokenVerifier } from '../security/user-token.ts';
+import type { UserTokenVerifier } from '../security/user-token.ts';
 
 export type GatewayContext = { readonly principal: Principal };
 
@@ -78,23 +78,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningHttp
     plugins,
   });
   await server.start();
+  // Identity comes from the verified token only; headers such as x-user or x-roles are ignored.
+  // A refusal is UNAUTHENTICATED (HTTP 401) from the verifier.
   const authenticate = async (req: IncomingMessage): Promise<GatewayContext> => {
-    try {
-      // Identity comes from the verified token only; headers such as x-user or x-roles are ignored.
-      const header = (name: string): string | undefined =>
-        typeof req.headers[name] === 'string' ? (req.headers[name] as string) : undefined;
-      return {
-        principal: await options.verifyUserToken(req.headers.authorization, {
-          requestId: randomUUID(),
-          clientIp: req.socket.remoteAddress ?? null,
-          purposeOfUseHeader: header('x-purpose-of-use'),
-          breakGlassReasonHeader: header('x-break-glass-reason'),
-        }),
-      };
-    } catch (error) {
-      if (error instanceof AuthenticationError) throw new HttpError(401, 'UNAUTHENTICATED', error.message);
-      throw error;
-    }
+    const header = (name: string): string | undefined =>
+      typeof req.headers[name] === 'string' ? (req.headers[name] as string) : undefined;
+    return {
+      principal: await options.verifyUserToken(req.headers.authorization, {
+        requestId: randomUUID(),
+        clientIp: req.socket.remoteAddress ?? null,
+        purposeOfUseHeader: header('x-purpose-of-use'),
+        breakGlassReasonHeader: header('x-break-glass-reason'),
+      }),
+    };
   };
   return serveGraphQL({
     server,

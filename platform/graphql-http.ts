@@ -3,9 +3,10 @@
 // schema, _service and _entities included), a /health endpoint, and errors as GraphQL JSON.
 import { HeaderMap, type ApolloServer, type ApolloServerOptions, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { GraphQLFormattedError } from 'graphql';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ProductError, toClientError, toHttpError } from './errors.ts';
 import {
   characterLimitError,
   DEFAULT_OPERATION_LIMITS,
@@ -15,21 +16,11 @@ import {
   type OperationLimits,
 } from './operation-limits/index.ts';
 
-export class HttpError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
-
 export type ServeOptions<C extends BaseContext> = {
   readonly server: ApolloServer<C>;
   readonly port: number;
   readonly host?: string;
-  /** Builds the request context or throws HttpError (401 for a missing or invalid identity). */
+  /** Builds the request context or throws a ProductError (UNAUTHENTICATED: HTTP 401). */
   readonly authenticate: (req: IncomingMessage) => Promise<C>;
   readonly health?: () => Promise<Record<string, unknown>>;
   readonly maxBodyBytes?: number;
@@ -52,7 +43,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
         // Answer at once with a JSON 413 and close the connection once it is sent (see the
         // handler); destroying the socket here would reset the connection before the answer.
         chunks.length = 0;
-        reject(new HttpError(413, 'PAYLOAD_TOO_LARGE', `request body exceeds ${limit} bytes`));
+        reject(new ProductError('PAYLOAD_TOO_LARGE', `request body exceeds ${limit} bytes`));
         return;
       }
       chunks.push(chunk);
@@ -68,7 +59,13 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   res.end(text);
 }
 
-const errorBody = (code: string, message: string) => ({ errors: [{ message, extensions: { code } }] });
+/** A refusal before or around GraphQL execution, with the status its code maps to (platform/errors.ts). */
+function sendError(res: ServerResponse, error: unknown): void {
+  const { status, body } = toHttpError(error);
+  // A 413 closes the connection once sent: the rest of the body is not read.
+  const headers: Record<string, string> = status === 401 ? { 'www-authenticate': 'Bearer' } : status === 413 ? { connection: 'close' } : {};
+  sendJson(res, status, body, headers);
+}
 
 function parseBody(text: string, contentType: string | undefined): unknown {
   if (text === '') return undefined;
@@ -77,7 +74,7 @@ function parseBody(text: string, contentType: string | undefined): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new HttpError(400, 'BAD_REQUEST', 'request body is not valid JSON');
+    throw new ProductError('BAD_REQUEST', 'request body is not valid JSON');
   }
 }
 
@@ -90,7 +87,7 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
       return;
     }
     if (url.pathname !== '/graphql') {
-      sendJson(res, 404, errorBody('NOT_FOUND', 'not found'));
+      sendError(res, new ProductError('NOT_FOUND', 'not found'));
       return;
     }
     try {
@@ -118,18 +115,12 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
         res.end();
       }
     } catch (error) {
-      if (error instanceof HttpError) {
-        const headers: Record<string, string> =
-          error.status === 401 ? { 'www-authenticate': 'Bearer' } : error.status === 413 ? { connection: 'close' } : {};
-        sendJson(res, error.status, errorBody(error.code, error.message), headers);
-      } else {
-        sendJson(res, 500, errorBody('INTERNAL_SERVER_ERROR', 'internal error'));
-      }
+      sendError(res, error);
     }
   };
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-    handler(req, res).catch(() => {
-      if (!res.headersSent) sendJson(res, 500, errorBody('INTERNAL_SERVER_ERROR', 'internal error'));
+    handler(req, res).catch((error: unknown) => {
+      if (!res.headersSent) sendError(res, error);
       else res.destroy();
     });
   });
@@ -183,15 +174,10 @@ export function hardenedServerOptions(
     // which developers use on purpose, stays on outside production).
     hideSchemaDetailsFromClientErrors: true,
     ...operationLimitServerOptions(limits),
+    // Every error a client sees goes through the product's one mapping (platform/errors.ts).
     formatError: (original: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-      const formatted = formatLimitError(original);
-      const message = formatted.message.replace(SUGGESTION, '');
-      const code = formatted.extensions?.code;
-      // Unexpected errors keep their code but lose their message: it may quote internal state.
-      if (code === 'INTERNAL_SERVER_ERROR' && !(error instanceof GraphQLError && error.extensions?.code)) {
-        return { message: 'internal error', extensions: { code }, ...(formatted.path ? { path: formatted.path } : {}) };
-      }
-      return { ...formatted, message };
+      const formatted = toClientError(formatLimitError(original), error);
+      return { ...formatted, message: formatted.message.replace(SUGGESTION, '') };
     },
   };
 }

@@ -1,8 +1,9 @@
 // Turns the policy files into the graphql-shield middleware of one subgraph: deny by default,
 // a FORBIDDEN error without detail, interface policies applied to every implementing type, and
 // each denial recorded for the audit log.
-import { GraphQLError, isInterfaceType, isObjectType, type GraphQLSchema } from 'graphql';
+import { isInterfaceType, isObjectType, type GraphQLSchema } from 'graphql';
 import { allow, deny, type or, shield } from './shield.ts';
+import { forbidden } from '../platform/errors.ts';
 import type { SubgraphContext } from '../subgraphs/shared/context.ts';
 
 /** Any shield rule: a named rule, allow/deny, or a combination. */
@@ -20,8 +21,6 @@ export function describeRule(rule: ShieldRule | undefined): string {
   if (r.name) return r.name;
   return r.constructor.name.replace(/^Rule/, '').toLowerCase(); // RuleTrue -> true (allow), RuleFalse -> false (deny)
 }
-
-export const forbidden = (): GraphQLError => new GraphQLError('Not authorized', { extensions: { code: 'FORBIDDEN' } });
 
 /** Merges policy sets and projects them onto the types and fields this schema actually has. */
 export function ruleTreeFor(schema: GraphQLSchema, sets: readonly PolicySet[]): Record<string, Record<string, ShieldRule>> {

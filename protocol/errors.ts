@@ -1,5 +1,6 @@
 // Errors of layer 1 name the source (connection id) and the failure kind, never patient data,
 // so they can travel into GraphQL errors and logs as they are.
+import { ProductError } from '../platform/errors.ts';
 export const SOURCE_FAILURE = {
   timeout: 'TIMEOUT',
   unreachable: 'UNREACHABLE',
@@ -9,16 +10,27 @@ export const SOURCE_FAILURE = {
 } as const;
 export type SourceFailure = (typeof SOURCE_FAILURE)[keyof typeof SOURCE_FAILURE];
 
-export class SourceError extends Error {
+const FAILURE_TEXT: Readonly<Record<SourceFailure, string>> = {
+  TIMEOUT: 'it did not answer in time',
+  UNREACHABLE: 'it cannot be reached',
+  AUTH_FAILED: 'it refused our credentials',
+  HTTP_ERROR: 'it answered with an error',
+  INVALID_RESPONSE: 'its answer could not be read',
+};
+
+/** An EHR that failed us. Its message is what a client sees; `detail` (status, OAuth error) is for logs. */
+export class SourceError extends ProductError {
   readonly source: string;
   readonly failure: SourceFailure;
-  readonly status: number | undefined;
-  constructor(source: string, failure: SourceFailure, detail: string, status?: number) {
-    super(`source ${source}: ${failure.toLowerCase().replace('_', ' ')} (${detail})`);
+  readonly httpStatus: number | undefined;
+  readonly detail: string;
+  constructor(source: string, failure: SourceFailure, detail: string, httpStatus?: number) {
+    super('SOURCE_UNAVAILABLE', `Source ${source} is unavailable: ${FAILURE_TEXT[failure]}`, { source, failure });
     this.name = 'SourceError';
     this.source = source;
     this.failure = failure;
-    this.status = status;
+    this.detail = detail;
+    this.httpStatus = httpStatus;
   }
 }
 

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPair, exportJWK, SignJWT, type CryptoKey } from 'jose';
-import { AuthenticationError, DEFAULT_AUDIENCE, DEV_ISSUER, mintDevToken, userTokenVerifier } from './user-token.ts';
+import { ProductError } from '../platform/errors.ts';
+import { DEFAULT_AUDIENCE, DEV_ISSUER, mintDevToken, userTokenVerifier } from './user-token.ts';
 
 const key = await generateKeyPair('ES256', { extractable: true });
 const jwk = { ...(await exportJWK(key.publicKey)), kid: 'k1', alg: 'ES256' };
@@ -9,7 +10,7 @@ const signer = { privateKey: key.privateKey, kid: 'k1', alg: 'ES256' };
 const verify = userTokenVerifier([{ issuer: DEV_ISSUER, audience: DEFAULT_AUDIENCE, jwks: [jwk] }]);
 
 const rejects = (auth: string | undefined, message: RegExp) =>
-  assert.rejects(verify(auth, 'r'), (e: unknown) => e instanceof AuthenticationError && message.test(e.message));
+  assert.rejects(verify(auth, 'r'), (e: unknown) => e instanceof ProductError && e.code === 'UNAUTHENTICATED' && message.test(e.message));
 
 test('a valid token yields roles, purpose of use and scopes; unknown roles are dropped', async () => {
   const token = await mintDevToken(signer, { sub: 'u1', roles: ['clinician'], purposeOfUse: 'TREAT' });

@@ -1,6 +1,7 @@
 // End-user (or system client) bearer tokens at the gateway: OIDC/SMART JWTs verified with jose
 // against the configured issuers' keys. Roles and purpose of use come from claims only.
 import { SignJWT, jwtVerify, createLocalJWKSet, createRemoteJWKSet, errors, type JWK, type JWTPayload, type CryptoKey } from 'jose';
+import { unauthenticated } from '../platform/errors.ts';
 import { tokenCache } from './token-cache.ts';
 import { isPurposeOfUse, isRole, type Principal, type PurposeOfUse, type Role } from './principal.ts';
 
@@ -29,10 +30,6 @@ export const DEV_ISSUER = 'urn:patient-gateway:dev-issuer';
 export const DEFAULT_AUDIENCE = 'patient-gateway';
 const ALLOWED_ALGORITHMS = ['ES256', 'ES384', 'RS256', 'RS384', 'PS256', 'EdDSA'];
 
-export class AuthenticationError extends Error {
-  override readonly name = 'AuthenticationError';
-}
-
 /** What the gateway knows about the request besides the token. Identity headers are never read. */
 export type RequestFacts = {
   readonly requestId: string;
@@ -51,10 +48,10 @@ const MAX_REASON_LENGTH = 500;
 function purposeOf(claim: unknown, facts: RequestFacts): { purposeOfUse: PurposeOfUse | null; breakGlassReason: string | null } {
   const header = facts.purposeOfUseHeader?.trim();
   if (header !== undefined && header !== '' && !isPurposeOfUse(header))
-    throw new AuthenticationError('x-purpose-of-use is not a known purpose of use');
+    throw unauthenticated('x-purpose-of-use is not a known purpose of use');
   const purpose = header ? (header as PurposeOfUse) : isPurposeOfUse(claim) ? claim : null;
   const reason = facts.breakGlassReasonHeader?.trim().slice(0, MAX_REASON_LENGTH) || null;
-  if (purpose === 'ETREAT' && !reason) throw new AuthenticationError('break-glass (ETREAT) requires the x-break-glass-reason header');
+  if (purpose === 'ETREAT' && !reason) throw unauthenticated('break-glass (ETREAT) requires the x-break-glass-reason header');
   return { purposeOfUse: purpose, breakGlassReason: purpose === 'ETREAT' ? reason : null };
 }
 
@@ -64,7 +61,7 @@ export function userTokenVerifier(issuers: readonly TrustedIssuer[]): UserTokenV
   return async (authorization, request) => {
     const facts: RequestFacts = typeof request === 'string' ? { requestId: request } : request;
     const token = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(authorization ?? '')?.[1];
-    if (!token) throw new AuthenticationError('a bearer token is required');
+    if (!token) throw unauthenticated('a bearer token is required');
     const payload = verified.get(token) ?? (await verifyToken(token));
     return principalFrom(payload, facts);
   };
@@ -74,10 +71,10 @@ export function userTokenVerifier(issuers: readonly TrustedIssuer[]): UserTokenV
     try {
       iss = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')).iss;
     } catch {
-      throw new AuthenticationError('malformed token');
+      throw unauthenticated('malformed token');
     }
     const trusted = typeof iss === 'string' ? byIssuer.get(iss) : undefined;
-    if (!trusted) throw new AuthenticationError('untrusted issuer');
+    if (!trusted) throw unauthenticated('untrusted issuer');
     try {
       const { payload } = await jwtVerify(token, trusted.keys, {
         issuer: trusted.issuer,
@@ -89,8 +86,8 @@ export function userTokenVerifier(issuers: readonly TrustedIssuer[]): UserTokenV
       verified.set(token, payload, payload.exp);
       return payload;
     } catch (error) {
-      if (error instanceof errors.JWTExpired) throw new AuthenticationError('token expired');
-      throw new AuthenticationError('token rejected');
+      if (error instanceof errors.JWTExpired) throw unauthenticated('token expired');
+      throw unauthenticated('token rejected');
     }
   }
 }

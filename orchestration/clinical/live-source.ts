@@ -3,13 +3,11 @@
 // into `patient=a,b,c`), a TTL cache in front, translation to canonical types behind, and
 // invalid resources quarantined with their reasons.
 import DataLoader from 'dataloader';
-import { GraphQLError } from 'graphql';
 import { createHash } from 'node:crypto';
 import type { ConnectionConfig, VendorProfile } from '../../platform/config.ts';
 import type { TtlCache } from '../../platform/cache.ts';
 import type { Database } from '../../platform/db.ts';
 import type { FhirConnection, FhirResource } from '../../protocol/fhir/client.ts';
-import { SourceError } from '../../protocol/errors.ts';
 import { condition, medicationRequest, observation, subjectPatientId, type SourceContext } from '../../translation/fhir-r4/clinical.ts';
 import { error, type Translated } from '../../translation/issues.ts';
 import { quarantine, type QuarantineEntry } from '../../translation/quarantine.ts';
@@ -39,15 +37,6 @@ export type ClinicalSourceDeps = {
 const cacheKey = (source: string, type: string, patientId: string): string =>
   `clinical:${createHash('sha256').update(`${source}\u0000${type}\u0000${patientId}`).digest('base64url').slice(0, 32)}`;
 
-export function sourceUnavailable(error: SourceError): GraphQLError {
-  return new GraphQLError(
-    `Source ${error.source} is unavailable: ${error.failure === 'TIMEOUT' ? 'it did not answer in time' : error.failure.toLowerCase().replace('_', ' ')}`,
-    {
-      extensions: { code: 'SOURCE_UNAVAILABLE', source: error.source, failure: error.failure },
-    },
-  );
-}
-
 export function clinicalLoader(deps: ClinicalSourceDeps, connection: SourceConnection, type: ClinicalType): DataLoader<string, unknown[]> {
   const { config, client } = connection;
   return new DataLoader<string, unknown[]>(
@@ -61,8 +50,8 @@ export function clinicalLoader(deps: ClinicalSourceDeps, connection: SourceConne
         try {
           resources = await client.searchAll(type, { patient: missing.join(','), _count: '200' });
         } catch (error) {
-          const failure = error instanceof SourceError ? sourceUnavailable(error) : error;
-          return patientIds.map((_id, i) => (cached[i] !== undefined ? (JSON.parse(cached[i]!) as unknown[]) : (failure as Error)));
+          // A SourceError is SOURCE_UNAVAILABLE for the patients not cached; anything else is internal.
+          return patientIds.map((_id, i) => (cached[i] !== undefined ? (JSON.parse(cached[i]!) as unknown[]) : (error as Error)));
         }
         const ctx: SourceContext = {
           source: config.id,

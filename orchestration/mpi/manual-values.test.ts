@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualValueError, parseManualFields, sameValue } from './manual-values.ts';
+import { ProductError } from '../../platform/errors.ts';
+import { parseManualFields, sameValue } from './manual-values.ts';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
 
@@ -36,7 +37,7 @@ test('partial dates are allowed; impossible and future dates are not', () => {
   for (const bad of ['1970-02-30', '03/16/1970', '1970-3-16', '', '2026-11-26', '2027', '2026-12'])
     assert.throws(
       () => parseManualFields({ birthDate: bad }, 'fields', NOW),
-      (e: unknown) => e instanceof ManualValueError && e.path === 'fields.birthDate',
+      (e: unknown) => e instanceof ProductError && e.details.argument === 'fields.birthDate',
       bad,
     );
 });
@@ -70,8 +71,8 @@ test('each refusal names the path of the offending value and never echoes the va
     assert.throws(
       () => parseManualFields(input, 'fields', NOW),
       (e: unknown) => {
-        assert.ok(e instanceof ManualValueError);
-        assert.equal(e.path, path, JSON.stringify(input));
+        assert.ok(e instanceof ProductError && e.code === 'BAD_USER_INPUT');
+        assert.equal(e.details.argument, path, JSON.stringify(input));
         for (const secret of ['not-an-address', 'loft 3', 'call me', 'Springfield', 'Oka'])
           assert.ok(!e.message.includes(secret), e.message);
         return true;

@@ -1,6 +1,7 @@
 // A steward's manual values for golden fields, checked and normalized before they are stored:
 // a manual value wins over every survivorship rule, so a typo here would show in every chart.
 // Pure functions; refusals name the input path, never the value (it is PHI).
+import { badUserInput, type ProductError } from '../../platform/errors.ts';
 import type { Address, ContactPoint, HumanName } from '../../schema/__generated__/canonical.ts';
 import { ADMINISTRATIVE_GENDER, isCalendarDate } from '../../translation/fhir-r4/patient.ts';
 import type { GoldenField } from './survivorship.ts';
@@ -44,15 +45,8 @@ export type ManualFieldsInput = {
 /** What to store: normalized values per field, and the fields to clear. */
 export type ManualChange = { readonly set: Readonly<Partial<Record<ManualField, unknown>>>; readonly clear: readonly ManualField[] };
 
-/** A refused input: the path of the offending value (e.g. `fields.telecom[1].value`) and why. */
-export class ManualValueError extends Error {
-  readonly path: string;
-  constructor(path: string, message: string) {
-    super(`\`${path}\` ${message}`);
-    this.name = 'ManualValueError';
-    this.path = path;
-  }
-}
+/** A refused input names the path of the offending value (e.g. `fields.telecom[1].value`) and why, never the value. */
+const refused = (path: string, message: string): ProductError => badUserInput(`\`${path}\` ${message}`, path);
 
 // FHIR R4 value sets (required bindings) for the coded parts.
 const NAME_USE = new Set(['usual', 'official', 'temp', 'nickname', 'anonymous', 'old', 'maiden']);
@@ -67,15 +61,15 @@ const PHONE = /^\+?[0-9 ().-]{4,30}$/;
 /** Trimmed text with inner whitespace collapsed (NFC), or null when empty; refuses control characters and overlong text. */
 function clean(value: Maybe<string>, path: string): string | null {
   if (value === null || value === undefined) return null;
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(value)) throw new ManualValueError(path, 'must not contain control characters');
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(value)) throw refused(path, 'must not contain control characters');
   const text = value.normalize('NFC').replace(/\s+/g, ' ').trim();
-  if (text.length > MAX_TEXT) throw new ManualValueError(path, `must be at most ${MAX_TEXT} characters`);
+  if (text.length > MAX_TEXT) throw refused(path, `must be at most ${MAX_TEXT} characters`);
   return text || null;
 }
 
 function coded(value: Maybe<string>, allowed: ReadonlySet<string>, path: string): string | null {
   const code = clean(value, path);
-  if (code !== null && !allowed.has(code)) throw new ManualValueError(path, `must be one of ${[...allowed].join(', ')}`);
+  if (code !== null && !allowed.has(code)) throw refused(path, `must be one of ${[...allowed].join(', ')}`);
   return code;
 }
 
@@ -92,14 +86,14 @@ function name(input: HumanNameInput, path: string): HumanName {
     suffix: parts(input.suffix, `${path}.suffix`),
     text: clean(input.text, `${path}.text`),
   };
-  if (!value.family && value.given.length === 0) throw new ManualValueError(path, 'must have a family name or a given name');
+  if (!value.family && value.given.length === 0) throw refused(path, 'must have a family name or a given name');
   return value;
 }
 
 function birthDate(input: string, path: string, today: string): string {
   const value = input.trim();
-  if (!isCalendarDate(value)) throw new ManualValueError(path, 'must be a calendar date: YYYY, YYYY-MM or YYYY-MM-DD');
-  if (value > today.slice(0, value.length)) throw new ManualValueError(path, 'must not be in the future');
+  if (!isCalendarDate(value)) throw refused(path, 'must be a calendar date: YYYY, YYYY-MM or YYYY-MM-DD');
+  if (value > today.slice(0, value.length)) throw refused(path, 'must not be in the future');
   return value;
 }
 
@@ -112,24 +106,23 @@ function address(input: AddressInput, path: string): Address {
     postalCode: clean(input.postalCode, `${path}.postalCode`),
     country: clean(input.country, `${path}.country`),
   };
-  if (value.line.length === 0 && !value.city && !value.postalCode)
-    throw new ManualValueError(path, 'must have a line, a city or a postal code');
+  if (value.line.length === 0 && !value.city && !value.postalCode) throw refused(path, 'must have a line, a city or a postal code');
   return value;
 }
 
 function contactPoint(input: ContactPointInput, path: string): ContactPoint {
   const system = coded(input.system, CONTACT_SYSTEM, `${path}.system`);
   const value = clean(input.value, `${path}.value`);
-  if (!system) throw new ManualValueError(`${path}.system`, 'is required');
-  if (!value) throw new ManualValueError(`${path}.value`, 'is required');
-  if (system === 'email' && !EMAIL.test(value)) throw new ManualValueError(`${path}.value`, 'must be an email address');
+  if (!system) throw refused(`${path}.system`, 'is required');
+  if (!value) throw refused(`${path}.value`, 'is required');
+  if (system === 'email' && !EMAIL.test(value)) throw refused(`${path}.value`, 'must be an email address');
   if ((system === 'phone' || system === 'fax' || system === 'sms') && !PHONE.test(value))
-    throw new ManualValueError(`${path}.value`, 'must be a phone number (digits, spaces, +()-.)');
+    throw refused(`${path}.value`, 'must be a phone number (digits, spaces, +()-.)');
   return { system, value: system === 'email' ? value.toLowerCase() : value, use: coded(input.use, CONTACT_USE, `${path}.use`) };
 }
 
 function list<I, O>(values: readonly I[], path: string, one: (v: I, p: string) => O): O[] {
-  if (values.length > MAX_PARTS) throw new ManualValueError(path, `must have at most ${MAX_PARTS} entries`);
+  if (values.length > MAX_PARTS) throw refused(path, `must have at most ${MAX_PARTS} entries`);
   return values.map((v, i) => one(v, `${path}[${i}]`));
 }
 
@@ -145,18 +138,17 @@ export function parseManualFields(input: ManualFieldsInput, path = 'fields', now
   if (input.birthDate != null) set.birthDate = birthDate(input.birthDate, `${path}.birthDate`, today);
   if (input.gender != null) {
     const gender = coded(input.gender, ADMINISTRATIVE_GENDER, `${path}.gender`);
-    if (!gender) throw new ManualValueError(`${path}.gender`, 'must not be empty');
+    if (!gender) throw refused(`${path}.gender`, 'must not be empty');
     set.gender = gender;
   }
   if (input.addresses != null) set.addresses = list(input.addresses, `${path}.addresses`, address);
   if (input.telecom != null) set.telecom = list(input.telecom, `${path}.telecom`, contactPoint);
   const clear = [...new Set(input.clear ?? [])];
   for (const field of clear) {
-    if (!(MANUAL_FIELDS as readonly string[]).includes(field))
-      throw new ManualValueError(`${path}.clear`, `must list only ${MANUAL_FIELDS.join(', ')}`);
-    if (field in set) throw new ManualValueError(`${path}.clear`, `names ${field}, which is also being set`);
+    if (!(MANUAL_FIELDS as readonly string[]).includes(field)) throw refused(`${path}.clear`, `must list only ${MANUAL_FIELDS.join(', ')}`);
+    if (field in set) throw refused(`${path}.clear`, `names ${field}, which is also being set`);
   }
-  if (Object.keys(set).length === 0 && clear.length === 0) throw new ManualValueError(path, 'must set or clear at least one field');
+  if (Object.keys(set).length === 0 && clear.length === 0) throw refused(path, 'must set or clear at least one field');
   return { set, clear };
 }
 

@@ -1,6 +1,7 @@
 // Steward decisions on a real database: merge redirects, unmerge restoring the prior state (and
 // records linked since), manual decisions surviving re-matching, review resolution, idempotency,
 // a steward's manual field values, and a merge racing a link.
+import type { ProductError } from '../../platform/errors.ts';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { linkSourceRecord } from './linking.ts';
@@ -12,7 +13,6 @@ import {
   mergePatients,
   resolveReview,
   setPatientFields,
-  type StewardError,
   unlinkRecord,
   unmergePatient,
   type StewardContext,
@@ -108,14 +108,14 @@ test('merge: every record moves, the merged id answers with the survivor and say
   const again = await mergePatients(steward(), a.goldenId, b.goldenId);
   assert.equal(again.changed, false);
   assert.deepEqual(audited.at(-1)?.sort(), [a.goldenId, b.goldenId].sort(), 'the repeat is audited too');
-  await assert.rejects(mergePatients(steward(), a.goldenId, a.goldenId), (e: StewardError) => e.code === 'BAD_REQUEST');
+  await assert.rejects(mergePatients(steward(), a.goldenId, a.goldenId), (e: ProductError) => e.code === 'BAD_USER_INPUT');
   await assert.rejects(
     mergePatients(steward(), a.goldenId, '00000000-0000-4000-8000-000000000000'),
-    (e: StewardError) => e.code === 'NOT_FOUND',
+    (e: ProductError) => e.code === 'NOT_FOUND',
   );
   await assert.rejects(
     mergePatients(steward(' '), a.goldenId, b.goldenId),
-    (e: StewardError) => e.code === 'BAD_REQUEST',
+    (e: ProductError) => e.code === 'BAD_USER_INPUT',
     'a reason is required',
   );
 });
@@ -208,7 +208,7 @@ test('unlink moves a record to a new golden record, and matching never puts it b
   assert.ok([a.goldenId, u.goldenId].includes(c.goldenId));
   const queue = await reviewQueuePage(t.db, 100, undefined);
   assert.ok(!queue.items.some((i) => [i.goldenId, i.candidateId].sort().join() === [a.goldenId, u.goldenId].sort().join()));
-  await assert.rejects(unlinkRecord(steward(), { source: 'nowhere', sourcePatientId: 'X' }), (e: StewardError) => e.code === 'NOT_FOUND');
+  await assert.rejects(unlinkRecord(steward(), { source: 'nowhere', sourcePatientId: 'X' }), (e: ProductError) => e.code === 'NOT_FOUND');
 });
 
 test('review queue: MATCH links the parked record, NO_MATCH keeps them apart; repeats are idempotent, contradictions conflict', async () => {
@@ -224,7 +224,7 @@ test('review queue: MATCH links the parked record, NO_MATCH keeps them apart; re
   assert.equal(resolved.item.status, 'RESOLVED');
   assert.equal((await linkBySourceRecord(t.db, 'cerner-main', 'R1c'))?.goldenId, a.goldenId);
   assert.equal((await resolveReview(steward(), item.id, 'MATCH')).changed, false);
-  await assert.rejects(resolveReview(steward(), item.id, 'NO_MATCH'), (e: StewardError) => e.code === 'CONFLICT');
+  await assert.rejects(resolveReview(steward(), item.id, 'NO_MATCH'), (e: ProductError) => e.code === 'CONFLICT');
 
   const other = someone('epic-main', 'R2');
   const c = await linkSourceRecord(t.db, other, t.protection, { matching: wide });
@@ -307,7 +307,7 @@ test("a steward's manual value wins over survivorship, survives new and updated 
 
   await assert.rejects(
     setPatientFields(steward(), '00000000-0000-4000-8000-000000000000', fields({ gender: 'male' })),
-    (e: StewardError) => e.code === 'NOT_FOUND',
+    (e: ProductError) => e.code === 'NOT_FOUND',
   );
 });
 

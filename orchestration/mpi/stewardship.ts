@@ -4,6 +4,7 @@
 // Manual links carry origin MANUAL, which automatic re-matching never overrides.
 import { randomUUID } from 'node:crypto';
 import type { Database, Queryable } from '../../platform/db.ts';
+import { badUserInput, conflict, notFound } from '../../platform/errors.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
 import {
   activeGoldenId,
@@ -29,19 +30,6 @@ import {
 import { MANUAL_FIELDS, sameValue, type ManualChange, type ManualField } from './manual-values.ts';
 import { toReviewItem, type ReviewItem } from './store.ts';
 import type { GoldenField, ManualValue, SurvivorshipConfig } from './survivorship.ts';
-
-export const STEWARD_ERRORS = { NOT_FOUND: 'NOT_FOUND', CONFLICT: 'CONFLICT', BAD_REQUEST: 'BAD_REQUEST' } as const;
-export type StewardErrorCode = (typeof STEWARD_ERRORS)[keyof typeof STEWARD_ERRORS];
-
-/** A refused steward operation; the message names ids, never demographics. */
-export class StewardError extends Error {
-  readonly code: StewardErrorCode;
-  constructor(code: StewardErrorCode, message: string) {
-    super(message);
-    this.name = 'StewardError';
-    this.code = code;
-  }
-}
 
 export type StewardContext = {
   readonly db: Database;
@@ -76,7 +64,7 @@ export type FieldsResult = { readonly goldenId: string; readonly changedFields: 
 type Op<T> = (tx: Queryable, c: StewardContext) => Promise<{ result: T; touched: string[]; fields?: string[] }>;
 
 async function run<T>(c: StewardContext, op: Op<T>): Promise<T> {
-  if (!c.who.reason.trim()) throw new StewardError(STEWARD_ERRORS.BAD_REQUEST, 'a reason is required');
+  if (!c.who.reason.trim()) throw badUserInput('`reason` must not be empty', 'reason');
   return inTransaction(c.db, async (tx) => {
     const { result, touched, fields = [] } = await op(tx, c);
     await c.audit?.(tx, [...new Set(touched)], fields);
@@ -92,22 +80,20 @@ async function lockRecord(tx: Queryable, ref: RecordRef): Promise<RecordRow> {
     'SELECT golden_id, link_state, link_origin FROM source_record WHERE source = $1 AND source_patient_id = $2 AND deleted_at IS NULL FOR UPDATE',
     [ref.source, ref.sourcePatientId],
   );
-  if (!rows[0]) throw new StewardError(STEWARD_ERRORS.NOT_FOUND, `no source record ${recordId(ref)}`);
+  if (!rows[0]) throw notFound(`no source record ${recordId(ref)}`);
   return rows[0];
 }
 
 async function activeOrThrow(tx: Queryable, id: string): Promise<string> {
   const active = await activeGoldenId(tx, id);
-  if (!active) throw new StewardError(STEWARD_ERRORS.NOT_FOUND, `no patient ${id}`);
+  if (!active) throw notFound(`no patient ${id}`);
   return active;
 }
 
 /** Locks both golden records and checks neither was merged away while we waited. */
 async function lockActive(tx: Queryable, ids: readonly string[]): Promise<void> {
   const states = await lockGoldens(tx, ids);
-  for (const id of ids)
-    if (states.get(id)?.status !== 'ACTIVE')
-      throw new StewardError(STEWARD_ERRORS.CONFLICT, `patient ${id} changed concurrently (merged); retry`);
+  for (const id of ids) if (states.get(id)?.status !== 'ACTIVE') throw conflict(`patient ${id} changed concurrently (merged); retry`);
 }
 
 async function recompute(tx: Queryable, c: StewardContext, ids: readonly string[]): Promise<void> {
@@ -289,14 +275,14 @@ const mergeOp =
   async (tx, c) => {
     const survivor = await activeOrThrow(tx, survivorId);
     const mergedNow = await activeGoldenId(tx, mergedId);
-    if (!mergedNow) throw new StewardError(STEWARD_ERRORS.NOT_FOUND, `no patient ${mergedId}`);
+    if (!mergedNow) throw notFound(`no patient ${mergedId}`);
     if (mergedNow === survivor) {
       // Already one patient: a repeat of this merge (or of an equivalent one) changes nothing.
       if (mergedId !== survivor)
         return { result: { survivorId: survivor, mergedId, movedRecords: 0, changed: false }, touched: [survivor, mergedId] };
-      throw new StewardError(STEWARD_ERRORS.BAD_REQUEST, 'a patient cannot be merged into itself');
+      throw badUserInput('a patient cannot be merged into itself', 'mergedId');
     }
-    if (mergedNow !== mergedId) throw new StewardError(STEWARD_ERRORS.CONFLICT, `patient ${mergedId} was already merged into ${mergedNow}`);
+    if (mergedNow !== mergedId) throw conflict(`patient ${mergedId} was already merged into ${mergedNow}`);
     await lockActive(tx, [survivor, mergedId]);
     const { rows } = await tx.query<{
       source: string;
@@ -368,12 +354,11 @@ export const unmergePatient = (c: StewardContext, mergedId: string): Promise<Mer
       const exists = await tx.query<{ status: string }>('SELECT status FROM golden_patient WHERE id = $1', [mergedId]);
       if (exists.rows[0]?.status === 'ACTIVE')
         return { result: { survivorId: mergedId, mergedId, movedRecords: 0, changed: false }, touched: [mergedId] };
-      throw new StewardError(STEWARD_ERRORS.NOT_FOUND, `no merge of patient ${mergedId} to undo`);
+      throw notFound(`no merge of patient ${mergedId} to undo`);
     }
     const survivor = await activeOrThrow(tx, ev.survivor_id);
     const states = await lockGoldens(tx, [survivor, mergedId]);
-    if (states.get(mergedId)?.mergedInto !== ev.survivor_id)
-      throw new StewardError(STEWARD_ERRORS.CONFLICT, `patient ${mergedId} is not merged into ${ev.survivor_id}`);
+    if (states.get(mergedId)?.mergedInto !== ev.survivor_id) throw conflict(`patient ${mergedId} is not merged into ${ev.survivor_id}`);
     // Records the merge moved that are still where the merge (or a later merge) put them.
     const back = new Map<string, Moved>();
     for (const m of ev.moved) {
@@ -446,7 +431,7 @@ const notDuplicateOp =
   (a: string, b: string): Op<NotDuplicateResult> =>
   async (tx, c) => {
     const [x, y] = [await activeOrThrow(tx, a), await activeOrThrow(tx, b)];
-    if (x === y) throw new StewardError(STEWARD_ERRORS.CONFLICT, `patients ${a} and ${b} are one patient now; unmerge first`);
+    if (x === y) throw conflict(`patients ${a} and ${b} are one patient now; unmerge first`);
     await lockActive(tx, [x, y]);
     // A record parked beside a candidate (POSSIBLE_MATCH) is now confirmed as a person of its own.
     const parked = await tx.query<{ record_source: string; record_id: string }>(
@@ -494,14 +479,13 @@ export const resolveReview = (c: StewardContext, id: string, decision: ReviewDec
   run<ReviewOutcome>(c, async (tx) => {
     const { rows } = await tx.query<Parameters<typeof toReviewItem>[0]>('SELECT * FROM review_item WHERE id = $1 FOR UPDATE', [id]);
     const item = rows[0] ? toReviewItem(rows[0]) : undefined;
-    if (!item) throw new StewardError(STEWARD_ERRORS.NOT_FOUND, `no review item ${id}`);
+    if (!item) throw notFound(`no review item ${id}`);
     const touched = [item.goldenId, item.candidateId];
     if (item.status === 'RESOLVED') {
       if (item.decision === decision) return { result: { item, changed: false }, touched };
-      throw new StewardError(STEWARD_ERRORS.CONFLICT, `review item ${id} was already resolved as ${item.decision}`);
+      throw conflict(`review item ${id} was already resolved as ${item.decision}`);
     }
-    if (item.status === 'OBSOLETE')
-      throw new StewardError(STEWARD_ERRORS.CONFLICT, `review item ${id} no longer applies (its records were linked or merged since)`);
+    if (item.status === 'OBSOLETE') throw conflict(`review item ${id} no longer applies (its records were linked or merged since)`);
     if (decision === REVIEW_DECISIONS.MATCH) {
       if (item.kind === 'POSSIBLE_MATCH' && item.record) await linkRecordOp(item.record, item.candidateId)(tx, c);
       else {

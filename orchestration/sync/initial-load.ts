@@ -1,6 +1,7 @@
 // Initial load: pulls every Patient from each connection (FHIR search, paged), translates it
 // with the connection's vendor profile and links it in the MPI. Invalid records go to
 // quarantine with their reasons; one unreachable source does not stop the others.
+import { SourceError } from '../../protocol/errors.ts';
 import type { ConnectionConfig, VendorProfile } from '../../platform/config.ts';
 import type { Database } from '../../platform/db.ts';
 import { logger } from '../../platform/log.ts';
@@ -60,8 +61,9 @@ export async function loadSource(db: Database, { connection, client, profile, pr
     log.info('source_loaded', { source: connection.id, read, linked, newGolden, quarantined });
     return { source: connection.id, read, linked, newGolden, quarantined };
   } catch (error) {
-    log.warn('source_load_failed', { source: connection.id, read, error: (error as Error).message });
-    return { source: connection.id, read, linked, newGolden, quarantined, failed: (error as Error).message };
+    const reason = error instanceof SourceError ? `${error.message} (${error.detail})` : (error as Error).message;
+    log.warn('source_load_failed', { source: connection.id, read, error: reason });
+    return { source: connection.id, read, linked, newGolden, quarantined, failed: reason };
   }
 }
 

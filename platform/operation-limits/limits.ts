@@ -5,6 +5,7 @@
 // Every refusal is a GraphQL error with no data: `extensions.code` is GRAPHQL_VALIDATION_FAILED
 // (BAD_USER_INPUT for a page size over its cap, as for any malformed argument in the public
 // contract), `extensions.limit` names the limit and `extensions.max` its bound.
+import type { ErrorCode } from '../errors.ts';
 import { GraphQLError, type ASTNode } from 'graphql';
 
 export type OperationLimits = {
@@ -105,14 +106,14 @@ export const LIMIT_NAMES = {
 } as const;
 export type LimitName = (typeof LIMIT_NAMES)[keyof typeof LIMIT_NAMES];
 
-export const VALIDATION_FAILED = 'GRAPHQL_VALIDATION_FAILED';
+export const VALIDATION_FAILED = 'GRAPHQL_VALIDATION_FAILED' satisfies ErrorCode;
 
 /** A refusal: a GraphQL error with the limit's name and bound (never the offending document). */
 export function limitError(
   limit: LimitName,
   max: number,
   message: string,
-  options: { readonly nodes?: readonly ASTNode[]; readonly code?: string; readonly extra?: Readonly<Record<string, unknown>> } = {},
+  options: { readonly nodes?: readonly ASTNode[]; readonly code?: ErrorCode; readonly extra?: Readonly<Record<string, unknown>> } = {},
 ): GraphQLError {
   return new GraphQLError(message, {
     nodes: options.nodes,

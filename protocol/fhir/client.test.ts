@@ -53,7 +53,7 @@ test('a client key the EHR does not know is an auth failure that names the sourc
   await assert.rejects(
     tokensFor(stranger).getToken(),
     (e: unknown) =>
-      e instanceof SourceError && e.failure === 'AUTH_FAILED' && e.source === 'sim-epic' && e.message.includes('invalid_client'),
+      e instanceof SourceError && e.failure === 'AUTH_FAILED' && e.source === 'sim-epic' && e.detail.includes('invalid_client'),
   );
 });
 
@@ -87,7 +87,7 @@ test('an EHR answering 503 is an HTTP failure with its status', async () => {
   try {
     await assert.rejects(
       client.searchAll('Patient', {}),
-      (e: unknown) => e instanceof SourceError && e.failure === 'HTTP_ERROR' && e.status === 503,
+      (e: unknown) => e instanceof SourceError && e.failure === 'HTTP_ERROR' && e.httpStatus === 503,
     );
   } finally {
     sim.setFault(null);

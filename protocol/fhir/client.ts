@@ -48,7 +48,7 @@ export function fhirConnection(options: FhirConnectionOptions): FhirConnection {
         return bundle;
       } catch (error) {
         const failure = toSourceError(options.source, error, options.timeoutMs);
-        if (failure.status === 401 && attempt === 0) {
+        if (failure.httpStatus === 401 && attempt === 0) {
           options.tokens.invalidate();
           continue;
         }

@@ -2,7 +2,8 @@
 import type { Database } from '../../platform/db.ts';
 import { auditEventPage, toFhirAuditEvent } from '../../orchestration/audit/query.ts';
 import { hasRole } from '../../security/principal.ts';
-import { badInput, cursorCodec, pageSize, text } from '../shared/arguments.ts';
+import { badUserInput } from '../../platform/errors.ts';
+import { cursorCodec, pageSize, text } from '../shared/arguments.ts';
 import type { Resolvers } from './__generated__/resolvers.ts';
 
 export const MAX_AUDIT_PAGE = 200;
@@ -10,7 +11,7 @@ const cursors = cursorCodec('audit', (seq) => /^\d{1,19}$/.test(seq));
 function instant(value: string | null | undefined, argument: string): string | null {
   if (value === null || value === undefined) return null;
   if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value) || Number.isNaN(Date.parse(value)))
-    throw badInput(`\`${argument}\` must be an ISO 8601 date or instant`, argument);
+    throw badUserInput(`\`${argument}\` must be an ISO 8601 date or instant`, argument);
   return value;
 }
 
@@ -20,7 +21,7 @@ export function auditResolvers({ db }: { readonly db: Database }): Resolvers {
       async auditEvents(_p, { patientId, actor, from, to, first, after }, ctx) {
         const size = pageSize(first, 50, MAX_AUDIT_PAGE);
         if (patientId != null && !/^[0-9a-f-]{36}$/i.test(patientId))
-          throw badInput('`patientId` must be a golden patient id', 'patientId');
+          throw badUserInput('`patientId` must be a golden patient id', 'patientId');
         text(actor, 'actor');
         const beforeSeq = after ? cursors.decode(after) : null;
         // Object-level check besides the field policy: only the security role reads the log.

@@ -15,7 +15,8 @@ import {
   type SourceLink,
 } from '../../orchestration/mpi/store.ts';
 import { mayAccessPatient, mayAccessPatients, mayAccessSourceRecord } from '../../policies/object-access.ts';
-import { badInput, cursorCodec, pageSize, text } from '../shared/arguments.ts';
+import { badUserInput } from '../../platform/errors.ts';
+import { cursorCodec, pageSize, text } from '../shared/arguments.ts';
 import { perRequest, type SubgraphContext } from '../shared/context.ts';
 import type { Resolvers } from './__generated__/resolvers.ts';
 import { SOURCE_RECORD_ID, stewardResolvers } from './steward-resolvers.ts';
@@ -76,11 +77,12 @@ export function mpiResolvers({ db, protection, adapters, connections }: MpiDepen
     Query: {
       ...steward.Query,
       async patient(_p, { id }, ctx) {
-        if (!UUID.test(id)) throw badInput('`id` must be a golden patient id (a UUID)', 'id');
+        if (!UUID.test(id)) throw badUserInput('`id` must be a golden patient id (a UUID)', 'id');
         return patientById(id, ctx);
       },
       async patientByIdentifier(_p, { system, value }, ctx) {
-        if (!system.trim() || !value.trim()) throw badInput('`system` and `value` must not be empty', system.trim() ? 'value' : 'system');
+        if (!system.trim() || !value.trim())
+          throw badUserInput('`system` and `value` must not be empty', system.trim() ? 'value' : 'system');
         text(system, 'system');
         text(value, 'value');
         if (!mayAccessPatients(ctx.principal)) return null;
@@ -91,7 +93,7 @@ export function mpiResolvers({ db, protection, adapters, connections }: MpiDepen
         const size = pageSize(first, 20, MAX_PAGE_SIZE);
         const afterId = after ? cursors.decode(after) : undefined;
         if (filter?.postalCodePrefix != null && !/^\d{3}$/.test(filter.postalCodePrefix))
-          throw badInput('`filter.postalCodePrefix` must be three digits', 'filter');
+          throw badUserInput('`filter.postalCodePrefix` must be three digits', 'filter');
         text(filter?.gender, 'filter.gender');
         text(filter?.source, 'filter.source');
         if (!mayAccessPatients(ctx.principal)) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };

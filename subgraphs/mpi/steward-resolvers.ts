@@ -3,7 +3,6 @@
 // only; here each mutation checks its arguments, runs in one transaction with its audit record,
 // and maps refusals to GraphQL error codes (NOT_FOUND, CONFLICT, BAD_USER_INPUT) that name ids,
 // never demographics.
-import { GraphQLError } from 'graphql';
 import type { Queryable } from '../../platform/db.ts';
 import { writeAuditEvents } from '../../orchestration/audit/audit-log.ts';
 import {
@@ -21,21 +20,15 @@ import {
   mergePatients,
   resolveReview,
   setPatientFields,
-  StewardError,
   unlinkRecord,
   unmergePatient,
   type StewardContext,
 } from '../../orchestration/mpi/stewardship.ts';
-import {
-  ManualValueError,
-  parseManualFields,
-  type ManualChange,
-  type ManualField,
-  type ManualFieldsInput,
-} from '../../orchestration/mpi/manual-values.ts';
+import { parseManualFields, type ManualField, type ManualFieldsInput } from '../../orchestration/mpi/manual-values.ts';
 import { defaultLinkConfig } from '../../orchestration/mpi/linking.ts';
 import { mayAccessPatients } from '../../policies/object-access.ts';
-import { badInput, cursorCodec, pageSize } from '../shared/arguments.ts';
+import { badUserInput, forbidden } from '../../platform/errors.ts';
+import { cursorCodec, pageSize } from '../shared/arguments.ts';
 import { perRequest, type SubgraphContext } from '../shared/context.ts';
 import type { MpiDependencies } from './resolvers.ts';
 import DataLoader from 'dataloader';
@@ -50,32 +43,22 @@ export const SOURCE_RECORD_ID = /^([a-z0-9][a-z0-9-]*):(.{1,200})$/;
 export function parseSourceRecordId(id: string, argument = 'sourceRecordId'): { source: string; sourcePatientId: string } {
   const m = SOURCE_RECORD_ID.exec(id);
   if (!m || /[\u0000-\u001f\u007f]/.test(id))
-    throw badInput(`\`${argument}\` must be a source record id such as "epic-main:E123"`, argument);
+    throw badUserInput(`\`${argument}\` must be a source record id such as "epic-main:E123"`, argument);
   return { source: m[1]!, sourcePatientId: m[2]! };
 }
 
 function patientId(id: string, argument: string): string {
-  if (!UUID.test(id)) throw badInput(`\`${argument}\` must be a golden patient id (a UUID)`, argument);
+  if (!UUID.test(id)) throw badUserInput(`\`${argument}\` must be a golden patient id (a UUID)`, argument);
   return id.toLowerCase();
 }
 
 /** A reason is required, bounded, and printable (it is kept in the link history). */
 function reasonArg(reason: string): string {
   const trimmed = reason.trim();
-  if (!trimmed) throw badInput('`reason` must not be empty', 'reason');
+  if (!trimmed) throw badUserInput('`reason` must not be empty', 'reason');
   if (trimmed.length > 1000 || /[\u0000-\u0008\u000b-\u001f\u007f]/.test(trimmed))
-    throw badInput('`reason` must be at most 1000 printable characters', 'reason');
+    throw badUserInput('`reason` must be at most 1000 printable characters', 'reason');
   return trimmed;
-}
-
-/** The steward's field values, checked and normalized; a refusal names the input path, never the value. */
-function manualChange(fields: ManualFieldsInput): ManualChange {
-  try {
-    return parseManualFields(fields);
-  } catch (error) {
-    if (error instanceof ManualValueError) throw badInput(error.message, error.path);
-    throw error;
-  }
 }
 
 /** GraphQL's ManualField names and the golden fields they stand for. */
@@ -87,14 +70,9 @@ const MANUAL_FIELD_ENUM = {
   TELECOM: 'telecom',
 } as const satisfies Record<string, ManualField>;
 
-const GRAPHQL_CODES = { NOT_FOUND: 'NOT_FOUND', CONFLICT: 'CONFLICT', BAD_REQUEST: 'BAD_USER_INPUT' } as const;
-
 async function steward<T>(ctx: SubgraphContext, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
-  } catch (error) {
-    if (error instanceof StewardError) throw new GraphQLError(error.message, { extensions: { code: GRAPHQL_CODES[error.code] } });
-    throw error;
   } finally {
     // Patients read later in this request (the result, a second mutation) must see the change.
     ctx.perRequest.clear();
@@ -142,8 +120,7 @@ export function stewardResolvers(deps: MpiDependencies, patientById: (id: string
     );
   // Stewards work across patients: a token bound to one patient (SMART launch) cannot.
   const guard = (ctx: SubgraphContext): void => {
-    if (!mayAccessPatients(ctx.principal) || ctx.principal.patientContext !== null)
-      throw new GraphQLError('Not authorized', { extensions: { code: 'FORBIDDEN' } });
+    if (!mayAccessPatients(ctx.principal) || ctx.principal.patientContext !== null) throw forbidden();
   };
   const recordLink = (ref: { source: string; sourcePatientId: string } | null) =>
     ref ? linkBySourceRecord(db, ref.source, ref.sourcePatientId).then((l) => l ?? null) : null;
@@ -206,7 +183,7 @@ export function stewardResolvers(deps: MpiDependencies, patientById: (id: string
       },
       setPatientFields: (_p: unknown, a: { patientId: string; fields: ManualFieldsInput; reason: string }, ctx: SubgraphContext) => {
         const id = patientId(a.patientId, 'patientId');
-        const change = manualChange(a.fields);
+        const change = parseManualFields(a.fields);
         const reason = reasonArg(a.reason);
         guard(ctx);
         return steward(ctx, () => setPatientFields(stewardContext(deps, ctx, 'setPatientFields', reason), id, change));

@@ -1,9 +1,6 @@
 // Argument checks shared by every subgraph's resolvers: malformed input is BAD_USER_INPUT naming
 // the argument, before any work is done.
-import { GraphQLError } from 'graphql';
-
-export const badInput = (message: string, argument: string): GraphQLError =>
-  new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', argument } });
+import { badUserInput } from '../../platform/errors.ts';
 
 const MAX_TEXT = 256;
 
@@ -11,14 +8,14 @@ const MAX_TEXT = 256;
 export function text(value: string | null | undefined, argument: string): string | null {
   if (value === null || value === undefined) return null;
   if (value.length > MAX_TEXT || /[\u0000-\u001f\u007f]/.test(value))
-    throw badInput(`\`${argument}\` must be at most ${MAX_TEXT} printable characters`, argument);
+    throw badUserInput(`\`${argument}\` must be at most ${MAX_TEXT} printable characters`, argument);
   return value;
 }
 
 /** A Relay page size between 0 and max. */
 export function pageSize(first: number | null | undefined, fallback: number, max: number): number {
   const size = first ?? fallback;
-  if (!Number.isInteger(size) || size < 0 || size > max) throw badInput(`\`first\` must be between 0 and ${max}`, 'first');
+  if (!Number.isInteger(size) || size < 0 || size > max) throw badUserInput(`\`first\` must be between 0 and ${max}`, 'first');
   return size;
 }
 
@@ -29,7 +26,7 @@ export function cursorCodec(kind: string, valid: (key: string) => boolean) {
     decode(cursor: string): string {
       const decoded = Buffer.from(cursor, 'base64url').toString('utf8');
       const key = decoded.startsWith(`${kind}:`) ? decoded.slice(kind.length + 1) : '';
-      if (!valid(key)) throw badInput('`after` is not a cursor returned by this API', 'after');
+      if (!valid(key)) throw badUserInput('`after` is not a cursor returned by this API', 'after');
       return key;
     },
   };

@@ -9,7 +9,8 @@ import { parse, type GraphQLSchema } from 'graphql';
 import { applyMiddleware } from '../../policies/shield.ts';
 import type { IncomingMessage } from 'node:http';
 import type { Database } from '../../platform/db.ts';
-import { HttpError, hardenedPlugins, hardenedServerOptions, serveGraphQL, type RunningHttpServer } from '../../platform/graphql-http.ts';
+import { formatProductError, ProductError, unauthenticated } from '../../platform/errors.ts';
+import { hardenedPlugins, hardenedServerOptions, serveGraphQL, type RunningHttpServer } from '../../platform/graphql-http.ts';
 import type { OperationLimits } from '../../platform/operation-limits/index.ts';
 import { logger } from '../../platform/log.ts';
 import { describeRule, policyMiddleware, ruleTreeFor, type PolicySet } from '../../policies/policy-set.ts';
@@ -92,7 +93,9 @@ function auditPlugin(db: Database, subgraph: string): ApolloServerPlugin<Subgrap
             // A GraphQL error (not an HTTP failure) so the gateway relays the reason to the client.
             response.body = {
               kind: 'single',
-              singleResult: { errors: [{ message: 'audit log unavailable; no data returned', extensions: { code: 'AUDIT_UNAVAILABLE' } }] },
+              singleResult: {
+                errors: [formatProductError(new ProductError('AUDIT_UNAVAILABLE', 'audit log unavailable; no data returned'))],
+              },
             };
           }
         },
@@ -141,7 +144,7 @@ export async function startSubgraph(def: SubgraphDefinition, runtime: SubgraphRu
     };
     if (unguarded) return { principal: unguarded, audit: auditCollector({}), subgraph: def.name, client, perRequest: new Map() };
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    if (!token) throw new HttpError(401, 'UNAUTHENTICATED', 'gateway identity required');
+    if (!token) throw unauthenticated('gateway identity required');
     try {
       // The request id is correlation only (audit rows of one operation); it travels beside the identity.
       const requestId = header('x-request-id', 100) ?? '';
@@ -153,7 +156,7 @@ export async function startSubgraph(def: SubgraphDefinition, runtime: SubgraphRu
         perRequest: new Map(),
       };
     } catch {
-      throw new HttpError(401, 'UNAUTHENTICATED', 'gateway identity rejected');
+      throw unauthenticated('gateway identity rejected');
     }
   };
   return serveGraphQL({
