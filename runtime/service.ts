@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCache } from '../platform/cache.ts';
+import { servingTimeoutsFromEnv } from '../platform/db.ts';
 import { dataDir, defaultPorts, isProduction, loadAdapters, loadConnections } from '../platform/config.ts';
 import type { RunningHttpServer } from '../platform/graphql-http.ts';
 import { KEY_ALGORITHMS, keyNames, loadKeyPair, type KeyStoreOptions } from '../platform/keys.ts';
@@ -31,7 +32,8 @@ const host = env.HOST ?? '0.0.0.0';
 const production = isProduction();
 // Only the one-shot `keys` service generates keys; every other service requires them.
 const keys: KeyStoreOptions = { dir: env.KEYS_DIR ?? join(dataDir(), 'keys'), generateMissing: role === 'keys' };
-const storage = () => openStorage(databaseOptionsFromEnv());
+// A serving process: every wait on PostgreSQL is bounded (README, "Configuration").
+const storage = () => openStorage({ ...databaseOptionsFromEnv(), timeouts: servingTimeoutsFromEnv() });
 
 async function run(): Promise<RunningHttpServer | undefined> {
   switch (role) {
