@@ -92,7 +92,7 @@ function auditPlugin(db: Database, subgraph: string): ApolloServerPlugin<Subgrap
               denials,
             );
           } catch (error) {
-            log.error('audit_write_failed', { subgraph, error: (error as Error).name });
+            log.error('audit_write_failed', { subgraph, error: error instanceof ProductError ? error.code : (error as Error).name });
             // A GraphQL error (not an HTTP failure) so the gateway relays the reason to the client.
             response.body = {
               kind: 'single',
