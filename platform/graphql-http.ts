@@ -54,6 +54,13 @@ export const remoteReadiness = (name: string, graphqlUrl: string): ReadinessChec
   },
 });
 
+/** What a log may say about a failed check: our code, a system error's code (ECONNREFUSED), or the error's name; never its text. */
+const reasonOf = (error: unknown): string => {
+  if (error instanceof ProductError) return error.code;
+  const cause = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
+  return typeof cause === 'string' ? cause : ((error as Error | null)?.name ?? 'unknown');
+};
+
 /**
  * Runs every check at once, each bounded by READY_TIMEOUT_MS. The answer names each dependency
  * `up` or `down`, nothing else: no URL, host, user or error text (logged as the error's name only).
@@ -69,7 +76,7 @@ export async function readiness(checks: readonly ReadinessCheck[]): Promise<{ re
         await Promise.race([check(), timeout]);
         return [name, 'up'] as const;
       } catch (error) {
-        readyLog.warn('dependency_down', { dependency: name, error: error instanceof ProductError ? error.code : (error as Error).name });
+        readyLog.warn('dependency_down', { dependency: name, error: reasonOf(error) });
         return [name, 'down'] as const;
       } finally {
         clearTimeout(timer);
