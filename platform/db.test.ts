@@ -216,7 +216,7 @@ test('serving timeouts: defaults, DATABASE_*_TIMEOUT_MS overrides, the query tim
     connectMs: 1000,
     statementMs: 5000,
     idleInTransactionMs: SERVING_TIMEOUTS.idleInTransactionMs,
-    queryMs: 6000,
+    queryMs: 5500,
   });
   assert.equal(servingTimeoutsFromEnv({ DATABASE_STATEMENT_TIMEOUT_MS: '0' }).queryMs, 0);
   assert.equal(servingTimeoutsFromEnv({ DATABASE_QUERY_TIMEOUT_MS: '9000' }).queryMs, 9000);

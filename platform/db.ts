@@ -52,7 +52,7 @@ export type DatabaseTimeouts = {
  * gateway's 10 s cutoff for a subgraph call, so a client gets DATABASE_UNAVAILABLE rather than a
  * cut-off request. Online statements take milliseconds (BENCHMARKS.md).
  */
-export const SERVING_TIMEOUTS: DatabaseTimeouts = { connectMs: 3000, statementMs: 3000, idleInTransactionMs: 10_000, queryMs: 4000 };
+export const SERVING_TIMEOUTS: DatabaseTimeouts = { connectMs: 3000, statementMs: 3000, idleInTransactionMs: 10_000, queryMs: 3500 };
 
 /** Batch commands (mpi:link, audit:verify, audit:export, ...): statements may run long; only connecting is bounded. */
 export const BATCH_TIMEOUTS: DatabaseTimeouts = { connectMs: 5000, statementMs: 0, idleInTransactionMs: 0, queryMs: 0 };
@@ -64,7 +64,7 @@ const TIMEOUT_VARIABLES = {
   queryMs: 'DATABASE_QUERY_TIMEOUT_MS',
 } as const satisfies Record<keyof DatabaseTimeouts, string>;
 
-/** SERVING_TIMEOUTS with the DATABASE_*_TIMEOUT_MS overrides; the query timeout follows a changed statement timeout (+1 s). */
+/** SERVING_TIMEOUTS with the DATABASE_*_TIMEOUT_MS overrides; the query timeout follows a changed statement timeout (+500 ms). */
 export function servingTimeoutsFromEnv(env: NodeJS.ProcessEnv = process.env): DatabaseTimeouts {
   const read = (key: keyof DatabaseTimeouts): number | undefined => {
     const name = TIMEOUT_VARIABLES[key];
