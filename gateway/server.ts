@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { hardenedPlugins, hardenedServerOptions, serveGraphQL, type RunningHttpServer } from '../platform/graphql-http.ts';
 import type { OperationLimits } from '../platform/operation-limits/index.ts';
+import type { ReadinessCheck } from '../platform/graphql-http.ts';
 import type { IdentitySigner } from '../security/identity-token.ts';
 import type { Principal } from '../security/principal.ts';
 import type { UserTokenVerifier } from '../security/user-token.ts';
@@ -26,6 +27,8 @@ export type GatewayOptions = {
   readonly subgraphTimeoutMs?: number;
   /** Depth, aliases, cost... (platform/operation-limits); its defaults when absent. */
   readonly operationLimits?: OperationLimits;
+  /** What /ready checks (each subgraph's /ready). */
+  readonly readiness?: readonly ReadinessCheck[];
 };
 
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
@@ -98,6 +101,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningHttp
     host: options.host,
     authenticate,
     health: async () => ({ component: 'gateway' }),
+    readiness: options.readiness,
     operationLimits: options.operationLimits,
   });
 }

@@ -8,6 +8,8 @@ export interface TtlCache {
   getMany(keys: readonly string[]): Promise<(string | undefined)[]>;
   /** A TTL of 0 disables caching. */
   setMany(entries: readonly (readonly [key: string, value: string])[], ttlSeconds: number): Promise<void>;
+  /** Resolves when Redis answers (readiness checks), throws when it is down; absent for the in-process cache. */
+  readonly ping?: () => Promise<void>;
   /** Removes every entry of this cache (its prefix only, on a shared Redis). */
   clear(): Promise<void>;
   close(): Promise<void>;
@@ -47,6 +49,10 @@ function redisCache(url: string, prefix: string): TtlCache {
     /* reported through misses; never crash on a cache outage */
   });
   return {
+    async ping() {
+      // No offline queue: a disconnected client refuses at once rather than waiting to reconnect.
+      await redis.ping();
+    },
     async getMany(keys) {
       if (keys.length === 0 || redis.status !== 'ready') return keys.map(() => undefined);
       try {

@@ -2,8 +2,14 @@
 // production) and embedded PostgreSQL (PGlite) on disk (the default). The SQL is the same;
 // only how a connection is obtained differs. Each store runs inside its own schema so a test
 // run can create one and drop it without touching anything else.
+//
+// This is also the one place where PostgreSQL being away (a dropped or terminated connection, a
+// restart, a server that does not answer in time) becomes the product's DATABASE_UNAVAILABLE:
+// callers never see pg's own errors for it, and nothing here waits without a bound.
 import pg from 'pg';
 import { mkdirSync } from 'node:fs';
+import { ProductError } from './errors.ts';
+import { logger } from './log.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -11,12 +17,70 @@ export interface Queryable {
   query<T extends Row = Row>(text: string, params?: readonly unknown[]): Promise<{ rows: T[] }>;
 }
 
+/** Work that is meant to last (migrations, a batch lock held for a whole load, table upkeep, a full audit walk). */
+export type WorkOptions = {
+  /** No statement, idle-in-transaction or client-side timeout for this work (a connection is still waited for at most connectMs). */
+  readonly unbounded?: boolean;
+};
+
 export interface Database extends Queryable {
+  query<T extends Row = Row>(text: string, params?: readonly unknown[], options?: WorkOptions): Promise<{ rows: T[] }>;
   /** Runs fn in one transaction on one connection; rolls back when it throws. */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: WorkOptions): Promise<T>;
+  /** Resolves when the database answers a trivial query (readiness checks); throws DATABASE_UNAVAILABLE otherwise. */
+  ping(): Promise<void>;
   readonly kind: 'postgres' | 'pglite';
   readonly schema: string;
   close(): Promise<void>;
+}
+
+/** Bounds on waiting for PostgreSQL, in milliseconds; 0 = no bound. */
+export type DatabaseTimeouts = {
+  /** A connection: a new one, or a pooled one to become free. */
+  readonly connectMs: number;
+  /** Set as statement_timeout on every connection: the server cancels a statement that runs longer (a lock held, a slow plan). */
+  readonly statementMs: number;
+  /** Set as idle_in_transaction_session_timeout: the server ends a session left idle inside a transaction (and frees its locks). */
+  readonly idleInTransactionMs: number;
+  /** pg's query_timeout: the client stops waiting for an answer that does not come (a frozen server, a silent network). */
+  readonly queryMs: number;
+};
+
+/**
+ * The serving processes' bounds (gateway subgraphs: npm start, compose services). A subgraph
+ * request waits at most about two queryMs (its own statement, then its audit row), under the
+ * gateway's 10 s cutoff for a subgraph call, so a client gets DATABASE_UNAVAILABLE rather than a
+ * cut-off request. Online statements take milliseconds (BENCHMARKS.md).
+ */
+export const SERVING_TIMEOUTS: DatabaseTimeouts = { connectMs: 3000, statementMs: 3000, idleInTransactionMs: 10_000, queryMs: 3500 };
+
+/** Batch commands (mpi:link, audit:verify, audit:export, ...): statements may run long; only connecting is bounded. */
+export const BATCH_TIMEOUTS: DatabaseTimeouts = { connectMs: 5000, statementMs: 0, idleInTransactionMs: 0, queryMs: 0 };
+
+const TIMEOUT_VARIABLES = {
+  connectMs: 'DATABASE_CONNECT_TIMEOUT_MS',
+  statementMs: 'DATABASE_STATEMENT_TIMEOUT_MS',
+  idleInTransactionMs: 'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS',
+  queryMs: 'DATABASE_QUERY_TIMEOUT_MS',
+} as const satisfies Record<keyof DatabaseTimeouts, string>;
+
+/** SERVING_TIMEOUTS with the DATABASE_*_TIMEOUT_MS overrides; the query timeout follows a changed statement timeout (+500 ms). */
+export function servingTimeoutsFromEnv(env: NodeJS.ProcessEnv = process.env): DatabaseTimeouts {
+  const read = (key: keyof DatabaseTimeouts): number | undefined => {
+    const name = TIMEOUT_VARIABLES[key];
+    const text = env[name];
+    if (text === undefined || text === '') return undefined;
+    if (!/^\d+$/.test(text) || Number(text) > MAX_TIMER_MS)
+      throw new Error(`${name} must be a whole number of milliseconds (0 = no limit)`);
+    return Number(text);
+  };
+  const statementMs = read('statementMs') ?? SERVING_TIMEOUTS.statementMs;
+  return {
+    connectMs: read('connectMs') ?? SERVING_TIMEOUTS.connectMs,
+    statementMs,
+    idleInTransactionMs: read('idleInTransactionMs') ?? SERVING_TIMEOUTS.idleInTransactionMs,
+    queryMs: read('queryMs') ?? (statementMs === 0 ? 0 : statementMs + SERVING_TIMEOUTS.queryMs - SERVING_TIMEOUTS.statementMs),
+  };
 }
 
 export type DatabaseOptions = {
@@ -28,17 +92,74 @@ export type DatabaseOptions = {
   readonly schema?: string;
   /** Pool size for PostgreSQL. */
   readonly maxConnections?: number;
+  /** PostgreSQL only; BATCH_TIMEOUTS when absent. */
+  readonly timeouts?: DatabaseTimeouts;
 };
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+/** The largest delay a Node timer takes (a larger one fires at once): "unbounded" work gets this, about 24 days. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** Our connections' application_name (pg_stat_activity), so an operator can tell them apart: `pgw:<schema>`. */
+export const applicationName = (schema: string): string => `pgw:${schema}`.slice(0, 63);
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const schema = options.schema ?? 'patient_gateway';
   if (!SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name ${schema}`);
-  return options.url ? openPostgres(options.url, schema, options.maxConnections ?? 10) : openPglite(options.dataDir, schema);
+  return options.url
+    ? openPostgres(options.url, schema, options.maxConnections ?? 10, options.timeouts ?? BATCH_TIMEOUTS)
+    : openPglite(options.dataDir, schema);
 }
 
-async function openPostgres(url: string, schema: string, max: number): Promise<Database> {
+const log = logger('db');
+
+// SQLSTATEs that mean "the database is away or did not answer in time", not "this statement is wrong":
+// connection exceptions (class 08), insufficient resources to connect (53300), operator intervention
+// (57P01 terminated by an administrator, 57P02 crash, 57P03 cannot connect now, 57P05 idle session),
+// a cancelled statement (57014: statement_timeout), and a session ended for idling in a transaction (25P03).
+const UNAVAILABLE_STATES = new Set(['53300', '57P01', '57P02', '57P03', '57P05', '57014', '25P03']);
+const TIMEOUT_STATES = new Set(['57014', '25P03']);
+// Errors pg and pg-pool raise themselves (no SQLSTATE) when a connection is lost, refused or not answering.
+const CONNECTION_LOST =
+  /^(Connection terminated|Client has encountered a connection error|Client was closed|Cannot use a pool after calling end)/;
+const CLIENT_TIMEOUT = /^(Query read timeout|timeout exceeded when trying to connect|Connection terminated due to connection timeout)/;
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+type Failure = { readonly reason: 'timeout' | 'connection'; readonly state: string };
+
+/** Whether an error from pg means the database is unavailable, and why; undefined for any other error (a constraint, a syntax error). */
+export function unavailability(error: unknown): Failure | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const code = (error as { code?: unknown }).code;
+  const state = typeof code === 'string' ? code : '';
+  if (TIMEOUT_STATES.has(state)) return { reason: 'timeout', state };
+  if (state.startsWith('08') || UNAVAILABLE_STATES.has(state) || SOCKET_CODES.has(state)) return { reason: 'connection', state };
+  if (CLIENT_TIMEOUT.test(error.message)) return { reason: 'timeout', state: 'client-timeout' };
+  if (CONNECTION_LOST.test(error.message)) return { reason: 'connection', state: 'connection-lost' };
+  // An AggregateError (every address of a host refused) carries the socket errors inside.
+  if (error instanceof AggregateError) return error.errors.map(unavailability).find((f) => f !== undefined);
+  return undefined;
+}
+
+const MESSAGES = {
+  timeout: 'the database did not answer in time; retry shortly',
+  connection: 'the database is unreachable; retry shortly',
+} as const;
+
+/** The one mapping: an outage becomes DATABASE_UNAVAILABLE (pg's error kept as cause, never shown); other errors pass unchanged. */
+export function mapDatabaseError(error: unknown): unknown {
+  if (error instanceof ProductError) return error;
+  const failure = unavailability(error);
+  if (!failure) return error;
+  log.warn('database_unavailable', { reason: failure.reason, state: failure.state });
+  return new ProductError('DATABASE_UNAVAILABLE', MESSAGES[failure.reason], { reason: failure.reason }, { cause: error });
+}
+
+const rethrow = (error: unknown): never => {
+  throw mapDatabaseError(error);
+};
+
+async function openPostgres(url: string, schema: string, max: number, timeouts: DatabaseTimeouts): Promise<Database> {
   // Set per connection at connect time so every pooled connection has them: search_path sees our
   // schema; jit off because every statement here is short, and PostgreSQL's JIT, triggered by
   // cost estimates (blocking-key lookups are estimated at thousands of rows per key), spent ~100 ms
@@ -47,29 +168,76 @@ async function openPostgres(url: string, schema: string, max: number): Promise<D
     connectionString: url,
     max,
     options: `-c search_path=${schema},public -c jit=off`,
-    connectionTimeoutMillis: 5000,
+    application_name: applicationName(schema),
+    connectionTimeoutMillis: timeouts.connectMs,
+    ...(timeouts.statementMs > 0 ? { statement_timeout: timeouts.statementMs } : {}),
+    ...(timeouts.idleInTransactionMs > 0 ? { idle_in_transaction_session_timeout: timeouts.idleInTransactionMs } : {}),
+    ...(timeouts.queryMs > 0 ? { query_timeout: timeouts.queryMs } : {}),
+    // A peer that vanished without closing (a network partition) is noticed by TCP, not only by the next query.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  });
+  // pg emits 'error' on a client whose connection dies (terminated, PostgreSQL restarted); without a
+  // listener that exits the process. The pool listens while a client is idle and drops it; this
+  // listener covers a client checked out for a transaction: its next query fails and it is dropped
+  // on release. Nothing else to do here: the caller gets DATABASE_UNAVAILABLE from that query.
+  pool.on('connect', (client) => {
+    client.on('error', (error: Error) => log.warn('database_connection_lost', { state: unavailability(error)?.state ?? 'other' }));
   });
   pool.on('error', () => {
-    /* an idle client died; the pool replaces it. Never crash the process on it. */
+    /* an idle client died (logged by its own listener above); the pool replaces it */
   });
-  await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  const unboundedConfig = (text: string, values?: readonly unknown[]) => ({
+    text,
+    values: values as unknown[],
+    query_timeout: MAX_TIMER_MS,
+  });
+  await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`).catch(rethrow);
+
+  const transaction = async <T>(fn: (tx: Queryable) => Promise<T>, options: WorkOptions = {}): Promise<T> => {
+    const client = await pool.connect().catch(rethrow);
+    let broken: unknown;
+    try {
+      await client.query('BEGIN');
+      if (options.unbounded) await client.query('SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0');
+      const tx: Queryable = {
+        query: async <R extends Row>(t: string, p?: readonly unknown[]) =>
+          (options.unbounded ? client.query<R>(unboundedConfig(t, p)) : client.query<R>(t, p as unknown[])).catch(rethrow),
+      };
+      const result = await fn(tx);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      const mapped = mapDatabaseError(error);
+      // A connection that lost its server, or still waits for an answer it gave up on, is not reused.
+      if (mapped instanceof ProductError && mapped.code === 'DATABASE_UNAVAILABLE') broken = mapped;
+      else await client.query('ROLLBACK').catch((e: unknown) => (broken = e));
+      throw mapped;
+    } finally {
+      client.release(broken !== undefined);
+    }
+  };
+
   return {
     kind: 'postgres',
     schema,
-    query: async <T extends Row>(text: string, params?: readonly unknown[]) => pool.query<T>(text, params as unknown[]),
-    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-      const client = await pool.connect();
+    query: async <T extends Row>(text: string, params?: readonly unknown[], options: WorkOptions = {}) => {
+      if (!options.unbounded) return pool.query<T>(text, params as unknown[]).catch(rethrow);
+      // Outside a transaction (VACUUM cannot run in one): lift the session's timeout for this
+      // statement, on a connection dropped afterwards rather than handed back with it lifted.
+      const client = await pool.connect().catch(rethrow);
       try {
-        await client.query('BEGIN');
-        const result = await fn({ query: async <R extends Row>(t: string, p?: readonly unknown[]) => client.query<R>(t, p as unknown[]) });
-        await client.query('COMMIT');
-        return result;
+        await client.query('SET statement_timeout = 0');
+        return await client.query<T>(unboundedConfig(text, params));
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
+        throw mapDatabaseError(error);
       } finally {
-        client.release();
+        client.release(true);
       }
+    },
+    transaction,
+    async ping() {
+      await pool.query('SELECT 1').catch(rethrow);
     },
     close: () => pool.end(),
   };
@@ -80,12 +248,16 @@ async function openPglite(dataDir: string | undefined, schema: string): Promise<
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const db = await PGlite.create(dataDir ? { dataDir } : {});
   await db.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema}, public;`);
+  // In the process, one connection, no network: nothing to lose or time out; WorkOptions do not apply.
   return {
     kind: 'pglite',
     schema,
     query: async <T extends Row>(text: string, params?: readonly unknown[]) => db.query<T>(text, params as unknown[]),
     transaction: <T>(fn: (tx: Queryable) => Promise<T>) =>
       db.transaction((tx) => fn({ query: async <R extends Row>(t: string, p?: readonly unknown[]) => tx.query<R>(t, p as unknown[]) })),
+    async ping() {
+      await db.query('SELECT 1');
+    },
     close: () => db.close(),
   };
 }
@@ -96,14 +268,18 @@ export type Migration = { readonly id: string; readonly sql: string };
 export async function migrate(db: Database, migrations: readonly Migration[]): Promise<void> {
   await db.query('CREATE TABLE IF NOT EXISTS schema_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
   for (const m of migrations) {
-    await db.transaction(async (tx) => {
-      // A transaction-scoped advisory lock keeps two processes from applying the same migration.
-      await tx.query('SELECT pg_advisory_xact_lock(727001)');
-      const done = await tx.query('SELECT 1 FROM schema_migrations WHERE id = $1', [m.id]);
-      if (done.rows.length > 0) return;
-      for (const statement of splitStatements(m.sql)) await tx.query(statement);
-      await tx.query('INSERT INTO schema_migrations (id) VALUES ($1)', [m.id]);
-    });
+    // Unbounded: building an index on a large table takes longer than any online statement may.
+    await db.transaction(
+      async (tx) => {
+        // A transaction-scoped advisory lock keeps two processes from applying the same migration.
+        await tx.query('SELECT pg_advisory_xact_lock(727001)');
+        const done = await tx.query('SELECT 1 FROM schema_migrations WHERE id = $1', [m.id]);
+        if (done.rows.length > 0) return;
+        for (const statement of splitStatements(m.sql)) await tx.query(statement);
+        await tx.query('INSERT INTO schema_migrations (id) VALUES ($1)', [m.id]);
+      },
+      { unbounded: true },
+    );
   }
 }
 
@@ -116,5 +292,5 @@ const splitStatements = (sql: string): string[] =>
 
 /** Drops a schema and everything in it: used by tests to leave nothing behind. */
 export async function dropSchema(db: Database): Promise<void> {
-  await db.query(`DROP SCHEMA IF EXISTS ${db.schema} CASCADE`);
+  await db.query(`DROP SCHEMA IF EXISTS ${db.schema} CASCADE`, [], { unbounded: true });
 }

@@ -30,7 +30,7 @@ export const ERROR_CODES = {
   SUBGRAPH_UNAVAILABLE: { status: 502 },
   /** An EHR is down, too slow or refuses us (`source`, `failure`); only its part of the answer is missing. */
   SOURCE_UNAVAILABLE: { status: 502 },
-  /** The database did not answer in time or the connection was lost; retry. */
+  /** PostgreSQL did not answer in time or could not be reached (`reason`: `timeout` or `connection`); retry. Mapped in platform/db.ts. */
   DATABASE_UNAVAILABLE: { status: 503 },
   /** The audit row could not be written, so no data was returned (fail closed). */
   AUDIT_UNAVAILABLE: { status: 503 },

@@ -1,12 +1,14 @@
 // Serves an Apollo Server over node:http, for the gateway and every subgraph alike: a body size
 // limit, authentication before any GraphQL work (a caller that fails it never reaches the
-// schema, _service and _entities included), a /health endpoint, and errors as GraphQL JSON.
+// schema, _service and _entities included), /health (liveness: the process answers) and /ready
+// (readiness: its dependencies answer too), and errors as GraphQL JSON.
 import { HeaderMap, type ApolloServer, type ApolloServerOptions, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { GraphQLFormattedError } from 'graphql';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ProductError, toClientError, toHttpError } from './errors.ts';
+import { logger } from './log.ts';
 import {
   characterLimitError,
   DEFAULT_OPERATION_LIMITS,
@@ -23,6 +25,8 @@ export type ServeOptions<C extends BaseContext> = {
   /** Builds the request context or throws a ProductError (UNAUTHENTICATED: HTTP 401). */
   readonly authenticate: (req: IncomingMessage) => Promise<C>;
   readonly health?: () => Promise<Record<string, unknown>>;
+  /** What /ready checks (PostgreSQL, Redis, subgraphs); /ready answers 503 naming each one that fails. */
+  readonly readiness?: readonly ReadinessCheck[];
   readonly maxBodyBytes?: number;
   /** The document's length is checked here, before parsing (platform/operation-limits); its defaults when absent. */
   readonly operationLimits?: OperationLimits;
@@ -31,6 +35,56 @@ export type ServeOptions<C extends BaseContext> = {
 export type RunningHttpServer = { readonly url: string; readonly port: number; readonly server: Server; close(): Promise<void> };
 
 const DEFAULT_MAX_BODY = 1_000_000;
+
+/** A dependency /ready checks: resolves when it answers, throws (or takes longer than READY_TIMEOUT_MS) when it does not. */
+export type ReadinessCheck = { readonly name: string; readonly check: () => Promise<unknown> };
+
+/** Each check's bound, under the 3 s a compose or Kubernetes probe usually allows. */
+export const READY_TIMEOUT_MS = 2000;
+
+const readyLog = logger('ready');
+
+/** Another server's /ready (a subgraph's, for the gateway), from its /graphql URL. */
+export const remoteReadiness = (name: string, graphqlUrl: string): ReadinessCheck => ({
+  name,
+  async check() {
+    const res = await fetch(new URL('/ready', graphqlUrl), { signal: AbortSignal.timeout(READY_TIMEOUT_MS) });
+    await res.body?.cancel();
+    if (!res.ok) throw Object.assign(new Error('not ready'), { name: `HTTP${res.status}` });
+  },
+});
+
+/** What a log may say about a failed check: our code, a system error's code (ECONNREFUSED), or the error's name; never its text. */
+const reasonOf = (error: unknown): string => {
+  if (error instanceof ProductError) return error.code;
+  const cause = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
+  return typeof cause === 'string' ? cause : ((error as Error | null)?.name ?? 'unknown');
+};
+
+/**
+ * Runs every check at once, each bounded by READY_TIMEOUT_MS. The answer names each dependency
+ * `up` or `down`, nothing else: no URL, host, user or error text (logged as the error's name only).
+ */
+export async function readiness(checks: readonly ReadinessCheck[]): Promise<{ ready: boolean; checks: Record<string, 'up' | 'down'> }> {
+  const results = await Promise.all(
+    checks.map(async ({ name, check }) => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(Object.assign(new Error('timed out'), { name: 'TimeoutError' })), READY_TIMEOUT_MS);
+      });
+      try {
+        await Promise.race([check(), timeout]);
+        return [name, 'up'] as const;
+      } catch (error) {
+        readyLog.warn('dependency_down', { dependency: name, error: reasonOf(error) });
+        return [name, 'down'] as const;
+      } finally {
+        clearTimeout(timer);
+      }
+    }),
+  );
+  return { ready: results.every(([, state]) => state === 'up'), checks: Object.fromEntries(results) };
+}
 
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -84,6 +138,11 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/health') {
       sendJson(res, 200, { status: 'ok', ...(await options.health?.()) });
+      return;
+    }
+    if (url.pathname === '/ready') {
+      const { ready, checks } = await readiness(options.readiness ?? []);
+      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable', checks }, { 'cache-control': 'no-store' });
       return;
     }
     if (url.pathname !== '/graphql') {

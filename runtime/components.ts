@@ -6,7 +6,7 @@ import { startGateway } from '../gateway/server.ts';
 import type { TtlCache } from '../platform/cache.ts';
 import { dataDir, loadIssuers, loadVendorProfile, type AdapterConfig, type ConnectionConfig } from '../platform/config.ts';
 import { migrate, openDatabase, type Database, type DatabaseOptions } from '../platform/db.ts';
-import type { RunningHttpServer } from '../platform/graphql-http.ts';
+import { remoteReadiness, type RunningHttpServer } from '../platform/graphql-http.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { KEY_ALGORITHMS, keyNames, loadKeyFile, loadKeyPair, type KeyStoreOptions } from '../platform/keys.ts';
@@ -109,7 +109,11 @@ export async function startAdapterService(
     cacheTtlSeconds: c.cacheTtlSeconds,
     connections: own,
   };
-  return startSubgraph(vendorAdapterSubgraph(c.adapter, deps), await subgraphRuntime(c.adapter.name, c));
+  const ping = c.cache.ping;
+  return startSubgraph(vendorAdapterSubgraph(c.adapter, deps), {
+    ...(await subgraphRuntime(c.adapter.name, c)),
+    readiness: ping ? [{ name: 'redis', check: ping }] : [],
+  });
 }
 
 export async function startGatewayService(c: {
@@ -135,6 +139,8 @@ export async function startGatewayService(c: {
     port: c.port,
     host: c.host,
     production: c.production,
+    // Ready when every subgraph is: each answers its own /ready (PostgreSQL, Redis).
+    readiness: Object.entries(c.subgraphUrls).map(([name, url]) => remoteReadiness(name, url)),
   });
 }
 

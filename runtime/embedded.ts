@@ -4,7 +4,8 @@
 // real PostgreSQL and Redis without any other change.
 import { join } from 'node:path';
 import { dataDir } from '../platform/config.ts';
-import { startStack } from './stack.ts';
+import { exitOnUnhandledErrors } from './crash-policy.ts';
+import { startStack, type Stack } from './stack.ts';
 
 /** A golden patient's record from every EHR that knows them: the product's first query. */
 const sampleQuery = (id: string): string => `query GoldenPatient {
@@ -15,6 +16,10 @@ const sampleQuery = (id: string): string => `query GoldenPatient {
   }
   patients(first: 3) { totalCount edges { cursor node { id name { family } sourceRecords { source } } } }
 }`;
+
+let running: Stack | undefined;
+// A bug nobody caught is logged without PHI and ends the process, the embedded database closed first.
+exitOnUnhandledErrors(async () => running?.close());
 
 async function main(): Promise<void> {
   const dir = dataDir();
@@ -32,6 +37,7 @@ async function main(): Promise<void> {
     production: process.env.NODE_ENV === 'production',
     trustDevIssuer: true,
   });
+  running = stack;
   const loaded = stack.loadReports
     .map(
       (r) =>

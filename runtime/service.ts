@@ -4,11 +4,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCache } from '../platform/cache.ts';
+import { servingTimeoutsFromEnv } from '../platform/db.ts';
 import { dataDir, defaultPorts, isProduction, loadAdapters, loadConnections } from '../platform/config.ts';
 import type { RunningHttpServer } from '../platform/graphql-http.ts';
 import { KEY_ALGORITHMS, keyNames, loadKeyPair, type KeyStoreOptions } from '../platform/keys.ts';
 import { loadFieldKeys } from '../security/field-encryption.ts';
 import { logger } from '../platform/log.ts';
+import { exitOnUnhandledErrors } from './crash-policy.ts';
 import { openConnections } from '../protocol/connections.ts';
 import {
   databaseOptionsFromEnv,
@@ -31,7 +33,11 @@ const host = env.HOST ?? '0.0.0.0';
 const production = isProduction();
 // Only the one-shot `keys` service generates keys; every other service requires them.
 const keys: KeyStoreOptions = { dir: env.KEYS_DIR ?? join(dataDir(), 'keys'), generateMissing: role === 'keys' };
-const storage = () => openStorage(databaseOptionsFromEnv());
+let running: RunningHttpServer | undefined;
+// A bug nobody caught is logged without PHI and ends the process (the container restarts it).
+exitOnUnhandledErrors(async () => running?.close());
+// A serving process: every wait on PostgreSQL is bounded (README, "Configuration").
+const storage = () => openStorage({ ...databaseOptionsFromEnv(), timeouts: servingTimeoutsFromEnv() });
 
 async function run(): Promise<RunningHttpServer | undefined> {
   switch (role) {
@@ -112,6 +118,7 @@ const server = await run().catch((error: unknown) => {
   process.exit(1);
 });
 if (server) {
+  running = server;
   log.info('listening', { role, name, url: server.url });
   const stop = () => void server.close().then(() => process.exit(0));
   process.once('SIGTERM', stop);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCache, type TtlCache } from '../platform/cache.ts';
 import { defaultPorts, loadAdapters, loadConnections, type AdapterConfig, type ConnectionConfig } from '../platform/config.ts';
-import { dropSchema, type Database } from '../platform/db.ts';
+import { dropSchema, servingTimeoutsFromEnv, type Database, type DatabaseTimeouts } from '../platform/db.ts';
 import type { RunningHttpServer } from '../platform/graphql-http.ts';
 import { KEY_ALGORITHMS, keyNames, loadKeyPair, type KeyStoreOptions } from '../platform/keys.ts';
 import { openConnections } from '../protocol/connections.ts';
@@ -32,6 +32,8 @@ export type StackOptions = {
   readonly pgliteDir?: string;
   /** Schema for this stack's tables; tests use a fresh one per run. */
   readonly dbSchema?: string;
+  /** Bounds on waiting for PostgreSQL; the serving defaults and their DATABASE_*_TIMEOUT_MS overrides when absent. */
+  readonly databaseTimeouts?: DatabaseTimeouts;
   /** Drop the schema on close (tests). */
   readonly dropSchemaOnClose?: boolean;
   /** Key directory; a temporary one (removed on close) when absent. */
@@ -75,7 +77,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (temporaryKeys) rmSync(temporaryKeys, { recursive: true, force: true });
   };
   try {
-    const db = await openStorage({ url: options.databaseUrl, dataDir: options.pgliteDir, schema: options.dbSchema });
+    const db = await openStorage({
+      url: options.databaseUrl,
+      dataDir: options.pgliteDir,
+      schema: options.dbSchema,
+      timeouts: options.databaseTimeouts ?? servingTimeoutsFromEnv(),
+    });
     cleanups.push(async () => {
       if (options.dropSchemaOnClose) await dropSchema(db);
       await db.close();

@@ -16,6 +16,7 @@
 //   verifier (verify.ts, `npm run audit:verify`).
 import { readFileSync } from 'node:fs';
 import type { Database, Migration, Queryable } from '../../platform/db.ts';
+import { ProductError } from '../../platform/errors.ts';
 import { logger } from '../../platform/log.ts';
 import type { Principal } from '../../security/principal.ts';
 import { CANONICAL_VERSION, HASHED_FIELDS } from './canonical.ts';
@@ -296,8 +297,10 @@ async function drain(db: Queryable, q: Queue): Promise<void> {
         );
         for (const b of batch) b.resolve();
       } catch (error) {
-        if (batch.length === 1) {
-          batch[0]!.reject(error);
+        // One request's rows, or a database that is away: nothing to gain by trying each on its own
+        // (one after the other, each waiting its timeout, while every request in the batch waits).
+        if (batch.length === 1 || (error instanceof ProductError && error.code === 'DATABASE_UNAVAILABLE')) {
+          for (const b of batch) b.reject(error);
           continue;
         }
         // One request's bad row must not fail its neighbours: retry each on its own.

@@ -51,10 +51,14 @@ const order = (a: AuditProblem, b: AuditProblem): number =>
 
 export async function verifyAuditLog(db: Database, options: VerifyOptions): Promise<AuditVerifyReport> {
   // One snapshot: rows, checkpoints, purges and the chain head as of the same instant, while writers go on.
-  return db.transaction(async (tx) => {
-    await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
-    return verifyIn(tx, options);
-  });
+  // Unbounded: it walks the whole chain, which takes longer than an online statement may.
+  return db.transaction(
+    async (tx) => {
+      await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+      return verifyIn(tx, options);
+    },
+    { unbounded: true },
+  );
 }
 
 async function verifyIn(q: Queryable, options: VerifyOptions): Promise<AuditVerifyReport> {

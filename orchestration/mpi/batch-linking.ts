@@ -367,6 +367,13 @@ async function linkOneByOne(
   }
 }
 
+/**
+ * The transaction holding the batch lock for a whole call: unbounded, because it waits for the lock
+ * and then sits idle while the chunks are written on other connections, longer than a serving
+ * process lets a statement or an idle transaction last.
+ */
+const holdingBatchLock = (db: Database, fn: (lock: Queryable) => Promise<void>): Promise<void> => db.transaction(fn, { unbounded: true });
+
 /** Chunk writes in flight at once: the write half of the pipeline is PostgreSQL-bound, and two backends use the cores one leaves idle. */
 const WRITERS = 2;
 
@@ -395,7 +402,7 @@ async function linkPipelined(
   onLinked: (d: readonly Decided[]) => Promise<void>,
 ): Promise<void> {
   // Not retried as a whole: chunks committed before a failure stay committed.
-  await db.transaction(async (lock) => {
+  await holdingBatchLock(db, async (lock) => {
     await takeBatchLock(lock);
     let retries = 0;
     const lostRace = (error: unknown): void => {

@@ -44,7 +44,7 @@ export function createUpkeep(db: Database, policy: UpkeepPolicy = DEFAULT_UPKEEP
   const run = async (): Promise<void> => {
     const started = performance.now();
     try {
-      await db.query(`VACUUM (ANALYZE) ${UPKEEP_TABLES.join(', ')}`);
+      await db.query(`VACUUM (ANALYZE) ${UPKEEP_TABLES.join(', ')}`, [], { unbounded: true });
       runs++;
       log.info('tables_maintained', { linked, ms: Math.round(performance.now() - started) });
     } catch (error) {

@@ -12,6 +12,7 @@ import type { Database } from '../../platform/db.ts';
 import { formatProductError, ProductError, unauthenticated } from '../../platform/errors.ts';
 import { hardenedPlugins, hardenedServerOptions, serveGraphQL, type RunningHttpServer } from '../../platform/graphql-http.ts';
 import type { OperationLimits } from '../../platform/operation-limits/index.ts';
+import type { ReadinessCheck } from '../../platform/graphql-http.ts';
 import { logger } from '../../platform/log.ts';
 import { describeRule, policyMiddleware, ruleTreeFor, type PolicySet } from '../../policies/policy-set.ts';
 import { auditCollector, type AuditSubjects } from '../../orchestration/audit/collector.ts';
@@ -42,6 +43,8 @@ export type SubgraphRuntime = {
   readonly unguardedAs?: Principal;
   /** Depth, aliases, cost... (platform/operation-limits), as at the gateway; its defaults when absent. */
   readonly operationLimits?: OperationLimits;
+  /** What /ready checks besides the database (the cache of an adapter). */
+  readonly readiness?: readonly ReadinessCheck[];
 };
 
 const log = logger('subgraph');
@@ -89,7 +92,7 @@ function auditPlugin(db: Database, subgraph: string): ApolloServerPlugin<Subgrap
               denials,
             );
           } catch (error) {
-            log.error('audit_write_failed', { subgraph, error: (error as Error).name });
+            log.error('audit_write_failed', { subgraph, error: error instanceof ProductError ? error.code : (error as Error).name });
             // A GraphQL error (not an HTTP failure) so the gateway relays the reason to the client.
             response.body = {
               kind: 'single',
@@ -165,6 +168,7 @@ export async function startSubgraph(def: SubgraphDefinition, runtime: SubgraphRu
     host: runtime.host,
     authenticate,
     health: async () => ({ subgraph: def.name }),
+    readiness: [{ name: 'postgres', check: () => runtime.db.ping() }, ...(runtime.readiness ?? [])],
     operationLimits: runtime.operationLimits,
   });
 }
