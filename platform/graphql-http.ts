@@ -36,8 +36,13 @@ export type RunningHttpServer = { readonly url: string; readonly port: number; r
 
 const DEFAULT_MAX_BODY = 1_000_000;
 
-/** A dependency /ready checks: resolves when it answers, throws (or takes longer than READY_TIMEOUT_MS) when it does not. */
-export type ReadinessCheck = { readonly name: string; readonly check: () => Promise<unknown> };
+/**
+ * A dependency /ready checks: resolves when it answers, throws (or takes longer than READY_TIMEOUT_MS)
+ * when it does not. An `optional` one (a cache, a vendor adapter) degrades answers when down instead of
+ * preventing them: /ready then still answers 200, with status `degraded`, so a load balancer does not
+ * pull every replica out because Redis or one EHR's adapter is gone.
+ */
+export type ReadinessCheck = { readonly name: string; readonly check: () => Promise<unknown>; readonly optional?: boolean };
 
 /** Each check's bound, under the 3 s a compose or Kubernetes probe usually allows. */
 export const READY_TIMEOUT_MS = 2000;
@@ -65,7 +70,9 @@ const reasonOf = (error: unknown): string => {
  * Runs every check at once, each bounded by READY_TIMEOUT_MS. The answer names each dependency
  * `up` or `down`, nothing else: no URL, host, user or error text (logged as the error's name only).
  */
-export async function readiness(checks: readonly ReadinessCheck[]): Promise<{ ready: boolean; checks: Record<string, 'up' | 'down'> }> {
+export async function readiness(
+  checks: readonly ReadinessCheck[],
+): Promise<{ ready: boolean; degraded: boolean; checks: Record<string, 'up' | 'down'> }> {
   const results = await Promise.all(
     checks.map(async ({ name, check }) => {
       let timer: NodeJS.Timeout | undefined;
@@ -83,7 +90,12 @@ export async function readiness(checks: readonly ReadinessCheck[]): Promise<{ re
       }
     }),
   );
-  return { ready: results.every(([, state]) => state === 'up'), checks: Object.fromEntries(results) };
+  const down = new Set(results.filter(([, state]) => state === 'down').map(([name]) => name));
+  return {
+    ready: checks.every((c) => c.optional || !down.has(c.name)),
+    degraded: down.size > 0,
+    checks: Object.fromEntries(results),
+  };
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
@@ -141,8 +153,9 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
       return;
     }
     if (url.pathname === '/ready') {
-      const { ready, checks } = await readiness(options.readiness ?? []);
-      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable', checks }, { 'cache-control': 'no-store' });
+      const { ready, degraded, checks } = await readiness(options.readiness ?? []);
+      const status = !ready ? 'unavailable' : degraded ? 'degraded' : 'ready';
+      sendJson(res, ready ? 200 : 503, { status, checks }, { 'cache-control': 'no-store' });
       return;
     }
     if (url.pathname !== '/graphql') {

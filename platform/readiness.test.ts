@@ -54,6 +54,18 @@ test('/ready answers 200 when every dependency answers, and 503 naming the one t
     const notReady = await get(down, '/ready');
     assert.equal(notReady.status, 503);
     assert.deepEqual(JSON.parse(notReady.text), { status: 'unavailable', checks: { postgres: 'up', redis: 'down' } });
+    // The same outage of an optional dependency (a cache) degrades readiness instead of failing it.
+    const cacheOnly = await serve([
+      { name: 'postgres', check: () => db.ping() },
+      { name: 'redis', check: deadRedis.ping!, optional: true },
+    ]);
+    try {
+      const degraded = await get(cacheOnly, '/ready');
+      assert.equal(degraded.status, 200);
+      assert.deepEqual(JSON.parse(degraded.text), { status: 'degraded', checks: { postgres: 'up', redis: 'down' } });
+    } finally {
+      await cacheOnly.close();
+    }
     assert.doesNotMatch(notReady.text, new RegExp(`secret|127\\.0\\.0\\.1|${deadPort}|ECONNREFUSED|redis:`));
     // Liveness is not readiness: the process answers.
     assert.equal((await get(down, '/health')).status, 200);

@@ -112,7 +112,8 @@ export async function startAdapterService(
   const ping = c.cache.ping;
   return startSubgraph(vendorAdapterSubgraph(c.adapter, deps), {
     ...(await subgraphRuntime(c.adapter.name, c)),
-    readiness: ping ? [{ name: 'redis', check: ping }] : [],
+    // A cache outage degrades to misses: reported, not a reason to stop serving.
+    readiness: ping ? [{ name: 'redis', check: ping, optional: true }] : [],
   });
 }
 
@@ -139,8 +140,12 @@ export async function startGatewayService(c: {
     port: c.port,
     host: c.host,
     production: c.production,
-    // Ready when every subgraph is: each answers its own /ready (PostgreSQL, Redis).
-    readiness: Object.entries(c.subgraphUrls).map(([name, url]) => remoteReadiness(name, url)),
+    // Ready when the MPI and the audit log are (without them no answer leaves); a vendor adapter that
+    // is down only empties its source's lists, so it degrades /ready instead of failing it.
+    readiness: Object.entries(c.subgraphUrls).map(([name, url]) => ({
+      ...remoteReadiness(name, url),
+      optional: name !== 'mpi' && name !== 'audit',
+    })),
   });
 }
 
