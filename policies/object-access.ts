@@ -14,8 +14,11 @@ export const mayAccessPatients = (p: Principal): boolean => forTreatment(p) || h
 export const mayAccessPatient = (p: Principal, goldenId: string): boolean =>
   mayAccessPatients(p) && (p.patientContext === null || p.patientContext === goldenId);
 
+/** Who may know who a patient is (names, identifiers, exact counts): clinicians for treatment and stewards. Analysts may not. */
+export const mayIdentifyPatients = (p: Principal): boolean => forTreatment(p) || hasRole(p, 'steward');
+
 /** Source records (and their clinical data): clinicians for treatment, stewards (key only, by field policy). */
-export const mayAccessSourceRecords = (p: Principal): boolean => forTreatment(p) || hasRole(p, 'steward');
+export const mayAccessSourceRecords = (p: Principal): boolean => mayIdentifyPatients(p);
 
 /** One source record, linked to golden patient `goldenId` (undefined when not linked). */
 export const mayAccessSourceRecord = (p: Principal, goldenId: string | undefined): boolean =>
