@@ -118,6 +118,30 @@ export async function goldenIdByIdentifier(
   return rows[0]?.golden_id;
 }
 
+/**
+ * The active golden record a SMART launch patient stands for: a golden id (a merged one answers
+ * with its survivor) or a source record (connection and FHIR Patient id) through its current link
+ * (records follow merges and unlinks). Undefined when the MPI knows neither.
+ */
+export async function activeGoldenId(
+  db: Queryable,
+  ref: { readonly goldenId: string } | { readonly source: string; readonly sourcePatientId: string },
+): Promise<string | undefined> {
+  const byGolden = 'goldenId' in ref;
+  const { rows } = await db.query<{ id: string }>(
+    `WITH RECURSIVE chain (id, status, merged_into, depth) AS (
+       SELECT g.id, g.status, g.merged_into, 0 FROM golden_patient g
+       WHERE g.id = CASE WHEN $1::uuid IS NOT NULL THEN $1::uuid ELSE
+         (SELECT s.golden_id FROM source_record s WHERE s.source = $2 AND s.source_patient_id = $3 AND s.deleted_at IS NULL) END
+       UNION ALL
+       SELECT g.id, g.status, g.merged_into, c.depth + 1 FROM chain c JOIN golden_patient g ON g.id = c.merged_into
+       WHERE c.status = 'MERGED' AND c.depth < 32)
+     SELECT id FROM chain WHERE status = 'ACTIVE' LIMIT 1`,
+    byGolden ? [ref.goldenId, null, null] : [null, ref.source, ref.sourcePatientId],
+  );
+  return rows[0]?.id;
+}
+
 export type CohortFilter = {
   readonly onlyId?: string | null;
   readonly gender?: string | null;

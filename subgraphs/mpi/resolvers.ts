@@ -27,6 +27,7 @@ import {
 import { badUserInput } from '../../platform/errors.ts';
 import { cursorCodec, pageSize, text } from '../shared/arguments.ts';
 import { perRequest, type SubgraphContext } from '../shared/context.ts';
+import { launchPatient } from '../shared/launch-context.ts';
 import type { Resolvers } from './__generated__/resolvers.ts';
 import { SOURCE_RECORD_ID, stewardResolvers } from './steward-resolvers.ts';
 
@@ -70,8 +71,16 @@ export function mpiResolvers({ db, protection, adapters, connections, ...deps }:
           return ids.map((id) => found.get(id) ?? []);
         }),
     );
-  const patientById = async (id: string, ctx: SubgraphContext): Promise<GoldenPatient | null> =>
-    UUID.test(id) && mayAccessPatient(ctx.principal, id.toLowerCase()) ? ((await goldenLoader(ctx).load(id.toLowerCase())) ?? null) : null;
+  // Checked on the record found, after merge redirects: a launch bound to a survivor reaches it through a merged id too.
+  const patientById = async (id: string, ctx: SubgraphContext): Promise<GoldenPatient | null> => {
+    if (!UUID.test(id) || !mayAccessPatients(ctx.principal)) return null;
+    const launch = await launchPatient(ctx, db);
+    if (launch === null) return null;
+    const patient = await goldenLoader(ctx).load(id.toLowerCase());
+    return patient && mayAccessPatient(ctx.principal, launch, patient.id) ? patient : null;
+  };
+  const mayReadRecordsOf = async (goldenId: string | undefined, ctx: SubgraphContext): Promise<boolean> =>
+    mayAccessSourceRecord(ctx.principal, await launchPatient(ctx, db), goldenId);
 
   const sourceRecordStub = {
     source: (link: SourceLink) => link.source,
@@ -81,7 +90,7 @@ export function mpiResolvers({ db, protection, adapters, connections, ...deps }:
       const m = SOURCE_RECORD_ID.exec(ref.id);
       if (!m) return null;
       const link = await linkBySourceRecord(db, m[1]!, m[2]!);
-      return link && mayAccessSourceRecord(ctx.principal, link.goldenId) ? link : null;
+      return link && (await mayReadRecordsOf(link.goldenId, ctx)) ? link : null;
     },
   };
 
@@ -113,13 +122,15 @@ export function mpiResolvers({ db, protection, adapters, connections, ...deps }:
         text(filter?.source, 'filter.source');
         const none = { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
         if (!mayAccessPatients(ctx.principal)) return { ...none, totalCount: 0, countSuppressed: false };
-        // A token bound to one patient (SMART launch context) pages through that patient only.
+        // A token bound to one patient (SMART launch context) pages through that patient only, or nobody when the MPI does not know them.
+        const launch = await launchPatient(ctx, db);
+        if (launch === null) return { ...none, totalCount: 0, countSuppressed: false };
         const page = await goldenPage(
           db,
           protection,
           size,
           afterId,
-          { ...filter, onlyId: ctx.principal.patientContext },
+          { ...filter, onlyId: launch },
           { oldestCategoryBirthYear: oldestCategoryBirthYear(currentYear()), restrictedZip3 },
         );
         // Small cells: a caller who sees de-identified data only gets neither the count nor the members of a tiny cohort.
@@ -138,9 +149,8 @@ export function mpiResolvers({ db, protection, adapters, connections, ...deps }:
     Patient: {
       ...steward.Patient,
       __resolveReference: (ref, ctx) => patientById(ref.id, ctx),
-      links: async (patient, _a, ctx) => (mayAccessSourceRecord(ctx.principal, patient.id) ? linksLoader(ctx).load(patient.id) : []),
-      sourceRecords: async (patient, _a, ctx) =>
-        mayAccessSourceRecord(ctx.principal, patient.id) ? linksLoader(ctx).load(patient.id) : [],
+      links: async (patient, _a, ctx) => ((await mayReadRecordsOf(patient.id, ctx)) ? linksLoader(ctx).load(patient.id) : []),
+      sourceRecords: async (patient, _a, ctx) => ((await mayReadRecordsOf(patient.id, ctx)) ? linksLoader(ctx).load(patient.id) : []),
       // HIPAA Safe Harbor (policies/safe-harbor.ts), for every role: these are the de-identified fields.
       birthYear: (patient) => deidentifiedBirthYear(patient.birthDate, currentYear()),
       ageOver89: (patient) => ageOver89(patient.birthDate, currentYear()),
