@@ -140,4 +140,20 @@ test('steward queries name the patients they return: link history and the review
     rows.some((r) => r.patient_ref === `Patient/${withSsn.id}` && r.fields.includes('Query.linkHistory')),
     JSON.stringify(rows),
   );
+  // Review cursors carry no patient, but the page of items does: both patients of each item are named.
+  const { token: other, sub: otherSub } = await tokenFor(stack, ['steward']);
+  const queue = await gql<{ reviewQueue: { edges: { node: { patient: { id: string }; candidate: { id: string } } }[] } }>(
+    stack,
+    token,
+    '{ reviewQueue(first: 2) { edges { node { patient { id } candidate { id } } } } }',
+  );
+  const pairs = queue.body.data!.reviewQueue.edges.map((e) => [e.node.patient.id, e.node.candidate.id]);
+  assert.equal(pairs.length, 2, 'the test population has open review items');
+  await gql(stack, other, '{ reviewQueue(first: 2) { edges { cursor } } }');
+  const named = await permits(otherSub);
+  assert.deepEqual(named.map((r) => r.patient_ref).sort(), [...new Set(pairs.flat())].map((id) => `Patient/${id}`).sort());
+  assert.ok(
+    named.every((r) => r.fields.join() === 'Query.reviewQueue'),
+    JSON.stringify(named),
+  );
 });
