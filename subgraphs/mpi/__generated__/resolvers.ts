@@ -426,7 +426,7 @@ export type Query = {
   patient: Maybe<Patient>;
   /** The golden patient linked to a source record carrying this identifier (e.g. an MRN), or null. */
   patientByIdentifier: Maybe<Patient>;
-  /** Golden patients, Relay-style, optionally a cohort (filter). `first` is at most 100; totalCount counts the whole cohort. */
+  /** Golden patients, Relay-style, optionally a cohort (filter). `first` is at most 100; totalCount counts the whole cohort (withheld from analysts below 11: `countSuppressed`). */
   patients: PatientConnection;
   /** Data stewards: open candidate pairs (possible matches and possible duplicates), oldest first, both sides with per-field evidence. */
   reviewQueue: ReviewItemConnection;
