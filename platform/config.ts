@@ -89,16 +89,29 @@ export function loadVendorProfile(name: string, dir = resolve(CONFIG_DIR, 'vendo
   return readJson<VendorProfile>(resolve(dir, `${name}.json`));
 }
 
-export type IssuerConfig = { readonly issuer: string; readonly audience: string; readonly jwksFile?: string; readonly jwksUri?: string };
+export type IssuerConfig = {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly jwksFile?: string;
+  readonly jwksUri?: string;
+  /** An EHR's authorization server: the connection id whose FHIR Patient ids its SMART launches carry. */
+  readonly connection?: string;
+};
 
 /** Trusted token issuers with their public keys (config/issuers.json, or AUTH_ISSUERS_FILE). */
 export function loadIssuers(
   file = process.env.AUTH_ISSUERS_FILE ?? resolve(CONFIG_DIR, 'issuers.json'),
-): { issuer: string; audience: string; jwks?: Record<string, unknown>[]; jwksUri?: string }[] {
+): { issuer: string; audience: string; jwks?: Record<string, unknown>[]; jwksUri?: string; connection?: string }[] {
   const { issuers } = readJson<{ issuers: IssuerConfig[] }>(file);
   return issuers.map((i) => {
     if (!i.issuer || !i.audience) throw new Error(`issuer ${i.issuer || '(unnamed)'}: issuer and audience are required`);
-    const base = { issuer: substituteEnv(i.issuer), audience: substituteEnv(i.audience) };
+    if (i.connection !== undefined && (typeof i.connection !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(i.connection)))
+      throw new Error(`issuer ${i.issuer}: connection must be a connection id of config/connections.json`);
+    const base = {
+      issuer: substituteEnv(i.issuer),
+      audience: substituteEnv(i.audience),
+      ...(i.connection ? { connection: i.connection } : {}),
+    };
     if (i.jwksUri) return { ...base, jwksUri: new URL(substituteEnv(i.jwksUri)).href };
     const jwks = readJson<{ keys?: Record<string, unknown>[] }>(resolve(resolve(file, '..'), substituteEnv(i.jwksFile ?? '')));
     if (!Array.isArray(jwks.keys) || jwks.keys.length === 0)

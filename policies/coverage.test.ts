@@ -71,7 +71,9 @@ function expectedReaders(subgraph: string, type: string, field: string): Who[] {
   if (type === 'Mutation' || (type === 'Query' && ['reviewQueue', 'linkHistory'].includes(field))) return ['steward'];
   if (type === 'Query') return field === 'patients' ? DEIDENTIFIED : IDENTITY;
   if (type === 'Patient')
-    return ['id', 'gender', 'birthYear', 'postalCodePrefix', 'mergedInto', 'redirectedFrom'].includes(field) ? DEIDENTIFIED : IDENTITY;
+    return ['id', 'gender', 'birthYear', 'ageOver89', 'postalCodePrefix', 'mergedInto', 'redirectedFrom'].includes(field)
+      ? DEIDENTIFIED
+      : IDENTITY;
   if (['PatientConnection', 'PatientEdge', 'PageInfo'].includes(type)) return DEIDENTIFIED;
   if (recordTypes.includes(type)) {
     if (subgraph === 'mpi' || field === 'id') return IDENTITY;

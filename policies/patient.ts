@@ -20,6 +20,7 @@ export const patientPolicies = {
     id: deidentified,
     gender: deidentified,
     birthYear: deidentified,
+    ageOver89: deidentified,
     postalCodePrefix: deidentified,
     name: identity,
     birthDate: identity,
@@ -36,7 +37,7 @@ export const patientPolicies = {
     links: identity,
     linkHistory: identity,
   },
-  PatientConnection: { edges: deidentified, pageInfo: deidentified, totalCount: deidentified },
+  PatientConnection: { edges: deidentified, pageInfo: deidentified, totalCount: deidentified, countSuppressed: deidentified },
   PatientEdge: { cursor: deidentified, node: deidentified },
   PageInfo: { hasNextPage: deidentified, endCursor: deidentified },
   // A source record's key and origin; clinical content is in clinical.ts.

@@ -16,7 +16,11 @@ export type Principal = {
   readonly clientId: string | null;
   /** SMART scopes as granted (see smart-scopes.ts for what they permit). */
   readonly scopes: readonly string[];
-  /** SMART `patient` launch context: the only golden patient this caller may see, or null. */
+  /**
+   * SMART `patient` launch context, or null: a golden patient id, or `<connection id>:<FHIR Patient
+   * id>` when an EHR launched the app (security/launch-context.ts). The subgraphs resolve it to the
+   * only golden patient this caller may see (subgraphs/shared/launch-context.ts).
+   */
   readonly patientContext: string | null;
   /** Why a clinician broke the glass (purpose ETREAT); required with it. */
   readonly breakGlassReason: string | null;

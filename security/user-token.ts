@@ -2,6 +2,7 @@
 // against the configured issuers' keys. Roles and purpose of use come from claims only.
 import { SignJWT, jwtVerify, createLocalJWKSet, createRemoteJWKSet, errors, type JWK, type JWTPayload, type CryptoKey } from 'jose';
 import { unauthenticated } from '../platform/errors.ts';
+import { launchContextOf } from './launch-context.ts';
 import { tokenCache } from './token-cache.ts';
 import { isPurposeOfUse, isRole, type Principal, type PurposeOfUse, type Role } from './principal.ts';
 
@@ -13,6 +14,11 @@ export type TrustedIssuer = {
   readonly jwksUri?: string;
   /** Least time between two refetches of jwksUri (an unknown kid triggers one); default 30 s. */
   readonly jwksCooldownMs?: number;
+  /**
+   * The hospital connection (config/connections.json) whose EHR runs this authorization server: the
+   * `patient` claim of its SMART launches is that EHR's FHIR Patient id (security/launch-context.ts).
+   */
+  readonly connection?: string;
 };
 
 const keySetOf = (i: TrustedIssuer) => {
@@ -63,7 +69,7 @@ export function userTokenVerifier(issuers: readonly TrustedIssuer[]): UserTokenV
     const token = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(authorization ?? '')?.[1];
     if (!token) throw unauthenticated('a bearer token is required');
     const payload = verified.get(token) ?? (await verifyToken(token));
-    return principalFrom(payload, facts);
+    return principalFrom(payload, facts, byIssuer.get(String(payload.iss))?.connection);
   };
 
   async function verifyToken(token: string): Promise<JWTPayload> {
@@ -92,7 +98,7 @@ export function userTokenVerifier(issuers: readonly TrustedIssuer[]): UserTokenV
   }
 }
 
-function principalFrom(payload: JWTPayload, facts: RequestFacts): Principal {
+function principalFrom(payload: JWTPayload, facts: RequestFacts, issuerConnection: string | undefined): Principal {
   const roles = (Array.isArray(payload.roles) ? payload.roles : []).filter(isRole);
   const scope = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
   return {
@@ -102,8 +108,8 @@ function principalFrom(payload: JWTPayload, facts: RequestFacts): Principal {
     clientId: typeof payload.client_id === 'string' ? payload.client_id : typeof payload.azp === 'string' ? payload.azp : null,
     scopes: scope,
     fhirUser: typeof payload.fhirUser === 'string' ? payload.fhirUser : null,
-    // SMART launch context: a token issued for one patient's app sees that patient only.
-    patientContext: typeof payload.patient === 'string' && payload.patient ? payload.patient : null,
+    // SMART launch context: a token issued for one patient's app sees that patient only (the subgraphs map it to the golden record).
+    patientContext: launchContextOf(payload.patient, issuerConnection),
     clientIp: facts.clientIp ?? null,
     requestId: facts.requestId,
   };

@@ -1,9 +1,13 @@
-// Collects, during one request, which patient data each resolver returned and which fields were
-// denied, so the request writes one audit row per patient touched (and one per denial) before
-// its response is released.
+// Collects, during one request, which patients each resolver disclosed and which of their data it
+// returned, and which fields were denied, so the request writes one audit row per patient touched
+// (and one per denial) before its response is released.
 
-/** How to name the patient behind an object of a given type, e.g. Patient -> `Patient/<id>`. */
-export type AuditSubjects = Readonly<Record<string, (parent: unknown) => string | undefined>>;
+/**
+ * How to name the patient(s) behind an object of a given type, e.g. Patient -> `Patient/<id>`.
+ * An object about several patients (a link change moves a record from one patient to another, a
+ * review item compares two) names each of them.
+ */
+export type AuditSubjects = Readonly<Record<string, (parent: unknown) => string | readonly string[] | undefined>>;
 
 export type AuditAccess = {
   readonly patientRef: string;
@@ -19,6 +23,17 @@ export type AuditCollector = {
    */
   returned(typeName: string, fieldName: string, parent: unknown, rule?: string): void;
   /**
+   * Records that the resolver at `coordinate` (`Query.patient`, `Query.patients`) returned the patient data object `value` of type
+   * `typeName`: it told the caller that this patient exists, whatever fields are then selected.
+   */
+  disclosed(typeName: string, value: unknown, coordinate: string, rule?: string): void;
+  /**
+   * Records a federated entity lookup (`Query._entities`) that found `value`. The gateway sends one only to fetch fields of it, which
+   * name the patient on their own; the lookup's coordinate is written only when nothing else of that patient was recorded (a
+   * representation asked for `__typename` alone, or every field failed), so that an existence check is never silent.
+   */
+  lookedUp(typeName: string, value: unknown, coordinate: string): void;
+  /**
    * Records a policy denial (patientRef empty when the object is not patient data, e.g. a Query field); `rule` names the denying rule when
    * known.
    */
@@ -29,30 +44,44 @@ export type AuditCollector = {
   denials(): AuditAccess[];
 };
 
-type Entry = { fields: Set<string>; rules: Set<string> };
+type Entry = { fields: Set<string>; rules: Set<string>; lookups: Set<string> };
+
+const refsOf = (subjects: AuditSubjects, typeName: string, value: unknown): readonly string[] => {
+  const refs = value === null || value === undefined ? undefined : subjects[typeName]?.(value);
+  return refs === undefined ? [] : typeof refs === 'string' ? [refs] : refs;
+};
 
 export function auditCollector(subjects: AuditSubjects): AuditCollector {
   const touched = new Map<string, Entry>();
   const refused = new Map<string, Entry>();
+  const entry = (map: Map<string, Entry>, ref: string): Entry => {
+    let e = map.get(ref);
+    if (!e) map.set(ref, (e = { fields: new Set(), rules: new Set(), lookups: new Set() }));
+    return e;
+  };
   const add = (map: Map<string, Entry>, ref: string, coordinate: string, rule: string | undefined): void => {
-    let entry = map.get(ref);
-    if (!entry) map.set(ref, (entry = { fields: new Set(), rules: new Set() }));
-    entry.fields.add(coordinate);
-    if (rule) entry.rules.add(rule);
+    const e = entry(map, ref);
+    e.fields.add(coordinate);
+    if (rule) e.rules.add(rule);
   };
   const list = (map: Map<string, Entry>): AuditAccess[] =>
-    [...map].map(([patientRef, e]) =>
-      e.rules.size > 0
-        ? { patientRef, fields: [...e.fields].sort(), rules: [...e.rules].sort() }
-        : { patientRef, fields: [...e.fields].sort() },
-    );
+    [...map].map(([patientRef, e]) => {
+      const fields = [...(e.fields.size > 0 ? e.fields : e.lookups)].sort();
+      return e.rules.size > 0 ? { patientRef, fields, rules: [...e.rules].sort() } : { patientRef, fields };
+    });
   return {
     returned(typeName, fieldName, parent, rule) {
-      const ref = subjects[typeName]?.(parent);
-      if (ref) add(touched, ref, `${typeName}.${fieldName}`, rule);
+      for (const ref of refsOf(subjects, typeName, parent)) add(touched, ref, `${typeName}.${fieldName}`, rule);
+    },
+    disclosed(typeName, value, coordinate, rule) {
+      for (const ref of refsOf(subjects, typeName, value)) add(touched, ref, coordinate, rule);
+    },
+    lookedUp(typeName, value, coordinate) {
+      for (const ref of refsOf(subjects, typeName, value)) entry(touched, ref).lookups.add(coordinate);
     },
     denied(typeName, fieldName, parent, rule) {
-      add(refused, subjects[typeName]?.(parent) ?? '', `${typeName}.${fieldName}`, rule);
+      const refs = refsOf(subjects, typeName, parent);
+      for (const ref of refs.length > 0 ? refs : ['']) add(refused, ref, `${typeName}.${fieldName}`, rule);
     },
     covers: (typeName) => typeName in subjects,
     accesses: () => list(touched),

@@ -118,6 +118,30 @@ export async function goldenIdByIdentifier(
   return rows[0]?.golden_id;
 }
 
+/**
+ * The active golden record a SMART launch patient stands for: a golden id (a merged one answers
+ * with its survivor) or a source record (connection and FHIR Patient id) through its current link
+ * (records follow merges and unlinks). Undefined when the MPI knows neither.
+ */
+export async function activeGoldenId(
+  db: Queryable,
+  ref: { readonly goldenId: string } | { readonly source: string; readonly sourcePatientId: string },
+): Promise<string | undefined> {
+  const byGolden = 'goldenId' in ref;
+  const { rows } = await db.query<{ id: string }>(
+    `WITH RECURSIVE chain (id, status, merged_into, depth) AS (
+       SELECT g.id, g.status, g.merged_into, 0 FROM golden_patient g
+       WHERE g.id = CASE WHEN $1::uuid IS NOT NULL THEN $1::uuid ELSE
+         (SELECT s.golden_id FROM source_record s WHERE s.source = $2 AND s.source_patient_id = $3 AND s.deleted_at IS NULL) END
+       UNION ALL
+       SELECT g.id, g.status, g.merged_into, c.depth + 1 FROM chain c JOIN golden_patient g ON g.id = c.merged_into
+       WHERE c.status = 'MERGED' AND c.depth < 32)
+     SELECT id FROM chain WHERE status = 'ACTIVE' LIMIT 1`,
+    byGolden ? [ref.goldenId, null, null] : [null, ref.source, ref.sourcePatientId],
+  );
+  return rows[0]?.id;
+}
+
 export type CohortFilter = {
   readonly onlyId?: string | null;
   readonly gender?: string | null;
@@ -125,23 +149,46 @@ export type CohortFilter = {
   readonly birthYearTo?: number | null;
   readonly postalCodePrefix?: string | null;
   readonly source?: string | null;
+  readonly ageOver89?: boolean | null;
 };
 
-/** The cohort's WHERE clause (active golden records only); parameters $1..$6 in the order of cohortParams. */
+/**
+ * How the de-identified view coarsens birth years and postal codes (policies/safe-harbor.ts
+ * decides; the cohort query applies it): birth years up to `oldestCategoryBirthYear` are one
+ * "90 or older" category without a year, and `restrictedZip3` prefixes read `000`. Filters
+ * compare these shown values, never the stored ones, so no filter selects finer than the view.
+ */
+export type CohortCoarsening = {
+  readonly oldestCategoryBirthYear: number;
+  readonly restrictedZip3: readonly string[];
+};
+
+// The shown birth year (null in the "90 or older" category) and three-digit ZIP (000 for small areas, null without a US ZIP).
+const BIRTH_YEAR = `(CASE WHEN g.birth_date ~ '^[0-9]{4}' THEN substring(g.birth_date from 1 for 4)::int END)`;
+const SHOWN_BIRTH_YEAR = `(CASE WHEN ${BIRTH_YEAR} > $7 THEN ${BIRTH_YEAR} END)`;
+const POSTAL_CODE = `btrim(g.addresses->0->>'postalCode')`;
+const SHOWN_ZIP3 = `(CASE WHEN ${POSTAL_CODE} !~ '^[0-9]{5}(-?[0-9]{4})?$' THEN NULL
+  WHEN left(${POSTAL_CODE}, 3) = ANY($8::text[]) THEN '000' ELSE left(${POSTAL_CODE}, 3) END)`;
+
+/** The cohort's WHERE clause (active golden records only); parameters $1..$9 in the order of cohortParams. */
 const COHORT_WHERE = `g.status = 'ACTIVE'
   AND ($1::uuid IS NULL OR g.id = $1::uuid)
   AND ($2::text IS NULL OR g.gender = $2)
-  AND ($3::int IS NULL OR substring(g.birth_date from 1 for 4)::int >= $3)
-  AND ($4::int IS NULL OR substring(g.birth_date from 1 for 4)::int <= $4)
-  AND ($5::text IS NULL OR left(g.addresses->0->>'postalCode', 3) = $5)
-  AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM source_record s WHERE s.golden_id = g.id AND s.source = $6 AND s.deleted_at IS NULL))`;
-const cohortParams = (f: CohortFilter): unknown[] => [
+  AND ($3::int IS NULL OR ${SHOWN_BIRTH_YEAR} >= $3)
+  AND ($4::int IS NULL OR ${SHOWN_BIRTH_YEAR} <= $4)
+  AND ($5::text IS NULL OR ${SHOWN_ZIP3} = $5)
+  AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM source_record s WHERE s.golden_id = g.id AND s.source = $6 AND s.deleted_at IS NULL))
+  AND ($9::boolean IS NULL OR (${BIRTH_YEAR} <= $7) = $9)`;
+const cohortParams = (f: CohortFilter, c: CohortCoarsening): unknown[] => [
   f.onlyId ?? null,
   f.gender ?? null,
   f.birthYearFrom ?? null,
   f.birthYearTo ?? null,
   f.postalCodePrefix ?? null,
   f.source ?? null,
+  c.oldestCategoryBirthYear,
+  c.restrictedZip3,
+  f.ageOver89 ?? null,
 ];
 
 /** Golden patients of a cohort ordered by id, after the given id (keyset pagination), plus the cohort size. */
@@ -150,11 +197,12 @@ export async function goldenPage(
   protection: IdentifierProtection,
   first: number,
   afterId: string | undefined,
-  filter: CohortFilter = {},
+  filter: CohortFilter,
+  coarsening: CohortCoarsening,
 ): Promise<{ patients: GoldenPatient[]; hasNextPage: boolean; totalCount: number }> {
-  const params = cohortParams(filter);
+  const params = cohortParams(filter, coarsening);
   const { rows } = await db.query<GoldenRow>(
-    `SELECT ${goldenColumns('g')} FROM golden_patient g WHERE ${COHORT_WHERE} AND ($7::uuid IS NULL OR g.id > $7::uuid) ORDER BY g.id LIMIT $8`,
+    `SELECT ${goldenColumns('g')} FROM golden_patient g WHERE ${COHORT_WHERE} AND ($10::uuid IS NULL OR g.id > $10::uuid) ORDER BY g.id LIMIT $11`,
     [...params, afterId ?? null, first + 1],
   );
   const total = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM golden_patient g WHERE ${COHORT_WHERE}`, params);

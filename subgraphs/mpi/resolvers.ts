@@ -14,10 +14,20 @@ import {
   type GoldenPatient,
   type SourceLink,
 } from '../../orchestration/mpi/store.ts';
-import { mayAccessPatient, mayAccessPatients, mayAccessSourceRecord } from '../../policies/object-access.ts';
+import { mayAccessPatient, mayAccessPatients, mayAccessSourceRecord, mayIdentifyPatients } from '../../policies/object-access.ts';
+import {
+  ageOver89,
+  deidentifiedBirthYear,
+  deidentifiedCount,
+  deidentifiedZip3,
+  loadSafeHarbor,
+  oldestCategoryBirthYear,
+  type SafeHarborConfig,
+} from '../../policies/safe-harbor.ts';
 import { badUserInput } from '../../platform/errors.ts';
 import { cursorCodec, pageSize, text } from '../shared/arguments.ts';
 import { perRequest, type SubgraphContext } from '../shared/context.ts';
+import { launchPatient } from '../shared/launch-context.ts';
 import type { Resolvers } from './__generated__/resolvers.ts';
 import { SOURCE_RECORD_ID, stewardResolvers } from './steward-resolvers.ts';
 
@@ -31,9 +41,15 @@ export type MpiDependencies = {
   readonly protection: IdentifierProtection;
   readonly adapters: readonly AdapterConfig[];
   readonly connections: readonly ConnectionConfig[];
+  /** The de-identified view's rules (config/safe-harbor.json when absent). */
+  readonly safeHarbor?: SafeHarborConfig;
 };
 
-export function mpiResolvers({ db, protection, adapters, connections }: MpiDependencies): Resolvers {
+const currentYear = (): number => new Date().getUTCFullYear();
+
+export function mpiResolvers({ db, protection, adapters, connections, ...deps }: MpiDependencies): Resolvers {
+  const safeHarbor = deps.safeHarbor ?? loadSafeHarbor();
+  const restrictedZip3 = [...safeHarbor.restrictedZip3];
   const recordTypeBySource = new Map(connections.map((c) => [c.id, adapters.find((a) => a.name === c.adapter)?.recordType]));
   const goldenLoader = (ctx: SubgraphContext) =>
     perRequest(
@@ -55,8 +71,16 @@ export function mpiResolvers({ db, protection, adapters, connections }: MpiDepen
           return ids.map((id) => found.get(id) ?? []);
         }),
     );
-  const patientById = async (id: string, ctx: SubgraphContext): Promise<GoldenPatient | null> =>
-    UUID.test(id) && mayAccessPatient(ctx.principal, id.toLowerCase()) ? ((await goldenLoader(ctx).load(id.toLowerCase())) ?? null) : null;
+  // Checked on the record found, after merge redirects: a launch bound to a survivor reaches it through a merged id too.
+  const patientById = async (id: string, ctx: SubgraphContext): Promise<GoldenPatient | null> => {
+    if (!UUID.test(id) || !mayAccessPatients(ctx.principal)) return null;
+    const launch = await launchPatient(ctx, db);
+    if (launch === null) return null;
+    const patient = await goldenLoader(ctx).load(id.toLowerCase());
+    return patient && mayAccessPatient(ctx.principal, launch, patient.id) ? patient : null;
+  };
+  const mayReadRecordsOf = async (goldenId: string | undefined, ctx: SubgraphContext): Promise<boolean> =>
+    mayAccessSourceRecord(ctx.principal, await launchPatient(ctx, db), goldenId);
 
   const sourceRecordStub = {
     source: (link: SourceLink) => link.source,
@@ -66,7 +90,7 @@ export function mpiResolvers({ db, protection, adapters, connections }: MpiDepen
       const m = SOURCE_RECORD_ID.exec(ref.id);
       if (!m) return null;
       const link = await linkBySourceRecord(db, m[1]!, m[2]!);
-      return link && mayAccessSourceRecord(ctx.principal, link.goldenId) ? link : null;
+      return link && (await mayReadRecordsOf(link.goldenId, ctx)) ? link : null;
     },
   };
 
@@ -96,22 +120,41 @@ export function mpiResolvers({ db, protection, adapters, connections }: MpiDepen
           throw badUserInput('`filter.postalCodePrefix` must be three digits', 'filter');
         text(filter?.gender, 'filter.gender');
         text(filter?.source, 'filter.source');
-        if (!mayAccessPatients(ctx.principal)) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
-        // A token bound to one patient (SMART launch context) pages through that patient only.
-        const page = await goldenPage(db, protection, size, afterId, { ...filter, onlyId: ctx.principal.patientContext });
+        const none = { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
+        if (!mayAccessPatients(ctx.principal)) return { ...none, totalCount: 0, countSuppressed: false };
+        // A token bound to one patient (SMART launch context) pages through that patient only, or nobody when the MPI does not know them.
+        const launch = await launchPatient(ctx, db);
+        if (launch === null) return { ...none, totalCount: 0, countSuppressed: false };
+        const page = await goldenPage(
+          db,
+          protection,
+          size,
+          afterId,
+          { ...filter, onlyId: launch },
+          { oldestCategoryBirthYear: oldestCategoryBirthYear(currentYear()), restrictedZip3 },
+        );
+        // Small cells: a caller who sees de-identified data only gets neither the count nor the members of a tiny cohort.
+        if (!mayIdentifyPatients(ctx.principal) && deidentifiedCount(page.totalCount, safeHarbor.minimumCount) === null)
+          return { ...none, totalCount: null, countSuppressed: true };
         for (const p of page.patients) goldenLoader(ctx).prime(p.id, p);
         const edges = page.patients.map((node) => ({ cursor: cursors.encode(node.id), node }));
-        return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null }, totalCount: page.totalCount };
+        return {
+          edges,
+          pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null },
+          totalCount: page.totalCount,
+          countSuppressed: false,
+        };
       },
     },
     Patient: {
       ...steward.Patient,
       __resolveReference: (ref, ctx) => patientById(ref.id, ctx),
-      links: async (patient, _a, ctx) => (mayAccessSourceRecord(ctx.principal, patient.id) ? linksLoader(ctx).load(patient.id) : []),
-      sourceRecords: async (patient, _a, ctx) =>
-        mayAccessSourceRecord(ctx.principal, patient.id) ? linksLoader(ctx).load(patient.id) : [],
-      birthYear: (patient) => (patient.birthDate ? Number(patient.birthDate.slice(0, 4)) : null),
-      postalCodePrefix: (patient) => patient.addresses[0]?.postalCode?.slice(0, 3) ?? null,
+      links: async (patient, _a, ctx) => ((await mayReadRecordsOf(patient.id, ctx)) ? linksLoader(ctx).load(patient.id) : []),
+      sourceRecords: async (patient, _a, ctx) => ((await mayReadRecordsOf(patient.id, ctx)) ? linksLoader(ctx).load(patient.id) : []),
+      // HIPAA Safe Harbor (policies/safe-harbor.ts), for every role: these are the de-identified fields.
+      birthYear: (patient) => deidentifiedBirthYear(patient.birthDate, currentYear()),
+      ageOver89: (patient) => ageOver89(patient.birthDate, currentYear()),
+      postalCodePrefix: (patient) => deidentifiedZip3(patient.addresses[0]?.postalCode, safeHarbor.restrictedZip3),
     },
     SourceRecord: {
       __resolveType: (link) => (recordTypeBySource.get(link.source) ?? null) as never,

@@ -2,7 +2,7 @@
 import { federationPolicies } from '../../policies/federation.ts';
 import { patientPolicies } from '../../policies/patient.ts';
 import { stewardshipPolicies } from '../../policies/stewardship.ts';
-import type { GoldenPatient, LinkEvent, SourceLink } from '../../orchestration/mpi/store.ts';
+import type { GoldenPatient, LinkEvent, ReviewItem, SourceLink } from '../../orchestration/mpi/store.ts';
 import { mpiTypeDefs } from '../../schema/subgraph-sdl.ts';
 import type { SubgraphDefinition } from '../shared/subgraph-server.ts';
 import { mpiResolvers, type MpiDependencies } from './resolvers.ts';
@@ -17,7 +17,16 @@ export function mpiSubgraph(deps: MpiDependencies): SubgraphDefinition {
     auditSubjects: {
       Patient: (p) => `Patient/${(p as GoldenPatient).id}`,
       PatientLink: linkSubject,
-      LinkEvent: (e) => `Patient/${(e as LinkEvent).goldenId}`,
+      // A link change names the patient the record moved to and the one it left.
+      LinkEvent: (e) => {
+        const { goldenId, previousGoldenId } = e as LinkEvent;
+        return previousGoldenId && previousGoldenId !== goldenId
+          ? [`Patient/${goldenId}`, `Patient/${previousGoldenId}`]
+          : `Patient/${goldenId}`;
+      },
+      // A review item compares two patients: its score and evidence are about both.
+      ReviewItem: (r) => [`Patient/${(r as ReviewItem).goldenId}`, `Patient/${(r as ReviewItem).candidateId}`],
+      SourceRecord: linkSubject,
       ...Object.fromEntries(deps.adapters.map((a) => [a.recordType, linkSubject])),
     },
   };

@@ -5,7 +5,7 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
-import { parse, type GraphQLSchema } from 'graphql';
+import { getNamedType, isObjectType, parse, type GraphQLNamedType, type GraphQLSchema } from 'graphql';
 import { applyMiddleware } from '../../policies/shield.ts';
 import type { IncomingMessage } from 'node:http';
 import type { Database } from '../../platform/db.ts';
@@ -49,21 +49,87 @@ export type SubgraphRuntime = {
 
 const log = logger('subgraph');
 
+type Resolve = (...a: unknown[]) => unknown;
+type Info = { parentType: { name: string }; fieldName: string };
+
 /** Records every field of a patient-data type that resolved successfully, with the rule that allowed it. */
 function auditMiddleware(subjects: AuditSubjects, ruleOf: (type: string, field: string) => string) {
-  const record = async (
-    resolve: (...a: unknown[]) => unknown,
-    parent: unknown,
-    args: unknown,
-    ctx: SubgraphContext,
-    info: { parentType: { name: string }; fieldName: string },
-  ) => {
+  const record = async (resolve: Resolve, parent: unknown, args: unknown, ctx: SubgraphContext, info: Info) => {
     const value = await resolve(parent, args, ctx, info);
     if (!(value instanceof Error))
       ctx.audit.returned(info.parentType.name, info.fieldName, parent, ruleOf(info.parentType.name, info.fieldName));
     return value;
   };
   return Object.fromEntries(Object.keys(subjects).map((type) => [type, record]));
+}
+
+/** The values a field returned, lists flattened and promises settled (failures left out: they disclose nothing). */
+async function settled(value: unknown): Promise<unknown[]> {
+  const items = Array.isArray(value) ? value.flat(Infinity) : [value];
+  const done = await Promise.allSettled(items);
+  return done.flatMap((d) => (d.status === 'fulfilled' && d.value != null && !(d.value instanceof Error) ? [d.value] : []));
+}
+
+/**
+ * Disclosure: every field that returns patient data (a patient-data type, a list of them, or a
+ * Relay connection of them) tells the caller that those patients exist, whatever is selected
+ * below it: `patient(id) { __typename }`, or cursors that carry golden ids. Each object returned
+ * is recorded under the field's coordinate (`Query.patient`, `Query.patients` for every node of
+ * the page). Federated entity lookups (`Query._entities`) are recorded per representation found.
+ * Derived from the schema, so a new resolver that returns patients is audited without anyone
+ * remembering to.
+ */
+function disclosureMiddleware(schema: GraphQLSchema, subjects: AuditSubjects, ruleOf: (type: string, field: string) => string) {
+  const middleware: Record<string, Record<string, unknown>> = {};
+  const nodeTypeOf = (type: GraphQLNamedType): string | undefined => {
+    // A Relay connection: { edges: [{ node: T }] }.
+    const edges = isObjectType(type) ? type.getFields().edges : undefined;
+    const edge = edges ? getNamedType(edges.type) : undefined;
+    const node = edge && isObjectType(edge) ? edge.getFields().node : undefined;
+    return node ? getNamedType(node.type).name : undefined;
+  };
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.name.startsWith('__')) continue;
+    for (const field of Object.values(type.getFields())) {
+      const coordinate = `${type.name}.${field.name}`;
+      const target = getNamedType(field.type);
+      const node = nodeTypeOf(target);
+      let wrap: ((resolve: Resolve, parent: unknown, args: unknown, ctx: SubgraphContext, info: Info) => Promise<unknown>) | undefined;
+      if (coordinate === 'Query._entities') {
+        wrap = async (resolve, parent, args, ctx, info) => {
+          const value = await resolve(parent, args, ctx, info);
+          const representations = (args as { representations?: { __typename?: string }[] }).representations ?? [];
+          if (Array.isArray(value))
+            await Promise.all(
+              value.map(async (item, i) => {
+                const [found] = await settled(item);
+                const typeName = (found as { __typename?: string } | undefined)?.__typename ?? representations[i]?.__typename;
+                if (found && typeName) ctx.audit.lookedUp(typeName, found, coordinate);
+              }),
+            );
+          return value;
+        };
+      } else if (target.name in subjects) {
+        wrap = async (resolve, parent, args, ctx, info) => {
+          const value = await resolve(parent, args, ctx, info);
+          for (const item of await settled(value)) ctx.audit.disclosed(target.name, item, coordinate, ruleOf(type.name, field.name));
+          return value;
+        };
+      } else if (node !== undefined && node in subjects) {
+        wrap = async (resolve, parent, args, ctx, info) => {
+          const value = await resolve(parent, args, ctx, info);
+          const [connection] = await settled(value);
+          const edges = await settled((connection as { edges?: unknown } | undefined)?.edges ?? []);
+          for (const edge of edges)
+            for (const item of await settled((edge as { node?: unknown }).node))
+              ctx.audit.disclosed(node, item, coordinate, ruleOf(type.name, field.name));
+          return value;
+        };
+      }
+      if (wrap) (middleware[type.name] ??= {})[field.name] = wrap;
+    }
+  }
+  return middleware;
 }
 
 /** Writes the request's audit rows before the response is sent; without them, no data leaves. */
@@ -118,7 +184,12 @@ export function buildSubgraph(def: SubgraphDefinition): GraphQLSchema {
     ),
   );
   const ruleOf = (type: string, field: string): string => names.get(`${type}.${field}`) ?? describeRule(undefined);
-  return applyMiddleware(schema, policyMiddleware(schema, def.policies), auditMiddleware(def.auditSubjects, ruleOf));
+  return applyMiddleware(
+    schema,
+    policyMiddleware(schema, def.policies),
+    auditMiddleware(def.auditSubjects, ruleOf),
+    disclosureMiddleware(schema, def.auditSubjects, ruleOf),
+  );
 }
 
 export async function startSubgraph(def: SubgraphDefinition, runtime: SubgraphRuntime): Promise<RunningHttpServer> {

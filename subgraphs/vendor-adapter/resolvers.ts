@@ -3,6 +3,7 @@
 import { linkBySourceRecord } from '../../orchestration/mpi/store.ts';
 import { mayAccessSourceRecord, mayAccessSourceRecords } from '../../policies/object-access.ts';
 import { perRequest, type SubgraphContext } from '../shared/context.ts';
+import { launchPatient } from '../shared/launch-context.ts';
 import {
   clinicalLoader,
   type ClinicalSourceDeps,
@@ -28,7 +29,7 @@ export function vendorAdapterResolvers(recordType: string, deps: VendorAdapterDe
         // A token bound to one patient reaches only the source records linked to that golden patient
         // (the MPI's link table, in the database the subgraphs share).
         const link = await linkBySourceRecord(deps.db, parsed.source, parsed.patientId);
-        return mayAccessSourceRecord(ctx.principal, link?.goldenId) ? parsed : null;
+        return mayAccessSourceRecord(ctx.principal, await launchPatient(ctx, deps.db), link?.goldenId) ? parsed : null;
       },
       observations: load('Observation'),
       conditions: load('Condition'),

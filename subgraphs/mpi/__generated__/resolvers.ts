@@ -299,8 +299,18 @@ export type PageInfo = {
 export type Patient = {
   __typename?: 'Patient';
   addresses: Maybe<Array<Address>>;
+  /**
+   * HIPAA Safe Harbor's single "90 or older" category, decided by birth year so that it changes only
+   * on January 1st: true for patients born in or before the year that makes them 90 this calendar
+   * year (some of them are still 89 until their birthday), false for younger patients, null when the
+   * birth date is unknown.
+   */
+  ageOver89: Maybe<Scalars['Boolean']['output']>;
   birthDate: Maybe<Scalars['String']['output']>;
-  /** Year of birth only (de-identified view, HIPAA Safe Harbor). */
+  /**
+   * Year of birth only (de-identified view, HIPAA Safe Harbor). Null when the birth date is unknown,
+   * and for patients in the "90 or older" category (`ageOver89`), whose birth year would reveal it.
+   */
   birthYear: Maybe<Scalars['Int']['output']>;
   /** Data-quality flags of the linked source records (e.g. NO_NAME, INVALID_BIRTH_DATE). */
   dataQuality: Maybe<Array<Scalars['String']['output']>>;
@@ -314,7 +324,11 @@ export type Patient = {
   /** Set when this patient was reached through the id of a golden record merged into it: the survivor's id (this record's id). */
   mergedInto: Maybe<Scalars['ID']['output']>;
   name: Maybe<HumanName>;
-  /** First three digits of the postal code (de-identified view, HIPAA Safe Harbor). */
+  /**
+   * First three digits of the postal code (de-identified view, HIPAA Safe Harbor); `000` where the
+   * area of those three digits has 20,000 people or fewer (config/safe-harbor.json); null without a
+   * US ZIP code.
+   */
   postalCodePrefix: Maybe<Scalars['String']['output']>;
   /** Where each demographic field's value came from (survivorship). */
   provenance: Maybe<Array<FieldProvenance>>;
@@ -329,9 +343,17 @@ export type Patient = {
 
 export type PatientConnection = {
   __typename?: 'PatientConnection';
+  /** True when the cohort is too small to be counted for this caller: `totalCount` is null and `edges` empty. */
+  countSuppressed: Scalars['Boolean']['output'];
+  /** Empty when the count is suppressed (`countSuppressed`). */
   edges: Array<PatientEdge>;
   pageInfo: PageInfo;
-  totalCount: Scalars['Int']['output'];
+  /**
+   * How many patients the cohort has. Null when `countSuppressed`: callers who see de-identified
+   * data only (analysts) get no count from 1 to `minimumCount` - 1 (config/safe-harbor.json; 11 by
+   * default, so 1 to 10 are withheld), and no members either. Zero is shown.
+   */
+  totalCount: Maybe<Scalars['Int']['output']>;
 };
 
 export type PatientEdge = {
@@ -363,12 +385,19 @@ export type PatientFieldsResult = {
   patient: Maybe<Patient>;
 };
 
-/** A cohort: every condition must hold. */
+/**
+ * A cohort: every condition must hold. Birth years and postal codes compare the values the
+ * de-identified view shows (`Patient.birthYear`, `Patient.postalCodePrefix`), never finer ones.
+ */
 export type PatientFilter = {
+  /** true: only the "90 or older" category; false: only patients known to be younger. */
+  ageOver89?: InputMaybe<Scalars['Boolean']['input']>;
+  /** At least this `birthYear`. Patients in the "90 or older" category have none: select them with `ageOver89`. */
   birthYearFrom?: InputMaybe<Scalars['Int']['input']>;
+  /** At most this `birthYear` (the "90 or older" category excluded, as above). */
   birthYearTo?: InputMaybe<Scalars['Int']['input']>;
   gender?: InputMaybe<Scalars['String']['input']>;
-  /** Three digits. */
+  /** Three digits, as `Patient.postalCodePrefix` shows them: `000` selects every area of 20,000 people or fewer. */
   postalCodePrefix?: InputMaybe<Scalars['String']['input']>;
   /** Only patients with a record at this source connection. */
   source?: InputMaybe<Scalars['String']['input']>;
@@ -397,7 +426,7 @@ export type Query = {
   patient: Maybe<Patient>;
   /** The golden patient linked to a source record carrying this identifier (e.g. an MRN), or null. */
   patientByIdentifier: Maybe<Patient>;
-  /** Golden patients, Relay-style, optionally a cohort (filter). `first` is at most 100; totalCount counts the whole cohort. */
+  /** Golden patients, Relay-style, optionally a cohort (filter). `first` is at most 100; totalCount counts the whole cohort (withheld from analysts below 11: `countSuppressed`). */
   patients: PatientConnection;
   /** Data stewards: open candidate pairs (possible matches and possible duplicates), oldest first, both sides with per-field evidence. */
   reviewQueue: ReviewItemConnection;
@@ -773,6 +802,7 @@ export type PageInfoResolvers<ContextType = SubgraphContext, ParentType extends 
 export type PatientResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Patient'] = ResolversParentTypes['Patient'], FederationReferenceType extends FederationReferenceTypes['Patient'] = FederationReferenceTypes['Patient']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Patient']> | FederationReferenceType, FederationReferenceType, ContextType>;
   addresses?: Resolver<Maybe<Array<ResolversTypes['Address']>>, ParentType, ContextType>;
+  ageOver89?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   birthDate?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   birthYear?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   dataQuality?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
@@ -792,9 +822,10 @@ export type PatientResolvers<ContextType = SubgraphContext, ParentType extends R
 };
 
 export type PatientConnectionResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['PatientConnection'] = ResolversParentTypes['PatientConnection']> = {
+  countSuppressed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   edges?: Resolver<Array<ResolversTypes['PatientEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
-  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  totalCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
 };
 
 export type PatientEdgeResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['PatientEdge'] = ResolversParentTypes['PatientEdge']> = {
