@@ -25,7 +25,8 @@ export function startTestStack(overrides: Partial<StackOptions> = {}): Promise<S
 export async function tokenFor(
   stack: Stack,
   roles: readonly Role[],
-  purposeOfUse?: PurposeOfUse,
+  /** One purpose, several (the request picks one with x-purpose-of-use), or [] for none; clinicians default to TREAT. */
+  purposeOfUse?: PurposeOfUse | readonly PurposeOfUse[],
   ttlSeconds?: number,
   extra: { scope?: string; patient?: string } = {},
 ): Promise<{ token: string; sub: string }> {

@@ -92,3 +92,50 @@ test('clinician for treatment reads the full record', async () => {
   );
   assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
 });
+
+test('a header never raises the purpose of use: HPAYMT or no purpose + x-purpose-of-use TREAT reads nothing', async () => {
+  const query = '{ patients(first: 2) { edges { node { name { family } sourceRecords { observations { id } } } } } }';
+  for (const [label, purpose] of [
+    ['HPAYMT', 'HPAYMT'],
+    ['no purpose', []],
+  ] as const) {
+    const { token, sub } = await tokenFor(stack, ['clinician'], purpose);
+    const res = await post(stack.gateway.url, { query }, { authorization: `Bearer ${token}`, 'x-purpose-of-use': 'TREAT' });
+    assert.equal(res.status, 403, label);
+    assert.equal(res.body.errors?.[0]?.extensions?.code, 'FORBIDDEN', label);
+    assert.match(res.body.errors?.[0]?.message ?? '', /x-purpose-of-use TREAT is not a purpose of use this token grants/, label);
+    assert.equal(res.body.data, undefined, label);
+    assert.doesNotMatch(JSON.stringify(res.body), /"family"/, label);
+    // Refused at the gateway: no subgraph ran, so no audit row claims TREAT for this caller.
+    const { rows } = await stack.db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_event WHERE actor_sub = $1', [sub]);
+    assert.equal(rows[0]?.n, 0, label);
+  }
+});
+
+test('a token granting TREAT and ETREAT is narrowed by the header; the audit rows carry the purpose in force', async () => {
+  const query = '{ patients(first: 2) { edges { node { name { family } sourceRecords { observations { id } } } } } }';
+  const purposesAudited = async (sub: string) =>
+    (
+      await stack.db.query<{ purpose_of_use: string | null; break_glass_reason: string | null }>(
+        "SELECT DISTINCT purpose_of_use, break_glass_reason FROM audit_event WHERE actor_sub = $1 AND decision = 'permit'",
+        [sub],
+      )
+    ).rows;
+  const treat = await tokenFor(stack, ['clinician'], ['TREAT', 'ETREAT']);
+  const asTreat = await post(stack.gateway.url, { query }, { authorization: `Bearer ${treat.token}`, 'x-purpose-of-use': 'TREAT' });
+  assert.equal(asTreat.body.errors, undefined, JSON.stringify(asTreat.body.errors));
+  assert.deepEqual(await purposesAudited(treat.sub), [{ purpose_of_use: 'TREAT', break_glass_reason: null }]);
+
+  const glass = await tokenFor(stack, ['clinician'], ['TREAT', 'ETREAT']);
+  const asGlass = await post(
+    stack.gateway.url,
+    { query },
+    { authorization: `Bearer ${glass.token}`, 'x-purpose-of-use': 'ETREAT', 'x-break-glass-reason': 'unresponsive patient in ED' },
+  );
+  assert.equal(asGlass.body.errors, undefined, JSON.stringify(asGlass.body.errors));
+  assert.deepEqual(await purposesAudited(glass.sub), [{ purpose_of_use: 'ETREAT', break_glass_reason: 'unresponsive patient in ED' }]);
+
+  // Several purposes granted and none chosen: no purpose is in force, so no patient data.
+  const unchosen = await gql(stack, treat.token, '{ patients(first: 1) { totalCount } }');
+  assert.deepEqual(forbiddenPaths(unchosen.body.errors), ['patients']);
+});
