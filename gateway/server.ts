@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { hardenedPlugins, hardenedServerOptions, serveGraphQL, type RunningHttpServer } from '../platform/graphql-http.ts';
 import type { OperationLimits } from '../platform/operation-limits/index.ts';
+import { clientAddress, type ProxyTrust } from '../security/client-address.ts';
 import type { IdentitySigner } from '../security/identity-token.ts';
 import type { Principal } from '../security/principal.ts';
 import type { UserTokenVerifier } from '../security/user-token.ts';
@@ -26,6 +27,8 @@ export type GatewayOptions = {
   readonly subgraphTimeoutMs?: number;
   /** Depth, aliases, cost... (platform/operation-limits); its defaults when absent. */
   readonly operationLimits?: OperationLimits;
+  /** Proxies whose forwarded-for header names the client (TRUSTED_PROXIES); none when absent. */
+  readonly proxyTrust?: ProxyTrust | null;
 };
 
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
@@ -86,7 +89,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningHttp
     return {
       principal: await options.verifyUserToken(req.headers.authorization, {
         requestId: randomUUID(),
-        clientIp: req.socket.remoteAddress ?? null,
+        clientIp: clientAddress(req.socket.remoteAddress, req.headers, options.proxyTrust ?? null),
         purposeOfUseHeader: header('x-purpose-of-use'),
         breakGlassReasonHeader: header('x-break-glass-reason'),
       }),

@@ -4,6 +4,7 @@
 // real PostgreSQL and Redis without any other change.
 import { join } from 'node:path';
 import { dataDir } from '../platform/config.ts';
+import { proxyTrustFromEnv } from './components.ts';
 import { startStack } from './stack.ts';
 
 /** A golden patient's record from every EHR that knows them: the product's first query. */
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
     },
     production: process.env.NODE_ENV === 'production',
     trustDevIssuer: true,
+    proxyTrust: proxyTrustFromEnv(),
   });
   const loaded = stack.loadReports
     .map(

@@ -14,6 +14,7 @@ import {
   databaseOptionsFromEnv,
   loadPatients,
   openStorage,
+  proxyTrustFromEnv,
   startAdapterService,
   startAuditCheckpointing,
   startAuditService,
@@ -90,6 +91,7 @@ async function run(): Promise<RunningHttpServer | undefined> {
         host,
         port: Number(env.PORT ?? ports.gateway),
         trustDevIssuer: env.TRUST_DEV_ISSUER === 'true',
+        proxyTrust: proxyTrustFromEnv(),
       });
     }
     default:
