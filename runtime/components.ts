@@ -117,6 +117,10 @@ export async function startAdapterService(
   return startSubgraph(vendorAdapterSubgraph(c.adapter, deps), await subgraphRuntime(c.adapter.name, c));
 }
 
+export const DEV_ISSUER_IN_PRODUCTION =
+  'refusing to start: production mode (NODE_ENV=production) never trusts the development token issuer; ' +
+  'unset TRUST_DEV_ISSUER and configure your identity provider in config/issuers.json or AUTH_ISSUERS_FILE';
+
 export async function startGatewayService(c: {
   readonly keys: KeyStoreOptions;
   readonly subgraphUrls: Readonly<Record<string, string>>;
@@ -127,6 +131,9 @@ export async function startGatewayService(c: {
   readonly issuers?: readonly TrustedIssuer[];
   readonly proxyTrust?: ProxyTrust | null;
 }): Promise<RunningHttpServer> {
+  // Anyone who can read the development issuer's key (it is generated beside the simulators' keys)
+  // could mint any role: a production gateway never trusts it, and says so rather than ignore the setting.
+  if (c.production && c.trustDevIssuer) throw new Error(DEV_ISSUER_IN_PRODUCTION);
   const gatewayKey = await loadKeyPair(c.keys, keyNames.gatewayIdentity, KEY_ALGORITHMS.gatewayIdentity);
   const issuers: TrustedIssuer[] = [...(c.issuers ?? (loadIssuers() as TrustedIssuer[]))];
   if (c.trustDevIssuer) {

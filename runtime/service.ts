@@ -37,7 +37,8 @@ const storage = () => openStorage(databaseOptionsFromEnv());
 async function run(): Promise<RunningHttpServer | undefined> {
   switch (role) {
     case 'keys': {
-      await loadKeyPair(keys, keyNames.devIssuer, KEY_ALGORITHMS.devIssuer);
+      // The development issuer's key exists only where development tokens may be trusted.
+      if (!production) await loadKeyPair(keys, keyNames.devIssuer, KEY_ALGORITHMS.devIssuer);
       await loadKeyPair(keys, keyNames.gatewayIdentity, KEY_ALGORITHMS.gatewayIdentity);
       await loadKeyPair(keys, keyNames.auditCheckpoint, KEY_ALGORITHMS.auditCheckpoint);
       loadFieldKeys(keys.dir, true);

@@ -143,6 +143,8 @@ export type DevTokenRequest = {
   readonly scope?: string;
   readonly patient?: string;
   readonly ttlSeconds?: number;
+  /** The development issuer unless given (tests mint for a test identity provider, as a production gateway would trust). */
+  readonly issuer?: string;
 };
 
 const purposeClaim = (p: DevTokenRequest['purposeOfUse']): { purpose_of_use?: string | string[] } => {
@@ -161,7 +163,7 @@ export function mintDevToken(key: { privateKey: CryptoKey; kid: string; alg: str
     client_id: 'dev-cli',
   })
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
-    .setIssuer(DEV_ISSUER)
+    .setIssuer(req.issuer ?? DEV_ISSUER)
     .setAudience(DEFAULT_AUDIENCE)
     .setSubject(req.sub)
     .setIssuedAt()
