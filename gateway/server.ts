@@ -1,6 +1,6 @@
 // The gateway: @apollo/gateway on the committed static supergraph. It authenticates callers
 // (bearer JWTs), never forwards what a client says about itself, and calls each subgraph with a
-// freshly signed, short-lived identity for that subgraph alone, under a timeout.
+// single-use identity signed for that subgraph and that request alone, under a timeout.
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { randomUUID } from 'node:crypto';
@@ -51,7 +51,9 @@ class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContex
     // Health checks and schema loads carry no principal; there are none with a static supergraph.
     if (!principal) throw new Error('no authenticated principal for a subgraph call');
     const headers = request.http?.headers;
-    headers?.set('authorization', `Bearer ${await this.#sign(principal, this.#subgraph)}`);
+    // A fresh identity per call, bound to this document and these variables (security/identity-token.ts).
+    const identity = await this.#sign(principal, this.#subgraph, request);
+    headers?.set('authorization', `Bearer ${identity}`);
     headers?.set('x-request-id', principal.requestId);
     // What the client asked, for the subgraphs' audit rows: its operation name, the SHA-256 of its
     // document (never the text or the variables) and its W3C trace context.
