@@ -131,8 +131,8 @@ export async function startGatewayService(c: {
   readonly issuers?: readonly TrustedIssuer[];
   readonly proxyTrust?: ProxyTrust | null;
 }): Promise<RunningHttpServer> {
-  // Anyone who can read the development issuer's key (it is generated beside the simulators' keys)
-  // could mint any role: a production gateway never trusts it, and says so rather than ignore the setting.
+  // Whoever reads the development issuer's key (a file in the key directory) can mint any role: a
+  // production gateway never trusts it, and says so rather than silently ignore the setting.
   if (c.production && c.trustDevIssuer) throw new Error(DEV_ISSUER_IN_PRODUCTION);
   const gatewayKey = await loadKeyPair(c.keys, keyNames.gatewayIdentity, KEY_ALGORITHMS.gatewayIdentity);
   const issuers: TrustedIssuer[] = [...(c.issuers ?? (loadIssuers() as TrustedIssuer[]))];

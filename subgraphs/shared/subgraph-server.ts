@@ -16,7 +16,7 @@ import { logger } from '../../platform/log.ts';
 import { describeRule, policyMiddleware, ruleTreeFor, type PolicySet } from '../../policies/policy-set.ts';
 import { auditCollector, type AuditSubjects } from '../../orchestration/audit/collector.ts';
 import { writeAuditEvents } from '../../orchestration/audit/audit-log.ts';
-import { subgraphRequestHash, type IdentityVerifier } from '../../security/identity-token.ts';
+import { subgraphRequestHash, type IdentityVerifier, type VerifiedIdentity } from '../../security/identity-token.ts';
 import type { Principal } from '../../security/principal.ts';
 import type { SubgraphContext } from './context.ts';
 
@@ -167,7 +167,7 @@ export async function startSubgraph(def: SubgraphDefinition, runtime: SubgraphRu
     if (unguarded) return { principal: unguarded, audit: auditCollector({}), subgraph: def.name, client, perRequest: new Map() };
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (!token) throw unauthenticated('gateway identity required');
-    let identity: Awaited<ReturnType<IdentityVerifier>>;
+    let identity: VerifiedIdentity;
     try {
       identity = await runtime.verifyIdentity(token);
     } catch {
