@@ -1,6 +1,6 @@
 // The gateway: @apollo/gateway on the committed static supergraph. It authenticates callers
 // (bearer JWTs), never forwards what a client says about itself, and calls each subgraph with a
-// freshly signed, short-lived identity for that subgraph alone, under a timeout.
+// single-use identity signed for that subgraph and that request alone, under a timeout.
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { randomUUID } from 'node:crypto';
@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { hardenedPlugins, hardenedServerOptions, serveGraphQL, type RunningHttpServer } from '../platform/graphql-http.ts';
 import type { OperationLimits } from '../platform/operation-limits/index.ts';
 import type { ReadinessCheck } from '../platform/graphql-http.ts';
+import { clientAddress, type ProxyTrust } from '../security/client-address.ts';
 import type { IdentitySigner } from '../security/identity-token.ts';
 import type { Principal } from '../security/principal.ts';
 import type { UserTokenVerifier } from '../security/user-token.ts';
@@ -29,6 +30,8 @@ export type GatewayOptions = {
   readonly operationLimits?: OperationLimits;
   /** What /ready checks (each subgraph's /ready). */
   readonly readiness?: readonly ReadinessCheck[];
+  /** Proxies whose forwarded-for header names the client (TRUSTED_PROXIES); none when absent. */
+  readonly proxyTrust?: ProxyTrust | null;
 };
 
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
@@ -51,7 +54,9 @@ class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContex
     // Health checks and schema loads carry no principal; there are none with a static supergraph.
     if (!principal) throw new Error('no authenticated principal for a subgraph call');
     const headers = request.http?.headers;
-    headers?.set('authorization', `Bearer ${await this.#sign(principal, this.#subgraph)}`);
+    // A fresh identity per call, bound to this document and these variables (security/identity-token.ts).
+    const identity = await this.#sign(principal, this.#subgraph, request);
+    headers?.set('authorization', `Bearer ${identity}`);
     headers?.set('x-request-id', principal.requestId);
     // What the client asked, for the subgraphs' audit rows: its operation name, the SHA-256 of its
     // document (never the text or the variables) and its W3C trace context.
@@ -89,7 +94,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningHttp
     return {
       principal: await options.verifyUserToken(req.headers.authorization, {
         requestId: randomUUID(),
-        clientIp: req.socket.remoteAddress ?? null,
+        clientIp: clientAddress(req.socket.remoteAddress, req.headers, options.proxyTrust ?? null),
         purposeOfUseHeader: header('x-purpose-of-use'),
         breakGlassReasonHeader: header('x-break-glass-reason'),
       }),

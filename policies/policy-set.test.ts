@@ -1,21 +1,35 @@
 // Default deny, proven on the real subgraph plumbing: a field that no policy mentions is
 // FORBIDDEN to every role, even the most privileged, while listed fields keep working.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { graphql } from 'graphql';
 import { auditCollector } from '../orchestration/audit/collector.ts';
+import { MPI_MIGRATIONS } from '../orchestration/mpi/store.ts';
 import { loadAdapters } from '../platform/config.ts';
+import { dropSchema, migrate, openDatabase } from '../platform/db.ts';
+import { databaseUrl, uniqueSchema } from '../test/support/env.ts';
 import { vendorAdapterSubgraph } from '../subgraphs/vendor-adapter/subgraph.ts';
 import { buildSubgraph } from '../subgraphs/shared/subgraph-server.ts';
 import type { SubgraphContext } from '../subgraphs/shared/context.ts';
 import type { Role } from '../security/principal.ts';
 
 const adapter = loadAdapters()[0]!;
-// One known connection, never called: only keys and unlisted fields are resolved here.
+// One known connection, never called: only keys and unlisted fields are resolved here. Its record
+// conn-a:123 is linked to a golden patient (a vendor subgraph resolves linked records only).
 const connections = new Map([['conn-a', { config: null as never, client: null as never }]]);
+const db = await openDatabase({ url: databaseUrl(), schema: uniqueSchema('policy') });
+after(async () => {
+  await dropSchema(db);
+  await db.close();
+});
+await migrate(db, MPI_MIGRATIONS);
+await db.query(`INSERT INTO golden_patient (id) VALUES ('00000000-0000-4000-8000-000000000123')`);
+await db.query(
+  `INSERT INTO source_record (source, source_patient_id, golden_id, demographics) VALUES ('conn-a', '123', '00000000-0000-4000-8000-000000000123', '{}')`,
+);
 const base = vendorAdapterSubgraph(adapter, {
   connections,
-  db: null as never,
+  db,
   sealPayload: null as never,
   profile: null as never,
   cache: null as never,
@@ -97,5 +111,8 @@ test('entity lookups pass the object-level check: unknown connections and other 
   assert.deepEqual(plain((await entities(unknown, 'other-conn:123')).data), { _entities: [null] });
   const analyst = context(['analyst']);
   assert.deepEqual(plain((await entities(analyst, 'conn-a:123')).data), { _entities: [null] });
-  assert.deepEqual([...unknown.audit.accesses(), ...analyst.audit.accesses()], []);
+  // A well-formed id of a known connection that the MPI does not link: null for a clinician too.
+  const unlinked = context(['clinician']);
+  assert.deepEqual(plain((await entities(unlinked, 'conn-a:456')).data), { _entities: [null] });
+  assert.deepEqual([...unknown.audit.accesses(), ...analyst.audit.accesses(), ...unlinked.audit.accesses()], []);
 });

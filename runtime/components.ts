@@ -17,6 +17,7 @@ import { MPI_MIGRATIONS } from '../orchestration/mpi/store.ts';
 import { initialLoad, type LoadReport } from '../orchestration/sync/initial-load.ts';
 import { liveFieldCipher } from '../security/field-encryption.ts';
 import { identifierProtection, type IdentifierProtection } from '../security/identifier-protection.ts';
+import { proxyTrust, type ProxyTrust } from '../security/client-address.ts';
 import { identitySigner, identityVerifier } from '../security/identity-token.ts';
 import { DEFAULT_AUDIENCE, DEV_ISSUER, userTokenVerifier, type TrustedIssuer } from '../security/user-token.ts';
 import { auditSubgraph } from '../subgraphs/audit/subgraph.ts';
@@ -31,6 +32,10 @@ export const ALL_MIGRATIONS = [...AUDIT_MIGRATIONS, ...MPI_MIGRATIONS, ...QUARAN
 export function databaseOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): DatabaseOptions {
   return { url: env.DATABASE_URL || undefined, dataDir: env.DATABASE_URL ? undefined : join(dataDir(env), 'pg'), schema: env.DB_SCHEMA };
 }
+
+/** Proxies trusted to name the client (TRUSTED_PROXIES, TRUSTED_PROXY_HEADER); throws on a malformed entry. */
+export const proxyTrustFromEnv = (env: NodeJS.ProcessEnv = process.env): ProxyTrust | null =>
+  proxyTrust(env.TRUSTED_PROXIES, env.TRUSTED_PROXY_HEADER || undefined);
 
 export async function openStorage(options: DatabaseOptions): Promise<Database> {
   const db = await openDatabase(options);
@@ -117,6 +122,10 @@ export async function startAdapterService(
   });
 }
 
+export const DEV_ISSUER_IN_PRODUCTION =
+  'refusing to start: production mode (NODE_ENV=production) never trusts the development token issuer; ' +
+  'unset TRUST_DEV_ISSUER and configure your identity provider in config/issuers.json or AUTH_ISSUERS_FILE';
+
 export async function startGatewayService(c: {
   readonly keys: KeyStoreOptions;
   readonly subgraphUrls: Readonly<Record<string, string>>;
@@ -125,7 +134,11 @@ export async function startGatewayService(c: {
   readonly production: boolean;
   readonly trustDevIssuer: boolean;
   readonly issuers?: readonly TrustedIssuer[];
+  readonly proxyTrust?: ProxyTrust | null;
 }): Promise<RunningHttpServer> {
+  // Whoever reads the development issuer's key (a file in the key directory) can mint any role: a
+  // production gateway never trusts it, and says so rather than silently ignore the setting.
+  if (c.production && c.trustDevIssuer) throw new Error(DEV_ISSUER_IN_PRODUCTION);
   const gatewayKey = await loadKeyPair(c.keys, keyNames.gatewayIdentity, KEY_ALGORITHMS.gatewayIdentity);
   const issuers: TrustedIssuer[] = [...(c.issuers ?? (loadIssuers() as TrustedIssuer[]))];
   if (c.trustDevIssuer) {
@@ -146,6 +159,7 @@ export async function startGatewayService(c: {
       ...remoteReadiness(name, url),
       optional: name !== 'mpi' && name !== 'audit',
     })),
+    proxyTrust: c.proxyTrust ?? null,
   });
 }
 

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { dataDir } from '../platform/config.ts';
 import { exitOnUnhandledErrors } from './crash-policy.ts';
+import { proxyTrustFromEnv } from './components.ts';
 import { startStack, type Stack } from './stack.ts';
 
 /** A golden patient's record from every EHR that knows them: the product's first query. */
@@ -24,6 +25,7 @@ exitOnUnhandledErrors(async () => running?.close());
 async function main(): Promise<void> {
   const dir = dataDir();
   const started = Date.now();
+  const production = process.env.NODE_ENV === 'production';
   const stack = await startStack({
     databaseUrl: process.env.DATABASE_URL || undefined,
     redisUrl: process.env.REDIS_URL || undefined,
@@ -34,8 +36,10 @@ async function main(): Promise<void> {
       size: Number(process.env.SIM_SIZE ?? 2000),
       truthFile: join(dir, 'ground-truth.csv'),
     },
-    production: process.env.NODE_ENV === 'production',
-    trustDevIssuer: true,
+    production,
+    // The demo's tokens come from the development issuer, which production mode never trusts.
+    trustDevIssuer: !production,
+    proxyTrust: proxyTrustFromEnv(),
   });
   running = stack;
   const loaded = stack.loadReports
@@ -61,8 +65,9 @@ async function main(): Promise<void> {
       `  initial load: ${loaded}`,
       `  ground truth of the simulated population: ${join(dir, 'ground-truth.csv')}`,
       '',
-      'Get a token (roles: clinician, analyst, steward, security):',
-      '  TOKEN=$(npm run --silent token -- --role clinician)',
+      ...(production
+        ? ['Production mode: tokens come from the identity providers of config/issuers.json (the development issuer is not trusted).']
+        : ['Get a token (roles: clinician, analyst, steward, security):', '  TOKEN=$(npm run --silent token -- --role clinician)']),
       'Then run the sample query:',
       `  curl -s ${url} -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`,
       `    -d '${JSON.stringify({ query: SAMPLE_QUERY.replace(/\s+/g, ' ') })}'`,

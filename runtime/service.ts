@@ -16,6 +16,7 @@ import {
   databaseOptionsFromEnv,
   loadPatients,
   openStorage,
+  proxyTrustFromEnv,
   startAdapterService,
   startAuditCheckpointing,
   startAuditService,
@@ -42,7 +43,8 @@ const storage = () => openStorage({ ...databaseOptionsFromEnv(), timeouts: servi
 async function run(): Promise<RunningHttpServer | undefined> {
   switch (role) {
     case 'keys': {
-      await loadKeyPair(keys, keyNames.devIssuer, KEY_ALGORITHMS.devIssuer);
+      // The development issuer's key exists only where development tokens may be trusted.
+      if (!production) await loadKeyPair(keys, keyNames.devIssuer, KEY_ALGORITHMS.devIssuer);
       await loadKeyPair(keys, keyNames.gatewayIdentity, KEY_ALGORITHMS.gatewayIdentity);
       await loadKeyPair(keys, keyNames.auditCheckpoint, KEY_ALGORITHMS.auditCheckpoint);
       loadFieldKeys(keys.dir, true);
@@ -96,6 +98,7 @@ async function run(): Promise<RunningHttpServer | undefined> {
         host,
         port: Number(env.PORT ?? ports.gateway),
         trustDevIssuer: env.TRUST_DEV_ISSUER === 'true',
+        proxyTrust: proxyTrustFromEnv(),
       });
     }
     default:

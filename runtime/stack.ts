@@ -12,6 +12,7 @@ import type { RunningHttpServer } from '../platform/graphql-http.ts';
 import { KEY_ALGORITHMS, keyNames, loadKeyPair, type KeyStoreOptions } from '../platform/keys.ts';
 import { openConnections } from '../protocol/connections.ts';
 import type { LoadReport } from '../orchestration/sync/initial-load.ts';
+import type { ProxyTrust } from '../security/client-address.ts';
 import type { TrustedIssuer } from '../security/user-token.ts';
 import { startSimulators, truthToCsv, type Population } from '../simulators/index.ts';
 import {
@@ -51,6 +52,8 @@ export type StackOptions = {
   /** Trust the local development issuer (never in production unless explicitly set). */
   readonly trustDevIssuer?: boolean;
   readonly skipInitialLoad?: boolean;
+  /** Proxies trusted to name the client in x-forwarded-for / forwarded (TRUSTED_PROXIES); none when absent. */
+  readonly proxyTrust?: ProxyTrust | null;
 };
 
 export type Stack = {
@@ -150,6 +153,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         production,
         trustDevIssuer: options.trustDevIssuer ?? !production,
         issuers: options.issuers,
+        proxyTrust: options.proxyTrust,
       }),
     );
     return { gateway, subgraphs, simulators, population: simulators?.population, db, cache, keys, loadReports, connections, close };

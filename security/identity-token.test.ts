@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPair, exportJWK } from 'jose';
-import { identitySigner, identityVerifier } from './identity-token.ts';
+import { generateKeyPair, exportJWK, decodeJwt, SignJWT } from 'jose';
+import { GATEWAY_ISSUER, IDENTITY_LIFETIME_SECONDS, identitySigner, identityVerifier, subgraphRequestHash } from './identity-token.ts';
 import type { Principal } from './principal.ts';
 
 const key = await generateKeyPair('EdDSA', { extractable: true });
@@ -18,24 +18,78 @@ const principal: Principal = {
   clientIp: '127.0.0.1',
   requestId: 'req-9',
 };
+const request = {
+  query: 'query ($r: [_Any!]!) { _entities(representations: $r) { ... on Patient { id } } }',
+  variables: { r: [{ __typename: 'Patient', id: 'p-1' }] },
+};
 
-test('a subgraph recovers exactly the principal the gateway signed for it', async () => {
-  // The request id is not part of the identity (it travels in x-request-id).
-  assert.deepEqual(await identityVerifier([jwk], 'mpi')(await sign(principal, 'mpi')), { ...principal, requestId: '' });
-  // Signed once per caller and audience, reused across requests; verified once, then remembered.
-  const again = await sign({ ...principal, requestId: 'req-10' }, 'mpi');
-  assert.equal(again, await sign(principal, 'mpi'));
-  assert.notEqual(await sign({ ...principal, roles: ['clinician'] }, 'mpi'), again);
+test('a subgraph recovers exactly the principal, request id and request the gateway signed for', async () => {
+  const verified = await identityVerifier([jwk], 'mpi')(await sign(principal, 'mpi', request));
+  assert.deepEqual(verified.principal, principal);
+  assert.equal(verified.requestHash, subgraphRequestHash(request));
+});
+
+test('signed per call: a fresh token and jti every time, living seconds', async () => {
+  const a = await sign(principal, 'mpi', request);
+  const b = await sign(principal, 'mpi', request);
+  assert.notEqual(a, b);
+  const [ca, cb] = [decodeJwt(a), decodeJwt(b)];
+  assert.notEqual(ca.jti, cb.jti);
+  assert.equal(ca.exp! - ca.iat!, IDENTITY_LIFETIME_SECONDS);
+  assert.ok(IDENTITY_LIFETIME_SECONDS <= 15);
+  assert.equal(ca.rid, 'req-9');
+});
+
+test('an identity is accepted once: a replay is refused, even by the same subgraph a moment later', async () => {
+  const verify = identityVerifier([jwk], 'mpi');
+  const token = await sign(principal, 'mpi', request);
+  await verify(token);
+  await assert.rejects(verify(token), /replayed/);
+  await assert.rejects(verify(token), /replayed/);
+  // Another identity for the same caller and request is a new call, accepted once too.
+  await verify(await sign(principal, 'mpi', request));
 });
 
 test('another audience, another key or a rotated-out key is refused', async () => {
-  const token = await sign(principal, 'epic');
+  const token = await sign(principal, 'epic', request);
   await assert.rejects(identityVerifier([jwk], 'mpi')(token));
   const other = await generateKeyPair('EdDSA', { extractable: true });
-  await assert.rejects(identityVerifier([{ ...(await exportJWK(other.publicKey)), kid: 'g2', alg: 'EdDSA' }], 'epic')(token));
+  const otherJwk = { ...(await exportJWK(other.publicKey)), kid: 'g2', alg: 'EdDSA' };
+  await assert.rejects(identityVerifier([otherJwk], 'epic')(token));
   // During a rotation both keys are trusted.
-  assert.equal(
-    (await identityVerifier([{ ...(await exportJWK(other.publicKey)), kid: 'g2', alg: 'EdDSA' }, jwk], 'epic')(token)).sub,
-    'u1',
+  assert.equal((await identityVerifier([otherJwk, jwk], 'epic')(token)).principal.sub, 'u1');
+});
+
+test('an identity older than its lifetime, or without jti, request id or request hash, is refused', async () => {
+  const verify = identityVerifier([jwk], 'mpi');
+  const now = Math.floor(Date.now() / 1000);
+  const craft = (claims: Record<string, unknown>, iat: number, exp: number, jti?: string) => {
+    const jwt = new SignJWT({ roles: ['clinician'], pou: 'TREAT', ...claims })
+      .setProtectedHeader({ alg: 'EdDSA', kid: 'g1', typ: 'gateway-identity+jwt' })
+      .setIssuer(GATEWAY_ISSUER)
+      .setSubject('x')
+      .setAudience('mpi')
+      .setIssuedAt(iat)
+      .setExpirationTime(exp);
+    return (jti ? jwt.setJti(jti) : jwt).sign(key.privateKey);
+  };
+  const bound = { rid: 'r', req: subgraphRequestHash(request) };
+  // A long-lived token (as signed before, 60 s), issued 30 s ago: past the identity lifetime.
+  await assert.rejects(verify(await craft(bound, now - 30, now + 30, 'j-old')));
+  await assert.rejects(verify(await craft(bound, now, now + 10)));
+  await assert.rejects(verify(await craft({ req: bound.req }, now, now + 10, 'j-1')));
+  await assert.rejects(verify(await craft({ rid: 'r' }, now, now + 10, 'j-2')));
+  assert.equal((await verify(await craft(bound, now, now + 10, 'j-3'))).principal.requestId, 'r');
+});
+
+test('the request hash names the document, operation and variables, as a JSON round trip preserves them', () => {
+  const roundTripped = JSON.parse(JSON.stringify(request)) as typeof request;
+  assert.equal(subgraphRequestHash(roundTripped), subgraphRequestHash(request));
+  assert.equal(subgraphRequestHash({ query: '{ a }', variables: {} }), subgraphRequestHash({ query: '{ a }' }));
+  assert.notEqual(
+    subgraphRequestHash({ ...request, variables: { r: [{ __typename: 'Patient', id: 'p-2' }] } }),
+    subgraphRequestHash(request),
   );
+  assert.notEqual(subgraphRequestHash({ ...request, query: `${request.query} ` }), subgraphRequestHash(request));
+  assert.notEqual(subgraphRequestHash({ ...request, operationName: 'Other' }), subgraphRequestHash(request));
 });

@@ -1,32 +1,49 @@
-// The gateway-to-subgraph identity: a short-lived Ed25519 JWT per subgraph call, audience =
-// the subgraph's name. Subgraphs accept nothing else, so a caller that reaches a subgraph
-// directly (bypassing authentication, policies on the gateway and operation limits) gets 401.
+// The gateway-to-subgraph identity: an Ed25519 JWT signed for ONE subgraph request. Subgraphs
+// accept nothing else, so a caller that reaches a subgraph directly (bypassing authentication,
+// policies on the gateway and operation limits) gets 401. A captured identity is useless beyond
+// its request: it names the subgraph (audience), the gateway request it belongs to (`rid`), the
+// SHA-256 of the very document and variables it was signed for (`req`), lives seconds, and its
+// unique `jti` is remembered by the subgraph until it expires, so it is accepted once.
 import { SignJWT, jwtVerify, createLocalJWKSet, type JWK, type CryptoKey } from 'jose';
 import { LRUCache } from 'lru-cache';
-import { tokenCache } from './token-cache.ts';
+import { createHash, randomUUID } from 'node:crypto';
 import { isPurposeOfUse, isRole, type Principal } from './principal.ts';
 
 export const GATEWAY_ISSUER = 'urn:patient-gateway:gateway';
-const LIFETIME_SECONDS = 60;
+/** The gateway signs just before sending; this only has to cover the trip and clock skew between hosts. */
+export const IDENTITY_LIFETIME_SECONDS = 15;
+const CLOCK_TOLERANCE_SECONDS = 5;
 
-export type IdentitySigner = (principal: Principal, audience: string) => Promise<string>;
-/** The principal named by a gateway identity; its requestId is empty (it comes from x-request-id). */
-export type IdentityVerifier = (token: string) => Promise<Principal>;
+/** What the gateway sends a subgraph: the identity is bound to exactly this. */
+export type SubgraphRequest = {
+  readonly query?: string | null;
+  readonly operationName?: string | null;
+  readonly variables?: Readonly<Record<string, unknown>> | null;
+};
+
+export type IdentitySigner = (principal: Principal, audience: string, request: SubgraphRequest) => Promise<string>;
+/** The principal a gateway identity names (its requestId from the token) and the request it was signed for. */
+export type VerifiedIdentity = { readonly principal: Principal; readonly requestHash: string };
+export type IdentityVerifier = (token: string) => Promise<VerifiedIdentity>;
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 
-/** Reuse a signed identity while it has at least this long to live. */
-const REUSE_MARGIN_SECONDS = 20;
-
 /**
- * Signs the identity of a caller for one subgraph. The same caller's identity is signed once and
- * reused for most of its 60-second life: the token names who is asking, not which request (the
- * request id travels in the x-request-id header, for audit correlation only).
+ * SHA-256 of a subgraph request's document, operation name and variables, as the gateway sends
+ * them and as the subgraph parses them (JSON round-trips to the same serialization).
  */
+export function subgraphRequestHash(request: SubgraphRequest): string {
+  const variables = request.variables && Object.keys(request.variables).length > 0 ? request.variables : null;
+  return createHash('sha256')
+    .update(JSON.stringify([request.query ?? '', request.operationName ?? null, variables]))
+    .digest('base64url');
+}
+
+/** Signs the caller's identity for one subgraph request: never cached, never reused. */
 export function identitySigner(key: { privateKey: CryptoKey; kid: string; alg: string }): IdentitySigner {
-  const signed = new LRUCache<string, { token: string; exp: number }>({ max: 10_000 });
-  return async (p, audience) => {
-    const claims = {
+  return (p, audience, request) => {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({
       roles: p.roles,
       pou: p.purposeOfUse,
       bgr: p.breakGlassReason,
@@ -34,52 +51,61 @@ export function identitySigner(key: { privateKey: CryptoKey; kid: string; alg: s
       scope: p.scopes.join(' '),
       pctx: p.patientContext,
       ip: p.clientIp,
-    };
-    const cacheKey = JSON.stringify([audience, p.sub, claims]);
-    const now = Math.floor(Date.now() / 1000);
-    const hit = signed.get(cacheKey);
-    if (hit && hit.exp - now >= REUSE_MARGIN_SECONDS) return hit.token;
-    const token = await new SignJWT(claims)
+      rid: p.requestId,
+      req: subgraphRequestHash(request),
+    })
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'gateway-identity+jwt' })
       .setIssuer(GATEWAY_ISSUER)
       .setSubject(p.sub)
       .setAudience(audience)
+      .setJti(randomUUID())
       .setIssuedAt(now)
-      .setExpirationTime(now + LIFETIME_SECONDS)
+      .setExpirationTime(now + IDENTITY_LIFETIME_SECONDS)
       .sign(key.privateKey);
-    signed.set(cacheKey, { token, exp: now + LIFETIME_SECONDS });
-    return token;
   };
 }
+
+/**
+ * Identities already accepted, until they expire. In this process only: each replica of a subgraph
+ * remembers its own (README, "Security"). Full of live entries, it refuses rather than forget one.
+ */
+const MAX_REMEMBERED = 200_000;
 
 /** Verifies against the gateway's public keys (several during a key rotation) for one subgraph. */
 export function identityVerifier(publicJwks: readonly JWK[], audience: string): IdentityVerifier {
   const keys = createLocalJWKSet({ keys: [...publicJwks] });
-  const verified = tokenCache<Principal>();
+  const accepted = new LRUCache<string, true>({ max: MAX_REMEMBERED, ttlAutopurge: false });
   return async (token) => {
-    const hit = verified.get(token);
-    if (hit) return hit;
     const { payload } = await jwtVerify(token, keys, {
       issuer: GATEWAY_ISSUER,
       audience,
       algorithms: ['EdDSA'],
       typ: 'gateway-identity+jwt',
-      maxTokenAge: `${LIFETIME_SECONDS + 5}s`,
-      clockTolerance: 5,
+      requiredClaims: ['jti', 'exp', 'iat', 'rid', 'req'],
+      maxTokenAge: `${IDENTITY_LIFETIME_SECONDS}s`,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
     });
-    const roles = Array.isArray(payload.roles) ? payload.roles.filter(isRole) : [];
-    const principal: Principal = {
-      sub: String(payload.sub),
-      roles,
-      purposeOfUse: isPurposeOfUse(payload.pou) ? payload.pou : null,
-      clientId: typeof payload.cid === 'string' ? payload.cid : null,
-      scopes: typeof payload.scope === 'string' && payload.scope ? payload.scope.split(' ') : [],
-      patientContext: str(payload.pctx),
-      breakGlassReason: str(payload.bgr),
-      clientIp: str(payload.ip),
-      requestId: '',
+    const jti = str(payload.jti);
+    const requestId = str(payload.rid);
+    const requestHash = str(payload.req);
+    if (!jti || !requestId || !requestHash) throw new Error('gateway identity without jti, rid or req');
+    if (accepted.has(jti)) throw new Error('gateway identity replayed');
+    if (accepted.size >= MAX_REMEMBERED) accepted.purgeStale();
+    if (accepted.size >= MAX_REMEMBERED) throw new Error('too many live gateway identities to remember');
+    accepted.set(jti, true, { ttl: Math.max(1000, ((payload.exp ?? 0) + CLOCK_TOLERANCE_SECONDS) * 1000 - Date.now()) });
+    return {
+      principal: {
+        sub: String(payload.sub),
+        roles: Array.isArray(payload.roles) ? payload.roles.filter(isRole) : [],
+        purposeOfUse: isPurposeOfUse(payload.pou) ? payload.pou : null,
+        clientId: typeof payload.cid === 'string' ? payload.cid : null,
+        scopes: typeof payload.scope === 'string' && payload.scope ? payload.scope.split(' ') : [],
+        patientContext: str(payload.pctx),
+        breakGlassReason: str(payload.bgr),
+        clientIp: str(payload.ip),
+        requestId,
+      },
+      requestHash,
     };
-    verified.set(token, principal, payload.exp);
-    return principal;
   };
 }

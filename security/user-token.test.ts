@@ -66,8 +66,8 @@ test('missing, malformed, expired, wrong audience, untrusted issuer, other key, 
   await rejects(`Bearer ${noExp}`, /rejected/);
 });
 
-test('purpose of use: the header overrides the claim; break-glass needs a reason; unknown codes refused', async () => {
-  const token = await mintDevToken(signer, { sub: 'u1', roles: ['clinician'], purposeOfUse: 'TREAT', patient: 'p-1' });
+test('purpose of use: the header picks a purpose the token grants; break-glass needs a reason; unknown codes refused', async () => {
+  const token = await mintDevToken(signer, { sub: 'u1', roles: ['clinician'], purposeOfUse: ['TREAT', 'ETREAT'], patient: 'p-1' });
   const p = await verify(`Bearer ${token}`, {
     requestId: 'r',
     clientIp: '127.0.0.1',
@@ -78,9 +78,40 @@ test('purpose of use: the header overrides the claim; break-glass needs a reason
   assert.equal(p.breakGlassReason, 'unconscious patient in ED');
   assert.equal(p.patientContext, 'p-1');
   assert.equal(p.clientIp, '127.0.0.1');
+  assert.equal((await verify(`Bearer ${token}`, { requestId: 'r', purposeOfUseHeader: 'TREAT' })).purposeOfUse, 'TREAT');
   await assert.rejects(verify(`Bearer ${token}`, { requestId: 'r', purposeOfUseHeader: 'ETREAT' }), /reason/);
   await assert.rejects(verify(`Bearer ${token}`, { requestId: 'r', purposeOfUseHeader: 'SNOOP' }), /purpose/);
-  assert.equal((await verify(`Bearer ${token}`, { requestId: 'r' })).purposeOfUse, 'TREAT');
+  // Several purposes and no header: the client did not say which, so none is in force.
+  assert.equal((await verify(`Bearer ${token}`, { requestId: 'r' })).purposeOfUse, null);
+  const single = await mintDevToken(signer, { sub: 'u1', roles: ['clinician'], purposeOfUse: 'TREAT' });
+  assert.equal((await verify(`Bearer ${single}`, { requestId: 'r' })).purposeOfUse, 'TREAT');
+});
+
+test('purpose of use: a header never adds a purpose the token does not grant', async () => {
+  const forbiddenPurpose = (auth: string, header: string, grants: RegExp) =>
+    assert.rejects(
+      verify(auth, { requestId: 'r', purposeOfUseHeader: header, breakGlassReasonHeader: 'because' }),
+      (e: unknown) =>
+        e instanceof ProductError && e.code === 'FORBIDDEN' && e.message.includes(`x-purpose-of-use ${header}`) && grants.test(e.message),
+    );
+  const payment = `Bearer ${await mintDevToken(signer, { sub: 'u1', roles: ['clinician'], purposeOfUse: 'HPAYMT' })}`;
+  await forbiddenPurpose(payment, 'TREAT', /grants: HPAYMT\)/);
+  await forbiddenPurpose(payment, 'ETREAT', /grants: HPAYMT\)/);
+  const none = `Bearer ${await mintDevToken(signer, { sub: 'u1', roles: ['clinician'] })}`;
+  assert.equal((await verify(none, 'r')).purposeOfUse, null);
+  await forbiddenPurpose(none, 'TREAT', /grants: none\)/);
+  const treat = `Bearer ${await mintDevToken(signer, { sub: 'u1', roles: ['clinician'], purposeOfUse: 'TREAT' })}`;
+  await forbiddenPurpose(treat, 'ETREAT', /grants: TREAT\)/);
+  // An identity provider's array claim with a code this product does not know: the known ones count.
+  const odd = await new SignJWT({ roles: ['clinician'], purpose_of_use: ['TREAT', 'WHATEVER', 42] })
+    .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+    .setIssuer(DEV_ISSUER)
+    .setAudience(DEFAULT_AUDIENCE)
+    .setSubject('u3')
+    .setExpirationTime('1m')
+    .sign(key.privateKey);
+  assert.equal((await verify(`Bearer ${odd}`, 'r')).purposeOfUse, 'TREAT');
+  await forbiddenPurpose(`Bearer ${odd}`, 'HRESCH', /grants: TREAT\)/);
 });
 
 test('a JWKS URL: keys fetched and cached, a rotated key picked up without a restart', async () => {

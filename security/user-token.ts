@@ -1,7 +1,8 @@
 // End-user (or system client) bearer tokens at the gateway: OIDC/SMART JWTs verified with jose
-// against the configured issuers' keys. Roles and purpose of use come from claims only.
+// against the configured issuers' keys. Roles and the purposes of use granted come from claims
+// only; a request may narrow the purpose to one the token grants, never add one.
 import { SignJWT, jwtVerify, createLocalJWKSet, createRemoteJWKSet, errors, type JWK, type JWTPayload, type CryptoKey } from 'jose';
-import { unauthenticated } from '../platform/errors.ts';
+import { ProductError, unauthenticated } from '../platform/errors.ts';
 import { launchContextOf } from './launch-context.ts';
 import { tokenCache } from './token-cache.ts';
 import { isPurposeOfUse, isRole, type Principal, type PurposeOfUse, type Role } from './principal.ts';
@@ -40,7 +41,7 @@ const ALLOWED_ALGORITHMS = ['ES256', 'ES384', 'RS256', 'RS384', 'PS256', 'EdDSA'
 export type RequestFacts = {
   readonly requestId: string;
   readonly clientIp?: string | null;
-  /** `x-purpose-of-use` header: a v3 ActReason code; overrides the token's claim. */
+  /** `x-purpose-of-use` header: a v3 ActReason code; picks one of the purposes the token grants. */
   readonly purposeOfUseHeader?: string | undefined;
   /** `x-break-glass-reason` header: required with ETREAT. */
   readonly breakGlassReasonHeader?: string | undefined;
@@ -50,12 +51,37 @@ export type UserTokenVerifier = (authorization: string | undefined, request: Req
 
 const MAX_REASON_LENGTH = 500;
 
-/** Purpose of use from the header (when sent) or the token claim; break-glass needs a reason. */
+/**
+ * The purposes of use a token grants: its `purpose_of_use` claim, one v3 ActReason code or an
+ * array of them. Codes this product does not know are dropped.
+ */
+export function grantedPurposes(claim: unknown): PurposeOfUse[] {
+  const codes: unknown[] = Array.isArray(claim) ? claim : [claim];
+  return [...new Set(codes.filter(isPurposeOfUse))];
+}
+
+/**
+ * The purpose of use in force for one request. The `x-purpose-of-use` header may only narrow what
+ * the token grants (the identity provider decided what this user may claim, a header is the
+ * client's say-so); without it, the token's only purpose, or none when it grants several (the
+ * client must say which). Break-glass (ETREAT) needs a reason.
+ */
 function purposeOf(claim: unknown, facts: RequestFacts): { purposeOfUse: PurposeOfUse | null; breakGlassReason: string | null } {
+  const granted = grantedPurposes(claim);
   const header = facts.purposeOfUseHeader?.trim();
-  if (header !== undefined && header !== '' && !isPurposeOfUse(header))
-    throw unauthenticated('x-purpose-of-use is not a known purpose of use');
-  const purpose = header ? (header as PurposeOfUse) : isPurposeOfUse(claim) ? claim : null;
+  let purpose: PurposeOfUse | null;
+  if (header) {
+    if (!isPurposeOfUse(header)) throw unauthenticated('x-purpose-of-use is not a known purpose of use');
+    if (!granted.includes(header))
+      throw new ProductError(
+        'FORBIDDEN',
+        `x-purpose-of-use ${header} is not a purpose of use this token grants (it grants: ${granted.join(', ') || 'none'})`,
+        { header: 'x-purpose-of-use' },
+      );
+    purpose = header;
+  } else {
+    purpose = granted.length === 1 ? granted[0]! : null;
+  }
   const reason = facts.breakGlassReasonHeader?.trim().slice(0, MAX_REASON_LENGTH) || null;
   if (purpose === 'ETREAT' && !reason) throw unauthenticated('break-glass (ETREAT) requires the x-break-glass-reason header');
   return { purposeOfUse: purpose, breakGlassReason: purpose === 'ETREAT' ? reason : null };
@@ -118,23 +144,32 @@ function principalFrom(payload: JWTPayload, facts: RequestFacts, issuerConnectio
 export type DevTokenRequest = {
   readonly sub: string;
   readonly roles: readonly Role[];
-  readonly purposeOfUse?: PurposeOfUse;
+  /** One purpose (the claim is that code) or several (an array: the client picks one with x-purpose-of-use). */
+  readonly purposeOfUse?: PurposeOfUse | readonly PurposeOfUse[];
   readonly scope?: string;
   readonly patient?: string;
   readonly ttlSeconds?: number;
+  /** The development issuer unless given (tests mint for a test identity provider, as a production gateway would trust). */
+  readonly issuer?: string;
 };
 
-/** Mints a token from the local development issuer (npm run token); never trusted in production unless configured. */
+const purposeClaim = (p: DevTokenRequest['purposeOfUse']): { purpose_of_use?: string | string[] } => {
+  if (p === undefined || p.length === 0) return {};
+  if (typeof p === 'string') return { purpose_of_use: p };
+  return { purpose_of_use: p.length === 1 ? p[0]! : [...p] };
+};
+
+/** Mints a token from the local development issuer (npm run token); a gateway in production mode never trusts it. */
 export function mintDevToken(key: { privateKey: CryptoKey; kid: string; alg: string }, req: DevTokenRequest): Promise<string> {
   return new SignJWT({
     roles: req.roles,
-    ...(req.purposeOfUse ? { purpose_of_use: req.purposeOfUse } : {}),
+    ...purposeClaim(req.purposeOfUse),
     ...(req.patient ? { patient: req.patient } : {}),
     scope: req.scope ?? 'user/*.rs',
     client_id: 'dev-cli',
   })
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
-    .setIssuer(DEV_ISSUER)
+    .setIssuer(req.issuer ?? DEV_ISSUER)
     .setAudience(DEFAULT_AUDIENCE)
     .setSubject(req.sub)
     .setIssuedAt()

@@ -259,6 +259,26 @@ export async function linkBySourceRecord(db: Queryable, source: string, sourcePa
   return rows[0] ? toLink(rows[0]) : undefined;
 }
 
+/**
+ * The live links of many source records in one query (one page of entity lookups), in the order
+ * asked; undefined for a record no golden patient holds (never linked, or deleted).
+ */
+export async function linksBySourceRecords(
+  db: Queryable,
+  records: readonly { readonly source: string; readonly sourcePatientId: string }[],
+): Promise<(SourceLink | undefined)[]> {
+  if (records.length === 0) return [];
+  const { rows } = await db.query<LinkRow & { i: string }>(
+    `SELECT r.i, ${LINK_COLUMNS}
+       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS r(src, spid, i)
+       JOIN source_record ON source = r.src AND source_patient_id = r.spid AND deleted_at IS NULL`,
+    [records.map((r) => r.source), records.map((r) => r.sourcePatientId)],
+  );
+  const found: (SourceLink | undefined)[] = records.map(() => undefined);
+  for (const row of rows) found[Number(row.i) - 1] = toLink(row);
+  return found;
+}
+
 export type LinkEvent = {
   readonly seq: string;
   readonly at: string;

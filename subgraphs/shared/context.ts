@@ -11,6 +11,8 @@ export type SubgraphContext = {
   readonly client: { readonly operationName: string | null; readonly documentHash: string | null; readonly traceparent: string | null };
   /** Per-request memo: one DataLoader per key for the lifetime of one request. */
   readonly perRequest: Map<string, unknown>;
+  /** SHA-256 of the request the caller's gateway identity was signed for; checked before execution. */
+  readonly identityRequestHash?: string;
 };
 
 /** The value memoized under `key` for this request, created on first use. */

@@ -5,7 +5,7 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
-import { getNamedType, isObjectType, parse, type GraphQLNamedType, type GraphQLSchema } from 'graphql';
+import { getNamedType, GraphQLError, isObjectType, parse, type GraphQLNamedType, type GraphQLSchema } from 'graphql';
 import { applyMiddleware } from '../../policies/shield.ts';
 import type { IncomingMessage } from 'node:http';
 import type { Database } from '../../platform/db.ts';
@@ -17,7 +17,7 @@ import { logger } from '../../platform/log.ts';
 import { describeRule, policyMiddleware, ruleTreeFor, type PolicySet } from '../../policies/policy-set.ts';
 import { auditCollector, type AuditSubjects } from '../../orchestration/audit/collector.ts';
 import { writeAuditEvents } from '../../orchestration/audit/audit-log.ts';
-import type { IdentityVerifier } from '../../security/identity-token.ts';
+import { subgraphRequestHash, type IdentityVerifier, type VerifiedIdentity } from '../../security/identity-token.ts';
 import type { Principal } from '../../security/principal.ts';
 import type { SubgraphContext } from './context.ts';
 
@@ -173,6 +173,28 @@ function auditPlugin(db: Database, subgraph: string): ApolloServerPlugin<Subgrap
   };
 }
 
+/**
+ * Refuses a request whose document or variables are not those its gateway identity was signed for
+ * (a captured identity replayed with another query or other ids), before anything resolves.
+ */
+function identityBindingPlugin(): ApolloServerPlugin<SubgraphContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ request, contextValue }) {
+          const expected = contextValue.identityRequestHash;
+          if (expected !== undefined && subgraphRequestHash(request) === expected) return;
+          // Apollo Server reads the response status from `extensions.http`; the code comes from the ProductError.
+          throw new GraphQLError('gateway identity was signed for another request', {
+            originalError: unauthenticated('gateway identity was signed for another request'),
+            extensions: { http: { status: 401 } },
+          });
+        },
+      };
+    },
+  };
+}
+
 export function buildSubgraph(def: SubgraphDefinition): GraphQLSchema {
   const schema = buildSubgraphSchema([{ typeDefs: parse(def.typeDefs), resolvers: def.resolvers }]);
   // Order matters: policies run first, so a denied field is never resolved nor audited as returned.
@@ -203,7 +225,7 @@ export async function startSubgraph(def: SubgraphDefinition, runtime: SubgraphRu
     plugins: [
       ApolloServerPluginInlineTraceDisabled(),
       ...hardenedPlugins<SubgraphContext>(runtime.production, runtime.operationLimits),
-      ...(unguarded ? [] : [auditPlugin(runtime.db, def.name)]),
+      ...(unguarded ? [] : [identityBindingPlugin(), auditPlugin(runtime.db, def.name)]),
     ],
   });
   await server.start();
@@ -219,19 +241,24 @@ export async function startSubgraph(def: SubgraphDefinition, runtime: SubgraphRu
     if (unguarded) return { principal: unguarded, audit: auditCollector({}), subgraph: def.name, client, perRequest: new Map() };
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (!token) throw unauthenticated('gateway identity required');
+    let identity: VerifiedIdentity;
     try {
-      // The request id is correlation only (audit rows of one operation); it travels beside the identity.
-      const requestId = header('x-request-id', 100) ?? '';
-      return {
-        principal: { ...(await runtime.verifyIdentity(token)), requestId },
-        audit: auditCollector(def.auditSubjects),
-        subgraph: def.name,
-        client,
-        perRequest: new Map(),
-      };
+      identity = await runtime.verifyIdentity(token);
     } catch {
       throw unauthenticated('gateway identity rejected');
     }
+    // The request id comes from the identity; an x-request-id beside it must agree.
+    const requestIdHeader = header('x-request-id', 100);
+    if (requestIdHeader !== null && requestIdHeader !== identity.principal.requestId)
+      throw unauthenticated('gateway identity was signed for another request');
+    return {
+      principal: identity.principal,
+      audit: auditCollector(def.auditSubjects),
+      subgraph: def.name,
+      client,
+      perRequest: new Map(),
+      identityRequestHash: identity.requestHash,
+    };
   };
   return serveGraphQL({
     server,

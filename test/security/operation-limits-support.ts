@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { KEY_ALGORITHMS, keyNames, loadKeyPair } from '../../platform/keys.ts';
 import type { Stack } from '../../runtime/stack.ts';
-import { identitySigner } from '../../security/identity-token.ts';
+import { identitySigner, type SubgraphRequest } from '../../security/identity-token.ts';
 import type { Principal } from '../../security/principal.ts';
 import { tokenFor } from '../support/stack.ts';
 
@@ -22,8 +22,13 @@ export const GATEWAY_SAMPLE =
 export const MPI_SAMPLE =
   '{ patients(first: 3) { totalCount edges { node { id name { family given } birthDate sourceRecords { id source mrn } } } } }';
 
-/** Where a request goes and with which credentials (a fresh one per request). */
-export type Door = { readonly name: string; readonly url: string; readonly sample: string; headers(): Promise<Record<string, string>> };
+/** Where a request goes and with which credentials (a fresh one per request, for the subgraph bound to that request). */
+export type Door = {
+  readonly name: string;
+  readonly url: string;
+  readonly sample: string;
+  headers(request?: SubgraphRequest): Promise<Record<string, string>>;
+};
 
 export async function doors(stack: Stack): Promise<{ gateway: Door; mpi: Door }> {
   const { token } = await tokenFor(stack, ['clinician']);
@@ -51,7 +56,7 @@ export async function doors(stack: Stack): Promise<{ gateway: Door; mpi: Door }>
       name: 'mpi subgraph',
       url: stack.subgraphs.mpi!.url,
       sample: MPI_SAMPLE,
-      headers: async () => ({ authorization: `Bearer ${await sign(principal, 'mpi')}` }),
+      headers: async (request = {}) => ({ authorization: `Bearer ${await sign(principal, 'mpi', request)}` }),
     },
   };
 }
@@ -64,7 +69,11 @@ export async function send(
 ): Promise<Reply> {
   const res = await fetch(door.url, {
     method: 'POST',
-    headers: { 'content-type': init.contentType ?? 'application/json', ...(await door.headers()), ...init.headers },
+    headers: {
+      'content-type': init.contentType ?? 'application/json',
+      ...(await door.headers(typeof body === 'string' ? undefined : (body as SubgraphRequest))),
+      ...init.headers,
+    },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   return reply(res);
@@ -72,7 +81,9 @@ export async function send(
 
 /** GETs `?query=` from a door, with extra headers (e.g. a CSRF preflight header). */
 export async function sendGet(door: Door, query: string, headers: Record<string, string> = {}): Promise<Reply> {
-  return reply(await fetch(`${door.url}?query=${encodeURIComponent(query)}`, { headers: { ...(await door.headers()), ...headers } }));
+  return reply(
+    await fetch(`${door.url}?query=${encodeURIComponent(query)}`, { headers: { ...(await door.headers({ query })), ...headers } }),
+  );
 }
 
 async function reply(res: Response): Promise<Reply> {

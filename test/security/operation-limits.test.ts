@@ -15,7 +15,7 @@ let mpi: Door;
 let ids: string[] = [];
 let forbidden: string[] = [];
 before(async () => {
-  stack = await startTestStack({ production: true, trustDevIssuer: true });
+  stack = await startTestStack({ production: true });
   ({ gateway, mpi } = await doors(stack));
   const edges = await stillServes(gateway, 'before the attacks');
   ids = edges.map((e) => e.node.id);

@@ -1,4 +1,5 @@
 // Production mode (NODE_ENV=production, i.e. `production: true`) against the running product:
+// the development token issuer never trusted (a gateway configured to trust it refuses to start),
 // introspection off (also split into fragments, and `__type`), no "Did you mean" hints, no stack
 // traces, no landing page, at the gateway and at a subgraph; CSRF prevention on in both modes.
 // A development stack shows the differences are production's doing (introspection, hints and
@@ -7,9 +8,17 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse, validate } from 'graphql';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { subgraphDefinitions } from '../../gateway/compose.ts';
+import { PROJECT_ROOT } from '../../platform/config.ts';
+import { KEY_ALGORITHMS, keyNames, loadKeyPair } from '../../platform/keys.ts';
+import { DEV_ISSUER_IN_PRODUCTION, startGatewayService } from '../../runtime/components.ts';
 import type { Stack } from '../../runtime/stack.ts';
-import { startTestStack } from '../support/stack.ts';
+import { mintDevToken } from '../../security/user-token.ts';
+import { post, startTestStack } from '../support/stack.ts';
 import { assertRefused, doors, patientValues, send, sendGet, stillServes, type Door, type Reply } from './operation-limits-support.ts';
 
 let prod: Stack;
@@ -19,7 +28,7 @@ let mpi: Door;
 let devGateway: Door;
 let forbidden: string[] = [];
 before(async () => {
-  [prod, dev] = await Promise.all([startTestStack({ production: true, trustDevIssuer: true }), startTestStack({ skipInitialLoad: true })]);
+  [prod, dev] = await Promise.all([startTestStack({ production: true }), startTestStack({ skipInitialLoad: true })]);
   ({ gateway, mpi } = await doors(prod));
   ({ gateway: devGateway } = await doors(dev));
   forbidden = patientValues(await stillServes(gateway, 'before'));
@@ -28,8 +37,61 @@ after(async () => {
   await Promise.all([prod?.close(), dev?.close()]);
 });
 
+/** Runs `node runtime/service.ts <args>` as compose would; its exit code and stderr (killed after 20 s). */
+function service(args: string[], env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['runtime/service.ts', ...args], {
+      cwd: PROJECT_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+test('production: the development issuer is never trusted; a gateway configured to trust it refuses to start', async () => {
+  // Library and stack: the one place every gateway starts through refuses the combination.
+  const subgraphUrls = Object.fromEntries(Object.entries(prod.subgraphs).map(([name, s]) => [name, s.url]));
+  const refusal = await startGatewayService({ keys: prod.keys, subgraphUrls, port: 0, production: true, trustDevIssuer: true }).then(
+    async (started) => (await started.close(), null),
+    (error: unknown) => error,
+  );
+  assert.equal((refusal as Error | null)?.message, DEV_ISSUER_IN_PRODUCTION);
+  // The compose service (NODE_ENV=production, TRUST_DEV_ISSUER=true, keys present): exits 1 with one clear line.
+  const run = await service(['gateway'], { NODE_ENV: 'production', TRUST_DEV_ISSUER: 'true', KEYS_DIR: prod.keys.dir });
+  assert.equal(run.code, 1, run.stderr);
+  const lines = run.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, run.stderr);
+  assert.match(lines[0]!, /refusing to start: production mode \(NODE_ENV=production\) never trusts the development token issuer/);
+  // A token minted with the development issuer's key is refused by the production gateway.
+  const devKey = await loadKeyPair(prod.keys, keyNames.devIssuer, KEY_ALGORITHMS.devIssuer);
+  const devToken = await mintDevToken(devKey, { sub: 'dev-attacker', roles: ['clinician'], purposeOfUse: 'TREAT' });
+  const res = await post(prod.gateway.url, { query: PAGE_QUERY }, { authorization: `Bearer ${devToken}` });
+  assert.equal(res.status, 401);
+  assert.equal(res.body.errors?.[0]?.message, 'untrusted issuer');
+});
+
+test('production: the keys service generates no development issuer key', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pgw-prod-keys-'));
+  try {
+    const run = await service(['keys'], { NODE_ENV: 'production', KEYS_DIR: dir });
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(existsSync(join(dir, `${keyNames.gatewayIdentity}.json`)), 'the keys production needs are generated');
+    assert.ok(!existsSync(join(dir, `${keyNames.devIssuer}.json`)), 'no development issuer key');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 const VALIDATION = 'GRAPHQL_VALIDATION_FAILED';
 const PAGE = 'patients(first: 3) { edges { node { id name { family } birthDate } } }';
+const PAGE_QUERY = `{ ${PAGE} }`;
 const noStackTrace = (res: Reply, label: string) => {
   for (const e of res.body.errors ?? []) assert.equal(e.extensions?.stacktrace, undefined, `${label}: no stack trace`);
   assert.doesNotMatch(res.text, /\.ts:\d+|node_modules|at [A-Za-z.]+ \(/, `${label}: no stack frames`);

@@ -1,16 +1,31 @@
 // The whole product started for a test: simulated EHRs, subgraphs and gateway on ephemeral
 // loopback ports, storage per env.ts (a fresh schema per run, dropped on close).
 import { randomUUID } from 'node:crypto';
+import { exportJWK, generateKeyPair } from 'jose';
 import { KEY_ALGORITHMS, keyNames, loadKeyPair } from '../../platform/keys.ts';
 import type { PurposeOfUse, Role } from '../../security/principal.ts';
-import { mintDevToken } from '../../security/user-token.ts';
+import { DEFAULT_AUDIENCE, mintDevToken, type TrustedIssuer } from '../../security/user-token.ts';
 import { startStack, type Stack, type StackOptions } from '../../runtime/stack.ts';
 import { databaseUrl, redisUrl, uniqueSchema } from './env.ts';
 
 export const TEST_POPULATION = { seed: 7, size: 150 } as const;
 
-export function startTestStack(overrides: Partial<StackOptions> = {}): Promise<Stack> {
-  return startStack({
+/**
+ * A production gateway never trusts the development issuer, so production stacks trust this
+ * identity provider instead (configured as an operator would, with its public JWK Set), and
+ * tokenFor mints their tokens with its key.
+ */
+export const TEST_IDP_ISSUER = 'https://idp.test.invalid/realms/patient-gateway';
+const testIdpKey = await generateKeyPair('ES256', { extractable: true });
+export const TEST_IDP: TrustedIssuer = {
+  issuer: TEST_IDP_ISSUER,
+  audience: DEFAULT_AUDIENCE,
+  jwks: [{ ...(await exportJWK(testIdpKey.publicKey)), kid: 'test-idp-1', alg: 'ES256' }],
+};
+const productionStacks = new WeakSet<Stack>();
+
+export async function startTestStack(overrides: Partial<StackOptions> = {}): Promise<Stack> {
+  const stack = await startStack({
     databaseUrl: databaseUrl(),
     redisUrl: redisUrl(),
     dbSchema: uniqueSchema('e2e'),
@@ -18,21 +33,29 @@ export function startTestStack(overrides: Partial<StackOptions> = {}): Promise<S
     simulators: TEST_POPULATION,
     ephemeralPorts: true,
     ...overrides,
+    ...(overrides.production ? { issuers: [...(overrides.issuers ?? []), TEST_IDP] } : {}),
   });
+  if (overrides.production) productionStacks.add(stack);
+  return stack;
 }
 
 /** A development-issuer token for the given roles; the sub is unique so audit rows can be found. */
 export async function tokenFor(
   stack: Stack,
   roles: readonly Role[],
-  purposeOfUse?: PurposeOfUse,
+  /** One purpose, several (the request picks one with x-purpose-of-use), or [] for none; clinicians default to TREAT. */
+  purposeOfUse?: PurposeOfUse | readonly PurposeOfUse[],
   ttlSeconds?: number,
   extra: { scope?: string; patient?: string } = {},
 ): Promise<{ token: string; sub: string }> {
-  const key = await loadKeyPair(stack.keys, keyNames.devIssuer, KEY_ALGORITHMS.devIssuer);
+  const production = productionStacks.has(stack);
+  const key = production
+    ? { privateKey: testIdpKey.privateKey, kid: 'test-idp-1', alg: 'ES256' }
+    : await loadKeyPair(stack.keys, keyNames.devIssuer, KEY_ALGORITHMS.devIssuer);
   const sub = `test-${roles.join('-')}-${randomUUID()}`;
   return {
     token: await mintDevToken(key, {
+      ...(production ? { issuer: TEST_IDP_ISSUER } : {}),
       sub,
       roles,
       purposeOfUse: purposeOfUse ?? (roles.includes('clinician') ? 'TREAT' : undefined),

@@ -91,17 +91,25 @@ test('scopes gate clinical lists per resource type; v1 and v2 scopes are equival
   assert.equal(res.body.errors?.[0]?.extensions?.code, 'FORBIDDEN');
 });
 
-test('purpose of use from the header: break-glass needs a reason, payment purposes see no clinical data', async () => {
+test('purpose of use from the header: break-glass needs a reason and a token that grants it, payment purposes see no clinical data', async () => {
   const { token } = await tokenFor(stack, ['clinician'], 'HPAYMT');
   const query = `{ patient(id: "${mine.id}") { id } }`;
   assert.equal((await gql(stack, token, query)).body.errors?.[0]?.extensions?.code, 'FORBIDDEN');
-  const noReason = await post(stack.gateway.url, { query }, { authorization: `Bearer ${token}`, 'x-purpose-of-use': 'ETREAT' });
+  const raised = await post(
+    stack.gateway.url,
+    { query },
+    { authorization: `Bearer ${token}`, 'x-purpose-of-use': 'ETREAT', 'x-break-glass-reason': 'unresponsive patient' },
+  );
+  assert.equal(raised.status, 403);
+  assert.equal(raised.body.data, undefined);
+  const { token: clinician } = await tokenFor(stack, ['clinician'], ['TREAT', 'ETREAT']);
+  const noReason = await post(stack.gateway.url, { query }, { authorization: `Bearer ${clinician}`, 'x-purpose-of-use': 'ETREAT' });
   assert.equal(noReason.status, 401);
   assert.match(noReason.body.errors?.[0]?.message ?? '', /reason/);
   const glass = await post<{ patient: { id: string } }>(
     stack.gateway.url,
     { query },
-    { authorization: `Bearer ${token}`, 'x-purpose-of-use': 'ETREAT', 'x-break-glass-reason': 'unresponsive patient' },
+    { authorization: `Bearer ${clinician}`, 'x-purpose-of-use': 'ETREAT', 'x-break-glass-reason': 'unresponsive patient' },
   );
   assert.equal(glass.body.data?.patient.id, mine.id);
 });
