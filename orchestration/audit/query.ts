@@ -13,7 +13,14 @@ export type AuditFilter = {
   /** ISO 8601 instants, inclusive lower and exclusive upper bound. */
   readonly from?: string | null;
   readonly to?: string | null;
+  /** The patient's trail, when already computed (withTrail): a page and its count then share it. */
+  readonly scopes?: readonly TrailScope[];
 };
+
+/** The filter with its patient's trail computed once. */
+export async function withTrail(db: Queryable, filter: AuditFilter): Promise<AuditFilter> {
+  return filter.patientId && !filter.scopes ? { ...filter, scopes: trailScopes(await identityOf(db, filter.patientId)) } : filter;
+}
 
 export type AuditEventRecord = {
   readonly seq: string;
@@ -139,7 +146,7 @@ export async function auditEventPage(
   const seq = cursor?.seq ?? null;
   let rows: Row[];
   if (filter.patientId) {
-    const scopes = trailScopes(await identityOf(db, filter.patientId));
+    const { scopes = [] } = await withTrail(db, filter);
     ({ rows } = await db.query<Row>(
       `SELECT ${select('x')} FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS s (ref, lo, hi)
        CROSS JOIN LATERAL (
@@ -181,26 +188,30 @@ export async function auditEventCount(
   cap: number = AUDIT_COUNT_CAP,
 ): Promise<{ count: number; exact: boolean }> {
   const time = [filter.from ?? null, filter.to ?? null];
+  if (!filter.patientId && !filter.actor && !filter.from && !filter.to) {
+    const { rows } = await db.query<{ n: string | null }>('SELECT (max(seq) - min(seq) + 1)::text AS n FROM audit_event');
+    return { count: Number(rows[0]?.n ?? 0), exact: true };
+  }
   if (!filter.patientId && !filter.actor) {
     const { rows } = await db.query<{ n: string }>(
       `WITH RECURSIVE bounds AS (SELECT min(seq) AS lo, max(seq) + 1 AS hi FROM audit_event),
-       -- k = 0: the first seq recorded at or after \`from\`; k = 1: the first at or after \`to\`. Bisection in [lo, hi).
+       -- k = 0: the first seq recorded at or after \`from\`; k = 1: the first at or after \`to\` (bisection in [lo, hi)).
        search (k, t, lo, hi) AS (
-         SELECT v.k, v.t, b.lo, b.hi FROM bounds b,
-           (VALUES (0, coalesce($1::timestamptz, '-infinity')), (1, coalesce($2::timestamptz, 'infinity'))) AS v (k, t)
+         SELECT v.k, v.t, b.lo, b.hi FROM bounds b, (VALUES (0, $1::timestamptz), (1, $2::timestamptz)) AS v (k, t) WHERE v.t IS NOT NULL
          UNION ALL
-         SELECT s.k, s.t, CASE WHEN m.at >= s.t THEN s.lo ELSE (s.lo + s.hi) / 2 + 1 END, CASE WHEN m.at >= s.t THEN (s.lo + s.hi) / 2 ELSE s.hi END
+         SELECT s.k, s.t, CASE WHEN m.later THEN s.lo ELSE (s.lo + s.hi) / 2 + 1 END, CASE WHEN m.later THEN (s.lo + s.hi) / 2 ELSE s.hi END
          FROM search s CROSS JOIN LATERAL (
-           SELECT coalesce((SELECT e.recorded_at FROM audit_event e WHERE e.seq = (s.lo + s.hi) / 2 LIMIT 1), 'infinity'::timestamptz) AS at) AS m
+           SELECT coalesce((SELECT e.recorded_at >= s.t FROM audit_event e WHERE e.seq = (s.lo + s.hi) / 2 LIMIT 1), true) AS later) AS m
          WHERE s.lo < s.hi)
-       SELECT greatest(0, max(lo) FILTER (WHERE k = 1) - max(lo) FILTER (WHERE k = 0))::text AS n FROM search WHERE lo >= hi`,
+       SELECT greatest(0, coalesce((SELECT max(lo) FROM search WHERE k = 1 AND lo >= hi), b.hi) - coalesce((SELECT max(lo) FROM search WHERE k = 0 AND lo >= hi), b.lo))::text AS n
+       FROM bounds b`,
       time,
     );
     return { count: Number(rows[0]?.n ?? 0), exact: true };
   }
   let n: number;
   if (filter.patientId) {
-    const scopes = trailScopes(await identityOf(db, filter.patientId));
+    const { scopes = [] } = await withTrail(db, filter);
     ({ n } = (
       await db.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM (

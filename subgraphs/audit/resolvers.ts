@@ -2,7 +2,7 @@
 // counted only when the client asks for the count.
 import type { GraphQLResolveInfo, SelectionSetNode } from 'graphql';
 import type { Database } from '../../platform/db.ts';
-import { auditEventCount, auditEventPage, toFhirAuditEvent, type AuditFilter } from '../../orchestration/audit/query.ts';
+import { auditEventCount, auditEventPage, toFhirAuditEvent, withTrail } from '../../orchestration/audit/query.ts';
 import { hasRole } from '../../security/principal.ts';
 import { badUserInput } from '../../platform/errors.ts';
 import { cursorCodec, pageSize, text } from '../shared/arguments.ts';
@@ -45,7 +45,12 @@ export function auditResolvers({ db }: { readonly db: Database }): Resolvers {
         // Object-level check besides the field policy: only the security role reads the log.
         if (!hasRole(ctx.principal, 'security'))
           return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0, totalCountExact: true };
-        const filter: AuditFilter = { patientId: patientId?.toLowerCase(), actor, from: instant(from, 'from'), to: instant(to, 'to') };
+        const filter = await withTrail(db, {
+          patientId: patientId?.toLowerCase(),
+          actor,
+          from: instant(from, 'from'),
+          to: instant(to, 'to'),
+        });
         // Counting costs more than a page: only when asked (a field not selected is never read).
         const wanted = info.fieldNodes.some((n) => selects(n.selectionSet, info, COUNT_FIELDS));
         const [page, count] = await Promise.all([
