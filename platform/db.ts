@@ -52,7 +52,9 @@ async function openPostgres(url: string, schema: string, max: number): Promise<D
   pool.on('error', () => {
     /* an idle client died; the pool replaces it. Never crash the process on it. */
   });
-  await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  // Only when missing: an application role that does not own the schema may not even ask (audit:harden).
+  const exists = await pool.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+  if (exists.rows.length === 0) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
   return {
     kind: 'postgres',
     schema,
@@ -94,7 +96,10 @@ export type Migration = { readonly id: string; readonly sql: string };
 
 /** Applies each migration once, in order, recording it in schema_migrations. */
 export async function migrate(db: Database, migrations: readonly Migration[]): Promise<void> {
-  await db.query('CREATE TABLE IF NOT EXISTS schema_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+  // Created only when missing: a role without CREATE on the schema may run an up-to-date migrate.
+  const table = await db.query<{ t: string | null }>("SELECT to_regclass(format('%I.schema_migrations', current_schema()))::text AS t");
+  if (!table.rows[0]?.t)
+    await db.query('CREATE TABLE IF NOT EXISTS schema_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
   for (const m of migrations) {
     await db.transaction(async (tx) => {
       // A transaction-scoped advisory lock keeps two processes from applying the same migration.

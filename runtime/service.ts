@@ -11,6 +11,7 @@ import { loadFieldKeys } from '../security/field-encryption.ts';
 import { logger } from '../platform/log.ts';
 import { openConnections } from '../protocol/connections.ts';
 import {
+  auditRoleCheckFromEnv,
   databaseOptionsFromEnv,
   loadPatients,
   openStorage,
@@ -31,7 +32,7 @@ const host = env.HOST ?? '0.0.0.0';
 const production = isProduction();
 // Only the one-shot `keys` service generates keys; every other service requires them.
 const keys: KeyStoreOptions = { dir: env.KEYS_DIR ?? join(dataDir(), 'keys'), generateMissing: role === 'keys' };
-const storage = () => openStorage(databaseOptionsFromEnv());
+const storage = () => openStorage(databaseOptionsFromEnv(), { production, auditRoleCheck: auditRoleCheckFromEnv() });
 
 async function run(): Promise<RunningHttpServer | undefined> {
   switch (role) {

@@ -15,6 +15,7 @@ import type { LoadReport } from '../orchestration/sync/initial-load.ts';
 import type { TrustedIssuer } from '../security/user-token.ts';
 import { startSimulators, truthToCsv, type Population } from '../simulators/index.ts';
 import {
+  auditRoleCheckFromEnv,
   loadPatients,
   openStorage,
   startAdapterService,
@@ -22,6 +23,7 @@ import {
   startAuditService,
   startGatewayService,
   startMpiService,
+  type AuditRoleCheck,
 } from './components.ts';
 
 export type StackOptions = {
@@ -49,6 +51,8 @@ export type StackOptions = {
   /** Trust the local development issuer (never in production unless explicitly set). */
   readonly trustDevIssuer?: boolean;
   readonly skipInitialLoad?: boolean;
+  /** In production: refuse to start (default, or AUDIT_ROLE_CHECK) or warn when the database role could rewrite the audit log. */
+  readonly auditRoleCheck?: AuditRoleCheck;
 };
 
 export type Stack = {
@@ -75,7 +79,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (temporaryKeys) rmSync(temporaryKeys, { recursive: true, force: true });
   };
   try {
-    const db = await openStorage({ url: options.databaseUrl, dataDir: options.pgliteDir, schema: options.dbSchema });
+    const db = await openStorage(
+      { url: options.databaseUrl, dataDir: options.pgliteDir, schema: options.dbSchema },
+      { production, auditRoleCheck: options.auditRoleCheck ?? auditRoleCheckFromEnv() },
+    );
     cleanups.push(async () => {
       if (options.dropSchemaOnClose) await dropSchema(db);
       await db.close();

@@ -17,6 +17,8 @@ export function startTestStack(overrides: Partial<StackOptions> = {}): Promise<S
     dropSchemaOnClose: true,
     simulators: TEST_POPULATION,
     ephemeralPorts: true,
+    // Tests connect as the database's superuser; test/e2e/audit/app-role.test.ts tests the refusal.
+    auditRoleCheck: 'warn',
     ...overrides,
   });
 }
