@@ -55,7 +55,12 @@ export async function openStorage(
   } catch (error) {
     // A role held to appending cannot apply migrations: the owner does, with audit:harden.
     if ((error as { code?: string }).code === '42501')
-      throw new Error(`cannot apply migrations as this role (${(error as Error).message}): run npm run audit:harden as the schema's owner`);
+      throw new Error(
+        `cannot apply migrations as this role (${(error as Error).message}): run npm run audit:harden as the schema's owner`,
+        {
+          cause: error,
+        },
+      );
     throw error;
   }
   if (start.production) await checkAuditRole(db, start.auditRoleCheck ?? 'refuse');
