@@ -192,7 +192,9 @@ async function openPostgres(url: string, schema: string, max: number, timeouts: 
     values: values as unknown[],
     query_timeout: MAX_TIMER_MS,
   });
-  await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`).catch(rethrow);
+  // Only when missing: an application role that does not own the schema may not even ask (audit:harden).
+  const exists = await pool.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]).catch(rethrow);
+  if (exists.rows.length === 0) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`).catch(rethrow);
 
   const transaction = async <T>(fn: (tx: Queryable) => Promise<T>, options: WorkOptions = {}): Promise<T> => {
     const client = await pool.connect().catch(rethrow);
@@ -266,7 +268,10 @@ export type Migration = { readonly id: string; readonly sql: string };
 
 /** Applies each migration once, in order, recording it in schema_migrations. */
 export async function migrate(db: Database, migrations: readonly Migration[]): Promise<void> {
-  await db.query('CREATE TABLE IF NOT EXISTS schema_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+  // Created only when missing: a role without CREATE on the schema may run an up-to-date migrate.
+  const table = await db.query<{ t: string | null }>("SELECT to_regclass(format('%I.schema_migrations', current_schema()))::text AS t");
+  if (!table.rows[0]?.t)
+    await db.query('CREATE TABLE IF NOT EXISTS schema_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
   for (const m of migrations) {
     // Unbounded: building an index on a large table takes longer than any online statement may.
     await db.transaction(

@@ -7,7 +7,7 @@ const s = securityOfficer;
 
 export const auditPolicies = {
   Query: { auditEvents: s },
-  AuditEventConnection: { edges: s, pageInfo: s, totalCount: s },
+  AuditEventConnection: { edges: s, pageInfo: s, totalCount: s, totalCountExact: s },
   AuditEventEdge: { cursor: s, node: s },
   PageInfo: { hasNextPage: reachedThroughAuthorizedField, endCursor: reachedThroughAuthorizedField },
   AuditEvent: {

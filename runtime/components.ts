@@ -7,11 +7,13 @@ import type { TtlCache } from '../platform/cache.ts';
 import { dataDir, loadIssuers, loadVendorProfile, type AdapterConfig, type ConnectionConfig } from '../platform/config.ts';
 import { migrate, openDatabase, type Database, type DatabaseOptions } from '../platform/db.ts';
 import { remoteReadiness, type RunningHttpServer } from '../platform/graphql-http.ts';
+import { logger } from '../platform/log.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { KEY_ALGORITHMS, keyNames, loadKeyFile, loadKeyPair, type KeyStoreOptions } from '../platform/keys.ts';
 import type { FhirConnection } from '../protocol/fhir/client.ts';
 import { AUDIT_MIGRATIONS } from '../orchestration/audit/audit-log.ts';
+import { auditRoleRisks } from '../orchestration/audit/grants.ts';
 import { startAuditCheckpoints, type CheckpointSchedule, type CheckpointScheduler } from '../orchestration/audit/checkpoint.ts';
 import { MPI_MIGRATIONS } from '../orchestration/mpi/store.ts';
 import { initialLoad, type LoadReport } from '../orchestration/sync/initial-load.ts';
@@ -37,10 +39,57 @@ export function databaseOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Da
 export const proxyTrustFromEnv = (env: NodeJS.ProcessEnv = process.env): ProxyTrust | null =>
   proxyTrust(env.TRUSTED_PROXIES, env.TRUSTED_PROXY_HEADER || undefined);
 
-export async function openStorage(options: DatabaseOptions): Promise<Database> {
+/**
+ * In production, whether a database role that could rewrite the audit log stops the start
+ * ('refuse', the default) or only logs a warning at every start ('warn', AUDIT_ROLE_CHECK=warn).
+ */
+export type AuditRoleCheck = 'refuse' | 'warn';
+
+export const auditRoleCheckFromEnv = (env: NodeJS.ProcessEnv = process.env): AuditRoleCheck =>
+  env.AUDIT_ROLE_CHECK === 'warn' ? 'warn' : 'refuse';
+
+const storageLog = logger('storage');
+
+export async function openStorage(
+  options: DatabaseOptions,
+  start: { readonly production?: boolean; readonly auditRoleCheck?: AuditRoleCheck } = {},
+): Promise<Database> {
   const db = await openDatabase(options);
-  await migrate(db, ALL_MIGRATIONS);
+  try {
+    await migrate(db, ALL_MIGRATIONS);
+  } catch (error) {
+    // A role held to appending cannot apply migrations: the owner does, with audit:harden.
+    if ((error as { code?: string }).code === '42501')
+      throw new Error(
+        `cannot apply migrations as this role (${(error as Error).message}): run npm run audit:harden as the schema's owner`,
+        {
+          cause: error,
+        },
+      );
+    throw error;
+  }
+  if (start.production) await checkAuditRole(db, start.auditRoleCheck ?? 'refuse');
   return db;
+}
+
+/**
+ * Production only: the application's role must not be able to rewrite the audit log (own its tables,
+ * be a superuser, hold UPDATE/DELETE/TRUNCATE...). PGlite has one user, who owns everything: warned.
+ */
+async function checkAuditRole(db: Database, check: AuditRoleCheck): Promise<void> {
+  const risks =
+    db.kind === 'postgres' ? await auditRoleRisks(db, db.schema) : ['the embedded database (PGlite) has a single user, who owns the log'];
+  if (risks.length === 0) return;
+  if (check === 'refuse' && db.kind === 'postgres') {
+    await db.close();
+    throw new Error(
+      `the audit log is not append-only for this database role: ${risks.join('; ')}. Run npm run audit:harden -- --app-role <role> as the schema's owner and connect as that role (or set AUDIT_ROLE_CHECK=warn to accept the risk)`,
+    );
+  }
+  storageLog.warn('audit_log_not_append_only', {
+    risks: risks.join('; '),
+    hint: 'npm run audit:harden -- --app-role <role>, as the schema owner',
+  });
 }
 
 /** Encryption of protected identifiers (SSN) and quarantined payloads, keyed from the key directory. */

@@ -13,6 +13,7 @@ import { logger } from '../platform/log.ts';
 import { exitOnUnhandledErrors } from './crash-policy.ts';
 import { openConnections } from '../protocol/connections.ts';
 import {
+  auditRoleCheckFromEnv,
   databaseOptionsFromEnv,
   loadPatients,
   openStorage,
@@ -38,7 +39,8 @@ let running: RunningHttpServer | undefined;
 // A bug nobody caught is logged without PHI and ends the process (the container restarts it).
 exitOnUnhandledErrors(async () => running?.close());
 // A serving process: every wait on PostgreSQL is bounded (README, "Configuration").
-const storage = () => openStorage({ ...databaseOptionsFromEnv(), timeouts: servingTimeoutsFromEnv() });
+const storage = () =>
+  openStorage({ ...databaseOptionsFromEnv(), timeouts: servingTimeoutsFromEnv() }, { production, auditRoleCheck: auditRoleCheckFromEnv() });
 
 async function run(): Promise<RunningHttpServer | undefined> {
   switch (role) {

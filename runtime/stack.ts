@@ -16,6 +16,7 @@ import type { ProxyTrust } from '../security/client-address.ts';
 import type { TrustedIssuer } from '../security/user-token.ts';
 import { startSimulators, truthToCsv, type Population } from '../simulators/index.ts';
 import {
+  auditRoleCheckFromEnv,
   loadPatients,
   openStorage,
   startAdapterService,
@@ -23,6 +24,7 @@ import {
   startAuditService,
   startGatewayService,
   startMpiService,
+  type AuditRoleCheck,
 } from './components.ts';
 
 export type StackOptions = {
@@ -54,6 +56,8 @@ export type StackOptions = {
   readonly skipInitialLoad?: boolean;
   /** Proxies trusted to name the client in x-forwarded-for / forwarded (TRUSTED_PROXIES); none when absent. */
   readonly proxyTrust?: ProxyTrust | null;
+  /** In production: refuse to start (default, or AUDIT_ROLE_CHECK) or warn when the database role could rewrite the audit log. */
+  readonly auditRoleCheck?: AuditRoleCheck;
 };
 
 export type Stack = {
@@ -80,12 +84,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (temporaryKeys) rmSync(temporaryKeys, { recursive: true, force: true });
   };
   try {
-    const db = await openStorage({
-      url: options.databaseUrl,
-      dataDir: options.pgliteDir,
-      schema: options.dbSchema,
-      timeouts: options.databaseTimeouts ?? servingTimeoutsFromEnv(),
-    });
+    const db = await openStorage(
+      {
+        url: options.databaseUrl,
+        dataDir: options.pgliteDir,
+        schema: options.dbSchema,
+        timeouts: options.databaseTimeouts ?? servingTimeoutsFromEnv(),
+      },
+      { production, auditRoleCheck: options.auditRoleCheck ?? auditRoleCheckFromEnv() },
+    );
     cleanups.push(async () => {
       if (options.dropSchemaOnClose) await dropSchema(db);
       await db.close();

@@ -1,16 +1,26 @@
-// Reading the audit log: filtered, keyset-paginated (newest first), and the same rows as FHIR R4
-// AuditEvent resources shaped after IHE Basic Audit Log Patterns (BALP) "Query"/"Read" events, for
-// export to a SIEM or an auditor as NDJSON.
+// Reading the audit log: filtered (a patient's trail across identity changes, an actor, a time
+// range), keyset-paginated newest first, and counted only on request (README.md beside this file,
+// "Reading the log"). fhir.ts exports the same rows as FHIR AuditEvent resources.
 import type { Queryable } from '../../platform/db.ts';
+import { identityOf, trailScopes, type TrailScope } from './trail.ts';
+
+export { toFhirAuditEvent } from './fhir.ts';
 
 export type AuditFilter = {
-  /** Golden patient id: its own rows and the rows of its linked source records. */
+  /** Golden patient id: the person's trail (trail.ts): their golden ids and records, past links included. */
   readonly patientId?: string | null;
   readonly actor?: string | null;
   /** ISO 8601 instants, inclusive lower and exclusive upper bound. */
   readonly from?: string | null;
   readonly to?: string | null;
+  /** The patient's trail, when already computed (withTrail): a page and its count then share it. */
+  readonly scopes?: readonly TrailScope[];
 };
+
+/** The filter with its patient's trail computed once. */
+export async function withTrail(db: Queryable, filter: AuditFilter): Promise<AuditFilter> {
+  return filter.patientId && !filter.scopes ? { ...filter, scopes: trailScopes(await identityOf(db, filter.patientId)) } : filter;
+}
 
 export type AuditEventRecord = {
   readonly seq: string;
@@ -75,111 +85,155 @@ const toRecord = (r: Row): AuditEventRecord => ({
   outcome: r.outcome,
 });
 
-// Rows about a golden patient are `Patient/<id>` (MPI) or `SourceRecord/<connection>:<id>` of its linked records.
-const WHERE = `($1::text IS NULL OR e.patient_ref = 'Patient/' || $1 OR e.patient_ref IN (
-                 SELECT 'SourceRecord/' || s.source || ':' || s.source_patient_id FROM source_record s WHERE s.golden_id::text = $1))
-  AND ($2::text IS NULL OR e.actor_sub = $2)
-  AND ($3::timestamptz IS NULL OR e.recorded_at >= $3::timestamptz)
-  AND ($4::timestamptz IS NULL OR e.recorded_at < $4::timestamptz)`;
+const COLUMNS = [
+  'seq',
+  'recorded_at',
+  'request_id',
+  'traceparent',
+  'subgraph',
+  'subgraph_version',
+  'actor_sub',
+  'actor_roles',
+  'client_id',
+  'client_ip',
+  'purpose_of_use',
+  'break_glass_reason',
+  'patient_ref',
+  'fields',
+  'operation_name',
+  'document_hash',
+  'decision',
+  'outcome',
+];
+const select = (alias: string): string => COLUMNS.map((c) => (c === 'seq' ? `${alias}.seq::text AS seq` : `${alias}.${c}`)).join(', ');
 
+/**
+ * Where the next page starts: strictly older than this row. `recordedAt` (the row's recordedAt, to the
+ * millisecond) is optional: it only lets PostgreSQL skip newer partitions and index ranges.
+ */
+export type AuditCursor = { readonly seq: string; readonly recordedAt?: string | null };
+
+/** Counting stops here for patient and actor filters (`exact: false` beyond). */
+export const AUDIT_COUNT_CAP = 10_000;
+
+/** The trail's scopes as parallel arrays for unnest() (unbounded ends as infinities). */
+const scopeArrays = (scopes: readonly TrailScope[]) => [
+  scopes.map((s) => s.ref),
+  scopes.map((s) => s.from ?? '-infinity'),
+  scopes.map((s) => s.to ?? 'infinity'),
+];
+
+const upperBound = (cursor: AuditCursor | null): string | null =>
+  cursor?.recordedAt ? new Date(Date.parse(cursor.recordedAt) + 1).toISOString() : null;
+
+// Rows are appended in seq order with a recorded_at that never goes back (audit_append), so
+// "newest first" is both seq DESC and (recorded_at DESC, seq DESC): filtered pages walk the
+// (patient_ref, recorded_at) and (actor_sub, recorded_at) indexes backwards, the unfiltered one
+// the primary key (seq, recorded_at).
+
+/**
+ * One page, newest first, older than `before` (a cursor, or the seq of the last row of the previous page).
+ * hasNextPage says whether older rows match.
+ */
 export async function auditEventPage(
   db: Queryable,
   filter: AuditFilter,
   first: number,
-  beforeSeq: string | null,
-): Promise<{ events: AuditEventRecord[]; hasNextPage: boolean; totalCount: number }> {
-  const params = [filter.patientId ?? null, filter.actor ?? null, filter.from ?? null, filter.to ?? null];
-  const { rows } = await db.query<Row>(
-    `SELECT e.seq::text AS seq, e.recorded_at, e.request_id, e.traceparent, e.subgraph, e.subgraph_version, e.actor_sub, e.actor_roles, e.client_id, e.client_ip,
-            e.purpose_of_use, e.break_glass_reason, e.patient_ref, e.fields, e.operation_name, e.document_hash, e.decision, e.outcome
-     FROM audit_event e WHERE ${WHERE} AND ($5::bigint IS NULL OR e.seq < $5::bigint) ORDER BY e.seq DESC LIMIT $6`,
-    [...params, beforeSeq, first + 1],
-  );
-  const total = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_event e WHERE ${WHERE}`, params);
-  return { events: rows.slice(0, first).map(toRecord), hasNextPage: rows.length > first, totalCount: total.rows[0]?.n ?? 0 };
+  before: AuditCursor | string | null,
+): Promise<{ events: AuditEventRecord[]; hasNextPage: boolean }> {
+  const cursor = typeof before === 'string' ? { seq: before } : before;
+  const time = [filter.from ?? null, filter.to ?? null, upperBound(cursor)];
+  const seq = cursor?.seq ?? null;
+  let rows: Row[];
+  if (filter.patientId) {
+    const { scopes = [] } = await withTrail(db, filter);
+    ({ rows } = await db.query<Row>(
+      `SELECT ${select('x')} FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS s (ref, lo, hi)
+       CROSS JOIN LATERAL (
+         SELECT e.* FROM audit_event e
+         WHERE e.patient_ref = s.ref AND e.recorded_at >= greatest(s.lo, $4::timestamptz) AND e.recorded_at < least(s.hi, $5::timestamptz, $6::timestamptz)
+           AND ($7::text IS NULL OR e.actor_sub = $7) AND ($8::bigint IS NULL OR e.seq < $8::bigint)
+         ORDER BY e.recorded_at DESC, e.seq DESC LIMIT $9) AS x
+       ORDER BY x.seq DESC LIMIT $9`,
+      [...scopeArrays(scopes), ...time, filter.actor ?? null, seq, first + 1],
+    ));
+  } else if (filter.actor) {
+    ({ rows } = await db.query<Row>(
+      `SELECT ${select('e')} FROM audit_event e
+       WHERE e.actor_sub = $1 AND e.recorded_at >= coalesce($2::timestamptz, '-infinity') AND e.recorded_at < least($3::timestamptz, $4::timestamptz, 'infinity')
+         AND ($5::bigint IS NULL OR e.seq < $5::bigint)
+       ORDER BY e.recorded_at DESC, e.seq DESC LIMIT $6`,
+      [filter.actor, ...time, seq, first + 1],
+    ));
+  } else {
+    ({ rows } = await db.query<Row>(
+      `SELECT ${select('e')} FROM audit_event e
+       WHERE e.recorded_at >= coalesce($1::timestamptz, '-infinity') AND e.recorded_at < least($2::timestamptz, $3::timestamptz, 'infinity')
+         AND ($4::bigint IS NULL OR e.seq < $4::bigint)
+       ORDER BY e.seq DESC LIMIT $5`,
+      [...time, seq, first + 1],
+    ));
+  }
+  return { events: rows.slice(0, first).map(toRecord), hasNextPage: rows.length > first };
 }
 
-const PURPOSE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ActReason';
-const OUTCOME_CODE: Readonly<Record<string, string>> = {
-  success: '0',
-  'minor-failure': '4',
-  'serious-failure': '8',
-  'major-failure': '12',
-};
-
-/** One audit row as a FHIR R4 AuditEvent (IHE BALP: a RESTful query/read by a user, on a patient). */
-export function toFhirAuditEvent(e: AuditEventRecord): Record<string, unknown> {
-  const patient = e.patientRef?.startsWith('Patient/') ? e.patientRef : null;
-  return {
-    resourceType: 'AuditEvent',
-    id: `audit-${e.seq}`,
-    meta: { profile: ['https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.Query'] },
-    type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'RESTful Operation' },
-    subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: 'search-type', display: 'search' }],
-    action: 'E',
-    recorded: e.recordedAt,
-    outcome: e.decision === 'deny' ? '4' : (OUTCOME_CODE[e.outcome ?? 'success'] ?? '0'),
-    ...(e.decision === 'deny' ? { outcomeDesc: `denied: ${e.fields.join(', ')}` } : {}),
-    ...(e.purposeOfUse
-      ? {
-          purposeOfEvent: [
-            { coding: [{ system: PURPOSE_SYSTEM, code: e.purposeOfUse }], ...(e.breakGlassReason ? { text: e.breakGlassReason } : {}) },
-          ],
-        }
-      : {}),
-    agent: [
-      {
-        type: {
-          coding: [
-            { system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP', display: 'information recipient' },
-          ],
-        },
-        who: { identifier: { value: e.actorSub } },
-        ...(e.clientId ? { altId: e.clientId } : {}),
-        requestor: true,
-        role: e.actorRoles.map((r) => ({ text: r })),
-        ...(e.clientIp ? { network: { address: e.clientIp, type: '2' } } : {}),
-      },
-      {
-        type: { coding: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110153', display: 'Source Role ID' }] },
-        who: { display: `subgraph ${e.subgraph}` },
-        requestor: false,
-      },
-    ],
-    source: {
-      observer: { display: `patient-federation-gateway/${e.subgraph}${e.subgraphVersion ? `@${e.subgraphVersion}` : ''}` },
-      type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }],
-    },
-    entity: [
-      ...(patient
-        ? [
-            {
-              what: { reference: patient },
-              type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1', display: 'Person' },
-              role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' },
-            },
-          ]
-        : []),
-      ...(e.patientRef && !patient
-        ? [
-            {
-              what: { identifier: { value: e.patientRef } },
-              type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' },
-            },
-          ]
-        : []),
-      {
-        type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' },
-        role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '24', display: 'Query' },
-        // The document's hash and the fields returned; never its text or variables.
-        name: e.operationName ?? undefined,
-        detail: [
-          ...(e.documentHash ? [{ type: 'document-sha256', valueString: e.documentHash }] : []),
-          { type: 'fields', valueString: e.fields.join(' ') },
-          { type: 'request-id', valueString: e.requestId },
-          ...(e.traceparent ? [{ type: 'traceparent', valueString: e.traceparent }] : []),
-        ],
-      },
-    ],
-  };
+/**
+ * How many rows match. Without a patient or actor filter the count is exact and costs a few index
+ * probes: seqs have no gaps, so it is a difference of seqs (the first at or after `from`, found by
+ * bisection since recorded_at never goes back). With one, rows are counted up to `cap`.
+ */
+export async function auditEventCount(
+  db: Queryable,
+  filter: AuditFilter,
+  cap: number = AUDIT_COUNT_CAP,
+): Promise<{ count: number; exact: boolean }> {
+  const time = [filter.from ?? null, filter.to ?? null];
+  if (!filter.patientId && !filter.actor && !filter.from && !filter.to) {
+    const { rows } = await db.query<{ n: string | null }>('SELECT (max(seq) - min(seq) + 1)::text AS n FROM audit_event');
+    return { count: Number(rows[0]?.n ?? 0), exact: true };
+  }
+  if (!filter.patientId && !filter.actor) {
+    const { rows } = await db.query<{ n: string }>(
+      `WITH RECURSIVE bounds AS (SELECT min(seq) AS lo, max(seq) + 1 AS hi FROM audit_event),
+       -- k = 0: the first seq recorded at or after \`from\`; k = 1: the first at or after \`to\` (bisection in [lo, hi)).
+       search (k, t, lo, hi) AS (
+         SELECT v.k, v.t, b.lo, b.hi FROM bounds b, (VALUES (0, $1::timestamptz), (1, $2::timestamptz)) AS v (k, t) WHERE v.t IS NOT NULL
+         UNION ALL
+         SELECT s.k, s.t, CASE WHEN m.later THEN s.lo ELSE (s.lo + s.hi) / 2 + 1 END, CASE WHEN m.later THEN (s.lo + s.hi) / 2 ELSE s.hi END
+         FROM search s CROSS JOIN LATERAL (
+           SELECT coalesce((SELECT e.recorded_at >= s.t FROM audit_event e WHERE e.seq = (s.lo + s.hi) / 2 LIMIT 1), true) AS later) AS m
+         WHERE s.lo < s.hi)
+       SELECT greatest(0, coalesce((SELECT max(lo) FROM search WHERE k = 1 AND lo >= hi), b.hi) - coalesce((SELECT max(lo) FROM search WHERE k = 0 AND lo >= hi), b.lo))::text AS n
+       FROM bounds b`,
+      time,
+    );
+    return { count: Number(rows[0]?.n ?? 0), exact: true };
+  }
+  let n: number;
+  if (filter.patientId) {
+    const { scopes = [] } = await withTrail(db, filter);
+    ({ n } = (
+      await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM (
+           SELECT 1 FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS s (ref, lo, hi)
+           CROSS JOIN LATERAL (
+             SELECT 1 FROM audit_event e
+             WHERE e.patient_ref = s.ref AND e.recorded_at >= greatest(s.lo, $4::timestamptz) AND e.recorded_at < least(s.hi, $5::timestamptz)
+               AND ($6::text IS NULL OR e.actor_sub = $6) LIMIT $7) AS x
+           LIMIT $7) AS c`,
+        [...scopeArrays(scopes), ...time, filter.actor ?? null, cap + 1],
+      )
+    ).rows[0]!);
+  } else {
+    ({ n } = (
+      await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM (
+           SELECT 1 FROM audit_event e
+           WHERE e.actor_sub = $1 AND e.recorded_at >= coalesce($2::timestamptz, '-infinity') AND e.recorded_at < coalesce($3::timestamptz, 'infinity')
+           LIMIT $4) AS c`,
+        [filter.actor, ...time, cap + 1],
+      )
+    ).rows[0]!);
+  }
+  return { count: Math.min(n, cap), exact: n <= cap };
 }

@@ -1,13 +1,21 @@
-// Audit subgraph resolvers: the audit log for the security role, filtered and paged newest first.
+// Audit subgraph resolvers: the audit log for the security role, filtered and paged newest first,
+// counted only when the client asks for the count.
+import type { GraphQLResolveInfo, SelectionSetNode } from 'graphql';
 import type { Database } from '../../platform/db.ts';
-import { auditEventPage, toFhirAuditEvent } from '../../orchestration/audit/query.ts';
+import { auditEventCount, auditEventPage, toFhirAuditEvent, withTrail } from '../../orchestration/audit/query.ts';
 import { hasRole } from '../../security/principal.ts';
 import { badUserInput } from '../../platform/errors.ts';
 import { cursorCodec, pageSize, text } from '../shared/arguments.ts';
 import type { Resolvers } from './__generated__/resolvers.ts';
 
 export const MAX_AUDIT_PAGE = 200;
-const cursors = cursorCodec('audit', (seq) => /^\d{1,19}$/.test(seq));
+// `<seq>` or `<seq>.<recorded_at in epoch ms>`: the time only narrows the search (older cursors carry none).
+const cursors = cursorCodec('audit', (key) => /^\d{1,19}(\.\d{1,15})?$/.test(key));
+const decodeCursor = (after: string) => {
+  const [seq, ms] = cursors.decode(after).split('.');
+  return { seq: seq!, recordedAt: ms ? new Date(Number(ms)).toISOString() : null };
+};
+
 function instant(value: string | null | undefined, argument: string): string | null {
   if (value === null || value === undefined) return null;
   if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value) || Number.isNaN(Date.parse(value)))
@@ -15,25 +23,47 @@ function instant(value: string | null | undefined, argument: string): string | n
   return value;
 }
 
+/** Whether the selection (through fragments) asks for one of these fields. */
+function selects(set: SelectionSetNode | undefined, info: GraphQLResolveInfo, names: ReadonlySet<string>): boolean {
+  return (set?.selections ?? []).some((s) => {
+    if (s.kind === 'Field') return names.has(s.name.value);
+    if (s.kind === 'InlineFragment') return selects(s.selectionSet, info, names);
+    return selects(info.fragments[s.name.value]?.selectionSet, info, names);
+  });
+}
+const COUNT_FIELDS: ReadonlySet<string> = new Set(['totalCount', 'totalCountExact']);
+
 export function auditResolvers({ db }: { readonly db: Database }): Resolvers {
   return {
     Query: {
-      async auditEvents(_p, { patientId, actor, from, to, first, after }, ctx) {
+      async auditEvents(_p, { patientId, actor, from, to, first, after }, ctx, info) {
         const size = pageSize(first, 50, MAX_AUDIT_PAGE);
         if (patientId != null && !/^[0-9a-f-]{36}$/i.test(patientId))
           throw badUserInput('`patientId` must be a golden patient id', 'patientId');
         text(actor, 'actor');
-        const beforeSeq = after ? cursors.decode(after) : null;
+        const before = after ? decodeCursor(after) : null;
         // Object-level check besides the field policy: only the security role reads the log.
-        if (!hasRole(ctx.principal, 'security')) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
-        const page = await auditEventPage(
-          db,
-          { patientId: patientId?.toLowerCase(), actor, from: instant(from, 'from'), to: instant(to, 'to') },
-          size,
-          beforeSeq,
-        );
-        const edges = page.events.map((node) => ({ cursor: cursors.encode(node.seq), node }));
-        return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null }, totalCount: page.totalCount };
+        if (!hasRole(ctx.principal, 'security'))
+          return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0, totalCountExact: true };
+        const filter = await withTrail(db, {
+          patientId: patientId?.toLowerCase(),
+          actor,
+          from: instant(from, 'from'),
+          to: instant(to, 'to'),
+        });
+        // Counting costs more than a page: only when asked (a field not selected is never read).
+        const wanted = info.fieldNodes.some((n) => selects(n.selectionSet, info, COUNT_FIELDS));
+        const [page, count] = await Promise.all([
+          auditEventPage(db, filter, size, before),
+          wanted ? auditEventCount(db, filter) : { count: 0, exact: false },
+        ]);
+        const edges = page.events.map((node) => ({ cursor: cursors.encode(`${node.seq}.${Date.parse(node.recordedAt)}`), node }));
+        return {
+          edges,
+          pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null },
+          totalCount: count.count,
+          totalCountExact: count.exact,
+        };
       },
     },
     AuditEvent: {

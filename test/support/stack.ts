@@ -32,6 +32,8 @@ export async function startTestStack(overrides: Partial<StackOptions> = {}): Pro
     dropSchemaOnClose: true,
     simulators: TEST_POPULATION,
     ephemeralPorts: true,
+    // Tests connect as the database's superuser; test/e2e/audit/app-role.test.ts tests the refusal.
+    auditRoleCheck: 'warn',
     ...overrides,
     ...(overrides.production ? { issuers: [...(overrides.issuers ?? []), TEST_IDP] } : {}),
   });

@@ -50,7 +50,13 @@ export type AuditEventConnection = {
   __typename?: 'AuditEventConnection';
   edges: Array<AuditEventEdge>;
   pageInfo: PageInfo;
+  /**
+   * How many rows match; computed only when selected. Exact without a patient or actor filter; with
+   * one, rows are counted up to 10,000 (totalCountExact is then false and more rows match).
+   */
   totalCount: Scalars['Int']['output'];
+  /** False when totalCount stopped at the count limit. */
+  totalCountExact: Scalars['Boolean']['output'];
 };
 
 export type AuditEventEdge = {
@@ -68,8 +74,10 @@ export type PageInfo = {
 export type Query = {
   __typename?: 'Query';
   /**
-   * The audit log, newest first, for the security role. Filter by golden patient (its own rows and
-   * those of its linked source records), actor, and time range [from, to). Reading it is audited too.
+   * The audit log, newest first, for the security role. Filter by golden patient (the person's trail:
+   * their golden ids, including ids merged into them, and their source records, including accesses
+   * made before a link, merge or unmerge changed who they are), actor, and time range [from, to).
+   * Reading it is audited too.
    */
   auditEvents: AuditEventConnection;
 };
@@ -162,9 +170,9 @@ export type ResolversTypes = {
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   AuditEventConnection: ResolverTypeWrapper<Omit<AuditEventConnection, 'edges'> & { edges: Array<ResolversTypes['AuditEventEdge']> }>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   AuditEventEdge: ResolverTypeWrapper<Omit<AuditEventEdge, 'node'> & { node: ResolversTypes['AuditEvent'] }>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
 };
 
@@ -175,9 +183,9 @@ export type ResolversParentTypes = {
   ID: Scalars['ID']['output'];
   AuditEventConnection: Omit<AuditEventConnection, 'edges'> & { edges: Array<ResolversParentTypes['AuditEventEdge']> };
   Int: Scalars['Int']['output'];
+  Boolean: Scalars['Boolean']['output'];
   AuditEventEdge: Omit<AuditEventEdge, 'node'> & { node: ResolversParentTypes['AuditEvent'] };
   PageInfo: PageInfo;
-  Boolean: Scalars['Boolean']['output'];
   Query: Record<PropertyKey, never>;
 };
 
@@ -211,6 +219,7 @@ export type AuditEventConnectionResolvers<ContextType = SubgraphContext, ParentT
   edges?: Resolver<Array<ResolversTypes['AuditEventEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
   totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  totalCountExact?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
 export type AuditEventEdgeResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['AuditEventEdge'] = ResolversParentTypes['AuditEventEdge']> = {

@@ -109,3 +109,45 @@ test('no other role reads the audit log; malformed arguments are BAD_USER_INPUT'
     assert.equal(res.body.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', JSON.stringify(variables));
   }
 });
+
+test('a steward’s write exports as a BALP update, a search as a query; totalCount is counted only when selected', async () => {
+  const steward = await tokenFor(stack, ['steward']);
+  const clinician = await tokenFor(stack, ['clinician']);
+  const two = await gql<{ patients: { edges: { node: { id: string } }[] } }>(
+    stack,
+    clinician.token,
+    'query Search { patients(first: 2) { edges { node { id name { family } } } } }',
+  );
+  const [a, b] = two.body.data!.patients.edges.map((e) => e.node.id);
+  const marked = await gql(
+    stack,
+    steward.token,
+    'mutation Separate($a: ID!, $b: ID!) { markNotDuplicate(patientId: $a, otherPatientId: $b, reason: "different people") { changed } }',
+    { a, b },
+  );
+  assert.equal(marked.body.errors, undefined, JSON.stringify(marked.body.errors));
+  const { token } = await tokenFor(stack, ['security']);
+  type Fhir = { meta?: { profile: string[] }; action: string; subtype: { code: string }[]; entity: { what?: { reference?: string } }[] };
+  const exportedFor = async (actor: string) => {
+    const res = await gql<Page>(stack, token, QUERY, { a: actor, first: 50 });
+    assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
+    return res.body.data!.auditEvents.edges.map((e) => ({ ...e.node, fhir: JSON.parse(e.node.fhir) as Fhir }));
+  };
+  const writes = (await exportedFor(steward.sub)).filter((r) => r.fields.includes('Mutation.markNotDuplicate'));
+  assert.deepEqual(new Set(writes.map((r) => r.patientRef)), new Set([`Patient/${a}`, `Patient/${b}`]));
+  for (const w of writes) {
+    assert.deepEqual(w.fhir.meta?.profile, ['https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientUpdate']);
+    assert.deepEqual([w.fhir.action, w.fhir.subtype[0]!.code], ['U', 'update']);
+    assert.equal(w.fhir.entity[0]!.what?.reference, w.patientRef);
+  }
+  const searches = (await exportedFor(clinician.sub)).filter((r) => r.operationName === 'Search');
+  assert.ok(searches.length === 2 && searches.every((r) => r.fhir.action === 'E' && r.fhir.subtype[0]!.code === 'search-type'));
+  // The count answers only when asked for; through a fragment too.
+  const counted = await gql<{ auditEvents: { totalCount: number; totalCountExact: boolean } }>(
+    stack,
+    token,
+    `query ($a: String) { auditEvents(actor: $a) { ...Counts } } fragment Counts on AuditEventConnection { totalCount totalCountExact }`,
+    { a: clinician.sub },
+  );
+  assert.deepEqual(counted.body.data?.auditEvents, { totalCount: 2, totalCountExact: true });
+});
