@@ -11,6 +11,7 @@ import type { IdentitySigner } from '../security/identity-token.ts';
 import type { Principal } from '../security/principal.ts';
 import type { UserTokenVerifier } from '../security/user-token.ts';
 import { subgraphDefinitions } from './compose.ts';
+import { withEntityErrorPaths } from './entity-error-paths.ts';
 import { planCostCheck, subgraphRefusal, subgraphSchemas } from './subgraph-limits.ts';
 
 export type GatewayContext = { readonly principal: Principal };
@@ -72,11 +73,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningHttp
     // Each subgraph's part of the plan must pass that subgraph's cost limit: refused here, before any call.
     experimental_didResolveQueryPlan: planCostCheck(subgraphSchemas(subgraphDefinitions()), options.operationLimits),
     buildService: ({ name, url }) =>
-      new IdentityForwardingDataSource(
-        options.subgraphUrls[name] ?? url ?? '',
-        name,
-        options.signIdentity,
-        options.subgraphTimeoutMs ?? 10_000,
+      withEntityErrorPaths(
+        new IdentityForwardingDataSource(
+          options.subgraphUrls[name] ?? url ?? '',
+          name,
+          options.signIdentity,
+          options.subgraphTimeoutMs ?? 10_000,
+        ),
       ),
   });
   const plugins: ApolloServerPlugin<GatewayContext>[] = hardenedPlugins(options.production, options.operationLimits);

@@ -37,7 +37,13 @@ export type StackOptions = {
   /** Key directory; a temporary one (removed on close) when absent. */
   readonly keysDir?: string;
   /** Start simulated EHRs for the configured connections (embedded default, tests). */
-  readonly simulators?: { readonly seed: number; readonly size: number; readonly truthFile?: string };
+  readonly simulators?: {
+    readonly seed: number;
+    readonly size: number;
+    readonly truthFile?: string;
+    /** Observations added to the first patient of every site (paging tests). */
+    readonly largeHistory?: number;
+  };
   /** Ephemeral ports everywhere (tests, benchmarks) instead of the defaults. */
   readonly ephemeralPorts?: boolean;
   readonly production?: boolean;
@@ -106,6 +112,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           port: options.ephemeralPorts ? 0 : Number(new URL(c.baseUrl).port),
         })),
         clients,
+        largeHistory: options.simulators.largeHistory ? { observations: options.simulators.largeHistory } : undefined,
       });
       cleanups.push(() => simulators!.close());
       if (options.simulators.truthFile) writeFileSync(options.simulators.truthFile, truthToCsv(simulators.population.truth));

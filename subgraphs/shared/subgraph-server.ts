@@ -19,6 +19,7 @@ import { writeAuditEvents } from '../../orchestration/audit/audit-log.ts';
 import type { IdentityVerifier } from '../../security/identity-token.ts';
 import type { Principal } from '../../security/principal.ts';
 import type { SubgraphContext } from './context.ts';
+import { warningsPlugin } from './warnings.ts';
 
 export type SubgraphDefinition = {
   readonly name: string;
@@ -129,6 +130,8 @@ export async function startSubgraph(def: SubgraphDefinition, runtime: SubgraphRu
     plugins: [
       ApolloServerPluginInlineTraceDisabled(),
       ...hardenedPlugins<SubgraphContext>(runtime.production, runtime.operationLimits),
+      // Before the audit plugin, which reads the errors for the row's outcome.
+      warningsPlugin(),
       ...(unguarded ? [] : [auditPlugin(runtime.db, def.name)]),
     ],
   });
