@@ -17,6 +17,7 @@ import { startSimulators, truthToCsv, type Population } from '../simulators/inde
 import {
   loadPatients,
   openStorage,
+  protectionFor,
   startAdapterService,
   startAuditCheckpointing,
   startAuditService,
@@ -88,7 +89,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
     const checkpoints = await startAuditCheckpointing(db, keys);
     cleanups.push(() => checkpoints.stop());
-    const cache = openCache({ redisUrl: options.redisUrl, prefix: `pgw:${db.schema}` });
+    // Cached clinical data is encrypted with the field-encryption keys (platform/cache.ts).
+    const cache = openCache({ redisUrl: options.redisUrl, prefix: `pgw:${db.schema}`, cipher: protectionFor(keys).cipher, production });
     cleanups.push(async () => {
       if (options.dropSchemaOnClose) await cache.clear();
       await cache.close();

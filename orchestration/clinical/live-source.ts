@@ -59,7 +59,7 @@ const PAGE_SIZE = '200';
 const PER_PATIENT_CONCURRENCY = 8;
 
 /** Cache keys carry no identifiers in clear: a hash of the source, type and FHIR id. */
-const cacheKey = (source: string, type: string, patientId: string): string =>
+export const cacheKey = (source: string, type: string, patientId: string): string =>
   `clinical:${createHash('sha256').update(`${source}\u0000${type}\u0000${patientId}`).digest('base64url').slice(0, 32)}`;
 
 const encode = (list: ClinicalList): string => JSON.stringify({ v: list.values, ...(list.truncated ? { t: list.truncated } : {}) });

@@ -12,7 +12,9 @@ export const TEST_POPULATION = { seed: 7, size: 150 } as const;
 export function startTestStack(overrides: Partial<StackOptions> = {}): Promise<Stack> {
   return startStack({
     databaseUrl: databaseUrl(),
-    redisUrl: redisUrl(),
+    // Production mode requires Redis over TLS with credentials (platform/cache.ts); the test Redis
+    // is plain loopback, so a production-mode stack caches in process.
+    redisUrl: overrides.production ? undefined : redisUrl(),
     dbSchema: uniqueSchema('e2e'),
     dropSchemaOnClose: true,
     simulators: TEST_POPULATION,
