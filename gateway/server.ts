@@ -12,7 +12,7 @@ import type { Principal } from '../security/principal.ts';
 import type { UserTokenVerifier } from '../security/user-token.ts';
 import { subgraphDefinitions } from './compose.ts';
 import { withEntityErrorPaths } from './entity-error-paths.ts';
-import { planCostCheck, subgraphRefusal, subgraphSchemas } from './subgraph-limits.ts';
+import { planCostCheck, subgraphCallFailure, subgraphRefusal, subgraphSchemas } from './subgraph-limits.ts';
 
 export type GatewayContext = { readonly principal: Principal };
 
@@ -64,6 +64,10 @@ class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContex
   /** A subgraph's refusal reaches the client with its code and bound, not as an internal error. */
   override async errorFromResponse(response: Parameters<RemoteGraphQLDataSource['errorFromResponse']>[0]) {
     return subgraphRefusal(this.#subgraph, response.status, await this.parseBody(response).catch(() => undefined));
+  }
+  /** A call that got no answer (timeout, connection refused) is SUBGRAPH_UNAVAILABLE naming the subgraph. */
+  override didEncounterError(error: Error): void {
+    throw subgraphCallFailure(this.#subgraph, error);
   }
 }
 

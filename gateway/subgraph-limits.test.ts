@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { GraphQLFormattedError } from 'graphql';
 import { toClientError } from '../platform/errors.ts';
-import { subgraphRefusal } from './subgraph-limits.ts';
+import { subgraphCallFailure, subgraphRefusal } from './subgraph-limits.ts';
 
 const shown = (status: number, body: unknown): GraphQLFormattedError => {
   const error = subgraphRefusal('mpi', status, body);
@@ -42,4 +42,18 @@ test('anything else a subgraph answers with is SUBGRAPH_UNAVAILABLE naming it, n
   const refused = shown(401, { errors: [{ message: 'gateway identity rejected', extensions: { code: 'UNAUTHENTICATED' } }] });
   assert.equal(refused.extensions?.code, 'SUBGRAPH_UNAVAILABLE');
   assert.equal(refused.extensions?.status, 401);
+});
+
+test('a call that got no answer is SUBGRAPH_UNAVAILABLE naming the subgraph and the kind of failure', () => {
+  const shownFor = (error: Error) => {
+    const e = subgraphCallFailure('epic', error);
+    return toClientError({ message: e.message }, e);
+  };
+  const timeout = Object.assign(new Error('The operation was aborted due to timeout'), { name: 'TimeoutError' });
+  assert.deepEqual(shownFor(timeout), {
+    message: 'Subgraph epic did not answer in time',
+    extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'epic', failure: 'TIMEOUT' },
+  });
+  assert.equal(shownFor(new TypeError('fetch failed')).extensions?.failure, 'UNREACHABLE');
+  assert.equal(shownFor(new Error('Expected JSON response body, but received: <html>')).extensions?.failure, 'INVALID_RESPONSE');
 });

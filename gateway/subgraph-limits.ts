@@ -139,6 +139,29 @@ export function subgraphRefusal(subgraph: string, status: number, body: unknown)
   return new GraphQLError(error.message, { originalError: error });
 }
 
+/**
+ * What a client is shown when a subgraph call fails without an answer (the gateway's timeout, a
+ * refused connection, a body that is not JSON): SUBGRAPH_UNAVAILABLE naming the subgraph and the
+ * kind of failure, logged. A GraphQL error (a relayed refusal) is kept.
+ */
+export function subgraphCallFailure(subgraph: string, error: Error): GraphQLError {
+  if (error instanceof GraphQLError) return error;
+  const failure =
+    error.name === 'TimeoutError' || error.name === 'AbortError'
+      ? 'TIMEOUT'
+      : /JSON/.test(error.message)
+        ? 'INVALID_RESPONSE'
+        : 'UNREACHABLE';
+  const text = {
+    TIMEOUT: 'did not answer in time',
+    INVALID_RESPONSE: 'answered something unreadable',
+    UNREACHABLE: 'could not be reached',
+  }[failure];
+  log.error('subgraph_failed', { subgraph, failure });
+  const product = new ProductError('SUBGRAPH_UNAVAILABLE', `Subgraph ${subgraph} ${text}`, { subgraph, failure });
+  return new GraphQLError(product.message, { originalError: product });
+}
+
 const numbers = (d: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(d).filter(([, v]) => typeof v === 'number' || typeof v === 'string')) as Record<
     string,

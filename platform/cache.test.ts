@@ -122,6 +122,24 @@ test('Redis holds ciphertexts bound to their key: a moved, altered or clear valu
   }
 });
 
+test('a value over maxValueBytes is not written to Redis; the rest of its batch is', { skip: REDIS_SKIP }, async () => {
+  const cache = openCache({ redisUrl: redisUrl(), prefix: uniqueSchema('cache'), cipher, maxValueBytes: 10_000 });
+  try {
+    await connected();
+    await cache.setMany(
+      [
+        ['small', '{"v":[]}'],
+        ['big', 'x'.repeat(20_000)],
+      ],
+      60,
+    );
+    assert.deepEqual(await cache.getMany(['small', 'big']), ['{"v":[]}', undefined]);
+  } finally {
+    await cache.clear();
+    await cache.close();
+  }
+});
+
 test(
   'key rotation: values under a key still held are read; once it is retired they are misses, never errors',
   { skip: REDIS_SKIP },

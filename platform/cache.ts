@@ -39,6 +39,11 @@ export type CacheOptions = {
   readonly cipher?: CacheCipher;
   /** Production mode: Redis must be reached over TLS with credentials. */
   readonly production?: boolean;
+  /**
+   * Larger values are not written to Redis (default 1 MB): within the 250 ms command timeout one
+   * such value could make a whole batch's read a miss, and it holds Redis up for every client.
+   */
+  readonly maxValueBytes?: number;
 };
 
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
@@ -70,11 +75,11 @@ export function openCache(options: CacheOptions): TtlCache {
   if (!options.cipher) throw new Error('a Redis cache needs the field cipher: cached values are encrypted');
   const url = new URL(options.redisUrl);
   if (url.protocol === 'redis:' && !LOOPBACK.test(url.hostname)) log.warn('redis_plaintext', { host: url.hostname });
-  return sealed(redisCache(options.redisUrl, options.prefix), options.cipher, options.prefix);
+  return sealed(redisCache(options.redisUrl, options.prefix), options.cipher, options.prefix, options.maxValueBytes ?? 1_000_000);
 }
 
 /** Encrypts values on their way in, bound to their key under this prefix; a value that does not decrypt is a miss. */
-function sealed(inner: TtlCache, cipher: CacheCipher, prefix: string): TtlCache {
+function sealed(inner: TtlCache, cipher: CacheCipher, prefix: string, maxValueBytes: number): TtlCache {
   const bound = (key: string): string => `${prefix}:${key}`;
   const open = (key: string, value: string | undefined): string | undefined => {
     if (value === undefined || !cipher.isEncrypted(value)) return undefined;
@@ -89,13 +94,13 @@ function sealed(inner: TtlCache, cipher: CacheCipher, prefix: string): TtlCache 
       const values = await inner.getMany(keys);
       return values.map((v, i) => open(keys[i]!, v));
     },
-    setMany: (entries, ttlSeconds) =>
-      ttlSeconds <= 0
-        ? Promise.resolve()
-        : inner.setMany(
-            entries.map(([k, v]) => [k, cipher.encrypt(v, bound(k))] as const),
-            ttlSeconds,
-          ),
+    async setMany(entries, ttlSeconds) {
+      if (ttlSeconds <= 0) return;
+      const values = entries.map(([k, v]) => [k, cipher.encrypt(v, bound(k))] as const);
+      const kept = values.filter(([, v]) => v.length <= maxValueBytes);
+      if (kept.length < values.length) log.debug('cache_value_too_large', { skipped: values.length - kept.length, maxValueBytes });
+      await inner.setMany(kept, ttlSeconds);
+    },
     clear: () => inner.clear(),
     close: () => inner.close(),
   };

@@ -34,8 +34,9 @@ export const ERROR_CODES = {
    * A warning beside data, never a refusal: an EHR's list for one record is incomplete (more pages
    * than the connection's maxPages, or not all read within its timeoutMs); what was read is
    * returned at the same path (`source`, `returned`, `total` when the EHR reports it, `maxPages`).
+   * The status, like SOURCE_UNAVAILABLE's, would only matter if it ever ended a request.
    */
-  RESULT_TRUNCATED: { status: 200 },
+  RESULT_TRUNCATED: { status: 502 },
   /** The database did not answer in time or the connection was lost; retry. */
   DATABASE_UNAVAILABLE: { status: 503 },
   /** The audit row could not be written, so no data was returned (fail closed). */

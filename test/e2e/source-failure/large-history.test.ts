@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConnections } from '../../../platform/config.ts';
 import type { Stack } from '../../../runtime/stack.ts';
+import { redisUrl } from '../../support/env.ts';
 import { gql, startTestStack, tokenFor, type GraphQLResponse } from '../../support/stack.ts';
 
 const EXTRA = 10_100;
@@ -116,5 +117,10 @@ test('read again (from the cache), the same data and the same warning', async ()
   const before = requests();
   const long = check(await gql<Res>(stack, token, QUERY, { after: pageWithEpicHistory || undefined }), 'cached read');
   assert.ok(long.some((id) => id.startsWith('epic-main:')));
-  assert.equal(requests(), before, 'served from the cache');
+  // In process everything was cached. Redis does not take values over 1 MB (platform/cache.ts):
+  // the long histories (10,000 observations) are read again, alone; the rest of the page is cached.
+  const reread = requests() - before;
+  if (redisUrl())
+    assert.ok(reread <= MAX_PAGES['epic-main'] + MAX_PAGES['cerner-main'], `only the long histories were read again (${reread})`);
+  else assert.equal(reread, 0, 'served from the cache');
 });
