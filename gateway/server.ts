@@ -12,6 +12,9 @@ import { clientAddress, type ProxyTrust } from '../security/client-address.ts';
 import type { IdentitySigner } from '../security/identity-token.ts';
 import type { Principal } from '../security/principal.ts';
 import type { UserTokenVerifier } from '../security/user-token.ts';
+import { subgraphDefinitions } from './compose.ts';
+import { withEntityErrorPaths } from './entity-error-paths.ts';
+import { planCostCheck, subgraphCallFailure, subgraphRefusal, subgraphSchemas } from './subgraph-limits.ts';
 
 export type GatewayContext = { readonly principal: Principal };
 
@@ -66,17 +69,29 @@ class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContex
     const traceparent = incoming?.request.http?.headers.get('traceparent');
     if (traceparent && TRACEPARENT.test(traceparent)) headers?.set('traceparent', traceparent);
   }
+  /** A subgraph's refusal reaches the client with its code and bound, not as an internal error. */
+  override async errorFromResponse(response: Parameters<RemoteGraphQLDataSource['errorFromResponse']>[0]) {
+    return subgraphRefusal(this.#subgraph, response.status, await this.parseBody(response).catch(() => undefined));
+  }
+  /** A call that got no answer (timeout, connection refused) is SUBGRAPH_UNAVAILABLE naming the subgraph. */
+  override didEncounterError(error: Error): void {
+    throw subgraphCallFailure(this.#subgraph, error);
+  }
 }
 
 export async function startGateway(options: GatewayOptions): Promise<RunningHttpServer> {
   const gateway = new ApolloGateway({
     supergraphSdl: options.supergraphSdl,
+    // Each subgraph's part of the plan must pass that subgraph's cost limit: refused here, before any call.
+    experimental_didResolveQueryPlan: planCostCheck(subgraphSchemas(subgraphDefinitions()), options.operationLimits),
     buildService: ({ name, url }) =>
-      new IdentityForwardingDataSource(
-        options.subgraphUrls[name] ?? url ?? '',
-        name,
-        options.signIdentity,
-        options.subgraphTimeoutMs ?? 10_000,
+      withEntityErrorPaths(
+        new IdentityForwardingDataSource(
+          options.subgraphUrls[name] ?? url ?? '',
+          name,
+          options.signIdentity,
+          options.subgraphTimeoutMs ?? 10_000,
+        ),
       ),
   });
   const plugins: ApolloServerPlugin<GatewayContext>[] = hardenedPlugins(options.production, options.operationLimits);

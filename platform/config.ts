@@ -28,8 +28,14 @@ export type ConnectionConfig = {
   readonly privateKeyFile?: string;
   /** IANA zone of the hospital, used when a source sends local times without an offset. */
   readonly timeZone: string;
-  /** Upper bound for one FHIR call, token request included. */
+  /** Upper bound for one FHIR call, token request included; a search's pages share it. */
   readonly timeoutMs: number;
+  /**
+   * Pages one search reads at most (default 50; pages of 200, so 10,000 resources). A record with
+   * more is returned in part with a RESULT_TRUNCATED error (README, "Configuration"). Keep it
+   * low enough for that many pages to arrive within timeoutMs.
+   */
+  readonly maxPages?: number;
 };
 
 export type VendorProfile = {
@@ -82,6 +88,8 @@ export function validateConnection(c: ConnectionConfig): ConnectionConfig {
     if (!c[key]) throw new Error(`connection ${c.id}: ${key} is required`);
   }
   new URL(c.baseUrl); // throws on a malformed URL, at start rather than at first query
+  if (c.maxPages !== undefined && !(Number.isInteger(c.maxPages) && c.maxPages >= 1))
+    throw new Error(`connection ${c.id}: maxPages must be a positive integer`);
   return { ...c, baseUrl: c.baseUrl.replace(/\/+$/, ''), timeoutMs: c.timeoutMs ?? 5000, scope: c.scope ?? 'system/*.rs' };
 }
 

@@ -30,6 +30,13 @@ export const ERROR_CODES = {
   SUBGRAPH_UNAVAILABLE: { status: 502 },
   /** An EHR is down, too slow or refuses us (`source`, `failure`); only its part of the answer is missing. */
   SOURCE_UNAVAILABLE: { status: 502 },
+  /**
+   * A warning beside data, never a refusal: an EHR's list for one record is incomplete (more pages
+   * than the connection's maxPages, or not all read within its timeoutMs); what was read is
+   * returned at the same path (`source`, `returned`, `total` when the EHR reports it, `maxPages`).
+   * The status, like SOURCE_UNAVAILABLE's, would only matter if it ever ended a request.
+   */
+  RESULT_TRUNCATED: { status: 502 },
   /** PostgreSQL did not answer in time or could not be reached (`reason`: `timeout` or `connection`); retry. Mapped in platform/db.ts. */
   DATABASE_UNAVAILABLE: { status: 503 },
   /** The audit row could not be written, so no data was returned (fail closed). */

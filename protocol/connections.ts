@@ -20,7 +20,7 @@ export async function openConnection(c: ConnectionConfig, keys: KeyStoreOptions)
     tokenUrl: c.tokenUrl,
     timeoutMs: c.timeoutMs,
   });
-  return fhirConnection({ source: c.id, baseUrl: c.baseUrl, tokens, timeoutMs: c.timeoutMs });
+  return fhirConnection({ source: c.id, baseUrl: c.baseUrl, tokens, timeoutMs: c.timeoutMs, maxPages: c.maxPages });
 }
 
 export async function openConnections(configs: readonly ConnectionConfig[], keys: KeyStoreOptions): Promise<Map<string, FhirConnection>> {

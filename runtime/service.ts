@@ -17,6 +17,7 @@ import {
   databaseOptionsFromEnv,
   loadPatients,
   openStorage,
+  protectionFor,
   proxyTrustFromEnv,
   startAdapterService,
   startAuditCheckpointing,
@@ -72,7 +73,7 @@ async function run(): Promise<RunningHttpServer | undefined> {
       const adapter = adapters.find((a) => a.name === name);
       if (!adapter) throw new Error(`unknown adapter ${name ?? '(none)'}; configured: ${adapters.map((a) => a.name).join(', ')}`);
       const own = connections.filter((c) => c.adapter === adapter.name);
-      const cache = openCache({ redisUrl: env.REDIS_URL, prefix: `pgw:${adapter.name}` });
+      const cache = openCache({ redisUrl: env.REDIS_URL, prefix: `pgw:${adapter.name}`, cipher: protectionFor(keys).cipher, production });
       return startAdapterService({
         db: await storage(),
         keys,

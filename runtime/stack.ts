@@ -19,6 +19,7 @@ import {
   auditRoleCheckFromEnv,
   loadPatients,
   openStorage,
+  protectionFor,
   startAdapterService,
   startAuditCheckpointing,
   startAuditService,
@@ -42,7 +43,13 @@ export type StackOptions = {
   /** Key directory; a temporary one (removed on close) when absent. */
   readonly keysDir?: string;
   /** Start simulated EHRs for the configured connections (embedded default, tests). */
-  readonly simulators?: { readonly seed: number; readonly size: number; readonly truthFile?: string };
+  readonly simulators?: {
+    readonly seed: number;
+    readonly size: number;
+    readonly truthFile?: string;
+    /** Observations added to the first patient of every site (paging tests). */
+    readonly largeHistory?: number;
+  };
   /** Ephemeral ports everywhere (tests, benchmarks) instead of the defaults. */
   readonly ephemeralPorts?: boolean;
   readonly production?: boolean;
@@ -99,7 +106,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
     const checkpoints = await startAuditCheckpointing(db, keys);
     cleanups.push(() => checkpoints.stop());
-    const cache = openCache({ redisUrl: options.redisUrl, prefix: `pgw:${db.schema}` });
+    // Cached clinical data is encrypted with the field-encryption keys (platform/cache.ts).
+    const cache = openCache({ redisUrl: options.redisUrl, prefix: `pgw:${db.schema}`, cipher: protectionFor(keys).cipher, production });
     cleanups.push(async () => {
       if (options.dropSchemaOnClose) await cache.clear();
       await cache.close();
@@ -123,6 +131,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           port: options.ephemeralPorts ? 0 : Number(new URL(c.baseUrl).port),
         })),
         clients,
+        largeHistory: options.simulators.largeHistory ? { observations: options.simulators.largeHistory } : undefined,
       });
       cleanups.push(() => simulators!.close());
       if (options.simulators.truthFile) writeFileSync(options.simulators.truthFile, truthToCsv(simulators.population.truth));

@@ -71,3 +71,14 @@ test('the blind index is keyed, deterministic and ignores formatting', () =>
       assert.notEqual(fieldCipher(loadFieldKeys(other, true)).blindIndex('ssn', '900-12-3456'), c.blindIndex('ssn', '900-12-3456')),
     );
   }));
+
+test('associated data binds a ciphertext to its context (a cache key): elsewhere it does not decrypt', () =>
+  withDir((dir) => {
+    const c = fieldCipher(loadFieldKeys(dir, true));
+    const bound = c.encrypt('{"v":[]}', 'pgw:x:clinical:a');
+    assert.equal(c.decrypt(bound, 'pgw:x:clinical:a'), '{"v":[]}');
+    assert.throws(() => c.decrypt(bound, 'pgw:x:clinical:b'));
+    assert.throws(() => c.decrypt(bound), 'nor without it');
+    assert.throws(() => c.decrypt(c.encrypt('900-12-3456'), 'pgw:x:clinical:a'), 'and an unbound ciphertext does not pass as bound');
+    assert.equal(c.decrypt(c.encrypt('900-12-3456')), '900-12-3456', 'without associated data, as before');
+  }));

@@ -21,9 +21,16 @@ export type FieldCipher = {
   readonly currentKeyId: string;
   /** Whether this key set can decrypt ciphertexts of key `kid`. */
   hasKey(kid: string): boolean;
-  encrypt(plaintext: string): string;
-  /** Plaintext of a ciphertext; a value that is not a ciphertext is returned as it is. */
-  decrypt(value: string): string;
+  /**
+   * A ciphertext under the current key. `associatedData` binds it to a context (a cache key): it
+   * then decrypts only with the same associated data.
+   */
+  encrypt(plaintext: string, associatedData?: string): string;
+  /**
+   * Plaintext of a ciphertext; a value that is not a ciphertext is returned as it is. Throws when
+   * the key or the associated data differ.
+   */
+  decrypt(value: string, associatedData?: string): string;
   isEncrypted(value: string): boolean;
   /** Key id of a ciphertext, or undefined. */
   keyIdOf(value: string): string | undefined;
@@ -35,6 +42,10 @@ const b64 = (b: Buffer): string => b.toString('base64url');
 const unb64 = (s: string): Buffer => Buffer.from(s, 'base64url');
 
 const IV_BYTES = 12;
+
+/** The key id is always bound; a context, when given, after it (a NUL cannot occur in a key id). */
+const aad = (kid: string, associatedData: string | undefined): Buffer =>
+  Buffer.from(associatedData === undefined ? kid : `${kid}\u0000${associatedData}`);
 const IV_POOL_BYTES = IV_BYTES * 512;
 
 /** Random GCM nonces drawn from a pool refilled in one call: one randomFillSync per nonce cost more than the encryption. */
@@ -68,21 +79,21 @@ export function fieldCipher(file: FieldKeyFile): FieldCipher {
   return {
     currentKeyId: file.current,
     hasKey: (kid: string) => keys.has(kid),
-    encrypt(plaintext: string) {
+    encrypt(plaintext: string, associatedData?: string) {
       const iv = nextIv();
       const cipher = createCipheriv('aes-256-gcm', current, iv);
       // The key id is bound as associated data: a ciphertext cannot be relabeled to another key.
-      cipher.setAAD(Buffer.from(file.current));
+      cipher.setAAD(aad(file.current, associatedData));
       const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
       return [PREFIX, file.current, b64(iv), b64(ct), b64(cipher.getAuthTag())].join(':');
     },
-    decrypt(value: string) {
+    decrypt(value: string, associatedData?: string) {
       const p = parse(value);
       if (!p) return value;
       const key = keys.get(p.kid);
       if (!key) throw new Error(`field encryption key ${p.kid} is not available`);
       const decipher = createDecipheriv('aes-256-gcm', key, unb64(p.iv));
-      decipher.setAAD(Buffer.from(p.kid));
+      decipher.setAAD(aad(p.kid, associatedData));
       decipher.setAuthTag(unb64(p.tag));
       return Buffer.concat([decipher.update(unb64(p.ct)), decipher.final()]).toString('utf8');
     },
@@ -123,14 +134,14 @@ export function liveFieldCipher(keysDir: string, generateMissing: boolean): Fiel
       refresh(false);
       return cipher.currentKeyId;
     },
-    encrypt(plaintext) {
+    encrypt(plaintext, associatedData) {
       refresh(false);
-      return cipher.encrypt(plaintext);
+      return cipher.encrypt(plaintext, associatedData);
     },
-    decrypt(value) {
+    decrypt(value, associatedData) {
       const kid = cipher.keyIdOf(value);
       if (kid !== undefined && !cipher.hasKey(kid)) refresh(true);
-      return cipher.decrypt(value);
+      return cipher.decrypt(value, associatedData);
     },
     hasKey: (kid) => cipher.hasKey(kid),
     isEncrypted: (value) => cipher.isEncrypted(value),

@@ -3,6 +3,7 @@
 import { generatePopulation, type Population } from './population/generate.ts';
 import type { SiteSpec, Vendor } from './population/model.ts';
 import { startFhirSimulator, type FhirSimulator, type SimulatorClient } from './fhir/server.ts';
+import { withLargeHistory, type LargeHistory } from './population/large-history.ts';
 
 export { generatePopulation, generateAppearances, truthToCsv, type Population, type PopulationOptions } from './population/generate.ts';
 export { DISCREPANCY, REFERENCE_TIME, VENDORS, type Discrepancy, type SiteSpec, type Vendor } from './population/model.ts';
@@ -16,6 +17,7 @@ export {
   type SimulatorClient,
 } from './fhir/server.ts';
 export { CERNER, CERNER_CODE_SETS, EPIC, STANDARD, cernerCodeSet } from './vendors/constants.ts';
+export { withLargeHistory, type LargeHistory } from './population/large-history.ts';
 
 export type SimulatorSite = SiteSpec & { readonly port?: number };
 
@@ -32,6 +34,8 @@ export type SimulatorsOptions = {
   readonly clients: readonly SimulatorClient[];
   readonly host?: string;
   readonly tokenTtlSeconds?: number;
+  /** Gives the first patient of every site a long history (paging tests); absent = the population as generated. */
+  readonly largeHistory?: LargeHistory;
 };
 
 export type RunningSimulators = {
@@ -62,7 +66,7 @@ export async function startSimulators(options: SimulatorsOptions): Promise<Runni
       servers[site.id] = await startFhirSimulator({
         siteId: site.id,
         vendor: site.vendor,
-        data: population.sites[site.id]!,
+        data: options.largeHistory ? withLargeHistory(population.sites[site.id]!, options.largeHistory) : population.sites[site.id]!,
         port: site.port ?? 0,
         host: options.host,
         clients: options.clients,

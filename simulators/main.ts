@@ -11,6 +11,7 @@
 // SIM_HOST          listen address (default 127.0.0.1; 0.0.0.0 in a container)
 // SIM_TOKEN_TTL     access-token lifetime in seconds (default 300)
 // SIM_TRUTH_OUT     where to write the ground-truth CSV (optional)
+// SIM_LARGE_HISTORY Observations added to the first patient of every site (default 0), for paging
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { JWK } from 'jose';
 import { startSimulators, truthToCsv, VENDORS, type SimulatorClient, type SimulatorSite, type Vendor } from './index.ts';
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
     clients: clients(env.SIM_CLIENTS_JWKS),
     host: env.SIM_HOST || '127.0.0.1',
     tokenTtlSeconds: integer('SIM_TOKEN_TTL', 300),
+    largeHistory: { observations: integer('SIM_LARGE_HISTORY', 0) },
   });
   if (env.SIM_TRUTH_OUT) writeFileSync(env.SIM_TRUTH_OUT, truthToCsv(running.population.truth));
   for (const [id, server] of Object.entries(running.servers)) process.stdout.write(`${id} ${server.url}\n`);

@@ -158,3 +158,18 @@ export function costLimitError(report: CostReport, limits: OperationLimits): Gra
   }
   return undefined;
 }
+
+/**
+ * The refusal of an operation whose part for one subgraph (a fetch of the gateway's query plan)
+ * costs more than the limit that subgraph applies: the same limit and extensions as above, plus
+ * the subgraph's name. HTTP 400, as every refusal before execution.
+ */
+export function subgraphCostLimitError(subgraph: string, cost: number, limits: OperationLimits): GraphQLError {
+  const actual = Number.isFinite(cost) ? cost : null;
+  return limitError(
+    LIMIT_NAMES.cost,
+    limits.maxCost,
+    `The part of the operation sent to subgraph ${subgraph} costs ${actual ?? 'too much'}; the limit is ${limits.maxCost}.`,
+    { extra: { actual, subgraph, http: { status: 400 } } },
+  );
+}

@@ -10,7 +10,7 @@ import { operationLimitsPlugin } from './plugin.ts';
 
 export { DEFAULT_OPERATION_LIMITS, LIMIT_NAMES, operationLimits, type OperationLimits } from './limits.ts';
 export { documentLimitErrors, documentLimitsRule, measureDocument } from './document-limits.ts';
-export { costLimitError, operationCost } from './cost.ts';
+export { costLimitError, operationCost, subgraphCostLimitError } from './cost.ts';
 export { operationLimitsPlugin } from './plugin.ts';
 export { characterLimitError } from './characters.ts';
 

@@ -69,7 +69,9 @@ export type OperationLimits = {
  *   a page of 100 with every field 10,301. Lists without a page size (identifiers,
  *   source records, observations, codings) are bounded by the data, not by what the client asks
  *   for, so they count once; the page size the client chooses multiplies everything below it.
- *   The bound allows one full page, or three golden-patient pages, per request.
+ *   The bound allows one full page, or three golden-patient pages, per request. The gateway applies
+ *   it to the client's operation and to each subgraph's part of the query plan (gateway/subgraph-limits.ts),
+ *   which is what each subgraph applies it to.
  * - maxPageSize 100: the public contract (`first` ≤ 100), checked before execution.
  */
 export const DEFAULT_OPERATION_LIMITS = {

@@ -59,11 +59,12 @@ test('a client key the EHR does not know is an auth failure that names the sourc
 
 test('searchAll follows next links and returns every patient exactly once', async () => {
   const client = fhirConnection({ source: 'sim-epic', baseUrl: sim.url, tokens: tokensFor(key), timeoutMs: 5000 });
-  const all = await client.searchAll('Patient', { _count: '17' });
+  const { resources: all, complete } = await client.searchAll('Patient', { _count: '17' });
+  assert.equal(complete, true);
   assert.equal(all.length, population.sites['sim-epic']!.patients.length);
   assert.equal(new Set(all.map((p) => p.id)).size, all.length);
   const ids = all.slice(0, 3).map((p) => p.id!);
-  const observations = await client.searchAll('Observation', { patient: ids.join(',') });
+  const { resources: observations } = await client.searchAll('Observation', { patient: ids.join(',') });
   assert.ok(observations.length > 0);
   assert.ok(observations.every((o) => ids.some((id) => JSON.stringify(o).includes(`Patient/${id}`))));
 });
@@ -88,6 +89,58 @@ test('an EHR answering 503 is an HTTP failure with its status', async () => {
     await assert.rejects(
       client.searchAll('Patient', {}),
       (e: unknown) => e instanceof SourceError && e.failure === 'HTTP_ERROR' && e.httpStatus === 503,
+    );
+  } finally {
+    sim.setFault(null);
+  }
+});
+
+test('a search reads at most maxPages pages: `stop` knows from the first page total, `truncate` returns the first pages', async () => {
+  const client = fhirConnection({ source: 'sim-epic', baseUrl: sim.url, tokens: tokensFor(key), timeoutMs: 5000, maxPages: 3 });
+  const patients = population.sites['sim-epic']!.patients.length;
+  assert.ok(patients > 10 * 3, 'more than three pages of ten');
+  await client.searchAll('Patient', { _count: '1' }); // warm the token
+
+  let before = sim.requestCount();
+  const stopped = await client.searchAll('Patient', { _count: '10' });
+  assert.deepEqual(
+    { complete: stopped.complete, stoppedBy: stopped.stoppedBy, total: stopped.total },
+    { complete: false, stoppedBy: 'pages', total: patients },
+  );
+  assert.equal(sim.requestCount() - before, 1, 'the first page said it would not fit: no second request');
+
+  before = sim.requestCount();
+  const truncated = await client.searchAll('Patient', { _count: '10' }, { onOverflow: 'truncate' });
+  assert.deepEqual(
+    { complete: truncated.complete, stoppedBy: truncated.stoppedBy, read: truncated.resources.length },
+    { complete: false, stoppedBy: 'pages', read: 30 },
+  );
+  assert.equal(sim.requestCount() - before, 3);
+
+  const fits = await client.searchAll('Patient', { _count: '10' }, { maxPages: Math.ceil(patients / 10) });
+  assert.deepEqual({ complete: fits.complete, read: fits.resources.length }, { complete: true, read: patients });
+});
+
+test('`truncate` returns what was read when the deadline passes after the first page; before it, a TIMEOUT', async () => {
+  const client = fhirConnection({ source: 'sim-epic', baseUrl: sim.url, tokens: tokensFor(key), timeoutMs: 5000, maxPages: 100 });
+  await client.searchAll('Patient', { _count: '1' }); // warm the token
+  sim.setFault({ delayMs: 100 });
+  try {
+    // Aborted while the third page is on its way.
+    const deadline = new AbortController();
+    const start = sim.requestCount();
+    const watch = setInterval(() => {
+      if (sim.requestCount() - start >= 3) deadline.abort();
+    }, 5);
+    const partial = await client.searchAll('Patient', { _count: '10' }, { onOverflow: 'truncate', signal: deadline.signal });
+    clearInterval(watch);
+    assert.deepEqual(
+      { complete: partial.complete, stoppedBy: partial.stoppedBy, read: partial.resources.length },
+      { complete: false, stoppedBy: 'deadline', read: 20 },
+    );
+    await assert.rejects(
+      client.searchAll('Patient', { _count: '10' }, { onOverflow: 'truncate', signal: AbortSignal.timeout(50) }),
+      (e: unknown) => e instanceof SourceError && e.failure === 'TIMEOUT',
     );
   } finally {
     sim.setFault(null);

@@ -6,13 +6,46 @@ import { SOURCE_FAILURE, SourceError, toSourceError } from '../errors.ts';
 import type { TokenProvider } from '../smart/backend-services.ts';
 
 export type FhirResource = { readonly resourceType: string; readonly id?: string; readonly [key: string]: unknown };
-type Bundle = FhirResource & { entry?: { resource?: FhirResource }[]; link?: { relation: string; url: string }[] };
+type Bundle = FhirResource & { total?: number; entry?: { resource?: FhirResource }[]; link?: { relation: string; url: string }[] };
+
+/** What to do when a search has more pages than `maxPages`. */
+export const ON_OVERFLOW = {
+  /** Stop as soon as the bound is known to be exceeded (the first page's `total` tells, else the last page read). */
+  stop: 'stop',
+  /** Return the first `maxPages` pages; also what was read when the deadline passes after the first page. */
+  truncate: 'truncate',
+} as const;
+export type OnOverflow = (typeof ON_OVERFLOW)[keyof typeof ON_OVERFLOW];
+
+export type SearchOptions = {
+  /** The most pages read (default: the connection's maxPages). */
+  readonly maxPages?: number;
+  /** Default `stop`. */
+  readonly onOverflow?: OnOverflow;
+  /** A deadline shared with other searches (default: the connection's timeoutMs from now). */
+  readonly signal?: AbortSignal;
+};
+
+export type SearchResult = {
+  readonly resources: FhirResource[];
+  /** Every page was read. */
+  readonly complete: boolean;
+  /** Why reading stopped early: the page bound, or the deadline (truncate only). */
+  readonly stoppedBy?: 'pages' | 'deadline';
+  /** Bundle.total of the first page, when the source reports it. */
+  readonly total?: number;
+};
 
 export type FhirConnection = {
   readonly source: string;
-  /** Every resource matching the search, following `next` links up to maxPages. */
-  searchAll(resourceType: string, params: Readonly<Record<string, string>>, options?: { maxPages?: number }): Promise<FhirResource[]>;
-  /** Pages one by one, for loads too large to hold in memory. */
+  /** The connection's bound on the pages of one search. */
+  readonly maxPages: number;
+  /**
+   * The resources matching a search, following `next` links under one deadline; up to maxPages
+   * pages, then incomplete (see ON_OVERFLOW). Failures are SourceErrors.
+   */
+  searchAll(resourceType: string, params: Readonly<Record<string, string>>, options?: SearchOptions): Promise<SearchResult>;
+  /** Pages one by one, for loads too large to hold in memory (no page bound; a deadline per page). */
   searchPages(resourceType: string, params: Readonly<Record<string, string>>): AsyncGenerator<FhirResource[]>;
 };
 
@@ -21,9 +54,11 @@ export type FhirConnectionOptions = {
   readonly baseUrl: string;
   readonly tokens: TokenProvider;
   readonly timeoutMs: number;
+  /** Pages one search reads at most (default 50: 10,000 resources at 200 a page). */
+  readonly maxPages?: number;
 };
 
-const DEFAULT_MAX_PAGES = 50;
+export const DEFAULT_MAX_PAGES = 50;
 
 export function fhirConnection(options: FhirConnectionOptions): FhirConnection {
   const client = new Client({
@@ -57,36 +92,56 @@ export function fhirConnection(options: FhirConnectionOptions): FhirConnection {
     }
   };
 
-  /**
-   * Walks a search page by page. `deadline` gives the abort signal for each call: one shared
-   * signal bounds a whole interactive search; a fresh one per page suits long bulk loads.
-   */
-  async function* pages(
+  /** The first page of a search, then each `next` page; `deadline` gives the abort signal for each call. */
+  async function* bundles(
     resourceType: string,
     params: Readonly<Record<string, string>>,
     deadline: () => AbortSignal,
-    maxPages: number,
-  ): AsyncGenerator<FhirResource[]> {
+  ): AsyncGenerator<Bundle> {
     let bundle = await call((signal) => client.search({ resourceType, searchParams: { ...params }, options: { signal } }), deadline());
-    for (let page = 1; ; page++) {
-      yield (bundle.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
+    for (;;) {
+      yield bundle;
       if (!bundle.link?.some((l) => l.relation === 'next')) return;
-      if (page >= maxPages)
-        throw new SourceError(options.source, SOURCE_FAILURE.invalidResponse, `more than ${maxPages} pages of ${resourceType}`);
       const current = bundle;
       bundle = await call((signal) => client.nextPage({ bundle: current as never, options: { signal } }) as Promise<unknown>, deadline());
     }
   }
 
+  const entries = (bundle: Bundle): FhirResource[] => (bundle.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
+  const hasNext = (bundle: Bundle): boolean => bundle.link?.some((l) => l.relation === 'next') === true;
+  const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
+
   return {
     source: options.source,
-    async searchAll(resourceType, params, opts) {
-      const shared = AbortSignal.timeout(options.timeoutMs);
-      const all: FhirResource[] = [];
-      for await (const page of pages(resourceType, params, () => shared, opts?.maxPages ?? DEFAULT_MAX_PAGES)) all.push(...page);
-      return all;
+    maxPages,
+    async searchAll(resourceType, params, opts = {}) {
+      const signal = opts.signal ?? AbortSignal.timeout(options.timeoutMs);
+      const bound = opts.maxPages ?? maxPages;
+      const truncate = opts.onOverflow === ON_OVERFLOW.truncate;
+      const resources: FhirResource[] = [];
+      let total: number | undefined;
+      let pages = 0;
+      const stopped = (stoppedBy: 'pages' | 'deadline'): SearchResult => ({ resources, complete: false, stoppedBy, total });
+      try {
+        for await (const bundle of bundles(resourceType, params, () => signal)) {
+          const page = entries(bundle);
+          if (pages === 0 && typeof bundle.total === 'number') total = bundle.total;
+          pages++;
+          resources.push(...page);
+          if (!hasNext(bundle)) return { resources, complete: true, total };
+          if (pages >= bound) return stopped('pages');
+          // The first page says how many there are: reading on would be wasted.
+          if (!truncate && pages === 1 && total !== undefined && page.length > 0 && total > page.length * bound) return stopped('pages');
+        }
+      } catch (error) {
+        // A deadline that passes once something was read: what was read, marked incomplete.
+        if (truncate && pages > 0 && error instanceof SourceError && error.failure === SOURCE_FAILURE.timeout) return stopped('deadline');
+        throw error;
+      }
+      return { resources, complete: true, total };
     },
-    searchPages: (resourceType, params) =>
-      pages(resourceType, params, () => AbortSignal.timeout(options.timeoutMs), Number.POSITIVE_INFINITY),
+    async *searchPages(resourceType, params) {
+      for await (const bundle of bundles(resourceType, params, () => AbortSignal.timeout(options.timeoutMs))) yield entries(bundle);
+    },
   };
 }

@@ -20,6 +20,7 @@ import { writeAuditEvents } from '../../orchestration/audit/audit-log.ts';
 import { subgraphRequestHash, type IdentityVerifier, type VerifiedIdentity } from '../../security/identity-token.ts';
 import type { Principal } from '../../security/principal.ts';
 import type { SubgraphContext } from './context.ts';
+import { warningsPlugin } from './warnings.ts';
 
 export type SubgraphDefinition = {
   readonly name: string;
@@ -225,6 +226,8 @@ export async function startSubgraph(def: SubgraphDefinition, runtime: SubgraphRu
     plugins: [
       ApolloServerPluginInlineTraceDisabled(),
       ...hardenedPlugins<SubgraphContext>(runtime.production, runtime.operationLimits),
+      // Before the audit plugin, which reads the errors for the row's outcome.
+      warningsPlugin(),
       ...(unguarded ? [] : [identityBindingPlugin(), auditPlugin(runtime.db, def.name)]),
     ],
   });

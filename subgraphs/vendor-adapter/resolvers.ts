@@ -4,10 +4,13 @@
 import DataLoader from 'dataloader';
 import { linksBySourceRecords, type SourceLink } from '../../orchestration/mpi/store.ts';
 import { mayAccessSourceRecord, mayAccessSourceRecords } from '../../policies/object-access.ts';
+import type { GraphQLResolveInfo } from 'graphql';
 import { perRequest, type SubgraphContext } from '../shared/context.ts';
 import { launchPatient } from '../shared/launch-context.ts';
+import { warn } from '../shared/warnings.ts';
 import {
   clinicalLoader,
+  truncationWarning,
   type ClinicalSourceDeps,
   type ClinicalType,
   type SourceConnection,
@@ -17,9 +20,12 @@ import { parseRecordId, type RecordRef } from './record-ref.ts';
 export type VendorAdapterDeps = ClinicalSourceDeps & { readonly connections: ReadonlyMap<string, SourceConnection> };
 
 export function vendorAdapterResolvers(recordType: string, deps: VendorAdapterDeps) {
-  const load = (type: ClinicalType) => (ref: RecordRef, _args: unknown, ctx: SubgraphContext) => {
+  const load = (type: ClinicalType) => async (ref: RecordRef, _args: unknown, ctx: SubgraphContext, info: GraphQLResolveInfo) => {
     const connection = deps.connections.get(ref.source)!;
-    return perRequest(ctx, `${ref.source}/${type}`, () => clinicalLoader(deps, connection, type)).load(ref.patientId);
+    const list = await perRequest(ctx, `${ref.source}/${type}`, () => clinicalLoader(deps, connection, type)).load(ref.patientId);
+    // A long history the source returned in part: what was read, and a warning at this list's path.
+    if (list.truncated) warn(ctx, info, truncationWarning(ref.source, type, list.truncated));
+    return list.values;
   };
   // The MPI's link table (in the database the subgraphs share), one query per page of lookups.
   const links = (ctx: SubgraphContext) =>

@@ -27,7 +27,9 @@ const productionStacks = new WeakSet<Stack>();
 export async function startTestStack(overrides: Partial<StackOptions> = {}): Promise<Stack> {
   const stack = await startStack({
     databaseUrl: databaseUrl(),
-    redisUrl: redisUrl(),
+    // Production mode requires Redis over TLS with credentials (platform/cache.ts); the test Redis
+    // is plain loopback, so a production-mode stack caches in process.
+    redisUrl: overrides.production ? undefined : redisUrl(),
     dbSchema: uniqueSchema('e2e'),
     dropSchemaOnClose: true,
     simulators: TEST_POPULATION,
