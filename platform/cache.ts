@@ -105,6 +105,7 @@ function sealed(inner: TtlCache, cipher: CacheCipher, prefix: string, maxValueBy
     },
     clear: () => inner.clear(),
     close: () => inner.close(),
+    ...(inner.ping ? { ping: inner.ping } : {}),
   };
 }
 

@@ -3,11 +3,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ApolloServer } from '@apollo/server';
 import { openCache } from './cache.ts';
 import { openDatabase } from './db.ts';
 import { READY_TIMEOUT_MS, remoteReadiness, serveGraphQL, type ReadinessCheck, type RunningHttpServer } from './graphql-http.ts';
+import { liveFieldCipher } from '../security/field-encryption.ts';
 import { redisUrl } from '../test/support/env.ts';
+
+const keysDir = mkdtempSync(join(tmpdir(), 'pgw-ready-keys-'));
+const cipher = liveFieldCipher(keysDir, true);
+process.on('exit', () => rmSync(keysDir, { recursive: true, force: true }));
 
 async function serve(readiness: readonly ReadinessCheck[]): Promise<RunningHttpServer> {
   const server = new ApolloServer({ typeDefs: 'type Query { ok: Boolean }', resolvers: { Query: { ok: () => true } } });
@@ -31,8 +39,8 @@ async function freePort(): Promise<number> {
 test('/ready answers 200 when every dependency answers, and 503 naming the one that does not, with no address or error text', async () => {
   const db = await openDatabase({});
   const deadPort = await freePort();
-  const deadRedis = openCache({ redisUrl: `redis://:secret-password@127.0.0.1:${deadPort}`, prefix: 'ready-test' });
-  const liveRedis = redisUrl() ? openCache({ redisUrl: redisUrl(), prefix: 'ready-test' }) : undefined;
+  const deadRedis = openCache({ redisUrl: `redis://:secret-password@127.0.0.1:${deadPort}`, prefix: 'ready-test', cipher });
+  const liveRedis = redisUrl() ? openCache({ redisUrl: redisUrl(), prefix: 'ready-test', cipher }) : undefined;
   const up = await serve([
     { name: 'postgres', check: () => db.ping() },
     ...(liveRedis?.ping ? [{ name: 'redis', check: liveRedis.ping }] : []),

@@ -13,8 +13,8 @@ import type { RunningHttpServer } from '../../platform/graphql-http.ts';
 import { operationLimits } from '../../platform/operation-limits/index.ts';
 import type { Stack } from '../../runtime/stack.ts';
 import { identitySigner } from '../../security/identity-token.ts';
-import { DEFAULT_AUDIENCE, DEV_ISSUER, userTokenVerifier } from '../../security/user-token.ts';
-import { startTestStack, tokenFor } from '../support/stack.ts';
+import { userTokenVerifier } from '../../security/user-token.ts';
+import { startTestStack, TEST_IDP, tokenFor } from '../support/stack.ts';
 import { assertRefused, patientValues, send, stillServes, type Door } from './operation-limits-support.ts';
 
 let stack: Stack;
@@ -22,7 +22,7 @@ let gateway: Door;
 let sub: string;
 let forbidden: string[] = [];
 before(async () => {
-  stack = await startTestStack({ production: true, trustDevIssuer: true });
+  stack = await startTestStack({ production: true });
   const minted = await tokenFor(stack, ['clinician']);
   sub = minted.sub;
   gateway = {
@@ -111,7 +111,6 @@ test('a refusal downstream reaches the client with its code, limit and subgraph,
   // A gateway whose own cost limit is looser than its subgraphs' (a misconfiguration the product
   // must survive): the MPI refuses the part it is sent.
   const keys = stack.keys;
-  const devIssuer = await loadKeyPair(keys, keyNames.devIssuer, KEY_ALGORITHMS.devIssuer);
   let loose: RunningHttpServer | undefined;
   const lines: string[] = [];
   const write = process.stderr.write.bind(process.stderr);
@@ -120,7 +119,8 @@ test('a refusal downstream reaches the client with its code, limit and subgraph,
       supergraphSdl: readCommittedSupergraph(),
       subgraphUrls: Object.fromEntries(Object.entries(stack.subgraphs).map(([name, s]) => [name, s.url])),
       signIdentity: identitySigner(await loadKeyPair(keys, keyNames.gatewayIdentity, KEY_ALGORITHMS.gatewayIdentity)),
-      verifyUserToken: userTokenVerifier([{ issuer: DEV_ISSUER, audience: DEFAULT_AUDIENCE, jwks: [devIssuer.publicJwk] }]),
+      // A production gateway: it trusts the test identity provider the stack's tokens come from.
+      verifyUserToken: userTokenVerifier([TEST_IDP]),
       port: 0,
       production: true,
       operationLimits: operationLimits({ maxCost: 100_000 }),
