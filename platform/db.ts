@@ -4,6 +4,7 @@
 // run can create one and drop it without touching anything else.
 import pg from 'pg';
 import { mkdirSync } from 'node:fs';
+import { lockDataDir } from './data-dir-lock.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -78,15 +79,29 @@ async function openPostgres(url: string, schema: string, max: number): Promise<D
 async function openPglite(dataDir: string | undefined, schema: string): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const db = await PGlite.create(dataDir ? { dataDir } : {});
-  await db.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema}, public;`);
+  // PGlite serves one process: a second one on the same files corrupts them (platform/data-dir-lock.ts).
+  const lock = dataDir ? await lockDataDir(dataDir) : undefined;
+  let db: InstanceType<typeof PGlite>;
+  try {
+    db = await PGlite.create(dataDir ? { dataDir } : {});
+    await db.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema}, public;`);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
   return {
     kind: 'pglite',
     schema,
     query: async <T extends Row>(text: string, params?: readonly unknown[]) => db.query<T>(text, params as unknown[]),
     transaction: <T>(fn: (tx: Queryable) => Promise<T>) =>
       db.transaction((tx) => fn({ query: async <R extends Row>(t: string, p?: readonly unknown[]) => tx.query<R>(t, p as unknown[]) })),
-    close: () => db.close(),
+    close: async () => {
+      try {
+        await db.close();
+      } finally {
+        lock?.release();
+      }
+    },
   };
 }
 
