@@ -22,8 +22,12 @@ const DEFAULT_SITES = 'epic-main:epic:4101,cerner-main:cerner:4102';
 const HELP = `usage: npm run simulators   (node simulators/main.ts)
 
 Runs simulated EHRs (FHIR R4 + SMART Backend Services) on their own and prints one line per served
-site, <site id> <FHIR base URL>. Configured by the environment only:
+site, <site id> <FHIR base URL>. Configured by the environment only.
 
+options:
+  -h, --help        show this help and exit
+
+environment:
   SIM_SITES         sites to serve, id:vendor:port (default ${DEFAULT_SITES}; port 0 = ephemeral)
   SIM_ALL_SITES     sites the population is generated for, id:vendor (default: the default SIM_SITES)
   SIM_SEED          seed of the synthetic population (default 42)
