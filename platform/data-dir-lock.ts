@@ -30,7 +30,7 @@ const held = new Map<string, LockOwner>();
 
 const ownCommand = (): string => {
   const script = process.env.npm_lifecycle_event;
-  if (script) return `npm run ${script}`;
+  if (script) return script === 'start' ? 'npm start' : `npm run ${script}`;
   const entry = process.argv[1];
   return entry ? `node ${relative(process.cwd(), entry) || basename(entry)}` : 'node';
 };

@@ -13,7 +13,7 @@ import { writeAuditEvents } from '../orchestration/audit/audit-log.ts';
 import { auditEventPage, toFhirAuditEvent } from '../orchestration/audit/query.ts';
 import { runCommand, usageError } from './cli.ts';
 
-export const AUDIT_EXPORT_COMMAND = {
+const AUDIT_EXPORT_COMMAND = {
   name: 'audit:export',
   usage: 'npm run audit:export -- --out FILE [--patient ID] [--actor SUB] [--from INSTANT] [--to INSTANT] [--operator NAME]',
   description:

@@ -26,7 +26,7 @@ import { EXIT, runCommand, usageError } from './cli.ts';
 
 const env = process.env;
 
-export const AUDIT_VERIFY_COMMAND = {
+const AUDIT_VERIFY_COMMAND = {
   name: 'audit:verify',
   usage: 'npm run audit:verify [-- --json] [--checkpoint] [--public-keys FILE] [--retention-years N]',
   description:

@@ -66,6 +66,21 @@ export const usageError = (message: string, option?: string): ProductError =>
 const placeholder = (name: string, spec: OptionSpec): string =>
   spec.type === 'boolean' ? '' : ` ${spec.value ?? (spec.type === 'string' ? name.toUpperCase().replace(/-/g, '_') : 'N')}`;
 
+const HELP_WIDTH = 110;
+
+/** Words in lines of at most `width` characters (a longer word gets a line of its own). */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > Math.max(width, 30)) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line];
+}
+
 export function helpText<O extends OptionTable>(spec: CommandSpec<O>): string {
   const rows: [string, string][] = Object.entries(spec.options).map(([name, o]) => {
     const facts = [
@@ -87,7 +102,7 @@ export function helpText<O extends OptionTable>(spec: CommandSpec<O>): string {
     spec.description,
     '',
     'options:',
-    ...rows.map(([left, right]) => `  ${left.padEnd(width)}${right}`),
+    ...rows.map(([left, right]) => `  ${left.padEnd(width)}${wrap(right, HELP_WIDTH - 2 - width).join(`\n${' '.repeat(width + 2)}`)}`),
     '',
     'example:',
     `  ${spec.example}`,

@@ -9,7 +9,7 @@ import { fieldCipher, loadFieldKeys, retireFieldKeys, rotateFieldKey } from '../
 import { reencryptAll } from '../security/reencrypt.ts';
 import { runCommand } from './cli.ts';
 
-export const ROTATE_FIELD_KEY_COMMAND = {
+const ROTATE_FIELD_KEY_COMMAND = {
   name: 'keys:rotate-field',
   usage: 'npm run keys:rotate-field [-- --resume]',
   description:

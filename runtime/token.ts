@@ -8,7 +8,7 @@ import { isPurposeOfUse, isRole, PURPOSES_OF_USE, ROLES } from '../security/prin
 import { mintDevToken } from '../security/user-token.ts';
 import { runCommand, usageError } from './cli.ts';
 
-export const TOKEN_COMMAND = {
+const TOKEN_COMMAND = {
   name: 'token',
   usage: 'npm run token -- --role ROLE [--role ROLE] [--purpose CODE] [--sub ID] [--ttl SECONDS]',
   description:
