@@ -8,6 +8,7 @@
 // callers never see pg's own errors for it, and nothing here waits without a bound.
 import pg from 'pg';
 import { mkdirSync } from 'node:fs';
+import { lockDataDir } from './data-dir-lock.ts';
 import { ProductError } from './errors.ts';
 import { logger } from './log.ts';
 
@@ -248,8 +249,16 @@ async function openPostgres(url: string, schema: string, max: number, timeouts: 
 async function openPglite(dataDir: string | undefined, schema: string): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const db = await PGlite.create(dataDir ? { dataDir } : {});
-  await db.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema}, public;`);
+  // PGlite serves one process: a second one on the same files corrupts them (platform/data-dir-lock.ts).
+  const lock = dataDir ? await lockDataDir(dataDir) : undefined;
+  let db: InstanceType<typeof PGlite>;
+  try {
+    db = await PGlite.create(dataDir ? { dataDir } : {});
+    await db.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema}, public;`);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
   // In the process, one connection, no network: nothing to lose or time out; WorkOptions do not apply.
   return {
     kind: 'pglite',
@@ -260,7 +269,13 @@ async function openPglite(dataDir: string | undefined, schema: string): Promise<
     async ping() {
       await db.query('SELECT 1');
     },
-    close: () => db.close(),
+    close: async () => {
+      try {
+        await db.close();
+      } finally {
+        lock?.release();
+      }
+    },
   };
 }
 

@@ -7,6 +7,20 @@ import { dataDir } from '../platform/config.ts';
 import { exitOnUnhandledErrors } from './crash-policy.ts';
 import { proxyTrustFromEnv } from './components.ts';
 import { startStack, type Stack } from './stack.ts';
+import { runCommand } from './cli.ts';
+
+const START_COMMAND = {
+  name: 'start',
+  usage: 'npm start',
+  description:
+    'The whole product on this machine: simulated Epic and Cerner EHRs, the subgraphs and the gateway on\n' +
+    'http://localhost:4000/graphql, over the embedded database in DATA_DIR/pg (default .data/pg) and an in-process cache.',
+  options: {},
+  example: 'npm start',
+  notes:
+    'DATABASE_URL and REDIS_URL switch storage to PostgreSQL and Redis. SIM_SIZE and SIM_SEED size the simulated population;\n' +
+    'GATEWAY_PORT, MPI_PORT, EPIC_PORT, CERNER_PORT, AUDIT_PORT move the ports. One process at a time opens the embedded database.',
+} as const;
 
 /** A golden patient's record from every EHR that knows them: the product's first query. */
 const sampleQuery = (id: string): string => `query GoldenPatient {
@@ -84,7 +98,4 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`failed to start: ${(error as Error).message}\n`);
-  process.exit(1);
-});
+runCommand(START_COMMAND, main);

@@ -139,7 +139,7 @@ test('refusals: bad arguments, unreadable input and too few records exit 2 with 
 });
 
 test('parseCalibrateArgs defaults; reservoir keeps a uniform sample of a stream', () => {
-  const a = parseCalibrateArgs([]);
+  const a = parseCalibrateArgs([])!;
   assert.equal(a.sample, 100_000);
   assert.equal(a.pairs, 1_000_000);
   assert.equal(a.input, undefined);

@@ -14,7 +14,6 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { dataDir, isProduction, type VendorProfile } from '../platform/config.ts';
 import type { Database } from '../platform/db.ts';
 import {
@@ -32,37 +31,38 @@ import {
 import { revealStoredFeatures } from '../orchestration/mpi/linking.ts';
 import type { IdentifierProtection } from '../security/identifier-protection.ts';
 import { databaseOptionsFromEnv, openStorage, protectionFor } from './components.ts';
-import {
-  assertEmbeddedFree,
-  CannotRun,
-  checkReadable,
-  DEFAULT_PROFILE,
-  inputLines,
-  loadProfile,
-  prepareRecord,
-  UsageError,
-} from './mpi-link.ts';
+import { checkReadable, DEFAULT_PROFILE, inputLines, loadProfile, prepareRecord } from './mpi-link.ts';
+import { parseCommandLine, runCommand, usageError, type OptionValues } from './cli.ts';
 
-export const USAGE = `usage: npm run mpi:calibrate -- [--input FILE] [--out FILE] [--sample N] [--population N] [--prior P] [--pairs N] [--profile NAME]
-
-Re-estimates the matching configuration's u probabilities and prior on your own population and
+export const MPI_CALIBRATE_COMMAND = {
+  name: 'mpi:calibrate',
+  usage: 'npm run mpi:calibrate -- [--input FILE] [--out FILE] [--sample N] [--population N] [--prior P] [--pairs N] [--profile NAME]',
+  description: `Re-estimates the matching configuration's u probabilities and prior on your own population and
 writes a complete configuration (default DATA_DIR/matching.calibrated.json). Use it with
-MATCHING_CONFIG_FILE=FILE (npm start, npm run mpi:link).
-
-  --input FILE      FHIR R4 Patient NDJSON you are about to load (- for standard input). Without it:
-                    the source records already in the MPI (DATABASE_URL, else DATA_DIR/pg).
-  --out FILE        where to write the configuration
-  --sample N        records sampled uniformly (default 100000, at least ${MIN_CALIBRATION_SAMPLE})
-  --population N    records the MPI is expected to hold once loaded (default: the records read);
-                    the prior falls as 1/N, so calibrate for the size you are heading to
-  --prior P         take this prior instead of estimating it
-  --pairs N         random record pairs for u (default 1000000)
-  --profile NAME    vendor profile for --input (default ${DEFAULT_PROFILE})
-
-Starts from MATCHING_CONFIG_FILE if set, else config/matching.json.`;
+MATCHING_CONFIG_FILE=FILE (npm start, npm run mpi:link).`,
+  options: {
+    input: {
+      type: 'string',
+      value: 'FILE',
+      description: 'FHIR R4 Patient NDJSON you are about to load (- for standard input); without it, the records in the MPI',
+    },
+    out: { type: 'string', value: 'FILE', description: 'where to write the configuration' },
+    sample: { type: 'integer', min: MIN_CALIBRATION_SAMPLE, default: 100_000, description: 'records sampled uniformly' },
+    population: {
+      type: 'integer',
+      min: 2,
+      description: 'records the MPI is expected to hold once loaded (default: the records read); the prior falls as 1/N',
+    },
+    prior: { type: 'number', value: 'P', description: 'take this prior, in (0, 0.5), instead of estimating it' },
+    pairs: { type: 'integer', min: 10_000, default: 1_000_000, description: 'random record pairs for u' },
+    profile: { type: 'string', default: DEFAULT_PROFILE, value: 'NAME', description: 'vendor profile for --input' },
+  },
+  example: 'npm run mpi:calibrate -- --input patients.ndjson --population 2000000',
+  notes: `Starts from MATCHING_CONFIG_FILE if set, else config/matching.json. Without --input: the source records in
+DATABASE_URL, else the embedded database in DATA_DIR/pg (stop \`npm start\` first).`,
+} as const;
 
 export type CalibrateArgs = {
-  readonly help: boolean;
   readonly input: string | undefined;
   readonly out: string | undefined;
   readonly sample: number;
@@ -72,44 +72,16 @@ export type CalibrateArgs = {
   readonly profile: string;
 };
 
-const integer = (name: string, v: string | undefined, min: number): number | undefined => {
-  if (v === undefined) return undefined;
-  const n = Number(v.replace(/_/g, ''));
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} must be an integer of at least ${min}`);
-  return n;
-};
+export function checkCalibrateArgs(values: OptionValues<typeof MPI_CALIBRATE_COMMAND.options>): CalibrateArgs {
+  if (values.prior !== undefined && !(values.prior > 0 && values.prior < 0.5))
+    throw usageError(`--prior must be a probability in (0, 0.5) (got ${values.prior})`, 'prior');
+  return { ...values };
+}
 
-export function parseCalibrateArgs(argv: readonly string[]): CalibrateArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        help: { type: 'boolean', default: false },
-        input: { type: 'string' },
-        out: { type: 'string' },
-        sample: { type: 'string' },
-        population: { type: 'string' },
-        prior: { type: 'string' },
-        pairs: { type: 'string' },
-        profile: { type: 'string', default: DEFAULT_PROFILE },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const prior = values.prior === undefined ? undefined : Number(values.prior);
-  if (prior !== undefined && !(prior > 0 && prior < 0.5)) throw new UsageError('--prior must be a probability in (0, 0.5)');
-  return {
-    help: values.help,
-    input: values.input,
-    out: values.out,
-    sample: integer('sample', values.sample, MIN_CALIBRATION_SAMPLE) ?? 100_000,
-    population: integer('population', values.population, 2),
-    prior,
-    pairs: integer('pairs', values.pairs, 10_000) ?? 1_000_000,
-    profile: values.profile,
-  };
+/** The command line, checked; null when --help was asked. */
+export function parseCalibrateArgs(argv: readonly string[]): CalibrateArgs | null {
+  const parsed = parseCommandLine(MPI_CALIBRATE_COMMAND, argv);
+  return parsed && checkCalibrateArgs(parsed.values);
 }
 
 /** A uniform sample of a stream of unknown length (reservoir sampling, algorithm R), seeded for repeatable runs. */
@@ -222,79 +194,57 @@ export function reportText(c: Calibration, s: Sampled, target: number, out: stri
   return lines.join('\n');
 }
 
-export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  let args: CalibrateArgs;
-  try {
-    args = parseCalibrateArgs(argv);
-  } catch (error) {
-    process.stderr.write(`mpi:calibrate: ${(error as Error).message}\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  try {
-    const baseFile = matchingConfigFile(env);
-    const base = loadMatchingConfig(baseFile);
-    let sampled: Sampled;
-    if (args.input !== undefined) {
-      await checkReadable(args.input);
-      sampled = await sampleInput(args.input, args, base);
-    } else {
-      const storage = databaseOptionsFromEnv(env);
-      assertEmbeddedFree(storage);
-      const db = await openStorage(storage);
-      try {
-        sampled = await sampleStore(
-          db,
-          protectionFor({ dir: env.KEYS_DIR ?? join(dataDir(env), 'keys'), generateMissing: !isProduction(env) }),
-          args.sample,
-        );
-      } finally {
-        await db.close();
-      }
-    }
-    if (sampled.features.length < MIN_CALIBRATION_SAMPLE)
-      throw new CannotRun(
-        `${fmt(sampled.features.length)} usable records in ${sampled.from}: calibration needs at least ${MIN_CALIBRATION_SAMPLE}; keep config/matching.json until the MPI holds more`,
+export async function calibrateCommand(args: CalibrateArgs, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const baseFile = matchingConfigFile(env);
+  const base = loadMatchingConfig(baseFile);
+  let sampled: Sampled;
+  if (args.input !== undefined) {
+    await checkReadable(args.input);
+    sampled = await sampleInput(args.input, args, base);
+  } else {
+    const db = await openStorage(databaseOptionsFromEnv(env));
+    try {
+      sampled = await sampleStore(
+        db,
+        protectionFor({ dir: env.KEYS_DIR ?? join(dataDir(env), 'keys'), generateMissing: !isProduction(env) }),
+        args.sample,
       );
-    const target = args.population ?? sampled.population;
-    const c = calibrate(sampled.features, base, {
-      populationSize: sampled.population,
-      targetPopulation: target,
-      randomPairs: args.pairs,
-      ...(args.prior !== undefined ? { prior: args.prior } : {}),
-    });
-    const out = resolve(args.out ?? join(dataDir(env), 'matching.calibrated.json'));
-    const text = calibratedFile(baseFile, c, {
-      at: new Date().toISOString(),
-      from: sampled.from,
-      sample: c.sample,
-      population: sampled.population,
-      targetPopulation: target,
-      randomPairs: c.randomPairs,
-      candidatePairs: c.candidatePairs,
-      expectedMatches: Math.round(c.expectedMatches),
-      priorBefore: c.prior[0],
-      base: baseFile,
-    });
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(`${out}.partial`, text);
-    loadMatchingConfig(`${out}.partial`); // a file the product would refuse is never put in place
-    renameSync(`${out}.partial`, out);
-    process.stderr.write(`${reportText(c, sampled, target, out)}\n`);
-    return 0;
-  } catch (error) {
-    if (error instanceof CannotRun || error instanceof UsageError) {
-      process.stderr.write(`mpi:calibrate: ${error.message}\n`);
-      return 2;
+    } finally {
+      await db.close();
     }
-    process.stderr.write(`mpi:calibrate: failed: ${(error as Error).message}\n`);
-    return 1;
   }
+  if (sampled.features.length < MIN_CALIBRATION_SAMPLE)
+    throw usageError(
+      `${fmt(sampled.features.length)} usable records in ${sampled.from}: calibration needs at least ${MIN_CALIBRATION_SAMPLE}; keep config/matching.json until the MPI holds more`,
+    );
+  const target = args.population ?? sampled.population;
+  const c = calibrate(sampled.features, base, {
+    populationSize: sampled.population,
+    targetPopulation: target,
+    randomPairs: args.pairs,
+    ...(args.prior !== undefined ? { prior: args.prior } : {}),
+  });
+  const out = resolve(args.out ?? join(dataDir(env), 'matching.calibrated.json'));
+  const text = calibratedFile(baseFile, c, {
+    at: new Date().toISOString(),
+    from: sampled.from,
+    sample: c.sample,
+    population: sampled.population,
+    targetPopulation: target,
+    randomPairs: c.randomPairs,
+    candidatePairs: c.candidatePairs,
+    expectedMatches: Math.round(c.expectedMatches),
+    priorBefore: c.prior[0],
+    base: baseFile,
+  });
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(`${out}.partial`, text);
+  loadMatchingConfig(`${out}.partial`); // a file the product would refuse is never put in place
+  renameSync(`${out}.partial`, out);
+  process.stderr.write(`${reportText(c, sampled, target, out)}\n`);
+  return 0;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  process.exitCode = await main(process.argv.slice(2));
+  runCommand(MPI_CALIBRATE_COMMAND, ({ values }) => calibrateCommand(checkCalibrateArgs(values)));
 }

@@ -14,7 +14,8 @@ import { dropSchema, openDatabase } from '../platform/db.ts';
 import { databaseUrl, uniqueSchema } from '../test/support/env.ts';
 import { febrlEntity, febrlToPatient, fhirId, parseFebrlCsv } from '../bench/mpi/febrl.ts';
 import { markdownTable, pairwiseMetrics, percentile } from '../bench/mpi/metrics.ts';
-import { CSV_HEADER, csvRow, mapBounded, parseCliArgs, prepareRecord, PROBLEMS, storedIdFor, UsageError } from './mpi-link.ts';
+import { ProductError } from '../platform/errors.ts';
+import { CSV_HEADER, csvRow, mapBounded, parseCliArgs, prepareRecord, PROBLEMS, storedIdFor } from './mpi-link.ts';
 
 const CLI = fileURLToPath(new URL('./mpi-link.ts', import.meta.url));
 const url = databaseUrl();
@@ -263,17 +264,18 @@ test('csvRow: 4-decimal score or empty, RFC 4180 quoting of odd ids', () => {
 
 test('parseCliArgs: defaults and refusals', () => {
   assert.deepEqual(parseCliArgs(['--input', 'a.ndjson', '--out', 'b.csv']), {
-    help: false,
     input: 'a.ndjson',
     out: 'b.csv',
     source: 'batch',
     profile: 'fhir-r4',
     concurrency: 8,
   });
-  assert.throws(() => parseCliArgs(['--input', 'a', '--out', 'a']), UsageError);
+  const usage = (e: unknown) => e instanceof ProductError && e.code === 'BAD_USER_INPUT';
+  assert.equal(parseCliArgs(['--help']), null);
+  assert.throws(() => parseCliArgs(['--input', 'a', '--out', 'a']), usage);
   assert.throws(() => parseCliArgs(['--input', 'a', '--out', 'b', '--concurrency', '0']), /--concurrency/);
   assert.throws(() => parseCliArgs(['--input', 'a', '--out', 'b', '--source', 'a b']), /--source/);
-  assert.throws(() => parseCliArgs(['--input', 'a', '--out', 'b', 'extra']), UsageError);
+  assert.throws(() => parseCliArgs(['--input', 'a', '--out', 'b', 'extra']), usage);
 });
 
 test('mapBounded: input order, never more than the limit in flight, settles everything before rejecting', async () => {

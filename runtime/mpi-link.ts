@@ -18,7 +18,6 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setImmediate as turn } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
 import { dataDir, isProduction, loadVendorProfile, type VendorProfile } from '../platform/config.ts';
 import type { Database } from '../platform/db.ts';
@@ -40,6 +39,7 @@ import { sourceDemographics, type SourceDemographics } from '../translation/fhir
 import { error as issueError, type TranslationIssue } from '../translation/issues.ts';
 import { quarantine, type QuarantineEntry } from '../translation/quarantine.ts';
 import { databaseOptionsFromEnv, openStorage, protectionFor } from './components.ts';
+import { parseCommandLine, runCommand, usageError, type OptionValues } from './cli.ts';
 
 export const DEFAULT_SOURCE = 'batch';
 export const DEFAULT_PROFILE = 'fhir-r4';
@@ -480,32 +480,46 @@ export function summaryText(s: BatchSummary, source: string, out: string): strin
   ].join('\n');
 }
 
-export const USAGE = `usage: npm run mpi:link -- --input FILE --out FILE [--source NAME] [--profile NAME] [--concurrency N]
-
-Links FHIR R4 Patient resources (NDJSON, one per line) into the MPI and writes one CSV row per
+export const MPI_LINK_COMMAND = {
+  name: 'mpi:link',
+  usage: 'npm run mpi:link -- --input FILE --out FILE [--source NAME] [--profile NAME] [--concurrency N]',
+  description: `Links FHIR R4 Patient resources (NDJSON, one per line) into the MPI and writes one CSV row per
 input record, in input order: record_id,golden_id,decision,score (score has 4 decimals, or is
-empty when the store gives none). Blank lines are skipped.
-
-  --input FILE       NDJSON file of Patient resources ('-' reads standard input)
-  --out FILE         CSV to write ('-' writes standard output); written to FILE.partial and
-                     renamed when the run completes, so a FILE is always complete
-  --source NAME      source name of these records in the MPI (default ${DEFAULT_SOURCE}); a record is
-                     (source, id): re-running a file updates its records, it does not duplicate them
-  --profile NAME     vendor profile under config/vendor-profiles (default ${DEFAULT_PROFILE})
-  --concurrency N    records linked at once, 1..64 (default ${DEFAULT_CONCURRENCY}; 1 = strictly in file order)
-
-Bad records (not JSON, not a Patient, no id, no name, impossible birth date...) still get a row
+empty when the store gives none). Blank lines are skipped.`,
+  options: {
+    input: { type: 'string', required: true, value: 'FILE', description: "NDJSON file of Patient resources ('-' reads standard input)" },
+    out: {
+      type: 'string',
+      required: true,
+      value: 'FILE',
+      description: "CSV to write ('-' writes standard output); written to FILE.partial and renamed when the run completes",
+    },
+    source: {
+      type: 'string',
+      default: DEFAULT_SOURCE,
+      value: 'NAME',
+      description: 'source name of these records in the MPI; re-running a file updates its records, it does not duplicate them',
+    },
+    profile: { type: 'string', default: DEFAULT_PROFILE, value: 'NAME', description: 'vendor profile under config/vendor-profiles' },
+    concurrency: {
+      type: 'integer',
+      min: 1,
+      max: 64,
+      default: DEFAULT_CONCURRENCY,
+      description: 'records linked at once (1 = strictly in file order)',
+    },
+  },
+  example: 'npm run mpi:link -- --input patients.ndjson --out clusters.csv',
+  notes: `Bad records (not JSON, not a Patient, no id, no name, impossible birth date...) still get a row
 and a golden record, and are listed on stderr by line number and reason; records translation
 refuses are also kept, encrypted, in the quarantine table. Exit 0 when every record has a row,
 1 when the run failed (database), 2 on bad arguments or an unreadable input.
 
-Storage: DATABASE_URL (PostgreSQL), else the embedded database in DATA_DIR/pg (default .data/pg);
-schema DB_SCHEMA; keys in KEYS_DIR (default DATA_DIR/keys).`;
-
-export class UsageError extends Error {}
+Storage: DATABASE_URL (PostgreSQL), else the embedded database in DATA_DIR/pg (default .data/pg;
+stop \`npm start\` first); schema DB_SCHEMA; keys in KEYS_DIR (default DATA_DIR/keys).`,
+} as const;
 
 export type CliArgs = {
-  readonly help: boolean;
   readonly input: string;
   readonly out: string;
   readonly source: string;
@@ -513,69 +527,41 @@ export type CliArgs = {
   readonly concurrency: number;
 };
 
-export function parseCliArgs(argv: readonly string[]): CliArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        help: { type: 'boolean', short: 'h', default: false },
-        input: { type: 'string' },
-        out: { type: 'string' },
-        source: { type: 'string', default: DEFAULT_SOURCE },
-        profile: { type: 'string', default: DEFAULT_PROFILE },
-        concurrency: { type: 'string', default: String(DEFAULT_CONCURRENCY) },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  if (values.help) return { help: true, input: '', out: '', source: '', profile: '', concurrency: 0 };
-  if (!values.input) throw new UsageError('--input is required');
-  if (!values.out) throw new UsageError('--out is required');
-  if (values.input !== '-' && values.out !== '-' && resolve(values.input) === resolve(values.out))
-    throw new UsageError('--out must not be the input file');
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(values.source))
-    throw new UsageError('--source must be 1-64 letters, digits, dots, dashes or underscores');
-  if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(values.profile))
-    throw new UsageError('--profile must name a file of config/vendor-profiles (lower-case letters, digits, dashes)');
-  const concurrency = Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
-    throw new UsageError('--concurrency must be an integer from 1 to 64');
-  return { help: false, input: values.input, out: values.out, source: values.source, profile: values.profile, concurrency };
+/** The options' values, checked beyond their types. Throws usage errors (exit 2). */
+export function checkCliArgs(values: OptionValues<typeof MPI_LINK_COMMAND.options>): CliArgs {
+  const { input, out, source, profile, concurrency } = values;
+  if (input !== '-' && out !== '-' && resolve(input) === resolve(out)) throw usageError('--out must not be the input file', 'out');
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(source))
+    throw usageError('--source must be 1-64 letters, digits, dots, dashes or underscores', 'source');
+  if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(profile))
+    throw usageError('--profile must name a file of config/vendor-profiles (lower-case letters, digits, dashes)', 'profile');
+  return { input, out, source, profile, concurrency };
+}
+
+/** The command line, checked; null when --help was asked. */
+export function parseCliArgs(argv: readonly string[]): CliArgs | null {
+  const parsed = parseCommandLine(MPI_LINK_COMMAND, argv);
+  return parsed && checkCliArgs(parsed.values);
 }
 
 // ---------------------------------------------------------------------------------------------
 // The command
-
-/** A refusal worth one line and exit code 2 (bad input file, database in use), not a stack trace. */
-export class CannotRun extends Error {}
-
-/** PGlite serves one process: never open the product's embedded database while `npm start` holds it. */
-export function assertEmbeddedFree(storage: { readonly dataDir?: string | undefined }): void {
-  if (storage.dataDir && existsSync(join(storage.dataDir, 'postmaster.pid')))
-    throw new CannotRun(
-      `the embedded database in ${storage.dataDir} is in use (npm start running?); stop it, or set DATABASE_URL. If nothing runs, a crash left ${join(storage.dataDir, 'postmaster.pid')} behind: remove it.`,
-    );
-}
 
 export async function checkReadable(input: string): Promise<void> {
   if (input === '-') return;
   try {
     await access(input, constants.R_OK);
   } catch (error) {
-    throw new CannotRun(`cannot read input file ${input}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw usageError(`cannot read input file ${input}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
-  if (!statSync(input).isFile()) throw new CannotRun(`input ${input} is not a file`);
+  if (!statSync(input).isFile()) throw usageError(`input ${input} is not a file`);
 }
 
 export function loadProfile(name: string): VendorProfile {
   try {
     return loadVendorProfile(name);
   } catch (error) {
-    throw new CannotRun(
+    throw usageError(
       `vendor profile ${name}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file in config/vendor-profiles' : (error as Error).message}`,
     );
   }
@@ -597,7 +583,7 @@ async function openOutput(out: string): Promise<Output> {
   try {
     handle = await open(partial, 'w', 0o600);
   } catch (error) {
-    throw new CannotRun(`cannot write ${partial}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw usageError(`cannot write ${partial}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   const stream = handle.createWriteStream();
   const closed = new Promise<void>((resolve, reject) => {
@@ -655,24 +641,13 @@ function progress(enabled: boolean) {
   };
 }
 
-export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  let args: CliArgs;
-  try {
-    args = parseCliArgs(argv);
-  } catch (error) {
-    process.stderr.write(`mpi:link: ${(error as Error).message}\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+/** Runs a parsed mpi:link; throws what stops it (runtime/cli.ts turns it into one line and an exit code). */
+export async function link(args: CliArgs, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let output: Output | undefined;
   try {
     await checkReadable(args.input);
     const profile = loadProfile(args.profile);
     const storage = databaseOptionsFromEnv(env);
-    assertEmbeddedFree(storage);
     output = await openOutput(args.out);
     const keys: KeyStoreOptions = { dir: env.KEYS_DIR ?? join(dataDir(env), 'keys'), generateMissing: !isProduction(env) };
     const db = await openStorage({ ...storage, maxConnections: args.concurrency + 2 });
@@ -706,19 +681,15 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     }
   } catch (error) {
     await output?.abandon().catch(() => undefined);
-    if (error instanceof CannotRun) {
-      process.stderr.write(`mpi:link: ${error.message}\n`);
-      return 2;
-    }
-    const code = sqlState(error);
     const partial = `${args.out}.partial`;
-    process.stderr.write(
-      `mpi:link: failed${/^[0-9A-Z]{5}$/.test(code) ? ` (SQLSTATE ${code})` : ''}: ${(error as Error).message}\n${args.out !== '-' && existsSync(partial) ? `the rows written before the failure are in ${partial}\n` : ''}`,
-    );
-    return 1;
+    if (args.out !== '-' && existsSync(partial))
+      throw new Error(`${(error as Error).message.split('\n')[0]}; the rows written before the failure are in ${partial}`, {
+        cause: error,
+      });
+    throw error;
   }
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  process.exitCode = await main(process.argv.slice(2));
+  runCommand(MPI_LINK_COMMAND, ({ values }) => link(checkCliArgs(values)));
 }

@@ -25,10 +25,28 @@ import {
   startGatewayService,
   startMpiService,
 } from './components.ts';
+import { commandLine, reportFailure, usageError } from './cli.ts';
+
+const SERVICE_COMMAND = {
+  name: 'service',
+  usage: 'node runtime/service.ts keys | mpi | audit | adapter NAME | gateway',
+  description:
+    'Starts one piece of the product in this process, for docker compose and other multi-process deployments:\n' +
+    '  keys          generates the keys once (KEYS_DIR), then exits\n' +
+    '  mpi           the MPI subgraph; it also runs the initial load and signs the audit checkpoints\n' +
+    '  audit         the audit subgraph\n' +
+    '  adapter NAME  the vendor adapter subgraph NAME of config/adapters.json\n' +
+    '  gateway       the gateway (SUBGRAPH_URL_<NAME> for each subgraph)',
+  options: {},
+  positionals: { min: 1, max: 2 },
+  example: 'DATABASE_URL=postgres://app@db:5432/gateway KEYS_DIR=/keys node runtime/service.ts mpi',
+  notes: 'Configuration: config/ and the environment (README, "Configuration"): DATABASE_URL, REDIS_URL, KEYS_DIR, PORT, HOST.',
+} as const;
 
 const log = logger('service');
 const env = process.env;
-const [role, name] = process.argv.slice(2);
+const [role, name] = commandLine(SERVICE_COMMAND).positionals;
+if (name !== undefined && role !== 'adapter') throw usageError(`unexpected argument ${JSON.stringify(name)}`, 'arguments');
 const adapters = loadAdapters();
 const connections = loadConnections();
 const ports = defaultPorts(adapters);
@@ -71,7 +89,8 @@ async function run(): Promise<RunningHttpServer | undefined> {
       return startAuditService({ db: await storage(), keys, production, host, port: Number(env.PORT ?? ports.audit) });
     case 'adapter': {
       const adapter = adapters.find((a) => a.name === name);
-      if (!adapter) throw new Error(`unknown adapter ${name ?? '(none)'}; configured: ${adapters.map((a) => a.name).join(', ')}`);
+      if (!adapter)
+        throw usageError(`unknown adapter ${name ?? '(none)'}; configured: ${adapters.map((a) => a.name).join(', ')}`, 'arguments');
       const own = connections.filter((c) => c.adapter === adapter.name);
       const cache = openCache({ redisUrl: env.REDIS_URL, prefix: `pgw:${adapter.name}`, cipher: protectionFor(keys).cipher, production });
       return startAdapterService({
@@ -105,7 +124,7 @@ async function run(): Promise<RunningHttpServer | undefined> {
       });
     }
     default:
-      throw new Error('usage: node runtime/service.ts keys | mpi | audit | adapter <name> | gateway');
+      throw usageError(`unknown service ${JSON.stringify(role)}: keys, mpi, audit, adapter NAME or gateway`, 'arguments');
   }
 }
 
@@ -119,10 +138,7 @@ async function initialLoadWithRetry(db: Awaited<ReturnType<typeof storage>>): Pr
   }
 }
 
-const server = await run().catch((error: unknown) => {
-  log.error('start_failed', { role, error: (error as Error).message });
-  process.exit(1);
-});
+const server = await run().catch((error: unknown) => process.exit(reportFailure(`service ${role}`, error)));
 if (server) {
   running = server;
   log.info('listening', { role, name, url: server.url });

@@ -13,10 +13,48 @@
 // SIM_TRUTH_OUT     where to write the ground-truth CSV (optional)
 // SIM_LARGE_HISTORY Observations added to the first patient of every site (default 0), for paging
 import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import type { JWK } from 'jose';
 import { startSimulators, truthToCsv, VENDORS, type SimulatorClient, type SimulatorSite, type Vendor } from './index.ts';
 
 const DEFAULT_SITES = 'epic-main:epic:4101,cerner-main:cerner:4102';
+
+// The simulators share no product code (runtime/cli.ts included): their command line is this.
+const HELP = `usage: npm run simulators   (node simulators/main.ts)
+
+Runs simulated EHRs (FHIR R4 + SMART Backend Services) on their own and prints one line per served
+site, <site id> <FHIR base URL>. Configured by the environment only.
+
+options:
+  -h, --help        show this help and exit
+
+environment:
+  SIM_SITES         sites to serve, id:vendor:port (default ${DEFAULT_SITES}; port 0 = ephemeral)
+  SIM_ALL_SITES     sites the population is generated for, id:vendor (default: the default SIM_SITES)
+  SIM_SEED          seed of the synthetic population (default 42)
+  SIM_SIZE          people in it (default 2000)
+  SIM_HOST          listen address (default 127.0.0.1)
+  SIM_TOKEN_TTL     access-token lifetime in seconds (default 300)
+  SIM_CLIENTS_JWKS  JSON file { "<client id>": <public JWK>, ... } of the registered backend apps
+  SIM_TRUTH_OUT     where to write the ground-truth CSV
+
+example:
+  SIM_SITES=epic-main:epic:0 SIM_SIZE=100 npm run simulators
+`;
+
+function commandLine(): void {
+  let help: boolean | undefined;
+  try {
+    ({ help } = parseArgs({ options: { help: { type: 'boolean', short: 'h' } } }).values);
+  } catch (error) {
+    process.stderr.write(`simulators: ${(error as Error).message.split(/\.\s|\n/)[0]} (see npm run simulators -- --help)\n`);
+    process.exit(2);
+  }
+  if (help) {
+    process.stdout.write(HELP);
+    process.exit(0);
+  }
+}
 
 function parseSites(spec: string, withPort: boolean): SimulatorSite[] {
   return spec
@@ -71,6 +109,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
+commandLine();
 main().catch((error: unknown) => {
   process.stderr.write(`simulators: ${(error as Error).message}\n`);
   process.exit(1);

@@ -31,6 +31,20 @@ import {
   type ResponseCounts,
   type Round,
 } from './report.ts';
+import { commandLine, describeFailure, usageError } from '../../runtime/cli.ts';
+
+commandLine({
+  name: 'bench:gateway',
+  usage: 'npm run bench:gateway',
+  description:
+    'Throughput of the golden-patient query through the product gateway versus a stock @apollo/gateway in front of the\n' +
+    'same subgraphs, in interleaved rounds; prints a table and the ratios, and writes bench/results/.',
+  options: {},
+  example: 'BENCH_DURATION=20 BENCH_ROUNDS=3 npm run bench:gateway',
+  notes:
+    'Environment: BENCH_CONNECTIONS (default 16), BENCH_DURATION seconds per round (10), BENCH_ROUNDS (2),\n' +
+    'BENCH_WARMUP seconds (3), BENCH_PATIENTS (50); DATABASE_URL and REDIS_URL as the product.',
+});
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
@@ -39,7 +53,7 @@ function intFromEnv(name: string, fallback: number, min: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min} (got ${raw})`);
+  if (!Number.isInteger(n) || n < min) throw usageError(`${name} must be an integer >= ${min} (got ${raw})`, name);
   return n;
 }
 
@@ -437,5 +451,5 @@ process.on('SIGINT', () => void finish(130, 'interrupted'));
 process.on('SIGTERM', () => void finish(143, 'terminated'));
 main().then(
   (code) => finish(code),
-  (error: unknown) => finish(1, (error as Error).stack ?? String(error)),
+  (error: unknown) => finish(1, describeFailure(error).line),
 );

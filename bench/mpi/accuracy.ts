@@ -17,13 +17,13 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { loadVendorProfile } from '../../platform/config.ts';
 import { dropSchema } from '../../platform/db.ts';
 import { openStorage, protectionFor } from '../../runtime/components.ts';
 import { DEFAULT_PROFILE, linkNdjson, type BatchRow } from '../../runtime/mpi-link.ts';
 import { lineFeatures } from '../../runtime/mpi-calibrate.ts';
 import { calibrate, loadMatchingConfig, type MatchingConfig } from '../../orchestration/mpi/matching/index.ts';
+import { commandLine, runMain, usageError } from '../../runtime/cli.ts';
 import { describeMachine } from '../gateway/report.ts';
 import { FEBRL_DATASETS, FEBRL_DIR, febrlEntity, febrlToPatient, readFebrl } from './febrl.ts';
 import { markdownTable, pairwiseMetrics, ratio4, type Assignment, type PairwiseMetrics } from './metrics.ts';
@@ -149,36 +149,30 @@ export function resultsTable(results: readonly DatasetResult[]): string {
   );
 }
 
+const ACCURACY_COMMAND = {
+  name: 'bench:mpi:accuracy',
+  usage: 'npm run bench:mpi:accuracy -- [--datasets 1,2,3,4] [--concurrency N] [--uncalibrated] [--febrl DIR] [--json FILE]',
+  description:
+    'How well the MPI links the FEBRL datasets through the mpi:link pipeline, each in a fresh PostgreSQL schema\n' +
+    `(DATABASE_URL, default ${DEFAULT_DATABASE_URL}): pairwise precision, recall, F1, false merges, review queue.`,
+  options: {
+    datasets: { type: 'string', default: '1,2,3,4', value: 'LIST', description: 'FEBRL datasets to run, among 1, 2, 3, 4' },
+    concurrency: { type: 'integer', min: 1, max: 64, default: 1, description: 'records linked at once (1 = file order, repeatable)' },
+    uncalibrated: { type: 'boolean', description: 'keep config/matching.json instead of calibrating on each dataset' },
+    febrl: { type: 'string', default: FEBRL_DIR, value: 'DIR', description: 'where the FEBRL files are' },
+    json: { type: 'string', value: 'FILE', description: 'also write the results as JSON' },
+  },
+  example: 'npm run bench:mpi:accuracy -- --datasets 1,2 --concurrency 8',
+} as const;
+
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      datasets: { type: 'string', default: '1,2,3,4' },
-      concurrency: { type: 'string', default: '1' },
-      uncalibrated: { type: 'boolean', default: false },
-      febrl: { type: 'string', default: FEBRL_DIR },
-      json: { type: 'string' },
-      help: { type: 'boolean', default: false },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(
-      'usage: npm run bench:mpi:accuracy [-- --datasets 1,2,3,4] [--concurrency 1] [--uncalibrated] [--febrl DIR] [--json FILE]\n',
-    );
-    return 0;
-  }
+  const { values } = commandLine(ACCURACY_COMMAND);
   const wanted = values.datasets.split(',').map((s) => `FEBRL ${s.trim()}`);
   const datasets = FEBRL_DATASETS.filter((d) => wanted.includes(d.name));
-  const concurrency = Number(values.concurrency);
-  if (datasets.length !== wanted.length || !Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
-    process.stderr.write('bench:mpi:accuracy: --datasets is a list of 1, 2, 3, 4; --concurrency an integer from 1 to 64\n');
-    return 2;
-  }
-  if (!existsSync(values.febrl)) {
-    process.stderr.write(
-      `bench:mpi:accuracy: FEBRL data not found in ${values.febrl} (expected ../shared/data/mpi/febrl beside the project)\n`,
-    );
-    return 2;
-  }
+  const concurrency = values.concurrency;
+  if (datasets.length !== wanted.length) throw usageError('--datasets is a list of 1, 2, 3, 4', 'datasets');
+  if (!existsSync(values.febrl))
+    throw usageError(`FEBRL data not found in ${values.febrl} (expected ../shared/data/mpi/febrl beside the project)`, 'febrl');
   const url = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
   const keysDir = mkdtempSync(join(tmpdir(), 'bench-mpi-keys-'));
   const machine = describeMachine();
@@ -209,4 +203,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) process.exitCode = await main();
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) runMain('bench:mpi:accuracy', main);

@@ -24,13 +24,13 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { loadVendorProfile } from '../../platform/config.ts';
 import { dropSchema, type Database } from '../../platform/db.ts';
 import { linkBySourceRecord, linkSourceRecord } from '../../orchestration/mpi/store.ts';
 import { openStorage, protectionFor } from '../../runtime/components.ts';
 import { DEFAULT_CONCURRENCY, DEFAULT_PROFILE, linkNdjson, type BatchSummary } from '../../runtime/mpi-link.ts';
 import { sourceDemographics } from '../../translation/fhir-r4/patient.ts';
+import { commandLine, reportFailure, runMain, usageError } from '../../runtime/cli.ts';
 import { describeMachine } from '../gateway/report.ts';
 import { markdownTable, percentile } from './metrics.ts';
 import { hasSecondRecord, person, rng, secondRecord, streamDuplicate, toPatient } from './synthetic.ts';
@@ -65,33 +65,42 @@ type Args = {
   json: string | undefined;
 };
 
-function parse(): Args | 'help' {
-  const { values } = parseArgs({
-    options: {
-      golden: { type: 'string', default: '1000000' },
-      stream: { type: 'string', default: '2000' },
-      concurrency: { type: 'string', default: String(DEFAULT_CONCURRENCY) },
-      seed: { type: 'string', default: '42' },
-      'calibration-sample': { type: 'string', default: '100000' },
-      keep: { type: 'boolean', default: false },
-      reuse: { type: 'string' },
-      json: { type: 'string' },
-      help: { type: 'boolean', default: false },
+const SPEED_COMMAND = {
+  name: 'bench:mpi:speed',
+  usage:
+    'npm run bench:mpi:speed -- [--golden N] [--stream N] [--concurrency N] [--seed N] [--calibration-sample N] [--keep] [--reuse SCHEMA] [--json FILE]',
+  description:
+    'Batch throughput of building a synthetic MPI of --golden people through the mpi:link pipeline, then the online\n' +
+    'latency of --stream new records linked one at a time, on PostgreSQL (DATABASE_URL, default ' +
+    `${DEFAULT_DATABASE_URL}) in a fresh schema.`,
+  options: {
+    golden: { type: 'integer', min: 1, max: 100_000_000, default: 1_000_000, description: 'people in the population' },
+    stream: { type: 'integer', min: 0, max: 10_000_000, default: 2000, description: 'records of the online stream' },
+    concurrency: { type: 'integer', min: 1, max: 64, default: DEFAULT_CONCURRENCY, description: 'records linked at once' },
+    seed: { type: 'integer', min: 0, max: 2 ** 31, default: 42, description: 'seed of the population' },
+    'calibration-sample': {
+      type: 'integer',
+      min: 0,
+      max: 10_000_000,
+      default: 100_000,
+      description: 'records sampled to calibrate (0 keeps config/matching.json)',
     },
-  });
-  if (values.help) return 'help';
-  const n = (name: string, v: string, min: number, max: number) => {
-    const x = Number(v.replace(/_/g, ''));
-    if (!Number.isInteger(x) || x < min || x > max) throw new Error(`--${name} must be an integer from ${min} to ${max}`);
-    return x;
-  };
-  if (values.reuse !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(values.reuse)) throw new Error('--reuse must name a schema');
+    keep: { type: 'boolean', description: 'keep the schema (and its keys) for a later --reuse' },
+    reuse: { type: 'string', value: 'SCHEMA', description: 'measure the stream against a population kept by --keep' },
+    json: { type: 'string', value: 'FILE', description: 'also write the results as JSON' },
+  },
+  example: 'npm run bench:mpi:speed -- --golden 100000 --stream 1000',
+} as const;
+
+function parse(): Args {
+  const { values } = commandLine(SPEED_COMMAND);
+  if (values.reuse !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(values.reuse)) throw usageError('--reuse must name a schema', 'reuse');
   return {
-    golden: n('golden', values.golden, 1, 100_000_000),
-    stream: n('stream', values.stream, 0, 10_000_000),
-    concurrency: n('concurrency', values.concurrency, 1, 64),
-    seed: n('seed', values.seed, 0, 2 ** 31),
-    calibrationSample: n('calibration-sample', values['calibration-sample'], 0, 10_000_000),
+    golden: values.golden,
+    stream: values.stream,
+    concurrency: values.concurrency,
+    seed: values.seed,
+    calibrationSample: values['calibration-sample'],
     keep: values.keep,
     reuse: values.reuse,
     json: values.json,
@@ -289,20 +298,7 @@ async function tableSizes(db: Database): Promise<TableSize[]> {
 const mb = (x: number): string => x.toFixed(1);
 
 async function main(): Promise<number> {
-  let args: Args;
-  try {
-    const parsed = parse();
-    if (parsed === 'help') {
-      process.stdout.write(
-        'usage: npm run bench:mpi:speed -- [--golden 1000000] [--stream 2000] [--concurrency 8] [--seed 42] [--calibration-sample 100000] [--keep] [--reuse SCHEMA] [--json FILE]\n',
-      );
-      return 0;
-    }
-    args = parsed;
-  } catch (error) {
-    err(`bench:mpi:speed: ${(error as Error).message}`);
-    return 2;
-  }
+  let args = parse();
   const url = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
   const schema = args.reuse ?? `bench_mpi_speed_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   // Keys outside the project (the bench writes nothing into .data), named after the schema: a kept
@@ -475,8 +471,7 @@ async function main(): Promise<number> {
     }
     return 0;
   } catch (error) {
-    err(`bench:mpi:speed: ${(error as Error).stack ?? String(error)}`);
-    return 1;
+    return reportFailure('bench:mpi:speed', error);
   } finally {
     if (!keepSchema) await dropSchema(db).catch(() => undefined);
     else
@@ -488,4 +483,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) process.exitCode = await main();
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) runMain('bench:mpi:speed', main);

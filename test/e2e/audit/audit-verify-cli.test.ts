@@ -93,5 +93,5 @@ test('an edited row: the first bad record, exit 1; without a trusted key or a lo
   assert.deepEqual([report.ok, report.schema, report.problems[0]?.kind, report.problems[0]?.seq], [false, schema, 'edited', 3]);
   const noKey = await cli('--public-keys', join(dataDir, 'missing.json'));
   assert.equal(noKey.code, 2);
-  assert.match(noKey.stderr, /could not verify: public key file .* does not exist/);
+  assert.match(noKey.stderr, /^audit:verify: public key file .* does not exist/);
 });
