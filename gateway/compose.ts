@@ -3,7 +3,7 @@
 // Gateway can serve it without reaching the subgraphs; a test fails when it is stale.
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defaultPorts, loadAdapters, type AdapterConfig } from '../platform/config.ts';
 import { auditTypeDefs, mpiTypeDefs, vendorAdapterTypeDefs } from '../schema/subgraph-sdl.ts';
@@ -39,8 +39,3 @@ export function composeSupergraph(adapters: readonly AdapterConfig[] = loadAdapt
 }
 
 export const readCommittedSupergraph = (): string => readFileSync(SUPERGRAPH_PATH, 'utf8');
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  writeFileSync(SUPERGRAPH_PATH, composeSupergraph());
-  console.log(`wrote ${SUPERGRAPH_PATH}`);
-}

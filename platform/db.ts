@@ -152,7 +152,7 @@ export function mapDatabaseError(error: unknown): unknown {
   if (error instanceof ProductError) return error;
   const failure = unavailability(error);
   if (!failure) return error;
-  log.warn('database_unavailable', { reason: failure.reason, state: failure.state });
+  // Not logged here: the caller reports it once (a server's formatError, a command's one line).
   return new ProductError('DATABASE_UNAVAILABLE', MESSAGES[failure.reason], { reason: failure.reason }, { cause: error });
 }
 

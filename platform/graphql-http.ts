@@ -4,10 +4,10 @@
 // (readiness: its dependencies answer too), and errors as GraphQL JSON.
 import { HeaderMap, type ApolloServer, type ApolloServerOptions, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ProductError, toClientError, toHttpError } from './errors.ts';
+import { ERROR_CODES, isErrorCode, ProductError, toClientError, toHttpError } from './errors.ts';
 import { logger } from './log.ts';
 import {
   characterLimitError,
@@ -249,9 +249,32 @@ export function hardenedServerOptions(
     // Every error a client sees goes through the product's one mapping (platform/errors.ts).
     formatError: (original: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
       const formatted = toClientError(formatLimitError(original), error);
+      logServerSideError(formatted, error);
       return { ...formatted, message: formatted.message.replace(SUGGESTION, '') };
     },
   };
+}
+
+const errorLog = logger('graphql');
+
+/**
+ * Failures on our side (5xx codes: a database, source or subgraph down; an internal error) are
+ * logged once where they become a client's error: the code and its details, which are safe by
+ * construction, and for an internal error only the error's class name (its message may quote data).
+ */
+function logServerSideError(formatted: GraphQLFormattedError, error: unknown): void {
+  const code = formatted.extensions?.code;
+  if (!isErrorCode(code) || ERROR_CODES[code].status < 500) return;
+  if (code === 'INTERNAL_SERVER_ERROR') {
+    let original = error;
+    while (original instanceof GraphQLError && original.originalError) original = original.originalError;
+    errorLog.error('internal_error', { error: (original as Error | null)?.constructor?.name ?? 'unknown' });
+    return;
+  }
+  const details = Object.fromEntries(
+    Object.entries(formatted.extensions ?? {}).filter(([k, v]) => k !== 'code' && ['string', 'number', 'boolean'].includes(typeof v)),
+  ) as Record<string, string | number | boolean>;
+  errorLog.warn('request_failed', { ...details, code });
 }
 
 /** Plugins shared by the gateway and every subgraph: the operation limits, and no landing page in production. */

@@ -47,6 +47,15 @@ const COMMANDS: readonly Command[] = [
       [['--role', 'admin'], /--role must be one of clinician, analyst, steward, security \(got "admin"\)/],
     ],
   },
+  {
+    script: 'audit:harden',
+    name: 'audit:harden',
+    file: 'runtime/audit-harden.ts',
+    bad: [UNKNOWN, [[], /--app-role is required/], [['--app-role', 'Bad-Name'], /--app-role must name a role/]],
+    database: ['--app-role', 'gateway_app'],
+    failureCode: 2,
+  },
+  { script: 'bench:audit:read', name: 'bench:audit:read', file: 'bench/audit/read.ts', bad: [UNKNOWN] },
   { script: 'compose', name: 'compose', file: 'runtime/compose.ts', bad: [UNKNOWN, [['extra'], /Unexpected argument 'extra'/]] },
   { script: 'start', name: 'start', file: 'runtime/embedded.ts', bad: [UNKNOWN], database: [] },
   {
@@ -140,7 +149,8 @@ function assertOneLine(stderr: string, name: string, what: string): void {
 
 test('every npm script that runs a command is covered below', () => {
   const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
-  const commands = Object.entries(scripts).filter(([, line]) => /^node\b/.test(line));
+  // Test runs (`node --test`) are not commands.
+  const commands = Object.entries(scripts).filter(([, line]) => /^node\b/.test(line) && !/^node --test\b/.test(line));
   assert.deepEqual(commands.map(([name]) => name).sort(), COMMANDS.map((c) => c.script).sort());
   for (const c of COMMANDS) assert.match(scripts[c.script]!, new RegExp(`\\b${c.file.replace(/\./g, '\\.')}$`), c.script);
 });

@@ -13,10 +13,21 @@ import { dropSchema, migrate, openDatabase, type Queryable } from '../../platfor
 import { AUDIT_MIGRATIONS } from '../../orchestration/audit/audit-log.ts';
 import { MPI_MIGRATIONS } from '../../orchestration/mpi/migrations.ts';
 import { auditEventCount, auditEventPage, withTrail, type AuditFilter } from '../../orchestration/audit/query.ts';
+import { commandLine, reportFailure, usageError } from '../../runtime/cli.ts';
 import { uniqueSchema } from '../../test/support/env.ts';
 
+commandLine({
+  name: 'bench:audit:read',
+  usage: 'npm run bench:audit:read',
+  description: 'One page of auditEvents at 3 million rows, now against the queries it replaced (BENCHMARKS.md).',
+  options: {},
+  example: 'DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench:audit:read',
+  notes:
+    'BENCH_AUDIT_ROWS (default 3000000), BENCH_ROUNDS (default 15); BENCH_AUDIT_SCHEMA=name keeps and reuses the loaded schema.\n' +
+    'Needs DATABASE_URL: this benchmark is about PostgreSQL at scale.',
+});
 const url = process.env.DATABASE_URL;
-if (!url) throw new Error('set DATABASE_URL: this benchmark is about PostgreSQL at scale');
+if (!url) process.exit(reportFailure('bench:audit:read', usageError('set DATABASE_URL: this benchmark is about PostgreSQL at scale')));
 const ROWS = Number(process.env.BENCH_AUDIT_ROWS ?? 3_000_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const PAGE = 50;

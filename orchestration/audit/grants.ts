@@ -6,6 +6,7 @@
 // neither UPDATE, DELETE nor TRUNCATE, nor disable the triggers, nor drop or detach a partition.
 // `npm run audit:harden` (runtime/audit-harden.ts) applies all of it; auditRoleRisks() is the
 // check the product runs at start in production mode.
+import { ProductError } from '../../platform/errors.ts';
 import type { Database, Queryable } from '../../platform/db.ts';
 import { listAuditPartitions } from './retention.ts';
 
@@ -132,12 +133,8 @@ export type HardenReport = {
   readonly remainingRisks: readonly string[] | null;
 };
 
-export class AuditHardenError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'AuditHardenError';
-  }
-}
+/** A hardening that cannot be done as asked (a bad role name, the wrong connecting role): the operator must change the call. */
+const refused = (message: string): ProductError => new ProductError('BAD_USER_INPUT', message, { argument: 'app-role' });
 
 /**
  * Run as the owner of the product's schema (migrations already applied): creates the application
@@ -147,11 +144,11 @@ export class AuditHardenError extends Error {
  */
 export async function hardenApplicationRole(db: Database, options: HardenOptions): Promise<HardenReport> {
   const role = options.appRole;
-  if (!ROLE_NAME.test(role)) throw new AuditHardenError(`invalid role name ${role} (lower case letters, digits and _)`);
+  if (!ROLE_NAME.test(role)) throw refused(`invalid role name ${role} (lower case letters, digits and _)`);
   const me = (await db.query<{ name: string }>('SELECT current_user AS name')).rows[0]!.name;
-  if (me === role) throw new AuditHardenError(`connected as ${role} itself: connect as the schema's owner (DATABASE_URL of another role)`);
+  if (me === role) throw refused(`connected as ${role} itself: connect as the schema's owner (DATABASE_URL of another role)`);
   const existing = (await db.query<{ super: boolean }>('SELECT rolsuper AS super FROM pg_roles WHERE rolname = $1', [role])).rows[0];
-  if (existing?.super) throw new AuditHardenError(`role ${role} is a superuser: the application needs a role that is not`);
+  if (existing?.super) throw refused(`role ${role} is a superuser: the application needs a role that is not`);
   const setPassword = async (verb: 'CREATE' | 'ALTER') => {
     const attrs = verb === 'CREATE' ? 'LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS' : '';
     const { rows } = await db.query<{ sql: string }>(
@@ -170,7 +167,7 @@ export async function hardenApplicationRole(db: Database, options: HardenOptions
     [role, db.schema, [...AUDIT_TABLES]],
   );
   if (member.rows.length > 0)
-    throw new AuditHardenError(
+    throw refused(
       `role ${role} is a member of ${member.rows.map((r) => r.owner).join(', ')}, which owns the audit log: REVOKE that membership first`,
     );
   const transferred: string[] = [];
@@ -193,9 +190,7 @@ export async function hardenApplicationRole(db: Database, options: HardenOptions
       try {
         await db.query(r.sql);
       } catch (error) {
-        throw new AuditHardenError(
-          `cannot take ${r.what} from ${role} (${(error as Error).message}): run this as a superuser or a member of ${role}`,
-        );
+        throw refused(`cannot take ${r.what} from ${role} (${(error as Error).message}): run this as a superuser or a member of ${role}`);
       }
       transferred.push(r.what);
     }

@@ -87,7 +87,8 @@ for (const { engine, url, skip } of ENGINES) {
       const scheduler = startAuditCheckpoints(db, key, { everyRows: 5, maxAgeMs: 3_600_000, pollMs: 10 });
       try {
         await appendRequests(db, 3, 2);
-        for (let i = 0; i < 200 && (await readCheckpoints(db)).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+        // Up to 10 s: on a loaded machine the 10 ms poll can take far longer than 2 s to see the rows.
+        for (let i = 0; i < 1000 && (await readCheckpoints(db)).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
         assert.deepEqual(
           (await readCheckpoints(db)).map((c) => [c.fromSeq, c.toSeq]),
           [[1, 6]],
