@@ -29,10 +29,13 @@ export type DataDirLock = { readonly path: string; readonly owner: LockOwner; re
 const held = new Map<string, LockOwner>();
 
 const ownCommand = (): string => {
-  const script = process.env.npm_lifecycle_event;
-  if (script) return script === 'start' ? 'npm start' : `npm run ${script}`;
   const entry = process.argv[1];
-  return entry ? `node ${relative(process.cwd(), entry) || basename(entry)}` : 'node';
+  const file = entry ? relative(process.cwd(), entry) || basename(entry) : undefined;
+  // npm's variables are inherited by every child of a script (`npm test` spawning commands): name the
+  // npm script only when it is the one that ran this very file.
+  const script = process.env.npm_lifecycle_event;
+  if (script && file && process.env.npm_lifecycle_script?.includes(file)) return script === 'start' ? 'npm start' : `npm run ${script}`;
+  return file ? `node ${file}` : 'node';
 };
 
 function readOwner(path: string): LockOwner | null | 'missing' {

@@ -37,8 +37,13 @@ const instant = (name: string, value: string | undefined): string | undefined =>
   return value;
 };
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 runCommand(AUDIT_EXPORT_COMMAND, async ({ values }) => {
-  const filter = { patientId: values.patient, actor: values.actor, from: instant('from', values.from), to: instant('to', values.to) };
+  if (values.patient !== undefined && !UUID.test(values.patient))
+    throw usageError(`--patient must be a golden patient id (a UUID), got ${JSON.stringify(values.patient)}`, 'patient');
+  const patientId = values.patient?.toLowerCase();
+  const filter = { patientId, actor: values.actor, from: instant('from', values.from), to: instant('to', values.to) };
   const operator = values.operator ?? `os:${userInfo().username}`;
   const db = await openDatabase(databaseOptionsFromEnv());
   const partial = `${values.out}.partial`;
@@ -78,7 +83,7 @@ runCommand(AUDIT_EXPORT_COMMAND, async ({ values }) => {
           purposeOfUse: 'HOPERAT',
           clientId: 'audit-export',
           scopes: [],
-          patientContext: values.patient ?? null,
+          patientContext: patientId ?? null,
           breakGlassReason: null,
           clientIp: null,
           requestId,
@@ -88,7 +93,7 @@ runCommand(AUDIT_EXPORT_COMMAND, async ({ values }) => {
         documentHash: digest.digest('hex'),
         outcome: 'success',
       },
-      [{ patientRef: values.patient ? `Patient/${values.patient}` : 'AuditLog', fields: ['AuditEvent.fhir', `rows=${written}`] }],
+      [{ patientRef: patientId ? `Patient/${patientId}` : 'AuditLog', fields: ['AuditEvent.fhir', `rows=${written}`] }],
       [],
     ).catch((error: unknown) => {
       throw new ProductError(

@@ -11,7 +11,8 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dropSchema, migrate, openDatabase, type Database } from '../../../platform/db.ts';
-import { appendRequests } from '../../../orchestration/audit/test-helpers.ts';
+import { writeAuditEvents } from '../../../orchestration/audit/audit-log.ts';
+import { appendRequests, testPrincipal } from '../../../orchestration/audit/test-helpers.ts';
 import { ALL_MIGRATIONS } from '../../../runtime/components.ts';
 import { databaseUrl, uniqueSchema } from '../../support/env.ts';
 
@@ -19,6 +20,8 @@ const CLI = fileURLToPath(new URL('../../../runtime/audit-export.ts', import.met
 const url = databaseUrl();
 const work = mkdtempSync(join(tmpdir(), 'audit-export-'));
 const schema = uniqueSchema('auditexp');
+/** A golden patient with one access row of its own. */
+const ONE = '6f1c2d3e-4b5a-4c6d-8e7f-901a2b3c4d5e';
 
 /** The product's storage, opened by the test only while the CLI is not running (PGlite serves one process). */
 async function withDb<T>(fn: (db: Database) => Promise<T>): Promise<T> {
@@ -65,6 +68,12 @@ before(() =>
   withDb(async (db) => {
     await migrate(db, ALL_MIGRATIONS);
     await appendRequests(db, 3, 2);
+    await writeAuditEvents(
+      db,
+      { principal: testPrincipal({ requestId: 'req-one' }), subgraph: 'mpi', operationName: 'One' },
+      [{ patientRef: `Patient/${ONE}`, fields: ['Patient.name'] }],
+      [],
+    );
   }),
 );
 after(async () => {
@@ -77,7 +86,7 @@ test('an export is one audit row: operator, purpose, rows exported, the file dig
   const run = await cli('--out', out, '--operator', 'auditor-7');
   assert.equal(run.code, 0, run.stderr);
   const lines = readFileSync(out, 'utf8').trim().split('\n');
-  assert.equal(lines.length, 6);
+  assert.equal(lines.length, 7);
   let rows = await exportRows();
   assert.equal(rows.length, 1);
   assert.deepEqual(rows[0], {
@@ -85,7 +94,7 @@ test('an export is one audit row: operator, purpose, rows exported, the file dig
     actor_roles: ['security'],
     purpose_of_use: 'HOPERAT',
     patient_ref: 'AuditLog',
-    fields: ['AuditEvent.fhir', 'rows=6'],
+    fields: ['AuditEvent.fhir', 'rows=7'],
     operation_name: 'audit:export',
     document_hash: sha256(out),
     subgraph: 'audit-export',
@@ -93,19 +102,25 @@ test('an export is one audit row: operator, purpose, rows exported, the file dig
 
   // Without --operator: the operating-system user. The previous export is itself one of the rows now.
   const second = join(work, 'second.ndjson');
-  assert.equal((await cli('--out', second)).code, 0);
+  const secondRun = await cli('--out', second);
+  assert.equal(secondRun.code, 0, secondRun.stderr);
   rows = await exportRows();
   assert.equal(rows.length, 2);
   assert.deepEqual(
     [rows[1]!.actor_sub, rows[1]!.fields, rows[1]!.document_hash],
-    [`os:${userInfo().username}`, ['AuditEvent.fhir', 'rows=7'], sha256(second)],
+    [`os:${userInfo().username}`, ['AuditEvent.fhir', 'rows=8'], sha256(second)],
   );
 
   // One patient's trail: the row is about that patient.
   const one = join(work, 'one.ndjson');
-  assert.equal((await cli('--out', one, '--patient', 'p0-1', '--operator', 'auditor-7')).code, 0);
+  const oneRun = await cli('--out', one, '--patient', ONE.toUpperCase(), '--operator', 'auditor-7');
+  assert.equal(oneRun.code, 0, oneRun.stderr);
   rows = await exportRows();
-  assert.deepEqual([rows[2]!.patient_ref, rows[2]!.fields], ['Patient/p0-1', ['AuditEvent.fhir', 'rows=1']]);
+  assert.deepEqual([rows[2]!.patient_ref, rows[2]!.fields], [`Patient/${ONE}`, ['AuditEvent.fhir', 'rows=1']]);
+  // Anything but a golden id is refused before the database is asked.
+  const bad = await cli('--out', join(work, 'bad.ndjson'), '--patient', 'p0-1');
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /^audit:export: --patient must be a golden patient id \(a UUID\)/);
 });
 
 test('an export the audit log cannot record leaves no file (the row is written before the file is put in place)', async () => {
