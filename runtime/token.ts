@@ -36,7 +36,8 @@ runCommand(TOKEN_COMMAND, async ({ values }) => {
   const roles = values.role;
   const unknown = roles.find((r) => !isRole(r));
   if (unknown !== undefined) throw usageError(`--role must be one of ${ROLES.join(', ')} (got ${JSON.stringify(unknown)})`, 'role');
-  const purposes = (values.purpose ?? (roles.includes('clinician') ? ['TREAT'] : [])).flatMap((p) =>
+  const asked = values.purpose.length > 0 ? values.purpose : roles.includes('clinician') ? ['TREAT'] : [];
+  const purposes = asked.flatMap((p) =>
     p
       .split(',')
       .map((code) => code.trim())
