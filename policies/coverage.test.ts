@@ -69,6 +69,7 @@ function expectedReaders(subgraph: string, type: string, field: string): Who[] {
   if (['_service', '_entities'].includes(field) || type === '_Service') return ALL;
   if (subgraph === 'audit') return type === 'PageInfo' ? ALL : ['security'];
   if (type === 'Mutation' || (type === 'Query' && ['reviewQueue', 'linkHistory'].includes(field))) return ['steward'];
+  if (['PatientLink', 'LinkEvent'].includes(type) && field === 'matchReason') return ['steward'];
   if (type === 'Query') return field === 'patients' ? DEIDENTIFIED : IDENTITY;
   if (type === 'Patient')
     return ['id', 'gender', 'birthYear', 'ageOver89', 'postalCodePrefix', 'mergedInto', 'redirectedFrom'].includes(field)

@@ -29,6 +29,7 @@ import {
   type GoldenSources,
   type LinkState,
 } from './golden.ts';
+import { linkReason } from './match-reasons.ts';
 import { upkeepOf } from './upkeep.ts';
 import {
   countTerms,
@@ -189,6 +190,7 @@ async function decideChunk(
 async function writeChunk(tx: Queryable, chunk: DecidedChunk, protection: IdentifierProtection, options: LinkOptions): Promise<void> {
   const decided = chunk.decisions;
   const survivorship = options.survivorship ?? defaultLinkConfig().survivorship;
+  const { thresholds } = options.matching ?? defaultLinkConfig().matching;
   const who = options.actor ?? SYSTEM_ACTOR;
   const { created } = chunk;
   const versions = await lockDecided(
@@ -207,9 +209,9 @@ async function writeChunk(tx: Queryable, chunk: DecidedChunk, protection: Identi
       });
   await insertGoldens(tx, new Map([...newRows].map(([id, rows]) => [id, goldenColumns(rows, {}, survivorship, protection)])));
   const inserted = await tx.query<{ rid: string; source: string; source_patient_id: string }>(
-    `INSERT INTO source_record (source, source_patient_id, golden_id, mrn, demographics, source_updated_at, features, data_quality, link_state, link_origin, link_score, link_evidence, matched_via, block_keys)
-     SELECT x.source, x.source_patient_id, x.golden_id, x.mrn, x.demographics, x.source_updated_at, x.features, x.data_quality, x.link_state, 'AUTO', x.link_score, x.link_evidence, x.matched_via, x.block_keys
-     FROM jsonb_to_recordset($1::jsonb) AS x(source text, source_patient_id text, golden_id uuid, mrn text, demographics jsonb, source_updated_at text, features jsonb, data_quality jsonb, link_state text, link_score double precision, link_evidence jsonb, matched_via text, block_keys bigint[])
+    `INSERT INTO source_record (source, source_patient_id, golden_id, mrn, demographics, source_updated_at, features, data_quality, link_state, link_origin, link_score, link_evidence, matched_via, block_keys, match_reason)
+     SELECT x.source, x.source_patient_id, x.golden_id, x.mrn, x.demographics, x.source_updated_at, x.features, x.data_quality, x.link_state, 'AUTO', x.link_score, x.link_evidence, x.matched_via, x.block_keys, x.match_reason
+     FROM jsonb_to_recordset($1::jsonb) AS x(source text, source_patient_id text, golden_id uuid, mrn text, demographics jsonb, source_updated_at text, features jsonb, data_quality jsonb, link_state text, link_score double precision, link_evidence jsonb, matched_via text, block_keys bigint[], match_reason text)
      RETURNING rid, source, source_patient_id`,
     [
       JSON.stringify(
@@ -227,6 +229,7 @@ async function writeChunk(tx: Queryable, chunk: DecidedChunk, protection: Identi
           link_evidence: d.target?.comparison.evidence ?? null,
           matched_via: d.decision === LINK_STATES.MATCH && d.target ? recordId(d.target.via) : null,
           block_keys: d.p.blockKeys,
+          match_reason: linkReason(d.decision, d.target),
         })),
       ),
     ],
@@ -260,9 +263,9 @@ async function writeChunk(tx: Queryable, chunk: DecidedChunk, protection: Identi
       [JSON.stringify(identifiers)],
     );
   await tx.query(
-    `INSERT INTO link_event (source, source_patient_id, golden_id, state, origin, score, evidence, action, actor, request_id)
-     SELECT x.source, x.source_patient_id, x.golden_id, x.state, 'AUTO', x.score, x.evidence, $2, $3, $4
-     FROM jsonb_to_recordset($1::jsonb) AS x(source text, source_patient_id text, golden_id uuid, state text, score double precision, evidence jsonb)`,
+    `INSERT INTO link_event (source, source_patient_id, golden_id, state, origin, score, evidence, action, actor, request_id, match_reason)
+     SELECT x.source, x.source_patient_id, x.golden_id, x.state, 'AUTO', x.score, x.evidence, $2, $3, $4, x.match_reason
+     FROM jsonb_to_recordset($1::jsonb) AS x(source text, source_patient_id text, golden_id uuid, state text, score double precision, evidence jsonb, match_reason text)`,
     [
       JSON.stringify(
         decided.map((d) => ({
@@ -272,6 +275,7 @@ async function writeChunk(tx: Queryable, chunk: DecidedChunk, protection: Identi
           state: d.decision,
           score: d.target?.comparison.probability ?? null,
           evidence: d.target?.comparison.evidence ?? null,
+          match_reason: linkReason(d.decision, d.target),
         })),
       ),
       LINK_ACTIONS.CREATED,
@@ -290,6 +294,7 @@ async function writeChunk(tx: Queryable, chunk: DecidedChunk, protection: Identi
             candidate_id: d.target.goldenId,
             score: d.target.comparison.probability,
             evidence: d.target.comparison.evidence,
+            match_reason: linkReason(d.decision, d.target),
           },
         ]
       : []),
@@ -301,17 +306,18 @@ async function writeChunk(tx: Queryable, chunk: DecidedChunk, protection: Identi
       candidate_id: s.goldenId,
       score: s.comparison.probability,
       evidence: s.comparison.evidence,
+      match_reason: 'MULTIPLE_GOLDEN_RECORDS',
     })),
   ]);
   if (reviews.length > 0)
     await tx.query(
-      `INSERT INTO review_item (id, kind, record_source, record_id, golden_id, candidate_id, score, evidence)
-       SELECT gen_random_uuid(), x.kind, x.record_source, x.record_id, x.golden_id, x.candidate_id, x.score, x.evidence
-       FROM jsonb_to_recordset($1::jsonb) AS x(kind text, record_source text, record_id text, golden_id uuid, candidate_id uuid, score double precision, evidence jsonb)
+      `INSERT INTO review_item (id, kind, record_source, record_id, golden_id, candidate_id, score, evidence, match_reason, thresholds)
+       SELECT gen_random_uuid(), x.kind, x.record_source, x.record_id, x.golden_id, x.candidate_id, x.score, x.evidence, x.match_reason, $2::jsonb
+       FROM jsonb_to_recordset($1::jsonb) AS x(kind text, record_source text, record_id text, golden_id uuid, candidate_id uuid, score double precision, evidence jsonb, match_reason text)
        WHERE x.golden_id <> x.candidate_id
          AND NOT EXISTS (SELECT 1 FROM not_duplicate n WHERE n.low = least(x.golden_id, x.candidate_id) AND n.high = greatest(x.golden_id, x.candidate_id))
        ON CONFLICT (least(golden_id, candidate_id), greatest(golden_id, candidate_id)) WHERE status = 'OPEN' DO NOTHING`,
-      [JSON.stringify(reviews)],
+      [JSON.stringify(reviews), JSON.stringify(thresholds)],
     );
 
   // Existing golden records the chunk joined: recomputed from all of their records. Those unchanged

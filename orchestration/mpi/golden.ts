@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Database, Queryable } from '../../platform/db.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
 import type { SourceDemographics } from '../../translation/fhir-r4/patient.ts';
+import type { MatchReasonCode, Thresholds } from './match-reasons.ts';
 import { survive, type GoldenField, type ManualValue, type SurvivorshipConfig } from './survivorship.ts';
 
 export const LINK_STATES = { MATCH: 'MATCH', POSSIBLE_MATCH: 'POSSIBLE_MATCH', NO_MATCH: 'NO_MATCH' } as const;
@@ -117,13 +118,18 @@ export type LinkChange = {
   readonly evidence: readonly FieldEvidenceRow[] | null;
   readonly action: LinkAction;
   readonly mergeId?: string | null;
+  /**
+   * Why the link is what it is (match-reasons.ts). setLink stores it with the link (absent: none);
+   * an event appended without one (an update or deletion that kept the link) repeats the record's.
+   */
+  readonly matchReason?: MatchReasonCode | null;
 };
 
 /** Points a source record at a golden record with a state, and appends the change to its history. */
 export async function setLink(tx: Queryable, c: LinkChange, who: Actor, matchedVia?: string | null): Promise<void> {
   await tx.query(
     `UPDATE source_record SET golden_id = $3, link_state = $4, link_origin = $5, link_score = $6, link_evidence = $7, linked_at = now(),
-       matched_via = CASE WHEN $8::boolean THEN $9 ELSE matched_via END
+       matched_via = CASE WHEN $8::boolean THEN $9 ELSE matched_via END, match_reason = $10
      WHERE source = $1 AND source_patient_id = $2`,
     [
       c.record.source,
@@ -135,6 +141,7 @@ export async function setLink(tx: Queryable, c: LinkChange, who: Actor, matchedV
       c.evidence ? JSON.stringify(c.evidence) : null,
       matchedVia !== undefined,
       matchedVia ?? null,
+      c.matchReason ?? null,
     ],
   );
   await appendLinkEvent(tx, c, who);
@@ -142,8 +149,9 @@ export async function setLink(tx: Queryable, c: LinkChange, who: Actor, matchedV
 
 export async function appendLinkEvent(tx: Queryable, c: LinkChange, who: Actor): Promise<void> {
   await tx.query(
-    `INSERT INTO link_event (source, source_patient_id, golden_id, previous_golden_id, state, origin, score, evidence, action, reason, actor, request_id, merge_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+    `INSERT INTO link_event (source, source_patient_id, golden_id, previous_golden_id, state, origin, score, evidence, action, reason, actor, request_id, merge_id, match_reason)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+       COALESCE($14, (SELECT match_reason FROM source_record WHERE source = $1 AND source_patient_id = $2)))`,
     [
       c.record.source,
       c.record.sourcePatientId,
@@ -158,6 +166,7 @@ export async function appendLinkEvent(tx: Queryable, c: LinkChange, who: Actor):
       who.actor,
       who.requestId ?? null,
       c.mergeId ?? null,
+      c.matchReason ?? null,
     ],
   );
 }
@@ -292,12 +301,21 @@ export const recomputeGolden = (
   protection: IdentifierProtection,
 ): Promise<void> => recomputeGoldens(tx, [goldenId], config, protection);
 
-/** Open review items that involve these golden records no longer apply (a merge or a move settled them). */
-export async function obsoleteReviews(tx: Queryable, goldenIds: readonly string[], who: Actor): Promise<void> {
+/**
+ * Open review items that involve these golden records no longer apply (a merge or a move settled
+ * them). A steward's merge (or a move recorded as one) names itself and its reason, so that its
+ * undo can reopen exactly these.
+ */
+export async function obsoleteReviews(
+  tx: Queryable,
+  goldenIds: readonly string[],
+  who: Actor,
+  mergeId: string | null = null,
+): Promise<void> {
   await tx.query(
-    `UPDATE review_item SET status = 'OBSOLETE', resolved_by = $2, resolved_at = now()
+    `UPDATE review_item SET status = 'OBSOLETE', resolved_by = $2, resolved_at = now(), closed_by_merge = $3, reason = COALESCE($4, reason)
      WHERE status = 'OPEN' AND (golden_id = ANY($1::uuid[]) OR candidate_id = ANY($1::uuid[]))`,
-    [[...goldenIds], who.actor],
+    [[...goldenIds], who.actor, mergeId, mergeId ? (who.reason ?? null) : null],
   );
 }
 
@@ -315,14 +333,17 @@ export type ReviewCandidate = {
   readonly candidateId: string;
   readonly score: number;
   readonly evidence: readonly FieldEvidenceRow[];
+  /** Why the pair needs a steward, and the thresholds it was decided under. */
+  readonly reason: MatchReasonCode;
+  readonly thresholds: Thresholds;
 };
 
 /** Queues a pair for a steward unless one is already open or a steward already said they differ. */
 export async function queueReview(tx: Queryable, r: ReviewCandidate): Promise<void> {
   if (r.goldenId === r.candidateId || (await markedNotDuplicate(tx, r.goldenId, r.candidateId))) return;
   await tx.query(
-    `INSERT INTO review_item (id, kind, record_source, record_id, golden_id, candidate_id, score, evidence)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    `INSERT INTO review_item (id, kind, record_source, record_id, golden_id, candidate_id, score, evidence, match_reason, thresholds)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
      ON CONFLICT (least(golden_id, candidate_id), greatest(golden_id, candidate_id)) WHERE status = 'OPEN' DO NOTHING`,
     [
       randomUUID(),
@@ -333,6 +354,8 @@ export async function queueReview(tx: Queryable, r: ReviewCandidate): Promise<vo
       r.candidateId,
       r.score,
       JSON.stringify(r.evidence),
+      r.reason,
+      JSON.stringify(r.thresholds),
     ],
   );
 }
@@ -350,9 +373,15 @@ export async function hasOtherRecords(tx: Queryable, goldenId: string, except?: 
  * A golden record left without source records becomes a redirect to where its last record went,
  * so its id keeps answering (with the survivor) instead of disappearing.
  */
-export async function retireIfEmpty(tx: Queryable, goldenId: string, into: string, who: Actor): Promise<boolean> {
+export async function retireIfEmpty(
+  tx: Queryable,
+  goldenId: string,
+  into: string,
+  who: Actor,
+  mergeId: string | null = null,
+): Promise<boolean> {
   if (goldenId === into || (await hasOtherRecords(tx, goldenId))) return false;
   await tx.query("UPDATE golden_patient SET status = 'MERGED', merged_into = $2, updated_at = now() WHERE id = $1", [goldenId, into]);
-  await obsoleteReviews(tx, [goldenId], who);
+  await obsoleteReviews(tx, [goldenId], who, mergeId);
   return true;
 }

@@ -51,6 +51,7 @@ import {
   type Actor,
   type LinkState,
 } from './golden.ts';
+import { linkReason, matchReason, type MatchReasonCode } from './match-reasons.ts';
 import { loadSurvivorshipConfig, type SurvivorshipConfig } from './survivorship.ts';
 
 export type LinkOutcome = {
@@ -223,7 +224,14 @@ export async function frequenciesFor(tx: Queryable, prepared: readonly Prepared[
   return { total, count: (field, value) => counts.get(terms.get(`${field}|${value}`) ?? '') ?? null };
 }
 
-export type Scored = { readonly goldenId: string; readonly via: Candidate; readonly comparison: Comparison; readonly decision: LinkState };
+export type Scored = {
+  readonly goldenId: string;
+  readonly via: Candidate;
+  readonly comparison: Comparison;
+  readonly decision: LinkState;
+  /** Why the decision (match-reasons.ts), kept with the link and the review item. */
+  readonly reason: MatchReasonCode;
+};
 
 /** Each candidate golden record with its best-matching source record, best first. */
 export function scoreCandidates(
@@ -237,7 +245,13 @@ export function scoreCandidates(
     const comparison = compareFeatures(p.features, c.features, matching, freq);
     const current = best.get(c.goldenId);
     if (!current || comparison.probability > current.comparison.probability)
-      best.set(c.goldenId, { goldenId: c.goldenId, via: c, comparison, decision: decide(comparison, p.features, c.features, matching) });
+      best.set(c.goldenId, {
+        goldenId: c.goldenId,
+        via: c,
+        comparison,
+        decision: decide(comparison, p.features, c.features, matching),
+        reason: matchReason(comparison, p.features, c.features, matching),
+      });
   }
   return [...best.values()].sort((a, b) => b.comparison.probability - a.comparison.probability || a.goldenId.localeCompare(b.goldenId));
 }
@@ -381,6 +395,7 @@ async function linkPrepared(
             score: target?.comparison.probability ?? null,
             evidence: target?.comparison.evidence ?? null,
             action: LINK_ACTIONS.REMATCHED,
+            matchReason: linkReason(state, target),
           },
           who,
           target ? recordId(target.via) : null,
@@ -393,6 +408,8 @@ async function linkPrepared(
             candidateId: target.goldenId,
             score: target.comparison.probability,
             evidence: target.comparison.evidence,
+            reason: target.reason,
+            thresholds: matching.thresholds,
           });
         await recomputeGolden(tx, existing.golden_id, survivorship, protection);
         return {
@@ -441,6 +458,7 @@ async function linkPrepared(
         score: target?.comparison.probability ?? null,
         evidence: target?.comparison.evidence ?? null,
         action: existing ? LINK_ACTIONS.REMATCHED : LINK_ACTIONS.CREATED,
+        matchReason: linkReason(decision, target),
       },
       who,
       target && decision === LINK_STATES.MATCH ? recordId(target.via) : null,
@@ -453,6 +471,8 @@ async function linkPrepared(
         candidateId: target.goldenId,
         score: target.comparison.probability,
         evidence: target.comparison.evidence,
+        reason: linkReason(decision, target),
+        thresholds: matching.thresholds,
       });
     // A record that matches two golden records suggests they are one person: a steward decides.
     if (decision === LINK_STATES.MATCH)
@@ -464,6 +484,8 @@ async function linkPrepared(
           candidateId: other.goldenId,
           score: other.comparison.probability,
           evidence: other.comparison.evidence,
+          reason: 'MULTIPLE_GOLDEN_RECORDS',
+          thresholds: matching.thresholds,
         });
     await recomputeGolden(tx, goldenId, survivorship, protection);
     if (previous && !(await retireIfEmpty(tx, previous, goldenId, who))) await recomputeGolden(tx, previous, survivorship, protection);

@@ -171,4 +171,24 @@ export const MPI_MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX IF NOT EXISTS manual_value_event_golden ON manual_value_event (golden_id, field, seq)`,
   },
+  {
+    // Why each link and review item is what it is (a code of match-reasons.ts, written where the
+    // decision is made; rows from before read UNKNOWN), the thresholds a review item was queued
+    // under, and what a merge closed in the review queue so that its undo reopens exactly that:
+    // review_item.closed_by_merge names the merge, a reopened item names the one it reopens
+    // (reopens), and merge_event.review_outcome keeps, per closed item, whether the undo reopened it
+    // or why not. Nullable columns without defaults: no table rewrite at a million records.
+    id: 'mpi-005-match-reasons-and-reopened-reviews',
+    sql: `
+      ALTER TABLE source_record ADD COLUMN IF NOT EXISTS match_reason text;
+      ALTER TABLE link_event ADD COLUMN IF NOT EXISTS match_reason text;
+      ALTER TABLE review_item
+        ADD COLUMN IF NOT EXISTS match_reason text,
+        ADD COLUMN IF NOT EXISTS thresholds jsonb,
+        ADD COLUMN IF NOT EXISTS closed_by_merge uuid REFERENCES merge_event (id),
+        ADD COLUMN IF NOT EXISTS reopens uuid REFERENCES review_item (id);
+      CREATE INDEX IF NOT EXISTS review_item_closed_by_merge ON review_item (closed_by_merge) WHERE closed_by_merge IS NOT NULL;
+      CREATE INDEX IF NOT EXISTS review_item_reopens ON review_item (reopens) WHERE reopens IS NOT NULL;
+      ALTER TABLE merge_event ADD COLUMN IF NOT EXISTS review_outcome jsonb`,
+  },
 ];

@@ -97,7 +97,14 @@ test('merge: every record moves, the merged id answers with the survivor and say
   const b = await linkSourceRecord(t.db, someone('cerner-main', 'M2'), t.protection);
   assert.notEqual(a.goldenId, b.goldenId);
   const r = await mergePatients(steward('same person: confirmed by phone with registration'), a.goldenId, b.goldenId);
-  assert.deepEqual(r, { survivorId: a.goldenId, mergedId: b.goldenId, movedRecords: 1, changed: true });
+  assert.deepEqual(r, {
+    survivorId: a.goldenId,
+    mergedId: b.goldenId,
+    movedRecords: 1,
+    changed: true,
+    reopenedReviews: [],
+    reviewsKeptClosed: [],
+  });
   const found = (await goldenByIds(t.db, [b.goldenId], t.protection)).get(b.goldenId);
   assert.equal(found?.id, a.goldenId);
   assert.equal(found?.redirectedFrom, b.goldenId);
@@ -131,7 +138,14 @@ test('unmerge restores the state before the merge, including records linked sinc
   assert.equal(q2.decision, 'MATCH');
   assert.equal(q2.goldenId, a.goldenId);
   const r = await unmergePatient(steward('different people: twins'), b.goldenId);
-  assert.deepEqual(r, { survivorId: a.goldenId, mergedId: b.goldenId, movedRecords: 2, changed: true });
+  assert.deepEqual(r, {
+    survivorId: a.goldenId,
+    mergedId: b.goldenId,
+    movedRecords: 2,
+    changed: true,
+    reopenedReviews: [],
+    reviewsKeptClosed: [],
+  });
   assert.deepEqual(
     (await linksForGolden(t.db, [a.goldenId])).get(a.goldenId)?.map((l) => l.sourcePatientId),
     ['N1'],
@@ -410,4 +424,233 @@ test('a batch chunk whose golden record is merged between its read and its write
   });
   await batch;
   assert.equal((await linkBySourceRecord(t.db, 'cerner-main', 'RYc'))?.goldenId, a.goldenId, 'joined the survivor, not the merged record');
+});
+
+// ---- the review queue across merge and unmerge ----
+
+/** Everything with a candidate goes to review (stands in for an ambiguous pair). */
+const wide = () => ({ ...loadMatchingConfig(), thresholds: { autoLink: 1.01, review: 0 } });
+const openFor = async (recordId: string) =>
+  (await reviewQueuePage(t.db, 100, undefined)).items.filter((i) => i.record?.sourcePatientId === recordId);
+
+test('unmerge reopens the review item its merge closed, and the steward sees it again in the queue', async () => {
+  const cRecord = someone('epic-main', 'Q1');
+  const c = await linkSourceRecord(t.db, cRecord, t.protection);
+  // A: the same person from another EHR, parked beside C for a steward.
+  const a = await linkSourceRecord(t.db, { ...cRecord, source: 'cerner-main', sourcePatientId: 'Q1c' }, t.protection, { matching: wide() });
+  assert.equal(a.decision, 'POSSIBLE_MATCH');
+  const b = await linkSourceRecord(t.db, someone('lab', 'Q2'), t.protection);
+  const [item] = await openFor('Q1c');
+  assert.ok(item);
+  assert.deepEqual([item.goldenId, item.candidateId], [a.goldenId, c.goldenId]);
+
+  const merge = await mergePatients(steward('duplicate registration'), b.goldenId, a.goldenId);
+  assert.deepEqual(await openFor('Q1c'), [], 'the merge closed it');
+  const closed = await reviewItemById(t.db, item.id);
+  assert.equal(closed?.status, 'OBSOLETE');
+  assert.equal(closed?.reason, 'duplicate registration', "closed with the merge's reason");
+  assert.deepEqual(merge.reopenedReviews, []);
+  assert.ok(audited.at(-1)?.includes(c.goldenId), "the merge's audit names the patient whose review it closed");
+
+  const undo = await unmergePatient(steward('not the same person'), a.goldenId);
+  const [again] = await openFor('Q1c');
+  assert.ok(again, 'open again');
+  assert.notEqual(again.id, item.id, 'a new item ...');
+  assert.equal(again.reopens, item.id, '... that names the one it reopens');
+  assert.deepEqual(
+    [again.kind, again.goldenId, again.candidateId, again.score, again.evidence, again.matchReason, again.thresholds],
+    [item.kind, item.goldenId, item.candidateId, item.score, item.evidence, item.matchReason, item.thresholds],
+    'the same pair, score, evidence and reason',
+  );
+  assert.deepEqual(
+    undo.reopenedReviews.map((r) => r.id),
+    [again.id],
+  );
+  assert.deepEqual(undo.reviewsKeptClosed, []);
+  assert.ok(audited.at(-1)?.includes(c.goldenId), "the unmerge's audit names the patient whose review it reopened");
+  assert.equal((await reviewItemById(t.db, item.id))?.status, 'OBSOLETE', 'the closed item keeps its history');
+  const { rows } = await t.db.query<{ review_outcome: unknown }>('SELECT review_outcome FROM merge_event WHERE merged_id = $1', [
+    a.goldenId,
+  ]);
+  assert.deepEqual(rows[0]?.review_outcome, [{ item: item.id, reopenedAs: again.id }], 'the unmerge records what it reopened');
+
+  // The closed item points to the reopened one; repeating the unmerge reopens nothing more.
+  await assert.rejects(
+    resolveReview(steward(), item.id, 'MATCH'),
+    (e: ProductError) => e.code === 'CONFLICT' && e.message.includes(again.id),
+  );
+  assert.equal((await unmergePatient(steward(), a.goldenId)).changed, false);
+  assert.equal((await openFor('Q1c')).length, 1);
+  // The reopened item is worked like any other.
+  await resolveReview(steward('same person after all'), again.id, 'MATCH');
+  assert.equal((await linkBySourceRecord(t.db, 'cerner-main', 'Q1c'))?.goldenId, c.goldenId);
+});
+
+/** C, and A: the same person from another EHR parked beside C (one open item); B: someone else. */
+async function parkedBesideC(tag: string) {
+  const cRecord = someone('epic-main', `${tag}1`);
+  const c = await linkSourceRecord(t.db, cRecord, t.protection);
+  const parked = { source: 'cerner-main', sourcePatientId: `${tag}1c` };
+  const a = await linkSourceRecord(t.db, { ...cRecord, ...parked }, t.protection, { matching: wide() });
+  const b = await linkSourceRecord(t.db, someone('lab', `${tag}2`), t.protection);
+  const [item] = await openFor(parked.sourcePatientId);
+  assert.equal(item?.candidateId, c.goldenId);
+  return { a: a.goldenId, b: b.goldenId, c: c.goldenId, parked, item: item! };
+}
+
+test('items the merge closed that no longer apply stay closed after the unmerge, each with its reason', async () => {
+  // The parked record was linked to C by a steward while A was merged.
+  const moved = await parkedBesideC('SA');
+  await mergePatients(steward('duplicate'), moved.b, moved.a);
+  await linkRecord(steward('same person as C'), moved.parked, moved.c);
+  // C was merged into another patient while A was merged.
+  const gone = await parkedBesideC('SB');
+  await mergePatients(steward('duplicate'), gone.b, gone.a);
+  const e = await linkSourceRecord(t.db, someone('lab', 'SB9'), t.protection);
+  await mergePatients(steward('duplicate'), e.goldenId, gone.c);
+  // A steward kept the survivor (holding A's records) apart from C while A was merged.
+  const apart = await parkedBesideC('SC');
+  await mergePatients(steward('duplicate'), apart.b, apart.a);
+  await markNotDuplicate(steward('different people'), apart.b, apart.c);
+
+  for (const [s, code] of [
+    [moved, 'RECORD_MOVED'],
+    [gone, 'PATIENT_MERGED'],
+    [apart, 'KEPT_APART'],
+  ] as const) {
+    const undo = await unmergePatient(steward('merged by mistake'), s.a);
+    assert.deepEqual(undo.reopenedReviews, [], code);
+    assert.deepEqual(undo.reviewsKeptClosed, [{ id: s.item.id, code }]);
+    assert.deepEqual(await openFor(s.parked.sourcePatientId), [], code);
+    assert.equal((await reviewItemById(t.db, s.item.id))?.status, 'OBSOLETE');
+    const { rows } = await t.db.query<{ review_outcome: unknown }>('SELECT review_outcome FROM merge_event WHERE merged_id = $1', [s.a]);
+    assert.deepEqual(rows[0]?.review_outcome, [{ item: s.item.id, keptClosed: code }], 'the unmerge records why it stays closed');
+  }
+});
+
+test('a record moved by hand out of a golden record it was alone in: undoing the move reopens its other reviews', async () => {
+  // A's record is parked beside C; a steward links it to B instead (A is left empty: recorded as a merge).
+  const s = await parkedBesideC('SD');
+  await linkRecord(steward('registration error: this is B'), s.parked, s.b);
+  assert.equal((await reviewItemById(t.db, s.item.id))?.status, 'OBSOLETE');
+  const undo = await unmergePatient(steward('linked the wrong chart'), s.a);
+  assert.equal(undo.movedRecords, 1);
+  const [again] = await openFor(s.parked.sourcePatientId);
+  assert.equal(again?.reopens, s.item.id);
+  assert.deepEqual([again?.goldenId, again?.candidateId], [s.a, s.c]);
+  const link = await linkBySourceRecord(t.db, s.parked.source, s.parked.sourcePatientId);
+  assert.deepEqual(
+    [link?.state, link?.origin, link?.matchReason, link?.score],
+    ['POSSIBLE_MATCH', 'AUTO', 'BELOW_AUTO_LINK', s.item.score],
+    'the link as it was',
+  );
+});
+
+// ---- why: the reason of every link, history entry and review item ----
+
+/** Two records that share only an SSN and a birth date: the SSN alone would decide (SSN_ONLY). */
+const ssnOnly = (source: string, id: string, family: string, n: number) =>
+  person({
+    source,
+    id,
+    family,
+    given: [],
+    birthDate: `1931-0${1 + (n % 9)}-2${n % 9}`,
+    gender: null,
+    ssn: `61${String(1000000 + n * 7717).slice(0, 7)}`,
+  });
+
+test('a review item held by a guard says why, with the evidence and the thresholds in force; links and history keep it', async () => {
+  const matching = loadMatchingConfig();
+  const first = await linkSourceRecord(t.db, ssnOnly('epic-main', 'Z1', 'Quennell', 1), t.protection);
+  const second = await linkSourceRecord(t.db, ssnOnly('cerner-main', 'Z1c', 'Marchetti', 1), t.protection);
+  assert.equal(second.decision, 'POSSIBLE_MATCH');
+  const [item] = await openFor('Z1c');
+  assert.ok(item);
+  assert.equal(item.matchReason, 'SSN_ONLY');
+  assert.ok(item.score >= matching.thresholds.autoLink, `held at ${item.score} although above auto-link`);
+  assert.deepEqual(item.thresholds, matching.thresholds);
+  assert.deepEqual(
+    item.evidence.filter((e) => e.field === 'ssn' || e.field === 'family').map((e) => `${e.field}:${e.level}:${Math.sign(e.weight)}`),
+    ['family:different:-1', 'ssn:exact:1'],
+  );
+  assert.equal((await linkBySourceRecord(t.db, 'epic-main', 'Z1'))?.matchReason, 'NO_CANDIDATE');
+  assert.equal((await linkBySourceRecord(t.db, 'cerner-main', 'Z1c'))?.matchReason, 'SSN_ONLY');
+
+  // The steward decides: the link and its history say so; an update that keeps the link repeats its reason.
+  await resolveReview(steward('same person: matching insurance card'), item.id, 'MATCH');
+  assert.equal((await linkBySourceRecord(t.db, 'cerner-main', 'Z1c'))?.matchReason, 'STEWARD_LINKED');
+  await linkSourceRecord(
+    t.db,
+    { ...ssnOnly('cerner-main', 'Z1c', 'Marchetti', 1), lastUpdated: '2026-07-07T00:00:00Z', telecom: [] },
+    t.protection,
+  );
+  assert.deepEqual(
+    (await linkHistory(t.db, 'cerner-main', 'Z1c')).map((e) => `${e.action}:${e.matchReason}`),
+    ['CREATED:SSN_ONLY', 'LINKED:STEWARD_LINKED', 'UPDATED:STEWARD_LINKED'],
+  );
+  assert.equal(first.goldenId, (await linkBySourceRecord(t.db, 'cerner-main', 'Z1c'))?.goldenId);
+});
+
+test('steward operations write their own reason; an unmerge gives the records back their reasons from before the merge', async () => {
+  const x = someone('epic-main', 'ZM1');
+  const a = await linkSourceRecord(t.db, x, t.protection);
+  const a2 = await linkSourceRecord(t.db, { ...x, source: 'cerner-main', sourcePatientId: 'ZM1c' }, t.protection);
+  assert.equal(a2.goldenId, a.goldenId);
+  const b = await linkSourceRecord(t.db, someone('lab', 'ZM2'), t.protection);
+  const reasons = async (id: string) => (await linksForGolden(t.db, [id])).get(id)?.map((l) => `${l.sourcePatientId}:${l.matchReason}`);
+  // The first record had no candidate, or none close enough (other tests' people share blocks).
+  const before = await reasons(a.goldenId);
+  assert.match(before!.join(), /^ZM1c:ABOVE_AUTO_LINK,ZM1:(NO_CANDIDATE|BELOW_REVIEW)$/);
+  await mergePatients(steward('duplicate'), b.goldenId, a.goldenId);
+  assert.deepEqual((await reasons(b.goldenId))?.slice(0, 2), ['ZM1c:STEWARD_MERGED', 'ZM1:STEWARD_MERGED']);
+  await unmergePatient(steward('different people'), a.goldenId);
+  assert.deepEqual(await reasons(a.goldenId), before, 'as before the merge');
+  assert.deepEqual(
+    (await linkHistory(t.db, 'cerner-main', 'ZM1c')).map((e) => `${e.action}:${e.matchReason}`),
+    ['CREATED:ABOVE_AUTO_LINK', 'MERGED:STEWARD_MERGED', 'UNMERGED:ABOVE_AUTO_LINK'],
+  );
+  await unlinkRecord(steward('different person'), { source: 'cerner-main', sourcePatientId: 'ZM1c' });
+  assert.equal((await linkBySourceRecord(t.db, 'cerner-main', 'ZM1c'))?.matchReason, 'STEWARD_UNLINKED');
+
+  // A parked record the steward separates from its candidate.
+  const p = someone('epic-main', 'ZM3');
+  const pa = await linkSourceRecord(t.db, p, t.protection);
+  const pb = await linkSourceRecord(t.db, { ...p, source: 'cerner-main', sourcePatientId: 'ZM3c' }, t.protection, { matching: wide() });
+  await markNotDuplicate(steward('twins'), pa.goldenId, pb.goldenId);
+  assert.equal((await linkBySourceRecord(t.db, 'cerner-main', 'ZM3c'))?.matchReason, 'STEWARD_NOT_DUPLICATE');
+
+  // Links and history written before reasons were recorded read UNKNOWN.
+  await t.db.query("UPDATE source_record SET match_reason = NULL WHERE source_patient_id = 'ZM3c'");
+  await t.db.query("UPDATE link_event SET match_reason = NULL WHERE source_patient_id = 'ZM3c'");
+  assert.equal((await linkBySourceRecord(t.db, 'cerner-main', 'ZM3c'))?.matchReason, 'UNKNOWN');
+  assert.ok((await linkHistory(t.db, 'cerner-main', 'ZM3c')).every((e) => e.matchReason === 'UNKNOWN'));
+});
+
+test('batch linking stores the same reasons as online linking: links, history and review items', async () => {
+  const z = someone('lab', 'ZB2');
+  const outcomes = await linkBatch(
+    t.db,
+    [
+      ssnOnly('epic-main', 'ZB1', 'Okonjo', 2),
+      ssnOnly('cerner-main', 'ZB1c', 'Lindgren', 2),
+      z,
+      { ...z, source: 'epic-main', sourcePatientId: 'ZB2e' },
+    ],
+    t.protection,
+  );
+  assert.deepEqual(
+    outcomes.map((o) => o.decision),
+    ['NO_MATCH', 'POSSIBLE_MATCH', 'NO_MATCH', 'MATCH'],
+  );
+  assert.equal((await linkBySourceRecord(t.db, 'epic-main', 'ZB2e'))?.matchReason, 'ABOVE_AUTO_LINK');
+  const [item] = await openFor('ZB1c');
+  assert.equal(item?.matchReason, 'SSN_ONLY');
+  assert.deepEqual(item?.thresholds, loadMatchingConfig().thresholds);
+  assert.equal((await linkBySourceRecord(t.db, 'cerner-main', 'ZB1c'))?.matchReason, 'SSN_ONLY');
+  assert.equal((await linkBySourceRecord(t.db, 'epic-main', 'ZB1'))?.matchReason, 'NO_CANDIDATE');
+  assert.deepEqual(
+    (await linkHistory(t.db, 'cerner-main', 'ZB1c')).map((e) => `${e.action}:${e.matchReason}`),
+    ['CREATED:SSN_ONLY'],
+  );
 });

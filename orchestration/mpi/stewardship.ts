@@ -10,6 +10,7 @@ import {
   activeGoldenId,
   createGolden,
   hasOtherRecords,
+  markedNotDuplicate,
   inTransaction,
   LINK_ACTIONS,
   LINK_ORIGINS,
@@ -28,6 +29,7 @@ import {
   type RecordRef,
 } from './golden.ts';
 import { MANUAL_FIELDS, sameValue, type ManualChange, type ManualField } from './manual-values.ts';
+import type { MatchReasonCode } from './match-reasons.ts';
 import { toReviewItem, type ReviewItem } from './store.ts';
 import type { GoldenField, ManualValue, SurvivorshipConfig } from './survivorship.ts';
 
@@ -57,7 +59,21 @@ export type MergeResult = {
   readonly mergedId: string;
   readonly movedRecords: number;
   readonly changed: boolean;
+  /** Unmerge: the review items it reopened (new items, each naming the one it reopens); empty for a merge. */
+  readonly reopenedReviews: readonly ReviewItem[];
+  /** Unmerge: the items its merge closed that stay closed, and why. */
+  readonly reviewsKeptClosed: readonly KeptClosed[];
 };
+
+/** Why an unmerge leaves a review item its merge closed as it is. */
+export const KEPT_CLOSED = {
+  PATIENT_MERGED: 'One of the two patients has been merged into another since: that pair no longer exists.',
+  RECORD_MOVED: "The item's source record has been linked elsewhere or deleted since: its link was decided.",
+  KEPT_APART: 'A steward has marked the two patients as different people since.',
+  ALREADY_OPEN: 'An open review item for the same pair exists already.',
+} as const;
+export type KeptClosedCode = keyof typeof KEPT_CLOSED;
+export type KeptClosed = { readonly id: string; readonly code: KeptClosedCode };
 export type NotDuplicateResult = { readonly patientIds: readonly [string, string]; readonly changed: boolean };
 export type FieldsResult = { readonly goldenId: string; readonly changedFields: readonly ManualField[]; readonly changed: boolean };
 
@@ -72,12 +88,19 @@ async function run<T>(c: StewardContext, op: Op<T>): Promise<T> {
   });
 }
 
-type RecordRow = { golden_id: string; link_state: LinkState; link_origin: LinkOrigin };
+type RecordRow = {
+  golden_id: string;
+  link_state: LinkState;
+  link_origin: LinkOrigin;
+  link_score: number | null;
+  link_evidence: FieldEvidenceRow[] | null;
+  match_reason: MatchReasonCode | null;
+};
 
 async function lockRecord(tx: Queryable, ref: RecordRef): Promise<RecordRow> {
   await lockKeys(tx, [`record|${recordId(ref)}`]);
   const { rows } = await tx.query<RecordRow>(
-    'SELECT golden_id, link_state, link_origin FROM source_record WHERE source = $1 AND source_patient_id = $2 AND deleted_at IS NULL FOR UPDATE',
+    'SELECT golden_id, link_state, link_origin, link_score, link_evidence, match_reason FROM source_record WHERE source = $1 AND source_patient_id = $2 AND deleted_at IS NULL FOR UPDATE',
     [ref.source, ref.sourcePatientId],
   );
   if (!rows[0]) throw notFound(`no source record ${recordId(ref)}`);
@@ -100,13 +123,35 @@ async function recompute(tx: Queryable, c: StewardContext, ids: readonly string[
   for (const id of new Set(ids)) await recomputeGolden(tx, id, c.survivorship, c.protection);
 }
 
-async function closeRecordReviews(tx: Queryable, ref: RecordRef, matchedGolden: string | null, c: StewardContext): Promise<void> {
+/**
+ * The open review items of a record a steward just decided: the pair with the golden record it
+ * joined is resolved as MATCH, the others no longer apply (closed by `mergeId` when the move is
+ * recorded as a merge, so that its undo reopens them).
+ */
+async function closeRecordReviews(
+  tx: Queryable,
+  ref: RecordRef,
+  matchedGolden: string | null,
+  c: StewardContext,
+  mergeId: string | null = null,
+): Promise<void> {
   await tx.query(
     `UPDATE review_item SET status = CASE WHEN candidate_id = $3 THEN 'RESOLVED' ELSE 'OBSOLETE' END,
-       decision = CASE WHEN candidate_id = $3 THEN 'MATCH' ELSE NULL END, reason = $4, resolved_by = $5, resolved_at = now()
+       decision = CASE WHEN candidate_id = $3 THEN 'MATCH' ELSE NULL END, reason = $4, resolved_by = $5, resolved_at = now(),
+       closed_by_merge = CASE WHEN candidate_id = $3 THEN NULL ELSE $6::uuid END
      WHERE status = 'OPEN' AND record_source = $1 AND record_id = $2`,
-    [ref.source, ref.sourcePatientId, matchedGolden, c.who.reason, c.who.actor],
+    [ref.source, ref.sourcePatientId, matchedGolden, c.who.reason, c.who.actor, mergeId],
   );
+}
+
+/** The golden records on either side of the review items a merge closed: the merge changed their queue, so its audit names them. */
+async function closedBy(tx: Queryable, mergeId: string | null): Promise<string[]> {
+  if (!mergeId) return [];
+  const { rows } = await tx.query<{ golden_id: string; candidate_id: string }>(
+    'SELECT golden_id, candidate_id FROM review_item WHERE closed_by_merge = $1',
+    [mergeId],
+  );
+  return rows.flatMap((r) => [r.golden_id, r.candidate_id]);
 }
 
 const linkRecordOp =
@@ -115,13 +160,23 @@ const linkRecordOp =
     const rec = await lockRecord(tx, ref);
     const target = await activeOrThrow(tx, goldenId);
     await lockActive(tx, [rec.golden_id, target]);
+    const touched = [target, rec.golden_id];
     const unchanged = rec.golden_id === target && rec.link_state === LINK_STATES.MATCH && rec.link_origin === LINK_ORIGINS.MANUAL;
     if (!unchanged) {
       // The record's last one leaving a golden record makes that record a redirect, recorded like a
       // merge so that unmergePatient can restore it.
       const alone = rec.golden_id !== target && !(await hasOtherRecords(tx, rec.golden_id, ref));
       const mergeId = alone
-        ? await recordMove(tx, c, target, rec.golden_id, [{ ...ref, state: rec.link_state, origin: rec.link_origin }])
+        ? await recordMove(tx, c, target, rec.golden_id, [
+            {
+              ...ref,
+              state: rec.link_state,
+              origin: rec.link_origin,
+              score: rec.link_score,
+              evidence: rec.link_evidence,
+              reason: rec.match_reason,
+            },
+          ])
         : null;
       if (mergeId) await carryManualValues(tx, c, target, rec.golden_id, mergeId);
       await setLink(
@@ -136,13 +191,15 @@ const linkRecordOp =
           evidence: null,
           action: LINK_ACTIONS.LINKED,
           mergeId,
+          matchReason: 'STEWARD_LINKED',
         },
         c.who,
         null,
       );
-      await closeRecordReviews(tx, ref, target, c);
-      if (!alone || !(await retireIfEmpty(tx, rec.golden_id, target, c.who))) await recompute(tx, c, [rec.golden_id]);
+      await closeRecordReviews(tx, ref, target, c, mergeId);
+      if (!alone || !(await retireIfEmpty(tx, rec.golden_id, target, c.who, mergeId))) await recompute(tx, c, [rec.golden_id]);
       await recompute(tx, c, [target]);
+      touched.push(...(await closedBy(tx, mergeId)));
     }
     return {
       result: {
@@ -153,7 +210,7 @@ const linkRecordOp =
         origin: LINK_ORIGINS.MANUAL,
         changed: !unchanged,
       },
-      touched: [target, rec.golden_id],
+      touched,
     };
   };
 
@@ -194,6 +251,7 @@ export const unlinkRecord = (c: StewardContext, ref: RecordRef): Promise<LinkRes
             score: null,
             evidence: null,
             action: LINK_ACTIONS.UNLINKED,
+            matchReason: 'STEWARD_UNLINKED',
           },
           c.who,
           null,
@@ -225,6 +283,7 @@ export const unlinkRecord = (c: StewardContext, ref: RecordRef): Promise<LinkRes
         score: null,
         evidence: null,
         action: LINK_ACTIONS.UNLINKED,
+        matchReason: 'STEWARD_UNLINKED',
       },
       c.who,
       null,
@@ -252,6 +311,8 @@ type Moved = {
   origin: LinkOrigin;
   score?: number | null;
   evidence?: FieldEvidenceRow[] | null;
+  /** The link's reason before the move (absent in merges recorded before reasons were). */
+  reason?: MatchReasonCode | null;
 };
 
 /** Records a merge (what moved, from where) so it can be undone. */
@@ -279,7 +340,10 @@ const mergeOp =
     if (mergedNow === survivor) {
       // Already one patient: a repeat of this merge (or of an equivalent one) changes nothing.
       if (mergedId !== survivor)
-        return { result: { survivorId: survivor, mergedId, movedRecords: 0, changed: false }, touched: [survivor, mergedId] };
+        return {
+          result: { survivorId: survivor, mergedId, movedRecords: 0, changed: false, ...NO_REVIEWS },
+          touched: [survivor, mergedId],
+        };
       throw badUserInput('a patient cannot be merged into itself', 'mergedId');
     }
     if (mergedNow !== mergedId) throw conflict(`patient ${mergedId} was already merged into ${mergedNow}`);
@@ -291,8 +355,9 @@ const mergeOp =
       link_origin: LinkOrigin;
       link_score: number | null;
       link_evidence: FieldEvidenceRow[] | null;
+      match_reason: MatchReasonCode | null;
     }>(
-      'SELECT source, source_patient_id, link_state, link_origin, link_score, link_evidence FROM source_record WHERE golden_id = $1 AND deleted_at IS NULL ORDER BY source, source_patient_id FOR UPDATE',
+      'SELECT source, source_patient_id, link_state, link_origin, link_score, link_evidence, match_reason FROM source_record WHERE golden_id = $1 AND deleted_at IS NULL ORDER BY source, source_patient_id FOR UPDATE',
       [mergedId],
     );
     const moved: Moved[] = rows.map((r) => ({
@@ -302,6 +367,7 @@ const mergeOp =
       origin: r.link_origin,
       score: r.link_score,
       evidence: r.link_evidence,
+      reason: r.match_reason,
     }));
     const mergeId = await recordMove(tx, c, survivor, mergedId, moved);
     for (const m of moved)
@@ -317,6 +383,7 @@ const mergeOp =
           evidence: null,
           action: LINK_ACTIONS.MERGED,
           mergeId,
+          matchReason: 'STEWARD_MERGED',
         },
         c.who,
       );
@@ -329,10 +396,78 @@ const mergeOp =
      WHERE status = 'OPEN' AND least(golden_id, candidate_id) = $1 AND greatest(golden_id, candidate_id) = $2`,
       [low, high, c.who.reason, c.who.actor],
     );
-    await obsoleteReviews(tx, [mergedId], c.who);
+    await obsoleteReviews(tx, [mergedId], c.who, mergeId);
     await recompute(tx, c, [survivor]);
-    return { result: { survivorId: survivor, mergedId, movedRecords: moved.length, changed: true }, touched: [survivor, mergedId] };
+    return {
+      result: { survivorId: survivor, mergedId, movedRecords: moved.length, changed: true, ...NO_REVIEWS },
+      touched: [survivor, mergedId, ...(await closedBy(tx, mergeId))],
+    };
   };
+
+const NO_REVIEWS = { reopenedReviews: [], reviewsKeptClosed: [] } as const;
+
+type UndoneMerge = { readonly id: string; readonly survivorId: string; readonly mergedId: string; readonly at: Date };
+
+/**
+ * Why a review item closed by a merge must stay closed after its undo, or null when it applies
+ * again. A steward who, during the merge, kept the survivor apart from the item's other patient
+ * judged the merged records too.
+ */
+async function keptClosed(tx: Queryable, item: ReviewItem, merge: UndoneMerge): Promise<KeptClosedCode | null> {
+  const states = await lockGoldens(tx, [item.goldenId, item.candidateId]);
+  if (states.get(item.goldenId)?.status !== 'ACTIVE' || states.get(item.candidateId)?.status !== 'ACTIVE') return 'PATIENT_MERGED';
+  if (await markedNotDuplicate(tx, item.goldenId, item.candidateId)) return 'KEPT_APART';
+  const other = item.goldenId === merge.mergedId ? item.candidateId : item.goldenId;
+  const [low, high] = other < merge.survivorId ? [other, merge.survivorId] : [merge.survivorId, other];
+  const apart = await tx.query('SELECT 1 FROM not_duplicate WHERE low = $1 AND high = $2 AND at >= $3', [low, high, merge.at]);
+  if (apart.rows.length > 0) return 'KEPT_APART';
+  if (item.record) {
+    const { rows } = await tx.query<{ golden_id: string }>(
+      'SELECT golden_id FROM source_record WHERE source = $1 AND source_patient_id = $2 AND deleted_at IS NULL',
+      [item.record.source, item.record.sourcePatientId],
+    );
+    if (rows[0]?.golden_id !== item.goldenId) return 'RECORD_MOVED';
+  }
+  return null;
+}
+
+/**
+ * Reopens the review items a merge closed, once the merge is undone: each one that still applies
+ * comes back as a new open item (end of the queue, so no steward's page cursor skips it) naming the
+ * one it reopens, which keeps its history; the others stay closed, and the merge records why.
+ */
+async function reopenReviews(tx: Queryable, merge: UndoneMerge): Promise<{ reopened: ReviewItem[]; kept: KeptClosed[] }> {
+  const { rows } = await tx.query<Parameters<typeof toReviewItem>[0]>(
+    "SELECT * FROM review_item WHERE closed_by_merge = $1 AND status = 'OBSOLETE' ORDER BY seq FOR UPDATE",
+    [merge.id],
+  );
+  const reopened: ReviewItem[] = [];
+  const kept: KeptClosed[] = [];
+  for (const item of rows.map(toReviewItem)) {
+    const why = await keptClosed(tx, item, merge);
+    if (why) {
+      kept.push({ id: item.id, code: why });
+      continue;
+    }
+    const inserted = await tx.query<Parameters<typeof toReviewItem>[0]>(
+      `INSERT INTO review_item (id, kind, record_source, record_id, golden_id, candidate_id, score, evidence, match_reason, thresholds, reopens)
+       SELECT $1, kind, record_source, record_id, golden_id, candidate_id, score, evidence, match_reason, thresholds, id FROM review_item WHERE id = $2
+       ON CONFLICT (least(golden_id, candidate_id), greatest(golden_id, candidate_id)) WHERE status = 'OPEN' DO NOTHING
+       RETURNING *`,
+      [randomUUID(), item.id],
+    );
+    if (inserted.rows[0]) reopened.push(toReviewItem(inserted.rows[0]));
+    else kept.push({ id: item.id, code: 'ALREADY_OPEN' });
+  }
+  await tx.query('UPDATE merge_event SET review_outcome = $2 WHERE id = $1', [
+    merge.id,
+    JSON.stringify([
+      ...reopened.map((r) => ({ item: r.reopens, reopenedAs: r.id })),
+      ...kept.map((k) => ({ item: k.id, keptClosed: k.code })),
+    ]),
+  ]);
+  return { reopened, kept };
+}
 
 /** Merges `mergedId` into `survivorId`: every record moves, and the merged id becomes a redirect. */
 export const mergePatients = (c: StewardContext, survivorId: string, mergedId: string): Promise<MergeResult> =>
@@ -353,7 +488,7 @@ export const unmergePatient = (c: StewardContext, mergedId: string): Promise<Mer
     if (!ev) {
       const exists = await tx.query<{ status: string }>('SELECT status FROM golden_patient WHERE id = $1', [mergedId]);
       if (exists.rows[0]?.status === 'ACTIVE')
-        return { result: { survivorId: mergedId, mergedId, movedRecords: 0, changed: false }, touched: [mergedId] };
+        return { result: { survivorId: mergedId, mergedId, movedRecords: 0, changed: false, ...NO_REVIEWS }, touched: [mergedId] };
       throw notFound(`no merge of patient ${mergedId} to undo`);
     }
     const survivor = await activeOrThrow(tx, ev.survivor_id);
@@ -381,8 +516,9 @@ export const unmergePatient = (c: StewardContext, mergedId: string): Promise<Mer
         source_patient_id: string;
         link_score: number | null;
         link_evidence: FieldEvidenceRow[] | null;
+        match_reason: MatchReasonCode | null;
       }>(
-        `SELECT source, source_patient_id, link_score, link_evidence FROM source_record
+        `SELECT source, source_patient_id, link_score, link_evidence, match_reason FROM source_record
          WHERE golden_id = $1 AND deleted_at IS NULL AND link_origin = 'AUTO' AND linked_at >= $2 AND matched_via = ANY($3::text[])`,
         [survivor, ev.at, [...back.keys()]],
       );
@@ -395,6 +531,7 @@ export const unmergePatient = (c: StewardContext, mergedId: string): Promise<Mer
           origin: LINK_ORIGINS.AUTO,
           score: r.link_score,
           evidence: r.link_evidence,
+          reason: r.match_reason,
         });
         grew = true;
       }
@@ -413,6 +550,7 @@ export const unmergePatient = (c: StewardContext, mergedId: string): Promise<Mer
           evidence: m.evidence ?? null,
           action: LINK_ACTIONS.UNMERGED,
           mergeId: ev.id,
+          matchReason: m.reason ?? null,
         },
         c.who,
       );
@@ -423,8 +561,19 @@ export const unmergePatient = (c: StewardContext, mergedId: string): Promise<Mer
       c.who.reason,
     ]);
     await separate(tx, c, survivor, mergedId);
+    const { reopened, kept } = await reopenReviews(tx, { id: ev.id, survivorId: survivor, mergedId, at: ev.at });
     await recompute(tx, c, [survivor, mergedId]);
-    return { result: { survivorId: survivor, mergedId, movedRecords: back.size, changed: true }, touched: [survivor, mergedId] };
+    return {
+      result: {
+        survivorId: survivor,
+        mergedId,
+        movedRecords: back.size,
+        changed: true,
+        reopenedReviews: reopened,
+        reviewsKeptClosed: kept,
+      },
+      touched: [survivor, mergedId, ...reopened.flatMap((r) => [r.goldenId, r.candidateId])],
+    };
   });
 
 const notDuplicateOp =
@@ -453,6 +602,7 @@ const notDuplicateOp =
           score: null,
           evidence: null,
           action: LINK_ACTIONS.REVIEWED,
+          matchReason: 'STEWARD_NOT_DUPLICATE',
         },
         c.who,
       );
@@ -485,7 +635,11 @@ export const resolveReview = (c: StewardContext, id: string, decision: ReviewDec
       if (item.decision === decision) return { result: { item, changed: false }, touched };
       throw conflict(`review item ${id} was already resolved as ${item.decision}`);
     }
-    if (item.status === 'OBSOLETE') throw conflict(`review item ${id} no longer applies (its records were linked or merged since)`);
+    if (item.status === 'OBSOLETE') {
+      const again = await tx.query<{ id: string }>("SELECT id FROM review_item WHERE reopens = $1 AND status = 'OPEN'", [id]);
+      if (again.rows[0]) throw conflict(`review item ${id} was reopened as ${again.rows[0].id}: settle that one`);
+      throw conflict(`review item ${id} no longer applies (its records were linked or merged since)`);
+    }
     if (decision === REVIEW_DECISIONS.MATCH) {
       if (item.kind === 'POSSIBLE_MATCH' && item.record) await linkRecordOp(item.record, item.candidateId)(tx, c);
       else {

@@ -5,6 +5,7 @@ import type { Queryable } from '../../platform/db.ts';
 import type { Address, ContactPoint, HumanName, Identifier } from '../../schema/__generated__/canonical.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
 import type { FieldEvidenceRow, LinkOrigin, LinkState } from './golden.ts';
+import { reasonCode, type MatchReasonCode, type Thresholds } from './match-reasons.ts';
 import type { FieldProvenance } from './survivorship.ts';
 
 export { MPI_MIGRATIONS } from './migrations.ts';
@@ -37,6 +38,8 @@ export type SourceLink = {
   readonly origin: LinkOrigin;
   readonly score: number | null;
   readonly evidence: readonly FieldEvidenceRow[];
+  /** Why the link is what it is (UNKNOWN for links decided before reasons were recorded). */
+  readonly matchReason: MatchReasonCode;
   readonly dataQuality: readonly string[];
   readonly linkedAt: string;
 };
@@ -222,11 +225,12 @@ type LinkRow = {
   link_origin: LinkOrigin;
   link_score: number | null;
   link_evidence: FieldEvidenceRow[] | null;
+  match_reason: string | null;
   data_quality: string[];
   linked_at: Date | string;
 };
 const LINK_COLUMNS =
-  'golden_id, source, source_patient_id, mrn, link_state, link_origin, link_score, link_evidence, data_quality, linked_at';
+  'golden_id, source, source_patient_id, mrn, link_state, link_origin, link_score, link_evidence, match_reason, data_quality, linked_at';
 const toLink = (r: LinkRow): SourceLink => ({
   goldenId: r.golden_id,
   source: r.source,
@@ -236,6 +240,7 @@ const toLink = (r: LinkRow): SourceLink => ({
   origin: r.link_origin,
   score: r.link_score,
   evidence: r.link_evidence ?? [],
+  matchReason: reasonCode(r.match_reason),
   dataQuality: r.data_quality,
   linkedAt: new Date(r.linked_at).toISOString(),
 });
@@ -291,7 +296,10 @@ export type LinkEvent = {
   readonly score: number | null;
   readonly evidence: readonly FieldEvidenceRow[];
   readonly action: string;
+  /** The steward's reason (manual changes). */
   readonly reason: string | null;
+  /** Why the link became what this change made it (UNKNOWN for changes from before reasons were recorded). */
+  readonly matchReason: MatchReasonCode;
   readonly actor: string;
 };
 
@@ -308,6 +316,7 @@ type EventRow = {
   evidence: FieldEvidenceRow[] | null;
   action: string;
   reason: string | null;
+  match_reason: string | null;
   actor: string;
 };
 const toEvent = (r: EventRow): LinkEvent => ({
@@ -323,6 +332,7 @@ const toEvent = (r: EventRow): LinkEvent => ({
   evidence: r.evidence ?? [],
   action: r.action,
   reason: r.reason,
+  matchReason: reasonCode(r.match_reason),
   actor: r.actor,
 });
 
@@ -359,7 +369,14 @@ export type ReviewItem = {
   readonly score: number;
   readonly evidence: readonly FieldEvidenceRow[];
   readonly status: 'OPEN' | 'RESOLVED' | 'OBSOLETE';
+  /** Why the pair needs a steward (UNKNOWN for items queued before reasons were recorded). */
+  readonly matchReason: MatchReasonCode;
+  /** The thresholds in force when the pair was queued (null before they were recorded). */
+  readonly thresholds: Thresholds | null;
+  /** The item this one reopens (an unmerge reopens what its merge closed), or null. */
+  readonly reopens: string | null;
   readonly decision: 'MATCH' | 'NO_MATCH' | null;
+  /** The steward's reason for settling it (or the merge's that closed it). */
   readonly reason: string | null;
   readonly resolvedBy: string | null;
   readonly resolvedAt: string | null;
@@ -377,6 +394,9 @@ type ReviewRow = {
   score: number;
   evidence: FieldEvidenceRow[];
   status: ReviewItem['status'];
+  match_reason: string | null;
+  thresholds: Thresholds | null;
+  reopens: string | null;
   decision: ReviewItem['decision'];
   reason: string | null;
   resolved_by: string | null;
@@ -393,6 +413,9 @@ export const toReviewItem = (r: ReviewRow): ReviewItem => ({
   score: r.score,
   evidence: r.evidence,
   status: r.status,
+  matchReason: reasonCode(r.match_reason),
+  thresholds: r.thresholds ?? null,
+  reopens: r.reopens ?? null,
   decision: r.decision,
   reason: r.reason,
   resolvedBy: r.resolved_by,

@@ -15,6 +15,7 @@ import {
   type SourceLink,
 } from '../../orchestration/mpi/store.ts';
 import {
+  KEPT_CLOSED,
   linkRecord,
   markNotDuplicate,
   mergePatients,
@@ -22,8 +23,12 @@ import {
   setPatientFields,
   unlinkRecord,
   unmergePatient,
+  type KeptClosed,
+  type MergeResult,
   type StewardContext,
 } from '../../orchestration/mpi/stewardship.ts';
+import { describeReason, type MatchReasonCode } from '../../orchestration/mpi/match-reasons.ts';
+import type { ClosedReview, MatchReason } from './__generated__/resolvers.ts';
 import { parseManualFields, type ManualField, type ManualFieldsInput } from '../../orchestration/mpi/manual-values.ts';
 import { defaultLinkConfig } from '../../orchestration/mpi/linking.ts';
 import { mayAccessPatients } from '../../policies/object-access.ts';
@@ -102,6 +107,10 @@ function stewardContext(deps: MpiDependencies, ctx: SubgraphContext, field: stri
       ).then(() => undefined),
   };
 }
+
+// Typed with the SDL's types: a code the orchestration writes but the schema's enum lacks is a compile error, not a failed response.
+const matchReason = (code: MatchReasonCode): MatchReason => describeReason(code);
+const closedReview = (k: KeptClosed): ClosedReview => ({ ...k, description: KEPT_CLOSED[k.code] });
 
 const evidence = (e: readonly { field: string; level: string; weight: number }[]) =>
   e.map((x) => ({ field: x.field, level: x.level, weight: Math.round(x.weight * 1000) / 1000 }));
@@ -207,14 +216,17 @@ export function stewardResolvers(deps: MpiDependencies, patientById: (id: string
     PatientLink: {
       sourceRecordId: (l: SourceLink) => `${l.source}:${l.sourcePatientId}`,
       evidence: (l: SourceLink) => evidence(l.evidence),
+      matchReason: (l: SourceLink) => matchReason(l.matchReason),
     },
     LinkEvent: {
       sourceRecordId: (e: LinkEvent) => `${e.source}:${e.sourcePatientId}`,
       patientId: (e: LinkEvent) => e.goldenId,
       previousPatientId: (e: LinkEvent) => e.previousGoldenId,
       evidence: (e: LinkEvent) => evidence(e.evidence),
+      matchReason: (e: LinkEvent) => matchReason(e.matchReason),
     },
     ReviewItem: {
+      matchReason: (r: ReviewItem) => matchReason(r.matchReason),
       evidence: (r: ReviewItem) => evidence(r.evidence),
       record: (r: ReviewItem) => recordLink(r.record),
       patient: (r: ReviewItem, _a: unknown, ctx: SubgraphContext) => patientById(r.goldenId, ctx),
@@ -227,6 +239,8 @@ export function stewardResolvers(deps: MpiDependencies, patientById: (id: string
     },
     MergeResult: {
       survivor: (r: { survivorId: string }, _a: unknown, ctx: SubgraphContext) => patientById(r.survivorId, ctx),
+      reopenedReviews: (r: MergeResult) => [...r.reopenedReviews],
+      reviewsKeptClosed: (r: MergeResult) => r.reviewsKeptClosed.map(closedReview),
     },
     NotDuplicateResult: {
       patients: async (r: { patientIds: readonly string[] }, _a: unknown, ctx: SubgraphContext) =>

@@ -39,6 +39,25 @@ export type AddressInput = {
   use?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** A review item a merge closed that its undo leaves closed. */
+export type ClosedReview = {
+  __typename?: 'ClosedReview';
+  code: ClosedReviewCode;
+  description: Scalars['String']['output'];
+  /** The review item's id. */
+  id: Scalars['ID']['output'];
+};
+
+export type ClosedReviewCode =
+  /** An open review item for the same pair exists already. */
+  | 'ALREADY_OPEN'
+  /** A steward has marked the two patients (or the survivor and the other patient, during the merge) as different people since. */
+  | 'KEPT_APART'
+  /** One of the two patients has been merged into another since. */
+  | 'PATIENT_MERGED'
+  /** The item's source record has been linked elsewhere or deleted since. */
+  | 'RECORD_MOVED';
+
 /** A phone number or email address (FHIR ContactPoint). */
 export type ContactPoint = {
   __typename?: 'ContactPoint';
@@ -110,6 +129,8 @@ export type LinkEvent = {
   actor: Scalars['String']['output'];
   at: Scalars['String']['output'];
   evidence: Array<MatchEvidence>;
+  /** Why the link became what this change made it (data stewards only: null with FORBIDDEN for others). */
+  matchReason: Maybe<MatchReason>;
   origin: LinkOrigin;
   patientId: Scalars['ID']['output'];
   previousPatientId: Maybe<Scalars['ID']['output']>;
@@ -160,11 +181,74 @@ export type MatchEvidence = {
   weight: Scalars['Float']['output'];
 };
 
+/**
+ * Why a link or a review item is what it is: a stable code (MatchReasonCode) and what it means.
+ * Automatic decisions name the rule of the matcher that decided (a threshold band or a guard);
+ * steward decisions name the operation (the steward's own words are in `reason`).
+ */
+export type MatchReason = {
+  __typename?: 'MatchReason';
+  code: MatchReasonCode;
+  description: Scalars['String']['output'];
+};
+
+/** The rule that decided a link or queued a review item. New codes may be added; clients should show unknown ones as they are. */
+export type MatchReasonCode =
+  /** Score at or above the auto-link threshold, no guard: linked automatically. */
+  | 'ABOVE_AUTO_LINK'
+  /** Score between the review and auto-link thresholds: a steward decides. */
+  | 'BELOW_AUTO_LINK'
+  /** Score below the review threshold: kept apart. */
+  | 'BELOW_REVIEW'
+  /** The golden record it matched was merged away while the record was linked. */
+  | 'CANDIDATE_UNAVAILABLE'
+  /** A shared home with a conflict on given name, birth date or gender: the home was not counted; counted, the pair would have auto-linked. */
+  | 'HOUSEHOLD_GUARD'
+  /** A record has neither a name nor a birth date: never linked automatically. */
+  | 'INSUFFICIENT_DATA'
+  /** A record linked to one of the two golden records also matches the other (POSSIBLE_DUPLICATE). */
+  | 'MULTIPLE_GOLDEN_RECORDS'
+  /** No candidate to compare with: a patient of its own. */
+  | 'NO_CANDIDATE'
+  /** Another field level the matching configuration sends to review (reviewLevels): see the evidence. */
+  | 'REVIEW_LEVEL'
+  /** Different SSNs, held for review by the matching configuration (reviewLevels). */
+  | 'SSN_CONFLICT'
+  /** Auto-link score reached only through the SSN (the rest is below review): an SSN alone never links. */
+  | 'SSN_ONLY'
+  /** A steward linked the record (linkRecord, or a review resolved as MATCH). */
+  | 'STEWARD_LINKED'
+  /** A steward's merge moved the record. */
+  | 'STEWARD_MERGED'
+  /** A steward decided the record is not the candidate patient. */
+  | 'STEWARD_NOT_DUPLICATE'
+  /** A steward moved the record out to a patient of its own. */
+  | 'STEWARD_UNLINKED'
+  /** Different generational suffixes (Jr / Sr). */
+  | 'SUFFIX_GUARD'
+  /** Suspected twins: same family name, birth date and home, clearly different given names. */
+  | 'TWIN_GUARD'
+  /** Decided before the MPI recorded reasons. */
+  | 'UNKNOWN';
+
+/** The match-probability thresholds a decision was taken under (the configuration may have changed since). */
+export type MatchThresholds = {
+  __typename?: 'MatchThresholds';
+  /** At or above: linked automatically (unless a guard holds the pair). */
+  autoLink: Scalars['Float']['output'];
+  /** At or above (and below autoLink): queued for a steward. */
+  review: Scalars['Float']['output'];
+};
+
 export type MergeResult = {
   __typename?: 'MergeResult';
   changed: Scalars['Boolean']['output'];
   mergedId: Scalars['ID']['output'];
   movedRecords: Scalars['Int']['output'];
+  /** unmergePatient: the review items it reopened (empty for a merge). */
+  reopenedReviews: Array<ReviewItem>;
+  /** unmergePatient: the items the merge closed that stay closed, and why (empty for a merge). */
+  reviewsKeptClosed: Array<ClosedReview>;
   survivor: Maybe<Patient>;
 };
 
@@ -193,7 +277,11 @@ export type Mutation = {
   setPatientFields: PatientFieldsResult;
   /** Moves a source record out of its golden patient into a new one (a manual NO_MATCH); the two are kept apart from then on. */
   unlinkRecord: LinkResult;
-  /** Undoes the latest merge of this (merged) patient, including records linked since through one of its records. */
+  /**
+   * Undoes the latest merge of this (merged) patient, including records linked since through one of
+   * its records. Review items the merge closed are reopened (`reopenedReviews`: new items naming the
+   * one they reopen) unless they no longer apply (`reviewsKeptClosed`, with why).
+   */
   unmergePatient: MergeResult;
 };
 
@@ -410,6 +498,8 @@ export type PatientLink = {
   dataQuality: Array<Scalars['String']['output']>;
   evidence: Array<MatchEvidence>;
   linkedAt: Scalars['String']['output'];
+  /** Why the link is what it is (data stewards only: null with FORBIDDEN for others). */
+  matchReason: Maybe<MatchReason>;
   origin: LinkOrigin;
   /** Match probability when the link was decided automatically. */
   score: Maybe<Scalars['Float']['output']>;
@@ -474,15 +564,22 @@ export type ReviewItem = {
   evidence: Array<MatchEvidence>;
   id: Scalars['ID']['output'];
   kind: ReviewKind;
+  /** Why the pair needs a steward: the rule that held it (e.g. SSN_ONLY at a score above auto-link). */
+  matchReason: MatchReason;
   /** The golden patient of the incoming record (POSSIBLE_MATCH) or the first of the pair. */
   patient: Maybe<Patient>;
+  /** The steward's reason for settling it (or the merge's, for an item a merge closed). */
   reason: Maybe<Scalars['String']['output']>;
   /** POSSIBLE_MATCH: the source record waiting for a decision. */
   record: Maybe<SourceRecord>;
+  /** The id of the item this one reopens (an unmerge reopens the items its merge closed). */
+  reopens: Maybe<Scalars['ID']['output']>;
   resolvedAt: Maybe<Scalars['String']['output']>;
   /** Match probability of the pair. */
   score: Scalars['Float']['output'];
   status: ReviewStatus;
+  /** The thresholds in force when the pair was queued (null for items queued before they were recorded). */
+  thresholds: Maybe<MatchThresholds>;
 };
 
 export type ReviewItemConnection = {
@@ -629,10 +726,12 @@ export type ResolversTypes = {
   Address: ResolverTypeWrapper<Address>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   AddressInput: AddressInput;
+  ClosedReview: ResolverTypeWrapper<ClosedReview>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  ClosedReviewCode: ClosedReviewCode;
   ContactPoint: ResolverTypeWrapper<ContactPoint>;
   ContactPointInput: ContactPointInput;
   FieldProvenance: ResolverTypeWrapper<FieldProvenanceModel>;
-  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   HumanName: ResolverTypeWrapper<HumanName>;
   HumanNameInput: HumanNameInput;
   Identifier: ResolverTypeWrapper<Identifier>;
@@ -644,6 +743,9 @@ export type ResolversTypes = {
   LinkState: LinkState;
   ManualField: ManualField;
   MatchEvidence: ResolverTypeWrapper<MatchEvidence>;
+  MatchReason: ResolverTypeWrapper<MatchReason>;
+  MatchReasonCode: MatchReasonCode;
+  MatchThresholds: ResolverTypeWrapper<MatchThresholds>;
   MergeResult: ResolverTypeWrapper<MergeResultModel>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -672,10 +774,11 @@ export type ResolversParentTypes = {
   Address: Address;
   String: Scalars['String']['output'];
   AddressInput: AddressInput;
+  ClosedReview: ClosedReview;
+  ID: Scalars['ID']['output'];
   ContactPoint: ContactPoint;
   ContactPointInput: ContactPointInput;
   FieldProvenance: FieldProvenanceModel;
-  ID: Scalars['ID']['output'];
   HumanName: HumanName;
   HumanNameInput: HumanNameInput;
   Identifier: Identifier;
@@ -684,6 +787,8 @@ export type ResolversParentTypes = {
   LinkResult: LinkResultModel;
   Boolean: Scalars['Boolean']['output'];
   MatchEvidence: MatchEvidence;
+  MatchReason: MatchReason;
+  MatchThresholds: MatchThresholds;
   MergeResult: MergeResultModel;
   Int: Scalars['Int']['output'];
   Mutation: Record<PropertyKey, never>;
@@ -711,6 +816,12 @@ export type AddressResolvers<ContextType = SubgraphContext, ParentType extends R
   postalCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   state?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   use?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type ClosedReviewResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['ClosedReview'] = ResolversParentTypes['ClosedReview']> = {
+  code?: Resolver<ResolversTypes['ClosedReviewCode'], ParentType, ContextType>;
+  description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
 export type ContactPointResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['ContactPoint'] = ResolversParentTypes['ContactPoint']> = {
@@ -748,6 +859,7 @@ export type LinkEventResolvers<ContextType = SubgraphContext, ParentType extends
   actor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   at?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   evidence?: Resolver<Array<ResolversTypes['MatchEvidence']>, ParentType, ContextType>;
+  matchReason?: Resolver<Maybe<ResolversTypes['MatchReason']>, ParentType, ContextType>;
   origin?: Resolver<ResolversTypes['LinkOrigin'], ParentType, ContextType>;
   patientId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   previousPatientId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
@@ -772,10 +884,22 @@ export type MatchEvidenceResolvers<ContextType = SubgraphContext, ParentType ext
   weight?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 };
 
+export type MatchReasonResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['MatchReason'] = ResolversParentTypes['MatchReason']> = {
+  code?: Resolver<ResolversTypes['MatchReasonCode'], ParentType, ContextType>;
+  description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type MatchThresholdsResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['MatchThresholds'] = ResolversParentTypes['MatchThresholds']> = {
+  autoLink?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  review?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
 export type MergeResultResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['MergeResult'] = ResolversParentTypes['MergeResult']> = {
   changed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   mergedId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   movedRecords?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  reopenedReviews?: Resolver<Array<ResolversTypes['ReviewItem']>, ParentType, ContextType>;
+  reviewsKeptClosed?: Resolver<Array<ResolversTypes['ClosedReview']>, ParentType, ContextType>;
   survivor?: Resolver<Maybe<ResolversTypes['Patient']>, ParentType, ContextType>;
 };
 
@@ -843,6 +967,7 @@ export type PatientLinkResolvers<ContextType = SubgraphContext, ParentType exten
   dataQuality?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   evidence?: Resolver<Array<ResolversTypes['MatchEvidence']>, ParentType, ContextType>;
   linkedAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  matchReason?: Resolver<Maybe<ResolversTypes['MatchReason']>, ParentType, ContextType>;
   origin?: Resolver<ResolversTypes['LinkOrigin'], ParentType, ContextType>;
   score?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
   source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -865,12 +990,15 @@ export type ReviewItemResolvers<ContextType = SubgraphContext, ParentType extend
   evidence?: Resolver<Array<ResolversTypes['MatchEvidence']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['ReviewKind'], ParentType, ContextType>;
+  matchReason?: Resolver<ResolversTypes['MatchReason'], ParentType, ContextType>;
   patient?: Resolver<Maybe<ResolversTypes['Patient']>, ParentType, ContextType>;
   reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   record?: Resolver<Maybe<ResolversTypes['SourceRecord']>, ParentType, ContextType>;
+  reopens?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   resolvedAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['ReviewStatus'], ParentType, ContextType>;
+  thresholds?: Resolver<Maybe<ResolversTypes['MatchThresholds']>, ParentType, ContextType>;
 };
 
 export type ReviewItemConnectionResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['ReviewItemConnection'] = ResolversParentTypes['ReviewItemConnection']> = {
@@ -896,6 +1024,7 @@ export type SourceRecordResolvers<ContextType = SubgraphContext, ParentType exte
 
 export type Resolvers<ContextType = SubgraphContext> = {
   Address?: AddressResolvers<ContextType>;
+  ClosedReview?: ClosedReviewResolvers<ContextType>;
   ContactPoint?: ContactPointResolvers<ContextType>;
   FieldProvenance?: FieldProvenanceResolvers<ContextType>;
   HumanName?: HumanNameResolvers<ContextType>;
@@ -903,6 +1032,8 @@ export type Resolvers<ContextType = SubgraphContext> = {
   LinkEvent?: LinkEventResolvers<ContextType>;
   LinkResult?: LinkResultResolvers<ContextType>;
   MatchEvidence?: MatchEvidenceResolvers<ContextType>;
+  MatchReason?: MatchReasonResolvers<ContextType>;
+  MatchThresholds?: MatchThresholdsResolvers<ContextType>;
   MergeResult?: MergeResultResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   NotDuplicateResult?: NotDuplicateResultResolvers<ContextType>;
