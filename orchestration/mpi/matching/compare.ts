@@ -7,7 +7,8 @@ import type { MatchingConfig } from './config.ts';
 import type { MatchFeatures } from './features.ts';
 import { NEUTRAL_LEVELS } from './fields.ts';
 
-export type NameFrequencies = { readonly total: number; count(field: 'family' | 'given', value: string): number | null };
+/** The population's counts of a field's normalized values (names, cities, postal codes, street lines), as the store keeps them. */
+export type NameFrequencies = { readonly total: number; count(field: string, value: string): number | null };
 export type FieldEvidence = { readonly field: string; readonly level: string; readonly weight: number };
 export type Comparison = { readonly probability: number; readonly weight: number; readonly evidence: readonly FieldEvidence[] };
 
@@ -15,6 +16,8 @@ export const DECISIONS = { MATCH: 'MATCH', POSSIBLE_MATCH: 'POSSIBLE_MATCH', NO_
 export type Decision = (typeof DECISIONS)[keyof typeof DECISIONS];
 
 const JW_HIGH = 0.92;
+/** Birth years this far apart are two people (parent and child, siblings far apart), whatever the digits. */
+const GENERATION_YEARS = 10;
 const JW_MID = 0.8;
 const CITY_CLOSE = 0.88;
 
@@ -85,9 +88,10 @@ export function compareBirthDate(a: MatchFeatures, b: MatchFeatures): string {
     const n = Math.min(x.length, y.length);
     return x.slice(0, n) === y.slice(0, n) ? 'partial' : 'different';
   }
-  if (oneDigitEdit(x, y)) return 'one_digit';
   const [yx, mx, dx] = [x.slice(0, 4), x.slice(4, 6), x.slice(6, 8)];
   const [yy, my, dy] = [y.slice(0, 4), y.slice(4, 6), y.slice(6, 8)];
+  // A one-digit change in the century or decade (1960 / 1990, 1968 / 1986) is another generation, not a typo.
+  if (oneDigitEdit(x, y) && Math.abs(Number(yx) - Number(yy)) < GENERATION_YEARS) return 'one_digit';
   if (yx === yy && mx === dy && dx === my) return 'day_month_swap';
   if (a.dobDay !== null && b.dobDay !== null && Math.abs(a.dobDay - b.dobDay) === 1) return 'day_off_one';
   if (mx === my && dx === dy && Math.abs(Number(yx) - Number(yy)) === 1) return 'year_off_one';
@@ -173,26 +177,67 @@ const ssnAgrees = (levels: Readonly<Record<string, string>>, a: MatchFeatures, b
 /** Given names that are clearly different (not a nickname, typo, sound-alike or initial). */
 const differentGiven = (levels: Readonly<Record<string, string>>): boolean => levels.given === 'different' || levels.given === 'jw_mid';
 
+/** Both SSNs known and not one person's: neither equal nor a typo of each other (the next number is a twin's, not a typo). */
+const ssnDiffers = (levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): boolean =>
+  levels.ssn === 'different' || (levels.ssn === 'one_digit' && consecutive(a.ssn ?? '', b.ssn ?? ''));
+
 /**
- * Twins: same family, birth date and home (address or phone) but clearly different given names:
- * the agreements are explained by the household, not by identity.
+ * Twins: same family, birth date and home, given names that differ. Clearly different or only
+ * sounding alike ('Aidan' / 'Jayden'): suspected twins unless an equal SSN refutes it. Names of
+ * one nickname group ('Emma' / 'Emily'): possible twins when both SSNs are known and differ. A
+ * spelling typo ('Jonathon') is one person's. The agreements are explained by the household, not by identity.
  */
 function twinLevel(levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): string {
   const sameFamily = levels.family === 'exact' || levels.family === 'token' || levels.family === 'jw_high';
-  if (!(sameFamily && levels.birth_date === 'exact' && sameHome(levels) && differentGiven(levels))) return 'none';
-  return ssnAgrees(levels, a, b) ? 'refuted_by_ssn' : 'suspected';
+  if (!(sameFamily && levels.birth_date === 'exact' && sameHome(levels))) return 'none';
+  if (differentGiven(levels) || levels.given === 'phonetic') return ssnAgrees(levels, a, b) ? 'refuted_by_ssn' : 'suspected';
+  if (levels.given === 'nickname' && ssnDiffers(levels, a, b)) return 'possible';
+  return 'none';
 }
+
+/** Any agreement on where the records live: the same home, street, neighbourhood, postal code or city. */
+const sameArea = (levels: Readonly<Record<string, string>>): boolean =>
+  sameHome(levels) ||
+  levels.address === 'near' ||
+  levels.postal_code === 'exact' ||
+  levels.postal_code === 'one_digit' ||
+  levels.city === 'exact' ||
+  levels.city === 'close' ||
+  levels.city === 'implied';
 
 /**
  * Household members (spouses, siblings, parent and child, twins): a shared home with a conflict on
- * what identifies a person (given name, birth date, gender). The home's agreement is then explained
- * by living together and stops counting as evidence of identity (see HOME_FIELDS).
+ * what identifies a person (given name, birth date, gender). The home's agreement is then explained by living together and stops
+ * counting as evidence of identity (see HOME_FIELDS). Birth dates of another generation withdraw
+ * any agreement on place, not only a shared home: neighbours in a town with few streets share a
+ * street, postal code and city, and those must never outweigh two different people's birth dates.
  */
 function householdLevel(levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): string {
-  if (!sameHome(levels)) return 'none';
-  if (!(differentGiven(levels) || levels.birth_date === 'different' || levels.gender === 'different')) return 'none';
+  const otherBirth = levels.birth_date === 'different';
+  if (!(otherBirth ? sameArea(levels) : sameHome(levels))) return 'none';
+  if (!(differentGiven(levels) || otherBirth || levels.gender === 'different')) return 'none';
   return ssnAgrees(levels, a, b) ? 'conflict_ssn_agrees' : 'conflict';
 }
+
+/**
+ * Birth dates that disagree beyond a typo (another generation, or simply another person) and no
+ * SSN agreement to say otherwise: never auto-linked, however rare the name and however much of
+ * the place agrees (a father and son, two neighbours with a common name).
+ */
+function generationLevel(levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): string {
+  if (levels.birth_date !== 'different') return 'none';
+  return ssnAgrees(levels, a, b) ? 'refuted_by_ssn' : 'different';
+}
+
+/** Birth-date levels that say one person (equal, or one typing error apart). */
+const BIRTH_CONFIRMS: ReadonlySet<string> = new Set(['exact', 'one_digit', 'day_month_swap', 'day_off_one', 'year_off_one']);
+
+/**
+ * Both SSNs known and different (not a typo) and no birth date to confirm the pair (missing,
+ * partial or different): the names and the place alone never decide against two SSNs.
+ */
+const ssnConflictLevel = (levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): string =>
+  ssnDiffers(levels, a, b) && !BIRTH_CONFIRMS.has(levels.birth_date!) ? 'unconfirmed' : 'none';
 
 /** Numbers one apart ('123456788' / '123456789'). */
 function consecutive(x: string, y: string): boolean {
@@ -222,6 +267,8 @@ export function comparisonLevels(a: MatchFeatures, b: MatchFeatures): Record<str
     levels.city = 'implied';
   levels.twin = twinLevel(levels, a, b);
   levels.household = householdLevel(levels, a, b);
+  levels.generation = generationLevel(levels, a, b);
+  levels.ssn_conflict = ssnConflictLevel(levels, a, b);
   return levels;
 }
 
@@ -319,6 +366,31 @@ export function matchCap(c: Comparison, a: MatchFeatures, b: MatchFeatures, conf
   // An SSN never decides alone: without it the rest must reach at least the review band.
   const ssn = c.evidence.find((e) => e.field === 'ssn')?.weight ?? 0;
   if (ssn > 0 && c.weight - ssn < log2Odds(config.thresholds.review)) return 'SSN_DECISIVE';
+  return null;
+}
+
+/** Pair levels that say two records are two people whatever the score: suspected twins, Jr / Sr, another generation. */
+const CONFLICT_LEVELS: Readonly<Record<string, readonly string[]>> = {
+  twin: ['suspected', 'possible'],
+  suffix: ['different'],
+  generation: ['different'],
+  ssn_conflict: ['unconfirmed'],
+};
+
+/**
+ * Chains: a record may match one source record of a golden record while conflicting with another
+ * (the son's record without a birth date joined the father; the son's next record matches it).
+ * Before a MATCH joins a golden record, the record is compared with the golden's other source
+ * records: the first conflict (`GOLDEN_<FIELD>_<LEVEL>`) holds it for review, null lets it join.
+ */
+export function conflictsWithGolden(record: MatchFeatures, others: readonly MatchFeatures[], config: MatchingConfig): string | null {
+  for (const other of others) {
+    const levels = comparisonLevels(record, other);
+    for (const [field, conflicting] of Object.entries(CONFLICT_LEVELS)) {
+      const level = levels[field] ?? 'none';
+      if (conflicting.includes(level) && config.fields[field]) return `GOLDEN_${field.toUpperCase()}_${level.toUpperCase()}`;
+    }
+  }
   return null;
 }
 

@@ -39,22 +39,23 @@ for (const name of ['febrl1', 'febrl2', 'febrl3'] as const) {
   });
 }
 
-test('febrl4 (4a then 4b as two sources): precision >= 0.9995, F1 >= 0.995', { skip }, () => {
+test('febrl4 (4a then 4b as two sources): precision >= 0.9995, F1 >= 0.994', { skip }, () => {
   const records: LabelledRecord[] = datasets().febrl4();
   const tuned = calibrated(records);
   const m = simulateLinking(records, tuned);
   assert.ok(m.precision >= 0.9995, `precision ${m.precision} (${m.falseMerges} false merges)`);
   // The goal is F1 >= 0.999. About 25 true pairs of FEBRL4 look exactly like household members
   // (same address; a given name or birth date replaced by another; SSN corrupted): the household
-  // and twin guards keep them apart by design, and the SSN cap (an SSN never decides alone) holds ~20 more for review: F1 near 0.996.
+  // and twin guards keep them apart by design, the SSN cap (an SSN never decides alone) holds ~20 more for review, and
+  // ~10 with two different SSNs and no birth date to confirm them are held too (ssn_conflict): F1 near 0.995.
   // Without the household guards F1 rises and precision holds (FEBRL has no households):
-  assert.ok(m.f1 >= 0.995, `F1 ${m.f1}`);
-  assert.ok(m.reviewCount <= 25, `review queue ${m.reviewCount}`);
+  assert.ok(m.f1 >= 0.994, `F1 ${m.f1}`);
+  assert.ok(m.reviewCount <= 35, `review queue ${m.reviewCount}`);
   const { household: _, ...fields } = tuned.fields;
   const unguarded = { ...tuned, fields: { ...fields, twin: { ...tuned.fields.twin!, reviewLevels: [] } } };
   const without = simulateLinking(records, unguarded);
   assert.ok(
-    without.f1 > m.f1 && without.f1 >= 0.997 && without.precision >= 0.9995,
+    without.f1 > m.f1 && without.f1 >= 0.995 && without.precision >= 0.9995,
     `without the household guards: F1 ${without.f1}, precision ${without.precision}`,
   );
 });
