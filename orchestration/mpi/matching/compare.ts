@@ -182,16 +182,18 @@ const ssnDiffers = (levels: Readonly<Record<string, string>>, a: MatchFeatures, 
   levels.ssn === 'different' || (levels.ssn === 'one_digit' && consecutive(a.ssn ?? '', b.ssn ?? ''));
 
 /**
- * Twins: same family, birth date and home, given names that differ. Clearly different or only
- * sounding alike ('Aidan' / 'Jayden'): suspected twins unless an equal SSN refutes it. Names of
- * one nickname group ('Emma' / 'Emily'): possible twins when both SSNs are known and differ. A
- * spelling typo ('Jonathon') is one person's. The agreements are explained by the household, not by identity.
+ * Twins: same family name and birth date in the same area (home, street, postal code or city:
+ * twins move out), given names that differ. Clearly different, only sounding alike ('Aidan' /
+ * 'Jayden'), or alike but of another gender: suspected twins unless an equal SSN refutes it.
+ * Names of one nickname group ('Emma' / 'Emily'): possible twins unless the SSNs agree. A
+ * spelling typo ('Jonathon') of the same gender is one person's.
  */
 function twinLevel(levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): string {
   const sameFamily = levels.family === 'exact' || levels.family === 'token' || levels.family === 'jw_high';
-  if (!(sameFamily && levels.birth_date === 'exact' && sameHome(levels))) return 'none';
-  if (differentGiven(levels) || levels.given === 'phonetic') return ssnAgrees(levels, a, b) ? 'refuted_by_ssn' : 'suspected';
-  if (levels.given === 'nickname' && ssnDiffers(levels, a, b)) return 'possible';
+  if (!(sameFamily && levels.birth_date === 'exact' && sameArea(levels))) return 'none';
+  const otherGender = levels.gender === 'different' && levels.given !== 'exact' && levels.given !== 'missing';
+  if (differentGiven(levels) || levels.given === 'phonetic' || otherGender) return ssnAgrees(levels, a, b) ? 'refuted_by_ssn' : 'suspected';
+  if (levels.given === 'nickname' && !ssnAgrees(levels, a, b)) return 'possible';
   return 'none';
 }
 
@@ -220,13 +222,19 @@ function householdLevel(levels: Readonly<Record<string, string>>, a: MatchFeatur
 }
 
 /**
+ * Given name and birth date both conflict: an equal SSN may then be a relative's on the wrong
+ * record (a parent's or spouse's SSN given for a child or partner): it refutes no generation guard.
+ */
+const relativesSsn = (levels: Readonly<Record<string, string>>): boolean => differentGiven(levels) && levels.birth_date === 'different';
+
+/**
  * Birth dates that disagree beyond a typo (another generation, or simply another person) and no
  * SSN agreement to say otherwise: never auto-linked, however rare the name and however much of
  * the place agrees (a father and son, two neighbours with a common name).
  */
 function generationLevel(levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): string {
   if (levels.birth_date !== 'different') return 'none';
-  return ssnAgrees(levels, a, b) ? 'refuted_by_ssn' : 'different';
+  return ssnAgrees(levels, a, b) && !relativesSsn(levels) ? 'refuted_by_ssn' : 'different';
 }
 
 /** Birth-date levels that say one person (equal, or one typing error apart). */
@@ -369,26 +377,32 @@ export function matchCap(c: Comparison, a: MatchFeatures, b: MatchFeatures, conf
   return null;
 }
 
-/** Pair levels that say two records are two people whatever the score: suspected twins, Jr / Sr, another generation. */
-const CONFLICT_LEVELS: Readonly<Record<string, readonly string[]>> = {
-  twin: ['suspected', 'possible'],
-  suffix: ['different'],
-  generation: ['different'],
-  ssn_conflict: ['unconfirmed'],
-};
+/** Guard levels that say two people whatever the score: twins, Jr / Sr. */
+const CONFLICT_LEVELS: Readonly<Record<string, readonly string[]>> = { twin: ['suspected', 'possible'], suffix: ['different'] };
+/** Guard levels that say two people when the pair is not even worth a review (one person's records can be far apart). */
+const CONFLICT_LEVELS_APART: Readonly<Record<string, readonly string[]>> = { generation: ['different'], ssn_conflict: ['unconfirmed'] };
 
 /**
  * Chains: a record may match one source record of a golden record while conflicting with another
  * (the son's record without a birth date joined the father; the son's next record matches it).
  * Before a MATCH joins a golden record, the record is compared with the golden's other source
- * records: the first conflict (`GOLDEN_<FIELD>_<LEVEL>`) holds it for review, null lets it join.
+ * records: suspected twins or Jr / Sr with any of them, or another generation or two unconfirmed
+ * SSNs with one it would not even send to review, hold it for review. Returns the first conflict
+ * (`GOLDEN_<FIELD>_<LEVEL>`), or null to let it join.
  */
-export function conflictsWithGolden(record: MatchFeatures, others: readonly MatchFeatures[], config: MatchingConfig): string | null {
+export function conflictsWithGolden(
+  record: MatchFeatures,
+  others: readonly MatchFeatures[],
+  config: MatchingConfig,
+  frequencies?: NameFrequencies,
+): string | null {
   for (const other of others) {
-    const levels = comparisonLevels(record, other);
-    for (const [field, conflicting] of Object.entries(CONFLICT_LEVELS)) {
-      const level = levels[field] ?? 'none';
-      if (conflicting.includes(level) && config.fields[field]) return `GOLDEN_${field.toUpperCase()}_${level.toUpperCase()}`;
+    const c = compareFeatures(record, other, config, frequencies);
+    const apart = decide(c, record, other, config) === DECISIONS.NO_MATCH;
+    for (const e of c.evidence) {
+      if (!config.fields[e.field]) continue;
+      if (CONFLICT_LEVELS[e.field]?.includes(e.level) || (apart && CONFLICT_LEVELS_APART[e.field]?.includes(e.level)))
+        return `GOLDEN_${e.field.toUpperCase()}_${e.level.toUpperCase()}`;
     }
   }
   return null;
