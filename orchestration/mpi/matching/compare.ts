@@ -4,7 +4,7 @@
 import jaroWinkler from 'talisman/metrics/jaro-winkler.js';
 import { distance as levenshtein } from 'fastest-levenshtein';
 import type { MatchingConfig } from './config.ts';
-import type { MatchFeatures } from './features.ts';
+import { streetName, type MatchFeatures } from './features.ts';
 import { NEUTRAL_LEVELS } from './fields.ts';
 
 /** The population's counts of a field's normalized values (names, cities, postal codes, street lines), as the store keeps them. */
@@ -193,9 +193,16 @@ function twinLevel(levels: Readonly<Record<string, string>>, a: MatchFeatures, b
   if (!(sameFamily && levels.birth_date === 'exact' && sameArea(levels))) return 'none';
   const otherGender = levels.gender === 'different' && levels.given !== 'exact' && levels.given !== 'missing';
   if (differentGiven(levels) || levels.given === 'phonetic' || otherGender) return ssnAgrees(levels, a, b) ? 'refuted_by_ssn' : 'suspected';
-  if (levels.given === 'nickname' && !ssnAgrees(levels, a, b)) return 'possible';
+  if (levels.given === 'nickname' && ssnDiffers(levels, a, b)) return 'possible';
   return 'none';
 }
+
+/**
+ * Birth dates that disagree beyond a typo in another year: two people. In the same year the month
+ * and day are more likely mistyped than a sibling born the same year.
+ */
+const otherBirthYear = (levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): boolean =>
+  levels.birth_date === 'different' && a.dob?.slice(0, 4) !== b.dob?.slice(0, 4);
 
 /** Any agreement on where the records live: the same home, street, neighbourhood, postal code or city. */
 const sameArea = (levels: Readonly<Record<string, string>>): boolean =>
@@ -215,7 +222,7 @@ const sameArea = (levels: Readonly<Record<string, string>>): boolean =>
  * street, postal code and city, and those must never outweigh two different people's birth dates.
  */
 function householdLevel(levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): string {
-  const otherBirth = levels.birth_date === 'different';
+  const otherBirth = otherBirthYear(levels, a, b);
   if (!(otherBirth ? sameArea(levels) : sameHome(levels))) return 'none';
   if (!(differentGiven(levels) || otherBirth || levels.gender === 'different')) return 'none';
   return ssnAgrees(levels, a, b) ? 'conflict_ssn_agrees' : 'conflict';
@@ -225,7 +232,8 @@ function householdLevel(levels: Readonly<Record<string, string>>, a: MatchFeatur
  * Given name and birth date both conflict: an equal SSN may then be a relative's on the wrong
  * record (a parent's or spouse's SSN given for a child or partner): it refutes no generation guard.
  */
-const relativesSsn = (levels: Readonly<Record<string, string>>): boolean => differentGiven(levels) && levels.birth_date === 'different';
+const relativesSsn = (levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): boolean =>
+  differentGiven(levels) && otherBirthYear(levels, a, b);
 
 /**
  * Birth dates that disagree beyond a typo (another generation, or simply another person) and no
@@ -233,8 +241,8 @@ const relativesSsn = (levels: Readonly<Record<string, string>>): boolean => diff
  * the place agrees (a father and son, two neighbours with a common name).
  */
 function generationLevel(levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): string {
-  if (levels.birth_date !== 'different') return 'none';
-  return ssnAgrees(levels, a, b) && !relativesSsn(levels) ? 'refuted_by_ssn' : 'different';
+  if (!otherBirthYear(levels, a, b)) return 'none';
+  return ssnAgrees(levels, a, b) && !relativesSsn(levels, a, b) ? 'refuted_by_ssn' : 'different';
 }
 
 /** Birth-date levels that say one person (equal, or one typing error apart). */
@@ -288,6 +296,7 @@ const HOME_FIELDS: ReadonlySet<string> = new Set(['address', 'city', 'postal_cod
 type CompiledField = {
   readonly name: string;
   readonly weights: ReadonlyMap<string, number>;
+  readonly ms: ReadonlyMap<string, number>;
   readonly exactM: number;
   readonly tf: boolean;
   readonly min: number;
@@ -312,6 +321,7 @@ function compile(config: MatchingConfig): Compiled {
       return {
         name,
         weights: new Map(Object.entries(f.levels).map(([level, p]) => [level, clamp(Math.log2(p.m / p.u), min, max)])),
+        ms: new Map(Object.entries(f.levels).map(([level, p]) => [level, p.m])),
         exactM: f.levels.exact?.m ?? 1,
         tf: tfFields.has(name),
         min,
@@ -323,13 +333,54 @@ function compile(config: MatchingConfig): Compiled {
   return c;
 }
 
-/** log2(m/u) for an exact name with u from the population's frequency of that name ("Smith" weighs less than "Okonkwo"). */
-function tfWeight(f: CompiledField, value: string | null, config: MatchingConfig, frequencies: NameFrequencies | undefined): number | null {
+/** log2(m/u) with u the population's frequency of the value ("Smith" weighs less than "Okonkwo"); null when unknown. */
+function tfWeight(
+  f: CompiledField,
+  m: number,
+  value: string | null,
+  config: MatchingConfig,
+  frequencies: NameFrequencies | undefined,
+): number | null {
   if (!frequencies || !value || frequencies.total <= 0 || frequencies.total < (config.termFrequency.minTotal ?? 0)) return null;
-  const count = frequencies.count(f.name as 'family' | 'given', value);
+  const count = frequencies.count(f.name, value);
   if (count === null || !Number.isFinite(count)) return null;
   const u = Math.max(Math.max(count, 1) / frequencies.total, config.termFrequency.minU);
-  return clamp(Math.log2(f.exactM / Math.min(u, 1)), f.min, f.max);
+  return clamp(Math.log2(m / Math.min(u, 1)), f.min, f.max);
+}
+
+const shared = (x: readonly string[], y: readonly string[]): string | null => x.find((v) => y.includes(v)) ?? null;
+
+/** The street name two records' addresses share (house numbers apart): neighbours, or one person who moved along it. */
+function sharedStreet(a: MatchFeatures, b: MatchFeatures): string | null {
+  const names = (f: MatchFeatures) => f.addresses.map((x) => (typeof x?.street === 'string' ? streetName(x.street) : '')).filter(Boolean);
+  return shared(names(a), names(b));
+}
+
+/** Levels whose agreement is worth what the shared place's frequency says: the value they agree on. */
+function placeValue(field: string, level: string, a: MatchFeatures, b: MatchFeatures): string | null {
+  if (field === 'city' && level === 'exact') return shared(a.cities, b.cities);
+  if (field === 'postal_code' && level === 'exact') return shared(a.postalCodes, b.postalCodes);
+  if (field === 'address' && (level === 'close' || level === 'near' || level === 'street')) return sharedStreet(a, b);
+  return null;
+}
+
+/** A field's weight at a level, value-specific where configured: names up or down, places only down. */
+function valueWeight(
+  f: CompiledField,
+  level: string,
+  weight: number,
+  a: MatchFeatures,
+  b: MatchFeatures,
+  config: MatchingConfig,
+  frequencies: NameFrequencies | undefined,
+): number {
+  if (!f.tf || !frequencies) return weight;
+  if (f.name === 'family' || f.name === 'given')
+    return level === 'exact' ? (tfWeight(f, f.exactM, f.name === 'family' ? a.family : a.given, config, frequencies) ?? weight) : weight;
+  const value = placeValue(f.name, level, a, b);
+  // A street name counts for a same-house level only when the house numbers differ (a shared first line is a home, not a street).
+  if (value === null || (level === 'street' && a.addresses.some((x) => b.addresses.some((y) => x?.street === y?.street)))) return weight;
+  return Math.min(weight, tfWeight(f, f.ms.get(level) ?? 1, value, config, frequencies) ?? weight);
 }
 
 /** Compare two records: per-field evidence and the match probability. */
@@ -343,7 +394,7 @@ export function compareFeatures(a: MatchFeatures, b: MatchFeatures, config: Matc
   for (const f of c.fields) {
     const level = levels[f.name] ?? 'missing';
     let weight = NEUTRAL_LEVELS.has(level) ? 0 : (f.weights.get(level) ?? 0); // unconfigured levels (given 'swapped') weigh 0
-    if (level === 'exact' && f.tf) weight = tfWeight(f, f.name === 'family' ? a.family : a.given, config, frequencies) ?? weight;
+    if (weight !== 0) weight = valueWeight(f, level, weight, a, b, config, frequencies);
     if (HOME_FIELDS.has(f.name) && weight > 0) home += weight;
     if (f.name === 'household' && level === 'conflict') householdAt = evidence.length;
     total += weight;

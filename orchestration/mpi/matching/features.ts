@@ -175,11 +175,29 @@ export function matchFeatures(d: SourceDemographics, config: MatchingConfig): Ma
 export const featuresAreCurrent = (f: unknown): f is MatchFeatures =>
   typeof f === 'object' && f !== null && (f as { v?: unknown }).v === FEATURES_VERSION;
 
-/** The normalized names the store counts for term frequencies. */
-export function frequencyTerms(f: MatchFeatures): { field: 'family' | 'given'; value: string }[] {
-  const out: { field: 'family' | 'given'; value: string }[] = [];
+/** Fields whose values the store counts for term frequencies (value-specific weights). */
+export const FREQUENCY_FIELDS = ['family', 'given', 'city', 'postal_code', 'address'] as const;
+export type FrequencyField = (typeof FREQUENCY_FIELDS)[number];
+
+/** A street line without its house and unit numbers ('412 main st apt 3' -> 'main st apt'): what neighbours share. */
+export const streetName = (line: string): string =>
+  line
+    .split(' ')
+    .filter((t) => t.length > 0 && !/\d/.test(t))
+    .join(' ');
+
+/**
+ * The values the store counts for term frequencies: names, and where people live (city, postal
+ * code, street name): a regional population has few of those, and a shared one says little.
+ */
+export function frequencyTerms(f: MatchFeatures): { field: FrequencyField; value: string }[] {
+  const out: { field: FrequencyField; value: string }[] = [];
   if (f.family) out.push({ field: 'family', value: f.family });
   if (f.given) out.push({ field: 'given', value: f.given });
+  for (const c of f.cities) out.push({ field: 'city', value: c });
+  for (const p of f.postalCodes) out.push({ field: 'postal_code', value: p });
+  for (const s of new Set(f.addresses.map((a) => (typeof a?.street === 'string' ? streetName(a.street) : ''))))
+    if (s) out.push({ field: 'address', value: s });
   return out;
 }
 
