@@ -402,14 +402,20 @@ class Builder {
     }
   }
 
-  address(cityIndex?: number): Address {
+  /** A free address in a city (a random one when absent), on a given street or one of the city's. */
+  address(cityIndex?: number, on?: { readonly name: string; readonly type: number }): Address {
     const r = this.r;
     const city = cityIndex ?? this.cityIndex();
     const c = this.region[city]!;
     // Streets of a town are not equally busy: the first ones are the long ones.
-    const street = c.streets[Math.min(c.streets.length - 1, Math.floor(c.streets.length * r() * r()))]!;
+    const street = on ?? c.streets[Math.floor(c.streets.length * (chance(r, 0.5) ? r() : r() * r()))]!;
+    const key = `${city}|${street.name}|${street.type}`;
+    const used = this.numbers.get(key) ?? this.numbers.set(key, new Set()).get(key)!;
+    let number = 0;
+    for (let tries = 0; tries < 50 && (number === 0 || used.has(number)); tries++) number = int(r, 1, r() < 0.7 ? 400 : 4000);
+    used.add(number);
     return {
-      number: int(r, 1, r() < 0.7 ? 400 : 4000),
+      number,
       street: street.name,
       type: street.type,
       unit: chance(r, 0.15) ? `Apt ${int(r, 1, 24)}${pick(r, ['', 'A', 'B'])}` : null,
@@ -417,6 +423,8 @@ class Builder {
       postalCode: pick(r, c.postalCodes),
     };
   }
+  /** House numbers taken per street: two households never share a number on one street. */
+  private readonly numbers = new Map<string, Set<number>>();
 
   cityIndex(): number {
     let u = this.r() * CITY_WEIGHTS.reduce((s, w) => s + w, 0);
@@ -590,7 +598,7 @@ class Builder {
         if (!chance(r, 0.3)) continue;
         const home = this.byHousehold.get(kid.household)!;
         const near = chance(r, 0.25)
-          ? { ...this.address(home.address.city), street: home.address.street, type: home.address.type }
+          ? this.address(home.address.city, { name: home.address.street, type: home.address.type })
           : this.address(chance(r, 0.7) ? home.address.city : undefined);
         const h = this.household(chance(r, 0.5) ? 'couple' : 'family', near, chance(r, 0.5) ? home : undefined);
         kid.household = h.id;
@@ -615,6 +623,7 @@ export const TRAPS = [
   'other-household',
   'shared-ssn',
   'common-name-same-town',
+  'same-street',
   'other',
 ] as const;
 export type Trap = (typeof TRAPS)[number];
@@ -629,6 +638,8 @@ type SourceProfile = {
   readonly typo: number;
   readonly nickname: number;
   readonly phone: number;
+  /** Probability that no address is sent. */
+  readonly noAddress: number;
   /** Probability that a person's suffix is recorded. */
   readonly suffix: number;
   readonly upper: boolean;
@@ -645,6 +656,7 @@ export const SOURCES: readonly SourceProfile[] = [
     typo: 0.03,
     nickname: 0.02,
     phone: 0.9,
+    noAddress: 0.01,
     suffix: 0.6,
     upper: false,
     abbreviate: false,
@@ -658,6 +670,7 @@ export const SOURCES: readonly SourceProfile[] = [
     typo: 0.05,
     nickname: 0.03,
     phone: 0.85,
+    noAddress: 0.01,
     suffix: 0.5,
     upper: true,
     abbreviate: true,
@@ -671,6 +684,7 @@ export const SOURCES: readonly SourceProfile[] = [
     typo: 0.08,
     nickname: 0.12,
     phone: 0.95,
+    noAddress: 0.02,
     suffix: 0.3,
     upper: false,
     abbreviate: true,
@@ -684,6 +698,7 @@ export const SOURCES: readonly SourceProfile[] = [
     typo: 0.1,
     nickname: 0.08,
     phone: 0.75,
+    noAddress: 0.05,
     suffix: 0.2,
     upper: false,
     abbreviate: false,
@@ -711,6 +726,8 @@ export type PopulationRecord = {
   readonly traps: readonly string[];
   /** The SSN as recorded (digits only), or null. */
   readonly ssn: string | null;
+  /** Street name and city of the address sent (house number aside), or null when none was sent. */
+  readonly street: string | null;
   readonly patient: PopulationPatient;
 };
 
@@ -849,6 +866,10 @@ class Recorder {
       family = typo(r, family);
       traps.push('typo-family');
     }
+    if (p.middle && chance(r, 0.015)) {
+      given = p.middle;
+      traps.push('middle-as-given');
+    }
     if (chance(r, 0.012)) {
       [given, family] = [family, given];
       traps.push('swapped-names');
@@ -905,6 +926,8 @@ class Recorder {
       (x): x is string => x !== null,
     );
     const phone = candidates.length > 0 && chance(r, s.phone) ? pick(r, candidates) : null;
+    const noAddress = chance(r, s.noAddress);
+    if (noAddress) traps.push('address-missing');
     const patient: PopulationPatient = {
       resourceType: 'Patient',
       id,
@@ -912,19 +935,32 @@ class Recorder {
       name: [{ family: text(family), given: givenList, ...(suffix ? { suffix: [suffix] } : {}) }],
       ...(chance(r, 0.97) ? { gender: p.sex } : {}),
       ...(birthDate ? { birthDate } : {}),
-      address: [
-        {
-          line,
-          city: text(this.region[a.city]!.name),
-          state: STATE,
-          ...(chance(r, 0.96) ? { postalCode: a.postalCode } : {}),
-          country: 'US',
-        },
-      ],
+      ...(noAddress
+        ? {}
+        : {
+            address: [
+              {
+                line,
+                city: text(this.region[a.city]!.name),
+                state: STATE,
+                ...(chance(r, 0.96) ? { postalCode: a.postalCode } : {}),
+                country: 'US',
+              },
+            ],
+          }),
       ...(phone ? { telecom: [{ system: 'phone', value: phone, use: phone === p.cell ? 'mobile' : 'home' }] } : {}),
     };
     if (reg.duplicate) traps.push('duplicate-registration');
-    return { id, source: s.name, person: p.id, household: p.household, traps, ssn: ssn?.replace(/-/g, '') ?? null, patient };
+    return {
+      id,
+      source: s.name,
+      person: p.id,
+      household: p.household,
+      traps,
+      ssn: ssn?.replace(/-/g, '') ?? null,
+      street: noAddress ? null : `${a.street} ${a.type}|${a.city}`,
+      patient,
+    };
   }
 }
 
@@ -971,6 +1007,7 @@ export function relationOf(population: Population): (a: string, b: string) => Tr
     if (pa.household === pb.household) return 'other-household';
     if (ra.ssn !== null && ra.ssn === rb.ssn) return 'shared-ssn';
     if (pa.given === pb.given && pa.family === pb.family && homeCity(pa) === homeCity(pb)) return 'common-name-same-town';
+    if (ra.street !== null && ra.street === rb.street) return 'same-street';
     return 'other';
   };
 }
