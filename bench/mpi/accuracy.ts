@@ -15,7 +15,7 @@
 // before its initial load: u and the prior). --uncalibrated runs the defaults only,
 // --calibrated-only the calibrated one.
 //
-// Quick loop for the model developer (about 2 minutes on 2 cores, the population's 35k records once):
+// Quick loop for the model developer (the population's 35k records once: ~50 s on a quiet 2-core machine, ~2 min loaded):
 //   node bench/mpi/accuracy.ts --population-only --uncalibrated
 //
 // Concurrency defaults to 1 (strictly file order) so two runs of the same store give the same
