@@ -35,7 +35,7 @@ import {
 } from '../orchestration/mpi/store.ts';
 import type { MatchingConfig } from '../orchestration/mpi/matching/index.ts';
 import type { IdentifierProtection } from '../security/identifier-protection.ts';
-import { sourceDemographics, type SourceDemographics } from '../translation/fhir-r4/patient.ts';
+import { sourceDemographics, sourceScope, type SourceDemographics } from '../translation/fhir-r4/patient.ts';
 import { error as issueError, type TranslationIssue } from '../translation/issues.ts';
 import { quarantine, type QuarantineEntry } from '../translation/quarantine.ts';
 import { databaseOptionsFromEnv, openStorage, protectionFor } from './components.ts';
@@ -181,7 +181,7 @@ export function prepareRecord(text: string, line: number, source: string, profil
   }
   let translated;
   try {
-    translated = sourceDemographics((ownId ? resource : { ...resource, id: storedId }) as never, source, profile);
+    translated = sourceDemographics((ownId ? resource : { ...resource, id: storedId }) as never, sourceScope({ id: source }), profile);
   } catch {
     // Elements of the wrong shape (an object where FHIR has an array...) make translation throw.
     return refused(
