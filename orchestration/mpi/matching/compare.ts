@@ -71,6 +71,12 @@ export function compareGiven(a: MatchFeatures, b: MatchFeatures, familyLevel: st
   if (!a.given || !b.given) return 'missing';
   if (a.given === b.given) return 'exact';
   if (intersects(a.givenNick, b.givenNick)) return 'nickname';
+  // The middle name registered as the given name ('Paul' / 'John Paul').
+  if (
+    (a.givenTokens?.length ?? 0) + (b.givenTokens?.length ?? 0) > 2 &&
+    (a.givenTokens?.includes(b.given) || b.givenTokens?.includes(a.given))
+  )
+    return 'middle';
   const s = jw(a.given, b.given);
   if (s >= JW_HIGH) return 'jw_high';
   if (intersects(a.givenDm, b.givenDm) || (a.givenSdx !== null && a.givenSdx === b.givenSdx)) return 'phonetic';
@@ -193,7 +199,7 @@ function twinLevel(levels: Readonly<Record<string, string>>, a: MatchFeatures, b
   if (!(sameFamily && levels.birth_date === 'exact' && sameArea(levels))) return 'none';
   const otherGender = levels.gender === 'different' && levels.given !== 'exact' && levels.given !== 'missing';
   if (differentGiven(levels) || levels.given === 'phonetic' || otherGender) return ssnAgrees(levels, a, b) ? 'refuted_by_ssn' : 'suspected';
-  if (levels.given === 'nickname' && ssnDiffers(levels, a, b)) return 'possible';
+  if ((levels.given === 'nickname' || levels.given === 'middle') && ssnDiffers(levels, a, b)) return 'possible';
   return 'none';
 }
 

@@ -20,7 +20,7 @@ import {
   splitSuffix,
 } from './normalize.ts';
 
-export const FEATURES_VERSION = 2;
+export const FEATURES_VERSION = 3;
 const MAX_VALUES = 4; // addresses, phones, e-mails kept per record: bounds the pairwise work
 
 export type MatchFeatures = {
@@ -36,6 +36,8 @@ export type MatchFeatures = {
   readonly given: string | null;
   readonly givenDm: readonly string[];
   readonly givenSdx: string | null;
+  /** Every given-name token (first and middle names): a source may register the middle name as the given name. */
+  readonly givenTokens: readonly string[];
   /** Formal names the given name is a nickname of (or is): bill -> ['william']. */
   readonly givenNick: readonly string[];
   /** Generational suffix: jr, sr, ii, iii, iv, v. */
@@ -122,6 +124,12 @@ export function parseName(name: SourceDemographics['name'] | undefined): ParsedN
   return { family, given, suffix };
 }
 
+/** Every token of every given name, suffixes left out ('John Paul Jr' -> john, paul). */
+const givenTokensOf = (name: SourceDemographics['name'] | undefined, first: readonly string[]): string[] => {
+  const all = name && typeof name === 'object' ? list<unknown>(name.given).flatMap(nameTokens) : [];
+  return [...new Set([...first, ...all])].filter((t) => generationalSuffix(t) === null).slice(0, MAX_VALUES);
+};
+
 const GENDERS: ReadonlySet<string> = new Set(['male', 'female', 'other']);
 const SSN_TYPE = 'SS';
 
@@ -154,6 +162,7 @@ export function matchFeatures(d: SourceDemographics, config: MatchingConfig): Ma
     given: given?.slice(0, 64) ?? null,
     givenDm: dm(given),
     givenSdx: sdx(given),
+    givenTokens: givenTokensOf(d?.name, n.given),
     givenNick: nicknameGroups(n.given[0] ?? null, given),
     suffix: n.suffix,
     dob,

@@ -4,7 +4,7 @@
 // swap (the family level carries the whole name's evidence, so given must not count it twice).
 export const FIELD_LEVELS: Readonly<Record<string, readonly string[]>> = {
   family: ['exact', 'swapped', 'token', 'jw_high', 'phonetic', 'jw_mid', 'different'],
-  given: ['exact', 'nickname', 'jw_high', 'phonetic', 'jw_mid', 'initial', 'different'],
+  given: ['exact', 'nickname', 'middle', 'jw_high', 'phonetic', 'jw_mid', 'initial', 'different'],
   birth_date: ['exact', 'one_digit', 'day_month_swap', 'day_off_one', 'year_off_one', 'partial', 'different'],
   address: ['exact', 'street', 'close', 'near', 'different'],
   city: ['exact', 'close', 'different'],

@@ -113,3 +113,14 @@ test('a golden record whose other records conflict with the incoming one is not 
   assert.equal(conflictsWithGolden(father, [typo, moved], config), null);
   assert.equal(conflictsWithGolden(father, [], config), null);
 });
+
+test('the middle name registered as the given name is one person, not a sibling', () => {
+  const a = person({ ...home, given: ['John', 'Paul'], ssn: null });
+  const b = person({ ...home, given: ['Paul'], ssn: null });
+  const [fa, fb] = [f(a), f(b)];
+  const c = compareFeatures(fa, fb, config);
+  assert.equal(c.evidence.find((e) => e.field === 'given')?.level, 'middle');
+  assertLinked('middle name as given', a, b);
+  // Two first names with nothing else to connect them stay different.
+  assert.equal(compareFeatures(f(person({ given: ['John'] })), f(person({ given: ['Paul'] })), config).evidence[1]?.level, 'different');
+});
