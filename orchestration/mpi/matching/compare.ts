@@ -188,7 +188,7 @@ const ssnDiffers = (levels: Readonly<Record<string, string>>, a: MatchFeatures, 
   levels.ssn === 'different' || (levels.ssn === 'one_digit' && consecutive(a.ssn ?? '', b.ssn ?? ''));
 
 /**
- * Twins: same family name and birth date in the same area (home, street, postal code or city:
+ * Twins: same family name and birth date (or one typo of it) in the same area (home, street, postal code or city:
  * twins move out), given names that differ. Clearly different, only sounding alike ('Aidan' /
  * 'Jayden'), or alike but of another gender: suspected twins unless an equal SSN refutes it.
  * Names of one nickname group ('Emma' / 'Emily'): possible twins unless the SSNs agree. A
@@ -196,10 +196,11 @@ const ssnDiffers = (levels: Readonly<Record<string, string>>, a: MatchFeatures, 
  */
 function twinLevel(levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): string {
   const sameFamily = levels.family === 'exact' || levels.family === 'token' || levels.family === 'jw_high';
-  if (!(sameFamily && levels.birth_date === 'exact' && sameArea(levels))) return 'none';
+  if (!(sameFamily && TWIN_BIRTH.has(levels.birth_date!) && sameArea(levels))) return 'none';
   const otherGender = levels.gender === 'different' && levels.given !== 'exact' && levels.given !== 'missing';
   if (differentGiven(levels) || levels.given === 'phonetic' || otherGender) return ssnAgrees(levels, a, b) ? 'refuted_by_ssn' : 'suspected';
-  if ((levels.given === 'nickname' || levels.given === 'middle') && ssnDiffers(levels, a, b)) return 'possible';
+  const sameBirth = levels.birth_date === 'exact';
+  if (sameBirth && (levels.given === 'nickname' || levels.given === 'middle') && ssnDiffers(levels, a, b)) return 'possible';
   return 'none';
 }
 
@@ -209,6 +210,9 @@ function twinLevel(levels: Readonly<Record<string, string>>, a: MatchFeatures, b
  */
 const otherBirthYear = (levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): boolean =>
   levels.birth_date === 'different' && a.dob?.slice(0, 4) !== b.dob?.slice(0, 4);
+
+/** One birth date, or one typo apart: a twin's record may carry a birth-date typo too. */
+const TWIN_BIRTH: ReadonlySet<string> = new Set(['exact', 'one_digit', 'day_month_swap', 'day_off_one']);
 
 /** Any agreement on where the records live: the same home, street, neighbourhood, postal code or city. */
 const sameArea = (levels: Readonly<Record<string, string>>): boolean =>
