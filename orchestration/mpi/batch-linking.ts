@@ -4,8 +4,8 @@
 // candidates for the ones after them, in input order), then bulk inserts and one recomputation of
 // the golden records touched. The batch lock is held exclusively meanwhile, so no online linker
 // interleaves. On PostgreSQL the chunks of a call form a pipeline (linkPipelined). Records the MPI
-// already knows (updates) and repeats take the online path afterwards, so re-matching rules stay
-// in one place.
+// already knows are left alone when sent again unchanged; updates and repeats take the online path
+// afterwards, so re-matching rules stay in one place.
 import { randomUUID } from 'node:crypto';
 import { setImmediate as turn } from 'node:timers/promises';
 import type { Database, Queryable } from '../../platform/db.ts';
@@ -38,7 +38,10 @@ import {
   linkSourceRecord,
   prepare,
   rankedCandidates,
+  refKey,
   scoreCandidates,
+  storedRecords,
+  unchangedOutcome,
   type Candidate,
   type LinkOptions,
   type LinkOutcome,
@@ -110,7 +113,7 @@ const referenced = (d: Decided): string[] => [
 /** Records scored (or prepared) between two turns of the event loop: a few milliseconds of work. */
 const YIELD_EVERY = 25;
 
-const idOf = (c: { readonly source: string; readonly sourcePatientId: string }): string => c.source + '\u0000' + c.sourcePatientId;
+const idOf = refKey;
 
 /** What a chunk's decisions need from the database: each record's stored candidates, and name frequencies. */
 type ChunkReads = { readonly fromDb: ReadonlyMap<number, RankedCandidate[]>; readonly freq: NameFrequencies | undefined };
@@ -529,14 +532,27 @@ export async function linkBatch(
   const seen = new Set<string>();
   const fresh: number[] = [];
   const later: number[] = [];
+  /** Records the store knows, first time in this call: sent again exactly as stored, they are not linked again. */
+  const again: number[] = [];
   records.forEach((d, i) => {
     const id = idOf(d);
+    if (known.has(id) && !seen.has(id)) again.push(i);
     if (known.has(id) || seen.has(id)) later.push(i);
-    else {
-      seen.add(id);
-      fresh.push(i);
-    }
+    else fresh.push(i);
+    seen.add(id);
   });
+  const stored = await storedRecords(
+    db,
+    again.map((i) => records[i]!),
+  );
+  const unchanged = new Set<number>();
+  for (const i of again) {
+    if (unchanged.size % YIELD_EVERY === YIELD_EVERY - 1) await turn();
+    const same = unchangedOutcome(stored.get(idOf(records[i]!)), prepare(records[i]!, protection, matching), protection);
+    if (!same) continue;
+    outcomes[i] = same;
+    unchanged.add(i);
+  }
   const chunks: Prepared[][] = [];
   const positions: number[][] = [];
   for (let start = 0; start < fresh.length; start += BATCH_CHUNK) {
@@ -569,6 +585,6 @@ export async function linkBatch(
   };
   if (chunks.length > 0) await (db.kind === 'postgres' ? linkPipelined : linkOneByOne)(db, chunks, protection, matching, options, onLinked);
   upkeepOf(db).linked(fresh.length);
-  for (const i of later) outcomes[i] = await linkSourceRecord(db, records[i]!, protection, options);
+  for (const i of later) if (!unchanged.has(i)) outcomes[i] = await linkSourceRecord(db, records[i]!, protection, options);
   return outcomes;
 }

@@ -15,7 +15,7 @@ import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Database, Queryable } from '../../platform/db.ts';
 import type { FieldCipher } from '../../security/field-encryption.ts';
-import type { IdentifierProtection } from '../../security/identifier-protection.ts';
+import { canonicalJson, type IdentifierProtection } from '../../security/identifier-protection.ts';
 import type { SourceDemographics } from '../../translation/fhir-r4/patient.ts';
 import {
   blockingKeys,
@@ -135,7 +135,11 @@ export function prepare(input: SourceDemographics, protection: IdentifierProtect
   };
 }
 
-const sameFeatures = (a: MatchFeatures, b: MatchFeatures): boolean => JSON.stringify(a) === JSON.stringify(b);
+/**
+ * Compared canonically: the stored copy is jsonb, which reorders object keys (by length, then bytes),
+ * so JSON.stringify of the two never matched and every record sent again looked changed.
+ */
+const sameFeatures = (a: MatchFeatures, b: MatchFeatures): boolean => canonicalJson(a) === canonicalJson(b);
 
 /**
  * Candidates' SSNs are stored encrypted; decrypting one costs ~4 µs, and the same records come
@@ -148,6 +152,48 @@ export function revealStoredFeatures(cipher: FieldCipher, f: MatchFeatures): Mat
   let ssn = revealed.get(f.ssn);
   if (ssn === undefined) revealed.set(f.ssn, (ssn = cipher.decrypt(f.ssn)));
   return { ...f, ssn };
+}
+
+/** A live source record as stored, enough to tell whether a record sent again changed. */
+export type StoredRecord = {
+  readonly source: string;
+  readonly source_patient_id: string;
+  readonly golden_id: string;
+  readonly link_state: LinkState;
+  readonly link_score: number | null;
+  readonly features: MatchFeatures | null;
+  readonly demographics: SourceDemographics | null;
+};
+
+export const refKey = (r: { readonly source: string; readonly sourcePatientId: string }): string => r.source + '\u0000' + r.sourcePatientId;
+
+/** The live stored records among these (one statement, whatever their number), by source and id. */
+export async function storedRecords(
+  q: Queryable,
+  refs: readonly { readonly source: string; readonly sourcePatientId: string }[],
+): Promise<Map<string, StoredRecord>> {
+  if (refs.length === 0) return new Map();
+  const { rows } = await q.query<StoredRecord>(
+    `SELECT source, source_patient_id, golden_id, link_state, link_score, features, demographics FROM source_record
+     WHERE (source, source_patient_id) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND deleted_at IS NULL`,
+    [refs.map((r) => r.source), refs.map((r) => r.sourcePatientId)],
+  );
+  return new Map(rows.map((r) => [refKey({ source: r.source, sourcePatientId: r.source_patient_id }), r]));
+}
+
+/**
+ * The outcome of a record sent again exactly as stored (the same demographics, hence the same
+ * features): its current link, decided again by nobody. Nothing is written, so a restart or a
+ * re-sync over unchanged sources leaves links, history, review queue and golden ids as they were.
+ * Compared canonically: jsonb reorders keys, and a protected identifier's ciphertext differs for
+ * the same value. Undefined when the record is new, deleted, or changed.
+ */
+export function unchangedOutcome(stored: StoredRecord | undefined, p: Prepared, protection: IdentifierProtection): LinkOutcome | undefined {
+  if (!stored?.features || !stored.demographics) return undefined;
+  const demographics = { ...stored.demographics, identifiers: protection.reveal(stored.demographics.identifiers ?? []) };
+  if (canonicalJson(demographics) !== canonicalJson(p.d)) return undefined;
+  if (!sameFeatures(revealStoredFeatures(protection.cipher, stored.features), p.features)) return undefined;
+  return { goldenId: stored.golden_id, created: false, decision: stored.link_state, score: stored.link_score, flags: p.flags };
 }
 
 export type Candidate = {
@@ -517,6 +563,9 @@ export async function linkSourceRecord(
   const matching = options.matching ?? defaultLinkConfig().matching;
   const survivorship = options.survivorship ?? defaultLinkConfig().survivorship;
   const p = prepare(d, protection, matching);
+  // Read without locks: an unchanged record needs none, and a concurrent change is ordered after this call.
+  const same = unchangedOutcome((await storedRecords(db, [d])).get(refKey(d)), p, protection);
+  if (same) return same;
   const { outcome, newTerms } = await linkPrepared(db, p, protection, matching, survivorship, options.actor ?? SYSTEM_ACTOR);
   if (newTerms) await countTerms(db, [p]);
   return outcome;
