@@ -199,7 +199,11 @@ export async function storedRecords(
  * Compared canonically: jsonb reorders keys, and a protected identifier's ciphertext differs for
  * the same value. Undefined when the record is new, deleted, or changed.
  */
-export function unchangedOutcome(stored: StoredRecord | undefined, p: Prepared, protection: IdentifierProtection): LinkOutcome | undefined {
+export function unchangedOutcome(
+  stored: Omit<StoredRecord, 'source' | 'source_patient_id'> | undefined,
+  p: Prepared,
+  protection: IdentifierProtection,
+): LinkOutcome | undefined {
   if (!stored?.features || !stored.demographics) return undefined;
   const demographics = { ...stored.demographics, identifiers: protection.reveal(stored.demographics.identifiers ?? []) };
   if (canonicalJson(demographics) !== canonicalJson(p.d)) return undefined;
@@ -332,13 +336,7 @@ async function indexRecord(tx: Queryable, p: Prepared, protection: IdentifierPro
   );
 }
 
-type Existing = {
-  golden_id: string;
-  link_state: LinkState;
-  link_origin: 'AUTO' | 'MANUAL';
-  link_score: number | null;
-  features: MatchFeatures | null;
-};
+type Existing = Omit<StoredRecord, 'source' | 'source_patient_id'> & { readonly link_origin: 'AUTO' | 'MANUAL' };
 
 /** The active golden record an id leads to, locked: itself, or (a steward merged it meanwhile) its survivor. */
 async function lockActive(tx: Queryable, id: string): Promise<string | undefined> {
@@ -363,10 +361,15 @@ async function linkPrepared(
   return inTransaction(db, async (tx) => {
     await lockKeys(tx, [`record|${recordId(ref)}`, ...p.blockKeys]);
     const { rows } = await tx.query<Existing>(
-      'SELECT golden_id, link_state, link_origin, link_score, features FROM source_record WHERE source = $1 AND source_patient_id = $2 AND deleted_at IS NULL FOR UPDATE',
+      'SELECT golden_id, link_state, link_origin, link_score, features, demographics FROM source_record WHERE source = $1 AND source_patient_id = $2 AND deleted_at IS NULL',
       [d.source, d.sourcePatientId],
     );
     const existing = rows[0];
+    // Sent again unchanged: nothing is written (the advisory locks above write nothing either).
+    const same = unchangedOutcome(existing, p, protection);
+    if (same) return { outcome: same, newTerms: false };
+    if (existing)
+      await tx.query('SELECT 1 FROM source_record WHERE source = $1 AND source_patient_id = $2 FOR UPDATE', [d.source, d.sourcePatientId]);
     /** The record keeps its link; its new data is stored and its golden record recomputed. */
     const keep = async (state: LinkState, score: number | null): Promise<{ outcome: LinkOutcome; newTerms: boolean }> => {
       await writeSourceRecords(tx, [sourceRecordRow(p, existing!.golden_id, state)]);
@@ -458,9 +461,6 @@ export async function linkSourceRecord(
   const matching = options.matching ?? defaultLinkConfig().matching;
   const survivorship = options.survivorship ?? defaultLinkConfig().survivorship;
   const p = prepare(d, protection, matching);
-  // Read without locks: an unchanged record needs none, and a concurrent change is ordered after this call.
-  const same = unchangedOutcome((await storedRecords(db, [d])).get(recordKey(d)), p, protection);
-  if (same) return same;
   const { outcome, newTerms } = await linkPrepared(db, p, protection, matching, survivorship, options.actor ?? SYSTEM_ACTOR);
   if (newTerms) await countTerms(db, [p]);
   return outcome;
