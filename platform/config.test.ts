@@ -3,7 +3,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadAdapters, loadConnections, loadIssuers, loadVendorProfile, substituteEnv, validateConnection } from './config.ts';
+import {
+  loadAdapters,
+  loadConnections,
+  loadIssuers,
+  loadVendorProfile,
+  localIdentifierSystems,
+  substituteEnv,
+  validateConnection,
+  validateConnections,
+} from './config.ts';
 
 test('the shipped configuration loads: adapters, connections, vendor profiles, no extra issuers', () => {
   const adapters = loadAdapters();
@@ -40,6 +49,58 @@ test('a connection is validated when loaded, not at its first query', () => {
   assert.throws(() => validateConnection({ ...base, id: 'Bad Id' }), /connection id/);
   assert.throws(() => validateConnection({ ...base, baseUrl: 'not a url' }));
   assert.throws(() => validateConnection({ ...base, clientId: '' }), /clientId/);
+  assert.throws(() => validateConnection({ ...base, identifierSystems: { MR: 'not a uri' } }), /identifierSystems\.MR must be a URI/);
+  assert.throws(() => validateConnection({ ...base, identifierSystems: { SS: 'urn:x:y' } as never }), /SS is not a local identifier type/);
+});
+
+const hospital = (id: string, identifierSystems?: Record<string, string>) =>
+  validateConnection({
+    id,
+    adapter: 'epic',
+    baseUrl: `https://${id}.example/fhir`,
+    clientId: 'c',
+    scope: 's',
+    timeZone: 'UTC',
+    timeoutMs: 1000,
+    ...(identifierSystems ? { identifierSystems } : {}),
+  });
+
+test('each connection has identifier systems of its own: configured, else derived from its id', () => {
+  assert.deepEqual(localIdentifierSystems(hospital('epic-north')), {
+    MR: 'urn:patient-gateway:connection:epic-north:mr',
+    PI: 'urn:patient-gateway:connection:epic-north:pi',
+  });
+  assert.deepEqual(localIdentifierSystems(hospital('epic-north', { MR: 'urn:oid:1.2.3' })), {
+    MR: 'urn:oid:1.2.3',
+    PI: 'urn:patient-gateway:connection:epic-north:pi',
+  });
+  // Two hospitals of one vendor, neither configured: apart.
+  assert.equal(validateConnections([hospital('epic-north'), hospital('epic-south')]).length, 2);
+  // The shipped connections name the systems the simulators send, each its own.
+  const shipped = loadConnections(undefined, {}).map((c) => localIdentifierSystems(c).MR);
+  assert.deepEqual(shipped, ['urn:oid:1.2.840.114350.1.13.0.1.7.5.737384.14', 'urn:oid:2.16.840.1.113883.6.1000']);
+});
+
+test('two connections claiming one identifier system is a configuration error, at start', () => {
+  const shared = { MR: 'urn:oid:1.2.840.114350.1.13.0.1.7.5.737384.14' };
+  assert.throws(
+    () => validateConnections([hospital('epic-north', shared), hospital('epic-south', shared)]),
+    /epic-north\.identifierSystems\.MR and epic-south\.identifierSystems\.MR both name the identifier system "urn:oid:1\.2\.840\.114350\.1\.13\.0\.1\.7\.5\.737384\.14"/,
+  );
+  // A configured system that is another connection's default is caught too.
+  assert.throws(
+    () => validateConnections([hospital('epic-north'), hospital('epic-south', { PI: 'urn:patient-gateway:connection:epic-north:mr' })]),
+    /both name the identifier system/,
+  );
+  assert.throws(() => validateConnections([hospital('epic-north'), hospital('epic-north')]), /configured twice/);
+  const dir = mkdtempSync(join(tmpdir(), 'connections-'));
+  try {
+    const file = join(dir, 'connections.json');
+    writeFileSync(file, JSON.stringify({ connections: [hospital('a', shared), hospital('b', shared)] }));
+    assert.throws(() => loadConnections(file, {}), /both name the identifier system/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('trusted issuers come with their JWK Set', () => {

@@ -36,7 +36,31 @@ export type ConnectionConfig = {
    * low enough for that many pages to arrive within timeoutMs.
    */
   readonly maxPages?: number;
+  /**
+   * The assigning authority (FHIR Identifier.system) of this hospital's own identifiers, by v2-0203
+   * type: `MR` (medical record number) and `PI` (patient internal id). An MRN means something only
+   * at the hospital that issued it, so each connection has its own systems: the MPI indexes and the
+   * API shows the identifiers under them. Absent ones are derived from the connection id
+   * (localIdentifierSystems), so two connections never share one unless configured to, which is
+   * refused at start (validateConnections).
+   */
+  readonly identifierSystems?: Readonly<Partial<Record<LocalIdentifierType, string>>>;
 };
+
+/** v2-0203 identifier types a facility assigns itself: meaningful only together with the connection that sent them. */
+export const LOCAL_IDENTIFIER_TYPES = ['MR', 'PI'] as const;
+export type LocalIdentifierType = (typeof LOCAL_IDENTIFIER_TYPES)[number];
+export type LocalIdentifierSystems = Readonly<Record<LocalIdentifierType, string>>;
+
+export const isLocalIdentifierType = (type: string): type is LocalIdentifierType =>
+  (LOCAL_IDENTIFIER_TYPES as readonly string[]).includes(type);
+
+/** The systems a connection's local identifiers are stamped with: configured, else `urn:patient-gateway:connection:<id>:<type>`. */
+export function localIdentifierSystems(c: Pick<ConnectionConfig, 'id' | 'identifierSystems'>): LocalIdentifierSystems {
+  return Object.fromEntries(
+    LOCAL_IDENTIFIER_TYPES.map((t) => [t, c.identifierSystems?.[t] ?? `urn:patient-gateway:connection:${c.id}:${t.toLowerCase()}`]),
+  ) as LocalIdentifierSystems;
+}
 
 export type VendorProfile = {
   readonly vendor: string;
@@ -79,7 +103,30 @@ export function loadConnections(
   env: NodeJS.ProcessEnv = process.env,
 ): readonly ConnectionConfig[] {
   const { connections } = readJson<{ connections: ConnectionConfig[] }>(file);
-  return connections.map((c) => validateConnection({ ...c, baseUrl: substituteEnv(c.baseUrl, env) }));
+  return validateConnections(connections.map((c) => validateConnection({ ...c, baseUrl: substituteEnv(c.baseUrl, env) })));
+}
+
+/**
+ * What no single connection can check: ids are unique, and no two connections (nor two types of
+ * one) claim the same identifier system, or the same MRN at two hospitals would name one identifier.
+ */
+export function validateConnections(connections: readonly ConnectionConfig[]): readonly ConnectionConfig[] {
+  const ids = new Set<string>();
+  const owners = new Map<string, string>();
+  for (const c of connections) {
+    if (ids.has(c.id)) throw new Error(`connection id "${c.id}" is configured twice`);
+    ids.add(c.id);
+    for (const [type, system] of Object.entries(localIdentifierSystems(c))) {
+      const owner = owners.get(system);
+      if (owner !== undefined)
+        throw new Error(
+          `connection configuration: ${owner} and ${c.id}.identifierSystems.${type} both name the identifier system "${system}": ` +
+            'each hospital assigns its own MRNs, so give each connection its own system (identifierSystems in config/connections.json)',
+        );
+      owners.set(system, `${c.id}.identifierSystems.${type}`);
+    }
+  }
+  return connections;
 }
 
 export function validateConnection(c: ConnectionConfig): ConnectionConfig {
@@ -90,6 +137,14 @@ export function validateConnection(c: ConnectionConfig): ConnectionConfig {
   new URL(c.baseUrl); // throws on a malformed URL, at start rather than at first query
   if (c.maxPages !== undefined && !(Number.isInteger(c.maxPages) && c.maxPages >= 1))
     throw new Error(`connection ${c.id}: maxPages must be a positive integer`);
+  for (const [type, system] of Object.entries(c.identifierSystems ?? {})) {
+    if (!isLocalIdentifierType(type))
+      throw new Error(
+        `connection ${c.id}: identifierSystems.${type} is not a local identifier type (${LOCAL_IDENTIFIER_TYPES.join(', ')})`,
+      );
+    if (typeof system !== 'string' || !/^[a-z][a-z0-9+.-]*:\S+$/i.test(system))
+      throw new Error(`connection ${c.id}: identifierSystems.${type} must be a URI (e.g. urn:oid:...)`);
+  }
   return { ...c, baseUrl: c.baseUrl.replace(/\/+$/, ''), timeoutMs: c.timeoutMs ?? 5000, scope: c.scope ?? 'system/*.rs' };
 }
 

@@ -24,6 +24,11 @@ export const ERROR_CODES = {
   NOT_FOUND: { status: 404 },
   /** The operation contradicts the current state (already resolved, merged concurrently). */
   CONFLICT: { status: 409 },
+  /**
+   * A lookup that answers one patient found an identifier that names several (`count`): none is
+   * returned rather than a guess; the list field beside it (`patientsByIdentifier`) returns them all.
+   */
+  AMBIGUOUS_IDENTIFIER: { status: 409 },
   /** The request body is over the size limit. */
   PAYLOAD_TOO_LARGE: { status: 413 },
   /** A downstream subgraph refused or failed the part of the plan it was sent (`subgraph`). */

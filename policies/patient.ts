@@ -13,6 +13,7 @@ export const patientPolicies = {
     // Looking up one named person is identity work: clinicians and stewards only.
     patient: identity,
     patientByIdentifier: identity,
+    patientsByIdentifier: identity,
     // Paging through patients is also how analysts count cohorts; what they see per patient is limited below.
     patients: deidentified,
   },

@@ -6,7 +6,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCache, type TtlCache } from '../platform/cache.ts';
-import { defaultPorts, loadAdapters, loadConnections, type AdapterConfig, type ConnectionConfig } from '../platform/config.ts';
+import {
+  defaultPorts,
+  loadAdapters,
+  loadConnections,
+  validateConnections,
+  type AdapterConfig,
+  type ConnectionConfig,
+} from '../platform/config.ts';
 import { dropSchema, servingTimeoutsFromEnv, type Database, type DatabaseTimeouts } from '../platform/db.ts';
 import type { RunningHttpServer } from '../platform/graphql-http.ts';
 import { KEY_ALGORITHMS, keyNames, loadKeyPair, type KeyStoreOptions } from '../platform/keys.ts';
@@ -113,7 +120,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await cache.close();
     });
 
-    let connections = options.connections ?? loadConnections();
+    let connections = validateConnections(options.connections ?? loadConnections());
     let simulators: Stack['simulators'];
     if (options.simulators) {
       const clients = await Promise.all(

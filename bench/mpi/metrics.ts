@@ -96,3 +96,28 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
   const line = (r: readonly string[]) => `| ${r.join(' | ')} |`;
   return [line(header), line(header.map((_h, i) => (numeric[i] ? '---:' : '---'))), ...cells.map(line)].join('\n');
 }
+
+/**
+ * False-merge pairs (two records of different people in one cluster) counted by `classify(recordA,
+ * recordB)`, e.g. the relation of the two people (twins, spouses, ...). Sums to falseMergePairs.
+ */
+export function falseMergePairsBy(
+  assignments: readonly (Assignment & { readonly record: string })[],
+  classify: (a: string, b: string) => string,
+): Record<string, number> {
+  const clusters = new Map<string, (Assignment & { readonly record: string })[]>();
+  for (const a of assignments) {
+    const members = clusters.get(a.cluster);
+    if (members) members.push(a);
+    else clusters.set(a.cluster, [a]);
+  }
+  const counts: Record<string, number> = {};
+  for (const members of clusters.values())
+    for (let i = 0; i < members.length; i++)
+      for (let j = i + 1; j < members.length; j++)
+        if (members[i]!.entity !== members[j]!.entity) {
+          const label = classify(members[i]!.record, members[j]!.record);
+          counts[label] = (counts[label] ?? 0) + 1;
+        }
+  return counts;
+}

@@ -29,7 +29,7 @@ import { dropSchema, type Database } from '../../platform/db.ts';
 import { linkBySourceRecord, linkSourceRecord } from '../../orchestration/mpi/store.ts';
 import { openStorage, protectionFor } from '../../runtime/components.ts';
 import { DEFAULT_CONCURRENCY, DEFAULT_PROFILE, linkNdjson, type BatchSummary } from '../../orchestration/mpi/ndjson-linking.ts';
-import { sourceDemographics } from '../../translation/fhir-r4/patient.ts';
+import { sourceDemographics, sourceScope } from '../../translation/fhir-r4/patient.ts';
 import { commandLine, reportFailure, runMain, usageError } from '../../runtime/cli.ts';
 import { describeMachine } from '../gateway/report.ts';
 import { markdownTable, percentile } from './metrics.ts';
@@ -148,7 +148,7 @@ function calibrateOnPopulation(args: Args): Calibrated {
   const share = Math.min(1, args.calibrationSample / total);
   const sample: MatchFeatures[] = [];
   const take = (patient: Record<string, unknown>, source: string) => {
-    const t = sourceDemographics(patient as never, source, profile);
+    const t = sourceDemographics(patient as never, sourceScope({ id: source }), profile);
     if (t.ok) sample.push(matchFeatures(t.value, base));
   };
   for (let i = 0; i < args.golden; i++) {
@@ -251,7 +251,7 @@ async function stream(
     const duplicate = k % 2 === 0;
     const index = duplicate ? Math.floor(pickPerson() * args.golden) : args.golden + (run % 100_000) * args.stream + k;
     const p = duplicate ? streamDuplicate(args.seed, index, run) : person(args.seed, index);
-    const t = sourceDemographics(toPatient(p, `s-${k}`, `S${k}`) as never, source, profile);
+    const t = sourceDemographics(toPatient(p, `s-${k}`, `S${k}`) as never, sourceScope({ id: source }), profile);
     if (!t.ok) throw new Error(`stream record ${k} did not translate`);
     // Where the truth says a duplicate belongs: a golden record holding one of the person's records
     // (the first source's, or the second source's when it was not linked to the first). Read before, not timed.

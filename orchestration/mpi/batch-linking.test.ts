@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { person, toPatient } from '../../bench/mpi/synthetic.ts';
 import { loadVendorProfile } from '../../platform/config.ts';
-import { sourceDemographics, type SourceDemographics } from '../../translation/fhir-r4/patient.ts';
+import { sourceDemographics, sourceScope, type SourceDemographics } from '../../translation/fhir-r4/patient.ts';
 import { BATCH_CHUNK, linkBatch } from './batch-linking.ts';
 import { openMpiTestDb, type MpiTestDb } from './test-helpers.ts';
 
@@ -17,7 +17,11 @@ const profile = loadVendorProfile('fhir-r4');
 const SEED = 11;
 
 function record(index: number, source: string): SourceDemographics {
-  const translated = sourceDemographics(toPatient(person(SEED, index), `${source}-${index}`, `M${index}`) as never, source, profile);
+  const translated = sourceDemographics(
+    toPatient(person(SEED, index), `${source}-${index}`, `M${index}`) as never,
+    sourceScope({ id: source }),
+    profile,
+  );
   if (!translated.ok) throw new Error(`synthetic person ${index} did not translate`);
   return translated.value;
 }

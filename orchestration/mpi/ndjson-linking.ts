@@ -9,7 +9,7 @@ import { setImmediate as turn } from 'node:timers/promises';
 import type { VendorProfile } from '../../platform/config.ts';
 import type { Database } from '../../platform/db.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
-import { sourceDemographics, type SourceDemographics } from '../../translation/fhir-r4/patient.ts';
+import { sourceDemographics, sourceScope, type SourceDemographics } from '../../translation/fhir-r4/patient.ts';
 import { error as issueError, type TranslationIssue } from '../../translation/issues.ts';
 import { quarantine, type QuarantineEntry } from '../../translation/quarantine.ts';
 import type { MatchingConfig } from './matching/index.ts';
@@ -162,7 +162,7 @@ export function prepareRecord(text: string, line: number, source: string, profil
   }
   let translated;
   try {
-    translated = sourceDemographics((ownId ? resource : { ...resource, id: storedId }) as never, source, profile);
+    translated = sourceDemographics((ownId ? resource : { ...resource, id: storedId }) as never, sourceScope({ id: source }), profile);
   } catch {
     // Elements of the wrong shape (an object where FHIR has an array...) make translation throw.
     return refused(

@@ -107,18 +107,26 @@ export async function goldenByIds(
   );
 }
 
-export async function goldenIdByIdentifier(
+/**
+ * Every golden patient a source record carrying this identifier is linked to, in the order their
+ * first such record was linked (at most `limit`). More than one means the identifier is ambiguous
+ * (an SSN two people share, a record indexed before systems were per connection): callers must
+ * never pick one of them.
+ */
+export async function goldenIdsByIdentifier(
   db: Queryable,
   system: string,
   value: string,
   protection: IdentifierProtection,
-): Promise<string | undefined> {
+  limit: number,
+): Promise<string[]> {
   const { rows } = await db.query<{ golden_id: string }>(
     `SELECT s.golden_id FROM patient_identifier i JOIN source_record s USING (source, source_patient_id)
-     WHERE i.system = $1 AND i.value = $2 AND s.deleted_at IS NULL ORDER BY s.linked_at LIMIT 1`,
-    [system, protection.lookupValue(system, value)],
+     WHERE i.system = $1 AND i.value = $2 AND s.deleted_at IS NULL
+     GROUP BY s.golden_id ORDER BY min(s.linked_at), s.golden_id LIMIT $3`,
+    [system, protection.lookupValue(system, value), limit],
   );
-  return rows[0]?.golden_id;
+  return rows.map((r) => r.golden_id);
 }
 
 /**

@@ -6,7 +6,7 @@ import type { ConnectionConfig, VendorProfile } from '../../platform/config.ts';
 import type { Database } from '../../platform/db.ts';
 import { logger } from '../../platform/log.ts';
 import type { FhirConnection } from '../../protocol/fhir/client.ts';
-import { sourceDemographics } from '../../translation/fhir-r4/patient.ts';
+import { sourceDemographics, sourceScope } from '../../translation/fhir-r4/patient.ts';
 import { quarantine } from '../../translation/quarantine.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
 import { linkBatch } from '../mpi/store.ts';
@@ -34,13 +34,14 @@ export async function loadSource(db: Database, { connection, client, profile, pr
     linked = 0,
     newGolden = 0,
     quarantined = 0;
+  const scope = sourceScope(connection);
   try {
     for await (const page of client.searchPages('Patient', { _count: '200' })) {
       read += page.length;
       const refused = [];
       const valid = [];
       for (const resource of page) {
-        const t = sourceDemographics(resource as never, connection.id, profile);
+        const t = sourceDemographics(resource as never, scope, profile);
         if (t.ok) valid.push(t.value);
         else
           refused.push({

@@ -7,7 +7,7 @@ import type { Database } from '../../platform/db.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
 import {
   goldenByIds,
-  goldenIdByIdentifier,
+  goldenIdsByIdentifier,
   goldenPage,
   linkBySourceRecord,
   linksForGolden,
@@ -24,7 +24,7 @@ import {
   oldestCategoryBirthYear,
   type SafeHarborConfig,
 } from '../../policies/safe-harbor.ts';
-import { badUserInput } from '../../platform/errors.ts';
+import { badUserInput, ProductError } from '../../platform/errors.ts';
 import { cursorCodec, pageSize, text } from '../shared/arguments.ts';
 import { perRequest, type SubgraphContext } from '../shared/context.ts';
 import { launchPatient } from '../shared/launch-context.ts';
@@ -79,6 +79,16 @@ export function mpiResolvers({ db, protection, adapters, connections, ...deps }:
     const patient = await goldenLoader(ctx).load(id.toLowerCase());
     return patient && mayAccessPatient(ctx.principal, launch, patient.id) ? patient : null;
   };
+  // Every patient the identifier names that the caller may see: a launch-bound token sees its own patient at most.
+  const patientsByIdentifier = async (system: string, value: string, ctx: SubgraphContext): Promise<GoldenPatient[]> => {
+    if (!system.trim() || !value.trim()) throw badUserInput('`system` and `value` must not be empty', system.trim() ? 'value' : 'system');
+    text(system, 'system');
+    text(value, 'value');
+    if (!mayAccessPatients(ctx.principal)) return [];
+    const ids = await goldenIdsByIdentifier(db, system, value, protection, MAX_PAGE_SIZE);
+    const found = await Promise.all(ids.map((id) => patientById(id, ctx)));
+    return found.filter((p): p is GoldenPatient => p !== null);
+  };
   const mayReadRecordsOf = async (goldenId: string | undefined, ctx: SubgraphContext): Promise<boolean> =>
     mayAccessSourceRecord(ctx.principal, await launchPatient(ctx, db), goldenId);
 
@@ -105,14 +115,17 @@ export function mpiResolvers({ db, protection, adapters, connections, ...deps }:
         return patientById(id, ctx);
       },
       async patientByIdentifier(_p, { system, value }, ctx) {
-        if (!system.trim() || !value.trim())
-          throw badUserInput('`system` and `value` must not be empty', system.trim() ? 'value' : 'system');
-        text(system, 'system');
-        text(value, 'value');
-        if (!mayAccessPatients(ctx.principal)) return null;
-        const id = await goldenIdByIdentifier(db, system, value, protection);
-        return id ? patientById(id, ctx) : null;
+        const found = await patientsByIdentifier(system, value, ctx);
+        // Never a pick among several people: the error names how many, not who.
+        if (found.length > 1)
+          throw new ProductError(
+            'AMBIGUOUS_IDENTIFIER',
+            `This identifier names ${found.length} golden patients; none is returned. patientsByIdentifier lists them.`,
+            { count: found.length },
+          );
+        return found[0] ?? null;
       },
+      patientsByIdentifier: (_p, { system, value }, ctx) => patientsByIdentifier(system, value, ctx),
       async patients(_p, { filter, first, after }, ctx) {
         const size = pageSize(first, 20, MAX_PAGE_SIZE);
         const afterId = after ? cursors.decode(after) : undefined;

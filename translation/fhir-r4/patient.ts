@@ -1,8 +1,15 @@
 // Vendor FHIR R4 Patient to canonical source demographics (what the MPI links on and the golden
 // record is built from). Vendor quirks come from the profile: where the MRN lives, which gender
-// values are repaired, which identifier systems are surfaced.
+// values are repaired, which identifier systems are surfaced. The connection scopes the hospital's
+// own identifiers (MRN, internal id): they are stamped with its systems, never the vendor's.
 import type { Address, ContactPoint, HumanName, Identifier } from '../../schema/__generated__/canonical.ts';
-import type { VendorProfile } from '../../platform/config.ts';
+import {
+  isLocalIdentifierType,
+  localIdentifierSystems,
+  type ConnectionConfig,
+  type LocalIdentifierSystems,
+  type VendorProfile,
+} from '../../platform/config.ts';
 import { error, result, warning, type TranslationIssue, type Translated } from '../issues.ts';
 
 export type SourceDemographics = {
@@ -70,16 +77,37 @@ function gender(p: FhirPatient, profile: VendorProfile, issues: TranslationIssue
   return null;
 }
 
-const isMrn = (i: FhirIdentifier, profile: VendorProfile): boolean =>
-  i.system === profile.mrnIdentifier.system &&
+/** The connection a record comes from, as translation needs it: its id and its own identifier systems. */
+export type SourceScope = { readonly source: string; readonly systems: LocalIdentifierSystems };
+
+export const sourceScope = (c: Pick<ConnectionConfig, 'id' | 'identifierSystems'>): SourceScope => ({
+  source: c.id,
+  systems: localIdentifierSystems(c),
+});
+
+// The MRN is in the vendor's system, or already in the hospital's own (a real EHR sends its own OID).
+const isMrn = (i: FhirIdentifier, profile: VendorProfile, scope: SourceScope): boolean =>
+  (i.system === profile.mrnIdentifier.system || i.system === scope.systems.MR) &&
   (profile.mrnIdentifier.typeText === undefined || i.type?.text === profile.mrnIdentifier.typeText) &&
   (profile.mrnIdentifier.typeCode === undefined || i.type?.coding?.some((c) => c.code === profile.mrnIdentifier.typeCode) === true);
 
-export function sourceDemographics(p: FhirPatient, source: string, profile: VendorProfile): Translated<SourceDemographics> {
+/** The identifiers surfaced on the golden record: a local one (MRN, internal id) under the connection's system for its type. */
+function keptIdentifiers(p: FhirPatient, profile: VendorProfile, scope: SourceScope): Identifier[] {
+  const ownType = new Map(Object.entries(scope.systems).map(([type, system]) => [system, type]));
+  return (p.identifier ?? []).flatMap((i) => {
+    const type = i.system ? (profile.keptIdentifierSystems[i.system] ?? ownType.get(i.system)) : undefined;
+    if (!type || !i.system || !i.value) return [];
+    const system = isLocalIdentifierType(type) ? scope.systems[type] : i.system;
+    return [{ system, value: i.value, type, source: scope.source }];
+  });
+}
+
+export function sourceDemographics(p: FhirPatient, scope: SourceScope, profile: VendorProfile): Translated<SourceDemographics> {
+  const { source } = scope;
   const issues: TranslationIssue[] = [];
   if (p.resourceType !== 'Patient') issues.push(error('resourceType', 'expected Patient'));
   if (!p.id) issues.push(error('Patient.id', 'missing id'));
-  const mrn = p.identifier?.find((i) => isMrn(i, profile))?.value ?? null;
+  const mrn = p.identifier?.find((i) => isMrn(i, profile, scope))?.value ?? null;
   if (!mrn) issues.push(warning('Patient.identifier', 'no MRN in the system the vendor profile names'));
   const n = preferredName(p.name);
   if (!n?.family && !n?.given?.length) issues.push(warning('Patient.name', 'no usable name; cannot be matched on name'));
@@ -90,10 +118,7 @@ export function sourceDemographics(p: FhirPatient, source: string, profile: Vend
     birthDateAsRecorded = String(birthDate).slice(0, 32);
     birthDate = null;
   }
-  const identifiers: Identifier[] = (p.identifier ?? []).flatMap((i) => {
-    const type = i.system ? profile.keptIdentifierSystems[i.system] : undefined;
-    return type && i.system && i.value ? [{ system: i.system, value: i.value, type, source }] : [];
-  });
+  const identifiers = keptIdentifiers(p, profile, scope);
   return result(
     {
       source,

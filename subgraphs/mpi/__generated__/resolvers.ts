@@ -514,10 +514,18 @@ export type Query = {
   linkHistory: Array<LinkEvent>;
   /** The golden patient with this id, or null when it does not exist or the caller may not see it. */
   patient: Maybe<Patient>;
-  /** The golden patient linked to a source record carrying this identifier (e.g. an MRN), or null. */
+  /**
+   * The golden patient linked to the source records carrying this identifier, or null. A hospital's own
+   * identifiers are under its connection's systems (`Identifier.system`; config/connections.json
+   * `identifierSystems`), so an MRN names one hospital's patient. An identifier that names more than one
+   * golden patient the caller may see (an SSN two people share) is an AMBIGUOUS_IDENTIFIER error, never
+   * one of them: ask `patientsByIdentifier`.
+   */
   patientByIdentifier: Maybe<Patient>;
   /** Golden patients, Relay-style, optionally a cohort (filter). `first` is at most 100; totalCount counts the whole cohort (withheld from analysts below 11: `countSuppressed`). */
   patients: PatientConnection;
+  /** Every golden patient (the caller may see) linked to a source record carrying this identifier, first linked first; at most 100. */
+  patientsByIdentifier: Array<Patient>;
   /** Data stewards: open candidate pairs (possible matches and possible duplicates), oldest first, both sides with per-field evidence. */
   reviewQueue: ReviewItemConnection;
 };
@@ -543,6 +551,12 @@ export type QueryPatientsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<PatientFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryPatientsByIdentifierArgs = {
+  system: Scalars['String']['input'];
+  value: Scalars['String']['input'];
 };
 
 
@@ -980,6 +994,7 @@ export type QueryResolvers<ContextType = SubgraphContext, ParentType extends Res
   patient?: Resolver<Maybe<ResolversTypes['Patient']>, ParentType, ContextType, RequireFields<QueryPatientArgs, 'id'>>;
   patientByIdentifier?: Resolver<Maybe<ResolversTypes['Patient']>, ParentType, ContextType, RequireFields<QueryPatientByIdentifierArgs, 'system' | 'value'>>;
   patients?: Resolver<ResolversTypes['PatientConnection'], ParentType, ContextType, RequireFields<QueryPatientsArgs, 'first'>>;
+  patientsByIdentifier?: Resolver<Array<ResolversTypes['Patient']>, ParentType, ContextType, RequireFields<QueryPatientsByIdentifierArgs, 'system' | 'value'>>;
   reviewQueue?: Resolver<ResolversTypes['ReviewItemConnection'], ParentType, ContextType, RequireFields<QueryReviewQueueArgs, 'first'>>;
 };
 

@@ -59,16 +59,20 @@ test('a dump of every table holds no plaintext SSN (neither formatted nor bare d
 test('a clinician reads the SSN and finds the patient by it', async () => {
   const { token } = await tokenFor(stack, ['clinician']);
   const ssn = ssns[0]!;
-  const res = await gql<{ patientByIdentifier: { identifiers: { system: string; value: string }[] } | null }>(
+  // The list field: one person's records still apart (waiting for a steward) are two golden patients with one SSN.
+  const res = await gql<{ patientsByIdentifier: { identifiers: { system: string; value: string }[] }[] }>(
     stack,
     token,
-    'query ($s: String!, $v: String!) { patientByIdentifier(system: $s, value: $v) { identifiers { system value } } }',
+    'query ($s: String!, $v: String!) { patientsByIdentifier(system: $s, value: $v) { identifiers { system value } } }',
     { s: SSN_SYSTEM, v: ssn },
   );
-  assert.ok(
-    res.body.data?.patientByIdentifier?.identifiers.some((i) => i.system === SSN_SYSTEM && i.value === ssn),
-    JSON.stringify(res.body),
-  );
+  const found = res.body.data?.patientsByIdentifier ?? [];
+  assert.ok(found.length > 0, JSON.stringify(res.body));
+  for (const p of found)
+    assert.ok(
+      p.identifiers.some((i) => i.system === SSN_SYSTEM && i.value === ssn),
+      JSON.stringify(res.body),
+    );
 });
 
 test('key rotation re-encrypts every protected value; clients see the same data', async () => {

@@ -47,10 +47,10 @@ test('a patient-bound token never reaches another patient: by id, identifier, li
   const byIdentifier = await gql(
     stack,
     token,
-    'query ($s: String!, $v: String!) { patientByIdentifier(system: $s, value: $v) { id name { family } } }',
+    'query ($s: String!, $v: String!) { patientByIdentifier(system: $s, value: $v) { id name { family } } patientsByIdentifier(system: $s, value: $v) { id } }',
     { s: mrn.system, v: mrn.value },
   );
-  assert.deepEqual(byIdentifier.body, { data: { patientByIdentifier: null } });
+  assert.deepEqual(byIdentifier.body, { data: { patientByIdentifier: null, patientsByIdentifier: [] } });
   const list = await gql<{ patients: { totalCount: number; edges: { node: { id: string } }[] } }>(
     stack,
     token,

@@ -82,11 +82,13 @@ test('the launched app reaches nobody else: by id, identifier or list', async ()
   const token = await ehrToken(epicId);
   assert.deepEqual((await gql(stack, token, `{ patient(id: "${other.id}") { id } }`)).body, { data: { patient: null } });
   const mrn = other.identifiers[0]!;
-  const byIdentifier = await gql(stack, token, 'query ($s: String!, $v: String!) { patientByIdentifier(system: $s, value: $v) { id } }', {
-    s: mrn.system,
-    v: mrn.value,
-  });
-  assert.deepEqual(byIdentifier.body, { data: { patientByIdentifier: null } });
+  const byIdentifier = await gql(
+    stack,
+    token,
+    'query ($s: String!, $v: String!) { patientByIdentifier(system: $s, value: $v) { id } patientsByIdentifier(system: $s, value: $v) { id } }',
+    { s: mrn.system, v: mrn.value },
+  );
+  assert.deepEqual(byIdentifier.body, { data: { patientByIdentifier: null, patientsByIdentifier: [] } });
   // The Epic issuer cannot name a Cerner patient: its ids are read as Epic ids.
   const cernerId = other.sourceRecords.find((r) => r.source === 'cerner-main')!.id.slice('cerner-main:'.length);
   assert.deepEqual(await seenBy(await ehrToken(cernerId)), { ids: [], records: [] });
