@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProductError } from '../platform/errors.ts';
 import { describeFailure, EXIT, helpText, parseCommandLine, usageError, type CommandSpec, type OptionTable } from './cli.ts';
-import { mapBounded } from './mpi-link.ts';
+import { mapBounded } from '../orchestration/mpi/ndjson-linking.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'cli-'));

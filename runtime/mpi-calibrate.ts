@@ -31,7 +31,8 @@ import {
 import { revealStoredFeatures } from '../orchestration/mpi/linking.ts';
 import type { IdentifierProtection } from '../security/identifier-protection.ts';
 import { databaseOptionsFromEnv, openStorage, protectionFor } from './components.ts';
-import { checkReadable, DEFAULT_PROFILE, inputLines, loadProfile, prepareRecord } from './mpi-link.ts';
+import { DEFAULT_PROFILE, prepareRecord } from '../orchestration/mpi/ndjson-linking.ts';
+import { checkReadable, inputLines, loadProfile } from './mpi-link.ts';
 import { parseCommandLine, runCommand, usageError, type OptionValues } from './cli.ts';
 
 export const MPI_CALIBRATE_COMMAND = {

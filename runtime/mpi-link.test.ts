@@ -15,7 +15,8 @@ import { databaseUrl, uniqueSchema } from '../test/support/env.ts';
 import { febrlEntity, febrlToPatient, fhirId, parseFebrlCsv } from '../bench/mpi/febrl.ts';
 import { markdownTable, pairwiseMetrics, percentile } from '../bench/mpi/metrics.ts';
 import { ProductError } from '../platform/errors.ts';
-import { CSV_HEADER, csvRow, mapBounded, parseCliArgs, prepareRecord, PROBLEMS, storedIdFor } from './mpi-link.ts';
+import { mapBounded, prepareRecord, PROBLEMS, storedIdFor } from '../orchestration/mpi/ndjson-linking.ts';
+import { CSV_HEADER, csvRow, parseCliArgs } from './mpi-link.ts';
 
 const CLI = fileURLToPath(new URL('./mpi-link.ts', import.meta.url));
 const url = databaseUrl();

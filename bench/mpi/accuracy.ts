@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { loadVendorProfile } from '../../platform/config.ts';
 import { dropSchema } from '../../platform/db.ts';
 import { openStorage, protectionFor } from '../../runtime/components.ts';
-import { DEFAULT_PROFILE, linkNdjson, type BatchRow } from '../../runtime/mpi-link.ts';
+import { DEFAULT_PROFILE, linkNdjson, type BatchRow } from '../../orchestration/mpi/ndjson-linking.ts';
 import { lineFeatures } from '../../runtime/mpi-calibrate.ts';
 import { calibrate, loadMatchingConfig, type MatchingConfig } from '../../orchestration/mpi/matching/index.ts';
 import { commandLine, runMain, usageError } from '../../runtime/cli.ts';

@@ -28,7 +28,7 @@ import { loadVendorProfile } from '../../platform/config.ts';
 import { dropSchema, type Database } from '../../platform/db.ts';
 import { linkBySourceRecord, linkSourceRecord } from '../../orchestration/mpi/store.ts';
 import { openStorage, protectionFor } from '../../runtime/components.ts';
-import { DEFAULT_CONCURRENCY, DEFAULT_PROFILE, linkNdjson, type BatchSummary } from '../../runtime/mpi-link.ts';
+import { DEFAULT_CONCURRENCY, DEFAULT_PROFILE, linkNdjson, type BatchSummary } from '../../orchestration/mpi/ndjson-linking.ts';
 import { sourceDemographics, sourceScope } from '../../translation/fhir-r4/patient.ts';
 import { commandLine, reportFailure, runMain, usageError } from '../../runtime/cli.ts';
 import { describeMachine } from '../gateway/report.ts';

@@ -48,3 +48,25 @@ test('a duplicate in a later chunk joins its person, whether the chunk before it
   const { rows } = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM source_record');
   assert.equal(rows[0]!.n, records.length, 'every record stored once');
 });
+
+test('a batch sent again unchanged writes nothing: no link event, no review item, no golden record rewritten', async () => {
+  const records = Array.from({ length: 120 }, (_, i) => record(2000 + (i % 100), i < 100 ? 'epic' : 'lab'));
+  const first = await linkBatch(t.db, records, t.protection);
+  const state = async () => ({
+    records: (await t.db.query('SELECT source, source_patient_id, golden_id, xmin::text FROM source_record ORDER BY 1, 2')).rows,
+    goldens: (await t.db.query('SELECT id, xmin::text FROM golden_patient ORDER BY id')).rows,
+    events: (await t.db.query('SELECT count(*)::int AS n FROM link_event')).rows[0],
+    reviews: (await t.db.query('SELECT count(*)::int AS n FROM review_item')).rows[0],
+  });
+  const before = await state();
+  const again = await linkBatch(
+    t.db,
+    records.map((r) => structuredClone(r)),
+    t.protection,
+  );
+  assert.deepEqual(
+    again,
+    first.map((o) => ({ ...o, created: false })),
+  );
+  assert.deepEqual(await state(), before);
+});

@@ -1,11 +1,11 @@
-// Batch linking: the same engine, decisions and tables as online linking (linking.ts), set-based.
+// Batch linking: the same engine, decision path (decision.ts) and tables as online linking (linking.ts), set-based.
 // A chunk of new records is linked with a dozen statements instead of a dozen per record:
 // candidates for the whole chunk in one query, every decision in memory (records of the chunk are
 // candidates for the ones after them, in input order), then bulk inserts and one recomputation of
 // the golden records touched. The batch lock is held exclusively meanwhile, so no online linker
 // interleaves. On PostgreSQL the chunks of a call form a pipeline (linkPipelined). Records the MPI
-// already knows (updates) and repeats take the online path afterwards, so re-matching rules stay
-// in one place.
+// already knows are left alone when sent again unchanged; updates and repeats take the online path
+// afterwards, so re-matching rules stay in one place.
 import { randomUUID } from 'node:crypto';
 import { setImmediate as turn } from 'node:timers/promises';
 import type { Database, Queryable } from '../../platform/db.ts';
@@ -18,18 +18,18 @@ import {
   goldenSources,
   inTransaction,
   isRetryable,
-  LINK_ACTIONS,
+  appendLinkEvents,
   LINK_ORIGINS,
   LINK_STATES,
-  recordId,
+  queueReviews,
+  recordKey,
   insertGoldens,
   SYSTEM_ACTOR,
   writeRecomputed,
   type GoldenSourceRow,
   type GoldenSources,
-  type LinkState,
 } from './golden.ts';
-import { linkReason } from './match-reasons.ts';
+import { decideLink, linkChange, reviewsOf, sourceRecordRow, writeSourceRecords, type LinkDecision } from './decision.ts';
 import { upkeepOf } from './upkeep.ts';
 import {
   countTerms,
@@ -39,12 +39,13 @@ import {
   prepare,
   rankedCandidates,
   scoreCandidates,
+  storedRecords,
+  unchangedOutcome,
   type Candidate,
   type LinkOptions,
   type LinkOutcome,
   type Prepared,
   type RankedCandidate,
-  type Scored,
 } from './linking.ts';
 
 /** Records per transaction: large enough to amortize round trips, small enough to keep locks short. */
@@ -81,9 +82,7 @@ type Decided = {
   readonly p: Prepared;
   readonly goldenId: string;
   readonly created: boolean;
-  readonly decision: LinkState;
-  readonly target: Scored | undefined;
-  readonly duplicates: readonly Scored[];
+  readonly decision: LinkDecision;
 };
 
 /**
@@ -103,14 +102,14 @@ type DecidedChunk = {
  */
 const referenced = (d: Decided): string[] => [
   d.goldenId,
-  ...(d.target && d.decision !== LINK_STATES.NO_MATCH ? [d.target.goldenId] : []),
-  ...d.duplicates.map((s) => s.goldenId),
+  ...(d.decision.target && d.decision.state !== LINK_STATES.NO_MATCH ? [d.decision.target.goldenId] : []),
+  ...d.decision.duplicates.map((s) => s.goldenId),
 ];
 
 /** Records scored (or prepared) between two turns of the event loop: a few milliseconds of work. */
 const YIELD_EVERY = 25;
 
-const idOf = (c: { readonly source: string; readonly sourcePatientId: string }): string => c.source + '\u0000' + c.sourcePatientId;
+const idOf = recordKey;
 
 /** What a chunk's decisions need from the database: each record's stored candidates, and name frequencies. */
 type ChunkReads = { readonly fromDb: ReadonlyMap<number, RankedCandidate[]>; readonly freq: NameFrequencies | undefined };
@@ -163,17 +162,8 @@ async function decideChunk(
       .sort((a, b) => b.shared - a.shared)
       .slice(0, matching.blocking.capTotal)
       .map((x) => x.c);
-    const scored = scoreCandidates(p, candidates, matching, freq);
-    const target = scored[0];
-    const joins = target?.decision === LINK_STATES.MATCH;
-    const goldenId = joins ? target.goldenId : randomUUID();
-    const decision: LinkState = joins
-      ? LINK_STATES.MATCH
-      : target && target.decision !== LINK_STATES.NO_MATCH
-        ? LINK_STATES.POSSIBLE_MATCH
-        : LINK_STATES.NO_MATCH;
-    const duplicates = joins ? scored.filter((s) => s.goldenId !== goldenId && s.decision !== LINK_STATES.NO_MATCH).slice(0, 3) : [];
-    const d: Decided = { p, goldenId, created: !joins, decision, target, duplicates };
+    const decision = decideLink(scoreCandidates(p, candidates, matching, freq));
+    const d: Decided = { p, goldenId: decision.joins ?? randomUUID(), created: decision.joins === null, decision };
     decided.push(d);
     remember(d);
   }
@@ -204,37 +194,14 @@ async function writeChunk(tx: Queryable, chunk: DecidedChunk, protection: Identi
       (newRows.get(d.goldenId) ?? newRows.set(d.goldenId, []).get(d.goldenId)!).push({
         demographics: d.p.sealed,
         data_quality: d.p.flags,
-        link_state: d.decision,
+        link_state: d.decision.state,
         link_origin: 'AUTO',
       });
   await insertGoldens(tx, new Map([...newRows].map(([id, rows]) => [id, goldenColumns(rows, {}, survivorship, protection)])));
-  const inserted = await tx.query<{ rid: string; source: string; source_patient_id: string }>(
-    `INSERT INTO source_record (source, source_patient_id, golden_id, mrn, demographics, source_updated_at, features, data_quality, link_state, link_origin, link_score, link_evidence, matched_via, block_keys, match_reason)
-     SELECT x.source, x.source_patient_id, x.golden_id, x.mrn, x.demographics, x.source_updated_at, x.features, x.data_quality, x.link_state, 'AUTO', x.link_score, x.link_evidence, x.matched_via, x.block_keys, x.match_reason
-     FROM jsonb_to_recordset($1::jsonb) AS x(source text, source_patient_id text, golden_id uuid, mrn text, demographics jsonb, source_updated_at text, features jsonb, data_quality jsonb, link_state text, link_score double precision, link_evidence jsonb, matched_via text, block_keys bigint[], match_reason text)
-     RETURNING rid, source, source_patient_id`,
-    [
-      JSON.stringify(
-        decided.map((d) => ({
-          source: d.p.d.source,
-          source_patient_id: d.p.d.sourcePatientId,
-          golden_id: d.goldenId,
-          mrn: d.p.d.mrn,
-          demographics: d.p.sealed,
-          source_updated_at: d.p.d.lastUpdated,
-          features: d.p.storedFeatures,
-          data_quality: d.p.flags,
-          link_state: d.decision,
-          link_score: d.target?.comparison.probability ?? null,
-          link_evidence: d.target?.comparison.evidence ?? null,
-          matched_via: d.decision === LINK_STATES.MATCH && d.target ? recordId(d.target.via) : null,
-          block_keys: d.p.blockKeys,
-          match_reason: linkReason(d.decision, d.target),
-        })),
-      ),
-    ],
+  const ridOf = await writeSourceRecords(
+    tx,
+    decided.map((d) => sourceRecordRow(d.p, d.goldenId, d.decision)),
   );
-  const ridOf = new Map(inserted.rows.map((r) => [idOf({ source: r.source, sourcePatientId: r.source_patient_id }), String(r.rid)]));
   const blockRids: string[] = [];
   const blockKeys: string[] = [];
   for (const d of decided) {
@@ -262,63 +229,15 @@ async function writeChunk(tx: Queryable, chunk: DecidedChunk, protection: Identi
       `INSERT INTO patient_identifier (system, value, source, source_patient_id) SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(system text, value text, source text, source_patient_id text)`,
       [JSON.stringify(identifiers)],
     );
-  await tx.query(
-    `INSERT INTO link_event (source, source_patient_id, golden_id, state, origin, score, evidence, action, actor, request_id, match_reason)
-     SELECT x.source, x.source_patient_id, x.golden_id, x.state, 'AUTO', x.score, x.evidence, $2, $3, $4, x.match_reason
-     FROM jsonb_to_recordset($1::jsonb) AS x(source text, source_patient_id text, golden_id uuid, state text, score double precision, evidence jsonb, match_reason text)`,
-    [
-      JSON.stringify(
-        decided.map((d) => ({
-          source: d.p.d.source,
-          source_patient_id: d.p.d.sourcePatientId,
-          golden_id: d.goldenId,
-          state: d.decision,
-          score: d.target?.comparison.probability ?? null,
-          evidence: d.target?.comparison.evidence ?? null,
-          match_reason: linkReason(d.decision, d.target),
-        })),
-      ),
-      LINK_ACTIONS.CREATED,
-      who.actor,
-      who.requestId ?? null,
-    ],
+  await appendLinkEvents(
+    tx,
+    decided.map((d) => linkChange(d.p.d, d.goldenId, null, d.decision)),
+    who,
   );
-  const reviews = decided.flatMap((d) => [
-    ...(d.decision === LINK_STATES.POSSIBLE_MATCH && d.target
-      ? [
-          {
-            kind: 'POSSIBLE_MATCH',
-            record_source: d.p.d.source,
-            record_id: d.p.d.sourcePatientId,
-            golden_id: d.goldenId,
-            candidate_id: d.target.goldenId,
-            score: d.target.comparison.probability,
-            evidence: d.target.comparison.evidence,
-            match_reason: linkReason(d.decision, d.target),
-          },
-        ]
-      : []),
-    ...d.duplicates.map((s) => ({
-      kind: 'POSSIBLE_DUPLICATE',
-      record_source: null,
-      record_id: null,
-      golden_id: d.goldenId,
-      candidate_id: s.goldenId,
-      score: s.comparison.probability,
-      evidence: s.comparison.evidence,
-      match_reason: 'MULTIPLE_GOLDEN_RECORDS',
-    })),
-  ]);
-  if (reviews.length > 0)
-    await tx.query(
-      `INSERT INTO review_item (id, kind, record_source, record_id, golden_id, candidate_id, score, evidence, match_reason, thresholds)
-       SELECT gen_random_uuid(), x.kind, x.record_source, x.record_id, x.golden_id, x.candidate_id, x.score, x.evidence, x.match_reason, $2::jsonb
-       FROM jsonb_to_recordset($1::jsonb) AS x(kind text, record_source text, record_id text, golden_id uuid, candidate_id uuid, score double precision, evidence jsonb, match_reason text)
-       WHERE x.golden_id <> x.candidate_id
-         AND NOT EXISTS (SELECT 1 FROM not_duplicate n WHERE n.low = least(x.golden_id, x.candidate_id) AND n.high = greatest(x.golden_id, x.candidate_id))
-       ON CONFLICT (least(golden_id, candidate_id), greatest(golden_id, candidate_id)) WHERE status = 'OPEN' DO NOTHING`,
-      [JSON.stringify(reviews), JSON.stringify(thresholds)],
-    );
+  await queueReviews(
+    tx,
+    decided.flatMap((d) => reviewsOf(d.decision, d.p.d, d.goldenId, thresholds)),
+  );
 
   // Existing golden records the chunk joined: recomputed from all of their records. Those unchanged
   // since the chunk was decided (same row version, held by our lock) from what was read then plus
@@ -340,7 +259,12 @@ async function writeChunk(tx: Queryable, chunk: DecidedChunk, protection: Identi
       manual: read.manual,
       rows: [
         ...read.rows,
-        ...ds.map((d) => ({ demographics: d.p.sealed, data_quality: d.p.flags, link_state: d.decision, link_origin: LINK_ORIGINS.AUTO })),
+        ...ds.map((d) => ({
+          demographics: d.p.sealed,
+          data_quality: d.p.flags,
+          link_state: d.decision.state,
+          link_origin: LINK_ORIGINS.AUTO,
+        })),
       ],
     });
   }
@@ -529,14 +453,27 @@ export async function linkBatch(
   const seen = new Set<string>();
   const fresh: number[] = [];
   const later: number[] = [];
+  /** Records the store knows, first time in this call: sent again exactly as stored, they are not linked again. */
+  const again: number[] = [];
   records.forEach((d, i) => {
     const id = idOf(d);
+    if (known.has(id) && !seen.has(id)) again.push(i);
     if (known.has(id) || seen.has(id)) later.push(i);
-    else {
-      seen.add(id);
-      fresh.push(i);
-    }
+    else fresh.push(i);
+    seen.add(id);
   });
+  const stored = await storedRecords(
+    db,
+    again.map((i) => records[i]!),
+  );
+  const unchanged = new Set<number>();
+  for (const i of again) {
+    if (unchanged.size % YIELD_EVERY === YIELD_EVERY - 1) await turn();
+    const same = unchangedOutcome(stored.get(idOf(records[i]!)), prepare(records[i]!, protection, matching), protection);
+    if (!same) continue;
+    outcomes[i] = same;
+    unchanged.add(i);
+  }
   const chunks: Prepared[][] = [];
   const positions: number[][] = [];
   for (let start = 0; start < fresh.length; start += BATCH_CHUNK) {
@@ -557,8 +494,8 @@ export async function linkBatch(
         (outcomes[at[j]!] = {
           goldenId: d.goldenId,
           created: d.created,
-          decision: d.decision,
-          score: d.target?.comparison.probability ?? null,
+          decision: d.decision.state,
+          score: d.decision.target?.comparison.probability ?? null,
           flags: d.p.flags,
         }),
     );
@@ -569,6 +506,6 @@ export async function linkBatch(
   };
   if (chunks.length > 0) await (db.kind === 'postgres' ? linkPipelined : linkOneByOne)(db, chunks, protection, matching, options, onLinked);
   upkeepOf(db).linked(fresh.length);
-  for (const i of later) outcomes[i] = await linkSourceRecord(db, records[i]!, protection, options);
+  for (const i of later) if (!unchanged.has(i)) outcomes[i] = await linkSourceRecord(db, records[i]!, protection, options);
   return outcomes;
 }

@@ -35,6 +35,8 @@ export const SYSTEM_ACTOR: Actor = { actor: 'system:mpi' };
 
 export type RecordRef = { readonly source: string; readonly sourcePatientId: string };
 export const recordId = (r: RecordRef): string => `${r.source}:${r.sourcePatientId}`;
+/** A record's key in maps: unambiguous whatever its source name and id hold (recordId is what people read). */
+export const recordKey = (r: RecordRef): string => r.source + '\u0000' + r.sourcePatientId;
 
 /**
  * Lost races, worth another try: deadlocks, serialization failures, a concurrent insert of the same key (concurrent links and merges may
@@ -147,26 +149,38 @@ export async function setLink(tx: Queryable, c: LinkChange, who: Actor, matchedV
   await appendLinkEvent(tx, c, who);
 }
 
-export async function appendLinkEvent(tx: Queryable, c: LinkChange, who: Actor): Promise<void> {
+export const appendLinkEvent = (tx: Queryable, c: LinkChange, who: Actor): Promise<void> => appendLinkEvents(tx, [c], who);
+
+/**
+ * Appends link changes to the history (in the order given: a function scan keeps it) in one statement. A change without a reason (an
+ * update or deletion that kept the link) repeats the record's stored one.
+ */
+export async function appendLinkEvents(tx: Queryable, changes: readonly LinkChange[], who: Actor): Promise<void> {
+  if (changes.length === 0) return;
   await tx.query(
     `INSERT INTO link_event (source, source_patient_id, golden_id, previous_golden_id, state, origin, score, evidence, action, reason, actor, request_id, merge_id, match_reason)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-       COALESCE($14, (SELECT match_reason FROM source_record WHERE source = $1 AND source_patient_id = $2)))`,
+     SELECT x.source, x.source_patient_id, x.golden_id, x.previous_golden_id, x.state, x.origin, x.score, x.evidence, x.action, $2, $3, $4, x.merge_id,
+       COALESCE(x.match_reason, (SELECT match_reason FROM source_record WHERE source = x.source AND source_patient_id = x.source_patient_id))
+     FROM jsonb_to_recordset($1::jsonb) AS x(source text, source_patient_id text, golden_id uuid, previous_golden_id uuid, state text, origin text, score double precision, evidence jsonb, action text, merge_id uuid, match_reason text)`,
     [
-      c.record.source,
-      c.record.sourcePatientId,
-      c.goldenId,
-      c.previousGoldenId,
-      c.state,
-      c.origin,
-      c.score,
-      c.evidence ? JSON.stringify(c.evidence) : null,
-      c.action,
+      JSON.stringify(
+        changes.map((c) => ({
+          source: c.record.source,
+          source_patient_id: c.record.sourcePatientId,
+          golden_id: c.goldenId,
+          previous_golden_id: c.previousGoldenId,
+          state: c.state,
+          origin: c.origin,
+          score: c.score,
+          evidence: c.evidence,
+          action: c.action,
+          merge_id: c.mergeId ?? null,
+          match_reason: c.matchReason ?? null,
+        })),
+      ),
       who.reason ?? null,
       who.actor,
       who.requestId ?? null,
-      c.mergeId ?? null,
-      c.matchReason ?? null,
     ],
   );
 }
@@ -338,24 +352,30 @@ export type ReviewCandidate = {
   readonly thresholds: Thresholds;
 };
 
-/** Queues a pair for a steward unless one is already open or a steward already said they differ. */
-export async function queueReview(tx: Queryable, r: ReviewCandidate): Promise<void> {
-  if (r.goldenId === r.candidateId || (await markedNotDuplicate(tx, r.goldenId, r.candidateId))) return;
+/** Queues pairs for a steward, in one statement, except those already open or that a steward already said differ. */
+export async function queueReviews(tx: Queryable, reviews: readonly ReviewCandidate[]): Promise<void> {
+  if (reviews.length === 0) return;
   await tx.query(
     `INSERT INTO review_item (id, kind, record_source, record_id, golden_id, candidate_id, score, evidence, match_reason, thresholds)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+     SELECT gen_random_uuid(), x.kind, x.record_source, x.record_id, x.golden_id, x.candidate_id, x.score, x.evidence, x.match_reason, x.thresholds
+     FROM jsonb_to_recordset($1::jsonb) AS x(kind text, record_source text, record_id text, golden_id uuid, candidate_id uuid, score double precision, evidence jsonb, match_reason text, thresholds jsonb)
+     WHERE x.golden_id <> x.candidate_id
+       AND NOT EXISTS (SELECT 1 FROM not_duplicate n WHERE n.low = least(x.golden_id, x.candidate_id) AND n.high = greatest(x.golden_id, x.candidate_id))
      ON CONFLICT (least(golden_id, candidate_id), greatest(golden_id, candidate_id)) WHERE status = 'OPEN' DO NOTHING`,
     [
-      randomUUID(),
-      r.kind,
-      r.record?.source ?? null,
-      r.record?.sourcePatientId ?? null,
-      r.goldenId,
-      r.candidateId,
-      r.score,
-      JSON.stringify(r.evidence),
-      r.reason,
-      JSON.stringify(r.thresholds),
+      JSON.stringify(
+        reviews.map((r) => ({
+          kind: r.kind,
+          record_source: r.record?.source ?? null,
+          record_id: r.record?.sourcePatientId ?? null,
+          golden_id: r.goldenId,
+          candidate_id: r.candidateId,
+          score: r.score,
+          evidence: r.evidence,
+          match_reason: r.reason,
+          thresholds: r.thresholds,
+        })),
+      ),
     ],
   );
 }

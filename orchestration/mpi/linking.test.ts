@@ -140,6 +140,25 @@ test('garbage demographics are normalized or flagged, never a crash', async () =
   assert.notEqual(outcome.decision, 'MATCH');
 });
 
+test('a record sent again unchanged is not decided again: one CREATED in its history, nothing rewritten', async () => {
+  const rec = ada('epic-main', 'R1', { family: 'Hollingbrook', given: ['Perpetua'], ssn: '566112233', birthDate: '1948-10-10' });
+  const first = await linkSourceRecord(t.db, rec, t.protection);
+  const queued = async () => (await reviewQueuePage(t.db, 1000, undefined)).items.length;
+  const golden = async () =>
+    (await t.db.query('SELECT xmin::text, updated_at FROM golden_patient WHERE id = $1', [first.goldenId])).rows[0];
+  const [reviews, stored] = [await queued(), await golden()];
+  for (const _ of [2, 3]) {
+    const again = await linkSourceRecord(t.db, structuredClone(rec), t.protection);
+    assert.deepEqual(again, { ...first, created: false });
+  }
+  assert.deepEqual(
+    (await linkHistory(t.db, 'epic-main', 'R1')).map((e) => e.action),
+    ['CREATED'],
+  );
+  assert.equal(await queued(), reviews, 'no review item');
+  assert.deepEqual(await golden(), stored, 'the golden record is not rewritten');
+});
+
 test('an update re-evaluates an automatic link; an unchanged record keeps it', async () => {
   const x = await linkSourceRecord(
     t.db,

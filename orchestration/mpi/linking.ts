@@ -6,16 +6,17 @@
 //    most `capTotal`, so the cost grows with the candidates, not with the population.
 // 2. Scoring: Fellegi–Sunter comparison with every candidate; a golden record scores as its
 //    best-matching record.
-// 3. Decision: MATCH links to that golden record; POSSIBLE_MATCH parks the record in its own
-//    provisional golden record and queues the pair for a steward; NO_MATCH starts a provisional
-//    golden record. Manual decisions are never overridden.
+// 3. Decision (decision.ts, the one path batch linking takes too): MATCH links to that golden
+//    record; POSSIBLE_MATCH parks the record in its own provisional golden record and queues the
+//    pair for a steward; NO_MATCH starts a provisional golden record. Manual decisions are never
+//    overridden, and a record sent again unchanged is not decided again.
 // Concurrency: advisory locks on the record's blocking keys serialize records that could match
 // each other, so two records of one new person arriving together make one golden record.
 import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Database, Queryable } from '../../platform/db.ts';
 import type { FieldCipher } from '../../security/field-encryption.ts';
-import type { IdentifierProtection } from '../../security/identifier-protection.ts';
+import { canonicalJson, type IdentifierProtection } from '../../security/identifier-protection.ts';
 import type { SourceDemographics } from '../../translation/fhir-r4/patient.ts';
 import {
   blockingKeys,
@@ -41,10 +42,11 @@ import {
   lockGoldens,
   lockKeys,
   markedNotDuplicate,
-  queueReview,
+  queueReviews,
   recomputeGolden,
   hasOtherRecords,
   recordId,
+  recordKey,
   retireIfEmpty,
   setLink,
   appendLinkEvent,
@@ -52,7 +54,18 @@ import {
   type Actor,
   type LinkState,
 } from './golden.ts';
-import { linkReason, matchReason, type MatchReasonCode } from './match-reasons.ts';
+import { matchReason, type MatchReasonCode } from './match-reasons.ts';
+import {
+  decideLink,
+  joinedAs,
+  linkChange,
+  matchedVia,
+  reviewsOf,
+  sourceRecordRow,
+  staysWith,
+  writeSourceRecords,
+  type LinkDecision,
+} from './decision.ts';
 import { loadSurvivorshipConfig, type SurvivorshipConfig } from './survivorship.ts';
 
 export type LinkOutcome = {
@@ -136,7 +149,11 @@ export function prepare(input: SourceDemographics, protection: IdentifierProtect
   };
 }
 
-const sameFeatures = (a: MatchFeatures, b: MatchFeatures): boolean => JSON.stringify(a) === JSON.stringify(b);
+/**
+ * Compared canonically: the stored copy is jsonb, which reorders object keys (by length, then bytes),
+ * so JSON.stringify of the two never matched and every record sent again looked changed.
+ */
+const sameFeatures = (a: MatchFeatures, b: MatchFeatures): boolean => canonicalJson(a) === canonicalJson(b);
 
 /**
  * Candidates' SSNs are stored encrypted; decrypting one costs ~4 µs, and the same records come
@@ -149,6 +166,50 @@ export function revealStoredFeatures(cipher: FieldCipher, f: MatchFeatures): Mat
   let ssn = revealed.get(f.ssn);
   if (ssn === undefined) revealed.set(f.ssn, (ssn = cipher.decrypt(f.ssn)));
   return { ...f, ssn };
+}
+
+/** A live source record as stored, enough to tell whether a record sent again changed. */
+export type StoredRecord = {
+  readonly source: string;
+  readonly source_patient_id: string;
+  readonly golden_id: string;
+  readonly link_state: LinkState;
+  readonly link_score: number | null;
+  readonly features: MatchFeatures | null;
+  readonly demographics: SourceDemographics | null;
+};
+
+/** The live stored records among these (one statement, whatever their number), by source and id. */
+export async function storedRecords(
+  q: Queryable,
+  refs: readonly { readonly source: string; readonly sourcePatientId: string }[],
+): Promise<Map<string, StoredRecord>> {
+  if (refs.length === 0) return new Map();
+  const { rows } = await q.query<StoredRecord>(
+    `SELECT source, source_patient_id, golden_id, link_state, link_score, features, demographics FROM source_record
+     WHERE (source, source_patient_id) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND deleted_at IS NULL`,
+    [refs.map((r) => r.source), refs.map((r) => r.sourcePatientId)],
+  );
+  return new Map(rows.map((r) => [recordKey({ source: r.source, sourcePatientId: r.source_patient_id }), r]));
+}
+
+/**
+ * The outcome of a record sent again exactly as stored (the same demographics, hence the same
+ * features): its current link, decided again by nobody. Nothing is written, so a restart or a
+ * re-sync over unchanged sources leaves links, history, review queue and golden ids as they were.
+ * Compared canonically: jsonb reorders keys, and a protected identifier's ciphertext differs for
+ * the same value. Undefined when the record is new, deleted, or changed.
+ */
+export function unchangedOutcome(
+  stored: Omit<StoredRecord, 'source' | 'source_patient_id'> | undefined,
+  p: Prepared,
+  protection: IdentifierProtection,
+): LinkOutcome | undefined {
+  if (!stored?.features || !stored.demographics) return undefined;
+  const demographics = { ...stored.demographics, identifiers: protection.reveal(stored.demographics.identifiers ?? []) };
+  if (canonicalJson(demographics) !== canonicalJson(p.d)) return undefined;
+  if (!sameFeatures(revealStoredFeatures(protection.cipher, stored.features), p.features)) return undefined;
+  return { goldenId: stored.golden_id, created: false, decision: stored.link_state, score: stored.link_score, flags: p.flags };
 }
 
 export type Candidate = {
@@ -264,30 +325,6 @@ export function scoreCandidates(
   return [...best.values()].sort((a, b) => b.comparison.probability - a.comparison.probability || a.goldenId.localeCompare(b.goldenId));
 }
 
-async function upsertRecord(tx: Queryable, p: Prepared, goldenId: string, state: LinkState, scored: Scored | undefined): Promise<void> {
-  const { d } = p;
-  await tx.query(
-    `INSERT INTO source_record (source, source_patient_id, golden_id, mrn, demographics, source_updated_at, features, data_quality, link_state, link_origin, link_score, link_evidence, matched_via, deleted_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'AUTO', $10, $11, $12, NULL)
-     ON CONFLICT (source, source_patient_id) DO UPDATE SET mrn = EXCLUDED.mrn, demographics = EXCLUDED.demographics, source_updated_at = EXCLUDED.source_updated_at,
-       features = EXCLUDED.features, data_quality = EXCLUDED.data_quality, deleted_at = NULL`,
-    [
-      d.source,
-      d.sourcePatientId,
-      goldenId,
-      d.mrn,
-      JSON.stringify(p.sealed),
-      d.lastUpdated,
-      JSON.stringify(p.storedFeatures),
-      JSON.stringify(p.flags),
-      state,
-      scored?.comparison.probability ?? null,
-      scored ? JSON.stringify(scored.comparison.evidence) : null,
-      scored ? recordId(scored.via) : null,
-    ],
-  );
-}
-
 /**
  * The record's blocking keys and identifiers. Keys it no longer has are removed through the keys
  * stored on the record (block_keys), unchanged ones stay, new ones are added: one statement.
@@ -307,23 +344,16 @@ async function indexRecord(tx: Queryable, p: Prepared, protection: IdentifierPro
   );
 }
 
-type Existing = {
-  golden_id: string;
-  link_state: LinkState;
-  link_origin: 'AUTO' | 'MANUAL';
-  link_score: number | null;
-  features: MatchFeatures | null;
-};
+type Existing = Omit<StoredRecord, 'source' | 'source_patient_id'> & { readonly link_origin: 'AUTO' | 'MANUAL' };
 
-/**
- * Where an automatically linked record belongs now that its demographics changed: it stays while
- * it still matches the other records of its golden record; otherwise it is matched afresh.
- */
-function rematchTarget(existing: Existing, scored: readonly Scored[], ownOthers: boolean): { stay: boolean; best: Scored | undefined } {
-  const own = scored.find((s) => s.goldenId === existing.golden_id);
-  const elsewhere = scored.filter((s) => s.goldenId !== existing.golden_id);
-  if (ownOthers && own?.decision === LINK_STATES.MATCH) return { stay: true, best: own };
-  return { stay: false, best: elsewhere[0] };
+/** The active golden record an id leads to, locked: itself, or (a steward merged it meanwhile) its survivor. */
+async function lockActive(tx: Queryable, id: string): Promise<string | undefined> {
+  let state = (await lockGoldens(tx, [id])).get(id);
+  if (state?.status === 'MERGED') {
+    const survivor = await activeGoldenId(tx, id);
+    state = survivor ? (await lockGoldens(tx, [survivor])).get(survivor) : undefined;
+  }
+  return state?.status === 'ACTIVE' ? state.id : undefined;
 }
 
 async function linkPrepared(
@@ -339,12 +369,18 @@ async function linkPrepared(
   return inTransaction(db, async (tx) => {
     await lockKeys(tx, [`record|${recordId(ref)}`, ...p.blockKeys]);
     const { rows } = await tx.query<Existing>(
-      'SELECT golden_id, link_state, link_origin, link_score, features FROM source_record WHERE source = $1 AND source_patient_id = $2 AND deleted_at IS NULL FOR UPDATE',
+      'SELECT golden_id, link_state, link_origin, link_score, features, demographics FROM source_record WHERE source = $1 AND source_patient_id = $2 AND deleted_at IS NULL',
       [d.source, d.sourcePatientId],
     );
     const existing = rows[0];
+    // Sent again unchanged: nothing is written (the advisory locks above write nothing either).
+    const same = unchangedOutcome(existing, p, protection);
+    if (same) return { outcome: same, newTerms: false };
+    if (existing)
+      await tx.query('SELECT 1 FROM source_record WHERE source = $1 AND source_patient_id = $2 FOR UPDATE', [d.source, d.sourcePatientId]);
+    /** The record keeps its link; its new data is stored and its golden record recomputed. */
     const keep = async (state: LinkState, score: number | null): Promise<{ outcome: LinkOutcome; newTerms: boolean }> => {
-      await upsertRecord(tx, p, existing!.golden_id, state, undefined);
+      await writeSourceRecords(tx, [sourceRecordRow(p, existing!.golden_id, state)]);
       await indexRecord(tx, p, protection, true);
       await appendLinkEvent(
         tx,
@@ -363,6 +399,18 @@ async function linkPrepared(
       await recomputeGolden(tx, existing!.golden_id, survivorship, protection);
       return { outcome: { goldenId: existing!.golden_id, created: false, decision: state, score, flags: p.flags }, newTerms: false };
     };
+    /** Writes a decision: the record points at goldenId (created for it, or not), its history, review items, golden records. */
+    const write = async (goldenId: string, created: boolean, decision: LinkDecision, previous: string | null) => {
+      await writeSourceRecords(tx, [sourceRecordRow(p, goldenId, decision)]);
+      await indexRecord(tx, p, protection, Boolean(existing));
+      await setLink(tx, linkChange(ref, goldenId, previous, decision), who, matchedVia(decision));
+      await queueReviews(tx, reviewsOf(decision, ref, goldenId, matching.thresholds));
+      await recomputeGolden(tx, goldenId, survivorship, protection);
+      if (previous && previous !== goldenId && !(await retireIfEmpty(tx, previous, goldenId, who)))
+        await recomputeGolden(tx, previous, survivorship, protection);
+      const score = decision.target?.comparison.probability ?? null;
+      return { outcome: { goldenId, created, decision: decision.state, score, flags: p.flags }, newTerms: !existing };
+    };
     // A steward's decision is never undone by automatic matching; nor is a link re-evaluated when
     // nothing the matcher looks at has changed.
     const storedFeatures = existing?.features ? revealStoredFeatures(protection.cipher, existing.features) : null;
@@ -379,125 +427,21 @@ async function linkPrepared(
     const eligible: Scored[] = [];
     for (const s of scored) if (!existing || !(await markedNotDuplicate(tx, existing.golden_id, s.goldenId))) eligible.push(s);
 
-    let target: Scored | undefined;
-    let previous: string | null = null;
+    let decision: LinkDecision;
     if (existing) {
+      // Changed demographics: the record stays while it still matches another record of its golden record.
       const hasOthers = await hasOtherRecords(tx, existing.golden_id, ref);
-      const r = rematchTarget(existing, eligible, hasOthers);
-      if (r.stay) return keep(LINK_STATES.MATCH, r.best?.comparison.probability ?? null);
-      target = r.best;
-      previous = existing.golden_id;
+      const stay = staysWith(eligible, existing.golden_id, hasOthers);
+      if (stay) return keep(LINK_STATES.MATCH, stay.comparison.probability);
+      decision = decideLink(eligible, existing.golden_id);
       // Alone in its golden record: the record keeps that id unless it now matches another one.
-      if (!hasOthers && target?.decision !== LINK_STATES.MATCH) {
-        const state = target?.decision ?? LINK_STATES.NO_MATCH;
-        await upsertRecord(tx, p, existing.golden_id, state, target);
-        await indexRecord(tx, p, protection, true);
-        await setLink(
-          tx,
-          {
-            record: ref,
-            goldenId: existing.golden_id,
-            previousGoldenId: existing.golden_id,
-            state,
-            origin: LINK_ORIGINS.AUTO,
-            score: target?.comparison.probability ?? null,
-            evidence: target?.comparison.evidence ?? null,
-            action: LINK_ACTIONS.REMATCHED,
-            matchReason: linkReason(state, target),
-          },
-          who,
-          target ? recordId(target.via) : null,
-        );
-        if (target && state === LINK_STATES.POSSIBLE_MATCH)
-          await queueReview(tx, {
-            kind: 'POSSIBLE_MATCH',
-            record: ref,
-            goldenId: existing.golden_id,
-            candidateId: target.goldenId,
-            score: target.comparison.probability,
-            evidence: target.comparison.evidence,
-            reason: target.reason,
-            thresholds: matching.thresholds,
-          });
-        await recomputeGolden(tx, existing.golden_id, survivorship, protection);
-        return {
-          outcome: {
-            goldenId: existing.golden_id,
-            created: false,
-            decision: state,
-            score: target?.comparison.probability ?? null,
-            flags: p.flags,
-          },
-          newTerms: true,
-        };
-      }
+      if (!hasOthers && decision.joins === null) return write(existing.golden_id, false, decision, existing.golden_id);
     } else {
-      target = eligible[0];
+      decision = decideLink(eligible);
     }
-
-    // The golden record the record joins: the best match when it is a MATCH (and still active), else a new one.
-    let goldenId: string | undefined;
-    if (target?.decision === LINK_STATES.MATCH) {
-      // A steward may have merged the candidate's golden record meanwhile: follow it to the survivor.
-      let state = (await lockGoldens(tx, [target.goldenId])).get(target.goldenId);
-      if (state?.status === 'MERGED') {
-        const survivor = await activeGoldenId(tx, target.goldenId);
-        state = survivor ? (await lockGoldens(tx, [survivor])).get(survivor) : undefined;
-      }
-      if (state?.status === 'ACTIVE') goldenId = state.id;
-    }
-    const created = !goldenId;
-    const decision: LinkState = goldenId
-      ? LINK_STATES.MATCH
-      : target?.decision === LINK_STATES.POSSIBLE_MATCH || target?.decision === LINK_STATES.MATCH
-        ? LINK_STATES.POSSIBLE_MATCH
-        : LINK_STATES.NO_MATCH;
-    goldenId ??= await createGolden(tx);
-    await upsertRecord(tx, p, goldenId, decision, target);
-    await indexRecord(tx, p, protection, Boolean(existing));
-    await setLink(
-      tx,
-      {
-        record: ref,
-        goldenId,
-        previousGoldenId: previous,
-        state: decision,
-        origin: LINK_ORIGINS.AUTO,
-        score: target?.comparison.probability ?? null,
-        evidence: target?.comparison.evidence ?? null,
-        action: existing ? LINK_ACTIONS.REMATCHED : LINK_ACTIONS.CREATED,
-        matchReason: linkReason(decision, target),
-      },
-      who,
-      target && decision === LINK_STATES.MATCH ? recordId(target.via) : null,
-    );
-    if (decision === LINK_STATES.POSSIBLE_MATCH && target)
-      await queueReview(tx, {
-        kind: 'POSSIBLE_MATCH',
-        record: ref,
-        goldenId,
-        candidateId: target.goldenId,
-        score: target.comparison.probability,
-        evidence: target.comparison.evidence,
-        reason: linkReason(decision, target),
-        thresholds: matching.thresholds,
-      });
-    // A record that matches two golden records suggests they are one person: a steward decides.
-    if (decision === LINK_STATES.MATCH)
-      for (const other of eligible.filter((s) => s.goldenId !== goldenId && s.decision !== LINK_STATES.NO_MATCH).slice(0, 3))
-        await queueReview(tx, {
-          kind: 'POSSIBLE_DUPLICATE',
-          record: null,
-          goldenId,
-          candidateId: other.goldenId,
-          score: other.comparison.probability,
-          evidence: other.comparison.evidence,
-          reason: 'MULTIPLE_GOLDEN_RECORDS',
-          thresholds: matching.thresholds,
-        });
-    await recomputeGolden(tx, goldenId, survivorship, protection);
-    if (previous && !(await retireIfEmpty(tx, previous, goldenId, who))) await recomputeGolden(tx, previous, survivorship, protection);
-    return { outcome: { goldenId, created, decision, score: target?.comparison.probability ?? null, flags: p.flags }, newTerms: !existing };
+    if (decision.joins !== null) decision = joinedAs(decision, await lockActive(tx, decision.joins));
+    const goldenId = decision.joins ?? (await createGolden(tx));
+    return write(goldenId, decision.joins === null, decision, existing?.golden_id ?? null);
   });
 }
 

@@ -1,7 +1,7 @@
 // The initial load against a simulated EHR whose first page holds invalid resources that the
 // source's id cannot tell apart (issue 12, finding 8): two Patients without an id and two
 // entries under one id. Every one is quarantined with its reasons, every valid patient is linked
-// (the second page too), and loading again adds no row anywhere.
+// (the second page too), and loading again adds no row anywhere and rewrites none.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadVendorProfile } from '../../platform/config.ts';
@@ -72,9 +72,19 @@ test('every invalid resource is quarantined with its reason, and every valid pat
   assert.equal(new Set(rows.map((r) => r.payload_key)).size, 4, 'four distinct identities');
 });
 
+/** Every row of what linking writes, as it stands (xmin: a row rewritten with the same values still changes). */
+const linkState = async () => ({
+  records: (await source.db.query('SELECT source, source_patient_id, golden_id, link_state, xmin::text FROM source_record ORDER BY 1, 2'))
+    .rows,
+  goldens: (await source.db.query('SELECT id, status, xmin::text FROM golden_patient ORDER BY id')).rows,
+  events: await count('link_event'),
+  reviews: await count('review_item'),
+});
+
 test('loading again writes nothing new: same quarantine rows, same records, same golden patients', async () => {
   const rows = await quarantineRows(source.db, 'sim-epic');
   const golden = await count('golden_patient');
+  const before = await linkState();
   const report = await load();
   assert.equal(report.failed, undefined);
   assert.deepEqual(
@@ -87,4 +97,7 @@ test('loading again writes nothing new: same quarantine rows, same records, same
   assert.equal(await count('quarantine'), 4);
   assert.equal(await count('source_record'), valid);
   assert.equal(await count('golden_patient'), golden);
+  // Unchanged records are not decided again: no link event, no review item, no golden record
+  // rewritten, every record where it was.
+  assert.deepEqual(await linkState(), before);
 });

@@ -1,0 +1,55 @@
+// `npm start` twice in a row over unchanged simulated EHRs (runtime/embedded.ts starts the product
+// through startStack, which runs the initial load): the second start decides nothing again. Same
+// golden records with the same ids, no link event, no review item, no row of the MPI rewritten.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Stack } from '../../../runtime/stack.ts';
+import { databaseUrl, uniqueSchema } from '../../support/env.ts';
+import { startTestStack } from '../../support/stack.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'pgw-restart-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+/** One deployment's storage and keys, kept between starts: PostgreSQL in one schema, else PGlite in one directory. */
+const storage = {
+  dbSchema: uniqueSchema('restart'),
+  keysDir: join(work, 'keys'),
+  ...(databaseUrl() ? {} : { pgliteDir: join(work, 'pg') }),
+};
+/** `npm start`'s own population (SIM_SEED, SIM_SIZE defaults): its households and near-misses. */
+const simulators = { seed: 42, size: 2000 };
+
+/** What linking wrote; xmin changes whenever a row is rewritten, even with the same values. */
+async function mpiState(stack: Stack) {
+  const rows = async (sql: string) => (await stack.db.query(sql)).rows;
+  return {
+    records: await rows('SELECT source, source_patient_id, golden_id, link_state, link_score, xmin::text FROM source_record ORDER BY 1, 2'),
+    goldens: await rows('SELECT id, status, merged_into, name, birth_date, identifiers, xmin::text FROM golden_patient ORDER BY id'),
+    events: await rows('SELECT count(*)::int AS n, max(seq)::text AS last FROM link_event'),
+    reviews: await rows('SELECT id, golden_id, candidate_id, status, xmin::text FROM review_item ORDER BY id'),
+  };
+}
+
+test('a restart over unchanged simulators keeps every golden record and id, and writes nothing to the MPI', async () => {
+  const first = await startTestStack({ ...storage, simulators, dropSchemaOnClose: false });
+  let state;
+  try {
+    assert.ok(first.loadReports.every((r) => r.failed === undefined && r.linked > 0));
+    state = await mpiState(first);
+  } finally {
+    await first.close();
+  }
+  const second = await startTestStack({ ...storage, simulators, dropSchemaOnClose: true });
+  try {
+    assert.deepEqual(
+      second.loadReports.map((r) => ({ source: r.source, linked: r.linked, newGolden: r.newGolden })),
+      first.loadReports.map((r) => ({ source: r.source, linked: r.linked, newGolden: 0 })),
+    );
+    assert.deepEqual(await mpiState(second), state);
+  } finally {
+    await second.close();
+  }
+});
