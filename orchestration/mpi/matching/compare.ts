@@ -235,15 +235,18 @@ function householdLevel(levels: Readonly<Record<string, string>>, a: MatchFeatur
   const otherBirth = otherBirthYear(levels, a, b);
   if (!(otherBirth ? sameArea(levels) : sameHome(levels))) return 'none';
   if (!(differentGiven(levels) || otherBirth || levels.gender === 'different')) return 'none';
-  return ssnAgrees(levels, a, b) ? 'conflict_ssn_agrees' : 'conflict';
+  return ssnAgrees(levels, a, b) && !spouseSsn(levels) ? 'conflict_ssn_agrees' : 'conflict';
 }
+
+/** Another given name and another gender: an equal SSN is a spouse's or sibling's on the wrong record, not one person's. */
+const spouseSsn = (levels: Readonly<Record<string, string>>): boolean => differentGiven(levels) && levels.gender === 'different';
 
 /**
  * Given name and birth date both conflict: an equal SSN may then be a relative's on the wrong
  * record (a parent's or spouse's SSN given for a child or partner): it refutes no generation guard.
  */
 const relativesSsn = (levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): boolean =>
-  differentGiven(levels) && otherBirthYear(levels, a, b);
+  (differentGiven(levels) && otherBirthYear(levels, a, b)) || spouseSsn(levels);
 
 /**
  * Birth dates that disagree beyond a typo (another generation, or simply another person) and no

@@ -124,3 +124,10 @@ test('the middle name registered as the given name is one person, not a sibling'
   // Two first names with nothing else to connect them stay different.
   assert.equal(compareFeatures(f(person({ given: ['John'] })), f(person({ given: ['Paul'] })), config).evidence[1]?.level, 'different');
 });
+
+test("a spouse's SSN on the other spouse's record does not make them one person", () => {
+  const spouse = (given: string, gender: string, birthDate: string) =>
+    person({ ...home, family: 'Garcia', given: [given], gender, birthDate, ssn: '900112233' });
+  assertNotLinked('same birth year', spouse('Maria', 'female', '1970-03-02'), spouse('Carlos', 'male', '1970-11-20'));
+  assertNotLinked('other birth years', spouse('Maria', 'female', '1970-03-02'), spouse('Carlos', 'male', '1966-11-20'));
+});
