@@ -181,7 +181,7 @@ export function reportText(c: Calibration, s: Sampled, target: number, out: stri
   const lines = [
     `mpi:calibrate: ${fmt(c.sample)} records sampled from ${fmt(s.population)} in ${s.from}${s.skipped > 0 ? ` (${fmt(s.skipped)} skipped: refused or stale)` : ''}`,
     `  u: ${fmt(c.randomPairs)} random pairs; prior: ${fmt(c.candidatePairs)} blocked candidate pairs, ${fmt(c.expectedMatches)} expected matches`,
-    `  prior ${c.prior[0]} -> ${c.prior[1]} for ${fmt(target)} records (~${fmt(c.duplicatePairs)} duplicate pairs)`,
+    `  prior ${c.prior[0]} -> ${c.prior[1]} for ${fmt(target)} records (~${fmt(c.duplicatePairs)} duplicate pairs)${c.estimatedPrior > c.prior[1] ? `; estimated ${c.estimatedPrior}, kept at the configured prior (calibration never makes matching less precise)` : ''}`,
   ];
   const moved = c.levels.filter((l) => Math.abs(l.weight[1] - l.weight[0]) >= 0.5);
   if (moved.length > 0) {
@@ -236,6 +236,7 @@ export async function calibrateCommand(args: CalibrateArgs, env: NodeJS.ProcessE
     candidatePairs: c.candidatePairs,
     expectedMatches: Math.round(c.expectedMatches),
     priorBefore: c.prior[0],
+    priorEstimated: c.estimatedPrior,
     base: baseFile,
   });
   mkdirSync(dirname(out), { recursive: true });

@@ -21,6 +21,7 @@ import type { SourceDemographics } from '../../translation/fhir-r4/patient.ts';
 import {
   blockingKeys,
   compareFeatures,
+  conflictsWithGolden,
   dataQualityFlags,
   decide,
   frequencyTerms,
@@ -313,6 +314,13 @@ export function scoreCandidates(
         decision: decide(comparison, p.features, c.features, matching),
         reason: matchReason(comparison, p.features, c.features, matching),
       });
+  }
+  // Chains: a MATCH that conflicts with another of the golden record's candidate records is held for review.
+  for (const [goldenId, s] of best) {
+    if (s.decision !== LINK_STATES.MATCH) continue;
+    const others = candidates.filter((c) => c.goldenId === goldenId && c !== s.via).map((c) => c.features);
+    if (conflictsWithGolden(p.features, others, matching, freq))
+      best.set(goldenId, { ...s, decision: LINK_STATES.POSSIBLE_MATCH, reason: 'GOLDEN_CONFLICT' });
   }
   return [...best.values()].sort((a, b) => b.comparison.probability - a.comparison.probability || a.goldenId.localeCompare(b.goldenId));
 }

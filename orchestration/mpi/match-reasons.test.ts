@@ -27,7 +27,7 @@ const CASES: [string, SourceDemographics, SourceDemographics, keyof typeof MATCH
   ['neither a name nor a birth date', anonymous, anonymous, 'INSUFFICIENT_DATA'],
   [
     'a shared home with a gender conflict: would auto-link with the home counted',
-    person({ ssn: null, phone: null, gender: 'female', given: ['Bill'] }),
+    person({ ssn: null, phone: null, gender: 'female', given: ['William'], birthDate: '1979-02-01' }),
     person({ ssn: null, phone: null, given: ['William'] }),
     'HOUSEHOLD_GUARD',
   ],

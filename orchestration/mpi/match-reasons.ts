@@ -15,11 +15,16 @@ export const MATCH_REASONS = {
   // Guards: the score alone would have auto-linked (or, for the weighted guards, would have without the guard's weight).
   SSN_ONLY:
     'The score reached the auto-link threshold only through the SSN: without it the rest is below the review threshold, and an SSN alone (shared or mistyped) never links.',
-  SSN_CONFLICT: 'The SSNs differ, a level the matching configuration sends to review (reviewLevels).',
+  SSN_CONFLICT:
+    'Both SSNs are known and differ (not a typo) and no birth date confirms the pair, or another SSN level the matching configuration sends to review (reviewLevels).',
   TWIN_GUARD: 'Suspected twins: same family name, birth date and home, clearly different given names, and no equal SSN to refute it.',
   SUFFIX_GUARD: 'Different generational suffixes (Jr / Sr): a parent and a child, never linked automatically.',
+  GENERATION_GUARD:
+    'The birth dates differ beyond a typo (a one-digit change of ten years or more, 1960 / 1990, is another generation) and no SSN agrees: never linked automatically.',
   HOUSEHOLD_GUARD:
     'A shared home (address or phone) with a conflict on given name, birth date or gender: living together explains the home, so it is not counted as evidence; counted, the pair would have been auto-linked.',
+  GOLDEN_CONFLICT:
+    "The record matches one of the patient's records but conflicts with another (suspected twins, Jr / Sr, another generation, or two different SSNs with no birth date to confirm): joining would chain two people.",
   INSUFFICIENT_DATA: 'A record has neither a name nor a birth date: never linked automatically, whatever else agrees.',
   REVIEW_LEVEL: 'A field level the matching configuration sends to review (reviewLevels) held the pair back: see the evidence.',
   CANDIDATE_UNAVAILABLE: 'The golden record it matched was merged away while the record was being linked: a steward decides.',
@@ -52,14 +57,19 @@ const log2Odds = (p: number): number => Math.log2(p / (1 - p));
  * Guard fields (hand-set evidence in config/matching.json) and the code of each, most specific
  * first: suspected twins always share a home too, and "twins" tells a steward more than "household".
  */
-const GUARDS: Readonly<Record<string, MatchReasonCode>> = { twin: 'TWIN_GUARD', suffix: 'SUFFIX_GUARD', household: 'HOUSEHOLD_GUARD' };
+const GUARDS: Readonly<Record<string, MatchReasonCode>> = {
+  twin: 'TWIN_GUARD',
+  suffix: 'SUFFIX_GUARD',
+  generation: 'GENERATION_GUARD',
+  household: 'HOUSEHOLD_GUARD',
+};
 const GUARD_ORDER = Object.keys(GUARDS);
 
 /** matchCap names its rule (`SSN_DECISIVE`, `NO_NAME_NO_BIRTH_DATE` or `<FIELD>_<LEVEL>` of a review level): its stable code. */
 export function capReason(cap: string): MatchReasonCode {
   if (cap === 'SSN_DECISIVE') return 'SSN_ONLY';
   if (cap === 'NO_NAME_NO_BIRTH_DATE') return 'INSUFFICIENT_DATA';
-  if (cap === 'SSN_DIFFERENT') return 'SSN_CONFLICT';
+  if (cap === 'SSN_DIFFERENT' || cap === 'SSN_CONFLICT_UNCONFIRMED') return 'SSN_CONFLICT';
   for (const [field, code] of Object.entries(GUARDS)) if (cap.startsWith(`${field.toUpperCase()}_`)) return code;
   return 'REVIEW_LEVEL';
 }

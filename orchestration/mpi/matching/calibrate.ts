@@ -8,7 +8,10 @@
 //     among the sample's blocked candidate pairs (EM on that share alone, m and u held fixed),
 //     scaled to the population the MPI will hold.
 // m (how often one person's records agree) describes the sources' error rates, not the population:
-// it stays as configured. Pure: the CLI (runtime/mpi-calibrate.ts) and the benchmarks feed it.
+// it stays as configured. Calibration only ever weakens evidence: u never falls below the configured
+// u and an estimated prior never rises above the configured prior, so a calibrated configuration is
+// never less precise than the one it started from (EM overestimates the prior on populations with
+// households, BENCHMARKS.md). Pure: the CLI (runtime/mpi-calibrate.ts) and the benchmarks feed it.
 import type { MatchingConfig } from './config.ts';
 import type { MatchFeatures } from './features.ts';
 import { candidatePairVectors, estimateMatchShare, estimateU, randomPairVectors, TRAINING_BLOCKING_KEYS } from './em.ts';
@@ -41,6 +44,8 @@ export type Calibration = {
   /** Expected duplicate pairs in the target population under the new prior. */
   readonly duplicatePairs: number;
   readonly prior: readonly [number, number];
+  /** The prior the population suggests (EM) before it is bounded by the configured one. */
+  readonly estimatedPrior: number;
   readonly levels: readonly LevelChange[];
 };
 
@@ -82,13 +87,15 @@ export function calibrate(sample: readonly MatchFeatures[], base: MatchingConfig
   }
 
   const out = structuredClone(config) as MatchingConfig;
-  out.prior = roundForConfig(prior);
+  // Never less precise than the configuration it starts from: an estimated prior never rises above it, and no level's u
+  // falls below it (no weight rises). A population can only make evidence weaker: the shipped defaults are the ceiling.
+  out.prior = roundForConfig(options.prior ?? Math.min(prior, base.prior));
   const levels: LevelChange[] = [];
   for (const [field, f] of Object.entries(out.fields)) {
     if (f.fixed) continue;
     for (const [level, p] of Object.entries(f.levels)) {
-      p.u = roundForConfig(p.u);
       const before = base.fields[field]!.levels[level]!;
+      p.u = roundForConfig(Math.max(p.u, before.u));
       levels.push({ field, level, u: [before.u, p.u], weight: [Math.log2(before.m / before.u), Math.log2(p.m / p.u)] });
     }
   }
@@ -100,6 +107,7 @@ export function calibrate(sample: readonly MatchFeatures[], base: MatchingConfig
     expectedMatches,
     duplicatePairs: out.prior * pairs(target),
     prior: [base.prior, out.prior],
+    estimatedPrior: roundForConfig(prior),
     levels,
   };
 }

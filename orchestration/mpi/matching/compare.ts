@@ -4,10 +4,11 @@
 import jaroWinkler from 'talisman/metrics/jaro-winkler.js';
 import { distance as levenshtein } from 'fastest-levenshtein';
 import type { MatchingConfig } from './config.ts';
-import type { MatchFeatures } from './features.ts';
+import { streetName, type MatchFeatures } from './features.ts';
 import { NEUTRAL_LEVELS } from './fields.ts';
 
-export type NameFrequencies = { readonly total: number; count(field: 'family' | 'given', value: string): number | null };
+/** The population's counts of a field's normalized values (names, cities, postal codes, street lines), as the store keeps them. */
+export type NameFrequencies = { readonly total: number; count(field: string, value: string): number | null };
 export type FieldEvidence = { readonly field: string; readonly level: string; readonly weight: number };
 export type Comparison = { readonly probability: number; readonly weight: number; readonly evidence: readonly FieldEvidence[] };
 
@@ -15,6 +16,8 @@ export const DECISIONS = { MATCH: 'MATCH', POSSIBLE_MATCH: 'POSSIBLE_MATCH', NO_
 export type Decision = (typeof DECISIONS)[keyof typeof DECISIONS];
 
 const JW_HIGH = 0.92;
+/** Birth years this far apart are two people (parent and child, siblings far apart), whatever the digits. */
+const GENERATION_YEARS = 10;
 const JW_MID = 0.8;
 const CITY_CLOSE = 0.88;
 
@@ -68,6 +71,12 @@ export function compareGiven(a: MatchFeatures, b: MatchFeatures, familyLevel: st
   if (!a.given || !b.given) return 'missing';
   if (a.given === b.given) return 'exact';
   if (intersects(a.givenNick, b.givenNick)) return 'nickname';
+  // The middle name registered as the given name ('Paul' / 'John Paul').
+  if (
+    (a.givenTokens?.length ?? 0) + (b.givenTokens?.length ?? 0) > 2 &&
+    (a.givenTokens?.includes(b.given) || b.givenTokens?.includes(a.given))
+  )
+    return 'middle';
   const s = jw(a.given, b.given);
   if (s >= JW_HIGH) return 'jw_high';
   if (intersects(a.givenDm, b.givenDm) || (a.givenSdx !== null && a.givenSdx === b.givenSdx)) return 'phonetic';
@@ -85,9 +94,10 @@ export function compareBirthDate(a: MatchFeatures, b: MatchFeatures): string {
     const n = Math.min(x.length, y.length);
     return x.slice(0, n) === y.slice(0, n) ? 'partial' : 'different';
   }
-  if (oneDigitEdit(x, y)) return 'one_digit';
   const [yx, mx, dx] = [x.slice(0, 4), x.slice(4, 6), x.slice(6, 8)];
   const [yy, my, dy] = [y.slice(0, 4), y.slice(4, 6), y.slice(6, 8)];
+  // A one-digit change in the century or decade (1960 / 1990, 1968 / 1986) is another generation, not a typo.
+  if (oneDigitEdit(x, y) && Math.abs(Number(yx) - Number(yy)) < GENERATION_YEARS) return 'one_digit';
   if (yx === yy && mx === dy && dx === my) return 'day_month_swap';
   if (a.dobDay !== null && b.dobDay !== null && Math.abs(a.dobDay - b.dobDay) === 1) return 'day_off_one';
   if (mx === my && dx === dy && Math.abs(Number(yx) - Number(yy)) === 1) return 'year_off_one';
@@ -173,26 +183,90 @@ const ssnAgrees = (levels: Readonly<Record<string, string>>, a: MatchFeatures, b
 /** Given names that are clearly different (not a nickname, typo, sound-alike or initial). */
 const differentGiven = (levels: Readonly<Record<string, string>>): boolean => levels.given === 'different' || levels.given === 'jw_mid';
 
+/** Both SSNs known and not one person's: neither equal nor a typo of each other (the next number is a twin's, not a typo). */
+const ssnDiffers = (levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): boolean =>
+  levels.ssn === 'different' || (levels.ssn === 'one_digit' && consecutive(a.ssn ?? '', b.ssn ?? ''));
+
 /**
- * Twins: same family, birth date and home (address or phone) but clearly different given names:
- * the agreements are explained by the household, not by identity.
+ * Twins: same family name and birth date (or one typo of it) in the same area (home, street, postal code or city:
+ * twins move out), given names that differ. Clearly different, only sounding alike ('Aidan' /
+ * 'Jayden'), or alike but of another gender: suspected twins unless an equal SSN refutes it.
+ * Names of one nickname group ('Emma' / 'Emily'): possible twins unless the SSNs agree. A
+ * spelling typo ('Jonathon') of the same gender is one person's.
  */
 function twinLevel(levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): string {
   const sameFamily = levels.family === 'exact' || levels.family === 'token' || levels.family === 'jw_high';
-  if (!(sameFamily && levels.birth_date === 'exact' && sameHome(levels) && differentGiven(levels))) return 'none';
-  return ssnAgrees(levels, a, b) ? 'refuted_by_ssn' : 'suspected';
+  if (!(sameFamily && TWIN_BIRTH.has(levels.birth_date!) && sameArea(levels))) return 'none';
+  const otherGender = levels.gender === 'different' && levels.given !== 'exact' && levels.given !== 'missing';
+  if (differentGiven(levels) || levels.given === 'phonetic' || otherGender) return ssnAgrees(levels, a, b) ? 'refuted_by_ssn' : 'suspected';
+  const sameBirth = levels.birth_date === 'exact';
+  if (sameBirth && (levels.given === 'nickname' || levels.given === 'middle') && ssnDiffers(levels, a, b)) return 'possible';
+  return 'none';
 }
 
 /**
+ * Birth dates that disagree beyond a typo in another year: two people. In the same year the month
+ * and day are more likely mistyped than a sibling born the same year.
+ */
+const otherBirthYear = (levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): boolean =>
+  levels.birth_date === 'different' && a.dob?.slice(0, 4) !== b.dob?.slice(0, 4);
+
+/** One birth date, or one typo apart: a twin's record may carry a birth-date typo too. */
+const TWIN_BIRTH: ReadonlySet<string> = new Set(['exact', 'one_digit', 'day_month_swap', 'day_off_one']);
+
+/** Any agreement on where the records live: the same home, street, neighbourhood, postal code or city. */
+const sameArea = (levels: Readonly<Record<string, string>>): boolean =>
+  sameHome(levels) ||
+  levels.address === 'near' ||
+  levels.postal_code === 'exact' ||
+  levels.postal_code === 'one_digit' ||
+  levels.city === 'exact' ||
+  levels.city === 'close' ||
+  levels.city === 'implied';
+
+/**
  * Household members (spouses, siblings, parent and child, twins): a shared home with a conflict on
- * what identifies a person (given name, birth date, gender). The home's agreement is then explained
- * by living together and stops counting as evidence of identity (see HOME_FIELDS).
+ * what identifies a person (given name, birth date, gender). The home's agreement is then explained by living together and stops
+ * counting as evidence of identity (see HOME_FIELDS). Birth dates of another generation withdraw
+ * any agreement on place, not only a shared home: neighbours in a town with few streets share a
+ * street, postal code and city, and those must never outweigh two different people's birth dates.
  */
 function householdLevel(levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): string {
-  if (!sameHome(levels)) return 'none';
-  if (!(differentGiven(levels) || levels.birth_date === 'different' || levels.gender === 'different')) return 'none';
-  return ssnAgrees(levels, a, b) ? 'conflict_ssn_agrees' : 'conflict';
+  const otherBirth = otherBirthYear(levels, a, b);
+  if (!(otherBirth ? sameArea(levels) : sameHome(levels))) return 'none';
+  if (!(differentGiven(levels) || otherBirth || levels.gender === 'different')) return 'none';
+  return ssnAgrees(levels, a, b) && !spouseSsn(levels) ? 'conflict_ssn_agrees' : 'conflict';
 }
+
+/** Another given name and another gender: an equal SSN is a spouse's or sibling's on the wrong record, not one person's. */
+const spouseSsn = (levels: Readonly<Record<string, string>>): boolean => differentGiven(levels) && levels.gender === 'different';
+
+/**
+ * Given name and birth date both conflict: an equal SSN may then be a relative's on the wrong
+ * record (a parent's or spouse's SSN given for a child or partner): it refutes no generation guard.
+ */
+const relativesSsn = (levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): boolean =>
+  (differentGiven(levels) && otherBirthYear(levels, a, b)) || spouseSsn(levels);
+
+/**
+ * Birth dates that disagree beyond a typo (another generation, or simply another person) and no
+ * SSN agreement to say otherwise: never auto-linked, however rare the name and however much of
+ * the place agrees (a father and son, two neighbours with a common name).
+ */
+function generationLevel(levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): string {
+  if (!otherBirthYear(levels, a, b)) return 'none';
+  return ssnAgrees(levels, a, b) && !relativesSsn(levels, a, b) ? 'refuted_by_ssn' : 'different';
+}
+
+/** Birth-date levels that say one person (equal, or one typing error apart). */
+const BIRTH_CONFIRMS: ReadonlySet<string> = new Set(['exact', 'one_digit', 'day_month_swap', 'day_off_one', 'year_off_one']);
+
+/**
+ * Both SSNs known and different (not a typo) and no birth date to confirm the pair (missing,
+ * partial or different): the names and the place alone never decide against two SSNs.
+ */
+const ssnConflictLevel = (levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): string =>
+  ssnDiffers(levels, a, b) && !BIRTH_CONFIRMS.has(levels.birth_date!) ? 'unconfirmed' : 'none';
 
 /** Numbers one apart ('123456788' / '123456789'). */
 function consecutive(x: string, y: string): boolean {
@@ -222,6 +296,8 @@ export function comparisonLevels(a: MatchFeatures, b: MatchFeatures): Record<str
     levels.city = 'implied';
   levels.twin = twinLevel(levels, a, b);
   levels.household = householdLevel(levels, a, b);
+  levels.generation = generationLevel(levels, a, b);
+  levels.ssn_conflict = ssnConflictLevel(levels, a, b);
   return levels;
 }
 
@@ -233,6 +309,7 @@ const HOME_FIELDS: ReadonlySet<string> = new Set(['address', 'city', 'postal_cod
 type CompiledField = {
   readonly name: string;
   readonly weights: ReadonlyMap<string, number>;
+  readonly ms: ReadonlyMap<string, number>;
   readonly exactM: number;
   readonly tf: boolean;
   readonly min: number;
@@ -257,6 +334,7 @@ function compile(config: MatchingConfig): Compiled {
       return {
         name,
         weights: new Map(Object.entries(f.levels).map(([level, p]) => [level, clamp(Math.log2(p.m / p.u), min, max)])),
+        ms: new Map(Object.entries(f.levels).map(([level, p]) => [level, p.m])),
         exactM: f.levels.exact?.m ?? 1,
         tf: tfFields.has(name),
         min,
@@ -268,13 +346,54 @@ function compile(config: MatchingConfig): Compiled {
   return c;
 }
 
-/** log2(m/u) for an exact name with u from the population's frequency of that name ("Smith" weighs less than "Okonkwo"). */
-function tfWeight(f: CompiledField, value: string | null, config: MatchingConfig, frequencies: NameFrequencies | undefined): number | null {
+/** log2(m/u) with u the population's frequency of the value ("Smith" weighs less than "Okonkwo"); null when unknown. */
+function tfWeight(
+  f: CompiledField,
+  m: number,
+  value: string | null,
+  config: MatchingConfig,
+  frequencies: NameFrequencies | undefined,
+): number | null {
   if (!frequencies || !value || frequencies.total <= 0 || frequencies.total < (config.termFrequency.minTotal ?? 0)) return null;
-  const count = frequencies.count(f.name as 'family' | 'given', value);
+  const count = frequencies.count(f.name, value);
   if (count === null || !Number.isFinite(count)) return null;
   const u = Math.max(Math.max(count, 1) / frequencies.total, config.termFrequency.minU);
-  return clamp(Math.log2(f.exactM / Math.min(u, 1)), f.min, f.max);
+  return clamp(Math.log2(m / Math.min(u, 1)), f.min, f.max);
+}
+
+const shared = (x: readonly string[], y: readonly string[]): string | null => x.find((v) => y.includes(v)) ?? null;
+
+/** The street name two records' addresses share (house numbers apart): neighbours, or one person who moved along it. */
+function sharedStreet(a: MatchFeatures, b: MatchFeatures): string | null {
+  const names = (f: MatchFeatures) => f.addresses.map((x) => (typeof x?.street === 'string' ? streetName(x.street) : '')).filter(Boolean);
+  return shared(names(a), names(b));
+}
+
+/** Levels whose agreement is worth what the shared place's frequency says: the value they agree on. */
+function placeValue(field: string, level: string, a: MatchFeatures, b: MatchFeatures): string | null {
+  if (field === 'city' && level === 'exact') return shared(a.cities, b.cities);
+  if (field === 'postal_code' && level === 'exact') return shared(a.postalCodes, b.postalCodes);
+  if (field === 'address' && (level === 'close' || level === 'near' || level === 'street')) return sharedStreet(a, b);
+  return null;
+}
+
+/** A field's weight at a level, value-specific where configured: names up or down, places only down. */
+function valueWeight(
+  f: CompiledField,
+  level: string,
+  weight: number,
+  a: MatchFeatures,
+  b: MatchFeatures,
+  config: MatchingConfig,
+  frequencies: NameFrequencies | undefined,
+): number {
+  if (!f.tf || !frequencies) return weight;
+  if (f.name === 'family' || f.name === 'given')
+    return level === 'exact' ? (tfWeight(f, f.exactM, f.name === 'family' ? a.family : a.given, config, frequencies) ?? weight) : weight;
+  const value = placeValue(f.name, level, a, b);
+  // A street name counts for a same-house level only when the house numbers differ (a shared first line is a home, not a street).
+  if (value === null || (level === 'street' && a.addresses.some((x) => b.addresses.some((y) => x?.street === y?.street)))) return weight;
+  return Math.min(weight, tfWeight(f, f.ms.get(level) ?? 1, value, config, frequencies) ?? weight);
 }
 
 /** Compare two records: per-field evidence and the match probability. */
@@ -288,7 +407,7 @@ export function compareFeatures(a: MatchFeatures, b: MatchFeatures, config: Matc
   for (const f of c.fields) {
     const level = levels[f.name] ?? 'missing';
     let weight = NEUTRAL_LEVELS.has(level) ? 0 : (f.weights.get(level) ?? 0); // unconfigured levels (given 'swapped') weigh 0
-    if (level === 'exact' && f.tf) weight = tfWeight(f, f.name === 'family' ? a.family : a.given, config, frequencies) ?? weight;
+    if (weight !== 0) weight = valueWeight(f, level, weight, a, b, config, frequencies);
     if (HOME_FIELDS.has(f.name) && weight > 0) home += weight;
     if (f.name === 'household' && level === 'conflict') householdAt = evidence.length;
     total += weight;
@@ -319,6 +438,37 @@ export function matchCap(c: Comparison, a: MatchFeatures, b: MatchFeatures, conf
   // An SSN never decides alone: without it the rest must reach at least the review band.
   const ssn = c.evidence.find((e) => e.field === 'ssn')?.weight ?? 0;
   if (ssn > 0 && c.weight - ssn < log2Odds(config.thresholds.review)) return 'SSN_DECISIVE';
+  return null;
+}
+
+/** Guard levels that say two people whatever the score: twins, Jr / Sr. */
+const CONFLICT_LEVELS: Readonly<Record<string, readonly string[]>> = { twin: ['suspected', 'possible'], suffix: ['different'] };
+/** Guard levels that say two people when the pair is not even worth a review (one person's records can be far apart). */
+const CONFLICT_LEVELS_APART: Readonly<Record<string, readonly string[]>> = { generation: ['different'], ssn_conflict: ['unconfirmed'] };
+
+/**
+ * Chains: a record may match one source record of a golden record while conflicting with another
+ * (the son's record without a birth date joined the father; the son's next record matches it).
+ * Before a MATCH joins a golden record, the record is compared with the golden's other source
+ * records: suspected twins or Jr / Sr with any of them, or another generation or two unconfirmed
+ * SSNs with one it would not even send to review, hold it for review. Returns the first conflict
+ * (`GOLDEN_<FIELD>_<LEVEL>`), or null to let it join.
+ */
+export function conflictsWithGolden(
+  record: MatchFeatures,
+  others: readonly MatchFeatures[],
+  config: MatchingConfig,
+  frequencies?: NameFrequencies,
+): string | null {
+  for (const other of others) {
+    const c = compareFeatures(record, other, config, frequencies);
+    const apart = decide(c, record, other, config) === DECISIONS.NO_MATCH;
+    for (const e of c.evidence) {
+      if (!config.fields[e.field]) continue;
+      if (CONFLICT_LEVELS[e.field]?.includes(e.level) || (apart && CONFLICT_LEVELS_APART[e.field]?.includes(e.level)))
+        return `GOLDEN_${e.field.toUpperCase()}_${e.level.toUpperCase()}`;
+    }
+  }
   return null;
 }
 

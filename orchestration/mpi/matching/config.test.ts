@@ -37,7 +37,7 @@ test('a bad configuration is refused with the offending key named', () => {
     [(c) => (c.fields.shoeSize = { levels: {} }), /fields\.shoeSize is not a known field/],
     [(c) => (c.fields.ssn.maxWeight = 'x'), /fields\.ssn\.maxWeight/],
     [(c) => (c.fields.twin.reviewLevels = ['maybe']), /fields\.twin\.reviewLevels/],
-    [(c) => (c.termFrequency.fields = ['family', 'city']), /termFrequency\.fields/],
+    [(c) => (c.termFrequency.fields = ['family', 'ssn' as 'city']), /termFrequency\.fields/],
     [(c) => (c.blocking.keys = ['fdm', 'zodiac']), /blocking\.keys has unknown kind 'zodiac'/],
     [(c) => (c.blocking.capPerKey = 0), /blocking\.capPerKey/],
     [(c) => delete c.identifierSystems, /identifierSystems/],

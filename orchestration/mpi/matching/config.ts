@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PROJECT_ROOT } from '../../../platform/config.ts';
 import { FIELD_LEVELS, BLOCKING_KINDS } from './fields.ts';
+import { FREQUENCY_FIELDS, type FrequencyField } from './features.ts';
 
 export type LevelProbabilities = { m: number; u: number };
 export type FieldConfig = {
@@ -24,7 +25,12 @@ export type MatchingConfig = {
   prior: number;
   fields: Record<string, FieldConfig>;
   /** minTotal: below this population size counts are too noisy and the level's u is used. */
-  termFrequency: { fields: readonly ('family' | 'given')[]; minU: number; minTotal?: number };
+  /**
+   * Value-specific weights. Names: u of the exact level from the name's frequency (up or down).
+   * city, postal_code, address (the street name): the agreement never weighs more than its level's
+   * u says, and less when the shared value is common (a small town's one postal code).
+   */
+  termFrequency: { fields: readonly FrequencyField[]; minU: number; minTotal?: number };
   blocking: { keys: readonly string[]; capPerKey: number; capTotal: number };
   identifierSystems: { ssn: readonly string[] };
 };
@@ -94,9 +100,11 @@ export function validateMatchingConfig(raw: unknown): MatchingConfig {
   const tf = raw.termFrequency;
   if (!isObject(tf)) return fail('termFrequency', 'must be an object');
   const tfFields = stringArray(tf.fields, 'termFrequency.fields');
-  for (const f of tfFields) if (f !== 'family' && f !== 'given') fail('termFrequency.fields', `has '${f}' (only family and given)`);
+  for (const f of tfFields)
+    if (!(FREQUENCY_FIELDS as readonly string[]).includes(f))
+      fail('termFrequency.fields', `has '${f}' (known: ${FREQUENCY_FIELDS.join(', ')})`);
   const termFrequency: MatchingConfig['termFrequency'] = {
-    fields: tfFields as ('family' | 'given')[],
+    fields: tfFields as FrequencyField[],
     minU: probability(tf.minU, 'termFrequency.minU'),
   };
   if (tf.minTotal !== undefined)

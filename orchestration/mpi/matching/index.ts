@@ -7,7 +7,7 @@ export { matchFeatures, blockingKeys, frequencyTerms, parseName, featuresAreCurr
 export type { AddressFeatures } from './features.ts';
 export { dataQualityFlags, QUALITY_FLAGS } from './quality.ts';
 export type { NameFrequencies, FieldEvidence, Comparison, Decision } from './compare.ts';
-export { compareFeatures, comparisonLevels, decide, matchCap, lacksIdentity, levelsOf, DECISIONS } from './compare.ts';
+export { compareFeatures, comparisonLevels, conflictsWithGolden, decide, matchCap, lacksIdentity, levelsOf, DECISIONS } from './compare.ts';
 export type { EmOptions } from './em.ts';
 export {
   estimateParameters,

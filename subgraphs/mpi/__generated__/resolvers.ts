@@ -202,6 +202,10 @@ export type MatchReasonCode =
   | 'BELOW_REVIEW'
   /** The golden record it matched was merged away while the record was linked. */
   | 'CANDIDATE_UNAVAILABLE'
+  /** The birth dates differ beyond a typo (ten years or more is another generation) and no SSN agrees. */
+  | 'GENERATION_GUARD'
+  /** The record matches one of the patient's records but conflicts with another (twins, Jr / Sr, another generation, different SSNs): joining would chain two people. */
+  | 'GOLDEN_CONFLICT'
   /** A shared home with a conflict on given name, birth date or gender: the home was not counted; counted, the pair would have auto-linked. */
   | 'HOUSEHOLD_GUARD'
   /** A record has neither a name nor a birth date: never linked automatically. */

@@ -1,0 +1,133 @@
+// The false merges a regional population sets up (issue 13): twins, a father and son without a
+// suffix, common names on the same street, and chains through a golden record. Each trap must not
+// auto-link with the shipped configuration, whether or not the population's frequencies are known;
+// the controls beside them (the same person with ordinary errors) must still link.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compareFeatures, conflictsWithGolden, decide, DECISIONS, type NameFrequencies } from './compare.ts';
+import { matchFeatures, type MatchFeatures } from './features.ts';
+import { config, person } from './test-helpers.ts';
+import type { SourceDemographics } from '../../../translation/fhir-r4/patient.ts';
+
+/** A regional population of 20,000 records: common names, one city, a few postal codes and streets. */
+const regional: NameFrequencies = {
+  total: 20_000,
+  count: (field, value) =>
+    (
+      ({
+        'family|smith': 400,
+        'family|garcia': 300,
+        'family|okonkwo': 1,
+        'given|mary': 250,
+        'given|john': 300,
+        'given|chidi': 1,
+        'city|springfield': 12_000,
+        'postal_code|62701': 4_000,
+        'address|12 main st': 4,
+      }) as Record<string, number>
+    )[`${field}|${value}`] ?? 0,
+};
+
+const f = (d: SourceDemographics): MatchFeatures => matchFeatures(d, config);
+function decision(a: SourceDemographics, b: SourceDemographics, frequencies?: NameFrequencies) {
+  const [fa, fb] = [f(a), f(b)];
+  const c = compareFeatures(fa, fb, config, frequencies);
+  return { decision: decide(c, fa, fb, config), probability: c.probability };
+}
+/** Never auto-linked, with and without population frequencies. */
+function assertNotLinked(label: string, a: SourceDemographics, b: SourceDemographics): void {
+  for (const freq of [undefined, regional]) {
+    const d = decision(a, b, freq);
+    assert.notEqual(d.decision, DECISIONS.MATCH, `${label} (${freq ? 'regional frequencies' : 'no frequencies'}): ${d.probability}`);
+  }
+}
+function assertLinked(label: string, a: SourceDemographics, b: SourceDemographics): void {
+  for (const freq of [undefined, regional]) {
+    const d = decision(a, b, freq);
+    assert.equal(d.decision, DECISIONS.MATCH, `${label} (${freq ? 'regional frequencies' : 'no frequencies'}): ${d.probability}`);
+  }
+}
+
+const home = { line: ['12 Main Street'], city: 'Springfield', postalCode: '62701', phone: '2175550142' };
+
+test('twins with similar given names (Emma / Emily, Aidan / Jayden) and different SSNs are not linked', () => {
+  const twin = (given: string, ssn: string | null, gender = 'female') =>
+    person({ ...home, family: 'Garcia', given: [given], gender, birthDate: '2012-04-09', ssn });
+  assertNotLinked('Emma / Emily', twin('Emma', '900112233'), twin('Emily', '900556677'));
+  assertNotLinked('Aidan / Jayden', twin('Aidan', '900112233', 'male'), twin('Jayden', '900556677', 'male'));
+  assertNotLinked('Aidan / Jayden, one SSN missing', twin('Aidan', '900112233', 'male'), twin('Jayden', null, 'male'));
+  assertNotLinked('Ava / Eva, consecutive SSNs', twin('Ava', '900112233'), twin('Eva', '900112234'));
+  // Control: one child, a nickname in one source, the same SSN in both.
+  assertLinked('Jacob / Jake, same SSN', twin('Jacob', '900112233', 'male'), twin('Jake', '900112233', 'male'));
+});
+
+test('a father and son with the same name and home, one without "Jr", born 1960 / 1990, are not linked', () => {
+  const man = (birthDate: string, ssn: string | null, family = 'Smith', given = 'John') =>
+    person({ ...home, family, given: [given], birthDate, ssn });
+  assertNotLinked('different SSNs', man('1960-05-14', '900112233'), man('1990-05-14', '900998877'));
+  assertNotLinked('one SSN missing', man('1960-05-14', '900112233'), man('1990-05-14', null));
+  assertNotLinked('no SSN, other day', man('1960-05-14', null), man('1990-08-02', null));
+  assertNotLinked('rare name, no SSN', man('1960-05-14', null, 'Okonkwo', 'Chidi'), man('1990-05-14', null, 'Okonkwo', 'Chidi'));
+  // Control: a typo in the last digit of the year or the day is still one person.
+  assertLinked('year typo', man('1960-05-14', '900112233'), man('1961-05-14', null));
+  assertLinked('day typo', man('1960-05-14', null), man('1960-05-17', null));
+});
+
+test('two women with a common name on the same street of one city, born 13 years apart, are not linked', () => {
+  const woman = (house: string, birthDate: string, ssn: string | null, postalCode: string | null = '62701') =>
+    person({
+      ...home,
+      line: [`${house} Main Street`.trim()],
+      postalCode,
+      phone: null,
+      family: 'Smith',
+      given: ['Mary'],
+      gender: 'female',
+      birthDate,
+      ssn,
+    });
+  assertNotLinked('different SSNs', woman('412', '1961-02-11', '900112233'), woman('1380', '1974-09-30', '900556677'));
+  // The street without a house number, the city without a postal code: the street and the city agree.
+  assertNotLinked('street and city only', woman('', '1961-02-11', '900112233', null), woman('418', '1974-09-30', '900556677', null));
+  assertNotLinked('street and city, no SSN', woman('', '1961-02-11', null, null), woman('418', '1974-09-30', null, null));
+  assertNotLinked('one SSN missing', woman('412', '1961-02-11', '900112233'), woman('1380', '1974-09-30', null));
+  assertNotLinked('same house number', woman('412', '1961-02-11', null), woman('412', '1974-09-30', null));
+  // One birth date missing: the names and the place alone never decide against two different SSNs.
+  assertNotLinked('one birth date missing', woman('', '1961-02-11', '900112233', null), woman('418', '', '900556677', null));
+  // Control: one woman who moved along the street, one SSN missing.
+  assertLinked('moved house', woman('412', '1961-02-11', '900112233'), woman('1380', '1961-02-11', null));
+});
+
+test('a golden record whose other records conflict with the incoming one is not joined (no chains)', () => {
+  const father = f(person({ ...home, given: ['John'], birthDate: '1960-05-14', ssn: null }));
+  const sonNoDob = f(person({ ...home, given: ['John'], birthDate: null, ssn: null }));
+  const son = f(person({ ...home, given: ['John'], birthDate: '1990-05-14', ssn: '900998877' }));
+  // The son's record without a birth date may join either; once it sits with the father, the son must not follow it.
+  assert.ok(conflictsWithGolden(son, [sonNoDob, father], config) !== null);
+  const twinA = f(person({ ...home, given: ['Emma'], birthDate: '2012-04-09', ssn: '900112233' }));
+  const twinB = f(person({ ...home, given: ['Emily'], birthDate: '2012-04-09', ssn: '900556677' }));
+  assert.ok(conflictsWithGolden(twinB, [twinA], config) !== null);
+  // One person's records with ordinary errors do not conflict.
+  const typo = f(person({ ...home, given: ['Jon'], birthDate: '1960-05-17', ssn: '900112233' }));
+  const moved = f(person({ given: ['John'], line: ['7 Oak Ave'], birthDate: '1960-05-14', ssn: null, phone: null }));
+  assert.equal(conflictsWithGolden(father, [typo, moved], config), null);
+  assert.equal(conflictsWithGolden(father, [], config), null);
+});
+
+test('the middle name registered as the given name is one person, not a sibling', () => {
+  const a = person({ ...home, given: ['John', 'Paul'], ssn: null });
+  const b = person({ ...home, given: ['Paul'], ssn: null });
+  const [fa, fb] = [f(a), f(b)];
+  const c = compareFeatures(fa, fb, config);
+  assert.equal(c.evidence.find((e) => e.field === 'given')?.level, 'middle');
+  assertLinked('middle name as given', a, b);
+  // Two first names with nothing else to connect them stay different.
+  assert.equal(compareFeatures(f(person({ given: ['John'] })), f(person({ given: ['Paul'] })), config).evidence[1]?.level, 'different');
+});
+
+test("a spouse's SSN on the other spouse's record does not make them one person", () => {
+  const spouse = (given: string, gender: string, birthDate: string) =>
+    person({ ...home, family: 'Garcia', given: [given], gender, birthDate, ssn: '900112233' });
+  assertNotLinked('same birth year', spouse('Maria', 'female', '1970-03-02'), spouse('Carlos', 'male', '1970-11-20'));
+  assertNotLinked('other birth years', spouse('Maria', 'female', '1970-03-02'), spouse('Carlos', 'male', '1966-11-20'));
+});
