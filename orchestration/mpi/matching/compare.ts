@@ -438,7 +438,7 @@ export const lacksIdentity = (f: MatchFeatures): boolean => !f?.family && !f?.gi
  * that moves with the prior, and a large population's low prior would otherwise ask the rest to
  * link alone (FEBRL: one person's records with the given name and birth date both re-keyed).
  */
-const SSN_REST_BITS = 12;
+const SSN_REST_BITS = 14;
 /** Evidence for one person beyond the name, gender and SSN (a birth date, the home, the area). */
 const beyondName = (e: FieldEvidence): boolean => e.weight > 0 && !NAME_FIELDS.has(e.field);
 const NAME_FIELDS: ReadonlySet<string> = new Set(['family', 'given', 'gender', 'ssn']);
