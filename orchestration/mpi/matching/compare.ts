@@ -244,11 +244,11 @@ const spouseSsn = (levels: Readonly<Record<string, string>>): boolean => differe
 /**
  * Given name and birth date both conflict: an equal SSN may then be a relative's on the wrong
  * record (a parent's or spouse's SSN given for a child or partner): it refutes no generation guard.
- * Only where both records give a gender: without it a relative cannot be told from one person's
- * record with both fields re-keyed (FEBRL), and the equal SSN then stays evidence of one person.
+ * Also without a gender on either record: a relative then looks like one person's record with both
+ * fields re-keyed (FEBRL), and the review queue is the place to tell them apart.
  */
 const relativesSsn = (levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): boolean =>
-  (differentGiven(levels) && otherBirthYear(levels, a, b) && levels.gender !== 'missing') || spouseSsn(levels);
+  (differentGiven(levels) && otherBirthYear(levels, a, b)) || spouseSsn(levels);
 
 /**
  * Birth dates that disagree beyond a typo (another generation, or simply another person) and no
