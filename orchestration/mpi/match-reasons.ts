@@ -14,7 +14,7 @@ export const MATCH_REASONS = {
     'No candidate to compare with (no stored record shared a blocking key, or a steward had kept the candidates apart): a patient of its own.',
   // Guards: the score alone would have auto-linked (or, for the weighted guards, would have without the guard's weight).
   SSN_ONLY:
-    'The score reached the auto-link threshold only through the SSN: without it the rest is below the review threshold, and an SSN alone (shared or mistyped) never links.',
+    'The score reached the auto-link threshold only through the SSN: without it the other fields add up to too little (or only the name agrees), and an SSN alone (shared or mistyped) never links.',
   SSN_CONFLICT:
     'Both SSNs are known and differ (not a typo) and no birth date confirms the pair, or another SSN level the matching configuration sends to review (reviewLevels).',
   TWIN_GUARD: 'Suspected twins: same family name, birth date and home, clearly different given names, and no equal SSN to refute it.',

@@ -131,6 +131,16 @@ test('an SSN match alone never auto-links (nothing else known, or only a common 
   assert.ok(evidence(c, 'ssn').weight <= (config.fields.ssn!.maxWeight ?? Infinity));
 });
 
+test('an SSN completes a MATCH when the other fields agree by 14 bits, a birth date or place among them', () => {
+  // One person's two records, the given name re-keyed, no family name on one, another street line: SSN, birth date
+  // and postal code agree (without the SSN below the review band at the shipped prior, as FEBRL's re-keyed duplicates).
+  const rekeyed = (given: string, family: string | null, birthDate: string | null = '1975-06-30', line = ['1 Elm St']) =>
+    bare({ family, given: [given], birthDate, ssn: '900112233', line, postalCode: '62701' });
+  assert.equal(decision(rekeyed('Grace', 'Okafor'), rekeyed('Nneka', null, '1975-06-30', ['7 Oak Ave'])), DECISIONS.MATCH);
+  // Without the birth date and the home, the postal code is too little beside the SSN.
+  assert.notEqual(decision(rekeyed('Grace', 'Okafor', null), rekeyed('Nneka', null, null, ['7 Oak Ave'])), DECISIONS.MATCH);
+});
+
 test('an SSN mismatch or absence alone never blocks a link', () => {
   assert.equal(decision(person({ ssn: '900112233' }), person({ ssn: '811223344' })), DECISIONS.MATCH);
   assert.equal(decision(person({ ssn: '900112233' }), person({ ssn: null })), DECISIONS.MATCH);

@@ -244,6 +244,8 @@ const spouseSsn = (levels: Readonly<Record<string, string>>): boolean => differe
 /**
  * Given name and birth date both conflict: an equal SSN may then be a relative's on the wrong
  * record (a parent's or spouse's SSN given for a child or partner): it refutes no generation guard.
+ * Also without a gender on either record: a relative then looks like one person's record with both
+ * fields re-keyed (FEBRL), and the review queue is the place to tell them apart.
  */
 const relativesSsn = (levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): boolean =>
   (differentGiven(levels) && otherBirthYear(levels, a, b)) || spouseSsn(levels);
@@ -430,14 +432,25 @@ export function levelsOf(c: Comparison): Record<string, string> {
 /** Neither a usable name nor a birth date (valid or as recorded): never enough to auto-link. */
 export const lacksIdentity = (f: MatchFeatures): boolean => !f?.family && !f?.given && !f?.dob;
 
+/**
+ * What the fields other than the SSN must add up to (in bits, the prior left out) for an SSN to
+ * complete a MATCH, something beyond the name among them (a birth date, the home). Not tied to the review band:
+ * that moves with the prior, and a large population's low prior would otherwise ask the rest to
+ * link alone (FEBRL: one person's records with the given name and birth date both re-keyed).
+ */
+const SSN_REST_BITS = 14;
+/** Evidence for one person beyond the name, gender and SSN (a birth date, the home, the area). */
+const beyondName = (e: FieldEvidence): boolean => e.weight > 0 && !NAME_FIELDS.has(e.field);
+const NAME_FIELDS: ReadonlySet<string> = new Set(['family', 'given', 'gender', 'ssn']);
+
 /** Why a MATCH is held back for review, or null. */
 export function matchCap(c: Comparison, a: MatchFeatures, b: MatchFeatures, config: MatchingConfig): string | null {
   if (lacksIdentity(a) || lacksIdentity(b)) return 'NO_NAME_NO_BIRTH_DATE';
   for (const e of c.evidence)
     if (config.fields[e.field]?.reviewLevels?.includes(e.level)) return `${e.field.toUpperCase()}_${e.level.toUpperCase()}`;
-  // An SSN never decides alone: without it the rest must reach at least the review band.
+  // An SSN never decides alone: without it (and without the prior) the other fields must agree by SSN_REST_BITS.
   const ssn = c.evidence.find((e) => e.field === 'ssn')?.weight ?? 0;
-  if (ssn > 0 && c.weight - ssn < log2Odds(config.thresholds.review)) return 'SSN_DECISIVE';
+  if (ssn > 0 && (c.weight - ssn - log2Odds(config.prior) < SSN_REST_BITS || !c.evidence.some(beyondName))) return 'SSN_DECISIVE';
   return null;
 }
 
