@@ -32,6 +32,7 @@ import { revealStoredFeatures } from '../orchestration/mpi/linking.ts';
 import type { IdentifierProtection } from '../security/identifier-protection.ts';
 import { databaseOptionsFromEnv, openStorage, protectionFor } from './components.ts';
 import { DEFAULT_PROFILE, prepareRecord } from '../orchestration/mpi/ndjson-linking.ts';
+import { sourceScope } from '../translation/fhir-r4/patient.ts';
 import { checkReadable, inputLines, loadProfile } from './mpi-link.ts';
 import { parseCommandLine, runCommand, usageError, type OptionValues } from './cli.ts';
 
@@ -112,6 +113,8 @@ export function reservoir<T>(size: number, seed = 1) {
  * Match features of one NDJSON line as mpi:link would link it; null for a line it would quarantine (not part of the population's
  * demographics).
  */
+const CALIBRATION_SCOPE = sourceScope({ id: 'calibration' });
+
 export function lineFeatures(
   text: string,
   line: number,
@@ -119,7 +122,7 @@ export function lineFeatures(
   base: MatchingConfig,
   today: string,
 ): MatchFeatures | null {
-  const p = prepareRecord(text, line, 'calibration', profile, today);
+  const p = prepareRecord(text, line, CALIBRATION_SCOPE, profile, today);
   return p.quarantine ? null : matchFeatures(p.demographics, base);
 }
 

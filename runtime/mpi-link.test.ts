@@ -16,8 +16,10 @@ import { febrlEntity, febrlToPatient, fhirId, parseFebrlCsv } from '../bench/mpi
 import { markdownTable, pairwiseMetrics, percentile } from '../bench/mpi/metrics.ts';
 import { ProductError } from '../platform/errors.ts';
 import { mapBounded, prepareRecord, PROBLEMS, storedIdFor } from '../orchestration/mpi/ndjson-linking.ts';
-import { CSV_HEADER, csvRow, parseCliArgs } from './mpi-link.ts';
+import { connectionSystems, CSV_HEADER, csvRow, parseCliArgs } from './mpi-link.ts';
+import { sourceScope } from '../translation/fhir-r4/patient.ts';
 
+const BATCH = sourceScope({ id: 'batch' });
 const CLI = fileURLToPath(new URL('./mpi-link.ts', import.meta.url));
 const url = databaseUrl();
 const work = mkdtempSync(join(tmpdir(), 'mpi-link-'));
@@ -214,18 +216,18 @@ const profile = loadVendorProfile('fhir-r4');
 const TODAY = '2025-06-01';
 
 test('prepareRecord: good, warned and refused lines', () => {
-  const good = prepareRecord(LINES[0]!, 1, 'batch', profile, TODAY);
+  const good = prepareRecord(LINES[0]!, 1, BATCH, profile, TODAY);
   assert.deepEqual([good.recordId, good.demographics.sourcePatientId, good.problems, good.quarantine], ['p-1', 'p-1', [], null]);
   assert.equal(good.demographics.identifiers[0]?.type, 'SS');
 
-  const future = prepareRecord(patient({ id: 'f', name: [{ family: 'A' }], birthDate: '2030-01-01' }), 2, 'batch', profile, TODAY);
+  const future = prepareRecord(patient({ id: 'f', name: [{ family: 'A' }], birthDate: '2030-01-01' }), 2, BATCH, profile, TODAY);
   assert.deepEqual(future.problems, [PROBLEMS.futureBirthDate]);
 
-  const impossible = prepareRecord(LINES[4]!, 5, 'batch', profile, TODAY);
+  const impossible = prepareRecord(LINES[4]!, 5, BATCH, profile, TODAY);
   assert.deepEqual(impossible.problems, [PROBLEMS.invalidBirthDate]);
   assert.deepEqual([impossible.demographics.birthDate, impossible.demographics.birthDateAsRecorded], [null, '1990-02-30']);
 
-  const notJson = prepareRecord('{oops', 6, 'batch', profile, TODAY);
+  const notJson = prepareRecord('{oops', 6, BATCH, profile, TODAY);
   assert.deepEqual(
     [notJson.recordId, notJson.problems, notJson.demographics.name, notJson.quarantine?.resourceId],
     ['line-6', [PROBLEMS.notJson], null, storedIdFor(6, '{oops')],
@@ -235,7 +237,7 @@ test('prepareRecord: good, warned and refused lines', () => {
   const other = prepareRecord(
     JSON.stringify({ resourceType: 'Practitioner', id: 'dr', name: [{ family: 'House' }] }),
     7,
-    'batch',
+    BATCH,
     profile,
     TODAY,
   );
@@ -245,16 +247,16 @@ test('prepareRecord: good, warned and refused lines', () => {
   );
 
   // A Patient without id: quarantined, and linked on what it says under a stored id.
-  const noId = prepareRecord(LINES[8]!, 9, 'batch', profile, TODAY);
+  const noId = prepareRecord(LINES[8]!, 9, BATCH, profile, TODAY);
   assert.deepEqual(
     [noId.recordId, noId.problems, noId.demographics.name?.family, noId.demographics.sourcePatientId],
     ['line-9', [PROBLEMS.noId], 'Quuxley', storedIdFor(9, LINES[8]!)],
   );
   assert.ok(noId.quarantine);
 
-  const malformed = prepareRecord(patient({ id: 'm', identifier: { system: SSN } }), 10, 'batch', profile, TODAY);
+  const malformed = prepareRecord(patient({ id: 'm', identifier: { system: SSN } }), 10, BATCH, profile, TODAY);
   assert.deepEqual([malformed.recordId, malformed.problems, malformed.demographics.identifiers], ['m', [PROBLEMS.malformed], []]);
-  assert.deepEqual(prepareRecord('[1,2]', 11, 'batch', profile, TODAY).problems, [PROBLEMS.notObject]);
+  assert.deepEqual(prepareRecord('[1,2]', 11, BATCH, profile, TODAY).problems, [PROBLEMS.notObject]);
   assert.notEqual(storedIdFor(3, 'a'), storedIdFor(3, 'b'));
 });
 
@@ -349,4 +351,20 @@ test('FEBRL rows as FHIR Patients, impossible dates passed on as recorded (bench
     ['1915-13-45', undefined, ['maltby circuit'], [{ family: 'harrington', given: ['kayla'] }]],
   );
   assert.deepEqual([febrlEntity('rec-10-dup-0'), febrlEntity('rec-10-org'), fhirId('rec_1 x')], ['10', '10', 'rec-1-x']);
+});
+
+test("a source that is a configured connection links its MRNs under the connection's own system", () => {
+  const configured = connectionSystems('epic-main', {});
+  assert.ok(configured?.MR, 'config/connections.json names epic-main its MR system');
+  assert.equal(connectionSystems('batch', {}), undefined);
+
+  const line = patient({
+    id: 'm-1',
+    name: [{ family: 'A' }],
+    identifier: [{ system: 'http://hospital.smarthealthit.org', type: { coding: [{ code: 'MR' }] }, value: 'MRN-1' }],
+  });
+  const mrn = (scope: ReturnType<typeof sourceScope>) =>
+    prepareRecord(line, 1, scope, profile, TODAY).demographics.identifiers.find((i) => i.type === 'MR')?.system;
+  assert.equal(mrn(sourceScope({ id: 'epic-main', identifierSystems: configured })), configured.MR);
+  assert.equal(mrn(sourceScope({ id: 'batch' })), 'urn:patient-gateway:connection:batch:mr');
 });

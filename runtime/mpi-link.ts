@@ -17,7 +17,14 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Writable } from 'node:stream';
-import { dataDir, isProduction, loadVendorProfile, type VendorProfile } from '../platform/config.ts';
+import {
+  dataDir,
+  isProduction,
+  loadConnections,
+  loadVendorProfile,
+  type ConnectionConfig,
+  type VendorProfile,
+} from '../platform/config.ts';
 import type { KeyStoreOptions } from '../platform/keys.ts';
 import { DEFAULT_CONCURRENCY, DEFAULT_PROFILE, linkNdjson, type BatchRow, type BatchSummary } from '../orchestration/mpi/ndjson-linking.ts';
 import { databaseOptionsFromEnv, openStorage, protectionFor } from './components.ts';
@@ -150,6 +157,20 @@ export function loadProfile(name: string): VendorProfile {
   }
 }
 
+/**
+ * A source that is a configured connection links under that connection's identifier systems, as `npm start` does: otherwise the same
+ * hospital's MRNs would land under two systems and `patientByIdentifier` would find only half of them.
+ */
+export function connectionSystems(source: string, env: NodeJS.ProcessEnv = process.env): ConnectionConfig['identifierSystems'] {
+  let connections: readonly ConnectionConfig[];
+  try {
+    connections = loadConnections(env.CONNECTIONS_FILE, env);
+  } catch (error) {
+    throw usageError(`connection configuration: ${(error as Error).message}`);
+  }
+  return connections.find((c) => c.id === source)?.identifierSystems;
+}
+
 type Output = { readonly stream: Writable; finish(): Promise<void>; abandon(): Promise<void> };
 
 /** The CSV goes to FILE.partial and is renamed at the end: a FILE that exists is complete. */
@@ -240,6 +261,7 @@ export async function link(args: CliArgs, env: NodeJS.ProcessEnv = process.env):
       await write(out, `${CSV_HEADER}\n`);
       const summary = await linkNdjson(db, inputLines(args.input), {
         source: args.source,
+        identifierSystems: connectionSystems(args.source, env),
         profile,
         protection: protectionFor(keys),
         concurrency: args.concurrency,

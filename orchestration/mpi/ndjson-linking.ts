@@ -6,10 +6,10 @@
 // so their figures describe the command.
 import { createHash } from 'node:crypto';
 import { setImmediate as turn } from 'node:timers/promises';
-import type { VendorProfile } from '../../platform/config.ts';
+import type { ConnectionConfig, VendorProfile } from '../../platform/config.ts';
 import type { Database } from '../../platform/db.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
-import { sourceDemographics, sourceScope, type SourceDemographics } from '../../translation/fhir-r4/patient.ts';
+import { sourceDemographics, sourceScope, type SourceDemographics, type SourceScope } from '../../translation/fhir-r4/patient.ts';
 import { error as issueError, type TranslationIssue } from '../../translation/issues.ts';
 import { quarantine, type QuarantineEntry } from '../../translation/quarantine.ts';
 import type { MatchingConfig } from './matching/index.ts';
@@ -113,7 +113,8 @@ const BAD_WARNINGS: Readonly<Record<string, string>> = { 'Patient.name': PROBLEM
  *     and matching on them would be a false merge waiting to happen.
  * Never throws: one broken line must not stop a million-record run.
  */
-export function prepareRecord(text: string, line: number, source: string, profile: VendorProfile, today: string): PreparedRecord {
+export function prepareRecord(text: string, line: number, scope: SourceScope, profile: VendorProfile, today: string): PreparedRecord {
+  const { source } = scope;
   const lineId = `line-${line}`;
   const storedId = storedIdFor(line, text);
   const refused = (
@@ -162,7 +163,7 @@ export function prepareRecord(text: string, line: number, source: string, profil
   }
   let translated;
   try {
-    translated = sourceDemographics((ownId ? resource : { ...resource, id: storedId }) as never, sourceScope({ id: source }), profile);
+    translated = sourceDemographics((ownId ? resource : { ...resource, id: storedId }) as never, scope, profile);
   } catch {
     // Elements of the wrong shape (an object where FHIR has an array...) make translation throw.
     return refused(
@@ -307,6 +308,8 @@ export type BatchSummary = {
 
 export type BatchOptions = {
   readonly source: string;
+  /** The source's configured identifier systems when it is a connection of config/connections.json (else the derived defaults). */
+  readonly identifierSystems?: ConnectionConfig['identifierSystems'];
   readonly profile: VendorProfile;
   readonly protection: IdentifierProtection;
   /** Records in flight (1 = strictly one after another, in file order). */
@@ -341,6 +344,7 @@ export async function linkNdjson(
   const perChunk = db.kind === 'pglite' ? 1 : Math.ceil(concurrency / chunksInFlight);
   const link = storeLinker(db, options.protection, perChunk, options.matching ? { matching: options.matching } : {});
   const today = options.today ?? new Date().toISOString().slice(0, 10);
+  const scope = sourceScope({ id: options.source, identifierSystems: options.identifierSystems });
 
   const decisions: Record<LinkState, number> = { [LINK_STATES.MATCH]: 0, [LINK_STATES.POSSIBLE_MATCH]: 0, [LINK_STATES.NO_MATCH]: 0 };
   const problems: Record<string, number> = {};
@@ -354,7 +358,7 @@ export async function linkNdjson(
     for (const i of chunk) {
       // Turns of the event loop in between, so the chunk being linked meanwhile keeps its writes flowing.
       if (prepared.length % 100 === 99) await turn();
-      prepared.push(prepareRecord(i.text, i.line, options.source, options.profile, today));
+      prepared.push(prepareRecord(i.text, i.line, scope, options.profile, today));
     }
     const refused = prepared.flatMap((p) => (p.quarantine ? [p.quarantine] : []));
     // Quarantined before linking: if linking then fails, the refusal is on record anyway.
