@@ -110,7 +110,10 @@ function bundleReferences(path: string, bundle: Json, entries: readonly Entry[],
       const version = history?.[2];
       const relative = /^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(target) && resourceTypes.has(target.split('/')[0] ?? '');
       const url = relative ? (base ? `${base}/${target}` : undefined) : target;
-      const candidates = url ? (byUrl.get(url) ?? []) : [];
+      // From an entry without a RESTful base (a urn:uuid fullUrl), a relative reference can only be
+      // matched on the type and id of the Bundle's resources.
+      const byTypeAndId = (): Entry[] => entries.filter((x) => `${String(x.resource?.resourceType)}/${String(x.resource?.id)}` === target);
+      const candidates = url ? (byUrl.get(url) ?? []) : relative ? byTypeAndId() : [];
       const matches = version ? candidates.filter((c) => (c.resource?.meta as Json | undefined)?.versionId === version) : candidates;
       if (matches.length > 1) {
         out.push({ severity: 'error', path: ref.path, message: 'reference matches more than one entry of the Bundle' });

@@ -9,8 +9,8 @@ export type Grade = (typeof GRADE)[keyof typeof GRADE];
 export type ValidationOptions = {
   /**
    * An extension that no definition describes: 'warning' (default: FHIR lets a receiver ignore an
-   * extension it does not know) or 'error' (the HL7 validator's default). Unknown modifier extensions
-   * and unknown extensions in the core namespace are always errors.
+   * extension it does not know) or 'error' (the HL7 validator's default). An unknown modifier
+   * extension is always an error: it changes the meaning of what it is on.
    */
   readonly unknownExtensions?: Grade;
   /** Extension URL prefixes known to this deployment (a vendor profile's extensions), never flagged as unknown. */

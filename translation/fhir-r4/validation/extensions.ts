@@ -25,7 +25,6 @@ const US_CORE_EXTENSIONS: Readonly<Record<string, readonly string[]>> = {
   'us-core-tribal-affiliation': [],
   'uscdi-requirement': ['boolean'],
 };
-const CORE = 'http://hl7.org/fhir/StructureDefinition/';
 
 function known(ctx: Context, url: string): ExtensionDef | 'known' | undefined {
   const def = ctx.defs.extensions.get(url);
@@ -111,7 +110,7 @@ function checkExtension(ctx: Context, ext: Json, at: string, host: Host, modifie
   }
   const def = known(ctx, url);
   if (def === undefined) {
-    const grade = modifier || url.startsWith(CORE) ? GRADE.error : ctx.options.unknownExtensions;
+    const grade = modifier ? GRADE.error : ctx.options.unknownExtensions;
     out.push(...graded(grade, at, `unknown extension ${url}`));
     return;
   }

@@ -96,3 +96,29 @@ export const nodeResource = (nodes: readonly Node[], path: string): Json | undef
   const n = nodes.find((x) => x.path === path);
   return n && isObject(n.value) ? n.value : undefined;
 };
+
+const CORE_SD = 'http://hl7.org/fhir/StructureDefinition/';
+/** The resource type a literal reference names: `Type/id`, `[base]/Type/id` or either with `/_history/v`. */
+export function referencedType(reference: string, resourceTypes: ReadonlySet<string>): string | undefined {
+  const m = /(?:^|\/)([A-Z][A-Za-z]+)\/[A-Za-z0-9\-.]{1,64}(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/.exec(reference);
+  return m && resourceTypes.has(m[1] ?? '') ? m[1] : undefined;
+}
+
+/** A literal reference must name a resource type the element allows (Reference(Patient | Group) ...). */
+export const referenceTargets: Rule = ({ nodes, defs }) =>
+  nodes.flatMap((n) => {
+    if (n.type !== 'Reference' || !isObject(n.value) || typeof n.value.reference !== 'string') return [];
+    const targets = n.element?.type.find((t) => t.code === 'Reference')?.targetProfile ?? [];
+    if (targets.length === 0 || !targets.every((t) => t.startsWith(CORE_SD))) return [];
+    const allowed = targets.map((t) => t.slice(CORE_SD.length));
+    if (allowed.includes('Resource') || allowed.includes('DomainResource')) return [];
+    const type = referencedType(n.value.reference, defs.resourceTypes);
+    if (type === undefined || allowed.includes(type)) return [];
+    return [
+      {
+        severity: 'error' as const,
+        path: `${n.path}.reference`,
+        message: `reference to type ${type}, where the element allows ${allowed.join(' | ')}`,
+      },
+    ];
+  });

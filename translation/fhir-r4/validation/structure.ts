@@ -15,7 +15,9 @@ export function fromMedplum(issues: readonly OperationOutcomeIssue[]): Translati
   const out: TranslationIssue[] = [];
   for (const i of issues) {
     const severity = severityOf(i.severity);
-    if (!severity) continue;
+    // Its reference-target check misreads absolute and urn:uuid references and quotes them:
+    // referenceTargets (resources.ts) replaces it.
+    if (!severity || (i.details?.text ?? '').startsWith('Invalid reference: got')) continue;
     out.push({ severity, path: i.expression?.[0] ?? '', message: i.details?.text ?? i.code ?? 'invalid' });
   }
   return out;

@@ -10,7 +10,7 @@ import { attachments, datatypeInvariants, periodOrder } from './datatypes.ts';
 import { definitions } from './definitions.ts';
 import { extensions } from './extensions.ts';
 import { narratives } from './narrative.ts';
-import { containedResources, resourceIds } from './resources.ts';
+import { containedResources, referenceTargets, resourceIds } from './resources.ts';
 import { emptyJson, medplumStructure } from './structure.ts';
 import { terminology } from './terminology.ts';
 import { isObject, walk } from './walk.ts';
@@ -22,6 +22,7 @@ const RULES: readonly Rule[] = [
   emptyJson,
   resourceIds,
   containedResources,
+  referenceTargets,
   datatypeInvariants,
   periodOrder,
   attachments,
