@@ -6,8 +6,8 @@ import type { TranslationIssue } from '../../issues.ts';
 import type { Rule } from './context.ts';
 import { isObject, type Json } from './walk.ts';
 
-/** ele-1 and ext-1 are checked by @medplum/core; per-1 is evaluated natively (periodOrder). */
-const SKIP = new Set(['ele-1', 'ext-1', 'per-1']);
+/** ele-1 and ext-1 are checked by @medplum/core; per-1 natively (periodOrder); ref-1 with siblings (resources.ts). */
+const SKIP = new Set(['ele-1', 'ext-1', 'per-1', 'ref-1']);
 
 export const datatypeInvariants: Rule = ({ nodes, resource }) => {
   const out: TranslationIssue[] = [];
