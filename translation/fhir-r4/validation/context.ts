@@ -15,6 +15,12 @@ export type ValidationOptions = {
   readonly unknownExtensions?: Grade;
   /** Extension URL prefixes known to this deployment (a vendor profile's extensions), never flagged as unknown. */
   readonly knownExtensionPrefixes?: readonly string[];
+  /**
+   * Resource types held to their main US Core profile even when they do not claim it (e.g. ['Patient']):
+   * its absent mandatory and must-support elements are flagged as warnings. A resource that claims a
+   * US Core profile in meta.profile is always checked against it, and its absent mandatory elements are errors.
+   */
+  readonly assumeUsCore?: readonly string[];
 };
 
 export type Resolved = Required<ValidationOptions>;
@@ -22,6 +28,7 @@ export type Resolved = Required<ValidationOptions>;
 export const resolveOptions = (o: ValidationOptions = {}): Resolved => ({
   unknownExtensions: o.unknownExtensions ?? GRADE.warning,
   knownExtensionPrefixes: o.knownExtensionPrefixes ?? [],
+  assumeUsCore: o.assumeUsCore ?? [],
 });
 
 export type Context = {

@@ -13,6 +13,7 @@ import { narratives } from './narrative.ts';
 import { containedResources, referenceTargets, resourceIds } from './resources.ts';
 import { emptyJson, medplumStructure } from './structure.ts';
 import { terminology } from './terminology.ts';
+import { usCore } from './us-core.ts';
 import { isObject, walk } from './walk.ts';
 
 export type { ValidationOptions } from './context.ts';
@@ -32,6 +33,7 @@ const RULES: readonly Rule[] = [
   conformance,
   narratives,
   bundles,
+  usCore,
 ];
 
 const dedupe = (issues: readonly TranslationIssue[]): TranslationIssue[] => {
