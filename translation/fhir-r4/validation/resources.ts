@@ -2,7 +2,7 @@
 // @medplum/core skips.
 import type { TranslationIssue } from '../../issues.ts';
 import type { Rule } from './context.ts';
-import { isObject, resourceNodes, type Json, type Node } from './walk.ts';
+import { isObject, resourceNodes, type Json } from './walk.ts';
 
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
@@ -90,11 +90,6 @@ export const containedResources: Rule = ({ nodes }) => {
     });
   }
   return out;
-};
-
-export const nodeResource = (nodes: readonly Node[], path: string): Json | undefined => {
-  const n = nodes.find((x) => x.path === path);
-  return n && isObject(n.value) ? n.value : undefined;
 };
 
 const CORE_SD = 'http://hl7.org/fhir/StructureDefinition/';
