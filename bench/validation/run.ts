@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateResource as medplumValidate } from '@medplum/core';
+import { commandLine } from '../../runtime/cli.ts';
 import { definitions } from '../../translation/fhir-r4/validation/definitions.ts';
 import { validateJson, type ValidationOptions } from '../../translation/fhir-r4/validation/validate.ts';
 
@@ -110,6 +111,16 @@ function corpora(): void {
 }
 
 function main(): void {
+  const { values } = commandLine({
+    name: 'bench:validation',
+    usage: 'npm run bench:validation [-- --corpora]',
+    description:
+      "Our FHIR R4 validator against the HL7 validator's verdicts on its 104 R4 test cases (../shared/data/fhir/validator-test-cases-r4); prints each disagreement and ends with `agreement N/104` (BENCHMARKS.md).",
+    options: {
+      corpora: { type: 'boolean', description: 'also validate the R4, US Core, Epic-shaped and Synthea NDJSON corpora (a few seconds)' },
+    },
+    example: 'npm run bench:validation -- --corpora',
+  });
   if (!existsSync(DIR)) {
     console.log(`skipped: ${DIR} is absent (the shared test data)`);
     return;
@@ -131,7 +142,7 @@ function main(): void {
   console.log(`@medplum/core validateResource alone: ${library}/${withOutcome.length}`);
   console.log(`with the product defaults (unknown extensions are warnings): ${product}/${withOutcome.length}`);
   console.log(`time: ${ms.toFixed(0)} ms for ${withOutcome.length} cases`);
-  if (process.argv.includes('--corpora')) corpora();
+  if (values.corpora) corpora();
   console.log(`agreement ${verdicts.filter((v) => v.got === v.expected).length}/${withOutcome.length}`);
 }
 

@@ -38,3 +38,63 @@ test('issue messages never quote the values of the resource', () => {
   assert.ok(all.length >= 4, all.join('\n'));
   for (const line of all) assert.ok(!line.includes(secret), line);
 });
+
+test('no input crashes it: every element of valid resources replaced by values of the wrong shape', () => {
+  const samples: Record<string, unknown>[] = [
+    patient({
+      contained: [{ resourceType: 'Organization', id: 'o1' }],
+      managingOrganization: { reference: '#o1' },
+      extension: [{ url: 'http://example.org/x', valueString: 'y' }],
+    }),
+    {
+      resourceType: 'Bundle',
+      type: 'document',
+      entry: [
+        {
+          fullUrl: 'urn:uuid:2ae2ff34-279e-43c2-9018-b054fd3fc1ce',
+          resource: {
+            resourceType: 'Observation',
+            status: 'final',
+            code: { coding: [{ system: 'http://snomed.info/sct', code: '22298006' }] },
+            valuePeriod: { start: '2020', end: '2021' },
+          },
+        },
+      ],
+      link: [{ relation: 'self', url: 'x' }],
+    },
+    {
+      resourceType: 'ValueSet',
+      url: 'urn:uuid:x',
+      status: 'draft',
+      compose: { include: [{ system: 'http://snomed.info/sct', filter: [{ property: 'concept', op: 'is-a', value: '1' }] }] },
+    },
+    {
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'a', resource: patient() },
+        { name: 'b', part: [{ name: 'c', valueReference: { reference: 'Patient/x' } }] },
+      ],
+    },
+  ];
+  const weird: unknown[] = [null, {}, [], 0, 'x', true, [null], [{}], { resourceType: 'Patient' }];
+  let runs = 0;
+  const mutate = (root: Record<string, unknown>): void => {
+    const visit = (v: unknown, replace: (x: unknown) => void): void => {
+      for (const w of weird) {
+        replace(w);
+        // No exception, and no rule that failed on the shape (its guard turns a failure into an error).
+        const issues = validateResource(structuredClone(root));
+        const failed = issues.find((i) => i.message.includes('could not be validated'));
+        assert.equal(failed, undefined, `${JSON.stringify(root).slice(0, 300)}: ${failed?.message}`);
+        runs++;
+      }
+      replace(v);
+      if (Array.isArray(v)) v.forEach((x, i) => visit(x, (y) => (v[i] = y)));
+      else if (v !== null && typeof v === 'object')
+        for (const k of Object.keys(v)) visit((v as Record<string, unknown>)[k], (y) => ((v as Record<string, unknown>)[k] = y));
+    };
+    for (const k of Object.keys(root)) if (k !== 'resourceType') visit(root[k], (y) => (root[k] = y));
+  };
+  for (const s of samples) mutate(structuredClone(s));
+  assert.ok(runs > 500, `${runs} variants`);
+});

@@ -36,6 +36,21 @@ const RULES: readonly Rule[] = [
   usCore,
 ];
 
+/** A rule that fails on a shape nobody foresaw refuses the resource (it could not be validated) rather than the whole load. */
+function guarded(rule: Rule, ctx: Parameters<Rule>[0]): TranslationIssue[] {
+  try {
+    return rule(ctx);
+  } catch {
+    return [
+      {
+        severity: 'error',
+        path: String(ctx.resource.resourceType),
+        message: `the resource could not be validated (rule ${rule.name || 'unnamed'} failed)`,
+      },
+    ];
+  }
+}
+
 const dedupe = (issues: readonly TranslationIssue[]): TranslationIssue[] => {
   const seen = new Set<string>();
   return issues.filter((i) => {
@@ -69,7 +84,7 @@ export function validateResource(resource: unknown, options?: ValidationOptions)
     );
   }
   const ctx = { resource, nodes, defs, options: resolveOptions(options) };
-  return dedupe([...structure, ...RULES.filter((r) => r !== medplumStructure).flatMap((rule) => rule(ctx))]);
+  return dedupe([...structure, ...RULES.filter((r) => r !== medplumStructure).flatMap((rule) => guarded(rule, ctx))]);
 }
 
 /** True when the issues let the resource through (warnings only). */
