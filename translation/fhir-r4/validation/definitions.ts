@@ -97,8 +97,9 @@ export function hasConcept(cs: CodeSystemDef, code: string): boolean {
  */
 export function valueSetContains(defs: Definitions, url: string, coding: Coding, seen = new Set<string>()): boolean | undefined {
   const vs = defs.valueSets.get(url.split('|')[0] ?? url);
+  // `seen` guards against ValueSets that include each other; each branch has its own copy.
   if (!vs?.compose?.include?.length || vs.compose.exclude?.length || seen.has(url)) return undefined;
-  seen.add(url);
+  const path = new Set(seen).add(url);
   let undecided = false;
   for (const inc of vs.compose.include) {
     if (inc.filter?.length) {
@@ -114,7 +115,7 @@ export function valueSetContains(defs: Definitions, url: string, coding: Coding,
         inInclude = cs && cs.content === 'complete' && coding.code !== undefined ? hasConcept(cs, coding.code) : undefined;
       }
     }
-    for (const nested of inc.valueSet ?? []) inInclude = and3(inInclude, valueSetContains(defs, nested, coding, seen));
+    for (const nested of inc.valueSet ?? []) inInclude = and3(inInclude, valueSetContains(defs, nested, coding, path));
     if (inInclude === true) return true;
     if (inInclude === undefined) undecided = true;
   }
