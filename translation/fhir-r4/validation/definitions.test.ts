@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { definitions, valueSetContains, type Definitions } from './definitions.ts';
+import { definitions, valueSetContains, type Definitions, type ValueSetDef } from './definitions.ts';
 
 test('valueSetContains: decided for enumerable ValueSets, undecided where content is outside the definitions', () => {
   const defs = definitions();
@@ -11,12 +11,8 @@ test('valueSetContains: decided for enumerable ValueSets, undecided where conten
 
 test('valueSetContains: nested ValueSets, each branch with its own cycle guard', () => {
   const cs = { url: 'urn:cs', content: 'complete', concept: [{ code: 'a' }, { code: 'b' }] };
-  const vs = (
-    url: string,
-    include: NonNullable<
-      NonNullable<Parameters<typeof valueSetContains>[0]['valueSets'] extends ReadonlyMap<string, infer V> ? V : never>['compose']
-    >['include'],
-  ) => [url, { url, compose: { include } }] as const;
+  type Include = NonNullable<NonNullable<ValueSetDef['compose']>['include']>;
+  const vs = (url: string, include: Include): [string, ValueSetDef] => [url, { url, compose: { include } }];
   const defs: Definitions = {
     codeSystems: new Map([['urn:cs', cs]]),
     valueSets: new Map([
