@@ -39,6 +39,16 @@ export function oneDigitEdit(a: string, b: string): boolean {
   return a[first] === b[j] && a[j] === b[first];
 }
 
+/**
+ * One typing error after the first letter (a letter dropped, doubled, swapped with the next or
+ * mistyped: 'jamls' / 'james', 'tda' / 'tada'): short names fall below Jaro–Winkler's bar on a
+ * single error, and read as another name they hold one person's records apart as twins or siblings.
+ */
+export function typingError(a: string, b: string): boolean {
+  if (a[0] !== b[0] || Math.min(a.length, b.length) < 3 || Math.abs(a.length - b.length) > 1) return false;
+  return a.length === b.length ? oneDigitEdit(a, b) : levenshtein(a, b) === 1;
+}
+
 // ---- comparators: each returns the first level that holds ----
 // Names: exact; (given) nickname; Jaro–Winkler >= 0.92; phonetic (a Double Metaphone code or the
 // Soundex code agrees); Jaro–Winkler >= 0.8; (given) an initial; different.
@@ -66,24 +76,50 @@ function sharesToken(a: MatchFeatures, b: MatchFeatures): boolean {
   return ta.some((t) => t.length >= 2 && tb.includes(t));
 }
 
-export function compareGiven(a: MatchFeatures, b: MatchFeatures, familyLevel: string): string {
+export function compareGiven(a: MatchFeatures, b: MatchFeatures, familyLevel: string, frequencies?: NameFrequencies): string {
   if (familyLevel === 'swapped') return 'swapped';
   if (!a.given || !b.given) return 'missing';
   if (a.given === b.given) return 'exact';
+  const alike = givenAlike(a, b, a.given, b.given);
+  // Two alike names that are each common given names of the population (Lily / Lila, Emma / Emily, Ella / Bella)
+  // are two names parents chose (twins, siblings): read as another name, not as a nickname or a typo.
+  if (alike !== null && twoNames(a.given, b.given, frequencies)) return 'jw_mid';
+  return alike ?? givenApart(a, b, a.given, b.given);
+}
+
+/** The level of two given names that are one name's forms (nickname, middle name, typo), or null. */
+function givenAlike(a: MatchFeatures, b: MatchFeatures, x: string, y: string): string | null {
   if (intersects(a.givenNick, b.givenNick)) return 'nickname';
   // The middle name registered as the given name ('Paul' / 'John Paul').
-  if (
-    (a.givenTokens?.length ?? 0) + (b.givenTokens?.length ?? 0) > 2 &&
-    (a.givenTokens?.includes(b.given) || b.givenTokens?.includes(a.given))
-  )
+  if ((a.givenTokens?.length ?? 0) + (b.givenTokens?.length ?? 0) > 2 && (a.givenTokens?.includes(y) || b.givenTokens?.includes(x)))
     return 'middle';
-  const s = jw(a.given, b.given);
-  if (s >= JW_HIGH) return 'jw_high';
+  return jw(x, y) >= JW_HIGH || typingError(x, y) ? 'jw_high' : null;
+}
+
+/** Given names that are not one name's forms: sound-alike, loosely alike, an initial, different. */
+function givenApart(a: MatchFeatures, b: MatchFeatures, x: string, y: string): string {
   if (intersects(a.givenDm, b.givenDm) || (a.givenSdx !== null && a.givenSdx === b.givenSdx)) return 'phonetic';
-  if (s >= JW_MID) return 'jw_mid';
-  if ((a.given.length === 1 || b.given.length === 1) && a.given[0] === b.given[0]) return 'initial';
+  if (jw(x, y) >= JW_MID) return 'jw_mid';
+  if ((x.length === 1 || y.length === 1) && x[0] === y[0]) return 'initial';
   return 'different';
 }
+
+/**
+ * Both names common given names in the population, the rarer at least TWO_NAMES_SHARE of the commoner: a
+ * nickname (bill / william: 2%) or a typo (jamls / james) is much rarer than the name it stands for.
+ */
+function twoNames(x: string, y: string, frequencies: NameFrequencies | undefined): boolean {
+  if (!frequencies || frequencies.total < TWO_NAMES_MIN_TOTAL) return false;
+  const cx = frequencies.count('given', x) ?? 0;
+  const cy = frequencies.count('given', y) ?? 0;
+  const [low, high] = cx < cy ? [cx, cy] : [cy, cx];
+  return low >= Math.max(TWO_NAMES_MIN_COUNT, TWO_NAMES_MIN_SHARE * frequencies.total) && low >= TWO_NAMES_SHARE * high;
+}
+const TWO_NAMES_MIN_TOTAL = 1000;
+/** A given name this common (3 records, and 1 in 10,000) is a name people are given, not a typing error. */
+const TWO_NAMES_MIN_SHARE = 1e-4;
+const TWO_NAMES_MIN_COUNT = 3;
+const TWO_NAMES_SHARE = 0.1;
 
 export function compareBirthDate(a: MatchFeatures, b: MatchFeatures): string {
   const x = a.dob;
@@ -96,13 +132,18 @@ export function compareBirthDate(a: MatchFeatures, b: MatchFeatures): string {
   }
   const [yx, mx, dx] = [x.slice(0, 4), x.slice(4, 6), x.slice(6, 8)];
   const [yy, my, dy] = [y.slice(0, 4), y.slice(4, 6), y.slice(6, 8)];
-  // A one-digit change in the century or decade (1960 / 1990, 1968 / 1986) is another generation, not a typo.
-  if (oneDigitEdit(x, y) && Math.abs(Number(yx) - Number(yy)) < GENERATION_YEARS) return 'one_digit';
+  // A one-digit change in the century or decade (1960 / 1990, 1968 / 1986) is another generation, not a typo,
+  // unless only the decade digit differs and the month and day agree (1962-05-14 / 1992-05-14): a parent and
+  // child sharing the birthday and the year's last digit is about 1 in 3,650, a mistyped decade far likelier.
+  if (oneDigitEdit(x, y) && (Math.abs(Number(yx) - Number(yy)) < GENERATION_YEARS || decadeTypo(x, y))) return 'one_digit';
   if (yx === yy && mx === dy && dx === my) return 'day_month_swap';
   if (a.dobDay !== null && b.dobDay !== null && Math.abs(a.dobDay - b.dobDay) === 1) return 'day_off_one';
   if (mx === my && dx === dy && Math.abs(Number(yx) - Number(yy)) === 1) return 'year_off_one';
   return 'different';
 }
+
+/** 'YYYYMMDD' dates that differ only in the decade digit. */
+const decadeTypo = (x: string, y: string): boolean => x[2] !== y[2] && x.slice(0, 2) === y.slice(0, 2) && x.slice(3) === y.slice(3);
 
 /** Edit distance relative to the longer string. */
 const relativeDistance = (x: string, y: string): number => levenshtein(x, y) / Math.max(x.length, y.length, 1);
@@ -277,11 +318,11 @@ function consecutive(x: string, y: string): boolean {
 }
 
 /** The level of every known field for a pair (fields not in the configuration are skipped later). */
-export function comparisonLevels(a: MatchFeatures, b: MatchFeatures): Record<string, string> {
+export function comparisonLevels(a: MatchFeatures, b: MatchFeatures, frequencies?: NameFrequencies): Record<string, string> {
   const family = compareFamily(a, b);
   const levels: Record<string, string> = {
     family,
-    given: compareGiven(a, b, family),
+    given: compareGiven(a, b, family, frequencies),
     birth_date: compareBirthDate(a, b),
     address: compareAddress(a, b),
     city: compareCity(a, b),
@@ -401,7 +442,7 @@ function valueWeight(
 /** Compare two records: per-field evidence and the match probability. */
 export function compareFeatures(a: MatchFeatures, b: MatchFeatures, config: MatchingConfig, frequencies?: NameFrequencies): Comparison {
   const c = compile(config);
-  const levels = comparisonLevels(a, b);
+  const levels = comparisonLevels(a, b, frequencies);
   let total = c.priorLogOdds;
   let home = 0;
   let householdAt = -1;

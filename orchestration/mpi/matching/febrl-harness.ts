@@ -90,6 +90,8 @@ export type LinkingTrace = {
   readonly missed: { record: string; truth: string; blocked: boolean; decision: string; comparison: Comparison }[];
   /** Level vectors of every compared candidate pair (for EM). */
   readonly candidateVectors: Record<string, string>[];
+  /** The cluster of each record, in ingestion order (filled when present). */
+  readonly clusters?: number[];
 };
 export type SimulationOptions = {
   /** Which records a capped blocking key keeps: the first inserted (default) or the most recent. */
@@ -173,6 +175,7 @@ export function simulateLinking(
     }
     const id = best ? cluster[best.j]! : i;
     cluster.push(id);
+    trace?.clusters?.push(id);
     const members = clusterEntities.get(id) ?? new Set<string>();
     if (best && !members.has(record.entity)) {
       falseMerges++;
