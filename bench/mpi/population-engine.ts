@@ -66,7 +66,10 @@ console.log(
 );
 console.log('false pairs by trap', JSON.stringify(byTrap));
 if (values.trace) {
-  const traps = (id: string) => `${byId.get(id)!.traps.join(',')} ${byId.get(id)!.patient.name?.[0]?.given?.join(' ') ?? ''}`;
+  const traps = (id: string) => {
+    const p = byId.get(id)!.patient;
+    return `${byId.get(id)!.traps.join(',')} ${p.name?.[0]?.given?.join(' ') ?? ''} ${p.birthDate ?? '-'} ${p.gender ?? '-'}`;
+  };
   for (const f of trace.falseMerges)
     console.log(
       'FALSE',

@@ -237,9 +237,11 @@ const ssnDiffers = (levels: Readonly<Record<string, string>>, a: MatchFeatures, 
  */
 function twinLevel(levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): string {
   const sameFamily = levels.family === 'exact' || levels.family === 'token' || levels.family === 'jw_high';
-  if (!(sameFamily && TWIN_BIRTH.has(levels.birth_date!) && sameArea(levels))) return 'none';
+  if (!(sameFamily && TWIN_BIRTH.has(levels.birth_date!) && (sameArea(levels) || noPlace(a) || noPlace(b)))) return 'none';
   const otherGender = levels.gender === 'different' && levels.given !== 'exact' && levels.given !== 'missing';
-  if (differentGiven(levels) || levels.given === 'phonetic' || otherGender) return ssnAgrees(levels, a, b) ? 'refuted_by_ssn' : 'suspected';
+  // Children share a parent's (the guarantor's) SSN: an equal SSN refutes no twins who are dependants.
+  if (differentGiven(levels) || levels.given === 'phonetic' || otherGender)
+    return ssnAgrees(levels, a, b) && !dependent(a, b) ? 'refuted_by_ssn' : 'suspected';
   const sameBirth = levels.birth_date === 'exact';
   if (sameBirth && (levels.given === 'nickname' || levels.given === 'middle') && ssnDiffers(levels, a, b)) return 'possible';
   return 'none';
@@ -251,6 +253,9 @@ function twinLevel(levels: Readonly<Record<string, string>>, a: MatchFeatures, b
  */
 const otherBirthYear = (levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): boolean =>
   levels.birth_date === 'different' && a.dob?.slice(0, 4) !== b.dob?.slice(0, 4);
+
+/** A record without an address, city, postal code or phone: twins are suspected wherever they live. */
+const noPlace = (f: MatchFeatures): boolean => f.addresses.length === 0 && f.cities.length === 0 && f.postalCodes.length === 0;
 
 /** One birth date, or one typo apart: a twin's record may carry a birth-date typo too. */
 const TWIN_BIRTH: ReadonlySet<string> = new Set(['exact', 'one_digit', 'day_month_swap', 'day_off_one']);
@@ -283,13 +288,24 @@ function householdLevel(levels: Readonly<Record<string, string>>, a: MatchFeatur
 const spouseSsn = (levels: Readonly<Record<string, string>>): boolean => differentGiven(levels) && levels.gender === 'different';
 
 /**
- * Given name and birth date both conflict: an equal SSN may then be a relative's on the wrong
- * record (a parent's or spouse's SSN given for a child or partner): it refutes no generation guard.
- * Also without a gender on either record: a relative then looks like one person's record with both
- * fields re-keyed (FEBRL), and the review queue is the place to tell them apart.
+ * An equal SSN that may be a relative's on the wrong record: birth years apart with the younger a
+ * dependant (a parent's SSN given for a child), or another given name and gender (a spouse's). It then
+ * refutes no generation guard. Between adults of one gender an equal SSN with the given name and birth
+ * date both re-keyed is one person's (FEBRL); a name that disagrees entirely is held anyway (NAMES_DIFFER).
  */
 const relativesSsn = (levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): boolean =>
-  (differentGiven(levels) && otherBirthYear(levels, a, b)) || spouseSsn(levels);
+  (otherBirthYear(levels, a, b) && dependent(a, b)) || spouseSsn(levels);
+
+/**
+ * The younger of the two is young enough to be a dependant (under 26 this year, as on a parent's health
+ * insurance): a child is registered under the guarantor's SSN, so an equal SSN says nothing about a
+ * parent and child of one name, or about twins.
+ */
+function dependent(a: MatchFeatures, b: MatchFeatures): boolean {
+  const years = [a.dob, b.dob].map((d) => Number(d?.slice(0, 4)));
+  return years.every(Number.isFinite) && Math.max(...years) >= DEPENDENT_SINCE;
+}
+const DEPENDENT_SINCE = new Date().getUTCFullYear() - 26;
 
 /**
  * Birth dates that disagree beyond a typo (another generation, or simply another person) and no
@@ -484,9 +500,21 @@ const SSN_REST_BITS = 14;
 const beyondName = (e: FieldEvidence): boolean => e.weight > 0 && !NAME_FIELDS.has(e.field);
 const NAME_FIELDS: ReadonlySet<string> = new Set(['family', 'given', 'gender', 'ssn']);
 
+/** Levels of a name that say another name: neither equal nor one name's forms (nickname, typo, middle name, swapped, initial). */
+const OTHER_NAME: ReadonlySet<string> = new Set(['different', 'jw_mid', 'phonetic', 'missing']);
+/** Neither the given nor the family name agrees: the birth date and the place alone never link two records. */
+const namesDisagree = (c: Comparison): boolean => {
+  const names = c.evidence.filter((e) => e.field === 'given' || e.field === 'family');
+  return names.length > 0 && names.every((e) => OTHER_NAME.has(e.level));
+};
+
 /** Why a MATCH is held back for review, or null. */
 export function matchCap(c: Comparison, a: MatchFeatures, b: MatchFeatures, config: MatchingConfig): string | null {
   if (lacksIdentity(a) || lacksIdentity(b)) return 'NO_NAME_NO_BIRTH_DATE';
+  if (namesDisagree(c)) {
+    const levels = levelsOf(c);
+    if (!ssnAgrees(levels, a, b) || !BIRTH_CONFIRMS.has(levels.birth_date!)) return 'NAMES_DIFFER';
+  }
   for (const e of c.evidence)
     if (config.fields[e.field]?.reviewLevels?.includes(e.level)) return `${e.field.toUpperCase()}_${e.level.toUpperCase()}`;
   // An SSN never decides alone: without it (and without the prior) the other fields must agree by SSN_REST_BITS.

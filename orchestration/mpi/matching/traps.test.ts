@@ -164,3 +164,30 @@ test('alike given names that are both common in the population are two names (tw
   assert.equal(decision(twin('James', '900112233'), twin('Jamls', null), population).decision, DECISIONS.MATCH);
   assert.equal(decision(twin('William', '900112233'), twin('Bill', null), population).decision, DECISIONS.MATCH);
 });
+
+test('neither name agreeing, the birth date and the place alone never link (nor does an SSN without a birth date)', () => {
+  const man = (given: string, family: string, birthDate: string, ssn: string | null) =>
+    person({ ...home, line: ['14 Main Street'], family, given: [given], birthDate, ssn, phone: null });
+  assertNotLinked('neighbours born the same day', man('Kino', 'Hale', '1986-04-03', null), man('Minell', 'Barrow', '1986-04-03', null));
+  // Two men of one home, one carrying the other's SSN: the SSN and the home are all that agree.
+  const partner = (given: string, family: string, birthDate: string) =>
+    person({ ...home, family, given: [given], birthDate, ssn: '900112233' });
+  assertNotLinked("a partner's SSN", partner('Andrew', 'Hale', '1981-05-26'), partner('Peter', 'Barrow', '1990-04-25'));
+});
+
+test("a dependant's record under a parent's SSN is not the parent's (nor are twins sharing it)", () => {
+  const child = (given: string, birthDate: string) => person({ ...home, family: 'Garcia', given: [given], birthDate, ssn: '900112233' });
+  assertNotLinked('father and son of one name', child('Joshua', '1986-01-25'), child('Joshua', '2020-08-02'));
+  assertNotLinked('mother and daughter, a typo', child('Lala', '1986-12-29'), child('Lava', '2018-06-15'));
+  const twin = (given: string) =>
+    person({ ...home, family: 'Garcia', given: [given], gender: 'female', birthDate: '2019-10-23', ssn: '900112233' });
+  assertNotLinked('twins under the guarantor SSN', twin('Chloe'), twin('Zoe'));
+  // Control: adults' records with the given name and birth date both re-keyed, the SSN, family and home agreeing (FEBRL).
+  assertLinked('one adult, re-keyed', child('Connor', '1946-04-15'), child('Liam', '1978-09-26'));
+});
+
+test('twins are suspected where one record has no address', () => {
+  const twin = (given: string, line: string[]) =>
+    person({ ...home, line, family: 'Garcia', given: [given], birthDate: '2004-03-20', ssn: null, phone: null });
+  assertNotLinked('Austin / Dustin, no address', twin('Austin', []), twin('Dustin', ['12 Main Street']));
+});
