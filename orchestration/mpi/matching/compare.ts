@@ -508,15 +508,23 @@ const namesDisagree = (c: Comparison): boolean => {
   return names.length > 0 && names.every((e) => OTHER_NAME.has(e.level));
 };
 
+/** One record's given name is the other's family name (or a typo of it): a name entered in the other field. */
+function namesCrossed(a: MatchFeatures, b: MatchFeatures): boolean {
+  const alike = (x: string | null, y: string | null) => !!x && !!y && (x === y || jw(x, y) >= JW_HIGH || typingError(x, y));
+  return alike(a.given, b.family) || alike(a.family, b.given);
+}
+
 /** Why a MATCH is held back for review, or null. */
 export function matchCap(c: Comparison, a: MatchFeatures, b: MatchFeatures, config: MatchingConfig): string | null {
   if (lacksIdentity(a) || lacksIdentity(b)) return 'NO_NAME_NO_BIRTH_DATE';
-  if (namesDisagree(c)) {
-    const levels = levelsOf(c);
-    if (!ssnAgrees(levels, a, b) || !BIRTH_CONFIRMS.has(levels.birth_date!)) return 'NAMES_DIFFER';
-  }
   for (const e of c.evidence)
     if (config.fields[e.field]?.reviewLevels?.includes(e.level)) return `${e.field.toUpperCase()}_${e.level.toUpperCase()}`;
+  const levels = levelsOf(c);
+  // No birth date on one side: the name and the home are a father's and his son's (Jr / Sr without the suffix), a
+  // mother's and her daughter's of one name; only an SSN that agrees tells which.
+  if ((!a.dob || !b.dob) && !ssnAgrees(levels, a, b)) return 'NO_BIRTH_DATE_NO_SSN';
+  if (namesDisagree(c) && !namesCrossed(a, b) && (!ssnAgrees(levels, a, b) || !BIRTH_CONFIRMS.has(levels.birth_date!)))
+    return 'NAMES_DIFFER';
   // An SSN never decides alone: without it (and without the prior) the other fields must agree by SSN_REST_BITS.
   const ssn = c.evidence.find((e) => e.field === 'ssn')?.weight ?? 0;
   if (ssn > 0 && (c.weight - ssn - log2Odds(config.prior) < SSN_REST_BITS || !c.evidence.some(beyondName))) return 'SSN_DECISIVE';

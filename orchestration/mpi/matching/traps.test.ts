@@ -4,7 +4,7 @@
 // the controls beside them (the same person with ordinary errors) must still link.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareFeatures, conflictsWithGolden, decide, DECISIONS, type NameFrequencies } from './compare.ts';
+import { compareFeatures, conflictsWithGolden, decide, DECISIONS, matchCap, type NameFrequencies } from './compare.ts';
 import { matchFeatures, type MatchFeatures } from './features.ts';
 import { config, person } from './test-helpers.ts';
 import type { SourceDemographics } from '../../../translation/fhir-r4/patient.ts';
@@ -173,6 +173,9 @@ test('neither name agreeing, the birth date and the place alone never link (nor 
   const partner = (given: string, family: string, birthDate: string) =>
     person({ ...home, family, given: [given], birthDate, ssn: '900112233' });
   assertNotLinked("a partner's SSN", partner('Andrew', 'Hale', '1981-05-26'), partner('Peter', 'Barrow', '1990-04-25'));
+  // A name entered in the other field (one record's family name is the other's given name) is a name that agrees.
+  const [x, y] = [f(partner('Lodge', 'Adele', '1904-10-15')), f(partner('Gillian', 'Lodge', '1904-10-15'))];
+  assert.notEqual(matchCap(compareFeatures(x, y, config), x, y, config), 'NAMES_DIFFER');
 });
 
 test("a dependant's record under a parent's SSN is not the parent's (nor are twins sharing it)", () => {
@@ -190,4 +193,14 @@ test('twins are suspected where one record has no address', () => {
   const twin = (given: string, line: string[]) =>
     person({ ...home, line, family: 'Garcia', given: [given], birthDate: '2004-03-20', ssn: null, phone: null });
   assertNotLinked('Austin / Dustin, no address', twin('Austin', []), twin('Dustin', ['12 Main Street']));
+});
+
+test('a record without a birth date links only when an SSN agrees (Jr / Sr, mother and daughter of one name)', () => {
+  const man = (birthDate: string | null, ssn: string | null) => person({ ...home, family: 'Smith', given: ['John'], birthDate, ssn });
+  assertNotLinked('no birth date, no SSN', man(null, null), man('1991-11-25', null));
+  assertNotLinked('no birth date, one SSN', man(null, '900112233'), man('1991-11-25', null));
+  const [fa, fb] = [f(man(null, null)), f(man('1991-11-25', null))];
+  assert.equal(matchCap(compareFeatures(fa, fb, config), fa, fb, config), 'NO_BIRTH_DATE_NO_SSN');
+  // Control: the SSN agrees.
+  assertLinked('no birth date, same SSN', man(null, '900112233'), man('1991-11-25', '900112233'));
 });
