@@ -496,6 +496,12 @@ export const lacksIdentity = (f: MatchFeatures): boolean => !f?.family && !f?.gi
  * link alone (FEBRL: one person's records with the given name and birth date both re-keyed).
  */
 const SSN_REST_BITS = 14;
+/**
+ * The bar when the given name agrees too (or sits in the family field): a relative's SSN comes with another
+ * given name (a spouse's, a parent's; a junior's is a dependant's, held by the generation guard), so the SSN and
+ * the given name together need less beside them (FEBRL: one person's records with the birth date re-keyed).
+ */
+const SSN_REST_BITS_GIVEN = 10;
 /** Evidence for one person beyond the name, gender and SSN (a birth date, the home, the area). */
 const beyondName = (e: FieldEvidence): boolean => e.weight > 0 && !NAME_FIELDS.has(e.field);
 const NAME_FIELDS: ReadonlySet<string> = new Set(['family', 'given', 'gender', 'ssn']);
@@ -525,9 +531,11 @@ export function matchCap(c: Comparison, a: MatchFeatures, b: MatchFeatures, conf
   if ((!a.dob || !b.dob) && !ssnAgrees(levels, a, b)) return 'NO_BIRTH_DATE_NO_SSN';
   if (namesDisagree(c) && !namesCrossed(a, b) && (!ssnAgrees(levels, a, b) || !BIRTH_CONFIRMS.has(levels.birth_date!)))
     return 'NAMES_DIFFER';
-  // An SSN never decides alone: without it (and without the prior) the other fields must agree by SSN_REST_BITS.
+  // An SSN never decides alone: without it (and without the prior) the other fields must agree by SSN_REST_BITS
+  // (SSN_REST_BITS_GIVEN when the given name is among them).
   const ssn = c.evidence.find((e) => e.field === 'ssn')?.weight ?? 0;
-  if (ssn > 0 && (c.weight - ssn - log2Odds(config.prior) < SSN_REST_BITS || !c.evidence.some(beyondName))) return 'SSN_DECISIVE';
+  const bits = OTHER_NAME.has(levels.given ?? 'missing') && !namesCrossed(a, b) ? SSN_REST_BITS : SSN_REST_BITS_GIVEN;
+  if (ssn > 0 && (c.weight - ssn - log2Odds(config.prior) < bits || !c.evidence.some(beyondName))) return 'SSN_DECISIVE';
   return null;
 }
 

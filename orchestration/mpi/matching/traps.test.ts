@@ -204,3 +204,16 @@ test('a record without a birth date links only when an SSN agrees (Jr / Sr, moth
   // Control: the SSN agrees.
   assertLinked('no birth date, same SSN', man(null, '900112233'), man('1991-11-25', '900112233'));
 });
+
+test('an SSN with the given name agreeing needs less beside it than an SSN with another given name', () => {
+  const rec = (given: string, birthDate: string, line: string, postalCode: string) =>
+    person({ family: 'Rumbal', given: [given], birthDate, line: [line], postalCode, phone: null, ssn: '900112233' });
+  // One adult's records: the birth date and the street re-keyed, the postal code one digit off.
+  const [a, b] = [f(rec('Stephanie', '1971-07-18', '4 Oak Avenue', '62701')), f(rec('Stephanie', '1915-06-14', '19 Elm Road', '62702'))];
+  const c = compareFeatures(a, b, config);
+  assert.ok(c.weight - 12 - Math.log2(config.prior / (1 - config.prior)) < 14, 'below the 14-bit bar');
+  assert.equal(decide(c, a, b, config), DECISIONS.MATCH);
+  // Another given name with the same SSN: a relative's SSN reads the same, and stays held.
+  const [x, y] = [f(rec('Stephanie', '1971-07-18', '4 Oak Avenue', '62701')), f(rec('Robert', '1965-06-14', '19 Elm Road', '62702'))];
+  assert.equal(matchCap(compareFeatures(x, y, config), x, y, config), 'SSN_DECISIVE');
+});
