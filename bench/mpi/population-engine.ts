@@ -45,7 +45,7 @@ const config = values.calibrated
       { populationSize: records.length },
     ).config
   : base;
-const trace: LinkingTrace = { falseMerges: [], missed: [], candidateVectors: [], clusters: [] };
+const trace: LinkingTrace = { falseMerges: [], missed: [], candidateVectors: [], clusters: [], chainHeld: [] };
 const m = simulateLinking(records, config, { trace });
 const assignments = records.map((r, i) => ({ record: r.id, entity: r.entity, cluster: String(trace.clusters![i]) }));
 const byTrap = falseMergePairsBy(assignments, relationOf(population));
@@ -66,6 +66,7 @@ console.log(
 );
 console.log('false pairs by trap', JSON.stringify(byTrap));
 if (values.trace) {
+  for (const h of trace.chainHeld!) console.log('HELD', h.record, h.conflict);
   const traps = (id: string) => {
     const p = byId.get(id)!.patient;
     return `${byId.get(id)!.traps.join(',')} ${p.name?.[0]?.given?.join(' ') ?? ''} ${p.birthDate ?? '-'} ${p.gender ?? '-'}`;

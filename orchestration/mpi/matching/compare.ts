@@ -46,6 +46,8 @@ export function oneDigitEdit(a: string, b: string): boolean {
  */
 export function typingError(a: string, b: string): boolean {
   if (a[0] !== b[0] || Math.min(a.length, b.length) < 3 || Math.abs(a.length - b.length) > 1) return false;
+  // Names differing in their ending are variants parents choose (Lily / Lila, Jada / Jaden), not a slip of the keyboard.
+  if (a[a.length - 1] !== b[b.length - 1]) return false;
   return a.length === b.length ? oneDigitEdit(a, b) : levenshtein(a, b) === 1;
 }
 
@@ -76,24 +78,23 @@ function sharesToken(a: MatchFeatures, b: MatchFeatures): boolean {
   return ta.some((t) => t.length >= 2 && tb.includes(t));
 }
 
-export function compareGiven(a: MatchFeatures, b: MatchFeatures, familyLevel: string, frequencies?: NameFrequencies): string {
+export function compareGiven(a: MatchFeatures, b: MatchFeatures, familyLevel: string): string {
   if (familyLevel === 'swapped') return 'swapped';
   if (!a.given || !b.given) return 'missing';
   if (a.given === b.given) return 'exact';
-  const alike = givenAlike(a, b, a.given, b.given);
-  // Two alike names that are each common given names of the population (Lily / Lila, Emma / Emily, Ella / Bella)
-  // are two names parents chose (twins, siblings): read as another name, not as a nickname or a typo.
-  if (alike !== null && twoNames(a.given, b.given, frequencies)) return 'jw_mid';
-  return alike ?? givenApart(a, b, a.given, b.given);
+  return givenAlike(a, b, a.given, b.given) ?? givenApart(a, b, a.given, b.given);
 }
 
 /** The level of two given names that are one name's forms (nickname, middle name, typo), or null. */
 function givenAlike(a: MatchFeatures, b: MatchFeatures, x: string, y: string): string | null {
-  if (intersects(a.givenNick, b.givenNick)) return 'nickname';
+  // A short form and its formal name (Bill / William); two short forms of one name (Ella / Bella, both Isabella's)
+  // are what siblings are given more often than what one person is registered under.
+  if (a.givenNick.includes(y) || b.givenNick.includes(x)) return 'nickname';
   // The middle name registered as the given name ('Paul' / 'John Paul').
   if ((a.givenTokens?.length ?? 0) + (b.givenTokens?.length ?? 0) > 2 && (a.givenTokens?.includes(y) || b.givenTokens?.includes(x)))
     return 'middle';
-  return jw(x, y) >= JW_HIGH || typingError(x, y) ? 'jw_high' : null;
+  // Another first letter is rarely a typo (Ella / Bella, Aidan / Jayden are names): sound-alike at best.
+  return (jw(x, y) >= JW_HIGH && x[0] === y[0]) || typingError(x, y) ? 'jw_high' : null;
 }
 
 /** Given names that are not one name's forms: sound-alike, loosely alike, an initial, different. */
@@ -103,23 +104,6 @@ function givenApart(a: MatchFeatures, b: MatchFeatures, x: string, y: string): s
   if ((x.length === 1 || y.length === 1) && x[0] === y[0]) return 'initial';
   return 'different';
 }
-
-/**
- * Both names common given names in the population, the rarer at least TWO_NAMES_SHARE of the commoner: a
- * nickname (bill / william: 2%) or a typo (jamls / james) is much rarer than the name it stands for.
- */
-function twoNames(x: string, y: string, frequencies: NameFrequencies | undefined): boolean {
-  if (!frequencies || frequencies.total < TWO_NAMES_MIN_TOTAL) return false;
-  const cx = frequencies.count('given', x) ?? 0;
-  const cy = frequencies.count('given', y) ?? 0;
-  const [low, high] = cx < cy ? [cx, cy] : [cy, cx];
-  return low >= Math.max(TWO_NAMES_MIN_COUNT, TWO_NAMES_MIN_SHARE * frequencies.total) && low >= TWO_NAMES_SHARE * high;
-}
-const TWO_NAMES_MIN_TOTAL = 1000;
-/** A given name this common (3 records, and 1 in 10,000) is a name people are given, not a typing error. */
-const TWO_NAMES_MIN_SHARE = 1e-4;
-const TWO_NAMES_MIN_COUNT = 3;
-const TWO_NAMES_SHARE = 0.1;
 
 export function compareBirthDate(a: MatchFeatures, b: MatchFeatures): string {
   const x = a.dob;
@@ -334,11 +318,11 @@ function consecutive(x: string, y: string): boolean {
 }
 
 /** The level of every known field for a pair (fields not in the configuration are skipped later). */
-export function comparisonLevels(a: MatchFeatures, b: MatchFeatures, frequencies?: NameFrequencies): Record<string, string> {
+export function comparisonLevels(a: MatchFeatures, b: MatchFeatures): Record<string, string> {
   const family = compareFamily(a, b);
   const levels: Record<string, string> = {
     family,
-    given: compareGiven(a, b, family, frequencies),
+    given: compareGiven(a, b, family),
     birth_date: compareBirthDate(a, b),
     address: compareAddress(a, b),
     city: compareCity(a, b),
@@ -458,7 +442,7 @@ function valueWeight(
 /** Compare two records: per-field evidence and the match probability. */
 export function compareFeatures(a: MatchFeatures, b: MatchFeatures, config: MatchingConfig, frequencies?: NameFrequencies): Comparison {
   const c = compile(config);
-  const levels = comparisonLevels(a, b, frequencies);
+  const levels = comparisonLevels(a, b);
   let total = c.priorLogOdds;
   let home = 0;
   let householdAt = -1;
