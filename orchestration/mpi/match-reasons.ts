@@ -25,7 +25,8 @@ export const MATCH_REASONS = {
     'A shared home (address or phone) with a conflict on given name, birth date or gender: living together explains the home, so it is not counted as evidence; counted, the pair would have been auto-linked.',
   GOLDEN_CONFLICT:
     "The record matches one of the patient's records but conflicts with another (suspected twins, Jr / Sr, another generation, or two different SSNs with no birth date to confirm): joining would chain two people.",
-  INSUFFICIENT_DATA: 'A record has neither a name nor a birth date: never linked automatically, whatever else agrees.',
+  INSUFFICIENT_DATA:
+    'Too little identity to link automatically, whatever else agrees: a record has neither a name nor a birth date; or one has no birth date and no SSN agrees (a Jr / Sr without the suffix); or neither name agrees without an equal SSN and a confirming birth date.',
   REVIEW_LEVEL: 'A field level the matching configuration sends to review (reviewLevels) held the pair back: see the evidence.',
   CANDIDATE_UNAVAILABLE: 'The golden record it matched was merged away while the record was being linked: a steward decides.',
   MULTIPLE_GOLDEN_RECORDS: 'A record linked to one of these golden records also matches the other: they may be one person.',
@@ -65,10 +66,13 @@ const GUARDS: Readonly<Record<string, MatchReasonCode>> = {
 };
 const GUARD_ORDER = Object.keys(GUARDS);
 
-/** matchCap names its rule (`SSN_DECISIVE`, `NO_NAME_NO_BIRTH_DATE` or `<FIELD>_<LEVEL>` of a review level): its stable code. */
+/**
+ * matchCap names its rule (`SSN_DECISIVE`, `NO_NAME_NO_BIRTH_DATE`, `NO_BIRTH_DATE_NO_SSN`, `NAMES_DIFFER` or
+ * `<FIELD>_<LEVEL>` of a review level): its stable code.
+ */
 export function capReason(cap: string): MatchReasonCode {
   if (cap === 'SSN_DECISIVE') return 'SSN_ONLY';
-  if (cap === 'NO_NAME_NO_BIRTH_DATE') return 'INSUFFICIENT_DATA';
+  if (cap === 'NO_NAME_NO_BIRTH_DATE' || cap === 'NO_BIRTH_DATE_NO_SSN' || cap === 'NAMES_DIFFER') return 'INSUFFICIENT_DATA';
   if (cap === 'SSN_DIFFERENT' || cap === 'SSN_CONFLICT_UNCONFIRMED') return 'SSN_CONFLICT';
   for (const [field, code] of Object.entries(GUARDS)) if (cap.startsWith(`${field.toUpperCase()}_`)) return code;
   return 'REVIEW_LEVEL';

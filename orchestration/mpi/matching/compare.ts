@@ -39,6 +39,18 @@ export function oneDigitEdit(a: string, b: string): boolean {
   return a[first] === b[j] && a[j] === b[first];
 }
 
+/**
+ * One typing error after the first letter (a letter dropped, doubled, swapped with the next or
+ * mistyped: 'jamls' / 'james', 'tda' / 'tada'): short names fall below Jaro–Winkler's bar on a
+ * single error, and read as another name they hold one person's records apart as twins or siblings.
+ */
+export function typingError(a: string, b: string): boolean {
+  if (a[0] !== b[0] || Math.min(a.length, b.length) < 3 || Math.abs(a.length - b.length) > 1) return false;
+  // Names differing in their ending are variants parents choose (Lily / Lila, Jada / Jaden), not a slip of the keyboard.
+  if (a[a.length - 1] !== b[b.length - 1]) return false;
+  return a.length === b.length ? oneDigitEdit(a, b) : levenshtein(a, b) === 1;
+}
+
 // ---- comparators: each returns the first level that holds ----
 // Names: exact; (given) nickname; Jaro–Winkler >= 0.92; phonetic (a Double Metaphone code or the
 // Soundex code agrees); Jaro–Winkler >= 0.8; (given) an initial; different.
@@ -70,18 +82,26 @@ export function compareGiven(a: MatchFeatures, b: MatchFeatures, familyLevel: st
   if (familyLevel === 'swapped') return 'swapped';
   if (!a.given || !b.given) return 'missing';
   if (a.given === b.given) return 'exact';
-  if (intersects(a.givenNick, b.givenNick)) return 'nickname';
+  return givenAlike(a, b, a.given, b.given) ?? givenApart(a, b, a.given, b.given);
+}
+
+/** The level of two given names that are one name's forms (nickname, middle name, typo), or null. */
+function givenAlike(a: MatchFeatures, b: MatchFeatures, x: string, y: string): string | null {
+  // A short form and its formal name (Bill / William); two short forms of one name (Ella / Bella, both Isabella's)
+  // are what siblings are given more often than what one person is registered under.
+  if (a.givenNick.includes(y) || b.givenNick.includes(x)) return 'nickname';
   // The middle name registered as the given name ('Paul' / 'John Paul').
-  if (
-    (a.givenTokens?.length ?? 0) + (b.givenTokens?.length ?? 0) > 2 &&
-    (a.givenTokens?.includes(b.given) || b.givenTokens?.includes(a.given))
-  )
+  if ((a.givenTokens?.length ?? 0) + (b.givenTokens?.length ?? 0) > 2 && (a.givenTokens?.includes(y) || b.givenTokens?.includes(x)))
     return 'middle';
-  const s = jw(a.given, b.given);
-  if (s >= JW_HIGH) return 'jw_high';
+  // Another first letter is rarely a typo (Ella / Bella, Aidan / Jayden are names): sound-alike at best.
+  return (jw(x, y) >= JW_HIGH && x[0] === y[0]) || typingError(x, y) ? 'jw_high' : null;
+}
+
+/** Given names that are not one name's forms: sound-alike, loosely alike, an initial, different. */
+function givenApart(a: MatchFeatures, b: MatchFeatures, x: string, y: string): string {
   if (intersects(a.givenDm, b.givenDm) || (a.givenSdx !== null && a.givenSdx === b.givenSdx)) return 'phonetic';
-  if (s >= JW_MID) return 'jw_mid';
-  if ((a.given.length === 1 || b.given.length === 1) && a.given[0] === b.given[0]) return 'initial';
+  if (jw(x, y) >= JW_MID) return 'jw_mid';
+  if ((x.length === 1 || y.length === 1) && x[0] === y[0]) return 'initial';
   return 'different';
 }
 
@@ -96,13 +116,18 @@ export function compareBirthDate(a: MatchFeatures, b: MatchFeatures): string {
   }
   const [yx, mx, dx] = [x.slice(0, 4), x.slice(4, 6), x.slice(6, 8)];
   const [yy, my, dy] = [y.slice(0, 4), y.slice(4, 6), y.slice(6, 8)];
-  // A one-digit change in the century or decade (1960 / 1990, 1968 / 1986) is another generation, not a typo.
-  if (oneDigitEdit(x, y) && Math.abs(Number(yx) - Number(yy)) < GENERATION_YEARS) return 'one_digit';
+  // A one-digit change in the century or decade (1960 / 1990, 1968 / 1986) is another generation, not a typo,
+  // unless only the decade digit differs and the month and day agree (1962-05-14 / 1992-05-14): a parent and
+  // child sharing the birthday and the year's last digit is about 1 in 3,650, a mistyped decade far likelier.
+  if (oneDigitEdit(x, y) && (Math.abs(Number(yx) - Number(yy)) < GENERATION_YEARS || decadeTypo(x, y))) return 'one_digit';
   if (yx === yy && mx === dy && dx === my) return 'day_month_swap';
   if (a.dobDay !== null && b.dobDay !== null && Math.abs(a.dobDay - b.dobDay) === 1) return 'day_off_one';
   if (mx === my && dx === dy && Math.abs(Number(yx) - Number(yy)) === 1) return 'year_off_one';
   return 'different';
 }
+
+/** 'YYYYMMDD' dates that differ only in the decade digit. */
+const decadeTypo = (x: string, y: string): boolean => x[2] !== y[2] && x.slice(0, 2) === y.slice(0, 2) && x.slice(3) === y.slice(3);
 
 /** Edit distance relative to the longer string. */
 const relativeDistance = (x: string, y: string): number => levenshtein(x, y) / Math.max(x.length, y.length, 1);
@@ -196,9 +221,11 @@ const ssnDiffers = (levels: Readonly<Record<string, string>>, a: MatchFeatures, 
  */
 function twinLevel(levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): string {
   const sameFamily = levels.family === 'exact' || levels.family === 'token' || levels.family === 'jw_high';
-  if (!(sameFamily && TWIN_BIRTH.has(levels.birth_date!) && sameArea(levels))) return 'none';
+  if (!(sameFamily && TWIN_BIRTH.has(levels.birth_date!) && (sameArea(levels) || noPlace(a) || noPlace(b)))) return 'none';
   const otherGender = levels.gender === 'different' && levels.given !== 'exact' && levels.given !== 'missing';
-  if (differentGiven(levels) || levels.given === 'phonetic' || otherGender) return ssnAgrees(levels, a, b) ? 'refuted_by_ssn' : 'suspected';
+  // Children share a parent's (the guarantor's) SSN: an equal SSN refutes no twins who are dependants.
+  if (differentGiven(levels) || levels.given === 'phonetic' || otherGender)
+    return ssnAgrees(levels, a, b) && !dependent(a, b) ? 'refuted_by_ssn' : 'suspected';
   const sameBirth = levels.birth_date === 'exact';
   if (sameBirth && (levels.given === 'nickname' || levels.given === 'middle') && ssnDiffers(levels, a, b)) return 'possible';
   return 'none';
@@ -210,6 +237,9 @@ function twinLevel(levels: Readonly<Record<string, string>>, a: MatchFeatures, b
  */
 const otherBirthYear = (levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): boolean =>
   levels.birth_date === 'different' && a.dob?.slice(0, 4) !== b.dob?.slice(0, 4);
+
+/** A record without an address, city, postal code or phone: twins are suspected wherever they live. */
+const noPlace = (f: MatchFeatures): boolean => f.addresses.length === 0 && f.cities.length === 0 && f.postalCodes.length === 0;
 
 /** One birth date, or one typo apart: a twin's record may carry a birth-date typo too. */
 const TWIN_BIRTH: ReadonlySet<string> = new Set(['exact', 'one_digit', 'day_month_swap', 'day_off_one']);
@@ -242,13 +272,24 @@ function householdLevel(levels: Readonly<Record<string, string>>, a: MatchFeatur
 const spouseSsn = (levels: Readonly<Record<string, string>>): boolean => differentGiven(levels) && levels.gender === 'different';
 
 /**
- * Given name and birth date both conflict: an equal SSN may then be a relative's on the wrong
- * record (a parent's or spouse's SSN given for a child or partner): it refutes no generation guard.
- * Also without a gender on either record: a relative then looks like one person's record with both
- * fields re-keyed (FEBRL), and the review queue is the place to tell them apart.
+ * An equal SSN that may be a relative's on the wrong record: birth years apart with the younger a
+ * dependant (a parent's SSN given for a child), or another given name and gender (a spouse's). It then
+ * refutes no generation guard. Between adults of one gender an equal SSN with the given name and birth
+ * date both re-keyed is one person's (FEBRL); a name that disagrees entirely is held anyway (NAMES_DIFFER).
  */
 const relativesSsn = (levels: Readonly<Record<string, string>>, a: MatchFeatures, b: MatchFeatures): boolean =>
-  (differentGiven(levels) && otherBirthYear(levels, a, b)) || spouseSsn(levels);
+  (otherBirthYear(levels, a, b) && dependent(a, b)) || spouseSsn(levels);
+
+/**
+ * The younger of the two is young enough to be a dependant (under 26 this year, as on a parent's health
+ * insurance): a child is registered under the guarantor's SSN, so an equal SSN says nothing about a
+ * parent and child of one name, or about twins.
+ */
+function dependent(a: MatchFeatures, b: MatchFeatures): boolean {
+  const years = [a.dob, b.dob].map((d) => Number(d?.slice(0, 4)));
+  return years.every(Number.isFinite) && Math.max(...years) >= DEPENDENT_SINCE;
+}
+const DEPENDENT_SINCE = new Date().getUTCFullYear() - 26;
 
 /**
  * Birth dates that disagree beyond a typo (another generation, or simply another person) and no
@@ -439,18 +480,46 @@ export const lacksIdentity = (f: MatchFeatures): boolean => !f?.family && !f?.gi
  * link alone (FEBRL: one person's records with the given name and birth date both re-keyed).
  */
 const SSN_REST_BITS = 14;
+/**
+ * The bar when the given name agrees too (or sits in the family field): a relative's SSN comes with another
+ * given name (a spouse's, a parent's; a junior's is a dependant's, held by the generation guard), so the SSN and
+ * the given name together need less beside them (FEBRL: one person's records with the birth date re-keyed).
+ */
+const SSN_REST_BITS_GIVEN = 10;
 /** Evidence for one person beyond the name, gender and SSN (a birth date, the home, the area). */
 const beyondName = (e: FieldEvidence): boolean => e.weight > 0 && !NAME_FIELDS.has(e.field);
 const NAME_FIELDS: ReadonlySet<string> = new Set(['family', 'given', 'gender', 'ssn']);
+
+/** Levels of a name that say another name: neither equal nor one name's forms (nickname, typo, middle name, swapped, initial). */
+const OTHER_NAME: ReadonlySet<string> = new Set(['different', 'jw_mid', 'phonetic', 'missing']);
+/** Neither the given nor the family name agrees: the birth date and the place alone never link two records. */
+const namesDisagree = (c: Comparison): boolean => {
+  const names = c.evidence.filter((e) => e.field === 'given' || e.field === 'family');
+  return names.length > 0 && names.every((e) => OTHER_NAME.has(e.level));
+};
+
+/** One record's given name is the other's family name (or a typo of it): a name entered in the other field. */
+function namesCrossed(a: MatchFeatures, b: MatchFeatures): boolean {
+  const alike = (x: string | null, y: string | null) => !!x && !!y && (x === y || jw(x, y) >= JW_HIGH || typingError(x, y));
+  return alike(a.given, b.family) || alike(a.family, b.given);
+}
 
 /** Why a MATCH is held back for review, or null. */
 export function matchCap(c: Comparison, a: MatchFeatures, b: MatchFeatures, config: MatchingConfig): string | null {
   if (lacksIdentity(a) || lacksIdentity(b)) return 'NO_NAME_NO_BIRTH_DATE';
   for (const e of c.evidence)
     if (config.fields[e.field]?.reviewLevels?.includes(e.level)) return `${e.field.toUpperCase()}_${e.level.toUpperCase()}`;
-  // An SSN never decides alone: without it (and without the prior) the other fields must agree by SSN_REST_BITS.
+  const levels = levelsOf(c);
+  // No birth date on one side: the name and the home are a father's and his son's (Jr / Sr without the suffix), a
+  // mother's and her daughter's of one name; only an SSN that agrees tells which.
+  if ((!a.dob || !b.dob) && !ssnAgrees(levels, a, b)) return 'NO_BIRTH_DATE_NO_SSN';
+  if (namesDisagree(c) && !namesCrossed(a, b) && (!ssnAgrees(levels, a, b) || !BIRTH_CONFIRMS.has(levels.birth_date!)))
+    return 'NAMES_DIFFER';
+  // An SSN never decides alone: without it (and without the prior) the other fields must agree by SSN_REST_BITS
+  // (SSN_REST_BITS_GIVEN when the given name is among them).
   const ssn = c.evidence.find((e) => e.field === 'ssn')?.weight ?? 0;
-  if (ssn > 0 && (c.weight - ssn - log2Odds(config.prior) < SSN_REST_BITS || !c.evidence.some(beyondName))) return 'SSN_DECISIVE';
+  const bits = OTHER_NAME.has(levels.given ?? 'missing') && !namesCrossed(a, b) ? SSN_REST_BITS : SSN_REST_BITS_GIVEN;
+  if (ssn > 0 && (c.weight - ssn - log2Odds(config.prior) < bits || !c.evidence.some(beyondName))) return 'SSN_DECISIVE';
   return null;
 }
 

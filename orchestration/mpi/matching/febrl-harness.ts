@@ -90,6 +90,10 @@ export type LinkingTrace = {
   readonly missed: { record: string; truth: string; blocked: boolean; decision: string; comparison: Comparison }[];
   /** Level vectors of every compared candidate pair (for EM). */
   readonly candidateVectors: Record<string, string>[];
+  /** The cluster of each record, in ingestion order (filled when present). */
+  readonly clusters?: number[];
+  /** Records whose MATCH the chain guard held for review, with the conflict (filled when present). */
+  readonly chainHeld?: { record: string; conflict: string }[];
 };
 export type SimulationOptions = {
   /** Which records a capped blocking key keeps: the first inserted (default) or the most recent. */
@@ -100,16 +104,24 @@ export type SimulationOptions = {
 
 const pairs = (n: number): number => (n * (n - 1)) / 2;
 
-/** Name counts over the records ingested so far, as the store keeps them. */
-function frequencyTable(): { frequencies: NameFrequencies; add(f: MatchFeatures): void } {
+/**
+ * Name counts over the records ingested so far, as the store keeps them. The store reads the counts of the
+ * incoming record's own values only (linking.ts frequenciesFor): `viewOf` gives that view (null for other values).
+ */
+function frequencyTable(): { frequencies: NameFrequencies; viewOf(f: MatchFeatures): NameFrequencies; add(f: MatchFeatures): void } {
   const counts = new Map<string, number>();
   let total = 0;
+  const frequencies: NameFrequencies = {
+    get total() {
+      return total;
+    },
+    count: (field, value) => counts.get(`${field}\u0000${value}`) ?? 0,
+  };
   return {
-    frequencies: {
-      get total() {
-        return total;
-      },
-      count: (field, value) => counts.get(`${field}\u0000${value}`) ?? 0,
+    frequencies,
+    viewOf(f) {
+      const own = new Set(frequencyTerms(f).map((t) => `${t.field}\u0000${t.value}`));
+      return { total, count: (field, value) => (own.has(`${field}\u0000${value}`) ? frequencies.count(field, value) : null) };
     },
     add(f) {
       total++;
@@ -155,10 +167,11 @@ export function simulateLinking(
     const f = features[i]!;
     const keys = blockingKeys(f, config);
     const found = candidates(keys, index, config, keep);
+    const frequencies = freq.viewOf(f);
     let best: { j: number; c: Comparison } | null = null;
     let review = false;
     for (const j of found) {
-      const c = compareFeatures(f, features[j]!, config, freq.frequencies);
+      const c = compareFeatures(f, features[j]!, config, frequencies);
       comparisons++;
       trace?.candidateVectors.push(levelsOf(c));
       const d = decide(c, f, features[j]!, config);
@@ -169,10 +182,15 @@ export function simulateLinking(
     if (best) {
       const golden = cluster[best.j];
       const others = found.filter((j) => j !== best!.j && cluster[j] === golden).map((j) => features[j]!);
-      if (conflictsWithGolden(f, others, config, freq.frequencies)) [best, review] = [null, true];
+      const conflict = conflictsWithGolden(f, others, config, frequencies);
+      if (conflict) {
+        trace?.chainHeld?.push({ record: record.id, conflict });
+        [best, review] = [null, true];
+      }
     }
     const id = best ? cluster[best.j]! : i;
     cluster.push(id);
+    trace?.clusters?.push(id);
     const members = clusterEntities.get(id) ?? new Set<string>();
     if (best && !members.has(record.entity)) {
       falseMerges++;
@@ -183,7 +201,7 @@ export function simulateLinking(
     if (!best && review) reviewCount++;
     const earlier = seenEntity.get(record.entity);
     if (trace && earlier !== undefined && cluster[i] !== cluster[earlier]) {
-      const c = compareFeatures(f, features[earlier]!, config, freq.frequencies);
+      const c = compareFeatures(f, features[earlier]!, config, frequencies);
       trace.missed.push({
         record: record.id,
         truth: records[earlier]!.id,

@@ -208,7 +208,7 @@ export type MatchReasonCode =
   | 'GOLDEN_CONFLICT'
   /** A shared home with a conflict on given name, birth date or gender: the home was not counted; counted, the pair would have auto-linked. */
   | 'HOUSEHOLD_GUARD'
-  /** A record has neither a name nor a birth date: never linked automatically. */
+  /** Too little identity to link automatically: a record has neither a name nor a birth date, or one has no birth date and no SSN agrees, or neither name agrees without an equal SSN and a confirming birth date. */
   | 'INSUFFICIENT_DATA'
   /** A record linked to one of the two golden records also matches the other (POSSIBLE_DUPLICATE). */
   | 'MULTIPLE_GOLDEN_RECORDS'
