@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import test from 'node:test';
+import { SHARED_DATA, SHARED_DATA_MISSING, sharedDataPresent } from '../test/support/env.ts';
 import {
   QUANTITY_STATUS,
   UnitRulesError,
@@ -90,6 +93,12 @@ test('an unreadable unit, or one of another kind of quantity, is an error; the v
   assert.deepEqual(logged, [], 'ucum-lhc prints nothing (it would print the unit string)');
   assert.deepEqual([bad.value, bad.unit, bad.status], [5, null, 'kept']);
   assert.deepEqual(messages(bad), ['error: unit is neither UCUM nor a known spelling (config/units.json)']);
+  // Claimed to be UCUM, it must be; free text on a code without a preferred unit is allowed by FHIR: flagged only.
+  const claimed = normalizeFhirQuantity({ value: 2, unit: 'score', system: 'http://unitsofmeasure.org', code: 'score' }, '72133-2');
+  assert.deepEqual(messages(claimed), ['error: unit is neither UCUM nor a known spelling (config/units.json)']);
+  const text = normalizeFhirQuantity({ value: 2, unit: 'score' }, '72133-2');
+  assert.deepEqual([text.value, text.unit, text.original.unit, text.status], [2, null, 'score', 'kept']);
+  assert.deepEqual(messages(text), ['warning: unit is not UCUM; value kept unnormalized']);
   const wrongKind = normalizeQuantity(5, 'kg', '2345-7');
   assert.deepEqual(messages(wrongKind), ['error: unit cannot be converted to the preferred unit for this code (another kind of quantity)']);
   assert.equal(wrongKind.value, 5);
@@ -146,3 +155,36 @@ test('unit rules are checked at load, naming the entry at fault', () => {
   assert.match(bad({ ...base, spellings: { 'x/L': 'mg/L', 'X/L': 'g/L' } }), /differs from another spelling only in case/);
   assert.equal(rules.preferred.get('2345-7')?.molecularWeight, 180.156);
 });
+
+test(
+  'every quantity of the Synthea bundles and the R4 and US Core examples is read without an error',
+  { skip: !sharedDataPresent() && SHARED_DATA_MISSING },
+  () => {
+    const counts = new Map<string, number>();
+    const loincOf = (o: Record<string, unknown>): string | undefined =>
+      (o.code as { coding?: { system?: string; code?: string }[] } | undefined)?.coding?.find((c) => c.system === 'http://loinc.org')?.code;
+    const walk = (x: unknown, loinc: string | undefined): void => {
+      if (Array.isArray(x)) return x.forEach((v) => walk(v, loinc));
+      if (typeof x !== 'object' || x === null) return;
+      const o = x as Record<string, unknown>;
+      const code = loincOf(o) ?? loinc;
+      if (o.valueQuantity) {
+        const q = normalizeFhirQuantity(o.valueQuantity as never, code);
+        assert.deepEqual(
+          q.issues.filter((i) => i.severity === 'error'),
+          [],
+          JSON.stringify(o.valueQuantity),
+        );
+        counts.set(q.status, (counts.get(q.status) ?? 0) + 1);
+      }
+      for (const v of Object.values(o)) walk(v, code);
+    };
+    for (const dir of ['synthea/bundles-r4', 'fhir/us-core', 'fhir/r4-core']) {
+      for (const f of readdirSync(join(SHARED_DATA, dir)).filter((n) => n.endsWith('.json'))) {
+        walk(JSON.parse(readFileSync(join(SHARED_DATA, dir, f), 'utf8')), undefined);
+      }
+    }
+    // Most are in a valid UCUM unit or converted to their code's preferred one; the rest lack a unit or use free text.
+    assert.ok((counts.get('preferred') ?? 0) > 300 && (counts.get('ucum') ?? 0) > 300, JSON.stringify([...counts]));
+  },
+);

@@ -148,11 +148,16 @@ export type NormalizedQuantity = {
   readonly unit: string | null;
   readonly status: QuantityStatus;
   readonly transformations: readonly Transformation[];
-  /** Warnings flag what was repaired or left; an error (unreadable or incommensurable unit) refuses the datum. */
+  /** Warnings flag what was repaired or left; an error (an unreadable unit that had to be read, or the wrong kind) refuses the datum. */
   readonly issues: readonly TranslationIssue[];
 };
 
-export type QuantityContext = { readonly path?: string; readonly rules?: UnitRules };
+export type QuantityContext = {
+  readonly path?: string;
+  readonly rules?: UnitRules;
+  /** The source says the unit is a UCUM code (FHIR Quantity.system, HL7 v2 OBX-6 coding system): one that is not is an error. */
+  readonly ucumClaimed?: boolean;
+};
 
 // FHIR decimal: no hex, no leading '+', no "Infinity" (Number() takes all of those).
 const DECIMAL = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
@@ -205,14 +210,18 @@ export function normalizeQuantity(
     return kept(n, null);
   }
   const reading = readUnit(original.unit, rules);
+  const preferred = code ? rules.preferred.get(code) : undefined;
   if (!reading) {
-    issues.push(error(`${path}.unit`, 'unit is neither UCUM nor a known spelling (config/units.json)'));
+    // FHIR allows a free-text unit outside UCUM ("score", "# per day"): flagged. A unit claimed to be
+    // UCUM that is not, or one on a code whose values are compared in one unit, cannot be placed: refused.
+    if (context.ucumClaimed || preferred) {
+      issues.push(error(`${path}.unit`, 'unit is neither UCUM nor a known spelling (config/units.json)'));
+    } else issues.push(warning(`${path}.unit`, 'unit is not UCUM; value kept unnormalized'));
     return kept(n, null);
   }
   if (reading.spelling) {
     transformations.push({ kind: TRANSFORMATION_KIND.unitSpelling, mapId: rules.id, from: original.unit.trim(), to: reading.ucum });
   }
-  const preferred = code ? rules.preferred.get(code) : undefined;
   if (!preferred) return { original, value: n, unit: reading.ucum, status: QUANTITY_STATUS.ucum, transformations, issues };
   if (reading.ucum === preferred.unit)
     return { original, value: n, unit: reading.ucum, status: QUANTITY_STATUS.preferred, transformations, issues };
@@ -258,6 +267,7 @@ export function normalizeFhirQuantity(
   loinc?: string | null,
   context: QuantityContext = {},
 ): NormalizedQuantity {
-  const unit = q?.system === SYSTEMS.ucum && q.code ? q.code : (q?.unit ?? q?.code);
-  return normalizeQuantity(q?.value, unit, loinc, context);
+  const ucumClaimed = q?.system === SYSTEMS.ucum && q.code !== undefined && q.code !== '';
+  const unit = ucumClaimed ? q.code : (q?.unit ?? q?.code);
+  return normalizeQuantity(q?.value, unit, loinc, { ...context, ucumClaimed });
 }
