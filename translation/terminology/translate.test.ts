@@ -111,6 +111,11 @@ test('targetSystems restricts the translation (a diagnosis into ICD-10-CM only)'
   const edg = { system: EPIC.conditionCodeSystem, code: EPIC_CONDITION_CODES['44054006']! };
   assert.deepEqual(codes(translate(edg, ctx).mapped).sort(), [`${SYSTEMS.icd10cm}|E11.9`, `${SYSTEMS.snomed}|44054006`]);
   assert.deepEqual(codes(translate(edg, { ...ctx, targetSystems: [SYSTEMS.icd10cm] }).mapped), [`${SYSTEMS.icd10cm}|E11.9`]);
+  const none = translate(edg, { ...ctx, targetSystems: [SYSTEMS.loinc] });
+  assert.deepEqual(
+    [none.unmapped, none.issues[0]?.message],
+    [true, `code of ${EPIC.conditionCodeSystem} is mapped, but not into ${SYSTEMS.loinc}; kept unmapped`],
+  );
 });
 
 test('translateConcept: standard codings first, originals kept, lineage only for what a map added', () => {

@@ -102,9 +102,8 @@ export function translate(coding: Coding, context: TranslateContext): CodingTran
   const { terminology, path = '', targetSystems } = context;
   const { system, code } = coding;
   if (code === undefined || code === '') return unmappedResult(coding, warning(path, 'coding has no code; kept as sent'));
-  const entries = (system === undefined ? undefined : terminology.index.get(system)?.get(code))?.filter(
-    (e) => !targetSystems || targetSystems.includes(e.targetSystem),
-  );
+  const all = system === undefined ? undefined : terminology.index.get(system)?.get(code);
+  const entries = all?.filter((e) => !targetSystems || targetSystems.includes(e.targetSystem));
   if (!entries || entries.length === 0) {
     if (system !== undefined && terminology.standardSystems.has(system)) {
       return {
@@ -118,10 +117,13 @@ export function translate(coding: Coding, context: TranslateContext): CodingTran
         issues: [],
       };
     }
-    return unmappedResult(
-      coding,
-      warning(path, system === undefined ? 'coding has no system; kept unmapped' : `code of ${system} is in no concept map; kept unmapped`),
-    );
+    const why =
+      system === undefined
+        ? 'coding has no system'
+        : all && all.length > 0
+          ? `code of ${system} is mapped, but not into ${targetSystems?.join(', ') ?? ''}`
+          : `code of ${system} is in no concept map`;
+    return unmappedResult(coding, warning(path, `${why}; kept unmapped`));
   }
   const mapped: Coding[] = [];
   const transformations: Transformation[] = [];
