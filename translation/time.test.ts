@@ -129,3 +129,14 @@ test('HL7 v2 TS/DTM at every precision, with and without an offset', () => {
     assert.equal(parseHl7Timestamp(bad, 'UTC').ok, false, bad);
   }
 });
+
+test('zones far from UTC: New Zealand (+12/+13) gap and overlap are seen too', () => {
+  // 2024-09-29 02:00 NZST jumps to 03:00 NZDT; 2024-04-07 03:00 NZDT falls back to 02:00 NZST.
+  const gap = parseFhirDateTime('2024-09-29T02:30:00', 'Pacific/Auckland');
+  assert.equal(ok(gap).value, '2024-09-28T14:30:00.000Z'); // 03:30 NZDT, not 01:30 NZST
+  assert.ok(messages(gap).some((m) => m.includes('daylight-saving gap')));
+  const overlap = parseFhirDateTime('2024-04-07T02:30:00', 'Pacific/Auckland');
+  assert.equal(ok(overlap).value, '2024-04-06T13:30:00.000Z'); // 02:30 NZDT, the first of the two
+  assert.ok(messages(overlap).some((m) => m.includes('daylight-saving overlap')));
+  assert.equal(ok(parseFhirDateTime('2024-01-15T08:00:00', 'Pacific/Kiritimati')).value, '2024-01-14T18:00:00.000Z'); // +14
+});

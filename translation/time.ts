@@ -78,7 +78,10 @@ export function zoneOffsetMinutes(utcMillis: number, timeZone: string): number {
 export const LOCAL_TIME = { normal: 'normal', gap: 'gap', overlap: 'overlap' } as const;
 export type LocalTimeKind = (typeof LOCAL_TIME)[keyof typeof LOCAL_TIME];
 
-const HALF_DAY = 12 * 3_600_000;
+// Wider than any UTC offset (at most 14 hours), so that the offsets read a window away from the
+// wall time are those before and after any transition near it: with 12 hours, New Zealand's (+13)
+// transitions fell inside the window and went unseen. Transitions are months apart.
+const WINDOW = 24 * 3_600_000;
 
 /**
  * The UTC instant of a wall-clock time (given as if it were UTC milliseconds) in `timeZone`.
@@ -88,8 +91,9 @@ const HALF_DAY = 12 * 3_600_000;
  * reading stays in order with the readings around it, as RFC 5545 and Temporal specify.
  */
 export function localToUtc(wall: number, timeZone: string): { readonly utc: number; readonly kind: LocalTimeKind } {
-  const before = zoneOffsetMinutes(wall - HALF_DAY, timeZone);
-  const after = zoneOffsetMinutes(wall + HALF_DAY, timeZone);
+  const before = zoneOffsetMinutes(wall - WINDOW, timeZone);
+  const after = zoneOffsetMinutes(wall + WINDOW, timeZone);
+  if (before === after) return { utc: wall - before * 60_000, kind: LOCAL_TIME.normal };
   const valid = [...new Set([before, after])]
     .map((o) => wall - o * 60_000)
     .filter((t) => zoneOffsetMinutes(t, timeZone) * 60_000 === wall - t)
