@@ -141,7 +141,8 @@ function build(f: Fields, timeZone: string, path: string, kind: string): Transla
   if (h > 23 || mi > 59 || s > 60) return bad('time out of range');
   if (f.offset !== undefined && Math.abs(f.offset) > 14 * 60) return bad('offset out of range');
   const precision = precisionOf(f);
-  const ms = f.frac === undefined ? 0 : Math.floor(Number(`0.${f.frac}`) * 1000);
+  // Digits, not arithmetic: 0.57 * 1000 may not be 570 in binary floating point. Beyond ms is truncated.
+  const ms = f.frac === undefined ? 0 : Number(f.frac.slice(0, 3).padEnd(3, '0'));
   const wall = wallMillis(y, mo, d, h, mi, s, ms);
   const issues: TranslationIssue[] = [];
   let utc: number;
