@@ -180,3 +180,13 @@ test(
     assert.deepEqual(codes(translateConcept(legal!.valueCodeableConcept, ctx).coding)[0], `${SYSTEMS.administrativeGender}|female`);
   },
 );
+
+test('HL7 v2 race (table 0005, CDC codes) and ethnic group (table 0189) as the v2 corpus sends them', () => {
+  const v2 = (table: string, code: string): string[] =>
+    codes(translate({ system: `http://terminology.hl7.org/CodeSystem/v2-${table}`, code }, ctx).mapped);
+  assert.deepEqual(v2('0005', '2106-3'), [`${SYSTEMS.cdcRace}|2106-3`]);
+  assert.deepEqual(v2('0189', 'H'), [`${SYSTEMS.cdcRace}|2135-2`]);
+  assert.deepEqual(v2('0189', 'U'), [`${SYSTEMS.nullFlavor}|UNK`]);
+  // A pre-2.5 single-letter race code means different things at different senders: kept, flagged.
+  assert.equal(translate({ system: 'http://terminology.hl7.org/CodeSystem/v2-0005', code: 'C' }, ctx).unmapped, true);
+});
