@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compareFeatures, loadMatchingConfig, matchFeatures, type MatchingConfig } from './matching/index.ts';
-import { deleteSourceRecord, linkSourceRecord } from './linking.ts';
+import { blockKey, deleteSourceRecord, linkSourceRecord, prepare, withoutNul } from './linking.ts';
 import { goldenByIds, linkBySourceRecord, linkHistory, linksForGolden, reviewQueuePage } from './store.ts';
 import { openMpiTestDb, person, type MpiTestDb } from './test-helpers.ts';
 
@@ -277,4 +277,21 @@ test('a deleted source record is soft-deleted: gone from the golden record, kept
   );
   const back = await linkSourceRecord(t.db, { ...rec, source: 'cerner-main', lastUpdated: '2026-04-04T00:00:00Z' }, t.protection);
   assert.equal(back.goldenId, a.goldenId);
+});
+
+test('preparing a record: NUL stripped (a copy only when there is one), keyed hashes the same when looked up again', () => {
+  const clean = ada('epic-main', 'N1');
+  assert.equal(withoutNul(clean), clean, 'no NUL: the record itself, not a copy');
+  const dirty = ada('epic-main', 'N2', { family: 'Quill\u0000feather', line: '12 Juniper\u0000 Avenue' });
+  const stripped = withoutNul(dirty);
+  assert.notEqual(stripped, dirty);
+  assert.equal(JSON.stringify(stripped).includes('\\u0000'), false);
+  assert.deepEqual(stripped, ada('epic-main', 'N2'), 'only the NUL characters go');
+  assert.equal(JSON.stringify(dirty).includes('\\u0000'), true, 'the input is left as it was');
+  const first = prepare(dirty, t.protection, matching);
+  const again = prepare(ada('epic-main', 'N3'), t.protection, matching);
+  assert.deepEqual(again.blockKeys, first.blockKeys);
+  assert.deepEqual(again.terms, first.terms);
+  assert.equal(blockKey(t.protection.cipher, 'dob|19710402'), blockKey(t.protection.cipher, 'dob|19710402'));
+  assert.notEqual(blockKey(t.protection.cipher, 'dob|19710402'), blockKey(t.protection.cipher, 'dob|19710403'));
 });
