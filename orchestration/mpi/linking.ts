@@ -12,7 +12,7 @@
 //    overridden, and a record sent again unchanged is not decided again.
 // Concurrency: advisory locks on the record's blocking keys serialize records that could match
 // each other, so two records of one new person arriving together make one golden record.
-import { hash } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Database, Queryable } from '../../platform/db.ts';
 import type { FieldCipher } from '../../security/field-encryption.ts';
@@ -34,7 +34,8 @@ import {
 } from './matching/index.ts';
 import {
   activeGoldenId,
-  createGolden,
+  goldenColumns,
+  insertGoldens,
   inTransaction,
   LINK_ACTIONS,
   LINK_ORIGINS,
@@ -52,6 +53,7 @@ import {
   appendLinkEvent,
   SYSTEM_ACTOR,
   type Actor,
+  type GoldenSourceRow,
   type LinkState,
 } from './golden.ts';
 import { matchReason, type MatchReasonCode } from './match-reasons.ts';
@@ -63,6 +65,7 @@ import {
   reviewsOf,
   sourceRecordRow,
   staysWith,
+  writeSourceRecord,
   writeSourceRecords,
   type LinkDecision,
 } from './decision.ts';
@@ -108,6 +111,14 @@ export type Prepared = {
   readonly blockKeys: string[];
   readonly terms: { key: string; term: string }[];
 };
+
+/** What a golden record is computed from, for a record as prepared (as its source_record row will hold it). */
+const goldenRowOf = (p: Prepared, state: LinkState): GoldenSourceRow => ({
+  demographics: p.sealed,
+  data_quality: p.flags,
+  link_state: state,
+  link_origin: LINK_ORIGINS.AUTO,
+});
 
 /** PostgreSQL cannot store NUL in text or jsonb: sources that send it lose only that character. */
 function stripNul<T>(value: T): T {
@@ -434,11 +445,17 @@ async function linkPrepared(
     };
     /** Writes a decision: the record points at goldenId (created for it, or not), its history, review items, golden records. */
     const write = async (goldenId: string, created: boolean, decision: LinkDecision, previous: string | null) => {
-      await writeSourceRecords(tx, [sourceRecordRow(p, goldenId, decision)]);
+      // A golden record created for this record is inserted complete, computed from it (its only
+      // record), as batch linking inserts its new ones: no empty row to read back and update.
+      if (created)
+        await insertGoldens(tx, new Map([[goldenId, goldenColumns([goldenRowOf(p, decision.state)], {}, survivorship, protection)]]));
+      const { inserted } = await writeSourceRecord(tx, sourceRecordRow(p, goldenId, decision));
       await indexRecord(tx, p, protection, Boolean(existing));
-      await setLink(tx, linkChange(ref, goldenId, previous, decision), who, matchedVia(decision));
+      // A new row was written with the decision's link: only its history is left to append.
+      if (inserted) await appendLinkEvent(tx, linkChange(ref, goldenId, previous, decision), who);
+      else await setLink(tx, linkChange(ref, goldenId, previous, decision), who, matchedVia(decision));
       await queueReviews(tx, reviewsOf(decision, ref, goldenId, matching.thresholds));
-      await recomputeGolden(tx, goldenId, survivorship, protection);
+      if (!created) await recomputeGolden(tx, goldenId, survivorship, protection);
       if (previous && previous !== goldenId && !(await retireIfEmpty(tx, previous, goldenId, who)))
         await recomputeGolden(tx, previous, survivorship, protection);
       const score = decision.target?.comparison.probability ?? null;
@@ -473,7 +490,7 @@ async function linkPrepared(
       decision = decideLink(eligible);
     }
     if (decision.joins !== null) decision = joinedAs(decision, await lockActive(tx, decision.joins));
-    const goldenId = decision.joins ?? (await createGolden(tx));
+    const goldenId = decision.joins ?? randomUUID();
     return write(goldenId, decision.joins === null, decision, existing?.golden_id ?? null);
   });
 }
