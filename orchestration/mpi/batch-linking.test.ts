@@ -70,3 +70,34 @@ test('a batch sent again unchanged writes nothing: no link event, no review item
   );
   assert.deepEqual(await state(), before);
 });
+
+test('records the store knows are read once: changed ones take the online path, unchanged ones nothing', async () => {
+  const records = Array.from({ length: 30 }, (_, i) => record(3000 + i, 'epic'));
+  const first = await linkBatch(t.db, records, t.protection);
+  const reads: string[] = [];
+  const counted = new Proxy(t.db, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (prop === 'query')
+        return (text: string, ...rest: unknown[]) => {
+          if (/FROM source_record\s+WHERE \(source, source_patient_id\) IN/.test(text)) reads.push(text);
+          return (value as (...a: unknown[]) => unknown).call(target, text, ...rest);
+        };
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  // Two records changed (a new phone), the rest sent again as stored.
+  const changed = records.map((r, i) => (i < 2 ? { ...r, telecom: [{ system: 'phone', value: `217-555-01${10 + i}`, use: 'home' }] } : r));
+  const again = await linkBatch(counted, changed as SourceDemographics[], t.protection);
+  assert.equal(reads.length, 1, 'one read of the stored records');
+  assert.deepEqual(
+    again.slice(2),
+    first.slice(2).map((o) => ({ ...o, created: false })),
+  );
+  again.slice(0, 2).forEach((o, i) => assert.equal(o.goldenId, first[i]!.goldenId, 'a changed record keeps its golden record'));
+  const { rows } = await t.db.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM link_event WHERE source = 'epic' AND source_patient_id = ANY($1::text[]) AND action <> 'CREATED'",
+    [changed.slice(0, 2).map((r) => r.sourcePatientId)],
+  );
+  assert.equal(rows[0]!.n, 2, 'the changed records were updated through the online path');
+});

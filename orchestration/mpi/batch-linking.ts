@@ -35,6 +35,7 @@ import {
   countTerms,
   defaultLinkConfig,
   frequenciesFor,
+  linkPreparedRecord,
   linkSourceRecord,
   prepare,
   rankedCandidates,
@@ -445,11 +446,8 @@ export async function linkBatch(
 ): Promise<LinkOutcome[]> {
   const matching = options.matching ?? defaultLinkConfig().matching;
   const outcomes: LinkOutcome[] = new Array(records.length);
-  const { rows } = await db.query<{ source: string; source_patient_id: string }>(
-    'SELECT source, source_patient_id FROM source_record WHERE (source, source_patient_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))',
-    [records.map((d) => d.source), records.map((d) => d.sourcePatientId)],
-  );
-  const known = new Set(rows.map((r) => idOf({ source: r.source, sourcePatientId: r.source_patient_id })));
+  // One read of the records the store already knows (deleted ones too: they take the online path).
+  const stored = await storedRecords(db, records, { deleted: true });
   const seen = new Set<string>();
   const fresh: number[] = [];
   const later: number[] = [];
@@ -457,20 +455,23 @@ export async function linkBatch(
   const again: number[] = [];
   records.forEach((d, i) => {
     const id = idOf(d);
-    if (known.has(id) && !seen.has(id)) again.push(i);
-    if (known.has(id) || seen.has(id)) later.push(i);
+    const known = stored.has(id);
+    if (known && !seen.has(id)) again.push(i);
+    if (known || seen.has(id)) later.push(i);
     else fresh.push(i);
     seen.add(id);
   });
-  const stored = await storedRecords(
-    db,
-    again.map((i) => records[i]!),
-  );
   const unchanged = new Set<number>();
-  for (const i of again) {
-    if (unchanged.size % YIELD_EVERY === YIELD_EVERY - 1) await turn();
-    const same = unchangedOutcome(stored.get(idOf(records[i]!)), prepare(records[i]!, protection, matching), protection);
-    if (!same) continue;
+  /** Changed known records, prepared once: for the unchanged check, then for the online path. */
+  const preparedAgain = new Map<number, Prepared>();
+  for (const [n, i] of again.entries()) {
+    if (n % YIELD_EVERY === YIELD_EVERY - 1) await turn();
+    const p = prepare(records[i]!, protection, matching);
+    const same = unchangedOutcome(stored.get(idOf(records[i]!)), p, protection);
+    if (!same) {
+      preparedAgain.set(i, p);
+      continue;
+    }
     outcomes[i] = same;
     unchanged.add(i);
   }
@@ -506,6 +507,10 @@ export async function linkBatch(
   };
   if (chunks.length > 0) await (db.kind === 'postgres' ? linkPipelined : linkOneByOne)(db, chunks, protection, matching, options, onLinked);
   upkeepOf(db).linked(fresh.length);
-  for (const i of later) if (!unchanged.has(i)) outcomes[i] = await linkSourceRecord(db, records[i]!, protection, options);
+  for (const i of later) {
+    if (unchanged.has(i)) continue;
+    const p = preparedAgain.get(i);
+    outcomes[i] = await (p ? linkPreparedRecord(db, p, protection, options) : linkSourceRecord(db, records[i]!, protection, options));
+  }
   return outcomes;
 }

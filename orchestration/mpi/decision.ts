@@ -160,15 +160,33 @@ export type SourceRecordRow = ReturnType<typeof sourceRecordRow>;
  * the keys stored before.
  */
 export async function writeSourceRecords(tx: Queryable, rows: readonly SourceRecordRow[]): Promise<Map<string, string>> {
-  if (rows.length === 0) return new Map();
-  const { rows: written } = await tx.query<{ rid: string; source: string; source_patient_id: string }>(
+  const written = await upsertSourceRecords(tx, rows);
+  return new Map(written.map((r) => [recordKey({ source: r.source, sourcePatientId: r.source_patient_id }), String(r.rid)]));
+}
+
+/**
+ * Writes one source record (writeSourceRecords) and tells whether its row is new: a new row
+ * already holds the decision's link columns, a row that existed (an update, a deleted record sent
+ * again) gets them from setLink.
+ */
+export async function writeSourceRecord(tx: Queryable, row: SourceRecordRow): Promise<{ readonly inserted: boolean }> {
+  const [written] = await upsertSourceRecords(tx, [row]);
+  return { inserted: written?.inserted === true };
+}
+
+async function upsertSourceRecords(
+  tx: Queryable,
+  rows: readonly SourceRecordRow[],
+): Promise<{ rid: string; source: string; source_patient_id: string; inserted: boolean }[]> {
+  if (rows.length === 0) return [];
+  const { rows: written } = await tx.query<{ rid: string; source: string; source_patient_id: string; inserted: boolean }>(
     `INSERT INTO source_record (source, source_patient_id, golden_id, mrn, demographics, source_updated_at, features, data_quality, link_state, link_origin, link_score, link_evidence, matched_via, block_keys, match_reason)
      SELECT x.source, x.source_patient_id, x.golden_id, x.mrn, x.demographics, x.source_updated_at, x.features, x.data_quality, x.link_state, 'AUTO', x.link_score, x.link_evidence, x.matched_via, x.block_keys, x.match_reason
      FROM jsonb_to_recordset($1::jsonb) AS x(source text, source_patient_id text, golden_id uuid, mrn text, demographics jsonb, source_updated_at text, features jsonb, data_quality jsonb, link_state text, link_score double precision, link_evidence jsonb, matched_via text, block_keys bigint[], match_reason text)
      ON CONFLICT (source, source_patient_id) DO UPDATE SET mrn = EXCLUDED.mrn, demographics = EXCLUDED.demographics, source_updated_at = EXCLUDED.source_updated_at,
        features = EXCLUDED.features, data_quality = EXCLUDED.data_quality, deleted_at = NULL
-     RETURNING rid, source, source_patient_id`,
+     RETURNING rid, source, source_patient_id, (xmax = 0) AS inserted`,
     [JSON.stringify(rows)],
   );
-  return new Map(written.map((r) => [recordKey({ source: r.source, sourcePatientId: r.source_patient_id }), String(r.rid)]));
+  return written;
 }

@@ -3,8 +3,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compareFeatures, loadMatchingConfig, matchFeatures, type MatchingConfig } from './matching/index.ts';
-import { deleteSourceRecord, linkSourceRecord } from './linking.ts';
+import { blockKey, deleteSourceRecord, linkSourceRecord, prepare, withoutNul } from './linking.ts';
 import { goldenByIds, linkBySourceRecord, linkHistory, linksForGolden, reviewQueuePage } from './store.ts';
+import { recomputeGolden } from './golden.ts';
+import { loadSurvivorshipConfig } from './survivorship.ts';
 import { openMpiTestDb, person, type MpiTestDb } from './test-helpers.ts';
 
 let t: MpiTestDb;
@@ -277,4 +279,70 @@ test('a deleted source record is soft-deleted: gone from the golden record, kept
   );
   const back = await linkSourceRecord(t.db, { ...rec, source: 'cerner-main', lastUpdated: '2026-04-04T00:00:00Z' }, t.protection);
   assert.equal(back.goldenId, a.goldenId);
+});
+
+test('preparing a record: NUL stripped (a copy only when there is one), keyed hashes the same when looked up again', () => {
+  const clean = ada('epic-main', 'N1');
+  assert.equal(withoutNul(clean), clean, 'no NUL: the record itself, not a copy');
+  const dirty = ada('epic-main', 'N2', { family: 'Quill\u0000feather', line: '12 Juniper\u0000 Avenue' });
+  const stripped = withoutNul(dirty);
+  assert.notEqual(stripped, dirty);
+  assert.equal(JSON.stringify(stripped).includes('\\u0000'), false);
+  assert.deepEqual(stripped, ada('epic-main', 'N2'), 'only the NUL characters go');
+  assert.equal(JSON.stringify(dirty).includes('\\u0000'), true, 'the input is left as it was');
+  const first = prepare(dirty, t.protection, matching);
+  const again = prepare(ada('epic-main', 'N3'), t.protection, matching);
+  assert.deepEqual(again.blockKeys, first.blockKeys);
+  assert.deepEqual(again.terms, first.terms);
+  assert.equal(blockKey(t.protection.cipher, 'dob|19710402'), blockKey(t.protection.cipher, 'dob|19710402'));
+  assert.notEqual(blockKey(t.protection.cipher, 'dob|19710402'), blockKey(t.protection.cipher, 'dob|19710403'));
+});
+
+/** The database, with every statement it runs (in transactions too) recorded. */
+function recording(db: MpiTestDb['db']): { db: MpiTestDb['db']; statements: string[] } {
+  const statements: string[] = [];
+  const queryable = <Q extends object>(q: Q): Q =>
+    new Proxy(q, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        if (prop === 'query')
+          return (text: string, ...rest: unknown[]) => (
+            statements.push(text),
+            (value as (...a: unknown[]) => unknown).call(target, text, ...rest)
+          );
+        if (prop === 'transaction')
+          return (fn: (tx: object) => unknown, ...rest: unknown[]) =>
+            (value as (...a: unknown[]) => unknown).call(target, (tx: object) => fn(queryable(tx)), ...rest);
+        return (value as (...a: unknown[]) => unknown).bind(target);
+      },
+    });
+  return { db: queryable(db), statements };
+}
+
+test('a record that starts its own golden record inserts it complete, as recomputing it would write it', async () => {
+  const { db, statements } = recording(t.db);
+  const a = await linkSourceRecord(db, ada('epic-main', 'G1', { family: 'Brightwater', given: ['Oswin'], ssn: '523456789' }), t.protection);
+  assert.equal(a.created, true);
+  assert.deepEqual(
+    statements.filter((s) => /^\s*UPDATE (golden_patient|source_record)\b/.test(s)),
+    [],
+    'no empty golden row updated afterwards, no rewrite of the new source record',
+  );
+  const columns = 'name, birth_date, gender, identifiers, addresses, telecom, provenance, data_quality, provisional, status';
+  const read = async () => (await t.db.query(`SELECT ${columns} FROM golden_patient WHERE id = $1`, [a.goldenId])).rows[0];
+  const link = async () =>
+    (
+      await t.db.query(
+        "SELECT golden_id, link_state, link_origin, link_score, link_evidence, matched_via, match_reason FROM source_record WHERE source = 'epic-main' AND source_patient_id = 'G1'",
+      )
+    ).rows[0];
+  const inserted = await read();
+  const linked = await link();
+  await recomputeGolden(t.db, a.goldenId, loadSurvivorshipConfig(), t.protection);
+  assert.deepEqual(await read(), inserted, 'recomputing it changes nothing');
+  assert.equal((linked as { golden_id: string }).golden_id, a.goldenId);
+  assert.equal((linked as { link_state: string }).link_state, 'NO_MATCH');
+  const [event] = await linkHistory(t.db, 'epic-main', 'G1');
+  assert.equal(event?.action, 'CREATED');
 });

@@ -12,7 +12,7 @@
 //    overridden, and a record sent again unchanged is not decided again.
 // Concurrency: advisory locks on the record's blocking keys serialize records that could match
 // each other, so two records of one new person arriving together make one golden record.
-import { hash } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Database, Queryable } from '../../platform/db.ts';
 import type { FieldCipher } from '../../security/field-encryption.ts';
@@ -34,7 +34,8 @@ import {
 } from './matching/index.ts';
 import {
   activeGoldenId,
-  createGolden,
+  goldenColumns,
+  insertGoldens,
   inTransaction,
   LINK_ACTIONS,
   LINK_ORIGINS,
@@ -52,6 +53,7 @@ import {
   appendLinkEvent,
   SYSTEM_ACTOR,
   type Actor,
+  type GoldenSourceRow,
   type LinkState,
 } from './golden.ts';
 import { matchReason, type MatchReasonCode } from './match-reasons.ts';
@@ -63,6 +65,7 @@ import {
   reviewsOf,
   sourceRecordRow,
   staysWith,
+  writeSourceRecord,
   writeSourceRecords,
   type LinkDecision,
 } from './decision.ts';
@@ -109,13 +112,29 @@ export type Prepared = {
   readonly terms: { key: string; term: string }[];
 };
 
+/** What a golden record is computed from, for a record as prepared (as its source_record row will hold it). */
+const goldenRowOf = (p: Prepared, state: LinkState): GoldenSourceRow => ({
+  demographics: p.sealed,
+  data_quality: p.flags,
+  link_state: state,
+  link_origin: LINK_ORIGINS.AUTO,
+});
+
 /** PostgreSQL cannot store NUL in text or jsonb: sources that send it lose only that character. */
-function withoutNul<T>(value: T): T {
+function stripNul<T>(value: T): T {
   if (typeof value === 'string') return value.replace(/\u0000/g, '') as T;
-  if (Array.isArray(value)) return value.map(withoutNul) as T;
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutNul(v)])) as T;
+  if (Array.isArray(value)) return value.map(stripNul) as T;
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, stripNul(v)])) as T;
   return value;
 }
+const hasNul = (value: unknown): boolean => {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (Array.isArray(value)) return value.some(hasNul);
+  if (value && typeof value === 'object') return Object.values(value).some(hasNul);
+  return false;
+};
+/** The record as it is when it holds no NUL (nearly always: the copy cost more than the rest of prepare's bookkeeping). */
+export const withoutNul = <T>(value: T): T => (hasNul(value) ? stripNul(value) : value);
 
 /**
  * Blocking keys and name terms are stored as keyed hashes (no PHI in the index). The key is derived
@@ -129,9 +148,28 @@ function keyedHash(cipher: FieldCipher, value: string): Buffer {
   return hash('sha256', `${secret}\u0000${value}`, 'buffer');
 }
 
+/**
+ * Hashed keys and terms by value, per cipher: names, places and birth dates repeat from record to
+ * record (a common family name's keys, a town's postal code), and a map lookup costs a tenth of the
+ * hash. Held in memory only, like the records being linked; emptied when full.
+ */
+const HASHED_MAX = 200_000;
+const hashed = new WeakMap<FieldCipher, Map<string, string>>();
+function memoHash(cipher: FieldCipher, value: string, encode: (h: Buffer) => string): string {
+  let memo = hashed.get(cipher);
+  if (!memo) hashed.set(cipher, (memo = new Map()));
+  let out = memo.get(value);
+  if (out === undefined) {
+    if (memo.size >= HASHED_MAX) memo.clear();
+    memo.set(value, (out = encode(keyedHash(cipher, value))));
+  }
+  return out;
+}
+
 /** A blocking key as the signed 64-bit integer of its keyed hash's first 8 bytes (decimal, for a bigint parameter). */
-export const blockKey = (cipher: FieldCipher, key: string): string => keyedHash(cipher, `block|${key}`).readBigInt64BE(0).toString();
-const termKey = (cipher: FieldCipher, term: string): string => keyedHash(cipher, `term|${term}`).toString('base64url');
+export const blockKey = (cipher: FieldCipher, key: string): string =>
+  memoHash(cipher, `block|${key}`, (h) => h.readBigInt64BE(0).toString());
+const termKey = (cipher: FieldCipher, term: string): string => memoHash(cipher, `term|${term}`, (h) => h.toString('base64url'));
 
 export function prepare(input: SourceDemographics, protection: IdentifierProtection, matching: MatchingConfig): Prepared {
   const d = withoutNul(input);
@@ -179,16 +217,22 @@ export type StoredRecord = {
   readonly demographics: SourceDemographics | null;
 };
 
-/** The live stored records among these (one statement, whatever their number), by source and id. */
+/**
+ * The stored records among these (one statement, whatever their number), by recordKey: the live
+ * ones, and with `deleted` the soft-deleted ones too, without their data (known, but never unchanged).
+ */
 export async function storedRecords(
   q: Queryable,
   refs: readonly { readonly source: string; readonly sourcePatientId: string }[],
+  { deleted = false }: { readonly deleted?: boolean } = {},
 ): Promise<Map<string, StoredRecord>> {
   if (refs.length === 0) return new Map();
   const { rows } = await q.query<StoredRecord>(
-    `SELECT source, source_patient_id, golden_id, link_state, link_score, features, demographics FROM source_record
-     WHERE (source, source_patient_id) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND deleted_at IS NULL`,
-    [refs.map((r) => r.source), refs.map((r) => r.sourcePatientId)],
+    `SELECT source, source_patient_id, golden_id, link_state, link_score,
+       CASE WHEN deleted_at IS NULL THEN features END AS features, CASE WHEN deleted_at IS NULL THEN demographics END AS demographics
+     FROM source_record
+     WHERE (source, source_patient_id) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND ($3 OR deleted_at IS NULL)`,
+    [refs.map((r) => r.source), refs.map((r) => r.sourcePatientId), deleted],
   );
   return new Map(rows.map((r) => [recordKey({ source: r.source, sourcePatientId: r.source_patient_id }), r]));
 }
@@ -401,11 +445,17 @@ async function linkPrepared(
     };
     /** Writes a decision: the record points at goldenId (created for it, or not), its history, review items, golden records. */
     const write = async (goldenId: string, created: boolean, decision: LinkDecision, previous: string | null) => {
-      await writeSourceRecords(tx, [sourceRecordRow(p, goldenId, decision)]);
+      // A golden record created for this record is inserted complete, computed from it (its only
+      // record), as batch linking inserts its new ones: no empty row to read back and update.
+      if (created)
+        await insertGoldens(tx, new Map([[goldenId, goldenColumns([goldenRowOf(p, decision.state)], {}, survivorship, protection)]]));
+      const { inserted } = await writeSourceRecord(tx, sourceRecordRow(p, goldenId, decision));
       await indexRecord(tx, p, protection, Boolean(existing));
-      await setLink(tx, linkChange(ref, goldenId, previous, decision), who, matchedVia(decision));
+      // A new row was written with the decision's link: only its history is left to append.
+      if (inserted) await appendLinkEvent(tx, linkChange(ref, goldenId, previous, decision), who);
+      else await setLink(tx, linkChange(ref, goldenId, previous, decision), who, matchedVia(decision));
       await queueReviews(tx, reviewsOf(decision, ref, goldenId, matching.thresholds));
-      await recomputeGolden(tx, goldenId, survivorship, protection);
+      if (!created) await recomputeGolden(tx, goldenId, survivorship, protection);
       if (previous && previous !== goldenId && !(await retireIfEmpty(tx, previous, goldenId, who)))
         await recomputeGolden(tx, previous, survivorship, protection);
       const score = decision.target?.comparison.probability ?? null;
@@ -440,7 +490,7 @@ async function linkPrepared(
       decision = decideLink(eligible);
     }
     if (decision.joins !== null) decision = joinedAs(decision, await lockActive(tx, decision.joins));
-    const goldenId = decision.joins ?? (await createGolden(tx));
+    const goldenId = decision.joins ?? randomUUID();
     return write(goldenId, decision.joins === null, decision, existing?.golden_id ?? null);
   });
 }
@@ -466,9 +516,18 @@ export async function linkSourceRecord(
   protection: IdentifierProtection,
   options: LinkOptions = {},
 ): Promise<LinkOutcome> {
+  return linkPreparedRecord(db, prepare(d, protection, options.matching ?? defaultLinkConfig().matching), protection, options);
+}
+
+/** linkSourceRecord for a record already prepared (with the same matching configuration). */
+export async function linkPreparedRecord(
+  db: Database,
+  p: Prepared,
+  protection: IdentifierProtection,
+  options: LinkOptions = {},
+): Promise<LinkOutcome> {
   const matching = options.matching ?? defaultLinkConfig().matching;
   const survivorship = options.survivorship ?? defaultLinkConfig().survivorship;
-  const p = prepare(d, protection, matching);
   const { outcome, newTerms } = await linkPrepared(db, p, protection, matching, survivorship, options.actor ?? SYSTEM_ACTOR);
   if (newTerms) await countTerms(db, [p]);
   return outcome;

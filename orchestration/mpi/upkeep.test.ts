@@ -2,7 +2,7 @@
 // grows (PostgreSQL); on PGlite there is none.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { UPKEEP_TABLES, createUpkeep } from './upkeep.ts';
+import { CHURN_TABLES, UPKEEP_TABLES, createUpkeep } from './upkeep.ts';
 import { openMpiTestDb, type MpiTestDb } from './test-helpers.ts';
 
 let t: MpiTestDb;
@@ -17,7 +17,7 @@ const maintained = async (): Promise<string[]> =>
   ).rows.map((r) => r.relname);
 
 test('a run starts once the records linked pass the mark, one at a time, and the next mark grows with the load', async (ctx) => {
-  const upkeep = createUpkeep(t.db, { minRecords: 100, growth: 2 });
+  const upkeep = createUpkeep(t.db, { minRecords: 100, growth: 2, churnEvery: 1_000_000 });
   if (t.db.kind !== 'postgres') {
     upkeep.linked(1_000);
     await upkeep.settled();
@@ -39,4 +39,41 @@ test('a run starts once the records linked pass the mark, one at a time, and the
   upkeep.linked(1); // 1,102: the next mark is now 2,202 (twice the records linked)
   await upkeep.settled();
   assert.equal(upkeep.runs, 2);
+});
+
+const vacuums = async (table: string): Promise<number> =>
+  Number(
+    (
+      await t.db.query<{ n: string }>(
+        'SELECT vacuum_count AS n FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname = $1',
+        [table],
+      )
+    ).rows[0]?.n ?? 0,
+  );
+
+test('between the growth-paced runs, the rewritten counts are vacuumed every churnEvery records', async (ctx) => {
+  if (t.db.kind !== 'postgres') return ctx.skip('upkeep runs only on PostgreSQL (set DATABASE_URL)');
+  const upkeep = createUpkeep(t.db, { minRecords: 1_000, growth: 10, churnEvery: 100 });
+  const before = await vacuums(CHURN_TABLES[0]);
+  upkeep.linked(99);
+  await upkeep.settled();
+  assert.equal(upkeep.churnRuns, 0, 'below churnEvery: nothing');
+  upkeep.linked(1);
+  await upkeep.settled();
+  assert.deepEqual([upkeep.runs, upkeep.churnRuns], [0, 1], 'the counts alone, no full run');
+  // Statistics reach pg_stat_user_tables a little after the command.
+  for (let i = 0; i < 50 && (await vacuums(CHURN_TABLES[0])) === before; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(await vacuums(CHURN_TABLES[0]), before + 1);
+  upkeep.linked(50);
+  await upkeep.settled();
+  assert.equal(upkeep.churnRuns, 1, '150 linked: the next churn mark is 200');
+  upkeep.linked(850); // 1,000: the full run, which vacuums the counts too
+  await upkeep.settled();
+  assert.deepEqual([upkeep.runs, upkeep.churnRuns], [1, 1]);
+  upkeep.linked(50); // 1,050: the churn mark moved to 1,100 with the full run
+  await upkeep.settled();
+  assert.equal(upkeep.churnRuns, 1);
+  upkeep.linked(50);
+  await upkeep.settled();
+  assert.equal(upkeep.churnRuns, 2);
 });
