@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { loadVendorProfile } from '../../platform/config.ts';
 import { DEFAULT_PROFILE, prepareRecord } from '../../orchestration/mpi/ndjson-linking.ts';
+import { sourceScope } from '../../translation/fhir-r4/patient.ts';
 import { calibrate, loadMatchingConfig, matchFeatures } from '../../orchestration/mpi/matching/index.ts';
 import type { Comparison } from '../../orchestration/mpi/matching/compare.ts';
 import { simulateLinking, type LabelledRecord, type LinkingTrace } from '../../orchestration/mpi/matching/febrl-harness.ts';
@@ -33,7 +34,7 @@ const byId = new Map<string, PopulationRecord>();
 const records: LabelledRecord[] = [];
 for (const s of population.sources)
   s.records.forEach((r, i) => {
-    const p = prepareRecord(JSON.stringify(r.patient), i + 1, s.name, profile, today);
+    const p = prepareRecord(JSON.stringify(r.patient), i + 1, sourceScope({ id: s.name }), profile, today);
     byId.set(r.id, r);
     records.push({ id: r.id, entity: r.person, demographics: p.demographics });
   });
