@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { loadVendorProfile } from '../../platform/config.ts';
 import { DEFAULT_PROFILE, prepareRecord } from '../../orchestration/mpi/ndjson-linking.ts';
+import { sourceScope } from '../../translation/fhir-r4/patient.ts';
 import { calibrate, loadMatchingConfig, matchFeatures } from '../../orchestration/mpi/matching/index.ts';
 import type { Comparison } from '../../orchestration/mpi/matching/compare.ts';
 import { simulateLinking, type LabelledRecord, type LinkingTrace } from '../../orchestration/mpi/matching/febrl-harness.ts';

@@ -363,7 +363,7 @@ export function scoreCandidates(
   for (const [goldenId, s] of best) {
     if (s.decision !== LINK_STATES.MATCH) continue;
     const others = candidates.filter((c) => c.goldenId === goldenId && c !== s.via).map((c) => c.features);
-    if (conflictsWithGolden(p.features, others, matching, freq))
+    if (conflictsWithGolden(p.features, others, matching, freq, s.via.features))
       best.set(goldenId, { ...s, decision: LINK_STATES.POSSIBLE_MATCH, reason: 'GOLDEN_CONFLICT' });
   }
   return [...best.values()].sort((a, b) => b.comparison.probability - a.comparison.probability || a.goldenId.localeCompare(b.goldenId));

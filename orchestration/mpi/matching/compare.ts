@@ -528,6 +528,36 @@ const CONFLICT_LEVELS: Readonly<Record<string, readonly string[]>> = { twin: ['s
 /** Guard levels that say two people when the pair is not even worth a review (one person's records can be far apart). */
 const CONFLICT_LEVELS_APART: Readonly<Record<string, readonly string[]>> = { generation: ['different'], ssn_conflict: ['unconfirmed'] };
 
+/** The guard conflict of a pair (`GOLDEN_<FIELD>_<LEVEL>`), or null. */
+function pairConflict(c: Comparison, apart: boolean, config: MatchingConfig): string | null {
+  for (const e of c.evidence) {
+    if (!config.fields[e.field]) continue;
+    if (CONFLICT_LEVELS[e.field]?.includes(e.level) || (apart && CONFLICT_LEVELS_APART[e.field]?.includes(e.level)))
+      return `GOLDEN_${e.field.toUpperCase()}_${e.level.toUpperCase()}`;
+  }
+  return null;
+}
+
+/**
+ * A member of the golden record is held there by a MATCH with another member whose birth dates agree
+ * (or differ within a typo): a duplicate with its given name or SSN re-keyed, not a relative attached
+ * through a shared SSN alone (a spouse's record carrying the other's SSN, born in another year).
+ */
+function heldByIdentity(
+  member: MatchFeatures,
+  members: readonly MatchFeatures[],
+  config: MatchingConfig,
+  frequencies?: NameFrequencies,
+): boolean {
+  return members.some((m) => {
+    if (m === member) return false;
+    const c = compareFeatures(member, m, config, frequencies);
+    return (
+      decide(c, member, m, config) === DECISIONS.MATCH && !c.evidence.some((e) => e.field === 'generation' && e.level === 'refuted_by_ssn')
+    );
+  });
+}
+
 /**
  * Chains: a record may match one source record of a golden record while conflicting with another
  * (the son's record without a birth date joined the father; the son's next record matches it).
@@ -535,23 +565,32 @@ const CONFLICT_LEVELS_APART: Readonly<Record<string, readonly string[]>> = { gen
  * records: suspected twins or Jr / Sr with any of them, or another generation or two unconfirmed
  * SSNs with one it would not even send to review, hold it for review. Returns the first conflict
  * (`GOLDEN_<FIELD>_<LEVEL>`), or null to let it join.
+ *
+ * The conflicts are outvoted when the record MATCHes more of the golden's records (`matched`, the one
+ * it was scored against, among them) than it conflicts with, and each one it conflicts with is held in
+ * the golden record by identity (heldByIdentity): that one is the odd record, one person's duplicate
+ * with its given name or birth date re-keyed (FEBRL), not a relative the record would be chained to.
  */
 export function conflictsWithGolden(
   record: MatchFeatures,
   others: readonly MatchFeatures[],
   config: MatchingConfig,
   frequencies?: NameFrequencies,
+  matched?: MatchFeatures,
 ): string | null {
+  let matches = matched ? 1 : 0;
+  const conflicts: { other: MatchFeatures; code: string }[] = [];
   for (const other of others) {
     const c = compareFeatures(record, other, config, frequencies);
-    const apart = decide(c, record, other, config) === DECISIONS.NO_MATCH;
-    for (const e of c.evidence) {
-      if (!config.fields[e.field]) continue;
-      if (CONFLICT_LEVELS[e.field]?.includes(e.level) || (apart && CONFLICT_LEVELS_APART[e.field]?.includes(e.level)))
-        return `GOLDEN_${e.field.toUpperCase()}_${e.level.toUpperCase()}`;
-    }
+    const d = decide(c, record, other, config);
+    if (d === DECISIONS.MATCH) matches++;
+    const code = pairConflict(c, d === DECISIONS.NO_MATCH, config);
+    if (code) conflicts.push({ other, code });
   }
-  return null;
+  if (conflicts.length === 0) return null;
+  if (matches <= conflicts.length) return conflicts[0]!.code;
+  const members = matched ? [matched, ...others] : others;
+  return conflicts.find((k) => !heldByIdentity(k.other, members, config, frequencies))?.code ?? null;
 }
 
 /** Thresholds, then the caps: identity-less records, review levels (twins, Jr/Sr) and SSN-decided pairs go to review, never auto-link. */

@@ -182,7 +182,7 @@ export function simulateLinking(
     if (best) {
       const golden = cluster[best.j];
       const others = found.filter((j) => j !== best!.j && cluster[j] === golden).map((j) => features[j]!);
-      const conflict = conflictsWithGolden(f, others, config, frequencies);
+      const conflict = conflictsWithGolden(f, others, config, frequencies, features[best.j]!);
       if (conflict) {
         trace?.chainHeld?.push({ record: record.id, conflict });
         [best, review] = [null, true];

@@ -34,8 +34,8 @@ function calibrated(records: readonly LabelledRecord[]) {
   return c.config;
 }
 
-/** F1 floors just under the figures measured (calibrated: 0.9960, 0.9909, 0.9838, 0.9952). */
-const F1_FLOOR = { febrl1: 0.995, febrl2: 0.99, febrl3: 0.98 } as const;
+/** F1 floors just under the figures measured (calibrated: 0.9960, 0.9927, 0.9860, 0.9952). */
+const F1_FLOOR = { febrl1: 0.995, febrl2: 0.992, febrl3: 0.985 } as const;
 for (const name of ['febrl1', 'febrl2', 'febrl3'] as const) {
   test(`${name}: precision 1.0, F1 >= ${F1_FLOOR[name]}`, { skip }, () => {
     const records = datasets()[name]();

@@ -118,6 +118,28 @@ test('a golden record whose other records conflict with the incoming one is not 
   assert.equal(conflictsWithGolden(father, [], config), null);
 });
 
+test("a golden record's odd member is outvoted: one person's duplicate with the given name re-keyed, not a relative", () => {
+  const adult = (given: string, ssn: string | null, line = home.line) =>
+    f(person({ ...home, line, family: 'Walker', given: [given], birthDate: '1992-07-06', ssn }));
+  const [first, second] = [adult('Liam', '900112233'), adult('Liam', '900112233', ['12 Main St'])];
+  // Joined the others through the SSN and birth date they share, its given name re-keyed (FEBRL).
+  const rekeyed = adult('Ethan', '900112233');
+  const incoming = adult('Liam', '900556677'); // the SSN re-keyed: a suspected twin of the re-keyed record alone
+  assert.equal(decide(compareFeatures(rekeyed, first, config), rekeyed, first, config), DECISIONS.MATCH);
+  assert.equal(conflictsWithGolden(incoming, [second, rekeyed], config, undefined, first), null);
+  // One record for, one against: held as before.
+  assert.equal(conflictsWithGolden(incoming, [rekeyed], config, undefined, first), 'GOLDEN_TWIN_SUSPECTED');
+
+  // A spouse's record carrying the other's SSN, born in another year and of no recorded gender, joined her golden
+  // record through the SSN alone: her next record, without an SSN, matches her two records and is still held.
+  const linda = (ssn: string | null, line = home.line) =>
+    f(person({ ...home, line, family: 'Miller', given: ['Linda'], gender: 'female', birthDate: '1940-11-04', ssn }));
+  const spouse = f(person({ ...home, family: 'Miller', given: ['Carl'], gender: null, birthDate: '1941-12-05', ssn: '900112233' }));
+  const [l1, l2] = [linda('900112233'), linda(null, ['12 Main St'])];
+  assert.equal(decide(compareFeatures(spouse, l1, config), spouse, l1, config), DECISIONS.MATCH);
+  assert.equal(conflictsWithGolden(linda(null), [l2, spouse], config, undefined, l1), 'GOLDEN_GENERATION_DIFFERENT');
+});
+
 test('the middle name registered as the given name is one person, not a sibling', () => {
   const a = person({ ...home, given: ['John', 'Paul'], ssn: null });
   const b = person({ ...home, given: ['Paul'], ssn: null });
