@@ -12,7 +12,6 @@ import type { Comparison } from '../../orchestration/mpi/matching/compare.ts';
 import { simulateLinking, type LabelledRecord, type LinkingTrace } from '../../orchestration/mpi/matching/febrl-harness.ts';
 import { falseMergePairsBy } from './metrics.ts';
 import { generatePopulation, relationOf, type PopulationRecord } from './population.ts';
-import { sourceScope } from '../../translation/fhir-r4/patient.ts';
 
 const explain = (c: Comparison): string =>
   c.evidence
