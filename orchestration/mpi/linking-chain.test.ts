@@ -34,3 +34,21 @@ test('a record matching one record and conflicting with another is held for revi
   assert.equal(s?.decision, LINK_STATES.POSSIBLE_MATCH);
   assert.equal(s?.reason, 'GOLDEN_CONFLICT');
 });
+
+test('equal scores are ordered by the records that scored them, never by the random golden ids', () => {
+  const twin = (source: string, goldenId: string): Candidate => ({
+    source,
+    sourcePatientId: 'p1',
+    goldenId,
+    features: adult('Liam', '900112233'),
+  });
+  // The golden ids sort the other way round from the source records: the order must follow the records.
+  const [first, second] = scoreCandidates(
+    incoming(adult('Liam', '900112233')),
+    [twin('clinic-b', 'g-a'), twin('clinic-a', 'g-z')],
+    config,
+    undefined,
+  );
+  assert.equal(first?.comparison.probability, second?.comparison.probability);
+  assert.deepEqual([first?.goldenId, second?.goldenId], ['g-z', 'g-a']);
+});

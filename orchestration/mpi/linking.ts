@@ -366,7 +366,14 @@ export function scoreCandidates(
     if (conflictsWithGolden(p.features, others, matching, freq, s.via.features))
       best.set(goldenId, { ...s, decision: LINK_STATES.POSSIBLE_MATCH, reason: 'GOLDEN_CONFLICT' });
   }
-  return [...best.values()].sort((a, b) => b.comparison.probability - a.comparison.probability || a.goldenId.localeCompare(b.goldenId));
+  // Equal scores are ordered by the source records that scored them, not by golden id: golden ids are random, and the same records
+  // must give the same clusters on every run.
+  return [...best.values()].sort(
+    (a, b) =>
+      b.comparison.probability - a.comparison.probability ||
+      a.via.source.localeCompare(b.via.source) ||
+      a.via.sourcePatientId.localeCompare(b.via.sourcePatientId),
+  );
 }
 
 /**
