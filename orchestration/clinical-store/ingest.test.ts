@@ -41,6 +41,15 @@ test('an invalid resource is quarantined with its reason, the valid ones of its 
   );
 });
 
+test('a resource that loads after being quarantined leaves quarantine', async () => {
+  await ingestResources(t.db, [observation({ id: 'fix-1', patient: 'p1', extra: { status: 'wrong' } })], context(EPIC), t.protection);
+  const inQuarantine = async () => (await t.db.query("SELECT 1 FROM quarantine WHERE resource_id = 'fix-1'")).rows.length;
+  assert.equal(await inQuarantine(), 1);
+  const r = await ingestResources(t.db, [observation({ id: 'fix-1', patient: 'p1' })], context(EPIC), t.protection);
+  assert.equal(r.inserted, 1);
+  assert.equal(await inQuarantine(), 0);
+});
+
 test('a failure to store leaves nothing of the batch: not the items, not the quarantine rows', async () => {
   // The database fails at commit time, after both the quarantine and the items were written.
   const failing: Database = {

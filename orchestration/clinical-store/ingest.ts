@@ -1,6 +1,7 @@
 // Translate-and-store: the path every ingestion (FHIR read, HL7 v2, Bulk) ends in. Translation is
 // layer 2's (toCanonicalItem); here a batch is stored and its refused resources quarantined in one
 // transaction, so a resource is either stored whole or quarantined with its reasons, never half-loaded.
+// A fixed number of statements a batch, whatever its size: quarantine's, the write's two, one release.
 import type { Database } from '../../platform/db.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
 import { toCanonicalItem, type CanonicalItem, type ItemContext } from '../../translation/fhir-r4/clinical-item.ts';
@@ -44,7 +45,15 @@ export async function ingestResources(
   }
   const stored = await db.transaction(async (tx) => {
     await quarantine(tx, refused, protection.sealPayload);
-    return storeItems(tx, items, protection);
+    const report = await storeItems(tx, items, protection);
+    // A resource that loads now (a map or profile changed, a corrected version) leaves quarantine.
+    if (items.length > 0)
+      await tx.query(
+        `DELETE FROM quarantine q USING jsonb_to_recordset($1::jsonb) AS x(t text, i text)
+         WHERE q.source = $2 AND q.resource_type = x.t AND q.resource_id = x.i`,
+        [JSON.stringify(items.map((i) => ({ t: i.resourceType, i: i.resourceId }))), ctx.source],
+      );
+    return report;
   });
   return {
     ...stored,
