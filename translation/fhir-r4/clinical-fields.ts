@@ -34,7 +34,7 @@ export const CLINICAL_FIELDS = {
   MedicationRequest: MEDICATION,
   MedicationAdministration: MEDICATION,
   MedicationStatement: MEDICATION,
-  CarePlan: { code: 'category', targets: [], time: ['period.start', 'created'] },
+  CarePlan: { code: 'category', targets: [SYSTEMS.snomed], time: ['period.start', 'created'] },
   Goal: { code: 'description', targets: [SYSTEMS.snomed, SYSTEMS.loinc], time: ['startDate', 'statusDate'] },
   Procedure: { code: 'code', targets: [SYSTEMS.snomed], time: ['performedDateTime', 'performedPeriod.start'] },
   DiagnosticReport: { code: 'code', targets: [SYSTEMS.loinc], time: ['effectiveDateTime', 'effectivePeriod.start', 'issued'] },
@@ -48,12 +48,25 @@ export const isClinicalType = (t: string): t is ClinicalResourceType => Object.h
 const get = (r: FhirJson, path: string): unknown =>
   path.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), r);
 
-/** The main CodeableConcept and where it is (FHIRPath-like); a list's first entry. */
+const hasSystem = (cc: unknown, systems: readonly string[]): boolean =>
+  Array.isArray((cc as { coding?: unknown } | null)?.coding) &&
+  (cc as { coding: { system?: unknown }[] }).coding.some((c) => systems.includes(c?.system as string));
+
+/**
+ * The main CodeableConcept and where it is (FHIRPath-like). Of a list, the first entry with a coding
+ * in a target system: a CarePlan's first category is often US Core's generic `assess-plan`, which
+ * would make every plan of a day look like the same fact.
+ */
 export function mainConcept(r: FhirJson, type: ClinicalResourceType): { readonly path: string; readonly value: unknown } | undefined {
-  const element = CLINICAL_FIELDS[type].code;
+  const { code: element, targets } = CLINICAL_FIELDS[type];
   const v = r[element];
   if (v === undefined) return undefined;
-  return Array.isArray(v) ? { path: `${type}.${element}[0]`, value: v[0] } : { path: `${type}.${element}`, value: v };
+  if (!Array.isArray(v)) return { path: `${type}.${element}`, value: v };
+  const i = Math.max(
+    0,
+    v.findIndex((cc) => hasSystem(cc, targets)),
+  );
+  return { path: `${type}.${element}[${i}]`, value: v[i] };
 }
 
 /** The first time element present, with its path. */

@@ -149,3 +149,27 @@ test(
     assert.equal(ok, 400);
   },
 );
+
+test("a CarePlan is named by its SNOMED category, not US Core's generic one; items without a time are never one fact", () => {
+  const plan = (id: string, snomedCode: string) => ({
+    resourceType: 'CarePlan',
+    id,
+    status: 'active',
+    intent: 'plan',
+    subject,
+    category: [
+      { coding: [{ system: 'http://hl7.org/fhir/us/core/CodeSystem/careplan-category', code: 'assess-plan' }] },
+      snomed(snomedCode),
+    ],
+    period: { start: '2020-05-01T09:00:00Z' },
+  });
+  const a = toCanonicalItem(plan('a', '698360004'), ctx);
+  const b = toCanonicalItem(plan('b', '734163000'), ctx);
+  assert.ok(a.ok && b.ok, JSON.stringify([a.issues, b.issues]));
+  assert.deepEqual(a.value.code, { system: 'http://snomed.info/sct', code: '698360004' });
+  assert.notEqual(a.value.factKey, b.value.factKey);
+  const untimed = (id: string) => toCanonicalItem({ resourceType: 'Condition', id, subject, code: snomed('44054006') }, ctx);
+  const [c, d] = [untimed('c'), untimed('d')];
+  assert.ok(c.ok && d.ok);
+  assert.notEqual(c.value.factKey, d.value.factKey);
+});

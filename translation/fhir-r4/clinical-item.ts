@@ -156,7 +156,8 @@ export function toCanonicalItem(input: unknown, ctx: ItemContext): Translated<Ca
     transformations.push(...t.transformations);
     const translated = { ...(concept.value as object), coding: t.coding };
     const element = fields.code;
-    resource[element] = Array.isArray(r[element]) ? [translated, ...(r[element] as unknown[]).slice(1)] : translated;
+    const at = /\[(\d+)\]$/.exec(concept.path);
+    resource[element] = at ? (r[element] as unknown[]).map((cc, i) => (i === Number(at[1]) ? translated : cc)) : translated;
     const p = primaryCoding(t.coding, fields.targets, ctx.terminology);
     code = p?.code ? { system: p.system ?? null, code: p.code } : null;
     codes = t.coding.filter((c) => c.code).map((c) => `${c.system ?? ''}|${c.code}`);
@@ -199,19 +200,21 @@ export function toCanonicalItem(input: unknown, ctx: ItemContext): Translated<Ca
   const { meta: _meta, ...content } = r;
   const contentDigest = sha(canonicalJson(content));
   const version = versionOf(r, contentDigest);
-  const factKey = code
-    ? sha(
-        JSON.stringify([
-          type,
-          code.system,
-          code.code,
-          effective?.instant ?? null,
-          value?.value ?? null,
-          value?.unit ?? null,
-          otherValue(r),
-        ]),
-      )
-    : sha(JSON.stringify([type, ctx.source, resourceId]));
+  // Without a code and a time, two items cannot be shown to state the same fact: never merged.
+  const factKey =
+    code && effective
+      ? sha(
+          JSON.stringify([
+            type,
+            code.system,
+            code.code,
+            effective?.instant ?? null,
+            value?.value ?? null,
+            value?.unit ?? null,
+            otherValue(r),
+          ]),
+        )
+      : sha(JSON.stringify([type, ctx.source, resourceId]));
   const item: CanonicalItem = {
     resourceType: type,
     source: ctx.source,
