@@ -78,7 +78,11 @@ export type StoreReport = {
 /** A row for the recordset; protected identifiers inside the resource are sealed like the MPI's. */
 function toRow(item: CanonicalItem, protection: Pick<IdentifierProtection, 'seal'>): Record<string, unknown> {
   const ids = item.resource.identifier;
-  const resource = Array.isArray(ids) ? { ...item.resource, identifier: protection.seal(ids as never) } : item.resource;
+  type Id = { system: string; value: string };
+  const sealable = (i: unknown): i is Id => typeof (i as Id)?.system === 'string' && typeof (i as Id)?.value === 'string';
+  const resource = Array.isArray(ids)
+    ? { ...item.resource, identifier: ids.map((i: unknown) => (sealable(i) ? protection.seal([i])[0] : i)) }
+    : item.resource;
   return {
     resource_type: item.resourceType,
     source: item.source,
