@@ -20,8 +20,8 @@ const item = (resource: Record<string, unknown>, retrievedAt?: string): Canonica
 
 const snapshot = async (id: string) =>
   (
-    await t.db.query<{ xmin: string; version: string; value_num: string }>(
-      'SELECT xmin::text AS xmin, version, value_num::text FROM clinical_item WHERE resource_id = $1',
+    await t.db.query<{ xmin: string; xmax: string; version: string; value_num: string }>(
+      'SELECT xmin::text AS xmin, xmax::text AS xmax, version, value_num::text FROM clinical_item WHERE resource_id = $1',
       [id],
     )
   ).rows;
@@ -41,7 +41,7 @@ test('the same version twice is one item: the second write inserts, updates, loc
   const again = item(observation({ id: 'w1', patient: 'p1', versionId: '1' }), '2026-12-02T10:00:00Z');
   assert.deepEqual(await storeItems(counted, [again, again], t.protection), { inserted: 0, updated: 0, unchanged: 2 });
   assert.equal(counted.count, 2, 'two statements per batch');
-  assert.deepEqual(await snapshot('w1'), before, 'same row, same xmin');
+  assert.deepEqual(await snapshot('w1'), before, 'same row, same xmin, not locked (xmax)');
   assert.deepEqual(await history('w1'), []);
   assert.equal(await sequence(), seq, 'no id drawn for an item already stored');
 });
