@@ -57,6 +57,7 @@ const COMMANDS: readonly Command[] = [
   },
   { script: 'bench:audit:read', name: 'bench:audit:read', file: 'bench/audit/read.ts', bad: [UNKNOWN] },
   { script: 'bench:validation', name: 'bench:validation', file: 'bench/validation/run.ts', bad: [UNKNOWN] },
+  { script: 'bench:clinical:ingest', name: 'bench:clinical:ingest', file: 'bench/clinical/ingest.ts', bad: [UNKNOWN] },
   { script: 'compose', name: 'compose', file: 'runtime/compose.ts', bad: [UNKNOWN, [['extra'], /Unexpected argument 'extra'/]] },
   { script: 'start', name: 'start', file: 'runtime/embedded.ts', bad: [UNKNOWN], database: [] },
   {

@@ -9,6 +9,8 @@ export const TRANSFORMATION_KIND = {
   unitSpelling: 'unit-spelling',
   /** A number sent as a JSON string, read as a number. */
   numberFromString: 'number-from-string',
+  /** A local time read in the connection's time zone: mapId is the IANA zone, from the value as sent, to the UTC instant. */
+  timeZone: 'time-zone',
 } as const;
 export type TransformationKind = (typeof TRANSFORMATION_KIND)[keyof typeof TRANSFORMATION_KIND];
 
@@ -18,4 +20,17 @@ export type Transformation = {
   readonly mapId: string | null;
   readonly from: string;
   readonly to: string;
+};
+
+/** Where a stored datum came from and what was done to it (the `provenance` every canonical item answers). */
+export type Lineage = {
+  readonly source: string;
+  readonly resourceType: string;
+  readonly resourceId: string;
+  readonly version: string;
+  readonly retrievedAt: string;
+  /** The inbound message (HL7 v2 control id, Bulk file) it arrived in; null for a FHIR read. */
+  readonly messageId: string | null;
+  readonly transformations: readonly Transformation[];
+  readonly softwareVersion: string;
 };

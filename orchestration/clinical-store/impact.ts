@@ -1,0 +1,52 @@
+// Impact queries over lineage: every stored item derived from one inbound message, one source
+// resource, or one concept-map (or unit rules) version, with the golden patient each touched.
+// One statement a page (keyset on the item id), served by clinical_item's message_id and
+// map_ids indexes and its (source, resource_type, resource_id) key.
+import type { Queryable } from '../../platform/db.ts';
+
+export type ImpactSelector =
+  | { readonly messageId: string }
+  | { readonly mapId: string }
+  | { readonly source: string; readonly resourceType: string; readonly resourceId: string };
+
+export type ImpactRow = {
+  readonly source: string;
+  readonly resourceType: string;
+  readonly resourceId: string;
+  readonly version: string;
+  /** The golden patient of the item's source record; null while the record is not linked. */
+  readonly goldenId: string | null;
+};
+
+export type ImpactPage = { readonly items: readonly ImpactRow[]; readonly endCursor: string | null };
+
+function where(s: ImpactSelector): { readonly sql: string; readonly params: readonly string[] } {
+  if ('messageId' in s) return { sql: 'i.message_id = $1', params: [s.messageId] };
+  if ('mapId' in s) return { sql: 'i.map_ids @> ARRAY[$1::text]', params: [s.mapId] };
+  return { sql: 'i.source = $1 AND i.resource_type = $2 AND i.resource_id = $3', params: [s.source, s.resourceType, s.resourceId] };
+}
+
+export async function derivedFrom(db: Queryable, selector: ImpactSelector, first = 100, after?: string): Promise<ImpactPage> {
+  const w = where(selector);
+  const n = w.params.length;
+  const rows = (
+    await db.query<{ id: string; source: string; resource_type: string; resource_id: string; version: string; golden_id: string | null }>(
+      `SELECT i.id::text, i.source, i.resource_type, i.resource_id, i.version, s.golden_id::text
+       FROM clinical_item i
+       LEFT JOIN source_record s ON s.source = i.source AND s.source_patient_id = i.subject_id AND s.deleted_at IS NULL
+       WHERE ${w.sql} AND i.id > $${n + 1}::bigint
+       ORDER BY i.id LIMIT $${n + 2}`,
+      [...w.params, after ?? '0', Math.max(1, Math.min(first, 1000))],
+    )
+  ).rows;
+  return {
+    items: rows.map((r) => ({
+      source: r.source,
+      resourceType: r.resource_type,
+      resourceId: r.resource_id,
+      version: r.version,
+      goldenId: r.golden_id,
+    })),
+    endCursor: rows.at(-1)?.id ?? null,
+  };
+}

@@ -1,0 +1,125 @@
+// The merged view against a real database: one list across a golden patient's source records,
+// the same fact from two sources once with both provenances, keyset pages, one statement a page.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ingestResources } from './ingest.ts';
+import { mergedItems, type MergedItem } from './read.ts';
+import {
+  CERNER,
+  context,
+  counting,
+  EPIC,
+  EPIC_GLUCOSE,
+  golden,
+  observation,
+  openClinicalTestDb,
+  type ClinicalTestDb,
+} from './test-helpers.ts';
+
+let t: ClinicalTestDb;
+let patient: string;
+before(async () => {
+  t = await openClinicalTestDb();
+  patient = await golden(t.db, [
+    [EPIC, 'pe1'],
+    [CERNER, 'pc1'],
+  ]);
+  await golden(t.db, [[EPIC, 'other']]);
+  // Epic: a local code, a number as a string, a local time. Cerner: LOINC, a number, UTC. The same fact.
+  await ingestResources(
+    t.db,
+    [
+      observation({ id: 'e1', patient: 'pe1', coding: EPIC_GLUCOSE, value: '100', at: '2026-11-30T08:00:00' }),
+      observation({ id: 'e2', patient: 'pe1', value: 120, at: '2026-10-01T12:00:00Z' }),
+      observation({ id: 'e3', patient: 'other', value: 100, at: '2026-11-30T14:00:00Z' }),
+      {
+        resourceType: 'Condition',
+        id: 'e4',
+        subject: { reference: 'Patient/pe1' },
+        code: { coding: [{ system: 'http://snomed.info/sct', code: '44054006' }] },
+      },
+    ],
+    context(EPIC),
+    t.protection,
+  );
+  await ingestResources(
+    t.db,
+    [
+      observation({ id: 'c1', patient: 'pc1', value: 100, at: '2026-11-30T14:00:00Z' }),
+      observation({ id: 'c2', patient: 'pc1', value: 101, at: '2026-11-30T14:00:00Z' }),
+    ],
+    context(CERNER),
+    t.protection,
+  );
+});
+after(async () => t.close());
+
+const sources = (i: MergedItem): string[] => i.provenance.map((p) => `${p.source}/${p.resourceId}`);
+
+test('the same fact from two sources is one item with both provenances; other facts and other patients apart', async () => {
+  const page = await mergedItems(t.db, { goldenId: patient, types: ['Observation'], first: 50 });
+  assert.deepEqual(page.items.map(sources).sort(), [['cerner-b/c1', 'epic-a/e1'], ['cerner-b/c2'], ['epic-a/e2']]);
+  const merged = page.items.find((i) => i.provenance.length === 2)!;
+  assert.deepEqual(sources(merged), ['cerner-b/c1', 'epic-a/e1']);
+  assert.deepEqual(merged.value, { value: 100, unit: 'mg/dL' });
+  assert.equal(merged.effective?.instant, '2026-11-30T14:00:00.000Z');
+  assert.equal(page.items.length, 3, 'e1+c1 merged, c2 (another value), e2 (another time); not e3 (another patient)');
+  assert.equal(page.hasNextPage, false);
+  // Newest first.
+  assert.deepEqual(sources(page.items.at(-1)!), ['epic-a/e2']);
+});
+
+test('keyset pages return every item once', async () => {
+  const seen: string[] = [];
+  let after: string | undefined;
+  for (let n = 0; n < 5; n++) {
+    const page = await mergedItems(t.db, { goldenId: patient, types: ['Observation'], first: 1, ...(after ? { after } : {}) });
+    seen.push(...page.items.map((i) => i.factKey));
+    if (!page.hasNextPage) break;
+    after = page.endCursor!;
+  }
+  assert.equal(seen.length, 3);
+  assert.equal(new Set(seen).size, 3);
+});
+
+test('filters: type, any coding (the vendor code too), time window', async () => {
+  const conditions = await mergedItems(t.db, { goldenId: patient, types: ['Condition'], first: 10 });
+  assert.deepEqual(conditions.items.map(sources), [['epic-a/e4']]);
+  const byLoinc = await mergedItems(t.db, { goldenId: patient, types: ['Observation'], code: 'http://loinc.org|2339-0', first: 10 });
+  assert.equal(byLoinc.items.length, 3);
+  // A vendor code filters before facts are merged: only the items that carry it.
+  const byLocal = await mergedItems(t.db, {
+    goldenId: patient,
+    types: ['Observation'],
+    code: `${EPIC_GLUCOSE.system}|${EPIC_GLUCOSE.code}`,
+    first: 10,
+  });
+  assert.deepEqual(byLocal.items.map(sources), [['epic-a/e1']]);
+  const october = await mergedItems(t.db, {
+    goldenId: patient,
+    types: ['Observation'],
+    from: '2026-10-01T00:00:00Z',
+    to: '2026-11-01T00:00:00Z',
+    first: 10,
+  });
+  assert.deepEqual(october.items.map(sources), [['epic-a/e2']]);
+});
+
+test('one statement per page whatever the number of source records', async () => {
+  const many = await golden(
+    t.db,
+    Array.from({ length: 8 }, (_, i) => [i % 2 ? EPIC : CERNER, `m${i}`] as const),
+  );
+  await ingestResources(
+    t.db,
+    Array.from({ length: 4 }, (_, i) => observation({ id: `m-e${i}`, patient: `m${2 * i + 1}`, value: 90 + i })),
+    context(EPIC),
+    t.protection,
+  );
+  for (const goldenId of [patient, many]) {
+    const counted = counting(t.db);
+    const page = await mergedItems(counted, { goldenId, types: ['Observation'], first: 2 });
+    assert.ok(page.items.length > 0);
+    assert.equal(counted.count, 1);
+  }
+});

@@ -1,0 +1,141 @@
+// Writes canonical items, set-based: two statements per batch whatever its size.
+//   1. New items are inserted (ON CONFLICT DO NOTHING: a concurrent writer of the same new item
+//      makes this one wait, then leave it to statement 2).
+//   2. Existing items whose stored version differs are locked (FOR UPDATE returns the latest
+//      committed version after waiting), and those the input is newer than move to history and
+//      are replaced, in one statement.
+// The same version again matches nothing in either statement: no row is written or locked. An
+// older version arriving late is not newer than what is stored: ignored.
+import type { Database, Queryable } from '../../platform/db.ts';
+import type { IdentifierProtection } from '../../security/identifier-protection.ts';
+import type { CanonicalItem } from '../../translation/fhir-r4/clinical-item.ts';
+import { ITEM_COLUMNS } from './migrations.ts';
+
+const TYPES: Record<(typeof ITEM_COLUMNS)[number], string> = {
+  resource_type: 'text',
+  source: 'text',
+  resource_id: 'text',
+  version: 'text',
+  version_order: 'text',
+  content_digest: 'text',
+  subject_id: 'text',
+  code_system: 'text',
+  code: 'text',
+  codes: 'text[]',
+  effective_at: 'timestamptz',
+  effective_precision: 'text',
+  value_num: 'numeric',
+  value_unit: 'text',
+  original_value: 'text',
+  original_unit: 'text',
+  fact_key: 'text',
+  resource: 'jsonb',
+  flags: 'jsonb',
+  lineage: 'jsonb',
+  message_id: 'text',
+  map_ids: 'text[]',
+  retrieved_at: 'timestamptz',
+};
+
+const cols = ITEM_COLUMNS.join(', ');
+const prefixed = (alias: string): string => ITEM_COLUMNS.map((c) => `${alias}.${c}`).join(', ');
+const INPUT = `jsonb_to_recordset($1::jsonb) AS x(${ITEM_COLUMNS.map((c) => `${c} ${TYPES[c]}`).join(', ')})`;
+const KEY = (a: string, b: string): string =>
+  `${a}.source = ${b}.source AND ${a}.resource_type = ${b}.resource_type AND ${a}.resource_id = ${b}.resource_id`;
+
+// NOT EXISTS first: ON CONFLICT alone would draw an id from the sequence for every item already stored.
+const INSERT_NEW = `INSERT INTO clinical_item (${cols}) SELECT ${cols} FROM ${INPUT}
+  WHERE NOT EXISTS (SELECT 1 FROM clinical_item c WHERE ${KEY('c', 'x')})
+  ON CONFLICT (source, resource_type, resource_id) DO NOTHING RETURNING 1`;
+
+const REPLACE_NEWER = `WITH input AS (SELECT ${cols} FROM ${INPUT}),
+  current AS (
+    SELECT c.id, ${prefixed('c')} FROM clinical_item c JOIN input i ON ${KEY('c', 'i')}
+    WHERE c.version <> i.version FOR UPDATE OF c
+  ),
+  newer AS (
+    SELECT c.id AS target, ${prefixed('i')} FROM input i JOIN current c ON ${KEY('c', 'i')}
+    WHERE i.version <> c.version AND i.version_order > c.version_order
+  ),
+  moved AS (
+    INSERT INTO clinical_item_history (${cols}) SELECT ${prefixed('c')} FROM current c JOIN newer n ON n.target = c.id
+    ON CONFLICT DO NOTHING RETURNING 1
+  ),
+  replaced AS (
+    UPDATE clinical_item t SET (${cols}, stored_at) = (${prefixed('n')}, now())
+    FROM newer n WHERE t.id = n.target RETURNING 1
+  )
+  SELECT (SELECT count(*) FROM replaced)::int AS replaced, (SELECT count(*) FROM moved)::int AS moved`;
+
+export type StoreReport = {
+  readonly inserted: number;
+  /** Replaced by a newer version; the old one is in history. */
+  readonly updated: number;
+  /** The same version again, or an older one than stored. */
+  readonly unchanged: number;
+};
+
+/** A row for the recordset; protected identifiers inside the resource are sealed like the MPI's. */
+function toRow(item: CanonicalItem, protection: Pick<IdentifierProtection, 'seal'>): Record<string, unknown> {
+  const ids = item.resource.identifier;
+  type Id = { system: string; value: string };
+  const sealable = (i: unknown): i is Id => typeof (i as Id)?.system === 'string' && typeof (i as Id)?.value === 'string';
+  const resource = Array.isArray(ids)
+    ? { ...item.resource, identifier: ids.map((i: unknown) => (sealable(i) ? protection.seal([i])[0] : i)) }
+    : item.resource;
+  return {
+    resource_type: item.resourceType,
+    source: item.source,
+    resource_id: item.resourceId,
+    version: item.version,
+    version_order: item.versionOrder,
+    content_digest: item.contentDigest,
+    subject_id: item.subjectId,
+    code_system: item.code?.system ?? null,
+    code: item.code?.code ?? null,
+    codes: item.codes,
+    effective_at: item.effective?.instant ?? null,
+    effective_precision: item.effective?.precision ?? null,
+    value_num: item.value?.value ?? null,
+    value_unit: item.value?.unit ?? null,
+    original_value: item.value?.originalValue ?? null,
+    original_unit: item.value?.originalUnit ?? null,
+    fact_key: item.factKey,
+    resource,
+    flags: item.flags,
+    lineage: item.lineage,
+    message_id: item.lineage.messageId,
+    map_ids: [...new Set(item.lineage.transformations.map((t) => t.mapId).filter((m) => m !== null))],
+    retrieved_at: item.lineage.retrievedAt,
+  };
+}
+
+/** One item per resource: the newest version in the batch (a statement cannot touch a row twice). */
+export function newestPerResource(items: readonly CanonicalItem[]): CanonicalItem[] {
+  const newest = new Map<string, CanonicalItem>();
+  for (const item of items) {
+    const key = JSON.stringify([item.source, item.resourceType, item.resourceId]);
+    const seen = newest.get(key);
+    if (!seen || item.versionOrder > seen.versionOrder) newest.set(key, item);
+  }
+  return [...newest.values()];
+}
+
+const isDatabase = (db: Database | Queryable): db is Database => typeof (db as Database).transaction === 'function';
+
+/** Stores items idempotently (see the file's comment); in one transaction unless `db` is already one. */
+export async function storeItems(
+  db: Database | Queryable,
+  items: readonly CanonicalItem[],
+  protection: Pick<IdentifierProtection, 'seal'>,
+): Promise<StoreReport> {
+  if (items.length === 0) return { inserted: 0, updated: 0, unchanged: 0 };
+  const batch = newestPerResource(items);
+  const rows = JSON.stringify(batch.map((i) => toRow(i, protection)));
+  const write = async (tx: Queryable): Promise<StoreReport> => {
+    const inserted = (await tx.query(INSERT_NEW, [rows])).rows.length;
+    const r = (await tx.query<{ replaced: number }>(REPLACE_NEWER, [rows])).rows[0]!;
+    return { inserted, updated: r.replaced, unchanged: items.length - inserted - r.replaced };
+  };
+  return isDatabase(db) ? db.transaction(write) : write(db);
+}

@@ -1,0 +1,245 @@
+// The one translation path from a FHIR-shaped clinical resource (read from a FHIR API, converted
+// from HL7 v2, or a Bulk NDJSON line) to a canonical item: validated, codes mapped, the value in
+// its preferred unit, the time as an instant with its precision, and the lineage of each step.
+// Pure: the caller stores the item (orchestration/clinical-store) or quarantines the issues.
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../../security/identifier-protection.ts';
+import { error, result, warning, type TranslationIssue, type Translated } from '../issues.ts';
+import { TRANSFORMATION_KIND, type Lineage, type Transformation } from '../lineage.ts';
+import { translateConcept, type Coding, type Terminology } from '../terminology/translate.ts';
+import { OFFSET_SOURCE, parseFhirDateTime, type Precision } from '../time.ts';
+import { normalizeFhirQuantity, type UnitRules } from '../units.ts';
+import { validateResource, type ValidationOptions } from './validation/validate.ts';
+import {
+  CLINICAL_FIELDS,
+  isClinicalType,
+  mainConcept,
+  mainTime,
+  subjectId,
+  type ClinicalResourceType,
+  type FhirJson,
+} from './clinical-fields.ts';
+
+export type ItemContext = {
+  /** The connection id (source_record.source). */
+  readonly source: string;
+  /** The connection's IANA zone, for local times sent without an offset. */
+  readonly timeZone: string;
+  readonly retrievedAt: string;
+  readonly messageId?: string | null;
+  readonly softwareVersion: string;
+  readonly terminology: Terminology;
+  readonly units?: UnitRules;
+  readonly validation?: ValidationOptions;
+  /** The vendor profile's numbersAsStrings: a quantity's numeric string is read as a number before validation. */
+  readonly numbersAsStrings?: boolean;
+};
+
+export type CanonicalItem = {
+  readonly resourceType: ClinicalResourceType;
+  readonly source: string;
+  readonly resourceId: string;
+  readonly version: string;
+  /** Sorts versions of one resource: later is newer (see versionOrder). */
+  readonly versionOrder: string;
+  readonly contentDigest: string;
+  /** The source's patient id (source_record.source_patient_id). */
+  readonly subjectId: string;
+  readonly code: { readonly system: string | null; readonly code: string } | null;
+  /** Every coding kept, as `system|code`, standard ones first. */
+  readonly codes: readonly string[];
+  readonly effective: { readonly instant: string; readonly precision: Precision } | null;
+  readonly value: {
+    readonly value: number | null;
+    readonly unit: string | null;
+    readonly originalValue: string | null;
+    readonly originalUnit: string | null;
+  } | null;
+  /** Equal for the same fact from two sources: type, standard code, instant and normalized value. */
+  readonly factKey: string;
+  /** The resource in FHIR shape with the translated code and normalized quantity. */
+  readonly resource: FhirJson;
+  /** Warnings: what was repaired or left as sent. */
+  readonly flags: readonly TranslationIssue[];
+  readonly lineage: Lineage;
+};
+
+const sha = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 32);
+const pad = (n: bigint): string => n.toString().padStart(20, '0');
+const NO_INSTANT = '0000-01-01T00:00:00.000Z';
+
+/**
+ * A numeric versionId is authoritative (FHIR servers increment it); then meta.lastUpdated; then
+ * when it was retrieved. Fixed-width text, so the store compares versions with one `>`.
+ */
+export function versionOrder(r: FhirJson, retrievedAt: string, timeZone: string): string {
+  const meta = (r.meta ?? {}) as { versionId?: unknown; lastUpdated?: unknown };
+  const seq = typeof meta.versionId === 'string' && /^\d{1,18}$/.test(meta.versionId) ? BigInt(meta.versionId) + 1n : 0n;
+  const updated = typeof meta.lastUpdated === 'string' ? parseFhirDateTime(meta.lastUpdated, timeZone) : undefined;
+  return `${pad(seq)}|${updated?.ok ? updated.value.instant : NO_INSTANT}|${new Date(retrievedAt).toISOString()}`;
+}
+
+/** versionId, else lastUpdated, else a digest of the content: the same content is the same version. */
+function versionOf(r: FhirJson, digest: string): string {
+  const meta = (r.meta ?? {}) as { versionId?: unknown; lastUpdated?: unknown };
+  if (typeof meta.versionId === 'string' && meta.versionId !== '') return meta.versionId;
+  if (typeof meta.lastUpdated === 'string' && meta.lastUpdated !== '') return `lastUpdated:${meta.lastUpdated}`;
+  return `sha256:${digest}`;
+}
+
+/** The coding that names the item: the first in the type's preferred standard system, else the first standard one, else the first. */
+function primaryCoding(codings: readonly Coding[], targets: readonly string[], terminology: Terminology): Coding | undefined {
+  for (const system of targets) {
+    const c = codings.find((x) => x.system === system && x.code);
+    if (c) return c;
+  }
+  return codings.find((x) => x.code && x.system !== undefined && terminology.standardSystems.has(x.system)) ?? codings.find((x) => x.code);
+}
+
+/** A non-quantity value, as text for the fact key. */
+function otherValue(r: FhirJson): string | null {
+  const cc = r.valueCodeableConcept as { coding?: Coding[] } | undefined;
+  if (cc?.coding?.[0]) return `${cc.coding[0].system ?? ''}|${cc.coding[0].code ?? ''}`;
+  for (const k of ['valueString', 'valueBoolean', 'valueInteger', 'valueDateTime']) if (r[k] !== undefined) return String(r[k]);
+  return null;
+}
+
+/** Sets `a` or `a.b` on a shallow copy chain, leaving the input untouched. */
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const [head, ...rest] = path.split('.');
+  if (rest.length === 0) target[head!] = value;
+  else {
+    const inner = { ...(target[head!] as Record<string, unknown>) };
+    setPath(inner, rest.join('.'), value);
+    target[head!] = inner;
+  }
+}
+
+const DECIMAL = /^-?(0|[1-9]\d*)(\.\d+)?$/;
+
+/** A known vendor deviation repaired before validation, so that it is not refused for it (and recorded). */
+function repairNumbers(r: FhirJson, transformations: Transformation[], issues: TranslationIssue[]): FhirJson {
+  const q = r.valueQuantity as { value?: unknown } | undefined;
+  if (typeof q?.value !== 'string' || !DECIMAL.test(q.value.trim())) return r;
+  transformations.push({ kind: TRANSFORMATION_KIND.numberFromString, mapId: null, from: 'string', to: 'decimal' });
+  issues.push(warning(`${r.resourceType}.valueQuantity.value`, 'number sent as a string; read as a number'));
+  return { ...r, valueQuantity: { ...q, value: Number(q.value.trim()) } };
+}
+
+export function toCanonicalItem(input: unknown, ctx: ItemContext): Translated<CanonicalItem> {
+  const transformations: Transformation[] = [];
+  const repairs: TranslationIssue[] = [];
+  const sent = input as FhirJson;
+  const r = ctx.numbersAsStrings && sent && typeof sent === 'object' ? repairNumbers(sent, transformations, repairs) : sent;
+  const issues: TranslationIssue[] = [...validateResource(r, ctx.validation), ...repairs];
+  if (!r || typeof r !== 'object' || typeof r.resourceType !== 'string' || !isClinicalType(r.resourceType)) {
+    return { ok: false, issues: [...issues, error('resourceType', 'not a clinical resource type the store keeps')] };
+  }
+  const type = r.resourceType;
+  const resourceId = typeof r.id === 'string' ? r.id : '';
+  if (!resourceId) issues.push(error(`${type}.id`, 'missing id'));
+  const subject = subjectId(r);
+  if (!subject) issues.push(error(`${type}.subject`, 'missing or unresolvable patient reference'));
+
+  const resource: Record<string, unknown> = { ...r };
+  const fields = CLINICAL_FIELDS[type];
+  const concept = mainConcept(r, type);
+  let code: CanonicalItem['code'] = null;
+  let codes: string[] = [];
+  if (concept) {
+    const t = translateConcept(concept.value as never, {
+      terminology: ctx.terminology,
+      path: concept.path,
+      ...(fields.targets.length > 0 ? { targetSystems: fields.targets } : {}),
+    });
+    issues.push(...t.issues);
+    transformations.push(...t.transformations);
+    const translated = { ...(concept.value as object), coding: t.coding };
+    const element = fields.code;
+    const at = /\[(\d+)\]$/.exec(concept.path);
+    resource[element] = at ? (r[element] as unknown[]).map((cc, i) => (i === Number(at[1]) ? translated : cc)) : translated;
+    const p = primaryCoding(t.coding, fields.targets, ctx.terminology);
+    code = p?.code ? { system: p.system ?? null, code: p.code } : null;
+    codes = t.coding.filter((c) => c.code).map((c) => `${c.system ?? ''}|${c.code}`);
+  }
+  if (!code) issues.push(warning(concept?.path ?? `${type}.${fields.code}`, 'no code; the item is never merged with another'));
+
+  let effective: CanonicalItem['effective'] = null;
+  const time = mainTime(r, type);
+  if (time) {
+    const t = parseFhirDateTime(time.value, ctx.timeZone, time.path);
+    issues.push(...t.issues);
+    if (t.ok) {
+      effective = { instant: t.value.instant, precision: t.value.precision };
+      setPath(resource, time.path.slice(type.length + 1), t.value.value);
+      if (t.value.offset === OFFSET_SOURCE.zone)
+        transformations.push({ kind: TRANSFORMATION_KIND.timeZone, mapId: ctx.timeZone, from: time.value, to: t.value.instant });
+    }
+  }
+
+  let value: CanonicalItem['value'] = null;
+  if (type === 'Observation' && r.valueQuantity !== undefined) {
+    const q = normalizeFhirQuantity(r.valueQuantity as never, code?.system === 'http://loinc.org' ? code.code : null, {
+      path: 'Observation.valueQuantity',
+      ...(ctx.units ? { rules: ctx.units } : {}),
+    });
+    issues.push(...q.issues);
+    transformations.push(...q.transformations);
+    value = {
+      value: q.value,
+      unit: q.unit,
+      originalValue: q.original.value === null ? null : String(q.original.value),
+      originalUnit: q.original.unit,
+    };
+    const vq = r.valueQuantity as Record<string, unknown>;
+    resource.valueQuantity = q.unit
+      ? { ...vq, value: q.value, unit: q.unit, system: 'http://unitsofmeasure.org', code: q.unit }
+      : { ...vq, value: q.value ?? vq.value };
+  }
+
+  const { meta: _meta, ...content } = r;
+  const contentDigest = sha(canonicalJson(content));
+  const version = versionOf(r, contentDigest);
+  // Without a code and a time, two items cannot be shown to state the same fact: never merged.
+  const factKey =
+    code && effective
+      ? sha(
+          JSON.stringify([
+            type,
+            code.system,
+            code.code,
+            effective?.instant ?? null,
+            value?.value ?? null,
+            value?.unit ?? null,
+            otherValue(r),
+          ]),
+        )
+      : sha(JSON.stringify([type, ctx.source, resourceId]));
+  const item: CanonicalItem = {
+    resourceType: type,
+    source: ctx.source,
+    resourceId,
+    version,
+    versionOrder: versionOrder(r, ctx.retrievedAt, ctx.timeZone),
+    contentDigest,
+    subjectId: subject ?? '',
+    code,
+    codes,
+    effective,
+    value,
+    factKey,
+    resource: resource as FhirJson,
+    flags: issues.filter((i) => i.severity === 'warning'),
+    lineage: {
+      source: ctx.source,
+      resourceType: type,
+      resourceId,
+      version,
+      retrievedAt: ctx.retrievedAt,
+      messageId: ctx.messageId ?? null,
+      transformations,
+      softwareVersion: ctx.softwareVersion,
+    },
+  };
+  return result(item, issues);
+}
