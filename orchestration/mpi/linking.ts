@@ -148,28 +148,9 @@ function keyedHash(cipher: FieldCipher, value: string): Buffer {
   return hash('sha256', `${secret}\u0000${value}`, 'buffer');
 }
 
-/**
- * Hashed keys and terms by value, per cipher: names, places and birth dates repeat from record to
- * record (a common family name's keys, a town's postal code), and a map lookup costs a tenth of the
- * hash. Held in memory only, like the records being linked; emptied when full.
- */
-const HASHED_MAX = 200_000;
-const hashed = new WeakMap<FieldCipher, Map<string, string>>();
-function memoHash(cipher: FieldCipher, value: string, encode: (h: Buffer) => string): string {
-  let memo = hashed.get(cipher);
-  if (!memo) hashed.set(cipher, (memo = new Map()));
-  let out = memo.get(value);
-  if (out === undefined) {
-    if (memo.size >= HASHED_MAX) memo.clear();
-    memo.set(value, (out = encode(keyedHash(cipher, value))));
-  }
-  return out;
-}
-
 /** A blocking key as the signed 64-bit integer of its keyed hash's first 8 bytes (decimal, for a bigint parameter). */
-export const blockKey = (cipher: FieldCipher, key: string): string =>
-  memoHash(cipher, `block|${key}`, (h) => h.readBigInt64BE(0).toString());
-const termKey = (cipher: FieldCipher, term: string): string => memoHash(cipher, `term|${term}`, (h) => h.toString('base64url'));
+export const blockKey = (cipher: FieldCipher, key: string): string => keyedHash(cipher, `block|${key}`).readBigInt64BE(0).toString();
+const termKey = (cipher: FieldCipher, term: string): string => keyedHash(cipher, `term|${term}`).toString('base64url');
 
 export function prepare(input: SourceDemographics, protection: IdentifierProtection, matching: MatchingConfig): Prepared {
   const d = withoutNul(input);
