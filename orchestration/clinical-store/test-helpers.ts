@@ -2,36 +2,17 @@
 // DATABASE_URL is set, else PGlite) with the MPI, quarantine and clinical tables, a throwaway
 // field key, a query counter, and synthetic resources of two connections.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { dropSchema, migrate, openDatabase, type Database, type Queryable } from '../../platform/db.ts';
-import { fieldCipher, loadFieldKeys } from '../../security/field-encryption.ts';
-import { identifierProtection, type IdentifierProtection } from '../../security/identifier-protection.ts';
-import { databaseUrl, uniqueSchema } from '../../test/support/env.ts';
-import { MPI_MIGRATIONS } from '../mpi/migrations.ts';
+import type { Queryable } from '../../platform/db.ts';
+import { openMpiTestDb, type MpiTestDb } from '../mpi/test-helpers.ts';
 import { QUARANTINE_MIGRATIONS } from '../../translation/quarantine.ts';
 import { loadTerminology } from '../../translation/terminology/translate.ts';
 import { CLINICAL_STORE_MIGRATIONS } from './migrations.ts';
 import type { IngestContext } from './ingest.ts';
 
-export type ClinicalTestDb = { readonly db: Database; readonly protection: IdentifierProtection; close(): Promise<void> };
+export type ClinicalTestDb = MpiTestDb;
 
-export async function openClinicalTestDb(): Promise<ClinicalTestDb> {
-  const db = await openDatabase({ url: databaseUrl(), schema: uniqueSchema('clin'), maxConnections: 4 });
-  await migrate(db, [...MPI_MIGRATIONS, ...QUARANTINE_MIGRATIONS, ...CLINICAL_STORE_MIGRATIONS]);
-  const keysDir = mkdtempSync(join(tmpdir(), 'clin-keys-'));
-  const protection = identifierProtection(fieldCipher(loadFieldKeys(keysDir, true)));
-  return {
-    db,
-    protection,
-    async close() {
-      if (db.kind === 'postgres') await dropSchema(db);
-      await db.close();
-      rmSync(keysDir, { recursive: true, force: true });
-    },
-  };
-}
+export const openClinicalTestDb = (): Promise<ClinicalTestDb> =>
+  openMpiTestDb({ migrations: [...QUARANTINE_MIGRATIONS, ...CLINICAL_STORE_MIGRATIONS], prefix: 'clin', maxConnections: 4 });
 
 /** The same queryable, counting its statements. */
 export function counting(db: Queryable): Queryable & { count: number } {

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dropSchema, migrate, openDatabase, type Database } from '../../platform/db.ts';
+import { dropSchema, migrate, openDatabase, type Database, type Migration } from '../../platform/db.ts';
 import { fieldCipher, loadFieldKeys } from '../../security/field-encryption.ts';
 import { identifierProtection, type IdentifierProtection } from '../../security/identifier-protection.ts';
 import { databaseUrl, uniqueSchema } from '../../test/support/env.ts';
@@ -12,10 +12,18 @@ import { MPI_MIGRATIONS } from './migrations.ts';
 
 export type MpiTestDb = { readonly db: Database; readonly protection: IdentifierProtection; close(): Promise<void> };
 
-export async function openMpiTestDb(): Promise<MpiTestDb> {
-  const db = await openDatabase({ url: databaseUrl(), schema: uniqueSchema('mpi') });
-  await migrate(db, MPI_MIGRATIONS);
-  const keysDir = mkdtempSync(join(tmpdir(), 'mpi-keys-'));
+/** Other stores' tests add their own migrations (applied after the MPI's) and a schema prefix. */
+export type TestDbOptions = { readonly migrations?: readonly Migration[]; readonly prefix?: string; readonly maxConnections?: number };
+
+export async function openMpiTestDb(options: TestDbOptions = {}): Promise<MpiTestDb> {
+  const prefix = options.prefix ?? 'mpi';
+  const db = await openDatabase({
+    url: databaseUrl(),
+    schema: uniqueSchema(prefix),
+    ...(options.maxConnections ? { maxConnections: options.maxConnections } : {}),
+  });
+  await migrate(db, [...MPI_MIGRATIONS, ...(options.migrations ?? [])]);
+  const keysDir = mkdtempSync(join(tmpdir(), `${prefix}-keys-`));
   const protection = identifierProtection(fieldCipher(loadFieldKeys(keysDir, true)));
   return {
     db,

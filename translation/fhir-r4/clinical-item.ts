@@ -9,6 +9,7 @@ import { TRANSFORMATION_KIND, type Lineage, type Transformation } from '../linea
 import { translateConcept, type Coding, type Terminology } from '../terminology/translate.ts';
 import { OFFSET_SOURCE, parseFhirDateTime, type Precision } from '../time.ts';
 import { normalizeFhirQuantity, type UnitRules } from '../units.ts';
+import { STANDARD_SYSTEMS } from './codes.ts';
 import { validateResource, type ValidationOptions } from './validation/validate.ts';
 import {
   CLINICAL_FIELDS,
@@ -179,7 +180,7 @@ export function toCanonicalItem(input: unknown, ctx: ItemContext): Translated<Ca
 
   let value: CanonicalItem['value'] = null;
   if (type === 'Observation' && r.valueQuantity !== undefined) {
-    const q = normalizeFhirQuantity(r.valueQuantity as never, code?.system === 'http://loinc.org' ? code.code : null, {
+    const q = normalizeFhirQuantity(r.valueQuantity as never, code?.system === STANDARD_SYSTEMS.loinc ? code.code : null, {
       path: 'Observation.valueQuantity',
       ...(ctx.units ? { rules: ctx.units } : {}),
     });

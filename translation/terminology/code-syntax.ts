@@ -2,18 +2,15 @@
 // a typo in a target code would silently attach a wrong or meaningless standard code to every
 // datum it maps, so the syntax (and the check digit where the system has one) is checked at load.
 // Membership cannot be checked: no npm package ships LOINC, SNOMED CT, ICD-10-CM or RxNorm.
+import { STANDARD_SYSTEMS } from '../fhir-r4/codes.ts';
 import { sctidShape } from '../fhir-r4/validation/sctid.ts';
 
 export const SYSTEMS = {
-  loinc: 'http://loinc.org',
-  snomed: 'http://snomed.info/sct',
-  icd10cm: 'http://hl7.org/fhir/sid/icd-10-cm',
-  rxnorm: 'http://www.nlm.nih.gov/research/umls/rxnorm',
+  ...STANDARD_SYSTEMS,
   /** CDC Race & Ethnicity code set (OMB categories and detailed codes), as US Core names it. */
   cdcRace: 'urn:oid:2.16.840.1.113883.6.238',
   administrativeGender: 'http://hl7.org/fhir/administrative-gender',
   nullFlavor: 'http://terminology.hl7.org/CodeSystem/v3-NullFlavor',
-  ucum: 'http://unitsofmeasure.org',
 } as const;
 
 /** The mod-10 (Luhn) check digit LOINC and the CDC race and ethnicity codes carry after the hyphen. */
