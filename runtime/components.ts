@@ -15,6 +15,8 @@ import type { FhirConnection } from '../protocol/fhir/client.ts';
 import { AUDIT_MIGRATIONS } from '../orchestration/audit/audit-log.ts';
 import { auditRoleRisks } from '../orchestration/audit/grants.ts';
 import { startAuditCheckpoints, type CheckpointSchedule, type CheckpointScheduler } from '../orchestration/audit/checkpoint.ts';
+import { CLINICAL_STORE_MIGRATIONS } from '../orchestration/clinical-store/migrations.ts';
+import { connectionIngest } from '../orchestration/clinical-store/connection-ingest.ts';
 import { MPI_MIGRATIONS } from '../orchestration/mpi/store.ts';
 import { initialLoad, type LoadReport } from '../orchestration/sync/initial-load.ts';
 import { liveFieldCipher } from '../security/field-encryption.ts';
@@ -25,10 +27,11 @@ import { DEFAULT_AUDIENCE, DEV_ISSUER, userTokenVerifier, type TrustedIssuer } f
 import { auditSubgraph } from '../subgraphs/audit/subgraph.ts';
 import { mpiSubgraph } from '../subgraphs/mpi/subgraph.ts';
 import { startSubgraph } from '../subgraphs/shared/subgraph-server.ts';
+import type { VendorAdapterDeps } from '../subgraphs/vendor-adapter/resolvers.ts';
 import { vendorAdapterSubgraph } from '../subgraphs/vendor-adapter/subgraph.ts';
 import { QUARANTINE_MIGRATIONS } from '../translation/quarantine.ts';
 
-export const ALL_MIGRATIONS = [...AUDIT_MIGRATIONS, ...MPI_MIGRATIONS, ...QUARANTINE_MIGRATIONS];
+export const ALL_MIGRATIONS = [...AUDIT_MIGRATIONS, ...MPI_MIGRATIONS, ...QUARANTINE_MIGRATIONS, ...CLINICAL_STORE_MIGRATIONS];
 
 /** Where the product's data lives, from the environment: DATABASE_URL, else PGlite under DATA_DIR/pg; DB_SCHEMA. */
 export function databaseOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): DatabaseOptions {
@@ -143,26 +146,38 @@ export async function startAuditService(c: ServiceCommon): Promise<RunningHttpSe
   return startSubgraph(auditSubgraph({ db: c.db }), await subgraphRuntime('audit', c));
 }
 
+/**
+ * What a vendor adapter subgraph resolves with: its connections, each with its ingest context built
+ * once from configuration, and the clinical store read through with the given TTL.
+ */
+export function vendorAdapterDeps(c: {
+  readonly db: Database;
+  readonly keys: KeyStoreOptions;
+  readonly adapter: AdapterConfig;
+  readonly connections: readonly ConnectionConfig[];
+  readonly clients: ReadonlyMap<string, FhirConnection>;
+  readonly ttlSeconds: number;
+}): VendorAdapterDeps {
+  const profile = loadVendorProfile(c.adapter.profile);
+  const own = new Map(
+    c.connections
+      .filter((x) => x.adapter === c.adapter.name)
+      .map((x) => [x.id, { config: x, client: c.clients.get(x.id)!, ingest: connectionIngest(x, profile) }]),
+  );
+  return { db: c.db, protection: protectionFor(c.keys), profile, ttlSeconds: c.ttlSeconds, connections: own };
+}
+
 export async function startAdapterService(
   c: ServiceCommon & {
     readonly adapter: AdapterConfig;
     readonly connections: readonly ConnectionConfig[];
     readonly clients: ReadonlyMap<string, FhirConnection>;
     readonly cache: TtlCache;
+    /** How long a retrieved clinical list is answered from the store (a connection's clinicalTtlSeconds overrides it). */
     readonly cacheTtlSeconds: number;
   },
 ): Promise<RunningHttpServer> {
-  const own = new Map(
-    c.connections.filter((x) => x.adapter === c.adapter.name).map((x) => [x.id, { config: x, client: c.clients.get(x.id)! }]),
-  );
-  const deps = {
-    db: c.db,
-    sealPayload: protectionFor(c.keys).sealPayload,
-    profile: loadVendorProfile(c.adapter.profile),
-    cache: c.cache,
-    cacheTtlSeconds: c.cacheTtlSeconds,
-    connections: own,
-  };
+  const deps = vendorAdapterDeps({ ...c, ttlSeconds: c.cacheTtlSeconds });
   const ping = c.cache.ping;
   return startSubgraph(vendorAdapterSubgraph(c.adapter, deps), {
     ...(await subgraphRuntime(c.adapter.name, c)),
@@ -221,7 +236,7 @@ export async function startAuditCheckpointing(
   return startAuditCheckpoints(db, await loadKeyPair(keys, keyNames.auditCheckpoint, KEY_ALGORITHMS.auditCheckpoint), schedule);
 }
 
-/** Pulls and links every patient of the given connections (initial load). */
+/** Pulls and links every patient of the given connections, then their clinical resources into the store (initial load). */
 export function loadPatients(
   db: Database,
   keys: KeyStoreOptions,
@@ -232,11 +247,9 @@ export function loadPatients(
   const protection = protectionFor(keys);
   return initialLoad(
     db,
-    connections.map((c) => ({
-      connection: c,
-      client: clients.get(c.id)!,
-      profile: loadVendorProfile(adapters.find((a) => a.name === c.adapter)!.profile),
-      protection,
-    })),
+    connections.map((c) => {
+      const profile = loadVendorProfile(adapters.find((a) => a.name === c.adapter)!.profile);
+      return { connection: c, client: clients.get(c.id)!, profile, protection, ingest: connectionIngest(c, profile) };
+    }),
   );
 }

@@ -103,4 +103,23 @@ export const CLINICAL_STORE_MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX IF NOT EXISTS clinical_item_history_message ON clinical_item_history (message_id) WHERE message_id IS NOT NULL`,
   },
+  {
+    // When a connection's list of one type for one patient was last read from the EHR, and whether
+    // that read was complete: the read-through's TTL (orchestration/clinical/read-through.ts) and
+    // the stale and truncation warnings beside an answer served from the store.
+    id: 'clinical-002-retrievals',
+    sql: `
+      CREATE TABLE IF NOT EXISTS clinical_retrieval (
+        source text NOT NULL,
+        patient_id text NOT NULL,
+        resource_type text NOT NULL,
+        retrieved_at timestamptz NOT NULL,
+        complete boolean NOT NULL,
+        returned integer,
+        total integer,
+        max_pages integer,
+        stopped_by text,
+        PRIMARY KEY (source, resource_type, patient_id)
+      )`,
+  },
 ];
