@@ -6,7 +6,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { execute, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { loadAdapters, loadVendorProfile } from '../../platform/config.ts';
+import { loadAdapters } from '../../platform/config.ts';
 import type { RunningHttpServer } from '../../platform/graphql-http.ts';
 import { KEY_ALGORITHMS, keyNames, loadKeyPair } from '../../platform/keys.ts';
 import { openConnections } from '../../protocol/connections.ts';

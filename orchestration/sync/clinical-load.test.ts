@@ -34,7 +34,7 @@ before(async () => {
   sims = await startSimulators({
     seed: 5,
     size: 40,
-    sites: configured.map((c) => ({ id: c.id, vendor: c.adapter, port: 0 })),
+    sites: configured.map((c) => ({ id: c.id, vendor: c.adapter as 'epic' | 'cerner', port: 0 })),
     clients: await Promise.all(
       configured.map(async (c) => ({
         clientId: c.clientId,
@@ -55,7 +55,7 @@ after(async () => {
   rmSync(keys.dir, { recursive: true, force: true });
 });
 
-const rows = async <T extends object>(sql: string, params: unknown[] = []): Promise<T[]> => (await db.query<T>(sql, params)).rows;
+const rows = async <T extends Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> => (await db.query<T>(sql, params)).rows;
 
 test('every clinical resource of the linked patients is stored or quarantined, from both EHRs', async () => {
   for (const report of first) {
@@ -70,7 +70,7 @@ test('every clinical resource of the linked patients is stored or quarantined, f
     const site = sims.population.sites[report.source]!;
     const linked = new Set((await rows<{ id: string }>('SELECT source_patient_id AS id FROM source_record WHERE source = $1', [report.source])).map((r) => r.id));
     for (const [type, counts] of Object.entries(clinical.types)) {
-      const served = ((site.resources as Record<string, { subject?: { reference?: string }; patient?: { reference?: string } }[]>)[type] ?? []).filter((r) =>
+      const served = ((site.resources as unknown as Record<string, { subject?: { reference?: string }; patient?: { reference?: string } }[]>)[type] ?? []).filter((r) =>
         linked.has((r.subject ?? r.patient)?.reference?.replace('Patient/', '') ?? ''),
       ).length;
       const [stored] = await rows<{ n: number }>('SELECT count(*)::int AS n FROM clinical_item WHERE source = $1 AND resource_type = $2', [report.source, type]);
