@@ -18,9 +18,7 @@ const adapters = loadAdapters();
 const none = null as never;
 const definitions: SubgraphDefinition[] = [
   mpiSubgraph({ db: none, protection: none, adapters, connections: loadConnections(undefined, {}) }),
-  ...adapters.map((a) =>
-    vendorAdapterSubgraph(a, { db: none, protection: none, profile: none, ttlSeconds: 1, connections: new Map() }),
-  ),
+  ...adapters.map((a) => vendorAdapterSubgraph(a, { db: none, protection: none, profile: none, ttlSeconds: 1, connections: new Map() })),
   auditSubgraph({ db: none }),
 ];
 const schemaOf = (d: SubgraphDefinition): GraphQLSchema => buildSubgraphSchema([{ typeDefs: parse(d.typeDefs) }]);

@@ -26,13 +26,7 @@ import { error } from '../../translation/issues.ts';
 import { quarantine, type QuarantineEntry } from '../../translation/quarantine.ts';
 import type { ConnectionIngest } from '../clinical-store/connection-ingest.ts';
 import { ingestResources } from '../clinical-store/ingest.ts';
-import {
-  lastRetrievals,
-  recordRetrievals,
-  sourceItems,
-  type Retrieval,
-  type RetrievalTruncation,
-} from '../clinical-store/retrieval.ts';
+import { lastRetrievals, recordRetrievals, sourceItems, type Retrieval, type RetrievalTruncation } from '../clinical-store/retrieval.ts';
 
 const log = logger('clinical');
 
@@ -100,11 +94,11 @@ export function truncationWarning(source: string, type: ClinicalType, t: Truncat
 export function staleWarning(source: string, type: ClinicalType, stale: NonNullable<ClinicalList['stale']>): ProductError {
   const failure = stale.error instanceof SourceError ? stale.error.failure : 'INTERNAL';
   const why = stale.error instanceof SourceError ? stale.error.message : `Source ${source} could not be read`;
-  return new ProductError(
-    'STALE_DATA',
-    `${why}; these ${type} resources are as retrieved at ${stale.retrievedAt}`,
-    { source, retrievedAt: stale.retrievedAt, failure },
-  );
+  return new ProductError('STALE_DATA', `${why}; these ${type} resources are as retrieved at ${stale.retrievedAt}`, {
+    source,
+    retrievedAt: stale.retrievedAt,
+    failure,
+  });
 }
 
 /** Runs `fn` over `items`, at most `limit` at a time, results in input order. */

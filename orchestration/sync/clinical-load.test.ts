@@ -55,7 +55,8 @@ after(async () => {
   rmSync(keys.dir, { recursive: true, force: true });
 });
 
-const rows = async <T extends Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> => (await db.query<T>(sql, params)).rows;
+const rows = async <T extends Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> =>
+  (await db.query<T>(sql, params)).rows;
 
 test('every clinical resource of the linked patients is stored or quarantined, from both EHRs', async () => {
   for (const report of first) {
@@ -68,13 +69,21 @@ test('every clinical resource of the linked patients is stored or quarantined, f
       else assert.match(clinical.skipped[type] ?? '', /CapabilityStatement/, `${report.source} skips ${type}`);
     }
     const site = sims.population.sites[report.source]!;
-    const linked = new Set((await rows<{ id: string }>('SELECT source_patient_id AS id FROM source_record WHERE source = $1', [report.source])).map((r) => r.id));
+    const linked = new Set(
+      (await rows<{ id: string }>('SELECT source_patient_id AS id FROM source_record WHERE source = $1', [report.source])).map((r) => r.id),
+    );
     for (const [type, counts] of Object.entries(clinical.types)) {
-      const served = ((site.resources as unknown as Record<string, { subject?: { reference?: string }; patient?: { reference?: string } }[]>)[type] ?? []).filter((r) =>
-        linked.has((r.subject ?? r.patient)?.reference?.replace('Patient/', '') ?? ''),
-      ).length;
-      const [stored] = await rows<{ n: number }>('SELECT count(*)::int AS n FROM clinical_item WHERE source = $1 AND resource_type = $2', [report.source, type]);
-      const [refused] = await rows<{ n: number }>('SELECT count(*)::int AS n FROM quarantine WHERE source = $1 AND resource_type = $2', [report.source, type]);
+      const served = (
+        (site.resources as unknown as Record<string, { subject?: { reference?: string }; patient?: { reference?: string } }[]>)[type] ?? []
+      ).filter((r) => linked.has((r.subject ?? r.patient)?.reference?.replace('Patient/', '') ?? '')).length;
+      const [stored] = await rows<{ n: number }>('SELECT count(*)::int AS n FROM clinical_item WHERE source = $1 AND resource_type = $2', [
+        report.source,
+        type,
+      ]);
+      const [refused] = await rows<{ n: number }>('SELECT count(*)::int AS n FROM quarantine WHERE source = $1 AND resource_type = $2', [
+        report.source,
+        type,
+      ]);
       assert.equal(stored!.n + refused!.n, served, `${report.source} ${type}: every resource served is stored or quarantined`);
       assert.equal(counts.stored, stored!.n, `${report.source} ${type}: reported as stored`);
       assert.equal(counts.quarantined, refused!.n);

@@ -169,7 +169,11 @@ export function fhirConnection(options: FhirConnectionOptions): FhirConnection {
         throw toSourceError(options.source, error, options.timeoutMs);
       }
       if (cs?.resourceType !== 'CapabilityStatement')
-        throw new SourceError(options.source, SOURCE_FAILURE.invalidResponse, `expected a CapabilityStatement, got ${cs?.resourceType ?? 'nothing'}`);
+        throw new SourceError(
+          options.source,
+          SOURCE_FAILURE.invalidResponse,
+          `expected a CapabilityStatement, got ${cs?.resourceType ?? 'nothing'}`,
+        );
       return searchableTypesOf(cs);
     },
   };

@@ -63,7 +63,8 @@ test('a restart over unchanged simulators keeps every golden record and id, and 
     );
     assert.deepEqual({ mpi: await mpiState(second), clinical: await clinicalState(second) }, state);
     for (const r of second.loadReports)
-      for (const [type, counts] of Object.entries(r.clinical!.types)) assert.equal(counts.stored, 0, `${r.source} ${type}: nothing stored again`);
+      for (const [type, counts] of Object.entries(r.clinical!.types))
+        assert.equal(counts.stored, 0, `${r.source} ${type}: nothing stored again`);
   } finally {
     await second.close();
   }

@@ -124,7 +124,11 @@ test('the initial load read every page: within the TTL, the long histories come 
 test('once the TTL has passed, a long history is read again in part with a warning on its own list; the rest of its batch is complete', async () => {
   await stack.db.query("UPDATE clinical_retrieval SET retrieved_at = retrieved_at - interval '1 hour'");
   const before = requests();
-  assert.deepEqual(await readAll('refreshed', true), [...longHistoryRecords].sort(), 'both long histories were read, each among a page of others');
+  assert.deepEqual(
+    await readAll('refreshed', true),
+    [...longHistoryRecords].sort(),
+    'both long histories were read, each among a page of others',
+  );
   assert.ok(requests() > before, 'the EHRs were asked');
 });
 
