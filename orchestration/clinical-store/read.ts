@@ -1,7 +1,8 @@
 // The merged clinical view of a golden patient: the items of every source record linked to it
 // (the MPI's source_record), one entry per fact, keyset-paged, in one SQL statement per page
-// whatever the number of source records (and, with mergedItemsFor, whatever the number of patients). Items of two sources that state the same fact (same
-// fact_key: type, standard code, instant and normalized value) come back once, with both lineages.
+// whatever the number of source records (and, with mergedItemsFor, whatever the number of
+// patients). Items of two sources that state the same fact (same fact_key: type, standard code,
+// instant and normalized value) come back once, with both lineages.
 import type { Queryable } from '../../platform/db.ts';
 import { mainConcept, type ClinicalResourceType, type FhirJson } from '../../translation/fhir-r4/clinical-fields.ts';
 import type { TranslationIssue } from '../../translation/issues.ts';
@@ -126,7 +127,11 @@ const sortKey = (r: Row): string => (r.effective_at === null ? NO_TIME : iso(r.e
 const token = (c: Coding): string => `${c.system ?? ''}|${c.code ?? ''}`;
 
 /** The main concept's codings, and which of them the source sent: a concept map's output is named by the lineage. */
-function codingsOf(resource: FhirJson, type: ClinicalResourceType, lineage: Lineage | undefined): Pick<MergedItem, 'codings' | 'originalCodings'> {
+function codingsOf(
+  resource: FhirJson,
+  type: ClinicalResourceType,
+  lineage: Lineage | undefined,
+): Pick<MergedItem, 'codings' | 'originalCodings'> {
   const concept = mainConcept(resource, type)?.value as { coding?: unknown } | undefined;
   const codings = Array.isArray(concept?.coding) ? (concept.coding as Coding[]).filter((c) => c && typeof c === 'object') : [];
   const mapped = (lineage?.transformations ?? []).filter((t) => t.kind === TRANSFORMATION_KIND.conceptMap);
