@@ -6,7 +6,7 @@ import DataLoader from 'dataloader';
 import type { Queryable } from '../../platform/db.ts';
 import { badUserInput } from '../../platform/errors.ts';
 import { activeGoldenIds } from '../../orchestration/mpi/store.ts';
-import { isMergedCursor, MAX_PAGE, mergedItemsFor, type MergedFilter, type MergedPage } from '../../orchestration/clinical-store/store.ts';
+import { isMergedCursor, mergedItemsFor, type MergedFilter, type MergedPage } from '../../orchestration/clinical-store/store.ts';
 import type { ClinicalResourceType } from '../../translation/fhir-r4/clinical-fields.ts';
 import { mayAccessPatient, mayAccessPatients } from '../../policies/object-access.ts';
 import { instant, text } from '../shared/arguments.ts';
@@ -28,6 +28,8 @@ export const CLINICAL_LISTS = {
 } as const satisfies Record<string, readonly ClinicalResourceType[]>;
 
 export const DEFAULT_PAGE = 50;
+/** The public contract's page bound (`first` ≤ 100), as the gateway's operation limits enforce it. */
+export const MAX_CLINICAL_PAGE = 100;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** `system|code`, as the store indexes codings. */
 const CODE_TOKEN = /^[^|]*\|[^|]+$/;
@@ -39,7 +41,8 @@ function filterOf(types: readonly ClinicalResourceType[], args: PatientObservati
   const from = instant(args.from, 'from');
   const to = instant(args.to, 'to');
   const first = args.first ?? DEFAULT_PAGE;
-  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw badUserInput(`\`first\` must be between 1 and ${MAX_PAGE}`, 'first');
+  if (!Number.isInteger(first) || first < 1 || first > MAX_CLINICAL_PAGE)
+    throw badUserInput(`\`first\` must be between 1 and ${MAX_CLINICAL_PAGE}`, 'first');
   if (args.after != null && !isMergedCursor(args.after)) throw badUserInput('`after` is not a cursor of this list', 'after');
   return {
     types,

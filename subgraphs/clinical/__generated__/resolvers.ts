@@ -119,7 +119,7 @@ export type PageInfo = {
  * value) is one item with two provenances. Lists are newest first; an item without a time comes last.
  * `code` is `system|code` and matches any coding of an item, the vendor's as sent too (e.g.
  * `http://loinc.org|2339-0`); `from` (inclusive) and `to` (exclusive) are ISO 8601 dates or instants;
- * `first` is at most 200 (default 50); `after` is a cursor of the same list.
+ * `first` is at most 100 (default 50); `after` is a cursor of the same list.
  */
 export type Patient = {
   __typename?: 'Patient';
@@ -145,7 +145,7 @@ export type Patient = {
  * value) is one item with two provenances. Lists are newest first; an item without a time comes last.
  * `code` is `system|code` and matches any coding of an item, the vendor's as sent too (e.g.
  * `http://loinc.org|2339-0`); `from` (inclusive) and `to` (exclusive) are ISO 8601 dates or instants;
- * `first` is at most 200 (default 50); `after` is a cursor of the same list.
+ * `first` is at most 100 (default 50); `after` is a cursor of the same list.
  */
 export type PatientCarePlansArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
@@ -162,7 +162,7 @@ export type PatientCarePlansArgs = {
  * value) is one item with two provenances. Lists are newest first; an item without a time comes last.
  * `code` is `system|code` and matches any coding of an item, the vendor's as sent too (e.g.
  * `http://loinc.org|2339-0`); `from` (inclusive) and `to` (exclusive) are ISO 8601 dates or instants;
- * `first` is at most 200 (default 50); `after` is a cursor of the same list.
+ * `first` is at most 100 (default 50); `after` is a cursor of the same list.
  */
 export type PatientConditionsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
@@ -179,7 +179,7 @@ export type PatientConditionsArgs = {
  * value) is one item with two provenances. Lists are newest first; an item without a time comes last.
  * `code` is `system|code` and matches any coding of an item, the vendor's as sent too (e.g.
  * `http://loinc.org|2339-0`); `from` (inclusive) and `to` (exclusive) are ISO 8601 dates or instants;
- * `first` is at most 200 (default 50); `after` is a cursor of the same list.
+ * `first` is at most 100 (default 50); `after` is a cursor of the same list.
  */
 export type PatientDiagnosticReportsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
@@ -196,7 +196,7 @@ export type PatientDiagnosticReportsArgs = {
  * value) is one item with two provenances. Lists are newest first; an item without a time comes last.
  * `code` is `system|code` and matches any coding of an item, the vendor's as sent too (e.g.
  * `http://loinc.org|2339-0`); `from` (inclusive) and `to` (exclusive) are ISO 8601 dates or instants;
- * `first` is at most 200 (default 50); `after` is a cursor of the same list.
+ * `first` is at most 100 (default 50); `after` is a cursor of the same list.
  */
 export type PatientEncountersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
@@ -213,7 +213,7 @@ export type PatientEncountersArgs = {
  * value) is one item with two provenances. Lists are newest first; an item without a time comes last.
  * `code` is `system|code` and matches any coding of an item, the vendor's as sent too (e.g.
  * `http://loinc.org|2339-0`); `from` (inclusive) and `to` (exclusive) are ISO 8601 dates or instants;
- * `first` is at most 200 (default 50); `after` is a cursor of the same list.
+ * `first` is at most 100 (default 50); `after` is a cursor of the same list.
  */
 export type PatientMedicationsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
@@ -230,7 +230,7 @@ export type PatientMedicationsArgs = {
  * value) is one item with two provenances. Lists are newest first; an item without a time comes last.
  * `code` is `system|code` and matches any coding of an item, the vendor's as sent too (e.g.
  * `http://loinc.org|2339-0`); `from` (inclusive) and `to` (exclusive) are ISO 8601 dates or instants;
- * `first` is at most 200 (default 50); `after` is a cursor of the same list.
+ * `first` is at most 100 (default 50); `after` is a cursor of the same list.
  */
 export type PatientObservationsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
