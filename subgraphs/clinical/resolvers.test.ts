@@ -250,6 +250,11 @@ test('a merged id answers with its survivor; unknown and malformed ids are null,
   assert.equal(survivor!.observations.edges.length, 3);
   assert.equal(unknown, null);
   assert.equal(malformed, null);
+  // Merged twice (A into B, B into the patient): the chain is followed to the active record.
+  const twice = await golden(t.db, []);
+  await t.db.query(`UPDATE golden_patient SET status = 'MERGED', merged_into = $2 WHERE id = $1`, [twice, merged]);
+  const chained = await run(ENTITIES, { ...reps(twice.toUpperCase()), first: 10 });
+  assert.equal((chained.data!._entities as { id: string }[])[0]!.id, patient);
   const typename = await run(
     'query($r: [_Any!]!) { _entities(representations: $r) { __typename } }',
     reps('00000000-0000-4000-8000-000000000000'),
