@@ -35,6 +35,7 @@ const TYPES: Record<(typeof ITEM_COLUMNS)[number], string> = {
   message_id: 'text',
   map_ids: 'text[]',
   retrieved_at: 'timestamptz',
+  entered_in_error: 'boolean',
 };
 
 const cols = ITEM_COLUMNS.join(', ');
@@ -107,6 +108,7 @@ function toRow(item: CanonicalItem, protection: Pick<IdentifierProtection, 'seal
     message_id: item.lineage.messageId,
     map_ids: [...new Set(item.lineage.transformations.map((t) => t.mapId).filter((m) => m !== null))],
     retrieved_at: item.lineage.retrievedAt,
+    entered_in_error: item.enteredInError,
   };
 }
 
