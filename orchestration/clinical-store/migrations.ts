@@ -105,11 +105,12 @@ export const CLINICAL_STORE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS clinical_item_history_message ON clinical_item_history (message_id) WHERE message_id IS NOT NULL`,
   },
   {
-    // A resource its source withdrew (status entered-in-error) stays stored for lineage and impact,
-    // and leaves every clinical view.
-    id: 'clinical-002-entered-in-error',
+    // A resource its source withdrew (status entered-in-error) or no longer returns (deleted there)
+    // stays stored for lineage and impact, and leaves every clinical view.
+    id: 'clinical-002-withdrawn',
     sql: `
       ALTER TABLE clinical_item ADD COLUMN IF NOT EXISTS entered_in_error boolean NOT NULL DEFAULT false;
-      ALTER TABLE clinical_item_history ADD COLUMN IF NOT EXISTS entered_in_error boolean NOT NULL DEFAULT false`,
+      ALTER TABLE clinical_item_history ADD COLUMN IF NOT EXISTS entered_in_error boolean NOT NULL DEFAULT false;
+      ALTER TABLE clinical_item ADD COLUMN IF NOT EXISTS deleted_at timestamptz`,
   },
 ];

@@ -2,7 +2,7 @@
 // (the MPI's source_record), one entry per fact, keyset-paged, in one SQL statement per page
 // whatever the number of source records. Items of two sources that state the same fact (same
 // fact_key: type, standard code, instant and normalized value) come back once, with both lineages.
-// An item its source marked entered-in-error is left out.
+// An item its source marked entered-in-error, or no longer returns, is left out.
 import type { Queryable } from '../../platform/db.ts';
 import type { ClinicalResourceType, FhirJson } from '../../translation/fhir-r4/clinical-fields.ts';
 import type { TranslationIssue } from '../../translation/issues.ts';
@@ -55,7 +55,7 @@ const MERGED = `SELECT i.fact_key, ${SORT} AS sort_at, ${first('resource_type')}
     ${first('resource')}, ${first('flags')}, jsonb_agg(i.lineage ORDER BY i.source, i.resource_id) AS provenance
   FROM source_record s
   JOIN clinical_item i ON i.source = s.source AND i.subject_id = s.source_patient_id
-  WHERE s.golden_id = $1::uuid AND s.deleted_at IS NULL AND NOT i.entered_in_error
+  WHERE s.golden_id = $1::uuid AND s.deleted_at IS NULL AND NOT i.entered_in_error AND i.deleted_at IS NULL
     AND i.resource_type = ANY($2::text[])
     AND ($3::text IS NULL OR i.codes @> ARRAY[$3::text])
     AND ($4::timestamptz IS NULL OR i.effective_at >= $4::timestamptz)
