@@ -153,3 +153,30 @@ test('cursors: each item carries one; anything else is refused before SQL', asyn
     assert.equal(isMergedCursor(bad), false, bad);
   await assert.rejects(mergedItems(t.db, { goldenId: patient, types: ['Observation'], first: 2, after: 'x' }));
 });
+
+test('an item its source later marks entered-in-error leaves the view; its other source keeps the fact', async () => {
+  const withdrawn = await golden(t.db, [
+    [EPIC, 'w1'],
+    [CERNER, 'w2'],
+  ]);
+  const fact = { patient: 'w1', value: 140, at: '2026-11-29T10:00:00Z' };
+  await ingestResources(t.db, [observation({ id: 'w-e', ...fact, versionId: '1' })], context(EPIC), t.protection);
+  await ingestResources(t.db, [observation({ id: 'w-c', ...fact, patient: 'w2' })], context(CERNER), t.protection);
+  const both = await mergedItems(t.db, { goldenId: withdrawn, types: ['Observation'], first: 10 });
+  assert.deepEqual(both.items.map(sources), [['cerner-b/w-c', 'epic-a/w-e']]);
+
+  const retracted = observation({ id: 'w-e', ...fact, versionId: '2', extra: { status: 'entered-in-error' } });
+  const report = await ingestResources(t.db, [retracted], context(EPIC, '2026-12-02T10:00:00Z'), t.protection);
+  assert.equal(report.updated, 1);
+  const after = await mergedItems(t.db, { goldenId: withdrawn, types: ['Observation'], first: 10 });
+  assert.deepEqual(after.items.map(sources), [['cerner-b/w-c']], 'Epic withdrew its copy; Cerner still states the fact');
+  const kept = await t.db.query<{ entered_in_error: boolean }>(
+    `SELECT entered_in_error FROM clinical_item WHERE source = $1 AND resource_id = 'w-e'`,
+    [EPIC],
+  );
+  assert.deepEqual(
+    kept.rows.map((r) => r.entered_in_error),
+    [true],
+    'stored, for lineage and impact',
+  );
+});

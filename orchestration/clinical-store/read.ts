@@ -3,6 +3,7 @@
 // whatever the number of source records (and, with mergedItemsFor, whatever the number of
 // patients). Items of two sources that state the same fact (same fact_key: type, standard code,
 // instant and normalized value) come back once, with both lineages.
+// An item its source marked entered-in-error, or no longer returns, is left out.
 import type { Queryable } from '../../platform/db.ts';
 import { mainConcept, type ClinicalResourceType, type FhirJson } from '../../translation/fhir-r4/clinical-fields.ts';
 import type { TranslationIssue } from '../../translation/issues.ts';
@@ -91,7 +92,7 @@ const MERGED = `SELECT p.golden_id::text AS golden_id, m.* FROM unnest($1::uuid[
     ${first('resource')}, ${first('flags')}, jsonb_agg(i.lineage ORDER BY i.source, i.resource_id) AS provenance
   FROM source_record s
   JOIN clinical_item i ON i.source = s.source AND i.subject_id = s.source_patient_id
-  WHERE s.golden_id = p.golden_id AND s.deleted_at IS NULL
+  WHERE s.golden_id = p.golden_id AND s.deleted_at IS NULL AND NOT i.entered_in_error AND i.deleted_at IS NULL
     AND i.resource_type = ANY($2::text[])
     AND ($3::text IS NULL OR i.codes @> ARRAY[$3::text])
     AND ($4::timestamptz IS NULL OR i.effective_at >= $4::timestamptz)
