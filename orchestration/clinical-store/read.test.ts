@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ingestResources } from './ingest.ts';
-import { mergedItems, type MergedItem } from './read.ts';
+import { isMergedCursor, mergedItems, mergedItemsFor, type MergedItem } from './read.ts';
 import {
   CERNER,
   context,
@@ -61,7 +61,7 @@ test('the same fact from two sources is one item with both provenances; other fa
   assert.deepEqual(page.items.map(sources).sort(), [['cerner-b/c1', 'epic-a/e1'], ['cerner-b/c2'], ['epic-a/e2']]);
   const merged = page.items.find((i) => i.provenance.length === 2)!;
   assert.deepEqual(sources(merged), ['cerner-b/c1', 'epic-a/e1']);
-  assert.deepEqual(merged.value, { value: 100, unit: 'mg/dL' });
+  assert.deepEqual(merged.value, { value: 100, unit: 'mg/dL', originalValue: '100', originalUnit: 'mg/dL' });
   assert.equal(merged.effective?.instant, '2026-11-30T14:00:00.000Z');
   assert.equal(page.items.length, 3, 'e1+c1 merged, c2 (another value), e2 (another time); not e3 (another patient)');
   assert.equal(page.hasNextPage, false);
@@ -122,6 +122,36 @@ test('one statement per page whatever the number of source records', async () =>
     assert.ok(page.items.length > 0);
     assert.equal(counted.count, 1);
   }
+});
+
+test('many patients: one statement, a page each, the same as one patient at a time; unknown ids get an empty page', async () => {
+  const second = await golden(t.db, [[CERNER, 'pc2']]);
+  await ingestResources(t.db, [observation({ id: 'c9', patient: 'pc2', value: 5.5, unit: 'mmol/L' })], context(CERNER), t.protection);
+  const nobody = '00000000-0000-4000-8000-000000000000';
+  const counted = counting(t.db);
+  const pages = await mergedItemsFor(counted, [patient, second.toUpperCase(), nobody], { types: ['Observation'], first: 2 });
+  assert.equal(counted.count, 1);
+  assert.deepEqual([...pages.keys()].sort(), [patient, second, nobody].sort());
+  const alone = await mergedItems(t.db, { goldenId: patient, types: ['Observation'], first: 2 });
+  assert.deepEqual(pages.get(patient), alone);
+  assert.equal(alone.hasNextPage, true);
+  assert.deepEqual(pages.get(second)!.items.map(sources), [['cerner-b/c9']]);
+  // Glucose in mmol/L is stored in the preferred mg/dL, the original kept beside it.
+  const v = pages.get(second)!.items[0]!.value!;
+  assert.equal(v.unit, 'mg/dL');
+  assert.ok(Math.abs(v.value! - 99.1) < 0.2, String(v.value));
+  assert.deepEqual([v.originalValue, v.originalUnit], ['5.5', 'mmol/L']);
+  assert.deepEqual(pages.get(nobody), { items: [], endCursor: null, hasNextPage: false });
+});
+
+test('cursors: each item carries one; anything else is refused before SQL', async () => {
+  const page = await mergedItems(t.db, { goldenId: patient, types: ['Observation'], first: 2 });
+  assert.equal(page.endCursor, page.items.at(-1)!.cursor);
+  assert.ok(isMergedCursor(page.endCursor!));
+  const forged = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  for (const bad of ['x', forged(['2026-01-01', 'ab']), forged(["1' OR 1=1", 'ab']), forged(['-infinity', 'ZZ']), forged([1, 2])])
+    assert.equal(isMergedCursor(bad), false, bad);
+  await assert.rejects(mergedItems(t.db, { goldenId: patient, types: ['Observation'], first: 2, after: 'x' }));
 });
 
 test('an item its source later marks entered-in-error leaves the view; its other source keeps the fact', async () => {
