@@ -24,7 +24,8 @@ const field = (r: unknown, k: string): string => {
 
 /**
  * The resources whose declared version (versionId, lastUpdated) is the one stored: translating them
- * again would give an item the store leaves as it is (same version), so they are not translated.
+ * again would give an item the store leaves as it is (same version), so they are not translated
+ * (unless marked deleted at the source: storing it again brings it back).
  * A re-read of an unchanged record then costs one indexed query, not a translation per resource.
  */
 async function alreadyStored(db: Database, source: string, resources: readonly unknown[]): Promise<Set<unknown>> {
@@ -38,7 +39,8 @@ async function alreadyStored(db: Database, source: string, resources: readonly u
   const stored = await db.query<{ t: string; i: string; v: string }>(
     `SELECT c.resource_type AS t, c.resource_id AS i, c.version AS v
      FROM jsonb_to_recordset($1::jsonb) AS x(t text, i text, v text)
-     JOIN clinical_item c ON c.source = $2 AND c.resource_type = x.t AND c.resource_id = x.i AND c.version = x.v`,
+     JOIN clinical_item c ON c.source = $2 AND c.resource_type = x.t AND c.resource_id = x.i AND c.version = x.v
+     WHERE c.deleted_at IS NULL`,
     [JSON.stringify(declared.map(({ t, i, v }) => ({ t, i, v }))), source],
   );
   const same = new Set(stored.rows.map((s) => JSON.stringify([s.t, s.i, s.v])));

@@ -104,7 +104,8 @@ export type SourceItem = { readonly resource: FhirJson; readonly lineage: Lineag
 
 /**
  * Each patient's stored items of one type from one connection (newest first; undated last), in one
- * statement served by the clinical_item_subject index.
+ * statement served by the clinical_item_subject index. Items the source withdrew (entered-in-error)
+ * or no longer returns (marked deleted) are left out, as from every clinical view.
  */
 export async function sourceItems(
   db: Queryable,
@@ -117,6 +118,7 @@ export async function sourceItems(
     await db.query<{ subject_id: string; resource: FhirJson; lineage: Lineage }>(
       `SELECT subject_id, resource, lineage FROM clinical_item
        WHERE source = $1 AND resource_type = $2 AND subject_id = ANY($3::text[])
+         AND deleted_at IS NULL AND NOT entered_in_error
        ORDER BY subject_id, effective_at DESC NULLS LAST, resource_id`,
       [source, type, patientIds],
     )

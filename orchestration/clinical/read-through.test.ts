@@ -13,6 +13,7 @@ import type { FhirObservation } from '../../simulators/fhir-types.ts';
 import { fhirSource, quarantineRows, type FhirSource } from '../../test/support/fhir-source.ts';
 import { NO_ID } from '../../translation/quarantine.ts';
 import { connectionIngest } from '../clinical-store/connection-ingest.ts';
+import { ingestResources } from '../clinical-store/ingest.ts';
 import { readThrough, type ClinicalList, type ClinicalSourceDeps, type SourceConnection } from './read-through.ts';
 
 let source: FhirSource;
@@ -167,4 +168,28 @@ test('the EHR down: the stored lists with when they were retrieved; a list never
   }
   // Back up: fresh again, no stale mark.
   for (const l of lists(await read(0))) assert.equal(l.stale, undefined);
+});
+
+test('an item the EHR no longer returns leaves the list after a complete refresh, and stays stored for lineage', async () => {
+  // Stored earlier (as if the EHR had returned it then); the simulated EHR does not return it now.
+  const gone = {
+    resourceType: 'Observation',
+    id: 'gone-1',
+    meta: { versionId: '1' },
+    status: 'final',
+    code: { coding: [{ system: 'http://loinc.org', code: '2339-0' }] },
+    subject: { reference: `Patient/${patients[1]}` },
+    effectiveDateTime: '2020-01-01T00:00:00Z',
+    valueQuantity: { value: 90, unit: 'mg/dL' },
+  };
+  await ingestResources(source.db, [gone], connection.ingest.context('2020-01-02T00:00:00Z'), source.protection);
+  const ids = (l: ClinicalList) => (l.values as { id: string }[]).map((o) => o.id);
+  assert.ok(ids(lists(await read(300))[1]!).includes('sim-epic:gone-1'), 'listed while the TTL holds');
+  const refreshed = lists(await read(0));
+  assert.ok(!ids(refreshed[1]!).includes('sim-epic:gone-1'), 'gone after a complete read');
+  assert.equal(refreshed[1]!.values.length, own(patients[1]!));
+  const row = (
+    await source.db.query<{ deleted: boolean }>("SELECT deleted_at IS NOT NULL AS deleted FROM clinical_item WHERE resource_id = 'gone-1'")
+  ).rows;
+  assert.deepEqual(row, [{ deleted: true }]);
 });

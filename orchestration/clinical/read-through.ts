@@ -10,6 +10,9 @@
 // history is still longer is stored with what was read, and answered with a RESULT_TRUNCATED
 // warning for as long as that retrieval is the last one.
 //
+// After a complete read, stored items the EHR no longer returned for those patients are marked
+// deleted (retireAbsent) and leave the lists; withdrawn ones (entered-in-error) are never listed.
+//
 // An EHR that cannot be asked (down, too slow) never fails a list the store holds: the stored
 // list is answered with a STALE_DATA warning saying when it was retrieved. A list never retrieved
 // is null with SOURCE_UNAVAILABLE, as before the store.
@@ -26,6 +29,7 @@ import { error } from '../../translation/issues.ts';
 import { quarantine, type QuarantineEntry } from '../../translation/quarantine.ts';
 import type { ConnectionIngest } from '../clinical-store/connection-ingest.ts';
 import { ingestResources } from '../clinical-store/ingest.ts';
+import { retireAbsent } from '../clinical-store/write.ts';
 import { lastRetrievals, recordRetrievals, sourceItems, type Retrieval, type RetrievalTruncation } from '../clinical-store/retrieval.ts';
 
 const log = logger('clinical');
@@ -157,13 +161,17 @@ export async function refreshLists(
   const resources: unknown[] = [];
   const foreign: QuarantineEntry[] = [];
   const retrievals: Retrieval[] = [];
+  const complete: { subjectIds: readonly string[]; present: string[] }[] = [];
   for (const { patients: ids, result } of parts) {
     const read = new Map<string, number>(ids.map((id) => [id, 0]));
+    const present: string[] = [];
+    if (result.complete) complete.push({ subjectIds: ids, present });
     for (const resource of result.resources) {
       const owner = subjectPatientId(resource);
       if (owner !== undefined && read.has(owner)) {
         read.set(owner, read.get(owner)! + 1);
         resources.push(resource);
+        if (resource.id) present.push(resource.id);
       } else if (owner !== undefined) {
         // Stored under its own subject, it would be a patient's data this search was not about.
         const issues = [error(`${type}.subject`, 'refers to a patient that was not searched for')];
@@ -181,6 +189,9 @@ export async function refreshLists(
   }
   await quarantine(deps.db, foreign, deps.protection.sealPayload);
   await ingestResources(deps.db, resources, ingest.context(retrievedAt), deps.protection);
+  // A complete read: what the source no longer returns for these patients was deleted there. A
+  // truncated one says nothing about the rest.
+  for (const c of complete) await retireAbsent(deps.db, { source: config.id, resourceType: type, ...c });
   await recordRetrievals(deps.db, config.id, type, retrievals);
   for (const r of retrievals) outcome.set(r.patientId, r);
   return outcome;

@@ -3,8 +3,8 @@
 // CapabilityStatement offers, searched for the connection's patients (`patient=a,b,c`: EHRs refuse
 // a clinical search without a patient) page by page, each page translated and stored
 // (ingestResources: invalid resources quarantined with their reasons). Each completed search
-// records, per patient, when the list was retrieved: the read-through serves it from the store
-// until the connection's TTL passes. Stored items are idempotent: loading unchanged data again
+// records, per patient, when the list was retrieved (the read-through serves it from the store
+// until the connection's TTL passes) and marks deleted the stored items it no longer returned. Stored items are idempotent: loading unchanged data again
 // writes no item, history row or quarantine row (only the retrieval times move on).
 import type { ConnectionConfig } from '../../platform/config.ts';
 import type { Database } from '../../platform/db.ts';
@@ -16,6 +16,7 @@ import { CLINICAL_FIELDS, type ClinicalResourceType } from '../../translation/fh
 import type { ConnectionIngest } from '../clinical-store/connection-ingest.ts';
 import { ingestResources } from '../clinical-store/ingest.ts';
 import { recordRetrievals } from '../clinical-store/retrieval.ts';
+import { retireAbsent } from '../clinical-store/write.ts';
 
 const log = logger('initial-load');
 
@@ -85,12 +86,16 @@ export async function loadClinical(
       // The search's start: a resource changed while its pages are read is newer than this.
       const retrievedAt = new Date().toISOString();
       const context = ingest.context(retrievedAt);
+      const present: string[] = [];
       for await (const page of client.searchPages(type, { patient: batch.join(','), _count: PAGE_SIZE })) {
         const r = await ingestResources(db, page, context, protection);
         stored += r.inserted + r.updated;
         unchanged += r.unchanged;
         quarantined += r.quarantined.length;
+        for (const resource of page) if (resource.id) present.push(resource.id);
       }
+      // Every page was read: what the source no longer returns for these patients was deleted there.
+      await retireAbsent(db, { source: connection.id, resourceType: type, subjectIds: batch, present });
       await recordRetrievals(
         db,
         connection.id,
