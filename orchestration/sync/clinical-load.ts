@@ -4,8 +4,9 @@
 // a clinical search without a patient) page by page, each page translated and stored
 // (ingestResources: invalid resources quarantined with their reasons). Each completed search
 // records, per patient, when the list was retrieved (the read-through serves it from the store
-// until the connection's TTL passes) and marks deleted the stored items it no longer returned. Stored items are idempotent: loading unchanged data again
-// writes no item, history row or quarantine row (only the retrieval times move on).
+// until the connection's TTL passes) and marks deleted the stored items it no longer returned.
+// Stored items are idempotent: loading unchanged data again writes no item, history row or
+// quarantine row (only the retrieval times move on).
 import type { ConnectionConfig } from '../../platform/config.ts';
 import type { Database } from '../../platform/db.ts';
 import { logger } from '../../platform/log.ts';
