@@ -280,3 +280,73 @@ export const ENCOUNTER_TYPES = {
 } as const;
 
 export const ENCOUNTER_CLASS_DISPLAY = { AMB: 'ambulatory', EMER: 'emergency', IMP: 'inpatient encounter' } as const;
+
+export type ProcedureConcept = { readonly snomed: string; readonly display: string };
+
+/** Procedures: what a care plan's activities and some visits produce (SNOMED CT). */
+export const PROCEDURES: readonly ProcedureConcept[] = [
+  { snomed: '46973005', display: 'Blood pressure taking (procedure)' },
+  { snomed: '401191002', display: 'Foot examination (procedure)' },
+  { snomed: '127783003', display: 'Spirometry (procedure)' },
+  { snomed: '715252007', display: 'Scoring of Patient Health Questionnaire Nine Item score (procedure)' },
+  { snomed: '410177006', display: 'Special diet education (procedure)' },
+  { snomed: '29303009', display: 'Electrocardiographic procedure (procedure)' },
+  { snomed: '399208008', display: 'Plain chest X-ray (procedure)' },
+  { snomed: '430193006', display: 'Medication reconciliation (procedure)' },
+];
+
+export const PROCEDURE_BY_SNOMED: ReadonlyMap<string, ProcedureConcept> = new Map(PROCEDURES.map((p) => [p.snomed, p]));
+
+/** The procedure each care plan's activity produces. */
+export const PLAN_PROCEDURE: Readonly<Record<string, string>> = {
+  hypertension: '46973005',
+  diabetes: '401191002',
+  asthma: '127783003',
+  depression: '715252007',
+  weight: '410177006',
+  copd: '127783003',
+};
+
+/** Procedures done at an emergency or inpatient visit. */
+export const VISIT_PROCEDURES = { EMER: '29303009', IMP: '399208008' } as const;
+
+export type GoalConcept = {
+  readonly key: string;
+  readonly plan: string;
+  readonly text: string;
+  /** SNOMED CT code of the goal, when one fits. */
+  readonly snomed?: string;
+  /** A measurable target: the LOINC code and a bound in the catalog's canonical unit. */
+  readonly target?: { readonly loinc: string; readonly high?: number; readonly low?: number; readonly unit: string };
+};
+
+export const GOALS: readonly GoalConcept[] = [
+  {
+    key: 'bp',
+    plan: 'hypertension',
+    text: 'Systolic blood pressure below 130 mm[Hg]',
+    target: { loinc: '8480-6', high: 130, unit: 'mm[Hg]' },
+  },
+  { key: 'a1c', plan: 'diabetes', text: 'Hemoglobin A1c below 7 %', target: { loinc: '4548-4', high: 7, unit: '%' } },
+  { key: 'asthma-control', plan: 'asthma', text: 'Rescue inhaler no more than twice a week' },
+  { key: 'phq9', plan: 'depression', text: 'PHQ-9 score below 5', target: { loinc: '44261-6', high: 5, unit: '{score}' } },
+  { key: 'weight-loss', plan: 'weight', text: 'Lose 5% of body weight', snomed: '289169006' },
+  { key: 'copd-exercise', plan: 'copd', text: 'Walk 30 minutes five days a week' },
+];
+
+export const GOALS_BY_PLAN: ReadonlyMap<string, readonly GoalConcept[]> = Map.groupBy(GOALS, (g) => g.plan);
+export const GOAL_BY_KEY: ReadonlyMap<string, GoalConcept> = new Map(GOALS.map((g) => [g.key, g]));
+
+/** The LOINC code of the lab reports (a generic laboratory report: panels vary by draw). */
+export const LAB_REPORT = { loinc: '11502-2', display: 'Laboratory report' } as const;
+
+export type LocalObservationConcept = { readonly key: string; readonly display: string; readonly min: number; readonly max: number };
+
+/**
+ * Observations EHRs chart under their own codes only (flowsheet rows nobody mapped to LOINC): each
+ * vendor's local code for them is in no concept map, so translation keeps them and flags them
+ * unmapped. A score has no unit: the quantity is sent without one.
+ */
+export const LOCAL_OBSERVATIONS: readonly LocalObservationConcept[] = [
+  { key: 'pain', display: 'Pain score (0-10)', min: 0, max: 10 },
+];

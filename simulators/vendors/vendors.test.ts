@@ -52,18 +52,35 @@ test('Epic patients: opaque ids, MRN/EPI/SSN identifiers, legal-sex extension, ~
   assert.equal(new Set(epic.patients.map((p) => p.identifier[0]!.value)).size, epic.patients.length, 'MRNs are unique');
 });
 
-test('Epic clinical resources: standard codings with Epic-local codings beside them, local times at -05:00, Celsius', () => {
+test('Epic clinical resources: standard codings with Epic-local codings beside them, zone offsets, Celsius', () => {
+  let localOnly = 0;
+  let unitless = 0;
+  let pain = 0;
   for (const o of epic.resources.Observation) {
     const systems = o.code.coding!.map((c) => c.system);
-    assert.deepEqual(systems, [STANDARD.loinc, EPIC.observationCodeSystem]);
-    assert.match(o.code.coding![1]!.code!, /^\d+$/);
+    const lab = o.category[0]!.coding![0]!.code === 'laboratory';
+    if (o.code.coding![0]!.code === EPIC.painScoreCode) pain++;
+    else if (systems.length === 1) localOnly++;
+    else assert.deepEqual(systems, [STANDARD.loinc, EPIC.observationCodeSystem]);
+    assert.equal(systems.at(-1), EPIC.observationCodeSystem);
+    assert.match(o.code.coding!.at(-1)!.code!, /^\d+$/);
     assert.ok(o.category.some((c) => c.coding?.[0]?.system === STANDARD.observationCategory));
     assert.ok(o.category.some((c) => c.coding?.[0]?.system === EPIC.observationCategorySystem));
-    assert.match(o.effectiveDateTime, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}-05:00$/);
+    // Lab results carry the zone's offset (CST or CDT); flowsheet rows are wall-clock time.
+    if (lab) assert.match(o.effectiveDateTime, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}-0[56]:00$/);
+    else assert.match(o.effectiveDateTime, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/);
     assert.equal(typeof o.valueQuantity!.value, 'number');
+    if (o.valueQuantity!.unit === undefined) {
+      unitless++;
+      continue;
+    }
     assert.equal(o.valueQuantity!.system, STANDARD.ucum);
     if (o.code.coding![0]!.code === '8310-5') assert.equal(o.valueQuantity!.code, 'Cel');
+    if (o.code.coding![0]!.code === '2339-0') assert.equal(o.valueQuantity!.code, 'mg/dL');
   }
+  assert.ok(localOnly > 50 && pain > 50 && unitless > pain, `${localOnly} local-only, ${pain} pain scores, ${unitless} without unit`);
+  const offsets = new Set(epic.resources.Encounter.map((e) => e.period.start!.slice(19)));
+  assert.deepEqual([...offsets].sort(), ['-05:00', '-06:00'], 'America/Chicago: daylight and standard time');
   for (const c of epic.resources.Condition) {
     assert.deepEqual(
       c.code.coding!.map((x) => x.system),
@@ -105,9 +122,20 @@ test('Cerner clinical resources: Millennium codings first and userSelected, ~30%
     assert.ok(codings.slice(1).every((c) => c.userSelected === false && !c.system!.startsWith('https://fhir.cerner.com/')));
   };
   let strings = 0;
+  let pain = 0;
   for (const o of cerner.resources.Observation) {
     proprietaryFirst(o.code.coding!, cernerCodeSet(72));
+    if (o.code.coding![0]!.code === CERNER.painScoreCode) {
+      pain++;
+      assert.equal(o.code.coding!.length, 1);
+      assert.deepEqual(Object.keys(o.valueQuantity!), ['value']);
+      continue;
+    }
     assert.equal(o.code.coding![1]!.system, STANDARD.loinc);
+    if (o.code.coding![1]!.code === '2339-0') {
+      assert.equal(o.valueQuantity!.code, 'mmol/L');
+      assert.ok(Number(o.valueQuantity!.value) > 2.5 && Number(o.valueQuantity!.value) < 26, String(o.valueQuantity!.value));
+    }
     assert.match(o.id, o.category[0]!.coding![0]!.code === 'laboratory' ? /^L-\d+$/ : /^VS-\d+$/);
     assert.match(o.effectiveDateTime, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     const value = o.valueQuantity!.value;
@@ -120,16 +148,18 @@ test('Cerner clinical resources: Millennium codings first and userSelected, ~30%
       assert.ok(Number(value) > 94 && Number(value) < 106, `body temperature ${String(value)} degF`);
     }
   }
-  const share = strings / cerner.resources.Observation.length;
+  const share = strings / (cerner.resources.Observation.length - pain);
   assert.ok(share > 0.25 && share < 0.35, `string share ${share}`);
+  assert.ok(pain > 50, `${pain} pain scores`);
+  let localOnly = 0;
   for (const c of cerner.resources.Condition) {
     proprietaryFirst(c.code.coding!, cernerCodeSet(400));
-    assert.deepEqual(
-      c.code.coding!.slice(1).map((x) => x.system),
-      [STANDARD.snomed, STANDARD.icd10cm],
-    );
+    const rest = c.code.coding!.slice(1).map((x) => x.system);
+    if (rest.length === 0) localOnly++;
+    else assert.deepEqual(rest, [STANDARD.snomed, STANDARD.icd10cm]);
     assert.match(c.onsetDateTime!, /Z$/);
   }
+  assert.ok(localOnly > 20 && localOnly < cerner.resources.Condition.length * 0.2, `${localOnly} local-only conditions`);
   for (const m of cerner.resources.MedicationRequest) proprietaryFirst(m.medicationCodeableConcept.coding!, CERNER.medicationSynonymSystem);
   for (const e of cerner.resources.Encounter) proprietaryFirst(e.type![0]!.coding!, cernerCodeSet(71));
   assert.ok(
@@ -147,6 +177,7 @@ test("the same outside result is filed at both vendors, in each vendor's units",
   const epicOutside = outside(epic.resources.Observation);
   const cernerOutside = outside(cerner.resources.Observation);
   let found = 0;
+  let glucose = 0;
   for (const rows of Map.groupBy(pop.truth, (t) => t.personId).values()) {
     if (rows.length < 2) continue;
     const e = rows.find((t) => t.siteId === 'epic-main')!;
@@ -157,9 +188,14 @@ test("the same outside result is filed at both vendors, in each vendor's units",
         (x) => x.code.coding![1]!.code === o.code.coding![0]!.code && Date.parse(x.effectiveDateTime) === Date.parse(o.effectiveDateTime),
       );
       assert.ok(twin, 'filed at both');
-      assert.equal(Number(twin.valueQuantity!.value), o.valueQuantity!.value);
+      if (twin.valueQuantity!.code === 'mmol/L') {
+        // Glucose: mmol/L at Oracle Health, mg/dL at Epic; two decimals give the mg/dL back to the unit.
+        assert.equal(o.valueQuantity!.code, 'mg/dL');
+        assert.equal(Math.round((Number(twin.valueQuantity!.value) * 180.156) / 10), o.valueQuantity!.value);
+        glucose++;
+      } else assert.equal(Number(twin.valueQuantity!.value), o.valueQuantity!.value);
       found++;
     }
   }
-  assert.ok(found > 50, `${found} shared results`);
+  assert.ok(found > 50 && glucose > 10, `${found} shared results, ${glucose} glucose`);
 });
