@@ -25,7 +25,7 @@ test('glucose in mmol/L becomes mg/dL through its molecular weight; the original
   );
   assert.deepEqual(q.issues, []);
   assert.deepEqual(q.transformations, [
-    { kind: 'unit-conversion', mapId: 'urn:patient-gateway:units|1.0.0', from: 'mmol/L (molecular weight 180.156 g/mol)', to: 'mg/dL' },
+    { kind: 'unit-conversion', mapId: 'urn:patient-gateway:units|1.1.0', from: 'mmol/L (molecular weight 180.156 g/mol)', to: 'mg/dL' },
   ]);
   // Blood glucose too, and creatinine in umol/L (88.4 umol/L is 1 mg/dL).
   assert.equal(normalizeQuantity(10, 'mmol/L', '2339-0').value, 180.156);
@@ -53,7 +53,7 @@ test('vendor spellings: non-UCUM strings are read, and a listed spelling wins ov
   assert.deepEqual(readUnit('10^3/uL', rules), { ucum: '10^3/uL', spelling: false });
   const bp = normalizeQuantity(120, 'mmHg', '8480-6');
   assert.deepEqual([bp.value, bp.unit, bp.status], [120, 'mm[Hg]', 'preferred']);
-  assert.deepEqual(bp.transformations, [{ kind: 'unit-spelling', mapId: 'urn:patient-gateway:units|1.0.0', from: 'mmHg', to: 'mm[Hg]' }]);
+  assert.deepEqual(bp.transformations, [{ kind: 'unit-spelling', mapId: 'urn:patient-gateway:units|1.1.0', from: 'mmHg', to: 'mm[Hg]' }]);
   const glucose = normalizeQuantity(100, 'mg/dl', '2345-7');
   assert.deepEqual([glucose.value, glucose.unit, glucose.status], [100, 'mg/dL', 'preferred']);
   assert.equal(normalizeQuantity(7.1, 'x10E3/uL').unit, '10*3/uL');

@@ -34,7 +34,16 @@ const utils = {
   convertToBaseUnits: (unit: string, value: number) => quietly(() => lhc.convertToBaseUnits(unit, value)),
 };
 
-export type PreferredUnit = { readonly unit: string; readonly molecularWeight?: number; readonly display?: string };
+export type PreferredUnit = {
+  readonly unit: string;
+  readonly molecularWeight?: number;
+  readonly display?: string;
+  /**
+   * Decimals in the preferred unit at which two results are the same value (the resolution the
+   * code is reported at): 5.00 mmol/L of glucose is 90.078 mg/dL, the same result as 90 mg/dL.
+   */
+  readonly decimals?: number;
+};
 
 export type UnitRules = {
   /** `url|version` of the rules, recorded in lineage. */
@@ -87,9 +96,13 @@ export function parseUnitRules(json: unknown, file: string): UnitRules {
     const r = rule as Record<string, unknown>;
     const mw = r.molecularWeight;
     if (mw !== undefined && (typeof mw !== 'number' || !(mw > 0))) fail(`${path}.molecularWeight`, 'must be a positive number (g/mol)');
+    const decimals = r.decimals;
+    if (decimals !== undefined && !(Number.isInteger(decimals) && (decimals as number) >= 0 && (decimals as number) <= 6))
+      fail(`${path}.decimals`, 'must be an integer from 0 to 6');
     preferred.set(loinc, {
       unit: r.unit as string,
       ...(typeof mw === 'number' ? { molecularWeight: mw } : {}),
+      ...(typeof decimals === 'number' ? { decimals } : {}),
       ...(typeof r.display === 'string' ? { display: r.display } : {}),
     });
   }
@@ -109,6 +122,18 @@ export function loadUnitRules(file = process.env.UNITS_FILE ?? resolve(PROJECT_R
 
 let defaultRules: UnitRules | undefined;
 const rulesOrDefault = (rules?: UnitRules): UnitRules => rules ?? (defaultRules ??= loadUnitRules());
+
+/**
+ * A normalized value as two results of one code are compared: rounded to the code's `decimals`
+ * when it is in the preferred unit and decimals are configured, else as it is.
+ */
+export function comparableValue(value: number | null, unit: string | null, loinc: string | null, rules?: UnitRules): number | null {
+  if (value === null || loinc === null) return value;
+  const preferred = rulesOrDefault(rules).preferred.get(loinc);
+  if (preferred?.decimals === undefined || preferred.unit !== unit) return value;
+  const scale = 10 ** preferred.decimals;
+  return Math.round(value * scale) / scale;
+}
 
 /** How a unit string was read. */
 export type UnitReading = { readonly ucum: string; readonly spelling: boolean } | undefined;

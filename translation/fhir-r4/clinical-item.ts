@@ -8,7 +8,7 @@ import { error, result, warning, type TranslationIssue, type Translated } from '
 import { TRANSFORMATION_KIND, type Lineage, type Transformation } from '../lineage.ts';
 import { translateConcept, type Coding, type Terminology } from '../terminology/translate.ts';
 import { OFFSET_SOURCE, parseFhirDateTime, type Precision } from '../time.ts';
-import { normalizeFhirQuantity, type UnitRules } from '../units.ts';
+import { comparableValue, normalizeFhirQuantity, type UnitRules } from '../units.ts';
 import { STANDARD_SYSTEMS } from './codes.ts';
 import { validateResource, type ValidationOptions } from './validation/validate.ts';
 import {
@@ -202,6 +202,9 @@ export function toCanonicalItem(input: unknown, ctx: ItemContext): Translated<Ca
   const contentDigest = sha(canonicalJson(content));
   const version = versionOf(r, contentDigest);
   // Without a code and a time, two items cannot be shown to state the same fact: never merged.
+  // Values compare at the resolution their code is reported at (config/units.json decimals), so a
+  // glucose sent in mmol/L and the same result sent in mg/dL are one fact.
+  const loinc = code?.system === STANDARD_SYSTEMS.loinc ? code.code : null;
   const factKey =
     code && effective
       ? sha(
@@ -210,7 +213,7 @@ export function toCanonicalItem(input: unknown, ctx: ItemContext): Translated<Ca
             code.system,
             code.code,
             effective?.instant ?? null,
-            value?.value ?? null,
+            comparableValue(value?.value ?? null, value?.unit ?? null, loinc, ctx.units),
             value?.unit ?? null,
             otherValue(r),
           ]),
