@@ -123,7 +123,7 @@ export type FhirMedicationAdministration = ResourceBase & {
   subject: Reference;
   context?: Reference;
   effectiveDateTime: string;
-  dosage?: { text?: string; route?: CodeableConcept };
+  dosage?: { text?: string; route?: CodeableConcept; dose?: Quantity };
 };
 
 export type FhirProcedure = ResourceBase & {
@@ -149,7 +149,17 @@ export type FhirGoal = ResourceBase & {
 
 export type FhirDiagnosticReport = ResourceBase & {
   resourceType: 'DiagnosticReport';
-  status: 'registered' | 'partial' | 'preliminary' | 'final' | 'amended' | 'corrected' | 'appended' | 'cancelled' | 'entered-in-error' | 'unknown';
+  status:
+    | 'registered'
+    | 'partial'
+    | 'preliminary'
+    | 'final'
+    | 'amended'
+    | 'corrected'
+    | 'appended'
+    | 'cancelled'
+    | 'entered-in-error'
+    | 'unknown';
   category: CodeableConcept[];
   code: CodeableConcept;
   subject: Reference;

@@ -222,50 +222,110 @@ export const CONDITIONS: readonly ConditionConcept[] = [
 
 export const CONDITION_BY_SNOMED: ReadonlyMap<string, ConditionConcept> = new Map(CONDITIONS.map((c) => [c.snomed, c]));
 
-export type MedicationConcept = { readonly rxnorm: string; readonly display: string; readonly dosage: string };
+export type MedicationConcept = {
+  readonly rxnorm: string;
+  readonly display: string;
+  readonly dosage: string;
+  /** One administered dose (UCUM). */
+  readonly dose: { readonly value: number; readonly unit: string };
+};
 
 export const MEDICATIONS: readonly MedicationConcept[] = [
   {
     rxnorm: '860975',
+    dose: { value: 500, unit: 'mg' },
     display: '24 HR metformin hydrochloride 500 MG Extended Release Oral Tablet',
     dosage: 'Take 1 tablet (500 mg total) by mouth daily with evening meal.',
   },
-  { rxnorm: '314076', display: 'lisinopril 10 MG Oral Tablet', dosage: 'Take 1 tablet (10 mg total) by mouth daily.' },
-  { rxnorm: '197361', display: 'amlodipine 5 MG Oral Tablet', dosage: 'Take 1 tablet (5 mg total) by mouth daily.' },
-  { rxnorm: '617312', display: 'atorvastatin 10 MG Oral Tablet', dosage: 'Take 1 tablet (10 mg total) by mouth nightly.' },
+  {
+    rxnorm: '314076',
+    dose: { value: 10, unit: 'mg' },
+    display: 'lisinopril 10 MG Oral Tablet',
+    dosage: 'Take 1 tablet (10 mg total) by mouth daily.',
+  },
+  {
+    rxnorm: '197361',
+    dose: { value: 5, unit: 'mg' },
+    display: 'amlodipine 5 MG Oral Tablet',
+    dosage: 'Take 1 tablet (5 mg total) by mouth daily.',
+  },
+  {
+    rxnorm: '617312',
+    dose: { value: 10, unit: 'mg' },
+    display: 'atorvastatin 10 MG Oral Tablet',
+    dosage: 'Take 1 tablet (10 mg total) by mouth nightly.',
+  },
   {
     rxnorm: '745679',
+    dose: { value: 2, unit: '{puff}' },
     display: '200 ACTUAT albuterol 0.09 MG/ACTUAT Metered Dose Inhaler',
     dosage: 'Inhale 2 puffs every 4 hours as needed for wheezing or shortness of breath.',
   },
   {
     rxnorm: '310965',
+    dose: { value: 400, unit: 'mg' },
     display: 'ibuprofen 200 MG Oral Tablet',
     dosage: 'Take 2 tablets (400 mg total) by mouth every 6 hours as needed for pain.',
   },
-  { rxnorm: '312938', display: 'sertraline 100 MG Oral Tablet', dosage: 'Take 1 tablet (100 mg total) by mouth daily.' },
+  {
+    rxnorm: '312938',
+    dose: { value: 100, unit: 'mg' },
+    display: 'sertraline 100 MG Oral Tablet',
+    dosage: 'Take 1 tablet (100 mg total) by mouth daily.',
+  },
 ];
 
 export const MEDICATION_BY_RXNORM: ReadonlyMap<string, MedicationConcept> = new Map(MEDICATIONS.map((m) => [m.rxnorm, m]));
 
-export type CarePlanConcept = { readonly key: string; readonly title: string; readonly description: string };
+export type CarePlanConcept = {
+  readonly key: string;
+  readonly title: string;
+  readonly description: string;
+  /** SNOMED CT care-plan concept (a CarePlan category beside US Core's generic assess-plan). */
+  readonly snomed: string;
+  readonly snomedDisplay: string;
+};
 
 export const CARE_PLANS: readonly CarePlanConcept[] = [
-  { key: 'hypertension', title: 'Hypertension care plan', description: 'Home blood pressure log, low-sodium diet, recheck in 3 months.' },
+  {
+    key: 'hypertension',
+    snomed: '443402002',
+    snomedDisplay: 'Lifestyle education regarding hypertension (procedure)',
+    title: 'Hypertension care plan',
+    description: 'Home blood pressure log, low-sodium diet, recheck in 3 months.',
+  },
   {
     key: 'diabetes',
+    snomed: '698360004',
+    snomedDisplay: 'Diabetes self management plan (record artifact)',
     title: 'Diabetes self-management plan',
     description: 'HbA1c every 3 months, foot and eye exams yearly, diabetes education referral.',
   },
   {
     key: 'asthma',
+    snomed: '699728000',
+    snomedDisplay: 'Asthma self management (procedure)',
     title: 'Asthma action plan',
     description: 'Rescue inhaler as needed; step up therapy if symptoms more than twice a week.',
   },
-  { key: 'depression', title: 'Depression care plan', description: 'PHQ-9 follow-up in 4 weeks, behavioral health referral.' },
-  { key: 'weight', title: 'Weight management plan', description: 'Nutrition counselling and 150 minutes of activity a week.' },
+  {
+    key: 'depression',
+    snomed: '736376001',
+    snomedDisplay: 'Psychiatry care plan (record artifact)',
+    title: 'Depression care plan',
+    description: 'PHQ-9 follow-up in 4 weeks, behavioral health referral.',
+  },
+  {
+    key: 'weight',
+    snomed: '718361005',
+    snomedDisplay: 'Weight reduction regime (regime/therapy)',
+    title: 'Weight management plan',
+    description: 'Nutrition counselling and 150 minutes of activity a week.',
+  },
   {
     key: 'copd',
+    snomed: '412776001',
+    snomedDisplay: 'Chronic obstructive pulmonary disease clinical management plan (record artifact)',
     title: 'COPD management plan',
     description: 'Pulmonary rehabilitation referral, smoking cessation support, vaccinations.',
   },
@@ -347,6 +407,4 @@ export type LocalObservationConcept = { readonly key: string; readonly display: 
  * vendor's local code for them is in no concept map, so translation keeps them and flags them
  * unmapped. A score has no unit: the quantity is sent without one.
  */
-export const LOCAL_OBSERVATIONS: readonly LocalObservationConcept[] = [
-  { key: 'pain', display: 'Pain score (0-10)', min: 0, max: 10 },
-];
+export const LOCAL_OBSERVATIONS: readonly LocalObservationConcept[] = [{ key: 'pain', display: 'Pain score (0-10)', min: 0, max: 10 }];

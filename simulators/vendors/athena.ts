@@ -24,7 +24,9 @@ import { MARITAL_DISPLAY, dateIn, localTime, numbers, touched, utcSeconds, zoned
 import { standardRace } from './race.ts';
 
 /** Lab analyte codes (labs) and vitals keys (vital signs) of the practice, by LOINC. */
-export const ATHENA_OBSERVATION_CODES: Readonly<Record<string, { readonly system: string; readonly code: string; readonly display: string }>> = {
+export const ATHENA_OBSERVATION_CODES: Readonly<
+  Record<string, { readonly system: string; readonly code: string; readonly display: string }>
+> = {
   '8867-4': { system: ATHENA_SYSTEMS.vital, code: 'VITALS.PULSE.RATE', display: 'Pulse rate' },
   '8480-6': { system: ATHENA_SYSTEMS.vital, code: 'VITALS.BLOODPRESSURE.SYSTOLIC', display: 'Blood pressure systolic' },
   '8462-4': { system: ATHENA_SYSTEMS.vital, code: 'VITALS.BLOODPRESSURE.DIASTOLIC', display: 'Blood pressure diastolic' },
@@ -213,6 +215,7 @@ export function athenaShaper(ctx: ShaperContext): VendorShaper {
         time,
         wallTime: time,
         date: (ms) => dateIn(ms, ctx.timeZone),
+        instant: utcSeconds,
         meta,
         encounter: (key) => refTo('Encounter', key),
         condition: (key) => refTo('Condition', key),
@@ -231,7 +234,10 @@ export function athenaShaper(ctx: ShaperContext): VendorShaper {
           text: { status: 'generated' as const, div: `<div xmlns="http://www.w3.org/1999/xhtml">${concept.title}</div>` },
           status: p.status,
           intent: 'plan' as const,
-          category: [{ coding: [{ system: STANDARD.carePlanCategory, code: 'assess-plan' }] }],
+          category: [
+            { coding: [{ system: STANDARD.carePlanCategory, code: 'assess-plan' }] },
+            { coding: [{ system: STANDARD.snomed, code: concept.snomed, display: concept.snomedDisplay }], text: concept.title },
+          ],
           title: concept.title,
           description: concept.description,
           subject,

@@ -181,7 +181,12 @@ export function cernerShaper(ctx: ShaperContext): VendorShaper {
     const concept = MEDICATION_BY_RXNORM.get(rxnorm)!;
     return {
       coding: [
-        { system: CERNER.medicationSynonymSystem, code: CERNER_MEDICATION_CODES[concept.rxnorm]!, display: concept.display, userSelected: true },
+        {
+          system: CERNER.medicationSynonymSystem,
+          code: CERNER_MEDICATION_CODES[concept.rxnorm]!,
+          display: concept.display,
+          userSelected: true,
+        },
         { system: STANDARD.rxnorm, code: concept.rxnorm, display: concept.display, userSelected: false },
       ],
       text: concept.display,
@@ -334,6 +339,7 @@ export function cernerShaper(ctx: ShaperContext): VendorShaper {
         time: utcMillis,
         wallTime: utcMillis,
         date: (ms) => dateIn(ms, ctx.timeZone),
+        instant: utcMillis,
         meta: (ms) => ({ versionId: '1', lastUpdated: utcMillis(touched(ms, 0)) }),
         encounter: encounterRef,
         condition: (key) => (conditionIds.has(key) ? { reference: `Condition/${conditionIds.get(key)!}` } : undefined),
@@ -365,6 +371,7 @@ export function cernerShaper(ctx: ShaperContext): VendorShaper {
               coding: [{ system: STANDARD.carePlanCategory, code: 'assess-plan', display: 'Assessment and Plan of Treatment' }],
               text: 'Assessment and Plan of Treatment',
             },
+            { coding: [{ system: STANDARD.snomed, code: concept.snomed, display: concept.snomedDisplay }], text: concept.title },
           ],
           title: concept.title,
           description: concept.description,

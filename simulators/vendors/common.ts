@@ -53,6 +53,8 @@ export type DetailRendering = {
   time(ms: number): string;
   /** A time that vendor sends as bare wall-clock (no offset), when it does; else its usual style. */
   wallTime(ms: number): string;
+  /** An instant (DiagnosticReport.issued): FHIR requires the offset. */
+  instant(ms: number): string;
   /** A calendar date (Goal.startDate, target.dueDate). */
   date(ms: number): string;
   meta(ms: number): Meta;
@@ -100,20 +102,21 @@ export function renderDetail(c: SiteClinical, r: DetailRendering): DetailResourc
       dosage: [{ text: concept.dosage }],
     };
   });
-  const MedicationAdministration = c.medicationAdministrations.map(
-    (m): FhirMedicationAdministration => ({
-      resourceType: 'MedicationAdministration',
-      id: r.id('MedicationAdministration'),
-      meta: r.meta(m.at + HOUR / 2),
-      status: 'completed',
-      medicationCodeableConcept: r.medication(m.rxnorm),
-      subject: r.subject,
-      ...(r.encounter(m.encounterKey) ? { context: r.encounter(m.encounterKey)! } : {}),
-      // Medication administration records are charted at the bedside in wall-clock time.
-      effectiveDateTime: r.wallTime(m.at),
-      dosage: { text: MEDICATION_BY_RXNORM.get(m.rxnorm)!.dosage.replace(/^Take|^Inhale/, 'Given:') },
-    }),
-  );
+  const MedicationAdministration = c.medicationAdministrations.map((m): FhirMedicationAdministration => ({
+    resourceType: 'MedicationAdministration',
+    id: r.id('MedicationAdministration'),
+    meta: r.meta(m.at + HOUR / 2),
+    status: 'completed',
+    medicationCodeableConcept: r.medication(m.rxnorm),
+    subject: r.subject,
+    ...(r.encounter(m.encounterKey) ? { context: r.encounter(m.encounterKey)! } : {}),
+    // Medication administration records are charted at the bedside in wall-clock time.
+    effectiveDateTime: r.wallTime(m.at),
+    dosage: {
+      text: MEDICATION_BY_RXNORM.get(m.rxnorm)!.dosage.replace(/^Take|^Inhale/, 'Given:'),
+      dose: { ...MEDICATION_BY_RXNORM.get(m.rxnorm)!.dose, system: STANDARD.ucum, code: MEDICATION_BY_RXNORM.get(m.rxnorm)!.dose.unit },
+    },
+  }));
   const procedureIds = new Map<string, string>();
   const Procedure = c.procedures.map((p): FhirProcedure => {
     const concept = PROCEDURE_BY_SNOMED.get(p.snomed)!;
@@ -186,7 +189,7 @@ export function renderDetail(c: SiteClinical, r: DetailRendering): DetailResourc
       subject: r.subject,
       ...(encounter ? { encounter } : {}),
       effectiveDateTime: r.time(d.effective),
-      issued: r.time(d.issued),
+      issued: r.instant(d.issued),
       result: d.observationKeys.flatMap((k) => r.observation(k) ?? []),
     };
   });
@@ -219,7 +222,10 @@ export function renderDetail(c: SiteClinical, r: DetailRendering): DetailResourc
 }
 
 /** A care plan's links to its goals and the procedures its activities produced. */
-export function planLinks(plan: CarePlanRecord, d: Pick<DetailResources, 'goalIds' | 'procedureIds'>): Pick<FhirCarePlan, 'goal' | 'activity'> {
+export function planLinks(
+  plan: CarePlanRecord,
+  d: Pick<DetailResources, 'goalIds' | 'procedureIds'>,
+): Pick<FhirCarePlan, 'goal' | 'activity'> {
   const goal = plan.goals.flatMap((k) => (d.goalIds.has(k) ? [ref('Goal', d.goalIds.get(k)!)] : []));
   const outcomes = plan.procedures.flatMap((k) => (d.procedureIds.has(k) ? [ref('Procedure', d.procedureIds.get(k)!)] : []));
   return {

@@ -300,13 +300,17 @@ export function epicShaper(ctx: ShaperContext): VendorShaper {
         time,
         wallTime: wallClock,
         date: (ms) => dateIn(ms, ctx.timeZone),
+        instant: utcSeconds,
         meta: (ms) => ({ lastUpdated: utcSeconds(touched(ms, 0)) }),
         encounter: encounterRef,
         condition: (key) => (conditionIds.has(key) ? { reference: `Condition/${conditionIds.get(key)!}` } : undefined),
         observation: (key) => (observationIds.has(key) ? { reference: `Observation/${observationIds.get(key)!}` } : undefined),
         medication,
         localObservation: () => ({ system: EPIC.observationCodeSystem, code: EPIC.painScoreCode, display: 'Pain Score' }),
-        localCategory: (c) => ({ coding: [{ system: EPIC.observationCategorySystem, code: EPIC_CATEGORY[c].code }], text: EPIC_CATEGORY[c].text }),
+        localCategory: (c) => ({
+          coding: [{ system: EPIC.observationCategorySystem, code: EPIC_CATEGORY[c].code }],
+          text: EPIC_CATEGORY[c].text,
+        }),
         narratives: false,
       });
 
@@ -324,6 +328,7 @@ export function epicShaper(ctx: ShaperContext): VendorShaper {
               coding: [{ system: STANDARD.carePlanCategory, code: 'assess-plan', display: 'Assessment and Plan of Treatment' }],
               text: 'Assessment and Plan of Treatment',
             },
+            { coding: [{ system: STANDARD.snomed, code: concept.snomed, display: concept.snomedDisplay }], text: concept.title },
           ],
           title: concept.title,
           description: concept.description,
