@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generatePopulation } from '../population/generate.ts';
 import type { Coding } from '../fhir-types.ts';
-import { CERNER, EPIC, STANDARD, cernerCodeSet } from './constants.ts';
+import { CLINICAL_TYPES } from '../site-data.ts';
+import { ATHENA, ATHENA_SYSTEMS, CERNER, EPIC, STANDARD, cernerCodeSet } from './constants.ts';
 
 const pop = generatePopulation({
   seed: 42,
@@ -198,4 +199,74 @@ test("the same outside result is filed at both vendors, in each vendor's units",
     }
   }
   assert.ok(found > 50 && glucose > 10, `${found} shared results, ${glucose} glucose`);
+});
+
+const trio = generatePopulation({
+  seed: 11,
+  size: 400,
+  sites: [
+    { id: 'epic-x', vendor: 'epic' },
+    { id: 'cerner-y', vendor: 'cerner' },
+    { id: 'athena-z', vendor: 'athenahealth', timeZone: 'America/Denver' },
+  ],
+});
+const athena = trio.sites['athena-z']!;
+
+test('athenahealth: practice-scoped ids, identifiers under its OID root, analyte codes beside LOINC, wall-clock times', () => {
+  for (const p of athena.patients) {
+    assert.match(p.id, new RegExp(`^a-${ATHENA.practiceId}\\.E-\\d+$`));
+    const [mrn, enterprise] = p.identifier;
+    assert.equal(mrn!.system, ATHENA_SYSTEMS.mrn);
+    assert.equal(enterprise!.system, ATHENA_SYSTEMS.enterprise);
+    assert.equal(p.id, `a-${ATHENA.practiceId}.E-${enterprise!.value}`);
+    assert.ok(p.extension?.every((e) => e.url === STANDARD.usCoreRace || e.url === STANDARD.usCoreEthnicity));
+  }
+  let analyteOnly = 0;
+  for (const o of athena.resources.Observation) {
+    assert.match(o.id, new RegExp(`^a-${ATHENA.practiceId}\\.observation-\\d+$`));
+    const lab = o.category[0]!.coding![0]!.code === 'laboratory';
+    if (lab) assert.match(o.effectiveDateTime, /-0[67]:00$/, 'lab results with the offset (Denver: MST or MDT)');
+    else assert.match(o.effectiveDateTime, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/);
+    const systems = o.code.coding!.map((c) => c.system);
+    if (systems.length === 1 && systems[0] === ATHENA_SYSTEMS.analyte) analyteOnly++;
+    if (o.code.coding![0]!.code === '29463-7') assert.equal(o.valueQuantity!.code, 'g', 'weight in grams');
+  }
+  assert.ok(analyteOnly > 20, `${analyteOnly} lab results with the analyte code only`);
+  for (const type of CLINICAL_TYPES) {
+    assert.ok(athena.resources[type].length > 0, type);
+    for (const r of athena.resources[type]) assert.match(r.id, new RegExp(`^a-${ATHENA.practiceId}\\.[a-z]+-\\d+$`), type);
+  }
+});
+
+test('every vendor renders every type; references inside a site resolve (reports to results, plans to goals and procedures)', () => {
+  for (const [id, site] of Object.entries(trio.sites)) {
+    const ids = new Set(CLINICAL_TYPES.flatMap((t) => site.resources[t].map((r) => `${t}/${r.id}`)));
+    for (const p of site.patients) ids.add(`Patient/${p.id}`);
+    for (const type of CLINICAL_TYPES) {
+      assert.ok(site.resources[type].length > 20, `${id} ${type}`);
+      for (const r of site.resources[type]) {
+        const refs = JSON.stringify(r).match(/"reference":"[^"]+"/g) ?? [];
+        for (const ref of refs) assert.ok(ids.has(ref.slice(13, -1)), `${id} ${type}/${r.id} → ${ref}`);
+      }
+    }
+    assert.ok(site.resources.DiagnosticReport.every((d) => d.result.length > 0));
+    assert.ok(site.resources.CarePlan.some((p) => (p.goal?.length ?? 0) > 0 && (p.activity?.[0]?.outcomeReference?.length ?? 0) > 0));
+    assert.ok(site.resources.MedicationAdministration.every((m) => m.dosage?.dose?.value !== undefined));
+  }
+});
+
+test("race and ethnicity in each vendor's codes: Epic's category list, Millennium code values first, athenahealth's standard codes", () => {
+  const omb = (p: { extension?: { url: string; extension?: { url: string; valueCoding?: { system?: string } }[] }[] }, url: string) =>
+    p
+      .extension!.find((e) => e.url === url)!
+      .extension!.filter((x) => x.url === 'ombCategory')
+      .map((x) => x.valueCoding!.system);
+  for (const p of trio.sites['epic-x']!.patients) assert.deepEqual(omb(p, STANDARD.usCoreRace), [EPIC.raceSystem]);
+  for (const p of trio.sites['cerner-y']!.patients) assert.equal(omb(p, STANDARD.usCoreEthnicity)[0], cernerCodeSet(27));
+  for (const p of athena.patients) assert.ok(omb(p, STANDARD.usCoreRace).every((s) => s === STANDARD.cdcRace || s === STANDARD.nullFlavor));
+  // The same person may be recorded differently (declined at one site), but mostly the same.
+  const texts = new Set(
+    trio.sites['epic-x']!.patients.map((p) => p.extension!.find((e) => e.url === STANDARD.usCoreRace)!.extension!.at(-1)!.valueString),
+  );
+  assert.ok(texts.size >= 8, [...texts].join());
 });
