@@ -221,7 +221,7 @@ export function athenaShaper(ctx: ShaperContext): VendorShaper {
         condition: (key) => refTo('Condition', key),
         observation: (key) => refTo('Observation', key),
         medication,
-        localObservation: () => ({ system: ATHENA_SYSTEMS.vital, code: ATHENA.painScoreCode, display: 'Pain scale' }),
+        localObservation: () => [{ system: ATHENA_SYSTEMS.vital, code: ATHENA.painScoreCode, display: 'Pain scale' }],
         narratives: false,
       });
 

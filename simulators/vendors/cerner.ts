@@ -345,12 +345,9 @@ export function cernerShaper(ctx: ShaperContext): VendorShaper {
         condition: (key) => (conditionIds.has(key) ? { reference: `Condition/${conditionIds.get(key)!}` } : undefined),
         observation: (key) => (observationIds.has(key) ? { reference: `Observation/${observationIds.get(key)!}` } : undefined),
         medication,
-        localObservation: () => ({
-          system: cernerCodeSet(CERNER_CODE_SETS.observation),
-          code: CERNER.painScoreCode,
-          display: 'Pain Score',
-          userSelected: true,
-        }),
+        localObservation: () => [
+          { system: cernerCodeSet(CERNER_CODE_SETS.observation), code: CERNER.painScoreCode, display: 'Pain Score', userSelected: true },
+        ],
         narratives: true,
       });
 

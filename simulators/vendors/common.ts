@@ -63,8 +63,11 @@ export type DetailRendering = {
   observation(key: string): Reference | undefined;
   /** The medication concept with this vendor's codings. */
   medication(rxnorm: string): CodeableConcept;
-  /** The vendor's coding for a result charted under its own code only (no standard code). */
-  localObservation(concept: string): Coding;
+  /**
+   * The codings of a result most EHRs chart under a local code only (the pain score): the vendor's
+   * code alone, or with the LOINC code its build maps it to.
+   */
+  localObservation(concept: string): Coding[];
   /** The vendor-local observation category coding beside the standard one, if it sends one. */
   localCategory?: (category: 'vital-signs' | 'laboratory') => CodeableConcept;
   readonly narratives: boolean;
@@ -197,6 +200,7 @@ export function renderDetail(c: SiteClinical, r: DetailRendering): DetailResourc
     const concept = LOCAL_OBSERVATIONS.find((x) => x.key === o.concept)!;
     const encounter = r.encounter(o.encounterKey);
     const coding = r.localObservation(o.concept);
+    const local = coding.at(-1)!;
     return {
       resourceType: 'Observation',
       id: r.id('Observation'),
@@ -210,7 +214,7 @@ export function renderDetail(c: SiteClinical, r: DetailRendering): DetailResourc
         },
         ...(r.localCategory ? [r.localCategory('vital-signs')] : []),
       ],
-      code: { coding: [coding], text: coding.display ?? concept.display },
+      code: { coding, text: local.display ?? concept.display },
       subject: r.subject,
       ...(encounter ? { encounter } : {}),
       effectiveDateTime: r.wallTime(o.effective),

@@ -59,8 +59,9 @@ export const EPIC = {
   localOnlyShare: 0.1,
   /** Share of vital signs whose quantity comes without unit, code and system (the value alone). */
   missingUnitShare: 0.05,
-  /** The flowsheet row of the pain score: in no concept map (translation keeps it, flagged unmapped). */
+  /** The flowsheet row of the pain score, sent beside the LOINC code the instance's build maps it to. */
   painScoreCode: '1570000056',
+  painScoreLoinc: '72514-3',
 } as const;
 
 const CERNER_TENANT = 'ec2458f2-1e24-41c8-b71b-0e701af7583d';

@@ -306,7 +306,11 @@ export function epicShaper(ctx: ShaperContext): VendorShaper {
         condition: (key) => (conditionIds.has(key) ? { reference: `Condition/${conditionIds.get(key)!}` } : undefined),
         observation: (key) => (observationIds.has(key) ? { reference: `Observation/${observationIds.get(key)!}` } : undefined),
         medication,
-        localObservation: () => ({ system: EPIC.observationCodeSystem, code: EPIC.painScoreCode, display: 'Pain Score' }),
+        // The instance's build maps its pain-score row to LOINC (the other vendors' do not).
+        localObservation: () => [
+          { system: STANDARD.loinc, code: EPIC.painScoreLoinc, display: 'Pain severity - 0-10 verbal numeric rating [Score] - Reported' },
+          { system: EPIC.observationCodeSystem, code: EPIC.painScoreCode, display: 'Pain Score' },
+        ],
         localCategory: (c) => ({
           coding: [{ system: EPIC.observationCategorySystem, code: EPIC_CATEGORY[c].code }],
           text: EPIC_CATEGORY[c].text,

@@ -62,7 +62,13 @@ const EPIC_RACE: Readonly<Record<Race, string>> = {
   declined: '7',
   unknown: '8',
 };
-const EPIC_ETHNICITY: Readonly<Record<Ethnicity, string>> = { hispanic: '1', 'not-hispanic': '2', mexican: '5', declined: '3', unknown: '4' };
+const EPIC_ETHNICITY: Readonly<Record<Ethnicity, string>> = {
+  hispanic: '1',
+  'not-hispanic': '2',
+  mexican: '5',
+  declined: '3',
+  unknown: '4',
+};
 
 /** Millennium code values (code sets 282 and 27); Millennium has no detailed Asian values nor "multiple". */
 const CERNER_RACE: Readonly<Record<Race, string>> = {
@@ -88,10 +94,7 @@ const CERNER_ETHNICITY: Readonly<Record<Ethnicity, string>> = {
 
 const extension = (url: string, codings: readonly Coding[], text: string): Extension => ({
   url,
-  extension: [
-    ...codings.map((valueCoding): Extension => ({ url: 'ombCategory', valueCoding })),
-    { url: 'text', valueString: text },
-  ],
+  extension: [...codings.map((valueCoding): Extension => ({ url: 'ombCategory', valueCoding })), { url: 'text', valueString: text }],
 });
 
 export type RaceCoder = (race: Race, ethnicity: Ethnicity) => Extension[];

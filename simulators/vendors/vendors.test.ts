@@ -60,7 +60,7 @@ test('Epic clinical resources: standard codings with Epic-local codings beside t
   for (const o of epic.resources.Observation) {
     const systems = o.code.coding!.map((c) => c.system);
     const lab = o.category[0]!.coding![0]!.code === 'laboratory';
-    if (o.code.coding![0]!.code === EPIC.painScoreCode) pain++;
+    if (o.code.coding!.at(-1)!.code === EPIC.painScoreCode) pain++;
     else if (systems.length === 1) localOnly++;
     else assert.deepEqual(systems, [STANDARD.loinc, EPIC.observationCodeSystem]);
     assert.equal(systems.at(-1), EPIC.observationCodeSystem);
