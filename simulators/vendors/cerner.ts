@@ -345,8 +345,15 @@ export function cernerShaper(ctx: ShaperContext): VendorShaper {
         condition: (key) => (conditionIds.has(key) ? { reference: `Condition/${conditionIds.get(key)!}` } : undefined),
         observation: (key) => (observationIds.has(key) ? { reference: `Observation/${observationIds.get(key)!}` } : undefined),
         medication,
+        // The pain-score event code is in no concept map: flagged unmapped, beside the LOINC code.
         localObservation: () => [
           { system: cernerCodeSet(CERNER_CODE_SETS.observation), code: CERNER.painScoreCode, display: 'Pain Score', userSelected: true },
+          {
+            system: STANDARD.loinc,
+            code: CERNER.painScoreLoinc,
+            display: 'Pain severity - 0-10 verbal numeric rating [Score] - Reported',
+            userSelected: false,
+          },
         ],
         narratives: true,
       });

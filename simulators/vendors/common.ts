@@ -200,7 +200,7 @@ export function renderDetail(c: SiteClinical, r: DetailRendering): DetailResourc
     const concept = LOCAL_OBSERVATIONS.find((x) => x.key === o.concept)!;
     const encounter = r.encounter(o.encounterKey);
     const coding = r.localObservation(o.concept);
-    const local = coding.at(-1)!;
+    const local = coding.find((c) => c.system !== STANDARD.loinc) ?? coding[0]!;
     return {
       resourceType: 'Observation',
       id: r.id('Observation'),

@@ -108,8 +108,9 @@ export const CERNER = {
   localOnlyShare: 0.1,
   /** Glucose is resulted in SI units (mmol/L, two decimals) on this tenant; the other vendors send mg/dL. */
   glucoseUnit: 'mmol/L',
-  /** Event code of the pain score: in no concept map (translation keeps it, flagged unmapped). */
+  /** Event code of the pain score, sent before its LOINC code: in no concept map (kept, flagged unmapped). */
   painScoreCode: '2700721',
+  painScoreLoinc: '72514-3',
 } as const;
 
 /** `https://fhir.cerner.com/<tenant>/codeSet/<n>` */

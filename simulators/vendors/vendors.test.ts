@@ -128,7 +128,7 @@ test('Cerner clinical resources: Millennium codings first and userSelected, ~30%
     proprietaryFirst(o.code.coding!, cernerCodeSet(72));
     if (o.code.coding![0]!.code === CERNER.painScoreCode) {
       pain++;
-      assert.equal(o.code.coding!.length, 1);
+      assert.equal(o.code.coding![1]!.code, CERNER.painScoreLoinc);
       assert.deepEqual(Object.keys(o.valueQuantity!), ['value']);
       continue;
     }

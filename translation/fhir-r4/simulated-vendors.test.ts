@@ -1,6 +1,7 @@
 // Every resource the simulated EHRs serve goes through the one translation path with its vendor's
 // profile: each is translated (none refused), the only unmapped codes are the local-only ones no
-// map covers on purpose (the pain score at Oracle Health and athenahealth; Epic's build maps it),
+// map covers on purpose (the pain-score codes of Oracle Health, beside LOINC, and athenahealth,
+// alone; Epic's build maps its own),
 // and the outside lab results filed at two vendors (glucose in mg/dL at one, mmol/L at the other)
 // get one fact key.
 import { test } from 'node:test';
