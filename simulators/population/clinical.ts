@@ -255,7 +255,9 @@ function medicationStatements(rng: Random, base: BaseClinical, prefix: string): 
   return base.medications.flatMap((m, i) => {
     if (!rng.chance(0.7)) return [];
     const visit = base.encounters.find((v) => v.start > m.authoredOn);
-    const asserted = visit ? visit.start + rng.int(5, 30) * MINUTE : Math.min(REFERENCE_TIME - HOUR, m.authoredOn + rng.int(1, 60) * MINUTE);
+    const asserted = visit
+      ? visit.start + rng.int(5, 30) * MINUTE
+      : Math.min(REFERENCE_TIME - HOUR, m.authoredOn + rng.int(1, 60) * MINUTE);
     return [
       {
         key: `${prefix}:stmt:${i}`,
@@ -326,11 +328,7 @@ function localObservations(rng: Random, base: BaseClinical, prefix: string): Loc
  * A care plan's goals (from its template) and the procedure its activity produced; visit
  * procedures (an ECG in the emergency department, a chest X-ray on admission).
  */
-function plansGoalsProcedures(
-  rng: Random,
-  base: BaseClinical,
-  prefix: string,
-): Pick<SiteClinical, 'carePlans' | 'goals' | 'procedures'> {
+function plansGoalsProcedures(rng: Random, base: BaseClinical, prefix: string): Pick<SiteClinical, 'carePlans' | 'goals' | 'procedures'> {
   const goals: GoalRecord[] = [];
   const procedures: ProcedureRecord[] = [];
   for (const v of base.encounters) {

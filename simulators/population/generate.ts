@@ -223,9 +223,11 @@ export function generatePopulation(options: PopulationOptions): Population {
   const sites: Record<string, SiteData> = {};
   const truthBySite = new Map<string, TruthRow[]>();
   options.sites.forEach((site, siteIndex) => {
-    const shaper = SHAPERS[site.vendor]({ seed: options.seed, site, siteIndex, timeZone: site.timeZone ?? DEFAULT_TIME_ZONES[site.vendor] });
+    const timeZone = site.timeZone ?? DEFAULT_TIME_ZONES[site.vendor];
+    const shaper = SHAPERS[site.vendor]({ seed: options.seed, site, siteIndex, timeZone });
     const patients: FhirPatient[] = [];
-    const resources = Object.fromEntries(CLINICAL_TYPES.map((t) => [t, []])) as unknown as { [T in keyof ClinicalResources]: ClinicalResources[T][number][] };
+    type Lists = { [T in keyof ClinicalResources]: ClinicalResources[T][number][] };
+    const resources = Object.fromEntries(CLINICAL_TYPES.map((t) => [t, []])) as unknown as Lists;
     const truth: TruthRow[] = [];
     for (const a of appearances) {
       if (a.siteIndex !== siteIndex) continue;

@@ -182,7 +182,19 @@ export type SiteClinical = {
 };
 
 /** Race as a registrar records it (each vendor codes it its own way). */
-export const RACES = ['white', 'black', 'aian', 'asian', 'nhpi', 'other', 'chinese', 'asian-indian', 'multiple', 'declined', 'unknown'] as const;
+export const RACES = [
+  'white',
+  'black',
+  'aian',
+  'asian',
+  'nhpi',
+  'other',
+  'chinese',
+  'asian-indian',
+  'multiple',
+  'declined',
+  'unknown',
+] as const;
 export type Race = (typeof RACES)[number];
 export const ETHNICITIES = ['hispanic', 'not-hispanic', 'mexican', 'declined', 'unknown'] as const;
 export type Ethnicity = (typeof ETHNICITIES)[number];
