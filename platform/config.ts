@@ -218,7 +218,8 @@ export function loadVendorProfile(name: string, dir = resolve(CONFIG_DIR, 'vendo
     if (url !== null && (typeof url !== 'string' || !/^[a-z][a-z0-9+.-]*:\S+$/i.test(url)))
       fail(`extensions.${key}`, 'must be an extension URL or null');
   }
-  if (!Array.isArray(p.conceptMaps) || p.conceptMaps.some((u) => typeof u !== 'string')) fail('conceptMaps', 'must be a list of ConceptMap urls');
+  if (!Array.isArray(p.conceptMaps) || p.conceptMaps.some((u) => typeof u !== 'string'))
+    fail('conceptMaps', 'must be a list of ConceptMap urls');
   try {
     if (typeof p.timeZone !== 'string' || p.timeZone === '') throw new Error('missing');
     new Intl.DateTimeFormat('en-US', { timeZone: p.timeZone });
@@ -226,7 +227,8 @@ export function loadVendorProfile(name: string, dir = resolve(CONFIG_DIR, 'vendo
     fail('timeZone', `"${String(p.timeZone)}" is not an IANA time zone`);
   }
   if (!Array.isArray(p.deviations)) fail('deviations', 'must be a list');
-  for (const d of p.deviations) if (!KNOWN_DEVIATIONS.has(d)) fail('deviations', `names an unknown deviation "${d}" (one of ${[...KNOWN_DEVIATIONS].join(', ')})`);
+  for (const d of p.deviations)
+    if (!KNOWN_DEVIATIONS.has(d)) fail('deviations', `names an unknown deviation "${d}" (one of ${[...KNOWN_DEVIATIONS].join(', ')})`);
   if (!Array.isArray(p.localCodingSystemPrefixes)) fail('localCodingSystemPrefixes', 'must be a list');
   return { ...p, numbersAsStrings: p.deviations.includes(DEVIATIONS.numbersAsStrings) };
 }
