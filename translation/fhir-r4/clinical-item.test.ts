@@ -91,6 +91,22 @@ test('the same fact from two vendors (vendor code and local time vs LOINC and UT
   const other = toCanonicalItem({ ...(cerner.value.resource as object), valueQuantity: { value: 101, unit: 'mg/dL' } }, ctx);
   assert.ok(other.ok);
   assert.notEqual(other.value.factKey, cerner.value.factKey);
+  // The same glucose in mmol/L (two decimals, as Oracle Health results it) is the same fact; 5.61 mmol/L is not.
+  const molar = (value: number) =>
+    toCanonicalItem(
+      {
+        ...(cerner.value.resource as object),
+        valueQuantity: { value, unit: 'mmol/L', system: 'http://unitsofmeasure.org', code: 'mmol/L' },
+      },
+      { ...ctx, source: 'cerner-c' },
+    );
+  const same = molar(5.55);
+  assert.ok(same.ok);
+  assert.equal(same.value.value?.originalUnit, 'mmol/L');
+  assert.equal(same.value.factKey, cerner.value.factKey);
+  const differs = molar(5.61);
+  assert.ok(differs.ok);
+  assert.notEqual(differs.value.factKey, cerner.value.factKey);
 });
 
 test('an unmapped code is kept and flagged, never dropped; a number as a string is refused unless the profile repairs it', () => {
