@@ -27,8 +27,10 @@ import { mpiSubgraph } from '../subgraphs/mpi/subgraph.ts';
 import { startSubgraph } from '../subgraphs/shared/subgraph-server.ts';
 import { vendorAdapterSubgraph } from '../subgraphs/vendor-adapter/subgraph.ts';
 import { QUARANTINE_MIGRATIONS } from '../translation/quarantine.ts';
+import { CLINICAL_STORE_MIGRATIONS } from '../orchestration/clinical-store/migrations.ts';
+import { integrationSubgraph } from '../subgraphs/integration/subgraph.ts';
 
-export const ALL_MIGRATIONS = [...AUDIT_MIGRATIONS, ...MPI_MIGRATIONS, ...QUARANTINE_MIGRATIONS];
+export const ALL_MIGRATIONS = [...AUDIT_MIGRATIONS, ...MPI_MIGRATIONS, ...QUARANTINE_MIGRATIONS, ...CLINICAL_STORE_MIGRATIONS];
 
 /** Where the product's data lives, from the environment: DATABASE_URL, else PGlite under DATA_DIR/pg; DB_SCHEMA. */
 export function databaseOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): DatabaseOptions {
@@ -141,6 +143,16 @@ export async function startMpiService(
 
 export async function startAuditService(c: ServiceCommon): Promise<RunningHttpServer> {
   return startSubgraph(auditSubgraph({ db: c.db }), await subgraphRuntime('audit', c));
+}
+
+/** Quarantine, re-processing and lineage impact, for integration engineers. */
+export async function startIntegrationService(
+  c: ServiceCommon & { readonly adapters: readonly AdapterConfig[]; readonly connections: readonly ConnectionConfig[] },
+): Promise<RunningHttpServer> {
+  return startSubgraph(
+    integrationSubgraph({ db: c.db, protection: protectionFor(c.keys), adapters: c.adapters, connections: c.connections }),
+    await subgraphRuntime('integration', c),
+  );
 }
 
 export async function startAdapterService(

@@ -31,6 +31,7 @@ import {
   startAuditCheckpointing,
   startAuditService,
   startGatewayService,
+  startIntegrationService,
   startMpiService,
   type AuditRoleCheck,
 } from './components.ts';
@@ -167,6 +168,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       );
     }
     subgraphs.audit = track(await startAuditService({ ...common, port: options.ephemeralPorts ? 0 : ports.audit }));
+    subgraphs.integration = track(
+      await startIntegrationService({ ...common, port: options.ephemeralPorts ? 0 : ports.integration, adapters, connections }),
+    );
     const loadReports = options.skipInitialLoad ? [] : await loadPatients(db, keys, adapters, connections, clients);
     const gateway = track(
       await startGatewayService({

@@ -64,7 +64,11 @@ test('a resource refused again counts one more attempt; its subject is kept in c
   const obs = entry('att-1', { subject: { reference: 'Patient/p-9' } });
   await quarantine(db, [obs], protection.sealPayload);
   await quarantine(db, [obs], protection.sealPayload);
-  await quarantine(db, [{ ...entry('pat-1', {}), resourceType: 'Patient', payload: { resourceType: 'Patient', id: 'pat-1' } }], protection.sealPayload);
+  await quarantine(
+    db,
+    [{ ...entry('pat-1', {}), resourceType: 'Patient', payload: { resourceType: 'Patient', id: 'pat-1' } }],
+    protection.sealPayload,
+  );
   const got = (
     await db.query<{ resource_id: string; attempts: number; subject_id: string | null; payload: string }>(
       "SELECT resource_id, attempts, subject_id, payload::text FROM quarantine WHERE resource_id IN ('att-1', 'pat-1') ORDER BY 1",

@@ -39,6 +39,7 @@ test('keyset pages', async () => {
   const p2 = await derivedFrom(t.db, { mapId: EPIC_MAP }, 1, p1.endCursor!);
   assert.deepEqual([...ids(p1), ...ids(p2)].sort(), ['i1', 'i2']);
   assert.equal(ids(p1).length, 1);
+  assert.deepEqual([p1.hasNextPage, p2.hasNextPage], [true, false]);
 });
 
 test('the golden patients touched, distinct; a source Patient touches its own; a concept map named by id or url', async () => {

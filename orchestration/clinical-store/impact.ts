@@ -21,7 +21,7 @@ export type ImpactRow = {
   readonly goldenId: string | null;
 };
 
-export type ImpactPage = { readonly items: readonly ImpactRow[]; readonly endCursor: string | null };
+export type ImpactPage = { readonly items: readonly ImpactRow[]; readonly endCursor: string | null; readonly hasNextPage: boolean };
 
 function where(s: ImpactSelector): { readonly sql: string; readonly params: readonly string[] } {
   if ('messageId' in s) return { sql: 'i.message_id = $1', params: [s.messageId] };
@@ -32,7 +32,9 @@ function where(s: ImpactSelector): { readonly sql: string; readonly params: read
 export async function derivedFrom(db: Queryable, selector: ImpactSelector, first = 100, after?: string): Promise<ImpactPage> {
   const w = where(selector);
   const n = w.params.length;
-  const rows = (
+  const size = Math.max(1, Math.min(first, 1000));
+  // One row more than asked says whether there is a next page.
+  const fetched = (
     await db.query<{
       id: string;
       source: string;
@@ -47,9 +49,10 @@ export async function derivedFrom(db: Queryable, selector: ImpactSelector, first
        LEFT JOIN source_record s ON s.source = i.source AND s.source_patient_id = i.subject_id AND s.deleted_at IS NULL
        WHERE ${w.sql} AND i.id > $${n + 1}::bigint
        ORDER BY i.id LIMIT $${n + 2}`,
-      [...w.params, after ?? '0', Math.max(1, Math.min(first, 1000))],
+      [...w.params, after ?? '0', size + 1],
     )
   ).rows;
+  const rows = fetched.slice(0, size);
   return {
     items: rows.map((r) => ({
       source: r.source,
@@ -60,6 +63,7 @@ export async function derivedFrom(db: Queryable, selector: ImpactSelector, first
       goldenId: r.golden_id,
     })),
     endCursor: rows.at(-1)?.id ?? null,
+    hasNextPage: fetched.length > size,
   };
 }
 
@@ -95,7 +99,10 @@ export async function goldenPatientsTouched(
  * The map id lineage records (`url|version`) for a concept map named by its id or its canonical
  * url; an id no loaded map has is taken as a url only when it looks like one (a map since removed).
  */
-export function conceptMapLineageId(ref: { readonly id: string; readonly version: string }, maps: readonly LoadedConceptMap[]): string | null {
+export function conceptMapLineageId(
+  ref: { readonly id: string; readonly version: string },
+  maps: readonly LoadedConceptMap[],
+): string | null {
   const byId = maps.find((m) => m.map.id === ref.id);
   if (byId) return `${byId.map.url}|${ref.version}`;
   return /^[a-z][a-z0-9+.-]*:/i.test(ref.id) ? `${ref.id}|${ref.version}` : null;

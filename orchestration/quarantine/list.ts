@@ -78,7 +78,8 @@ export function quarantineWhere(f: QuarantineFilter, first = 1): { readonly sql:
   return { sql: parts.length > 0 ? parts.join(' AND ') : 'TRUE', params };
 }
 
-const COLUMNS = 'q.source, q.resource_type, q.resource_id, q.payload_key, q.subject_id, q.issues, q.first_seen_at, q.last_seen_at, q.attempts';
+const COLUMNS =
+  'q.source, q.resource_type, q.resource_id, q.payload_key, q.subject_id, q.issues, q.first_seen_at, q.last_seen_at, q.attempts';
 
 /** One page of entries in key order, after `after` (a key of the previous page). */
 export async function listQuarantine(
@@ -90,7 +91,9 @@ export async function listQuarantine(
   const size = Math.max(0, Math.min(first, MAX_QUARANTINE_PAGE));
   const w = quarantineWhere(filter);
   const n = w.params.length;
-  const keyset = after ? ` AND (q.source, q.resource_type, q.resource_id, q.payload_key) > ($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4})` : '';
+  const keyset = after
+    ? ` AND (q.source, q.resource_type, q.resource_id, q.payload_key) > ($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4})`
+    : '';
   const params = after ? [...w.params, after.source, after.resourceType, after.resourceId, after.payloadKey] : w.params;
   const rows = (
     await db.query<Row>(

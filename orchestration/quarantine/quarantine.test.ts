@@ -30,7 +30,9 @@ const writeMap = (loinc: string, version: string) =>
       url: 'urn:test:ConceptMap:lab',
       version,
       status: 'active',
-      group: [{ source: LAB, target: 'http://loinc.org', element: [{ code: 'LAB-7', target: [{ code: loinc, equivalence: 'equivalent' }] }] }],
+      group: [
+        { source: LAB, target: 'http://loinc.org', element: [{ code: 'LAB-7', target: [{ code: loinc, equivalence: 'equivalent' }] }] },
+      ],
     }),
   );
 const translation = (): TranslationConfig => ({
@@ -40,7 +42,15 @@ const translation = (): TranslationConfig => ({
 });
 
 const connections: ConnectionConfig[] = [
-  { id: EPIC, adapter: 'epic', baseUrl: 'http://127.0.0.1:1/fhir', clientId: 'c', scope: 's', timeZone: 'America/Chicago', timeoutMs: 1000 },
+  {
+    id: EPIC,
+    adapter: 'epic',
+    baseUrl: 'http://127.0.0.1:1/fhir',
+    clientId: 'c',
+    scope: 's',
+    timeZone: 'America/Chicago',
+    timeoutMs: 1000,
+  },
 ];
 const adapters: AdapterConfig[] = [{ name: 'epic', recordType: 'EpicRecord', profile: 'epic' }];
 
@@ -56,7 +66,15 @@ before(async () => {
   assert.deepEqual(report.quarantined.map((q) => q.resourceId).sort(), ['lab-7', 'lab-8']);
   await quarantine(
     t.db,
-    [{ source: 'cerner-b', resourceType: 'Observation', resourceId: 'c-1', issues: [{ severity: 'error', path: 'x', message: 'other' }], payload: {} }],
+    [
+      {
+        source: 'cerner-b',
+        resourceType: 'Observation',
+        resourceId: 'c-1',
+        issues: [{ severity: 'error', path: 'x', message: 'other' }],
+        payload: {},
+      },
+    ],
     t.protection.sealPayload,
   );
 });
@@ -93,7 +111,10 @@ test('lists entries with their OperationOutcome, filtered by source, type and re
 
 test('after the map is corrected, re-processing loads the resource and it leaves quarantine; one still refused counts one more attempt per run', async () => {
   // Unchanged configuration: still refused, nothing loads.
-  const same = await reprocessQuarantine({ db: t.db, protection: t.protection, connections, adapters, translation }, { source: EPIC, filter: {} });
+  const same = await reprocessQuarantine(
+    { db: t.db, protection: t.protection, connections, adapters, translation },
+    { source: EPIC, filter: {} },
+  );
   assert.deepEqual(
     same.resources.map((r) => [r.resourceId, r.status]),
     [
@@ -140,8 +161,20 @@ test('by key; an unknown source is refused; a Patient refused under older rules 
   await quarantine(
     t.db,
     [
-      { source: EPIC, resourceType: 'Patient', resourceId: 'pq-9', issues: [{ severity: 'error', path: 'Patient', message: 'an older rule' }], payload: patient },
-      { source: EPIC, resourceType: 'Patient', resourceId: '', issues: [{ severity: 'error', path: 'Patient.id', message: 'missing id' }], payload: bad },
+      {
+        source: EPIC,
+        resourceType: 'Patient',
+        resourceId: 'pq-9',
+        issues: [{ severity: 'error', path: 'Patient', message: 'an older rule' }],
+        payload: patient,
+      },
+      {
+        source: EPIC,
+        resourceType: 'Patient',
+        resourceId: '',
+        issues: [{ severity: 'error', path: 'Patient.id', message: 'missing id' }],
+        payload: bad,
+      },
     ],
     t.protection.sealPayload,
   );

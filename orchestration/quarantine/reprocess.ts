@@ -68,7 +68,11 @@ type Opened = QuarantineKey & { readonly subjectId: string | null; readonly payl
 
 const PATIENT = 'Patient';
 
-export async function reprocessQuarantine(deps: ReprocessDeps, selection: ReprocessSelection, limit = MAX_REPROCESS): Promise<ReprocessReport> {
+export async function reprocessQuarantine(
+  deps: ReprocessDeps,
+  selection: ReprocessSelection,
+  limit = MAX_REPROCESS,
+): Promise<ReprocessReport> {
   const { db, protection } = deps;
   const connection = deps.connections.find((c) => c.id === selection.source);
   if (!connection) throw unknownSource();
@@ -160,7 +164,12 @@ async function reprocessPatients(
   );
   // Linking is idempotent (the same record twice is one link): a failure between the link and
   // the delete leaves the entry in quarantine, and the next run links it again harmlessly.
-  if (valid.length > 0) await linkBatch(db, valid.map((v) => v.value), protection);
+  if (valid.length > 0)
+    await linkBatch(
+      db,
+      valid.map((v) => v.value),
+      protection,
+    );
   await db.transaction(async (tx) => {
     // The same row again (same payload, same key): its reasons are the new ones, one more attempt.
     await quarantine(tx, refused, protection.sealPayload);
