@@ -75,6 +75,7 @@ export async function unmappedCodes(db: Queryable, standardSystems: ReadonlySet<
       a.source.localeCompare(b.source) ||
       b.stored + b.quarantined - (a.stored + a.quarantined) ||
       a.system.localeCompare(b.system) ||
+      Number(a.code === null) - Number(b.code === null) ||
       (a.code ?? '').localeCompare(b.code ?? ''),
   );
 }
