@@ -68,6 +68,8 @@ export function integrationResolvers(deps: IntegrationDeps): Resolvers {
         const size = pageSize(first, 50, MAX_QUARANTINE_PAGE);
         const filter = { source: text(source, 'source'), reason: text(reason, 'reason'), resourceType: text(resourceType, 'resourceType') };
         const page = await listQuarantine(deps.db, filter, size, after ? decodeKey(after) : null);
+        // Each entry found is audited under its patient, whatever the client then selects of it.
+        for (const e of page.entries) ctx.audit.disclosed('QuarantinedResource', e, 'Query.quarantine');
         const edges = page.entries.map((node) => ({ cursor: encodeKey(node), node }));
         return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
       },
@@ -79,6 +81,7 @@ export function integrationResolvers(deps: IntegrationDeps): Resolvers {
         if (conceptMap) for (const [k, v] of Object.entries(conceptMap)) required(v, `conceptMap.${k}`);
         const selector = impactSelector({ sourceMessage, resource, conceptMap });
         const r = await impact(deps.db, selector, size, after ? impactCursors.decode(after) : null);
+        for (const item of r.items) ctx.audit.disclosed('DerivedItem', item, 'Query.impact');
         return {
           items: [...r.items],
           pageInfo: { hasNextPage: r.hasNextPage, endCursor: r.endCursor ? impactCursors.encode(r.endCursor) : null },
@@ -114,6 +117,9 @@ export function integrationResolvers(deps: IntegrationDeps): Resolvers {
                 filter: { reason: text(filter?.reason, 'filter.reason'), resourceType: text(filter?.resourceType, 'filter.resourceType') },
               },
         );
+        // Every re-processed resource was opened (decrypted) and translated: audited under its
+        // patient as a write by this mutation, whatever the client selects of the result.
+        for (const r of report.resources) ctx.audit.disclosed('ReprocessedResource', r, 'Mutation.reprocessQuarantine');
         return {
           reloaded: report.resources.filter((r) => r.status === REPROCESS_STATUS.reloaded).length,
           stillRefused: report.resources.filter((r) => r.status === REPROCESS_STATUS.stillRefused).length,
@@ -135,6 +141,13 @@ export function integrationResolvers(deps: IntegrationDeps): Resolvers {
     },
     OperationOutcomeIssue: {
       expression: (i) => [...(i.expression ?? [])],
+    },
+    Impact: {
+      goldenPatientIds(i, _args, ctx) {
+        // Golden ids name patients: each is audited as one (DerivedItem's subject is its golden patient).
+        for (const goldenId of i.goldenPatientIds) ctx.audit.disclosed('DerivedItem', { goldenId }, 'Impact.goldenPatientIds');
+        return i.goldenPatientIds;
+      },
     },
     DerivedItem: {
       goldenPatientId: (i) => i.goldenId,

@@ -130,6 +130,7 @@ test('an integration engineer lists quarantine filtered by source and reason, wi
 
   const rows = await auditRows(integration.sub);
   assert.ok(rows.every((r) => r.subgraph === 'integration' && r.decision === 'permit'));
+  assert.ok(rows.some((r) => r.patient_ref === 'Quarantine' && r.fields.includes('Query.quarantine')));
   assert.ok(rows.some((r) => r.patient_ref === 'Quarantine' && r.fields.includes('QuarantineConnection.edges')));
   assert.ok(rows.some((r) => r.patient_ref === `SourceRecord/${SOURCE}:${patientId}` && r.fields.includes('QuarantinedResource.outcome')));
 });
@@ -225,8 +226,17 @@ test('after the concept map is corrected, re-processing loads the resource and i
 
   const rows = await auditRows(integration.sub);
   const reprocessRows = rows.filter((r) => r.fields.some((f) => f.startsWith('ReprocessResult.') || f.startsWith('ReprocessedResource.')));
-  assert.ok(reprocessRows.some((r) => r.patient_ref === 'Quarantine'));
-  assert.ok(reprocessRows.some((r) => r.patient_ref === `SourceRecord/${SOURCE}:${patientId}`));
+  assert.ok(reprocessRows.some((r) => r.patient_ref === 'Quarantine' && r.fields.includes('Mutation.reprocessQuarantine')));
+  // The re-processed resource's patient, as a write (FHIR AuditEvent kind from Mutation.*).
+  assert.ok(
+    reprocessRows.some((r) => r.patient_ref === `SourceRecord/${SOURCE}:${patientId}` && r.fields.includes('Mutation.reprocessQuarantine')),
+  );
   assert.ok(rows.some((r) => r.patient_ref === 'Lineage' && r.fields.includes('Impact.items')));
-  assert.ok(rows.some((r) => r.patient_ref === `Patient/${goldenId}` && r.fields.includes('DerivedItem.goldenPatientId')));
+  assert.ok(
+    rows.some(
+      (r) =>
+        r.patient_ref === `Patient/${goldenId}` &&
+        ['Query.impact', 'DerivedItem.goldenPatientId', 'Impact.goldenPatientIds'].every((f) => r.fields.includes(f)),
+    ),
+  );
 });
