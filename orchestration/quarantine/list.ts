@@ -123,7 +123,11 @@ export async function quarantineRowsByKey(
   return rows.map((r) => ({ ...toQuarantined(r), payload: r.payload }));
 }
 
-/** Every row a filter selects, at most `limit`, with their sealed payloads, for re-processing. */
+/**
+ * The rows a filter selects, at most `limit`, least recently seen first, with their sealed
+ * payloads, for re-processing: an entry re-processed and still refused is seen now and goes to
+ * the back, so repeated calls work through a quarantine larger than one call.
+ */
 export async function quarantineRowsByFilter(
   db: Queryable,
   filter: QuarantineFilter,
@@ -133,7 +137,7 @@ export async function quarantineRowsByFilter(
   const rows = (
     await db.query<Row & { payload: unknown }>(
       `SELECT ${COLUMNS}, q.payload FROM quarantine q WHERE ${w.sql}
-       ORDER BY q.source, q.resource_type, q.resource_id, q.payload_key LIMIT ${Math.max(0, Math.floor(limit))}`,
+       ORDER BY q.last_seen_at, q.source, q.resource_type, q.resource_id, q.payload_key LIMIT ${Math.max(0, Math.floor(limit))}`,
       w.params,
     )
   ).rows;

@@ -146,6 +146,25 @@ test('after the map is corrected, re-processing loads the resource and it leaves
   assert.ok(left[0]!.outcome.issue.some((i) => i.severity === 'error' && /subject/.test(i.expression?.join() ?? '')));
 });
 
+test('a filter takes the least recently seen first: repeated calls work through more than one call holds', async () => {
+  const deps = { db: t.db, protection: t.protection, connections, adapters, translation };
+  await quarantine(
+    t.db,
+    ['w-1', 'w-2'].map((id) => ({
+      source: EPIC,
+      resourceType: 'Observation',
+      resourceId: id,
+      issues: [{ severity: 'error' as const, path: 'Observation.subject', message: 'missing subject' }],
+      payload: observation({ id, patient: 'x', extra: { subject: undefined } }),
+    })),
+    t.protection.sealPayload,
+  );
+  const seen = [];
+  for (let i = 0; i < 2; i++)
+    seen.push(...(await reprocessQuarantine(deps, { source: EPIC, filter: { reason: 'missing subject' } }, 1)).resources);
+  assert.deepEqual(seen.map((r) => r.resourceId).sort(), ['w-1', 'w-2']);
+});
+
 test('by key; an unknown source is refused; a Patient refused under older rules is linked in the MPI and leaves quarantine', async () => {
   const deps = { db: t.db, protection: t.protection, connections, adapters, translation };
   await assert.rejects(reprocessQuarantine(deps, { source: 'nowhere', filter: {} }), { code: 'NOT_FOUND' });
