@@ -168,6 +168,19 @@ test('a filter takes the least recently seen first: repeated calls work through 
 test('by key; an unknown source is refused; a Patient refused under older rules is linked in the MPI and leaves quarantine', async () => {
   const deps = { db: t.db, protection: t.protection, connections, adapters, translation };
   await assert.rejects(reprocessQuarantine(deps, { source: 'nowhere', filter: {} }), { code: 'NOT_FOUND' });
+  // A map that cannot be loaded stops the call before anything is opened: the entries stay as they were.
+  const before = await listQuarantine(t.db, { source: EPIC }, 50);
+  writeFileSync(join(maps, 'broken.json'), '{ not json');
+  try {
+    await assert.rejects(reprocessQuarantine(deps, { source: EPIC, filter: {} }), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'CONFIGURATION_INVALID');
+      assert.match(e.message, /broken\.json/);
+      return true;
+    });
+  } finally {
+    rmSync(join(maps, 'broken.json'));
+  }
+  assert.deepEqual(await listQuarantine(t.db, { source: EPIC }, 50), before);
   const patient = {
     resourceType: 'Patient',
     id: 'pq-9',

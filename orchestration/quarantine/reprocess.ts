@@ -7,7 +7,7 @@
 import type { AdapterConfig, ConnectionConfig, VendorProfile } from '../../platform/config.ts';
 import { loadVendorProfile } from '../../platform/config.ts';
 import type { Database } from '../../platform/db.ts';
-import { notFound } from '../../platform/errors.ts';
+import { notFound, ProductError } from '../../platform/errors.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
 import { sourceDemographics, sourceScope } from '../../translation/fhir-r4/patient.ts';
 import { toOperationOutcome, type OperationOutcome } from '../../translation/outcome.ts';
@@ -79,8 +79,22 @@ export async function reprocessQuarantine(
   const adapter = deps.adapters.find((a) => a.name === connection.adapter);
   if (!adapter) throw unknownSource();
   // Read the configuration before touching anything: a broken map stops here, with nothing half-done.
-  const config = (deps.translation ?? currentTranslationConfig)();
-  const profile = config.profile(adapter.profile);
+  let config: TranslationConfig;
+  let profile: VendorProfile;
+  try {
+    config = (deps.translation ?? currentTranslationConfig)();
+    profile = config.profile(adapter.profile);
+  } catch (error) {
+    // The files' own messages name the file and element, never data.
+    throw new ProductError(
+      'CONFIGURATION_INVALID',
+      `cannot re-process with the current configuration: ${(error as Error).message}`,
+      {},
+      {
+        cause: error,
+      },
+    );
+  }
 
   const bounded = Math.max(0, Math.min(limit, MAX_REPROCESS));
   const rows =
