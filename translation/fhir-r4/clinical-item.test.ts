@@ -222,3 +222,30 @@ test('entered-in-error is read where each type keeps it (status, verificationSta
   assert.ok(kept.ok);
   assert.equal(kept.value.enteredInError, false);
 });
+
+test('a value converted from another unit is compared at the precision it was sent with', () => {
+  const glucose = (id: string, value: number, unit: string) =>
+    toCanonicalItem(
+      {
+        resourceType: 'Observation',
+        id,
+        status: 'final',
+        subject,
+        code: { coding: [{ system: 'http://loinc.org', code: '2339-0' }] },
+        effectiveDateTime: '2026-11-30T14:00:00Z',
+        valueQuantity: { value, unit, system: 'http://unitsofmeasure.org', code: unit },
+      },
+      ctx,
+    );
+  const [mass, molar, other, close] = [
+    glucose('a', 100, 'mg/dL'),
+    glucose('b', 5.55, 'mmol/L'),
+    glucose('c', 5.8, 'mmol/L'),
+    glucose('d', 99, 'mg/dL'),
+  ];
+  assert.ok(mass.ok && molar.ok && other.ok && close.ok);
+  assert.equal(molar.value.value?.value, 99.98658, 'the stored value is the conversion, not rounded');
+  assert.equal(molar.value.factKey, mass.value.factKey, '5.55 mmol/L states 100 mg/dL');
+  assert.notEqual(other.value.factKey, mass.value.factKey, '5.8 mmol/L (104.5 mg/dL) is another value');
+  assert.notEqual(close.value.factKey, mass.value.factKey, 'values sent in the preferred unit are compared exactly');
+});
