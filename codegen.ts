@@ -64,6 +64,15 @@ const config: CodegenConfig = {
         SourceRecord: '../record-ref.ts#RecordRef',
       },
     ),
+    'subgraphs/clinical/__generated__/resolvers.ts': subgraphResolvers(['subgraphs/clinical/schema.graphql'], {
+      Patient: '../model.ts#ClinicalPatient',
+      ClinicalItemConnection: '../model.ts#MergedPage',
+      ClinicalItem: '../model.ts#MergedItem',
+      ClinicalCode: '../model.ts#Coding as CodingModel',
+      Lineage: '../model.ts#Lineage as LineageModel',
+      Transformation: '../model.ts#Transformation as TransformationModel',
+      TranslationFlag: '../model.ts#TranslationIssue',
+    }),
   },
 };
 

@@ -7,6 +7,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { isObjectType, parse, type GraphQLSchema } from 'graphql';
 import { loadAdapters, loadConnections } from '../platform/config.ts';
 import { auditSubgraph } from '../subgraphs/audit/subgraph.ts';
+import { clinicalSubgraph } from '../subgraphs/clinical/subgraph.ts';
 import { integrationSubgraph } from '../subgraphs/integration/subgraph.ts';
 import { mpiSubgraph } from '../subgraphs/mpi/subgraph.ts';
 import { vendorAdapterSubgraph } from '../subgraphs/vendor-adapter/subgraph.ts';
@@ -23,6 +24,7 @@ const definitions: SubgraphDefinition[] = [
     vendorAdapterSubgraph(a, { db: none, sealPayload: none, profile: none, cache: none, cacheTtlSeconds: 1, connections: new Map() }),
   ),
   auditSubgraph({ db: none }),
+  clinicalSubgraph({ db: none }),
   integrationSubgraph({ db: none, protection: none, connections: [], adapters }),
 ];
 const schemaOf = (d: SubgraphDefinition): GraphQLSchema => buildSubgraphSchema([{ typeDefs: parse(d.typeDefs) }]);
@@ -78,6 +80,9 @@ function expectedReaders(subgraph: string, type: string, field: string): Who[] {
   if (type === 'Mutation' || (type === 'Query' && ['reviewQueue', 'linkHistory'].includes(field))) return ['steward'];
   if (['PatientLink', 'LinkEvent'].includes(type) && field === 'matchReason') return ['steward'];
   if (type === 'Query') return field === 'patients' ? DEIDENTIFIED : IDENTITY;
+  // The merged clinical view: clinicians for treatment whose scopes read the list's resource types.
+  if (subgraph === 'clinical' && type === 'Patient' && field !== 'id')
+    return field === 'conditions' ? ['clinician', 'breakGlass', 'clinicianConditionsOnly'] : ['clinician', 'breakGlass'];
   if (type === 'Patient')
     return ['id', 'gender', 'birthYear', 'ageOver89', 'postalCodePrefix', 'mergedInto', 'redirectedFrom'].includes(field)
       ? DEIDENTIFIED
