@@ -29,6 +29,7 @@ import { mpiSubgraph } from '../subgraphs/mpi/subgraph.ts';
 import { startSubgraph } from '../subgraphs/shared/subgraph-server.ts';
 import { vendorAdapterSubgraph } from '../subgraphs/vendor-adapter/subgraph.ts';
 import { QUARANTINE_MIGRATIONS } from '../translation/quarantine.ts';
+import { integrationSubgraph } from '../subgraphs/integration/subgraph.ts';
 
 export const ALL_MIGRATIONS = [...AUDIT_MIGRATIONS, ...MPI_MIGRATIONS, ...QUARANTINE_MIGRATIONS, ...CLINICAL_STORE_MIGRATIONS];
 
@@ -148,6 +149,16 @@ export async function startAuditService(c: ServiceCommon): Promise<RunningHttpSe
 /** The merged clinical view (canonical clinical store), in the database the MPI links live in. */
 export async function startClinicalService(c: ServiceCommon): Promise<RunningHttpServer> {
   return startSubgraph(clinicalSubgraph({ db: c.db }), await subgraphRuntime('clinical', c));
+}
+
+/** Quarantine, re-processing and lineage impact, for integration engineers. */
+export async function startIntegrationService(
+  c: ServiceCommon & { readonly adapters: readonly AdapterConfig[]; readonly connections: readonly ConnectionConfig[] },
+): Promise<RunningHttpServer> {
+  return startSubgraph(
+    integrationSubgraph({ db: c.db, protection: protectionFor(c.keys), adapters: c.adapters, connections: c.connections }),
+    await subgraphRuntime('integration', c),
+  );
 }
 
 export async function startAdapterService(

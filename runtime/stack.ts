@@ -32,6 +32,7 @@ import {
   startAuditService,
   startClinicalService,
   startGatewayService,
+  startIntegrationService,
   startMpiService,
   type AuditRoleCheck,
 } from './components.ts';
@@ -169,6 +170,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }
     subgraphs.audit = track(await startAuditService({ ...common, port: options.ephemeralPorts ? 0 : ports.audit }));
     subgraphs.clinical = track(await startClinicalService({ ...common, port: options.ephemeralPorts ? 0 : ports.clinical }));
+    subgraphs.integration = track(
+      await startIntegrationService({ ...common, port: options.ephemeralPorts ? 0 : ports.integration, adapters, connections }),
+    );
     const loadReports = options.skipInitialLoad ? [] : await loadPatients(db, keys, adapters, connections, clients);
     const gateway = track(
       await startGatewayService({
