@@ -40,17 +40,27 @@ const boundaries = [
   },
   {
     target: './subgraphs/mpi',
-    from: ['./subgraphs/vendor-adapter', './subgraphs/audit'],
+    from: ['./subgraphs/vendor-adapter', './subgraphs/audit', './subgraphs/clinical'],
     message: 'subgraphs never import each other (shared plumbing lives in subgraphs/shared)',
   },
   {
     target: './subgraphs/vendor-adapter',
-    from: ['./subgraphs/mpi', './subgraphs/audit'],
+    from: ['./subgraphs/mpi', './subgraphs/audit', './subgraphs/clinical'],
     message: 'subgraphs never import each other (shared plumbing lives in subgraphs/shared)',
   },
   {
     target: './subgraphs/audit',
-    from: ['./subgraphs/mpi', './subgraphs/vendor-adapter'],
+    from: ['./subgraphs/mpi', './subgraphs/vendor-adapter', './subgraphs/clinical'],
+    message: 'subgraphs never import each other (shared plumbing lives in subgraphs/shared)',
+  },
+  {
+    target: './subgraphs/clinical',
+    from: ['./subgraphs/mpi', './subgraphs/vendor-adapter', './subgraphs/audit'],
+    message: 'subgraphs never import each other (shared plumbing lives in subgraphs/shared)',
+  },
+  {
+    target: './subgraphs/integration',
+    from: ['./subgraphs/mpi', './subgraphs/vendor-adapter', './subgraphs/audit'],
     message: 'subgraphs never import each other (shared plumbing lives in subgraphs/shared)',
   },
   {

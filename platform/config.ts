@@ -268,6 +268,8 @@ export type Ports = {
   readonly gateway: number;
   readonly mpi: number;
   readonly audit: number;
+  readonly clinical: number;
+  readonly integration: number;
   readonly adapters: Readonly<Record<string, number>>;
 };
 
@@ -278,6 +280,8 @@ export function defaultPorts(adapters: readonly AdapterConfig[], env: NodeJS.Pro
     gateway: base,
     mpi: Number(env.MPI_PORT ?? base + 1),
     audit: Number(env.AUDIT_PORT ?? base + 9),
+    clinical: Number(env.CLINICAL_PORT ?? base + 8),
+    integration: Number(env.INTEGRATION_PORT ?? base + 12),
     adapters: Object.fromEntries(adapters.map((a, i) => [a.name, Number(env[`${a.name.toUpperCase()}_PORT`] ?? base + 2 + i)])),
   };
 }

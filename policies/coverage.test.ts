@@ -7,6 +7,8 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { isObjectType, parse, type GraphQLSchema } from 'graphql';
 import { loadAdapters, loadConnections } from '../platform/config.ts';
 import { auditSubgraph } from '../subgraphs/audit/subgraph.ts';
+import { clinicalSubgraph } from '../subgraphs/clinical/subgraph.ts';
+import { integrationSubgraph } from '../subgraphs/integration/subgraph.ts';
 import { mpiSubgraph } from '../subgraphs/mpi/subgraph.ts';
 import { vendorAdapterSubgraph } from '../subgraphs/vendor-adapter/subgraph.ts';
 import type { SubgraphDefinition } from '../subgraphs/shared/subgraph-server.ts';
@@ -22,6 +24,8 @@ const definitions: SubgraphDefinition[] = [
     vendorAdapterSubgraph(a, { db: none, sealPayload: none, profile: none, cache: none, cacheTtlSeconds: 1, connections: new Map() }),
   ),
   auditSubgraph({ db: none }),
+  clinicalSubgraph({ db: none }),
+  integrationSubgraph({ db: none, protection: none, connections: [], adapters }),
 ];
 const schemaOf = (d: SubgraphDefinition): GraphQLSchema => buildSubgraphSchema([{ typeDefs: parse(d.typeDefs) }]);
 
@@ -57,6 +61,7 @@ const PRINCIPALS = {
   steward: principal(['steward'], null, ['user/*.rs']),
   analyst: principal(['analyst'], 'HRESCH', ['user/*.rs']),
   security: principal(['security'], null, ['user/*.rs']),
+  integration: principal(['integration'], 'HOPERAT', []),
 } as const;
 type Who = keyof typeof PRINCIPALS;
 const ALL = Object.keys(PRINCIPALS) as Who[];
@@ -68,9 +73,16 @@ const recordTypes = adapters.map((a) => a.recordType);
 function expectedReaders(subgraph: string, type: string, field: string): Who[] {
   if (['_service', '_entities'].includes(field) || type === '_Service') return ALL;
   if (subgraph === 'audit') return type === 'PageInfo' ? ALL : ['security'];
+  if (subgraph === 'integration') {
+    if (type === 'Mutation') return ['integration'];
+    return type === 'Query' ? ['integration', 'security'] : ALL;
+  }
   if (type === 'Mutation' || (type === 'Query' && ['reviewQueue', 'linkHistory'].includes(field))) return ['steward'];
   if (['PatientLink', 'LinkEvent'].includes(type) && field === 'matchReason') return ['steward'];
   if (type === 'Query') return field === 'patients' ? DEIDENTIFIED : IDENTITY;
+  // The merged clinical view: clinicians for treatment whose scopes read the list's resource types.
+  if (subgraph === 'clinical' && type === 'Patient' && field !== 'id')
+    return field === 'conditions' ? ['clinician', 'breakGlass', 'clinicianConditionsOnly'] : ['clinician', 'breakGlass'];
   if (type === 'Patient')
     return ['id', 'gender', 'birthYear', 'ageOver89', 'postalCodePrefix', 'mergedInto', 'redirectedFrom'].includes(field)
       ? DEIDENTIFIED

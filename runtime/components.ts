@@ -1,5 +1,5 @@
 // The product's deployable pieces, each started from configuration: storage, the MPI subgraph,
-// one vendor adapter subgraph, the gateway. runtime/stack.ts starts them all in one process
+// one vendor adapter subgraph, the audit and clinical subgraphs, the gateway. runtime/stack.ts starts them all in one process
 // (npm start, tests, benchmarks); runtime/service.ts starts one per container (compose).
 import { readCommittedSupergraph } from '../gateway/compose.ts';
 import { startGateway } from '../gateway/server.ts';
@@ -15,6 +15,7 @@ import type { FhirConnection } from '../protocol/fhir/client.ts';
 import { AUDIT_MIGRATIONS } from '../orchestration/audit/audit-log.ts';
 import { auditRoleRisks } from '../orchestration/audit/grants.ts';
 import { startAuditCheckpoints, type CheckpointSchedule, type CheckpointScheduler } from '../orchestration/audit/checkpoint.ts';
+import { CLINICAL_STORE_MIGRATIONS } from '../orchestration/clinical-store/store.ts';
 import { MPI_MIGRATIONS } from '../orchestration/mpi/store.ts';
 import { initialLoad, type LoadReport } from '../orchestration/sync/initial-load.ts';
 import { liveFieldCipher } from '../security/field-encryption.ts';
@@ -23,12 +24,14 @@ import { proxyTrust, type ProxyTrust } from '../security/client-address.ts';
 import { identitySigner, identityVerifier } from '../security/identity-token.ts';
 import { DEFAULT_AUDIENCE, DEV_ISSUER, userTokenVerifier, type TrustedIssuer } from '../security/user-token.ts';
 import { auditSubgraph } from '../subgraphs/audit/subgraph.ts';
+import { clinicalSubgraph } from '../subgraphs/clinical/subgraph.ts';
 import { mpiSubgraph } from '../subgraphs/mpi/subgraph.ts';
 import { startSubgraph } from '../subgraphs/shared/subgraph-server.ts';
 import { vendorAdapterSubgraph } from '../subgraphs/vendor-adapter/subgraph.ts';
 import { QUARANTINE_MIGRATIONS } from '../translation/quarantine.ts';
+import { integrationSubgraph } from '../subgraphs/integration/subgraph.ts';
 
-export const ALL_MIGRATIONS = [...AUDIT_MIGRATIONS, ...MPI_MIGRATIONS, ...QUARANTINE_MIGRATIONS];
+export const ALL_MIGRATIONS = [...AUDIT_MIGRATIONS, ...MPI_MIGRATIONS, ...QUARANTINE_MIGRATIONS, ...CLINICAL_STORE_MIGRATIONS];
 
 /** Where the product's data lives, from the environment: DATABASE_URL, else PGlite under DATA_DIR/pg; DB_SCHEMA. */
 export function databaseOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): DatabaseOptions {
@@ -141,6 +144,21 @@ export async function startMpiService(
 
 export async function startAuditService(c: ServiceCommon): Promise<RunningHttpServer> {
   return startSubgraph(auditSubgraph({ db: c.db }), await subgraphRuntime('audit', c));
+}
+
+/** The merged clinical view (canonical clinical store), in the database the MPI links live in. */
+export async function startClinicalService(c: ServiceCommon): Promise<RunningHttpServer> {
+  return startSubgraph(clinicalSubgraph({ db: c.db }), await subgraphRuntime('clinical', c));
+}
+
+/** Quarantine, re-processing and lineage impact, for integration engineers. */
+export async function startIntegrationService(
+  c: ServiceCommon & { readonly adapters: readonly AdapterConfig[]; readonly connections: readonly ConnectionConfig[] },
+): Promise<RunningHttpServer> {
+  return startSubgraph(
+    integrationSubgraph({ db: c.db, protection: protectionFor(c.keys), adapters: c.adapters, connections: c.connections }),
+    await subgraphRuntime('integration', c),
+  );
 }
 
 export async function startAdapterService(

@@ -1,5 +1,5 @@
 // Assembles the whole product in one process: storage, keys, (optionally) the EHR simulators,
-// the MPI and vendor adapter subgraphs, the initial load and the gateway. `npm start`, the
+// the MPI, vendor adapter, audit and clinical subgraphs, the initial load and the gateway. `npm start`, the
 // end-to-end tests and the benchmarks all start the product through this one function, so they
 // run the same code; compose runs each piece as its own service (runtime/service.ts).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,7 +31,9 @@ import {
   startAdapterService,
   startAuditCheckpointing,
   startAuditService,
+  startClinicalService,
   startGatewayService,
+  startIntegrationService,
   startMpiService,
   type AuditRoleCheck,
 } from './components.ts';
@@ -174,6 +176,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       );
     }
     subgraphs.audit = track(await startAuditService({ ...common, port: options.ephemeralPorts ? 0 : ports.audit }));
+    subgraphs.clinical = track(await startClinicalService({ ...common, port: options.ephemeralPorts ? 0 : ports.clinical }));
+    subgraphs.integration = track(
+      await startIntegrationService({ ...common, port: options.ephemeralPorts ? 0 : ports.integration, adapters, connections }),
+    );
     const loadReports = options.skipInitialLoad ? [] : await loadPatients(db, keys, adapters, connections, clients);
     const gateway = track(
       await startGatewayService({

@@ -12,6 +12,8 @@ const CLINICAL = read('./clinical.graphql');
 const MPI = read('../subgraphs/mpi/schema.graphql');
 const VENDOR_ADAPTER = read('../subgraphs/vendor-adapter/schema.graphql');
 const AUDIT = read('../subgraphs/audit/schema.graphql');
+const CLINICAL_VIEW = read('../subgraphs/clinical/schema.graphql');
+const INTEGRATION = read('../subgraphs/integration/schema.graphql');
 
 /** Placeholder type name in the vendor adapter SDL, replaced by each adapter's record type. */
 export const VENDOR_RECORD_PLACEHOLDER = 'VendorRecord';
@@ -35,3 +37,9 @@ export function vendorAdapterTypeDefs(adapter: AdapterConfig): string {
 
 /** The audit log, for the security role. */
 export const auditTypeDefs = (): string => AUDIT;
+
+/** The merged clinical view of golden patients, from the canonical clinical store. */
+export const clinicalTypeDefs = (): string => CLINICAL_VIEW;
+
+/** Quarantine, lineage impact and re-processing, for integration engineers (and security). */
+export const integrationTypeDefs = (): string => INTEGRATION;

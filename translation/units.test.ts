@@ -5,8 +5,8 @@ import test from 'node:test';
 import { SHARED_DATA, SHARED_DATA_MISSING, sharedDataPresent } from '../test/support/env.ts';
 import {
   QUANTITY_STATUS,
-  UnitRulesError,
   comparableValue,
+  UnitRulesError,
   loadUnitRules,
   normalizeFhirQuantity,
   normalizeQuantity,
@@ -154,25 +154,7 @@ test('unit rules are checked at load, naming the entry at fault', () => {
     'units units.json: preferred["2345-7"].molecularWeight: must be a positive number (g/mol)',
   );
   assert.match(bad({ ...base, spellings: { 'x/L': 'mg/L', 'X/L': 'g/L' } }), /differs from another spelling only in case/);
-  assert.equal(
-    bad({ ...base, preferred: { '2345-7': { unit: 'mg/dL', decimals: 1.5 } } }),
-    'units units.json: preferred["2345-7"].decimals: must be an integer from 0 to 6',
-  );
   assert.equal(rules.preferred.get('2345-7')?.molecularWeight, 180.156);
-});
-
-test('results compare at the resolution their code is reported at, in its preferred unit only', () => {
-  // 5.00 mmol/L of glucose is 90.078 mg/dL: the same result as 90 mg/dL, not as 91.
-  const molar = normalizeQuantity(5, 'mmol/L', '2339-0', { rules });
-  assert.equal(molar.unit, 'mg/dL');
-  assert.notEqual(molar.value, 90);
-  assert.equal(comparableValue(molar.value, molar.unit, '2339-0', rules), 90);
-  assert.equal(comparableValue(91, 'mg/dL', '2339-0', rules), 91);
-  assert.equal(comparableValue(5.04, '%', '4548-4', rules), 5);
-  // Not in the preferred unit (no conversion was possible), or no decimals configured: as it is.
-  assert.equal(comparableValue(5.004, 'mmol/L', '2339-0', rules), 5.004);
-  assert.equal(comparableValue(1.23456, 'mg/dL', '9999-9', rules), 1.23456);
-  assert.equal(comparableValue(null, 'mg/dL', '2339-0', rules), null);
 });
 
 test(
@@ -207,3 +189,14 @@ test(
     assert.ok((counts.get('preferred') ?? 0) > 300 && (counts.get('ucum') ?? 0) > 300, JSON.stringify([...counts]));
   },
 );
+
+test("a converted value compares at the preferred unit's reporting precision; other values as sent", () => {
+  const compared = (value: number, unit: string) => comparableValue(normalizeQuantity(value, unit, '2339-0', { rules }), '2339-0', rules);
+  assert.equal(compared(5.55, 'mmol/L'), 100, '99.99 mg/dL reported in whole mg/dL');
+  assert.equal(compared(5.8, 'mmol/L'), 104);
+  assert.equal(compared(100.4, 'mg/dL'), 100.4, 'no conversion: as sent');
+  assert.throws(
+    () => parseUnitRules({ url: 'u', version: '1', spellings: {}, preferred: { '2339-0': { unit: 'mg/dL', decimals: -1 } } }, 'f'),
+    /decimals/,
+  );
+});

@@ -38,10 +38,7 @@ export type PreferredUnit = {
   readonly unit: string;
   readonly molecularWeight?: number;
   readonly display?: string;
-  /**
-   * Decimals in the preferred unit at which two results are the same value (the resolution the
-   * code is reported at): 5.00 mmol/L of glucose is 90.078 mg/dL, the same result as 90 mg/dL.
-   */
+  /** Decimals results are reported with in `unit`: a converted value is compared at that precision. */
   readonly decimals?: number;
 };
 
@@ -100,9 +97,9 @@ export function parseUnitRules(json: unknown, file: string): UnitRules {
     if (decimals !== undefined && !(Number.isInteger(decimals) && (decimals as number) >= 0 && (decimals as number) <= 6))
       fail(`${path}.decimals`, 'must be an integer from 0 to 6');
     preferred.set(loinc, {
+      ...(typeof decimals === 'number' ? { decimals } : {}),
       unit: r.unit as string,
       ...(typeof mw === 'number' ? { molecularWeight: mw } : {}),
-      ...(typeof decimals === 'number' ? { decimals } : {}),
       ...(typeof r.display === 'string' ? { display: r.display } : {}),
     });
   }
@@ -122,18 +119,6 @@ export function loadUnitRules(file = process.env.UNITS_FILE ?? resolve(PROJECT_R
 
 let defaultRules: UnitRules | undefined;
 const rulesOrDefault = (rules?: UnitRules): UnitRules => rules ?? (defaultRules ??= loadUnitRules());
-
-/**
- * A normalized value as two results of one code are compared: rounded to the code's `decimals`
- * when it is in the preferred unit and decimals are configured, else as it is.
- */
-export function comparableValue(value: number | null, unit: string | null, loinc: string | null, rules?: UnitRules): number | null {
-  if (value === null || loinc === null) return value;
-  const preferred = rulesOrDefault(rules).preferred.get(loinc);
-  if (preferred?.decimals === undefined || preferred.unit !== unit) return value;
-  const scale = 10 ** preferred.decimals;
-  return Math.round(value * scale) / scale;
-}
 
 /** How a unit string was read. */
 export type UnitReading = { readonly ucum: string; readonly spelling: boolean } | undefined;
@@ -295,4 +280,18 @@ export function normalizeFhirQuantity(
   const ucumClaimed = q?.system === SYSTEMS.ucum && q.code !== undefined && q.code !== '';
   const unit = ucumClaimed ? q.code : (q?.unit ?? q?.code);
   return normalizeQuantity(q?.value, unit, loinc, { ...context, ucumClaimed });
+}
+
+/**
+ * The value two statements of one fact are compared by: a value converted from another unit rounded
+ * to the decimals results are reported with in the preferred unit (5.55 mmol/L is 99.99 mg/dL, and
+ * states 100 mg/dL; conversion noise below the reporting precision is no disagreement), any other
+ * value as it is. A lab that rounded coarsely in the other unit (5.6 mmol/L against 101 mg/dL) still
+ * differs.
+ */
+export function comparableValue(q: NormalizedQuantity, code: string | null, rules?: UnitRules): number | null {
+  const decimals = code ? rulesOrDefault(rules).preferred.get(code)?.decimals : undefined;
+  if (q.value === null || decimals === undefined || !q.transformations.some((t) => t.kind === TRANSFORMATION_KIND.unitConversion))
+    return q.value;
+  return Number(q.value.toFixed(decimals));
 }

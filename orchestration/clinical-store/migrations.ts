@@ -35,6 +35,7 @@ export const ITEM_COLUMNS = [
   'message_id',
   'map_ids',
   'retrieved_at',
+  'entered_in_error',
 ] as const;
 
 export const CLINICAL_STORE_MIGRATIONS: readonly Migration[] = [
@@ -102,5 +103,14 @@ export const CLINICAL_STORE_MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (source, resource_type, resource_id, version)
       );
       CREATE INDEX IF NOT EXISTS clinical_item_history_message ON clinical_item_history (message_id) WHERE message_id IS NOT NULL`,
+  },
+  {
+    // A resource its source withdrew (status entered-in-error) or no longer returns (deleted there)
+    // stays stored for lineage and impact, and leaves every clinical view.
+    id: 'clinical-002-withdrawn',
+    sql: `
+      ALTER TABLE clinical_item ADD COLUMN IF NOT EXISTS entered_in_error boolean NOT NULL DEFAULT false;
+      ALTER TABLE clinical_item_history ADD COLUMN IF NOT EXISTS entered_in_error boolean NOT NULL DEFAULT false;
+      ALTER TABLE clinical_item ADD COLUMN IF NOT EXISTS deleted_at timestamptz`,
   },
 ];

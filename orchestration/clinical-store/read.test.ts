@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ingestResources } from './ingest.ts';
-import { mergedItems, type MergedItem } from './read.ts';
+import { isMergedCursor, mergedItems, mergedItemsFor, type MergedItem } from './read.ts';
 import {
   CERNER,
   context,
@@ -61,7 +61,7 @@ test('the same fact from two sources is one item with both provenances; other fa
   assert.deepEqual(page.items.map(sources).sort(), [['cerner-b/c1', 'epic-a/e1'], ['cerner-b/c2'], ['epic-a/e2']]);
   const merged = page.items.find((i) => i.provenance.length === 2)!;
   assert.deepEqual(sources(merged), ['cerner-b/c1', 'epic-a/e1']);
-  assert.deepEqual(merged.value, { value: 100, unit: 'mg/dL' });
+  assert.deepEqual(merged.value, { value: 100, unit: 'mg/dL', originalValue: '100', originalUnit: 'mg/dL' });
   assert.equal(merged.effective?.instant, '2026-11-30T14:00:00.000Z');
   assert.equal(page.items.length, 3, 'e1+c1 merged, c2 (another value), e2 (another time); not e3 (another patient)');
   assert.equal(page.hasNextPage, false);
@@ -122,4 +122,61 @@ test('one statement per page whatever the number of source records', async () =>
     assert.ok(page.items.length > 0);
     assert.equal(counted.count, 1);
   }
+});
+
+test('many patients: one statement, a page each, the same as one patient at a time; unknown ids get an empty page', async () => {
+  const second = await golden(t.db, [[CERNER, 'pc2']]);
+  await ingestResources(t.db, [observation({ id: 'c9', patient: 'pc2', value: 5.5, unit: 'mmol/L' })], context(CERNER), t.protection);
+  const nobody = '00000000-0000-4000-8000-000000000000';
+  const counted = counting(t.db);
+  const pages = await mergedItemsFor(counted, [patient, second.toUpperCase(), nobody], { types: ['Observation'], first: 2 });
+  assert.equal(counted.count, 1);
+  assert.deepEqual([...pages.keys()].sort(), [patient, second, nobody].sort());
+  const alone = await mergedItems(t.db, { goldenId: patient, types: ['Observation'], first: 2 });
+  assert.deepEqual(pages.get(patient), alone);
+  assert.equal(alone.hasNextPage, true);
+  assert.deepEqual(pages.get(second)!.items.map(sources), [['cerner-b/c9']]);
+  // Glucose in mmol/L is stored in the preferred mg/dL, the original kept beside it.
+  const v = pages.get(second)!.items[0]!.value!;
+  assert.equal(v.unit, 'mg/dL');
+  assert.ok(Math.abs(v.value! - 99.1) < 0.2, String(v.value));
+  assert.deepEqual([v.originalValue, v.originalUnit], ['5.5', 'mmol/L']);
+  assert.deepEqual(pages.get(nobody), { items: [], endCursor: null, hasNextPage: false });
+});
+
+test('cursors: each item carries one; anything else is refused before SQL', async () => {
+  const page = await mergedItems(t.db, { goldenId: patient, types: ['Observation'], first: 2 });
+  assert.equal(page.endCursor, page.items.at(-1)!.cursor);
+  assert.ok(isMergedCursor(page.endCursor!));
+  const forged = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  for (const bad of ['x', forged(['2026-01-01', 'ab']), forged(["1' OR 1=1", 'ab']), forged(['-infinity', 'ZZ']), forged([1, 2])])
+    assert.equal(isMergedCursor(bad), false, bad);
+  await assert.rejects(mergedItems(t.db, { goldenId: patient, types: ['Observation'], first: 2, after: 'x' }));
+});
+
+test('an item its source later marks entered-in-error leaves the view; its other source keeps the fact', async () => {
+  const withdrawn = await golden(t.db, [
+    [EPIC, 'w1'],
+    [CERNER, 'w2'],
+  ]);
+  const fact = { patient: 'w1', value: 140, at: '2026-11-29T10:00:00Z' };
+  await ingestResources(t.db, [observation({ id: 'w-e', ...fact, versionId: '1' })], context(EPIC), t.protection);
+  await ingestResources(t.db, [observation({ id: 'w-c', ...fact, patient: 'w2' })], context(CERNER), t.protection);
+  const both = await mergedItems(t.db, { goldenId: withdrawn, types: ['Observation'], first: 10 });
+  assert.deepEqual(both.items.map(sources), [['cerner-b/w-c', 'epic-a/w-e']]);
+
+  const retracted = observation({ id: 'w-e', ...fact, versionId: '2', extra: { status: 'entered-in-error' } });
+  const report = await ingestResources(t.db, [retracted], context(EPIC, '2026-12-02T10:00:00Z'), t.protection);
+  assert.equal(report.updated, 1);
+  const after = await mergedItems(t.db, { goldenId: withdrawn, types: ['Observation'], first: 10 });
+  assert.deepEqual(after.items.map(sources), [['cerner-b/w-c']], 'Epic withdrew its copy; Cerner still states the fact');
+  const kept = await t.db.query<{ entered_in_error: boolean }>(
+    `SELECT entered_in_error FROM clinical_item WHERE source = $1 AND resource_id = 'w-e'`,
+    [EPIC],
+  );
+  assert.deepEqual(
+    kept.rows.map((r) => r.entered_in_error),
+    [true],
+    'stored, for lineage and impact',
+  );
 });

@@ -3,5 +3,14 @@
 export { CLINICAL_STORE_MIGRATIONS } from './migrations.ts';
 export { storeItems, type StoreReport } from './write.ts';
 export { ingestResources, type IngestContext, type IngestReport } from './ingest.ts';
-export { MAX_PAGE, mergedItems, type MergedItem, type MergedPage, type MergedQuery } from './read.ts';
-export { derivedFrom, type ImpactPage, type ImpactRow, type ImpactSelector } from './impact.ts';
+export {
+  MAX_PAGE,
+  isMergedCursor,
+  mergedItems,
+  mergedItemsFor,
+  type MergedFilter,
+  type MergedItem,
+  type MergedPage,
+  type MergedQuery,
+} from './read.ts';
+export { conceptMapLineageId, derivedFrom, goldenPatientsTouched, type ImpactPage, type ImpactRow, type ImpactSelector } from './impact.ts';

@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { toCanonicalItem, type CanonicalItem } from '../../translation/fhir-r4/clinical-item.ts';
-import { storeItems } from './write.ts';
+import { retireAbsent, storeItems } from './write.ts';
 import { context, counting, EPIC, observation, openClinicalTestDb, type ClinicalTestDb } from './test-helpers.ts';
 
 let t: ClinicalTestDb;
@@ -130,4 +130,25 @@ test('protected identifiers inside a resource are stored sealed', async () => {
   assert.notEqual(stored.resource.identifier[0]!.value, ssn.value);
   assert.equal(t.protection.reveal([stored.resource.identifier[0]!])[0]!.value, ssn.value);
   assert.equal(stored.resource.identifier[1]!.value, 'lab-1');
+});
+
+test('a resource its source no longer returns is marked deleted; returned again, it is back', async () => {
+  const kept = item(observation({ id: 'r-kept', patient: 'r1', versionId: '1' }));
+  const gone = item(observation({ id: 'r-gone', patient: 'r1', versionId: '1' }));
+  const neighbour = item(observation({ id: 'r-other', patient: 'r2', versionId: '1' }));
+  await storeItems(t.db, [kept, gone, neighbour], t.protection);
+  const deleted = async () =>
+    (
+      await t.db.query<{ resource_id: string }>(
+        "SELECT resource_id FROM clinical_item WHERE resource_id LIKE 'r-%' AND deleted_at IS NOT NULL ORDER BY 1",
+      )
+    ).rows.map((r) => r.resource_id);
+  const read = { source: EPIC, resourceType: 'Observation', subjectIds: ['r1'], present: ['r-kept'] };
+  assert.equal(await retireAbsent(t.db, read), 1);
+  assert.deepEqual(await deleted(), ['r-gone'], "only the patient read, only what it did not return (r2's item untouched)");
+  assert.equal(await retireAbsent(t.db, read), 0, 'idempotent: nothing written the second time');
+  assert.equal(await retireAbsent(t.db, { ...read, resourceType: 'Condition', present: [] }), 0, 'another type is another read');
+  // The source returns it again (restored there): the same version brings it back.
+  assert.deepEqual(await storeItems(t.db, [gone], t.protection), { inserted: 0, updated: 0, unchanged: 1 });
+  assert.deepEqual(await deleted(), []);
 });

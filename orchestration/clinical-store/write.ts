@@ -4,8 +4,9 @@
 //   2. Existing items whose stored version differs are locked (FOR UPDATE returns the latest
 //      committed version after waiting), and those the input is newer than move to history and
 //      are replaced, in one statement.
-// The same version again matches nothing in either statement: no row is written or locked. An
-// older version arriving late is not newer than what is stored: ignored.
+// The same version again matches nothing in either statement: no row is written or locked (unless
+// the item was marked deleted at its source: it is back). An older version arriving late is not
+// newer than what is stored: ignored.
 import type { Database, Queryable } from '../../platform/db.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
 import type { CanonicalItem } from '../../translation/fhir-r4/clinical-item.ts';
@@ -35,6 +36,7 @@ const TYPES: Record<(typeof ITEM_COLUMNS)[number], string> = {
   message_id: 'text',
   map_ids: 'text[]',
   retrieved_at: 'timestamptz',
+  entered_in_error: 'boolean',
 };
 
 const cols = ITEM_COLUMNS.join(', ');
@@ -62,18 +64,48 @@ const REPLACE_NEWER = `WITH input AS (SELECT ${cols} FROM ${INPUT}),
     ON CONFLICT DO NOTHING RETURNING 1
   ),
   replaced AS (
-    UPDATE clinical_item t SET (${cols}, stored_at) = (${prefixed('n')}, now())
+    UPDATE clinical_item t SET (${cols}, stored_at, deleted_at) = (${prefixed('n')}, now(), NULL)
     FROM newer n WHERE t.id = n.target RETURNING 1
+  ),
+  revived AS (
+    UPDATE clinical_item t SET deleted_at = NULL FROM input i
+    WHERE ${KEY('t', 'i')} AND t.version = i.version AND t.deleted_at IS NOT NULL RETURNING 1
   )
-  SELECT (SELECT count(*) FROM replaced)::int AS replaced, (SELECT count(*) FROM moved)::int AS moved`;
+  SELECT (SELECT count(*) FROM replaced)::int AS replaced, (SELECT count(*) FROM moved)::int AS moved,
+    (SELECT count(*) FROM revived)::int AS revived`;
 
 export type StoreReport = {
   readonly inserted: number;
   /** Replaced by a newer version; the old one is in history. */
   readonly updated: number;
-  /** The same version again, or an older one than stored. */
+  /** The same version again, or an older one than stored (a stored one marked deleted comes back: counted here too). */
   readonly unchanged: number;
 };
+
+/** What a complete read of some patients' resources of one type from one source returned. */
+export type CompleteRead = {
+  readonly source: string;
+  readonly resourceType: string;
+  readonly subjectIds: readonly string[];
+  /** Every resource id the source returned for those patients; must be the whole answer, not a truncated one. */
+  readonly present: readonly string[];
+};
+
+/**
+ * Marks deleted the stored items of those patients the source no longer returns (deleted there, or
+ * moved to another patient): kept for lineage, left out of the views. Only for a complete read: a
+ * truncated one says nothing about what it did not return. One statement; returns how many.
+ */
+export async function retireAbsent(db: Queryable, read: CompleteRead): Promise<number> {
+  if (read.subjectIds.length === 0) return 0;
+  const { rows } = await db.query(
+    `UPDATE clinical_item SET deleted_at = now()
+     WHERE source = $1 AND resource_type = $2 AND subject_id = ANY($3::text[]) AND deleted_at IS NULL
+       AND NOT (resource_id = ANY($4::text[])) RETURNING 1`,
+    [read.source, read.resourceType, read.subjectIds, read.present],
+  );
+  return rows.length;
+}
 
 /** A row for the recordset; protected identifiers inside the resource are sealed like the MPI's. */
 function toRow(item: CanonicalItem, protection: Pick<IdentifierProtection, 'seal'>): Record<string, unknown> {
@@ -107,6 +139,7 @@ function toRow(item: CanonicalItem, protection: Pick<IdentifierProtection, 'seal
     message_id: item.lineage.messageId,
     map_ids: [...new Set(item.lineage.transformations.map((t) => t.mapId).filter((m) => m !== null))],
     retrieved_at: item.lineage.retrievedAt,
+    entered_in_error: item.enteredInError,
   };
 }
 

@@ -41,6 +41,8 @@ import {
   rankedCandidates,
   scoreCandidates,
   storedRecords,
+  termCounts,
+  type PendingCounts,
   unchangedOutcome,
   type Candidate,
   type LinkOptions,
@@ -115,15 +117,20 @@ const idOf = recordKey;
 /** What a chunk's decisions need from the database: each record's stored candidates, and name frequencies. */
 type ChunkReads = { readonly fromDb: ReadonlyMap<number, RankedCandidate[]>; readonly freq: NameFrequencies | undefined };
 
-const readChunk = async (
-  q: Queryable,
-  prepared: readonly Prepared[],
-  matching: MatchingConfig,
-  protection: IdentifierProtection,
-): Promise<ChunkReads> => {
-  const [fromDb, freq] = await Promise.all([rankedCandidates(q, prepared, matching, protection), frequenciesFor(q, prepared)]);
+const readChunk = async (q: Queryable, chunk: Chunk, matching: MatchingConfig, protection: IdentifierProtection): Promise<ChunkReads> => {
+  const [fromDb, freq] = await Promise.all([
+    rankedCandidates(q, chunk.records, matching, protection),
+    frequenciesFor(q, chunk.records, chunk.countsBefore),
+  ]);
   return { fromDb, freq };
 };
+
+/**
+ * A chunk of a batch, with the term counts of the batch's chunks before it: a batch counts its
+ * records' names once, when it ends, so each chunk sees exactly the counts of the records linked
+ * before it, whatever the timing of the pipeline's reads and writes.
+ */
+type Chunk = { readonly records: readonly Prepared[]; readonly countsBefore: PendingCounts };
 
 /**
  * Every decision of a chunk, in input order. Candidates: the database's (`reads`), plus the records
@@ -281,7 +288,7 @@ const takeBatchLock = (tx: Queryable) => tx.query('SELECT pg_advisory_xact_lock(
  */
 async function linkOneByOne(
   db: Database,
-  chunks: readonly (readonly Prepared[])[],
+  chunks: readonly Chunk[],
   protection: IdentifierProtection,
   matching: MatchingConfig,
   options: LinkOptions,
@@ -290,7 +297,7 @@ async function linkOneByOne(
   for (const chunk of chunks) {
     const decided = await inTransaction(db, async (tx) => {
       await takeBatchLock(tx);
-      const d = await decideChunk(tx, chunk, await readChunk(tx, chunk, matching, protection), matching, []);
+      const d = await decideChunk(tx, chunk.records, await readChunk(tx, chunk, matching, protection), matching, []);
       await writeChunk(tx, d, protection, options);
       return d.decisions;
     });
@@ -326,7 +333,7 @@ const dependsOn = (chunk: DecidedChunk, other: Writing): boolean =>
  */
 async function linkPipelined(
   db: Database,
-  chunks: readonly (readonly Prepared[])[],
+  chunks: readonly Chunk[],
   protection: IdentifierProtection,
   matching: MatchingConfig,
   options: LinkOptions,
@@ -345,7 +352,7 @@ async function linkPipelined(
      */
     const writeAlone = async (at: number): Promise<DecidedChunk> => {
       for (;;) {
-        const chunk = await decideChunk(db, chunks[at]!, await readChunk(db, chunks[at]!, matching, protection), matching, []);
+        const chunk = await decideChunk(db, chunks[at]!.records, await readChunk(db, chunks[at]!, matching, protection), matching, []);
         try {
           await write(chunk);
           return chunk;
@@ -372,7 +379,7 @@ async function linkPipelined(
       reads.delete(at);
       const previous: Decided[] = [];
       for (let k = read.after; k < at; k++) previous.push(...decisionsOf.get(k)!);
-      return decideChunk(db, chunks[at]!, await read.result, matching, previous);
+      return decideChunk(db, chunks[at]!.records, await read.result, matching, previous);
     };
     const linked = async (at: number, decisions: readonly Decided[]): Promise<void> => {
       await onLinked(decisions);
@@ -475,8 +482,10 @@ export async function linkBatch(
     outcomes[i] = same;
     unchanged.add(i);
   }
-  const chunks: Prepared[][] = [];
+  const chunks: Chunk[] = [];
   const positions: number[][] = [];
+  const counted = new Map<string, number>();
+  let countedTotal = 0;
   for (let start = 0; start < fresh.length; start += BATCH_CHUNK) {
     const at = fresh.slice(start, start + BATCH_CHUNK);
     positions.push(at);
@@ -485,9 +494,14 @@ export async function linkBatch(
       if (chunk.length % YIELD_EVERY === YIELD_EVERY - 1) await turn();
       chunk.push(prepare(records[i]!, protection, matching));
     }
-    chunks.push(chunk);
+    const before = new Map<string, number>();
+    for (const p of chunk) for (const t of p.terms) if (counted.has(t.term)) before.set(t.term, counted.get(t.term)!);
+    chunks.push({ records: chunk, countsBefore: { total: countedTotal, counts: before } });
+    for (const [t, k] of termCounts(chunk)) counted.set(t, (counted.get(t) ?? 0) + k);
+    countedTotal += chunk.length;
   }
   let n = 0;
+  const linked: Prepared[] = [];
   const onLinked = async (decided: readonly Decided[]) => {
     const at = positions[n++]!;
     decided.forEach(
@@ -500,12 +514,21 @@ export async function linkBatch(
           flags: d.p.flags,
         }),
     );
-    await countTerms(
-      db,
-      decided.map((d) => d.p),
-    );
+    linked.push(...decided.map((d) => d.p));
   };
-  if (chunks.length > 0) await (db.kind === 'postgres' ? linkPipelined : linkOneByOne)(db, chunks, protection, matching, options, onLinked);
+  let failure: unknown = null;
+  try {
+    if (chunks.length > 0)
+      await (db.kind === 'postgres' ? linkPipelined : linkOneByOne)(db, chunks, protection, matching, options, onLinked);
+  } catch (error) {
+    failure = error;
+  }
+  // What was linked is counted, also when a later chunk failed (committed chunks stay committed).
+  if (linked.length > 0)
+    await countTerms(db, linked).catch((error: unknown) => {
+      failure ??= error;
+    });
+  if (failure) throw failure;
   upkeepOf(db).linked(fresh.length);
   for (const i of later) {
     if (unchanged.has(i)) continue;

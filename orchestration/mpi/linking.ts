@@ -295,18 +295,26 @@ export async function rankedCandidates(
   return result;
 }
 
+/** Term counts not in the database yet: a batch's earlier chunks, counted in one statement when the batch ends. */
+export type PendingCounts = { readonly total: number; readonly counts: ReadonlyMap<string, number> };
+
 /**
- * Name frequencies for the records about to be matched (one record online, a chunk in batch).
- * A name the population has not counted yet falls back to its level's u, as does every name
- * while the population is too small for frequencies to mean anything.
+ * Name frequencies for the records about to be matched (one record online, a chunk in batch), plus
+ * `pending` counts. A name the population has not counted yet falls back to its level's u, as does
+ * every name while the population is too small for frequencies to mean anything.
  */
-export async function frequenciesFor(tx: Queryable, prepared: readonly Prepared[]): Promise<NameFrequencies | undefined> {
+export async function frequenciesFor(
+  tx: Queryable,
+  prepared: readonly Prepared[],
+  pending?: PendingCounts,
+): Promise<NameFrequencies | undefined> {
   const terms = new Map(prepared.flatMap((p) => p.terms.map((t) => [t.key, t.term] as const)));
   const { rows } = await tx.query<{ term: string; count: string }>('SELECT term, count FROM name_frequency WHERE term = ANY($1::text[])', [
     [...TOTAL_SHARDS, ...terms.values()],
   ]);
   const counts = new Map(rows.map((r) => [r.term, Number(r.count)]));
-  const total = TOTAL_SHARDS.reduce((n, t) => n + (counts.get(t) ?? 0), 0);
+  if (pending) for (const [t, n] of pending.counts) counts.set(t, (counts.get(t) ?? 0) + n);
+  const total = TOTAL_SHARDS.reduce((n, t) => n + (counts.get(t) ?? 0), pending?.total ?? 0);
   if (total < TF_MIN_POPULATION) return undefined;
   return { total, count: (field, value) => counts.get(terms.get(`${field}|${value}`) ?? '') ?? null };
 }
@@ -483,10 +491,16 @@ async function linkPrepared(
   });
 }
 
+/** How many of the records carry each name term (a record counts a term once). */
+export function termCounts(prepared: readonly Prepared[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const p of prepared) for (const t of new Set(p.terms.map((x) => x.term))) counts.set(t, (counts.get(t) ?? 0) + 1);
+  return counts;
+}
+
 /** Counts the records' names for term-frequency adjustment (after commit: statistics, not state), in one statement. */
 export async function countTerms(db: Queryable, prepared: readonly Prepared[]): Promise<void> {
-  const counts = new Map<string, number>([[totalShard(), prepared.length]]);
-  for (const p of prepared) for (const t of new Set(p.terms.map((x) => x.term))) counts.set(t, (counts.get(t) ?? 0) + 1);
+  const counts = termCounts(prepared).set(totalShard(), prepared.length);
   const terms = [...counts.keys()].sort();
   await db.query(
     'INSERT INTO name_frequency (term, count) SELECT * FROM unnest($1::text[], $2::bigint[]) ORDER BY 1 ON CONFLICT (term) DO UPDATE SET count = name_frequency.count + EXCLUDED.count',

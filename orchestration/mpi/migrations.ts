@@ -191,4 +191,25 @@ export const MPI_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS review_item_reopens ON review_item (reopens) WHERE reopens IS NOT NULL;
       ALTER TABLE merge_event ADD COLUMN IF NOT EXISTS review_outcome jsonb`,
   },
+  {
+    // Table upkeep analyzes these tables again and again while a large load grows them (upkeep.ts).
+    // ANALYZE spent most of its time on the wide JSON columns, which no query filters or joins on
+    // (BENCHMARKS.md, issue 13): they get no statistics. A catalog change only: no rewrite.
+    id: 'mpi-006-no-statistics-on-payload-columns',
+    sql: `
+      ALTER TABLE golden_patient
+        ALTER COLUMN name SET STATISTICS 0,
+        ALTER COLUMN identifiers SET STATISTICS 0,
+        ALTER COLUMN addresses SET STATISTICS 0,
+        ALTER COLUMN telecom SET STATISTICS 0,
+        ALTER COLUMN data_quality SET STATISTICS 0,
+        ALTER COLUMN provenance SET STATISTICS 0,
+        ALTER COLUMN manual_values SET STATISTICS 0;
+      ALTER TABLE source_record
+        ALTER COLUMN demographics SET STATISTICS 0,
+        ALTER COLUMN features SET STATISTICS 0,
+        ALTER COLUMN link_evidence SET STATISTICS 0,
+        ALTER COLUMN data_quality SET STATISTICS 0,
+        ALTER COLUMN block_keys SET STATISTICS 0`,
+  },
 ];

@@ -153,6 +153,24 @@ export async function activeGoldenId(
   return rows[0]?.id;
 }
 
+/**
+ * The active golden record each of these golden ids stands for (a merged id answers with its
+ * survivor), in one statement; ids the MPI does not know are absent from the result.
+ */
+export async function activeGoldenIds(db: Queryable, ids: readonly string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await db.query<{ requested: string; id: string }>(
+    `WITH RECURSIVE chain (requested, id, status, merged_into, depth) AS (
+       SELECT g.id, g.id, g.status, g.merged_into, 0 FROM golden_patient g WHERE g.id = ANY($1::uuid[])
+       UNION ALL
+       SELECT c.requested, g.id, g.status, g.merged_into, c.depth + 1 FROM chain c JOIN golden_patient g ON g.id = c.merged_into
+       WHERE c.status = 'MERGED' AND c.depth < 32)
+     SELECT requested::text, id::text FROM chain WHERE status = 'ACTIVE'`,
+    [ids],
+  );
+  return new Map(rows.map((r) => [r.requested, r.id]));
+}
+
 export type CohortFilter = {
   readonly onlyId?: string | null;
   readonly gender?: string | null;

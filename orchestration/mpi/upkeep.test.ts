@@ -77,3 +77,24 @@ test('between the growth-paced runs, the rewritten counts are vacuumed every chu
   await upkeep.settled();
   assert.equal(upkeep.churnRuns, 2);
 });
+
+test('a run gathers statistics for the columns queries filter and join on, none for the JSON payloads', async (ctx) => {
+  if (t.db.kind !== 'postgres') return ctx.skip('upkeep runs only on PostgreSQL (set DATABASE_URL)');
+  await t.db.query(
+    `INSERT INTO golden_patient (id, name, addresses) VALUES ('00000000-0000-4000-8000-000000000001', '{"family": "X"}', '[]')`,
+  );
+  await t.db.query(
+    `INSERT INTO source_record (source, source_patient_id, golden_id, demographics, features)
+     VALUES ('s', 'p1', '00000000-0000-4000-8000-000000000001', '{}', '{}')`,
+  );
+  const upkeep = createUpkeep(t.db, { minRecords: 1, growth: 2, churnEvery: 1_000_000 });
+  upkeep.linked(1);
+  await upkeep.settled();
+  const { rows } = await t.db.query<{ tablename: string; attname: string }>(
+    `SELECT tablename, attname FROM pg_stats WHERE schemaname = current_schema() AND tablename IN ('golden_patient', 'source_record')`,
+  );
+  const columns = new Set(rows.map((r) => `${r.tablename}.${r.attname}`));
+  for (const c of ['golden_patient.id', 'source_record.golden_id', 'source_record.source_patient_id']) assert.ok(columns.has(c), c);
+  for (const c of ['golden_patient.name', 'golden_patient.addresses', 'source_record.demographics', 'source_record.features'])
+    assert.ok(!columns.has(c), `${c}: ANALYZE skips it`);
+});

@@ -5,7 +5,7 @@ import type { Database } from '../../platform/db.ts';
 import { auditEventCount, auditEventPage, toFhirAuditEvent, withTrail } from '../../orchestration/audit/query.ts';
 import { hasRole } from '../../security/principal.ts';
 import { badUserInput } from '../../platform/errors.ts';
-import { cursorCodec, pageSize, text } from '../shared/arguments.ts';
+import { cursorCodec, instant, pageSize, text } from '../shared/arguments.ts';
 import type { Resolvers } from './__generated__/resolvers.ts';
 
 export const MAX_AUDIT_PAGE = 200;
@@ -15,13 +15,6 @@ const decodeCursor = (after: string) => {
   const [seq, ms] = cursors.decode(after).split('.');
   return { seq: seq!, recordedAt: ms ? new Date(Number(ms)).toISOString() : null };
 };
-
-function instant(value: string | null | undefined, argument: string): string | null {
-  if (value === null || value === undefined) return null;
-  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value) || Number.isNaN(Date.parse(value)))
-    throw badUserInput(`\`${argument}\` must be an ISO 8601 date or instant`, argument);
-  return value;
-}
 
 /** Whether the selection (through fragments) asks for one of these fields. */
 function selects(set: SelectionSetNode | undefined, info: GraphQLResolveInfo, names: ReadonlySet<string>): boolean {

@@ -12,6 +12,14 @@ export function text(value: string | null | undefined, argument: string): string
   return value;
 }
 
+/** An ISO 8601 date or instant with an offset (`from`/`to` filters); null when absent. */
+export function instant(value: string | null | undefined, argument: string): string | null {
+  if (value === null || value === undefined) return null;
+  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value) || Number.isNaN(Date.parse(value)))
+    throw badUserInput(`\`${argument}\` must be an ISO 8601 date or instant`, argument);
+  return value;
+}
+
 /** A Relay page size between 0 and max. */
 export function pageSize(first: number | null | undefined, fallback: number, max: number): number {
   const size = first ?? fallback;

@@ -78,6 +78,20 @@ export function mainTime(r: FhirJson, type: ClinicalResourceType): { readonly pa
   return undefined;
 }
 
+/**
+ * The element saying the source withdrew the resource as a mistake: Condition's verificationStatus,
+ * Goal's lifecycleStatus, every other type's status.
+ */
+const RETRACTION: Partial<Record<ClinicalResourceType, string>> = { Condition: 'verificationStatus', Goal: 'lifecycleStatus' };
+
+/** The source marked the resource entered-in-error: it stays stored (lineage) and leaves every clinical view. */
+export function enteredInError(r: FhirJson, type: ClinicalResourceType): boolean {
+  const v = r[RETRACTION[type] ?? 'status'];
+  if (v === 'entered-in-error') return true;
+  const coding = (v as { coding?: unknown } | null)?.coding;
+  return Array.isArray(coding) && coding.some((c) => (c as { code?: unknown } | null)?.code === 'entered-in-error');
+}
+
 /** The source patient id of `subject` (or `patient`), when it is a Patient reference (a versioned one included). */
 export function subjectId(r: FhirJson): string | undefined {
   const ref = (r.subject ?? r.patient) as { reference?: unknown } | undefined;

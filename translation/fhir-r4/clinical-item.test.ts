@@ -91,22 +91,6 @@ test('the same fact from two vendors (vendor code and local time vs LOINC and UT
   const other = toCanonicalItem({ ...(cerner.value.resource as object), valueQuantity: { value: 101, unit: 'mg/dL' } }, ctx);
   assert.ok(other.ok);
   assert.notEqual(other.value.factKey, cerner.value.factKey);
-  // The same glucose in mmol/L (two decimals, as Oracle Health results it) is the same fact; 5.61 mmol/L is not.
-  const molar = (value: number) =>
-    toCanonicalItem(
-      {
-        ...(cerner.value.resource as object),
-        valueQuantity: { value, unit: 'mmol/L', system: 'http://unitsofmeasure.org', code: 'mmol/L' },
-      },
-      { ...ctx, source: 'cerner-c' },
-    );
-  const same = molar(5.55);
-  assert.ok(same.ok);
-  assert.equal(same.value.value?.originalUnit, 'mmol/L');
-  assert.equal(same.value.factKey, cerner.value.factKey);
-  const differs = molar(5.61);
-  assert.ok(differs.ok);
-  assert.notEqual(differs.value.factKey, cerner.value.factKey);
 });
 
 test('an unmapped code is kept and flagged, never dropped; a number as a string is refused unless the profile repairs it', () => {
@@ -163,4 +147,80 @@ test("a CarePlan is named by its SNOMED category, not US Core's generic one; ite
   const [c, d] = [untimed('c'), untimed('d')];
   assert.ok(c.ok && d.ok);
   assert.notEqual(c.value.factKey, d.value.factKey);
+});
+
+const bloodPressure = (id: string, systolic: unknown, diastolic: number, unit = 'mm[Hg]') => ({
+  resourceType: 'Observation',
+  id,
+  status: 'final',
+  subject,
+  code: { coding: [{ system: 'http://loinc.org', code: '85354-9' }] },
+  effectiveDateTime: '2026-11-30T09:00:00Z',
+  component: [
+    { code: { coding: [{ system: 'http://loinc.org', code: '8480-6' }] }, valueQuantity: { value: systolic, unit } },
+    { code: { coding: [{ system: 'http://loinc.org', code: '8462-4' }] }, valueQuantity: { value: diastolic, unit } },
+  ],
+});
+
+test("a panel's components are normalized, and two readings of one instant are two facts", () => {
+  const a = toCanonicalItem(bloodPressure('a', '120', 80, 'mmHg'), { ...ctx, numbersAsStrings: true });
+  const same = toCanonicalItem(bloodPressure('b', 120, 80), ctx);
+  const other = toCanonicalItem(bloodPressure('c', 135, 80), ctx);
+  assert.ok(a.ok && same.ok && other.ok);
+  const systolic = (a.value.resource.component as { valueQuantity: Record<string, unknown> }[])[0]!.valueQuantity;
+  assert.deepEqual(systolic, { value: 120, unit: 'mm[Hg]', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' });
+  assert.ok(a.value.lineage.transformations.some((t) => t.kind === 'unit-spelling' && t.from === 'mmHg'));
+  assert.equal(a.value.factKey, same.value.factKey, 'the same reading in a vendor spelling and a string number');
+  assert.notEqual(a.value.factKey, other.value.factKey, 'another systolic value at the same instant');
+});
+
+test('entered-in-error is read where each type keeps it (status, verificationStatus, lifecycleStatus)', () => {
+  const withdrawn = [
+    { resourceType: 'Observation', id: 'o', status: 'entered-in-error', subject, code: snomed('271649006') },
+    {
+      resourceType: 'Condition',
+      id: 'c',
+      subject,
+      code: snomed('44054006'),
+      verificationStatus: {
+        coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'entered-in-error' }],
+      },
+    },
+    { resourceType: 'Goal', id: 'g', lifecycleStatus: 'entered-in-error', subject, description: { text: 'walk daily' } },
+  ];
+  for (const r of withdrawn) {
+    const t = toCanonicalItem(r, ctx);
+    assert.ok(t.ok, `${r.resourceType}: ${JSON.stringify(t.issues)}`);
+    assert.equal(t.value.enteredInError, true, r.resourceType);
+  }
+  const kept = toCanonicalItem({ ...withdrawn[1], verificationStatus: { coding: [{ code: 'confirmed' }] } }, ctx);
+  assert.ok(kept.ok);
+  assert.equal(kept.value.enteredInError, false);
+});
+
+test('a value converted from another unit is compared at the precision it was sent with', () => {
+  const glucose = (id: string, value: number, unit: string) =>
+    toCanonicalItem(
+      {
+        resourceType: 'Observation',
+        id,
+        status: 'final',
+        subject,
+        code: { coding: [{ system: 'http://loinc.org', code: '2339-0' }] },
+        effectiveDateTime: '2026-11-30T14:00:00Z',
+        valueQuantity: { value, unit, system: 'http://unitsofmeasure.org', code: unit },
+      },
+      ctx,
+    );
+  const [mass, molar, other, close] = [
+    glucose('a', 100, 'mg/dL'),
+    glucose('b', 5.55, 'mmol/L'),
+    glucose('c', 5.8, 'mmol/L'),
+    glucose('d', 99, 'mg/dL'),
+  ];
+  assert.ok(mass.ok && molar.ok && other.ok && close.ok);
+  assert.equal(molar.value.value?.value, 99.98658, 'the stored value is the conversion, not rounded');
+  assert.equal(molar.value.factKey, mass.value.factKey, '5.55 mmol/L states 100 mg/dL');
+  assert.notEqual(other.value.factKey, mass.value.factKey, '5.8 mmol/L (104.5 mg/dL) is another value');
+  assert.notEqual(close.value.factKey, mass.value.factKey, 'values sent in the preferred unit are compared exactly');
 });

@@ -8,11 +8,12 @@ import { error, result, warning, type TranslationIssue, type Translated } from '
 import { TRANSFORMATION_KIND, type Lineage, type Transformation } from '../lineage.ts';
 import { translateConcept, type Coding, type Terminology } from '../terminology/translate.ts';
 import { OFFSET_SOURCE, parseFhirDateTime, type Precision } from '../time.ts';
-import { comparableValue, normalizeFhirQuantity, type UnitRules } from '../units.ts';
+import { comparableValue, normalizeFhirQuantity, type NormalizedQuantity, type UnitRules } from '../units.ts';
 import { STANDARD_SYSTEMS } from './codes.ts';
 import { validateResource, type ValidationOptions } from './validation/validate.ts';
 import {
   CLINICAL_FIELDS,
+  enteredInError,
   isClinicalType,
   mainConcept,
   mainTime,
@@ -56,8 +57,10 @@ export type CanonicalItem = {
     readonly originalValue: string | null;
     readonly originalUnit: string | null;
   } | null;
-  /** Equal for the same fact from two sources: type, standard code, instant and normalized value. */
+  /** Equal for the same fact from two sources: type, standard code, instant and normalized value(s). */
   readonly factKey: string;
+  /** The source withdrew it (status entered-in-error): kept for lineage, left out of clinical views. */
+  readonly enteredInError: boolean;
   /** The resource in FHIR shape with the translated code and normalized quantity. */
   readonly resource: FhirJson;
   /** Warnings: what was repaired or left as sent. */
@@ -118,14 +121,77 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
 
 const DECIMAL = /^-?(0|[1-9]\d*)(\.\d+)?$/;
 
-/** A known vendor deviation repaired before validation, so that it is not refused for it (and recorded). */
-function repairNumbers(r: FhirJson, transformations: Transformation[], issues: TranslationIssue[]): FhirJson {
-  const q = r.valueQuantity as { value?: unknown } | undefined;
-  if (typeof q?.value !== 'string' || !DECIMAL.test(q.value.trim())) return r;
-  transformations.push({ kind: TRANSFORMATION_KIND.numberFromString, mapId: null, from: 'string', to: 'decimal' });
-  issues.push(warning(`${r.resourceType}.valueQuantity.value`, 'number sent as a string; read as a number'));
-  return { ...r, valueQuantity: { ...q, value: Number(q.value.trim()) } };
+/** A quantity whose value came as a numeric string, with the value as a number; undefined when there is nothing to repair. */
+function numberFromString(q: unknown): Record<string, unknown> | undefined {
+  const v = (q as { value?: unknown } | undefined)?.value;
+  return typeof v === 'string' && DECIMAL.test(v.trim()) ? { ...(q as Record<string, unknown>), value: Number(v.trim()) } : undefined;
 }
+
+/** A known vendor deviation repaired before validation, so that it is not refused for it (and recorded): the value's and components'. */
+function repairNumbers(r: FhirJson, transformations: Transformation[], issues: TranslationIssue[]): FhirJson {
+  const repaired = (path: string, q: unknown): unknown => {
+    const fixed = numberFromString(q);
+    if (!fixed) return q;
+    transformations.push({ kind: TRANSFORMATION_KIND.numberFromString, mapId: null, from: 'string', to: 'decimal' });
+    issues.push(warning(`${path}.value`, 'number sent as a string; read as a number'));
+    return fixed;
+  };
+  const out: Record<string, unknown> = { ...r };
+  if (r.valueQuantity !== undefined) out.valueQuantity = repaired(`${r.resourceType}.valueQuantity`, r.valueQuantity);
+  if (Array.isArray(r.component))
+    out.component = r.component.map((c: unknown, i: number) =>
+      (c as { valueQuantity?: unknown })?.valueQuantity === undefined
+        ? c
+        : {
+            ...(c as object),
+            valueQuantity: repaired(`${r.resourceType}.component[${i}].valueQuantity`, (c as { valueQuantity: unknown }).valueQuantity),
+          },
+    );
+  return out as FhirJson;
+}
+
+type Component = { readonly code?: { coding?: Coding[] }; readonly valueQuantity?: Record<string, unknown> } & Record<string, unknown>;
+
+/**
+ * An Observation's components (a blood pressure's systolic and diastolic) normalized like its value:
+ * each quantity in its LOINC code's preferred unit, the original kept in lineage. Returns the
+ * components for the canonical resource and, per component, the code and normalized value for the
+ * fact key. Component codes are not mapped: they are read as sent (LOINC when they are).
+ */
+function normalizeComponents(
+  r: FhirJson,
+  ctx: ItemContext,
+  issues: TranslationIssue[],
+  transformations: Transformation[],
+): { readonly resources: Component[]; readonly keys: readonly (readonly unknown[])[] } | undefined {
+  if (!Array.isArray(r.component) || r.component.length === 0) return undefined;
+  const resources: Component[] = [];
+  const keys: (readonly unknown[])[] = [];
+  (r.component as Component[]).forEach((c, i) => {
+    const coding = c?.code?.coding?.find((x) => x.code) ?? null;
+    const loinc = coding?.system === STANDARD_SYSTEMS.loinc ? (coding.code ?? null) : null;
+    if (c?.valueQuantity === undefined) {
+      resources.push(c);
+      keys.push([coding?.system ?? null, coding?.code ?? null, otherValue(c as FhirJson)]);
+      return;
+    }
+    const q = normalizeFhirQuantity(c.valueQuantity as never, loinc, {
+      path: `Observation.component[${i}].valueQuantity`,
+      ...(ctx.units ? { rules: ctx.units } : {}),
+    });
+    issues.push(...q.issues);
+    transformations.push(...q.transformations);
+    resources.push({ ...c, valueQuantity: quantityResource(c.valueQuantity, q) });
+    keys.push([coding?.system ?? null, coding?.code ?? null, comparableValue(q, loinc, ctx.units), q.unit]);
+  });
+  return { resources, keys };
+}
+
+/** The FHIR Quantity after normalization: UCUM-coded when the unit was read, else the value alone. */
+const quantityResource = (sent: Record<string, unknown>, q: NormalizedQuantity): Record<string, unknown> =>
+  q.unit
+    ? { ...sent, value: q.value, unit: q.unit, system: STANDARD_SYSTEMS.ucum, code: q.unit }
+    : { ...sent, value: q.value ?? sent.value };
 
 export function toCanonicalItem(input: unknown, ctx: ItemContext): Translated<CanonicalItem> {
   const transformations: Transformation[] = [];
@@ -179,6 +245,7 @@ export function toCanonicalItem(input: unknown, ctx: ItemContext): Translated<Ca
   }
 
   let value: CanonicalItem['value'] = null;
+  let compared: number | null = null;
   if (type === 'Observation' && r.valueQuantity !== undefined) {
     const q = normalizeFhirQuantity(r.valueQuantity as never, code?.system === STANDARD_SYSTEMS.loinc ? code.code : null, {
       path: 'Observation.valueQuantity',
@@ -192,19 +259,17 @@ export function toCanonicalItem(input: unknown, ctx: ItemContext): Translated<Ca
       originalValue: q.original.value === null ? null : String(q.original.value),
       originalUnit: q.original.unit,
     };
-    const vq = r.valueQuantity as Record<string, unknown>;
-    resource.valueQuantity = q.unit
-      ? { ...vq, value: q.value, unit: q.unit, system: 'http://unitsofmeasure.org', code: q.unit }
-      : { ...vq, value: q.value ?? vq.value };
+    compared = comparableValue(q, code?.system === STANDARD_SYSTEMS.loinc ? code.code : null, ctx.units);
+    resource.valueQuantity = quantityResource(r.valueQuantity as Record<string, unknown>, q);
   }
+
+  const components = type === 'Observation' ? normalizeComponents(r, ctx, issues, transformations) : undefined;
+  if (components) resource.component = components.resources;
 
   const { meta: _meta, ...content } = r;
   const contentDigest = sha(canonicalJson(content));
   const version = versionOf(r, contentDigest);
   // Without a code and a time, two items cannot be shown to state the same fact: never merged.
-  // Values compare at the resolution their code is reported at (config/units.json decimals), so a
-  // glucose sent in mmol/L and the same result sent in mg/dL are one fact.
-  const loinc = code?.system === STANDARD_SYSTEMS.loinc ? code.code : null;
   const factKey =
     code && effective
       ? sha(
@@ -213,9 +278,11 @@ export function toCanonicalItem(input: unknown, ctx: ItemContext): Translated<Ca
             code.system,
             code.code,
             effective?.instant ?? null,
-            comparableValue(value?.value ?? null, value?.unit ?? null, loinc, ctx.units),
+            compared,
             value?.unit ?? null,
             otherValue(r),
+            // A panel's values are its components' (blood pressure): two readings of one instant differ there.
+            ...(components ? [components.keys] : []),
           ]),
         )
       : sha(JSON.stringify([type, ctx.source, resourceId]));
@@ -232,6 +299,7 @@ export function toCanonicalItem(input: unknown, ctx: ItemContext): Translated<Ca
     effective,
     value,
     factKey,
+    enteredInError: enteredInError(r, type),
     resource: resource as FhirJson,
     flags: issues.filter((i) => i.severity === 'warning'),
     lineage: {
