@@ -202,6 +202,8 @@ export async function startGatewayService(c: {
   readonly trustDevIssuer: boolean;
   readonly issuers?: readonly TrustedIssuer[];
   readonly proxyTrust?: ProxyTrust | null;
+  /** The supergraph to serve; the committed gateway/supergraph.graphql when absent. */
+  readonly supergraphSdl?: string;
 }): Promise<RunningHttpServer> {
   // Whoever reads the development issuer's key (a file in the key directory) can mint any role: a
   // production gateway never trusts it, and says so rather than silently ignore the setting.
@@ -213,7 +215,7 @@ export async function startGatewayService(c: {
     issuers.push({ issuer: DEV_ISSUER, audience: DEFAULT_AUDIENCE, jwks: [devIssuer.publicJwk] });
   }
   return startGateway({
-    supergraphSdl: readCommittedSupergraph(),
+    supergraphSdl: c.supergraphSdl ?? readCommittedSupergraph(),
     subgraphUrls: c.subgraphUrls,
     signIdentity: identitySigner(gatewayKey),
     verifyUserToken: userTokenVerifier(issuers),
