@@ -47,6 +47,16 @@ const config: CodegenConfig = {
         AuditEvent: '../../../orchestration/audit/query.ts#AuditEventRecord',
       },
     ),
+    'subgraphs/integration/__generated__/resolvers.ts': subgraphResolvers(
+      ['subgraphs/integration/schema.graphql', 'schema/federation-directives.graphql'],
+      {
+        QuarantinedResource: '../../../orchestration/quarantine/list.ts#QuarantinedResource as QuarantinedResourceModel',
+        OperationOutcome: '../../../translation/outcome.ts#OperationOutcome as OperationOutcomeModel',
+        OperationOutcomeIssue: '../../../translation/outcome.ts#OperationOutcomeIssue as OperationOutcomeIssueModel',
+        ReprocessedResource: '../../../orchestration/quarantine/reprocess.ts#ReprocessedResource as ReprocessedResourceModel',
+        DerivedItem: '../../../orchestration/clinical-store/impact.ts#ImpactRow',
+      },
+    ),
     'subgraphs/vendor-adapter/__generated__/resolvers.ts': subgraphResolvers(
       ['subgraphs/vendor-adapter/schema.graphql', 'schema/clinical.graphql'],
       {

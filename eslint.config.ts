@@ -59,6 +59,11 @@ const boundaries = [
     message: 'subgraphs never import each other (shared plumbing lives in subgraphs/shared)',
   },
   {
+    target: './subgraphs/integration',
+    from: ['./subgraphs/mpi', './subgraphs/vendor-adapter', './subgraphs/audit'],
+    message: 'subgraphs never import each other (shared plumbing lives in subgraphs/shared)',
+  },
+  {
     target: './subgraphs',
     from: ['./protocol', './simulators', './runtime', './gateway'],
     message: 'subgraphs only resolve: they do not fetch (layer 1) nor start the product',

@@ -6,7 +6,7 @@ import { parse } from 'graphql';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defaultPorts, loadAdapters, type AdapterConfig } from '../platform/config.ts';
-import { auditTypeDefs, clinicalTypeDefs, mpiTypeDefs, vendorAdapterTypeDefs } from '../schema/subgraph-sdl.ts';
+import { auditTypeDefs, clinicalTypeDefs, integrationTypeDefs, mpiTypeDefs, vendorAdapterTypeDefs } from '../schema/subgraph-sdl.ts';
 
 export const SUPERGRAPH_PATH = fileURLToPath(new URL('./supergraph.graphql', import.meta.url));
 
@@ -19,13 +19,19 @@ export function subgraphDefinitions(adapters: readonly AdapterConfig[] = loadAda
     ...adapters.map((a) => ({ name: a.name, typeDefs: vendorAdapterTypeDefs(a) })),
     { name: 'audit', typeDefs: auditTypeDefs() },
     { name: 'clinical', typeDefs: clinicalTypeDefs() },
+    { name: 'integration', typeDefs: integrationTypeDefs() },
   ];
 }
 
 /** The supergraph SDL. URLs are the embedded defaults; the gateway overrides them from configuration. */
 export function composeSupergraph(adapters: readonly AdapterConfig[] = loadAdapters()): string {
   const ports = defaultPorts(adapters, {});
-  const fixed: Readonly<Record<string, number>> = { mpi: ports.mpi, audit: ports.audit, clinical: ports.clinical };
+  const fixed: Readonly<Record<string, number>> = {
+    mpi: ports.mpi,
+    audit: ports.audit,
+    clinical: ports.clinical,
+    integration: ports.integration,
+  };
   const portOf = (name: string): number => fixed[name] ?? ports.adapters[name] ?? 0;
   const result = composeServices(
     subgraphDefinitions(adapters).map((s) => ({

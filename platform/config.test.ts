@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  DEVIATIONS,
+  PROJECT_ROOT,
   loadAdapters,
   loadConnections,
   loadIssuers,
@@ -120,6 +122,74 @@ test('trusted issuers come with their JWK Set', () => {
     writeFileSync(join(dir, 'empty.json'), JSON.stringify({ keys: [] }));
     writeFileSync(join(dir, 'bad.json'), JSON.stringify({ issuers: [{ issuer: 'x', audience: 'y', jwksFile: 'empty.json' }] }));
     assert.throws(() => loadIssuers(join(dir, 'bad.json')), /JWK Set/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('vendor profiles carry identifier systems, extensions, code maps, a time zone and deviations, and are checked', () => {
+  const dir = join(PROJECT_ROOT, 'config', 'vendor-profiles');
+  const names = readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -5))
+    .sort();
+  assert.deepEqual(names, ['athenahealth', 'cerner', 'epic', 'fhir-r4']);
+  for (const name of names) {
+    const p = loadVendorProfile(name);
+    assert.ok(p.keptIdentifierSystems[p.mrnIdentifier.system] === 'MR', `${name}: the MRN system is kept as MR`);
+    assert.ok(p.conceptMaps.includes('urn:patient-gateway:ConceptMap:administrative-gender'), `${name}: gender spellings from the map`);
+    assert.equal(p.numbersAsStrings, p.deviations.includes(DEVIATIONS.numbersAsStrings));
+    assert.ok(!('genderAliases' in p), `${name}: gender spellings live in the administrative-gender concept map only`);
+  }
+  assert.equal(
+    loadVendorProfile('epic').extensions.administrativeGender,
+    'http://open.epic.com/FHIR/StructureDefinition/extension/legal-sex',
+  );
+  assert.equal(loadVendorProfile('cerner').numbersAsStrings, true);
+
+  const bad = mkdtempSync(join(tmpdir(), 'profiles-'));
+  try {
+    const good = JSON.parse(readFileSync(join(dir, 'athenahealth.json'), 'utf8')) as Record<string, unknown>;
+    const write = (patch: Record<string, unknown>) => writeFileSync(join(bad, 'athenahealth.json'), JSON.stringify({ ...good, ...patch }));
+    write({});
+    assert.equal(loadVendorProfile('athenahealth', bad).vendor, 'athenahealth');
+    write({ deviations: ['numbers-as-strings', 'typos'] });
+    assert.throws(() => loadVendorProfile('athenahealth', bad), /deviations names an unknown deviation "typos"/);
+    write({ timeZone: 'Mars/Olympus_Mons' });
+    assert.throws(() => loadVendorProfile('athenahealth', bad), /timeZone "Mars\/Olympus_Mons" is not an IANA time zone/);
+    write({ timeZone: undefined });
+    assert.throws(() => loadVendorProfile('athenahealth', bad), /timeZone/);
+    write({ extensions: { administrativeGender: 'not a url', race: null, ethnicity: null } });
+    assert.throws(() => loadVendorProfile('athenahealth', bad), /extensions\.administrativeGender/);
+    write({ vendor: 'athena' });
+    assert.throws(() => loadVendorProfile('athenahealth', bad), /vendor must be "athenahealth"/);
+  } finally {
+    rmSync(bad, { recursive: true, force: true });
+  }
+});
+
+test("a connection without a time zone takes its vendor profile's, from the adapters beside its file", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'third-'));
+  try {
+    writeFileSync(
+      join(dir, 'adapters.json'),
+      JSON.stringify({ adapters: [{ name: 'athena', recordType: 'AthenaRecord', profile: 'athenahealth' }] }),
+    );
+    const { timeZone: _none, ...noZone } = hospital('athena-east');
+    writeFileSync(
+      join(dir, 'connections.json'),
+      JSON.stringify({
+        connections: [
+          { ...noZone, adapter: 'athena' },
+          { ...hospital('athena-west'), adapter: 'athena', timeZone: 'America/Denver' },
+        ],
+      }),
+    );
+    const [east, west] = loadConnections(join(dir, 'connections.json'), {});
+    assert.equal(east!.timeZone, loadVendorProfile('athenahealth').timeZone);
+    assert.equal(west!.timeZone, 'America/Denver');
+    writeFileSync(join(dir, 'connections.json'), JSON.stringify({ connections: [{ ...noZone, adapter: 'nowhere' }] }));
+    assert.throws(() => loadConnections(join(dir, 'connections.json'), {}), /timeZone is required/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

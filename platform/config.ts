@@ -1,8 +1,8 @@
 // Configuration: files under config/ (adapters, connections, vendor profiles) plus environment
 // variables. Everything a deployment changes lives here, so that adding a hospital is an edit
 // to config/connections.json and never a code change.
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -26,7 +26,10 @@ export type ConnectionConfig = {
   readonly scope: string;
   readonly tokenUrl?: string;
   readonly privateKeyFile?: string;
-  /** IANA zone of the hospital, used when a source sends local times without an offset. */
+  /**
+   * IANA zone of the hospital, used when a source sends local times without an offset. In the
+   * connections file it may be left out: the adapter's vendor profile then gives it.
+   */
   readonly timeZone: string;
   /** Upper bound for one FHIR call, token request included; a search's pages share it. */
   readonly timeoutMs: number;
@@ -68,18 +71,54 @@ export function localIdentifierSystems(c: Pick<ConnectionConfig, 'id' | 'identif
   ) as LocalIdentifierSystems;
 }
 
+/**
+ * Known ways a vendor departs from FHIR R4 / US Core, named in a profile's `deviations`. Translation
+ * repairs the first ones and flags the others; each is recorded in lineage or flags where it occurs.
+ */
+export const DEVIATIONS = {
+  /** Quantity values sent as JSON strings ("98.6"): read as numbers (repaired). */
+  numbersAsStrings: 'numbers-as-strings',
+  /** Date-times without an offset: read in the connection's zone (repaired, recorded). */
+  localTimesWithoutOffset: 'local-times-without-offset',
+  /** Quantities without a unit: kept unnormalized (flagged). */
+  quantitiesWithoutUnit: 'quantities-without-unit',
+  /** Patient.gender outside the required value set ("Female"): repaired by the administrative-gender concept map. */
+  nonConformantGender: 'non-conformant-gender',
+  /** Vendor codes where US Core expects CDC race and ethnicity codes: mapped by the profile's concept maps. */
+  vendorRaceCodes: 'vendor-race-codes',
+  /** Resources coded with a vendor-local coding only: mapped by the profile's concept maps, else kept and flagged unmapped. */
+  localCodesOnly: 'local-codes-only',
+} as const;
+export type Deviation = (typeof DEVIATIONS)[keyof typeof DEVIATIONS];
+const KNOWN_DEVIATIONS: ReadonlySet<string> = new Set(Object.values(DEVIATIONS));
+
+/**
+ * How one EHR vendor shapes FHIR R4 (config/vendor-profiles/<name>.json): everything translation
+ * needs to know about it, so that supporting a vendor is configuration, not code.
+ */
 export type VendorProfile = {
   readonly vendor: string;
   readonly mrnIdentifier: { readonly system: string; readonly typeText?: string; readonly typeCode?: string };
   /** Identifier systems surfaced on the golden record, mapped to their v2-0203 type code. */
   readonly keptIdentifierSystems: Readonly<Record<string, string>>;
-  /** Extension carrying administrative gender when the vendor puts it there, or null. */
-  readonly genderExtension: string | null;
-  /** Non-conformant gender values this vendor sends, mapped to FHIR administrative-gender codes. */
-  readonly genderAliases: Readonly<Record<string, string>>;
+  /**
+   * Extensions to read, or null: where the vendor puts administrative sex when Patient.gender is
+   * absent or unusable, and the race and ethnicity extensions (US Core's, or the vendor's own).
+   */
+  readonly extensions: {
+    readonly administrativeGender: string | null;
+    readonly race: string | null;
+    readonly ethnicity: string | null;
+  };
+  /** ConceptMap urls (config/concept-maps) of this vendor's codes: the code maps translation uses for it. */
+  readonly conceptMaps: readonly string[];
+  /** IANA zone for a connection that names none (local times without an offset are read in it). */
+  readonly timeZone: string;
+  /** Known deviations this vendor's data has (DEVIATIONS): what translation repairs or flags. */
+  readonly deviations: readonly Deviation[];
   /** Coding systems that are vendor-local (kept as codings, never used as the primary code). */
   readonly localCodingSystemPrefixes: readonly string[];
-  /** Whether numbers may arrive as JSON strings (coerced, never dropped). */
+  /** Whether numbers may arrive as JSON strings (coerced, never dropped): the `numbers-as-strings` deviation. */
   readonly numbersAsStrings: boolean;
 };
 
@@ -104,12 +143,26 @@ export function loadAdapters(dir = CONFIG_DIR): readonly AdapterConfig[] {
   return adapters;
 }
 
+/**
+ * The connections of a file (CONNECTIONS_FILE, default config/connections.json). A connection
+ * without a timeZone takes its adapter's vendor profile's; the adapters are those of the
+ * adapters.json beside the file when there is one, else config/adapters.json.
+ */
 export function loadConnections(
   file = process.env.CONNECTIONS_FILE ?? resolve(CONFIG_DIR, 'connections.json'),
   env: NodeJS.ProcessEnv = process.env,
+  adapters?: readonly AdapterConfig[],
 ): readonly ConnectionConfig[] {
   const { connections } = readJson<{ connections: ConnectionConfig[] }>(file);
-  return validateConnections(connections.map((c) => validateConnection({ ...c, baseUrl: substituteEnv(c.baseUrl, env) })));
+  const zoneOf = (c: ConnectionConfig): string | undefined => {
+    if (c.timeZone) return c.timeZone;
+    const known = adapters ?? loadAdapters(existsSync(resolve(dirname(file), 'adapters.json')) ? dirname(file) : CONFIG_DIR);
+    const profile = known.find((a) => a.name === c.adapter)?.profile;
+    return profile === undefined ? undefined : loadVendorProfile(profile).timeZone;
+  };
+  return validateConnections(
+    connections.map((c) => validateConnection({ ...c, baseUrl: substituteEnv(c.baseUrl, env), timeZone: zoneOf(c) as string })),
+  );
 }
 
 /**
@@ -156,8 +209,36 @@ export function validateConnection(c: ConnectionConfig): ConnectionConfig {
   return { ...c, baseUrl: c.baseUrl.replace(/\/+$/, ''), timeoutMs: c.timeoutMs ?? 5000, scope: c.scope ?? 'system/*.rs' };
 }
 
+type VendorProfileFile = Omit<VendorProfile, 'numbersAsStrings'>;
+
+/** A vendor profile, checked: a profile that cannot be applied stops the start, naming the file and field. */
 export function loadVendorProfile(name: string, dir = resolve(CONFIG_DIR, 'vendor-profiles')): VendorProfile {
-  return readJson<VendorProfile>(resolve(dir, `${name}.json`));
+  const file = resolve(dir, `${name}.json`);
+  const p = readJson<VendorProfileFile>(file);
+  const fail = (field: string, reason: string): never => {
+    throw new Error(`vendor profile ${name}: ${field} ${reason}`);
+  };
+  if (p.vendor !== name) fail('vendor', `must be "${name}", the file's name`);
+  if (!p.mrnIdentifier?.system) fail('mrnIdentifier.system', 'is required');
+  if (typeof p.keptIdentifierSystems !== 'object' || p.keptIdentifierSystems === null) fail('keptIdentifierSystems', 'is required');
+  for (const key of ['administrativeGender', 'race', 'ethnicity'] as const) {
+    const url = p.extensions?.[key];
+    if (url !== null && (typeof url !== 'string' || !/^[a-z][a-z0-9+.-]*:\S+$/i.test(url)))
+      fail(`extensions.${key}`, 'must be an extension URL or null');
+  }
+  if (!Array.isArray(p.conceptMaps) || p.conceptMaps.some((u) => typeof u !== 'string'))
+    fail('conceptMaps', 'must be a list of ConceptMap urls');
+  try {
+    if (typeof p.timeZone !== 'string' || p.timeZone === '') throw new Error('missing');
+    new Intl.DateTimeFormat('en-US', { timeZone: p.timeZone });
+  } catch {
+    fail('timeZone', `"${String(p.timeZone)}" is not an IANA time zone`);
+  }
+  if (!Array.isArray(p.deviations)) fail('deviations', 'must be a list');
+  for (const d of p.deviations)
+    if (!KNOWN_DEVIATIONS.has(d)) fail('deviations', `names an unknown deviation "${d}" (one of ${[...KNOWN_DEVIATIONS].join(', ')})`);
+  if (!Array.isArray(p.localCodingSystemPrefixes)) fail('localCodingSystemPrefixes', 'must be a list');
+  return { ...p, numbersAsStrings: p.deviations.includes(DEVIATIONS.numbersAsStrings) };
 }
 
 export type IssuerConfig = {
@@ -196,6 +277,7 @@ export type Ports = {
   readonly mpi: number;
   readonly audit: number;
   readonly clinical: number;
+  readonly integration: number;
   readonly adapters: Readonly<Record<string, number>>;
 };
 
@@ -207,6 +289,7 @@ export function defaultPorts(adapters: readonly AdapterConfig[], env: NodeJS.Pro
     mpi: Number(env.MPI_PORT ?? base + 1),
     audit: Number(env.AUDIT_PORT ?? base + 9),
     clinical: Number(env.CLINICAL_PORT ?? base + 8),
+    integration: Number(env.INTEGRATION_PORT ?? base + 12),
     adapters: Object.fromEntries(adapters.map((a, i) => [a.name, Number(env[`${a.name.toUpperCase()}_PORT`] ?? base + 2 + i)])),
   };
 }

@@ -52,6 +52,11 @@ export const ERROR_CODES = {
   DATABASE_UNAVAILABLE: { status: 503 },
   /** The audit row could not be written, so no data was returned (fail closed). */
   AUDIT_UNAVAILABLE: { status: 503 },
+  /**
+   * A configuration file read at the time of the operation (a concept map, unit rules, a vendor
+   * profile, for re-processing quarantine) cannot be used; the message names the file and element.
+   */
+  CONFIGURATION_INVALID: { status: 500 },
   /** Anything unexpected; its message is never shown. */
   INTERNAL_SERVER_ERROR: { status: 500 },
 } as const satisfies Record<string, { readonly status: number }>;

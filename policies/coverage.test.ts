@@ -8,6 +8,7 @@ import { isObjectType, parse, type GraphQLSchema } from 'graphql';
 import { loadAdapters, loadConnections } from '../platform/config.ts';
 import { auditSubgraph } from '../subgraphs/audit/subgraph.ts';
 import { clinicalSubgraph } from '../subgraphs/clinical/subgraph.ts';
+import { integrationSubgraph } from '../subgraphs/integration/subgraph.ts';
 import { mpiSubgraph } from '../subgraphs/mpi/subgraph.ts';
 import { vendorAdapterSubgraph } from '../subgraphs/vendor-adapter/subgraph.ts';
 import type { SubgraphDefinition } from '../subgraphs/shared/subgraph-server.ts';
@@ -22,6 +23,7 @@ const definitions: SubgraphDefinition[] = [
   ...adapters.map((a) => vendorAdapterSubgraph(a, { db: none, protection: none, profile: none, ttlSeconds: 1, connections: new Map() })),
   auditSubgraph({ db: none }),
   clinicalSubgraph({ db: none }),
+  integrationSubgraph({ db: none, protection: none, connections: [], adapters }),
 ];
 const schemaOf = (d: SubgraphDefinition): GraphQLSchema => buildSubgraphSchema([{ typeDefs: parse(d.typeDefs) }]);
 
@@ -57,6 +59,7 @@ const PRINCIPALS = {
   steward: principal(['steward'], null, ['user/*.rs']),
   analyst: principal(['analyst'], 'HRESCH', ['user/*.rs']),
   security: principal(['security'], null, ['user/*.rs']),
+  integration: principal(['integration'], 'HOPERAT', []),
 } as const;
 type Who = keyof typeof PRINCIPALS;
 const ALL = Object.keys(PRINCIPALS) as Who[];
@@ -68,6 +71,10 @@ const recordTypes = adapters.map((a) => a.recordType);
 function expectedReaders(subgraph: string, type: string, field: string): Who[] {
   if (['_service', '_entities'].includes(field) || type === '_Service') return ALL;
   if (subgraph === 'audit') return type === 'PageInfo' ? ALL : ['security'];
+  if (subgraph === 'integration') {
+    if (type === 'Mutation') return ['integration'];
+    return type === 'Query' ? ['integration', 'security'] : ALL;
+  }
   if (type === 'Mutation' || (type === 'Query' && ['reviewQueue', 'linkHistory'].includes(field))) return ['steward'];
   if (['PatientLink', 'LinkEvent'].includes(type) && field === 'matchReason') return ['steward'];
   if (type === 'Query') return field === 'patients' ? DEIDENTIFIED : IDENTITY;

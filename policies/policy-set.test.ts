@@ -68,7 +68,8 @@ test('a field no policy mentions is denied to every role', async () => {
     ['steward'],
     ['analyst'],
     ['security'],
-    ['clinician', 'steward', 'analyst', 'security'],
+    ['integration'],
+    ['clinician', 'steward', 'analyst', 'security', 'integration'],
   ] as Role[][]) {
     const ctx = context(roles);
     const res = await graphql({ schema: withUnlistedFields, source: '{ unlistedQuery }', contextValue: ctx });

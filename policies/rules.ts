@@ -24,6 +24,9 @@ export const analyst = byCaller('analyst', (ctx) => hasRole(ctx.principal, 'anal
 /** A security or compliance officer: the audit log. */
 export const securityOfficer = byCaller('securityOfficer', (ctx) => hasRole(ctx.principal, 'security'));
 
+/** An integration engineer: what translation refused and why, lineage, re-processing. */
+export const integrationEngineer = byCaller('integrationEngineer', (ctx) => hasRole(ctx.principal, 'integration'));
+
 /**
  * Federation plumbing (_service, _entities). Reaching a subgraph at all already required the
  * gateway's signed identity; object-level checks run in each __resolveReference.

@@ -10,19 +10,16 @@
 // else patient_gateway. Trusted checkpoint keys: --public-keys or AUDIT_CHECKPOINT_PUBLIC_KEYS (a
 // JWK or JWK Set file), else the public half of KEYS_DIR/audit-checkpoint.json. --checkpoint signs
 // the rows appended since the last checkpoint once the log verifies (needs the private key).
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
 import { dataDir, isProduction } from '../platform/config.ts';
-import { LOCK_FILE } from '../platform/data-dir-lock.ts';
-import { openDatabase, type Database } from '../platform/db.ts';
-import { ProductError } from '../platform/errors.ts';
 import { loadKeyPair, publicPart } from '../platform/keys.ts';
 import { AUDIT_CHECKPOINT_ALG, AUDIT_CHECKPOINT_KEY, AuditIntegrityError, createCheckpoint } from '../orchestration/audit/checkpoint.ts';
 import { DEFAULT_RETENTION_YEARS } from '../orchestration/audit/retention.ts';
 import { formatReport, verifyAuditLog } from '../orchestration/audit/verify.ts';
 import { EXIT, runCommand, usageError } from './cli.ts';
+import { openStorageForReading } from './storage-for-reading.ts';
 
 const env = process.env;
 
@@ -66,30 +63,6 @@ function trustedKeys(file: string | undefined, keysDir: string): JWK[] {
   return existsSync(own) ? read(own) : [];
 }
 
-const inUse = (error: unknown): boolean =>
-  error instanceof ProductError && error.code === 'DATABASE_UNAVAILABLE' && error.details.reason === 'in_use';
-
-async function openAuditDatabase(): Promise<{ db: Database; note?: string; cleanup: () => void }> {
-  const schema = env.DB_SCHEMA || undefined;
-  if (env.DATABASE_URL) return { db: await openDatabase({ url: env.DATABASE_URL, schema, maxConnections: 2 }), cleanup: () => undefined };
-  const dir = join(dataDir(), 'pg');
-  if (!existsSync(join(dir, 'PG_VERSION'))) throw usageError(`no embedded database in ${dir} (and DATABASE_URL is not set)`);
-  try {
-    return { db: await openDatabase({ dataDir: dir, schema }), cleanup: () => undefined };
-  } catch (error) {
-    if (!inUse(error)) throw error;
-  }
-  // The product holds the directory: never open it from a second process; read a copy taken now.
-  const copy = mkdtempSync(join(tmpdir(), 'audit-verify-'));
-  cpSync(dir, copy, { recursive: true });
-  for (const file of ['postmaster.pid', LOCK_FILE]) rmSync(join(copy, file), { force: true });
-  return {
-    db: await openDatabase({ dataDir: copy, schema }),
-    note: `the embedded database in ${dir} is in use: verified a copy taken now`,
-    cleanup: () => rmSync(copy, { recursive: true, force: true }),
-  };
-}
-
 runCommand(
   AUDIT_VERIFY_COMMAND,
   async ({ values }) => {
@@ -100,7 +73,7 @@ runCommand(
       throw usageError(`AUDIT_RETENTION_YEARS must be a whole number of years (got ${JSON.stringify(fromEnv)})`);
     const publicKeys = trustedKeys(values['public-keys'] ?? env.AUDIT_CHECKPOINT_PUBLIC_KEYS, keysDir);
 
-    const { db, note, cleanup } = await openAuditDatabase();
+    const { db, note, cleanup } = await openStorageForReading('verified');
     try {
       if (note && values.checkpoint)
         throw usageError(

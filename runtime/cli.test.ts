@@ -44,7 +44,7 @@ const COMMANDS: readonly Command[] = [
       UNKNOWN,
       [['--role', 'clinician', '--ttl', '-100'], /--ttl must be an integer from 1 to 86400 \(got "-100"\)/],
       [['--role', 'clinician', '--ttl', 'abc'], /--ttl must be an integer from 1 to 86400 \(got "abc"\)/],
-      [['--role', 'admin'], /--role must be one of clinician, analyst, steward, security \(got "admin"\)/],
+      [['--role', 'admin'], /--role must be one of clinician, analyst, steward, security, integration \(got "admin"\)/],
     ],
   },
   {
@@ -57,6 +57,7 @@ const COMMANDS: readonly Command[] = [
   },
   { script: 'bench:audit:read', name: 'bench:audit:read', file: 'bench/audit/read.ts', bad: [UNKNOWN] },
   { script: 'bench:validation', name: 'bench:validation', file: 'bench/validation/run.ts', bad: [UNKNOWN] },
+  { script: 'translation:report', name: 'translation:report', file: 'runtime/translation-report.ts', bad: [UNKNOWN], database: [] },
   { script: 'bench:clinical:ingest', name: 'bench:clinical:ingest', file: 'bench/clinical/ingest.ts', bad: [UNKNOWN] },
   { script: 'compose', name: 'compose', file: 'runtime/compose.ts', bad: [UNKNOWN, [['extra'], /Unexpected argument 'extra'/]] },
   { script: 'start', name: 'start', file: 'runtime/embedded.ts', bad: [UNKNOWN], database: [] },

@@ -31,6 +31,7 @@ import { startSubgraph } from '../subgraphs/shared/subgraph-server.ts';
 import type { VendorAdapterDeps } from '../subgraphs/vendor-adapter/resolvers.ts';
 import { vendorAdapterSubgraph } from '../subgraphs/vendor-adapter/subgraph.ts';
 import { QUARANTINE_MIGRATIONS } from '../translation/quarantine.ts';
+import { integrationSubgraph } from '../subgraphs/integration/subgraph.ts';
 
 export const ALL_MIGRATIONS = [...AUDIT_MIGRATIONS, ...MPI_MIGRATIONS, ...QUARANTINE_MIGRATIONS, ...CLINICAL_STORE_MIGRATIONS];
 
@@ -152,6 +153,16 @@ export async function startClinicalService(c: ServiceCommon): Promise<RunningHtt
   return startSubgraph(clinicalSubgraph({ db: c.db }), await subgraphRuntime('clinical', c));
 }
 
+/** Quarantine, re-processing and lineage impact, for integration engineers. */
+export async function startIntegrationService(
+  c: ServiceCommon & { readonly adapters: readonly AdapterConfig[]; readonly connections: readonly ConnectionConfig[] },
+): Promise<RunningHttpServer> {
+  return startSubgraph(
+    integrationSubgraph({ db: c.db, protection: protectionFor(c.keys), adapters: c.adapters, connections: c.connections }),
+    await subgraphRuntime('integration', c),
+  );
+}
+
 /**
  * What a vendor adapter subgraph resolves with: its connections, each with its ingest context built
  * once from configuration, and the clinical store read through with the given TTL.
@@ -205,6 +216,8 @@ export async function startGatewayService(c: {
   readonly trustDevIssuer: boolean;
   readonly issuers?: readonly TrustedIssuer[];
   readonly proxyTrust?: ProxyTrust | null;
+  /** The supergraph to serve; the committed gateway/supergraph.graphql when absent. */
+  readonly supergraphSdl?: string;
 }): Promise<RunningHttpServer> {
   // Whoever reads the development issuer's key (a file in the key directory) can mint any role: a
   // production gateway never trusts it, and says so rather than silently ignore the setting.
@@ -216,7 +229,7 @@ export async function startGatewayService(c: {
     issuers.push({ issuer: DEV_ISSUER, audience: DEFAULT_AUDIENCE, jwks: [devIssuer.publicJwk] });
   }
   return startGateway({
-    supergraphSdl: readCommittedSupergraph(),
+    supergraphSdl: c.supergraphSdl ?? readCommittedSupergraph(),
     subgraphUrls: c.subgraphUrls,
     signIdentity: identitySigner(gatewayKey),
     verifyUserToken: userTokenVerifier(issuers),

@@ -1,5 +1,5 @@
 // One piece of the product per process, for docker compose and other multi-process deployments:
-//   node runtime/service.ts keys | mpi | audit | clinical | adapter <name> | gateway
+//   node runtime/service.ts keys | mpi | audit | clinical | integration | adapter <name> | gateway
 // Configuration comes from config/ and the environment (README, "Configuration").
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,19 +24,21 @@ import {
   startAuditService,
   startClinicalService,
   startGatewayService,
+  startIntegrationService,
   startMpiService,
 } from './components.ts';
 import { commandLine, reportFailure, usageError } from './cli.ts';
 
 const SERVICE_COMMAND = {
   name: 'service',
-  usage: 'node runtime/service.ts keys | mpi | audit | clinical | adapter NAME | gateway',
+  usage: 'node runtime/service.ts keys | mpi | audit | clinical | integration | adapter NAME | gateway',
   description:
     'Starts one piece of the product in this process, for docker compose and other multi-process deployments:\n' +
     '  keys          generates the keys once (KEYS_DIR), then exits\n' +
     '  mpi           the MPI subgraph; it also runs the initial load and signs the audit checkpoints\n' +
     '  audit         the audit subgraph\n' +
     '  clinical      the clinical subgraph (merged clinical view from the canonical store)\n' +
+    '  integration   the integration subgraph (quarantine, re-processing, lineage impact)\n' +
     '  adapter NAME  the vendor adapter subgraph NAME of config/adapters.json\n' +
     '  gateway       the gateway (SUBGRAPH_URL_<NAME> for each subgraph)',
   options: {},
@@ -91,6 +93,16 @@ async function run(): Promise<RunningHttpServer | undefined> {
       return startAuditService({ db: await storage(), keys, production, host, port: Number(env.PORT ?? ports.audit) });
     case 'clinical':
       return startClinicalService({ db: await storage(), keys, production, host, port: Number(env.PORT ?? ports.clinical) });
+    case 'integration':
+      return startIntegrationService({
+        db: await storage(),
+        keys,
+        production,
+        host,
+        port: Number(env.PORT ?? ports.integration),
+        adapters,
+        connections,
+      });
     case 'adapter': {
       const adapter = adapters.find((a) => a.name === name);
       if (!adapter)
@@ -112,7 +124,7 @@ async function run(): Promise<RunningHttpServer | undefined> {
     }
     case 'gateway': {
       const subgraphUrls = Object.fromEntries(
-        ['mpi', 'audit', 'clinical', ...adapters.map((a) => a.name)].flatMap((n) => {
+        ['mpi', 'audit', 'clinical', 'integration', ...adapters.map((a) => a.name)].flatMap((n) => {
           const url = env[`SUBGRAPH_URL_${n.toUpperCase().replace(/-/g, '_')}`];
           return url ? [[n, url]] : [];
         }),
@@ -128,7 +140,10 @@ async function run(): Promise<RunningHttpServer | undefined> {
       });
     }
     default:
-      throw usageError(`unknown service ${JSON.stringify(role)}: keys, mpi, audit, clinical, adapter NAME or gateway`, 'arguments');
+      throw usageError(
+        `unknown service ${JSON.stringify(role)}: keys, mpi, audit, clinical, integration, adapter NAME or gateway`,
+        'arguments',
+      );
   }
 }
 

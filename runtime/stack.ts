@@ -21,7 +21,8 @@ import { openConnections } from '../protocol/connections.ts';
 import type { LoadReport } from '../orchestration/sync/initial-load.ts';
 import type { ProxyTrust } from '../security/client-address.ts';
 import type { TrustedIssuer } from '../security/user-token.ts';
-import { startSimulators, truthToCsv, type Population } from '../simulators/index.ts';
+import { startSimulators, truthToCsv, VENDORS, type Population, type Vendor } from '../simulators/index.ts';
+import { composeSupergraph } from '../gateway/compose.ts';
 import {
   auditRoleCheckFromEnv,
   loadPatients,
@@ -32,6 +33,7 @@ import {
   startAuditService,
   startClinicalService,
   startGatewayService,
+  startIntegrationService,
   startMpiService,
   type AuditRoleCheck,
 } from './components.ts';
@@ -61,6 +63,11 @@ export type StackOptions = {
   /** Ephemeral ports everywhere (tests, benchmarks) instead of the defaults. */
   readonly ephemeralPorts?: boolean;
   readonly production?: boolean;
+  /**
+   * Vendor adapters other than config/adapters.json's (a hospital on a new vendor, added by
+   * configuration): the supergraph is then composed for them at start instead of read from
+   * gateway/supergraph.graphql.
+   */
   readonly adapters?: readonly AdapterConfig[];
   readonly connections?: readonly ConnectionConfig[];
   readonly cacheTtlSeconds?: number;
@@ -136,6 +143,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         sites: connections.map((c) => ({
           id: c.id,
           vendor: vendorOf(c, adapters),
+          timeZone: c.timeZone,
           port: options.ephemeralPorts ? 0 : Number(new URL(c.baseUrl).port),
         })),
         clients,
@@ -169,11 +177,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }
     subgraphs.audit = track(await startAuditService({ ...common, port: options.ephemeralPorts ? 0 : ports.audit }));
     subgraphs.clinical = track(await startClinicalService({ ...common, port: options.ephemeralPorts ? 0 : ports.clinical }));
+    subgraphs.integration = track(
+      await startIntegrationService({ ...common, port: options.ephemeralPorts ? 0 : ports.integration, adapters, connections }),
+    );
     const loadReports = options.skipInitialLoad ? [] : await loadPatients(db, keys, adapters, connections, clients);
     const gateway = track(
       await startGatewayService({
         keys,
         subgraphUrls: Object.fromEntries(Object.entries(subgraphs).map(([name, s]) => [name, s.url])),
+        ...(options.adapters ? { supergraphSdl: composeSupergraph(adapters) } : {}),
         port: options.ephemeralPorts ? 0 : ports.gateway,
         production,
         trustDevIssuer: options.trustDevIssuer ?? !production,
@@ -188,8 +200,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
 }
 
-function vendorOf(c: ConnectionConfig, adapters: readonly AdapterConfig[]): 'epic' | 'cerner' {
+/** The simulated vendor of a connection: the one named like its adapter's vendor profile. */
+function vendorOf(c: ConnectionConfig, adapters: readonly AdapterConfig[]): Vendor {
   const profile = adapters.find((a) => a.name === c.adapter)?.profile;
-  if (profile !== 'epic' && profile !== 'cerner') throw new Error(`no simulator for the ${profile ?? '?'} profile of connection ${c.id}`);
-  return profile;
+  const vendor = VENDORS.find((v) => v === profile);
+  if (!vendor) throw new Error(`no simulator for the ${profile ?? '?'} profile of connection ${c.id}`);
+  return vendor;
 }

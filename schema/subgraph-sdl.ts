@@ -13,6 +13,7 @@ const MPI = read('../subgraphs/mpi/schema.graphql');
 const VENDOR_ADAPTER = read('../subgraphs/vendor-adapter/schema.graphql');
 const AUDIT = read('../subgraphs/audit/schema.graphql');
 const CLINICAL_VIEW = read('../subgraphs/clinical/schema.graphql');
+const INTEGRATION = read('../subgraphs/integration/schema.graphql');
 
 /** Placeholder type name in the vendor adapter SDL, replaced by each adapter's record type. */
 export const VENDOR_RECORD_PLACEHOLDER = 'VendorRecord';
@@ -39,3 +40,6 @@ export const auditTypeDefs = (): string => AUDIT;
 
 /** The merged clinical view of golden patients, from the canonical clinical store. */
 export const clinicalTypeDefs = (): string => CLINICAL_VIEW;
+
+/** Quarantine, lineage impact and re-processing, for integration engineers (and security). */
+export const integrationTypeDefs = (): string => INTEGRATION;

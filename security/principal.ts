@@ -1,6 +1,7 @@
 // Who is calling: the verified identity the gateway forwards to every subgraph, and the input
 // of every policy. Built only from verified tokens, never from client-supplied headers.
-export const ROLES = ['clinician', 'analyst', 'steward', 'security'] as const;
+// integration: integration engineers (quarantine, lineage impact, re-processing); no patient data.
+export const ROLES = ['clinician', 'analyst', 'steward', 'security', 'integration'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** HL7 v3 ActReason purposes of use this product understands. */

@@ -27,6 +27,7 @@ export type Identifier = {
 export type Extension = {
   url: string;
   valueCodeableConcept?: CodeableConcept;
+  valueCoding?: Coding;
   valueCode?: string;
   valueString?: string;
   valueUri?: string;
@@ -103,6 +104,71 @@ export type FhirObservation = ResourceBase & {
   referenceRange?: { low?: Quantity; high?: Quantity; text?: string }[];
 };
 
+export type FhirMedicationStatement = ResourceBase & {
+  resourceType: 'MedicationStatement';
+  status: 'active' | 'completed' | 'entered-in-error' | 'intended' | 'stopped' | 'on-hold' | 'unknown' | 'not-taken';
+  medicationCodeableConcept: CodeableConcept;
+  subject: Reference;
+  context?: Reference;
+  effectivePeriod?: Period;
+  dateAsserted?: string;
+  informationSource?: Reference;
+  dosage?: { text: string }[];
+};
+
+export type FhirMedicationAdministration = ResourceBase & {
+  resourceType: 'MedicationAdministration';
+  status: 'in-progress' | 'not-done' | 'on-hold' | 'completed' | 'entered-in-error' | 'stopped' | 'unknown';
+  medicationCodeableConcept: CodeableConcept;
+  subject: Reference;
+  context?: Reference;
+  effectiveDateTime: string;
+  dosage?: { text?: string; route?: CodeableConcept; dose?: Quantity };
+};
+
+export type FhirProcedure = ResourceBase & {
+  resourceType: 'Procedure';
+  status: 'preparation' | 'in-progress' | 'not-done' | 'on-hold' | 'stopped' | 'completed' | 'entered-in-error' | 'unknown';
+  code: CodeableConcept;
+  subject: Reference;
+  encounter?: Reference;
+  performedDateTime: string;
+  reasonReference?: Reference[];
+};
+
+export type FhirGoal = ResourceBase & {
+  resourceType: 'Goal';
+  lifecycleStatus: 'proposed' | 'planned' | 'accepted' | 'active' | 'on-hold' | 'completed' | 'cancelled' | 'entered-in-error' | 'rejected';
+  achievementStatus?: CodeableConcept;
+  description: CodeableConcept;
+  subject: Reference;
+  startDate?: string;
+  target?: { measure?: CodeableConcept; detailQuantity?: Quantity; dueDate?: string }[];
+  addresses?: Reference[];
+};
+
+export type FhirDiagnosticReport = ResourceBase & {
+  resourceType: 'DiagnosticReport';
+  status:
+    | 'registered'
+    | 'partial'
+    | 'preliminary'
+    | 'final'
+    | 'amended'
+    | 'corrected'
+    | 'appended'
+    | 'cancelled'
+    | 'entered-in-error'
+    | 'unknown';
+  category: CodeableConcept[];
+  code: CodeableConcept;
+  subject: Reference;
+  encounter?: Reference;
+  effectiveDateTime: string;
+  issued?: string;
+  result: Reference[];
+};
+
 export type FhirCondition = ResourceBase & {
   resourceType: 'Condition';
   clinicalStatus: CodeableConcept;
@@ -137,6 +203,8 @@ export type FhirCarePlan = ResourceBase & {
   subject: Reference;
   period?: Period;
   addresses?: Reference[];
+  goal?: Reference[];
+  activity?: { outcomeReference?: Reference[]; detail?: { status: string; code?: CodeableConcept; description?: string } }[];
 };
 
 export type FhirEncounter = ResourceBase & {
@@ -149,7 +217,17 @@ export type FhirEncounter = ResourceBase & {
   period: Period;
 };
 
-export type ClinicalResource = FhirObservation | FhirCondition | FhirMedicationRequest | FhirCarePlan | FhirEncounter;
+export type ClinicalResource =
+  | FhirObservation
+  | FhirCondition
+  | FhirMedicationRequest
+  | FhirMedicationAdministration
+  | FhirMedicationStatement
+  | FhirCarePlan
+  | FhirGoal
+  | FhirProcedure
+  | FhirDiagnosticReport
+  | FhirEncounter;
 export type FhirResource = FhirPatient | ClinicalResource;
 
 export type OperationOutcome = {

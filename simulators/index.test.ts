@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSimulators, truthToCsv } from './index.ts';
+import { CLINICAL_TYPES, startSimulators, truthToCsv } from './index.ts';
 import { accessToken, testApp } from './testing.ts';
 
 const SITES = [
@@ -76,5 +76,49 @@ test('the CLI prints only the URLs, writes the truth, registers clients from a J
     assert.equal(err, '');
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an athenahealth site: its own paths, every type in the CapabilityStatement, searches paged, restarts serve the same data', async () => {
+  const app = await testApp('gateway');
+  const sites = [...SITES, { id: 'athena-east', vendor: 'athenahealth' as const }];
+  const start = () => startSimulators({ seed: 4, size: 90, sites, serveOnly: ['athena-east'], clients: [app.registration] });
+  const first = await start();
+  const read = async (sims: Awaited<ReturnType<typeof start>>, path: string): Promise<unknown> => {
+    const server = sims.servers['athena-east']!;
+    const token = await accessToken(app, server.tokenUrl);
+    // Bundles name the server's (ephemeral) origin: compared without it.
+    const text = await (await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${token}` } })).text();
+    return JSON.parse(text.replaceAll(new URL(server.url).origin, 'http://sim')) as unknown;
+  };
+  let bundle: unknown;
+  try {
+    const server = first.servers['athena-east']!;
+    assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/fhir\/r4$/);
+    assert.match(server.tokenUrl, /\/oauth2\/v1\/token$/);
+    const cs = (await (await fetch(`${server.url}/metadata`)).json()) as {
+      software: { name: string };
+      rest: { resource: { type: string }[] }[];
+    };
+    assert.equal(cs.software.name, 'athenaOne');
+    assert.deepEqual(
+      cs.rest[0]!.resource.map((r) => r.type),
+      ['Patient', ...CLINICAL_TYPES],
+    );
+    const ids = first.population.sites['athena-east']!.patients.slice(0, 30).map((p) => p.id);
+    bundle = await read(first, `/DiagnosticReport?patient=${ids.join(',')}&_count=5`);
+    const b = bundle as { total: number; entry: unknown[]; link: { relation: string }[] };
+    assert.ok(b.total > 5 && b.entry.length === 5 && b.link.some((l) => l.relation === 'next'), JSON.stringify(b).slice(0, 300));
+  } finally {
+    await first.close();
+  }
+  const again = await start();
+  try {
+    const ids = again.population.sites['athena-east']!.patients.slice(0, 30).map((p) => p.id);
+    const b = (await read(again, `/DiagnosticReport?patient=${ids.join(',')}&_count=5`)) as Record<string, unknown>;
+    const strip = (x: unknown) => ({ ...(x as Record<string, unknown>), id: undefined, meta: undefined });
+    assert.deepEqual(strip(b), strip(bundle), 'a restart serves identical data');
+  } finally {
+    await again.close();
   }
 });

@@ -1,10 +1,33 @@
 // What one simulated EHR holds, already in its vendor's FHIR shape, and the interface a vendor
 // module implements to produce it. Shared by the population generator, the vendor modules and the
 // FHIR server.
-import type { FhirCarePlan, FhirCondition, FhirEncounter, FhirMedicationRequest, FhirObservation, FhirPatient } from './fhir-types.ts';
+import type {
+  FhirCarePlan,
+  FhirCondition,
+  FhirDiagnosticReport,
+  FhirEncounter,
+  FhirGoal,
+  FhirMedicationAdministration,
+  FhirMedicationRequest,
+  FhirMedicationStatement,
+  FhirObservation,
+  FhirPatient,
+  FhirProcedure,
+} from './fhir-types.ts';
 import type { Appearance, Discrepancy, SiteSpec, Vendor } from './population/model.ts';
 
-export const CLINICAL_TYPES = ['Observation', 'Condition', 'MedicationRequest', 'CarePlan', 'Encounter'] as const;
+export const CLINICAL_TYPES = [
+  'Observation',
+  'Condition',
+  'MedicationRequest',
+  'CarePlan',
+  'Encounter',
+  'MedicationAdministration',
+  'MedicationStatement',
+  'Goal',
+  'Procedure',
+  'DiagnosticReport',
+] as const;
 export type ClinicalType = (typeof CLINICAL_TYPES)[number];
 
 export type ClinicalResources = {
@@ -13,6 +36,11 @@ export type ClinicalResources = {
   readonly MedicationRequest: readonly FhirMedicationRequest[];
   readonly CarePlan: readonly FhirCarePlan[];
   readonly Encounter: readonly FhirEncounter[];
+  readonly MedicationAdministration: readonly FhirMedicationAdministration[];
+  readonly MedicationStatement: readonly FhirMedicationStatement[];
+  readonly Goal: readonly FhirGoal[];
+  readonly Procedure: readonly FhirProcedure[];
+  readonly DiagnosticReport: readonly FhirDiagnosticReport[];
 };
 
 export type SiteData = {
@@ -41,4 +69,10 @@ export type ShapedAppearance = {
 /** A vendor's shaper for one site. Stateful (id counters, its own random stream): call in a stable order. */
 export type VendorShaper = { shape(appearance: Appearance): ShapedAppearance };
 
-export type ShaperContext = { readonly seed: number; readonly site: SiteSpec; readonly siteIndex: number };
+export type ShaperContext = {
+  readonly seed: number;
+  readonly site: SiteSpec;
+  readonly siteIndex: number;
+  /** The hospital's IANA zone: the site's, else the vendor's default. */
+  readonly timeZone: string;
+};

@@ -59,3 +59,27 @@ test('a row stored before payload keys existed takes the key when its resource c
   assert.equal(legacy.length, 1);
   assert.match(legacy[0]!.payload_key, /^bidx:/);
 });
+
+test('a resource refused again counts one more attempt; its subject is kept in clear, its payload sealed', async () => {
+  const obs = entry('att-1', { subject: { reference: 'Patient/p-9' } });
+  await quarantine(db, [obs], protection.sealPayload);
+  await quarantine(db, [obs], protection.sealPayload);
+  await quarantine(
+    db,
+    [{ ...entry('pat-1', {}), resourceType: 'Patient', payload: { resourceType: 'Patient', id: 'pat-1' } }],
+    protection.sealPayload,
+  );
+  const got = (
+    await db.query<{ resource_id: string; attempts: number; subject_id: string | null; payload: string }>(
+      "SELECT resource_id, attempts, subject_id, payload::text FROM quarantine WHERE resource_id IN ('att-1', 'pat-1') ORDER BY 1",
+    )
+  ).rows;
+  assert.deepEqual(
+    got.map((r) => [r.resource_id, r.attempts, r.subject_id]),
+    [
+      ['att-1', 2, 'p-9'],
+      ['pat-1', 1, 'pat-1'],
+    ],
+  );
+  assert.ok(got.every((r) => !r.payload.includes('p-9') && !r.payload.includes('"Patient"')));
+});

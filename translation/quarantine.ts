@@ -30,6 +30,17 @@ export const QUARANTINE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE quarantine DROP CONSTRAINT IF EXISTS quarantine_pkey;
       ALTER TABLE quarantine ADD PRIMARY KEY (source, resource_type, resource_id, payload_key)`,
   },
+  {
+    // attempts: how many times the resource was refused (loads and re-processing alike), so an
+    // integration engineer tells a one-off from a resource that keeps failing. subject_id: the
+    // source patient the resource is about, in clear like source_record's keys, so that listing
+    // quarantine can be audited per patient without opening the sealed payload.
+    id: 'quarantine-003-attempts-subject',
+    sql: `
+      ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS attempts integer NOT NULL DEFAULT 1;
+      ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS subject_id text;
+      CREATE INDEX IF NOT EXISTS quarantine_seen ON quarantine (last_seen_at)`,
+  },
 ];
 
 /** What `resource_id` holds for a resource that came without an id. */
@@ -56,9 +67,20 @@ type Row = {
   readonly resourceType: string;
   readonly resourceId: string;
   readonly payloadKey: string;
+  readonly subjectId: string | null;
   readonly issues: readonly TranslationIssue[];
   readonly payload: SealedPayload;
 };
+
+/** The source patient id a resource is about: a Patient's own id, else its `subject` or `patient` reference; null when none. */
+export function quarantineSubject(payload: unknown): string | null {
+  if (!payload || typeof payload !== 'object') return null;
+  const r = payload as { resourceType?: unknown; id?: unknown; subject?: { reference?: unknown }; patient?: { reference?: unknown } };
+  if (r.resourceType === 'Patient') return typeof r.id === 'string' && r.id !== '' ? r.id : null;
+  const ref = r.subject?.reference ?? r.patient?.reference;
+  const m = typeof ref === 'string' ? /(?:^|\/)Patient\/([^/]+)$/.exec(ref) : null;
+  return m?.[1] ?? null;
+}
 
 /** One row per distinct resource: the same resource twice in one batch is one row (an insert cannot touch a row twice). */
 export function quarantineRows(entries: readonly QuarantineEntry[], seal: (payload: unknown) => SealedPayload): Row[] {
@@ -70,6 +92,7 @@ export function quarantineRows(entries: readonly QuarantineEntry[], seal: (paylo
       resourceType: e.resourceType,
       resourceId: e.resourceId || NO_ID,
       payloadKey: payload.digest,
+      subjectId: quarantineSubject(e.payload),
       issues: e.issues,
       payload,
     };
@@ -96,11 +119,12 @@ export async function quarantine(
     [rows],
   );
   await db.query(
-    `INSERT INTO quarantine (source, resource_type, resource_id, payload_key, issues, payload)
-     SELECT e->>'source', e->>'resourceType', e->>'resourceId', e->>'payloadKey', e->'issues', e->'payload'
+    `INSERT INTO quarantine (source, resource_type, resource_id, payload_key, subject_id, issues, payload)
+     SELECT e->>'source', e->>'resourceType', e->>'resourceId', e->>'payloadKey', e->>'subjectId', e->'issues', e->'payload'
      FROM jsonb_array_elements($1::jsonb) AS e
      ON CONFLICT (source, resource_type, resource_id, payload_key)
-     DO UPDATE SET issues = EXCLUDED.issues, payload = EXCLUDED.payload, last_seen_at = now()`,
+     DO UPDATE SET issues = EXCLUDED.issues, payload = EXCLUDED.payload, subject_id = EXCLUDED.subject_id,
+       attempts = quarantine.attempts + 1, last_seen_at = now()`,
     [rows],
   );
 }

@@ -5,6 +5,7 @@ import test from 'node:test';
 import { SHARED_DATA, SHARED_DATA_MISSING, sharedDataPresent } from '../test/support/env.ts';
 import {
   QUANTITY_STATUS,
+  comparableValue,
   UnitRulesError,
   loadUnitRules,
   normalizeFhirQuantity,
@@ -25,7 +26,7 @@ test('glucose in mmol/L becomes mg/dL through its molecular weight; the original
   );
   assert.deepEqual(q.issues, []);
   assert.deepEqual(q.transformations, [
-    { kind: 'unit-conversion', mapId: 'urn:patient-gateway:units|1.0.0', from: 'mmol/L (molecular weight 180.156 g/mol)', to: 'mg/dL' },
+    { kind: 'unit-conversion', mapId: 'urn:patient-gateway:units|1.1.0', from: 'mmol/L (molecular weight 180.156 g/mol)', to: 'mg/dL' },
   ]);
   // Blood glucose too, and creatinine in umol/L (88.4 umol/L is 1 mg/dL).
   assert.equal(normalizeQuantity(10, 'mmol/L', '2339-0').value, 180.156);
@@ -53,7 +54,7 @@ test('vendor spellings: non-UCUM strings are read, and a listed spelling wins ov
   assert.deepEqual(readUnit('10^3/uL', rules), { ucum: '10^3/uL', spelling: false });
   const bp = normalizeQuantity(120, 'mmHg', '8480-6');
   assert.deepEqual([bp.value, bp.unit, bp.status], [120, 'mm[Hg]', 'preferred']);
-  assert.deepEqual(bp.transformations, [{ kind: 'unit-spelling', mapId: 'urn:patient-gateway:units|1.0.0', from: 'mmHg', to: 'mm[Hg]' }]);
+  assert.deepEqual(bp.transformations, [{ kind: 'unit-spelling', mapId: 'urn:patient-gateway:units|1.1.0', from: 'mmHg', to: 'mm[Hg]' }]);
   const glucose = normalizeQuantity(100, 'mg/dl', '2345-7');
   assert.deepEqual([glucose.value, glucose.unit, glucose.status], [100, 'mg/dL', 'preferred']);
   assert.equal(normalizeQuantity(7.1, 'x10E3/uL').unit, '10*3/uL');
@@ -188,3 +189,14 @@ test(
     assert.ok((counts.get('preferred') ?? 0) > 300 && (counts.get('ucum') ?? 0) > 300, JSON.stringify([...counts]));
   },
 );
+
+test("a converted value compares at the preferred unit's reporting precision; other values as sent", () => {
+  const compared = (value: number, unit: string) => comparableValue(normalizeQuantity(value, unit, '2339-0', { rules }), '2339-0', rules);
+  assert.equal(compared(5.55, 'mmol/L'), 100, '99.99 mg/dL reported in whole mg/dL');
+  assert.equal(compared(5.8, 'mmol/L'), 104);
+  assert.equal(compared(100.4, 'mg/dL'), 100.4, 'no conversion: as sent');
+  assert.throws(
+    () => parseUnitRules({ url: 'u', version: '1', spellings: {}, preferred: { '2339-0': { unit: 'mg/dL', decimals: -1 } } }, 'f'),
+    /decimals/,
+  );
+});

@@ -34,7 +34,13 @@ const utils = {
   convertToBaseUnits: (unit: string, value: number) => quietly(() => lhc.convertToBaseUnits(unit, value)),
 };
 
-export type PreferredUnit = { readonly unit: string; readonly molecularWeight?: number; readonly display?: string };
+export type PreferredUnit = {
+  readonly unit: string;
+  readonly molecularWeight?: number;
+  readonly display?: string;
+  /** Decimals results are reported with in `unit`: a converted value is compared at that precision. */
+  readonly decimals?: number;
+};
 
 export type UnitRules = {
   /** `url|version` of the rules, recorded in lineage. */
@@ -87,7 +93,11 @@ export function parseUnitRules(json: unknown, file: string): UnitRules {
     const r = rule as Record<string, unknown>;
     const mw = r.molecularWeight;
     if (mw !== undefined && (typeof mw !== 'number' || !(mw > 0))) fail(`${path}.molecularWeight`, 'must be a positive number (g/mol)');
+    const decimals = r.decimals;
+    if (decimals !== undefined && !(Number.isInteger(decimals) && (decimals as number) >= 0 && (decimals as number) <= 6))
+      fail(`${path}.decimals`, 'must be an integer from 0 to 6');
     preferred.set(loinc, {
+      ...(typeof decimals === 'number' ? { decimals } : {}),
       unit: r.unit as string,
       ...(typeof mw === 'number' ? { molecularWeight: mw } : {}),
       ...(typeof r.display === 'string' ? { display: r.display } : {}),
@@ -270,4 +280,18 @@ export function normalizeFhirQuantity(
   const ucumClaimed = q?.system === SYSTEMS.ucum && q.code !== undefined && q.code !== '';
   const unit = ucumClaimed ? q.code : (q?.unit ?? q?.code);
   return normalizeQuantity(q?.value, unit, loinc, { ...context, ucumClaimed });
+}
+
+/**
+ * The value two statements of one fact are compared by: a value converted from another unit rounded
+ * to the decimals results are reported with in the preferred unit (5.55 mmol/L is 99.99 mg/dL, and
+ * states 100 mg/dL; conversion noise below the reporting precision is no disagreement), any other
+ * value as it is. A lab that rounded coarsely in the other unit (5.6 mmol/L against 101 mg/dL) still
+ * differs.
+ */
+export function comparableValue(q: NormalizedQuantity, code: string | null, rules?: UnitRules): number | null {
+  const decimals = code ? rulesOrDefault(rules).preferred.get(code)?.decimals : undefined;
+  if (q.value === null || decimals === undefined || !q.transformations.some((t) => t.kind === TRANSFORMATION_KIND.unitConversion))
+    return q.value;
+  return Number(q.value.toFixed(decimals));
 }

@@ -6,6 +6,7 @@
 // An item its source marked entered-in-error, or no longer returns, is left out.
 import type { Queryable } from '../../platform/db.ts';
 import { mainConcept, type ClinicalResourceType, type FhirJson } from '../../translation/fhir-r4/clinical-fields.ts';
+import type { CanonicalItem } from '../../translation/fhir-r4/clinical-item.ts';
 import type { TranslationIssue } from '../../translation/issues.ts';
 import { TRANSFORMATION_KIND, type Lineage } from '../../translation/lineage.ts';
 import type { Coding } from '../../translation/terminology/translate.ts';
@@ -36,12 +37,7 @@ export type MergedItem = {
   readonly originalCodings: readonly Coding[];
   readonly effective: { readonly instant: string; readonly precision: string } | null;
   /** Normalized (preferred UCUM unit), with the value and unit as the first source sent them. */
-  readonly value: {
-    readonly value: number | null;
-    readonly unit: string | null;
-    readonly originalValue: string | null;
-    readonly originalUnit: string | null;
-  } | null;
+  readonly value: CanonicalItem['value'];
   /** The canonical resource of the first source (by source id): sources agree on the fact, not on every detail. */
   readonly resource: FhirJson;
   readonly flags: readonly TranslationIssue[];

@@ -13,4 +13,4 @@ export {
   type MergedPage,
   type MergedQuery,
 } from './read.ts';
-export { derivedFrom, type ImpactPage, type ImpactRow, type ImpactSelector } from './impact.ts';
+export { conceptMapLineageId, derivedFrom, goldenPatientsTouched, type ImpactPage, type ImpactRow, type ImpactSelector } from './impact.ts';

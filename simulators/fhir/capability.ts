@@ -9,6 +9,7 @@ import { RESOURCE_TYPES } from './store.ts';
 const SOFTWARE: Readonly<Record<Vendor, { readonly name: string; readonly version: string }>> = {
   epic: { name: 'Epic', version: 'May 2025 (simulated)' },
   cerner: { name: 'Oracle Health Millennium Platform', version: '2025.01 (simulated)' },
+  athenahealth: { name: 'athenaOne', version: '25.10 (simulated)' },
 };
 
 export type CapabilityInput = {

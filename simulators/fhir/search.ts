@@ -34,6 +34,19 @@ export const SEARCH_PARAMS: Readonly<Record<ResourceType, readonly SearchParamDe
   MedicationRequest: [...COMMON, ...CLINICAL],
   CarePlan: [...COMMON, ...CLINICAL],
   Encounter: [...COMMON, ...CLINICAL],
+  MedicationAdministration: [...COMMON, ...CLINICAL],
+  MedicationStatement: [...COMMON, ...CLINICAL],
+  Goal: [...COMMON, ...CLINICAL],
+  Procedure: [...COMMON, ...CLINICAL, { name: 'code', type: 'token' }],
+  DiagnosticReport: [...COMMON, ...CLINICAL, ...CODED],
+};
+
+/** Where the `code` and `category` token parameters look, per type that has them. */
+const TOKEN_ELEMENTS: Readonly<Partial<Record<ResourceType, { readonly code?: string; readonly category?: string }>>> = {
+  Observation: { code: 'code', category: 'category' },
+  Condition: { code: 'code', category: 'category' },
+  DiagnosticReport: { code: 'code', category: 'category' },
+  Procedure: { code: 'code' },
 };
 
 export type SearchResult =
@@ -197,15 +210,17 @@ export function search(store: Store, type: ResourceType, params: URLSearchParams
     if (!bound) return invalid(`_lastUpdated: "${raw}" is not a FHIR date with an optional prefix (eq, ne, gt, lt, ge, le)`);
     result = result.filter((r) => dateMatches(store.lastUpdated(r), bound));
   }
-  if (type === 'Observation' || type === 'Condition') {
-    for (const name of ['category', 'code'] as const) {
-      for (const raw of params.getAll(name)) {
-        const tokens = values(raw).map(parseToken);
-        result = result.filter((r) => {
-          const concepts = name === 'code' ? [(r as { code: CodeableConcept }).code] : (r as { category: CodeableConcept[] }).category;
-          return concepts.some((cc) => tokens.some((t) => matchesConcept(cc, t)));
-        });
-      }
+  const elements = TOKEN_ELEMENTS[type];
+  for (const name of ['category', 'code'] as const) {
+    const element = elements?.[name];
+    if (!element) continue;
+    for (const raw of params.getAll(name)) {
+      const tokens = values(raw).map(parseToken);
+      result = result.filter((r) => {
+        const v = (r as unknown as Record<string, CodeableConcept | CodeableConcept[] | undefined>)[element];
+        const concepts = Array.isArray(v) ? v : v ? [v] : [];
+        return concepts.some((cc) => tokens.some((t) => matchesConcept(cc, t)));
+      });
     }
   }
   return { ok: true, matches: result, used };

@@ -6,6 +6,7 @@ import { generatePopulation } from '../population/generate.ts';
 import type { Bundle, FhirPatient } from '../fhir-types.ts';
 import { accessToken, testApp } from '../testing.ts';
 import { CERNER, EPIC } from '../vendors/constants.ts';
+import { CLINICAL_TYPES } from '../site-data.ts';
 import { startFhirSimulator, type FhirSimulator } from './server.ts';
 
 const pop = generatePopulation({
@@ -106,8 +107,9 @@ test('metadata is a CapabilityStatement with SMART oauth-uris and the supported 
     assert.equal(oauth?.extension[0]?.valueUri, sims[vendor].tokenUrl);
     assert.deepEqual(
       rest.resource.map((r) => r.type),
-      ['Patient', 'Observation', 'Condition', 'MedicationRequest', 'CarePlan', 'Encounter'],
+      ['Patient', ...CLINICAL_TYPES],
     );
+    assert.ok(rest.resource.every((r) => r.type === 'Patient' || r.searchParam.some((p) => p.name === 'patient')));
     const patientParams = rest.resource[0]!.searchParam.map((p) => p.name);
     for (const p of ['_id', 'identifier', '_lastUpdated', '_count']) assert.ok(patientParams.includes(p));
   }
@@ -251,9 +253,15 @@ test("Observation search with patient=a,b,c returns exactly those patients' obse
       `${sims[vendor].url}/Observation?patient=${chosen.join(',')}&code=${encodeURIComponent('http://loinc.org|8867-4')}`,
     );
     assert.ok(heart.ids.every((id) => site.resources.Observation.find((o) => o.id === id)!.code.coding!.some((c) => c.code === '8867-4')));
-    for (const type of ['Condition', 'MedicationRequest', 'CarePlan', 'Encounter'] as const) {
-      const want = site.resources[type].filter((r) => chosen.some((id) => r.subject.reference === `Patient/${id}`)).map((r) => r.id);
-      assert.deepEqual((await walk(vendor, `${sims[vendor].url}/${type}?patient=${chosen.join(',')}`)).ids, want, type);
+    // Sixty patients, so that every type has some (administrations need an emergency or inpatient visit).
+    const many = new Set(site.patients.slice(0, 60).map((p) => p.id));
+    for (const type of CLINICAL_TYPES.filter((t) => t !== 'Observation')) {
+      const want = site.resources[type].filter((r) => many.has(r.subject.reference!.slice('Patient/'.length))).map((r) => r.id);
+      assert.ok(want.length > 0, `${vendor} ${type}: the chosen patients have some`);
+      // Pages of 7: every type pages the same way.
+      const got = await walk(vendor, `${sims[vendor].url}/${type}?patient=${[...many].join(',')}&_count=7`);
+      assert.deepEqual(got.ids, want, type);
+      assert.equal(got.pages, Math.ceil(want.length / 7), type);
     }
   }
 });

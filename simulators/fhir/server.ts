@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { FhirResource } from '../fhir-types.ts';
 import type { Vendor } from '../population/model.ts';
 import type { SiteData } from '../site-data.ts';
-import { CERNER, EPIC } from '../vendors/constants.ts';
+import { ATHENA, CERNER, EPIC } from '../vendors/constants.ts';
 import { createTokenService, type SimulatorClient } from './auth.ts';
 import { capabilityStatement, smartConfiguration } from './capability.ts';
 import { BodyTooLarge, FHIR_JSON, JSON_UTF8, isForm, readBody, requestOrigin, send, sendOutcome } from './http.ts';
@@ -53,6 +53,7 @@ export type FhirSimulator = {
 export const VENDOR_PATHS: Readonly<Record<Vendor, { readonly fhir: string; readonly token: string }>> = {
   epic: { fhir: EPIC.fhirPath, token: EPIC.tokenPath },
   cerner: { fhir: CERNER.fhirPath, token: CERNER.tokenPath },
+  athenahealth: { fhir: ATHENA.fhirPath, token: ATHENA.tokenPath },
 };
 
 const SMART_CONFIGURATION = '/.well-known/smart-configuration';

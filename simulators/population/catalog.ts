@@ -222,50 +222,110 @@ export const CONDITIONS: readonly ConditionConcept[] = [
 
 export const CONDITION_BY_SNOMED: ReadonlyMap<string, ConditionConcept> = new Map(CONDITIONS.map((c) => [c.snomed, c]));
 
-export type MedicationConcept = { readonly rxnorm: string; readonly display: string; readonly dosage: string };
+export type MedicationConcept = {
+  readonly rxnorm: string;
+  readonly display: string;
+  readonly dosage: string;
+  /** One administered dose (UCUM). */
+  readonly dose: { readonly value: number; readonly unit: string };
+};
 
 export const MEDICATIONS: readonly MedicationConcept[] = [
   {
     rxnorm: '860975',
+    dose: { value: 500, unit: 'mg' },
     display: '24 HR metformin hydrochloride 500 MG Extended Release Oral Tablet',
     dosage: 'Take 1 tablet (500 mg total) by mouth daily with evening meal.',
   },
-  { rxnorm: '314076', display: 'lisinopril 10 MG Oral Tablet', dosage: 'Take 1 tablet (10 mg total) by mouth daily.' },
-  { rxnorm: '197361', display: 'amlodipine 5 MG Oral Tablet', dosage: 'Take 1 tablet (5 mg total) by mouth daily.' },
-  { rxnorm: '617312', display: 'atorvastatin 10 MG Oral Tablet', dosage: 'Take 1 tablet (10 mg total) by mouth nightly.' },
+  {
+    rxnorm: '314076',
+    dose: { value: 10, unit: 'mg' },
+    display: 'lisinopril 10 MG Oral Tablet',
+    dosage: 'Take 1 tablet (10 mg total) by mouth daily.',
+  },
+  {
+    rxnorm: '197361',
+    dose: { value: 5, unit: 'mg' },
+    display: 'amlodipine 5 MG Oral Tablet',
+    dosage: 'Take 1 tablet (5 mg total) by mouth daily.',
+  },
+  {
+    rxnorm: '617312',
+    dose: { value: 10, unit: 'mg' },
+    display: 'atorvastatin 10 MG Oral Tablet',
+    dosage: 'Take 1 tablet (10 mg total) by mouth nightly.',
+  },
   {
     rxnorm: '745679',
+    dose: { value: 2, unit: '{puff}' },
     display: '200 ACTUAT albuterol 0.09 MG/ACTUAT Metered Dose Inhaler',
     dosage: 'Inhale 2 puffs every 4 hours as needed for wheezing or shortness of breath.',
   },
   {
     rxnorm: '310965',
+    dose: { value: 400, unit: 'mg' },
     display: 'ibuprofen 200 MG Oral Tablet',
     dosage: 'Take 2 tablets (400 mg total) by mouth every 6 hours as needed for pain.',
   },
-  { rxnorm: '312938', display: 'sertraline 100 MG Oral Tablet', dosage: 'Take 1 tablet (100 mg total) by mouth daily.' },
+  {
+    rxnorm: '312938',
+    dose: { value: 100, unit: 'mg' },
+    display: 'sertraline 100 MG Oral Tablet',
+    dosage: 'Take 1 tablet (100 mg total) by mouth daily.',
+  },
 ];
 
 export const MEDICATION_BY_RXNORM: ReadonlyMap<string, MedicationConcept> = new Map(MEDICATIONS.map((m) => [m.rxnorm, m]));
 
-export type CarePlanConcept = { readonly key: string; readonly title: string; readonly description: string };
+export type CarePlanConcept = {
+  readonly key: string;
+  readonly title: string;
+  readonly description: string;
+  /** SNOMED CT care-plan concept (a CarePlan category beside US Core's generic assess-plan). */
+  readonly snomed: string;
+  readonly snomedDisplay: string;
+};
 
 export const CARE_PLANS: readonly CarePlanConcept[] = [
-  { key: 'hypertension', title: 'Hypertension care plan', description: 'Home blood pressure log, low-sodium diet, recheck in 3 months.' },
+  {
+    key: 'hypertension',
+    snomed: '443402002',
+    snomedDisplay: 'Lifestyle education regarding hypertension (procedure)',
+    title: 'Hypertension care plan',
+    description: 'Home blood pressure log, low-sodium diet, recheck in 3 months.',
+  },
   {
     key: 'diabetes',
+    snomed: '698360004',
+    snomedDisplay: 'Diabetes self management plan (record artifact)',
     title: 'Diabetes self-management plan',
     description: 'HbA1c every 3 months, foot and eye exams yearly, diabetes education referral.',
   },
   {
     key: 'asthma',
+    snomed: '699728000',
+    snomedDisplay: 'Asthma self management (procedure)',
     title: 'Asthma action plan',
     description: 'Rescue inhaler as needed; step up therapy if symptoms more than twice a week.',
   },
-  { key: 'depression', title: 'Depression care plan', description: 'PHQ-9 follow-up in 4 weeks, behavioral health referral.' },
-  { key: 'weight', title: 'Weight management plan', description: 'Nutrition counselling and 150 minutes of activity a week.' },
+  {
+    key: 'depression',
+    snomed: '736376001',
+    snomedDisplay: 'Psychiatry care plan (record artifact)',
+    title: 'Depression care plan',
+    description: 'PHQ-9 follow-up in 4 weeks, behavioral health referral.',
+  },
+  {
+    key: 'weight',
+    snomed: '718361005',
+    snomedDisplay: 'Weight reduction regime (regime/therapy)',
+    title: 'Weight management plan',
+    description: 'Nutrition counselling and 150 minutes of activity a week.',
+  },
   {
     key: 'copd',
+    snomed: '412776001',
+    snomedDisplay: 'Chronic obstructive pulmonary disease clinical management plan (record artifact)',
     title: 'COPD management plan',
     description: 'Pulmonary rehabilitation referral, smoking cessation support, vaccinations.',
   },
@@ -280,3 +340,71 @@ export const ENCOUNTER_TYPES = {
 } as const;
 
 export const ENCOUNTER_CLASS_DISPLAY = { AMB: 'ambulatory', EMER: 'emergency', IMP: 'inpatient encounter' } as const;
+
+export type ProcedureConcept = { readonly snomed: string; readonly display: string };
+
+/** Procedures: what a care plan's activities and some visits produce (SNOMED CT). */
+export const PROCEDURES: readonly ProcedureConcept[] = [
+  { snomed: '46973005', display: 'Blood pressure taking (procedure)' },
+  { snomed: '401191002', display: 'Foot examination (procedure)' },
+  { snomed: '127783003', display: 'Spirometry (procedure)' },
+  { snomed: '715252007', display: 'Scoring of Patient Health Questionnaire Nine Item score (procedure)' },
+  { snomed: '410177006', display: 'Special diet education (procedure)' },
+  { snomed: '29303009', display: 'Electrocardiographic procedure (procedure)' },
+  { snomed: '399208008', display: 'Plain chest X-ray (procedure)' },
+  { snomed: '430193006', display: 'Medication reconciliation (procedure)' },
+];
+
+export const PROCEDURE_BY_SNOMED: ReadonlyMap<string, ProcedureConcept> = new Map(PROCEDURES.map((p) => [p.snomed, p]));
+
+/** The procedure each care plan's activity produces. */
+export const PLAN_PROCEDURE: Readonly<Record<string, string>> = {
+  hypertension: '46973005',
+  diabetes: '401191002',
+  asthma: '127783003',
+  depression: '715252007',
+  weight: '410177006',
+  copd: '127783003',
+};
+
+/** Procedures done at an emergency or inpatient visit. */
+export const VISIT_PROCEDURES = { EMER: '29303009', IMP: '399208008' } as const;
+
+export type GoalConcept = {
+  readonly key: string;
+  readonly plan: string;
+  readonly text: string;
+  /** SNOMED CT code of the goal, when one fits. */
+  readonly snomed?: string;
+  /** A measurable target: the LOINC code and a bound in the catalog's canonical unit. */
+  readonly target?: { readonly loinc: string; readonly high?: number; readonly low?: number; readonly unit: string };
+};
+
+export const GOALS: readonly GoalConcept[] = [
+  {
+    key: 'bp',
+    plan: 'hypertension',
+    text: 'Systolic blood pressure below 130 mm[Hg]',
+    target: { loinc: '8480-6', high: 130, unit: 'mm[Hg]' },
+  },
+  { key: 'a1c', plan: 'diabetes', text: 'Hemoglobin A1c below 7 %', target: { loinc: '4548-4', high: 7, unit: '%' } },
+  { key: 'asthma-control', plan: 'asthma', text: 'Rescue inhaler no more than twice a week' },
+  { key: 'phq9', plan: 'depression', text: 'PHQ-9 score below 5', target: { loinc: '44261-6', high: 5, unit: '{score}' } },
+  { key: 'weight-loss', plan: 'weight', text: 'Lose 5% of body weight', snomed: '289169006' },
+  { key: 'copd-exercise', plan: 'copd', text: 'Walk 30 minutes five days a week' },
+];
+
+export const GOALS_BY_PLAN: ReadonlyMap<string, readonly GoalConcept[]> = Map.groupBy(GOALS, (g) => g.plan);
+export const GOAL_BY_KEY: ReadonlyMap<string, GoalConcept> = new Map(GOALS.map((g) => [g.key, g]));
+
+/** The LOINC code of the lab reports (a generic laboratory report: panels vary by draw). */
+export const LAB_REPORT = { loinc: '11502-2', display: 'Laboratory report' } as const;
+
+export type LocalObservationConcept = { readonly key: string; readonly display: string; readonly min: number; readonly max: number };
+
+/**
+ * Observations EHRs chart under their own codes only (flowsheet rows nobody mapped to LOINC): each
+ * vendor's local code for them is in no concept map, so translation keeps them and flags them
+ * unmapped. A score has no unit: the quantity is sent without one.
+ */
+export const LOCAL_OBSERVATIONS: readonly LocalObservationConcept[] = [{ key: 'pain', display: 'Pain score (0-10)', min: 0, max: 10 }];

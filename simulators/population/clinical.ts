@@ -2,7 +2,17 @@
 // vitals and labs); each site records its own encounters and its own subset of that truth, so the
 // same diagnosis shows up at two EHRs with different onset dates and the same outside lab result
 // is filed at both (a de-duplication case).
-import { CONDITION_BY_SNOMED, CONDITIONS, LAB_LOINCS, OBSERVATION_BY_LOINC, VITAL_LOINCS } from './catalog.ts';
+import {
+  CONDITION_BY_SNOMED,
+  CONDITIONS,
+  GOALS_BY_PLAN,
+  LAB_LOINCS,
+  LOCAL_OBSERVATIONS,
+  OBSERVATION_BY_LOINC,
+  PLAN_PROCEDURE,
+  VISIT_PROCEDURES,
+  VITAL_LOINCS,
+} from './catalog.ts';
 import { ageAt } from './persons.ts';
 import type { Random } from './random.ts';
 import {
@@ -10,7 +20,13 @@ import {
   REFERENCE_TIME,
   type CarePlanRecord,
   type ConditionRecord,
+  type DiagnosticReportRecord,
   type EncounterClass,
+  type GoalRecord,
+  type LocalObservationRecord,
+  type MedicationAdministrationRecord,
+  type MedicationStatementRecord,
+  type ProcedureRecord,
   type EncounterRecord,
   type MedicationRecord,
   type ObservationRecord,
@@ -226,20 +242,158 @@ function carePlans(rng: Random, recorded: readonly ConditionRecord[], prefix: st
       start,
       end: done ? Math.min(REFERENCE_TIME - HOUR, start + rng.int(60, 365) * DAY_MS) : null,
       addresses: [c.key],
+      goals: [],
+      procedures: [],
     },
   ];
 }
 
-/** What one site recorded about a person; `prefix` makes the record keys unique per site. */
-export function siteClinical(rng: Random, p: Person, profile: HealthProfile, prefix: string): SiteClinical {
+type BaseClinical = Pick<SiteClinical, 'encounters' | 'observations' | 'conditions' | 'medications' | 'carePlans'>;
+
+/** Medications reconciled at a later visit: what the patient says they take. */
+function medicationStatements(rng: Random, base: BaseClinical, prefix: string): MedicationStatementRecord[] {
+  return base.medications.flatMap((m, i) => {
+    if (!rng.chance(0.7)) return [];
+    const visit = base.encounters.find((v) => v.start > m.authoredOn);
+    const asserted = visit
+      ? visit.start + rng.int(5, 30) * MINUTE
+      : Math.min(REFERENCE_TIME - HOUR, m.authoredOn + rng.int(1, 60) * MINUTE);
+    return [
+      {
+        key: `${prefix}:stmt:${i}`,
+        rxnorm: m.rxnorm,
+        status: m.status,
+        asserted: Math.min(asserted, REFERENCE_TIME - HOUR),
+        since: m.authoredOn,
+        encounterKey: visit?.key ?? null,
+      },
+    ];
+  });
+}
+
+/** Doses given at emergency and inpatient visits: one of the patient's own drugs, else an analgesic. */
+function medicationAdministrations(rng: Random, base: BaseClinical, prefix: string): MedicationAdministrationRecord[] {
+  const own = base.medications.map((m) => m.rxnorm);
+  return base.encounters
+    .filter((v) => v.kind !== 'AMB')
+    .flatMap((v, i) => {
+      const doses = v.kind === 'IMP' ? rng.int(1, 3) : 1;
+      return Array.from({ length: doses }, (_, d) => ({
+        key: `${prefix}:admin:${i}:${d}`,
+        rxnorm: own.length > 0 && rng.chance(0.6) ? rng.pick(own) : '310965',
+        at: instant(rng, v.start + 15 * MINUTE, Math.max(v.start + 16 * MINUTE, v.end - MINUTE)),
+        encounterKey: v.key,
+      }));
+    });
+}
+
+/**
+ * Lab results of one visit are one draw, reported together: a DiagnosticReport per visit with labs
+ * (and one for the outside panel), effective at the first result, issued after the last.
+ */
+function diagnosticReports(rng: Random, base: BaseClinical, prefix: string): DiagnosticReportRecord[] {
+  const labs = base.observations.filter((o) => OBSERVATION_BY_LOINC.get(o.loinc)?.category === 'laboratory');
+  const groups = Map.groupBy(labs, (o) => (o.shared ? 'shared' : (o.encounterKey ?? 'none')));
+  return [...groups.entries()].map(([group, results], i) => {
+    const effective = Math.min(...results.map((o) => o.effective));
+    const last = Math.max(...results.map((o) => o.effective));
+    return {
+      key: `${prefix}:report:${i}`,
+      effective,
+      issued: Math.min(REFERENCE_TIME - MINUTE, last + rng.int(30, 240) * MINUTE),
+      observationKeys: results.map((o) => o.key),
+      encounterKey: group === 'shared' || group === 'none' ? null : group,
+    };
+  });
+}
+
+/** A pain score at some visits: charted under a local code only, without a unit. */
+function localObservations(rng: Random, base: BaseClinical, prefix: string): LocalObservationRecord[] {
+  return base.encounters.flatMap((v, i) => {
+    if (!rng.chance(v.kind === 'AMB' ? 0.3 : 0.8)) return [];
+    const concept = LOCAL_OBSERVATIONS[0]!;
+    return [
+      {
+        key: `${prefix}:local:${i}`,
+        concept: concept.key,
+        value: rng.int(concept.min, v.kind === 'AMB' ? 4 : concept.max),
+        effective: instant(rng, v.start + 2 * MINUTE, Math.max(v.start + 3 * MINUTE, Math.min(v.end, v.start + HOUR))),
+        encounterKey: v.key,
+      },
+    ];
+  });
+}
+
+/**
+ * A care plan's goals (from its template) and the procedure its activity produced; visit
+ * procedures (an ECG in the emergency department, a chest X-ray on admission).
+ */
+function plansGoalsProcedures(rng: Random, base: BaseClinical, prefix: string): Pick<SiteClinical, 'carePlans' | 'goals' | 'procedures'> {
+  const goals: GoalRecord[] = [];
+  const procedures: ProcedureRecord[] = [];
+  for (const v of base.encounters) {
+    if (v.kind === 'AMB') continue;
+    procedures.push({
+      key: `${prefix}:proc:visit:${procedures.length}`,
+      snomed: VISIT_PROCEDURES[v.kind],
+      at: instant(rng, v.start + 10 * MINUTE, Math.max(v.start + 11 * MINUTE, v.end - MINUTE)),
+      encounterKey: v.key,
+    });
+  }
+  const carePlans = base.carePlans.map((plan, pi) => {
+    const mine = (GOALS_BY_PLAN.get(plan.plan) ?? []).map((g, gi): GoalRecord => {
+      const done = plan.status === 'completed' && rng.chance(0.6);
+      return {
+        key: `${prefix}:goal:${pi}:${gi}`,
+        goal: g.key,
+        lifecycle: done ? 'completed' : 'active',
+        start: plan.start,
+        due: plan.start + rng.int(90, 365) * DAY_MS,
+        addresses: plan.addresses[0]!,
+      };
+    });
+    goals.push(...mine);
+    const snomed = PLAN_PROCEDURE[plan.plan];
+    const visit = base.encounters.find((v) => v.start >= plan.start);
+    const done: ProcedureRecord[] = snomed
+      ? [
+          {
+            key: `${prefix}:proc:plan:${pi}`,
+            snomed,
+            at: visit ? visit.start + rng.int(10, 40) * MINUTE : Math.min(REFERENCE_TIME - HOUR, plan.start + rng.int(1, 30) * MINUTE),
+            encounterKey: visit?.key ?? null,
+          },
+        ]
+      : [];
+    procedures.push(...done);
+    return { ...plan, goals: mine.map((g) => g.key), procedures: done.map((p) => p.key) };
+  });
+  return { carePlans, goals, procedures: procedures.sort((a, b) => a.at - b.at) };
+}
+
+/**
+ * What one site recorded about a person; `prefix` makes the record keys unique per site. `detail`
+ * draws everything added after the first five types (statements, administrations, procedures,
+ * goals, reports, local-only results): a stream of its own, so the records drawn from `rng` stay
+ * what they were.
+ */
+export function siteClinical(rng: Random, p: Person, profile: HealthProfile, prefix: string, detail: Random): SiteClinical {
   const visits = encounters(rng, p, prefix);
   const recorded = conditions(rng, profile, visits, prefix);
-  return {
+  const base: BaseClinical = {
     encounters: visits,
     observations: observations(rng, profile, visits, prefix),
     conditions: recorded,
     medications: medications(rng, recorded, visits, prefix),
     carePlans: carePlans(rng, recorded, prefix),
+  };
+  return {
+    ...base,
+    ...plansGoalsProcedures(detail, base, prefix),
+    medicationStatements: medicationStatements(detail, base, prefix),
+    medicationAdministrations: medicationAdministrations(detail, base, prefix),
+    diagnosticReports: diagnosticReports(detail, base, prefix),
+    localObservations: localObservations(detail, base, prefix),
   };
 }
 

@@ -1,14 +1,24 @@
 // The deterministic synthetic population: persons, where each appears, how each site knows them,
 // what each site recorded, shaped into each vendor's FHIR, plus the ground truth that says which
 // source records are one person. Same seed, size and sites give byte-identical output.
-import { REFERENCE_TIME, VENDORS, type Appearance, type Demographics, type Discrepancy, type Person, type SiteSpec } from './model.ts';
+import {
+  REFERENCE_TIME,
+  VENDORS,
+  type Appearance,
+  type Demographics,
+  type Discrepancy,
+  type Ethnicity,
+  type Person,
+  type Race,
+  type SiteSpec,
+} from './model.ts';
 import { generatePersons, identityKey } from './persons.ts';
 import { applyDiscrepancy, discrepancyOrder, siteNoise } from './discrepancies.ts';
 import { healthProfile, latestActivity, siteClinical } from './clinical.ts';
 import { random, type Random } from './random.ts';
-import { SHAPERS } from '../vendors/index.ts';
-import type { FhirCarePlan, FhirCondition, FhirEncounter, FhirMedicationRequest, FhirObservation, FhirPatient } from '../fhir-types.ts';
-import type { SiteData, TruthRow } from '../site-data.ts';
+import { DEFAULT_TIME_ZONES, SHAPERS } from '../vendors/index.ts';
+import type { FhirPatient } from '../fhir-types.ts';
+import { CLINICAL_TYPES, type ClinicalResources, type SiteData, type TruthRow } from '../site-data.ts';
 
 export type PopulationOptions = {
   readonly seed: number;
@@ -37,6 +47,13 @@ function validate(options: PopulationOptions): void {
   for (const s of options.sites) {
     if (!/^[A-Za-z0-9._-]+$/.test(s.id)) throw new Error(`site id "${s.id}" must be [A-Za-z0-9._-]`);
     if (!VENDORS.includes(s.vendor)) throw new Error(`site ${s.id}: unknown vendor ${String(s.vendor)}`);
+    if (s.timeZone !== undefined) {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: s.timeZone });
+      } catch {
+        throw new Error(`site ${s.id}: unknown time zone ${s.timeZone}`);
+      }
+    }
   }
   for (const [name, share] of [
     ['overlapShare', options.overlapShare],
@@ -121,6 +138,46 @@ function variants(rng: Random, person: Person, siteCount: number, discrepancySha
   return out;
 }
 
+const RACE_WEIGHTS: readonly (readonly [Race, number])[] = [
+  ['white', 60],
+  ['black', 13],
+  ['asian', 4],
+  ['chinese', 1.5],
+  ['asian-indian', 1.5],
+  ['aian', 1],
+  ['nhpi', 0.5],
+  ['other', 6],
+  ['multiple', 3],
+  ['declined', 6],
+  ['unknown', 3.5],
+];
+const ETHNICITY_WEIGHTS: readonly (readonly [Ethnicity, number])[] = [
+  ['not-hispanic', 74],
+  ['hispanic', 13],
+  ['mexican', 5],
+  ['declined', 5],
+  ['unknown', 3],
+];
+const DETAILED_RACE: Readonly<Partial<Record<Race, Race>>> = { chinese: 'asian', 'asian-indian': 'asian' };
+
+/**
+ * Race and ethnicity as each site recorded them: the first site as the person reported it, the
+ * others sometimes only the category, or declined. A stream of its own (the rest stays as it was).
+ */
+function raceAndEthnicity(seed: number, person: Person, sites: number): { race: Race; ethnicity: Ethnicity }[] {
+  const rng = random(seed, 'race', person.index);
+  const race = RACE_WEIGHTS[rng.weighted(RACE_WEIGHTS.map(([, w]) => w))]![0];
+  const ethnicity = ETHNICITY_WEIGHTS[rng.weighted(ETHNICITY_WEIGHTS.map(([, w]) => w))]![0];
+  return Array.from({ length: sites }, (_, s) => {
+    if (s === 0) return { race, ethnicity };
+    const declined = rng.chance(0.08);
+    return {
+      race: declined ? 'declined' : rng.chance(0.4) ? (DETAILED_RACE[race] ?? race) : race,
+      ethnicity: declined ? 'declined' : ethnicity === 'mexican' && rng.chance(0.4) ? 'hispanic' : ethnicity,
+    };
+  });
+}
+
 /** Every appearance of every person, in a stable order (persons, then their sites in site order). */
 export function generateAppearances(options: PopulationOptions): Appearance[] {
   validate(options);
@@ -133,10 +190,12 @@ export function generateAppearances(options: PopulationOptions): Appearance[] {
     const rng = random(options.seed, 'appearance', person.index);
     const looks = variants(rng, person, siteIndexes.length, options.discrepancyShare ?? 0.4, taken);
     const profile = healthProfile(random(options.seed, 'health', person.index), person, siteIndexes.length > 1);
+    const recorded = raceAndEthnicity(options.seed, person, siteIndexes.length);
     siteIndexes.forEach((siteIndex, i) => {
       const site = options.sites[siteIndex]!;
       const clinicalRng = random(options.seed, 'clinical', person.index, site.id);
-      const clinical = siteClinical(clinicalRng, person, profile, `${person.id}:${site.id}`);
+      const detail = random(options.seed, 'clinical-detail', person.index, site.id);
+      const clinical = siteClinical(clinicalRng, person, profile, `${person.id}:${site.id}`, detail);
       // The chart was last touched after its latest activity, sometimes much later (an address update).
       const activity = latestActivity(clinical);
       const lastUpdated = Math.min(
@@ -149,6 +208,8 @@ export function generateAppearances(options: PopulationOptions): Appearance[] {
         siteIndex,
         demographics: looks[i]!.demographics,
         discrepancy: looks[i]!.discrepancy,
+        race: recorded[i]!.race,
+        ethnicity: recorded[i]!.ethnicity,
         clinical,
         lastUpdated,
       });
@@ -162,25 +223,17 @@ export function generatePopulation(options: PopulationOptions): Population {
   const sites: Record<string, SiteData> = {};
   const truthBySite = new Map<string, TruthRow[]>();
   options.sites.forEach((site, siteIndex) => {
-    const shaper = SHAPERS[site.vendor]({ seed: options.seed, site, siteIndex });
+    const timeZone = site.timeZone ?? DEFAULT_TIME_ZONES[site.vendor];
+    const shaper = SHAPERS[site.vendor]({ seed: options.seed, site, siteIndex, timeZone });
     const patients: FhirPatient[] = [];
-    const resources = {
-      Observation: [] as FhirObservation[],
-      Condition: [] as FhirCondition[],
-      MedicationRequest: [] as FhirMedicationRequest[],
-      CarePlan: [] as FhirCarePlan[],
-      Encounter: [] as FhirEncounter[],
-    };
+    type Lists = { [T in keyof ClinicalResources]: ClinicalResources[T][number][] };
+    const resources = Object.fromEntries(CLINICAL_TYPES.map((t) => [t, []])) as unknown as Lists;
     const truth: TruthRow[] = [];
     for (const a of appearances) {
       if (a.siteIndex !== siteIndex) continue;
       const shaped = shaper.shape(a);
       patients.push(shaped.patient);
-      resources.Observation.push(...shaped.resources.Observation);
-      resources.Condition.push(...shaped.resources.Condition);
-      resources.MedicationRequest.push(...shaped.resources.MedicationRequest);
-      resources.CarePlan.push(...shaped.resources.CarePlan);
-      resources.Encounter.push(...shaped.resources.Encounter);
+      for (const type of CLINICAL_TYPES) (resources[type] as unknown[]).push(...shaped.resources[type]);
       truth.push({ personId: a.personId, siteId: site.id, patientId: shaped.patient.id, mrn: shaped.mrn, discrepancy: a.discrepancy });
     }
     sites[site.id] = { vendor: site.vendor, patients, resources };

@@ -2,10 +2,15 @@
 // knows them, and what each site recorded about them. Vendors shape this into their FHIR
 // (simulators/vendors/); nothing here knows an EHR's quirks. Times are epoch milliseconds.
 
-export const VENDORS = ['epic', 'cerner'] as const;
+export const VENDORS = ['epic', 'cerner', 'athenahealth'] as const;
 export type Vendor = (typeof VENDORS)[number];
 
-export type SiteSpec = { readonly id: string; readonly vendor: Vendor };
+export type SiteSpec = {
+  readonly id: string;
+  readonly vendor: Vendor;
+  /** IANA zone of the hospital (its local times); default the vendor's (vendors/constants.ts). */
+  readonly timeZone?: string;
+};
 
 export type Sex = 'female' | 'male';
 export type MaritalStatus = 'S' | 'M' | 'D' | 'W';
@@ -99,6 +104,67 @@ export type CarePlanRecord = {
   readonly end: number | null;
   /** Keys of the ConditionRecords the plan addresses. */
   readonly addresses: readonly string[];
+  /** Keys of the GoalRecords and ProcedureRecords (its activities' outcomes) of the plan. */
+  readonly goals: readonly string[];
+  readonly procedures: readonly string[];
+};
+
+/** A medication the patient reports taking (reconciled at a visit): MedicationStatement. */
+export type MedicationStatementRecord = {
+  readonly key: string;
+  readonly rxnorm: string;
+  readonly status: 'active' | 'completed' | 'stopped';
+  /** When the statement was taken (a visit after the order). */
+  readonly asserted: number;
+  /** Since when the patient takes it (the order's date). */
+  readonly since: number;
+  readonly encounterKey: string | null;
+};
+
+/** A dose given during an emergency or inpatient visit: MedicationAdministration. */
+export type MedicationAdministrationRecord = {
+  readonly key: string;
+  readonly rxnorm: string;
+  readonly at: number;
+  readonly encounterKey: string;
+};
+
+export type ProcedureRecord = {
+  readonly key: string;
+  /** SNOMED CT code; the catalog has the display. */
+  readonly snomed: string;
+  readonly at: number;
+  readonly encounterKey: string | null;
+};
+
+export type GoalRecord = {
+  readonly key: string;
+  /** Key into the goal catalog. */
+  readonly goal: string;
+  readonly lifecycle: 'active' | 'completed';
+  readonly start: number;
+  readonly due: number;
+  /** The condition the goal addresses. */
+  readonly addresses: string;
+};
+
+/** A lab report grouping the results of one draw: DiagnosticReport with result references. */
+export type DiagnosticReportRecord = {
+  readonly key: string;
+  readonly effective: number;
+  readonly issued: number;
+  readonly observationKeys: readonly string[];
+  readonly encounterKey: string | null;
+};
+
+/** Observations a vendor charts with its own code only (no standard code anywhere). */
+export type LocalObservationRecord = {
+  readonly key: string;
+  /** Key into the local-observation catalog. */
+  readonly concept: string;
+  readonly value: number;
+  readonly effective: number;
+  readonly encounterKey: string;
 };
 
 export type SiteClinical = {
@@ -107,7 +173,31 @@ export type SiteClinical = {
   readonly conditions: readonly ConditionRecord[];
   readonly medications: readonly MedicationRecord[];
   readonly carePlans: readonly CarePlanRecord[];
+  readonly medicationStatements: readonly MedicationStatementRecord[];
+  readonly medicationAdministrations: readonly MedicationAdministrationRecord[];
+  readonly procedures: readonly ProcedureRecord[];
+  readonly goals: readonly GoalRecord[];
+  readonly diagnosticReports: readonly DiagnosticReportRecord[];
+  readonly localObservations: readonly LocalObservationRecord[];
 };
+
+/** Race as a registrar records it (each vendor codes it its own way). */
+export const RACES = [
+  'white',
+  'black',
+  'aian',
+  'asian',
+  'nhpi',
+  'other',
+  'chinese',
+  'asian-indian',
+  'multiple',
+  'declined',
+  'unknown',
+] as const;
+export type Race = (typeof RACES)[number];
+export const ETHNICITIES = ['hispanic', 'not-hispanic', 'mexican', 'declined', 'unknown'] as const;
+export type Ethnicity = (typeof ETHNICITIES)[number];
 
 /** One person as one site knows them. */
 export type Appearance = {
@@ -115,6 +205,8 @@ export type Appearance = {
   readonly site: SiteSpec;
   readonly siteIndex: number;
   readonly demographics: Demographics;
+  readonly race: Race;
+  readonly ethnicity: Ethnicity;
   readonly discrepancy: Discrepancy | null;
   readonly clinical: SiteClinical;
   /** When the site last touched the chart (drives Patient.meta.lastUpdated). */

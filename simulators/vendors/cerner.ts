@@ -3,7 +3,10 @@
 // the Federated Person Principal identifier, a proprietary Millennium coding before every
 // standard coding (userSelected: true on it, false on the standard one), about 30% of observation
 // values sent as JSON strings ("98.6"), temperatures in Fahrenheit, every date-time in UTC with
-// milliseconds, narratives on resources, phone numbers as bare digits, country "USA".
+// milliseconds, narratives on resources, phone numbers as bare digits, country "USA"; glucose in
+// mmol/L (the other vendors send mg/dL); some conditions with the Millennium nomenclature coding
+// only; a pain score under an event code nobody mapped, without a unit; race and ethnicity as
+// Millennium code values first in the US Core extensions.
 import {
   CARE_PLAN_BY_KEY,
   CONDITION_BY_SNOMED,
@@ -26,9 +29,10 @@ import type {
   Reference,
 } from '../fhir-types.ts';
 import type { ShapedAppearance, ShaperContext, VendorShaper } from '../site-data.ts';
-import { categoryConcept, statusConcept } from './common.ts';
+import { categoryConcept, planLinks, renderDetail, statusConcept } from './common.ts';
 import { CERNER, CERNER_CODE_SETS, STANDARD, cernerCodeSet } from './constants.ts';
-import { MARITAL_DISPLAY, narrative, numbers, touched, utcMillis, uuidLike } from './format.ts';
+import { MARITAL_DISPLAY, dateIn, narrative, numbers, touched, utcMillis, uuidLike } from './format.ts';
+import { cernerRace } from './race.ts';
 
 const HOUR = 3_600_000;
 
@@ -88,7 +92,15 @@ const UNIT_LABEL: Readonly<Record<string, string>> = { '[degF]': 'degF', 'mm[Hg]
 
 const toFahrenheit = (celsius: number): number => Math.round(((celsius * 9) / 5) * 10 + 320) / 10;
 
+/** Glucose in mg/dL to mmol/L (molecular weight 180.156 g/mol), two decimals: fine enough to give the mg/dL back. */
+const GLUCOSE_LOINC = '2339-0';
+const toMmolPerLitre = (mgPerDl: number): number => Math.round((mgPerDl * 1000) / 180.156) / 100;
+
 function patient(a: Appearance, id: string, mrn: string, fpp: string, versionId: number): FhirPatient {
+  return { ...patientWithoutExtensions(a, id, mrn, fpp, versionId), extension: cernerRace(a.race, a.ethnicity) };
+}
+
+function patientWithoutExtensions(a: Appearance, id: string, mrn: string, fpp: string, versionId: number): FhirPatient {
   const d: Demographics = a.demographics;
   const identifier: Identifier[] = [
     {
@@ -162,6 +174,24 @@ export function cernerShaper(ctx: ShaperContext): VendorShaper {
   const nextMrn = numbers(rng, 1_000_000 + (ctx.siteIndex % 8) * 1_000_000, 90);
   // One sequence for every clinical resource of the site (Millennium ids are unique across types).
   const nextResourceId = numbers(rng, 190_000_000 + ctx.siteIndex * 20_000_000, 60);
+  // Streams of their own for what was added later, so the ids and choices above stay as they were.
+  const nextDetailId = numbers(random(ctx.seed, 'cerner-detail-ids', ctx.site.id), 500_000_000 + ctx.siteIndex * 20_000_000, 60);
+  const quirks = random(ctx.seed, 'cerner-quirks', ctx.site.id);
+  const medication = (rxnorm: string) => {
+    const concept = MEDICATION_BY_RXNORM.get(rxnorm)!;
+    return {
+      coding: [
+        {
+          system: CERNER.medicationSynonymSystem,
+          code: CERNER_MEDICATION_CODES[concept.rxnorm]!,
+          display: concept.display,
+          userSelected: true,
+        },
+        { system: STANDARD.rxnorm, code: concept.rxnorm, display: concept.display, userSelected: false },
+      ],
+      text: concept.display,
+    };
+  };
 
   return {
     shape(a: Appearance): ShapedAppearance {
@@ -199,14 +229,16 @@ export function cernerShaper(ctx: ShaperContext): VendorShaper {
         };
       });
 
+      const observationIds = new Map<string, string>();
       const Observation: FhirObservation[] = a.clinical.observations.map((o) => {
         const concept = OBSERVATION_BY_LOINC.get(o.loinc)!;
         const local = CERNER_OBSERVATION_CODES[o.loinc]!;
         const lab = concept.category === 'laboratory';
-        // Millennium charts temperature in Fahrenheit.
+        // Millennium charts temperature in Fahrenheit; this tenant results glucose in SI units.
         const fahrenheit = concept.unit === 'Cel';
-        const unit = fahrenheit ? '[degF]' : concept.unit;
-        const convert = (v: number): number => (fahrenheit ? toFahrenheit(v) : v);
+        const molar = o.loinc === GLUCOSE_LOINC;
+        const unit = fahrenheit ? '[degF]' : molar ? CERNER.glucoseUnit : concept.unit;
+        const convert = (v: number): number => (fahrenheit ? toFahrenheit(v) : molar ? toMmolPerLitre(v) : v);
         const quantity = (v: number, asString: boolean): Quantity => ({
           value: asString ? String(convert(v)) : convert(v),
           unit: UNIT_LABEL[unit] ?? unit,
@@ -216,9 +248,11 @@ export function cernerShaper(ctx: ShaperContext): VendorShaper {
         const value = quantity(o.value, rng.chance(CERNER.numbersAsStringsShare));
         const encounter = encounterRef(o.encounterKey);
         const display = lab ? 'Laboratory' : 'Vital Signs';
+        const id = `${lab ? CERNER.labIdPrefix : CERNER.vitalIdPrefix}${nextResourceId()}`;
+        observationIds.set(o.key, id);
         return {
           resourceType: 'Observation',
-          id: `${lab ? CERNER.labIdPrefix : CERNER.vitalIdPrefix}${nextResourceId()}`,
+          id,
           meta: { versionId: '1', lastUpdated: utcMillis(touched(o.effective, (lab ? 2 : 1) * HOUR)) },
           text: narrative(local.display, [['Result', `${String(value.value)} ${value.unit ?? ''}`.trim()]]),
           status: 'final',
@@ -247,6 +281,11 @@ export function cernerShaper(ctx: ShaperContext): VendorShaper {
         const cid = String(nextResourceId());
         conditionIds.set(c.key, cid);
         const encounter = encounterRef(c.encounterKey);
+        const localOnly = quirks.chance(CERNER.localOnlyShare);
+        const standard = [
+          { system: STANDARD.snomed, code: concept.snomed, display: concept.snomedDisplay, userSelected: false },
+          { system: STANDARD.icd10cm, code: concept.icd10, display: concept.icd10Display, userSelected: false },
+        ];
         return {
           resourceType: 'Condition',
           id: cid,
@@ -266,8 +305,7 @@ export function cernerShaper(ctx: ShaperContext): VendorShaper {
                 display: concept.icd10Display,
                 userSelected: true,
               },
-              { system: STANDARD.snomed, code: concept.snomed, display: concept.snomedDisplay, userSelected: false },
-              { system: STANDARD.icd10cm, code: concept.icd10, display: concept.icd10Display, userSelected: false },
+              ...(localOnly ? [] : standard),
             ],
             text: concept.icd10Display,
           },
@@ -287,23 +325,37 @@ export function cernerShaper(ctx: ShaperContext): VendorShaper {
           meta: { versionId: '1', lastUpdated: utcMillis(touched(m.authoredOn, HOUR / 4)) },
           status: m.status,
           intent: 'order',
-          medicationCodeableConcept: {
-            coding: [
-              {
-                system: CERNER.medicationSynonymSystem,
-                code: CERNER_MEDICATION_CODES[concept.rxnorm]!,
-                display: concept.display,
-                userSelected: true,
-              },
-              { system: STANDARD.rxnorm, code: concept.rxnorm, display: concept.display, userSelected: false },
-            ],
-            text: concept.display,
-          },
+          medicationCodeableConcept: medication(concept.rxnorm),
           subject,
           ...(encounter ? { encounter } : {}),
           authoredOn: utcMillis(m.authoredOn),
           dosageInstruction: [{ text: concept.dosage }],
         };
+      });
+
+      const detail = renderDetail(a.clinical, {
+        subject,
+        id: (type) => `${type === 'Observation' ? CERNER.vitalIdPrefix : ''}${nextDetailId()}`,
+        time: utcMillis,
+        wallTime: utcMillis,
+        date: (ms) => dateIn(ms, ctx.timeZone),
+        instant: utcMillis,
+        meta: (ms) => ({ versionId: '1', lastUpdated: utcMillis(touched(ms, 0)) }),
+        encounter: encounterRef,
+        condition: (key) => (conditionIds.has(key) ? { reference: `Condition/${conditionIds.get(key)!}` } : undefined),
+        observation: (key) => (observationIds.has(key) ? { reference: `Observation/${observationIds.get(key)!}` } : undefined),
+        medication,
+        // The pain-score event code is in no concept map: flagged unmapped, beside the LOINC code.
+        localObservation: () => [
+          { system: cernerCodeSet(CERNER_CODE_SETS.observation), code: CERNER.painScoreCode, display: 'Pain Score', userSelected: true },
+          {
+            system: STANDARD.loinc,
+            code: CERNER.painScoreLoinc,
+            display: 'Pain severity - 0-10 verbal numeric rating [Score] - Reported',
+            userSelected: false,
+          },
+        ],
+        narratives: true,
       });
 
       const CarePlan: FhirCarePlan[] = a.clinical.carePlans.map((p) => {
@@ -323,19 +375,32 @@ export function cernerShaper(ctx: ShaperContext): VendorShaper {
               coding: [{ system: STANDARD.carePlanCategory, code: 'assess-plan', display: 'Assessment and Plan of Treatment' }],
               text: 'Assessment and Plan of Treatment',
             },
+            { coding: [{ system: STANDARD.snomed, code: concept.snomed, display: concept.snomedDisplay }], text: concept.title },
           ],
           title: concept.title,
           description: concept.description,
           subject,
           period: { start: utcMillis(p.start), ...(p.end !== null ? { end: utcMillis(p.end) } : {}) },
           addresses: p.addresses.flatMap((key) => (conditionIds.has(key) ? [{ reference: `Condition/${conditionIds.get(key)!}` }] : [])),
+          ...planLinks(p, detail),
         };
       });
 
       return {
         patient: patient(a, id, mrn, uuidLike(rng), rng.int(1, 9)),
         mrn,
-        resources: { Observation, Condition, MedicationRequest, CarePlan, Encounter },
+        resources: {
+          Observation: [...Observation, ...detail.localObservations],
+          Condition,
+          MedicationRequest,
+          CarePlan,
+          Encounter,
+          MedicationAdministration: detail.MedicationAdministration,
+          MedicationStatement: detail.MedicationStatement,
+          Goal: detail.Goal,
+          Procedure: detail.Procedure,
+          DiagnosticReport: detail.DiagnosticReport,
+        },
       };
     },
   };

@@ -19,6 +19,12 @@ export const STANDARD = {
   maritalStatus: 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus',
   smartOauthUris: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
   restfulSecurityService: 'http://terminology.hl7.org/CodeSystem/restful-security-service',
+  v20074: 'http://terminology.hl7.org/CodeSystem/v2-0074',
+  goalAchievement: 'http://terminology.hl7.org/CodeSystem/goal-achievement',
+  usCoreRace: 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-race',
+  usCoreEthnicity: 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-ethnicity',
+  cdcRace: 'urn:oid:2.16.840.1.113883.6.238',
+  nullFlavor: 'http://terminology.hl7.org/CodeSystem/v3-NullFlavor',
 } as const;
 
 export const EPIC = {
@@ -44,8 +50,18 @@ export const EPIC = {
   encounterCsnSystem: 'urn:oid:1.2.840.114350.1.13.0.1.7.3.698084.8',
   /** Share of patients sent with the invalid capitalised gender "Female"/"Male". */
   invalidGenderShare: 0.03,
-  /** Clinical date-times carry the hospital's offset (US Eastern/Central standard time style). */
-  utcOffset: '-05:00',
+  /** The hospital's zone when the site names none: clinical date-times carry its offset, vital signs none. */
+  timeZone: 'America/Chicago',
+  /** Race and ethnic-group category lists of the instance, sent inside the US Core extensions. */
+  raceSystem: 'urn:oid:1.2.840.114350.1.13.0.1.7.10.698084.145',
+  ethnicitySystem: 'urn:oid:1.2.840.114350.1.13.0.1.7.10.698084.125',
+  /** Share of vital signs sent with the Epic flowsheet-row coding only (no LOINC beside it). */
+  localOnlyShare: 0.1,
+  /** Share of vital signs whose quantity comes without unit, code and system (the value alone). */
+  missingUnitShare: 0.05,
+  /** The flowsheet row of the pain score, sent beside the LOINC code the instance's build maps it to. */
+  painScoreCode: '1570000056',
+  painScoreLoinc: '72514-3',
 } as const;
 
 const CERNER_TENANT = 'ec2458f2-1e24-41c8-b71b-0e701af7583d';
@@ -62,6 +78,10 @@ export const CERNER_CODE_SETS = {
   encounterType: 71,
   /** Marital status. */
   maritalStatus: 38,
+  /** Race. */
+  race: 282,
+  /** Ethnic group. */
+  ethnicity: 27,
 } as const;
 
 export const CERNER = {
@@ -82,7 +102,53 @@ export const CERNER = {
   /** Observation id prefixes: lab results and vital signs. Every other id is all digits. */
   labIdPrefix: 'L-',
   vitalIdPrefix: 'VS-',
+  /** The hospital's zone when the site names none (Millennium sends UTC, so it shows only in narratives). */
+  timeZone: 'America/New_York',
+  /** Share of conditions sent with the Millennium nomenclature coding only (no SNOMED CT or ICD-10-CM). */
+  localOnlyShare: 0.1,
+  /** Glucose is resulted in SI units (mmol/L, two decimals) on this tenant; the other vendors send mg/dL. */
+  glucoseUnit: 'mmol/L',
+  /** Event code of the pain score, sent before its LOINC code: in no concept map (kept, flagged unmapped). */
+  painScoreCode: '2700721',
+  painScoreLoinc: '72514-3',
 } as const;
 
 /** `https://fhir.cerner.com/<tenant>/codeSet/<n>` */
 export const cernerCodeSet = (set: number): string => `${CERNER.codeSetPrefix}${set}`;
+
+/**
+ * athenahealth (athenaOne FHIR R4), imitated: practice-scoped ids (`a-<practice>.E-<n>` for
+ * patients, `a-<practice>.<kind>-<n>` for the rest), identifiers under athenahealth's OID root
+ * scoped by practice, its own lab analyte codes beside LOINC, clinical date-times as wall-clock
+ * of the practice without an offset, lab results with one. See simulators/README.md.
+ */
+export const ATHENA = {
+  fhirPath: '/fhir/r4',
+  tokenPath: '/oauth2/v1/token',
+  /** athenahealth's OID root (2.16.840.1.113883.3.564); the practice id follows. */
+  oidRoot: 'urn:oid:2.16.840.1.113883.3.564',
+  /** The simulated practice (athenaOne sandbox practices have small numeric ids). */
+  practiceId: '195900',
+  mrnTypeText: 'MRN',
+  enterpriseTypeText: 'Enterprise ID',
+  timeZone: 'America/New_York',
+  /** Share of lab results sent with the analyte code only (no LOINC). */
+  localOnlyShare: 0.15,
+  painScoreCode: 'PAINSCORE',
+} as const;
+
+/** `urn:oid:2.16.840.1.113883.3.564.<practice>.<n>`: a practice's own code system or identifier system. */
+export const athenaSystem = (n: number, practice: string = ATHENA.practiceId): string => `${ATHENA.oidRoot}.${practice}.${n}`;
+
+export const ATHENA_SYSTEMS = {
+  /** The chart number (MRN) a practice assigns. */
+  mrn: athenaSystem(1),
+  /** The enterprise patient id (the number in `a-<practice>.E-<n>`). */
+  enterprise: athenaSystem(2),
+  /** Lab analyte (result) codes of the practice's lab interface. */
+  analyte: athenaSystem(10),
+  /** Vital-sign keys of athenaOne's vitals flowsheet. */
+  vital: athenaSystem(11),
+  /** Medication ids of athenaOne's medication database. */
+  medication: athenaSystem(12),
+} as const;

@@ -1,8 +1,11 @@
 // Epic's FHIR R4 shape, imitated from Epic's published examples: opaque 'e…' ids, MRN and EPI
-// identifiers under Epic OIDs, the legal-sex extension on every patient, an invalid capitalised
-// gender ("Female") on about 3% of patients, Epic-local codings beside every standard coding (and
-// a second, Epic-local observation category), clinical date-times at the hospital's offset
-// (-05:00), problem-list onsets as plain dates, temperatures in Celsius.
+// identifiers under Epic OIDs, the legal-sex extension on every patient, Epic category-list codes
+// in the US Core race and ethnicity extensions, an invalid capitalised gender ("Female") on about
+// 3% of patients, Epic-local codings beside every standard coding (and a second, Epic-local
+// observation category; some vital signs with the flowsheet-row coding only, a pain score under a
+// local code nobody mapped), clinical date-times at the hospital's zone offset, vital signs and
+// medication administrations as wall-clock time without an offset, problem-list onsets as plain
+// dates, temperatures in Celsius, glucose in mg/dL, some vital-sign quantities without a unit.
 import {
   CARE_PLAN_BY_KEY,
   CONDITION_BY_SNOMED,
@@ -25,8 +28,9 @@ import type {
 } from '../fhir-types.ts';
 import type { ShapedAppearance, ShaperContext, VendorShaper } from '../site-data.ts';
 import { EPIC, STANDARD } from './constants.ts';
-import { categoryConcept, statusConcept } from './common.ts';
-import { MARITAL_DISPLAY, dateAt, narrative, numbers, opaqueIds, touched, utcSeconds, withOffset } from './format.ts';
+import { categoryConcept, planLinks, renderDetail, statusConcept } from './common.ts';
+import { MARITAL_DISPLAY, dateIn, localTime, narrative, numbers, opaqueIds, touched, utcSeconds, zonedTime } from './format.ts';
+import { epicRace } from './race.ts';
 
 const HOUR = 3_600_000;
 
@@ -81,8 +85,6 @@ const EPIC_ENCOUNTER_TYPES = {
 
 const EPIC_CATEGORY = { 'vital-signs': { code: '9', text: 'Vital Signs' }, laboratory: { code: 'lab', text: 'Lab' } } as const;
 
-const time = (ms: number): string => withOffset(ms, EPIC.utcOffset);
-
 function patient(a: Appearance, id: string, mrn: string, epi: string, invalidGender: boolean): FhirPatient {
   const d: Demographics = a.demographics;
   const sexDisplay = d.sex === 'female' ? 'Female' : 'Male';
@@ -100,6 +102,7 @@ function patient(a: Appearance, id: string, mrn: string, epi: string, invalidGen
         url: EPIC.legalSexExtension,
         valueCodeableConcept: { coding: [{ system: EPIC.legalSexSystem, code: d.sex, display: sexDisplay }] },
       },
+      ...epicRace(a.race, a.ethnicity),
     ],
     identifier,
     active: true,
@@ -139,6 +142,21 @@ export function epicShaper(ctx: ShaperContext): VendorShaper {
   const nextMrn = numbers(rng, 1_000_000 + (ctx.siteIndex % 8) * 1_000_000, 90);
   const nextEpi = numbers(rng, 1_000_000 + (ctx.siteIndex % 8) * 1_000_000, 90);
   const nextCsn = numbers(rng, 1_000_000_000 + ctx.siteIndex * 100_000_000, 5000);
+  // Streams of their own for what was added later, so the ids and choices above stay as they were.
+  const nextDetailId = opaqueIds(random(ctx.seed, 'epic-detail-ids', ctx.site.id));
+  const quirks = random(ctx.seed, 'epic-quirks', ctx.site.id);
+  const time = (ms: number): string => zonedTime(ms, ctx.timeZone);
+  const wallClock = (ms: number): string => localTime(ms, ctx.timeZone);
+  const medication = (rxnorm: string) => {
+    const concept = MEDICATION_BY_RXNORM.get(rxnorm)!;
+    return {
+      coding: [
+        { system: STANDARD.rxnorm, code: concept.rxnorm, display: concept.display },
+        { system: EPIC.medicationCodeSystem, code: EPIC_MEDICATION_CODES[concept.rxnorm]!, display: concept.display.toUpperCase() },
+      ],
+      text: concept.display,
+    };
+  };
 
   return {
     shape(a: Appearance): ShapedAppearance {
@@ -180,6 +198,7 @@ export function epicShaper(ctx: ShaperContext): VendorShaper {
         };
       });
 
+      const observationIds = new Map<string, string>();
       const Observation: FhirObservation[] = a.clinical.observations.map((o) => {
         const concept = OBSERVATION_BY_LOINC.get(o.loinc)!;
         const local = EPIC_OBSERVATION_CODES[o.loinc]!;
@@ -187,9 +206,18 @@ export function epicShaper(ctx: ShaperContext): VendorShaper {
         const quantity = (value: number) => ({ value, unit: concept.unit, system: STANDARD.ucum, code: concept.unit });
         const encounter = encounterRef(o.encounterKey);
         const lab = concept.category === 'laboratory';
+        const id = nextId();
+        observationIds.set(o.key, id);
+        // Flowsheet rows: some sent with the row's coding only, some without a unit, all as wall-clock time.
+        const localOnly = !lab && quirks.chance(EPIC.localOnlyShare);
+        const unitless = !lab && quirks.chance(EPIC.missingUnitShare);
+        const coding = [
+          { system: STANDARD.loinc, code: concept.loinc, display: concept.display },
+          { system: EPIC.observationCodeSystem, code: local.code, display: local.display },
+        ];
         return {
           resourceType: 'Observation',
-          id: nextId(),
+          id,
           meta: { lastUpdated: utcSeconds(touched(o.effective, (lab ? 3 : 1) * HOUR)) },
           status: 'final',
           category: [
@@ -199,18 +227,12 @@ export function epicShaper(ctx: ShaperContext): VendorShaper {
             },
             { coding: [{ system: EPIC.observationCategorySystem, code: category.code }], text: category.text },
           ],
-          code: {
-            coding: [
-              { system: STANDARD.loinc, code: concept.loinc, display: concept.display },
-              { system: EPIC.observationCodeSystem, code: local.code, display: local.display },
-            ],
-            text: local.display,
-          },
+          code: { coding: localOnly ? coding.slice(1) : coding, text: local.display },
           subject,
           ...(encounter ? { encounter } : {}),
-          effectiveDateTime: time(o.effective),
+          effectiveDateTime: lab ? time(o.effective) : wallClock(o.effective),
           issued: utcSeconds(touched(o.effective, (lab ? 3 : 1) * HOUR)),
-          valueQuantity: quantity(o.value),
+          valueQuantity: unitless ? { value: o.value } : quantity(o.value),
           ...(concept.range
             ? {
                 referenceRange: [
@@ -250,7 +272,7 @@ export function epicShaper(ctx: ShaperContext): VendorShaper {
           subject,
           ...(encounter ? { encounter } : {}),
           // Epic's problem list keeps the onset as a date.
-          onsetDateTime: dateAt(c.onset, EPIC.utcOffset),
+          onsetDateTime: dateIn(c.onset, ctx.timeZone),
           recordedDate: time(c.recorded),
         };
       });
@@ -264,18 +286,36 @@ export function epicShaper(ctx: ShaperContext): VendorShaper {
           meta: { lastUpdated: utcSeconds(touched(m.authoredOn, HOUR / 2)) },
           status: m.status,
           intent: 'order',
-          medicationCodeableConcept: {
-            coding: [
-              { system: STANDARD.rxnorm, code: concept.rxnorm, display: concept.display },
-              { system: EPIC.medicationCodeSystem, code: EPIC_MEDICATION_CODES[concept.rxnorm]!, display: concept.display.toUpperCase() },
-            ],
-            text: concept.display,
-          },
+          medicationCodeableConcept: medication(concept.rxnorm),
           subject,
           ...(encounter ? { encounter } : {}),
           authoredOn: time(m.authoredOn),
           dosageInstruction: [{ text: concept.dosage, patientInstruction: concept.dosage }],
         };
+      });
+
+      const detail = renderDetail(a.clinical, {
+        subject,
+        id: () => nextDetailId(),
+        time,
+        wallTime: wallClock,
+        date: (ms) => dateIn(ms, ctx.timeZone),
+        instant: utcSeconds,
+        meta: (ms) => ({ lastUpdated: utcSeconds(touched(ms, 0)) }),
+        encounter: encounterRef,
+        condition: (key) => (conditionIds.has(key) ? { reference: `Condition/${conditionIds.get(key)!}` } : undefined),
+        observation: (key) => (observationIds.has(key) ? { reference: `Observation/${observationIds.get(key)!}` } : undefined),
+        medication,
+        // The instance's build maps its pain-score row to LOINC (the other vendors' do not).
+        localObservation: () => [
+          { system: STANDARD.loinc, code: EPIC.painScoreLoinc, display: 'Pain severity - 0-10 verbal numeric rating [Score] - Reported' },
+          { system: EPIC.observationCodeSystem, code: EPIC.painScoreCode, display: 'Pain Score' },
+        ],
+        localCategory: (c) => ({
+          coding: [{ system: EPIC.observationCategorySystem, code: EPIC_CATEGORY[c].code }],
+          text: EPIC_CATEGORY[c].text,
+        }),
+        narratives: false,
       });
 
       const CarePlan: FhirCarePlan[] = a.clinical.carePlans.map((p) => {
@@ -292,19 +332,32 @@ export function epicShaper(ctx: ShaperContext): VendorShaper {
               coding: [{ system: STANDARD.carePlanCategory, code: 'assess-plan', display: 'Assessment and Plan of Treatment' }],
               text: 'Assessment and Plan of Treatment',
             },
+            { coding: [{ system: STANDARD.snomed, code: concept.snomed, display: concept.snomedDisplay }], text: concept.title },
           ],
           title: concept.title,
           description: concept.description,
           subject,
           period: { start: time(p.start), ...(p.end !== null ? { end: time(p.end) } : {}) },
           addresses: p.addresses.flatMap((key) => (conditionIds.has(key) ? [{ reference: `Condition/${conditionIds.get(key)!}` }] : [])),
+          ...planLinks(p, detail),
         };
       });
 
       return {
         patient: patient(a, id, mrn, `Z${nextEpi()}`, rng.chance(EPIC.invalidGenderShare)),
         mrn,
-        resources: { Observation, Condition, MedicationRequest, CarePlan, Encounter },
+        resources: {
+          Observation: [...Observation, ...detail.localObservations],
+          Condition,
+          MedicationRequest,
+          CarePlan,
+          Encounter,
+          MedicationAdministration: detail.MedicationAdministration,
+          MedicationStatement: detail.MedicationStatement,
+          Goal: detail.Goal,
+          Procedure: detail.Procedure,
+          DiagnosticReport: detail.DiagnosticReport,
+        },
       };
     },
   };

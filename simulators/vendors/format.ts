@@ -17,6 +17,53 @@ export function withOffset(ms: number, offset: string): string {
   return `${new Date(ms + minutes * 60_000).toISOString().slice(0, 19)}${offset}`;
 }
 
+const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+const zoneOffsets = new Map<string, number>();
+
+/**
+ * Minutes east of UTC in an IANA zone at an instant. Offsets change only on the hour (every zone
+ * the simulators use), so one lookup per zone and hour serves every resource of that hour.
+ */
+export function zoneOffsetMinutes(ms: number, timeZone: string): number {
+  const hour = Math.floor(ms / 3_600_000);
+  const key = `${timeZone}|${hour}`;
+  const known = zoneOffsets.get(key);
+  if (known !== undefined) return known;
+  let f = zoneFormats.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+    });
+    zoneFormats.set(timeZone, f);
+  }
+  const at = hour * 3_600_000;
+  const p = Object.fromEntries(f.formatToParts(at).map((x) => [x.type, x.value]));
+  const wall = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute));
+  const minutes = Math.round((wall - at) / 60_000);
+  zoneOffsets.set(key, minutes);
+  return minutes;
+}
+
+const offsetText = (minutes: number): string => {
+  const abs = Math.abs(minutes);
+  return `${minutes < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+};
+
+/** Wall-clock time in an IANA zone with that zone's offset at the time: 2024-07-01T09:05:00-05:00. */
+export const zonedTime = (ms: number, timeZone: string): string => withOffset(ms, offsetText(zoneOffsetMinutes(ms, timeZone)));
+
+/** Wall-clock time in an IANA zone without any offset (2024-07-01T09:05:00): the reader must know the zone. */
+export const localTime = (ms: number, timeZone: string): string => zonedTime(ms, timeZone).slice(0, 19);
+
+/** The calendar date in an IANA zone: YYYY-MM-DD. */
+export const dateIn = (ms: number, timeZone: string): string => zonedTime(ms, timeZone).slice(0, 10);
+
 /** The calendar date at a fixed offset: YYYY-MM-DD. */
 export const dateAt = (ms: number, offset: string): string => withOffset(ms, offset).slice(0, 10);
 

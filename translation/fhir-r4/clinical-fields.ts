@@ -92,9 +92,9 @@ export function enteredInError(r: FhirJson, type: ClinicalResourceType): boolean
   return Array.isArray(coding) && coding.some((c) => (c as { code?: unknown } | null)?.code === 'entered-in-error');
 }
 
-/** The source patient id of `subject` (or `patient`), when it is a Patient reference. */
+/** The source patient id of `subject` (or `patient`), when it is a Patient reference (a versioned one included). */
 export function subjectId(r: FhirJson): string | undefined {
   const ref = (r.subject ?? r.patient) as { reference?: unknown } | undefined;
-  const m = /(?:^|\/)Patient\/([^/]+)$/.exec(typeof ref?.reference === 'string' ? ref.reference : '');
+  const m = /(?:^|\/)Patient\/([^/]+)(?:\/_history\/[^/]+)?$/.exec(typeof ref?.reference === 'string' ? ref.reference : '');
   return m?.[1];
 }

@@ -8,7 +8,7 @@ import { error, result, warning, type TranslationIssue, type Translated } from '
 import { TRANSFORMATION_KIND, type Lineage, type Transformation } from '../lineage.ts';
 import { translateConcept, type Coding, type Terminology } from '../terminology/translate.ts';
 import { OFFSET_SOURCE, parseFhirDateTime, type Precision } from '../time.ts';
-import { normalizeFhirQuantity, type NormalizedQuantity, type UnitRules } from '../units.ts';
+import { comparableValue, normalizeFhirQuantity, type NormalizedQuantity, type UnitRules } from '../units.ts';
 import { STANDARD_SYSTEMS } from './codes.ts';
 import { validateResource, type ValidationOptions } from './validation/validate.ts';
 import {
@@ -185,7 +185,7 @@ function normalizeComponents(
     issues.push(...q.issues);
     transformations.push(...q.transformations);
     resources.push({ ...c, valueQuantity: quantityResource(c.valueQuantity, q) });
-    keys.push([coding?.system ?? null, coding?.code ?? null, q.value, q.unit]);
+    keys.push([coding?.system ?? null, coding?.code ?? null, comparableValue(q, loinc, ctx.units), q.unit]);
   });
   return { resources, keys };
 }
@@ -248,6 +248,7 @@ export function toCanonicalItem(input: unknown, ctx: ItemContext): Translated<Ca
   }
 
   let value: CanonicalItem['value'] = null;
+  let compared: number | null = null;
   if (type === 'Observation' && r.valueQuantity !== undefined) {
     const q = normalizeFhirQuantity(r.valueQuantity as never, code?.system === STANDARD_SYSTEMS.loinc ? code.code : null, {
       path: 'Observation.valueQuantity',
@@ -261,6 +262,7 @@ export function toCanonicalItem(input: unknown, ctx: ItemContext): Translated<Ca
       originalValue: q.original.value === null ? null : String(q.original.value),
       originalUnit: q.original.unit,
     };
+    compared = comparableValue(q, code?.system === STANDARD_SYSTEMS.loinc ? code.code : null, ctx.units);
     resource.valueQuantity = quantityResource(r.valueQuantity as Record<string, unknown>, q);
   }
 
@@ -279,7 +281,7 @@ export function toCanonicalItem(input: unknown, ctx: ItemContext): Translated<Ca
             code.system,
             code.code,
             effective?.instant ?? null,
-            value?.value ?? null,
+            compared,
             value?.unit ?? null,
             otherValue(r),
             // A panel's values are its components' (blood pressure): two readings of one instant differ there.

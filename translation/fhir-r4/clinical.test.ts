@@ -37,7 +37,25 @@ test('Cerner observation: number-as-string coerced, standard coding first, local
   assert.ok(t.issues.some((i) => i.message.includes('string')));
 });
 
-test('an observation with only a vendor-local code is refused', () => {
+test('an observation with only a vendor-local code is refused unless a concept map gives its standard code', () => {
+  const mapped = observation(
+    {
+      resourceType: 'Observation',
+      id: 'y',
+      subject: { reference: 'Patient/e1' },
+      code: { coding: [{ system: 'urn:oid:1.2.840.114350.1.13.0.1.7.2.768282', code: '8', display: 'Pulse' }] },
+    },
+    ctx('epic'),
+  );
+  assert.ok(mapped.ok, JSON.stringify(mapped.issues));
+  assert.deepEqual(
+    mapped.value.code.coding.map((c) => [c.system, c.code]),
+    [
+      ['http://loinc.org', '8867-4'],
+      ['urn:oid:1.2.840.114350.1.13.0.1.7.2.768282', '8'],
+    ],
+  );
+
   const t = observation(
     {
       resourceType: 'Observation',

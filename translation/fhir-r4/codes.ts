@@ -3,18 +3,14 @@
 import type { CodeableConcept, Coding, Quantity } from '../../schema/__generated__/canonical.ts';
 import type { VendorProfile } from '../../platform/config.ts';
 import { warning, type TranslationIssue } from '../issues.ts';
+import { defaultTerminology, translateConcept, type Terminology } from '../terminology/translate.ts';
 
 type FhirCoding = { system?: string; code?: string; display?: string };
 type FhirCodeableConcept = { coding?: FhirCoding[]; text?: string };
 type FhirQuantity = { value?: number | string; unit?: string; system?: string; code?: string };
 
-export const STANDARD_SYSTEMS = {
-  loinc: 'http://loinc.org',
-  snomed: 'http://snomed.info/sct',
-  icd10cm: 'http://hl7.org/fhir/sid/icd-10-cm',
-  rxnorm: 'http://www.nlm.nih.gov/research/umls/rxnorm',
-  ucum: 'http://unitsofmeasure.org',
-} as const;
+export { STANDARD_SYSTEMS } from './standard-systems.ts';
+import { STANDARD_SYSTEMS } from './standard-systems.ts';
 
 const STANDARD_RANK: Readonly<Record<string, number>> = {
   [STANDARD_SYSTEMS.loinc]: 0,
@@ -29,8 +25,17 @@ const isLocal = (system: string | undefined, profile: VendorProfile): boolean =>
 const rank = (c: FhirCoding, profile: VendorProfile): number =>
   c.system !== undefined && c.system in STANDARD_RANK ? (STANDARD_RANK[c.system] ?? 2) : isLocal(c.system, profile) ? 4 : 3;
 
-export function codeableConcept(cc: FhirCodeableConcept | undefined, profile: VendorProfile): CodeableConcept {
-  const coding: Coding[] = [...(cc?.coding ?? [])]
+/**
+ * A CodeableConcept with the standard codings the concept maps give for its vendor codes added
+ * (a local-only code that a map covers is not refused for lacking a standard one), standard first.
+ */
+export function codeableConcept(
+  cc: FhirCodeableConcept | undefined,
+  profile: VendorProfile,
+  terminology: Terminology = defaultTerminology(),
+): CodeableConcept {
+  const translated = cc?.coding?.length ? (translateConcept(cc, { terminology }).coding as FhirCoding[]) : [];
+  const coding: Coding[] = [...translated]
     .filter((c) => c.code !== undefined || c.display !== undefined)
     .sort((a, b) => rank(a, profile) - rank(b, profile))
     .map((c) => ({ system: c.system ?? null, code: c.code ?? null, display: c.display ?? null }));

@@ -1,6 +1,7 @@
 // Vendor FHIR R4 Patient to canonical source demographics (what the MPI links on and the golden
-// record is built from). Vendor quirks come from the profile: where the MRN lives, which gender
-// values are repaired, which identifier systems are surfaced. The connection scopes the hospital's
+// record is built from). Vendor quirks come from the profile: where the MRN lives, which extension
+// carries administrative sex, which identifier systems are surfaced; gender spellings are repaired
+// by the administrative-gender concept map, the same for every vendor. The connection scopes the hospital's
 // own identifiers (MRN, internal id): they are stamped with its systems, never the vendor's.
 import type { Address, ContactPoint, HumanName, Identifier } from '../../schema/__generated__/canonical.ts';
 import {
@@ -11,6 +12,7 @@ import {
   type VendorProfile,
 } from '../../platform/config.ts';
 import { error, result, warning, type TranslationIssue, type Translated } from '../issues.ts';
+import { defaultTerminology, translate, type Terminology } from '../terminology/translate.ts';
 
 export type SourceDemographics = {
   readonly source: string;
@@ -37,7 +39,7 @@ type FhirPatient = {
   name?: FhirName[];
   birthDate?: string;
   gender?: string;
-  extension?: { url: string; valueCodeableConcept?: { coding?: { code?: string }[] } }[];
+  extension?: { url: string; valueCodeableConcept?: { coding?: { system?: string; code?: string }[] } }[];
   address?: { use?: string; line?: string[]; city?: string; state?: string; postalCode?: string; country?: string }[];
   telecom?: { system?: string; value?: string; use?: string }[];
 };
@@ -60,19 +62,35 @@ export function preferredName(names: readonly FhirName[] | undefined): FhirName 
   return [...(names ?? [])].sort((a, b) => (NAME_USE_RANK[a.use ?? ''] ?? 9) - (NAME_USE_RANK[b.use ?? ''] ?? 9))[0];
 }
 
-function gender(p: FhirPatient, profile: VendorProfile, issues: TranslationIssue[]): string | null {
+const GENDER_SYSTEM = 'http://hl7.org/fhir/administrative-gender';
+
+/**
+ * The administrative-gender code a coding means, through the concept maps (a valid code is itself).
+ * A coding without a system is read as an administrative-gender spelling.
+ */
+function genderCode(system: string | undefined, code: string | undefined, terminology: Terminology): string | undefined {
+  if (code === undefined) return undefined;
+  const sys = system ?? GENDER_SYSTEM;
+  if (sys === GENDER_SYSTEM && ADMINISTRATIVE_GENDER.has(code)) return code;
+  const t = translate({ system: sys, code }, { terminology, targetSystems: [GENDER_SYSTEM] });
+  return t.mapped.find((c) => c.code !== undefined && ADMINISTRATIVE_GENDER.has(c.code))?.code;
+}
+
+function gender(p: FhirPatient, profile: VendorProfile, terminology: Terminology, issues: TranslationIssue[]): string | null {
   if (p.gender !== undefined) {
     if (ADMINISTRATIVE_GENDER.has(p.gender)) return p.gender;
-    const repaired = profile.genderAliases[p.gender];
+    const repaired = genderCode(GENDER_SYSTEM, p.gender, terminology);
     if (repaired) {
-      issues.push(warning('Patient.gender', 'non-conformant code repaired from the vendor profile'));
+      issues.push(warning('Patient.gender', 'non-conformant code repaired by the administrative-gender concept map'));
       return repaired;
     }
     issues.push(warning('Patient.gender', 'unknown code; kept as null'));
   }
-  if (profile.genderExtension) {
-    const code = p.extension?.find((e) => e.url === profile.genderExtension)?.valueCodeableConcept?.coding?.[0]?.code?.toLowerCase();
-    if (code && ADMINISTRATIVE_GENDER.has(code)) return code;
+  const url = profile.extensions.administrativeGender;
+  if (url) {
+    const coding = p.extension?.find((e) => e.url === url)?.valueCodeableConcept?.coding?.[0];
+    const code = genderCode(coding?.system, coding?.code, terminology);
+    if (code) return code;
   }
   return null;
 }
@@ -102,7 +120,12 @@ function keptIdentifiers(p: FhirPatient, profile: VendorProfile, scope: SourceSc
   });
 }
 
-export function sourceDemographics(p: FhirPatient, scope: SourceScope, profile: VendorProfile): Translated<SourceDemographics> {
+export function sourceDemographics(
+  p: FhirPatient,
+  scope: SourceScope,
+  profile: VendorProfile,
+  terminology: Terminology = defaultTerminology(),
+): Translated<SourceDemographics> {
   const { source } = scope;
   const issues: TranslationIssue[] = [];
   if (p.resourceType !== 'Patient') issues.push(error('resourceType', 'expected Patient'));
@@ -136,7 +159,7 @@ export function sourceDemographics(p: FhirPatient, scope: SourceScope, profile: 
         : null,
       birthDate,
       birthDateAsRecorded,
-      gender: gender(p, profile, issues),
+      gender: gender(p, profile, terminology, issues),
       identifiers,
       addresses: (p.address ?? []).map((a) => ({
         use: a.use ?? null,

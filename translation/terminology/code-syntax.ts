@@ -2,7 +2,7 @@
 // a typo in a target code would silently attach a wrong or meaningless standard code to every
 // datum it maps, so the syntax (and the check digit where the system has one) is checked at load.
 // Membership cannot be checked: no npm package ships LOINC, SNOMED CT, ICD-10-CM or RxNorm.
-import { STANDARD_SYSTEMS } from '../fhir-r4/codes.ts';
+import { STANDARD_SYSTEMS } from '../fhir-r4/standard-systems.ts';
 import { sctidShape } from '../fhir-r4/validation/sctid.ts';
 
 export const SYSTEMS = {

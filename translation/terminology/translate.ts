@@ -66,6 +66,21 @@ export function buildTerminology(maps: readonly LoadedConceptMap[]): Terminology
 /** Loads, checks and indexes the concept maps of CONCEPT_MAP_DIRS (default config/concept-maps); throws ConceptMapError. */
 export const loadTerminology = (dirs?: readonly string[]): Terminology => buildTerminology(loadConceptMaps(dirs));
 
+let shared: Terminology | undefined;
+/** The terminology of CONCEPT_MAP_DIRS, loaded once per process (for callers that are not handed one). */
+export const defaultTerminology = (): Terminology => (shared ??= loadTerminology());
+
+/**
+ * Only the maps a vendor profile names (its `conceptMaps`): one vendor's local codes are never read
+ * through another's maps. A url that names no loaded map is an error (a profile naming a map that
+ * is not there would silently leave its codes unmapped).
+ */
+export function profileTerminology(terminology: Terminology, urls: readonly string[]): Terminology {
+  const missing = urls.filter((u) => !terminology.maps.some((m) => m.map.url === u));
+  if (missing.length > 0) throw new Error(`vendor profile names concept maps that are not loaded: ${missing.join(', ')}`);
+  return buildTerminology(terminology.maps.filter((m) => urls.includes(m.map.url)));
+}
+
 export type TranslateContext = {
   readonly terminology: Terminology;
   /** Where the coding is (FHIRPath-like), for issues. */

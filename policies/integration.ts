@@ -1,0 +1,32 @@
+// Quarantine, re-processing and lineage impact (integration subgraph): integration engineers'
+// work; security and compliance officers read it (what was refused, what a change touched) but do
+// not re-process. Neither sees the refused resources themselves: the API never returns them.
+import { anyOf, integrationEngineer, reachedThroughAuthorizedField, securityOfficer } from './rules.ts';
+import type { PolicySet } from './policy-set.ts';
+
+const read = anyOf(integrationEngineer, securityOfficer);
+const through = reachedThroughAuthorizedField;
+
+export const integrationPolicies = {
+  Query: { quarantine: read, impact: read },
+  Mutation: { reprocessQuarantine: integrationEngineer },
+  QuarantineConnection: { edges: through, pageInfo: through },
+  QuarantineEdge: { cursor: through, node: through },
+  PageInfo: { hasNextPage: through, endCursor: through },
+  QuarantinedResource: {
+    id: through,
+    source: through,
+    resourceType: through,
+    resourceId: through,
+    receivedAt: through,
+    firstReceivedAt: through,
+    attempts: through,
+    outcome: through,
+  },
+  OperationOutcome: { issues: through },
+  OperationOutcomeIssue: { severity: through, code: through, diagnostics: through, expression: through },
+  ReprocessResult: { reloaded: through, stillRefused: through, resources: through },
+  ReprocessedResource: { id: through, source: through, resourceType: through, resourceId: through, status: through, outcome: through },
+  Impact: { items: through, pageInfo: through, goldenPatientIds: through, goldenPatientIdsComplete: through },
+  DerivedItem: { source: through, resourceType: through, resourceId: through, version: through, goldenPatientId: through },
+} as const satisfies PolicySet;

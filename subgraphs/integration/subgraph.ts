@@ -1,0 +1,38 @@
+// The integration subgraph: quarantine, re-processing and lineage impact for integration
+// engineers (security reads). Every call is audited: an entry or item names the patient it is
+// about (the source record, or the golden patient an item's record is linked to); the list or
+// result itself is recorded as `Quarantine` or `Lineage`, so a call that found nothing is audited too.
+import { federationPolicies } from '../../policies/federation.ts';
+import { integrationPolicies } from '../../policies/integration.ts';
+import type { ImpactRow } from '../../orchestration/clinical-store/impact.ts';
+import type { QuarantinedResource } from '../../orchestration/quarantine/list.ts';
+import { integrationTypeDefs } from '../../schema/subgraph-sdl.ts';
+import type { SubgraphDefinition } from '../shared/subgraph-server.ts';
+import { integrationResolvers, type IntegrationDeps } from './resolvers.ts';
+
+/** The patient a quarantined resource is about, as a source record; the quarantine itself when it names none. */
+const entryRef = (e: Pick<QuarantinedResource, 'source' | 'subjectId'>): string =>
+  e.subjectId ? `SourceRecord/${e.source}:${e.subjectId}` : QUARANTINE_REF;
+
+export const QUARANTINE_REF = 'Quarantine';
+export const LINEAGE_REF = 'Lineage';
+
+export function integrationSubgraph(deps: IntegrationDeps): SubgraphDefinition {
+  return {
+    name: 'integration',
+    typeDefs: integrationTypeDefs(),
+    resolvers: integrationResolvers(deps) as SubgraphDefinition['resolvers'],
+    policies: [federationPolicies, integrationPolicies],
+    auditSubjects: {
+      QuarantineConnection: () => QUARANTINE_REF,
+      QuarantinedResource: (e) => entryRef(e as QuarantinedResource),
+      ReprocessResult: () => QUARANTINE_REF,
+      ReprocessedResource: (e) => entryRef(e as QuarantinedResource),
+      Impact: () => LINEAGE_REF,
+      DerivedItem: (i) => {
+        const item = i as ImpactRow;
+        return item.goldenId ? `Patient/${item.goldenId}` : `SourceRecord/${item.source}:${item.subjectId}`;
+      },
+    },
+  };
+}

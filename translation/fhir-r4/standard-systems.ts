@@ -1,0 +1,8 @@
+// The standard terminologies' system URIs (a leaf module: terminology and FHIR translation both use it).
+export const STANDARD_SYSTEMS = {
+  loinc: 'http://loinc.org',
+  snomed: 'http://snomed.info/sct',
+  icd10cm: 'http://hl7.org/fhir/sid/icd-10-cm',
+  rxnorm: 'http://www.nlm.nih.gov/research/umls/rxnorm',
+  ucum: 'http://unitsofmeasure.org',
+} as const;
