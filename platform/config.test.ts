@@ -51,6 +51,9 @@ test('a connection is validated when loaded, not at its first query', () => {
   assert.throws(() => validateConnection({ ...base, id: 'Bad Id' }), /connection id/);
   assert.throws(() => validateConnection({ ...base, baseUrl: 'not a url' }));
   assert.throws(() => validateConnection({ ...base, clientId: '' }), /clientId/);
+  assert.throws(() => validateConnection({ ...base, clinicalTtlSeconds: -1 }), /clinicalTtlSeconds/);
+  assert.throws(() => validateConnection({ ...base, clinicalTtlSeconds: 1.5 }), /clinicalTtlSeconds/);
+  assert.equal(validateConnection({ ...base, clinicalTtlSeconds: 0 }).clinicalTtlSeconds, 0);
   assert.throws(() => validateConnection({ ...base, identifierSystems: { MR: 'not a uri' } }), /identifierSystems\.MR must be a URI/);
   assert.throws(() => validateConnection({ ...base, identifierSystems: { SS: 'urn:x:y' } as never }), /SS is not a local identifier type/);
 });

@@ -40,6 +40,12 @@ export type ConnectionConfig = {
    */
   readonly maxPages?: number;
   /**
+   * How long (seconds) a patient's clinical list retrieved from this connection is answered from the
+   * clinical store before the EHR is asked again (README, "How fresh is clinical data"); the
+   * deployment's CACHE_TTL_SECONDS (default 300) when absent. 0 asks at every request.
+   */
+  readonly clinicalTtlSeconds?: number;
+  /**
    * The assigning authority (FHIR Identifier.system) of this hospital's own identifiers, by v2-0203
    * type: `MR` (medical record number) and `PI` (patient internal id). An MRN means something only
    * at the hospital that issued it, so each connection has its own systems: the MPI indexes and the
@@ -190,6 +196,8 @@ export function validateConnection(c: ConnectionConfig): ConnectionConfig {
   new URL(c.baseUrl); // throws on a malformed URL, at start rather than at first query
   if (c.maxPages !== undefined && !(Number.isInteger(c.maxPages) && c.maxPages >= 1))
     throw new Error(`connection ${c.id}: maxPages must be a positive integer`);
+  if (c.clinicalTtlSeconds !== undefined && !(Number.isInteger(c.clinicalTtlSeconds) && c.clinicalTtlSeconds >= 0))
+    throw new Error(`connection ${c.id}: clinicalTtlSeconds must be a whole number of seconds, 0 or more`);
   for (const [type, system] of Object.entries(c.identifierSystems ?? {})) {
     if (!isLocalIdentifierType(type))
       throw new Error(

@@ -42,6 +42,12 @@ export const ERROR_CODES = {
    * The status, like SOURCE_UNAVAILABLE's, would only matter if it ever ended a request.
    */
   RESULT_TRUNCATED: { status: 502 },
+  /**
+   * A warning beside data, never a refusal: an EHR could not be asked for a fresher copy of one
+   * record's list (down, too slow, refusing us), so the list is the clinical store's, as retrieved
+   * at `retrievedAt` (`source`, `failure`).
+   */
+  STALE_DATA: { status: 502 },
   /** PostgreSQL did not answer in time or could not be reached (`reason`: `timeout` or `connection`); retry. Mapped in platform/db.ts. */
   DATABASE_UNAVAILABLE: { status: 503 },
   /** The audit row could not be written, so no data was returned (fail closed). */

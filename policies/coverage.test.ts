@@ -20,9 +20,7 @@ const adapters = loadAdapters();
 const none = null as never;
 const definitions: SubgraphDefinition[] = [
   mpiSubgraph({ db: none, protection: none, adapters, connections: loadConnections(undefined, {}) }),
-  ...adapters.map((a) =>
-    vendorAdapterSubgraph(a, { db: none, sealPayload: none, profile: none, cache: none, cacheTtlSeconds: 1, connections: new Map() }),
-  ),
+  ...adapters.map((a) => vendorAdapterSubgraph(a, { db: none, protection: none, profile: none, ttlSeconds: 1, connections: new Map() })),
   auditSubgraph({ db: none }),
   clinicalSubgraph({ db: none }),
   integrationSubgraph({ db: none, protection: none, connections: [], adapters }),

@@ -16,7 +16,7 @@ import type { Role } from '../security/principal.ts';
 const adapter = loadAdapters()[0]!;
 // One known connection, never called: only keys and unlisted fields are resolved here. Its record
 // conn-a:123 is linked to a golden patient (a vendor subgraph resolves linked records only).
-const connections = new Map([['conn-a', { config: null as never, client: null as never }]]);
+const connections = new Map([['conn-a', { config: null as never, client: null as never, ingest: null as never }]]);
 const db = await openDatabase({ url: databaseUrl(), schema: uniqueSchema('policy') });
 after(async () => {
   await dropSchema(db);
@@ -30,10 +30,9 @@ await db.query(
 const base = vendorAdapterSubgraph(adapter, {
   connections,
   db,
-  sealPayload: null as never,
+  protection: null as never,
   profile: null as never,
-  cache: null as never,
-  cacheTtlSeconds: 1,
+  ttlSeconds: 1,
 });
 const withUnlistedFields = buildSubgraph({
   ...base,

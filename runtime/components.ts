@@ -16,6 +16,7 @@ import { AUDIT_MIGRATIONS } from '../orchestration/audit/audit-log.ts';
 import { auditRoleRisks } from '../orchestration/audit/grants.ts';
 import { startAuditCheckpoints, type CheckpointSchedule, type CheckpointScheduler } from '../orchestration/audit/checkpoint.ts';
 import { CLINICAL_STORE_MIGRATIONS } from '../orchestration/clinical-store/store.ts';
+import { connectionIngest } from '../orchestration/clinical-store/connection-ingest.ts';
 import { MPI_MIGRATIONS } from '../orchestration/mpi/store.ts';
 import { initialLoad, type LoadReport } from '../orchestration/sync/initial-load.ts';
 import { liveFieldCipher } from '../security/field-encryption.ts';
@@ -27,6 +28,7 @@ import { auditSubgraph } from '../subgraphs/audit/subgraph.ts';
 import { clinicalSubgraph } from '../subgraphs/clinical/subgraph.ts';
 import { mpiSubgraph } from '../subgraphs/mpi/subgraph.ts';
 import { startSubgraph } from '../subgraphs/shared/subgraph-server.ts';
+import type { VendorAdapterDeps } from '../subgraphs/vendor-adapter/resolvers.ts';
 import { vendorAdapterSubgraph } from '../subgraphs/vendor-adapter/subgraph.ts';
 import { QUARANTINE_MIGRATIONS } from '../translation/quarantine.ts';
 import { integrationSubgraph } from '../subgraphs/integration/subgraph.ts';
@@ -161,26 +163,38 @@ export async function startIntegrationService(
   );
 }
 
+/**
+ * What a vendor adapter subgraph resolves with: its connections, each with its ingest context built
+ * once from configuration, and the clinical store read through with the given TTL.
+ */
+export function vendorAdapterDeps(c: {
+  readonly db: Database;
+  readonly keys: KeyStoreOptions;
+  readonly adapter: AdapterConfig;
+  readonly connections: readonly ConnectionConfig[];
+  readonly clients: ReadonlyMap<string, FhirConnection>;
+  readonly ttlSeconds: number;
+}): VendorAdapterDeps {
+  const profile = loadVendorProfile(c.adapter.profile);
+  const own = new Map(
+    c.connections
+      .filter((x) => x.adapter === c.adapter.name)
+      .map((x) => [x.id, { config: x, client: c.clients.get(x.id)!, ingest: connectionIngest(x, profile) }]),
+  );
+  return { db: c.db, protection: protectionFor(c.keys), profile, ttlSeconds: c.ttlSeconds, connections: own };
+}
+
 export async function startAdapterService(
   c: ServiceCommon & {
     readonly adapter: AdapterConfig;
     readonly connections: readonly ConnectionConfig[];
     readonly clients: ReadonlyMap<string, FhirConnection>;
     readonly cache: TtlCache;
+    /** How long a retrieved clinical list is answered from the store (a connection's clinicalTtlSeconds overrides it). */
     readonly cacheTtlSeconds: number;
   },
 ): Promise<RunningHttpServer> {
-  const own = new Map(
-    c.connections.filter((x) => x.adapter === c.adapter.name).map((x) => [x.id, { config: x, client: c.clients.get(x.id)! }]),
-  );
-  const deps = {
-    db: c.db,
-    sealPayload: protectionFor(c.keys).sealPayload,
-    profile: loadVendorProfile(c.adapter.profile),
-    cache: c.cache,
-    cacheTtlSeconds: c.cacheTtlSeconds,
-    connections: own,
-  };
+  const deps = vendorAdapterDeps({ ...c, ttlSeconds: c.cacheTtlSeconds });
   const ping = c.cache.ping;
   return startSubgraph(vendorAdapterSubgraph(c.adapter, deps), {
     ...(await subgraphRuntime(c.adapter.name, c)),
@@ -241,7 +255,7 @@ export async function startAuditCheckpointing(
   return startAuditCheckpoints(db, await loadKeyPair(keys, keyNames.auditCheckpoint, KEY_ALGORITHMS.auditCheckpoint), schedule);
 }
 
-/** Pulls and links every patient of the given connections (initial load). */
+/** Pulls and links every patient of the given connections, then their clinical resources into the store (initial load). */
 export function loadPatients(
   db: Database,
   keys: KeyStoreOptions,
@@ -252,11 +266,9 @@ export function loadPatients(
   const protection = protectionFor(keys);
   return initialLoad(
     db,
-    connections.map((c) => ({
-      connection: c,
-      client: clients.get(c.id)!,
-      profile: loadVendorProfile(adapters.find((a) => a.name === c.adapter)!.profile),
-      protection,
-    })),
+    connections.map((c) => {
+      const profile = loadVendorProfile(adapters.find((a) => a.name === c.adapter)!.profile);
+      return { connection: c, client: clients.get(c.id)!, profile, protection, ingest: connectionIngest(c, profile) };
+    }),
   );
 }

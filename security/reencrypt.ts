@@ -10,6 +10,9 @@ export const PROTECTED_COLUMNS = [
   { table: 'source_record', column: 'demographics' },
   { table: 'source_record', column: 'features' },
   { table: 'quarantine', column: 'payload' },
+  // Protected identifiers inside stored clinical resources are sealed (orchestration/clinical-store/write.ts).
+  { table: 'clinical_item', column: 'resource' },
+  { table: 'clinical_item_history', column: 'resource' },
 ] as const;
 
 /** Rewrites every ciphertext inside a JSON value that is not under the current key. */

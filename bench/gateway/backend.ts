@@ -6,14 +6,14 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { execute, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { loadAdapters, loadVendorProfile } from '../../platform/config.ts';
+import { loadAdapters } from '../../platform/config.ts';
 import type { RunningHttpServer } from '../../platform/graphql-http.ts';
 import { KEY_ALGORITHMS, keyNames, loadKeyPair } from '../../platform/keys.ts';
 import { openConnections } from '../../protocol/connections.ts';
 import { writeAuditEvents } from '../../orchestration/audit/audit-log.ts';
 import { linksForGolden } from '../../orchestration/mpi/store.ts';
 import { startStack, type Stack } from '../../runtime/stack.ts';
-import { protectionFor } from '../../runtime/components.ts';
+import { protectionFor, vendorAdapterDeps } from '../../runtime/components.ts';
 import { identitySigner, identityVerifier, type IdentityVerifier } from '../../security/identity-token.ts';
 import type { Principal } from '../../security/principal.ts';
 import { DEFAULT_AUDIENCE, DEV_ISSUER, mintDevToken, userTokenVerifier } from '../../security/user-token.ts';
@@ -168,17 +168,7 @@ async function main(): Promise<void> {
       runtime,
     );
     for (const adapter of adapters) {
-      const own = new Map(
-        stack.connections.filter((c) => c.adapter === adapter.name).map((c) => [c.id, { config: c, client: clients.get(c.id)! }]),
-      );
-      const deps = {
-        db: stack.db,
-        sealPayload: protectionFor(stack.keys).sealPayload,
-        profile: loadVendorProfile(adapter.profile),
-        cache: stack.cache,
-        cacheTtlSeconds: CACHE_TTL_SECONDS,
-        connections: own,
-      };
+      const deps = vendorAdapterDeps({ ...stack, adapter, clients, ttlSeconds: CACHE_TTL_SECONDS });
       unguarded[adapter.name] = await startSubgraph(vendorAdapterSubgraph(adapter, deps), runtime);
     }
 
@@ -211,18 +201,8 @@ async function main(): Promise<void> {
         },
       ];
       if (epicLink && epic) {
-        const own = new Map(
-          stack.connections.filter((c) => c.adapter === 'epic').map((c) => [c.id, { config: c, client: clients.get(c.id)! }]),
-        );
         defs.push({
-          def: vendorAdapterSubgraph(epic, {
-            db: stack.db,
-            sealPayload: protectionFor(stack.keys).sealPayload,
-            profile: loadVendorProfile(epic.profile),
-            cache: stack.cache,
-            cacheTtlSeconds: CACHE_TTL_SECONDS,
-            connections: own,
-          }),
+          def: vendorAdapterSubgraph(epic, vendorAdapterDeps({ ...stack, adapter: epic, clients, ttlSeconds: CACHE_TTL_SECONDS })),
           operation: `query($r: [_Any!]!) { _entities(representations: $r) { ... on ${epic.recordType} { ${OBSERVATION_FIELDS} } } }`,
           variables: { r: [{ __typename: epic.recordType, id: `${epicLink.source}:${epicLink.sourcePatientId}` }] },
         });

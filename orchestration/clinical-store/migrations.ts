@@ -113,4 +113,23 @@ export const CLINICAL_STORE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE clinical_item_history ADD COLUMN IF NOT EXISTS entered_in_error boolean NOT NULL DEFAULT false;
       ALTER TABLE clinical_item ADD COLUMN IF NOT EXISTS deleted_at timestamptz`,
   },
+  {
+    // When a connection's list of one type for one patient was last read from the EHR, and whether
+    // that read was complete: the read-through's TTL (orchestration/clinical/read-through.ts) and
+    // the stale and truncation warnings beside an answer served from the store.
+    id: 'clinical-003-retrievals',
+    sql: `
+      CREATE TABLE IF NOT EXISTS clinical_retrieval (
+        source text NOT NULL,
+        patient_id text NOT NULL,
+        resource_type text NOT NULL,
+        retrieved_at timestamptz NOT NULL,
+        complete boolean NOT NULL,
+        returned integer,
+        total integer,
+        max_pages integer,
+        stopped_by text,
+        PRIMARY KEY (source, resource_type, patient_id)
+      )`,
+  },
 ];

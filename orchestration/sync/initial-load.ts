@@ -1,5 +1,6 @@
 // Initial load: pulls every Patient from each connection (FHIR search, paged), translates it
-// with the connection's vendor profile and links it in the MPI. Invalid records go to
+// with the connection's vendor profile and links it in the MPI, then pulls the clinical resources
+// of the linked patients into the clinical store (clinical-load.ts). Invalid records go to
 // quarantine with their reasons; one unreachable source does not stop the others.
 import { SourceError } from '../../protocol/errors.ts';
 import type { ConnectionConfig, VendorProfile } from '../../platform/config.ts';
@@ -9,7 +10,9 @@ import type { FhirConnection } from '../../protocol/fhir/client.ts';
 import { sourceDemographics, sourceScope } from '../../translation/fhir-r4/patient.ts';
 import { quarantine } from '../../translation/quarantine.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
+import type { ConnectionIngest } from '../clinical-store/connection-ingest.ts';
 import { linkBatch } from '../mpi/store.ts';
+import { loadClinical, type ClinicalLoadReport } from './clinical-load.ts';
 
 const log = logger('initial-load');
 
@@ -19,6 +22,8 @@ export type LoadReport = {
   readonly linked: number;
   readonly newGolden: number;
   readonly quarantined: number;
+  /** Clinical resources per type (stored, unchanged, quarantined) and the types skipped; absent when not loaded. */
+  readonly clinical?: ClinicalLoadReport;
   readonly failed?: string;
 };
 
@@ -27,13 +32,17 @@ export type LoadSource = {
   readonly client: FhirConnection;
   readonly profile: VendorProfile;
   readonly protection: IdentifierProtection;
+  /** The connection's clinical ingest context; without it only Patients are loaded. */
+  readonly ingest?: ConnectionIngest;
 };
 
-export async function loadSource(db: Database, { connection, client, profile, protection }: LoadSource): Promise<LoadReport> {
+export async function loadSource(db: Database, { connection, client, profile, protection, ingest }: LoadSource): Promise<LoadReport> {
   let read = 0,
     linked = 0,
     newGolden = 0,
     quarantined = 0;
+  let clinical: ClinicalLoadReport | undefined;
+  const linkedIds: string[] = [];
   const scope = sourceScope(connection);
   try {
     for await (const page of client.searchPages('Patient', { _count: '200' })) {
@@ -55,16 +64,18 @@ export async function loadSource(db: Database, { connection, client, profile, pr
       // A page at a time, set-based: the same matching as one record at a time.
       const outcomes = await linkBatch(db, valid, protection);
       linked += outcomes.length;
+      linkedIds.push(...valid.map((v) => v.sourcePatientId));
       newGolden += outcomes.filter((o) => o.created).length;
       await quarantine(db, refused, protection.sealPayload);
       quarantined += refused.length;
     }
     log.info('source_loaded', { source: connection.id, read, linked, newGolden, quarantined });
-    return { source: connection.id, read, linked, newGolden, quarantined };
+    if (ingest) clinical = await loadClinical(db, { connection, client, ingest, protection }, [...new Set(linkedIds)]);
+    return { source: connection.id, read, linked, newGolden, quarantined, ...(clinical ? { clinical } : {}) };
   } catch (error) {
     const reason = error instanceof SourceError ? `${error.message} (${error.detail})` : (error as Error).message;
     log.warn('source_load_failed', { source: connection.id, read, error: reason });
-    return { source: connection.id, read, linked, newGolden, quarantined, failed: reason };
+    return { source: connection.id, read, linked, newGolden, quarantined, ...(clinical ? { clinical } : {}), failed: reason };
   }
 }
 

@@ -7,7 +7,7 @@ import { generateKeyPair, exportJWK, type CryptoKey } from 'jose';
 import { generatePopulation, startFhirSimulator, type FhirSimulator } from '../../simulators/index.ts';
 import { SourceError } from '../errors.ts';
 import { smartBackendServices } from '../smart/backend-services.ts';
-import { fhirConnection } from './client.ts';
+import { fhirConnection, searchableTypesOf } from './client.ts';
 
 const population = generatePopulation({ seed: 3, size: 120, sites: [{ id: 'sim-epic', vendor: 'epic' }] });
 let sim: FhirSimulator;
@@ -145,4 +145,32 @@ test('`truncate` returns what was read when the deadline passes after the first 
   } finally {
     sim.setFault(null);
   }
+});
+
+test("searchableTypes: the types the server's CapabilityStatement offers a search of", async () => {
+  const client = fhirConnection({ source: 'sim-epic', baseUrl: sim.url, tokens: tokensFor(key), timeoutMs: 2000 });
+  const types = await client.searchableTypes();
+  for (const t of ['Patient', 'Observation', 'Condition', 'MedicationRequest']) assert.ok(types.has(t), t);
+  assert.ok(!types.has('Basic'));
+  assert.deepEqual(
+    searchableTypesOf({
+      rest: [
+        { mode: 'client', resource: [{ type: 'Goal', interaction: [{ code: 'search-type' }] }] },
+        {
+          mode: 'server',
+          resource: [
+            { type: 'Observation', interaction: [{ code: 'read' }, { code: 'search-type' }] },
+            { type: 'Procedure', interaction: [{ code: 'read' }] },
+          ],
+        },
+      ],
+    }),
+    new Set(['Observation']),
+    'server mode only, and only with search-type',
+  );
+});
+
+test('searchableTypes of an EHR that cannot be reached is a SourceError naming it', async () => {
+  const client = fhirConnection({ source: 'sim-epic', baseUrl: 'http://127.0.0.1:9/fhir', tokens: tokensFor(key), timeoutMs: 1000 });
+  await assert.rejects(client.searchableTypes(), (e: unknown) => e instanceof SourceError && e.source === 'sim-epic');
 });

@@ -47,7 +47,25 @@ export type FhirConnection = {
   searchAll(resourceType: string, params: Readonly<Record<string, string>>, options?: SearchOptions): Promise<SearchResult>;
   /** Pages one by one, for loads too large to hold in memory (no page bound; a deadline per page). */
   searchPages(resourceType: string, params: Readonly<Record<string, string>>): AsyncGenerator<FhirResource[]>;
+  /** The resource types the server's CapabilityStatement (`<base>/metadata`) says it searches. Failures are SourceErrors. */
+  searchableTypes(): Promise<ReadonlySet<string>>;
 };
+
+type CapabilityStatement = {
+  resourceType?: string;
+  rest?: { mode?: string; resource?: { type?: string; interaction?: { code?: string }[] }[] }[];
+};
+
+/** The types a CapabilityStatement's server-mode `rest` entries offer `search-type` on. */
+export function searchableTypesOf(cs: CapabilityStatement): ReadonlySet<string> {
+  return new Set(
+    (cs.rest ?? [])
+      .filter((r) => r.mode === undefined || r.mode === 'server')
+      .flatMap((r) => r.resource ?? [])
+      .filter((r) => typeof r.type === 'string' && (r.interaction ?? []).some((i) => i.code === 'search-type'))
+      .map((r) => r.type!),
+  );
+}
 
 export type FhirConnectionOptions = {
   readonly source: string;
@@ -142,6 +160,21 @@ export function fhirConnection(options: FhirConnectionOptions): FhirConnection {
     },
     async *searchPages(resourceType, params) {
       for await (const bundle of bundles(resourceType, params, () => AbortSignal.timeout(options.timeoutMs))) yield entries(bundle);
+    },
+    async searchableTypes() {
+      let cs: CapabilityStatement;
+      try {
+        cs = (await client.capabilityStatement({ signal: AbortSignal.timeout(options.timeoutMs) })) as CapabilityStatement;
+      } catch (error) {
+        throw toSourceError(options.source, error, options.timeoutMs);
+      }
+      if (cs?.resourceType !== 'CapabilityStatement')
+        throw new SourceError(
+          options.source,
+          SOURCE_FAILURE.invalidResponse,
+          `expected a CapabilityStatement, got ${cs?.resourceType ?? 'nothing'}`,
+        );
+      return searchableTypesOf(cs);
     },
   };
 }

@@ -10,11 +10,12 @@ import { launchPatient } from '../shared/launch-context.ts';
 import { warn } from '../shared/warnings.ts';
 import {
   clinicalLoader,
+  staleWarning,
   truncationWarning,
   type ClinicalSourceDeps,
   type ClinicalType,
   type SourceConnection,
-} from '../../orchestration/clinical/live-source.ts';
+} from '../../orchestration/clinical/read-through.ts';
 import { parseRecordId, type RecordRef } from './record-ref.ts';
 
 export type VendorAdapterDeps = ClinicalSourceDeps & { readonly connections: ReadonlyMap<string, SourceConnection> };
@@ -25,6 +26,8 @@ export function vendorAdapterResolvers(recordType: string, deps: VendorAdapterDe
     const list = await perRequest(ctx, `${ref.source}/${type}`, () => clinicalLoader(deps, connection, type)).load(ref.patientId);
     // A long history the source returned in part: what was read, and a warning at this list's path.
     if (list.truncated) warn(ctx, info, truncationWarning(ref.source, type, list.truncated));
+    // The EHR could not be asked again: the stored list, and how old it is.
+    if (list.stale) warn(ctx, info, staleWarning(ref.source, type, list.stale));
     return list.values;
   };
   // The MPI's link table (in the database the subgraphs share), one query per page of lookups.

@@ -83,13 +83,16 @@ export function versionOrder(r: FhirJson, retrievedAt: string, timeZone: string)
   return `${pad(seq)}|${updated?.ok ? updated.value.instant : NO_INSTANT}|${new Date(retrievedAt).toISOString()}`;
 }
 
-/** versionId, else lastUpdated, else a digest of the content: the same content is the same version. */
-function versionOf(r: FhirJson, digest: string): string {
-  const meta = (r.meta ?? {}) as { versionId?: unknown; lastUpdated?: unknown };
+/** The version a resource declares (versionId, else lastUpdated) as the store names it; undefined when it declares none. */
+export function declaredVersion(r: unknown): string | undefined {
+  const meta = ((r as { meta?: unknown } | null)?.meta ?? {}) as { versionId?: unknown; lastUpdated?: unknown };
   if (typeof meta.versionId === 'string' && meta.versionId !== '') return meta.versionId;
   if (typeof meta.lastUpdated === 'string' && meta.lastUpdated !== '') return `lastUpdated:${meta.lastUpdated}`;
-  return `sha256:${digest}`;
+  return undefined;
 }
+
+/** versionId, else lastUpdated, else a digest of the content: the same content is the same version. */
+const versionOf = (r: FhirJson, digest: string): string => declaredVersion(r) ?? `sha256:${digest}`;
 
 /** The coding that names the item: the first in the type's preferred standard system, else the first standard one, else the first. */
 function primaryCoding(codings: readonly Coding[], targets: readonly string[], terminology: Terminology): Coding | undefined {

@@ -47,16 +47,12 @@ function instant(value: unknown, path: string, ctx: SourceContext, issues: Trans
 
 const statusCode = (cc: unknown): string | null => (cc as Cc | undefined)?.coding?.[0]?.code ?? null;
 
-export function observation(r: Resource, ctx: SourceContext): Translated<Observation> {
-  const issues: TranslationIssue[] = [];
-  common(r, 'Observation', issues);
-  const code = codeableConcept(r.code as Cc | undefined, ctx.profile);
-  if (!hasStandardCoding(code, ctx.profile)) issues.push(error('Observation.code', 'no standard (non vendor-local) coding'));
-  const value: Observation = {
+function observationValue(r: Resource, ctx: SourceContext, issues: TranslationIssue[]): Observation {
+  return {
     id: `${ctx.source}:${r.id ?? ''}`,
     status: (r.status as string | undefined) ?? null,
     category: ((r.category as Cc[] | undefined) ?? []).map((c) => codeableConcept(c, ctx.profile)),
-    code,
+    code: codeableConcept(r.code as Cc | undefined, ctx.profile),
     effective: instant(
       r.effectiveDateTime ?? (r.effectivePeriod as { start?: string } | undefined)?.start ?? r.effectiveInstant,
       'Observation.effective',
@@ -68,45 +64,65 @@ export function observation(r: Resource, ctx: SourceContext): Translated<Observa
     valueCodeableConcept: r.valueCodeableConcept ? codeableConcept(r.valueCodeableConcept as Cc, ctx.profile) : null,
     provenance: provenance(r, ctx),
   };
+}
+
+export function observation(r: Resource, ctx: SourceContext): Translated<Observation> {
+  const issues: TranslationIssue[] = [];
+  common(r, 'Observation', issues);
+  const value = observationValue(r, ctx, issues);
+  if (!hasStandardCoding(value.code, ctx.profile)) issues.push(error('Observation.code', 'no standard (non vendor-local) coding'));
   return result(value, issues);
+}
+
+function conditionValue(r: Resource, ctx: SourceContext, issues: TranslationIssue[]): Condition {
+  return {
+    id: `${ctx.source}:${r.id ?? ''}`,
+    clinicalStatus: statusCode(r.clinicalStatus),
+    verificationStatus: statusCode(r.verificationStatus),
+    code: codeableConcept(r.code as Cc | undefined, ctx.profile),
+    onset: instant(r.onsetDateTime, 'Condition.onset', ctx, issues),
+    recordedDate: instant(r.recordedDate, 'Condition.recordedDate', ctx, issues),
+    provenance: provenance(r, ctx),
+  };
 }
 
 export function condition(r: Resource, ctx: SourceContext): Translated<Condition> {
   const issues: TranslationIssue[] = [];
   common(r, 'Condition', issues);
-  const code = codeableConcept(r.code as Cc | undefined, ctx.profile);
-  if (!hasStandardCoding(code, ctx.profile)) issues.push(error('Condition.code', 'no standard (non vendor-local) coding'));
-  return result(
-    {
-      id: `${ctx.source}:${r.id ?? ''}`,
-      clinicalStatus: statusCode(r.clinicalStatus),
-      verificationStatus: statusCode(r.verificationStatus),
-      code,
-      onset: instant(r.onsetDateTime, 'Condition.onset', ctx, issues),
-      recordedDate: instant(r.recordedDate, 'Condition.recordedDate', ctx, issues),
-      provenance: provenance(r, ctx),
-    },
-    issues,
-  );
+  const value = conditionValue(r, ctx, issues);
+  if (!hasStandardCoding(value.code, ctx.profile)) issues.push(error('Condition.code', 'no standard (non vendor-local) coding'));
+  return result(value, issues);
+}
+
+function medicationRequestValue(r: Resource, ctx: SourceContext, issues: TranslationIssue[]): MedicationRequest {
+  const dosage = (r.dosageInstruction as { text?: string }[] | undefined)?.[0];
+  return {
+    id: `${ctx.source}:${r.id ?? ''}`,
+    status: (r.status as string | undefined) ?? null,
+    intent: (r.intent as string | undefined) ?? null,
+    medication: codeableConcept(r.medicationCodeableConcept as Cc | undefined, ctx.profile),
+    authoredOn: instant(r.authoredOn, 'MedicationRequest.authoredOn', ctx, issues),
+    dosageText: dosage?.text ?? null,
+    provenance: provenance(r, ctx),
+  };
 }
 
 export function medicationRequest(r: Resource, ctx: SourceContext): Translated<MedicationRequest> {
   const issues: TranslationIssue[] = [];
   common(r, 'MedicationRequest', issues);
-  const medication = codeableConcept(r.medicationCodeableConcept as Cc | undefined, ctx.profile);
-  if (!hasStandardCoding(medication, ctx.profile))
+  const value = medicationRequestValue(r, ctx, issues);
+  if (!hasStandardCoding(value.medication, ctx.profile))
     issues.push(error('MedicationRequest.medication', 'no standard (non vendor-local) coding'));
-  const dosage = (r.dosageInstruction as { text?: string }[] | undefined)?.[0];
-  return result(
-    {
-      id: `${ctx.source}:${r.id ?? ''}`,
-      status: (r.status as string | undefined) ?? null,
-      intent: (r.intent as string | undefined) ?? null,
-      medication,
-      authoredOn: instant(r.authoredOn, 'MedicationRequest.authoredOn', ctx, issues),
-      dosageText: dosage?.text ?? null,
-      provenance: provenance(r, ctx),
-    },
-    issues,
-  );
+  return result(value, issues);
 }
+
+/**
+ * Canonical types of an item the clinical store holds: it was validated and translated when it was
+ * stored (toCanonicalItem; a code no map translates is kept and flagged there, not refused), so
+ * this only shapes it. `ctx.retrievedAt` is the stored version's (its lineage).
+ */
+export const STORED_CLINICAL_VIEWS = {
+  Observation: (r: Resource, ctx: SourceContext): Observation => observationValue(r, ctx, []),
+  Condition: (r: Resource, ctx: SourceContext): Condition => conditionValue(r, ctx, []),
+  MedicationRequest: (r: Resource, ctx: SourceContext): MedicationRequest => medicationRequestValue(r, ctx, []),
+} as const;

@@ -1,6 +1,7 @@
 // `npm start` twice in a row over unchanged simulated EHRs (runtime/embedded.ts starts the product
 // through startStack, which runs the initial load): the second start decides nothing again. Same
-// golden records with the same ids, no link event, no review item, no row of the MPI rewritten.
+// golden records with the same ids, no link event, no review item, no row of the MPI rewritten;
+// the clinical store keeps every item as it was (no version, history or quarantine row added).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -33,12 +34,24 @@ async function mpiState(stack: Stack) {
   };
 }
 
-test('a restart over unchanged simulators keeps every golden record and id, and writes nothing to the MPI', async () => {
+/** What the clinical load wrote (retrieval times excluded: they are meant to move on). */
+async function clinicalState(stack: Stack) {
+  const rows = async (sql: string) => (await stack.db.query(sql)).rows;
+  return {
+    items: await rows('SELECT count(*)::int AS n, max(id)::text AS last, sum(xmin::text::bigint)::text AS xmins FROM clinical_item'),
+    sequence: await rows('SELECT last_value::text AS v FROM clinical_item_id_seq'),
+    history: await rows('SELECT count(*)::int AS n FROM clinical_item_history'),
+    quarantine: await rows('SELECT source, resource_type, resource_id, payload_key, xmin::text FROM quarantine ORDER BY 1, 2, 3, 4'),
+  };
+}
+
+test('a restart over unchanged simulators keeps every golden record and id, and writes nothing to the MPI or the clinical store', async () => {
   const first = await startTestStack({ ...storage, simulators, dropSchemaOnClose: false });
   let state;
   try {
     assert.ok(first.loadReports.every((r) => r.failed === undefined && r.linked > 0));
-    state = await mpiState(first);
+    assert.ok(first.loadReports.every((r) => (r.clinical?.types.Observation?.stored ?? 0) > 0));
+    state = { mpi: await mpiState(first), clinical: await clinicalState(first) };
   } finally {
     await first.close();
   }
@@ -48,7 +61,10 @@ test('a restart over unchanged simulators keeps every golden record and id, and 
       second.loadReports.map((r) => ({ source: r.source, linked: r.linked, newGolden: r.newGolden })),
       first.loadReports.map((r) => ({ source: r.source, linked: r.linked, newGolden: 0 })),
     );
-    assert.deepEqual(await mpiState(second), state);
+    assert.deepEqual({ mpi: await mpiState(second), clinical: await clinicalState(second) }, state);
+    for (const r of second.loadReports)
+      for (const [type, counts] of Object.entries(r.clinical!.types))
+        assert.equal(counts.stored, 0, `${r.source} ${type}: nothing stored again`);
   } finally {
     await second.close();
   }
