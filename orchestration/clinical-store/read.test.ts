@@ -180,3 +180,16 @@ test('an item its source later marks entered-in-error leaves the view; its other
     'stored, for lineage and impact',
   );
 });
+
+test('a fact is shown as the source that stated it without a unit conversion', async () => {
+  const both = await golden(t.db, [
+    [CERNER, 'u2'],
+    [EPIC, 'u1'],
+  ]);
+  const at = '2026-11-28T10:00:00Z';
+  await ingestResources(t.db, [observation({ id: 'u-c', patient: 'u2', value: 4.22, unit: 'mmol/L', at })], context(CERNER), t.protection);
+  await ingestResources(t.db, [observation({ id: 'u-e', patient: 'u1', value: 76, unit: 'mg/dL', at })], context(EPIC), t.protection);
+  const page = await mergedItems(t.db, { goldenId: both, types: ['Observation'], first: 10 });
+  assert.deepEqual(page.items.map(sources), [['cerner-b/u-c', 'epic-a/u-e']], 'one fact, provenance by source id');
+  assert.deepEqual(page.items[0]!.value, { value: 76, unit: 'mg/dL', originalValue: '76', originalUnit: 'mg/dL' });
+});

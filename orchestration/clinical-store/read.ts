@@ -36,9 +36,9 @@ export type MergedItem = {
   /** The codings as the source sent them (not produced by a concept map). */
   readonly originalCodings: readonly Coding[];
   readonly effective: { readonly instant: string; readonly precision: string } | null;
-  /** Normalized (preferred UCUM unit), with the value and unit as the first source sent them. */
+  /** Normalized (preferred UCUM unit), with the value and unit as the first source (one without a conversion first) sent them. */
   readonly value: CanonicalItem['value'];
-  /** The canonical resource of the first source (by source id): sources agree on the fact, not on every detail. */
+  /** The canonical resource of the first source (one that needed no unit conversion, then by source id): sources agree on the fact, not on every detail. */
   readonly resource: FhirJson;
   readonly flags: readonly TranslationIssue[];
   /** One per source item stating the fact. */
@@ -78,7 +78,10 @@ function decodeCursor(text: string): Cursor {
 
 // Items are sorted newest first; one without a time sorts last (as -infinity).
 const SORT = `coalesce(i.effective_at, '${NO_TIME}'::timestamptz)`;
-const first = (column: string): string => `(array_agg(i.${column} ORDER BY i.source, i.resource_id))[1] AS ${column}`;
+// The item shown for a fact is the first source's that stated it without a unit conversion (76 mg/dL rather than
+// 4.22 mmol/L converted to 76.03), then by source id.
+const CONVERTED = `(i.lineage->'transformations') @> '[{"kind": "${TRANSFORMATION_KIND.unitConversion}"}]'`;
+const first = (column: string): string => `(array_agg(i.${column} ORDER BY ${CONVERTED}, i.source, i.resource_id))[1] AS ${column}`;
 
 // One page per requested patient (LATERAL), all in one statement.
 const MERGED = `SELECT p.golden_id::text AS golden_id, m.* FROM unnest($1::uuid[]) AS p(golden_id) CROSS JOIN LATERAL (

@@ -26,7 +26,8 @@ export type ClinicalCode = {
 
 /**
  * One clinical fact of a golden patient, merged across its sources. Details beyond the fact itself
- * (status, the resource in `fhir`) are those of the first source by connection id.
+ * (status, the value, the resource in `fhir`) are those of the first source, by connection id, that stated it without a
+ * unit conversion.
  */
 export type ClinicalItem = {
   __typename?: 'ClinicalItem';
@@ -36,7 +37,7 @@ export type ClinicalItem = {
   codings: Array<ClinicalCode>;
   /** When the fact is about (the measurement, onset, order, period start), as an instant with its precision. */
   effective: Maybe<ClinicalTime>;
-  /** The canonical FHIR R4 resource (JSON) of the first source: codes translated, the quantity normalized, times as instants. */
+  /** The canonical FHIR R4 resource (JSON) of that first source: codes translated, the quantity normalized, times as instants. */
   fhir: Scalars['String']['output'];
   /** What translation repaired or left as sent (an unmapped code, a number sent as a string, a local time). */
   flags: Array<TranslationFlag>;
