@@ -19,6 +19,8 @@ export const clinicalViewPolicies = {
       scopeToRead('MedicationStatement'),
     ),
     carePlans: allOf(clinicianForTreatment, scopeToRead('CarePlan')),
+    goals: allOf(clinicianForTreatment, scopeToRead('Goal')),
+    procedures: allOf(clinicianForTreatment, scopeToRead('Procedure')),
     diagnosticReports: allOf(clinicianForTreatment, scopeToRead('DiagnosticReport')),
     encounters: allOf(clinicianForTreatment, scopeToRead('Encounter')),
   },

@@ -23,6 +23,8 @@ export const CLINICAL_LISTS = {
   conditions: ['Condition'],
   medications: ['MedicationRequest', 'MedicationAdministration', 'MedicationStatement'],
   carePlans: ['CarePlan'],
+  goals: ['Goal'],
+  procedures: ['Procedure'],
   diagnosticReports: ['DiagnosticReport'],
   encounters: ['Encounter'],
 } as const satisfies Record<string, readonly ClinicalResourceType[]>;
@@ -101,6 +103,8 @@ export function clinicalResolvers({ db }: ClinicalDependencies): Resolvers {
       conditions: list('conditions'),
       medications: list('medications'),
       carePlans: list('carePlans'),
+      goals: list('goals'),
+      procedures: list('procedures'),
       diagnosticReports: list('diagnosticReports'),
       encounters: list('encounters'),
     },

@@ -47,7 +47,7 @@ export type ClinicalItem = {
   originalCodings: Array<ClinicalCode>;
   /** Where the fact came from: one entry per source stating it. */
   provenance: Array<Lineage>;
-  /** The FHIR resource type: Observation, Condition, MedicationRequest, MedicationAdministration, MedicationStatement, CarePlan, DiagnosticReport or Encounter. */
+  /** The FHIR resource type: Observation, Condition, MedicationRequest, MedicationAdministration, MedicationStatement, CarePlan, Goal, Procedure, DiagnosticReport or Encounter. */
   resourceType: Scalars['String']['output'];
   status: Maybe<Scalars['String']['output']>;
   /** An Observation's quantity: normalized to the preferred UCUM unit, and as sent. */
@@ -124,19 +124,23 @@ export type PageInfo = {
  */
 export type Patient = {
   __typename?: 'Patient';
-  /** Care plans (FHIR CarePlan), with their goals and procedures. */
+  /** Care plans (FHIR CarePlan). Their goals, activities and the conditions they address are references in `fhir` to the same source's items of `goals`, `procedures` and `conditions` (`provenance.resourceId`). */
   carePlans: Maybe<ClinicalItemConnection>;
   /** Problems and diagnoses (FHIR Condition; SNOMED CT, ICD-10-CM). */
   conditions: Maybe<ClinicalItemConnection>;
-  /** Diagnostic reports (FHIR DiagnosticReport; LOINC). */
+  /** Diagnostic reports (FHIR DiagnosticReport; LOINC). Their results are references in `fhir` to the same source's `observations`. */
   diagnosticReports: Maybe<ClinicalItemConnection>;
   /** Encounters (FHIR Encounter). */
   encounters: Maybe<ClinicalItemConnection>;
+  /** Goals (FHIR Goal; SNOMED CT, LOINC), of care plans. */
+  goals: Maybe<ClinicalItemConnection>;
   id: Scalars['ID']['output'];
   /** Medication requests, administrations and statements (FHIR MedicationRequest, MedicationAdministration, MedicationStatement; RxNorm). */
   medications: Maybe<ClinicalItemConnection>;
   /** Labs and vital signs (FHIR Observation; LOINC). */
   observations: Maybe<ClinicalItemConnection>;
+  /** Procedures (FHIR Procedure; SNOMED CT). */
+  procedures: Maybe<ClinicalItemConnection>;
 };
 
 
@@ -216,6 +220,23 @@ export type PatientEncountersArgs = {
  * `http://loinc.org|2339-0`); `from` (inclusive) and `to` (exclusive) are ISO 8601 dates or instants;
  * `first` is at most 100 (default 50); `after` is a cursor of the same list.
  */
+export type PatientGoalsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  code?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/**
+ * A golden patient (owned by the MPI subgraph); this subgraph adds its clinical data merged across every
+ * linked source record. The same fact stated by two sources (same standard code, instant and normalized
+ * value) is one item with two provenances. Lists are newest first; an item without a time comes last.
+ * `code` is `system|code` and matches any coding of an item, the vendor's as sent too (e.g.
+ * `http://loinc.org|2339-0`); `from` (inclusive) and `to` (exclusive) are ISO 8601 dates or instants;
+ * `first` is at most 100 (default 50); `after` is a cursor of the same list.
+ */
 export type PatientMedicationsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   code?: InputMaybe<Scalars['String']['input']>;
@@ -234,6 +255,23 @@ export type PatientMedicationsArgs = {
  * `first` is at most 100 (default 50); `after` is a cursor of the same list.
  */
 export type PatientObservationsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  code?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/**
+ * A golden patient (owned by the MPI subgraph); this subgraph adds its clinical data merged across every
+ * linked source record. The same fact stated by two sources (same standard code, instant and normalized
+ * value) is one item with two provenances. Lists are newest first; an item without a time comes last.
+ * `code` is `system|code` and matches any coding of an item, the vendor's as sent too (e.g.
+ * `http://loinc.org|2339-0`); `from` (inclusive) and `to` (exclusive) are ISO 8601 dates or instants;
+ * `first` is at most 100 (default 50); `after` is a cursor of the same list.
+ */
+export type PatientProceduresArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   code?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -458,9 +496,11 @@ export type PatientResolvers<ContextType = SubgraphContext, ParentType extends R
   conditions?: Resolver<Maybe<ResolversTypes['ClinicalItemConnection']>, ParentType, ContextType, RequireFields<PatientConditionsArgs, 'first'>>;
   diagnosticReports?: Resolver<Maybe<ResolversTypes['ClinicalItemConnection']>, ParentType, ContextType, RequireFields<PatientDiagnosticReportsArgs, 'first'>>;
   encounters?: Resolver<Maybe<ResolversTypes['ClinicalItemConnection']>, ParentType, ContextType, RequireFields<PatientEncountersArgs, 'first'>>;
+  goals?: Resolver<Maybe<ResolversTypes['ClinicalItemConnection']>, ParentType, ContextType, RequireFields<PatientGoalsArgs, 'first'>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   medications?: Resolver<Maybe<ResolversTypes['ClinicalItemConnection']>, ParentType, ContextType, RequireFields<PatientMedicationsArgs, 'first'>>;
   observations?: Resolver<Maybe<ResolversTypes['ClinicalItemConnection']>, ParentType, ContextType, RequireFields<PatientObservationsArgs, 'first'>>;
+  procedures?: Resolver<Maybe<ResolversTypes['ClinicalItemConnection']>, ParentType, ContextType, RequireFields<PatientProceduresArgs, 'first'>>;
 };
 
 export type TransformationResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Transformation'] = ResolversParentTypes['Transformation']> = {

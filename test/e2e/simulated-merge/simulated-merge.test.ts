@@ -122,3 +122,59 @@ test('every type the simulators serve is on the merged chart, each from both EHR
     'every observation has a standard code',
   );
 });
+
+test("a care plan's goals and procedures and a report's results are on the chart, from the same source", async () => {
+  const REF_LIST = `edges { node { fhir provenance { source resourceId } } }`;
+  type Ref = { fhir: string; provenance: { source: string; resourceId: string }[] };
+  // A patient whose Epic care plan names its goals (the initial load stored every chart).
+  const withPlan = await stack.db.query<{ golden_id: string }>(
+    `SELECT s.golden_id::text FROM clinical_item i
+     JOIN source_record s ON s.source = i.source AND s.source_patient_id = i.subject_id AND s.deleted_at IS NULL
+     WHERE i.source = $1 AND i.resource_type = 'CarePlan' AND i.resource ? 'goal' ORDER BY 1 LIMIT 1`,
+    [EPIC],
+  );
+  assert.equal(withPlan.rows.length, 1, 'the initial load stored care plans with goals');
+  const planPatient = withPlan.rows[0]!.golden_id;
+  const res = await gql<Record<string, Record<string, { edges: { node: Ref }[] }>>>(
+    stack,
+    clinician,
+    `query ($id: ID!) { patient(id: $id) {
+      carePlans(first: 100) { ${REF_LIST} } goals(first: 100) { ${REF_LIST} } procedures(first: 100) { ${REF_LIST} }
+      conditions(first: 100) { ${REF_LIST} } diagnosticReports(first: 100) { ${REF_LIST} } observations(first: 100) { ${REF_LIST} } } }`,
+    { id: planPatient },
+  );
+  assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
+  const patient = res.body.data!.patient!;
+  /** Every `Type/id` each source's items of these lists answer to. */
+  const held = (lists: string[]) =>
+    new Set(
+      lists.flatMap((l) =>
+        patient[l]!.edges.flatMap((e) =>
+          e.node.provenance.map((p) => `${p.source}|${(JSON.parse(e.node.fhir) as { resourceType: string }).resourceType}/${p.resourceId}`),
+        ),
+      ),
+    );
+  const targets = held(['goals', 'procedures', 'conditions', 'observations']);
+  const refsOf = (list: string, paths: (r: Record<string, unknown>) => unknown[]) =>
+    patient[list]!.edges.flatMap((e) => {
+      const source = e.node.provenance[0]!.source;
+      return paths(JSON.parse(e.node.fhir) as Record<string, unknown>).flatMap((x) => {
+        const ref = (x as { reference?: unknown } | undefined)?.reference;
+        return typeof ref === 'string' ? [`${source}|${ref}`] : [];
+      });
+    });
+  const planRefs = refsOf('carePlans', (p) => [
+    ...((p.goal as unknown[]) ?? []),
+    ...((p.addresses as unknown[]) ?? []),
+    ...((p.activity as { reference?: unknown; outcomeReference?: unknown[] }[]) ?? []).flatMap((a) => [
+      a.reference,
+      ...(a.outcomeReference ?? []),
+    ]),
+  ]);
+  const reportRefs = refsOf('diagnosticReports', (r) => (r.result as unknown[]) ?? []);
+  assert.ok(
+    planRefs.some((r) => r.includes('|Goal/')) && reportRefs.length > 0,
+    'the simulated chart has plans with goals and reports with results',
+  );
+  for (const ref of [...planRefs, ...reportRefs]) assert.ok(targets.has(ref), `${ref} is on the chart`);
+});
