@@ -1,7 +1,7 @@
 // What one connection's clinical resources are translated with, built once at start from
-// configuration: the connection's id and time zone, its vendor profile's known deviations and the
-// concept maps it names (of config/concept-maps, CONCEPT_MAP_DIRS: one vendor's local codes are
-// never read through another's maps), and the unit rules (config/units.json, UNITS_FILE). The
+// configuration: the connection's id and time zone, its vendor profile's known deviations, the
+// concept maps (config/concept-maps and the deployment's CONCEPT_MAP_DIRS; the profile's must be
+// among them), and the unit rules (config/units.json, UNITS_FILE). The
 // initial load and the read-through both take their ItemContext from here, so a resource reads the
 // same whichever path brought it.
 import type { ConnectionConfig, VendorProfile } from '../../platform/config.ts';

@@ -36,9 +36,12 @@ export type MergedItem = {
   /** The codings as the source sent them (not produced by a concept map). */
   readonly originalCodings: readonly Coding[];
   readonly effective: { readonly instant: string; readonly precision: string } | null;
-  /** Normalized (preferred UCUM unit), with the value and unit as the first source (one without a conversion first) sent them. */
+  /** Normalized (preferred UCUM unit), with the value and unit as that first source sent them. */
   readonly value: CanonicalItem['value'];
-  /** The canonical resource of the first source (one that needed no unit conversion, then by source id): sources agree on the fact, not on every detail. */
+  /**
+   * The canonical resource of the first source (one that needed no unit conversion, then by source id): sources
+   * agree on the fact, not on every detail.
+   */
   readonly resource: FhirJson;
   readonly flags: readonly TranslationIssue[];
   /** One per source item stating the fact. */

@@ -14,6 +14,7 @@ import { toOperationOutcome, type OperationOutcome } from '../../translation/out
 import { NO_ID, quarantine, quarantineSubject, type QuarantineEntry } from '../../translation/quarantine.ts';
 import { loadTerminology, type Terminology } from '../../translation/terminology/translate.ts';
 import { loadUnitRules, type UnitRules } from '../../translation/units.ts';
+import { connectionIngest } from '../clinical-store/connection-ingest.ts';
 import { ingestResources } from '../clinical-store/ingest.ts';
 import { linkBatch } from '../mpi/store.ts';
 import { quarantineRowsByFilter, quarantineRowsByKey, type QuarantineFilter, type QuarantineKey } from './list.ts';
@@ -140,14 +141,7 @@ async function reprocessClinical(
     const report = await ingestResources(
       db,
       batch.map((e) => e.payload),
-      {
-        source: connection.id,
-        timeZone: connection.timeZone,
-        retrievedAt: batch[0]!.receivedAt,
-        terminology: config.terminology,
-        units: config.units,
-        numbersAsStrings: profile.numbersAsStrings,
-      },
+      connectionIngest(connection, profile, config).context(batch[0]!.receivedAt),
       protection,
     );
     for (const e of batch) {

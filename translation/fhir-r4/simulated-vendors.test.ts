@@ -87,11 +87,12 @@ for (const site of sites) {
   });
 }
 
-test("one vendor's local codes are not read through another's maps", () => {
-  const cernerOnly = profileTerminology(all, loadVendorProfile('cerner').conceptMaps);
+test("a map applies by its code's system, whichever connection sends it; a profile needs its maps loaded", () => {
+  const atCerner = profileTerminology(all, loadVendorProfile('cerner').conceptMaps);
+  // An Epic lab code in an outside result filed at an Oracle Health hospital is still Epic's code.
   const epicCode = { system: EPIC.observationCodeSystem, code: '1510010' };
-  assert.equal(translate(epicCode, { terminology: all }).unmapped, false);
-  assert.equal(translate(epicCode, { terminology: cernerOnly }).unmapped, true);
+  assert.equal(translate(epicCode, { terminology: atCerner }).unmapped, false);
+  assert.equal(translate({ system: 'urn:oid:2.16.840.1.113883.19.999', code: '1510010' }, { terminology: atCerner }).unmapped, true);
   assert.throws(() => profileTerminology(all, ['urn:patient-gateway:ConceptMap:nowhere']), /not loaded/);
 });
 

@@ -71,14 +71,17 @@ let shared: Terminology | undefined;
 export const defaultTerminology = (): Terminology => (shared ??= loadTerminology());
 
 /**
- * Only the maps a vendor profile names (its `conceptMaps`): one vendor's local codes are never read
- * through another's maps. A url that names no loaded map is an error (a profile naming a map that
- * is not there would silently leave its codes unmapped).
+ * The terminology a connection translates with: every loaded map, the deployment's own
+ * (CONCEPT_MAP_DIRS) included. A map applies by its source system, whichever connection sends the
+ * code (an Epic code in an outside result filed at a Cerner hospital is still Epic's code), and two
+ * maps of one source code into one target system are refused at load, so no vendor's map can
+ * change another's codes. The profile's `conceptMaps` are the maps its codes need: a url that names
+ * no loaded map stops the start (its codes would silently stay unmapped).
  */
 export function profileTerminology(terminology: Terminology, urls: readonly string[]): Terminology {
   const missing = urls.filter((u) => !terminology.maps.some((m) => m.map.url === u));
   if (missing.length > 0) throw new Error(`vendor profile names concept maps that are not loaded: ${missing.join(', ')}`);
-  return buildTerminology(terminology.maps.filter((m) => urls.includes(m.map.url)));
+  return terminology;
 }
 
 export type TranslateContext = {
