@@ -4,10 +4,8 @@ import assert from 'node:assert/strict';
 import { createFrameDecoder, encodeFrame, MLLP, type DecodeEvent } from './framing.ts';
 
 const msg = (n: number): Buffer => Buffer.from(`MSH|^~\\&|SIM|FAC|GW|GW|20260101000000||ADT^A01|M${n}|P|2.5\rPID|1||${n}\r`);
-const messagesOf = (events: DecodeEvent[]): string[] =>
-  events.flatMap((e) => (e.kind === 'message' ? [e.message.toString('latin1')] : []));
-const discardedOf = (events: DecodeEvent[]): number =>
-  events.reduce((n, e) => n + (e.kind === 'discarded' ? e.bytes : 0), 0);
+const messagesOf = (events: DecodeEvent[]): string[] => events.flatMap((e) => (e.kind === 'message' ? [e.message.toString('latin1')] : []));
+const discardedOf = (events: DecodeEvent[]): number => events.reduce((n, e) => n + (e.kind === 'discarded' ? e.bytes : 0), 0);
 
 test('encodeFrame wraps the message in VT ... FS CR', () => {
   const frame = encodeFrame(Buffer.from('AB'));
@@ -19,7 +17,11 @@ test('a stream cut at every possible byte gives the same messages', () => {
   for (let cut = 0; cut <= stream.length; cut += 1) {
     const decoder = createFrameDecoder({ maxMessageBytes: 1000 });
     const events = [...decoder.push(stream.subarray(0, cut)), ...decoder.push(stream.subarray(cut))];
-    assert.deepEqual(messagesOf(events), [1, 2, 3].map((n) => msg(n).toString('latin1')), `cut at ${cut}`);
+    assert.deepEqual(
+      messagesOf(events),
+      [1, 2, 3].map((n) => msg(n).toString('latin1')),
+      `cut at ${cut}`,
+    );
     assert.equal(discardedOf(events), 0);
   }
   const decoder = createFrameDecoder({ maxMessageBytes: 1000 });
