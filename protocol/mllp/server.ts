@@ -177,8 +177,8 @@ function serve(
   let idleTimer: NodeJS.Timeout | undefined;
   let slowTimer: NodeJS.Timeout | undefined;
   let slowTimerFrame = -1;
-  let idle = Promise.resolve();
-  let markIdle: () => void = () => {};
+  let drained = Promise.resolve();
+  let markDrained: () => void = () => {};
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
 
   emit({ type: 'connection_opened', connectionId, remoteAddress });
@@ -219,7 +219,7 @@ function serve(
   const drain = async (): Promise<void> => {
     if (busy) return;
     busy = true;
-    idle = new Promise((resolve) => (markIdle = resolve));
+    drained = new Promise((resolve) => (markDrained = resolve));
     try {
       while (queue.length > 0 && !closeReason) {
         const item = queue.shift()!;
@@ -239,12 +239,14 @@ function serve(
           break;
         }
         handled += 1;
-        if (socket.writable) socket.write(encodeFrame(ack));
+        // The peer left while its message was handled: the sender will resend it, the inbox makes that harmless.
+        if (!socket.writable) break;
+        socket.write(encodeFrame(ack));
         emit({ type: 'message_acked', connectionId, bytes: item.message.length, ackBytes: ack.length, durationMs: Date.now() - started });
       }
     } finally {
       busy = false;
-      markIdle();
+      markDrained();
       armIdle();
     }
   };
@@ -267,7 +269,7 @@ function serve(
   });
   socket.on('end', () => {
     // The sender half-closed: answer what it sent, then close our side.
-    void idle.then(() => drain()).then(() => end(CLOSE_REASONS.peer));
+    void drained.then(() => drain()).then(() => end(CLOSE_REASONS.peer));
   });
   socket.on('error', (error: NodeJS.ErrnoException) => {
     log.debug('socket_error', { connectionId, code: error.code });
@@ -292,7 +294,7 @@ function serve(
       // Messages not yet started are dropped unanswered (the sender resends them); the one in flight finishes.
       queue.length = 0;
       socket.pause();
-      await idle;
+      await drained;
       end(CLOSE_REASONS.shutdown);
       await closed;
     },
