@@ -330,3 +330,44 @@ test('TLS with a self-signed certificate made for this test', { skip: opensslAva
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a sender that half-closes after its frames still gets every ACK; the handler sees who and when', async () => {
+  const metas: { remoteAddress: string; connectionId: string; receivedAt: Date }[] = [];
+  const { server } = await start({
+    handler: async (m, meta) => {
+      metas.push(meta);
+      await sleep(20);
+      return ackFor(m);
+    },
+  });
+  const c = await rawConnection(server.port);
+  const before = Date.now();
+  c.socket.end(Buffer.concat([encodeFrame(message('H1')), encodeFrame(message('H2'))]));
+  await c.closed;
+  assert.deepEqual(c.replies.map(ackedId), ['H1', 'H2']);
+  assert.equal(metas.length, 2);
+  assert.equal(metas[0]!.remoteAddress.replace(/^::ffff:/, ''), '127.0.0.1');
+  assert.equal(metas[0]!.connectionId, metas[1]!.connectionId);
+  assert.ok(metas[0]!.receivedAt.getTime() >= before - 5 && metas[0]!.receivedAt.getTime() <= Date.now());
+});
+
+test('graceful close drops messages not yet started: only the one in flight is answered', async () => {
+  let entered: () => void = () => {};
+  const inHandler = new Promise<void>((r) => (entered = r));
+  const handled: string[] = [];
+  const { server } = await start({
+    handler: async (m) => {
+      handled.push(idOf(m));
+      entered();
+      await sleep(150);
+      return ackFor(m);
+    },
+  });
+  const c = await rawConnection(server.port);
+  c.socket.write(Buffer.concat([encodeFrame(message('Q1')), encodeFrame(message('Q2')), encodeFrame(message('Q3'))]));
+  await inHandler;
+  await server.close();
+  await c.closed;
+  assert.deepEqual(c.replies.map(ackedId), ['Q1']);
+  assert.deepEqual(handled, ['Q1']);
+});
