@@ -219,6 +219,9 @@ test('the v2.7 truncation character is accepted', () => {
   const m = parseMessage('MSH|^~\\&#|A|B|||||X|P|2.7\r');
   assert.equal(m.delimiters.truncation, '#');
   assert.equal(get(m, 'MSH', 2), '^~\\&#');
+  assert.equal(escapeValue('a#b', m.delimiters), 'a\\P\\b');
+  assert.equal(unescapeValue('a\\P\\b', m.delimiters), 'a#b');
+  assert.equal(unescapeValue('a\\P\\b', DEFAULT_DELIMITERS), 'a\\P\\b');
 });
 
 test('built segments are escaped, omit trailing empty fields and end with CR', () => {

@@ -89,7 +89,7 @@ export function readDelimiters(text: string, segment: number): Delimiters {
   const all = [field, ...encoding];
   const unusable = all.some((c) => /[A-Za-z0-9\s]/.test(c)) || new Set(all).size !== all.length;
   if (unusable) throw new Hl7Error('INVALID_ENCODING_CHARACTERS', { segment, field: /[A-Za-z0-9\s]/.test(field) ? 1 : 2 });
-  const [component, repetition, escape, subcomponent, truncation] = encoding as unknown as string[];
+  const [component, repetition, escape, subcomponent, truncation] = [...encoding];
   return {
     field,
     component: component!,
@@ -223,7 +223,7 @@ export const writeFile = (file: Hl7File): string =>
   file.leading +
   file.parts.map((p) => (p.kind === 'envelope' ? writeSegment(p.segment, p.delimiters) : writeMessage(p.message))).join('');
 
-// Escapes, in the order a reader must undo them: \F\ \S\ \T\ \R\ \E\ name the delimiters.
+// \F\ \S\ \T\ \R\ \E\ name the delimiters (\P\ the v2.7 truncation character).
 const ESCAPE_NAMES = { F: 'field', S: 'component', T: 'subcomponent', R: 'repetition', E: 'escape' } as const;
 
 /** Undoes ER7 escapes in one leaf value; unknown sequences (\H\, \.br\, ...) are kept as written. */
@@ -249,6 +249,7 @@ export function unescapeValue(raw: string, d: Delimiters): string {
 
 function decodeEscape(body: string, d: Delimiters): string | undefined {
   if (body.length === 1 && body in ESCAPE_NAMES) return d[ESCAPE_NAMES[body as keyof typeof ESCAPE_NAMES]];
+  if (body === 'P' && d.truncation) return d.truncation;
   if (/^X(?:[0-9A-Fa-f]{2})+$/.test(body)) {
     const bytes = Buffer.from(body.slice(1), 'hex');
     try {
@@ -270,6 +271,7 @@ export function escapeValue(text: string, d: Delimiters): string {
     [d.repetition]: 'R',
     '\r': 'X0D',
     '\n': 'X0A',
+    ...(d.truncation ? { [d.truncation]: 'P' } : {}),
   };
   return [...text].map((c) => (c in names ? `${d.escape}${names[c]}${d.escape}` : c)).join('');
 }

@@ -29,7 +29,7 @@ export type Hl7ErrorCode = keyof typeof HL7_ERROR;
 export interface Hl7Location {
   /** 1-based segment position in the input (blank lines are not counted). */
   readonly segment: number;
-  /** HL7 field number (MSH-1 is the field separator), when the problem is in one field. */
+  /** HL7 field number (MSH-1 is the field separator; 0 is the segment id), when the problem is in one field. */
   readonly field?: number;
 }
 
