@@ -84,3 +84,25 @@ test('a parse error becomes an ERR with its table 0357 code and no message conte
   assert.ok(!err.text?.includes('SECRET'));
   assert.match(err.text ?? '', /UNSUPPORTED_VERSION/);
 });
+
+test('a v2.3 original also gets the error in ERR-1, where 2.1-2.4 receivers read it', () => {
+  const old = parseMessage('MSH|^~\\&|S|F|R|G|2026||ORU^R01|C5|P|2.3\rPID|1');
+  const ack = parseMessage(
+    writeMessage(
+      buildAck(old, {
+        code: 'AE',
+        controlId: 'K5',
+        dateTime: '2026',
+        error: { condition: '102', severity: 'E', location: { segmentId: 'OBX', sequence: 2, field: 5 } },
+      }),
+    ),
+  );
+  assert.equal(get(ack, 'ERR', 1, 1, 1), 'OBX');
+  assert.equal(get(ack, 'ERR', 1, 1, 2), '2');
+  assert.equal(get(ack, 'ERR', 1, 1, 3), '5');
+  assert.equal(get(ack, 'ERR', 1, 1, 4, 1), '102');
+  assert.equal(get(ack, 'ERR', 1, 1, 4, 3), 'HL70357');
+  assert.equal(get(ack, 'ERR', 3), '102');
+  // 2.5 and later leave the deprecated ERR-1 empty.
+  assert.equal(get(parseMessage(writeMessage(buildAck(original, { code: 'AE', controlId: 'K', dateTime: '2026' }))), 'ERR', 1), '');
+});

@@ -1,9 +1,9 @@
 // Acknowledgments: the ACK a receiver sends back for a message, in the original's delimiters,
 // with the sender and receiver swapped, MSA naming the original control id and, when the outcome
-// is not plain acceptance, an ERR segment with a table 0357 code.
+// is not plain acceptance, an ERR segment with a table 0357 code (ERR-3, and ERR-1 for v2.1-2.4).
 import { buildHeader, buildSegment, type Hl7Message } from './er7.ts';
 import { HL7_ERROR, type Hl7Error } from './errors.ts';
-import { raw } from './message.ts';
+import { get, raw } from './message.ts';
 
 /** Table 0008: original mode (AA/AE/AR) and enhanced-mode accept acknowledgments (CA/CE/CR). */
 export const ACK_CODE = {
@@ -80,12 +80,16 @@ export function buildAck(original: Hl7Message, options: AckOptions): Hl7Message 
   const error = options.error ?? defaultError(options.code);
   if (!error) return { delimiters: d, segments: [msh, msa] };
   const location = error.location;
+  const cwe = [error.condition, HL7_ERROR_CONDITION[error.condition], 'HL70357'];
+  // Before v2.5 ERR-1 (ELD) was the only place for the error; receivers of 2.1-2.4 read it there.
+  const before25 = /^2\.[1-4](\.|$)/.test(get(original, 'MSH', 12) ?? '');
+  const eld = [location?.segmentId ?? '', String(location?.sequence ?? ''), String(location?.field ?? ''), cwe];
   const err = buildSegment(
     'ERR',
     [
-      '',
+      before25 ? eld : '',
       location ? [location.segmentId, String(location.sequence ?? 1), location.field === undefined ? '' : String(location.field)] : '',
-      [error.condition, HL7_ERROR_CONDITION[error.condition], 'HL70357'],
+      cwe,
       error.severity,
       '',
       '',
