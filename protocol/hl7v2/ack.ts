@@ -83,7 +83,7 @@ export function buildAck(original: Hl7Message, options: AckOptions): Hl7Message 
   const cwe = [error.condition, HL7_ERROR_CONDITION[error.condition], 'HL70357'];
   // Before v2.5 ERR-1 (ELD) was the only place for the error; receivers of 2.1-2.4 read it there.
   const before25 = /^2\.[1-4](\.|$)/.test(get(original, 'MSH', 12) ?? '');
-  const eld = [location?.segmentId ?? '', String(location?.sequence ?? ''), String(location?.field ?? ''), cwe];
+  const eld = [location?.segmentId ?? '', location ? String(location.sequence ?? 1) : '', String(location?.field ?? ''), cwe];
   const err = buildSegment(
     'ERR',
     [
