@@ -220,34 +220,48 @@ test('two workers never claim the same row (SKIP LOCKED)', { skip: process.env.D
   await drain();
 });
 
+/**
+ * The database, with its transaction's connection terminated from another connection (as an
+ * operator or a failover would) right after a statement matching `after`.
+ */
+const killedAfter = (after: RegExp): Database => ({
+  ...t.db,
+  transaction: (fn) =>
+    t.db.transaction(async (tx) => {
+      const pid = (await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      return fn({
+        query: async (text, params) => {
+          const r = await tx.query(text, params);
+          if (after.test(text)) await t.db.query('SELECT pg_terminate_backend($1)', [pid]);
+          return r;
+        },
+      } as Queryable);
+    }),
+});
+const unavailable = (e: unknown) => e instanceof ProductError && e.code === 'DATABASE_UNAVAILABLE';
+
 test(
   'the connection killed mid-transaction: receive rejects (no positive ACK) and nothing is half-written',
   { skip: process.env.DATABASE_URL ? false : NO_CONNECTION_TO_KILL },
   async () => {
     const n = await count();
-    const killing: Database = {
-      ...t.db,
-      transaction: (fn) =>
-        t.db.transaction(async (tx) => {
-          const pid = (await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-          return fn({
-            query: async (text, params) => {
-              const r = await tx.query(text, params);
-              // From another connection, as an operator or a failover would.
-              if (/INSERT INTO inbox_message/.test(text)) await t.db.query('SELECT pg_terminate_backend($1)', [pid]);
-              return r;
-            },
-          } as Queryable);
-        }),
-    };
-    await assert.rejects(
-      receive(killing, message('K-1'), t.protection),
-      (e: unknown) => e instanceof ProductError && e.code === 'DATABASE_UNAVAILABLE',
-    );
+    await assert.rejects(receive(killedAfter(/INSERT INTO inbox_message/), message('K-1'), t.protection), unavailable);
     assert.equal(await count(), n);
     // The sender retries: accepted now, once.
     assert.equal((await receive(t.db, message('K-1'), t.protection)).status, 'accepted');
     assert.equal(await count(), n + 1);
+    await drain();
+  },
+);
+
+test(
+  'the connection killed mid-claim: the message stays pending, not claimed by nobody',
+  { skip: process.env.DATABASE_URL ? false : NO_CONNECTION_TO_KILL },
+  async () => {
+    const { id } = await receive(t.db, message('K-2'), t.protection);
+    await assert.rejects(claim(killedAfter(/WITH ready/), { limit: 1, workerId: 'w', policy }, t.protection), unavailable);
+    assert.deepEqual(await inboxState(t.db, id), { state: 'pending', attempts: 0, lastError: null, deadReason: null });
+    assert.equal((await claimOne())[0]?.id, id);
     await drain();
   },
 );
