@@ -17,6 +17,7 @@ import { auditRoleRisks } from '../orchestration/audit/grants.ts';
 import { startAuditCheckpoints, type CheckpointSchedule, type CheckpointScheduler } from '../orchestration/audit/checkpoint.ts';
 import { CLINICAL_STORE_MIGRATIONS } from '../orchestration/clinical-store/store.ts';
 import { connectionIngest } from '../orchestration/clinical-store/connection-ingest.ts';
+import { INGEST_MIGRATIONS } from '../orchestration/ingest/migrations.ts';
 import { MPI_MIGRATIONS } from '../orchestration/mpi/store.ts';
 import { initialLoad, type LoadReport } from '../orchestration/sync/initial-load.ts';
 import { liveFieldCipher } from '../security/field-encryption.ts';
@@ -33,7 +34,13 @@ import { vendorAdapterSubgraph } from '../subgraphs/vendor-adapter/subgraph.ts';
 import { QUARANTINE_MIGRATIONS } from '../translation/quarantine.ts';
 import { integrationSubgraph } from '../subgraphs/integration/subgraph.ts';
 
-export const ALL_MIGRATIONS = [...AUDIT_MIGRATIONS, ...MPI_MIGRATIONS, ...QUARANTINE_MIGRATIONS, ...CLINICAL_STORE_MIGRATIONS];
+export const ALL_MIGRATIONS = [
+  ...AUDIT_MIGRATIONS,
+  ...MPI_MIGRATIONS,
+  ...QUARANTINE_MIGRATIONS,
+  ...CLINICAL_STORE_MIGRATIONS,
+  ...INGEST_MIGRATIONS,
+];
 
 /** Where the product's data lives, from the environment: DATABASE_URL, else PGlite under DATA_DIR/pg; DB_SCHEMA. */
 export function databaseOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): DatabaseOptions {

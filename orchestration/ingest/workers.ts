@@ -1,0 +1,98 @@
+// The processing loop: `concurrency` workers, each claiming one message at a time, handing it to
+// the handler and recording the outcome. Idle workers poll every pollMs; an optional wake-up
+// (Redis pub/sub, a listener in the same process) makes them look at once after a receive. The
+// wake-up is only a hint: nothing is lost without it, work is found by polling PostgreSQL.
+//
+// Delivery is at-least-once (a worker that dies, or outlives its lease, leaves the message to be
+// claimed again): the handler's apply step must be idempotent.
+import { randomUUID } from 'node:crypto';
+import type { Database } from '../../platform/db.ts';
+import { logger } from '../../platform/log.ts';
+import type { IdentifierProtection } from '../../security/identifier-protection.ts';
+import { claim, complete, DEFAULT_LEASE_MS, fail, type ClaimedMessage } from './inbox.ts';
+import { DEFAULT_RETRY, errorSummary, PermanentFailure, type RetryPolicy } from './state.ts';
+
+/** Something that calls back when new work may be there; returns an unsubscribe. */
+export type WakeUp = { subscribe(onWake: () => void): () => void };
+
+export type WorkerOptions = {
+  readonly db: Database;
+  readonly protection: Pick<IdentifierProtection, 'revealPayload'>;
+  /** Applies one message; throws PermanentFailure for a message that will never succeed, anything else is retried. */
+  readonly handler: (message: ClaimedMessage) => Promise<void>;
+  readonly concurrency: number;
+  readonly pollMs: number;
+  readonly wakeUp?: WakeUp;
+  readonly leaseMs?: number;
+  readonly policy?: RetryPolicy;
+  readonly workerId?: string;
+};
+
+export type Workers = {
+  /** Stops claiming; resolves when the messages in hand are finished. */
+  stop(): Promise<void>;
+};
+
+const log = logger('ingest');
+
+export function runWorkers(options: WorkerOptions): Workers {
+  const policy = options.policy ?? DEFAULT_RETRY;
+  const base = options.workerId ?? `w-${randomUUID().slice(0, 8)}`;
+  let stopped = false;
+  const sleepers = new Set<() => void>();
+  const wakeAll = (): void => {
+    for (const wake of [...sleepers]) wake();
+  };
+  const unsubscribe = options.wakeUp?.subscribe(wakeAll);
+
+  const idle = (): Promise<void> =>
+    new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        sleepers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, options.pollMs);
+      sleepers.add(done);
+    });
+
+  const processOne = async (message: ClaimedMessage): Promise<void> => {
+    try {
+      await options.handler(message);
+    } catch (error) {
+      const kind = error instanceof PermanentFailure ? 'permanent' : 'transient';
+      const outcome = await fail(options.db, message, kind, errorSummary(error), policy);
+      log.warn('inbox_message_failed', { id: message.id, attempt: message.attempt, kind, outcome: outcome?.state ?? 'lost-claim' });
+      return;
+    }
+    if (!(await complete(options.db, message))) log.warn('inbox_claim_lost', { id: message.id, attempt: message.attempt });
+  };
+
+  const loop = async (workerId: string): Promise<void> => {
+    while (!stopped) {
+      try {
+        const [message] = await claim(
+          options.db,
+          { limit: 1, workerId, leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS, policy },
+          options.protection,
+        );
+        if (message) await processOne(message);
+        else await idle();
+      } catch (error) {
+        // The database away: the message stays claimed until its lease ends; poll again later.
+        log.warn('inbox_worker_error', { error: errorSummary(error) });
+        await idle();
+      }
+    }
+  };
+
+  const loops = Array.from({ length: options.concurrency }, (_, i) => loop(`${base}-${i}`));
+  return {
+    async stop() {
+      stopped = true;
+      unsubscribe?.();
+      wakeAll();
+      await Promise.all(loops);
+    },
+  };
+}
