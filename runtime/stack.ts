@@ -121,7 +121,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
     const checkpoints = await startAuditCheckpointing(db, keys);
     cleanups.push(() => checkpoints.stop());
-    // Cached clinical data is encrypted with the field-encryption keys (platform/cache.ts).
+    // Cached values are encrypted with the field-encryption keys (platform/cache.ts).
     const cache = openCache({ redisUrl: options.redisUrl, prefix: `pgw:${db.schema}`, cipher: protectionFor(keys).cipher, production });
     cleanups.push(async () => {
       if (options.dropSchemaOnClose) await cache.clear();
