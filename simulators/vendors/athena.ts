@@ -18,7 +18,7 @@ import { random } from '../population/random.ts';
 import type { Appearance } from '../population/model.ts';
 import type { FhirObservation, FhirPatient, Identifier, Reference } from '../fhir-types.ts';
 import type { ShapedAppearance, ShaperContext, VendorShaper } from '../site-data.ts';
-import { categoryConcept, planLinks, renderDetail, statusConcept } from './common.ts';
+import { categoryConcept, planLinks, renderDetail, statusConcept, chartResources } from './common.ts';
 import { ATHENA, ATHENA_SYSTEMS, STANDARD } from './constants.ts';
 import { MARITAL_DISPLAY, dateIn, localTime, numbers, touched, utcSeconds, zonedTime } from './format.ts';
 import { standardRace } from './race.ts';
@@ -250,18 +250,7 @@ export function athenaShaper(ctx: ShaperContext): VendorShaper {
       return {
         patient: patient(a, pid, mrn, enterprise),
         mrn,
-        resources: {
-          Observation: [...Observation, ...detail.localObservations],
-          Condition,
-          MedicationRequest,
-          CarePlan,
-          Encounter,
-          MedicationAdministration: detail.MedicationAdministration,
-          MedicationStatement: detail.MedicationStatement,
-          Goal: detail.Goal,
-          Procedure: detail.Procedure,
-          DiagnosticReport: detail.DiagnosticReport,
-        },
+        resources: chartResources({ Observation, Condition, MedicationRequest, CarePlan, Encounter }, detail),
       };
     },
   };

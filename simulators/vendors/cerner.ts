@@ -29,7 +29,7 @@ import type {
   Reference,
 } from '../fhir-types.ts';
 import type { ShapedAppearance, ShaperContext, VendorShaper } from '../site-data.ts';
-import { categoryConcept, planLinks, renderDetail, statusConcept } from './common.ts';
+import { categoryConcept, planLinks, renderDetail, statusConcept, chartResources } from './common.ts';
 import { CERNER, CERNER_CODE_SETS, STANDARD, cernerCodeSet } from './constants.ts';
 import { MARITAL_DISPLAY, dateIn, narrative, numbers, touched, utcMillis, uuidLike } from './format.ts';
 import { cernerRace } from './race.ts';
@@ -389,18 +389,7 @@ export function cernerShaper(ctx: ShaperContext): VendorShaper {
       return {
         patient: patient(a, id, mrn, uuidLike(rng), rng.int(1, 9)),
         mrn,
-        resources: {
-          Observation: [...Observation, ...detail.localObservations],
-          Condition,
-          MedicationRequest,
-          CarePlan,
-          Encounter,
-          MedicationAdministration: detail.MedicationAdministration,
-          MedicationStatement: detail.MedicationStatement,
-          Goal: detail.Goal,
-          Procedure: detail.Procedure,
-          DiagnosticReport: detail.DiagnosticReport,
-        },
+        resources: chartResources({ Observation, Condition, MedicationRequest, CarePlan, Encounter }, detail),
       };
     },
   };

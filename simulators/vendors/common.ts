@@ -86,6 +86,20 @@ export type DetailResources = Pick<
   readonly procedureIds: ReadonlyMap<string, string>;
 };
 
+/** A patient's whole chart: the five types each vendor renders its own way, and the detail types rendered alike. */
+export const chartResources = (
+  own: Pick<ClinicalResources, 'Observation' | 'Condition' | 'MedicationRequest' | 'CarePlan' | 'Encounter'>,
+  detail: DetailResources,
+): ClinicalResources => ({
+  ...own,
+  Observation: [...own.Observation, ...detail.localObservations],
+  MedicationAdministration: detail.MedicationAdministration,
+  MedicationStatement: detail.MedicationStatement,
+  Goal: detail.Goal,
+  Procedure: detail.Procedure,
+  DiagnosticReport: detail.DiagnosticReport,
+});
+
 /** The resource types added after the first five, rendered the same way by every vendor. */
 export function renderDetail(c: SiteClinical, r: DetailRendering): DetailResources {
   const MedicationStatement = c.medicationStatements.map((s): FhirMedicationStatement => {

@@ -28,7 +28,7 @@ import type {
 } from '../fhir-types.ts';
 import type { ShapedAppearance, ShaperContext, VendorShaper } from '../site-data.ts';
 import { EPIC, STANDARD } from './constants.ts';
-import { categoryConcept, planLinks, renderDetail, statusConcept } from './common.ts';
+import { categoryConcept, planLinks, renderDetail, statusConcept, chartResources } from './common.ts';
 import { MARITAL_DISPLAY, dateIn, localTime, narrative, numbers, opaqueIds, touched, utcSeconds, zonedTime } from './format.ts';
 import { epicRace } from './race.ts';
 
@@ -346,18 +346,7 @@ export function epicShaper(ctx: ShaperContext): VendorShaper {
       return {
         patient: patient(a, id, mrn, `Z${nextEpi()}`, rng.chance(EPIC.invalidGenderShare)),
         mrn,
-        resources: {
-          Observation: [...Observation, ...detail.localObservations],
-          Condition,
-          MedicationRequest,
-          CarePlan,
-          Encounter,
-          MedicationAdministration: detail.MedicationAdministration,
-          MedicationStatement: detail.MedicationStatement,
-          Goal: detail.Goal,
-          Procedure: detail.Procedure,
-          DiagnosticReport: detail.DiagnosticReport,
-        },
+        resources: chartResources({ Observation, Condition, MedicationRequest, CarePlan, Encounter }, detail),
       };
     },
   };
