@@ -2,10 +2,7 @@
 // engineers (security reads too). They check arguments and call layer 3; each call is audited by
 // the subgraph's audit plugin through the types named in subgraph.ts (a row per patient an entry
 // or item is about, and one for the call itself).
-import type { ConnectionConfig, AdapterConfig } from '../../platform/config.ts';
-import type { Database } from '../../platform/db.ts';
 import { badUserInput, forbidden } from '../../platform/errors.ts';
-import type { IdentifierProtection } from '../../security/identifier-protection.ts';
 import { impact, impactSelector } from '../../orchestration/quarantine/impact.ts';
 import { listQuarantine, MAX_QUARANTINE_PAGE, type QuarantineKey } from '../../orchestration/quarantine/list.ts';
 import {
@@ -13,20 +10,14 @@ import {
   REPROCESS_STATUS,
   reprocessQuarantine,
   type ReprocessStatus as Status,
-  type TranslationConfig,
+  type ReprocessDeps,
 } from '../../orchestration/quarantine/reprocess.ts';
 import { cursorCodec, pageSize, text } from '../shared/arguments.ts';
 import type { SubgraphContext } from '../shared/context.ts';
 import type { ReprocessStatus, Resolvers } from './__generated__/resolvers.ts';
 
-export type IntegrationDeps = {
-  readonly db: Database;
-  readonly protection: IdentifierProtection;
-  readonly connections: readonly ConnectionConfig[];
-  readonly adapters: readonly AdapterConfig[];
-  /** The translation configuration re-processing uses; read from disk at each call when absent. */
-  readonly translation?: () => TranslationConfig;
-};
+/** What re-processing needs is all the subgraph needs (the translation configuration is read from disk at each call when absent). */
+export type IntegrationDeps = ReprocessDeps;
 
 /** A quarantine key as one opaque string: entry id and page cursor alike. */
 const keys = cursorCodec('quarantine', (k) => {
