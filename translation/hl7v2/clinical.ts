@@ -71,6 +71,8 @@ function orderKey(obr: Segment | undefined, orc: Segment | undefined, d: Delimit
 
 const codeKey = (c: Composite): string => `${codingSystem(at(c, 3)) ?? ''}|${at(c, 1)}|${at(c, 4)}`;
 
+const ATTACHMENT_TYPES: ReadonlySet<string> = new Set(['ED', 'RP']);
+
 type Order = { readonly key: string; readonly obr?: Segment; readonly path?: string; readonly effective?: string; results: string[] };
 
 /** Every clinical resource the message states, in message order. Errors go to `issues` (the caller refuses the message). */
@@ -100,6 +102,10 @@ export function translateClinical(message: Hl7Message, scope: ClinicalScope, iss
       const current = order;
       if (scope.messageCode === 'ORU' || scope.messageCode === 'OUL')
         reports.push({ order: current, resource: () => report(s, current, subject, scope, d, issues, path) });
+      last = undefined;
+    } else if (s.id === 'OBX' && ATTACHMENT_TYPES.has(value1(s, 2, d).toUpperCase())) {
+      // An encapsulated document or a pointer to one: the IG makes it a DocumentReference, which the store does not keep.
+      issues.push(warning(path(2), 'attached document (ED/RP) is not kept by the clinical store'));
       last = undefined;
     } else if (s.id === 'OBX') {
       // OBX outside an order (ADT, VXU): its own patient and time name it.

@@ -1,6 +1,7 @@
 // PID (with NK1) -> FHIR R4 Patient, per the IG's PID[Patient] and NK1[Patient] maps. The feed's
 // own patient numbers (MR, PI sent without an authority, or under the feed's own) are stamped with
 // the connection's identifier systems, so they index like a FHIR hospital's MRNs.
+import { createHash } from 'node:crypto';
 import { rawField } from '../../protocol/hl7v2/message.ts';
 import type { Delimiters, Segment } from '../../protocol/hl7v2/er7.ts';
 import { error, warning, type TranslationIssue } from '../issues.ts';
@@ -56,8 +57,8 @@ export function patientIdentifier(x: Cx, a: Authorities): Record<string, unknown
 
 /**
  * The source patient id a list of CX (PID-3, MRG-1) names: the feed's own MR, else its own PI,
- * else its first own number, else the first number sent. A value that cannot be a FHIR id is
- * refused (the MPI keys records on it; rewriting it would break lookups by the feed's number).
+ * else its first own number, else the first number sent. A number that cannot be a FHIR id (a
+ * space, an underscore) is replaced by its digest, the same for PID-3 and MRG-1.
  */
 export function sourcePatientIdOf(list: readonly Cx[], a: Authorities, path: string, issues: TranslationIssue[]): string | null {
   const withValue = list.filter((x) => x.value !== '');
@@ -70,8 +71,9 @@ export function sourcePatientIdOf(list: readonly Cx[], a: Authorities, path: str
   }
   if (own.length === 0) issues.push(warning(path, "no identifier under the feed's own authority; the first one sent keys the record"));
   if (!FHIR_ID.test(chosen.value)) {
-    issues.push(error(path, 'patient identifier has characters a record id cannot hold (letters, digits, - and . only, 64 at most)'));
-    return null;
+    // The record id must be a FHIR id; the number itself stays in Patient.identifier, where lookups go.
+    issues.push(warning(path, 'patient number is not a valid record id (letters, digits, - and .); the record id is its digest'));
+    return `h-${createHash('sha256').update(chosen.value).digest('hex').slice(0, 40)}`;
   }
   return chosen.value;
 }
