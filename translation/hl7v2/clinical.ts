@@ -178,7 +178,8 @@ function unitOf(c: Composite): Json {
   const text = at(c, 2);
   if (!code && !text) return {};
   const system = codingSystem(at(c, 3));
-  return compact({ unit: code || text, ...(system === 'http://unitsofmeasure.org' && code ? { system, code } : {}) });
+  // A unit code needs its system (FHIR qty-3): only UCUM's is kept as a code; any other unit is its text.
+  return system === 'http://unitsofmeasure.org' && code ? { unit: text || code, system, code } : { unit: code || text };
 }
 
 const COMPARATORS: ReadonlySet<string> = new Set(['<', '<=', '>=', '>']);

@@ -12,7 +12,7 @@ import type { Hl7TranslationContext } from './contract.ts';
 
 const skip = !sharedDataPresent() && SHARED_DATA_MISSING;
 const ROOT = join(SHARED_DATA, 'hl7v2');
-export const CORPUS_CONTEXT: Hl7TranslationContext = {
+const CORPUS_CONTEXT: Hl7TranslationContext = {
   source: 'hl7-corpus',
   timeZone: 'America/New_York',
   identifierSystems: { MR: 'urn:patient-gateway:connection:hl7-corpus:mr', PI: 'urn:patient-gateway:connection:hl7-corpus:pi' },

@@ -127,6 +127,13 @@ export function humanName(c: Composite): Json | undefined {
   });
 }
 
+/** XPN -> the name, and XPN.15 (called by) as a nickname beside it, as the IG maps it. */
+export function humanNames(c: Composite): Json[] {
+  const name = humanName(c);
+  const calledBy = at(c, 15);
+  return [...(name ? [name] : []), ...(calledBy ? [{ use: 'nickname', given: [calledBy] }] : [])];
+}
+
 /** XAD -> Address (IG XAD[Address]): SAD.1 street, XAD.2 other designation as lines. */
 export function address(c: Composite): Json | undefined {
   const line = [at(c, 1, 1), at(c, 2)].filter(Boolean);

@@ -20,6 +20,7 @@ import {
   hdUri,
   hl7Date,
   humanName,
+  humanNames,
   identifier,
   repetitions,
   type Cx,
@@ -101,9 +102,15 @@ export function translatePatient(
     .filter((x) => x.value)
     .map((x) => patientIdentifier(x, a));
   const ssn = at(field1(pid, 19, d), 1);
-  if (ssn) identifiers.push(identifier({ value: ssn, authority: { namespace: '', universalId: '', universalIdType: '' }, typeCode: 'SS', start: '', end: '' }, WELL_KNOWN_IDENTIFIER_SYSTEMS.SS));
+  const none: Hd = { namespace: '', universalId: '', universalIdType: '' };
+  if (ssn) identifiers.push(identifier({ value: ssn, authority: none, typeCode: 'SS', start: '', end: '' }, WELL_KNOWN_IDENTIFIER_SYSTEMS.SS));
+  // PID-20 DLN: number, issuing state or country (as the IG's DLN[Identifier]: the issuer names the system), expiry.
+  const dln = field1(pid, 20, d);
+  if (at(dln, 1))
+    identifiers.push(identifier({ value: at(dln, 1), authority: { ...none, namespace: at(dln, 2) }, typeCode: 'DL', start: '', end: at(dln, 3) }));
 
-  const names = fieldReps(pid, 5, d).flatMap((c) => humanName(c) ?? []);
+  // PID-9 aliases follow the legal names (the IG's name[2]); the preferred name stays the first official one.
+  const names = [...fieldReps(pid, 5, d), ...fieldReps(pid, 9, d)].flatMap((c) => humanNames(c));
   if (names.length === 0) issues.push(warning('PID-5', 'no patient name'));
 
   const birth = at(field1(pid, 7, d), 1);
