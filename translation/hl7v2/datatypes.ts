@@ -64,8 +64,9 @@ export function hdUri(h: Hd): string | undefined {
   // An ISO OID is the one global name: preferred over a namespace (the issue's rule for PID-3).
   if (h.universalId && h.universalIdType === 'ISO') return `urn:oid:${h.universalId}`;
   if (h.universalId && h.universalIdType === 'UUID') return `urn:uuid:${h.universalId}`;
-  if (h.namespace) return h.namespace;
-  return h.universalId || undefined;
+  // The IG takes the namespace as the system; FHIR's uri has no whitespace, so it is percent-encoded (NIST%20EHR).
+  if (h.namespace) return encodeURI(h.namespace);
+  return h.universalId ? encodeURI(h.universalId) : undefined;
 }
 
 /** CX, read: the value, its assigning authority, type code, validity. */
@@ -226,6 +227,13 @@ export function dateTime(value: string, timeZone: string, path: string, issues: 
   return t.ok ? t.value : undefined;
 }
 
-/** A FHIR dateTime string: dates as they are, times as ISO instants with the offset kept as UTC. */
+/**
+ * A FHIR dateTime string: dates as they are, times as UTC instants. Milliseconds are written only
+ * when sent, so the precision reads back (a minute becomes seconds: FHIR has no minute-only time).
+ */
 export const fhirDateTime = (t: TimeValue): string =>
-  t.precision === PRECISION.year || t.precision === PRECISION.month || t.precision === PRECISION.day ? t.value : t.instant;
+  t.precision === PRECISION.year || t.precision === PRECISION.month || t.precision === PRECISION.day
+    ? t.value
+    : t.precision === PRECISION.ms
+      ? t.instant
+      : t.instant.replace('.000Z', 'Z');

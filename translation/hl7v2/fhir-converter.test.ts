@@ -69,7 +69,7 @@ const OWN = /^urn:patient-gateway:connection:/;
 function systemName(system: unknown): string | undefined {
   if (typeof system !== 'string') return undefined;
   const m = EXAMPLE.exec(system) ?? OURS_LOCAL.exec(system);
-  const name = m ? decodeURIComponent(m[1]!) : system;
+  const name = decodeURIComponent(m ? m[1]! : system);
   if (!m && /^(urn:|https?:)/.test(system)) return system;
   const uri = codingSystem(name);
   return uri && !OURS_LOCAL.test(uri) ? uri : name.replaceAll(' ', '-');
