@@ -9,6 +9,10 @@ import { SHARED_DATA, SHARED_DATA_MISSING, sharedDataPresent } from '../../test/
 import { parseHl7 } from '../../protocol/hl7v2/er7.ts';
 import { translateHl7 } from './translate.ts';
 import type { Hl7TranslationContext } from './contract.ts';
+import { loadVendorProfile } from '../../platform/config.ts';
+import { sourceDemographics } from '../fhir-r4/patient.ts';
+import { toCanonicalItem, type ItemContext } from '../fhir-r4/clinical-item.ts';
+import { loadTerminology } from '../terminology/translate.ts';
 
 const skip = !sharedDataPresent() && SHARED_DATA_MISSING;
 const ROOT = join(SHARED_DATA, 'hl7v2');
@@ -17,6 +21,17 @@ const CORPUS_CONTEXT: Hl7TranslationContext = {
   timeZone: 'America/New_York',
   identifierSystems: { MR: 'urn:patient-gateway:connection:hl7-corpus:mr', PI: 'urn:patient-gateway:connection:hl7-corpus:pi' },
 };
+
+const profile = loadVendorProfile('hl7v2');
+const terminology = loadTerminology();
+const item: ItemContext = {
+  source: CORPUS_CONTEXT.source,
+  timeZone: CORPUS_CONTEXT.timeZone,
+  retrievedAt: '2026-12-05T00:00:00Z',
+  softwareVersion: 'test',
+  terminology,
+};
+const scope = { source: CORPUS_CONTEXT.source, systems: { MR: CORPUS_CONTEXT.identifierSystems.MR!, PI: CORPUS_CONTEXT.identifierSystems.PI! } };
 
 const hl7Files = (dir: string): string[] =>
   readdirSync(dir)
@@ -33,6 +48,7 @@ test('every corpus message translates or is refused with specific issues, and no
   assert.equal(samples.length, 139);
   const tally = { messages: 0, translated: 0, refused: 0, unparsed: 0 };
   const refusals: string[] = [];
+  const fhirRefusals: string[] = [];
   for (const file of [...samples, ...qa]) {
     let messages;
     try {
@@ -47,8 +63,16 @@ test('every corpus message translates or is refused with specific issues, and no
       for (const i of r.issues) assert.match(i.path, SPECIFIC_PATH, `${file}: issue path ${i.path}`);
       if (r.ok) {
         tally.translated += 1;
-        if (r.value.patient) assert.equal(r.value.patient.id, r.value.sourcePatientId);
-        for (const res of r.value.resources) assert.match(String(res.id), /^[a-f0-9]{40}$/);
+        if (r.value.patient) {
+          assert.equal(r.value.patient.id, r.value.sourcePatientId);
+          const p = sourceDemographics(r.value.patient as never, scope, profile, terminology);
+          assert.ok(p.ok, `${file}: ${JSON.stringify(p.issues)}`);
+        }
+        for (const res of r.value.resources) {
+          assert.match(String(res.id), /^[a-f0-9]{40}$/);
+          const c = toCanonicalItem(res, item);
+          if (!c.ok) fhirRefusals.push(`${file.split('/').pop()} ${res.resourceType}: ${JSON.stringify(c.issues.filter((i) => i.severity === 'error'))}`);
+        }
       } else {
         tally.refused += 1;
         assert.ok(
@@ -59,6 +83,7 @@ test('every corpus message translates or is refused with specific issues, and no
       }
     }
   }
+  assert.deepEqual(fhirRefusals, []);
   // The two unparsed files are rethinkhealth's invalid-on-purpose fixtures; the one refusal is a PID without any identifier.
   assert.deepEqual(tally, { messages: 155, translated: 154, refused: 1, unparsed: 2 });
   assert.deepEqual(refusals, ['edge-empty-segments.hl7: PID-3 no patient identifier']);
