@@ -31,7 +31,10 @@ const item: ItemContext = {
   softwareVersion: 'test',
   terminology,
 };
-const scope = { source: CORPUS_CONTEXT.source, systems: { MR: CORPUS_CONTEXT.identifierSystems.MR!, PI: CORPUS_CONTEXT.identifierSystems.PI! } };
+const scope = {
+  source: CORPUS_CONTEXT.source,
+  systems: { MR: CORPUS_CONTEXT.identifierSystems.MR!, PI: CORPUS_CONTEXT.identifierSystems.PI! },
+};
 
 const hl7Files = (dir: string): string[] =>
   readdirSync(dir)
@@ -71,7 +74,10 @@ test('every corpus message translates or is refused with specific issues, and no
         for (const res of r.value.resources) {
           assert.match(String(res.id), /^[a-f0-9]{40}$/);
           const c = toCanonicalItem(res, item);
-          if (!c.ok) fhirRefusals.push(`${file.split('/').pop()} ${res.resourceType}: ${JSON.stringify(c.issues.filter((i) => i.severity === 'error'))}`);
+          if (!c.ok)
+            fhirRefusals.push(
+              `${file.split('/').pop()} ${res.resourceType}: ${JSON.stringify(c.issues.filter((i) => i.severity === 'error'))}`,
+            );
         }
       } else {
         tally.refused += 1;
@@ -79,7 +85,12 @@ test('every corpus message translates or is refused with specific issues, and no
           r.issues.some((i) => i.severity === 'error'),
           `${file}: refused without an error`,
         );
-        refusals.push(`${file.split('/').pop()}: ${r.issues.filter((i) => i.severity === 'error').map((i) => `${i.path} ${i.message}`).join('; ')}`);
+        refusals.push(
+          `${file.split('/').pop()}: ${r.issues
+            .filter((i) => i.severity === 'error')
+            .map((i) => `${i.path} ${i.message}`)
+            .join('; ')}`,
+        );
       }
     }
   }

@@ -34,7 +34,10 @@ test('CX: value, assigning authority by its universal id type, type code, validi
     type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] },
     period: { start: '2020-01-01', end: '2030-12-31' },
   });
-  assert.equal(hdUri(cx(c('1^^^&a1b2c3d4-0000-4000-8000-000000000000&UUID^PI')).authority), 'urn:uuid:a1b2c3d4-0000-4000-8000-000000000000');
+  assert.equal(
+    hdUri(cx(c('1^^^&a1b2c3d4-0000-4000-8000-000000000000&UUID^PI')).authority),
+    'urn:uuid:a1b2c3d4-0000-4000-8000-000000000000',
+  );
   // A namespace (with a non-ISO universal id) is the system, as the IG says; FHIR's uri has no spaces.
   assert.equal(hdUri(cx(c('1^^^General Hosp&2.16.1&HCD^MR')).authority), 'General%20Hosp');
   // No authority: an SSN still has its well-known system; anything else has none (the caller decides).

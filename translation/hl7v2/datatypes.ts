@@ -70,7 +70,13 @@ export function hdUri(h: Hd): string | undefined {
 }
 
 /** CX, read: the value, its assigning authority, type code, validity. */
-export type Cx = { readonly value: string; readonly authority: Hd; readonly typeCode: string; readonly start: string; readonly end: string };
+export type Cx = {
+  readonly value: string;
+  readonly authority: Hd;
+  readonly typeCode: string;
+  readonly start: string;
+  readonly end: string;
+};
 
 export const cx = (c: Composite): Cx => ({
   value: at(c, 1),
@@ -211,7 +217,12 @@ export function nm(value: string): number | undefined {
 }
 
 /** SN (structured numeric): comparator, number, separator/suffix, second number. */
-export type Sn = { readonly comparator: string; readonly num1: number | undefined; readonly separator: string; readonly num2: number | undefined };
+export type Sn = {
+  readonly comparator: string;
+  readonly num1: number | undefined;
+  readonly separator: string;
+  readonly num2: number | undefined;
+};
 
 export const sn = (c: Composite): Sn => ({ comparator: at(c, 1), num1: nm(at(c, 2)), separator: at(c, 3), num2: nm(at(c, 4)) });
 

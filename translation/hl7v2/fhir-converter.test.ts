@@ -59,7 +59,9 @@ type Tally = { matched: number; compared: number; misses: string[] };
 /** Matched/compared per kind of field (the last words of a comparison's label), for the report. */
 const byField = new Map<string, { matched: number; compared: number }>();
 const kindOf = (where: string): string =>
-  /Patient\.(identifier \w+|name \w+|birthDate|gender)$/.exec(where)?.[1] ?? /(code|system|status|value|unit|effective|class|period\.start)$/.exec(where)?.[1] ?? 'presence';
+  /Patient\.(identifier \w+|name \w+|birthDate|gender)$/.exec(where)?.[1] ??
+  /(code|system|status|value|unit|effective|class|period\.start)$/.exec(where)?.[1] ??
+  'presence';
 
 const EXAMPLE = /^http:\/\/example\.com\/v2-to-fhir-converter\/(?:Identifier|CodeSystem|sid)\/(.+)$/;
 const OURS_LOCAL = /^urn:patient-gateway:hl7v2:coding-system:(.+)$/;
@@ -96,8 +98,7 @@ function compare(t: Tally, where: string, ours: unknown, theirs: unknown): void 
   if (JSON.stringify(ours) === JSON.stringify(theirs)) {
     t.matched += 1;
     k.matched += 1;
-  }
-  else t.misses.push(`${where}: ours ${JSON.stringify(ours)} vs ${JSON.stringify(theirs)}`);
+  } else t.misses.push(`${where}: ours ${JSON.stringify(ours)} vs ${JSON.stringify(theirs)}`);
 }
 
 const firstCoding = (cc: unknown): Json | undefined => ((cc as { coding?: Json[] } | undefined)?.coding ?? [])[0];
@@ -119,13 +120,18 @@ function comparePatient(t: Tally, name: string, ours: Json, theirs: Json, pidTex
     if (mine.system !== SSN) compareBoth(t, `${name} Patient.identifier type`, typeCode(mine), typeCode(other)); // rule 4
     const universalType = EXAMPLE.exec(String(other.system))?.[1];
     const hdTypeQuirk = universalType !== undefined && pidText.includes(`&${universalType}^`) && !/^urn:/.test(String(mine.system)); // rule 3
-    if (!OWN.test(String(mine.system)) && !hdTypeQuirk) compareBoth(t, `${name} Patient.identifier system`, systemName(mine.system), systemName(other.system)); // rule 2
+    if (!OWN.test(String(mine.system)) && !hdTypeQuirk)
+      compareBoth(t, `${name} Patient.identifier system`, systemName(mine.system), systemName(other.system)); // rule 2
   }
   for (const other of theirIds)
     if (!ourIds.some((i) => i.value === other.value)) compare(t, `${name} Patient.identifier value`, null, other.value);
-  const nicknames = new Set(((ours.name as Json[] | undefined) ?? []).filter((n) => n.use === 'nickname').flatMap((n) => n.given as string[]));
+  const nicknames = new Set(
+    ((ours.name as Json[] | undefined) ?? []).filter((n) => n.use === 'nickname').flatMap((n) => n.given as string[]),
+  );
   const ourNames = ((ours.name as Json[] | undefined) ?? []).filter((n) => n.use !== 'nickname');
-  const theirNames = ((theirs.name as Json[] | undefined) ?? []).filter((n) => n.family === undefined || pidText.includes(String(n.family))); // rule 6
+  const theirNames = ((theirs.name as Json[] | undefined) ?? []).filter(
+    (n) => n.family === undefined || pidText.includes(String(n.family)),
+  ); // rule 6
   const left = [...theirNames];
   for (const mine of ourNames) {
     const i = left.findIndex((n) => n.family === mine.family);
@@ -232,7 +238,7 @@ test('agreement with FHIR-Converter on the key fields of its 30 expected bundles
     assert.ok(r.ok, `${name}: refused: ${JSON.stringify(r.issues.filter((i) => i.severity === 'error'))}`);
     const bundle = JSON.parse(readFileSync(join(DIR, 'expected', file), 'utf8')) as { entry: { resource: Json }[] };
     const theirs = (type: string) => bundle.entry.map((e) => e.resource).filter((x) => x.resourceType === type);
-    const ours = (type: string) => (r.value.resources as Json[]).filter((x) => x.resourceType === type);
+    const ours = (type: string) => (r.value.resources as readonly Json[]).filter((x) => x.resourceType === type);
     const t: Tally = { matched: 0, compared: 0, misses: [] };
     const pid = message.segments.find((s) => s.id === 'PID');
     const theirPatient = theirs('Patient')[0];

@@ -64,8 +64,7 @@ export function patientIdentifier(x: Cx, a: Authorities): Record<string, unknown
 export function sourcePatientIdOf(list: readonly Cx[], a: Authorities, path: string, issues: TranslationIssue[]): string | null {
   const withValue = list.filter((x) => x.value !== '');
   const own = withValue.filter((x) => isOwn(x.authority, a));
-  const chosen =
-    own.find((x) => ownType(x) === 'MR') ?? own.find((x) => ownType(x) === 'PI') ?? own[0] ?? withValue[0] ?? undefined;
+  const chosen = own.find((x) => ownType(x) === 'MR') ?? own.find((x) => ownType(x) === 'PI') ?? own[0] ?? withValue[0] ?? undefined;
   if (!chosen) {
     issues.push(error(path, 'no patient identifier'));
     return null;
@@ -98,16 +97,17 @@ export function translatePatient(
   const sourcePatientId = sourcePatientIdOf(pid3.length > 0 ? pid3 : pid2, a, 'PID-3', issues);
   if (sourcePatientId === null) return { sourcePatientId, patient: null };
 
-  const identifiers = [...pid3, ...pid2, ...fieldReps(pid, 4, d).map(cx)]
-    .filter((x) => x.value)
-    .map((x) => patientIdentifier(x, a));
+  const identifiers = [...pid3, ...pid2, ...fieldReps(pid, 4, d).map(cx)].filter((x) => x.value).map((x) => patientIdentifier(x, a));
   const ssn = at(field1(pid, 19, d), 1);
   const none: Hd = { namespace: '', universalId: '', universalIdType: '' };
-  if (ssn) identifiers.push(identifier({ value: ssn, authority: none, typeCode: 'SS', start: '', end: '' }, WELL_KNOWN_IDENTIFIER_SYSTEMS.SS));
+  if (ssn)
+    identifiers.push(identifier({ value: ssn, authority: none, typeCode: 'SS', start: '', end: '' }, WELL_KNOWN_IDENTIFIER_SYSTEMS.SS));
   // PID-20 DLN: number, issuing state or country (as the IG's DLN[Identifier]: the issuer names the system), expiry.
   const dln = field1(pid, 20, d);
   if (at(dln, 1))
-    identifiers.push(identifier({ value: at(dln, 1), authority: { ...none, namespace: at(dln, 2) }, typeCode: 'DL', start: '', end: at(dln, 3) }));
+    identifiers.push(
+      identifier({ value: at(dln, 1), authority: { ...none, namespace: at(dln, 2) }, typeCode: 'DL', start: '', end: at(dln, 3) }),
+    );
 
   // PID-9 aliases follow the legal names (the IG's name[2]); the preferred name stays the first official one.
   const names = [...fieldReps(pid, 5, d), ...fieldReps(pid, 9, d)].flatMap((c) => humanNames(c));
@@ -153,7 +153,11 @@ export function translatePatient(
   const multiple = at(field1(pid, 24, d), 1).toUpperCase();
   const order = Number(at(field1(pid, 25, d), 1));
   const multipleBirth =
-    Number.isInteger(order) && order > 0 ? { multipleBirthInteger: order } : multiple === 'Y' || multiple === 'N' ? { multipleBirthBoolean: multiple === 'Y' } : {};
+    Number.isInteger(order) && order > 0
+      ? { multipleBirthInteger: order }
+      : multiple === 'Y' || multiple === 'N'
+        ? { multipleBirthBoolean: multiple === 'Y' }
+        : {};
 
   const patient = compact({
     resourceType: 'Patient',

@@ -36,7 +36,9 @@ test('effects: ADT upserts, A40 merges with MRG-1 as the prior record, ORU/ORM/V
   assert.equal(merge.value.effect, 'merge-patients');
   assert.equal(merge.value.mergedPatientId, '999');
   assert.deepEqual(errors(run(msh('ADT^A40^ADT_A39'), PID)), ['MRG: required segment is missing']);
-  assert.deepEqual(errors(run(msh('ADT^A40^ADT_A39'), PID, 'MRG|12345^^^HOSP^MR')), ['MRG-1: the merged-away record is the surviving record']);
+  assert.deepEqual(errors(run(msh('ADT^A40^ADT_A39'), PID, 'MRG|12345^^^HOSP^MR')), [
+    'MRG-1: the merged-away record is the surviving record',
+  ]);
   // v2.3 ADT without MSH-9.2: the trigger comes from EVN-1.
   const old = run('MSH|^~\\&|ADT|HOSP|GW|GW|20261201083000||ADT|C1|P|2.3', 'EVN|A04|20261201', PID);
   assert.ok(old.ok);
@@ -132,18 +134,23 @@ test('value types: SN comparator and range, CWE, ST lines, DT; reference range a
 
 test('refusals name the field and never quote the patient', () => {
   assert.deepEqual(errors(run(msh('ADT^A01'))), ['PID: required segment is missing']);
-  assert.deepEqual(errors(run(msh('ADT^A01'), 'PID|1||12345^^^HOSP^MR||Doe^Jane||19801345|F')), ['PID-7: birth date is not a valid HL7 v2 date']);
-  assert.deepEqual(errors(run(msh('ORU^R01'), PID, 'OBR|1||F1|1^x^L', 'OBX|1|NM|^no code||5||||||F', 'OBX|2|NM|2345-7^G^LN||5||||||F|||2026xx')), [
-    'OBX-3: observation identifier (the code) is missing',
-    'OBX[2]-14: not a valid HL7 v2 timestamp',
+  assert.deepEqual(errors(run(msh('ADT^A01'), 'PID|1||12345^^^HOSP^MR||Doe^Jane||19801345|F')), [
+    'PID-7: birth date is not a valid HL7 v2 date',
   ]);
+  assert.deepEqual(
+    errors(run(msh('ORU^R01'), PID, 'OBR|1||F1|1^x^L', 'OBX|1|NM|^no code||5||||||F', 'OBX|2|NM|2345-7^G^LN||5||||||F|||2026xx')),
+    ['OBX-3: observation identifier (the code) is missing', 'OBX[2]-14: not a valid HL7 v2 timestamp'],
+  );
   const r = run(msh('ADT^A01'), 'PID|1||12345^^^HOSP^MR||Doe^Jane||19801345|Q');
   for (const i of r.issues) assert.doesNotMatch(i.message, /Doe|Jane|12345|19801345|Q\b/);
   // A sex code outside table 0001 is repairable: a warning, the patient without a gender.
   const sex = run(msh('ADT^A01'), 'PID|1||12345^^^HOSP^MR||Doe^Jane||19800214|Q');
   assert.ok(sex.ok);
   assert.equal(sex.value.patient?.gender, undefined);
-  assert.deepEqual(sex.issues.map((i) => `${i.severity} ${i.path}`), ['warning PID-8']);
+  assert.deepEqual(
+    sex.issues.map((i) => `${i.severity} ${i.path}`),
+    ['warning PID-8'],
+  );
 });
 
 test('PV1 becomes an Encounter keyed by the visit number; an A03 finishes it under the same id', () => {

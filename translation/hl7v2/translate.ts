@@ -79,7 +79,11 @@ export const translateHl7: TranslateHl7 = (message: Hl7Message, context: Hl7Tran
   const resources =
     sourcePatientId === null
       ? []
-      : translateClinical(message, { source: context.source, timeZone: context.timeZone, sourcePatientId, messageCode: code, trigger }, issues);
+      : translateClinical(
+          message,
+          { source: context.source, timeZone: context.timeZone, sourcePatientId, messageCode: code, trigger },
+          issues,
+        );
 
   return result(
     {
