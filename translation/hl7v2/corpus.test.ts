@@ -8,33 +8,15 @@ import { join } from 'node:path';
 import { SHARED_DATA, SHARED_DATA_MISSING, sharedDataPresent } from '../../test/support/env.ts';
 import { parseHl7 } from '../../protocol/hl7v2/er7.ts';
 import { translateHl7 } from './translate.ts';
-import type { Hl7TranslationContext } from './contract.ts';
-import { loadVendorProfile } from '../../platform/config.ts';
-import { sourceDemographics } from '../fhir-r4/patient.ts';
-import { toCanonicalItem, type ItemContext } from '../fhir-r4/clinical-item.ts';
-import { loadTerminology } from '../terminology/translate.ts';
+import { feedContext, fhirPath } from './test-helpers.ts';
 
 const skip = !sharedDataPresent() && SHARED_DATA_MISSING;
 const ROOT = join(SHARED_DATA, 'hl7v2');
-const CORPUS_CONTEXT: Hl7TranslationContext = {
-  source: 'hl7-corpus',
-  timeZone: 'America/New_York',
-  identifierSystems: { MR: 'urn:patient-gateway:connection:hl7-corpus:mr', PI: 'urn:patient-gateway:connection:hl7-corpus:pi' },
-};
-
-const profile = loadVendorProfile('hl7v2');
-const terminology = loadTerminology();
-const item: ItemContext = {
-  source: CORPUS_CONTEXT.source,
-  timeZone: CORPUS_CONTEXT.timeZone,
-  retrievedAt: '2026-12-05T00:00:00Z',
-  softwareVersion: 'test',
-  terminology,
-};
-const scope = {
-  source: CORPUS_CONTEXT.source,
-  systems: { MR: CORPUS_CONTEXT.identifierSystems.MR!, PI: CORPUS_CONTEXT.identifierSystems.PI! },
-};
+const CORPUS_CONTEXT = feedContext('hl7-corpus', 'America/New_York', {
+  MR: 'urn:patient-gateway:connection:hl7-corpus:mr',
+  PI: 'urn:patient-gateway:connection:hl7-corpus:pi',
+});
+const path = fhirPath(CORPUS_CONTEXT);
 
 const hl7Files = (dir: string): string[] =>
   readdirSync(dir)
@@ -68,12 +50,12 @@ test('every corpus message translates or is refused with specific issues, and no
         tally.translated += 1;
         if (r.value.patient) {
           assert.equal(r.value.patient.id, r.value.sourcePatientId);
-          const p = sourceDemographics(r.value.patient as never, scope, profile, terminology);
+          const p = path.demographics(r.value.patient);
           assert.ok(p.ok, `${file}: ${JSON.stringify(p.issues)}`);
         }
         for (const res of r.value.resources) {
           assert.match(String(res.id), /^[a-f0-9]{40}$/);
-          const c = toCanonicalItem(res, item);
+          const c = path.item(res);
           if (!c.ok)
             fhirRefusals.push(
               `${file.split('/').pop()} ${res.resourceType}: ${JSON.stringify(c.issues.filter((i) => i.severity === 'error'))}`,

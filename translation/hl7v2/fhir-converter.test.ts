@@ -42,16 +42,15 @@ import { SHARED_DATA, SHARED_DATA_MISSING, sharedDataPresent } from '../../test/
 import { parseMessage } from '../../protocol/hl7v2/er7.ts';
 import { translateHl7 } from './translate.ts';
 import { codingSystem } from './datatypes.ts';
-import type { Hl7TranslationContext } from './contract.ts';
+import { feedContext } from './test-helpers.ts';
 
 const skip = !sharedDataPresent() && SHARED_DATA_MISSING;
 const DIR = join(SHARED_DATA, 'hl7v2', 'fhir-converter');
 
-const CORPUS_CONTEXT: Hl7TranslationContext = {
-  source: 'hl7-corpus',
-  timeZone: 'America/New_York',
-  identifierSystems: { MR: 'urn:patient-gateway:connection:hl7-corpus:mr', PI: 'urn:patient-gateway:connection:hl7-corpus:pi' },
-};
+const CORPUS_CONTEXT = feedContext('hl7-corpus', 'America/New_York', {
+  MR: 'urn:patient-gateway:connection:hl7-corpus:mr',
+  PI: 'urn:patient-gateway:connection:hl7-corpus:pi',
+});
 
 type Json = Record<string, unknown>;
 type Tally = { matched: number; compared: number; misses: string[] };

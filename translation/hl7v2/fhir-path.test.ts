@@ -8,36 +8,20 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SHARED_DATA, SHARED_DATA_MISSING, sharedDataPresent } from '../../test/support/env.ts';
 import { parseMessage } from '../../protocol/hl7v2/er7.ts';
-import { loadVendorProfile } from '../../platform/config.ts';
-import { sourceDemographics } from '../fhir-r4/patient.ts';
-import { toCanonicalItem, type ItemContext } from '../fhir-r4/clinical-item.ts';
-import { loadTerminology } from '../terminology/translate.ts';
 import { translateHl7 } from './translate.ts';
-import type { Hl7Translation, Hl7TranslationContext } from './contract.ts';
+import type { Hl7Translation } from './contract.ts';
+import { feedContext, fhirPath } from './test-helpers.ts';
 
 const skip = !sharedDataPresent() && SHARED_DATA_MISSING;
 const SAMPLES = join(SHARED_DATA, 'hl7v2', 'fhir-converter', 'samples');
-const context: Hl7TranslationContext = {
-  source: 'hl7-lab',
-  timeZone: 'America/Chicago',
-  identifierSystems: { MR: 'urn:oid:2.16.840.1.999.1', PI: 'urn:oid:2.16.840.1.999.2' },
-};
-const profile = loadVendorProfile('hl7v2');
-const terminology = loadTerminology();
-const scope = { source: context.source, systems: { MR: 'urn:oid:2.16.840.1.999.1', PI: 'urn:oid:2.16.840.1.999.2' } };
-const item: ItemContext = {
-  source: context.source,
-  timeZone: context.timeZone,
-  retrievedAt: '2026-12-05T00:00:00Z',
-  softwareVersion: 'test',
-  terminology,
-};
+const context = feedContext('hl7-lab', 'America/Chicago', { MR: 'urn:oid:2.16.840.1.999.1', PI: 'urn:oid:2.16.840.1.999.2' });
+const path = fhirPath(context);
 
 function throughFhirPath(t: Hl7Translation) {
   assert.ok(t.patient, 'a patient');
-  const demographics = sourceDemographics(t.patient as never, scope, profile, terminology);
+  const demographics = path.demographics(t.patient);
   assert.ok(demographics.ok, JSON.stringify(demographics.issues));
-  const items = t.resources.map((r) => toCanonicalItem(r, item));
+  const items = t.resources.map((r) => path.item(r));
   for (const [i, r] of items.entries()) assert.ok(r.ok, `${t.resources[i]!.resourceType}: ${JSON.stringify(r.issues)}`);
   return { demographics: demographics.value, items: items.flatMap((r) => (r.ok ? [r.value] : [])) };
 }
