@@ -42,6 +42,8 @@ test('CX: value, assigning authority by its universal id type, type code, validi
   assert.equal(hdUri(cx(c('1^^^General Hosp&2.16.1&HCD^MR')).authority), 'General%20Hosp');
   // No authority: an SSN still has its well-known system; anything else has none (the caller decides).
   assert.equal(identifier(cx(c('123-45-6789^^^^SS'))).system, 'http://hl7.org/fhir/sid/us-ssn');
+  assert.equal(identifier(cx(c('123-45-6789^^^USSSA^SS'))).system, 'http://hl7.org/fhir/sid/us-ssn');
+  assert.equal(identifier(cx(c('123-45-6789^^^&2.16.840.1.113883.4.1&ISO^SS'))).system, 'urn:oid:2.16.840.1.113883.4.1');
   assert.equal(identifier(cx(c('77^^^^MR'))).system, undefined);
   assert.equal(identifier(cx(c('77^^^^MR')), 'urn:oid:1.2.3').system, 'urn:oid:1.2.3');
 });

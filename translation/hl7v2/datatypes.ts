@@ -108,8 +108,13 @@ const period = (start: string, end: string): Json | undefined => {
  */
 export function identifier(x: Cx, system?: string): Json {
   const type = x.typeCode ? { coding: [{ system: V2_TABLE('0203'), code: x.typeCode }] } : undefined;
+  const authority = hdUri(x.authority);
+  const wellKnown = WELL_KNOWN_IDENTIFIER_SYSTEMS[x.typeCode];
+  // An SSN whose authority is only a local name (SSA, USSSA) is the national number: its standard
+  // system, where the MPI keeps (and encrypts) it; an OID or UUID authority is kept as sent.
+  const decided = wellKnown && !authority?.startsWith('urn:') ? wellKnown : (authority ?? wellKnown);
   return compact({
-    system: system ?? hdUri(x.authority) ?? WELL_KNOWN_IDENTIFIER_SYSTEMS[x.typeCode],
+    system: system ?? decided,
     value: x.value,
     type,
     period: period(x.start, x.end),

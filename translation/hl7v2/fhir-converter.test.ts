@@ -22,7 +22,9 @@
 //  3. An assigning authority with a namespace and a non-ISO universal id (`test1&2.16.1&HCD`):
 //     FHIR-Converter names the system after HD.3 (`.../Identifier/HCD`), the IG takes the
 //     namespace: system not compared.
-//  4. PID-19 (SSN): the IG types it SS in the US, FHIR-Converter SB: type not compared.
+//  4. SSNs: the IG types PID-19 SS in the US, FHIR-Converter SB: type not compared. An SSN whose
+//     authority is a bare name (USSSA) takes the us-ssn system here (project rule: SSNs are kept
+//     and encrypted under the standard systems), FHIR-Converter the name: system not compared.
 //  5. Times: FHIR-Converter rewrites offsets (+0215 becomes +05:30 at the same instant); we
 //     write UTC. Compared as instants; a date is compared as a date.
 //  6. Identifiers and names it copies onto Patient from other segments (GT1, IN1/IN2, DB1): only
@@ -116,10 +118,11 @@ function comparePatient(t: Tally, name: string, ours: Json, theirs: Json, pidTex
       continue;
     }
     compare(t, `${name} Patient.identifier value`, mine.value, other.value);
-    if (mine.system !== SSN) compareBoth(t, `${name} Patient.identifier type`, typeCode(mine), typeCode(other)); // rule 4
+    const ssnQuirk = mine.system === SSN && (typeCode(other) === 'SB' || EXAMPLE.test(String(other.system))); // rule 4
+    if (!(ssnQuirk && typeCode(other) === 'SB')) compareBoth(t, `${name} Patient.identifier type`, typeCode(mine), typeCode(other));
     const universalType = EXAMPLE.exec(String(other.system))?.[1];
     const hdTypeQuirk = universalType !== undefined && pidText.includes(`&${universalType}^`) && !/^urn:/.test(String(mine.system)); // rule 3
-    if (!OWN.test(String(mine.system)) && !hdTypeQuirk)
+    if (!OWN.test(String(mine.system)) && !hdTypeQuirk && !(ssnQuirk && EXAMPLE.test(String(other.system))))
       compareBoth(t, `${name} Patient.identifier system`, systemName(mine.system), systemName(other.system)); // rule 2
   }
   for (const other of theirIds)

@@ -69,7 +69,11 @@ test("a feed's own MRN takes the connection's system and is the MRN the MPI read
   assert.equal(t.value.sourcePatientId, '12345');
   const { demographics, items } = throughFhirPath(t.value);
   assert.equal(demographics.mrn, '12345');
-  assert.deepEqual(demographics.identifiers, [{ system: 'urn:oid:2.16.840.1.999.1', value: '12345', type: 'MR', source: 'hl7-lab' }]);
+  // The SSN under a bare authority name (SSA) is kept under the standard system, where the MPI keeps SSNs.
+  assert.deepEqual(demographics.identifiers, [
+    { system: 'urn:oid:2.16.840.1.999.1', value: '12345', type: 'MR', source: 'hl7-lab' },
+    { system: 'http://hl7.org/fhir/sid/us-ssn', value: '999-99-9999', type: 'SS', source: 'hl7-lab' },
+  ]);
   assert.deepEqual(demographics.name?.given, ['Jane', 'Q']);
   assert.equal(demographics.telecom[0]?.value, '+1 217 5550100');
   const glucose = items.find((i) => i.resourceType === 'Observation');
