@@ -83,10 +83,10 @@ const field1 = (s: Segment, n: number, d: Delimiters) => composite(rawField(s, n
 
 export type PatientResult = { readonly sourcePatientId: string | null; readonly patient: FhirResource | null };
 
-/** PID (+ following NK1) -> Patient; `pidIndex` is the segment's position, for paths. */
+/** PID (with the PD1 and NK1 segments after it) -> Patient, id = the source patient id; issues at PID-n paths. */
 export function translatePatient(
   pid: Segment,
-  nk1: readonly Segment[],
+  related: readonly Segment[],
   d: Delimiters,
   a: Authorities,
   issues: TranslationIssue[],
@@ -171,9 +171,29 @@ export function translatePatient(
     address: fieldReps(pid, 11, d).flatMap((c) => address(c) ?? []),
     maritalStatus,
     ...multipleBirth,
-    contact: nk1.flatMap((s) => contact(s, d) ?? []),
+    contact: related.filter((s) => s.id === 'NK1').flatMap((s) => contact(s, d) ?? []),
+    generalPractitioner: related.filter((s) => s.id === 'PD1').flatMap((s) => primaryCare(s, d)),
   });
   return { sourcePatientId, patient };
+}
+
+/**
+ * PD1-3 (primary facility, XON) and PD1-4 (primary care provider, XCN) -> generalPractitioner as
+ * logical references (identifier and name): the feed sends no Organization or Practitioner to point at.
+ */
+function primaryCare(s: Segment, d: Delimiters): Record<string, unknown>[] {
+  const facility = fieldReps(s, 3, d).flatMap((c) => {
+    const id = at(c, 10) || at(c, 3);
+    return at(c, 1) ? [compact({ type: 'Organization', identifier: id ? { value: id } : undefined, display: at(c, 1) })] : [];
+  });
+  const providers = fieldReps(s, 4, d).flatMap((c) => {
+    const display = [at(c, 6), at(c, 3), at(c, 4), at(c, 2), at(c, 5)].filter(Boolean).join(' ');
+    const system = hdUri({ namespace: at(c, 9, 1), universalId: at(c, 9, 2), universalIdType: at(c, 9, 3).toUpperCase() });
+    return at(c, 1) || display
+      ? [compact({ type: 'Practitioner', identifier: at(c, 1) ? compact({ system, value: at(c, 1) }) : undefined, display })]
+      : [];
+  });
+  return [...facility, ...providers];
 }
 
 /** NK1 -> Patient.contact (IG NK1[Patient]): relationship, name, telecom, address. */

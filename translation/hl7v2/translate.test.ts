@@ -132,6 +132,28 @@ test('value types: SN comparator and range, CWE, ST lines, DT; reference range a
   assert.equal(a?.effectiveDateTime, '2026-12-01T13:00:00Z');
 });
 
+test('PD1 primary facility and provider become logical generalPractitioner references; NK1 a contact', () => {
+  const r = run(
+    msh('ADT^A08'),
+    PID,
+    'PD1|||Main Clinic^^^^^^^^^MC1|1234^Smith^John^^^Dr^^^NPI&2.16.840.1.113883.4.6&ISO',
+    'NK1|1|Doe^John|SPO^Spouse^HL70063|1 Main St^^Springfield^IL|^PRN^PH^^^217^5550101',
+  );
+  assert.ok(r.ok);
+  assert.deepEqual(r.value.patient?.generalPractitioner, [
+    { type: 'Organization', identifier: { value: 'MC1' }, display: 'Main Clinic' },
+    { type: 'Practitioner', identifier: { system: 'urn:oid:2.16.840.1.113883.4.6', value: '1234' }, display: 'Dr John Smith' },
+  ]);
+  assert.deepEqual(r.value.patient?.contact, [
+    {
+      relationship: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0063', code: 'SPO', display: 'Spouse' }] }],
+      name: { family: 'Doe', given: ['John'] },
+      telecom: [{ system: 'phone', value: '217 5550101', use: 'home' }],
+      address: { line: ['1 Main St'], city: 'Springfield', state: 'IL' },
+    },
+  ]);
+});
+
 test('refusals name the field and never quote the patient', () => {
   assert.deepEqual(errors(run(msh('ADT^A01'))), ['PID: required segment is missing']);
   assert.deepEqual(errors(run(msh('ADT^A01'), 'PID|1||12345^^^HOSP^MR||Doe^Jane||19801345|F')), [
