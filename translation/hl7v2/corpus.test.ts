@@ -81,3 +81,18 @@ test('every corpus message translates or is refused with specific issues, and no
   assert.deepEqual(tally, { messages: 155, translated: 154, refused: 1, unparsed: 2 });
   assert.deepEqual(refusals, ['edge-empty-segments.hl7: PID-3 no patient identifier']);
 });
+
+test('a message cut after any segment (a partial or malformed message) is translated or refused, never thrown', { skip }, () => {
+  let cuts = 0;
+  for (const file of hl7Files(join(ROOT, 'fhir-converter', 'samples'))) {
+    for (const message of parseHl7(readFileSync(file, 'utf8')).messages) {
+      for (let k = 1; k < message.segments.length; k += 1) {
+        const r = translateHl7({ ...message, segments: message.segments.slice(0, k) }, CORPUS_CONTEXT);
+        assert.equal(typeof r.ok, 'boolean');
+        if (!r.ok) assert.ok(r.issues.some((i) => i.severity === 'error' && SPECIFIC_PATH.test(i.path)));
+        cuts += 1;
+      }
+    }
+  }
+  assert.ok(cuts > 1000, `${cuts} cuts`);
+});
