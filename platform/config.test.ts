@@ -133,7 +133,7 @@ test('vendor profiles carry identifier systems, extensions, code maps, a time zo
     .filter((f) => f.endsWith('.json'))
     .map((f) => f.slice(0, -5))
     .sort();
-  assert.deepEqual(names, ['athenahealth', 'cerner', 'epic', 'fhir-r4']);
+  assert.deepEqual(names, ['athenahealth', 'cerner', 'epic', 'fhir-r4', 'hl7v2']);
   for (const name of names) {
     const p = loadVendorProfile(name);
     assert.ok(p.keptIdentifierSystems[p.mrnIdentifier.system] === 'MR', `${name}: the MRN system is kept as MR`);
