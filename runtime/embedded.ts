@@ -49,6 +49,8 @@ async function main(): Promise<void> {
       seed: Number(process.env.SIM_SEED ?? 42),
       size: Number(process.env.SIM_SIZE ?? 2000),
       truthFile: join(dir, 'ground-truth.csv'),
+      // The HL7 v2 feed's simulated site sends its ADT/ORU traffic over MLLP once the listener is up.
+      hl7: process.env.SIM_HL7 !== 'false',
     },
     production,
     // The demo's tokens come from the development issuer, which production mode never trusts.

@@ -9,6 +9,7 @@ import { openCache, type TtlCache } from '../platform/cache.ts';
 import {
   defaultPorts,
   fhirConnections,
+  hl7Feeds,
   isHl7Feed,
   loadAdapters,
   loadConnections,
@@ -25,7 +26,16 @@ import { openConnections } from '../protocol/connections.ts';
 import type { LoadReport } from '../orchestration/sync/initial-load.ts';
 import type { ProxyTrust } from '../security/client-address.ts';
 import type { TrustedIssuer } from '../security/user-token.ts';
-import { startSimulators, truthToCsv, VENDORS, type Population, type Vendor } from '../simulators/index.ts';
+import {
+  createHl7Sender,
+  startSimulators,
+  truthToCsv,
+  VENDORS,
+  type Hl7SiteSpec,
+  type Population,
+  type Vendor,
+} from '../simulators/index.ts';
+import { logger } from '../platform/log.ts';
 import { composeSupergraph } from '../gateway/compose.ts';
 import {
   auditRoleCheckFromEnv,
@@ -43,6 +53,8 @@ import {
   startIngestionService,
   type AuditRoleCheck,
 } from './components.ts';
+
+const hl7SimLog = logger('hl7-simulator');
 
 export type StackOptions = {
   /** postgres:// URL; PGlite when absent. */
@@ -65,6 +77,11 @@ export type StackOptions = {
     readonly truthFile?: string;
     /** Observations added to the first patient of every site (paging tests). */
     readonly largeHistory?: number;
+    /**
+     * Simulate the HL7 v2 feeds too: their sites join the population and, once the MLLP listener
+     * is up, send their ADT and ORU traffic to it (the same control ids at every start).
+     */
+    readonly hl7?: boolean;
   };
   /** Ephemeral ports everywhere (tests, benchmarks) instead of the defaults. */
   readonly ephemeralPorts?: boolean;
@@ -158,6 +175,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         })),
         clients,
         largeHistory: options.simulators.largeHistory ? { observations: options.simulators.largeHistory } : undefined,
+        ...(options.simulators.hl7 ? { hl7Sites: hl7SimulatorSites(connections) } : {}),
       });
       cleanups.push(() => simulators!.close());
       if (options.simulators.truthFile) writeFileSync(options.simulators.truthFile, truthToCsv(simulators.population.truth));
@@ -198,6 +216,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         ? undefined
         : await startIngestionService({ db, keys, adapters, connections, port: mllpPort, redisUrl: options.redisUrl });
     if (ingestion) cleanups.push(() => ingestion.close());
+    if (ingestion?.port && simulators) {
+      const traffic = sendHl7Traffic(simulators.hl7Traffic, ingestion.port);
+      cleanups.push(() => traffic.stop());
+    }
     const gateway = track(
       await startGatewayService({
         keys,
@@ -227,6 +249,30 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await close();
     throw error;
   }
+}
+
+/** The HL7 v2 feeds as simulated sites: each sends as the facility its feed is configured for. */
+const hl7SimulatorSites = (connections: readonly AnyConnectionConfig[]): Hl7SiteSpec[] =>
+  hl7Feeds(connections).map((f) => ({ id: f.id, facility: f.facility.sendingFacility, timeZone: f.timeZone }));
+
+/** The simulated HL7 sites send their traffic in the background, each retransmitting until answered. */
+function sendHl7Traffic(traffic: Readonly<Record<string, readonly string[]>>, port: number): { stop(): Promise<void> } {
+  const senders = Object.entries(traffic).map(([site, messages]) => {
+    const sender = createHl7Sender({ host: '127.0.0.1', port });
+    let accepted = 0;
+    const done = sender
+      .sendAll(messages, (ack) => {
+        if (/\rMSA\|(AA|CA)\|/.test(`\r${ack}`)) accepted++;
+      })
+      .then((sent) => hl7SimLog.info('hl7_site_sent', { site, sent, accepted, retransmissions: sender.retransmissions }))
+      .catch((error: unknown) => hl7SimLog.warn('hl7_site_failed', { site, error: (error as Error).name }));
+    return { sender, done };
+  });
+  return {
+    async stop() {
+      await Promise.all(senders.map(async (s) => (await s.sender.close(), await s.done)));
+    },
+  };
 }
 
 /** The simulated vendor of a connection: the one named like its adapter's vendor profile. */
