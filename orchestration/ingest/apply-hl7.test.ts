@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { AnyConnectionConfig, Hl7FeedConfig } from '../../platform/config.ts';
 import { loadAdapters } from '../../platform/config.ts';
 import { QUARANTINE_MIGRATIONS } from '../../translation/quarantine.ts';
-import { HL7_EFFECTS, type Hl7Translation, type TranslateHl7 } from '../../translation/hl7v2/contract.ts';
+import { HL7_EFFECTS, type FhirResource, type Hl7Translation, type TranslateHl7 } from '../../translation/hl7v2/contract.ts';
 import { error } from '../../translation/issues.ts';
 import { header } from '../../protocol/hl7v2/message.ts';
 import { CLINICAL_STORE_MIGRATIONS } from '../clinical-store/migrations.ts';
@@ -54,6 +54,14 @@ const type = (code: string, trigger: string) => ({ code, trigger, structure: `${
 /** The stand-in for layer 2: what each control id translates to. */
 const TRANSLATIONS: Record<string, ReturnType<TranslateHl7>> = {};
 const ok = (value: Hl7Translation): ReturnType<TranslateHl7> => ({ ok: true, value, issues: [] });
+/** A translation stating a patient (and resources): `effect` decides what applying it does. */
+const stating = (
+  effect: Hl7Translation['effect'],
+  [code, trigger]: [string, string],
+  id: string,
+  given: string,
+  resources: readonly FhirResource[] = [],
+) => ok({ effect, messageType: type(code, trigger), sourcePatientId: id, patient: patient(id, 'TESTPERSON', given), resources });
 const translate: TranslateHl7 = (m) =>
   TRANSLATIONS[header(m).controlId] ?? { ok: false, issues: [error('MSH-9', 'not in the test table')] };
 
@@ -92,13 +100,7 @@ const count = async (sql: string, params: unknown[] = []): Promise<number> =>
 const linkEvents = (id: string) => count('link_event WHERE source = $1 AND source_patient_id = $2', [FEED.id, id]);
 
 test('ADT upsert: the patient is linked in the MPI; applied again, nothing changes', async () => {
-  TRANSLATIONS['A01-1'] = ok({
-    effect: HL7_EFFECTS.upsertPatient,
-    messageType: type('ADT', 'A01'),
-    sourcePatientId: 'P100',
-    patient: patient('P100'),
-    resources: [],
-  });
+  TRANSLATIONS['A01-1'] = stating(HL7_EFFECTS.upsertPatient, ['ADT', 'A01'], 'P100', 'ALPHA');
   const m = await inbound('A01-1');
   const first = await applyHl7Message(deps(), feed(), m);
   assert.equal(first.linked?.created, true);
@@ -113,13 +115,7 @@ test('ADT upsert: the patient is linked in the MPI; applied again, nothing chang
 });
 
 test('ORU: the observation is stored with the inbox message as lineage; applied again, no new item or version', async () => {
-  TRANSLATIONS['ORU-1'] = ok({
-    effect: HL7_EFFECTS.clinical,
-    messageType: type('ORU', 'R01'),
-    sourcePatientId: 'P100',
-    patient: patient('P100'),
-    resources: [glucose('oru-1-obx-1', 'P100')],
-  });
+  TRANSLATIONS['ORU-1'] = stating(HL7_EFFECTS.clinical, ['ORU', 'R01'], 'P100', 'ALPHA', [glucose('oru-1-obx-1', 'P100')]);
   const m = await inbound('ORU-1');
   const first = await applyHl7Message(deps(), feed(), m);
   assert.deepEqual([first.stored, first.quarantined], [1, 0]);
@@ -161,13 +157,7 @@ test('store-only without a PID changes nothing; with one it updates the patient'
 });
 
 test('A40: the merged-away record leaves the MPI (history kept), its items belong to the survivor; again, nothing changes', async () => {
-  TRANSLATIONS['A04-2'] = ok({
-    effect: HL7_EFFECTS.clinical,
-    messageType: type('ORU', 'R01'),
-    sourcePatientId: 'P200',
-    patient: patient('P200', 'TESTPERSON', 'BETA'),
-    resources: [glucose('oru-2-obx-1', 'P200', 140)],
-  });
+  TRANSLATIONS['A04-2'] = stating(HL7_EFFECTS.clinical, ['ORU', 'R01'], 'P200', 'BETA', [glucose('oru-2-obx-1', 'P200', 140)]);
   await applyHl7Message(deps(), feed(), await inbound('A04-2'));
   TRANSLATIONS['A40-1'] = ok({
     effect: HL7_EFFECTS.mergePatients,
@@ -197,13 +187,7 @@ test('A40: the merged-away record leaves the MPI (history kept), its items belon
 
 test('untranslatable: quarantined with its reason, dead-lettered, and the patient’s next message still applied', async () => {
   TRANSLATIONS['BAD-1'] = { ok: false, issues: [error('PID-7', 'not a date')] };
-  TRANSLATIONS['NEXT-1'] = ok({
-    effect: HL7_EFFECTS.upsertPatient,
-    messageType: type('ADT', 'A08'),
-    sourcePatientId: 'P400',
-    patient: patient('P400', 'TESTPERSON', 'DELTA'),
-    resources: [],
-  });
+  TRANSLATIONS['NEXT-1'] = stating(HL7_EFFECTS.upsertPatient, ['ADT', 'A08'], 'P400', 'DELTA');
   const bad = await inbound('BAD-1', 'pk-400');
   await assert.rejects(applyHl7Message(deps(), feed(), bad), (e) => e instanceof PermanentFailure && /PID-7/.test(e.message));
   const q = await t.db.query<{ resource_type: string; resource_id: string; issues: unknown }>(
