@@ -115,7 +115,8 @@ export function appearanceMessages(a: Appearance, site: Hl7SiteSpec): string[] {
     const flag = concept.range ? (o.value < concept.range.low ? 'L' : o.value > concept.range.high ? 'H' : 'N') : '';
     out.push([
       msh(site, 'LAB', o.effective + HOUR, 'ORU^R01', id(`R${i + 1}`), '2.5.1'),
-      pid(d, mrn, site.facility),
+      // The patient as the site now knows them (after the update): a result changes no demographics.
+      pid(d, mrn, site.facility, correctedPhone(d.phone)),
       `OBR|1||${esc(o.key)}|${local}^${esc(concept.display)}^99LOCAL^${o.loinc}^${esc(concept.display)}^LN|||${at}`,
       `OBX|1|NM|${local}^${esc(concept.display)}^99LOCAL^${o.loinc}^${esc(concept.display)}^LN||${o.value.toFixed(concept.digits)}|${concept.unit}^^UCUM|${range}|${flag}|||F|||${at}`,
     ]);
