@@ -3,7 +3,7 @@
 // the gateway on http://localhost:4000/graphql. DATABASE_URL and REDIS_URL switch storage to
 // real PostgreSQL and Redis without any other change.
 import { join } from 'node:path';
-import { dataDir } from '../platform/config.ts';
+import { dataDir, hl7Feeds } from '../platform/config.ts';
 import { exitOnUnhandledErrors } from './crash-policy.ts';
 import { proxyTrustFromEnv } from './components.ts';
 import { startStack, type Stack } from './stack.ts';
@@ -79,6 +79,13 @@ async function main(): Promise<void> {
         .map(([id, s]) => `${id} ${s.url}`)
         .join(', ')}`,
       `  initial load: ${loaded}`,
+      ...(stack.ingestion?.port
+        ? [
+            `  HL7 v2 MLLP listener: 127.0.0.1:${stack.ingestion.port} (feeds: ${hl7Feeds(stack.connections)
+              .map((f) => `${f.id} MSH-4 ${f.facility.sendingFacility}`)
+              .join(', ')}; the simulated site is sending its traffic)`,
+          ]
+        : []),
       `  ground truth of the simulated population: ${join(dir, 'ground-truth.csv')}`,
       '',
       ...(production
