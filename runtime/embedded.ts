@@ -83,7 +83,9 @@ async function main(): Promise<void> {
         ? [
             `  HL7 v2 MLLP listener: 127.0.0.1:${stack.ingestion.port} (feeds: ${hl7Feeds(stack.connections)
               .map((f) => `${f.id} MSH-4 ${f.facility.sendingFacility}`)
-              .join(', ')}; the simulated site is sending its traffic)`,
+              .join(
+                ', ',
+              )}${Object.keys(stack.simulators?.hl7Traffic ?? {}).length > 0 ? '; the simulated site is sending its traffic' : ''})`,
           ]
         : []),
       `  ground truth of the simulated population: ${join(dir, 'ground-truth.csv')}`,
