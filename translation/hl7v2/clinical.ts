@@ -178,7 +178,8 @@ function unitOf(c: Composite): Json {
   const text = at(c, 2);
   if (!code && !text) return {};
   const system = codingSystem(at(c, 3));
-  return compact({ unit: code || text, ...(system === 'http://unitsofmeasure.org' && code ? { system, code } : {}) });
+  // A unit code needs its system (FHIR qty-3): only UCUM's is kept as a code; any other unit is its text.
+  return system === 'http://unitsofmeasure.org' && code ? { unit: text || code, system, code } : { unit: code || text };
 }
 
 const COMPARATORS: ReadonlySet<string> = new Set(['<', '<=', '>=', '>']);
@@ -212,7 +213,12 @@ function observationValue(
       if (v.num1 !== undefined && v.num2 !== undefined && (v.separator === ':' || v.separator === '/'))
         return { valueRatio: { numerator: { value: v.num1 }, denominator: { value: v.num2 } } };
       issues.push(warning(path, 'structured numeric result not readable; kept as text'));
-      return { valueString: first.map((c) => c.join(d.subcomponent)).join(' ').trim() };
+      return {
+        valueString: first
+          .map((c) => c.join(d.subcomponent))
+          .join(' ')
+          .trim(),
+      };
     }
     case 'ST':
     case 'TX':
@@ -271,7 +277,8 @@ function observation(
 
   const statusCode = value1(s, 11, d).toUpperCase();
   const status = OBSERVATION_STATUS[statusCode];
-  if (!status) issues.push(warning(path(11), statusCode ? 'result status has no FHIR equivalent; status unknown' : 'no result status; unknown'));
+  if (!status)
+    issues.push(warning(path(11), statusCode ? 'result status has no FHIR equivalent; status unknown' : 'no result status; unknown'));
 
   const type = value1(s, 2, d).toUpperCase();
   const unit = unitOf(field1(s, 6, d));
@@ -348,7 +355,9 @@ function encounter(
   return compact({
     resourceType: 'Encounter',
     id: stableId(scope.source, 'Encounter', key),
-    identifier: visit.value ? [compact({ system: hdUri(visit.authority), value: visit.value, type: { coding: [{ system: V2_TABLE('0203'), code: 'VN' }] } })] : undefined,
+    identifier: visit.value
+      ? [compact({ system: hdUri(visit.authority), value: visit.value, type: { coding: [{ system: V2_TABLE('0203'), code: 'VN' }] } })]
+      : undefined,
     status,
     class: klass,
     type: type ? [withTable(type, '0007')] : undefined,

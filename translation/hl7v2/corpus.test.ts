@@ -8,15 +8,15 @@ import { join } from 'node:path';
 import { SHARED_DATA, SHARED_DATA_MISSING, sharedDataPresent } from '../../test/support/env.ts';
 import { parseHl7 } from '../../protocol/hl7v2/er7.ts';
 import { translateHl7 } from './translate.ts';
-import type { Hl7TranslationContext } from './contract.ts';
+import { feedContext, fhirPath } from './test-helpers.ts';
 
 const skip = !sharedDataPresent() && SHARED_DATA_MISSING;
 const ROOT = join(SHARED_DATA, 'hl7v2');
-export const CORPUS_CONTEXT: Hl7TranslationContext = {
-  source: 'hl7-corpus',
-  timeZone: 'America/New_York',
-  identifierSystems: { MR: 'urn:patient-gateway:connection:hl7-corpus:mr', PI: 'urn:patient-gateway:connection:hl7-corpus:pi' },
-};
+const CORPUS_CONTEXT = feedContext('hl7-corpus', 'America/New_York', {
+  MR: 'urn:patient-gateway:connection:hl7-corpus:mr',
+  PI: 'urn:patient-gateway:connection:hl7-corpus:pi',
+});
+const path = fhirPath(CORPUS_CONTEXT);
 
 const hl7Files = (dir: string): string[] =>
   readdirSync(dir)
@@ -33,6 +33,7 @@ test('every corpus message translates or is refused with specific issues, and no
   assert.equal(samples.length, 139);
   const tally = { messages: 0, translated: 0, refused: 0, unparsed: 0 };
   const refusals: string[] = [];
+  const fhirRefusals: string[] = [];
   for (const file of [...samples, ...qa]) {
     let messages;
     try {
@@ -47,19 +48,51 @@ test('every corpus message translates or is refused with specific issues, and no
       for (const i of r.issues) assert.match(i.path, SPECIFIC_PATH, `${file}: issue path ${i.path}`);
       if (r.ok) {
         tally.translated += 1;
-        if (r.value.patient) assert.equal(r.value.patient.id, r.value.sourcePatientId);
-        for (const res of r.value.resources) assert.match(String(res.id), /^[a-f0-9]{40}$/);
+        if (r.value.patient) {
+          assert.equal(r.value.patient.id, r.value.sourcePatientId);
+          const p = path.demographics(r.value.patient);
+          assert.ok(p.ok, `${file}: ${JSON.stringify(p.issues)}`);
+        }
+        for (const res of r.value.resources) {
+          assert.match(String(res.id), /^[a-f0-9]{40}$/);
+          const c = path.item(res);
+          if (!c.ok)
+            fhirRefusals.push(
+              `${file.split('/').pop()} ${res.resourceType}: ${JSON.stringify(c.issues.filter((i) => i.severity === 'error'))}`,
+            );
+        }
       } else {
         tally.refused += 1;
         assert.ok(
           r.issues.some((i) => i.severity === 'error'),
           `${file}: refused without an error`,
         );
-        refusals.push(`${file.split('/').pop()}: ${r.issues.filter((i) => i.severity === 'error').map((i) => `${i.path} ${i.message}`).join('; ')}`);
+        refusals.push(
+          `${file.split('/').pop()}: ${r.issues
+            .filter((i) => i.severity === 'error')
+            .map((i) => `${i.path} ${i.message}`)
+            .join('; ')}`,
+        );
       }
     }
   }
+  assert.deepEqual(fhirRefusals, []);
   // The two unparsed files are rethinkhealth's invalid-on-purpose fixtures; the one refusal is a PID without any identifier.
   assert.deepEqual(tally, { messages: 155, translated: 154, refused: 1, unparsed: 2 });
   assert.deepEqual(refusals, ['edge-empty-segments.hl7: PID-3 no patient identifier']);
+});
+
+test('a message cut after any segment (a partial or malformed message) is translated or refused, never thrown', { skip }, () => {
+  let cuts = 0;
+  for (const file of hl7Files(join(ROOT, 'fhir-converter', 'samples'))) {
+    for (const message of parseHl7(readFileSync(file, 'utf8')).messages) {
+      for (let k = 1; k < message.segments.length; k += 1) {
+        const r = translateHl7({ ...message, segments: message.segments.slice(0, k) }, CORPUS_CONTEXT);
+        assert.equal(typeof r.ok, 'boolean');
+        if (!r.ok) assert.ok(r.issues.some((i) => i.severity === 'error' && SPECIFIC_PATH.test(i.path)));
+        cuts += 1;
+      }
+    }
+  }
+  assert.ok(cuts > 1000, `${cuts} cuts`);
 });

@@ -64,12 +64,19 @@ export function hdUri(h: Hd): string | undefined {
   // An ISO OID is the one global name: preferred over a namespace (the issue's rule for PID-3).
   if (h.universalId && h.universalIdType === 'ISO') return `urn:oid:${h.universalId}`;
   if (h.universalId && h.universalIdType === 'UUID') return `urn:uuid:${h.universalId}`;
-  if (h.namespace) return h.namespace;
-  return h.universalId || undefined;
+  // The IG takes the namespace as the system; FHIR's uri has no whitespace, so it is percent-encoded (NIST%20EHR).
+  if (h.namespace) return encodeURI(h.namespace);
+  return h.universalId ? encodeURI(h.universalId) : undefined;
 }
 
 /** CX, read: the value, its assigning authority, type code, validity. */
-export type Cx = { readonly value: string; readonly authority: Hd; readonly typeCode: string; readonly start: string; readonly end: string };
+export type Cx = {
+  readonly value: string;
+  readonly authority: Hd;
+  readonly typeCode: string;
+  readonly start: string;
+  readonly end: string;
+};
 
 export const cx = (c: Composite): Cx => ({
   value: at(c, 1),
@@ -101,8 +108,13 @@ const period = (start: string, end: string): Json | undefined => {
  */
 export function identifier(x: Cx, system?: string): Json {
   const type = x.typeCode ? { coding: [{ system: V2_TABLE('0203'), code: x.typeCode }] } : undefined;
+  const authority = hdUri(x.authority);
+  const wellKnown = WELL_KNOWN_IDENTIFIER_SYSTEMS[x.typeCode];
+  // An SSN whose authority is only a local name (SSA, USSSA) is the national number: its standard
+  // system, where the MPI keeps (and encrypts) it; an OID or UUID authority is kept as sent.
+  const decided = wellKnown && !authority?.startsWith('urn:') ? wellKnown : (authority ?? wellKnown);
   return compact({
-    system: system ?? hdUri(x.authority) ?? WELL_KNOWN_IDENTIFIER_SYSTEMS[x.typeCode],
+    system: system ?? decided,
     value: x.value,
     type,
     period: period(x.start, x.end),
@@ -125,6 +137,13 @@ export function humanName(c: Composite): Json | undefined {
     suffix,
     period: period(at(c, 12) || at(c, 10, 1), at(c, 13) || at(c, 10, 2)),
   });
+}
+
+/** XPN -> the name, and XPN.15 (called by) as a nickname beside it, as the IG maps it. */
+export function humanNames(c: Composite): Json[] {
+  const name = humanName(c);
+  const calledBy = at(c, 15);
+  return [...(name ? [name] : []), ...(calledBy ? [{ use: 'nickname', given: [calledBy] }] : [])];
 }
 
 /** XAD -> Address (IG XAD[Address]): SAD.1 street, XAD.2 other designation as lines. */
@@ -203,7 +222,12 @@ export function nm(value: string): number | undefined {
 }
 
 /** SN (structured numeric): comparator, number, separator/suffix, second number. */
-export type Sn = { readonly comparator: string; readonly num1: number | undefined; readonly separator: string; readonly num2: number | undefined };
+export type Sn = {
+  readonly comparator: string;
+  readonly num1: number | undefined;
+  readonly separator: string;
+  readonly num2: number | undefined;
+};
 
 export const sn = (c: Composite): Sn => ({ comparator: at(c, 1), num1: nm(at(c, 2)), separator: at(c, 3), num2: nm(at(c, 4)) });
 
@@ -219,6 +243,13 @@ export function dateTime(value: string, timeZone: string, path: string, issues: 
   return t.ok ? t.value : undefined;
 }
 
-/** A FHIR dateTime string: dates as they are, times as ISO instants with the offset kept as UTC. */
+/**
+ * A FHIR dateTime string: dates as they are, times as UTC instants. Milliseconds are written only
+ * when sent, so the precision reads back (a minute becomes seconds: FHIR has no minute-only time).
+ */
 export const fhirDateTime = (t: TimeValue): string =>
-  t.precision === PRECISION.year || t.precision === PRECISION.month || t.precision === PRECISION.day ? t.value : t.instant;
+  t.precision === PRECISION.year || t.precision === PRECISION.month || t.precision === PRECISION.day
+    ? t.value
+    : t.precision === PRECISION.ms
+      ? t.instant
+      : t.instant.replace('.000Z', 'Z');

@@ -20,6 +20,7 @@ import {
   hdUri,
   hl7Date,
   humanName,
+  humanNames,
   identifier,
   repetitions,
   type Cx,
@@ -63,8 +64,7 @@ export function patientIdentifier(x: Cx, a: Authorities): Record<string, unknown
 export function sourcePatientIdOf(list: readonly Cx[], a: Authorities, path: string, issues: TranslationIssue[]): string | null {
   const withValue = list.filter((x) => x.value !== '');
   const own = withValue.filter((x) => isOwn(x.authority, a));
-  const chosen =
-    own.find((x) => ownType(x) === 'MR') ?? own.find((x) => ownType(x) === 'PI') ?? own[0] ?? withValue[0] ?? undefined;
+  const chosen = own.find((x) => ownType(x) === 'MR') ?? own.find((x) => ownType(x) === 'PI') ?? own[0] ?? withValue[0] ?? undefined;
   if (!chosen) {
     issues.push(error(path, 'no patient identifier'));
     return null;
@@ -83,10 +83,10 @@ const field1 = (s: Segment, n: number, d: Delimiters) => composite(rawField(s, n
 
 export type PatientResult = { readonly sourcePatientId: string | null; readonly patient: FhirResource | null };
 
-/** PID (+ following NK1) -> Patient; `pidIndex` is the segment's position, for paths. */
+/** PID (with the PD1 and NK1 segments after it) -> Patient, id = the source patient id; issues at PID-n paths. */
 export function translatePatient(
   pid: Segment,
-  nk1: readonly Segment[],
+  related: readonly Segment[],
   d: Delimiters,
   a: Authorities,
   issues: TranslationIssue[],
@@ -97,13 +97,20 @@ export function translatePatient(
   const sourcePatientId = sourcePatientIdOf(pid3.length > 0 ? pid3 : pid2, a, 'PID-3', issues);
   if (sourcePatientId === null) return { sourcePatientId, patient: null };
 
-  const identifiers = [...pid3, ...pid2, ...fieldReps(pid, 4, d).map(cx)]
-    .filter((x) => x.value)
-    .map((x) => patientIdentifier(x, a));
+  const identifiers = [...pid3, ...pid2, ...fieldReps(pid, 4, d).map(cx)].filter((x) => x.value).map((x) => patientIdentifier(x, a));
   const ssn = at(field1(pid, 19, d), 1);
-  if (ssn) identifiers.push(identifier({ value: ssn, authority: { namespace: '', universalId: '', universalIdType: '' }, typeCode: 'SS', start: '', end: '' }, WELL_KNOWN_IDENTIFIER_SYSTEMS.SS));
+  const none: Hd = { namespace: '', universalId: '', universalIdType: '' };
+  if (ssn)
+    identifiers.push(identifier({ value: ssn, authority: none, typeCode: 'SS', start: '', end: '' }, WELL_KNOWN_IDENTIFIER_SYSTEMS.SS));
+  // PID-20 DLN: number, issuing state or country (as the IG's DLN[Identifier]: the issuer names the system), expiry.
+  const dln = field1(pid, 20, d);
+  if (at(dln, 1))
+    identifiers.push(
+      identifier({ value: at(dln, 1), authority: { ...none, namespace: at(dln, 2) }, typeCode: 'DL', start: '', end: at(dln, 3) }),
+    );
 
-  const names = fieldReps(pid, 5, d).flatMap((c) => humanName(c) ?? []);
+  // PID-9 aliases follow the legal names (the IG's name[2]); the preferred name stays the first official one.
+  const names = [...fieldReps(pid, 5, d), ...fieldReps(pid, 9, d)].flatMap((c) => humanNames(c));
   if (names.length === 0) issues.push(warning('PID-5', 'no patient name'));
 
   const birth = at(field1(pid, 7, d), 1);
@@ -146,7 +153,11 @@ export function translatePatient(
   const multiple = at(field1(pid, 24, d), 1).toUpperCase();
   const order = Number(at(field1(pid, 25, d), 1));
   const multipleBirth =
-    Number.isInteger(order) && order > 0 ? { multipleBirthInteger: order } : multiple === 'Y' || multiple === 'N' ? { multipleBirthBoolean: multiple === 'Y' } : {};
+    Number.isInteger(order) && order > 0
+      ? { multipleBirthInteger: order }
+      : multiple === 'Y' || multiple === 'N'
+        ? { multipleBirthBoolean: multiple === 'Y' }
+        : {};
 
   const patient = compact({
     resourceType: 'Patient',
@@ -160,9 +171,29 @@ export function translatePatient(
     address: fieldReps(pid, 11, d).flatMap((c) => address(c) ?? []),
     maritalStatus,
     ...multipleBirth,
-    contact: nk1.flatMap((s) => contact(s, d) ?? []),
+    contact: related.filter((s) => s.id === 'NK1').flatMap((s) => contact(s, d) ?? []),
+    generalPractitioner: related.filter((s) => s.id === 'PD1').flatMap((s) => primaryCare(s, d)),
   });
   return { sourcePatientId, patient };
+}
+
+/**
+ * PD1-3 (primary facility, XON) and PD1-4 (primary care provider, XCN) -> generalPractitioner as
+ * logical references (identifier and name): the feed sends no Organization or Practitioner to point at.
+ */
+function primaryCare(s: Segment, d: Delimiters): Record<string, unknown>[] {
+  const facility = fieldReps(s, 3, d).flatMap((c) => {
+    const id = at(c, 10) || at(c, 3);
+    return at(c, 1) ? [compact({ type: 'Organization', identifier: id ? { value: id } : undefined, display: at(c, 1) })] : [];
+  });
+  const providers = fieldReps(s, 4, d).flatMap((c) => {
+    const display = [at(c, 6), at(c, 3), at(c, 4), at(c, 2), at(c, 5)].filter(Boolean).join(' ');
+    const system = hdUri({ namespace: at(c, 9, 1), universalId: at(c, 9, 2), universalIdType: at(c, 9, 3).toUpperCase() });
+    return at(c, 1) || display
+      ? [compact({ type: 'Practitioner', identifier: at(c, 1) ? compact({ system, value: at(c, 1) }) : undefined, display })]
+      : [];
+  });
+  return [...facility, ...providers];
 }
 
 /** NK1 -> Patient.contact (IG NK1[Patient]): relationship, name, telecom, address. */

@@ -24,12 +24,12 @@ export function effectOf(code: string, trigger: string): Hl7Effect {
   return HL7_EFFECTS.storeOnly;
 }
 
-/** PID segments, each with the NK1 segments that follow it (before the next PID). */
-function patientGroups(message: Hl7Message): { pid: Segment; nk1: Segment[] }[] {
-  const groups: { pid: Segment; nk1: Segment[] }[] = [];
+/** PID segments, each with the PD1 and NK1 segments that follow it (before the next PID). */
+function patientGroups(message: Hl7Message): { pid: Segment; related: Segment[] }[] {
+  const groups: { pid: Segment; related: Segment[] }[] = [];
   for (const s of message.segments) {
-    if (s.id === 'PID') groups.push({ pid: s, nk1: [] });
-    else if (s.id === 'NK1') groups.at(-1)?.nk1.push(s);
+    if (s.id === 'PID') groups.push({ pid: s, related: [] });
+    else if (s.id === 'NK1' || s.id === 'PD1') groups.at(-1)?.related.push(s);
   }
   return groups;
 }
@@ -60,7 +60,7 @@ export const translateHl7: TranslateHl7 = (message: Hl7Message, context: Hl7Tran
     issues.push(error('PID[2]', 'results for several patients in one message are not supported; send one patient per message'));
 
   const { sourcePatientId, patient } = first
-    ? translatePatient(first.pid, first.nk1, message.delimiters, authorities, issues)
+    ? translatePatient(first.pid, first.related, message.delimiters, authorities, issues)
     : { sourcePatientId: null, patient: null };
 
   let mergedPatientId: string | undefined;
@@ -79,7 +79,11 @@ export const translateHl7: TranslateHl7 = (message: Hl7Message, context: Hl7Tran
   const resources =
     sourcePatientId === null
       ? []
-      : translateClinical(message, { source: context.source, timeZone: context.timeZone, sourcePatientId, messageCode: code, trigger }, issues);
+      : translateClinical(
+          message,
+          { source: context.source, timeZone: context.timeZone, sourcePatientId, messageCode: code, trigger },
+          issues,
+        );
 
   return result(
     {
