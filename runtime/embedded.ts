@@ -3,7 +3,7 @@
 // the gateway on http://localhost:4000/graphql. DATABASE_URL and REDIS_URL switch storage to
 // real PostgreSQL and Redis without any other change.
 import { join } from 'node:path';
-import { dataDir } from '../platform/config.ts';
+import { dataDir, hl7Feeds } from '../platform/config.ts';
 import { exitOnUnhandledErrors } from './crash-policy.ts';
 import { proxyTrustFromEnv } from './components.ts';
 import { startStack, type Stack } from './stack.ts';
@@ -49,6 +49,8 @@ async function main(): Promise<void> {
       seed: Number(process.env.SIM_SEED ?? 42),
       size: Number(process.env.SIM_SIZE ?? 2000),
       truthFile: join(dir, 'ground-truth.csv'),
+      // The HL7 v2 feed's simulated site sends its ADT/ORU traffic over MLLP once the listener is up.
+      hl7: process.env.SIM_HL7 !== 'false',
     },
     production,
     // The demo's tokens come from the development issuer, which production mode never trusts.
@@ -77,6 +79,15 @@ async function main(): Promise<void> {
         .map(([id, s]) => `${id} ${s.url}`)
         .join(', ')}`,
       `  initial load: ${loaded}`,
+      ...(stack.ingestion?.port
+        ? [
+            `  HL7 v2 MLLP listener: 127.0.0.1:${stack.ingestion.port} (feeds: ${hl7Feeds(stack.connections)
+              .map((f) => `${f.id} MSH-4 ${f.facility.sendingFacility}`)
+              .join(
+                ', ',
+              )}${Object.keys(stack.simulators?.hl7Traffic ?? {}).length > 0 ? '; the simulated site is sending its traffic' : ''})`,
+          ]
+        : []),
       `  ground truth of the simulated population: ${join(dir, 'ground-truth.csv')}`,
       '',
       ...(production

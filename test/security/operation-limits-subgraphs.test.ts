@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readCommittedSupergraph } from '../../gateway/compose.ts';
 import { startGateway } from '../../gateway/server.ts';
+import { loadAdapters } from '../../platform/config.ts';
 import { KEY_ALGORITHMS, keyNames, loadKeyPair } from '../../platform/keys.ts';
 import type { RunningHttpServer } from '../../platform/graphql-http.ts';
 import { operationLimits } from '../../platform/operation-limits/index.ts';
@@ -44,17 +45,21 @@ after(() => stack?.close());
 const aliasedRecords = (first: number, aliases: number): string =>
   `{ patients(first: ${first}) { edges { node { ${Array.from({ length: aliases }, (_, i) => `r${i}: sourceRecords { observations { id } }`).join(' ')} } } } }`;
 // At the gateway: 1 + first × (2 + 3 × aliases). At the MPI, each alias becomes
-// `sourceRecords { __typename id ... on EpicRecord { __typename id } ... on CernerRecord { __typename id } }`:
-// 1 + first × (2 + 6 × aliases).
+// `sourceRecords { __typename id ... on EpicRecord { __typename id } ... on CernerRecord { __typename id } ... }`,
+// one fragment per vendor record type (config/adapters.json: Epic, Cerner, HL7 feed):
+// 1 + first × (2 + (2 + 2 × record types) × aliases).
+const RECORD_TYPES = loadAdapters().length;
 const gatewayCost = (first: number, aliases: number) => 1 + first * (2 + 3 * aliases);
-const mpiCost = (first: number, aliases: number) => 1 + first * (2 + 6 * aliases);
+const mpiCost = (first: number, aliases: number) => 1 + first * (2 + (2 + 2 * RECORD_TYPES) * aliases);
+/** The largest page of patients whose 25 aliased record lists the MPI still accepts. */
+const BOUNDARY = Math.floor((15_000 - 1) / (2 + (2 + 2 * RECORD_TYPES) * 25));
 
 const auditRowsOf = async (subject: string): Promise<number> =>
   Number((await stack.db.query<{ n: string }>('SELECT count(*) AS n FROM audit_event WHERE actor_sub = $1', [subject])).rows[0]!.n);
 
-test("the review's query (cost 7,701, 15,201 at the MPI) is refused up front, naming the subgraph; no subgraph is called", async () => {
+test("the review's query (cost 7,701, 20,201 at the MPI) is refused up front, naming the subgraph; no subgraph is called", async () => {
   assert.equal(gatewayCost(100, 25), 7_701);
-  assert.equal(mpiCost(100, 25), 15_201);
+  assert.equal(mpiCost(100, 25), 20_201);
   const before = await auditRowsOf(sub);
   const res = await send(gateway, { query: aliasedRecords(100, 25) });
   assertRefused(
@@ -66,25 +71,25 @@ test("the review's query (cost 7,701, 15,201 at the MPI) is refused up front, na
   const error = res.body.errors!.find((e) => e.extensions?.limit === 'cost')!;
   assert.deepEqual(
     { max: error.extensions?.max, actual: error.extensions?.actual, subgraph: error.extensions?.subgraph },
-    { max: 15_000, actual: 15_201, subgraph: 'mpi' },
+    { max: 15_000, actual: 20_201, subgraph: 'mpi' },
   );
   assert.equal(await auditRowsOf(sub), before, 'refused before any subgraph was called (no subgraph wrote an audit row)');
   await stillServes(gateway, 'after the refusal');
 });
 
 test("at the boundary the gateway's cost of the MPI's part is the MPI's own: one patient less is answered in full", async () => {
-  // 98 patients: 14,897 at the MPI, answered; 99 patients: 15,049, refused by the gateway.
-  assert.ok(mpiCost(98, 25) <= 15_000 && mpiCost(99, 25) > 15_000);
-  const accepted = await send(gateway, { query: aliasedRecords(98, 25) });
+  // 74 patients: 14,949 at the MPI, answered; 75 patients: 15,151, refused by the gateway.
+  assert.deepEqual([BOUNDARY, mpiCost(BOUNDARY, 25), mpiCost(BOUNDARY + 1, 25)], [74, 14_949, 15_151]);
+  const accepted = await send(gateway, { query: aliasedRecords(BOUNDARY, 25) });
   assert.equal(accepted.status, 200, accepted.text.slice(0, 300));
   assert.equal(accepted.body.errors, undefined, JSON.stringify(accepted.body.errors)?.slice(0, 500));
   const edges = (accepted.body.data as { patients: { edges: { node: Record<string, { observations: unknown[] | null }[]> }[] } }).patients
     .edges;
-  assert.equal(edges.length, 98);
+  assert.equal(edges.length, BOUNDARY);
   assert.ok(edges.some((e) => e.node.r24!.some((r) => (r.observations?.length ?? 0) > 0)));
-  const refused = await send(gateway, { query: aliasedRecords(99, 25) });
-  assertRefused(refused, { status: 400, code: 'GRAPHQL_VALIDATION_FAILED', limit: 'cost' }, forbidden, '99 patients');
-  assert.equal(refused.body.errors![0]!.extensions?.actual, mpiCost(99, 25));
+  const refused = await send(gateway, { query: aliasedRecords(BOUNDARY + 1, 25) });
+  assertRefused(refused, { status: 400, code: 'GRAPHQL_VALIDATION_FAILED', limit: 'cost' }, forbidden, `${BOUNDARY + 1} patients`);
+  assert.equal(refused.body.errors![0]!.extensions?.actual, mpiCost(BOUNDARY + 1, 25));
 });
 
 test('whatever the gateway accepts, no subgraph refuses for cost (page sizes × aliases around the limit)', async () => {
@@ -143,7 +148,7 @@ test('a refusal downstream reaches the client with its code, limit and subgraph,
         actual: refusal.extensions?.actual,
         subgraph: refusal.extensions?.subgraph,
       },
-      { limit: 'cost', max: 15_000, actual: 15_201, subgraph: 'mpi' },
+      { limit: 'cost', max: 15_000, actual: 20_201, subgraph: 'mpi' },
     );
     assert.ok(!errors.some((e) => e.extensions?.code === 'INTERNAL_SERVER_ERROR'), JSON.stringify(errors));
     assert.ok(!res.body.data, 'no data');
@@ -153,7 +158,7 @@ test('a refusal downstream reaches the client with its code, limit and subgraph,
     const entry = JSON.parse(logged[0]!) as Record<string, unknown>;
     assert.deepEqual(
       { subgraph: entry.subgraph, code: entry.code, limit: entry.limit, max: entry.max, actual: entry.actual },
-      { subgraph: 'mpi', code: 'GRAPHQL_VALIDATION_FAILED', limit: 'cost', max: 15_000, actual: 15_201 },
+      { subgraph: 'mpi', code: 'GRAPHQL_VALIDATION_FAILED', limit: 'cost', max: 15_000, actual: 20_201 },
     );
     for (const value of forbidden) assert.ok(!logged[0]!.includes(value), 'no patient value in the log');
   } finally {
