@@ -234,54 +234,76 @@ export type Replayed = {
   readonly lastError: string | null;
 };
 
+type DeadRow = {
+  id: string;
+  channel: string;
+  sending_application: string;
+  sending_facility: string;
+  control_id: string;
+  reason: DeadReason;
+  attempts: number;
+  last_error: string | null;
+};
+
+/** The dead letters a selection names, oldest first, at most $7 of them (NULL: all). */
+const SELECTED_DEAD = `
+  SELECT id, channel, sending_application, sending_facility, control_id, dead_reason, attempts, last_error FROM inbox_message
+  WHERE state = 'dead'
+    AND ($1::boolean IS NOT TRUE OR id = ANY($2::bigint[]))
+    AND ($3::text IS NULL OR channel = $3) AND ($4::text IS NULL OR dead_reason = $4)
+    AND ($5::timestamptz IS NULL OR dead_at >= $5) AND ($6::timestamptz IS NULL OR dead_at < $6)
+  ORDER BY id
+  LIMIT $7`;
+
+function selectionParams(selection: ReplaySelection, limit: number | undefined): unknown[] {
+  const byIds = 'ids' in selection;
+  const f: ReplayFilter = byIds ? {} : selection.filter;
+  return [
+    byIds,
+    byIds ? selection.ids.filter((id) => /^\d+$/.test(id)) : [],
+    f.channel ?? null,
+    f.reason ?? null,
+    f.since ?? null,
+    f.until ?? null,
+    limit ?? null,
+  ];
+}
+
+const toReplayed = (x: DeadRow): Replayed => ({
+  id: x.id,
+  key: { channel: x.channel, sendingApplication: x.sending_application, sendingFacility: x.sending_facility, controlId: x.control_id },
+  reason: x.reason,
+  attempts: x.attempts,
+  lastError: x.last_error,
+});
+
 /**
  * Returns dead letters to pending (attempts start again; last_error kept until the next one).
  * Idempotent: only dead rows change, so a second replay of the same selection returns nothing.
  * What it returns is for the caller's audit record (who replayed which messages, why they had failed).
+ * `limit`: at most this many, oldest first (a caller working through a large filter in batches).
  */
-export async function replay(db: Queryable, selection: ReplaySelection): Promise<Replayed[]> {
-  const byIds = 'ids' in selection;
-  const f: ReplayFilter = byIds ? {} : selection.filter;
-  const r = await db.query<{
-    id: string;
-    channel: string;
-    sending_application: string;
-    sending_facility: string;
-    control_id: string;
-    reason: DeadReason;
-    attempts: number;
-    last_error: string | null;
-  }>(
-    `WITH target AS (
-       SELECT id, dead_reason, attempts FROM inbox_message
-       WHERE state = 'dead'
-         AND ($1::boolean IS NOT TRUE OR id = ANY($2::bigint[]))
-         AND ($3::text IS NULL OR channel = $3) AND ($4::text IS NULL OR dead_reason = $4)
-         AND ($5::timestamptz IS NULL OR dead_at >= $5) AND ($6::timestamptz IS NULL OR dead_at < $6)
-       FOR UPDATE)
+export async function replay(db: Queryable, selection: ReplaySelection, limit?: number): Promise<Replayed[]> {
+  const r = await db.query<DeadRow>(
+    `WITH target AS (${SELECTED_DEAD} FOR UPDATE)
      UPDATE inbox_message m
      SET state = 'pending', attempts = 0, next_attempt_at = now(), dead_reason = NULL, dead_at = NULL, replays = m.replays + 1
      FROM target WHERE m.id = target.id
      RETURNING m.id::text, m.channel, m.sending_application, m.sending_facility, m.control_id, target.dead_reason AS reason,
        target.attempts, m.last_error`,
-    [
-      byIds,
-      byIds ? selection.ids.filter((id) => /^\d+$/.test(id)) : [],
-      f.channel ?? null,
-      f.reason ?? null,
-      f.since ?? null,
-      f.until ?? null,
-    ],
+    selectionParams(selection, limit),
   );
-  return r.rows
-    .map((x) => ({
-      id: x.id,
-      key: { channel: x.channel, sendingApplication: x.sending_application, sendingFacility: x.sending_facility, controlId: x.control_id },
-      reason: x.reason,
-      attempts: x.attempts,
-      lastError: x.last_error,
-    }))
-    .sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
+  return r.rows.map(toReplayed).sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
+}
+
+/** The dead letters replay() would return to work now, changing nothing (a dry run). */
+export async function deadLetters(db: Queryable, selection: ReplaySelection, limit?: number): Promise<Replayed[]> {
+  const r = await db.query<DeadRow>(
+    `SELECT id::text, channel, sending_application, sending_facility, control_id, dead_reason AS reason, attempts, last_error
+     FROM (${SELECTED_DEAD}) d`,
+    selectionParams(selection, limit),
+  );
+  return r.rows.map(toReplayed);
 }
 
 /** A message's state, for tests and status views (no payload). */
