@@ -45,11 +45,18 @@ const durationMs = values.seconds * 1000;
 
 const pgbenchPath = async (): Promise<string> => {
   for (const candidate of ['pgbench', '/usr/lib/postgresql/15/bin/pgbench'])
-    if (await promisify(execFile)(candidate, ['--version']).then(() => true, () => false)) return candidate;
+    if (
+      await promisify(execFile)(candidate, ['--version']).then(
+        () => true,
+        () => false,
+      )
+    )
+      return candidate;
   throw usageError('pgbench not found (install postgresql-client, or put it on PATH)');
 };
 
-const quantile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+const quantile = (sorted: readonly number[], q: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 
 function send(job: SenderJob): Promise<SenderResult> {
   return new Promise((resolve, reject) => {
@@ -73,11 +80,26 @@ const server = await (async () => {
   return createMllpServer({ port: 0, host: '127.0.0.1', handler: async (m) => (await intake(m)).ack });
 })();
 
-type IntakeFigures = { kind: MessageKind; connections: number; messages: number; perSecond: number; p50: number; p99: number; refused: number; errors: number };
+type IntakeFigures = {
+  kind: MessageKind;
+  connections: number;
+  messages: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  refused: number;
+  errors: number;
+};
 const round1 = (n: number) => Math.round(n * 10) / 10;
 
 async function intakeRun(kind: MessageKind, connections: number): Promise<IntakeFigures> {
-  const r = await send({ port: server.port, connections, durationMs, kind, prefix: `${kind}${connections}-${randomBytes(3).toString('hex')}-` });
+  const r = await send({
+    port: server.port,
+    connections,
+    durationMs,
+    kind,
+    prefix: `${kind}${connections}-${randomBytes(3).toString('hex')}-`,
+  });
   const sorted = r.latenciesMs.sort((a, b) => a - b);
   return {
     kind,
@@ -98,7 +120,17 @@ async function pgbenchRun(clients: number): Promise<number> {
     `INSERT INTO ${schema}.pgbench_inbox (channel, sending_application, sending_facility, control_id, payload, payload_digest, ack, patient_key)
      VALUES ('bench-feed', 'SIMADT^', 'SIMHOSP^', md5(random()::text), '${PAYLOAD}', md5(random()::text), '\\x4d5348', md5(random()::text));\n`,
   );
-  const args = ['-n', '-M', 'prepared', '-c', String(clients), '-j', String(Math.min(clients, cpus().length)), '-T', String(values.seconds)];
+  const args = [
+    '-n',
+    '-M',
+    'prepared',
+    '-c',
+    String(clients),
+    '-j',
+    String(Math.min(clients, cpus().length)),
+    '-T',
+    String(values.seconds),
+  ];
   const { stdout } = await promisify(execFile)(pgbench, [...args, '-f', script, url!], { timeout: durationMs + 60_000 });
   const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(stdout)?.[1];
   if (!tps) throw new Error(`pgbench printed no tps: ${stdout.slice(-300)}`);

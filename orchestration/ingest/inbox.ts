@@ -57,29 +57,34 @@ const compare = (found: Existing, digest: string): ReceiveResult =>
     ? { status: 'duplicate', id: found.id, ack: Buffer.from(found.ack) }
     : { status: 'conflict', id: found.id };
 
+type Received = { status: 'inserted' | 'found'; id: string; payload_digest: string | null; ack: Buffer | null };
+
 /**
- * Commits a message to the inbox (one transaction). A duplicate or a conflict writes nothing:
- * the existing row is looked up first (no insert attempted, no sequence value used), and an
- * insert that loses a race to a concurrent one (ON CONFLICT) reads the winner's row.
+ * Commits a message to the inbox: one statement, one round trip (the listener's cost per message
+ * is mostly waiting for PostgreSQL). A duplicate or a conflict writes nothing: the existing row is
+ * looked up in the same statement and the insert only runs when there is none (no sequence value
+ * used). An insert that loses a race to a concurrent one (ON CONFLICT) returns no row: the
+ * winner's row is then read.
  */
 export async function receive(db: Database, message: InboundMessage, protection: Sealer): Promise<ReceiveResult> {
   const sealed = protection.sealPayload(message.payload);
-  return db.transaction(async (tx) => {
-    const found = await existing(tx, message.key);
-    if (found) return compare(found, sealed.digest);
-    const inserted = await tx.query<{ id: string }>(
-      `INSERT INTO inbox_message (channel, sending_application, sending_facility, control_id, payload, payload_digest, ack, patient_key)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+  const r = await db.query<Received>(
+    `WITH found AS (SELECT id, payload_digest, ack FROM inbox_message WHERE ${KEY_WHERE}),
+     inserted AS (
+       INSERT INTO inbox_message (channel, sending_application, sending_facility, control_id, payload, payload_digest, ack, patient_key)
+       SELECT $1, $2, $3, $4, $5::jsonb, $6, $7::bytea, $8 WHERE NOT EXISTS (SELECT 1 FROM found)
        ON CONFLICT (channel, sending_application, sending_facility, control_id) DO NOTHING
-       RETURNING id::text`,
-      [...keyParams(message.key), JSON.stringify(sealed), sealed.digest, Buffer.from(message.ack), message.patientKey ?? null],
-    );
-    const row = inserted.rows[0];
-    if (row) return { status: 'accepted', id: row.id, ack: Buffer.from(message.ack) };
-    const winner = await existing(tx, message.key);
-    if (!winner) throw new Error('inbox: a conflicting insert left no row');
-    return compare(winner, sealed.digest);
-  });
+       RETURNING id)
+     SELECT 'inserted' AS status, id::text, NULL AS payload_digest, NULL::bytea AS ack FROM inserted
+     UNION ALL SELECT 'found', id::text, payload_digest, ack FROM found`,
+    [...keyParams(message.key), JSON.stringify(sealed), sealed.digest, Buffer.from(message.ack), message.patientKey ?? null],
+  );
+  const row = r.rows[0];
+  if (row?.status === 'inserted') return { status: 'accepted', id: row.id, ack: Buffer.from(message.ack) };
+  if (row) return compare({ id: row.id, payload_digest: row.payload_digest!, ack: row.ack! }, sealed.digest);
+  const winner = await existing(db, message.key);
+  if (!winner) throw new Error('inbox: a conflicting insert left no row');
+  return compare(winner, sealed.digest);
 }
 
 /** A claimed message, for a handler: the payload revealed. */
