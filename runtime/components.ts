@@ -4,7 +4,15 @@
 import { readCommittedSupergraph } from '../gateway/compose.ts';
 import { startGateway } from '../gateway/server.ts';
 import type { TtlCache } from '../platform/cache.ts';
-import { dataDir, loadIssuers, loadVendorProfile, type AdapterConfig, type ConnectionConfig } from '../platform/config.ts';
+import {
+  dataDir,
+  isHl7Feed,
+  loadIssuers,
+  loadVendorProfile,
+  type AdapterConfig,
+  type AnyConnectionConfig,
+  type ConnectionConfig,
+} from '../platform/config.ts';
 import { migrate, openDatabase, type Database, type DatabaseOptions } from '../platform/db.ts';
 import { remoteReadiness, type RunningHttpServer } from '../platform/graphql-http.ts';
 import { logger } from '../platform/log.ts';
@@ -18,6 +26,9 @@ import { startAuditCheckpoints, type CheckpointSchedule, type CheckpointSchedule
 import { CLINICAL_STORE_MIGRATIONS } from '../orchestration/clinical-store/store.ts';
 import { connectionIngest } from '../orchestration/clinical-store/connection-ingest.ts';
 import { INGEST_MIGRATIONS } from '../orchestration/ingest/migrations.ts';
+import { startIngestion, type Ingestion } from '../orchestration/ingest/ingestion.ts';
+import { translateHl7 } from '../translation/hl7v2/translate.ts';
+import { wakeUpChannel } from '../platform/wake-up.ts';
 import { MPI_MIGRATIONS } from '../orchestration/mpi/store.ts';
 import { initialLoad, type LoadReport } from '../orchestration/sync/initial-load.ts';
 import { liveFieldCipher } from '../security/field-encryption.ts';
@@ -30,6 +41,7 @@ import { clinicalSubgraph } from '../subgraphs/clinical/subgraph.ts';
 import { mpiSubgraph } from '../subgraphs/mpi/subgraph.ts';
 import { startSubgraph } from '../subgraphs/shared/subgraph-server.ts';
 import type { VendorAdapterDeps } from '../subgraphs/vendor-adapter/resolvers.ts';
+import type { SourceConnection } from '../orchestration/clinical/read-through.ts';
 import { vendorAdapterSubgraph } from '../subgraphs/vendor-adapter/subgraph.ts';
 import { QUARANTINE_MIGRATIONS } from '../translation/quarantine.ts';
 import { integrationSubgraph } from '../subgraphs/integration/subgraph.ts';
@@ -143,7 +155,7 @@ async function subgraphRuntime(name: string, c: ServiceCommon) {
 }
 
 export async function startMpiService(
-  c: ServiceCommon & { readonly adapters: readonly AdapterConfig[]; readonly connections: readonly ConnectionConfig[] },
+  c: ServiceCommon & { readonly adapters: readonly AdapterConfig[]; readonly connections: readonly AnyConnectionConfig[] },
 ): Promise<RunningHttpServer> {
   return startSubgraph(
     mpiSubgraph({ db: c.db, protection: protectionFor(c.keys), adapters: c.adapters, connections: c.connections }),
@@ -162,7 +174,7 @@ export async function startClinicalService(c: ServiceCommon): Promise<RunningHtt
 
 /** Quarantine, re-processing and lineage impact, for integration engineers. */
 export async function startIntegrationService(
-  c: ServiceCommon & { readonly adapters: readonly AdapterConfig[]; readonly connections: readonly ConnectionConfig[] },
+  c: ServiceCommon & { readonly adapters: readonly AdapterConfig[]; readonly connections: readonly AnyConnectionConfig[] },
 ): Promise<RunningHttpServer> {
   return startSubgraph(
     integrationSubgraph({ db: c.db, protection: protectionFor(c.keys), adapters: c.adapters, connections: c.connections }),
@@ -178,7 +190,7 @@ export function vendorAdapterDeps(c: {
   readonly db: Database;
   readonly keys: KeyStoreOptions;
   readonly adapter: AdapterConfig;
-  readonly connections: readonly ConnectionConfig[];
+  readonly connections: readonly AnyConnectionConfig[];
   readonly clients: ReadonlyMap<string, FhirConnection>;
   readonly ttlSeconds: number;
 }): VendorAdapterDeps {
@@ -186,7 +198,11 @@ export function vendorAdapterDeps(c: {
   const own = new Map(
     c.connections
       .filter((x) => x.adapter === c.adapter.name)
-      .map((x) => [x.id, { config: x, client: c.clients.get(x.id)!, ingest: connectionIngest(x, profile) }]),
+      .map((x): [string, SourceConnection] => {
+        const ingest = connectionIngest(x, profile);
+        // An HL7 feed has no EHR to ask: its records are answered from the store its messages fill.
+        return [x.id, isHl7Feed(x) ? { config: x, client: null, ingest } : { config: x, client: c.clients.get(x.id)!, ingest }];
+      }),
   );
   return { db: c.db, protection: protectionFor(c.keys), profile, ttlSeconds: c.ttlSeconds, connections: own };
 }
@@ -194,7 +210,7 @@ export function vendorAdapterDeps(c: {
 export async function startAdapterService(
   c: ServiceCommon & {
     readonly adapter: AdapterConfig;
-    readonly connections: readonly ConnectionConfig[];
+    readonly connections: readonly AnyConnectionConfig[];
     readonly clients: ReadonlyMap<string, FhirConnection>;
     readonly cache: TtlCache;
     /** How long a retrieved clinical list is answered from the store (a connection's clinicalTtlSeconds overrides it). */
@@ -278,4 +294,41 @@ export function loadPatients(
       return { connection: c, client: clients.get(c.id)!, profile, protection, ingest: connectionIngest(c, profile) };
     }),
   );
+}
+
+/** The MLLP port of the HL7 v2 listener: INGEST_MLLP_PORT, default 2575. */
+export const ingestMllpPort = (env: NodeJS.ProcessEnv = process.env): number => Number(env.INGEST_MLLP_PORT ?? 2575);
+
+/**
+ * HL7 v2 ingestion: the MLLP listener for every feed and the workers applying the inbox, woken
+ * through Redis pub/sub when REDIS_URL is set (a hint only: they poll PostgreSQL anyway).
+ */
+export async function startIngestionService(c: {
+  readonly db: Database;
+  readonly keys: KeyStoreOptions;
+  readonly adapters: readonly AdapterConfig[];
+  readonly connections: readonly AnyConnectionConfig[];
+  readonly port: number | null;
+  readonly host?: string;
+  readonly redisUrl?: string;
+  readonly concurrency?: number;
+}): Promise<Ingestion> {
+  const wakeUp = wakeUpChannel({ redisUrl: c.redisUrl, name: `pgw:${c.db.schema}:inbox` });
+  try {
+    const ingestion = await startIngestion({
+      db: c.db,
+      protection: protectionFor(c.keys),
+      connections: c.connections,
+      adapters: c.adapters,
+      translate: translateHl7,
+      port: c.port,
+      ...(c.host ? { host: c.host } : {}),
+      wakeUp,
+      ...(c.concurrency !== undefined ? { concurrency: c.concurrency } : {}),
+    });
+    return { ...ingestion, close: () => ingestion.close().finally(() => wakeUp.close()) };
+  } catch (error) {
+    await wakeUp.close();
+    throw error;
+  }
 }

@@ -8,12 +8,16 @@ import { join } from 'node:path';
 import { openCache, type TtlCache } from '../platform/cache.ts';
 import {
   defaultPorts,
+  fhirConnections,
+  isHl7Feed,
   loadAdapters,
   loadConnections,
   validateConnections,
   type AdapterConfig,
+  type AnyConnectionConfig,
   type ConnectionConfig,
 } from '../platform/config.ts';
+import type { Ingestion } from '../orchestration/ingest/ingestion.ts';
 import { dropSchema, servingTimeoutsFromEnv, type Database, type DatabaseTimeouts } from '../platform/db.ts';
 import type { RunningHttpServer } from '../platform/graphql-http.ts';
 import { KEY_ALGORITHMS, keyNames, loadKeyPair, type KeyStoreOptions } from '../platform/keys.ts';
@@ -35,6 +39,8 @@ import {
   startGatewayService,
   startIntegrationService,
   startMpiService,
+  ingestMllpPort,
+  startIngestionService,
   type AuditRoleCheck,
 } from './components.ts';
 
@@ -69,7 +75,9 @@ export type StackOptions = {
    * gateway/supergraph.graphql.
    */
   readonly adapters?: readonly AdapterConfig[];
-  readonly connections?: readonly ConnectionConfig[];
+  readonly connections?: readonly AnyConnectionConfig[];
+  /** The HL7 v2 MLLP listener's port: INGEST_MLLP_PORT or 2575 (0 with ephemeralPorts); null starts no ingestion. */
+  readonly ingestMllpPort?: number | null;
   readonly cacheTtlSeconds?: number;
   /** Extra trusted token issuers besides the development issuer. */
   readonly issuers?: readonly TrustedIssuer[];
@@ -91,7 +99,9 @@ export type Stack = {
   readonly cache: TtlCache;
   readonly keys: KeyStoreOptions;
   readonly loadReports: readonly LoadReport[];
-  readonly connections: readonly ConnectionConfig[];
+  readonly connections: readonly AnyConnectionConfig[];
+  /** HL7 v2 ingestion (MLLP listener + inbox workers); undefined when not started. */
+  readonly ingestion?: Ingestion;
   close(): Promise<void>;
 };
 
@@ -132,7 +142,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     let simulators: Stack['simulators'];
     if (options.simulators) {
       const clients = await Promise.all(
-        connections.map(async (c) => ({
+        fhirConnections(connections).map(async (c) => ({
           clientId: c.clientId,
           publicJwk: (await loadKeyPair(keys, keyNames.smartClient(c.id), KEY_ALGORITHMS.smartClient)).publicJwk,
         })),
@@ -140,7 +150,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       simulators = await startSimulators({
         seed: options.simulators.seed,
         size: options.simulators.size,
-        sites: connections.map((c) => ({
+        sites: fhirConnections(connections).map((c) => ({
           id: c.id,
           vendor: vendorOf(c, adapters),
           timeZone: c.timeZone,
@@ -152,10 +162,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       cleanups.push(() => simulators!.close());
       if (options.simulators.truthFile) writeFileSync(options.simulators.truthFile, truthToCsv(simulators.population.truth));
       // The simulators decide their URLs; point each connection at its simulator.
-      connections = connections.map((c) => ({ ...c, baseUrl: simulators!.servers[c.id]!.url }));
+      connections = connections.map((c) => (isHl7Feed(c) ? c : { ...c, baseUrl: simulators!.servers[c.id]!.url }));
     }
 
-    const clients = await openConnections(connections, keys);
+    const clients = await openConnections(fhirConnections(connections), keys);
     const ports = defaultPorts(adapters);
     const common = { db, keys, production };
     const track = (running: RunningHttpServer): RunningHttpServer => (cleanups.push(() => running.close()), running);
@@ -180,7 +190,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     subgraphs.integration = track(
       await startIntegrationService({ ...common, port: options.ephemeralPorts ? 0 : ports.integration, adapters, connections }),
     );
-    const loadReports = options.skipInitialLoad ? [] : await loadPatients(db, keys, adapters, connections, clients);
+    const loadReports = options.skipInitialLoad ? [] : await loadPatients(db, keys, adapters, fhirConnections(connections), clients);
+    // HL7 v2 feeds: the MLLP listener and the inbox workers (closed before the database).
+    const mllpPort = options.ingestMllpPort === undefined ? (options.ephemeralPorts ? 0 : ingestMllpPort()) : options.ingestMllpPort;
+    const ingestion =
+      mllpPort === null
+        ? undefined
+        : await startIngestionService({ db, keys, adapters, connections, port: mllpPort, redisUrl: options.redisUrl });
+    if (ingestion) cleanups.push(() => ingestion.close());
     const gateway = track(
       await startGatewayService({
         keys,
@@ -193,7 +210,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         proxyTrust: options.proxyTrust,
       }),
     );
-    return { gateway, subgraphs, simulators, population: simulators?.population, db, cache, keys, loadReports, connections, close };
+    return {
+      gateway,
+      subgraphs,
+      simulators,
+      population: simulators?.population,
+      db,
+      cache,
+      keys,
+      loadReports,
+      connections,
+      ...(ingestion ? { ingestion } : {}),
+      close,
+    };
   } catch (error) {
     await close();
     throw error;
