@@ -4,12 +4,15 @@ export const SENDER = { application: 'SIMADT', facility: 'SIMHOSP' } as const;
 
 const ts = '20261205031500';
 
-/** ADT^A01 (admit) of patient `mrn`: what a registration system sends. */
-export const adtA01 = (controlId: string, mrn: string): string =>
+/** An invented surname per number (letters only, distinct for distinct n), so that patients do not match each other. */
+const surname = (n: number): string => `TEST${n.toString(26).replace(/./g, (d) => String.fromCharCode(65 + parseInt(d, 26)))}`;
+
+/** ADT^A01 (admit) of patient `mrn`: what a registration system sends. `n` varies the name and birth date (default 0). */
+export const adtA01 = (controlId: string, mrn: string, n = 0): string =>
   [
     `MSH|^~\\&|${SENDER.application}|${SENDER.facility}|PGW|PGW|${ts}||ADT^A01^ADT_A01|${controlId}|P|2.5`,
     `EVN|A01|${ts}`,
-    `PID|1||${mrn}^^^SIMHOSP^MR||TESTPERSON^ALPHA^Q||19700101|F|||1 TEST STREET^^TESTVILLE^MA^01000^USA||555-0100`,
+    `PID|1||${mrn}^^^SIMHOSP^MR||${surname(n)}^ALPHA^Q||${1940 + (n % 60)}${String(1 + (n % 12)).padStart(2, '0')}${String(1 + (n % 28)).padStart(2, '0')}|F|||${n + 1} TEST STREET^^TESTVILLE^MA^01000^USA||555-${String(n % 10_000).padStart(4, '0')}`,
     `PV1|1|I|WARD1^101^1^SIMHOSP||||1234^TESTDOC^BETA`,
   ].join('\r') + '\r';
 
