@@ -143,20 +143,20 @@ export async function retransmittingSender(
   port: number,
   messages: readonly { readonly controlId: string; readonly text: string }[],
   acks: Ack[],
-  options: { readonly retryMs?: number; readonly stop?: () => boolean } = {},
+  options: { readonly retryMs?: number; readonly gapMs?: number } = {},
 ): Promise<{ readonly retransmissions: number }> {
   const client = createMllpClient({ host: '127.0.0.1', port, timeoutMs: 5000 });
   let retransmissions = 0;
   try {
     for (const m of messages) {
       for (let attempt = 0; ; attempt++) {
-        if (options.stop?.()) return { retransmissions };
         if (attempt > 0) retransmissions++;
         try {
           const reply = await client.send(Buffer.from(m.text));
           const ack = ackOf(reply);
           if (ack && (ack.code === 'AA' || ack.code === 'CA') && ack.controlId === m.controlId) {
             acks.push({ controlId: m.controlId, code: ack.code, at: performance.now(), bytes: reply.toString() });
+            if (options.gapMs) await sleep(options.gapMs);
             break;
           }
         } catch {
