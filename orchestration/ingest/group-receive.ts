@@ -47,6 +47,7 @@ export async function receiveMany(db: Database, batch: readonly Sealed[]): Promi
       column((s) => Buffer.from(s.message.ack).toString('hex')),
       column((s) => s.message.patientKey ?? null),
     ],
+    { prepared: 'inbox-receive-many' },
   );
   const results: (ReceiveResult | undefined)[] = batch.map(() => undefined);
   for (const row of r.rows) {
@@ -72,7 +73,7 @@ export type GroupReceiveOptions = {
   readonly maxInFlight?: number;
 };
 
-export const GROUP_RECEIVE_DEFAULTS = { maxBatch: 200, maxInFlight: 2 } as const;
+export const GROUP_RECEIVE_DEFAULTS = { maxBatch: 200, maxInFlight: 4 } as const;
 
 /** receive() with group commit: the function to call per message; resolves once the message is committed. */
 export function groupReceive(
