@@ -4,7 +4,6 @@
 // who did it in the audit log; bad options are refused before the database is opened.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,21 +13,14 @@ import { databaseUrl, uniqueSchema } from '../test/support/env.ts';
 import { inboxState } from '../orchestration/ingest/inbox.ts';
 import { makeDeadLetters, message } from '../orchestration/ingest/test-helpers.ts';
 import { openStorage, protectionFor } from './components.ts';
+import { runCommandScript } from '../test/support/command.ts';
 
 const CLI = fileURLToPath(new URL('./ingest-replay.ts', import.meta.url));
 const url = databaseUrl();
 const work = mkdtempSync(join(tmpdir(), 'ingest-replay-'));
 const schema = uniqueSchema('ireplay');
 
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: join(work, 'data'), DB_SCHEMA: schema, LOG_LEVEL: 'warn' };
-  if (!url) delete env.DATABASE_URL;
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env, timeout: 120_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
+const cli = (...args: string[]) => runCommandScript(CLI, args, { dataDir: join(work, 'data'), schema });
 
 const open = () => openStorage({ url, dataDir: url ? undefined : join(work, 'data', 'pg'), schema });
 let db: Database;

@@ -4,16 +4,12 @@
 // audited under its inbox id.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execute, parse } from 'graphql';
-import { auditCollector } from '../../orchestration/audit/collector.ts';
 import { testPrincipal } from '../../orchestration/audit/test-helpers.ts';
 import { inboxState } from '../../orchestration/ingest/inbox.ts';
 import { makeDeadLetters, message, openInboxTestDb } from '../../orchestration/ingest/test-helpers.ts';
 import type { MpiTestDb } from '../../orchestration/mpi/test-helpers.ts';
 import type { Principal } from '../../security/principal.ts';
-import { buildSubgraph } from '../shared/subgraph-server.ts';
-import type { SubgraphContext } from '../shared/context.ts';
-import { integrationSubgraph } from './subgraph.ts';
+import { runIntegration } from './test-helpers.ts';
 
 let t: MpiTestDb;
 let dead: string[];
@@ -23,18 +19,8 @@ before(async () => {
 });
 after(() => t.close());
 
-async function run(document: string, principal: Principal, variables?: Record<string, unknown>) {
-  const def = integrationSubgraph({ db: t.db, protection: t.protection, connections: [], adapters: [] });
-  const contextValue: SubgraphContext = {
-    principal,
-    audit: auditCollector(def.auditSubjects),
-    subgraph: 'integration',
-    client: { operationName: null, documentHash: null, traceparent: null },
-    perRequest: new Map(),
-  };
-  const result = await execute({ schema: buildSubgraph(def), document: parse(document), contextValue, variableValues: variables });
-  return { result, audit: contextValue.audit };
-}
+const run = (document: string, principal: Principal, variables?: Record<string, unknown>) =>
+  runIntegration({ db: t.db, protection: t.protection, connections: [], adapters: [] }, document, principal, variables);
 
 const engineer = testPrincipal({ sub: 'eng', roles: ['integration'], purposeOfUse: null });
 const code = (r: { errors?: readonly { extensions?: Record<string, unknown> }[] }) => r.errors?.[0]?.extensions?.code;
