@@ -55,6 +55,7 @@ const config: CodegenConfig = {
         OperationOutcomeIssue: '../../../translation/outcome.ts#OperationOutcomeIssue as OperationOutcomeIssueModel',
         ReprocessedResource: '../../../orchestration/quarantine/reprocess.ts#ReprocessedResource as ReprocessedResourceModel',
         DerivedItem: '../../../orchestration/clinical-store/impact.ts#ImpactRow',
+        ReplayedInboxMessage: '../../../orchestration/ingest/inbox.ts#Replayed as ReplayedInboxMessageModel',
       },
     ),
     'subgraphs/vendor-adapter/__generated__/resolvers.ts': subgraphResolvers(

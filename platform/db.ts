@@ -22,6 +22,11 @@ export interface Queryable {
 export type WorkOptions = {
   /** No statement, idle-in-transaction or client-side timeout for this work (a connection is still waited for at most connectMs). */
   readonly unbounded?: boolean;
+  /**
+   * PostgreSQL: a name under which each connection keeps the statement parsed and planned (a hot
+   * statement, run for every inbound message, say); the same name must always carry the same text.
+   */
+  readonly prepared?: string;
 };
 
 export interface Database extends Queryable {
@@ -225,7 +230,12 @@ async function openPostgres(url: string, schema: string, max: number, timeouts: 
     kind: 'postgres',
     schema,
     query: async <T extends Row>(text: string, params?: readonly unknown[], options: WorkOptions = {}) => {
-      if (!options.unbounded) return pool.query<T>(text, params as unknown[]).catch(rethrow);
+      if (!options.unbounded)
+        return (
+          options.prepared
+            ? pool.query<T>({ name: options.prepared, text, values: params as unknown[] })
+            : pool.query<T>(text, params as unknown[])
+        ).catch(rethrow);
       // Outside a transaction (VACUUM cannot run in one): lift the session's timeout for this
       // statement, on a connection dropped afterwards rather than handed back with it lifted.
       const client = await pool.connect().catch(rethrow);

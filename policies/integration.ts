@@ -9,7 +9,8 @@ const through = reachedThroughAuthorizedField;
 
 export const integrationPolicies = {
   Query: { quarantine: read, impact: read },
-  Mutation: { reprocessQuarantine: integrationEngineer },
+  // Replaying dead letters changes what the pipeline applies: integration engineers only, like re-processing.
+  Mutation: { reprocessQuarantine: integrationEngineer, replayInboxMessages: integrationEngineer },
   QuarantineConnection: { edges: through, pageInfo: through },
   QuarantineEdge: { cursor: through, node: through },
   PageInfo: { hasNextPage: through, endCursor: through },
@@ -27,6 +28,17 @@ export const integrationPolicies = {
   OperationOutcomeIssue: { severity: through, code: through, diagnostics: through, expression: through },
   ReprocessResult: { reloaded: through, stillRefused: through, resources: through },
   ReprocessedResource: { id: through, source: through, resourceType: through, resourceId: through, status: through, outcome: through },
+  InboxReplayResult: { replayed: through, more: through, messages: through },
+  ReplayedInboxMessage: {
+    id: through,
+    channel: through,
+    sendingApplication: through,
+    sendingFacility: through,
+    controlId: through,
+    reason: through,
+    attempts: through,
+    lastError: through,
+  },
   Impact: { items: through, pageInfo: through, goldenPatientIds: through, goldenPatientIdsComplete: through },
   DerivedItem: { source: through, resourceType: through, resourceId: through, version: through, goldenPatientId: through },
 } as const satisfies PolicySet;

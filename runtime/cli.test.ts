@@ -59,6 +59,18 @@ const COMMANDS: readonly Command[] = [
   { script: 'bench:validation', name: 'bench:validation', file: 'bench/validation/run.ts', bad: [UNKNOWN] },
   { script: 'translation:report', name: 'translation:report', file: 'runtime/translation-report.ts', bad: [UNKNOWN], database: [] },
   { script: 'bench:clinical:ingest', name: 'bench:clinical:ingest', file: 'bench/clinical/ingest.ts', bad: [UNKNOWN] },
+  {
+    script: 'ingest:replay',
+    name: 'ingest:replay',
+    file: 'runtime/ingest-replay.ts',
+    bad: [
+      UNKNOWN,
+      [[], /name the messages: --id N, a filter/],
+      [['--reason', 'bored'], /--reason must be one of permanent, max-attempts, lease-expired \(got "bored"\)/],
+    ],
+    database: ['--all'],
+  },
+  { script: 'bench:ingest', name: 'bench:ingest', file: 'bench/ingest/run.ts', bad: [UNKNOWN] },
   { script: 'compose', name: 'compose', file: 'runtime/compose.ts', bad: [UNKNOWN, [['extra'], /Unexpected argument 'extra'/]] },
   { script: 'start', name: 'start', file: 'runtime/embedded.ts', bad: [UNKNOWN], database: [] },
   {

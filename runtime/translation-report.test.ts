@@ -3,7 +3,6 @@
 // DATA_DIR), beside a process that holds that storage open, as the running product would.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { databaseUrl, uniqueSchema } from '../test/support/env.ts';
 import { ingestResources } from '../orchestration/clinical-store/ingest.ts';
 import { context, observation } from '../orchestration/clinical-store/test-helpers.ts';
 import { openStorage, protectionFor } from './components.ts';
+import { runCommandScript } from '../test/support/command.ts';
 
 const CLI = fileURLToPath(new URL('./translation-report.ts', import.meta.url));
 const url = databaseUrl();
@@ -20,15 +20,7 @@ const work = mkdtempSync(join(tmpdir(), 'translation-report-'));
 const schema = uniqueSchema('treport');
 const LOCAL = { system: 'urn:test:report-codes', code: 'R-1' };
 
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: join(work, 'data'), DB_SCHEMA: schema, LOG_LEVEL: 'warn' };
-  if (!url) delete env.DATABASE_URL;
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env, timeout: 120_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
+const cli = (...args: string[]) => runCommandScript(CLI, args, { dataDir: join(work, 'data'), schema });
 
 const open = () => openStorage({ url, dataDir: url ? undefined : join(work, 'data', 'pg'), schema });
 let db: Database;

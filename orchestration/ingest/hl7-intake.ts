@@ -14,7 +14,7 @@ import { HL7_V2_VERSIONS, parseMessage, writeMessage, type Hl7Message } from '..
 import { Hl7Error } from '../../protocol/hl7v2/errors.ts';
 import { get, header, type Hl7Header } from '../../protocol/hl7v2/message.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
-import { receive } from './inbox.ts';
+import { groupReceive } from './group-receive.ts';
 
 const log = logger('hl7-intake');
 
@@ -62,6 +62,8 @@ export function createHl7Intake(deps: Hl7IntakeDeps): (message: Buffer) => Promi
       writeMessage(buildAck(original, { code, controlId: ackControlId(), dateTime: dtm(now()), ...(error ? { error } : {}) })),
       'utf8',
     );
+  // Messages arriving on many connections at once are committed together (group commit).
+  const receive = groupReceive(deps.db, deps.protection);
   const refuse = (original: Hl7Message | null, error: AckError): IntakeResult => ({
     ack: ack(original ?? UNREADABLE, rejected(original), error),
     outcome: 'refused',
@@ -101,11 +103,12 @@ export function createHl7Intake(deps: Hl7IntakeDeps): (message: Buffer) => Promi
       sendingFacility: [h.sendingFacility.namespaceId, h.sendingFacility.universalId].join('^'),
       controlId: h.controlId,
     };
-    const stored = await receive(
-      deps.db,
-      { key, payload: bytes.toString('utf8'), ack: ack(msg, accepted(msg)), patientKey: patientKey(msg, deps.protection) },
-      deps.protection,
-    );
+    const stored = await receive({
+      key,
+      payload: bytes.toString('utf8'),
+      ack: ack(msg, accepted(msg)),
+      patientKey: patientKey(msg, deps.protection),
+    });
     if (stored.status === 'conflict') {
       log.error('hl7_control_id_reused', {
         channel,

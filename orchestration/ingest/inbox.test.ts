@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import type { Database, Queryable } from '../../platform/db.ts';
+import { applicationName, type Database, type Queryable } from '../../platform/db.ts';
 import { ProductError } from '../../platform/errors.ts';
 import type { MpiTestDb } from '../mpi/test-helpers.ts';
 import { claim, complete, fail, inboxState, receive, replay } from './inbox.ts';
@@ -232,7 +232,8 @@ const killedAfter = (after: RegExp): Database => ({
       return fn({
         query: async (text, params) => {
           const r = await tx.query(text, params);
-          if (after.test(text)) await t.db.query('SELECT pg_terminate_backend($1)', [pid]);
+          // Waits (up to 5 s) until the backend is gone and its row locks are released.
+          if (after.test(text)) await t.db.query('SELECT pg_terminate_backend($1, 5000)', [pid]);
           return r;
         },
       } as Queryable);
@@ -241,11 +242,39 @@ const killedAfter = (after: RegExp): Database => ({
 const unavailable = (e: unknown) => e instanceof ProductError && e.code === 'DATABASE_UNAVAILABLE';
 
 test(
-  'the connection killed mid-transaction: receive rejects (no positive ACK) and nothing is half-written',
+  'the connection killed while receive waits for its answer: it rejects (no positive ACK) and nothing is written',
   { skip: process.env.DATABASE_URL ? false : NO_CONNECTION_TO_KILL },
   async () => {
     const n = await count();
-    await assert.rejects(receive(killedAfter(/INSERT INTO inbox_message/), message('K-1'), t.protection), unavailable);
+    const rollback = new Error('rollback');
+    // An uncommitted insert of the same key holds receive's statement (ON CONFLICT waits for it) while its connection is killed.
+    await assert.rejects(
+      t.db.transaction(async (tx) => {
+        await tx.query(
+          `INSERT INTO inbox_message (channel, sending_application, sending_facility, control_id, payload, payload_digest, ack)
+           VALUES ('sim-mllp', 'SIMADT', 'SIMHOSP', 'K-1', '{}', 'x', '\\x00')`,
+        );
+        // Settled into a value at once: it rejects while the kill is awaited below.
+        const pending = receive(t.db, message('K-1'), t.protection).then(
+          (r) => r.status,
+          (e: unknown) => e,
+        );
+        let waiting: { pid: number }[] = [];
+        while (waiting.length === 0) {
+          await sleep(20);
+          waiting = (
+            await t.db.query<{ pid: number }>(
+              "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock' AND query LIKE 'WITH found%'",
+              [applicationName(t.db.schema)],
+            )
+          ).rows;
+        }
+        await t.db.query('SELECT pg_terminate_backend($1, 5000)', [waiting[0]!.pid]);
+        assert.ok(unavailable(await pending));
+        throw rollback;
+      }),
+      (e) => e === rollback,
+    );
     assert.equal(await count(), n);
     // The sender retries: accepted now, once.
     assert.equal((await receive(t.db, message('K-1'), t.protection)).status, 'accepted');

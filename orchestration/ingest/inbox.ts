@@ -57,29 +57,34 @@ const compare = (found: Existing, digest: string): ReceiveResult =>
     ? { status: 'duplicate', id: found.id, ack: Buffer.from(found.ack) }
     : { status: 'conflict', id: found.id };
 
+type Received = { status: 'inserted' | 'found'; id: string; payload_digest: string | null; ack: Buffer | null };
+
 /**
- * Commits a message to the inbox (one transaction). A duplicate or a conflict writes nothing:
- * the existing row is looked up first (no insert attempted, no sequence value used), and an
- * insert that loses a race to a concurrent one (ON CONFLICT) reads the winner's row.
+ * Commits a message to the inbox: one statement, one round trip (the listener's cost per message
+ * is mostly waiting for PostgreSQL). A duplicate or a conflict writes nothing: the existing row is
+ * looked up in the same statement and the insert only runs when there is none (no sequence value
+ * used). An insert that loses a race to a concurrent one (ON CONFLICT) returns no row: the
+ * winner's row is then read.
  */
 export async function receive(db: Database, message: InboundMessage, protection: Sealer): Promise<ReceiveResult> {
   const sealed = protection.sealPayload(message.payload);
-  return db.transaction(async (tx) => {
-    const found = await existing(tx, message.key);
-    if (found) return compare(found, sealed.digest);
-    const inserted = await tx.query<{ id: string }>(
-      `INSERT INTO inbox_message (channel, sending_application, sending_facility, control_id, payload, payload_digest, ack, patient_key)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+  const r = await db.query<Received>(
+    `WITH found AS (SELECT id, payload_digest, ack FROM inbox_message WHERE ${KEY_WHERE}),
+     inserted AS (
+       INSERT INTO inbox_message (channel, sending_application, sending_facility, control_id, payload, payload_digest, ack, patient_key)
+       SELECT $1, $2, $3, $4, $5::jsonb, $6, $7::bytea, $8 WHERE NOT EXISTS (SELECT 1 FROM found)
        ON CONFLICT (channel, sending_application, sending_facility, control_id) DO NOTHING
-       RETURNING id::text`,
-      [...keyParams(message.key), JSON.stringify(sealed), sealed.digest, Buffer.from(message.ack), message.patientKey ?? null],
-    );
-    const row = inserted.rows[0];
-    if (row) return { status: 'accepted', id: row.id, ack: Buffer.from(message.ack) };
-    const winner = await existing(tx, message.key);
-    if (!winner) throw new Error('inbox: a conflicting insert left no row');
-    return compare(winner, sealed.digest);
-  });
+       RETURNING id)
+     SELECT 'inserted' AS status, id::text, NULL AS payload_digest, NULL::bytea AS ack FROM inserted
+     UNION ALL SELECT 'found', id::text, payload_digest, ack FROM found`,
+    [...keyParams(message.key), JSON.stringify(sealed), sealed.digest, Buffer.from(message.ack), message.patientKey ?? null],
+  );
+  const row = r.rows[0];
+  if (row?.status === 'inserted') return { status: 'accepted', id: row.id, ack: Buffer.from(message.ack) };
+  if (row) return compare({ id: row.id, payload_digest: row.payload_digest!, ack: row.ack! }, sealed.digest);
+  const winner = await existing(db, message.key);
+  if (!winner) throw new Error('inbox: a conflicting insert left no row');
+  return compare(winner, sealed.digest);
 }
 
 /** A claimed message, for a handler: the payload revealed. */
@@ -234,54 +239,76 @@ export type Replayed = {
   readonly lastError: string | null;
 };
 
+type DeadRow = {
+  id: string;
+  channel: string;
+  sending_application: string;
+  sending_facility: string;
+  control_id: string;
+  reason: DeadReason;
+  attempts: number;
+  last_error: string | null;
+};
+
+/** The dead letters a selection names, oldest first, at most $7 of them (NULL: all). */
+const SELECTED_DEAD = `
+  SELECT id, channel, sending_application, sending_facility, control_id, dead_reason, attempts, last_error FROM inbox_message
+  WHERE state = 'dead'
+    AND ($1::boolean IS NOT TRUE OR id = ANY($2::bigint[]))
+    AND ($3::text IS NULL OR channel = $3) AND ($4::text IS NULL OR dead_reason = $4)
+    AND ($5::timestamptz IS NULL OR dead_at >= $5) AND ($6::timestamptz IS NULL OR dead_at < $6)
+  ORDER BY id
+  LIMIT $7`;
+
+function selectionParams(selection: ReplaySelection, limit: number | undefined): unknown[] {
+  const byIds = 'ids' in selection;
+  const f: ReplayFilter = byIds ? {} : selection.filter;
+  return [
+    byIds,
+    byIds ? selection.ids.filter((id) => /^\d+$/.test(id)) : [],
+    f.channel ?? null,
+    f.reason ?? null,
+    f.since ?? null,
+    f.until ?? null,
+    limit ?? null,
+  ];
+}
+
+const toReplayed = (x: DeadRow): Replayed => ({
+  id: x.id,
+  key: { channel: x.channel, sendingApplication: x.sending_application, sendingFacility: x.sending_facility, controlId: x.control_id },
+  reason: x.reason,
+  attempts: x.attempts,
+  lastError: x.last_error,
+});
+
 /**
  * Returns dead letters to pending (attempts start again; last_error kept until the next one).
  * Idempotent: only dead rows change, so a second replay of the same selection returns nothing.
  * What it returns is for the caller's audit record (who replayed which messages, why they had failed).
+ * `limit`: at most this many, oldest first (a caller working through a large filter in batches).
  */
-export async function replay(db: Queryable, selection: ReplaySelection): Promise<Replayed[]> {
-  const byIds = 'ids' in selection;
-  const f: ReplayFilter = byIds ? {} : selection.filter;
-  const r = await db.query<{
-    id: string;
-    channel: string;
-    sending_application: string;
-    sending_facility: string;
-    control_id: string;
-    reason: DeadReason;
-    attempts: number;
-    last_error: string | null;
-  }>(
-    `WITH target AS (
-       SELECT id, dead_reason, attempts FROM inbox_message
-       WHERE state = 'dead'
-         AND ($1::boolean IS NOT TRUE OR id = ANY($2::bigint[]))
-         AND ($3::text IS NULL OR channel = $3) AND ($4::text IS NULL OR dead_reason = $4)
-         AND ($5::timestamptz IS NULL OR dead_at >= $5) AND ($6::timestamptz IS NULL OR dead_at < $6)
-       FOR UPDATE)
+export async function replay(db: Queryable, selection: ReplaySelection, limit?: number): Promise<Replayed[]> {
+  const r = await db.query<DeadRow>(
+    `WITH target AS (${SELECTED_DEAD} FOR UPDATE)
      UPDATE inbox_message m
      SET state = 'pending', attempts = 0, next_attempt_at = now(), dead_reason = NULL, dead_at = NULL, replays = m.replays + 1
      FROM target WHERE m.id = target.id
      RETURNING m.id::text, m.channel, m.sending_application, m.sending_facility, m.control_id, target.dead_reason AS reason,
        target.attempts, m.last_error`,
-    [
-      byIds,
-      byIds ? selection.ids.filter((id) => /^\d+$/.test(id)) : [],
-      f.channel ?? null,
-      f.reason ?? null,
-      f.since ?? null,
-      f.until ?? null,
-    ],
+    selectionParams(selection, limit),
   );
-  return r.rows
-    .map((x) => ({
-      id: x.id,
-      key: { channel: x.channel, sendingApplication: x.sending_application, sendingFacility: x.sending_facility, controlId: x.control_id },
-      reason: x.reason,
-      attempts: x.attempts,
-      lastError: x.last_error,
-    }))
-    .sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
+  return r.rows.map(toReplayed).sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
+}
+
+/** The dead letters replay() would return to work now, changing nothing (a dry run). */
+export async function deadLetters(db: Queryable, selection: ReplaySelection, limit?: number): Promise<Replayed[]> {
+  const r = await db.query<DeadRow>(
+    `SELECT id::text, channel, sending_application, sending_facility, control_id, dead_reason AS reason, attempts, last_error
+     FROM (${SELECTED_DEAD}) d`,
+    selectionParams(selection, limit),
+  );
+  return r.rows.map(toReplayed);
 }
 
 /** A message's state, for tests and status views (no payload). */

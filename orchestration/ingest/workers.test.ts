@@ -1,5 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Database } from '../../platform/db.ts';
+import { ProductError } from '../../platform/errors.ts';
 import type { MpiTestDb } from '../mpi/test-helpers.ts';
 import { inboxState, receive, type ClaimedMessage } from './inbox.ts';
 import { PermanentFailure } from './state.ts';
@@ -150,5 +152,37 @@ test('a wake-up makes an idle worker look at once; without it, polling finds the
     await until(async () => seen.includes(id), 2000);
   } finally {
     await polling.stop();
+  }
+});
+
+test('an outcome the database could not take is written once it is back, not a lease later', async () => {
+  let refused = 0;
+  // The database away for the first two attempts to mark the message done (a restart, say).
+  const flaky: Database = {
+    ...t.db,
+    query: async (text, params, options) => {
+      if (text.includes("SET state = 'done'") && refused < 2) {
+        refused++;
+        throw new ProductError('DATABASE_UNAVAILABLE', 'the database is unreachable; retry shortly');
+      }
+      return t.db.query(text, params, options);
+    },
+  };
+  const applied: string[] = [];
+  const workers = runWorkers({
+    db: flaky,
+    protection: t.protection,
+    concurrency: 1,
+    pollMs: 20,
+    leaseMs: 60_000,
+    handler: async (m) => void applied.push(m.id),
+  });
+  try {
+    const { id } = await receive(t.db, message('F-1'), t.protection);
+    await until(async () => (await inboxState(t.db, id))?.state === 'done', 5000);
+    assert.deepEqual(applied, [id], 'applied once: the outcome was retried, not the message');
+    assert.equal(refused, 2);
+  } finally {
+    await workers.stop();
   }
 });

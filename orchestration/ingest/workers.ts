@@ -56,26 +56,42 @@ export function runWorkers(options: WorkerOptions): Workers {
       sleepers.add(done);
     });
 
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+
+  /**
+   * Writes a claim's outcome, again after a pause while the database is away: without it, a message
+   * whose database went down under it would wait for its lease to end (a minute) once it is back.
+   * Gives up when the lease would have ended anyway (the message is then claimed again) or on stop.
+   */
+  const record = async <T>(write: () => Promise<T>, claimedAt: number): Promise<T> => {
+    for (;;) {
+      try {
+        return await write();
+      } catch (error) {
+        if (stopped || Date.now() + options.pollMs >= claimedAt + leaseMs) throw error;
+        await idle();
+      }
+    }
+  };
+
   const processOne = async (message: ClaimedMessage): Promise<void> => {
+    const claimedAt = Date.now();
     try {
       await options.handler(message);
     } catch (error) {
       const kind = error instanceof PermanentFailure ? 'permanent' : 'transient';
-      const outcome = await fail(options.db, message, kind, errorSummary(error), policy);
+      const outcome = await record(() => fail(options.db, message, kind, errorSummary(error), policy), claimedAt);
       log.warn('inbox_message_failed', { id: message.id, attempt: message.attempt, kind, outcome: outcome?.state ?? 'lost-claim' });
       return;
     }
-    if (!(await complete(options.db, message))) log.warn('inbox_claim_lost', { id: message.id, attempt: message.attempt });
+    if (!(await record(() => complete(options.db, message), claimedAt)))
+      log.warn('inbox_claim_lost', { id: message.id, attempt: message.attempt });
   };
 
   const loop = async (workerId: string): Promise<void> => {
     while (!stopped) {
       try {
-        const [message] = await claim(
-          options.db,
-          { limit: 1, workerId, leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS, policy },
-          options.protection,
-        );
+        const [message] = await claim(options.db, { limit: 1, workerId, leaseMs, policy }, options.protection);
         if (message) await processOne(message);
         else await idle();
       } catch (error) {

@@ -43,11 +43,13 @@ export function createMllpClient(options: MllpClientOptions): MllpClient {
     waiting?.reject(new SourceError(source, failure, detail));
   };
 
+  // Nagle off: each message is one write whose ACK is awaited before the next.
   const connect = (): Promise<net.Socket> =>
     new Promise((resolve, reject) => {
       const fresh = options.tls
         ? tls.connect({ host: options.host, port: options.port, ...options.tls })
-        : net.connect({ host: options.host, port: options.port });
+        : net.connect({ host: options.host, port: options.port, noDelay: true });
+      fresh.setNoDelay(true);
       const ready = options.tls ? 'secureConnect' : 'connect';
       const timer = setTimeout(() => {
         fresh.destroy();

@@ -127,9 +127,10 @@ export async function createMllpServer(options: MllpServerOptions): Promise<Mllp
   };
 
   // Half-open allowed: a sender that sends and half-closes still gets its ACKs (see serve's 'end').
+  // Nagle off: an ACK is one small write the sender waits for; it must not wait for more to send.
   const server = options.tls
-    ? tls.createServer({ key: options.tls.key, cert: options.tls.cert, allowHalfOpen: true }, onSocket)
-    : net.createServer({ allowHalfOpen: true }, onSocket);
+    ? tls.createServer({ key: options.tls.key, cert: options.tls.cert, allowHalfOpen: true, noDelay: true }, onSocket)
+    : net.createServer({ allowHalfOpen: true, noDelay: true }, onSocket);
   server.maxConnections = settings.maxConnections;
   server.on('drop', (data) => emit({ type: 'connection_refused', remoteAddress: data?.remoteAddress ?? 'unknown' }));
   // A failed TLS handshake is the peer's problem; it must not take the listener down.

@@ -12,9 +12,12 @@ import {
   type ReprocessStatus as Status,
   type ReprocessDeps,
 } from '../../orchestration/quarantine/reprocess.ts';
+import { deadLetters, replay, type ReplaySelection } from '../../orchestration/ingest/inbox.ts';
+import { MAX_REPLAY } from '../../orchestration/ingest/replay.ts';
+import { DEAD_REASONS, type DeadReason } from '../../orchestration/ingest/state.ts';
 import { cursorCodec, pageSize, text } from '../shared/arguments.ts';
 import type { SubgraphContext } from '../shared/context.ts';
-import type { ReprocessStatus, Resolvers } from './__generated__/resolvers.ts';
+import type { DeadLetterFilter, DeadLetterReason, ReprocessStatus, Resolvers } from './__generated__/resolvers.ts';
 
 /** What re-processing needs is all the subgraph needs (the translation configuration is read from disk at each call when absent). */
 export type IntegrationDeps = ReprocessDeps;
@@ -43,6 +46,38 @@ const STATUS = { [REPROCESS_STATUS.reloaded]: 'RELOADED', [REPROCESS_STATUS.stil
 /** Cross-patient work: a token bound to one patient (SMART launch) cannot do it. */
 function guard(ctx: SubgraphContext): void {
   if (ctx.principal.patientContext !== null) throw forbidden();
+}
+
+const REASONS = {
+  [DEAD_REASONS.permanent]: 'PERMANENT',
+  [DEAD_REASONS.maxAttempts]: 'MAX_ATTEMPTS',
+  [DEAD_REASONS.leaseExpired]: 'LEASE_EXPIRED',
+} as const satisfies Record<DeadReason, DeadLetterReason>;
+const REASON_OF = Object.fromEntries(Object.entries(REASONS).map(([k, v]) => [v, k])) as Record<DeadLetterReason, DeadReason>;
+
+function instant(value: string | null | undefined, argument: string): Date | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (Number.isNaN(Date.parse(value))) throw badUserInput(`\`${argument}\` must be an ISO 8601 instant`, argument);
+  return new Date(value);
+}
+
+/** Which dead letters replayInboxMessages names: ids or a filter, checked before any work. */
+function replaySelection(ids: readonly string[] | null | undefined, filter: DeadLetterFilter | null | undefined): ReplaySelection {
+  if ((ids === null || ids === undefined) === (filter === null || filter === undefined))
+    throw badUserInput('give either `ids` or `filter`', 'ids');
+  if (ids) {
+    if (ids.length > MAX_REPLAY) throw badUserInput(`at most ${MAX_REPLAY} \`ids\` a call`, 'ids');
+    if (ids.some((id) => !/^\d{1,19}$/.test(id))) throw badUserInput('`ids` must be inbox ids (digits)', 'ids');
+    return { ids };
+  }
+  return {
+    filter: {
+      channel: text(filter?.channel, 'filter.channel') ?? undefined,
+      reason: filter?.reason ? REASON_OF[filter.reason] : undefined,
+      since: instant(filter?.since, 'filter.since'),
+      until: instant(filter?.until, 'filter.until'),
+    },
+  };
 }
 
 function required(value: string, argument: string): string {
@@ -117,6 +152,26 @@ export function integrationResolvers(deps: IntegrationDeps): Resolvers {
           resources: [...report.resources],
         };
       },
+      async replayInboxMessages(_p, { ids, filter }, ctx) {
+        guard(ctx);
+        const selection = replaySelection(ids, filter);
+        // One more than a call returns, in the same transaction: whether the filter still matches dead letters.
+        const { messages, more } = await deps.db.transaction(async (tx) => {
+          const replayed = await replay(tx, selection, MAX_REPLAY);
+          const next = 'filter' in selection && replayed.length === MAX_REPLAY ? await deadLetters(tx, selection, 1) : [];
+          return { messages: replayed, more: next.length > 0 };
+        });
+        // Every message returned to work is audited, whatever the client selects of the result.
+        for (const m of messages) ctx.audit.disclosed('ReplayedInboxMessage', m, 'Mutation.replayInboxMessages');
+        return { replayed: messages.length, more, messages };
+      },
+    },
+    ReplayedInboxMessage: {
+      channel: (m) => m.key.channel,
+      sendingApplication: (m) => m.key.sendingApplication,
+      sendingFacility: (m) => m.key.sendingFacility,
+      controlId: (m) => m.key.controlId,
+      reason: (m) => REASONS[m.reason],
     },
     QuarantinedResource: {
       id: (e) => encodeKey(e),

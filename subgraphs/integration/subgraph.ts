@@ -6,6 +6,8 @@ import { federationPolicies } from '../../policies/federation.ts';
 import { integrationPolicies } from '../../policies/integration.ts';
 import type { ImpactRow } from '../../orchestration/clinical-store/impact.ts';
 import type { QuarantinedResource } from '../../orchestration/quarantine/list.ts';
+import { inboxMessageRef } from '../../orchestration/ingest/replay.ts';
+import type { Replayed } from '../../orchestration/ingest/inbox.ts';
 import { integrationTypeDefs } from '../../schema/subgraph-sdl.ts';
 import type { SubgraphDefinition } from '../shared/subgraph-server.ts';
 import { integrationResolvers, type IntegrationDeps } from './resolvers.ts';
@@ -16,6 +18,8 @@ const entryRef = (e: Pick<QuarantinedResource, 'source' | 'subjectId'>): string 
 
 export const QUARANTINE_REF = 'Quarantine';
 export const LINEAGE_REF = 'Lineage';
+/** A replay call itself (one row even when it found no dead letter); each message replayed has its own row. */
+export const INBOX_REF = 'Inbox';
 
 export function integrationSubgraph(deps: IntegrationDeps): SubgraphDefinition {
   return {
@@ -28,6 +32,8 @@ export function integrationSubgraph(deps: IntegrationDeps): SubgraphDefinition {
       QuarantinedResource: (e) => entryRef(e as QuarantinedResource),
       ReprocessResult: () => QUARANTINE_REF,
       ReprocessedResource: (e) => entryRef(e as QuarantinedResource),
+      InboxReplayResult: () => INBOX_REF,
+      ReplayedInboxMessage: (m) => inboxMessageRef((m as Replayed).id),
       Impact: () => LINEAGE_REF,
       DerivedItem: (i) => {
         const item = i as ImpactRow;

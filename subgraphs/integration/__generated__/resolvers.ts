@@ -4,6 +4,7 @@ import type { QuarantinedResource as QuarantinedResourceModel } from '../../../o
 import type { OperationOutcome as OperationOutcomeModel, OperationOutcomeIssue as OperationOutcomeIssueModel } from '../../../translation/outcome.ts';
 import type { ReprocessedResource as ReprocessedResourceModel } from '../../../orchestration/quarantine/reprocess.ts';
 import type { ImpactRow } from '../../../orchestration/clinical-store/impact.ts';
+import type { Replayed as ReplayedInboxMessageModel } from '../../../orchestration/ingest/inbox.ts';
 import type { SubgraphContext } from '../../shared/context.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -24,6 +25,26 @@ export type ConceptMapInput = {
   id: Scalars['String']['input'];
   version: Scalars['String']['input'];
 };
+
+/** Which dead letters: every field given must match. */
+export type DeadLetterFilter = {
+  /** The connection (feed) id the message came in on. */
+  channel?: InputMaybe<Scalars['String']['input']>;
+  reason?: InputMaybe<DeadLetterReason>;
+  /** Dead-lettered at or after this ISO 8601 instant. */
+  since?: InputMaybe<Scalars['String']['input']>;
+  /** Dead-lettered before this ISO 8601 instant. */
+  until?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** Why a message was dead-lettered. */
+export type DeadLetterReason =
+  /** Its worker died (or outlived its lease) as many times: it may be what kills it. */
+  | 'LEASE_EXPIRED'
+  /** Transient failures, as many times as the retry policy allows. */
+  | 'MAX_ATTEMPTS'
+  /** The handler said it can never succeed (it cannot be translated, it names nothing known). */
+  | 'PERMANENT';
 
 /** A stored item (current version) derived from the selector. */
 export type DerivedItem = {
@@ -46,8 +67,24 @@ export type Impact = {
   pageInfo: PageInfo;
 };
 
+export type InboxReplayResult = {
+  __typename?: 'InboxReplayResult';
+  messages: Array<ReplayedInboxMessage>;
+  /** Whether dead letters matching the filter remain (always false with ids). */
+  more: Scalars['Boolean']['output'];
+  replayed: Scalars['Int']['output'];
+};
+
 export type Mutation = {
   __typename?: 'Mutation';
+  /**
+   * Returns dead-lettered inbox messages (HL7 v2 feeds, FHIR sync) to the processing pipeline, where
+   * they are applied again (attempts start over). Either `ids` (inbox ids) or `filter`; at most 500
+   * a call, oldest first (`more` says whether the filter still matches dead letters). Idempotent: a
+   * message that is not a dead letter is left as it is and not returned. Integration engineers only;
+   * audited (one row per message replayed). `npm run ingest:replay` does the same from a shell.
+   */
+  replayInboxMessages: InboxReplayResult;
   /**
    * Runs quarantined resources of one source again through the current translation (concept maps,
    * unit rules and vendor profiles as configured now, read again from disk): those that load are
@@ -56,6 +93,12 @@ export type Mutation = {
    * Integration engineers only; audited.
    */
   reprocessQuarantine: ReprocessResult;
+};
+
+
+export type MutationReplayInboxMessagesArgs = {
+  filter?: InputMaybe<DeadLetterFilter>;
+  ids?: InputMaybe<Array<Scalars['ID']['input']>>;
 };
 
 
@@ -154,6 +197,23 @@ export type QueryQuarantineArgs = {
   reason?: InputMaybe<Scalars['String']['input']>;
   resourceType?: InputMaybe<Scalars['String']['input']>;
   source?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** A message returned to work: its key and why it had failed (never its content). */
+export type ReplayedInboxMessage = {
+  __typename?: 'ReplayedInboxMessage';
+  /** Attempts before it was dead-lettered. */
+  attempts: Scalars['Int']['output'];
+  channel: Scalars['String']['output'];
+  /** MSH-10 (or type/id/version). */
+  controlId: Scalars['String']['output'];
+  id: Scalars['ID']['output'];
+  lastError: Maybe<Scalars['String']['output']>;
+  reason: DeadLetterReason;
+  /** MSH-3 (or fhir-sync). */
+  sendingApplication: Scalars['String']['output'];
+  /** MSH-4 (or the FHIR resource type). */
+  sendingFacility: Scalars['String']['output'];
 };
 
 export type ReprocessResult = {
@@ -260,10 +320,14 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 export type ResolversTypes = {
   ConceptMapInput: ConceptMapInput;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  DeadLetterFilter: DeadLetterFilter;
+  DeadLetterReason: DeadLetterReason;
   DerivedItem: ResolverTypeWrapper<ImpactRow>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Impact: ResolverTypeWrapper<Omit<Impact, 'items'> & { items: Array<ResolversTypes['DerivedItem']> }>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  InboxReplayResult: ResolverTypeWrapper<Omit<InboxReplayResult, 'messages'> & { messages: Array<ResolversTypes['ReplayedInboxMessage']> }>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   OperationOutcome: ResolverTypeWrapper<OperationOutcomeModel>;
   OperationOutcomeIssue: ResolverTypeWrapper<OperationOutcomeIssueModel>;
@@ -272,8 +336,8 @@ export type ResolversTypes = {
   QuarantineEdge: ResolverTypeWrapper<Omit<QuarantineEdge, 'node'> & { node: ResolversTypes['QuarantinedResource'] }>;
   QuarantineFilter: QuarantineFilter;
   QuarantinedResource: ResolverTypeWrapper<QuarantinedResourceModel>;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  ReplayedInboxMessage: ResolverTypeWrapper<ReplayedInboxMessageModel>;
   ReprocessResult: ResolverTypeWrapper<Omit<ReprocessResult, 'resources'> & { resources: Array<ResolversTypes['ReprocessedResource']> }>;
   ReprocessStatus: ReprocessStatus;
   ReprocessedResource: ResolverTypeWrapper<ReprocessedResourceModel>;
@@ -284,10 +348,13 @@ export type ResolversTypes = {
 export type ResolversParentTypes = {
   ConceptMapInput: ConceptMapInput;
   String: Scalars['String']['output'];
+  DeadLetterFilter: DeadLetterFilter;
   DerivedItem: ImpactRow;
   ID: Scalars['ID']['output'];
   Impact: Omit<Impact, 'items'> & { items: Array<ResolversParentTypes['DerivedItem']> };
   Boolean: Scalars['Boolean']['output'];
+  InboxReplayResult: Omit<InboxReplayResult, 'messages'> & { messages: Array<ResolversParentTypes['ReplayedInboxMessage']> };
+  Int: Scalars['Int']['output'];
   Mutation: Record<PropertyKey, never>;
   OperationOutcome: OperationOutcomeModel;
   OperationOutcomeIssue: OperationOutcomeIssueModel;
@@ -296,8 +363,8 @@ export type ResolversParentTypes = {
   QuarantineEdge: Omit<QuarantineEdge, 'node'> & { node: ResolversParentTypes['QuarantinedResource'] };
   QuarantineFilter: QuarantineFilter;
   QuarantinedResource: QuarantinedResourceModel;
-  Int: Scalars['Int']['output'];
   Query: Record<PropertyKey, never>;
+  ReplayedInboxMessage: ReplayedInboxMessageModel;
   ReprocessResult: Omit<ReprocessResult, 'resources'> & { resources: Array<ResolversParentTypes['ReprocessedResource']> };
   ReprocessedResource: ReprocessedResourceModel;
   SourceResourceInput: SourceResourceInput;
@@ -322,7 +389,14 @@ export type ImpactResolvers<ContextType = SubgraphContext, ParentType extends Re
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
 };
 
+export type InboxReplayResultResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['InboxReplayResult'] = ResolversParentTypes['InboxReplayResult']> = {
+  messages?: Resolver<Array<ResolversTypes['ReplayedInboxMessage']>, ParentType, ContextType>;
+  more?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  replayed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type MutationResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  replayInboxMessages?: Resolver<ResolversTypes['InboxReplayResult'], ParentType, ContextType, Partial<MutationReplayInboxMessagesArgs>>;
   reprocessQuarantine?: Resolver<ResolversTypes['ReprocessResult'], ParentType, ContextType, RequireFields<MutationReprocessQuarantineArgs, 'source'>>;
 };
 
@@ -368,6 +442,17 @@ export type QueryResolvers<ContextType = SubgraphContext, ParentType extends Res
   quarantine?: Resolver<ResolversTypes['QuarantineConnection'], ParentType, ContextType, RequireFields<QueryQuarantineArgs, 'first'>>;
 };
 
+export type ReplayedInboxMessageResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['ReplayedInboxMessage'] = ResolversParentTypes['ReplayedInboxMessage']> = {
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  channel?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  controlId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['DeadLetterReason'], ParentType, ContextType>;
+  sendingApplication?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sendingFacility?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type ReprocessResultResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['ReprocessResult'] = ResolversParentTypes['ReprocessResult']> = {
   reloaded?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   resources?: Resolver<Array<ResolversTypes['ReprocessedResource']>, ParentType, ContextType>;
@@ -386,6 +471,7 @@ export type ReprocessedResourceResolvers<ContextType = SubgraphContext, ParentTy
 export type Resolvers<ContextType = SubgraphContext> = {
   DerivedItem?: DerivedItemResolvers<ContextType>;
   Impact?: ImpactResolvers<ContextType>;
+  InboxReplayResult?: InboxReplayResultResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   OperationOutcome?: OperationOutcomeResolvers<ContextType>;
   OperationOutcomeIssue?: OperationOutcomeIssueResolvers<ContextType>;
@@ -394,6 +480,7 @@ export type Resolvers<ContextType = SubgraphContext> = {
   QuarantineEdge?: QuarantineEdgeResolvers<ContextType>;
   QuarantinedResource?: QuarantinedResourceResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  ReplayedInboxMessage?: ReplayedInboxMessageResolvers<ContextType>;
   ReprocessResult?: ReprocessResultResolvers<ContextType>;
   ReprocessedResource?: ReprocessedResourceResolvers<ContextType>;
 };

@@ -4,7 +4,6 @@
 // written before the file appears, so an export the log could not record leaves no file at all.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
@@ -15,6 +14,7 @@ import { writeAuditEvents } from '../../../orchestration/audit/audit-log.ts';
 import { appendRequests, testPrincipal } from '../../../orchestration/audit/test-helpers.ts';
 import { ALL_MIGRATIONS } from '../../../runtime/components.ts';
 import { databaseUrl, uniqueSchema } from '../../support/env.ts';
+import { runCommandScript } from '../../support/command.ts';
 
 const CLI = fileURLToPath(new URL('../../../runtime/audit-export.ts', import.meta.url));
 const url = databaseUrl();
@@ -33,15 +33,7 @@ async function withDb<T>(fn: (db: Database) => Promise<T>): Promise<T> {
   }
 }
 
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: join(work, 'data'), DB_SCHEMA: schema, LOG_LEVEL: 'warn' };
-  if (!url) delete env.DATABASE_URL;
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env, timeout: 120_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
+const cli = (...args: string[]) => runCommandScript(CLI, args, { dataDir: join(work, 'data'), schema });
 
 type ExportRow = {
   actor_sub: string;

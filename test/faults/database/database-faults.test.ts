@@ -5,13 +5,11 @@
 // Real PostgreSQL only (DATABASE_URL); the restart also needs root and pg_ctlcluster on this host.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { promisify } from 'node:util';
 import pg from 'pg';
 import { applicationName, SERVING_TIMEOUTS } from '../../../platform/db.ts';
 import type { Stack } from '../../../runtime/stack.ts';
 import { databaseUrl, uniqueSchema } from '../../support/env.ts';
+import { clusterCtl, restartUnavailable } from '../../support/postgres-cluster.ts';
 import { gql, startTestStack, tokenFor } from '../../support/stack.ts';
 
 const url = databaseUrl();
@@ -207,30 +205,15 @@ test('every connection of the product terminated, transactions included: it keep
   report('terminate every connection', { terminated, ...figures, recoveryMs: Math.round(recoveryMs) });
 });
 
-/** Why PostgreSQL cannot be restarted from here, or null when it can (this host's cluster, as root). */
-async function restartUnavailable(): Promise<string | null> {
-  const target = new URL(url!);
-  if (!['127.0.0.1', 'localhost', '::1'].includes(target.hostname)) return `DATABASE_URL is not on this host (${target.hostname})`;
-  if (process.getuid?.() !== 0) return 'not root';
-  if (!existsSync('/usr/bin/pg_ctlcluster') || !existsSync('/etc/postgresql')) return 'pg_ctlcluster is not installed';
-  const versions = readdirSync('/etc/postgresql');
-  if (versions.length !== 1) return `expected one PostgreSQL version in /etc/postgresql, found ${versions.length}`;
-  const { stdout } = await promisify(execFile)('pg_lsclusters', ['--no-header']);
-  const main = stdout.split('\n').find((line) => /^\S+\s+main\s/.test(line));
-  if (main?.split(/\s+/)[2] !== (target.port || '5432')) return 'the cluster "main" does not listen on DATABASE_URL\'s port';
-  return null;
-}
-
 test('PostgreSQL restarted under load: the process keeps running, requests end in time, and it recovers', { skip: SKIP }, async (t) => {
-  const why = await restartUnavailable();
+  const why = await restartUnavailable(url!);
   if (why) {
     t.skip(`PostgreSQL is not restarted by this test: ${why}`);
     return;
   }
-  const version = readdirSync('/etc/postgresql')[0]!;
   const at = performance.now();
   // One quick restart: other test runs on this machine share this PostgreSQL.
-  await promisify(execFile)('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'restart'], { timeout: 60_000 });
+  await clusterCtl('restart');
   const restartMs = performance.now() - at;
   const recoveryMs = await recoveredAfter(at);
   await new Promise((r) => setTimeout(r, 1000));
