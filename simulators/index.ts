@@ -14,6 +14,7 @@ export {
   type Fault,
   type FhirSimulator,
   type FhirSimulatorOptions,
+  type NewPatient,
   type SimulatorClient,
 } from './fhir/server.ts';
 export { CERNER, CERNER_CODE_SETS, EPIC, STANDARD, cernerCodeSet } from './vendors/constants.ts';
@@ -36,6 +37,8 @@ export type SimulatorsOptions = {
   readonly tokenTtlSeconds?: number;
   /** Gives the first patient of every site a long history (paging tests); absent = the population as generated. */
   readonly largeHistory?: LargeHistory;
+  /** Serve the development-only change endpoints (/_simulator; see fhir/server.ts). */
+  readonly devWrites?: boolean;
 };
 
 export type RunningSimulators = {
@@ -71,6 +74,7 @@ export async function startSimulators(options: SimulatorsOptions): Promise<Runni
         host: options.host,
         clients: options.clients,
         tokenTtlSeconds: options.tokenTtlSeconds,
+        devWrites: options.devWrites,
       });
     }
   } catch (error) {
