@@ -20,6 +20,7 @@ import { connectionIngest } from '../orchestration/clinical-store/connection-ing
 import { INGEST_MIGRATIONS } from '../orchestration/ingest/migrations.ts';
 import { MPI_MIGRATIONS } from '../orchestration/mpi/store.ts';
 import { initialLoad, type LoadReport } from '../orchestration/sync/initial-load.ts';
+import { SYNC_MIGRATIONS } from '../orchestration/sync/migrations.ts';
 import { liveFieldCipher } from '../security/field-encryption.ts';
 import { identifierProtection, type IdentifierProtection } from '../security/identifier-protection.ts';
 import { proxyTrust, type ProxyTrust } from '../security/client-address.ts';
@@ -40,6 +41,7 @@ export const ALL_MIGRATIONS = [
   ...QUARANTINE_MIGRATIONS,
   ...CLINICAL_STORE_MIGRATIONS,
   ...INGEST_MIGRATIONS,
+  ...SYNC_MIGRATIONS,
 ];
 
 /** Where the product's data lives, from the environment: DATABASE_URL, else PGlite under DATA_DIR/pg; DB_SCHEMA. */
