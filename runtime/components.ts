@@ -21,6 +21,11 @@ import { INGEST_MIGRATIONS } from '../orchestration/ingest/migrations.ts';
 import { MPI_MIGRATIONS } from '../orchestration/mpi/store.ts';
 import { initialLoad, type LoadReport } from '../orchestration/sync/initial-load.ts';
 import { SYNC_MIGRATIONS } from '../orchestration/sync/migrations.ts';
+import { startFhirSync, type FhirSync } from '../orchestration/sync/scheduler.ts';
+import { recordHealth, watermarks } from '../orchestration/sync/state.ts';
+import { applyFhirMessage } from '../orchestration/ingest/apply-fhir.ts';
+import { runWorkers, type WakeUp } from '../orchestration/ingest/workers.ts';
+import type { BreakerListener } from '../protocol/connections.ts';
 import { liveFieldCipher } from '../security/field-encryption.ts';
 import { identifierProtection, type IdentifierProtection } from '../security/identifier-protection.ts';
 import { proxyTrust, type ProxyTrust } from '../security/client-address.ts';
@@ -264,8 +269,12 @@ export async function startAuditCheckpointing(
   return startAuditCheckpoints(db, await loadKeyPair(keys, keyNames.auditCheckpoint, KEY_ALGORITHMS.auditCheckpoint), schedule);
 }
 
-/** Pulls and links every patient of the given connections, then their clinical resources into the store (initial load). */
-export function loadPatients(
+/**
+ * Pulls and links every patient of the given connections, then their clinical resources into the
+ * store (initial load). A connection that was loaded before (it has a Patient watermark) is not
+ * loaded again: incremental sync goes on from its watermarks (startFhirSyncService).
+ */
+export async function loadPatients(
   db: Database,
   keys: KeyStoreOptions,
   adapters: readonly AdapterConfig[],
@@ -273,11 +282,73 @@ export function loadPatients(
   clients: ReadonlyMap<string, FhirConnection>,
 ): Promise<LoadReport[]> {
   const protection = protectionFor(keys);
+  const fresh = [];
+  for (const c of connections) if (!(await watermarks(db, c.id)).has('Patient')) fresh.push(c);
   return initialLoad(
     db,
-    connections.map((c) => {
+    fresh.map((c) => {
       const profile = loadVendorProfile(adapters.find((a) => a.name === c.adapter)!.profile);
       return { connection: c, client: clients.get(c.id)!, profile, protection, ingest: connectionIngest(c, profile) };
     }),
   );
+}
+
+/** Persists each breaker change (connection_health), so every process and ingestionStatus see it. */
+export const persistBreaker =
+  (db: Database): BreakerListener =>
+  (connectionId, state, since) =>
+    void recordHealth(db, connectionId, { breakerState: state, breakerSince: since }).catch(() => undefined);
+
+export type FhirSyncService = { readonly sync: FhirSync; stop(): Promise<void> };
+
+/**
+ * Incremental sync of the FHIR connections (after the initial load) and the inbox workers that
+ * apply its events. Until the HL7 pipeline's dispatcher is merged, these workers apply FHIR events only.
+ */
+export function startFhirSyncService(c: {
+  readonly db: Database;
+  readonly keys: KeyStoreOptions;
+  readonly adapters: readonly AdapterConfig[];
+  readonly connections: readonly ConnectionConfig[];
+  readonly clients: ReadonlyMap<string, FhirConnection>;
+  /** Poll on each connection's schedule (default); false: tests drive polls with sync.runNow. */
+  readonly autoStart?: boolean;
+  readonly concurrency?: number;
+  readonly pollMs?: number;
+}): FhirSyncService {
+  const protection = protectionFor(c.keys);
+  const targets = new Map(
+    c.connections.map((x) => {
+      const profile = loadVendorProfile(c.adapters.find((a) => a.name === x.adapter)!.profile);
+      return [x.id, { connection: x, profile, ingest: connectionIngest(x, profile) }] as const;
+    }),
+  );
+  const listeners = new Set<() => void>();
+  const wakeUp: WakeUp = {
+    subscribe: (onWake) => (listeners.add(onWake), () => listeners.delete(onWake)),
+  };
+  const workers = runWorkers({
+    db: c.db,
+    protection,
+    handler: async (m) => void (await applyFhirMessage({ db: c.db, protection, connections: targets }, m)),
+    concurrency: c.concurrency ?? 2,
+    pollMs: c.pollMs ?? 1000,
+    wakeUp,
+  });
+  const sync = startFhirSync({
+    db: c.db,
+    protection,
+    sources: c.connections.map((x) => ({ connection: x, client: c.clients.get(x.id)! })),
+    autoStart: c.autoStart,
+    onEvents: () => {
+      for (const wake of [...listeners]) wake();
+    },
+  });
+  return {
+    sync,
+    async stop() {
+      await sync.stop();
+      await workers.stop();
+    },
+  };
 }

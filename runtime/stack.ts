@@ -35,8 +35,11 @@ import {
   startGatewayService,
   startIntegrationService,
   startMpiService,
+  persistBreaker,
+  startFhirSyncService,
   type AuditRoleCheck,
 } from './components.ts';
+import type { FhirSync } from '../orchestration/sync/scheduler.ts';
 
 export type StackOptions = {
   /** postgres:// URL; PGlite when absent. */
@@ -59,7 +62,14 @@ export type StackOptions = {
     readonly truthFile?: string;
     /** Observations added to the first patient of every site (paging tests). */
     readonly largeHistory?: number;
+    /** Serve the simulators' development-only change endpoints (/_simulator). */
+    readonly devWrites?: boolean;
   };
+  /**
+   * Incremental FHIR sync and the inbox workers applying its events: on by default, polling each
+   * connection every syncIntervalSeconds; `autoStart: false` polls only on sync.runNow (tests); false = none.
+   */
+  readonly sync?: false | { readonly autoStart?: boolean };
   /** Ephemeral ports everywhere (tests, benchmarks) instead of the defaults. */
   readonly ephemeralPorts?: boolean;
   readonly production?: boolean;
@@ -92,6 +102,8 @@ export type Stack = {
   readonly keys: KeyStoreOptions;
   readonly loadReports: readonly LoadReport[];
   readonly connections: readonly ConnectionConfig[];
+  /** Incremental sync (absent when turned off). */
+  readonly sync?: FhirSync;
   close(): Promise<void>;
 };
 
@@ -148,6 +160,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         })),
         clients,
         largeHistory: options.simulators.largeHistory ? { observations: options.simulators.largeHistory } : undefined,
+        devWrites: options.simulators.devWrites,
       });
       cleanups.push(() => simulators!.close());
       if (options.simulators.truthFile) writeFileSync(options.simulators.truthFile, truthToCsv(simulators.population.truth));
@@ -155,7 +168,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       connections = connections.map((c) => ({ ...c, baseUrl: simulators!.servers[c.id]!.url }));
     }
 
-    const clients = await openConnections(connections, keys);
+    const clients = await openConnections(connections, keys, persistBreaker(db));
     const ports = defaultPorts(adapters);
     const common = { db, keys, production };
     const track = (running: RunningHttpServer): RunningHttpServer => (cleanups.push(() => running.close()), running);
@@ -181,6 +194,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await startIntegrationService({ ...common, port: options.ephemeralPorts ? 0 : ports.integration, adapters, connections }),
     );
     const loadReports = options.skipInitialLoad ? [] : await loadPatients(db, keys, adapters, connections, clients);
+    let sync: FhirSync | undefined;
+    if (options.sync !== false) {
+      const service = startFhirSyncService({ db, keys, adapters, connections, clients, autoStart: options.sync?.autoStart });
+      cleanups.push(() => service.stop());
+      sync = service.sync;
+    }
     const gateway = track(
       await startGatewayService({
         keys,
@@ -193,7 +212,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         proxyTrust: options.proxyTrust,
       }),
     );
-    return { gateway, subgraphs, simulators, population: simulators?.population, db, cache, keys, loadReports, connections, close };
+    return { gateway, subgraphs, simulators, population: simulators?.population, db, cache, keys, loadReports, connections, sync, close };
   } catch (error) {
     await close();
     throw error;

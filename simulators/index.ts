@@ -9,6 +9,7 @@ export { generatePopulation, generateAppearances, truthToCsv, type Population, t
 export { DISCREPANCY, REFERENCE_TIME, VENDORS, type Discrepancy, type SiteSpec, type Vendor } from './population/model.ts';
 export { CLINICAL_TYPES, type ClinicalResources, type ClinicalType, type SiteData, type TruthRow } from './site-data.ts';
 export {
+  DEV_PATH,
   startFhirSimulator,
   VENDOR_PATHS,
   type Fault,
