@@ -55,6 +55,7 @@ const config: CodegenConfig = {
         OperationOutcomeIssue: '../../../translation/outcome.ts#OperationOutcomeIssue as OperationOutcomeIssueModel',
         ReprocessedResource: '../../../orchestration/quarantine/reprocess.ts#ReprocessedResource as ReprocessedResourceModel',
         DerivedItem: '../../../orchestration/clinical-store/impact.ts#ImpactRow',
+        ConnectionIngestionStatus: '../../../orchestration/sync/status.ts#IngestionStatus as IngestionStatusModel',
       },
     ),
     'subgraphs/vendor-adapter/__generated__/resolvers.ts': subgraphResolvers(
