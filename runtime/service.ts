@@ -12,6 +12,7 @@ import { loadFieldKeys } from '../security/field-encryption.ts';
 import { logger } from '../platform/log.ts';
 import { exitOnUnhandledErrors } from './crash-policy.ts';
 import { openConnections } from '../protocol/connections.ts';
+import type { FhirConnection } from '../protocol/fhir/client.ts';
 import {
   auditRoleCheckFromEnv,
   databaseOptionsFromEnv,
@@ -26,6 +27,8 @@ import {
   startGatewayService,
   startIntegrationService,
   startMpiService,
+  persistBreaker,
+  startFhirSyncService,
 } from './components.ts';
 import { commandLine, reportFailure, usageError } from './cli.ts';
 
@@ -84,7 +87,11 @@ async function run(): Promise<RunningHttpServer | undefined> {
     case 'mpi': {
       const db = await storage();
       const server = await startMpiService({ db, keys, production, host, port: Number(env.PORT ?? ports.mpi), adapters, connections });
-      if (env.INITIAL_LOAD !== 'false') void initialLoadWithRetry(db);
+      // Then incremental sync from the watermarks (FHIR_SYNC=false: none), with the inbox workers applying it.
+      if (env.INITIAL_LOAD !== 'false')
+        void initialLoadWithRetry(db).then(async (clients) => {
+          if (env.FHIR_SYNC !== 'false') startFhirSyncService({ db, keys, adapters, connections, clients });
+        });
       // The MPI service also signs the audit log's checkpoints for the whole deployment.
       await startAuditCheckpointing(db, keys);
       return server;
@@ -148,13 +155,14 @@ async function run(): Promise<RunningHttpServer | undefined> {
 }
 
 /** The EHRs may come up after the MPI: retry the initial load with backoff until every source loaded. */
-async function initialLoadWithRetry(db: Awaited<ReturnType<typeof storage>>): Promise<void> {
-  const clients = await openConnections(connections, keys);
+async function initialLoadWithRetry(db: Awaited<ReturnType<typeof storage>>): Promise<Map<string, FhirConnection>> {
+  const clients = await openConnections(connections, keys, persistBreaker(db));
   for (let attempt = 0, pending = connections; pending.length > 0; attempt++) {
     const reports = await loadPatients(db, keys, adapters, pending, clients);
     pending = pending.filter((c) => reports.find((r) => r.source === c.id)?.failed);
     if (pending.length > 0) await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * 2 ** attempt)));
   }
+  return clients;
 }
 
 const server = await run().catch((error: unknown) => process.exit(reportFailure(`service ${role}`, error)));
