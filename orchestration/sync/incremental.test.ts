@@ -8,12 +8,11 @@ import assert from 'node:assert/strict';
 import { loadVendorProfile } from '../../platform/config.ts';
 import type { FhirPatient } from '../../simulators/fhir-types.ts';
 import { fhirSource, quarantineRows, type FhirSource } from '../../test/support/fhir-source.ts';
-import { connectionIngest } from '../clinical-store/connection-ingest.ts';
-import { applyFhirMessage, type FhirApplied, type FhirApplyDeps } from '../ingest/apply-fhir.ts';
-import { claim, complete } from '../ingest/inbox.ts';
+import { applyFhirMessage, type FhirApplyDeps } from '../ingest/apply-fhir.ts';
 import { loadSource } from './initial-load.ts';
 import { FHIR_SYNC_APPLICATION, syncConnection, type SyncSource } from './incremental.ts';
 import { watermarks } from './state.ts';
+import { applyDeps, drain as drainAll } from './test-helpers.ts';
 
 const profile = loadVendorProfile('epic');
 let s: FhirSource;
@@ -22,28 +21,13 @@ let deps: FhirApplyDeps;
 before(async () => {
   s = await fhirSource({ size: 60, shape: (d) => d });
   sync = { connection: s.config, client: s.client, protection: s.protection, clinicalTypes: [], overlapMs: 60_000 };
-  deps = {
-    db: s.db,
-    protection: s.protection,
-    connections: new Map([[s.config.id, { connection: s.config, profile, ingest: connectionIngest(s.config, profile) }]]),
-  };
+  deps = applyDeps(s);
   const report = await loadSource(s.db, { connection: s.config, client: s.client, profile, protection: s.protection });
   assert.equal(report.failed, undefined);
 });
 after(() => s?.close());
 
-/** Applies every ready inbox event, as the workers do; what each did. */
-async function drain(): Promise<FhirApplied[]> {
-  const done: FhirApplied[] = [];
-  for (;;) {
-    const batch = await claim(s.db, { limit: 20, workerId: 'test' }, s.protection);
-    if (batch.length === 0) return done;
-    for (const m of batch) {
-      done.push(await applyFhirMessage(deps, m));
-      assert.equal(await complete(s.db, m), true);
-    }
-  }
-}
+const drain = () => drainAll(deps);
 
 const rows = async (sql: string, params: unknown[] = []) => (await s.db.query(sql, params)).rows;
 const mpiState = async () => ({
