@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import {
   DEVIATIONS,
   PROJECT_ROOT,
+  fhirConnections,
+  hl7Feeds,
+  isHl7Feed,
   loadAdapters,
   loadConnections,
   loadIssuers,
@@ -14,18 +17,28 @@ import {
   substituteEnv,
   validateConnection,
   validateConnections,
+  validateHl7Feed,
+  type Hl7FeedConfig,
 } from './config.ts';
 
 test('the shipped configuration loads: adapters, connections, vendor profiles, no extra issuers', () => {
   const adapters = loadAdapters();
   assert.deepEqual(
     adapters.map((a) => a.name),
-    ['epic', 'cerner'],
+    ['epic', 'cerner', 'hl7v2'],
   );
   const connections = loadConnections(undefined, {});
   assert.deepEqual(
     connections.map((c) => c.adapter),
-    ['epic', 'cerner'],
+    ['epic', 'cerner', 'hl7v2'],
+  );
+  assert.deepEqual(
+    fhirConnections(connections).map((c) => c.id),
+    ['epic-main', 'cerner-main'],
+  );
+  assert.deepEqual(
+    hl7Feeds(connections).map((c) => [c.id, c.facility.sendingFacility]),
+    [['community-feed', 'COMMUNITY']],
   );
   for (const a of adapters) assert.equal(loadVendorProfile(a.profile).vendor, a.profile);
   assert.deepEqual(loadIssuers(), []);
@@ -83,7 +96,34 @@ test('each connection has identifier systems of its own: configured, else derive
   assert.equal(validateConnections([hospital('epic-north'), hospital('epic-south')]).length, 2);
   // The shipped connections name the systems the simulators send, each its own.
   const shipped = loadConnections(undefined, {}).map((c) => localIdentifierSystems(c).MR);
-  assert.deepEqual(shipped, ['urn:oid:1.2.840.114350.1.13.0.1.7.5.737384.14', 'urn:oid:2.16.840.1.113883.6.1000']);
+  assert.deepEqual(shipped, [
+    'urn:oid:1.2.840.114350.1.13.0.1.7.5.737384.14',
+    'urn:oid:2.16.840.1.113883.6.1000',
+    'urn:oid:2.16.840.1.113883.3.7777.1',
+  ]);
+});
+
+test('an HL7 v2 feed is checked when loaded: facility, zone, identifier systems; two feeds never claim one facility', () => {
+  const feed: Hl7FeedConfig = {
+    kind: 'hl7v2',
+    id: 'feed-a',
+    adapter: 'hl7v2',
+    facility: { sendingFacility: 'HOSP_A' },
+    timeZone: 'America/Denver',
+  };
+  assert.equal(validateHl7Feed(feed), feed);
+  assert.throws(() => validateHl7Feed({ ...feed, facility: { sendingFacility: '' } }), /facility\.sendingFacility \(MSH-4\) is required/);
+  assert.throws(() => validateHl7Feed({ ...feed, facility: { sendingFacility: 'X', sendingApplication: '' } }), /sendingApplication/);
+  assert.throws(() => validateHl7Feed({ ...feed, timeZone: 'Mars/Base' }), /not an IANA time zone/);
+  assert.throws(() => validateHl7Feed({ ...feed, identifierSystems: { MR: 'nope' } }), /must be a URI/);
+  assert.throws(() => validateConnections([feed, { ...feed, id: 'feed-b' }]), /HL7 feeds feed-a and feed-b both claim the facility HOSP_A/);
+  // One facility, two applications: two feeds.
+  const adt = { ...feed, facility: { sendingFacility: 'HOSP_A', sendingApplication: 'ADT' } };
+  assert.equal(
+    validateConnections([adt, { ...feed, id: 'feed-b', facility: { sendingFacility: 'HOSP_A', sendingApplication: 'LAB' } }]).length,
+    2,
+  );
+  assert.equal(isHl7Feed(feed), true);
 });
 
 test('two connections claiming one identifier system is a configuration error, at start', () => {
@@ -133,7 +173,7 @@ test('vendor profiles carry identifier systems, extensions, code maps, a time zo
     .filter((f) => f.endsWith('.json'))
     .map((f) => f.slice(0, -5))
     .sort();
-  assert.deepEqual(names, ['athenahealth', 'cerner', 'epic', 'fhir-r4']);
+  assert.deepEqual(names, ['athenahealth', 'cerner', 'epic', 'fhir-r4', 'hl7v2']);
   for (const name of names) {
     const p = loadVendorProfile(name);
     assert.ok(p.keptIdentifierSystems[p.mrnIdentifier.system] === 'MR', `${name}: the MRN system is kept as MR`);

@@ -17,7 +17,13 @@ export type AdapterConfig = {
   readonly profile: string;
 };
 
+/** How a source reaches us: a FHIR R4 server we ask (default), or an HL7 v2 feed that sends to our MLLP listener. */
+export const CONNECTION_KINDS = { fhir: 'fhir', hl7v2: 'hl7v2' } as const;
+export type ConnectionKind = (typeof CONNECTION_KINDS)[keyof typeof CONNECTION_KINDS];
+
+/** A FHIR hospital connection (kind "fhir", the default when a file's entry names no kind). */
 export type ConnectionConfig = {
+  readonly kind?: typeof CONNECTION_KINDS.fhir;
   readonly id: string;
   readonly adapter: string;
   readonly name?: string;
@@ -61,6 +67,37 @@ export type ConnectionConfig = {
   readonly identifierSystems?: Readonly<Partial<Record<LocalIdentifierType, string>>>;
 };
 
+/**
+ * An HL7 v2 feed (kind "hl7v2"): a hospital system that sends ADT and ORU messages to the MLLP
+ * listener. A message belongs to the feed whose facility matches its MSH-4 (and MSH-3 when
+ * sendingApplication is given); nothing is asked of the feed, its records are served from the store.
+ */
+export type Hl7FeedConfig = {
+  readonly kind: typeof CONNECTION_KINDS.hl7v2;
+  readonly id: string;
+  /** The adapter serving its records (config/adapters.json), whose vendor profile reads its patients. */
+  readonly adapter: string;
+  readonly name?: string;
+  /** MSH-4 namespace id (HD.1), and MSH-3's when the facility has several sending applications. */
+  readonly facility: { readonly sendingFacility: string; readonly sendingApplication?: string };
+  /** IANA zone for times the feed sends without an offset. */
+  readonly timeZone: string;
+  /** As for a FHIR connection: the feed's own assigning authorities by v2-0203 type. */
+  readonly identifierSystems?: Readonly<Partial<Record<LocalIdentifierType, string>>>;
+};
+
+/** Any configured source: what the MPI, quarantine and the adapters know a record's source by. */
+export type AnyConnectionConfig = ConnectionConfig | Hl7FeedConfig;
+
+export const isHl7Feed = (c: AnyConnectionConfig): c is Hl7FeedConfig => c.kind === CONNECTION_KINDS.hl7v2;
+
+/** The connections we ask over FHIR (initial load, read-through, simulators): the one place that decides. */
+export const fhirConnections = (all: readonly AnyConnectionConfig[]): ConnectionConfig[] =>
+  all.filter((c): c is ConnectionConfig => !isHl7Feed(c));
+
+/** The HL7 v2 feeds the MLLP listener serves. */
+export const hl7Feeds = (all: readonly AnyConnectionConfig[]): Hl7FeedConfig[] => all.filter(isHl7Feed);
+
 /** v2-0203 identifier types a facility assigns itself: meaningful only together with the connection that sent them. */
 export const LOCAL_IDENTIFIER_TYPES = ['MR', 'PI'] as const;
 export type LocalIdentifierType = (typeof LOCAL_IDENTIFIER_TYPES)[number];
@@ -70,7 +107,7 @@ export const isLocalIdentifierType = (type: string): type is LocalIdentifierType
   (LOCAL_IDENTIFIER_TYPES as readonly string[]).includes(type);
 
 /** The systems a connection's local identifiers are stamped with: configured, else `urn:patient-gateway:connection:<id>:<type>`. */
-export function localIdentifierSystems(c: Pick<ConnectionConfig, 'id' | 'identifierSystems'>): LocalIdentifierSystems {
+export function localIdentifierSystems(c: Pick<AnyConnectionConfig, 'id' | 'identifierSystems'>): LocalIdentifierSystems {
   return Object.fromEntries(
     LOCAL_IDENTIFIER_TYPES.map((t) => [t, c.identifierSystems?.[t] ?? `urn:patient-gateway:connection:${c.id}:${t.toLowerCase()}`]),
   ) as LocalIdentifierSystems;
@@ -157,16 +194,20 @@ export function loadConnections(
   file = process.env.CONNECTIONS_FILE ?? resolve(CONFIG_DIR, 'connections.json'),
   env: NodeJS.ProcessEnv = process.env,
   adapters?: readonly AdapterConfig[],
-): readonly ConnectionConfig[] {
-  const { connections } = readJson<{ connections: ConnectionConfig[] }>(file);
-  const zoneOf = (c: ConnectionConfig): string | undefined => {
+): readonly AnyConnectionConfig[] {
+  const { connections } = readJson<{ connections: AnyConnectionConfig[] }>(file);
+  const zoneOf = (c: AnyConnectionConfig): string | undefined => {
     if (c.timeZone) return c.timeZone;
     const known = adapters ?? loadAdapters(existsSync(resolve(dirname(file), 'adapters.json')) ? dirname(file) : CONFIG_DIR);
     const profile = known.find((a) => a.name === c.adapter)?.profile;
     return profile === undefined ? undefined : loadVendorProfile(profile).timeZone;
   };
   return validateConnections(
-    connections.map((c) => validateConnection({ ...c, baseUrl: substituteEnv(c.baseUrl, env), timeZone: zoneOf(c) as string })),
+    connections.map((c) =>
+      isHl7Feed(c)
+        ? validateHl7Feed({ ...c, timeZone: zoneOf(c) as string })
+        : validateConnection({ ...c, baseUrl: substituteEnv(c.baseUrl, env), timeZone: zoneOf(c) as string }),
+    ),
   );
 }
 
@@ -174,12 +215,20 @@ export function loadConnections(
  * What no single connection can check: ids are unique, and no two connections (nor two types of
  * one) claim the same identifier system, or the same MRN at two hospitals would name one identifier.
  */
-export function validateConnections(connections: readonly ConnectionConfig[]): readonly ConnectionConfig[] {
+export function validateConnections<C extends AnyConnectionConfig>(connections: readonly C[]): readonly C[] {
   const ids = new Set<string>();
+  const facilities = new Map<string, string>();
   const owners = new Map<string, string>();
   for (const c of connections) {
     if (ids.has(c.id)) throw new Error(`connection id "${c.id}" is configured twice`);
     ids.add(c.id);
+    if (isHl7Feed(c)) {
+      // One listener serves every feed: a message must belong to exactly one.
+      const key = `${c.facility.sendingFacility}|${c.facility.sendingApplication ?? '*'}`;
+      const other = facilities.get(key);
+      if (other !== undefined) throw new Error(`HL7 feeds ${other} and ${c.id} both claim the facility ${key}`);
+      facilities.set(key, c.id);
+    }
     for (const [type, system] of Object.entries(localIdentifierSystems(c))) {
       const owner = owners.get(system);
       if (owner !== undefined)
@@ -193,8 +242,43 @@ export function validateConnections(connections: readonly ConnectionConfig[]): r
   return connections;
 }
 
+const checkConnectionId = (id: string): void => {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(id)) throw new Error(`connection id "${id}" must be lower-case letters, digits and dashes`);
+};
+
+function checkIdentifierSystems(c: Pick<AnyConnectionConfig, 'id' | 'identifierSystems'>): void {
+  for (const [type, system] of Object.entries(c.identifierSystems ?? {})) {
+    if (!isLocalIdentifierType(type))
+      throw new Error(
+        `connection ${c.id}: identifierSystems.${type} is not a local identifier type (${LOCAL_IDENTIFIER_TYPES.join(', ')})`,
+      );
+    if (typeof system !== 'string' || !/^[a-z][a-z0-9+.-]*:\S+$/i.test(system))
+      throw new Error(`connection ${c.id}: identifierSystems.${type} must be a URI (e.g. urn:oid:...)`);
+  }
+}
+
+/** An HL7 v2 feed's entry, checked: id, adapter, the facility MSH-4 names, an IANA zone. */
+export function validateHl7Feed(c: Hl7FeedConfig): Hl7FeedConfig {
+  checkConnectionId(c.id);
+  if (!c.adapter) throw new Error(`connection ${c.id}: adapter is required`);
+  if (typeof c.facility?.sendingFacility !== 'string' || c.facility.sendingFacility === '')
+    throw new Error(`connection ${c.id}: facility.sendingFacility (MSH-4) is required for an hl7v2 feed`);
+  if (c.facility.sendingApplication !== undefined && (typeof c.facility.sendingApplication !== 'string' || !c.facility.sendingApplication))
+    throw new Error(`connection ${c.id}: facility.sendingApplication (MSH-3) must be a non-empty string when given`);
+  if (!c.timeZone) throw new Error(`connection ${c.id}: timeZone is required`);
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: c.timeZone });
+  } catch {
+    throw new Error(`connection ${c.id}: timeZone "${c.timeZone}" is not an IANA time zone`);
+  }
+  checkIdentifierSystems(c);
+  return c;
+}
+
 export function validateConnection(c: ConnectionConfig): ConnectionConfig {
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(c.id)) throw new Error(`connection id "${c.id}" must be lower-case letters, digits and dashes`);
+  checkConnectionId(c.id);
+  if ((c.kind as string | undefined) !== undefined && c.kind !== CONNECTION_KINDS.fhir)
+    throw new Error(`connection ${c.id}: kind must be "fhir" or "hl7v2"`);
   for (const key of ['adapter', 'baseUrl', 'clientId', 'timeZone'] as const) {
     if (!c[key]) throw new Error(`connection ${c.id}: ${key} is required`);
   }
@@ -205,14 +289,7 @@ export function validateConnection(c: ConnectionConfig): ConnectionConfig {
     throw new Error(`connection ${c.id}: clinicalTtlSeconds must be a whole number of seconds, 0 or more`);
   if (c.syncIntervalSeconds !== undefined && !(Number.isInteger(c.syncIntervalSeconds) && c.syncIntervalSeconds >= 1))
     throw new Error(`connection ${c.id}: syncIntervalSeconds must be a whole number of seconds, 1 or more`);
-  for (const [type, system] of Object.entries(c.identifierSystems ?? {})) {
-    if (!isLocalIdentifierType(type))
-      throw new Error(
-        `connection ${c.id}: identifierSystems.${type} is not a local identifier type (${LOCAL_IDENTIFIER_TYPES.join(', ')})`,
-      );
-    if (typeof system !== 'string' || !/^[a-z][a-z0-9+.-]*:\S+$/i.test(system))
-      throw new Error(`connection ${c.id}: identifierSystems.${type} must be a URI (e.g. urn:oid:...)`);
-  }
+  checkIdentifierSystems(c);
   return { ...c, baseUrl: c.baseUrl.replace(/\/+$/, ''), timeoutMs: c.timeoutMs ?? 5000, scope: c.scope ?? 'system/*.rs' };
 }
 

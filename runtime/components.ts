@@ -4,7 +4,16 @@
 import { readCommittedSupergraph } from '../gateway/compose.ts';
 import { startGateway } from '../gateway/server.ts';
 import type { TtlCache } from '../platform/cache.ts';
-import { dataDir, loadIssuers, loadVendorProfile, type AdapterConfig, type ConnectionConfig } from '../platform/config.ts';
+import {
+  dataDir,
+  fhirConnections,
+  isHl7Feed,
+  loadIssuers,
+  loadVendorProfile,
+  type AdapterConfig,
+  type AnyConnectionConfig,
+  type ConnectionConfig,
+} from '../platform/config.ts';
 import { migrate, openDatabase, type Database, type DatabaseOptions } from '../platform/db.ts';
 import { remoteReadiness, type RunningHttpServer } from '../platform/graphql-http.ts';
 import { logger } from '../platform/log.ts';
@@ -18,13 +27,16 @@ import { startAuditCheckpoints, type CheckpointSchedule, type CheckpointSchedule
 import { CLINICAL_STORE_MIGRATIONS } from '../orchestration/clinical-store/store.ts';
 import { connectionIngest } from '../orchestration/clinical-store/connection-ingest.ts';
 import { INGEST_MIGRATIONS } from '../orchestration/ingest/migrations.ts';
+import { startIngestion, type Ingestion } from '../orchestration/ingest/ingestion.ts';
+import { translateHl7 } from '../translation/hl7v2/translate.ts';
+import { wakeUpChannel } from '../platform/wake-up.ts';
 import { MPI_MIGRATIONS } from '../orchestration/mpi/store.ts';
 import { initialLoad, type LoadReport } from '../orchestration/sync/initial-load.ts';
 import { SYNC_MIGRATIONS } from '../orchestration/sync/migrations.ts';
 import { startFhirSync, type FhirSync } from '../orchestration/sync/scheduler.ts';
 import { recordHealth, watermarks } from '../orchestration/sync/state.ts';
-import { applyFhirMessage } from '../orchestration/ingest/apply-fhir.ts';
-import { runWorkers, type WakeUp } from '../orchestration/ingest/workers.ts';
+import { fhirApplier } from '../orchestration/ingest/apply-fhir.ts';
+import type { Appliers } from '../orchestration/ingest/apply.ts';
 import type { BreakerListener } from '../protocol/connections.ts';
 import { liveFieldCipher } from '../security/field-encryption.ts';
 import { identifierProtection, type IdentifierProtection } from '../security/identifier-protection.ts';
@@ -36,6 +48,7 @@ import { clinicalSubgraph } from '../subgraphs/clinical/subgraph.ts';
 import { mpiSubgraph } from '../subgraphs/mpi/subgraph.ts';
 import { startSubgraph } from '../subgraphs/shared/subgraph-server.ts';
 import type { VendorAdapterDeps } from '../subgraphs/vendor-adapter/resolvers.ts';
+import type { SourceConnection } from '../orchestration/clinical/read-through.ts';
 import { vendorAdapterSubgraph } from '../subgraphs/vendor-adapter/subgraph.ts';
 import { QUARANTINE_MIGRATIONS } from '../translation/quarantine.ts';
 import { integrationSubgraph } from '../subgraphs/integration/subgraph.ts';
@@ -150,7 +163,7 @@ async function subgraphRuntime(name: string, c: ServiceCommon) {
 }
 
 export async function startMpiService(
-  c: ServiceCommon & { readonly adapters: readonly AdapterConfig[]; readonly connections: readonly ConnectionConfig[] },
+  c: ServiceCommon & { readonly adapters: readonly AdapterConfig[]; readonly connections: readonly AnyConnectionConfig[] },
 ): Promise<RunningHttpServer> {
   return startSubgraph(
     mpiSubgraph({ db: c.db, protection: protectionFor(c.keys), adapters: c.adapters, connections: c.connections }),
@@ -169,7 +182,7 @@ export async function startClinicalService(c: ServiceCommon): Promise<RunningHtt
 
 /** Quarantine, re-processing and lineage impact, for integration engineers. */
 export async function startIntegrationService(
-  c: ServiceCommon & { readonly adapters: readonly AdapterConfig[]; readonly connections: readonly ConnectionConfig[] },
+  c: ServiceCommon & { readonly adapters: readonly AdapterConfig[]; readonly connections: readonly AnyConnectionConfig[] },
 ): Promise<RunningHttpServer> {
   return startSubgraph(
     integrationSubgraph({ db: c.db, protection: protectionFor(c.keys), adapters: c.adapters, connections: c.connections }),
@@ -185,7 +198,7 @@ export function vendorAdapterDeps(c: {
   readonly db: Database;
   readonly keys: KeyStoreOptions;
   readonly adapter: AdapterConfig;
-  readonly connections: readonly ConnectionConfig[];
+  readonly connections: readonly AnyConnectionConfig[];
   readonly clients: ReadonlyMap<string, FhirConnection>;
   readonly ttlSeconds: number;
 }): VendorAdapterDeps {
@@ -193,7 +206,11 @@ export function vendorAdapterDeps(c: {
   const own = new Map(
     c.connections
       .filter((x) => x.adapter === c.adapter.name)
-      .map((x) => [x.id, { config: x, client: c.clients.get(x.id)!, ingest: connectionIngest(x, profile) }]),
+      .map((x): [string, SourceConnection] => {
+        const ingest = connectionIngest(x, profile);
+        // An HL7 feed has no EHR to ask: its records are answered from the store its messages fill.
+        return [x.id, isHl7Feed(x) ? { config: x, client: null, ingest } : { config: x, client: c.clients.get(x.id)!, ingest }];
+      }),
   );
   return { db: c.db, protection: protectionFor(c.keys), profile, ttlSeconds: c.ttlSeconds, connections: own };
 }
@@ -201,7 +218,7 @@ export function vendorAdapterDeps(c: {
 export async function startAdapterService(
   c: ServiceCommon & {
     readonly adapter: AdapterConfig;
-    readonly connections: readonly ConnectionConfig[];
+    readonly connections: readonly AnyConnectionConfig[];
     readonly clients: ReadonlyMap<string, FhirConnection>;
     readonly cache: TtlCache;
     /** How long a retrieved clinical list is answered from the store (a connection's clinicalTtlSeconds overrides it). */
@@ -271,8 +288,8 @@ export async function startAuditCheckpointing(
 
 /**
  * Pulls and links every patient of the given connections, then their clinical resources into the
- * store (initial load). A connection that was loaded before (it has a Patient watermark) is not
- * loaded again: incremental sync goes on from its watermarks (startFhirSyncService).
+ * store (initial load). With `skipLoaded` (the product's starts), a connection loaded before (it has
+ * a Patient watermark) is not loaded again: incremental sync goes on from its watermarks.
  */
 export async function loadPatients(
   db: Database,
@@ -280,10 +297,11 @@ export async function loadPatients(
   adapters: readonly AdapterConfig[],
   connections: readonly ConnectionConfig[],
   clients: ReadonlyMap<string, FhirConnection>,
+  options: { readonly skipLoaded?: boolean } = {},
 ): Promise<LoadReport[]> {
   const protection = protectionFor(keys);
   const fresh = [];
-  for (const c of connections) if (!(await watermarks(db, c.id)).has('Patient')) fresh.push(c);
+  for (const c of connections) if (!options.skipLoaded || !(await watermarks(db, c.id)).has('Patient')) fresh.push(c);
   return initialLoad(
     db,
     fresh.map((c) => {
@@ -299,56 +317,78 @@ export const persistBreaker =
   (connectionId, state, since) =>
     void recordHealth(db, connectionId, { breakerState: state, breakerSince: since }).catch(() => undefined);
 
-export type FhirSyncService = { readonly sync: FhirSync; stop(): Promise<void> };
-
 /**
- * Incremental sync of the FHIR connections (after the initial load) and the inbox workers that
- * apply its events. Until the HL7 pipeline's dispatcher is merged, these workers apply FHIR events only.
+ * Incremental sync of the FHIR connections, after the initial load. Its events are applied by the
+ * inbox workers of startIngestionService (fhirApplier); onEvents wakes them after a poll found some.
  */
 export function startFhirSyncService(c: {
   readonly db: Database;
   readonly keys: KeyStoreOptions;
-  readonly adapters: readonly AdapterConfig[];
   readonly connections: readonly ConnectionConfig[];
   readonly clients: ReadonlyMap<string, FhirConnection>;
   /** Poll on each connection's schedule (default); false: tests drive polls with sync.runNow. */
   readonly autoStart?: boolean;
-  readonly concurrency?: number;
-  readonly pollMs?: number;
-}): FhirSyncService {
-  const protection = protectionFor(c.keys);
-  const targets = new Map(
-    c.connections.map((x) => {
-      const profile = loadVendorProfile(c.adapters.find((a) => a.name === x.adapter)!.profile);
-      return [x.id, { connection: x, profile, ingest: connectionIngest(x, profile) }] as const;
-    }),
-  );
-  const listeners = new Set<() => void>();
-  const wakeUp: WakeUp = {
-    subscribe: (onWake) => (listeners.add(onWake), () => listeners.delete(onWake)),
-  };
-  const workers = runWorkers({
+  readonly onEvents?: () => void;
+}): FhirSync {
+  return startFhirSync({
     db: c.db,
-    protection,
-    handler: async (m) => void (await applyFhirMessage({ db: c.db, protection, connections: targets }, m)),
-    concurrency: c.concurrency ?? 2,
-    pollMs: c.pollMs ?? 1000,
-    wakeUp,
-  });
-  const sync = startFhirSync({
-    db: c.db,
-    protection,
+    protection: protectionFor(c.keys),
     sources: c.connections.map((x) => ({ connection: x, client: c.clients.get(x.id)! })),
     autoStart: c.autoStart,
-    onEvents: () => {
-      for (const wake of [...listeners]) wake();
-    },
+    ...(c.onEvents ? { onEvents: c.onEvents } : {}),
   });
-  return {
-    sync,
-    async stop() {
-      await sync.stop();
-      await workers.stop();
-    },
-  };
+}
+
+/** The applier of FHIR sync events for the inbox dispatcher: each FHIR connection with its vendor profile. */
+export function fhirAppliers(c: {
+  readonly keys: KeyStoreOptions;
+  readonly db: Database;
+  readonly adapters: readonly AdapterConfig[];
+  readonly connections: readonly AnyConnectionConfig[];
+}): Pick<Appliers, 'fhir'> {
+  const targets = fhirConnections(c.connections).map((x) => {
+    const profile = loadVendorProfile(c.adapters.find((a) => a.name === x.adapter)!.profile);
+    return { connection: x, profile, ingest: connectionIngest(x, profile) };
+  });
+  return { fhir: fhirApplier({ db: c.db, protection: protectionFor(c.keys) }, targets) };
+}
+
+/** The MLLP port of the HL7 v2 listener: INGEST_MLLP_PORT, default 2575. */
+export const ingestMllpPort = (env: NodeJS.ProcessEnv = process.env): number => Number(env.INGEST_MLLP_PORT ?? 2575);
+
+/**
+ * HL7 v2 ingestion: the MLLP listener for every feed and the workers applying the inbox, woken
+ * through Redis pub/sub when REDIS_URL is set (a hint only: they poll PostgreSQL anyway).
+ */
+export async function startIngestionService(c: {
+  readonly db: Database;
+  readonly keys: KeyStoreOptions;
+  readonly adapters: readonly AdapterConfig[];
+  readonly connections: readonly AnyConnectionConfig[];
+  readonly port: number | null;
+  readonly host?: string;
+  readonly redisUrl?: string;
+  readonly concurrency?: number;
+  /** Appliers of other connection kinds (fhirAppliers: incremental sync's events). */
+  readonly appliers?: Omit<Appliers, 'hl7v2'>;
+}): Promise<Ingestion & { readonly notify: () => void }> {
+  const wakeUp = wakeUpChannel({ redisUrl: c.redisUrl, name: `pgw:${c.db.schema}:inbox` });
+  try {
+    const ingestion = await startIngestion({
+      db: c.db,
+      protection: protectionFor(c.keys),
+      connections: c.connections,
+      adapters: c.adapters,
+      translate: translateHl7,
+      port: c.port,
+      ...(c.host ? { host: c.host } : {}),
+      wakeUp,
+      ...(c.concurrency !== undefined ? { concurrency: c.concurrency } : {}),
+      ...(c.appliers ? { appliers: c.appliers } : {}),
+    });
+    return { ...ingestion, notify: () => wakeUp.notify(), close: () => ingestion.close().finally(() => wakeUp.close()) };
+  } catch (error) {
+    await wakeUp.close();
+    throw error;
+  }
 }

@@ -51,6 +51,8 @@ async function main(): Promise<void> {
       truthFile: join(dir, 'ground-truth.csv'),
       // A person trying the product adds or changes patients at a simulated EHR (README, "Incremental sync").
       devWrites: !production,
+      // The HL7 v2 feed's simulated site sends its ADT/ORU traffic over MLLP once the listener is up.
+      hl7: process.env.SIM_HL7 !== 'false',
     },
     production,
     // The demo's tokens come from the development issuer, which production mode never trusts.

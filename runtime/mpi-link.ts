@@ -22,7 +22,7 @@ import {
   isProduction,
   loadConnections,
   loadVendorProfile,
-  type ConnectionConfig,
+  type AnyConnectionConfig,
   type VendorProfile,
 } from '../platform/config.ts';
 import type { KeyStoreOptions } from '../platform/keys.ts';
@@ -161,8 +161,8 @@ export function loadProfile(name: string): VendorProfile {
  * A source that is a configured connection links under that connection's identifier systems, as `npm start` does: otherwise the same
  * hospital's MRNs would land under two systems and `patientByIdentifier` would find only half of them.
  */
-export function connectionSystems(source: string, env: NodeJS.ProcessEnv = process.env): ConnectionConfig['identifierSystems'] {
-  let connections: readonly ConnectionConfig[];
+export function connectionSystems(source: string, env: NodeJS.ProcessEnv = process.env): AnyConnectionConfig['identifierSystems'] {
+  let connections: readonly AnyConnectionConfig[];
   try {
     connections = loadConnections(env.CONNECTIONS_FILE, env);
   } catch (error) {

@@ -1,11 +1,11 @@
 // One piece of the product per process, for docker compose and other multi-process deployments:
-//   node runtime/service.ts keys | mpi | audit | clinical | integration | adapter <name> | gateway
+//   node runtime/service.ts keys | mpi | audit | clinical | integration | adapter <name> | ingest | gateway
 // Configuration comes from config/ and the environment (README, "Configuration").
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCache } from '../platform/cache.ts';
 import { servingTimeoutsFromEnv } from '../platform/db.ts';
-import { dataDir, defaultPorts, isProduction, loadAdapters, loadConnections } from '../platform/config.ts';
+import { dataDir, defaultPorts, fhirConnections, isProduction, loadAdapters, loadConnections } from '../platform/config.ts';
 import type { RunningHttpServer } from '../platform/graphql-http.ts';
 import { KEY_ALGORITHMS, keyNames, loadKeyPair, type KeyStoreOptions } from '../platform/keys.ts';
 import { loadFieldKeys } from '../security/field-encryption.ts';
@@ -27,14 +27,17 @@ import {
   startGatewayService,
   startIntegrationService,
   startMpiService,
+  fhirAppliers,
   persistBreaker,
   startFhirSyncService,
+  ingestMllpPort,
+  startIngestionService,
 } from './components.ts';
 import { commandLine, reportFailure, usageError } from './cli.ts';
 
 const SERVICE_COMMAND = {
   name: 'service',
-  usage: 'node runtime/service.ts keys | mpi | audit | clinical | integration | adapter NAME | gateway',
+  usage: 'node runtime/service.ts keys | mpi | audit | clinical | integration | adapter NAME | ingest | gateway',
   description:
     'Starts one piece of the product in this process, for docker compose and other multi-process deployments:\n' +
     '  keys          generates the keys once (KEYS_DIR), then exits\n' +
@@ -43,11 +46,13 @@ const SERVICE_COMMAND = {
     '  clinical      the clinical subgraph (merged clinical view from the canonical store)\n' +
     '  integration   the integration subgraph (quarantine, re-processing, lineage impact)\n' +
     '  adapter NAME  the vendor adapter subgraph NAME of config/adapters.json\n' +
+    '  ingest        the HL7 v2 MLLP listener (INGEST_MLLP_PORT, default 2575) and the inbox workers (INGEST_WORKERS)\n' +
     '  gateway       the gateway (SUBGRAPH_URL_<NAME> for each subgraph)',
   options: {},
   positionals: { min: 1, max: 2 },
   example: 'DATABASE_URL=postgres://app@db:5432/gateway KEYS_DIR=/keys node runtime/service.ts mpi',
-  notes: 'Configuration: config/ and the environment (README, "Configuration"): DATABASE_URL, REDIS_URL, KEYS_DIR, PORT, HOST.',
+  notes:
+    'Configuration: config/ and the environment (README, "Configuration"): DATABASE_URL, REDIS_URL, KEYS_DIR, PORT, HOST, INGEST_MLLP_PORT.',
 } as const;
 
 const log = logger('service');
@@ -61,14 +66,16 @@ const host = env.HOST ?? '0.0.0.0';
 const production = isProduction();
 // Only the one-shot `keys` service generates keys; every other service requires them.
 const keys: KeyStoreOptions = { dir: env.KEYS_DIR ?? join(dataDir(), 'keys'), generateMissing: role === 'keys' };
-let running: RunningHttpServer | undefined;
+/** A started piece: an HTTP server, or the MLLP ingester. */
+type Running = Pick<RunningHttpServer, 'url' | 'close'>;
+let running: Running | undefined;
 // A bug nobody caught is logged without PHI and ends the process (the container restarts it).
 exitOnUnhandledErrors(async () => running?.close());
 // A serving process: every wait on PostgreSQL is bounded (README, "Configuration").
 const storage = () =>
   openStorage({ ...databaseOptionsFromEnv(), timeouts: servingTimeoutsFromEnv() }, { production, auditRoleCheck: auditRoleCheckFromEnv() });
 
-async function run(): Promise<RunningHttpServer | undefined> {
+async function run(): Promise<Running | undefined> {
   switch (role) {
     case 'keys': {
       // The development issuer's key exists only where development tokens may be trusted.
@@ -77,7 +84,7 @@ async function run(): Promise<RunningHttpServer | undefined> {
       await loadKeyPair(keys, keyNames.auditCheckpoint, KEY_ALGORITHMS.auditCheckpoint);
       loadFieldKeys(keys.dir, true);
       const clients: Record<string, unknown> = {};
-      for (const c of connections)
+      for (const c of fhirConnections(connections))
         clients[c.clientId] = (await loadKeyPair(keys, keyNames.smartClient(c.id), KEY_ALGORITHMS.smartClient)).publicJwk;
       // The simulated EHRs register these public keys, as a real EHR's app registration would.
       writeFileSync(join(keys.dir, 'simulator-clients.json'), JSON.stringify(clients, null, 2));
@@ -87,10 +94,10 @@ async function run(): Promise<RunningHttpServer | undefined> {
     case 'mpi': {
       const db = await storage();
       const server = await startMpiService({ db, keys, production, host, port: Number(env.PORT ?? ports.mpi), adapters, connections });
-      // Then incremental sync from the watermarks (FHIR_SYNC=false: none), with the inbox workers applying it.
+      // Then incremental sync from the watermarks (FHIR_SYNC=false: none); the ingest service's workers apply its events.
       if (env.INITIAL_LOAD !== 'false')
-        void initialLoadWithRetry(db).then(async (clients) => {
-          if (env.FHIR_SYNC !== 'false') startFhirSyncService({ db, keys, adapters, connections, clients });
+        void initialLoadWithRetry(db).then((clients) => {
+          if (env.FHIR_SYNC !== 'false') startFhirSyncService({ db, keys, connections: fhirConnections(connections), clients });
         });
       // The MPI service also signs the audit log's checkpoints for the whole deployment.
       await startAuditCheckpointing(db, keys);
@@ -124,10 +131,27 @@ async function run(): Promise<RunningHttpServer | undefined> {
         port: Number(env.PORT ?? ports.adapters[adapter.name]),
         adapter,
         connections: own,
-        clients: await openConnections(own, keys),
+        clients: await openConnections(fhirConnections(own), keys),
         cache,
         cacheTtlSeconds: Number(env.CACHE_TTL_SECONDS ?? 300),
       });
+    }
+    case 'ingest': {
+      // The HL7 v2 MLLP listener (INGEST_MLLP_PORT, default 2575) and the inbox workers (FHIR sync events too); /health-less (TCP).
+      const db = await storage();
+      const ingestion = await startIngestionService({
+        db,
+        appliers: fhirAppliers({ db, keys, adapters, connections }),
+        keys,
+        adapters,
+        connections,
+        port: ingestMllpPort(),
+        host,
+        redisUrl: env.REDIS_URL,
+        concurrency: Number(env.INGEST_WORKERS ?? 2),
+      });
+      log.info('ingest_listening', { port: ingestion.port ?? undefined });
+      return { url: `mllp://${host}:${ingestion.port ?? ''}`, close: () => ingestion.close() };
     }
     case 'gateway': {
       const subgraphUrls = Object.fromEntries(
@@ -148,7 +172,7 @@ async function run(): Promise<RunningHttpServer | undefined> {
     }
     default:
       throw usageError(
-        `unknown service ${JSON.stringify(role)}: keys, mpi, audit, clinical, integration, adapter NAME or gateway`,
+        `unknown service ${JSON.stringify(role)}: keys, mpi, audit, clinical, integration, adapter NAME, ingest or gateway`,
         'arguments',
       );
   }
@@ -156,9 +180,10 @@ async function run(): Promise<RunningHttpServer | undefined> {
 
 /** The EHRs may come up after the MPI: retry the initial load with backoff until every source loaded. */
 async function initialLoadWithRetry(db: Awaited<ReturnType<typeof storage>>): Promise<Map<string, FhirConnection>> {
-  const clients = await openConnections(connections, keys, persistBreaker(db));
-  for (let attempt = 0, pending = connections; pending.length > 0; attempt++) {
-    const reports = await loadPatients(db, keys, adapters, pending, clients);
+  const fhir = fhirConnections(connections);
+  const clients = await openConnections(fhir, keys, persistBreaker(db));
+  for (let attempt = 0, pending = fhir; pending.length > 0; attempt++) {
+    const reports = await loadPatients(db, keys, adapters, pending, clients, { skipLoaded: true });
     pending = pending.filter((c) => reports.find((r) => r.source === c.id)?.failed);
     if (pending.length > 0) await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * 2 ** attempt)));
   }

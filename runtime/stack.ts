@@ -8,12 +8,17 @@ import { join } from 'node:path';
 import { openCache, type TtlCache } from '../platform/cache.ts';
 import {
   defaultPorts,
+  fhirConnections,
+  hl7Feeds,
+  isHl7Feed,
   loadAdapters,
   loadConnections,
   validateConnections,
   type AdapterConfig,
+  type AnyConnectionConfig,
   type ConnectionConfig,
 } from '../platform/config.ts';
+import type { Ingestion } from '../orchestration/ingest/ingestion.ts';
 import { dropSchema, servingTimeoutsFromEnv, type Database, type DatabaseTimeouts } from '../platform/db.ts';
 import type { RunningHttpServer } from '../platform/graphql-http.ts';
 import { KEY_ALGORITHMS, keyNames, loadKeyPair, type KeyStoreOptions } from '../platform/keys.ts';
@@ -21,7 +26,16 @@ import { openConnections } from '../protocol/connections.ts';
 import type { LoadReport } from '../orchestration/sync/initial-load.ts';
 import type { ProxyTrust } from '../security/client-address.ts';
 import type { TrustedIssuer } from '../security/user-token.ts';
-import { startSimulators, truthToCsv, VENDORS, type Population, type Vendor } from '../simulators/index.ts';
+import {
+  createHl7Sender,
+  startSimulators,
+  truthToCsv,
+  VENDORS,
+  type Hl7SiteSpec,
+  type Population,
+  type Vendor,
+} from '../simulators/index.ts';
+import { logger } from '../platform/log.ts';
 import { composeSupergraph } from '../gateway/compose.ts';
 import {
   auditRoleCheckFromEnv,
@@ -36,10 +50,15 @@ import {
   startIntegrationService,
   startMpiService,
   persistBreaker,
+  fhirAppliers,
   startFhirSyncService,
+  ingestMllpPort,
+  startIngestionService,
   type AuditRoleCheck,
 } from './components.ts';
 import type { FhirSync } from '../orchestration/sync/scheduler.ts';
+
+const hl7SimLog = logger('hl7-simulator');
 
 export type StackOptions = {
   /** postgres:// URL; PGlite when absent. */
@@ -64,6 +83,11 @@ export type StackOptions = {
     readonly largeHistory?: number;
     /** Serve the simulators' development-only change endpoints (/_simulator). */
     readonly devWrites?: boolean;
+    /**
+     * Simulate the HL7 v2 feeds too: their sites join the population and, once the MLLP listener
+     * is up, send their ADT and ORU traffic to it (the same control ids at every start).
+     */
+    readonly hl7?: boolean;
   };
   /**
    * Incremental FHIR sync and the inbox workers applying its events: on by default, polling each
@@ -79,7 +103,9 @@ export type StackOptions = {
    * gateway/supergraph.graphql.
    */
   readonly adapters?: readonly AdapterConfig[];
-  readonly connections?: readonly ConnectionConfig[];
+  readonly connections?: readonly AnyConnectionConfig[];
+  /** The HL7 v2 MLLP listener's port: INGEST_MLLP_PORT or 2575 (0 with ephemeralPorts); null starts no ingestion. */
+  readonly ingestMllpPort?: number | null;
   readonly cacheTtlSeconds?: number;
   /** Extra trusted token issuers besides the development issuer. */
   readonly issuers?: readonly TrustedIssuer[];
@@ -101,7 +127,9 @@ export type Stack = {
   readonly cache: TtlCache;
   readonly keys: KeyStoreOptions;
   readonly loadReports: readonly LoadReport[];
-  readonly connections: readonly ConnectionConfig[];
+  readonly connections: readonly AnyConnectionConfig[];
+  /** HL7 v2 ingestion (MLLP listener + inbox workers); undefined when not started. */
+  readonly ingestion?: Ingestion;
   /** Incremental sync (absent when turned off). */
   readonly sync?: FhirSync;
   close(): Promise<void>;
@@ -144,7 +172,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     let simulators: Stack['simulators'];
     if (options.simulators) {
       const clients = await Promise.all(
-        connections.map(async (c) => ({
+        fhirConnections(connections).map(async (c) => ({
           clientId: c.clientId,
           publicJwk: (await loadKeyPair(keys, keyNames.smartClient(c.id), KEY_ALGORITHMS.smartClient)).publicJwk,
         })),
@@ -152,7 +180,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       simulators = await startSimulators({
         seed: options.simulators.seed,
         size: options.simulators.size,
-        sites: connections.map((c) => ({
+        sites: fhirConnections(connections).map((c) => ({
           id: c.id,
           vendor: vendorOf(c, adapters),
           timeZone: c.timeZone,
@@ -161,14 +189,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         clients,
         largeHistory: options.simulators.largeHistory ? { observations: options.simulators.largeHistory } : undefined,
         devWrites: options.simulators.devWrites,
+        ...(options.simulators.hl7 ? { hl7Sites: hl7SimulatorSites(connections) } : {}),
       });
       cleanups.push(() => simulators!.close());
       if (options.simulators.truthFile) writeFileSync(options.simulators.truthFile, truthToCsv(simulators.population.truth));
       // The simulators decide their URLs; point each connection at its simulator.
-      connections = connections.map((c) => ({ ...c, baseUrl: simulators!.servers[c.id]!.url }));
+      connections = connections.map((c) => (isHl7Feed(c) ? c : { ...c, baseUrl: simulators!.servers[c.id]!.url }));
     }
 
-    const clients = await openConnections(connections, keys, persistBreaker(db));
+    const clients = await openConnections(fhirConnections(connections), keys, persistBreaker(db));
     const ports = defaultPorts(adapters);
     const common = { db, keys, production };
     const track = (running: RunningHttpServer): RunningHttpServer => (cleanups.push(() => running.close()), running);
@@ -193,12 +222,41 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     subgraphs.integration = track(
       await startIntegrationService({ ...common, port: options.ephemeralPorts ? 0 : ports.integration, adapters, connections }),
     );
-    const loadReports = options.skipInitialLoad ? [] : await loadPatients(db, keys, adapters, connections, clients);
+    const loadReports = options.skipInitialLoad
+      ? []
+      : await loadPatients(db, keys, adapters, fhirConnections(connections), clients, { skipLoaded: true });
+    // The MLLP listener (HL7 v2 feeds) and the inbox workers, which also apply incremental sync's
+    // events: workers only when there is no listener port but sync is on (closed before the database).
+    const mllpPort = options.ingestMllpPort === undefined ? (options.ephemeralPorts ? 0 : ingestMllpPort()) : options.ingestMllpPort;
+    const ingestion =
+      mllpPort === null && options.sync === false
+        ? undefined
+        : await startIngestionService({
+            db,
+            keys,
+            adapters,
+            connections,
+            port: mllpPort,
+            redisUrl: options.redisUrl,
+            appliers: fhirAppliers({ db, keys, adapters, connections }),
+          });
+    if (ingestion) cleanups.push(() => ingestion.close());
+    if (ingestion?.port && simulators) {
+      const traffic = sendHl7Traffic(simulators.hl7Traffic, ingestion.port);
+      cleanups.push(() => traffic.stop());
+    }
     let sync: FhirSync | undefined;
     if (options.sync !== false) {
-      const service = startFhirSyncService({ db, keys, adapters, connections, clients, autoStart: options.sync?.autoStart });
-      cleanups.push(() => service.stop());
-      sync = service.sync;
+      const running = startFhirSyncService({
+        db,
+        keys,
+        connections: fhirConnections(connections),
+        clients,
+        autoStart: options.sync?.autoStart,
+        ...(ingestion ? { onEvents: ingestion.notify } : {}),
+      });
+      cleanups.push(() => running.stop());
+      sync = running;
     }
     const gateway = track(
       await startGatewayService({
@@ -212,11 +270,48 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         proxyTrust: options.proxyTrust,
       }),
     );
-    return { gateway, subgraphs, simulators, population: simulators?.population, db, cache, keys, loadReports, connections, sync, close };
+    return {
+      gateway,
+      subgraphs,
+      simulators,
+      population: simulators?.population,
+      db,
+      cache,
+      keys,
+      loadReports,
+      connections,
+      ...(ingestion ? { ingestion } : {}),
+      ...(sync ? { sync } : {}),
+      close,
+    };
   } catch (error) {
     await close();
     throw error;
   }
+}
+
+/** The HL7 v2 feeds as simulated sites: each sends as the facility its feed is configured for. */
+const hl7SimulatorSites = (connections: readonly AnyConnectionConfig[]): Hl7SiteSpec[] =>
+  hl7Feeds(connections).map((f) => ({ id: f.id, facility: f.facility.sendingFacility, timeZone: f.timeZone }));
+
+/** The simulated HL7 sites send their traffic in the background, each retransmitting until answered. */
+function sendHl7Traffic(traffic: Readonly<Record<string, readonly string[]>>, port: number): { stop(): Promise<void> } {
+  const senders = Object.entries(traffic).map(([site, messages]) => {
+    const sender = createHl7Sender({ host: '127.0.0.1', port });
+    let accepted = 0;
+    const done = sender
+      .sendAll(messages, (ack) => {
+        if (/\rMSA\|(AA|CA)\|/.test(`\r${ack}`)) accepted++;
+      })
+      .then((sent) => hl7SimLog.info('hl7_site_sent', { site, sent, accepted, retransmissions: sender.retransmissions }))
+      .catch((error: unknown) => hl7SimLog.warn('hl7_site_failed', { site, error: (error as Error).name }));
+    return { sender, done };
+  });
+  return {
+    async stop() {
+      await Promise.all(senders.map(async (s) => (await s.sender.close(), await s.done)));
+    },
+  };
 }
 
 /** The simulated vendor of a connection: the one named like its adapter's vendor profile. */

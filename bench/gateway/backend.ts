@@ -6,7 +6,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { execute, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { loadAdapters } from '../../platform/config.ts';
+import { fhirConnections, loadAdapters } from '../../platform/config.ts';
 import type { RunningHttpServer } from '../../platform/graphql-http.ts';
 import { KEY_ALGORITHMS, keyNames, loadKeyPair } from '../../platform/keys.ts';
 import { openConnections } from '../../protocol/connections.ts';
@@ -162,7 +162,7 @@ async function main(): Promise<void> {
   try {
     // The unguarded twins: same definitions, same database, same cache, same EHRs (own SMART clients).
     const runtime = { db: stack.db, verifyIdentity: refuseIdentity, port: 0, production: false, unguardedAs: UNGUARDED_CLINICIAN };
-    const clients = await openConnections(stack.connections, stack.keys);
+    const clients = await openConnections(fhirConnections(stack.connections), stack.keys);
     unguarded.mpi = await startSubgraph(
       mpiSubgraph({ db: stack.db, protection: protectionFor(stack.keys), adapters, connections: stack.connections }),
       runtime,

@@ -14,11 +14,11 @@ import { fhirSource, quarantineRows, type FhirSource } from '../../test/support/
 import { NO_ID } from '../../translation/quarantine.ts';
 import { connectionIngest } from '../clinical-store/connection-ingest.ts';
 import { ingestResources } from '../clinical-store/ingest.ts';
-import { readThrough, type ClinicalList, type ClinicalSourceDeps, type SourceConnection } from './read-through.ts';
+import { readThrough, type ClinicalList, type ClinicalSourceDeps, type FhirSourceConnection } from './read-through.ts';
 
 let source: FhirSource;
 let patients: string[];
-let connection: SourceConnection;
+let connection: FhirSourceConnection;
 const profile = loadVendorProfile('epic');
 const own = (id: string) => source.data.resources.Observation.filter((o) => o.subject.reference === `Patient/${id}`).length;
 

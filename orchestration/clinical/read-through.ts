@@ -17,7 +17,7 @@
 // list is answered with a STALE_DATA warning saying when it was retrieved. A list never retrieved
 // is null with SOURCE_UNAVAILABLE, as before the store.
 import DataLoader from 'dataloader';
-import type { ConnectionConfig, VendorProfile } from '../../platform/config.ts';
+import type { ConnectionConfig, Hl7FeedConfig, VendorProfile } from '../../platform/config.ts';
 import type { Database } from '../../platform/db.ts';
 import { ProductError } from '../../platform/errors.ts';
 import { logger } from '../../platform/log.ts';
@@ -38,12 +38,21 @@ const log = logger('clinical');
 export const SOURCE_LIST_VIEWS = STORED_CLINICAL_VIEWS;
 export type ClinicalType = keyof typeof SOURCE_LIST_VIEWS;
 
-export type SourceConnection = {
+/** A FHIR connection: its lists are read through (asked again after the TTL). */
+export type FhirSourceConnection = {
   readonly config: ConnectionConfig;
   readonly client: FhirConnection;
   /** Built once at start (orchestration/clinical-store/connection-ingest.ts). */
   readonly ingest: ConnectionIngest;
 };
+
+/**
+ * An HL7 v2 feed: nothing to ask, its messages fill the store as they arrive, so its lists are the
+ * store's (never due, never stale; a patient with no items has empty lists).
+ */
+export type FeedSourceConnection = { readonly config: Hl7FeedConfig; readonly client: null; readonly ingest: ConnectionIngest };
+
+export type SourceConnection = FhirSourceConnection | FeedSourceConnection;
 
 export type ClinicalSourceDeps = {
   readonly db: Database;
@@ -127,7 +136,7 @@ type Part = { readonly patients: readonly string[]; readonly result: SearchResul
  */
 export async function refreshLists(
   deps: Pick<ClinicalSourceDeps, 'db' | 'protection'>,
-  { config, client, ingest }: SourceConnection,
+  { config, client, ingest }: FhirSourceConnection,
   type: ClinicalType,
   patients: readonly string[],
 ): Promise<Map<string, Retrieval | Error>> {
@@ -206,6 +215,7 @@ export async function readThrough(
   type: ClinicalType,
   patientIds: readonly string[],
 ): Promise<(ClinicalList | Error)[]> {
+  if (connection.client === null) return storedLists(deps, connection.config, type, patientIds);
   const { config } = connection;
   const known = await lastRetrievals(deps.db, config.id, type, patientIds);
   const oldest = Date.now() - ttlOf(deps, config) * 1000;
@@ -228,6 +238,22 @@ export async function readThrough(
     log.warn('clinical_served_stale', { source: config.id, type, retrievedAt: last.retrievedAt, error: fresh.name });
     return { ...list, stale: { retrievedAt: last.retrievedAt, error: fresh } };
   });
+}
+
+/** A feed's lists: what the store holds for each patient. */
+async function storedLists(
+  deps: ClinicalSourceDeps,
+  config: Hl7FeedConfig,
+  type: ClinicalType,
+  patientIds: readonly string[],
+): Promise<ClinicalList[]> {
+  const items = await sourceItems(deps.db, config.id, type, patientIds);
+  const view = SOURCE_LIST_VIEWS[type];
+  return patientIds.map((id) => ({
+    values: (items.get(id) ?? []).map((item) =>
+      view(item.resource, { source: config.id, profile: deps.profile, timeZone: config.timeZone, retrievedAt: item.lineage.retrievedAt }),
+    ),
+  }));
 }
 
 /** A per-request loader of one connection's lists of one type: one read-through per batch of patients. */

@@ -15,6 +15,7 @@ import { quarantine } from '../../translation/quarantine.ts';
 import { ingestResources } from '../clinical-store/ingest.ts';
 import type { ConnectionIngest } from '../clinical-store/connection-ingest.ts';
 import { deleteSourceRecord, linkSourceRecord } from '../mpi/store.ts';
+import type { Applier } from './apply.ts';
 import type { ClaimedMessage } from './inbox.ts';
 import { PermanentFailure } from './state.ts';
 
@@ -74,4 +75,13 @@ export async function applyFhirMessage(deps: FhirApplyDeps, message: ClaimedMess
   }
   await linkSourceRecord(deps.db, t.value, deps.protection);
   return FHIR_APPLIED.linked;
+}
+
+/** The dispatcher's `fhir` entry (apply.ts): events of the given connections. */
+export function fhirApplier(
+  deps: Omit<FhirApplyDeps, 'connections'>,
+  connections: readonly FhirApplyConnection[],
+): Applier<Pick<ConnectionConfig, 'id'>> {
+  const all = { ...deps, connections: new Map(connections.map((c) => [c.connection.id, c])) };
+  return async (_connection, message) => void (await applyFhirMessage(all, message));
 }

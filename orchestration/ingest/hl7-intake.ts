@@ -12,7 +12,7 @@ import { logger } from '../../platform/log.ts';
 import { ACK_CODE, ERROR_SEVERITY, ackErrorOf, buildAck, type AckCode, type AckError } from '../../protocol/hl7v2/ack.ts';
 import { HL7_V2_VERSIONS, parseMessage, writeMessage, type Hl7Message } from '../../protocol/hl7v2/er7.ts';
 import { Hl7Error } from '../../protocol/hl7v2/errors.ts';
-import { get, header } from '../../protocol/hl7v2/message.ts';
+import { get, header, type Hl7Header } from '../../protocol/hl7v2/message.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
 import { receive } from './inbox.ts';
 
@@ -21,8 +21,11 @@ const log = logger('hl7-intake');
 export type Hl7IntakeDeps = {
   readonly db: Database;
   readonly protection: Pick<IdentifierProtection, 'sealPayload' | 'cipher'>;
-  /** The connection (feed) the listener serves: part of the deduplication key. */
-  readonly channel: string;
+  /**
+   * The connection (feed) a message belongs to: part of the deduplication key. A listener serving
+   * several feeds routes by the header (MSH-4, MSH-3); undefined = no such feed, refused (AR, 204).
+   */
+  readonly channel: string | ((header: Hl7Header) => string | undefined);
   /** MSH-7 of the ACKs (tests fix it). */
   readonly now?: () => Date;
 };
@@ -70,7 +73,7 @@ export function createHl7Intake(deps: Hl7IntakeDeps): (message: Buffer) => Promi
       msg = parseMessage(bytes.toString('utf8'), { versions: HL7_V2_VERSIONS });
     } catch (error) {
       if (!(error instanceof Hl7Error)) throw error;
-      log.warn('hl7_refused', { channel: deps.channel, code: error.hl7Code, bytes: bytes.length });
+      log.warn('hl7_refused', { code: error.hl7Code, bytes: bytes.length });
       return refuse(null, ackErrorOf(error));
     }
     const h = header(msg);
@@ -82,8 +85,18 @@ export function createHl7Intake(deps: Hl7IntakeDeps): (message: Buffer) => Promi
         location: { segmentId: 'MSH', sequence: 1, field: 10 },
       });
     }
+    const channel = typeof deps.channel === 'string' ? deps.channel : deps.channel(h);
+    if (channel === undefined) {
+      log.warn('hl7_unknown_facility', { bytes: bytes.length });
+      return refuse(msg, {
+        condition: '204',
+        severity: ERROR_SEVERITY.error,
+        text: 'no HL7 feed is configured for this sending facility/application',
+        location: { segmentId: 'MSH', sequence: 1, field: 4 },
+      });
+    }
     const key = {
-      channel: deps.channel,
+      channel,
       sendingApplication: [h.sendingApplication.namespaceId, h.sendingApplication.universalId].join('^'),
       sendingFacility: [h.sendingFacility.namespaceId, h.sendingFacility.universalId].join('^'),
       controlId: h.controlId,
@@ -95,7 +108,7 @@ export function createHl7Intake(deps: Hl7IntakeDeps): (message: Buffer) => Promi
     );
     if (stored.status === 'conflict') {
       log.error('hl7_control_id_reused', {
-        channel: deps.channel,
+        channel,
         inboxId: stored.id,
         messageType: `${h.messageType.code}^${h.messageType.triggerEvent}`,
       });

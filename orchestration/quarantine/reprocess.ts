@@ -4,7 +4,7 @@
 // what loads and takes it out of quarantine, and keeps the rest with their new reasons), Patient
 // resources through the Patient translation and the MPI link. The configuration is read again
 // from disk for each run, so an engineer fixes a map and re-processes without a restart.
-import type { AdapterConfig, ConnectionConfig, VendorProfile } from '../../platform/config.ts';
+import type { AdapterConfig, AnyConnectionConfig, VendorProfile } from '../../platform/config.ts';
 import { loadVendorProfile } from '../../platform/config.ts';
 import type { Database } from '../../platform/db.ts';
 import { notFound, ProductError } from '../../platform/errors.ts';
@@ -36,7 +36,7 @@ export const currentTranslationConfig = (): TranslationConfig => ({
 export type ReprocessDeps = {
   readonly db: Database;
   readonly protection: IdentifierProtection;
-  readonly connections: readonly ConnectionConfig[];
+  readonly connections: readonly AnyConnectionConfig[];
   readonly adapters: readonly AdapterConfig[];
   /** Defaults to currentTranslationConfig. */
   readonly translation?: () => TranslationConfig;
@@ -130,7 +130,7 @@ const ownId = (o: Opened): string => (o.resourceId === NO_ID ? '' : o.resourceId
 async function reprocessClinical(
   db: Database,
   protection: IdentifierProtection,
-  connection: ConnectionConfig,
+  connection: AnyConnectionConfig,
   profile: VendorProfile,
   config: TranslationConfig,
   entries: readonly Opened[],
@@ -159,7 +159,7 @@ async function reprocessClinical(
 async function reprocessPatients(
   db: Database,
   protection: IdentifierProtection,
-  connection: ConnectionConfig,
+  connection: AnyConnectionConfig,
   profile: VendorProfile,
   entries: readonly Opened[],
 ): Promise<ReprocessedResource[]> {

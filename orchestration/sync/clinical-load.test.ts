@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadAdapters, loadConnections, type ConnectionConfig } from '../../platform/config.ts';
+import { fhirConnections, loadAdapters, loadConnections, type ConnectionConfig } from '../../platform/config.ts';
 import { dropSchema, type Database } from '../../platform/db.ts';
 import { KEY_ALGORITHMS, keyNames, loadKeyPair, type KeyStoreOptions } from '../../platform/keys.ts';
 import { openConnections } from '../../protocol/connections.ts';
@@ -30,7 +30,7 @@ let first: LoadReport[];
 before(async () => {
   keys = { dir: mkdtempSync(join(tmpdir(), 'pgw-keys-')), generateMissing: true };
   db = await openStorage({ url: databaseUrl(), schema: uniqueSchema('cload') });
-  const configured = loadConnections();
+  const configured = fhirConnections(loadConnections());
   sims = await startSimulators({
     seed: 5,
     size: 40,

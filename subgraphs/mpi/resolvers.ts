@@ -2,7 +2,7 @@
 // source records. Lookups are batched per request (DataLoader) and every one passes the
 // object-level check, entity lookups from the gateway included.
 import DataLoader from 'dataloader';
-import type { AdapterConfig, ConnectionConfig } from '../../platform/config.ts';
+import type { AdapterConfig, AnyConnectionConfig } from '../../platform/config.ts';
 import type { Database } from '../../platform/db.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
 import {
@@ -40,7 +40,7 @@ export type MpiDependencies = {
   readonly db: Database;
   readonly protection: IdentifierProtection;
   readonly adapters: readonly AdapterConfig[];
-  readonly connections: readonly ConnectionConfig[];
+  readonly connections: readonly AnyConnectionConfig[];
   /** The de-identified view's rules (config/safe-harbor.json when absent). */
   readonly safeHarbor?: SafeHarborConfig;
 };

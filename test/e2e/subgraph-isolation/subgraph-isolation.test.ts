@@ -10,7 +10,7 @@ import type { Stack } from '../../../runtime/stack.ts';
 import { KEY_ALGORITHMS, keyNames, loadKeyPair } from '../../../platform/keys.ts';
 import { GATEWAY_ISSUER, IDENTITY_LIFETIME_SECONDS, identitySigner } from '../../../security/identity-token.ts';
 import { post, startTestStack, tokenFor } from '../../support/stack.ts';
-import { loadAdapters } from '../../../platform/config.ts';
+import { fhirConnections, loadAdapters } from '../../../platform/config.ts';
 import { openConnections } from '../../../protocol/connections.ts';
 import { loadPatients, startGatewayService } from '../../../runtime/components.ts';
 
@@ -23,8 +23,8 @@ after(() => stack?.close());
 /** The initial load, once, for the tests that need linked records (the first tests run without it). */
 let loaded: Promise<unknown> | undefined;
 const ensureLoaded = () =>
-  (loaded ??= openConnections(stack.connections, stack.keys).then((clients) =>
-    loadPatients(stack.db, stack.keys, loadAdapters(), stack.connections, clients),
+  (loaded ??= openConnections(fhirConnections(stack.connections), stack.keys).then((clients) =>
+    loadPatients(stack.db, stack.keys, loadAdapters(), fhirConnections(stack.connections), clients),
   ));
 
 const principal = {

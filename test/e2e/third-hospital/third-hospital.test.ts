@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT, loadAdapters, loadConnections, loadVendorProfile } from '../../../platform/config.ts';
+import { PROJECT_ROOT, fhirConnections, loadAdapters, loadConnections, loadVendorProfile } from '../../../platform/config.ts';
 import type { Stack } from '../../../runtime/stack.ts';
 import { gql, startTestStack, tokenFor, type GraphQLResponse } from '../../support/stack.ts';
 
@@ -95,7 +95,7 @@ async function allPatients(): Promise<Node[]> {
 }
 
 test('the connection takes its time zone from the vendor profile, and the stack serves its simulator', () => {
-  const c = stack.connections.find((x) => x.id === HOSPITAL)!;
+  const c = fhirConnections(stack.connections).find((x) => x.id === HOSPITAL)!;
   assert.equal(c.timeZone, 'America/New_York');
   assert.match(c.baseUrl, /\/fhir\/r4$/);
   assert.ok(
