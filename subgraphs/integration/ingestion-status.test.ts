@@ -3,9 +3,6 @@
 // message, the lag, the watermark, and the health any process recorded; a clinician is denied.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execute, parse } from 'graphql';
-import type { AdapterConfig, ConnectionConfig } from '../../platform/config.ts';
-import { auditCollector } from '../../orchestration/audit/collector.ts';
 import { testPrincipal } from '../../orchestration/audit/test-helpers.ts';
 import { CLINICAL_STORE_MIGRATIONS } from '../../orchestration/clinical-store/migrations.ts';
 import { claim, fail, receive } from '../../orchestration/ingest/inbox.ts';
@@ -16,20 +13,8 @@ import { SYNC_MIGRATIONS } from '../../orchestration/sync/migrations.ts';
 import { advanceWatermark, recordHealth } from '../../orchestration/sync/state.ts';
 import type { Principal } from '../../security/principal.ts';
 import { QUARANTINE_MIGRATIONS } from '../../translation/quarantine.ts';
-import { buildSubgraph } from '../shared/subgraph-server.ts';
-import type { SubgraphContext } from '../shared/context.ts';
-import { INGESTION_STATUS_REF, integrationSubgraph } from './subgraph.ts';
-
-const connections: ConnectionConfig[] = ['src-a', 'src-b'].map((id) => ({
-  id,
-  adapter: 'epic',
-  baseUrl: 'http://127.0.0.1:1/fhir',
-  clientId: id,
-  scope: 's',
-  timeZone: 'UTC',
-  timeoutMs: 1000,
-}));
-const adapters: AdapterConfig[] = [{ name: 'epic', recordType: 'EpicRecord', profile: 'epic' }];
+import { INGESTION_STATUS_REF } from './subgraph.ts';
+import { runIntegration } from './test-helpers.ts';
 
 let t: MpiTestDb;
 before(async () => {
@@ -56,18 +41,7 @@ before(async () => {
 });
 after(() => t.close());
 
-async function run(document: string, principal: Principal) {
-  const def = integrationSubgraph({ db: t.db, protection: t.protection, connections, adapters });
-  const contextValue: SubgraphContext = {
-    principal,
-    audit: auditCollector(def.auditSubjects),
-    subgraph: 'integration',
-    client: { operationName: null, documentHash: null, traceparent: null },
-    perRequest: new Map(),
-  };
-  const result = await execute({ schema: buildSubgraph(def), document: parse(document), contextValue });
-  return { result, audit: contextValue.audit };
-}
+const run = (document: string, principal: Principal) => runIntegration(t, document, principal);
 
 const QUERY = `{ ingestionStatus { connectionId kind inboxDepth deadLetters lagSeconds watermark breakerState breakerSince
   lastSuccessAt lastErrorCode fhirVersion softwareName softwareVersion lastMessageAt } }`;

@@ -4,27 +4,11 @@
 // audited under their patients even when the client selects nothing of them.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execute, parse } from 'graphql';
-import type { AdapterConfig, ConnectionConfig } from '../../platform/config.ts';
-import { auditCollector } from '../../orchestration/audit/collector.ts';
 import { testPrincipal } from '../../orchestration/audit/test-helpers.ts';
 import { openClinicalTestDb, observation, type ClinicalTestDb } from '../../orchestration/clinical-store/test-helpers.ts';
 import { quarantine } from '../../translation/quarantine.ts';
 import type { Principal } from '../../security/principal.ts';
-import { buildSubgraph } from '../shared/subgraph-server.ts';
-import type { SubgraphContext } from '../shared/context.ts';
-import { integrationSubgraph } from './subgraph.ts';
-
-const connections: ConnectionConfig[] = ['src-a', 'src-b'].map((id) => ({
-  id,
-  adapter: 'epic',
-  baseUrl: 'http://127.0.0.1:1/fhir',
-  clientId: id,
-  scope: 's',
-  timeZone: 'UTC',
-  timeoutMs: 1000,
-}));
-const adapters: AdapterConfig[] = [{ name: 'epic', recordType: 'EpicRecord', profile: 'epic' }];
+import { runIntegration } from './test-helpers.ts';
 
 let t: ClinicalTestDb;
 before(async () => {
@@ -46,18 +30,8 @@ before(async () => {
 });
 after(() => t.close());
 
-async function run(document: string, principal: Principal, variables?: Record<string, unknown>) {
-  const def = integrationSubgraph({ db: t.db, protection: t.protection, connections, adapters });
-  const contextValue: SubgraphContext = {
-    principal,
-    audit: auditCollector(def.auditSubjects),
-    subgraph: 'integration',
-    client: { operationName: null, documentHash: null, traceparent: null },
-    perRequest: new Map(),
-  };
-  const result = await execute({ schema: buildSubgraph(def), document: parse(document), contextValue, variableValues: variables });
-  return { result, audit: contextValue.audit };
-}
+const run = (document: string, principal: Principal, variables?: Record<string, unknown>) =>
+  runIntegration(t, document, principal, variables);
 
 const engineer = testPrincipal({ sub: 'eng', roles: ['integration'], purposeOfUse: null });
 const code = (r: { errors?: readonly { extensions?: Record<string, unknown> }[] }) => r.errors?.[0]?.extensions?.code;
