@@ -3,7 +3,7 @@
 // the gateway on http://localhost:4000/graphql. DATABASE_URL and REDIS_URL switch storage to
 // real PostgreSQL and Redis without any other change.
 import { join } from 'node:path';
-import { dataDir } from '../platform/config.ts';
+import { dataDir, hl7Feeds } from '../platform/config.ts';
 import { exitOnUnhandledErrors } from './crash-policy.ts';
 import { proxyTrustFromEnv } from './components.ts';
 import { startStack, type Stack } from './stack.ts';
@@ -86,6 +86,15 @@ async function main(): Promise<void> {
         : [
             `  add a patient at a simulated EHR (found within a minute): curl -s -X POST ${new URL(Object.values(stack.simulators?.servers ?? {})[0]?.url ?? 'http://127.0.0.1:4101').origin}/_simulator/Patient -d '{"family":"Newpatient","given":"Ada","birthDate":"1990-01-02"}'`,
           ]),
+      ...(stack.ingestion?.port
+        ? [
+            `  HL7 v2 MLLP listener: 127.0.0.1:${stack.ingestion.port} (feeds: ${hl7Feeds(stack.connections)
+              .map((f) => `${f.id} MSH-4 ${f.facility.sendingFacility}`)
+              .join(
+                ', ',
+              )}${Object.keys(stack.simulators?.hl7Traffic ?? {}).length > 0 ? '; the simulated site is sending its traffic' : ''})`,
+          ]
+        : []),
       `  ground truth of the simulated population: ${join(dir, 'ground-truth.csv')}`,
       '',
       ...(production
