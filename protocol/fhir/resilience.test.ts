@@ -159,3 +159,22 @@ test('against a simulated EHR: down opens the breaker, no call goes out while op
   assert.equal((await search()).resources.length, 5);
   assert.deepEqual(states, ['open', 'half-open', 'closed']);
 });
+
+test('a breaker opened by the retries of one call reports that call’s own failure; the next call gets CIRCUIT_OPEN unsent', async () => {
+  const r = resilience('s', { failureThreshold: 2, maxAttempts: 3, backoffBaseMs: 1, backoffCapMs: 1 });
+  let calls = 0;
+  const down = async (): Promise<never> => {
+    calls++;
+    throw new SourceError('s', SOURCE_FAILURE.http, 'HTTP 503', 503);
+  };
+  await assert.rejects(
+    r.run(down, (e) => e as SourceError),
+    (e: unknown) => e instanceof SourceError && e.httpStatus === 503,
+  );
+  assert.equal(calls, 2);
+  await assert.rejects(
+    r.run(down, (e) => e as SourceError),
+    (e: unknown) => e instanceof SourceError && e.failure === SOURCE_FAILURE.circuitOpen,
+  );
+  assert.equal(calls, 2);
+});

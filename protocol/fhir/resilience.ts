@@ -216,9 +216,11 @@ export function resilience(
     breaker,
     async run(call, toError, signal) {
       budget.request();
+      let last: SourceError | undefined;
       for (let attempt = 1; ; attempt++) {
+        // Opened by our own failures while retrying: the caller hears what actually went wrong.
         if (!breaker.allow())
-          throw new SourceError(source, SOURCE_FAILURE.circuitOpen, `circuit open since ${breaker.since().toISOString()}`);
+          throw last ?? new SourceError(source, SOURCE_FAILURE.circuitOpen, `circuit open since ${breaker.since().toISOString()}`);
         await bucket.acquire(signal);
         try {
           const result = await call();
@@ -232,6 +234,7 @@ export function resilience(
             throw failure;
           }
           breaker.failure();
+          last = failure;
           if (attempt >= s.maxAttempts || signal?.aborted || !budget.tryRetry()) throw failure;
           await sleep(fullJitter(attempt - 1, s.backoffBaseMs, s.backoffCapMs, env.random), signal).catch(() => undefined);
           if (signal?.aborted) throw failure;
