@@ -56,6 +56,7 @@ const config: CodegenConfig = {
         ReprocessedResource: '../../../orchestration/quarantine/reprocess.ts#ReprocessedResource as ReprocessedResourceModel',
         DerivedItem: '../../../orchestration/clinical-store/impact.ts#ImpactRow',
         ReplayedInboxMessage: '../../../orchestration/ingest/inbox.ts#Replayed as ReplayedInboxMessageModel',
+        ConnectionIngestionStatus: '../../../orchestration/sync/status.ts#IngestionStatus as IngestionStatusModel',
       },
     ),
     'subgraphs/vendor-adapter/__generated__/resolvers.ts': subgraphResolvers(

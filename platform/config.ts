@@ -52,6 +52,11 @@ export type ConnectionConfig = {
    */
   readonly clinicalTtlSeconds?: number;
   /**
+   * How often (seconds) incremental sync asks this EHR what changed (`_lastUpdated`); default 30,
+   * so a patient added at the EHR is found within a minute (README, "Incremental sync").
+   */
+  readonly syncIntervalSeconds?: number;
+  /**
    * The assigning authority (FHIR Identifier.system) of this hospital's own identifiers, by v2-0203
    * type: `MR` (medical record number) and `PI` (patient internal id). An MRN means something only
    * at the hospital that issued it, so each connection has its own systems: the MPI indexes and the
@@ -282,6 +287,8 @@ export function validateConnection(c: ConnectionConfig): ConnectionConfig {
     throw new Error(`connection ${c.id}: maxPages must be a positive integer`);
   if (c.clinicalTtlSeconds !== undefined && !(Number.isInteger(c.clinicalTtlSeconds) && c.clinicalTtlSeconds >= 0))
     throw new Error(`connection ${c.id}: clinicalTtlSeconds must be a whole number of seconds, 0 or more`);
+  if (c.syncIntervalSeconds !== undefined && !(Number.isInteger(c.syncIntervalSeconds) && c.syncIntervalSeconds >= 1))
+    throw new Error(`connection ${c.id}: syncIntervalSeconds must be a whole number of seconds, 1 or more`);
   checkIdentifierSystems(c);
   return { ...c, baseUrl: c.baseUrl.replace(/\/+$/, ''), timeoutMs: c.timeoutMs ?? 5000, scope: c.scope ?? 'system/*.rs' };
 }

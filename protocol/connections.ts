@@ -3,9 +3,13 @@
 import type { ConnectionConfig } from '../platform/config.ts';
 import { KEY_ALGORITHMS, keyNames, loadKeyFile, loadKeyPair, type KeyStoreOptions } from '../platform/keys.ts';
 import { fhirConnection, type FhirConnection } from './fhir/client.ts';
+import { resilience, type BreakerState } from './fhir/resilience.ts';
 import { smartBackendServices } from './smart/backend-services.ts';
 
-export async function openConnection(c: ConnectionConfig, keys: KeyStoreOptions): Promise<FhirConnection> {
+/** Told when a connection's circuit breaker changes state (the caller persists it for every process to see). */
+export type BreakerListener = (connectionId: string, state: BreakerState, since: Date) => void;
+
+export async function openConnection(c: ConnectionConfig, keys: KeyStoreOptions, onBreaker?: BreakerListener): Promise<FhirConnection> {
   const key = c.privateKeyFile
     ? await loadKeyFile(c.privateKeyFile, KEY_ALGORITHMS.smartClient)
     : await loadKeyPair(keys, keyNames.smartClient(c.id), KEY_ALGORITHMS.smartClient);
@@ -20,9 +24,15 @@ export async function openConnection(c: ConnectionConfig, keys: KeyStoreOptions)
     tokenUrl: c.tokenUrl,
     timeoutMs: c.timeoutMs,
   });
-  return fhirConnection({ source: c.id, baseUrl: c.baseUrl, tokens, timeoutMs: c.timeoutMs, maxPages: c.maxPages });
+  // Each process has its own breaker per connection; its state changes are shared through the listener.
+  const guard = resilience(c.id, {}, { onStateChange: (state, since) => onBreaker?.(c.id, state, since) });
+  return fhirConnection({ source: c.id, baseUrl: c.baseUrl, tokens, timeoutMs: c.timeoutMs, maxPages: c.maxPages, resilience: guard });
 }
 
-export async function openConnections(configs: readonly ConnectionConfig[], keys: KeyStoreOptions): Promise<Map<string, FhirConnection>> {
-  return new Map(await Promise.all(configs.map(async (c) => [c.id, await openConnection(c, keys)] as const)));
+export async function openConnections(
+  configs: readonly ConnectionConfig[],
+  keys: KeyStoreOptions,
+  onBreaker?: BreakerListener,
+): Promise<Map<string, FhirConnection>> {
+  return new Map(await Promise.all(configs.map(async (c) => [c.id, await openConnection(c, keys, onBreaker)] as const)));
 }

@@ -7,6 +7,8 @@ export const SOURCE_FAILURE = {
   auth: 'AUTH_FAILED',
   http: 'HTTP_ERROR',
   invalidResponse: 'INVALID_RESPONSE',
+  /** Not asked: its circuit breaker is open after repeated failures (protocol/fhir/resilience.ts). */
+  circuitOpen: 'CIRCUIT_OPEN',
 } as const;
 export type SourceFailure = (typeof SOURCE_FAILURE)[keyof typeof SOURCE_FAILURE];
 
@@ -16,6 +18,7 @@ const FAILURE_TEXT: Readonly<Record<SourceFailure, string>> = {
   AUTH_FAILED: 'it refused our credentials',
   HTTP_ERROR: 'it answered with an error',
   INVALID_RESPONSE: 'its answer could not be read',
+  CIRCUIT_OPEN: 'it has been failing and is given time to recover',
 };
 
 /** An EHR that failed us. Its message is what a client sees; `detail` (status, OAuth error) is for logs. */

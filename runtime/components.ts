@@ -6,6 +6,7 @@ import { startGateway } from '../gateway/server.ts';
 import type { TtlCache } from '../platform/cache.ts';
 import {
   dataDir,
+  fhirConnections,
   isHl7Feed,
   loadIssuers,
   loadVendorProfile,
@@ -31,6 +32,12 @@ import { translateHl7 } from '../translation/hl7v2/translate.ts';
 import { wakeUpChannel } from '../platform/wake-up.ts';
 import { MPI_MIGRATIONS } from '../orchestration/mpi/store.ts';
 import { initialLoad, type LoadReport } from '../orchestration/sync/initial-load.ts';
+import { SYNC_MIGRATIONS } from '../orchestration/sync/migrations.ts';
+import { startFhirSync, type FhirSync } from '../orchestration/sync/scheduler.ts';
+import { recordHealth, watermarks } from '../orchestration/sync/state.ts';
+import { fhirApplier } from '../orchestration/ingest/apply-fhir.ts';
+import type { Appliers } from '../orchestration/ingest/apply.ts';
+import type { BreakerListener } from '../protocol/connections.ts';
 import { liveFieldCipher } from '../security/field-encryption.ts';
 import { identifierProtection, type IdentifierProtection } from '../security/identifier-protection.ts';
 import { proxyTrust, type ProxyTrust } from '../security/client-address.ts';
@@ -52,6 +59,7 @@ export const ALL_MIGRATIONS = [
   ...QUARANTINE_MIGRATIONS,
   ...CLINICAL_STORE_MIGRATIONS,
   ...INGEST_MIGRATIONS,
+  ...SYNC_MIGRATIONS,
 ];
 
 /** Where the product's data lives, from the environment: DATABASE_URL, else PGlite under DATA_DIR/pg; DB_SCHEMA. */
@@ -278,22 +286,71 @@ export async function startAuditCheckpointing(
   return startAuditCheckpoints(db, await loadKeyPair(keys, keyNames.auditCheckpoint, KEY_ALGORITHMS.auditCheckpoint), schedule);
 }
 
-/** Pulls and links every patient of the given connections, then their clinical resources into the store (initial load). */
-export function loadPatients(
+/**
+ * Pulls and links every patient of the given connections, then their clinical resources into the
+ * store (initial load). With `skipLoaded` (the product's starts), a connection loaded before (it has
+ * a Patient watermark) is not loaded again: incremental sync goes on from its watermarks.
+ */
+export async function loadPatients(
   db: Database,
   keys: KeyStoreOptions,
   adapters: readonly AdapterConfig[],
   connections: readonly ConnectionConfig[],
   clients: ReadonlyMap<string, FhirConnection>,
+  options: { readonly skipLoaded?: boolean } = {},
 ): Promise<LoadReport[]> {
   const protection = protectionFor(keys);
+  const fresh = [];
+  for (const c of connections) if (!options.skipLoaded || !(await watermarks(db, c.id)).has('Patient')) fresh.push(c);
   return initialLoad(
     db,
-    connections.map((c) => {
+    fresh.map((c) => {
       const profile = loadVendorProfile(adapters.find((a) => a.name === c.adapter)!.profile);
       return { connection: c, client: clients.get(c.id)!, profile, protection, ingest: connectionIngest(c, profile) };
     }),
   );
+}
+
+/** Persists each breaker change (connection_health), so every process and ingestionStatus see it. */
+export const persistBreaker =
+  (db: Database): BreakerListener =>
+  (connectionId, state, since) =>
+    void recordHealth(db, connectionId, { breakerState: state, breakerSince: since }).catch(() => undefined);
+
+/**
+ * Incremental sync of the FHIR connections, after the initial load. Its events are applied by the
+ * inbox workers of startIngestionService (fhirApplier); onEvents wakes them after a poll found some.
+ */
+export function startFhirSyncService(c: {
+  readonly db: Database;
+  readonly keys: KeyStoreOptions;
+  readonly connections: readonly ConnectionConfig[];
+  readonly clients: ReadonlyMap<string, FhirConnection>;
+  /** Poll on each connection's schedule (default); false: tests drive polls with sync.runNow. */
+  readonly autoStart?: boolean;
+  readonly onEvents?: () => void;
+}): FhirSync {
+  return startFhirSync({
+    db: c.db,
+    protection: protectionFor(c.keys),
+    sources: c.connections.map((x) => ({ connection: x, client: c.clients.get(x.id)! })),
+    autoStart: c.autoStart,
+    ...(c.onEvents ? { onEvents: c.onEvents } : {}),
+  });
+}
+
+/** The applier of FHIR sync events for the inbox dispatcher: each FHIR connection with its vendor profile. */
+export function fhirAppliers(c: {
+  readonly keys: KeyStoreOptions;
+  readonly db: Database;
+  readonly adapters: readonly AdapterConfig[];
+  readonly connections: readonly AnyConnectionConfig[];
+}): Pick<Appliers, 'fhir'> {
+  const targets = fhirConnections(c.connections).map((x) => {
+    const profile = loadVendorProfile(c.adapters.find((a) => a.name === x.adapter)!.profile);
+    return { connection: x, profile, ingest: connectionIngest(x, profile) };
+  });
+  return { fhir: fhirApplier({ db: c.db, protection: protectionFor(c.keys) }, targets) };
 }
 
 /** The MLLP port of the HL7 v2 listener: INGEST_MLLP_PORT, default 2575. */
@@ -312,7 +369,9 @@ export async function startIngestionService(c: {
   readonly host?: string;
   readonly redisUrl?: string;
   readonly concurrency?: number;
-}): Promise<Ingestion> {
+  /** Appliers of other connection kinds (fhirAppliers: incremental sync's events). */
+  readonly appliers?: Omit<Appliers, 'hl7v2'>;
+}): Promise<Ingestion & { readonly notify: () => void }> {
   const wakeUp = wakeUpChannel({ redisUrl: c.redisUrl, name: `pgw:${c.db.schema}:inbox` });
   try {
     const ingestion = await startIngestion({
@@ -325,8 +384,9 @@ export async function startIngestionService(c: {
       ...(c.host ? { host: c.host } : {}),
       wakeUp,
       ...(c.concurrency !== undefined ? { concurrency: c.concurrency } : {}),
+      ...(c.appliers ? { appliers: c.appliers } : {}),
     });
-    return { ...ingestion, close: () => ingestion.close().finally(() => wakeUp.close()) };
+    return { ...ingestion, notify: () => wakeUp.notify(), close: () => ingestion.close().finally(() => wakeUp.close()) };
   } catch (error) {
     await wakeUp.close();
     throw error;

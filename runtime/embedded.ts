@@ -49,6 +49,8 @@ async function main(): Promise<void> {
       seed: Number(process.env.SIM_SEED ?? 42),
       size: Number(process.env.SIM_SIZE ?? 2000),
       truthFile: join(dir, 'ground-truth.csv'),
+      // A person trying the product adds or changes patients at a simulated EHR (README, "Incremental sync").
+      devWrites: !production,
       // The HL7 v2 feed's simulated site sends its ADT/ORU traffic over MLLP once the listener is up.
       hl7: process.env.SIM_HL7 !== 'false',
     },
@@ -78,7 +80,12 @@ async function main(): Promise<void> {
       `  simulated EHRs: ${Object.entries(stack.simulators?.servers ?? {})
         .map(([id, s]) => `${id} ${s.url}`)
         .join(', ')}`,
-      `  initial load: ${loaded}`,
+      `  initial load: ${loaded || 'done before; incremental sync goes on from the stored watermarks'}`,
+      ...(production
+        ? []
+        : [
+            `  add a patient at a simulated EHR (found within a minute): curl -s -X POST ${new URL(Object.values(stack.simulators?.servers ?? {})[0]?.url ?? 'http://127.0.0.1:4101').origin}/_simulator/Patient -d '{"family":"Newpatient","given":"Ada","birthDate":"1990-01-02"}'`,
+          ]),
       ...(stack.ingestion?.port
         ? [
             `  HL7 v2 MLLP listener: 127.0.0.1:${stack.ingestion.port} (feeds: ${hl7Feeds(stack.connections)

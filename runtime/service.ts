@@ -12,6 +12,7 @@ import { loadFieldKeys } from '../security/field-encryption.ts';
 import { logger } from '../platform/log.ts';
 import { exitOnUnhandledErrors } from './crash-policy.ts';
 import { openConnections } from '../protocol/connections.ts';
+import type { FhirConnection } from '../protocol/fhir/client.ts';
 import {
   auditRoleCheckFromEnv,
   databaseOptionsFromEnv,
@@ -26,6 +27,9 @@ import {
   startGatewayService,
   startIntegrationService,
   startMpiService,
+  fhirAppliers,
+  persistBreaker,
+  startFhirSyncService,
   ingestMllpPort,
   startIngestionService,
 } from './components.ts';
@@ -90,7 +94,11 @@ async function run(): Promise<Running | undefined> {
     case 'mpi': {
       const db = await storage();
       const server = await startMpiService({ db, keys, production, host, port: Number(env.PORT ?? ports.mpi), adapters, connections });
-      if (env.INITIAL_LOAD !== 'false') void initialLoadWithRetry(db);
+      // Then incremental sync from the watermarks (FHIR_SYNC=false: none); the ingest service's workers apply its events.
+      if (env.INITIAL_LOAD !== 'false')
+        void initialLoadWithRetry(db).then((clients) => {
+          if (env.FHIR_SYNC !== 'false') startFhirSyncService({ db, keys, connections: fhirConnections(connections), clients });
+        });
       // The MPI service also signs the audit log's checkpoints for the whole deployment.
       await startAuditCheckpointing(db, keys);
       return server;
@@ -129,9 +137,11 @@ async function run(): Promise<Running | undefined> {
       });
     }
     case 'ingest': {
-      // The HL7 v2 MLLP listener (INGEST_MLLP_PORT, default 2575) and the inbox workers; /health-less (TCP).
+      // The HL7 v2 MLLP listener (INGEST_MLLP_PORT, default 2575) and the inbox workers (FHIR sync events too); /health-less (TCP).
+      const db = await storage();
       const ingestion = await startIngestionService({
-        db: await storage(),
+        db,
+        appliers: fhirAppliers({ db, keys, adapters, connections }),
         keys,
         adapters,
         connections,
@@ -169,14 +179,15 @@ async function run(): Promise<Running | undefined> {
 }
 
 /** The EHRs may come up after the MPI: retry the initial load with backoff until every source loaded. */
-async function initialLoadWithRetry(db: Awaited<ReturnType<typeof storage>>): Promise<void> {
+async function initialLoadWithRetry(db: Awaited<ReturnType<typeof storage>>): Promise<Map<string, FhirConnection>> {
   const fhir = fhirConnections(connections);
-  const clients = await openConnections(fhir, keys);
+  const clients = await openConnections(fhir, keys, persistBreaker(db));
   for (let attempt = 0, pending = fhir; pending.length > 0; attempt++) {
-    const reports = await loadPatients(db, keys, adapters, pending, clients);
+    const reports = await loadPatients(db, keys, adapters, pending, clients, { skipLoaded: true });
     pending = pending.filter((c) => reports.find((r) => r.source === c.id)?.failed);
     if (pending.length > 0) await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * 2 ** attempt)));
   }
+  return clients;
 }
 
 const server = await run().catch((error: unknown) => process.exit(reportFailure(`service ${role}`, error)));

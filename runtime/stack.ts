@@ -49,10 +49,14 @@ import {
   startGatewayService,
   startIntegrationService,
   startMpiService,
+  persistBreaker,
+  fhirAppliers,
+  startFhirSyncService,
   ingestMllpPort,
   startIngestionService,
   type AuditRoleCheck,
 } from './components.ts';
+import type { FhirSync } from '../orchestration/sync/scheduler.ts';
 
 const hl7SimLog = logger('hl7-simulator');
 
@@ -77,12 +81,19 @@ export type StackOptions = {
     readonly truthFile?: string;
     /** Observations added to the first patient of every site (paging tests). */
     readonly largeHistory?: number;
+    /** Serve the simulators' development-only change endpoints (/_simulator). */
+    readonly devWrites?: boolean;
     /**
      * Simulate the HL7 v2 feeds too: their sites join the population and, once the MLLP listener
      * is up, send their ADT and ORU traffic to it (the same control ids at every start).
      */
     readonly hl7?: boolean;
   };
+  /**
+   * Incremental FHIR sync and the inbox workers applying its events: on by default, polling each
+   * connection every syncIntervalSeconds; `autoStart: false` polls only on sync.runNow (tests); false = none.
+   */
+  readonly sync?: false | { readonly autoStart?: boolean };
   /** Ephemeral ports everywhere (tests, benchmarks) instead of the defaults. */
   readonly ephemeralPorts?: boolean;
   readonly production?: boolean;
@@ -119,6 +130,8 @@ export type Stack = {
   readonly connections: readonly AnyConnectionConfig[];
   /** HL7 v2 ingestion (MLLP listener + inbox workers); undefined when not started. */
   readonly ingestion?: Ingestion;
+  /** Incremental sync (absent when turned off). */
+  readonly sync?: FhirSync;
   close(): Promise<void>;
 };
 
@@ -175,6 +188,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         })),
         clients,
         largeHistory: options.simulators.largeHistory ? { observations: options.simulators.largeHistory } : undefined,
+        devWrites: options.simulators.devWrites,
         ...(options.simulators.hl7 ? { hl7Sites: hl7SimulatorSites(connections) } : {}),
       });
       cleanups.push(() => simulators!.close());
@@ -183,7 +197,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       connections = connections.map((c) => (isHl7Feed(c) ? c : { ...c, baseUrl: simulators!.servers[c.id]!.url }));
     }
 
-    const clients = await openConnections(fhirConnections(connections), keys);
+    const clients = await openConnections(fhirConnections(connections), keys, persistBreaker(db));
     const ports = defaultPorts(adapters);
     const common = { db, keys, production };
     const track = (running: RunningHttpServer): RunningHttpServer => (cleanups.push(() => running.close()), running);
@@ -208,17 +222,41 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     subgraphs.integration = track(
       await startIntegrationService({ ...common, port: options.ephemeralPorts ? 0 : ports.integration, adapters, connections }),
     );
-    const loadReports = options.skipInitialLoad ? [] : await loadPatients(db, keys, adapters, fhirConnections(connections), clients);
-    // HL7 v2 feeds: the MLLP listener and the inbox workers (closed before the database).
+    const loadReports = options.skipInitialLoad
+      ? []
+      : await loadPatients(db, keys, adapters, fhirConnections(connections), clients, { skipLoaded: true });
+    // The MLLP listener (HL7 v2 feeds) and the inbox workers, which also apply incremental sync's
+    // events: workers only when there is no listener port but sync is on (closed before the database).
     const mllpPort = options.ingestMllpPort === undefined ? (options.ephemeralPorts ? 0 : ingestMllpPort()) : options.ingestMllpPort;
     const ingestion =
-      mllpPort === null
+      mllpPort === null && options.sync === false
         ? undefined
-        : await startIngestionService({ db, keys, adapters, connections, port: mllpPort, redisUrl: options.redisUrl });
+        : await startIngestionService({
+            db,
+            keys,
+            adapters,
+            connections,
+            port: mllpPort,
+            redisUrl: options.redisUrl,
+            appliers: fhirAppliers({ db, keys, adapters, connections }),
+          });
     if (ingestion) cleanups.push(() => ingestion.close());
     if (ingestion?.port && simulators) {
       const traffic = sendHl7Traffic(simulators.hl7Traffic, ingestion.port);
       cleanups.push(() => traffic.stop());
+    }
+    let sync: FhirSync | undefined;
+    if (options.sync !== false) {
+      const running = startFhirSyncService({
+        db,
+        keys,
+        connections: fhirConnections(connections),
+        clients,
+        autoStart: options.sync?.autoStart,
+        ...(ingestion ? { onEvents: ingestion.notify } : {}),
+      });
+      cleanups.push(() => running.stop());
+      sync = running;
     }
     const gateway = track(
       await startGatewayService({
@@ -243,6 +281,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       loadReports,
       connections,
       ...(ingestion ? { ingestion } : {}),
+      ...(sync ? { sync } : {}),
       close,
     };
   } catch (error) {

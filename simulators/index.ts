@@ -11,11 +11,13 @@ export { generatePopulation, generateAppearances, truthToCsv, type Population, t
 export { DISCREPANCY, REFERENCE_TIME, VENDORS, type Discrepancy, type SiteSpec, type Vendor } from './population/model.ts';
 export { CLINICAL_TYPES, type ClinicalResources, type ClinicalType, type SiteData, type TruthRow } from './site-data.ts';
 export {
+  DEV_PATH,
   startFhirSimulator,
   VENDOR_PATHS,
   type Fault,
   type FhirSimulator,
   type FhirSimulatorOptions,
+  type NewPatient,
   type SimulatorClient,
 } from './fhir/server.ts';
 export { CERNER, CERNER_CODE_SETS, EPIC, STANDARD, cernerCodeSet } from './vendors/constants.ts';
@@ -40,6 +42,8 @@ export type SimulatorsOptions = {
   readonly tokenTtlSeconds?: number;
   /** Gives the first patient of every site a long history (paging tests); absent = the population as generated. */
   readonly largeHistory?: LargeHistory;
+  /** Serve the development-only change endpoints (/_simulator; see fhir/server.ts). */
+  readonly devWrites?: boolean;
   /**
    * HL7 v2 sites: part of the population (after the FHIR sites, so their persons overlap them with
    * discrepancies), served as the ADT/ORU messages they send rather than by a FHIR server.
@@ -98,6 +102,7 @@ export async function startSimulators(options: SimulatorsOptions): Promise<Runni
         host: options.host,
         clients: options.clients,
         tokenTtlSeconds: options.tokenTtlSeconds,
+        devWrites: options.devWrites,
       });
     }
   } catch (error) {

@@ -12,6 +12,7 @@
 // SIM_TOKEN_TTL     access-token lifetime in seconds (default 300)
 // SIM_TRUTH_OUT     where to write the ground-truth CSV (optional)
 // SIM_LARGE_HISTORY Observations added to the first patient of every site (default 0), for paging
+// SIM_DEV_WRITES    1 = serve the development-only change endpoints under /_simulator (never in production)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { JWK } from 'jose';
@@ -37,6 +38,7 @@ environment:
   SIM_TOKEN_TTL     access-token lifetime in seconds (default 300)
   SIM_CLIENTS_JWKS  JSON file { "<client id>": <public JWK>, ... } of the registered backend apps
   SIM_TRUTH_OUT     where to write the ground-truth CSV
+  SIM_DEV_WRITES    1 = accept chart changes under /_simulator (development only; no authentication)
 
 example:
   SIM_SITES=epic-main:epic:0 SIM_SIZE=100 npm run simulators
@@ -99,6 +101,7 @@ async function main(): Promise<void> {
     host: env.SIM_HOST || '127.0.0.1',
     tokenTtlSeconds: integer('SIM_TOKEN_TTL', 300),
     largeHistory: { observations: integer('SIM_LARGE_HISTORY', 0) },
+    devWrites: env.SIM_DEV_WRITES === '1',
   });
   if (env.SIM_TRUTH_OUT) writeFileSync(env.SIM_TRUTH_OUT, truthToCsv(running.population.truth));
   for (const [id, server] of Object.entries(running.servers)) process.stdout.write(`${id} ${server.url}\n`);

@@ -18,6 +18,7 @@ import type { ConnectionIngest } from '../clinical-store/connection-ingest.ts';
 import { ingestResources } from '../clinical-store/ingest.ts';
 import { recordRetrievals } from '../clinical-store/retrieval.ts';
 import { retireAbsent } from '../clinical-store/write.ts';
+import { noteNewest, recordLoadWatermarks } from './state.ts';
 
 const log = logger('initial-load');
 
@@ -79,6 +80,7 @@ export async function loadClinical(
   const { types, skipped } = await offeredTypes(connection, client);
   const counts: Partial<Record<ClinicalResourceType, ClinicalCounts>> = {};
   for (const type of types) {
+    const newest: Record<string, number> = {};
     let stored = 0,
       unchanged = 0,
       quarantined = 0;
@@ -93,6 +95,7 @@ export async function loadClinical(
         stored += r.inserted + r.updated;
         unchanged += r.unchanged;
         quarantined += r.quarantined.length;
+        noteNewest(newest, page);
         for (const resource of page) if (resource.id) present.push(resource.id);
       }
       // Every page was read: what the source no longer returns for these patients was deleted there.
@@ -104,6 +107,8 @@ export async function loadClinical(
         batch.map((patientId) => ({ patientId, retrievedAt })),
       );
     }
+    // Every patient's resources of this type were read: incremental sync goes on from the newest.
+    await recordLoadWatermarks(db, connection.id, newest);
     counts[type] = { stored, unchanged, quarantined };
     log.info('clinical_type_loaded', { source: connection.id, type, stored, unchanged, quarantined });
   }

@@ -2,6 +2,8 @@
 // with the connection's vendor profile and links it in the MPI, then pulls the clinical resources
 // of the linked patients into the clinical store (clinical-load.ts). Invalid records go to
 // quarantine with their reasons; one unreachable source does not stop the others.
+// It is the connection's first sync: what it read completely sets the watermarks incremental sync
+// (incremental.ts) goes on from, so later changes come through the inbox.
 import { SourceError } from '../../protocol/errors.ts';
 import type { ConnectionConfig, VendorProfile } from '../../platform/config.ts';
 import type { Database } from '../../platform/db.ts';
@@ -13,6 +15,7 @@ import type { IdentifierProtection } from '../../security/identifier-protection.
 import type { ConnectionIngest } from '../clinical-store/connection-ingest.ts';
 import { linkBatch } from '../mpi/store.ts';
 import { loadClinical, type ClinicalLoadReport } from './clinical-load.ts';
+import { noteNewest, recordLoadWatermarks } from './state.ts';
 
 const log = logger('initial-load');
 
@@ -44,9 +47,11 @@ export async function loadSource(db: Database, { connection, client, profile, pr
   let clinical: ClinicalLoadReport | undefined;
   const linkedIds: string[] = [];
   const scope = sourceScope(connection);
+  const newest: Record<string, number> = {};
   try {
     for await (const page of client.searchPages('Patient', { _count: '200' })) {
       read += page.length;
+      noteNewest(newest, page);
       const refused = [];
       const valid = [];
       for (const resource of page) {
@@ -70,6 +75,8 @@ export async function loadSource(db: Database, { connection, client, profile, pr
       quarantined += refused.length;
     }
     log.info('source_loaded', { source: connection.id, read, linked, newGolden, quarantined });
+    // Patients were read to the end: incremental sync goes on from the newest.
+    await recordLoadWatermarks(db, connection.id, newest);
     if (ingest) clinical = await loadClinical(db, { connection, client, ingest, protection }, [...new Set(linkedIds)]);
     return { source: connection.id, read, linked, newGolden, quarantined, ...(clinical ? { clinical } : {}) };
   } catch (error) {

@@ -1,9 +1,11 @@
 // A FHIR R4 REST client for one connection: fhir-kit-client for the HTTP and Bundle paging,
 // SMART Backend Services for the bearer token, a deadline per search (all pages included),
-// and one retry after a 401 with a fresh token (tokens can be revoked before they expire).
+// and one retry after a 401 with a fresh token (tokens can be revoked before they expire). With a
+// Resilience (resilience.ts), every call goes through its rate limit, breaker and retry budget.
 import { Client } from 'fhir-kit-client';
 import { SOURCE_FAILURE, SourceError, toSourceError } from '../errors.ts';
 import type { TokenProvider } from '../smart/backend-services.ts';
+import type { Resilience } from './resilience.ts';
 
 export type FhirResource = { readonly resourceType: string; readonly id?: string; readonly [key: string]: unknown };
 type Bundle = FhirResource & { total?: number; entry?: { resource?: FhirResource }[]; link?: { relation: string; url: string }[] };
@@ -49,10 +51,23 @@ export type FhirConnection = {
   searchPages(resourceType: string, params: Readonly<Record<string, string>>): AsyncGenerator<FhirResource[]>;
   /** The resource types the server's CapabilityStatement (`<base>/metadata`) says it searches. Failures are SourceErrors. */
   searchableTypes(): Promise<ReadonlySet<string>>;
+  /** What the server says it is (CapabilityStatement fhirVersion and software). Failures are SourceErrors. */
+  serverInfo(): Promise<ServerInfo>;
+  /** The connection's breaker, when it has resilience. */
+  readonly resilience?: Resilience;
+};
+
+/** CapabilityStatement.fhirVersion and software; null when the server does not say. */
+export type ServerInfo = {
+  readonly fhirVersion: string | null;
+  readonly softwareName: string | null;
+  readonly softwareVersion: string | null;
 };
 
 type CapabilityStatement = {
   resourceType?: string;
+  fhirVersion?: unknown;
+  software?: { name?: unknown; version?: unknown };
   rest?: { mode?: string; resource?: { type?: string; interaction?: { code?: string }[] }[] }[];
 };
 
@@ -67,6 +82,15 @@ export function searchableTypesOf(cs: CapabilityStatement): ReadonlySet<string> 
   );
 }
 
+const textOrNull = (v: unknown): string | null => (typeof v === 'string' && v.trim() !== '' ? v : null);
+
+/** The version facts of a CapabilityStatement. */
+export const serverInfoOf = (cs: CapabilityStatement): ServerInfo => ({
+  fhirVersion: textOrNull(cs.fhirVersion),
+  softwareName: textOrNull(cs.software?.name),
+  softwareVersion: textOrNull(cs.software?.version),
+});
+
 export type FhirConnectionOptions = {
   readonly source: string;
   readonly baseUrl: string;
@@ -74,6 +98,8 @@ export type FhirConnectionOptions = {
   readonly timeoutMs: number;
   /** Pages one search reads at most (default 50: 10,000 resources at 200 a page). */
   readonly maxPages?: number;
+  /** Rate limit, circuit breaker and retry budget toward this EHR (absent: calls go out as they come). */
+  readonly resilience?: Resilience;
 };
 
 export const DEFAULT_MAX_PAGES = 50;
@@ -89,9 +115,17 @@ export function fhirConnection(options: FhirConnectionOptions): FhirConnection {
 
   /** Runs one FHIR call; on 401 refreshes the token once. */
   const call = async (run: (signal: AbortSignal) => Promise<unknown>, deadline: AbortSignal): Promise<Bundle> => {
+    const guarded = options.resilience
+      ? (signal: AbortSignal) =>
+          options.resilience!.run(
+            () => run(signal),
+            (e) => toSourceError(options.source, e, options.timeoutMs),
+            signal,
+          )
+      : run;
     for (let attempt = 0; ; attempt++) {
       try {
-        const bundle = (await run(deadline)) as Bundle;
+        const bundle = (await guarded(deadline)) as Bundle;
         if (bundle?.resourceType !== 'Bundle')
           throw new SourceError(
             options.source,
@@ -162,19 +196,28 @@ export function fhirConnection(options: FhirConnectionOptions): FhirConnection {
       for await (const bundle of bundles(resourceType, params, () => AbortSignal.timeout(options.timeoutMs))) yield entries(bundle);
     },
     async searchableTypes() {
-      let cs: CapabilityStatement;
-      try {
-        cs = (await client.capabilityStatement({ signal: AbortSignal.timeout(options.timeoutMs) })) as CapabilityStatement;
-      } catch (error) {
-        throw toSourceError(options.source, error, options.timeoutMs);
-      }
-      if (cs?.resourceType !== 'CapabilityStatement')
-        throw new SourceError(
-          options.source,
-          SOURCE_FAILURE.invalidResponse,
-          `expected a CapabilityStatement, got ${cs?.resourceType ?? 'nothing'}`,
-        );
-      return searchableTypesOf(cs);
+      return searchableTypesOf(await capability());
     },
+    async serverInfo() {
+      return serverInfoOf(await capability());
+    },
+    ...(options.resilience ? { resilience: options.resilience } : {}),
   };
+
+  // Not rate-limited or broken: it is how the EHR's health and version are checked.
+  async function capability(): Promise<CapabilityStatement> {
+    let cs: CapabilityStatement;
+    try {
+      cs = (await client.capabilityStatement({ signal: AbortSignal.timeout(options.timeoutMs) })) as CapabilityStatement;
+    } catch (error) {
+      throw toSourceError(options.source, error, options.timeoutMs);
+    }
+    if (cs?.resourceType !== 'CapabilityStatement')
+      throw new SourceError(
+        options.source,
+        SOURCE_FAILURE.invalidResponse,
+        `expected a CapabilityStatement, got ${cs?.resourceType ?? 'nothing'}`,
+      );
+    return cs;
+  }
 }

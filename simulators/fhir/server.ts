@@ -2,10 +2,12 @@
 // bearer-protected read and search on Patient and the clinical types with paging, the
 // CapabilityStatement and SMART configuration, OperationOutcome errors, and fault injection
 // (down, slow) for resilience tests. node:http only. It logs nothing: it serves PHI-shaped data.
+// Charts can change while it runs (upsert, newPatient; over HTTP under /_simulator when devWrites
+// is on), each change stamped with a new versionId and lastUpdated, as an EHR does.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FhirResource } from '../fhir-types.ts';
+import type { FhirPatient, FhirResource } from '../fhir-types.ts';
 import type { Vendor } from '../population/model.ts';
 import type { SiteData } from '../site-data.ts';
 import { ATHENA, CERNER, EPIC } from '../vendors/constants.ts';
@@ -34,7 +36,22 @@ export type FhirSimulatorOptions = {
   readonly softwareVersion?: string;
   /** Clock for token and assertion expiry (tests). */
   readonly now?: () => number;
+  /**
+   * Serve the development-only change endpoints (no authentication): `PUT /_simulator/<type>/<id>`
+   * (a resource JSON body) and `POST /_simulator/Patient` (`{ family, given, birthDate, gender }`).
+   */
+  readonly devWrites?: boolean;
 };
+
+/** A new person's demographics (synthetic). */
+export type NewPatient = {
+  readonly family: string;
+  readonly given: string;
+  readonly birthDate: string;
+  readonly gender?: 'female' | 'male';
+};
+
+export const DEV_PATH = '/_simulator';
 
 export type FhirSimulator = {
   /** FHIR base URL: http://127.0.0.1:PORT/api/FHIR/R4 (Epic) or http://127.0.0.1:PORT/r4/<tenant> (Cerner). */
@@ -47,6 +64,15 @@ export type FhirSimulator = {
   setFault(fault: Fault | null): void;
   /** FHIR reads and searches received so far, refused ones included (metadata, discovery and token calls excluded). */
   requestCount(): number;
+  /**
+   * Adds or replaces a resource as a change at the EHR: versionId one more than the stored one's
+   * (else 1) and lastUpdated now. Returns what is served from now on.
+   */
+  upsert(resource: FhirResource): FhirResource;
+  /** The software version the CapabilityStatement names from now on (an EHR upgrade). */
+  setSoftwareVersion(version: string | undefined): void;
+  /** Registers a new patient shaped like the site's others (the vendor's identifiers and quirks), with fresh ids. */
+  newPatient(input: NewPatient): FhirPatient;
   close(): Promise<void>;
 };
 
@@ -99,6 +125,26 @@ function bundleBytes(
   return Buffer.concat(parts);
 }
 
+let created = 0;
+
+/**
+ * A new patient built from one of the site's own (its identifier systems, types and extensions: the
+ * vendor's shape), with new identifier values, the given name and birth date, and no SSN, address
+ * or phone of the template's person.
+ */
+export function patientLike(template: FhirPatient, id: string, input: NewPatient): FhirPatient {
+  created++;
+  const identifier = template.identifier
+    .filter((i) => !/ssn/i.test(i.system ?? ''))
+    .map((i, n) => ({ ...i, value: `${/^\d+$/.test(i.value ?? '') ? '' : 'SIM'}${9_000_000 + created * 10 + n}` }));
+  const name = [
+    { ...template.name[0], use: 'official' as const, text: `${input.given} ${input.family}`, family: input.family, given: [input.given] },
+  ];
+  const { address: _a, telecom: _t, ...rest } = template;
+  const gender = input.gender ?? 'female';
+  return { ...rest, id, identifier, name, birthDate: input.birthDate, gender, meta: {} };
+}
+
 export async function startFhirSimulator(options: FhirSimulatorOptions): Promise<FhirSimulator> {
   const host = options.host ?? '127.0.0.1';
   const paths = VENDOR_PATHS[options.vendor];
@@ -108,6 +154,7 @@ export async function startFhirSimulator(options: FhirSimulatorOptions): Promise
   const tokens = await createTokenService({ clients: options.clients, tokenTtlSeconds: ttl, now });
   const store = createStore(options.data);
   let fault: Fault | null = null;
+  let softwareVersion = options.softwareVersion;
   let fhirCalls = 0;
   let closed = false;
   let boundOrigin = '';
@@ -152,7 +199,7 @@ export async function startFhirSimulator(options: FhirSimulatorOptions): Promise
             siteId: options.siteId,
             baseUrl: base,
             tokenUrl: `${origin}${paths.token}`,
-            softwareVersion: options.softwareVersion,
+            softwareVersion,
           }),
         ),
         FHIR_JSON,
@@ -222,12 +269,69 @@ export async function startFhirSimulator(options: FhirSimulatorOptions): Promise
     send(res, 200, bundleBytes(store, base, type, result.matches, result.used, page), FHIR_JSON);
   }
 
+  const upsert = (resource: FhirResource): FhirResource => {
+    const type = resource.resourceType;
+    if (!isResourceType(type) || typeof resource.id !== 'string' || resource.id === '')
+      throw new Error('upsert: a served resource type with an id is required');
+    const previous = Number(store.byId(type, resource.id)?.meta.versionId ?? 0);
+    // A change is never older than the last one of the same resource, even within one millisecond.
+    const stamped = {
+      ...resource,
+      meta: {
+        ...resource.meta,
+        versionId: String((Number.isFinite(previous) ? previous : 0) + 1),
+        lastUpdated: new Date(now()).toISOString(),
+      },
+    } as FhirResource;
+    store.upsert(stamped);
+    return stamped;
+  };
+  const newPatient = (input: NewPatient): FhirPatient => {
+    const template = store.all('Patient')[0] as FhirPatient | undefined;
+    if (!template) throw new Error('newPatient: the site has no patient to take its shape from');
+    return upsert(patientLike(template, `sim-new-${randomUUID().slice(0, 8)}`, input)) as FhirPatient;
+  };
+
+  /** Development-only changes: PUT /_simulator/<type>/<id>, POST /_simulator/Patient. */
+  async function dev(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const [type, id, extra] = path.split('/').filter(Boolean);
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(await readBody(req)) as Record<string, unknown>;
+    } catch (error) {
+      if (error instanceof BodyTooLarge) throw error;
+      return sendOutcome(res, 400, 'invalid', 'the body must be JSON');
+    }
+    if (req.method === 'POST' && type === 'Patient' && id === undefined) {
+      const { family, given, birthDate, gender } = body;
+      if (
+        typeof family !== 'string' ||
+        typeof given !== 'string' ||
+        typeof birthDate !== 'string' ||
+        !/^\d{4}-\d{2}-\d{2}$/.test(birthDate)
+      )
+        return sendOutcome(res, 400, 'invalid', 'give family, given and birthDate (YYYY-MM-DD); gender female or male');
+      if (gender !== undefined && gender !== 'female' && gender !== 'male')
+        return sendOutcome(res, 400, 'invalid', 'gender must be female or male');
+      return send(res, 201, JSON.stringify(newPatient({ family, given, birthDate, gender })), FHIR_JSON);
+    }
+    if (req.method === 'PUT' && type && id && extra === undefined) {
+      if (body.resourceType !== type || body.id !== id)
+        return sendOutcome(res, 400, 'invalid', 'resourceType and id must be those of the URL');
+      if (!isResourceType(type)) return sendOutcome(res, 404, 'not-supported', `resource type ${type} is not supported by this server`);
+      return send(res, 200, JSON.stringify(upsert(body as FhirResource)), FHIR_JSON);
+    }
+    sendOutcome(res, 405, 'not-supported', 'use PUT /_simulator/<type>/<id> or POST /_simulator/Patient');
+  }
+
   const server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://simulator.invalid');
     const origin = requestOrigin(req, boundOrigin);
     const pathname = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
     const handle = (): Promise<void> => {
       if (pathname === paths.token) return token(req, res, origin);
+      if (options.devWrites && (pathname === DEV_PATH || pathname.startsWith(`${DEV_PATH}/`)))
+        return dev(req, res, pathname.slice(DEV_PATH.length));
       if (pathname === paths.fhir || pathname.startsWith(`${paths.fhir}/`))
         return fhir(req, res, pathname.slice(paths.fhir.length), url.searchParams, origin);
       sendOutcome(res, 404, 'not-found', `no FHIR endpoint at this path; the FHIR base is ${paths.fhir}`);
@@ -264,6 +368,11 @@ export async function startFhirSimulator(options: FhirSimulatorOptions): Promise
       fault = f && (f.delayMs || f.status) ? { ...f } : null;
     },
     requestCount: () => fhirCalls,
+    upsert,
+    newPatient,
+    setSoftwareVersion: (v) => {
+      softwareVersion = v;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         if (closed) return resolve();

@@ -1,5 +1,7 @@
 // One site's resources, indexed once at start so every search costs what it returns: by id, by
 // patient (for `patient=a,b,c`), by identifier, with each resource's JSON serialised on first use.
+// upsert() adds or replaces one resource while the server runs (a chart changed at the EHR), so
+// incremental sync (`_lastUpdated`) has something to find.
 import type { FhirPatient, FhirResource } from '../fhir-types.ts';
 import { CLINICAL_TYPES, type ClinicalType, type SiteData } from '../site-data.ts';
 
@@ -21,6 +23,8 @@ export type Store = {
   lastUpdated(resource: FhirResource): number;
   /** The resource as UTF-8 JSON, encoded once: bundles are assembled from these bytes. */
   json(resource: FhirResource): Buffer;
+  /** Adds a resource, or replaces the one of the same type and id (keeping its place in the list). */
+  upsert(resource: FhirResource): void;
 };
 
 const push = <K, V>(map: Map<K, V[]>, key: K, value: V): void => {
@@ -35,9 +39,10 @@ const subjectId = (r: FhirResource): string | undefined => {
 };
 
 export function createStore(data: SiteData): Store {
-  const lists = new Map<ResourceType, readonly FhirResource[]>([
-    ['Patient', data.patients],
-    ...CLINICAL_TYPES.map((t) => [t, data.resources[t]] as const),
+  // Copies: upsert appends to them, the generated population stays as it was.
+  const lists = new Map<ResourceType, FhirResource[]>([
+    ['Patient', [...data.patients]],
+    ...CLINICAL_TYPES.map((t): [ResourceType, FhirResource[]] => [t, [...data.resources[t]]]),
   ]);
   const ids = new Map<ResourceType, Map<string, FhirResource>>();
   const positions = new Map<FhirResource, number>();
@@ -63,14 +68,18 @@ export function createStore(data: SiteData): Store {
   const bySystemValue = new Map<string, FhirPatient[]>();
   const byValue = new Map<string, FhirPatient[]>();
   const bySystem = new Map<string, FhirPatient[]>();
-  for (const p of data.patients) {
-    for (const i of p.identifier) {
-      if (i.value === undefined) continue;
-      push(bySystemValue, `${i.system ?? ''}|${i.value}`, p);
-      push(byValue, i.value, p);
-      if (i.system !== undefined) push(bySystem, i.system, p);
+  const indexIdentifiers = (): void => {
+    for (const m of [bySystemValue, byValue, bySystem]) m.clear();
+    for (const p of lists.get('Patient') as FhirPatient[]) {
+      for (const i of p.identifier) {
+        if (i.value === undefined) continue;
+        push(bySystemValue, `${i.system ?? ''}|${i.value}`, p);
+        push(byValue, i.value, p);
+        if (i.system !== undefined) push(bySystem, i.system, p);
+      }
     }
-  }
+  };
+  indexIdentifiers();
   const json = new WeakMap<FhirResource, Buffer>();
   const none: readonly never[] = [];
 
@@ -92,6 +101,30 @@ export function createStore(data: SiteData): Store {
         json.set(r, bytes);
       }
       return bytes;
+    },
+    upsert: (r) => {
+      const type = r.resourceType as ResourceType;
+      const list = lists.get(type);
+      if (!list) throw new Error(`resource type ${r.resourceType} is not served`);
+      const old = ids.get(type)!.get(r.id);
+      const at = old ? positions.get(old)! : list.length;
+      list[at] = r;
+      ids.get(type)!.set(r.id, r);
+      positions.set(r, at);
+      updated.set(r, Date.parse(r.meta.lastUpdated ?? '') || 0);
+      if (type === 'Patient') return indexIdentifiers();
+      const index = byPatient.get(type as ClinicalType)!;
+      const before = old && subjectId(old);
+      if (before !== undefined)
+        index.set(
+          before,
+          (index.get(before) ?? []).filter((x) => x !== old),
+        );
+      const pid = subjectId(r);
+      if (pid !== undefined) {
+        push(index, pid, r);
+        index.get(pid)!.sort((a, b) => positions.get(a)! - positions.get(b)!);
+      }
     },
   };
 }

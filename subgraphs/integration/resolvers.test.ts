@@ -4,23 +4,11 @@
 // audited under their patients even when the client selects nothing of them.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AdapterConfig, ConnectionConfig } from '../../platform/config.ts';
 import { testPrincipal } from '../../orchestration/audit/test-helpers.ts';
 import { openClinicalTestDb, observation, type ClinicalTestDb } from '../../orchestration/clinical-store/test-helpers.ts';
 import { quarantine } from '../../translation/quarantine.ts';
 import type { Principal } from '../../security/principal.ts';
-import { runIntegration } from './test-helpers.ts';
-
-const connections: ConnectionConfig[] = ['src-a', 'src-b'].map((id) => ({
-  id,
-  adapter: 'epic',
-  baseUrl: 'http://127.0.0.1:1/fhir',
-  clientId: id,
-  scope: 's',
-  timeZone: 'UTC',
-  timeoutMs: 1000,
-}));
-const adapters: AdapterConfig[] = [{ name: 'epic', recordType: 'EpicRecord', profile: 'epic' }];
+import { adapters, connections, runIntegration } from './test-helpers.ts';
 
 let t: ClinicalTestDb;
 before(async () => {

@@ -15,9 +15,10 @@ import {
 import { deadLetters, replay, type ReplaySelection } from '../../orchestration/ingest/inbox.ts';
 import { MAX_REPLAY } from '../../orchestration/ingest/replay.ts';
 import { DEAD_REASONS, type DeadReason } from '../../orchestration/ingest/state.ts';
+import { ingestionStatus } from '../../orchestration/sync/status.ts';
 import { cursorCodec, pageSize, text } from '../shared/arguments.ts';
 import type { SubgraphContext } from '../shared/context.ts';
-import type { DeadLetterFilter, DeadLetterReason, ReprocessStatus, Resolvers } from './__generated__/resolvers.ts';
+import type { BreakerState, DeadLetterFilter, DeadLetterReason, ReprocessStatus, Resolvers } from './__generated__/resolvers.ts';
 
 /** What re-processing needs is all the subgraph needs (the translation configuration is read from disk at each call when absent). */
 export type IntegrationDeps = ReprocessDeps;
@@ -42,6 +43,9 @@ const STATUS = { [REPROCESS_STATUS.reloaded]: 'RELOADED', [REPROCESS_STATUS.stil
   Status,
   ReprocessStatus
 >;
+
+const BREAKER = { closed: 'CLOSED', open: 'OPEN', 'half-open': 'HALF_OPEN' } as const satisfies Record<string, BreakerState>;
+const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 
 /** Cross-patient work: a token bound to one patient (SMART launch) cannot do it. */
 function guard(ctx: SubgraphContext): void {
@@ -114,6 +118,12 @@ export function integrationResolvers(deps: IntegrationDeps): Resolvers {
           goldenPatientIds: [...r.goldenPatientIds],
           goldenPatientIdsComplete: r.goldenPatientIdsComplete,
         };
+      },
+      async ingestionStatus(_p, _args, ctx) {
+        guard(ctx);
+        const status = await ingestionStatus(deps.db, deps.connections);
+        ctx.audit.disclosed('ConnectionIngestionStatus', {}, 'Query.ingestionStatus');
+        return status;
       },
     },
     Mutation: {
@@ -197,6 +207,19 @@ export function integrationResolvers(deps: IntegrationDeps): Resolvers {
     },
     DerivedItem: {
       goldenPatientId: (i) => i.goldenId,
+    },
+    ConnectionIngestionStatus: {
+      lastMessageAt: (s) => iso(s.lastMessageAt),
+      lastAppliedAt: (s) => iso(s.lastAppliedAt),
+      watermark: (s) => iso(s.watermark),
+      breakerState: (s) => (s.health ? BREAKER[s.health.breakerState] : null),
+      breakerSince: (s) => iso(s.health?.breakerSince),
+      lastSuccessAt: (s) => iso(s.health?.lastSuccessAt),
+      lastErrorCode: (s) => s.health?.lastErrorCode ?? null,
+      lastErrorAt: (s) => iso(s.health?.lastErrorAt),
+      fhirVersion: (s) => s.health?.fhirVersion ?? null,
+      softwareName: (s) => s.health?.softwareName ?? null,
+      softwareVersion: (s) => s.health?.softwareVersion ?? null,
     },
   };
 }

@@ -1,7 +1,8 @@
 // The integration subgraph: quarantine, re-processing and lineage impact for integration
 // engineers (security reads). Every call is audited: an entry or item names the patient it is
 // about (the source record, or the golden patient an item's record is linked to); the list or
-// result itself is recorded as `Quarantine` or `Lineage`, so a call that found nothing is audited too.
+// result itself is recorded as `Quarantine` or `Lineage`, so a call that found nothing is audited too;
+// ingestion health (no patient in it) as `IngestionStatus`.
 import { federationPolicies } from '../../policies/federation.ts';
 import { integrationPolicies } from '../../policies/integration.ts';
 import type { ImpactRow } from '../../orchestration/clinical-store/impact.ts';
@@ -20,6 +21,7 @@ export const QUARANTINE_REF = 'Quarantine';
 export const LINEAGE_REF = 'Lineage';
 /** A replay call itself (one row even when it found no dead letter); each message replayed has its own row. */
 export const INBOX_REF = 'Inbox';
+export const INGESTION_STATUS_REF = 'IngestionStatus';
 
 export function integrationSubgraph(deps: IntegrationDeps): SubgraphDefinition {
   return {
@@ -35,6 +37,7 @@ export function integrationSubgraph(deps: IntegrationDeps): SubgraphDefinition {
       InboxReplayResult: () => INBOX_REF,
       ReplayedInboxMessage: (m) => inboxMessageRef((m as Replayed).id),
       Impact: () => LINEAGE_REF,
+      ConnectionIngestionStatus: () => INGESTION_STATUS_REF,
       DerivedItem: (i) => {
         const item = i as ImpactRow;
         return item.goldenId ? `Patient/${item.goldenId}` : `SourceRecord/${item.source}:${item.subjectId}`;

@@ -56,7 +56,12 @@ export async function fhirSource(options: { size: number; shape: (data: SiteData
   });
   const client = fhirConnection({ source: id, baseUrl: sim.url, tokens, timeoutMs: 5000 });
   const keysDir = mkdtempSync(join(tmpdir(), 'pgw-keys-'));
-  const db = await openStorage({ url: databaseUrl(), schema: uniqueSchema('src') });
+  // A database that cannot be opened must not leave the simulator listening (the test process would never end).
+  const db = await openStorage({ url: databaseUrl(), schema: uniqueSchema('src') }).catch(async (error: unknown) => {
+    await sim.close();
+    rmSync(keysDir, { recursive: true, force: true });
+    throw error;
+  });
   return {
     sim,
     data,

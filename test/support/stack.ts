@@ -36,6 +36,8 @@ export async function startTestStack(overrides: Partial<StackOptions> = {}): Pro
     ephemeralPorts: true,
     // Tests connect as the database's superuser; test/e2e/audit/app-role.test.ts tests the refusal.
     auditRoleCheck: 'warn',
+    // Tests drive incremental sync (stack.sync.runNow) rather than wait for its schedule.
+    sync: { autoStart: false },
     ...overrides,
     ...(overrides.production ? { issuers: [...(overrides.issuers ?? []), TEST_IDP] } : {}),
   });

@@ -5,6 +5,7 @@ import type { OperationOutcome as OperationOutcomeModel, OperationOutcomeIssue a
 import type { ReprocessedResource as ReprocessedResourceModel } from '../../../orchestration/quarantine/reprocess.ts';
 import type { ImpactRow } from '../../../orchestration/clinical-store/impact.ts';
 import type { Replayed as ReplayedInboxMessageModel } from '../../../orchestration/ingest/inbox.ts';
+import type { IngestionStatus as IngestionStatusModel } from '../../../orchestration/sync/status.ts';
 import type { SubgraphContext } from '../../shared/context.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -20,10 +21,50 @@ export type Scalars = {
   _FieldSet: { input: unknown; output: unknown; }
 };
 
+/** A connection's circuit breaker: CLOSED (calls go out), OPEN (failing: none go out), HALF_OPEN (one probe). */
+export type BreakerState =
+  | 'CLOSED'
+  | 'HALF_OPEN'
+  | 'OPEN';
+
 /** A concept map by its id (or canonical url) and version, as lineage records it. */
 export type ConceptMapInput = {
   id: Scalars['String']['input'];
   version: Scalars['String']['input'];
+};
+
+export type ConnectionIngestionStatus = {
+  __typename?: 'ConnectionIngestionStatus';
+  breakerSince: Maybe<Scalars['String']['output']>;
+  /** FHIR: the breaker as last recorded by any process; null for a feed or before any call. */
+  breakerState: Maybe<BreakerState>;
+  connectionId: Scalars['String']['output'];
+  deadLetters: Scalars['Int']['output'];
+  /** CapabilityStatement.fhirVersion as last read; null when unknown. */
+  fhirVersion: Maybe<Scalars['String']['output']>;
+  /** Inbox messages pending or being processed. */
+  inboxDepth: Scalars['Int']['output'];
+  /** fhir or hl7v2 (configuration's kind). */
+  kind: Scalars['String']['output'];
+  /**
+   * Seconds since the oldest change not yet applied could have happened: the oldest pending inbox
+   * message's age; with none pending, for FHIR the time since the last successful poll, for a feed 0.
+   * Null for a FHIR connection never polled.
+   */
+  lagSeconds: Maybe<Scalars['Float']['output']>;
+  /** When a message of this connection was last applied. */
+  lastAppliedAt: Maybe<Scalars['String']['output']>;
+  lastErrorAt: Maybe<Scalars['String']['output']>;
+  /** The last failure's code (TIMEOUT, UNREACHABLE, HTTP_ERROR 503, CIRCUIT_OPEN...). */
+  lastErrorCode: Maybe<Scalars['String']['output']>;
+  /** When the newest message of this connection was received (ISO 8601). */
+  lastMessageAt: Maybe<Scalars['String']['output']>;
+  lastSuccessAt: Maybe<Scalars['String']['output']>;
+  /** CapabilityStatement.software name and version as last read. */
+  softwareName: Maybe<Scalars['String']['output']>;
+  softwareVersion: Maybe<Scalars['String']['output']>;
+  /** FHIR: the source lastUpdated up to which changes are in the inbox. */
+  watermark: Maybe<Scalars['String']['output']>;
 };
 
 /** Which dead letters: every field given must match. */
@@ -173,6 +214,13 @@ export type Query = {
    */
   impact: Impact;
   /**
+   * Ingestion health of every configured connection (FHIR servers we poll and HL7 v2 feeds), in
+   * configuration order: lag, inbox depth, dead letters, last message, and for FHIR the circuit
+   * breaker and the FHIR version and software the EHR announces. Integration engineers and security
+   * officers; audited. Holds no patient data.
+   */
+  ingestionStatus: Array<ConnectionIngestionStatus>;
+  /**
    * Resources translation refused, with why (integration engineers; the security role reads it too).
    * Filter by source connection, resource type, and reason (words found in one of the reasons,
    * case-insensitive). The resource as the source sent it is PHI and stays sealed: it is never
@@ -318,8 +366,12 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  BreakerState: BreakerState;
   ConceptMapInput: ConceptMapInput;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  ConnectionIngestionStatus: ResolverTypeWrapper<IngestionStatusModel>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   DeadLetterFilter: DeadLetterFilter;
   DeadLetterReason: DeadLetterReason;
   DerivedItem: ResolverTypeWrapper<ImpactRow>;
@@ -327,7 +379,6 @@ export type ResolversTypes = {
   Impact: ResolverTypeWrapper<Omit<Impact, 'items'> & { items: Array<ResolversTypes['DerivedItem']> }>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   InboxReplayResult: ResolverTypeWrapper<Omit<InboxReplayResult, 'messages'> & { messages: Array<ResolversTypes['ReplayedInboxMessage']> }>;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   OperationOutcome: ResolverTypeWrapper<OperationOutcomeModel>;
   OperationOutcomeIssue: ResolverTypeWrapper<OperationOutcomeIssueModel>;
@@ -348,13 +399,15 @@ export type ResolversTypes = {
 export type ResolversParentTypes = {
   ConceptMapInput: ConceptMapInput;
   String: Scalars['String']['output'];
+  ConnectionIngestionStatus: IngestionStatusModel;
+  Int: Scalars['Int']['output'];
+  Float: Scalars['Float']['output'];
   DeadLetterFilter: DeadLetterFilter;
   DerivedItem: ImpactRow;
   ID: Scalars['ID']['output'];
   Impact: Omit<Impact, 'items'> & { items: Array<ResolversParentTypes['DerivedItem']> };
   Boolean: Scalars['Boolean']['output'];
   InboxReplayResult: Omit<InboxReplayResult, 'messages'> & { messages: Array<ResolversParentTypes['ReplayedInboxMessage']> };
-  Int: Scalars['Int']['output'];
   Mutation: Record<PropertyKey, never>;
   OperationOutcome: OperationOutcomeModel;
   OperationOutcomeIssue: OperationOutcomeIssueModel;
@@ -373,6 +426,25 @@ export type ResolversParentTypes = {
 export type ShareableDirectiveArgs = { };
 
 export type ShareableDirectiveResolver<Result, Parent, ContextType = SubgraphContext, Args = ShareableDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type ConnectionIngestionStatusResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['ConnectionIngestionStatus'] = ResolversParentTypes['ConnectionIngestionStatus']> = {
+  breakerSince?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  breakerState?: Resolver<Maybe<ResolversTypes['BreakerState']>, ParentType, ContextType>;
+  connectionId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  deadLetters?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  fhirVersion?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  inboxDepth?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  lagSeconds?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  lastAppliedAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lastErrorAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lastErrorCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lastMessageAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lastSuccessAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  softwareName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  softwareVersion?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  watermark?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
 
 export type DerivedItemResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['DerivedItem'] = ResolversParentTypes['DerivedItem']> = {
   goldenPatientId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
@@ -439,6 +511,7 @@ export type QuarantinedResourceResolvers<ContextType = SubgraphContext, ParentTy
 
 export type QueryResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   impact?: Resolver<ResolversTypes['Impact'], ParentType, ContextType, RequireFields<QueryImpactArgs, 'first'>>;
+  ingestionStatus?: Resolver<Array<ResolversTypes['ConnectionIngestionStatus']>, ParentType, ContextType>;
   quarantine?: Resolver<ResolversTypes['QuarantineConnection'], ParentType, ContextType, RequireFields<QueryQuarantineArgs, 'first'>>;
 };
 
@@ -469,6 +542,7 @@ export type ReprocessedResourceResolvers<ContextType = SubgraphContext, ParentTy
 };
 
 export type Resolvers<ContextType = SubgraphContext> = {
+  ConnectionIngestionStatus?: ConnectionIngestionStatusResolvers<ContextType>;
   DerivedItem?: DerivedItemResolvers<ContextType>;
   Impact?: ImpactResolvers<ContextType>;
   InboxReplayResult?: InboxReplayResultResolvers<ContextType>;
