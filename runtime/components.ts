@@ -18,6 +18,7 @@ import { startAuditCheckpoints, type CheckpointSchedule, type CheckpointSchedule
 import { CLINICAL_STORE_MIGRATIONS } from '../orchestration/clinical-store/store.ts';
 import { connectionIngest } from '../orchestration/clinical-store/connection-ingest.ts';
 import { INGEST_MIGRATIONS } from '../orchestration/ingest/migrations.ts';
+import { COHORT_MIGRATIONS } from '../orchestration/cohort/migrations.ts';
 import { MPI_MIGRATIONS } from '../orchestration/mpi/store.ts';
 import { initialLoad, type LoadReport } from '../orchestration/sync/initial-load.ts';
 import { liveFieldCipher } from '../security/field-encryption.ts';
@@ -40,6 +41,7 @@ export const ALL_MIGRATIONS = [
   ...QUARANTINE_MIGRATIONS,
   ...CLINICAL_STORE_MIGRATIONS,
   ...INGEST_MIGRATIONS,
+  ...COHORT_MIGRATIONS,
 ];
 
 /** Where the product's data lives, from the environment: DATABASE_URL, else PGlite under DATA_DIR/pg; DB_SCHEMA. */

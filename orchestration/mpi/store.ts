@@ -44,7 +44,7 @@ export type SourceLink = {
   readonly linkedAt: string;
 };
 
-type GoldenRow = {
+export type GoldenRow = {
   id: string;
   name: HumanName | null;
   birth_date: string | null;
@@ -68,9 +68,9 @@ const GOLDEN_COLUMNS = [
   'data_quality',
   'provenance',
 ];
-const goldenColumns = (alias: string): string => GOLDEN_COLUMNS.map((c) => `${alias}.${c}`).join(', ');
+export const goldenColumns = (alias: string): string => GOLDEN_COLUMNS.map((c) => `${alias}.${c}`).join(', ');
 
-const toGolden = (r: GoldenRow, protection: IdentifierProtection): GoldenPatient => ({
+export const toGolden = (r: GoldenRow, protection: IdentifierProtection): GoldenPatient => ({
   id: r.id,
   name: r.name,
   birthDate: r.birth_date,
