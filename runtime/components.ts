@@ -10,7 +10,7 @@ import { remoteReadiness, type RunningHttpServer } from '../platform/graphql-htt
 import { logger } from '../platform/log.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { KEY_ALGORITHMS, keyNames, loadKeyFile, loadKeyPair, type KeyStoreOptions } from '../platform/keys.ts';
+import { KEY_ALGORITHMS, keyNames, loadKeyFile, loadKeyPair, loadSecretKey, type KeyStoreOptions } from '../platform/keys.ts';
 import type { FhirConnection } from '../protocol/fhir/client.ts';
 import { AUDIT_MIGRATIONS } from '../orchestration/audit/audit-log.ts';
 import { auditRoleRisks } from '../orchestration/audit/grants.ts';
@@ -148,7 +148,13 @@ export async function startMpiService(
   c: ServiceCommon & { readonly adapters: readonly AdapterConfig[]; readonly connections: readonly ConnectionConfig[] },
 ): Promise<RunningHttpServer> {
   return startSubgraph(
-    mpiSubgraph({ db: c.db, protection: protectionFor(c.keys), adapters: c.adapters, connections: c.connections }),
+    mpiSubgraph({
+      db: c.db,
+      protection: protectionFor(c.keys),
+      adapters: c.adapters,
+      connections: c.connections,
+      cursorKey: loadSecretKey(c.keys, keyNames.cohortCursor),
+    }),
     await subgraphRuntime('mpi', c),
   );
 }

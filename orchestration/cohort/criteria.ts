@@ -42,7 +42,12 @@ export type PatientFilterInput = {
 /** Instants as ISO strings; `from` inclusive, `to` exclusive. */
 export type Window = { readonly from: string | null; readonly to: string | null };
 
-export const CLINICAL_KIND = { condition: 'condition', observation: 'observation', medication: 'medication', encounter: 'encounter' } as const;
+export const CLINICAL_KIND = {
+  condition: 'condition',
+  observation: 'observation',
+  medication: 'medication',
+  encounter: 'encounter',
+} as const;
 
 export type Criterion =
   | { readonly kind: 'all' | 'any'; readonly of: readonly Criterion[] }
@@ -101,7 +106,12 @@ export function period(value: string, path: string, yearsOnly: boolean): { reado
   }
   const m = DATE.exec(value);
   if (!m || (yearsOnly && m[2] !== undefined))
-    return fail(path, yearsOnly ? 'must be a year (YYYY): de-identified data is dated to the year' : 'must be a date (YYYY, YYYY-MM, YYYY-MM-DD) or an instant');
+    return fail(
+      path,
+      yearsOnly
+        ? 'must be a year (YYYY): de-identified data is dated to the year'
+        : 'must be a date (YYYY, YYYY-MM, YYYY-MM-DD) or an instant',
+    );
   const [y, mo, d] = [Number(m[1]), m[3] ? Number(m[3]) : undefined, m[5] ? Number(m[5]) : undefined];
   const start = new Date(Date.UTC(y, (mo ?? 1) - 1, d ?? 1));
   if (start.getUTCFullYear() !== y || start.getUTCMonth() !== (mo ?? 1) - 1 || start.getUTCDate() !== (d ?? 1))
@@ -149,7 +159,11 @@ function ageCriterion(f: PatientFilterInput, path: string, c: CriteriaContext): 
 
 function birthDateCriterion(f: PatientFilterInput, path: string, c: CriteriaContext): Criterion | null {
   if (f.birthDateFrom == null && f.birthDateTo == null) return null;
-  if (c.deidentified) fail(`${path}.${f.birthDateFrom != null ? 'birthDateFrom' : 'birthDateTo'}`, 'is finer than the de-identified view: use birthYearFrom/birthYearTo');
+  if (c.deidentified)
+    fail(
+      `${path}.${f.birthDateFrom != null ? 'birthDateFrom' : 'birthDateTo'}`,
+      'is finer than the de-identified view: use birthYearFrom/birthYearTo',
+    );
   const day = (v: string | null | undefined, p: string, end: boolean): string | null => {
     if (v == null) return null;
     if (!DATE.test(v)) fail(p, 'must be a date (YYYY, YYYY-MM or YYYY-MM-DD)');

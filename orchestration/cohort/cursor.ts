@@ -21,7 +21,9 @@ export function canonicalJson(value: unknown): string {
 
 /** What a cursor is bound to: the digest of the filter, order and view. */
 export const cursorScope = (filter: unknown, order: string, view: string): string =>
-  createHash('sha256').update(canonicalJson({ filter: filter ?? {}, order, view })).digest('base64url');
+  createHash('sha256')
+    .update(canonicalJson({ filter: filter ?? {}, order, view }))
+    .digest('base64url');
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const NOT_OURS = '`after` is not a cursor this API returned for this filter and order';
@@ -37,9 +39,11 @@ export function cohortCursors(key: KeyObject) {
       const [body = '', tag = '', extra] = cursor.split('.');
       const given = Buffer.from(tag, 'base64url');
       const expected = mac(scope, body);
-      if (extra !== undefined || given.length !== expected.length || !timingSafeEqual(given, expected)) throw badUserInput(NOT_OURS, 'after');
+      if (extra !== undefined || given.length !== expected.length || !timingSafeEqual(given, expected))
+        throw badUserInput(NOT_OURS, 'after');
       const [version, k, id] = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as unknown[];
-      if (version !== 1 || (k !== null && typeof k !== 'string') || typeof id !== 'string' || !UUID.test(id)) throw badUserInput(NOT_OURS, 'after');
+      if (version !== 1 || (k !== null && typeof k !== 'string') || typeof id !== 'string' || !UUID.test(id))
+        throw badUserInput(NOT_OURS, 'after');
       return { key: k, id };
     },
   };

@@ -93,7 +93,9 @@ export async function cohortPage(db: Queryable, protection: IdentifierProtection
     cohortSize(db, r),
   ]);
   return {
-    members: page.rows.slice(0, r.first).map((row) => ({ patient: toGolden(row, protection), position: { key: row.sort_key, id: row.id } })),
+    members: page.rows
+      .slice(0, r.first)
+      .map((row) => ({ patient: toGolden(row, protection), position: { key: row.sort_key, id: row.id } })),
     hasNextPage: page.rows.length > r.first,
     totalCount: size.count,
     totalCountIsEstimate: size.estimate,

@@ -32,7 +32,8 @@ export const BIRTH_DAY = birthDay('g.birth_date');
 export const birthDaySort = (column = 'g.birth_date'): string => `coalesce(${birthDay(column)}, '9999-12-31' COLLATE "C")`;
 const POSTAL_CODE = `btrim(g.addresses->0->>'postalCode')`;
 
-const shownBirthYear = (p: Params, c: CohortCoarsening): string => `(CASE WHEN ${BIRTH_YEAR} > ${p.add(c.oldestCategoryBirthYear, '::int')} THEN ${BIRTH_YEAR} END)`;
+const shownBirthYear = (p: Params, c: CohortCoarsening): string =>
+  `(CASE WHEN ${BIRTH_YEAR} > ${p.add(c.oldestCategoryBirthYear, '::int')} THEN ${BIRTH_YEAR} END)`;
 const shownZip3 = (p: Params, c: CohortCoarsening): string => `(CASE WHEN ${POSTAL_CODE} !~ '^[0-9]{5}(-?[0-9]{4})?$' THEN NULL
   WHEN left(${POSTAL_CODE}, 3) = ANY(${p.add(c.restrictedZip3, '::text[]')}) THEN '000' ELSE left(${POSTAL_CODE}, 3) END)`;
 
@@ -51,7 +52,12 @@ function clinical(x: Extract<Criterion, { kind: 'clinical' }>, p: Params): strin
   ];
   if (x.tokens.length > 0) where.push(`i.codes && ${p.add(x.tokens, '::text[]')}`);
   if (x.prefixes.length > 0)
-    where.push(`EXISTS (SELECT 1 FROM unnest(i.codes) AS t(token) WHERE t.token LIKE ANY(${p.add(x.prefixes.map((t) => `${t}%`), '::text[]')}))`);
+    where.push(
+      `EXISTS (SELECT 1 FROM unnest(i.codes) AS t(token) WHERE t.token LIKE ANY(${p.add(
+        x.prefixes.map((t) => `${t}%`),
+        '::text[]',
+      )}))`,
+    );
   if (x.code) where.push(`i.code_system = ${p.add(x.code.system)}`, `i.code = ${p.add(x.code.code)}`);
   if (x.value) {
     where.push(`i.value_unit = ${p.add(x.value.unit)}`);
