@@ -27,6 +27,8 @@ export type CohortPageRequest = {
   readonly onlyId: string | null;
   readonly first: number;
   readonly after: CursorPosition | null;
+  /** COUNT_BOUND unless given (tests). */
+  readonly countBound?: number;
 };
 
 export type CohortMember = { readonly patient: GoldenPatient; readonly position: CursorPosition };
@@ -58,20 +60,21 @@ function cohortWhere(r: CohortPageRequest, p: Params): string {
   return `g.status = 'ACTIVE'${launch} AND ${compile(r.criteria, p, r.coarsening)}`;
 }
 
-/** Exact up to COUNT_BOUND; above, the planner's row estimate (at least COUNT_BOUND + 1). */
+/** Exact up to the bound; above, the planner's row estimate (at least the bound + 1). */
 async function cohortSize(db: Queryable, r: CohortPageRequest): Promise<{ count: number; estimate: boolean }> {
+  const bound = r.countBound ?? COUNT_BOUND;
   const p = params();
   const where = cohortWhere(r, p);
   const exact = await db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM (SELECT 1 FROM golden_patient g WHERE ${where} LIMIT ${COUNT_BOUND + 1}) x`,
+    `SELECT count(*)::int AS n FROM (SELECT 1 FROM golden_patient g WHERE ${where} LIMIT ${bound + 1}) x`,
     p.values,
   );
   const n = exact.rows[0]?.n ?? 0;
-  if (n <= COUNT_BOUND) return { count: n, estimate: false };
+  if (n <= bound) return { count: n, estimate: false };
   const plan = await db.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) SELECT 1 FROM golden_patient g WHERE ${where}`, p.values);
   const raw = plan.rows[0]?.['QUERY PLAN'];
   const json = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { Plan?: { 'Plan Rows'?: number } }[];
-  return { count: Math.max(COUNT_BOUND + 1, Math.round(json[0]?.Plan?.['Plan Rows'] ?? 0)), estimate: true };
+  return { count: Math.max(bound + 1, Math.round(json[0]?.Plan?.['Plan Rows'] ?? 0)), estimate: true };
 }
 
 export async function cohortPage(db: Queryable, protection: IdentifierProtection, r: CohortPageRequest): Promise<CohortPage> {
