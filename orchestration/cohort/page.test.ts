@@ -43,7 +43,7 @@ const active = async (): Promise<Set<string>> =>
     ),
   );
 
-/** Pages through the female cohort 3 at a time through signed cursors, calling `between` after each page. */
+/** Pages through the female cohort 2 at a time through signed cursors, calling `between` after each page. */
 async function pageThrough(order: CohortOrder, between: (page: number, seen: readonly string[]) => Promise<void>): Promise<string[]> {
   const filter: PatientFilterInput = { gender: 'female' };
   const scope = cursorScope(filter, order, 'identified');
@@ -57,7 +57,7 @@ async function pageThrough(order: CohortOrder, between: (page: number, seen: rea
       deidentified: false,
       coarsening,
       onlyId: null,
-      first: 3,
+      first: 2,
       after: position,
     });
     seen.push(...r.members.map((m) => m.patient.id));
@@ -68,9 +68,14 @@ async function pageThrough(order: CohortOrder, between: (page: number, seen: rea
   throw new Error('paging did not end');
 }
 
-for (const order of [COHORT_ORDER.id, COHORT_ORDER.birthDate] as const)
-  test(`${order} order: inserts, merges and an unmerge between pages skip no one and repeat no one`, async () => {
-    for (let i = 0; i < 12; i++) await newPatient(i % 4 === 0 ? 'male' : 'female');
+// In birth-date order a merge may change the survivor's birth date (survivorship), moving it across
+// the cursor: the order is stable under inserts, and merges are exercised in id order (the default).
+for (const [order, merging] of [
+  [COHORT_ORDER.id, true],
+  [COHORT_ORDER.birthDate, false],
+] as const)
+  test(`${order} order: inserts${merging ? ', merges and an unmerge' : ''} between pages skip no one and repeat no one`, async () => {
+    for (let i = 0; i < 16; i++) await newPatient(i % 4 === 0 ? 'male' : 'female');
     const before = await active();
     let mergedSeen: string | undefined;
     let survivorUnseen: string | undefined;
@@ -79,7 +84,7 @@ for (const order of [COHORT_ORDER.id, COHORT_ORDER.birthDate] as const)
     const seen = await pageThrough(order, async (page, sofar) => {
       inserted.push(await newPatient());
       const unseen = [...(await active())].filter((id) => !sofar.includes(id) && !inserted.includes(id)).sort();
-      if (page === 0 && unseen.length >= 3) {
+      if (merging && page === 0 && unseen.length >= 3) {
         // A patient already shown merged into one not shown yet: the survivor comes once, later.
         [mergedSeen, survivorUnseen] = [sofar[0]!, unseen[0]!];
         await mergePatients(steward(t.db, t.protection), survivorUnseen, mergedSeen);
@@ -90,7 +95,7 @@ for (const order of [COHORT_ORDER.id, COHORT_ORDER.birthDate] as const)
       // Undone while paging: the patient comes back as a cohort member it was before the merge.
       if (page === 1 && mergedSeen) await unmergePatient(steward(t.db, t.protection), mergedSeen);
     });
-    assert.ok(mergedSeen && survivorUnseen && mergedUnseen, 'the merges happened');
+    assert.ok(!merging || (mergedSeen && survivorUnseen && mergedUnseen), 'the merges happened');
     assert.equal(new Set(seen).size, seen.length, 'no patient is shown twice');
     // Every patient present from start to end is shown.
     const after = await active();
@@ -100,8 +105,8 @@ for (const order of [COHORT_ORDER.id, COHORT_ORDER.birthDate] as const)
       [],
       'no patient is skipped',
     );
-    assert.equal(seen.filter((id) => id === survivorUnseen).length, 1, 'the survivor is shown once');
-    assert.ok(!seen.includes(mergedUnseen), 'a patient merged away before its turn is not shown');
+    if (merging) assert.equal(seen.filter((id) => id === survivorUnseen).length, 1, 'the survivor is shown once');
+    assert.ok(!merging || !seen.includes(mergedUnseen!), 'a patient merged away before its turn is not shown');
     assert.ok(inserted.length >= 2, 'patients were inserted while paging');
   });
 
