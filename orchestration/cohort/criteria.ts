@@ -195,7 +195,7 @@ function conditionCriterion(x: ConditionInput, path: string, c: CriteriaContext)
   if (x.system === SYSTEMS.snomed) {
     const codes = codesOf(x.codes, `${path}.codes`, (code, p) => {
       const problem = codeSyntaxProblem(SYSTEMS.snomed, code);
-      if (problem) fail(p, `is ${problem}`);
+      if (problem) fail(p, `is not valid: ${problem}`);
     });
     return { ...base, tokens: [...new Set(codes.flatMap((code) => c.descendants(code)))].sort(), prefixes: [] };
   }
@@ -204,7 +204,7 @@ function conditionCriterion(x: ConditionInput, path: string, c: CriteriaContext)
 
 function observationCriterion(x: ObservationInput, path: string, c: CriteriaContext): Criterion {
   const problem = codeSyntaxProblem(SYSTEMS.loinc, x.code);
-  if (problem) fail(`${path}.code`, `is ${problem}`);
+  if (problem) fail(`${path}.code`, `is not valid: ${problem}`);
   for (const k of ['valueFrom', 'valueTo'] as const)
     if (x[k] != null && !Number.isFinite(x[k])) fail(`${path}.${k}`, 'must be a finite number');
   range(x.valueFrom, x.valueTo, `${path}.valueTo`);
@@ -232,7 +232,7 @@ function observationCriterion(x: ObservationInput, path: string, c: CriteriaCont
 function medicationCriterion(x: MedicationInput, path: string, c: CriteriaContext): Criterion {
   const codes = codesOf(x.codes, `${path}.codes`, (code, p) => {
     const problem = codeSyntaxProblem(SYSTEMS.rxnorm, code);
-    if (problem) fail(p, `is ${problem}`);
+    if (problem) fail(p, `is not valid: ${problem}`);
   });
   return {
     kind: 'clinical',

@@ -77,7 +77,8 @@ async function cohortSize(db: Queryable, r: CohortPageRequest): Promise<{ count:
   return { count: Math.max(bound + 1, Math.round(json[0]?.Plan?.['Plan Rows'] ?? 0)), estimate: true };
 }
 
-export async function cohortPage(db: Queryable, protection: IdentifierProtection, r: CohortPageRequest): Promise<CohortPage> {
+/** The page's statement (exported for EXPLAIN in tests): members after the cursor, one more than asked (hasNextPage). */
+export function pageStatement(r: CohortPageRequest): { readonly text: string; readonly values: unknown[] } {
   const p = params();
   const sort = sortOf(r.order, r.deidentified, p, r.coarsening);
   const where = cohortWhere(r, p);
@@ -87,12 +88,17 @@ export async function cohortPage(db: Queryable, protection: IdentifierProtection
       ? ` AND (${sort.expr}, g.id) > (${p.add(r.after.key)}${sort.cast}, ${p.add(r.after.id, '::uuid')})`
       : ` AND g.id > ${p.add(r.after.id, '::uuid')}`;
   const orderBy = sort ? `${sort.expr}, g.id` : 'g.id';
-  const [page, size] = await Promise.all([
-    db.query<GoldenRow & { sort_key: string | null }>(
-      `SELECT ${goldenColumns('g')}, ${sort ? sort.key : 'NULL::text'} AS sort_key FROM golden_patient g
+  return {
+    text: `SELECT ${goldenColumns('g')}, ${sort ? sort.key : 'NULL::text'} AS sort_key FROM golden_patient g
        WHERE ${where}${after} ORDER BY ${orderBy} LIMIT ${p.add(r.first + 1, '::int')}`,
-      p.values,
-    ),
+    values: p.values,
+  };
+}
+
+export async function cohortPage(db: Queryable, protection: IdentifierProtection, r: CohortPageRequest): Promise<CohortPage> {
+  const statement = pageStatement(r);
+  const [page, size] = await Promise.all([
+    db.query<GoldenRow & { sort_key: string | null }>(statement.text, statement.values),
     cohortSize(db, r),
   ]);
   return {
