@@ -29,6 +29,8 @@ export type CohortPageRequest = {
   readonly after: CursorPosition | null;
   /** COUNT_BOUND unless given (tests). */
   readonly countBound?: number;
+  /** False when nobody reads the count (a clinician's page without totalCount): it is then not computed (0). */
+  readonly count?: boolean;
 };
 
 export type CohortMember = { readonly patient: GoldenPatient; readonly position: CursorPosition };
@@ -99,7 +101,7 @@ export async function cohortPage(db: Queryable, protection: IdentifierProtection
   const statement = pageStatement(r);
   const [page, size] = await Promise.all([
     db.query<GoldenRow & { sort_key: string | null }>(statement.text, statement.values),
-    cohortSize(db, r),
+    r.count === false ? { count: 0, estimate: false } : cohortSize(db, r),
   ]);
   return {
     members: page.rows

@@ -35,13 +35,14 @@ import {
 } from '../../orchestration/cohort/cohort.ts';
 import { defaultTerminology } from '../../translation/terminology/translate.ts';
 import { loadUnitRules } from '../../translation/units.ts';
-import { pageSize, text } from '../shared/arguments.ts';
+import { pageSize, selects, text } from '../shared/arguments.ts';
 import { perRequest, type SubgraphContext } from '../shared/context.ts';
 import { launchPatient } from '../shared/launch-context.ts';
 import type { Resolvers } from './__generated__/resolvers.ts';
 import { SOURCE_RECORD_ID, stewardResolvers } from './steward-resolvers.ts';
 
 export const MAX_PAGE_SIZE = 100;
+const COUNT_FIELDS: ReadonlySet<string> = new Set(['totalCount', 'totalCountIsEstimate', 'countSuppressed']);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export type MpiDependencies = {
@@ -148,7 +149,7 @@ export function mpiResolvers({ db, protection, adapters, connections, ...deps }:
         return found[0] ?? null;
       },
       patientsByIdentifier: (_p, { system, value }, ctx) => patientsByIdentifier(system, value, ctx),
-      async patients(_p, { filter, first, after, orderBy }, ctx) {
+      async patients(_p, { filter, first, after, orderBy }, ctx, info) {
         const size = pageSize(first, 20, MAX_PAGE_SIZE);
         // Analysts filter and sort on what they see; their cursors are theirs (the view is part of what a cursor is bound to).
         const deidentified = !mayIdentifyPatients(ctx.principal);
@@ -170,6 +171,8 @@ export function mpiResolvers({ db, protection, adapters, connections, ...deps }:
           onlyId: launch ?? null,
           first: size,
           after: position,
+          // Counting costs more than a page; analysts are always counted (small cells are withheld by the count).
+          count: deidentified || selects(info, COUNT_FIELDS),
         });
         // Small cells: a caller who sees de-identified data only gets neither the count nor the members of a tiny cohort.
         if (deidentified && deidentifiedCount(page.totalCount, safeHarbor.minimumCount) === null)
