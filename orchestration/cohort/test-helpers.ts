@@ -1,12 +1,13 @@
 // Shared by the cohort tests: a database with the MPI, clinical store and cohort indexes, a small
 // population of invented people linked through the real MPI, and their clinical items ingested
 // through the real clinical store, with traps: the same code in another system, an item withdrawn
-// as entered-in-error, a value sent in another unit, a patient merged into another.
+// as entered-in-error, an item retired, a value sent in another unit, a patient merged into another.
 import assert from 'node:assert/strict';
 import type { Database } from '../../platform/db.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
 import { ingestResources } from '../clinical-store/ingest.ts';
 import { CLINICAL_STORE_MIGRATIONS } from '../clinical-store/migrations.ts';
+import { retireAbsent } from '../clinical-store/write.ts';
 import { CERNER, context, EPIC, observation } from '../clinical-store/test-helpers.ts';
 import { linkSourceRecord } from '../mpi/linking.ts';
 import { mergePatients, type StewardContext } from '../mpi/stewardship.ts';
@@ -75,7 +76,8 @@ export type Fixture = Readonly<Record<'ann' | 'bob' | 'cara' | 'dan' | 'eve', st
 /**
  * ann (F 1960, 606): ICD-10-CM E11.9, HbA1c 9.5 %, an encounter in March 2026.
  * bob (M 1985, 100): glucose sent as 8 mmol/L (stored 144 mg/dL), E11.65 in a local system (not ICD-10-CM).
- * cara (F 2000, 606, cerner): HbA1c 10 % entered-in-error and 6.0 %, metformin (RxNorm 860975), SNOMED 44054006.
+ * cara (F 2000, 606, cerner): HbA1c 10 % entered-in-error and 6.0 %, metformin (RxNorm 860975), SNOMED 44054006,
+ *   ICD-10-CM I10 retired (her source no longer returns it).
  * dan (M 1950, epic): E11.9, merged into eve (F 1990, cerner), who has no condition of her own.
  */
 export async function buildFixture(t: MpiTestDb): Promise<Fixture> {
@@ -150,11 +152,14 @@ export async function buildFixture(t: MpiTestDb): Promise<Fixture> {
         authoredOn: '2026-02-01T10:00:00Z',
       },
       condition('cc1', 'C1', { system: 'http://snomed.info/sct', code: '44054006' }, '2023-05-05T10:00:00Z'),
+      condition('cc2', 'C1', icd('I10'), '2023-05-05T10:00:00Z'),
     ],
     context(CERNER),
     t.protection,
   );
   assert.deepEqual([...epic.quarantined, ...cerner.quarantined], [], 'the fixture is stored whole');
+  // Cerner's next complete read of cara's conditions no longer returns the hypertension: retired.
+  assert.equal(await retireAbsent(t.db, { source: CERNER, resourceType: 'Condition', subjectIds: ['C1'], present: ['cc1'] }), 1);
   const withdrawn = await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM clinical_item WHERE entered_in_error`);
   assert.equal(withdrawn.rows[0]!.n, 1, 'the entered-in-error trap is stored as withdrawn');
   const converted = await t.db.query<{ v: string; u: string }>(
