@@ -26,6 +26,7 @@ import {
 } from '../../policies/safe-harbor.ts';
 import { badUserInput, ProductError } from '../../platform/errors.ts';
 import {
+  COHORT_ORDER,
   cohortCriteria,
   cohortCursors,
   cohortPage,
@@ -155,6 +156,9 @@ export function mpiResolvers({ db, protection, adapters, connections, ...deps }:
         const deidentified = !mayIdentifyPatients(ctx.principal);
         text(filter?.gender, 'filter.gender');
         text(filter?.source, 'filter.source');
+        // Update times are dates the de-identified view does not show (and a cursor would carry them).
+        if (deidentified && orderBy === COHORT_ORDER.updatedAt)
+          throw badUserInput('`orderBy` UPDATED_AT is finer than the de-identified view', 'orderBy');
         const criteria = cohortCriteria(filter, criteriaContext(deidentified));
         const scope = cursorScope(filter, orderBy, deidentified ? 'deidentified' : 'identified');
         const position = after ? cursors.decode(scope, after) : null;

@@ -580,7 +580,10 @@ export type PatientOrder =
   /** Birth date, unknown last (de-identified callers: the shown birth year, the "90 or older" category first). */
   | 'BIRTH_DATE'
   | 'ID'
-  /** When the golden record last changed: a patient changed while paging moves to the end and is shown again there. */
+  /**
+   * When the golden record last changed: a patient changed while paging moves to the end and is shown
+   * again there. Not for de-identified callers (update times are dates their view does not show).
+   */
   | 'UPDATED_AT';
 
 /** A period (dates as in PatientFilter). */

@@ -128,6 +128,11 @@ test('analysts get de-identified members, filter on years only, and no small cel
   const names = await gql(stack, analyst, `{ patients(first: 1) { edges { node { name { family } } } } }`);
   assert.ok(names.body.errors?.every((e) => e.extensions?.code === 'FORBIDDEN'));
   // Two patients above 12.9 %: a cell under 11 (a clinician counts them).
+  const byUpdate = await page(analyst, {}, 5, null, 'UPDATED_AT');
+  assert.deepEqual(
+    [byUpdate.body.errors?.[0]?.extensions?.code, byUpdate.body.errors?.[0]?.extensions?.argument],
+    ['BAD_USER_INPUT', 'orderBy'],
+  );
   const small = { observation: { code: '4548-4', valueFrom: 12.9, from: YEAR, to: YEAR } };
   assert.deepEqual((await page(analyst, small)).body.data!.patients, {
     totalCount: null,
