@@ -42,13 +42,6 @@ export type PatientFilterInput = {
 /** Instants as ISO strings; `from` inclusive, `to` exclusive. */
 export type Window = { readonly from: string | null; readonly to: string | null };
 
-export const CLINICAL_KIND = {
-  condition: 'condition',
-  observation: 'observation',
-  medication: 'medication',
-  encounter: 'encounter',
-} as const;
-
 export type Criterion =
   | { readonly kind: 'all' | 'any'; readonly of: readonly Criterion[] }
   | { readonly kind: 'not'; readonly of: Criterion }
