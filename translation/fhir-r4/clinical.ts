@@ -1,7 +1,14 @@
 // Vendor FHIR R4 clinical resources to canonical types. Pure functions: the vendor profile and
 // the connection's context come in, a graded result goes out. A resource without a usable
 // standard code or subject is an error (quarantined by the caller), never a silent drop.
-import type { Condition, MedicationRequest, Observation, Provenance } from '../../schema/__generated__/canonical.ts';
+import type {
+  Condition,
+  Immunization,
+  MedicationRequest,
+  Observation,
+  Provenance,
+  ServiceRequest,
+} from '../../schema/__generated__/canonical.ts';
 import type { VendorProfile } from '../../platform/config.ts';
 import { error, result, warning, type TranslationIssue, type Translated } from '../issues.ts';
 import { toInstant } from '../time.ts';
@@ -116,6 +123,56 @@ export function medicationRequest(r: Resource, ctx: SourceContext): Translated<M
   return result(value, issues);
 }
 
+/** Placer and filler numbers as `PLAC value` / `FILL value` (v2-0203 type and value; other identifiers are not order numbers). */
+function orderNumbers(r: Resource): string[] {
+  return ((r.identifier as { value?: string; type?: Cc }[] | undefined) ?? []).flatMap((i) => {
+    const type = statusCode(i.type);
+    return i.value && (type === 'PLAC' || type === 'FILL') ? [`${type} ${i.value}`] : [];
+  });
+}
+
+function serviceRequestValue(r: Resource, ctx: SourceContext, issues: TranslationIssue[]): ServiceRequest {
+  return {
+    id: `${ctx.source}:${r.id ?? ''}`,
+    status: (r.status as string | undefined) ?? null,
+    intent: (r.intent as string | undefined) ?? null,
+    code: codeableConcept(r.code as Cc | undefined, ctx.profile),
+    authoredOn: instant(r.authoredOn, 'ServiceRequest.authoredOn', ctx, issues),
+    orderNumbers: orderNumbers(r),
+    provenance: provenance(r, ctx),
+  };
+}
+
+export function serviceRequest(r: Resource, ctx: SourceContext): Translated<ServiceRequest> {
+  const issues: TranslationIssue[] = [];
+  common(r, 'ServiceRequest', issues);
+  const value = serviceRequestValue(r, ctx, issues);
+  if (!hasStandardCoding(value.code, ctx.profile)) issues.push(error('ServiceRequest.code', 'no standard (non vendor-local) coding'));
+  return result(value, issues);
+}
+
+function immunizationValue(r: Resource, ctx: SourceContext, issues: TranslationIssue[]): Immunization {
+  return {
+    id: `${ctx.source}:${r.id ?? ''}`,
+    status: (r.status as string | undefined) ?? null,
+    vaccineCode: codeableConcept(r.vaccineCode as Cc | undefined, ctx.profile),
+    occurrence: instant(r.occurrenceDateTime, 'Immunization.occurrence', ctx, issues),
+    lotNumber: (r.lotNumber as string | undefined) ?? null,
+    doseQuantity: quantity(r.doseQuantity as never, 'Immunization.doseQuantity', issues),
+    primarySource: typeof r.primarySource === 'boolean' ? r.primarySource : null,
+    provenance: provenance(r, ctx),
+  };
+}
+
+export function immunization(r: Resource, ctx: SourceContext): Translated<Immunization> {
+  const issues: TranslationIssue[] = [];
+  common(r, 'Immunization', issues);
+  const value = immunizationValue(r, ctx, issues);
+  if (!hasStandardCoding(value.vaccineCode, ctx.profile))
+    issues.push(error('Immunization.vaccineCode', 'no standard (non vendor-local) coding'));
+  return result(value, issues);
+}
+
 /**
  * Canonical types of an item the clinical store holds: it was validated and translated when it was
  * stored (toCanonicalItem; a code no map translates is kept and flagged there, not refused), so
@@ -125,4 +182,6 @@ export const STORED_CLINICAL_VIEWS = {
   Observation: (r: Resource, ctx: SourceContext): Observation => observationValue(r, ctx, []),
   Condition: (r: Resource, ctx: SourceContext): Condition => conditionValue(r, ctx, []),
   MedicationRequest: (r: Resource, ctx: SourceContext): MedicationRequest => medicationRequestValue(r, ctx, []),
+  ServiceRequest: (r: Resource, ctx: SourceContext): ServiceRequest => serviceRequestValue(r, ctx, []),
+  Immunization: (r: Resource, ctx: SourceContext): Immunization => immunizationValue(r, ctx, []),
 } as const;
