@@ -2,6 +2,7 @@
 // the connection's context come in, a graded result goes out. A resource without a usable
 // standard code or subject is an error (quarantined by the caller), never a silent drop.
 import type {
+  CodeableConcept,
   Condition,
   Immunization,
   MedicationRequest,
@@ -52,6 +53,25 @@ function instant(value: unknown, path: string, ctx: SourceContext, issues: Trans
   return v ?? null;
 }
 
+/**
+ * A resource translated and graded: the shared checks, then its standard coding (a vendor-local
+ * code alone is refused: nothing could match it across sources).
+ */
+function graded<T>(
+  r: Resource,
+  ctx: SourceContext,
+  type: string,
+  value: (r: Resource, ctx: SourceContext, issues: TranslationIssue[]) => T,
+  code: (v: T) => CodeableConcept,
+  element: string,
+): Translated<T> {
+  const issues: TranslationIssue[] = [];
+  common(r, type, issues);
+  const v = value(r, ctx, issues);
+  if (!hasStandardCoding(code(v), ctx.profile)) issues.push(error(`${type}.${element}`, 'no standard (non vendor-local) coding'));
+  return result(v, issues);
+}
+
 const statusCode = (cc: unknown): string | null => (cc as Cc | undefined)?.coding?.[0]?.code ?? null;
 
 function observationValue(r: Resource, ctx: SourceContext, issues: TranslationIssue[]): Observation {
@@ -73,13 +93,8 @@ function observationValue(r: Resource, ctx: SourceContext, issues: TranslationIs
   };
 }
 
-export function observation(r: Resource, ctx: SourceContext): Translated<Observation> {
-  const issues: TranslationIssue[] = [];
-  common(r, 'Observation', issues);
-  const value = observationValue(r, ctx, issues);
-  if (!hasStandardCoding(value.code, ctx.profile)) issues.push(error('Observation.code', 'no standard (non vendor-local) coding'));
-  return result(value, issues);
-}
+export const observation = (r: Resource, ctx: SourceContext): Translated<Observation> =>
+  graded(r, ctx, 'Observation', observationValue, (v) => v.code, 'code');
 
 function conditionValue(r: Resource, ctx: SourceContext, issues: TranslationIssue[]): Condition {
   return {
@@ -93,13 +108,8 @@ function conditionValue(r: Resource, ctx: SourceContext, issues: TranslationIssu
   };
 }
 
-export function condition(r: Resource, ctx: SourceContext): Translated<Condition> {
-  const issues: TranslationIssue[] = [];
-  common(r, 'Condition', issues);
-  const value = conditionValue(r, ctx, issues);
-  if (!hasStandardCoding(value.code, ctx.profile)) issues.push(error('Condition.code', 'no standard (non vendor-local) coding'));
-  return result(value, issues);
-}
+export const condition = (r: Resource, ctx: SourceContext): Translated<Condition> =>
+  graded(r, ctx, 'Condition', conditionValue, (v) => v.code, 'code');
 
 function medicationRequestValue(r: Resource, ctx: SourceContext, issues: TranslationIssue[]): MedicationRequest {
   const dosage = (r.dosageInstruction as { text?: string }[] | undefined)?.[0];
@@ -114,14 +124,8 @@ function medicationRequestValue(r: Resource, ctx: SourceContext, issues: Transla
   };
 }
 
-export function medicationRequest(r: Resource, ctx: SourceContext): Translated<MedicationRequest> {
-  const issues: TranslationIssue[] = [];
-  common(r, 'MedicationRequest', issues);
-  const value = medicationRequestValue(r, ctx, issues);
-  if (!hasStandardCoding(value.medication, ctx.profile))
-    issues.push(error('MedicationRequest.medication', 'no standard (non vendor-local) coding'));
-  return result(value, issues);
-}
+export const medicationRequest = (r: Resource, ctx: SourceContext): Translated<MedicationRequest> =>
+  graded(r, ctx, 'MedicationRequest', medicationRequestValue, (v) => v.medication, 'medication');
 
 /** Placer and filler numbers as `PLAC value` / `FILL value` (v2-0203 type and value; other identifiers are not order numbers). */
 function orderNumbers(r: Resource): string[] {
@@ -143,13 +147,8 @@ function serviceRequestValue(r: Resource, ctx: SourceContext, issues: Translatio
   };
 }
 
-export function serviceRequest(r: Resource, ctx: SourceContext): Translated<ServiceRequest> {
-  const issues: TranslationIssue[] = [];
-  common(r, 'ServiceRequest', issues);
-  const value = serviceRequestValue(r, ctx, issues);
-  if (!hasStandardCoding(value.code, ctx.profile)) issues.push(error('ServiceRequest.code', 'no standard (non vendor-local) coding'));
-  return result(value, issues);
-}
+export const serviceRequest = (r: Resource, ctx: SourceContext): Translated<ServiceRequest> =>
+  graded(r, ctx, 'ServiceRequest', serviceRequestValue, (v) => v.code, 'code');
 
 function immunizationValue(r: Resource, ctx: SourceContext, issues: TranslationIssue[]): Immunization {
   return {
@@ -164,14 +163,8 @@ function immunizationValue(r: Resource, ctx: SourceContext, issues: TranslationI
   };
 }
 
-export function immunization(r: Resource, ctx: SourceContext): Translated<Immunization> {
-  const issues: TranslationIssue[] = [];
-  common(r, 'Immunization', issues);
-  const value = immunizationValue(r, ctx, issues);
-  if (!hasStandardCoding(value.vaccineCode, ctx.profile))
-    issues.push(error('Immunization.vaccineCode', 'no standard (non vendor-local) coding'));
-  return result(value, issues);
-}
+export const immunization = (r: Resource, ctx: SourceContext): Translated<Immunization> =>
+  graded(r, ctx, 'Immunization', immunizationValue, (v) => v.vaccineCode, 'vaccineCode');
 
 /**
  * Canonical types of an item the clinical store holds: it was validated and translated when it was

@@ -270,6 +270,29 @@ function referenceRange(text: string, unit: Json): Json[] | undefined {
   return [{ text }];
 }
 
+/** The CWE a resource is named by (OBX-3, RXA-5), or undefined with an error when it has no code. */
+function requiredCode(
+  s: Segment,
+  field: number,
+  d: Delimiters,
+  issues: TranslationIssue[],
+  path: (field: number) => string,
+  missing: string,
+): { readonly codeField: Composite; readonly code: Json } | undefined {
+  const codeField = field1(s, field, d);
+  const code = codeableConcept(codeField);
+  if (code && at(codeField, 1)) return { codeField, code };
+  issues.push(error(path(field), missing));
+  return undefined;
+}
+
+/** The stable id of the n-th resource of a message named by `base` (the first keeps the plain id). */
+function occurrenceId(source: string, type: string, base: string, seen: Map<string, number>): string {
+  const occurrence = (seen.get(base) ?? 0) + 1;
+  seen.set(base, occurrence);
+  return stableId(source, type, base, ...(occurrence > 1 ? [String(occurrence)] : []));
+}
+
 function observation(
   s: Segment,
   order: { readonly key: string; readonly effective?: string | undefined },
@@ -280,18 +303,12 @@ function observation(
   path: (field: number) => string,
   seen: Map<string, number>,
 ): FhirResource | undefined {
-  const codeField = field1(s, 3, d);
-  const code = codeableConcept(codeField);
-  if (!code || !at(codeField, 1)) {
-    issues.push(error(path(3), 'observation identifier (the code) is missing'));
-    return undefined;
-  }
+  const named = requiredCode(s, 3, d, issues, path, 'observation identifier (the code) is missing');
+  if (!named) return undefined;
+  const { codeField, code } = named;
   const subId = value1(s, 4, d);
   // The same code and sub-id twice in one order (a repeated panel line): told apart by occurrence, in message order.
-  const base = `${order.key}|${codeKey(codeField)}|${subId}`;
-  const occurrence = (seen.get(base) ?? 0) + 1;
-  seen.set(base, occurrence);
-  const id = stableId(scope.source, 'Observation', base, ...(occurrence > 1 ? [String(occurrence)] : []));
+  const id = occurrenceId(scope.source, 'Observation', `${order.key}|${codeKey(codeField)}|${subId}`, seen);
 
   const statusCode = value1(s, 11, d).toUpperCase();
   const status = OBSERVATION_STATUS[statusCode];
@@ -454,20 +471,15 @@ function immunization(
   path: (field: number) => string,
   seen: Map<string, number>,
 ): FhirResource | undefined {
-  const codeField = field1(rxa, 5, d);
-  const vaccineCode = codeableConcept(codeField);
-  if (!vaccineCode || !at(codeField, 1)) {
-    issues.push(error(path(5), 'administered code (the vaccine) is missing'));
-    return undefined;
-  }
+  const named = requiredCode(rxa, 5, d, issues, path, 'administered code (the vaccine) is missing');
+  if (!named) return undefined;
+  const { codeField, code: vaccineCode } = named;
   const occurredAt = value1(rxa, 3, d);
   const occurred = occurredAt ? dateTime(occurredAt, scope.timeZone, path(3), issues) : undefined;
   if (!occurred) issues.push(error(path(3), 'administration time is missing or unreadable'));
   const ordered = orc ? orderKey(undefined, orc, d, '') : '';
-  const base = ordered || `rxa:${occurredAt}|${codeKey(codeField)}`;
   // Several RXA under one order (a combination given as two shots): told apart by occurrence, in message order.
-  const occurrence = (seen.get(base) ?? 0) + 1;
-  seen.set(base, occurrence);
+  const id = occurrenceId(scope.source, 'Immunization', ordered || `rxa:${occurredAt}|${codeKey(codeField)}`, seen);
   const completion = value1(rxa, 20, d).toUpperCase();
   const action = value1(rxa, 21, d).toUpperCase();
   if (completion && !COMPLETION_STATUS[completion]) issues.push(warning(path(20), 'completion status not in NIP001; completed assumed'));
@@ -477,7 +489,7 @@ function immunization(
   const expires = expiresAt ? dateTime(expiresAt, scope.timeZone, path(16), issues) : undefined;
   return compact({
     resourceType: 'Immunization',
-    id: stableId(scope.source, 'Immunization', base, ...(occurrence > 1 ? [String(occurrence)] : [])),
+    id,
     identifier: orc ? orderIdentifiers(orc, d) : undefined,
     status,
     vaccineCode,
