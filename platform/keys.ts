@@ -2,6 +2,7 @@
 // generated on first use, so a fresh clone runs with no setup; in production the directory is
 // provisioned by the operator (a secret mount) and nothing is generated.
 import { exportJWK, generateKeyPair, importJWK, calculateJwkThumbprint, type JWK, type CryptoKey } from 'jose';
+import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
@@ -66,5 +67,31 @@ export const keyNames = {
   devIssuer: 'dev-issuer',
   gatewayIdentity: 'gateway-identity',
   auditCheckpoint: 'audit-checkpoint',
+  /** HMAC key of cohort page cursors (orchestration/cohort/cursor.ts). */
+  cohortCursor: 'cohort-cursor',
   smartClient: (connectionId: string) => `smart-client-${connectionId}`,
 } as const;
+
+/**
+ * A 256-bit secret key (an `oct` JWK, HS256) from `<dir>/<name>.json`, generated when allowed and
+ * absent. Every process of a deployment reads the same file, so what one signs another accepts.
+ */
+export function loadSecretKey(options: KeyStoreOptions, name: string): KeyObject {
+  const file = join(options.dir, `${name}.json`);
+  if (!existsSync(file)) {
+    if (!options.generateMissing) throw new Error(`key file ${file} is missing`);
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    try {
+      writeFileSync(file, JSON.stringify({ kty: 'oct', alg: 'HS256', k: randomBytes(32).toString('base64url') }, null, 2), {
+        mode: 0o600,
+        flag: 'wx',
+      });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+  const jwk = JSON.parse(readFileSync(file, 'utf8')) as JWK;
+  const key = Buffer.from(jwk.k ?? '', 'base64url');
+  if (jwk.kty !== 'oct' || key.length < 32) throw new Error(`key file ${file} is not a 256-bit secret key`);
+  return createSecretKey(key);
+}

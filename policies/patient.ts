@@ -38,7 +38,13 @@ export const patientPolicies = {
     links: identity,
     linkHistory: identity,
   },
-  PatientConnection: { edges: deidentified, pageInfo: deidentified, totalCount: deidentified, countSuppressed: deidentified },
+  PatientConnection: {
+    edges: deidentified,
+    pageInfo: deidentified,
+    totalCount: deidentified,
+    countSuppressed: deidentified,
+    totalCountIsEstimate: deidentified,
+  },
   PatientEdge: { cursor: deidentified, node: deidentified },
   PageInfo: { hasNextPage: deidentified, endCursor: deidentified },
   // A source record's key and origin; clinical content is in clinical.ts.

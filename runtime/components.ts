@@ -19,7 +19,7 @@ import { remoteReadiness, type RunningHttpServer } from '../platform/graphql-htt
 import { logger } from '../platform/log.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { KEY_ALGORITHMS, keyNames, loadKeyFile, loadKeyPair, type KeyStoreOptions } from '../platform/keys.ts';
+import { KEY_ALGORITHMS, keyNames, loadKeyFile, loadKeyPair, loadSecretKey, type KeyStoreOptions } from '../platform/keys.ts';
 import type { FhirConnection } from '../protocol/fhir/client.ts';
 import { AUDIT_MIGRATIONS } from '../orchestration/audit/audit-log.ts';
 import { auditRoleRisks } from '../orchestration/audit/grants.ts';
@@ -30,6 +30,7 @@ import { INGEST_MIGRATIONS } from '../orchestration/ingest/migrations.ts';
 import { startIngestion, type Ingestion } from '../orchestration/ingest/ingestion.ts';
 import { translateHl7 } from '../translation/hl7v2/translate.ts';
 import { wakeUpChannel } from '../platform/wake-up.ts';
+import { COHORT_MIGRATIONS } from '../orchestration/cohort/migrations.ts';
 import { MPI_MIGRATIONS } from '../orchestration/mpi/store.ts';
 import { initialLoad, type LoadReport } from '../orchestration/sync/initial-load.ts';
 import { SYNC_MIGRATIONS } from '../orchestration/sync/migrations.ts';
@@ -60,6 +61,7 @@ export const ALL_MIGRATIONS = [
   ...CLINICAL_STORE_MIGRATIONS,
   ...INGEST_MIGRATIONS,
   ...SYNC_MIGRATIONS,
+  ...COHORT_MIGRATIONS,
 ];
 
 /** Where the product's data lives, from the environment: DATABASE_URL, else PGlite under DATA_DIR/pg; DB_SCHEMA. */
@@ -166,7 +168,13 @@ export async function startMpiService(
   c: ServiceCommon & { readonly adapters: readonly AdapterConfig[]; readonly connections: readonly AnyConnectionConfig[] },
 ): Promise<RunningHttpServer> {
   return startSubgraph(
-    mpiSubgraph({ db: c.db, protection: protectionFor(c.keys), adapters: c.adapters, connections: c.connections }),
+    mpiSubgraph({
+      db: c.db,
+      protection: protectionFor(c.keys),
+      adapters: c.adapters,
+      connections: c.connections,
+      cursorKey: loadSecretKey(c.keys, keyNames.cohortCursor),
+    }),
     await subgraphRuntime('mpi', c),
   );
 }

@@ -7,7 +7,7 @@ import { openCache } from '../platform/cache.ts';
 import { servingTimeoutsFromEnv } from '../platform/db.ts';
 import { dataDir, defaultPorts, fhirConnections, isProduction, loadAdapters, loadConnections } from '../platform/config.ts';
 import type { RunningHttpServer } from '../platform/graphql-http.ts';
-import { KEY_ALGORITHMS, keyNames, loadKeyPair, type KeyStoreOptions } from '../platform/keys.ts';
+import { KEY_ALGORITHMS, keyNames, loadKeyPair, loadSecretKey, type KeyStoreOptions } from '../platform/keys.ts';
 import { loadFieldKeys } from '../security/field-encryption.ts';
 import { logger } from '../platform/log.ts';
 import { exitOnUnhandledErrors } from './crash-policy.ts';
@@ -82,6 +82,7 @@ async function run(): Promise<Running | undefined> {
       if (!production) await loadKeyPair(keys, keyNames.devIssuer, KEY_ALGORITHMS.devIssuer);
       await loadKeyPair(keys, keyNames.gatewayIdentity, KEY_ALGORITHMS.gatewayIdentity);
       await loadKeyPair(keys, keyNames.auditCheckpoint, KEY_ALGORITHMS.auditCheckpoint);
+      loadSecretKey(keys, keyNames.cohortCursor);
       loadFieldKeys(keys.dir, true);
       const clients: Record<string, unknown> = {};
       for (const c of fhirConnections(connections))

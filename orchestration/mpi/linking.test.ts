@@ -161,6 +161,24 @@ test('a record sent again unchanged is not decided again: one CREATED in its his
   assert.deepEqual(await golden(), stored, 'the golden record is not rewritten');
 });
 
+test('a state older than the stored one (a replayed or late message) changes nothing; the same data later is unchanged', async () => {
+  const at = (lastUpdated: string, family: string) =>
+    ada('epic-main', 'L1', { family, given: ['Wilhelmina'], ssn: '577220011', birthDate: '1958-06-14', lastUpdated });
+  const first = await linkSourceRecord(t.db, at('2026-03-01T10:00:00Z', 'Trelawney'), t.protection);
+  const renamed = await linkSourceRecord(t.db, at('2026-03-02T10:00:00Z', 'Ashcombe'), t.protection);
+  assert.equal(renamed.goldenId, first.goldenId);
+  const history = async () => (await linkHistory(t.db, 'epic-main', 'L1')).map((e) => e.action);
+  const before = await history();
+  // The older message arrives again: the newer name stays, nothing is written.
+  const late = await linkSourceRecord(t.db, at('2026-03-01T10:00:00Z', 'Trelawney'), t.protection);
+  assert.equal(late.goldenId, first.goldenId);
+  // The newer data sent again at a later time: still the same record, nothing decided again.
+  await linkSourceRecord(t.db, at('2026-03-05T08:00:00Z', 'Ashcombe'), t.protection);
+  assert.deepEqual(await history(), before);
+  const golden = (await goldenByIds(t.db, [first.goldenId], t.protection)).get(first.goldenId)!;
+  assert.equal(golden.name?.family, 'Ashcombe');
+});
+
 test('an update re-evaluates an automatic link; an unchanged record keeps it', async () => {
   const x = await linkSourceRecord(
     t.db,
@@ -202,9 +220,10 @@ test('an update re-evaluates an automatic link; an unchanged record keeps it', a
   );
   assert.notEqual(moved.goldenId, x.goldenId);
   const history = await linkHistory(t.db, 'cerner-main', 'U1');
+  // The same data with only a later lastUpdated ("again") is unchanged: no UPDATED event.
   assert.deepEqual(
     history.map((e) => e.action),
-    ['CREATED', 'UPDATED', 'REMATCHED'],
+    ['CREATED', 'REMATCHED'],
   );
   assert.equal(history.at(-1)?.previousGoldenId, x.goldenId);
   assert.deepEqual(

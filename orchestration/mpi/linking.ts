@@ -222,8 +222,9 @@ export async function storedRecords(
  * The outcome of a record sent again exactly as stored (the same demographics, hence the same
  * features): its current link, decided again by nobody. Nothing is written, so a restart or a
  * re-sync over unchanged sources leaves links, history, review queue and golden ids as they were.
- * Compared canonically: jsonb reorders keys, and a protected identifier's ciphertext differs for
- * the same value. Undefined when the record is new, deleted, or changed.
+ * A record older than the stored one (by lastUpdated) changes nothing either. Compared canonically:
+ * jsonb reorders keys, and a protected identifier's ciphertext differs for the same value.
+ * Undefined when the record is new, deleted, or changed.
  */
 export function unchangedOutcome(
   stored: Omit<StoredRecord, 'source' | 'source_patient_id'> | undefined,
@@ -231,10 +232,24 @@ export function unchangedOutcome(
   protection: IdentifierProtection,
 ): LinkOutcome | undefined {
   if (!stored?.features || !stored.demographics) return undefined;
-  const demographics = { ...stored.demographics, identifiers: protection.reveal(stored.demographics.identifiers ?? []) };
+  const current = { goldenId: stored.golden_id, created: false, decision: stored.link_state, score: stored.link_score, flags: p.flags };
+  // Older than what is stored (a replayed or late message, an overlapping re-read): the stored state stays.
+  if (isOlder(p.d.lastUpdated, stored.demographics.lastUpdated)) return current;
+  // The same data at a later time is still the same record: nothing to decide again.
+  const demographics = {
+    ...stored.demographics,
+    identifiers: protection.reveal(stored.demographics.identifiers ?? []),
+    lastUpdated: p.d.lastUpdated,
+  };
   if (canonicalJson(demographics) !== canonicalJson(p.d)) return undefined;
   if (!sameFeatures(revealStoredFeatures(protection.cipher, stored.features), p.features)) return undefined;
-  return { goldenId: stored.golden_id, created: false, decision: stored.link_state, score: stored.link_score, flags: p.flags };
+  return current;
+}
+
+/** Both times known and the first strictly before the second. */
+function isOlder(a: string | null | undefined, b: string | null | undefined): boolean {
+  const [ta, tb] = [Date.parse(a ?? ''), Date.parse(b ?? '')];
+  return Number.isFinite(ta) && Number.isFinite(tb) && ta < tb;
 }
 
 export type Candidate = {

@@ -582,7 +582,11 @@ test('a review item held by a guard says why, with the evidence and the threshol
   assert.equal((await linkBySourceRecord(t.db, 'cerner-main', 'Z1c'))?.matchReason, 'STEWARD_LINKED');
   await linkSourceRecord(
     t.db,
-    { ...ssnOnly('cerner-main', 'Z1c', 'Marchetti', 1), lastUpdated: '2026-07-07T00:00:00Z', telecom: [] },
+    {
+      ...ssnOnly('cerner-main', 'Z1c', 'Marchetti', 1),
+      lastUpdated: '2026-07-07T00:00:00Z',
+      telecom: [{ system: 'phone', value: '217-555-0177', use: 'home' }],
+    },
     t.protection,
   );
   assert.deepEqual(

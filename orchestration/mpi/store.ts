@@ -1,6 +1,7 @@
 // The MPI store, read side: golden records (following merge redirects), their links with state,
-// origin, score and evidence, lookups by identifier, cohort pages, link history and the review
-// queue. Writes live in linking.ts (automatic) and stewardship.ts (manual).
+// origin, score and evidence, lookups by identifier, link history and the review
+// queue. Writes live in linking.ts (automatic) and stewardship.ts (manual); cohort pages in
+// orchestration/cohort.
 import type { Queryable } from '../../platform/db.ts';
 import type { Address, ContactPoint, HumanName, Identifier } from '../../schema/__generated__/canonical.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
@@ -44,7 +45,7 @@ export type SourceLink = {
   readonly linkedAt: string;
 };
 
-type GoldenRow = {
+export type GoldenRow = {
   id: string;
   name: HumanName | null;
   birth_date: string | null;
@@ -68,9 +69,9 @@ const GOLDEN_COLUMNS = [
   'data_quality',
   'provenance',
 ];
-const goldenColumns = (alias: string): string => GOLDEN_COLUMNS.map((c) => `${alias}.${c}`).join(', ');
+export const goldenColumns = (alias: string): string => GOLDEN_COLUMNS.map((c) => `${alias}.${c}`).join(', ');
 
-const toGolden = (r: GoldenRow, protection: IdentifierProtection): GoldenPatient => ({
+export const toGolden = (r: GoldenRow, protection: IdentifierProtection): GoldenPatient => ({
   id: r.id,
   name: r.name,
   birthDate: r.birth_date,
@@ -169,77 +170,6 @@ export async function activeGoldenIds(db: Queryable, ids: readonly string[]): Pr
     [ids],
   );
   return new Map(rows.map((r) => [r.requested, r.id]));
-}
-
-export type CohortFilter = {
-  readonly onlyId?: string | null;
-  readonly gender?: string | null;
-  readonly birthYearFrom?: number | null;
-  readonly birthYearTo?: number | null;
-  readonly postalCodePrefix?: string | null;
-  readonly source?: string | null;
-  readonly ageOver89?: boolean | null;
-};
-
-/**
- * How the de-identified view coarsens birth years and postal codes (policies/safe-harbor.ts
- * decides; the cohort query applies it): birth years up to `oldestCategoryBirthYear` are one
- * "90 or older" category without a year, and `restrictedZip3` prefixes read `000`. Filters
- * compare these shown values, never the stored ones, so no filter selects finer than the view.
- */
-export type CohortCoarsening = {
-  readonly oldestCategoryBirthYear: number;
-  readonly restrictedZip3: readonly string[];
-};
-
-// The shown birth year (null in the "90 or older" category) and three-digit ZIP (000 for small areas, null without a US ZIP).
-const BIRTH_YEAR = `(CASE WHEN g.birth_date ~ '^[0-9]{4}' THEN substring(g.birth_date from 1 for 4)::int END)`;
-const SHOWN_BIRTH_YEAR = `(CASE WHEN ${BIRTH_YEAR} > $7 THEN ${BIRTH_YEAR} END)`;
-const POSTAL_CODE = `btrim(g.addresses->0->>'postalCode')`;
-const SHOWN_ZIP3 = `(CASE WHEN ${POSTAL_CODE} !~ '^[0-9]{5}(-?[0-9]{4})?$' THEN NULL
-  WHEN left(${POSTAL_CODE}, 3) = ANY($8::text[]) THEN '000' ELSE left(${POSTAL_CODE}, 3) END)`;
-
-/** The cohort's WHERE clause (active golden records only); parameters $1..$9 in the order of cohortParams. */
-const COHORT_WHERE = `g.status = 'ACTIVE'
-  AND ($1::uuid IS NULL OR g.id = $1::uuid)
-  AND ($2::text IS NULL OR g.gender = $2)
-  AND ($3::int IS NULL OR ${SHOWN_BIRTH_YEAR} >= $3)
-  AND ($4::int IS NULL OR ${SHOWN_BIRTH_YEAR} <= $4)
-  AND ($5::text IS NULL OR ${SHOWN_ZIP3} = $5)
-  AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM source_record s WHERE s.golden_id = g.id AND s.source = $6 AND s.deleted_at IS NULL))
-  AND ($9::boolean IS NULL OR (${BIRTH_YEAR} <= $7) = $9)`;
-const cohortParams = (f: CohortFilter, c: CohortCoarsening): unknown[] => [
-  f.onlyId ?? null,
-  f.gender ?? null,
-  f.birthYearFrom ?? null,
-  f.birthYearTo ?? null,
-  f.postalCodePrefix ?? null,
-  f.source ?? null,
-  c.oldestCategoryBirthYear,
-  c.restrictedZip3,
-  f.ageOver89 ?? null,
-];
-
-/** Golden patients of a cohort ordered by id, after the given id (keyset pagination), plus the cohort size. */
-export async function goldenPage(
-  db: Queryable,
-  protection: IdentifierProtection,
-  first: number,
-  afterId: string | undefined,
-  filter: CohortFilter,
-  coarsening: CohortCoarsening,
-): Promise<{ patients: GoldenPatient[]; hasNextPage: boolean; totalCount: number }> {
-  const params = cohortParams(filter, coarsening);
-  const { rows } = await db.query<GoldenRow>(
-    `SELECT ${goldenColumns('g')} FROM golden_patient g WHERE ${COHORT_WHERE} AND ($10::uuid IS NULL OR g.id > $10::uuid) ORDER BY g.id LIMIT $11`,
-    [...params, afterId ?? null, first + 1],
-  );
-  const total = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM golden_patient g WHERE ${COHORT_WHERE}`, params);
-  return {
-    patients: rows.slice(0, first).map((r) => toGolden(r, protection)),
-    hasNextPage: rows.length > first,
-    totalCount: total.rows[0]?.n ?? 0,
-  };
 }
 
 type LinkRow = {

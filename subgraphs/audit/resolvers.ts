@@ -1,11 +1,10 @@
 // Audit subgraph resolvers: the audit log for the security role, filtered and paged newest first,
 // counted only when the client asks for the count.
-import type { GraphQLResolveInfo, SelectionSetNode } from 'graphql';
 import type { Database } from '../../platform/db.ts';
 import { auditEventCount, auditEventPage, toFhirAuditEvent, withTrail } from '../../orchestration/audit/query.ts';
 import { hasRole } from '../../security/principal.ts';
 import { badUserInput } from '../../platform/errors.ts';
-import { cursorCodec, instant, pageSize, text } from '../shared/arguments.ts';
+import { cursorCodec, instant, pageSize, selects, text } from '../shared/arguments.ts';
 import type { Resolvers } from './__generated__/resolvers.ts';
 
 export const MAX_AUDIT_PAGE = 200;
@@ -16,14 +15,6 @@ const decodeCursor = (after: string) => {
   return { seq: seq!, recordedAt: ms ? new Date(Number(ms)).toISOString() : null };
 };
 
-/** Whether the selection (through fragments) asks for one of these fields. */
-function selects(set: SelectionSetNode | undefined, info: GraphQLResolveInfo, names: ReadonlySet<string>): boolean {
-  return (set?.selections ?? []).some((s) => {
-    if (s.kind === 'Field') return names.has(s.name.value);
-    if (s.kind === 'InlineFragment') return selects(s.selectionSet, info, names);
-    return selects(info.fragments[s.name.value]?.selectionSet, info, names);
-  });
-}
 const COUNT_FIELDS: ReadonlySet<string> = new Set(['totalCount', 'totalCountExact']);
 
 export function auditResolvers({ db }: { readonly db: Database }): Resolvers {
@@ -45,7 +36,7 @@ export function auditResolvers({ db }: { readonly db: Database }): Resolvers {
           to: instant(to, 'to'),
         });
         // Counting costs more than a page: only when asked (a field not selected is never read).
-        const wanted = info.fieldNodes.some((n) => selects(n.selectionSet, info, COUNT_FIELDS));
+        const wanted = selects(info, COUNT_FIELDS);
         const [page, count] = await Promise.all([
           auditEventPage(db, filter, size, before),
           wanted ? auditEventCount(db, filter) : { count: 0, exact: false },

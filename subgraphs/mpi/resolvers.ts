@@ -1,6 +1,7 @@
 // MPI subgraph resolvers: golden patients by id, by identifier and by page, with their linked
 // source records. Lookups are batched per request (DataLoader) and every one passes the
 // object-level check, entity lookups from the gateway included.
+import { randomBytes, createSecretKey, type KeyObject } from 'node:crypto';
 import DataLoader from 'dataloader';
 import type { AdapterConfig, AnyConnectionConfig } from '../../platform/config.ts';
 import type { Database } from '../../platform/db.ts';
@@ -8,7 +9,6 @@ import type { IdentifierProtection } from '../../security/identifier-protection.
 import {
   goldenByIds,
   goldenIdsByIdentifier,
-  goldenPage,
   linkBySourceRecord,
   linksForGolden,
   type GoldenPatient,
@@ -25,16 +25,26 @@ import {
   type SafeHarborConfig,
 } from '../../policies/safe-harbor.ts';
 import { badUserInput, ProductError } from '../../platform/errors.ts';
-import { cursorCodec, pageSize, text } from '../shared/arguments.ts';
+import {
+  COHORT_ORDER,
+  cohortCriteria,
+  cohortCursors,
+  cohortPage,
+  cursorScope,
+  snomedDescendants,
+  type CriteriaContext,
+} from '../../orchestration/cohort/cohort.ts';
+import { defaultTerminology } from '../../translation/terminology/translate.ts';
+import { loadUnitRules } from '../../translation/units.ts';
+import { pageSize, selects, text } from '../shared/arguments.ts';
 import { perRequest, type SubgraphContext } from '../shared/context.ts';
 import { launchPatient } from '../shared/launch-context.ts';
 import type { Resolvers } from './__generated__/resolvers.ts';
 import { SOURCE_RECORD_ID, stewardResolvers } from './steward-resolvers.ts';
 
 export const MAX_PAGE_SIZE = 100;
+const COUNT_FIELDS: ReadonlySet<string> = new Set(['totalCount', 'totalCountIsEstimate', 'countSuppressed']);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-const cursors = cursorCodec('golden', (id) => UUID.test(id));
 
 export type MpiDependencies = {
   readonly db: Database;
@@ -43,6 +53,11 @@ export type MpiDependencies = {
   readonly connections: readonly AnyConnectionConfig[];
   /** The de-identified view's rules (config/safe-harbor.json when absent). */
   readonly safeHarbor?: SafeHarborConfig;
+  /**
+   * HMAC key of cohort cursors (key store: cohort-cursor). Without one, a key of this process's own:
+   * its cursors are then refused by other processes and after a restart.
+   */
+  readonly cursorKey?: KeyObject;
 };
 
 const currentYear = (): number => new Date().getUTCFullYear();
@@ -50,6 +65,15 @@ const currentYear = (): number => new Date().getUTCFullYear();
 export function mpiResolvers({ db, protection, adapters, connections, ...deps }: MpiDependencies): Resolvers {
   const safeHarbor = deps.safeHarbor ?? loadSafeHarbor();
   const restrictedZip3 = [...safeHarbor.restrictedZip3];
+  const cursors = cohortCursors(deps.cursorKey ?? createSecretKey(randomBytes(32)));
+  // Read once, on the first clinical filter: the concept maps and unit rules the store was written with.
+  let clinicalRules: Pick<CriteriaContext, 'units' | 'descendants'> | undefined;
+  const criteriaContext = (deidentified: boolean): CriteriaContext => ({
+    ...(clinicalRules ??= { units: loadUnitRules(), descendants: snomedDescendants(defaultTerminology()) }),
+    deidentified,
+    sources: new Set(connections.map((c) => c.id)),
+    today: new Date().toISOString().slice(0, 10),
+  });
   const recordTypeBySource = new Map(connections.map((c) => [c.id, adapters.find((a) => a.name === c.adapter)?.recordType]));
   const goldenLoader = (ctx: SubgraphContext) =>
     perRequest(
@@ -126,36 +150,45 @@ export function mpiResolvers({ db, protection, adapters, connections, ...deps }:
         return found[0] ?? null;
       },
       patientsByIdentifier: (_p, { system, value }, ctx) => patientsByIdentifier(system, value, ctx),
-      async patients(_p, { filter, first, after }, ctx) {
+      async patients(_p, { filter, first, after, orderBy }, ctx, info) {
         const size = pageSize(first, 20, MAX_PAGE_SIZE);
-        const afterId = after ? cursors.decode(after) : undefined;
-        if (filter?.postalCodePrefix != null && !/^\d{3}$/.test(filter.postalCodePrefix))
-          throw badUserInput('`filter.postalCodePrefix` must be three digits', 'filter');
+        // Analysts filter and sort on what they see; their cursors are theirs (the view is part of what a cursor is bound to).
+        const deidentified = !mayIdentifyPatients(ctx.principal);
         text(filter?.gender, 'filter.gender');
         text(filter?.source, 'filter.source');
-        const none = { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
+        // Update times are dates the de-identified view does not show (and a cursor would carry them).
+        if (deidentified && orderBy === COHORT_ORDER.updatedAt)
+          throw badUserInput('`orderBy` UPDATED_AT is finer than the de-identified view', 'orderBy');
+        const criteria = cohortCriteria(filter, criteriaContext(deidentified));
+        const scope = cursorScope(filter, orderBy, deidentified ? 'deidentified' : 'identified');
+        const position = after ? cursors.decode(scope, after) : null;
+        const none = { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCountIsEstimate: false };
         if (!mayAccessPatients(ctx.principal)) return { ...none, totalCount: 0, countSuppressed: false };
         // A token bound to one patient (SMART launch context) pages through that patient only, or nobody when the MPI does not know them.
         const launch = await launchPatient(ctx, db);
         if (launch === null) return { ...none, totalCount: 0, countSuppressed: false };
-        const page = await goldenPage(
-          db,
-          protection,
-          size,
-          afterId,
-          { ...filter, onlyId: launch },
-          { oldestCategoryBirthYear: oldestCategoryBirthYear(currentYear()), restrictedZip3 },
-        );
+        const page = await cohortPage(db, protection, {
+          criteria,
+          order: orderBy,
+          deidentified,
+          coarsening: { oldestCategoryBirthYear: oldestCategoryBirthYear(currentYear()), restrictedZip3 },
+          onlyId: launch ?? null,
+          first: size,
+          after: position,
+          // Counting costs more than a page; analysts are always counted (small cells are withheld by the count).
+          count: deidentified || selects(info, COUNT_FIELDS),
+        });
         // Small cells: a caller who sees de-identified data only gets neither the count nor the members of a tiny cohort.
-        if (!mayIdentifyPatients(ctx.principal) && deidentifiedCount(page.totalCount, safeHarbor.minimumCount) === null)
+        if (deidentified && deidentifiedCount(page.totalCount, safeHarbor.minimumCount) === null)
           return { ...none, totalCount: null, countSuppressed: true };
-        for (const p of page.patients) goldenLoader(ctx).prime(p.id, p);
-        const edges = page.patients.map((node) => ({ cursor: cursors.encode(node.id), node }));
+        for (const m of page.members) goldenLoader(ctx).prime(m.patient.id, m.patient);
+        const edges = page.members.map((m) => ({ cursor: cursors.encode(scope, m.position), node: m.patient }));
         return {
           edges,
           pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null },
           totalCount: page.totalCount,
           countSuppressed: false,
+          totalCountIsEstimate: page.totalCountIsEstimate,
         };
       },
     },

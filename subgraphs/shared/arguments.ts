@@ -1,5 +1,6 @@
 // Argument checks shared by every subgraph's resolvers: malformed input is BAD_USER_INPUT naming
 // the argument, before any work is done.
+import type { GraphQLResolveInfo, SelectionSetNode } from 'graphql';
 import { badUserInput } from '../../platform/errors.ts';
 
 const MAX_TEXT = 256;
@@ -39,3 +40,15 @@ export function cursorCodec(kind: string, valid: (key: string) => boolean) {
     },
   };
 }
+
+function selectsIn(set: SelectionSetNode | undefined, info: GraphQLResolveInfo, names: ReadonlySet<string>): boolean {
+  return (set?.selections ?? []).some((s) => {
+    if (s.kind === 'Field') return names.has(s.name.value);
+    if (s.kind === 'InlineFragment') return selectsIn(s.selectionSet, info, names);
+    return selectsIn(info.fragments[s.name.value]?.selectionSet, info, names);
+  });
+}
+
+/** Whether the field being resolved selects (through fragments) one of these fields: costly ones are computed only when asked. */
+export const selects = (info: GraphQLResolveInfo, names: ReadonlySet<string>): boolean =>
+  info.fieldNodes.some((n) => selectsIn(n.selectionSet, info, names));

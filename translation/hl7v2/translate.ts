@@ -8,7 +8,7 @@ import { rawField } from '../../protocol/hl7v2/message.ts';
 import { error, result, warning, type TranslationIssue, type Translated } from '../issues.ts';
 import { translateClinical } from './clinical.ts';
 import { HL7_EFFECTS, type Hl7Effect, type Hl7Translation, type Hl7TranslationContext, type TranslateHl7 } from './contract.ts';
-import { cx, repetitions } from './datatypes.ts';
+import { cx, dateTime, repetitions } from './datatypes.ts';
 import { sourcePatientIdOf, translatePatient, type Authorities } from './patient.ts';
 
 const UPSERT: ReadonlySet<string> = new Set(['A01', 'A04', 'A05', 'A08', 'A28', 'A31']);
@@ -59,9 +59,13 @@ export const translateHl7: TranslateHl7 = (message: Hl7Message, context: Hl7Tran
   if (distinct.size > 1 && effect === HL7_EFFECTS.clinical)
     issues.push(error('PID[2]', 'results for several patients in one message are not supported; send one patient per message'));
 
-  const { sourcePatientId, patient } = first
+  const { sourcePatientId, patient: stated } = first
     ? translatePatient(first.pid, first.related, message.delimiters, authorities, issues)
     : { sourcePatientId: null, patient: null };
+  // The message's time (MSH-7) dates the patient as stated: the MPI ignores a state older than the one it holds
+  // (a replayed or late message never brings old demographics back).
+  const sentAt = dateTime(h.dateTime, context.timeZone, 'MSH-7', []); // a message time read without issue: not the patient's data
+  const patient = stated && sentAt ? { ...stated, meta: { lastUpdated: sentAt.instant } } : stated;
 
   let mergedPatientId: string | undefined;
   if (effect === HL7_EFFECTS.mergePatients) {

@@ -58,6 +58,19 @@ export type ClosedReviewCode =
   /** The item's source record has been linked elsewhere or deleted since. */
   | 'RECORD_MOVED';
 
+/** A condition (problem or diagnosis) recorded in the period. */
+export type ConditionCriterion = {
+  codes: Array<Scalars['String']['input']>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  /**
+   * http://hl7.org/fhir/sid/icd-10-cm: `codes` are code prefixes (E11 selects E11.9, E11.65, ...);
+   * http://snomed.info/sct: a code selects itself and its descendants as the concept maps define them
+   * (config/concept-maps: codes mapped to it as wider or subsumes). Any other system is refused.
+   */
+  system: Scalars['String']['input'];
+  to?: InputMaybe<Scalars['String']['input']>;
+};
+
 /** A phone number or email address (FHIR ContactPoint). */
 export type ContactPoint = {
   __typename?: 'ContactPoint';
@@ -244,6 +257,13 @@ export type MatchThresholds = {
   review: Scalars['Float']['output'];
 };
 
+/** A medication (request, administration or statement) with one of these RxNorm codes, in the period. */
+export type MedicationCriterion = {
+  codes: Array<Scalars['String']['input']>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+};
+
 export type MergeResult = {
   __typename?: 'MergeResult';
   changed: Scalars['Boolean']['output'];
@@ -377,6 +397,20 @@ export type NotDuplicateResult = {
   patients: Array<Patient>;
 };
 
+/** An observation with this LOINC code, optionally a value range, in the period. */
+export type ObservationCriterion = {
+  /** A LOINC code (check digit verified). */
+  code: Scalars['String']['input'];
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+  /** The unit the range is in (UCUM or a known spelling); must be the code's stored unit. Required for a range on a code without one. */
+  unit?: InputMaybe<Scalars['String']['input']>;
+  /** At least this value, in the code's stored unit (config/units.json `preferred`; values sent in other units were converted). */
+  valueFrom?: InputMaybe<Scalars['Float']['input']>;
+  /** At most this value (as `valueFrom`). */
+  valueTo?: InputMaybe<Scalars['Float']['input']>;
+};
+
 export type PageInfo = {
   __typename?: 'PageInfo';
   endCursor: Maybe<Scalars['String']['output']>;
@@ -446,6 +480,8 @@ export type PatientConnection = {
    * default, so 1 to 10 are withheld), and no members either. Zero is shown.
    */
   totalCount: Maybe<Scalars['Int']['output']>;
+  /** True when `totalCount` is the planner's estimate: cohorts above 10,000 are counted exactly only up to there. */
+  totalCountIsEstimate: Scalars['Boolean']['output'];
 };
 
 export type PatientEdge = {
@@ -478,21 +514,48 @@ export type PatientFieldsResult = {
 };
 
 /**
- * A cohort: every condition must hold. Birth years and postal codes compare the values the
- * de-identified view shows (`Patient.birthYear`, `Patient.postalCodePrefix`), never finer ones.
+ * A cohort. The fields set in one filter hold together (AND); `and`, `or` and `not` compose filters.
+ * De-identified callers (analysts) filter on what they are shown: birth years, three-digit ZIPs, and
+ * dates given as years (YYYY). Clinical criteria read the merged clinical view (every live source
+ * record of the patient; items withdrawn as entered-in-error or no longer returned by the source are
+ * left out). A filter that cannot mean what it says (unknown code system, gender or source, an
+ * inverted range, an empty `and` or `or`) is BAD_USER_INPUT naming the argument (`filter.or[1].gender`).
+ * Dates: YYYY, YYYY-MM, YYYY-MM-DD (UTC) or an instant; `from` is the start of the period it names, `to` its end.
  */
 export type PatientFilter = {
+  /** At least this age in whole years today (de-identified callers: years since the shown birth year). */
+  ageFrom?: InputMaybe<Scalars['Int']['input']>;
   /** true: only the "90 or older" category; false: only patients known to be younger. */
   ageOver89?: InputMaybe<Scalars['Boolean']['input']>;
+  /** At most this age in whole years today (as `ageFrom`). */
+  ageTo?: InputMaybe<Scalars['Int']['input']>;
+  /** Every one of these filters holds (not empty). */
+  and?: InputMaybe<Array<PatientFilter>>;
+  /** Born on or after this date (a partial birth date counts as its first day). Not for de-identified callers. */
+  birthDateFrom?: InputMaybe<Scalars['String']['input']>;
+  /** Born on or before the end of this date's period. Not for de-identified callers. */
+  birthDateTo?: InputMaybe<Scalars['String']['input']>;
   /** At least this `birthYear`. Patients in the "90 or older" category have none: select them with `ageOver89`. */
   birthYearFrom?: InputMaybe<Scalars['Int']['input']>;
   /** At most this `birthYear` (the "90 or older" category excluded, as above). */
   birthYearTo?: InputMaybe<Scalars['Int']['input']>;
+  condition?: InputMaybe<ConditionCriterion>;
+  /** An encounter starting in this period. */
+  encounter?: InputMaybe<PeriodCriterion>;
+  /** male, female, other or unknown. */
   gender?: InputMaybe<Scalars['String']['input']>;
+  medication?: InputMaybe<MedicationCriterion>;
+  /** This filter does not hold. */
+  not?: InputMaybe<PatientFilter>;
+  observation?: InputMaybe<ObservationCriterion>;
+  /** At least one of these filters holds (not empty). */
+  or?: InputMaybe<Array<PatientFilter>>;
   /** Three digits, as `Patient.postalCodePrefix` shows them: `000` selects every area of 20,000 people or fewer. */
   postalCodePrefix?: InputMaybe<Scalars['String']['input']>;
-  /** Only patients with a record at this source connection. */
+  /** Only patients with a record at this source connection (a configured connection id). */
   source?: InputMaybe<Scalars['String']['input']>;
+  /** Golden record changed at or after this date or instant. */
+  updatedSince?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** The link of one source record to this golden patient. */
@@ -512,6 +575,23 @@ export type PatientLink = {
   state: LinkState;
 };
 
+/** How a page of patients is ordered; the id breaks ties, so the order is total. */
+export type PatientOrder =
+  /** Birth date, unknown last (de-identified callers: the shown birth year, the "90 or older" category first). */
+  | 'BIRTH_DATE'
+  | 'ID'
+  /**
+   * When the golden record last changed: a patient changed while paging moves to the end and is shown
+   * again there. Not for de-identified callers (update times are dates their view does not show).
+   */
+  | 'UPDATED_AT';
+
+/** A period (dates as in PatientFilter). */
+export type PeriodCriterion = {
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+};
+
 export type Query = {
   __typename?: 'Query';
   /** Data stewards: every link change of one source record (id as in `SourceRecord.id`, e.g. `epic-main:E123`), oldest first. */
@@ -526,7 +606,13 @@ export type Query = {
    * one of them: ask `patientsByIdentifier`.
    */
   patientByIdentifier: Maybe<Patient>;
-  /** Golden patients, Relay-style, optionally a cohort (filter). `first` is at most 100; totalCount counts the whole cohort (withheld from analysts below 11: `countSuppressed`). */
+  /**
+   * Golden patients, Relay-style, optionally a cohort (filter), in a stable order (orderBy, then id).
+   * `first` is at most 100. Cursors are opaque and signed: one is valid only with the filter and order
+   * it was returned for. Paging is keyset: patients added meanwhile appear once if they sort after
+   * the page, none is shown twice, and a merged-away patient is answered by its survivor once.
+   * totalCount counts the whole cohort (withheld from analysts below 11: `countSuppressed`).
+   */
   patients: PatientConnection;
   /** Every golden patient (the caller may see) linked to a source record carrying this identifier, first linked first; at most 100. */
   patientsByIdentifier: Array<Patient>;
@@ -555,6 +641,7 @@ export type QueryPatientsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<PatientFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  orderBy?: InputMaybe<PatientOrder>;
 };
 
 
@@ -747,6 +834,7 @@ export type ResolversTypes = {
   ClosedReview: ResolverTypeWrapper<ClosedReview>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   ClosedReviewCode: ClosedReviewCode;
+  ConditionCriterion: ConditionCriterion;
   ContactPoint: ResolverTypeWrapper<ContactPoint>;
   ContactPointInput: ContactPointInput;
   FieldProvenance: ResolverTypeWrapper<FieldProvenanceModel>;
@@ -764,10 +852,12 @@ export type ResolversTypes = {
   MatchReason: ResolverTypeWrapper<MatchReason>;
   MatchReasonCode: MatchReasonCode;
   MatchThresholds: ResolverTypeWrapper<MatchThresholds>;
+  MedicationCriterion: MedicationCriterion;
   MergeResult: ResolverTypeWrapper<MergeResultModel>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   NotDuplicateResult: ResolverTypeWrapper<NotDuplicateResultModel>;
+  ObservationCriterion: ObservationCriterion;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Patient: ResolverTypeWrapper<GoldenPatient>;
   PatientConnection: ResolverTypeWrapper<Omit<PatientConnection, 'edges'> & { edges: Array<ResolversTypes['PatientEdge']> }>;
@@ -776,6 +866,8 @@ export type ResolversTypes = {
   PatientFieldsResult: ResolverTypeWrapper<PatientFieldsResultModel>;
   PatientFilter: PatientFilter;
   PatientLink: ResolverTypeWrapper<PatientLinkModel>;
+  PatientOrder: PatientOrder;
+  PeriodCriterion: PeriodCriterion;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ReviewDecision: ReviewDecision;
   ReviewItem: ResolverTypeWrapper<ReviewItemModel>;
@@ -794,6 +886,7 @@ export type ResolversParentTypes = {
   AddressInput: AddressInput;
   ClosedReview: ClosedReview;
   ID: Scalars['ID']['output'];
+  ConditionCriterion: ConditionCriterion;
   ContactPoint: ContactPoint;
   ContactPointInput: ContactPointInput;
   FieldProvenance: FieldProvenanceModel;
@@ -807,10 +900,12 @@ export type ResolversParentTypes = {
   MatchEvidence: MatchEvidence;
   MatchReason: MatchReason;
   MatchThresholds: MatchThresholds;
+  MedicationCriterion: MedicationCriterion;
   MergeResult: MergeResultModel;
   Int: Scalars['Int']['output'];
   Mutation: Record<PropertyKey, never>;
   NotDuplicateResult: NotDuplicateResultModel;
+  ObservationCriterion: ObservationCriterion;
   PageInfo: PageInfo;
   Patient: GoldenPatient;
   PatientConnection: Omit<PatientConnection, 'edges'> & { edges: Array<ResolversParentTypes['PatientEdge']> };
@@ -819,6 +914,7 @@ export type ResolversParentTypes = {
   PatientFieldsResult: PatientFieldsResultModel;
   PatientFilter: PatientFilter;
   PatientLink: PatientLinkModel;
+  PeriodCriterion: PeriodCriterion;
   Query: Record<PropertyKey, never>;
   ReviewItem: ReviewItemModel;
   ReviewItemConnection: Omit<ReviewItemConnection, 'edges'> & { edges: Array<ResolversParentTypes['ReviewItemEdge']> };
@@ -968,6 +1064,7 @@ export type PatientConnectionResolvers<ContextType = SubgraphContext, ParentType
   edges?: Resolver<Array<ResolversTypes['PatientEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
   totalCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  totalCountIsEstimate?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
 export type PatientEdgeResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['PatientEdge'] = ResolversParentTypes['PatientEdge']> = {
@@ -997,7 +1094,7 @@ export type QueryResolvers<ContextType = SubgraphContext, ParentType extends Res
   linkHistory?: Resolver<Array<ResolversTypes['LinkEvent']>, ParentType, ContextType, RequireFields<QueryLinkHistoryArgs, 'sourceRecordId'>>;
   patient?: Resolver<Maybe<ResolversTypes['Patient']>, ParentType, ContextType, RequireFields<QueryPatientArgs, 'id'>>;
   patientByIdentifier?: Resolver<Maybe<ResolversTypes['Patient']>, ParentType, ContextType, RequireFields<QueryPatientByIdentifierArgs, 'system' | 'value'>>;
-  patients?: Resolver<ResolversTypes['PatientConnection'], ParentType, ContextType, RequireFields<QueryPatientsArgs, 'first'>>;
+  patients?: Resolver<ResolversTypes['PatientConnection'], ParentType, ContextType, RequireFields<QueryPatientsArgs, 'first' | 'orderBy'>>;
   patientsByIdentifier?: Resolver<Array<ResolversTypes['Patient']>, ParentType, ContextType, RequireFields<QueryPatientsByIdentifierArgs, 'system' | 'value'>>;
   reviewQueue?: Resolver<ResolversTypes['ReviewItemConnection'], ParentType, ContextType, RequireFields<QueryReviewQueueArgs, 'first'>>;
 };

@@ -1,0 +1,185 @@
+// Cohort filters against a real database: each criterion selects exactly the expected members of a
+// small population with traps (the same code in another system, an entered-in-error item, a value
+// sent in another unit, a merged patient); bad filters are BAD_USER_INPUT naming the argument.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { ProductError } from '../../platform/errors.ts';
+import { buildTerminology } from '../../translation/terminology/translate.ts';
+import { loadUnitRules } from '../../translation/units.ts';
+import type { MpiTestDb } from '../mpi/test-helpers.ts';
+import { cohortCriteria, type CriteriaContext, type PatientFilterInput } from './criteria.ts';
+import { snomedDescendants } from './descendants.ts';
+import { COHORT_ORDER, cohortPage } from './page.ts';
+import { buildFixture, CERNER, EPIC, openCohortTestDb, type Fixture } from './test-helpers.ts';
+
+let t: MpiTestDb;
+let f: Fixture;
+before(async () => {
+  t = await openCohortTestDb();
+  f = await buildFixture(t);
+});
+after(() => t.close());
+
+// A SNOMED CT hierarchy as a deployment would add it: type 2 diabetes mellitus under diabetes mellitus.
+const hierarchy = buildTerminology([
+  {
+    file: 'test',
+    canonical: 'urn:test|1',
+    map: {
+      resourceType: 'ConceptMap',
+      id: 'snomed-hierarchy',
+      url: 'urn:test',
+      version: '1',
+      status: 'active',
+      group: [
+        {
+          source: 'http://snomed.info/sct',
+          target: 'http://snomed.info/sct',
+          element: [{ code: '44054006', target: [{ code: '73211009', equivalence: 'wider' }] }],
+        },
+      ],
+    },
+  },
+]);
+
+const ctx = (deidentified = false): CriteriaContext => ({
+  deidentified,
+  sources: new Set([EPIC, CERNER]),
+  units: loadUnitRules(),
+  descendants: snomedDescendants(hierarchy),
+  today: '2026-12-05',
+});
+const coarsening = { oldestCategoryBirthYear: 1936, restrictedZip3: ['036'] };
+
+async function members(filter: PatientFilterInput, deidentified = false): Promise<string[]> {
+  const page = await cohortPage(t.db, t.protection, {
+    criteria: cohortCriteria(filter, ctx(deidentified)),
+    order: COHORT_ORDER.id,
+    deidentified,
+    coarsening,
+    onlyId: null,
+    first: 100,
+    after: null,
+  });
+  assert.equal(page.totalCount, page.members.length);
+  const names = new Map(Object.entries(f).map(([k, v]) => [v, k]));
+  return page.members.map((m) => names.get(m.patient.id) ?? m.patient.id).sort();
+}
+
+const ICD = 'http://hl7.org/fhir/sid/icd-10-cm';
+const SCT = 'http://snomed.info/sct';
+
+test('demographic filters: gender, birth dates, ages, postal code prefix, source, updated since', async () => {
+  assert.deepEqual(await members({}), ['ann', 'bob', 'cara', 'eve']);
+  assert.deepEqual(await members({ gender: 'female' }), ['ann', 'cara', 'eve']);
+  assert.deepEqual(await members({ birthDateFrom: '1985', birthDateTo: '1995' }), ['bob', 'eve']);
+  assert.deepEqual(await members({ birthDateFrom: '1985-01-02' }), ['cara', 'eve']);
+  // On 2026-12-05: ann 66, bob 41, cara 26, eve 36.
+  assert.deepEqual(await members({ ageFrom: 30, ageTo: 50 }), ['bob', 'eve']);
+  assert.deepEqual(await members({ ageFrom: 66 }), ['ann']);
+  assert.deepEqual(await members({ ageTo: 26 }), ['cara']);
+  assert.deepEqual(await members({ postalCodePrefix: '606' }), ['ann', 'cara']);
+  // eve's own record is Cerner's; dan's Epic record moved to her with the merge.
+  assert.deepEqual(await members({ source: CERNER }), ['cara', 'eve']);
+  assert.deepEqual(await members({ source: EPIC }), ['ann', 'bob', 'eve']);
+  assert.deepEqual(await members({ updatedSince: '2000' }), ['ann', 'bob', 'cara', 'eve']);
+  assert.deepEqual(await members({ updatedSince: '2999' }), []);
+});
+
+test('conditions: ICD-10-CM prefixes (not the same code in another system), SNOMED CT with descendants, merged and retired records', async () => {
+  assert.deepEqual(await members({ condition: { system: ICD, codes: ['E11'] } }), ['ann', 'eve']);
+  assert.deepEqual(await members({ condition: { system: ICD, codes: ['E1'] } }), ['ann', 'eve']);
+  assert.deepEqual(await members({ condition: { system: ICD, codes: ['E11.65'] } }), []);
+  assert.deepEqual(await members({ condition: { system: ICD, codes: ['E11.9'], from: '2025' } }), ['ann']);
+  assert.deepEqual(await members({ condition: { system: SCT, codes: ['44054006'] } }), ['cara']);
+  assert.deepEqual(await members({ condition: { system: SCT, codes: ['73211009'] } }), ['cara']);
+  // cara's I10 was retired (no longer returned by her source).
+  assert.deepEqual(await members({ condition: { system: ICD, codes: ['I10'] } }), []);
+});
+
+test('observations: a LOINC code, a value range in the stored unit, a date window; withdrawn items left out', async () => {
+  assert.deepEqual(await members({ observation: { code: '4548-4' } }), ['ann', 'cara']);
+  // cara's 10 % was entered in error: only ann is above 9.
+  assert.deepEqual(await members({ observation: { code: '4548-4', valueFrom: 9 } }), ['ann']);
+  assert.deepEqual(await members({ observation: { code: '4548-4', valueFrom: 5, valueTo: 7 } }), ['cara']);
+  // bob's 8 mmol/L is 144 mg/dL in the store.
+  assert.deepEqual(await members({ observation: { code: '2345-7', valueFrom: 140, unit: 'mg/dL' } }), ['bob']);
+  assert.deepEqual(await members({ observation: { code: '2345-7', valueTo: 130 } }), []);
+  assert.deepEqual(await members({ observation: { code: '4548-4', from: '2026-06-01', to: '2026-06-01' } }), ['ann']);
+  assert.deepEqual(await members({ observation: { code: '4548-4', from: '2026-07' } }), []);
+});
+
+test('medications (RxNorm) and encounters in a period', async () => {
+  assert.deepEqual(await members({ medication: { codes: ['860975'] } }), ['cara']);
+  assert.deepEqual(await members({ medication: { codes: ['860975'], to: '2026-01' } }), []);
+  assert.deepEqual(await members({ encounter: { from: '2026-03', to: '2026-03' } }), ['ann']);
+  assert.deepEqual(await members({ encounter: { from: '2026-04' } }), []);
+});
+
+test('AND, OR and NOT compose; NOT of an unknown value counts as not matching', async () => {
+  assert.deepEqual(await members({ and: [{ gender: 'female' }, { condition: { system: ICD, codes: ['E11'] } }] }), ['ann', 'eve']);
+  assert.deepEqual(await members({ or: [{ gender: 'male' }, { medication: { codes: ['860975'] } }] }), ['bob', 'cara']);
+  assert.deepEqual(await members({ not: { gender: 'female' } }), ['bob']);
+  assert.deepEqual(await members({ gender: 'female', not: { observation: { code: '4548-4' } } }), ['eve']);
+  assert.deepEqual(await members({ not: { or: [{ source: EPIC }, { postalCodePrefix: '606' }] } }), []);
+});
+
+test('de-identified callers filter on what they see: years, not dates', async () => {
+  assert.deepEqual(await members({ ageFrom: 30, ageTo: 50 }, true), ['bob', 'eve']);
+  assert.deepEqual(await members({ observation: { code: '4548-4', from: '2026' } }, true), ['ann', 'cara']);
+  const refused = (filter: PatientFilterInput, argument: string) =>
+    assert.throws(
+      () => cohortCriteria(filter, ctx(true)),
+      (e: ProductError) => e.code === 'BAD_USER_INPUT' && e.details?.argument === argument,
+      argument,
+    );
+  refused({ birthDateFrom: '1960-05-10' }, 'filter.birthDateFrom');
+  refused({ observation: { code: '4548-4', from: '2026-06-01' } }, 'filter.observation.from');
+  refused({ updatedSince: '2026-12-01' }, 'filter.updatedSince');
+});
+
+test('bad filters are BAD_USER_INPUT naming the argument, never an empty cohort', () => {
+  const cases: [PatientFilterInput, string][] = [
+    [{ gender: 'F' }, 'filter.gender'],
+    [{ source: 'nowhere' }, 'filter.source'],
+    [{ ageFrom: 50, ageTo: 30 }, 'filter.ageTo'],
+    [{ birthYearFrom: 2000, birthYearTo: 1990 }, 'filter.birthYearTo'],
+    [{ birthDateFrom: '1990-02-30' }, 'filter.birthDateFrom'],
+    [{ and: [] }, 'filter.and'],
+    [{ or: [] }, 'filter.or'],
+    [{ or: [{ gender: 'male' }, { condition: { system: 'http://example.org/codes', codes: ['X'] } }] }, 'filter.or[1].condition.system'],
+    [{ condition: { system: ICD, codes: [] } }, 'filter.condition.codes'],
+    [{ condition: { system: ICD, codes: ['E11', 'e11'] } }, 'filter.condition.codes[1]'],
+    [{ condition: { system: SCT, codes: ['44054007'] } }, 'filter.condition.codes[0]'],
+    [{ observation: { code: '4548-5' } }, 'filter.observation.code'],
+    [{ observation: { code: '4548-4', valueFrom: 9, valueTo: 7 } }, 'filter.observation.valueTo'],
+    [{ observation: { code: '2345-7', valueFrom: 7, unit: 'mmol/L' } }, 'filter.observation.unit'],
+    [{ observation: { code: '4548-4', from: '2026-06', to: '2026-05' } }, 'filter.observation.to'],
+    [{ medication: { codes: ['metformin'] } }, 'filter.medication.codes[0]'],
+    [{ not: { encounter: { from: 'yesterday' } } }, 'filter.not.encounter.from'],
+    [{ postalCodePrefix: '6060' }, 'filter.postalCodePrefix'],
+  ];
+  for (const [filter, argument] of cases)
+    assert.throws(
+      () => cohortCriteria(filter, ctx()),
+      (e: ProductError) => e.code === 'BAD_USER_INPUT' && e.details?.argument === argument,
+      `${JSON.stringify(filter)} names ${argument}`,
+    );
+});
+
+test('totalCount is exact up to the bound, then estimated and flagged', async () => {
+  const request = {
+    criteria: cohortCriteria({}, ctx()),
+    order: COHORT_ORDER.id,
+    deidentified: false,
+    coarsening,
+    onlyId: null,
+    first: 2,
+    after: null,
+  };
+  const exact = await cohortPage(t.db, t.protection, { ...request, countBound: 4 });
+  assert.deepEqual([exact.totalCount, exact.totalCountIsEstimate, exact.members.length, exact.hasNextPage], [4, false, 2, true]);
+  const estimated = await cohortPage(t.db, t.protection, { ...request, countBound: 3 });
+  assert.equal(estimated.totalCountIsEstimate, true);
+  assert.ok(estimated.totalCount >= 4, `estimate ${estimated.totalCount} is above the bound`);
+});
