@@ -23,6 +23,8 @@ export const clinicalViewPolicies = {
     procedures: allOf(clinicianForTreatment, scopeToRead('Procedure')),
     diagnosticReports: allOf(clinicianForTreatment, scopeToRead('DiagnosticReport')),
     encounters: allOf(clinicianForTreatment, scopeToRead('Encounter')),
+    orders: allOf(clinicianForTreatment, scopeToRead('ServiceRequest')),
+    immunizations: allOf(clinicianForTreatment, scopeToRead('Immunization')),
   },
   ClinicalItemConnection: { edges: r, nodes: r, pageInfo: r },
   ClinicalItemEdge: { cursor: r, node: r },

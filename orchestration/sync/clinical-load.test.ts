@@ -63,11 +63,20 @@ test('every clinical resource of the linked patients is stored or quarantined, f
     assert.equal(report.failed, undefined, `${report.source}: ${report.failed}`);
     const clinical = report.clinical!;
     const offered = await clients.get(report.source)!.searchableTypes();
-    // Each type the store keeps is loaded or skipped, and skipped only when the server does not offer it.
+    // Each type the store keeps is loaded or skipped, and skipped only when the connection's scope does
+    // not grant it (the simulated EHRs serve no ServiceRequest or Immunization, so none is configured)
+    // or the server does not offer it.
+    const scope = connections.find((c) => c.id === report.source)!.scope.split(/\s+/);
     for (const type of CLINICAL_LOAD_TYPES) {
-      if (offered.has(type)) assert.ok(clinical.types[type], `${report.source} loads ${type}`);
+      if (!scope.includes(`system/${type}.rs`))
+        assert.equal(clinical.skipped[type], 'the connection scope grants no search of this type', `${report.source} skips ${type}`);
+      else if (offered.has(type)) assert.ok(clinical.types[type], `${report.source} loads ${type}`);
       else assert.match(clinical.skipped[type] ?? '', /CapabilityStatement/, `${report.source} skips ${type}`);
     }
+    assert.deepEqual(
+      CLINICAL_LOAD_TYPES.filter((type) => !scope.includes(`system/${type}.rs`)),
+      ['ServiceRequest', 'Immunization'],
+    );
     const site = sims.population.sites[report.source]!;
     const linked = new Set(
       (await rows<{ id: string }>('SELECT source_patient_id AS id FROM source_record WHERE source = $1', [report.source])).map((r) => r.id),

@@ -78,6 +78,23 @@ export type Identifier = {
   value: Scalars['String']['output'];
 };
 
+/** A vaccine given or reported (FHIR Immunization). */
+export type Immunization = {
+  __typename?: 'Immunization';
+  doseQuantity: Maybe<Quantity>;
+  id: Scalars['ID']['output'];
+  lotNumber: Maybe<Scalars['String']['output']>;
+  /** When it was given, ISO 8601 normalized to UTC. */
+  occurrence: Maybe<Scalars['String']['output']>;
+  /** false for a historical report (the sender did not give it). */
+  primarySource: Maybe<Scalars['Boolean']['output']>;
+  provenance: Provenance;
+  /** completed, not-done or entered-in-error. */
+  status: Maybe<Scalars['String']['output']>;
+  /** CVX. */
+  vaccineCode: CodeableConcept;
+};
+
 /** A medication order (FHIR MedicationRequest). */
 export type MedicationRequest = {
   __typename?: 'MedicationRequest';
@@ -121,4 +138,19 @@ export type Quantity = {
   system: Maybe<Scalars['String']['output']>;
   unit: Maybe<Scalars['String']['output']>;
   value: Maybe<Scalars['Float']['output']>;
+};
+
+/** An order for a test, imaging or a procedure (FHIR ServiceRequest). */
+export type ServiceRequest = {
+  __typename?: 'ServiceRequest';
+  /** When the order was placed, ISO 8601 normalized to UTC. */
+  authoredOn: Maybe<Scalars['String']['output']>;
+  /** LOINC, CPT or SNOMED CT. */
+  code: CodeableConcept;
+  id: Scalars['ID']['output'];
+  intent: Maybe<Scalars['String']['output']>;
+  /** Placer and filler order numbers (value and type PLAC or FILL). */
+  orderNumbers: Array<Scalars['String']['output']>;
+  provenance: Provenance;
+  status: Maybe<Scalars['String']['output']>;
 };

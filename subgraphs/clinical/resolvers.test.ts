@@ -323,3 +323,71 @@ test('statements per request are bounded whatever the number of patients', async
   // Merge redirects once, then one statement per list and arguments (observations twice: two page sizes).
   assert.deepEqual(counts, [4, 4, 4]);
 });
+
+test('orders and immunizations: merged lists of their own, each behind its SMART scope, audited', async () => {
+  const orderAndVaccine = [
+    {
+      resourceType: 'ServiceRequest',
+      id: 'sr1',
+      status: 'active',
+      intent: 'order',
+      subject: { reference: 'Patient/pe1' },
+      code: { coding: [{ system: 'http://loinc.org', code: '2345-7', display: 'Glucose' }] },
+      authoredOn: '2026-11-29T08:00:00',
+    },
+    {
+      resourceType: 'Immunization',
+      id: 'im1',
+      status: 'completed',
+      patient: { reference: 'Patient/pe1' },
+      vaccineCode: { coding: [{ system: 'http://hl7.org/fhir/sid/cvx', code: '140' }] },
+      occurrenceDateTime: '2026-10-15',
+      lotNumber: 'LOT-1',
+      doseQuantity: { value: 0.5, unit: 'mL', system: 'http://unitsofmeasure.org', code: 'mL' },
+    },
+  ];
+  await ingestResources(t.db, orderAndVaccine, context(EPIC), t.protection);
+  const LISTS = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Patient {
+    orders { nodes { resourceType status code { system code } effective { instant precision } } }
+    immunizations { nodes { resourceType status code { system code } effective { instant } value { value unit } } } } } }`;
+  const r = await run(LISTS, reps(patient));
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(r.data, {
+    _entities: [
+      {
+        orders: {
+          nodes: [
+            {
+              resourceType: 'ServiceRequest',
+              status: 'active',
+              code: { system: 'http://loinc.org', code: '2345-7' },
+              effective: { instant: '2026-11-29T14:00:00.000Z', precision: 'second' },
+            },
+          ],
+        },
+        immunizations: {
+          nodes: [
+            {
+              resourceType: 'Immunization',
+              status: 'completed',
+              code: { system: 'http://hl7.org/fhir/sid/cvx', code: '140' },
+              effective: { instant: '2026-10-15T05:00:00.000Z' },
+              value: { value: 0.5, unit: 'mL' },
+            },
+          ],
+        },
+      },
+    ],
+  });
+  assert.deepEqual(
+    r.audit.accesses().map((a) => [a.patientRef, a.fields]),
+    [[`Patient/${patient}`, ['Patient.immunizations', 'Patient.orders']]],
+  );
+  // A token that reads orders but not immunizations: the one list, FORBIDDEN for the other, never read.
+  const partial = await run(LISTS, reps(patient), testPrincipal({ scopes: ['user/Patient.rs', 'user/ServiceRequest.rs'] }));
+  assert.deepEqual(
+    partial.errors.map((e) => [e.extensions?.code, e.path?.join('.')]),
+    [['FORBIDDEN', '_entities.0.immunizations']],
+  );
+  assert.equal((partial.data!._entities as { orders: { nodes: unknown[] } }[])[0]!.orders.nodes.length, 1);
+});

@@ -27,6 +27,8 @@ export const CLINICAL_LISTS = {
   procedures: ['Procedure'],
   diagnosticReports: ['DiagnosticReport'],
   encounters: ['Encounter'],
+  orders: ['ServiceRequest'],
+  immunizations: ['Immunization'],
 } as const satisfies Record<string, readonly ClinicalResourceType[]>;
 
 export const DEFAULT_PAGE = 50;
@@ -107,6 +109,8 @@ export function clinicalResolvers({ db }: ClinicalDependencies): Resolvers {
       procedures: list('procedures'),
       diagnosticReports: list('diagnosticReports'),
       encounters: list('encounters'),
+      orders: list('orders'),
+      immunizations: list('immunizations'),
     },
     ClinicalItemConnection: {
       edges: (page) => page.items.map((node) => ({ cursor: node.cursor, node })),

@@ -39,6 +39,13 @@ export const CLINICAL_FIELDS = {
   Procedure: { code: 'code', targets: [SYSTEMS.snomed], time: ['performedDateTime', 'performedPeriod.start'] },
   DiagnosticReport: { code: 'code', targets: [SYSTEMS.loinc], time: ['effectiveDateTime', 'effectivePeriod.start', 'issued'] },
   Encounter: { code: 'type', targets: [SYSTEMS.snomed], time: ['period.start'] },
+  // An order is about when it was placed; one without authoredOn, when it is to happen.
+  ServiceRequest: {
+    code: 'code',
+    targets: [SYSTEMS.loinc, SYSTEMS.cpt, SYSTEMS.snomed],
+    time: ['authoredOn', 'occurrenceDateTime', 'occurrencePeriod.start'],
+  },
+  Immunization: { code: 'vaccineCode', targets: [SYSTEMS.cvx], time: ['occurrenceDateTime'] },
 } as const satisfies Record<string, Fields>;
 
 export type ClinicalResourceType = keyof typeof CLINICAL_FIELDS;

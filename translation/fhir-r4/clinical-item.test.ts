@@ -44,6 +44,25 @@ test('every clinical type gives its code, its time as an instant with precision,
       medicationCodeableConcept: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '860975' }] },
       effectiveDateTime: '2020-05',
     },
+    {
+      resourceType: 'ServiceRequest',
+      id: 'e',
+      status: 'active',
+      intent: 'order',
+      subject,
+      code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '71046' }] },
+      authoredOn: '2020-05-02T08:15:00-04:00',
+    },
+    {
+      resourceType: 'Immunization',
+      id: 'f',
+      status: 'completed',
+      patient: subject,
+      vaccineCode: { coding: [{ system: 'http://hl7.org/fhir/sid/cvx', code: '140' }] },
+      occurrenceDateTime: '2020-10-01',
+      lotNumber: 'L1',
+      doseQuantity: { value: 0.5, unit: 'mL', system: 'http://unitsofmeasure.org', code: 'mL' },
+    },
   ];
   const got = examples.map((r) => toCanonicalItem(r, ctx));
   for (const g of got) assert.ok(g.ok, JSON.stringify(g.issues));
@@ -55,10 +74,14 @@ test('every clinical type gives its code, its time as an instant with precision,
     ['73761001', '2020-05-01T13:00:00.000Z', 'second', 'p1'],
     ['185349003', '2020-05-01T04:00:00.000Z', 'day', 'p1'],
     ['860975', '2020-05-01T04:00:00.000Z', 'month', 'p1'],
+    ['71046', '2020-05-02T12:15:00.000Z', 'second', 'p1'],
+    ['140', '2020-10-01T04:00:00.000Z', 'day', 'p1'],
   ]);
+  // A vaccine's dose is its value, in UCUM, like a result's quantity.
+  assert.deepEqual(got[5]!.ok && got[5]!.value.value, { value: 0.5, unit: 'mL', originalValue: '0.5', originalUnit: 'mL' });
   // A year stays a year in the canonical resource.
   assert.equal(got[0]!.ok && got[0]!.value.resource.onsetDateTime, '2019');
-  assert.equal(Object.keys(CLINICAL_FIELDS).length, 10);
+  assert.equal(Object.keys(CLINICAL_FIELDS).length, 12);
 });
 
 test('the same fact from two vendors (vendor code and local time vs LOINC and UTC) has one fact key', () => {

@@ -196,6 +196,9 @@ const quantityResource = (sent: Record<string, unknown>, q: NormalizedQuantity):
     ? { ...sent, value: q.value, unit: q.unit, system: STANDARD_SYSTEMS.ucum, code: q.unit }
     : { ...sent, value: q.value ?? sent.value };
 
+/** The quantity a type's value is (its unit normalized by the unit rules): a result's value, a vaccine's dose. */
+const QUANTITY_ELEMENT = { Observation: 'valueQuantity', Immunization: 'doseQuantity' } as const;
+
 export function toCanonicalItem(input: unknown, ctx: ItemContext): Translated<CanonicalItem> {
   const transformations: Transformation[] = [];
   const repairs: TranslationIssue[] = [];
@@ -249,9 +252,11 @@ export function toCanonicalItem(input: unknown, ctx: ItemContext): Translated<Ca
 
   let value: CanonicalItem['value'] = null;
   let compared: number | null = null;
-  if (type === 'Observation' && r.valueQuantity !== undefined) {
-    const q = normalizeFhirQuantity(r.valueQuantity as never, code?.system === STANDARD_SYSTEMS.loinc ? code.code : null, {
-      path: 'Observation.valueQuantity',
+  const quantityElement = QUANTITY_ELEMENT[type as keyof typeof QUANTITY_ELEMENT] as string | undefined;
+  const sentQuantity = quantityElement === undefined ? undefined : r[quantityElement];
+  if (quantityElement !== undefined && sentQuantity !== undefined) {
+    const q = normalizeFhirQuantity(sentQuantity as never, code?.system === STANDARD_SYSTEMS.loinc ? code.code : null, {
+      path: `${type}.${quantityElement}`,
       ...(ctx.units ? { rules: ctx.units } : {}),
     });
     issues.push(...q.issues);
@@ -263,7 +268,7 @@ export function toCanonicalItem(input: unknown, ctx: ItemContext): Translated<Ca
       originalUnit: q.original.unit,
     };
     compared = comparableValue(q, code?.system === STANDARD_SYSTEMS.loinc ? code.code : null, ctx.units);
-    resource.valueQuantity = quantityResource(r.valueQuantity as Record<string, unknown>, q);
+    resource[quantityElement] = quantityResource(sentQuantity as Record<string, unknown>, q);
   }
 
   const components = type === 'Observation' ? normalizeComponents(r, ctx, issues, transformations) : undefined;

@@ -1,7 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadVendorProfile } from '../../platform/config.ts';
-import { condition, medicationRequest, observation, subjectPatientId, type SourceContext } from './clinical.ts';
+import {
+  condition,
+  immunization,
+  medicationRequest,
+  observation,
+  serviceRequest,
+  subjectPatientId,
+  type SourceContext,
+} from './clinical.ts';
 
 const ctx = (profile: string): SourceContext => ({
   source: `${profile}-main`,
@@ -111,4 +119,75 @@ test('condition and medication translate; local date-times become instants', () 
   assert.ok(m.ok);
   assert.equal(m.value.dosageText, 'once daily');
   assert.equal(subjectPatientId({ resourceType: 'Observation', subject: { reference: 'https://ehr.example/fhir/Patient/abc' } }), 'abc');
+});
+
+test('an order: code, status, authoredOn as an instant, placer and filler numbers; a local-only code is refused', () => {
+  const order = {
+    resourceType: 'ServiceRequest',
+    id: 'SR-1',
+    status: 'active',
+    intent: 'order',
+    subject: { reference: 'Patient/p1' },
+    identifier: [
+      { value: 'P100', type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'PLAC' }] } },
+      { value: 'F200', type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'FILL' }] } },
+      { value: 'MRN-ish', type: { coding: [{ code: 'MR' }] } },
+    ],
+    code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '71046', display: 'Chest X-ray' }] },
+    authoredOn: '2026-11-30T09:00:00',
+  };
+  const t = serviceRequest(order, ctx('epic'));
+  assert.ok(t.ok, JSON.stringify(t.issues));
+  assert.deepEqual(
+    { ...t.value, code: t.value.code.coding.map((c) => c.code) },
+    {
+      id: 'epic-main:SR-1',
+      status: 'active',
+      intent: 'order',
+      code: ['71046'],
+      authoredOn: '2026-11-30T14:00:00.000Z',
+      orderNumbers: ['PLAC P100', 'FILL F200'],
+      provenance: { source: 'epic-main', resourceType: 'ServiceRequest', resourceId: 'SR-1', retrievedAt: '2026-01-01T00:00:00.000Z' },
+    },
+  );
+  const local = serviceRequest(
+    { ...order, code: { coding: [{ system: 'urn:oid:1.2.840.114350.1.13.0.1.7.2.696580', code: 'X1' }] } },
+    ctx('epic'),
+  );
+  assert.ok(!local.ok);
+  assert.deepEqual(
+    local.issues.filter((i) => i.severity === 'error').map((i) => i.path),
+    ['ServiceRequest.code'],
+  );
+});
+
+test('an immunization: CVX code, occurrence, lot, dose, primary source; its subject is `patient`', () => {
+  const t = immunization(
+    {
+      resourceType: 'Immunization',
+      id: 'IMM-1',
+      status: 'completed',
+      patient: { reference: 'Patient/p1' },
+      vaccineCode: { coding: [{ system: 'http://hl7.org/fhir/sid/cvx', code: '140' }] },
+      occurrenceDateTime: '2026-10-01T10:30:00-04:00',
+      lotNumber: 'L-1',
+      primarySource: false,
+      doseQuantity: { value: 0.5, unit: 'mL', system: 'http://unitsofmeasure.org', code: 'mL' },
+    },
+    ctx('cerner'),
+  );
+  assert.ok(t.ok, JSON.stringify(t.issues));
+  assert.deepEqual(
+    { ...t.value, vaccineCode: t.value.vaccineCode.coding.map((c) => c.code), provenance: t.value.provenance.resourceId },
+    {
+      id: 'cerner-main:IMM-1',
+      status: 'completed',
+      vaccineCode: ['140'],
+      occurrence: '2026-10-01T14:30:00.000Z',
+      lotNumber: 'L-1',
+      doseQuantity: { value: 0.5, unit: 'mL', system: 'http://unitsofmeasure.org', code: 'mL' },
+      primarySource: false,
+      provenance: 'IMM-1',
+    },
+  );
 });

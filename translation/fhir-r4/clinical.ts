@@ -1,7 +1,15 @@
 // Vendor FHIR R4 clinical resources to canonical types. Pure functions: the vendor profile and
 // the connection's context come in, a graded result goes out. A resource without a usable
 // standard code or subject is an error (quarantined by the caller), never a silent drop.
-import type { Condition, MedicationRequest, Observation, Provenance } from '../../schema/__generated__/canonical.ts';
+import type {
+  CodeableConcept,
+  Condition,
+  Immunization,
+  MedicationRequest,
+  Observation,
+  Provenance,
+  ServiceRequest,
+} from '../../schema/__generated__/canonical.ts';
 import type { VendorProfile } from '../../platform/config.ts';
 import { error, result, warning, type TranslationIssue, type Translated } from '../issues.ts';
 import { toInstant } from '../time.ts';
@@ -45,6 +53,25 @@ function instant(value: unknown, path: string, ctx: SourceContext, issues: Trans
   return v ?? null;
 }
 
+/**
+ * A resource translated and graded: the shared checks, then its standard coding (a vendor-local
+ * code alone is refused: nothing could match it across sources).
+ */
+function graded<T>(
+  r: Resource,
+  ctx: SourceContext,
+  type: string,
+  value: (r: Resource, ctx: SourceContext, issues: TranslationIssue[]) => T,
+  code: (v: T) => CodeableConcept,
+  element: string,
+): Translated<T> {
+  const issues: TranslationIssue[] = [];
+  common(r, type, issues);
+  const v = value(r, ctx, issues);
+  if (!hasStandardCoding(code(v), ctx.profile)) issues.push(error(`${type}.${element}`, 'no standard (non vendor-local) coding'));
+  return result(v, issues);
+}
+
 const statusCode = (cc: unknown): string | null => (cc as Cc | undefined)?.coding?.[0]?.code ?? null;
 
 function observationValue(r: Resource, ctx: SourceContext, issues: TranslationIssue[]): Observation {
@@ -66,13 +93,8 @@ function observationValue(r: Resource, ctx: SourceContext, issues: TranslationIs
   };
 }
 
-export function observation(r: Resource, ctx: SourceContext): Translated<Observation> {
-  const issues: TranslationIssue[] = [];
-  common(r, 'Observation', issues);
-  const value = observationValue(r, ctx, issues);
-  if (!hasStandardCoding(value.code, ctx.profile)) issues.push(error('Observation.code', 'no standard (non vendor-local) coding'));
-  return result(value, issues);
-}
+export const observation = (r: Resource, ctx: SourceContext): Translated<Observation> =>
+  graded(r, ctx, 'Observation', observationValue, (v) => v.code, 'code');
 
 function conditionValue(r: Resource, ctx: SourceContext, issues: TranslationIssue[]): Condition {
   return {
@@ -86,13 +108,8 @@ function conditionValue(r: Resource, ctx: SourceContext, issues: TranslationIssu
   };
 }
 
-export function condition(r: Resource, ctx: SourceContext): Translated<Condition> {
-  const issues: TranslationIssue[] = [];
-  common(r, 'Condition', issues);
-  const value = conditionValue(r, ctx, issues);
-  if (!hasStandardCoding(value.code, ctx.profile)) issues.push(error('Condition.code', 'no standard (non vendor-local) coding'));
-  return result(value, issues);
-}
+export const condition = (r: Resource, ctx: SourceContext): Translated<Condition> =>
+  graded(r, ctx, 'Condition', conditionValue, (v) => v.code, 'code');
 
 function medicationRequestValue(r: Resource, ctx: SourceContext, issues: TranslationIssue[]): MedicationRequest {
   const dosage = (r.dosageInstruction as { text?: string }[] | undefined)?.[0];
@@ -107,14 +124,47 @@ function medicationRequestValue(r: Resource, ctx: SourceContext, issues: Transla
   };
 }
 
-export function medicationRequest(r: Resource, ctx: SourceContext): Translated<MedicationRequest> {
-  const issues: TranslationIssue[] = [];
-  common(r, 'MedicationRequest', issues);
-  const value = medicationRequestValue(r, ctx, issues);
-  if (!hasStandardCoding(value.medication, ctx.profile))
-    issues.push(error('MedicationRequest.medication', 'no standard (non vendor-local) coding'));
-  return result(value, issues);
+export const medicationRequest = (r: Resource, ctx: SourceContext): Translated<MedicationRequest> =>
+  graded(r, ctx, 'MedicationRequest', medicationRequestValue, (v) => v.medication, 'medication');
+
+/** Placer and filler numbers as `PLAC value` / `FILL value` (v2-0203 type and value; other identifiers are not order numbers). */
+function orderNumbers(r: Resource): string[] {
+  return ((r.identifier as { value?: string; type?: Cc }[] | undefined) ?? []).flatMap((i) => {
+    const type = statusCode(i.type);
+    return i.value && (type === 'PLAC' || type === 'FILL') ? [`${type} ${i.value}`] : [];
+  });
 }
+
+function serviceRequestValue(r: Resource, ctx: SourceContext, issues: TranslationIssue[]): ServiceRequest {
+  return {
+    id: `${ctx.source}:${r.id ?? ''}`,
+    status: (r.status as string | undefined) ?? null,
+    intent: (r.intent as string | undefined) ?? null,
+    code: codeableConcept(r.code as Cc | undefined, ctx.profile),
+    authoredOn: instant(r.authoredOn, 'ServiceRequest.authoredOn', ctx, issues),
+    orderNumbers: orderNumbers(r),
+    provenance: provenance(r, ctx),
+  };
+}
+
+export const serviceRequest = (r: Resource, ctx: SourceContext): Translated<ServiceRequest> =>
+  graded(r, ctx, 'ServiceRequest', serviceRequestValue, (v) => v.code, 'code');
+
+function immunizationValue(r: Resource, ctx: SourceContext, issues: TranslationIssue[]): Immunization {
+  return {
+    id: `${ctx.source}:${r.id ?? ''}`,
+    status: (r.status as string | undefined) ?? null,
+    vaccineCode: codeableConcept(r.vaccineCode as Cc | undefined, ctx.profile),
+    occurrence: instant(r.occurrenceDateTime, 'Immunization.occurrence', ctx, issues),
+    lotNumber: (r.lotNumber as string | undefined) ?? null,
+    doseQuantity: quantity(r.doseQuantity as never, 'Immunization.doseQuantity', issues),
+    primarySource: typeof r.primarySource === 'boolean' ? r.primarySource : null,
+    provenance: provenance(r, ctx),
+  };
+}
+
+export const immunization = (r: Resource, ctx: SourceContext): Translated<Immunization> =>
+  graded(r, ctx, 'Immunization', immunizationValue, (v) => v.vaccineCode, 'vaccineCode');
 
 /**
  * Canonical types of an item the clinical store holds: it was validated and translated when it was
@@ -125,4 +175,6 @@ export const STORED_CLINICAL_VIEWS = {
   Observation: (r: Resource, ctx: SourceContext): Observation => observationValue(r, ctx, []),
   Condition: (r: Resource, ctx: SourceContext): Condition => conditionValue(r, ctx, []),
   MedicationRequest: (r: Resource, ctx: SourceContext): MedicationRequest => medicationRequestValue(r, ctx, []),
+  ServiceRequest: (r: Resource, ctx: SourceContext): ServiceRequest => serviceRequestValue(r, ctx, []),
+  Immunization: (r: Resource, ctx: SourceContext): Immunization => immunizationValue(r, ctx, []),
 } as const;

@@ -37,6 +37,10 @@ const REASONS: readonly { readonly reason: RegExp; readonly why: string }[] = [
     why: 'the Epic-shaped samples break the contained-resource rules',
   },
   { reason: /Constraint obs-6 not met/, why: 'the Epic-shaped samples send a dataAbsentReason beside a value' },
+  {
+    reason: /^ServiceRequest\.(id: invalid resource id|quantity\[x\]\.(value: Invalid JSON type|comparator: code is not in))/,
+    why: "the Epic-shaped ServiceRequest's id has characters FHIR ids forbid, and its quantity is strings with a free-text comparator",
+  },
   // The faults validation/corpus.test.ts reviewed in the R4 and US Core examples, in the same files.
   ...Object.values(REVIEWED),
 ];
@@ -131,7 +135,8 @@ test('FHIR R4 and US Core examples: translated, or refused for a reviewed reason
   const core = translateAll(jsonFiles('fhir/r4-core'), 'fhir-r4', 'r4-examples');
   settled(core);
   // Counted when reviewed: a change here is a change in what the translation accepts.
-  assert.equal(core.refused, 48, [...core.refusedFiles].join('\n'));
+  // 51: three ServiceRequest examples name their patient by display only (refused for it, like the others).
+  assert.equal(core.refused, 51, [...core.refusedFiles].join('\n'));
   assert.ok(core.translated > 150, `${core.translated} items`);
   const usCore = translateAll(jsonFiles('fhir/us-core'), 'fhir-r4', 'us-core-examples');
   settled(usCore);
@@ -147,6 +152,7 @@ test('Epic-shaped resources: translated with the Epic profile, or refused for th
     'vendor/epic-derived-radiant/medication_request_resource__RESOURCE.json',
     'vendor/epic-derived-radiant/observation_resource__RESOURCE.json',
     'vendor/epic-derived-radiant/raw_fhir_resource__RESOURCE.json',
+    'vendor/epic-derived-radiant/service_request_resource__RESOURCE.json',
   ]);
   assert.ok(epic.translated >= 6 && epic.patients === 1, `${epic.translated} items, ${epic.patients} patients`);
   // Its invalid gender "Female" is repaired by the administrative-gender concept map, with a warning.

@@ -5,4 +5,8 @@ export const STANDARD_SYSTEMS = {
   icd10cm: 'http://hl7.org/fhir/sid/icd-10-cm',
   rxnorm: 'http://www.nlm.nih.gov/research/umls/rxnorm',
   ucum: 'http://unitsofmeasure.org',
+  /** CDC vaccine codes (Immunization.vaccineCode). */
+  cvx: 'http://hl7.org/fhir/sid/cvx',
+  /** AMA CPT procedure codes (orders). */
+  cpt: 'http://www.ama-assn.org/go/cpt',
 } as const;

@@ -1,5 +1,6 @@
 // OBR/OBX/PV1 -> FHIR R4 DiagnosticReport, Observation and Encounter (IG OBR[DiagnosticReport],
-// OBX[Observation], PV1[Encounter]); only the types the clinical store keeps are produced
+// OBX[Observation], PV1[Encounter]); an ORM's ORC/OBR -> ServiceRequest (IG ORC[ServiceRequest],
+// OBR[ServiceRequest]); a VXU's RXA -> Immunization (IG RXA[Immunization]). Only the types the clinical store keeps are produced
 // (translation/fhir-r4/clinical-fields.ts). Ids are digests of what names the fact in the feed
 // (order number, observation code and sub-id; visit number), never of the message: a resend, a
 // re-processing or a correction (OBX-11 C) gives the same id, so the store updates in place.
@@ -25,7 +26,17 @@ import {
   sn,
   type Composite,
 } from './datatypes.ts';
-import { INTERPRETATION_SYSTEM, OBSERVATION_STATUS, PATIENT_CLASS, REPORT_STATUS, V2_TABLE } from './vocabulary.ts';
+import {
+  COMPLETION_STATUS,
+  INTERPRETATION_SYSTEM,
+  OBSERVATION_STATUS,
+  ORDER_CONTROL_STATUS,
+  ORDER_STATUS,
+  PATIENT_CLASS,
+  REPORT_STATUS,
+  UNKNOWN_AMOUNT,
+  V2_TABLE,
+} from './vocabulary.ts';
 
 type Json = Record<string, unknown>;
 
@@ -102,6 +113,12 @@ export function translateClinical(message: Hl7Message, scope: ClinicalScope, iss
       const current = order;
       if (scope.messageCode === 'ORU' || scope.messageCode === 'OUL')
         reports.push({ order: current, resource: () => report(s, current, subject, scope, d, issues, path) });
+      if (scope.messageCode === 'ORM' && isClinicalType('ServiceRequest'))
+        out.push(serviceRequest(s, orc, current.key, subject, scope, d, issues, path));
+      last = undefined;
+    } else if (s.id === 'RXA' && scope.messageCode === 'VXU' && isClinicalType('Immunization')) {
+      const i = immunization(s, orc, subject, scope, d, issues, path, seen);
+      if (i) out.push(i);
       last = undefined;
     } else if (s.id === 'OBX' && ATTACHMENT_TYPES.has(value1(s, 2, d).toUpperCase())) {
       // An encapsulated document or a pointer to one: the IG makes it a DocumentReference, which the store does not keep.
@@ -159,13 +176,14 @@ function report(
   }) as FhirResource;
 }
 
-/** OBR-2 placer and OBR-3 filler numbers as typed identifiers (v2-0203 PLAC, FILL). */
-function orderIdentifiers(s: Segment, d: Delimiters): Json[] {
+/** Placer (field 2) and filler (field 3) numbers as typed identifiers (v2-0203 PLAC, FILL): the first segment stating each. */
+function orderIdentifiers(segments: Segment | readonly (Segment | undefined)[], d: Delimiters): Json[] {
+  const from = (Array.isArray(segments) ? segments : [segments]).filter((x): x is Segment => x !== undefined);
   return [
     [2, 'PLAC'],
     [3, 'FILL'],
   ].flatMap(([field, type]) => {
-    const c = field1(s, field as number, d);
+    const c = from.map((x) => field1(x, field as number, d)).find((x) => at(x, 1)) ?? [];
     const value = at(c, 1);
     if (!value) return [];
     return [compact({ system: hdUri(hd(c.slice(1))), value, type: { coding: [{ system: V2_TABLE('0203'), code: type }] } })];
@@ -252,6 +270,29 @@ function referenceRange(text: string, unit: Json): Json[] | undefined {
   return [{ text }];
 }
 
+/** The CWE a resource is named by (OBX-3, RXA-5), or undefined with an error when it has no code. */
+function requiredCode(
+  s: Segment,
+  field: number,
+  d: Delimiters,
+  issues: TranslationIssue[],
+  path: (field: number) => string,
+  missing: string,
+): { readonly codeField: Composite; readonly code: Json } | undefined {
+  const codeField = field1(s, field, d);
+  const code = codeableConcept(codeField);
+  if (code && at(codeField, 1)) return { codeField, code };
+  issues.push(error(path(field), missing));
+  return undefined;
+}
+
+/** The stable id of the n-th resource of a message named by `base` (the first keeps the plain id). */
+function occurrenceId(source: string, type: string, base: string, seen: Map<string, number>): string {
+  const occurrence = (seen.get(base) ?? 0) + 1;
+  seen.set(base, occurrence);
+  return stableId(source, type, base, ...(occurrence > 1 ? [String(occurrence)] : []));
+}
+
 function observation(
   s: Segment,
   order: { readonly key: string; readonly effective?: string | undefined },
@@ -262,18 +303,12 @@ function observation(
   path: (field: number) => string,
   seen: Map<string, number>,
 ): FhirResource | undefined {
-  const codeField = field1(s, 3, d);
-  const code = codeableConcept(codeField);
-  if (!code || !at(codeField, 1)) {
-    issues.push(error(path(3), 'observation identifier (the code) is missing'));
-    return undefined;
-  }
+  const named = requiredCode(s, 3, d, issues, path, 'observation identifier (the code) is missing');
+  if (!named) return undefined;
+  const { codeField, code } = named;
   const subId = value1(s, 4, d);
   // The same code and sub-id twice in one order (a repeated panel line): told apart by occurrence, in message order.
-  const base = `${order.key}|${codeKey(codeField)}|${subId}`;
-  const occurrence = (seen.get(base) ?? 0) + 1;
-  seen.set(base, occurrence);
-  const id = stableId(scope.source, 'Observation', base, ...(occurrence > 1 ? [String(occurrence)] : []));
+  const id = occurrenceId(scope.source, 'Observation', `${order.key}|${codeKey(codeField)}|${subId}`, seen);
 
   const statusCode = value1(s, 11, d).toUpperCase();
   const status = OBSERVATION_STATUS[statusCode];
@@ -370,3 +405,100 @@ const withTable = (cc: Json, table: string): Json => ({
   ...cc,
   coding: (cc.coding as Json[] | undefined)?.map((c) => (c.system ? c : { system: V2_TABLE(table), ...c })),
 });
+
+/** ORC-5 order status when sent (the IG lets it win), else ORC-1 order control; unknown with a warning otherwise. */
+function requestStatus(orc: Segment | undefined, d: Delimiters, issues: TranslationIssue[], path: string): string {
+  const orderStatus = orc ? value1(orc, 5, d).toUpperCase() : '';
+  const control = orc ? value1(orc, 1, d).toUpperCase() : '';
+  const status = ORDER_STATUS[orderStatus] ?? ORDER_CONTROL_STATUS[control];
+  if (!status)
+    issues.push(warning(path, control ? 'order control has no FHIR request status; status unknown' : 'no order control; unknown'));
+  return status ?? 'unknown';
+}
+
+/** ORM ORC/OBR -> ServiceRequest: placer and filler numbers, status, OBR-4 code, authored at ORC-9 (else OBR-6). */
+function serviceRequest(
+  obr: Segment,
+  orc: Segment | undefined,
+  key: string,
+  subject: Json,
+  scope: ClinicalScope,
+  d: Delimiters,
+  issues: TranslationIssue[],
+  path: (field: number) => string,
+): FhirResource {
+  const code = codeableConcept(field1(obr, 4, d));
+  if (!code) issues.push(error(path(4), 'universal service identifier (the order code) is missing'));
+  const orcAt = orc ? value1(orc, 9, d) : '';
+  const authoredAt = orcAt || value1(obr, 6, d);
+  const authored = authoredAt ? dateTime(authoredAt, scope.timeZone, orcAt ? 'ORC-9' : path(6), issues) : undefined;
+  return compact({
+    resourceType: 'ServiceRequest',
+    id: stableId(scope.source, 'ServiceRequest', key),
+    identifier: orderIdentifiers([obr, orc], d),
+    status: requestStatus(orc, d, issues, 'ORC-1'),
+    intent: 'order',
+    code,
+    subject,
+    authoredOn: authored && fhirDateTime(authored),
+  }) as FhirResource;
+}
+
+/** RXA-6 amount with the RXA-7 unit; none when the amount is absent or the IIS guide's "unknown" (999). */
+function doseQuantity(rxa: Segment, d: Delimiters, issues: TranslationIssue[], path: (field: number) => string): Json | undefined {
+  const amount = value1(rxa, 6, d);
+  if (!amount || amount === UNKNOWN_AMOUNT) return undefined;
+  const value = nm(amount);
+  if (value === undefined) {
+    issues.push(warning(path(6), 'administered amount is not a number; no dose recorded'));
+    return undefined;
+  }
+  return { value, ...unitOf(field1(rxa, 7, d)) };
+}
+
+/**
+ * VXU RXA -> Immunization: RXA-5 vaccine (CVX), RXA-3 occurrence, RXA-6/7 dose, RXA-15 lot,
+ * RXA-16 expiry, RXA-20 completion status; RXA-21 D (delete) makes it entered-in-error, so a
+ * deletion updates the same id. Named by its ORC's order number, else by its time and vaccine.
+ */
+function immunization(
+  rxa: Segment,
+  orc: Segment | undefined,
+  subject: Json,
+  scope: ClinicalScope,
+  d: Delimiters,
+  issues: TranslationIssue[],
+  path: (field: number) => string,
+  seen: Map<string, number>,
+): FhirResource | undefined {
+  const named = requiredCode(rxa, 5, d, issues, path, 'administered code (the vaccine) is missing');
+  if (!named) return undefined;
+  const { codeField, code: vaccineCode } = named;
+  const occurredAt = value1(rxa, 3, d);
+  const occurred = occurredAt ? dateTime(occurredAt, scope.timeZone, path(3), issues) : undefined;
+  if (!occurred) issues.push(error(path(3), 'administration time is missing or unreadable'));
+  const ordered = orc ? orderKey(undefined, orc, d, '') : '';
+  // Several RXA under one order (a combination given as two shots): told apart by occurrence, in message order.
+  const id = occurrenceId(scope.source, 'Immunization', ordered || `rxa:${occurredAt}|${codeKey(codeField)}`, seen);
+  const completion = value1(rxa, 20, d).toUpperCase();
+  const action = value1(rxa, 21, d).toUpperCase();
+  if (completion && !COMPLETION_STATUS[completion]) issues.push(warning(path(20), 'completion status not in NIP001; completed assumed'));
+  const status = action === 'D' ? 'entered-in-error' : (COMPLETION_STATUS[completion] ?? 'completed');
+  const origin = value1(rxa, 9, d);
+  const expiresAt = value1(rxa, 16, d);
+  const expires = expiresAt ? dateTime(expiresAt, scope.timeZone, path(16), issues) : undefined;
+  return compact({
+    resourceType: 'Immunization',
+    id,
+    identifier: orc ? orderIdentifiers(orc, d) : undefined,
+    status,
+    vaccineCode,
+    patient: subject,
+    occurrenceDateTime: occurred && fhirDateTime(occurred),
+    // NIP001 00 is a new record (the sender gave it); 01-08 are historical reports.
+    primarySource: origin ? origin === '00' : undefined,
+    lotNumber: value1(rxa, 15, d),
+    expirationDate: expires && fhirDateTime(expires).slice(0, 10),
+    doseQuantity: doseQuantity(rxa, d, issues, path),
+  }) as FhirResource;
+}

@@ -2,7 +2,8 @@
 // (../shared/data/hl7v2/fhir-converter/expected/<sample>-expected.json). Key fields are compared
 // where both sides state them with the same meaning: patient identifiers (system + value, type),
 // names, birth date, gender; observation, report and encounter codes (system + code), values,
-// units, effective times and statuses. Every expected Observation/DiagnosticReport/Encounter that
+// units, effective times and statuses; orders' codes, statuses, authoredOn and order numbers;
+// immunizations' vaccine codes, statuses, occurrence, lot numbers and doses. Every expected Observation/DiagnosticReport/Encounter that
 // we do not produce counts as a missed field, and so does each one we produce that it lacks.
 //
 // Attributes are compared where both sides state them; an element of a list (an identifier, a
@@ -31,11 +32,17 @@
 //     those whose value (family name) appears in the PID segment are in scope.
 //  7. XPN.15 (called by): the IG makes it a separate nickname name, FHIR-Converter appends it to
 //     the given names: our nicknames' given names are left out of their given names.
-//  8. Resource types the clinical store does not keep (ServiceRequest, Immunization, Specimen,
-//     AllergyIntolerance...) are not compared; nor are ED/RP attachments (it makes them
+//  8. Resource types the clinical store does not keep (Specimen, AllergyIntolerance...) are not
+//     compared; nor are ED/RP attachments (it makes them
 //     DiagnosticReport.presentedForm), Observations it derives from other segments than OBX
 //     (PDA, ACC: death certificate, autopsy...), nor the VXU funding-source and eligibility OBX
 //     (30963-3, 64994-7), which the IG folds into Immunization and we keep as Observations.
+//  9. ServiceRequests are compared in ORM messages only (issue 15: an ORM becomes orders). In
+//     other messages FHIR-Converter adds the order a result, visit or vaccine is based on (ORU
+//     OBR, VXU ORC); the store keeps the order when it is placed, and the result, report or
+//     immunization (with the order numbers as identifiers) from those messages.
+// 10. RXA-6 999 is the IIS guide's "amount unknown": we state no dose, FHIR-Converter a dose of
+//     999; a dose is compared where both state one (as every attribute).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -61,7 +68,7 @@ type Tally = { matched: number; compared: number; misses: string[] };
 const byField = new Map<string, { matched: number; compared: number }>();
 const kindOf = (where: string): string =>
   /Patient\.(identifier \w+|name \w+|birthDate|gender)$/.exec(where)?.[1] ??
-  /(code|system|status|value|unit|effective|class|period\.start)$/.exec(where)?.[1] ??
+  /(code|system|status|value|unit|effective|class|period\.start|authoredOn|identifier|lotNumber|dose)$/.exec(where)?.[1] ??
   'presence';
 
 const EXAMPLE = /^http:\/\/example\.com\/v2-to-fhir-converter\/(?:Identifier|CodeSystem|sid)\/(.+)$/;
@@ -195,17 +202,42 @@ function compareEncounter(t: Tally, where: string, ours: Json, theirs: Json): vo
   compareBoth(t, `${where} period.start`, time((ours.period as Json | undefined)?.start), time((theirs.period as Json | undefined)?.start));
 }
 
+/** Placer and filler numbers, as `type value` (their systems follow rules 1-3). */
+const orderNumbers = (r: Json): string[] =>
+  ((r.identifier as Json[] | undefined) ?? []).map((i) => `${typeCode(i) ?? ''} ${String(i.value)}`).sort();
+
+function compareOrder(t: Tally, where: string, ours: Json, theirs: Json): void {
+  compareCode(t, where, ours.code, theirs.code);
+  compareBoth(t, `${where} status`, ours.status, theirs.status);
+  compareBoth(t, `${where} authoredOn`, time(ours.authoredOn), time(theirs.authoredOn));
+  compare(t, `${where} identifier`, orderNumbers(ours), orderNumbers(theirs));
+}
+
+function compareImmunization(t: Tally, where: string, ours: Json, theirs: Json): void {
+  compareCode(t, where, ours.vaccineCode, theirs.vaccineCode);
+  // FHIR-Converter leaves status out when RXA-20 is empty; FHIR requires one (ours: completed).
+  compareBoth(t, `${where} status`, ours.status, theirs.status);
+  compareBoth(t, `${where} effective`, time(ours.occurrenceDateTime), time(theirs.occurrenceDateTime));
+  compareBoth(t, `${where} lotNumber`, ours.lotNumber, theirs.lotNumber);
+  const dose = (r: Json) => r.doseQuantity as Json | undefined;
+  compareBoth(t, `${where} dose`, dose(ours)?.value, dose(theirs)?.value); // rule 10
+  compareBoth(t, `${where} unit`, dose(ours)?.code ?? dose(ours)?.unit, dose(theirs)?.code ?? dose(theirs)?.unit);
+  compare(t, `${where} identifier`, orderNumbers(ours), orderNumbers(theirs));
+}
+
 const COMPARED = {
   Observation: compareObservation,
   DiagnosticReport: compareReport,
   Encounter: compareEncounter,
+  ServiceRequest: compareOrder,
+  Immunization: compareImmunization,
 } as const;
 
 const VXU_FOLDED: ReadonlySet<string> = new Set(['30963-3', '64994-7']);
 
 /** Pairs ours and theirs of one type by code, in message order; each side's leftovers are misses. */
 function compareResources(t: Tally, name: string, type: keyof typeof COMPARED, ours: Json[], theirs: Json[], obxText: string): void {
-  const key = (r: Json) => (type === 'Encounter' ? 'encounter' : codeOf(r.code));
+  const key = (r: Json) => (type === 'Encounter' ? 'encounter' : codeOf(type === 'Immunization' ? r.vaccineCode : r.code));
   const left = [...theirs];
   for (const mine of ours) {
     const i = left.findIndex((r) => key(r) === key(mine));
@@ -249,8 +281,9 @@ test('agreement with FHIR-Converter on the key fields of its 30 expected bundles
       .filter((x) => x.id === 'OBX')
       .map((x) => x.fields[3] ?? '')
       .join('|');
-    for (const type of ['Observation', 'DiagnosticReport', 'Encounter'] as const)
-      compareResources(t, name, type, ours(type), theirs(type), obxText);
+    const orm = r.value.messageType.code === 'ORM';
+    for (const type of ['Observation', 'DiagnosticReport', 'Encounter', 'ServiceRequest', 'Immunization'] as const)
+      if (orm || type !== 'ServiceRequest') compareResources(t, name, type, ours(type), theirs(type), obxText); // rule 9
     const messageType = `${r.value.messageType.code}^${r.value.messageType.trigger}`;
     const agg = perType.get(messageType) ?? { matched: 0, compared: 0, misses: [] };
     for (const x of [agg, total]) {

@@ -138,3 +138,47 @@ export const WELL_KNOWN_IDENTIFIER_SYSTEMS: Readonly<Record<string, string>> = {
 };
 
 export const V2_TABLE = (table: string): string => `http://terminology.hl7.org/CodeSystem/v2-${table}`;
+
+/** v2-0038 OrderStatus (ORC-5) -> FHIR request-status (the IG's OrderStatus map); it wins over ORC-1 when sent. */
+export const ORDER_STATUS: Readonly<Record<string, string>> = {
+  A: 'active',
+  CA: 'revoked',
+  CM: 'completed',
+  DC: 'revoked',
+  ER: 'entered-in-error',
+  HD: 'on-hold',
+  IP: 'active',
+  RP: 'revoked',
+  SC: 'active',
+};
+
+/**
+ * v2-0119 OrderControl (ORC-1) -> FHIR request-status (the IG's OrderControlCode map): a new or
+ * accepted order is active, a cancel or discontinue revokes it, a hold holds it. Others are absent (unknown).
+ */
+export const ORDER_CONTROL_STATUS: Readonly<Record<string, string>> = {
+  NW: 'active',
+  OK: 'active',
+  SC: 'active',
+  XO: 'active',
+  XX: 'active',
+  RL: 'active',
+  RE: 'active',
+  PA: 'active',
+  CH: 'active',
+  CA: 'revoked',
+  CR: 'revoked',
+  OC: 'revoked',
+  DC: 'revoked',
+  DR: 'revoked',
+  OD: 'revoked',
+  HD: 'on-hold',
+  HR: 'on-hold',
+  OH: 'on-hold',
+};
+
+/** NIP001 RXA-20 CompletionStatus -> Immunization.status: refused and not administered are `not-done`. */
+export const COMPLETION_STATUS: Readonly<Record<string, string>> = { CP: 'completed', PA: 'completed', RE: 'not-done', NA: 'not-done' };
+
+/** CDC's IIS guide: an administered amount of 999 means the amount is unknown (no dose is stated). */
+export const UNKNOWN_AMOUNT = '999';

@@ -68,6 +68,10 @@ export function codeSyntaxProblem(system: string, code: string): string | undefi
         : 'not an ICD-10-CM code (letter, two characters, dot, up to four)';
     case SYSTEMS.rxnorm:
       return /^[1-9]\d{0,8}$/.test(code) ? undefined : 'not an RxNorm concept id (RXCUI digits)';
+    case SYSTEMS.cvx:
+      return /^\d{1,3}$/.test(code) ? undefined : 'not a CVX code (one to three digits)';
+    case SYSTEMS.cpt:
+      return /^\d{4}[\dFTU]$/.test(code) ? undefined : 'not a CPT code (four digits and a digit, F, T or U)';
     case SYSTEMS.cdcRace:
       return /^\d{4}-\d$/.test(code) ? checked(code) : 'not a CDC race and ethnicity code (nnnn-n)';
     case SYSTEMS.administrativeGender:

@@ -31,7 +31,7 @@ export type ClinicalCode = {
  */
 export type ClinicalItem = {
   __typename?: 'ClinicalItem';
-  /** The standard coding that names the item (LOINC, SNOMED CT, ICD-10-CM, RxNorm); null when no code is mapped to a standard. */
+  /** The standard coding that names the item (LOINC, SNOMED CT, ICD-10-CM, RxNorm, CPT, CVX); null when no code is mapped to a standard. */
   code: Maybe<ClinicalCode>;
   /** Every coding kept: the standard ones a concept map gave first, then the codings as the source sent them. */
   codings: Array<ClinicalCode>;
@@ -47,10 +47,10 @@ export type ClinicalItem = {
   originalCodings: Array<ClinicalCode>;
   /** Where the fact came from: one entry per source stating it. */
   provenance: Array<Lineage>;
-  /** The FHIR resource type: Observation, Condition, MedicationRequest, MedicationAdministration, MedicationStatement, CarePlan, Goal, Procedure, DiagnosticReport or Encounter. */
+  /** The FHIR resource type: Observation, Condition, MedicationRequest, MedicationAdministration, MedicationStatement, CarePlan, Goal, Procedure, DiagnosticReport, Encounter, ServiceRequest or Immunization. */
   resourceType: Scalars['String']['output'];
   status: Maybe<Scalars['String']['output']>;
-  /** An Observation's quantity: normalized to the preferred UCUM unit, and as sent. */
+  /** An Observation's quantity or an Immunization's dose: normalized to the preferred UCUM unit, and as sent. */
   value: Maybe<ClinicalValue>;
 };
 
@@ -135,10 +135,14 @@ export type Patient = {
   /** Goals (FHIR Goal; SNOMED CT, LOINC), of care plans. */
   goals: Maybe<ClinicalItemConnection>;
   id: Scalars['ID']['output'];
+  /** Vaccines given or reported (FHIR Immunization; CVX), with lot number and dose in `fhir`; the dose is also `value`. */
+  immunizations: Maybe<ClinicalItemConnection>;
   /** Medication requests, administrations and statements (FHIR MedicationRequest, MedicationAdministration, MedicationStatement; RxNorm). */
   medications: Maybe<ClinicalItemConnection>;
   /** Labs and vital signs (FHIR Observation; LOINC). */
   observations: Maybe<ClinicalItemConnection>;
+  /** Orders for tests, imaging and procedures (FHIR ServiceRequest; LOINC, CPT, SNOMED CT), by when they were placed. Placer and filler order numbers are identifiers in `fhir`. */
+  orders: Maybe<ClinicalItemConnection>;
   /** Procedures (FHIR Procedure; SNOMED CT). */
   procedures: Maybe<ClinicalItemConnection>;
 };
@@ -237,6 +241,23 @@ export type PatientGoalsArgs = {
  * `http://loinc.org|2339-0`); `from` (inclusive) and `to` (exclusive) are ISO 8601 dates or instants;
  * `first` is at most 100 (default 50); `after` is a cursor of the same list.
  */
+export type PatientImmunizationsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  code?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/**
+ * A golden patient (owned by the MPI subgraph); this subgraph adds its clinical data merged across every
+ * linked source record. The same fact stated by two sources (same standard code, instant and normalized
+ * value) is one item with two provenances. Lists are newest first; an item without a time comes last.
+ * `code` is `system|code` and matches any coding of an item, the vendor's as sent too (e.g.
+ * `http://loinc.org|2339-0`); `from` (inclusive) and `to` (exclusive) are ISO 8601 dates or instants;
+ * `first` is at most 100 (default 50); `after` is a cursor of the same list.
+ */
 export type PatientMedicationsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   code?: InputMaybe<Scalars['String']['input']>;
@@ -255,6 +276,23 @@ export type PatientMedicationsArgs = {
  * `first` is at most 100 (default 50); `after` is a cursor of the same list.
  */
 export type PatientObservationsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  code?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  from?: InputMaybe<Scalars['String']['input']>;
+  to?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/**
+ * A golden patient (owned by the MPI subgraph); this subgraph adds its clinical data merged across every
+ * linked source record. The same fact stated by two sources (same standard code, instant and normalized
+ * value) is one item with two provenances. Lists are newest first; an item without a time comes last.
+ * `code` is `system|code` and matches any coding of an item, the vendor's as sent too (e.g.
+ * `http://loinc.org|2339-0`); `from` (inclusive) and `to` (exclusive) are ISO 8601 dates or instants;
+ * `first` is at most 100 (default 50); `after` is a cursor of the same list.
+ */
+export type PatientOrdersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   code?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -498,8 +536,10 @@ export type PatientResolvers<ContextType = SubgraphContext, ParentType extends R
   encounters?: Resolver<Maybe<ResolversTypes['ClinicalItemConnection']>, ParentType, ContextType, RequireFields<PatientEncountersArgs, 'first'>>;
   goals?: Resolver<Maybe<ResolversTypes['ClinicalItemConnection']>, ParentType, ContextType, RequireFields<PatientGoalsArgs, 'first'>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  immunizations?: Resolver<Maybe<ResolversTypes['ClinicalItemConnection']>, ParentType, ContextType, RequireFields<PatientImmunizationsArgs, 'first'>>;
   medications?: Resolver<Maybe<ResolversTypes['ClinicalItemConnection']>, ParentType, ContextType, RequireFields<PatientMedicationsArgs, 'first'>>;
   observations?: Resolver<Maybe<ResolversTypes['ClinicalItemConnection']>, ParentType, ContextType, RequireFields<PatientObservationsArgs, 'first'>>;
+  orders?: Resolver<Maybe<ResolversTypes['ClinicalItemConnection']>, ParentType, ContextType, RequireFields<PatientOrdersArgs, 'first'>>;
   procedures?: Resolver<Maybe<ResolversTypes['ClinicalItemConnection']>, ParentType, ContextType, RequireFields<PatientProceduresArgs, 'first'>>;
 };
 

@@ -41,6 +41,23 @@ export type Condition = {
   verificationStatus: Maybe<Scalars['String']['output']>;
 };
 
+/** A vaccine given or reported (FHIR Immunization). */
+export type Immunization = {
+  __typename?: 'Immunization';
+  doseQuantity: Maybe<Quantity>;
+  id: Scalars['ID']['output'];
+  lotNumber: Maybe<Scalars['String']['output']>;
+  /** When it was given, ISO 8601 normalized to UTC. */
+  occurrence: Maybe<Scalars['String']['output']>;
+  /** false for a historical report (the sender did not give it). */
+  primarySource: Maybe<Scalars['Boolean']['output']>;
+  provenance: Provenance;
+  /** completed, not-done or entered-in-error. */
+  status: Maybe<Scalars['String']['output']>;
+  /** CVX. */
+  vaccineCode: CodeableConcept;
+};
+
 /** A medication order (FHIR MedicationRequest). */
 export type MedicationRequest = {
   __typename?: 'MedicationRequest';
@@ -84,6 +101,21 @@ export type Quantity = {
   system: Maybe<Scalars['String']['output']>;
   unit: Maybe<Scalars['String']['output']>;
   value: Maybe<Scalars['Float']['output']>;
+};
+
+/** An order for a test, imaging or a procedure (FHIR ServiceRequest). */
+export type ServiceRequest = {
+  __typename?: 'ServiceRequest';
+  /** When the order was placed, ISO 8601 normalized to UTC. */
+  authoredOn: Maybe<Scalars['String']['output']>;
+  /** LOINC, CPT or SNOMED CT. */
+  code: CodeableConcept;
+  id: Scalars['ID']['output'];
+  intent: Maybe<Scalars['String']['output']>;
+  /** Placer and filler order numbers (value and type PLAC or FILL). */
+  orderNumbers: Array<Scalars['String']['output']>;
+  provenance: Provenance;
+  status: Maybe<Scalars['String']['output']>;
 };
 
 /**
@@ -208,14 +240,16 @@ export type ResolversTypes = {
   Coding: ResolverTypeWrapper<Coding>;
   Condition: ResolverTypeWrapper<Condition>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  Immunization: ResolverTypeWrapper<Immunization>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   MedicationRequest: ResolverTypeWrapper<MedicationRequest>;
   Observation: ResolverTypeWrapper<Observation>;
   Provenance: ResolverTypeWrapper<Provenance>;
   Quantity: ResolverTypeWrapper<Quantity>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  ServiceRequest: ResolverTypeWrapper<ServiceRequest>;
   SourceRecord: ResolverTypeWrapper<RecordRef>;
   VendorRecord: ResolverTypeWrapper<RecordRef>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -225,14 +259,16 @@ export type ResolversParentTypes = {
   Coding: Coding;
   Condition: Condition;
   ID: Scalars['ID']['output'];
+  Immunization: Immunization;
+  Boolean: Scalars['Boolean']['output'];
   MedicationRequest: MedicationRequest;
   Observation: Observation;
   Provenance: Provenance;
   Quantity: Quantity;
   Float: Scalars['Float']['output'];
+  ServiceRequest: ServiceRequest;
   SourceRecord: RecordRef;
   VendorRecord: RecordRef;
-  Boolean: Scalars['Boolean']['output'];
 };
 
 export type CodeableConceptResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['CodeableConcept'] = ResolversParentTypes['CodeableConcept']> = {
@@ -254,6 +290,17 @@ export type ConditionResolvers<ContextType = SubgraphContext, ParentType extends
   provenance?: Resolver<ResolversTypes['Provenance'], ParentType, ContextType>;
   recordedDate?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   verificationStatus?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type ImmunizationResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Immunization'] = ResolversParentTypes['Immunization']> = {
+  doseQuantity?: Resolver<Maybe<ResolversTypes['Quantity']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lotNumber?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  occurrence?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  primarySource?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
+  provenance?: Resolver<ResolversTypes['Provenance'], ParentType, ContextType>;
+  status?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  vaccineCode?: Resolver<ResolversTypes['CodeableConcept'], ParentType, ContextType>;
 };
 
 export type MedicationRequestResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['MedicationRequest'] = ResolversParentTypes['MedicationRequest']> = {
@@ -292,6 +339,16 @@ export type QuantityResolvers<ContextType = SubgraphContext, ParentType extends 
   value?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
 };
 
+export type ServiceRequestResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['ServiceRequest'] = ResolversParentTypes['ServiceRequest']> = {
+  authoredOn?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  code?: Resolver<ResolversTypes['CodeableConcept'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  intent?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  orderNumbers?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  provenance?: Resolver<ResolversTypes['Provenance'], ParentType, ContextType>;
+  status?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
 export type SourceRecordResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['SourceRecord'] = ResolversParentTypes['SourceRecord']> = {
   __resolveType: TypeResolveFn<'VendorRecord', ParentType, ContextType>;
 };
@@ -309,10 +366,12 @@ export type Resolvers<ContextType = SubgraphContext> = {
   CodeableConcept?: CodeableConceptResolvers<ContextType>;
   Coding?: CodingResolvers<ContextType>;
   Condition?: ConditionResolvers<ContextType>;
+  Immunization?: ImmunizationResolvers<ContextType>;
   MedicationRequest?: MedicationRequestResolvers<ContextType>;
   Observation?: ObservationResolvers<ContextType>;
   Provenance?: ProvenanceResolvers<ContextType>;
   Quantity?: QuantityResolvers<ContextType>;
+  ServiceRequest?: ServiceRequestResolvers<ContextType>;
   SourceRecord?: SourceRecordResolvers<ContextType>;
   VendorRecord?: VendorRecordResolvers<ContextType>;
 };
