@@ -254,6 +254,8 @@ export async function link(args: CliArgs, env: NodeJS.ProcessEnv = process.env):
     const storage = databaseOptionsFromEnv(env);
     output = await openOutput(args.out);
     const keys: KeyStoreOptions = { dir: env.KEYS_DIR ?? join(dataDir(env), 'keys'), generateMissing: !isProduction(env) };
+    // Keys before the database and the header: a missing key stops the run before any row is written.
+    const protection = protectionFor(keys);
     const db = await openStorage({ ...storage, maxConnections: args.concurrency + 2 });
     const shown = progress(process.stderr.isTTY === true);
     try {
@@ -263,7 +265,7 @@ export async function link(args: CliArgs, env: NodeJS.ProcessEnv = process.env):
         source: args.source,
         identifierSystems: connectionSystems(args.source, env),
         profile,
-        protection: protectionFor(keys),
+        protection,
         concurrency: args.concurrency,
         onRow: (row) => {
           shown.tick();
