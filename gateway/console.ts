@@ -46,6 +46,11 @@ export function contentSecurityPolicy(oidc: ConsoleOidc | null): string {
   ].join('; ');
 }
 
+/** Without an icon of its own the browser asks for /favicon.ico, which the gateway does not serve. */
+const FAVICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#0b5cad"/>' +
+  '<path d="M4 8h8M8 4v8" stroke="#fff" stroke-width="2"/></svg>';
+
 type Asset = { readonly body: Buffer; readonly type: string };
 
 /** Bundles the client (TypeScript, Preact, CSS) in memory; file names carry a content hash. */
@@ -82,6 +87,7 @@ export async function buildConsole(production: boolean): Promise<{ index: string
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>Steward console</title>
+<link rel="icon" href="/console/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/console/assets/${css}">
 <script type="module" src="/console/assets/${js}"></script>
 </head>
@@ -162,6 +168,10 @@ export async function consoleRoutes(options: ConsoleOptions): Promise<ConsoleRou
     }
     if (method !== 'GET' && method !== 'HEAD') return (sendJson(res, 405, { errors: [{ message: 'method not allowed' }] }), true);
     if (path === '/console/config.json') return (sendJson(res, 200, config), true);
+    if (path === '/console/favicon.svg') {
+      send(res, 200, FAVICON, { 'content-type': 'image/svg+xml', 'cache-control': 'public, max-age=86400' });
+      return true;
+    }
     if (path.startsWith('/console/assets/')) {
       const asset = assets.get(path.slice('/console/assets/'.length));
       if (!asset) return (sendJson(res, 404, { errors: [{ message: 'not found', extensions: { code: 'NOT_FOUND' } }] }), true);

@@ -9,7 +9,7 @@ const stewardOnly = allOf(steward, scopeToRead('Patient'));
 const through = reachedThroughAuthorizedField;
 
 export const stewardshipPolicies = {
-  Query: { reviewQueue: stewardOnly, linkHistory: stewardOnly },
+  Query: { reviewQueue: stewardOnly, linkHistory: stewardOnly, findPatients: stewardOnly },
   Mutation: {
     linkRecord: stewardOnly,
     unlinkRecord: stewardOnly,

@@ -90,6 +90,7 @@ async function boot(): Promise<void> {
   const config = (await (await fetch('/console/config.json')).json()) as ConsoleConfig;
   let startError: string | null = null;
   await finishOidc(config).catch((e: unknown) => (startError = e instanceof Error ? e.message : String(e)));
+  root.textContent = ''; // the boot message, which render would keep
   render(<App config={config} startError={startError} />, root);
 }
 

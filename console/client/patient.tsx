@@ -1,5 +1,5 @@
 // Patient view: the golden record with per-field provenance, its source records, the link history
-// as a timeline, merges and redirects; and search by birth date or identifier. Every field goes
+// as a timeline, merges and redirects; and search by name, birth date or identifier. Every field goes
 // through the API's policies: what a role may not see comes back null with FORBIDDEN, shown as such.
 import { useState } from 'preact/hooks';
 import { gql, gqlAction } from './api.ts';
@@ -182,9 +182,12 @@ export function PatientView({ id }: { id: string }) {
 type Found = { id: string; name: Patient['name']; birthDate: string | null; gender: string | null };
 const SEARCH_FIELDS = 'id name { family given } birthDate gender';
 
-/** Search by birth date (patients filter) or identifier (patientsByIdentifier). Names are not searchable through the API yet. */
+/**
+ * Search by name (family name prefix, optionally a given name and birth date: findPatients), by
+ * identifier (patientsByIdentifier) or by birth date alone (the patients filter).
+ */
 export function Search() {
-  const [form, setForm] = useState({ birthDate: '', system: 'http://hl7.org/fhir/sid/us-ssn', value: '' });
+  const [form, setForm] = useState({ family: '', given: '', birthDate: '', system: 'http://hl7.org/fhir/sid/us-ssn', value: '' });
   const [query, setQuery] = useState<typeof form | null>(null);
   const found = useLoad(async () => {
     if (!query) return null;
@@ -194,6 +197,13 @@ export function Search() {
         { s: query.system, v: query.value },
       );
       return { list: data.patientsByIdentifier, errors };
+    }
+    if (query.family) {
+      const { data, errors } = await gql<{ findPatients: Found[] }>(
+        `query FindByName($f: String!, $g: String, $d: String) { findPatients(family: $f, given: $g, birthDate: $d, first: 50) { ${SEARCH_FIELDS} } }`,
+        { f: query.family, g: query.given || null, d: query.birthDate || null },
+      );
+      return { list: data.findPatients, errors };
     }
     const { data, errors } = await gql<{ patients: { edges: { node: Found }[] } }>(
       `query FindByBirthDate($d: String!) { patients(first: 50, filter: { birthDateFrom: $d, birthDateTo: $d }) { edges { node { ${SEARCH_FIELDS} } } } }`,
@@ -213,6 +223,14 @@ export function Search() {
         }}
       >
         <label>
+          Family name starts with
+          <input type="text" value={form.family} onInput={set('family')} autoComplete="off" />
+        </label>
+        <label>
+          Given name starts with
+          <input type="text" value={form.given} onInput={set('given')} autoComplete="off" />
+        </label>
+        <label>
           Birth date
           <input type="date" value={form.birthDate} onInput={set('birthDate')} />
         </label>
@@ -224,7 +242,7 @@ export function Search() {
           Identifier value
           <input type="text" value={form.value} onInput={set('value')} autoComplete="off" />
         </label>
-        <button type="submit" disabled={!form.birthDate && !form.value}>
+        <button type="submit" disabled={!form.birthDate && !form.value && !form.family}>
           Search
         </button>
       </form>

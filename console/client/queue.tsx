@@ -74,7 +74,11 @@ export function Queue() {
       <form class="filters" aria-label="Sort and filter" onSubmit={(e) => e.preventDefault()}>
         <div class="field">
           <label for="queue-order">Sort</label>
-          <select id="queue-order" value={order} onChange={(e) => reset(setOrder)((e.target as HTMLSelectElement).value as keyof typeof ORDERS)}>
+          <select
+            id="queue-order"
+            value={order}
+            onChange={(e) => reset(setOrder)((e.target as HTMLSelectElement).value as keyof typeof ORDERS)}
+          >
             {Object.entries(ORDERS).map(([k, v]) => (
               <option key={k} value={k}>
                 {v}

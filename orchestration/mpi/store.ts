@@ -130,6 +130,29 @@ export async function goldenIdsByIdentifier(
   return rows.map((r) => r.golden_id);
 }
 
+/** LIKE's wildcards and escape character taken literally. */
+const likePrefix = (text: string): string => `${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/**
+ * Active golden patients whose family name starts with `family` (case aside), and when given, a
+ * given name starting with `given` and this exact birth date; family name then id order.
+ */
+export async function goldenIdsByName(
+  db: Queryable,
+  q: { readonly family: string; readonly given?: string | null; readonly birthDate?: string | null },
+  limit: number,
+): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id FROM golden_patient
+      WHERE status = 'ACTIVE' AND lower(name->>'family') LIKE $1
+        AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM jsonb_array_elements_text(name->'given') g WHERE lower(g) LIKE $2))
+        AND ($3::text IS NULL OR birth_date = $3)
+      ORDER BY lower(name->>'family'), id LIMIT $4`,
+    [likePrefix(q.family), q.given ? likePrefix(q.given) : null, q.birthDate ?? null, limit],
+  );
+  return rows.map((r) => r.id);
+}
+
 /**
  * The active golden record a SMART launch patient stands for: a golden id (a merged one answers
  * with its survivor) or a source record (connection and FHIR Patient id) through its current link

@@ -6,8 +6,10 @@
 import type { Queryable } from '../../platform/db.ts';
 import { writeAuditEvents } from '../../orchestration/audit/audit-log.ts';
 import {
+  goldenIdsByName,
   linkBySourceRecord,
   linkHistory,
+  type GoldenPatient,
   linkHistoryForGolden,
   reviewQueueCounts,
   reviewQueuePage,
@@ -31,12 +33,12 @@ import {
   type StewardContext,
 } from '../../orchestration/mpi/stewardship.ts';
 import { describeReason, type MatchReasonCode } from '../../orchestration/mpi/match-reasons.ts';
-import type { ClosedReview, MatchReason, QueryReviewQueueArgs } from './__generated__/resolvers.ts';
+import type { ClosedReview, MatchReason, QueryFindPatientsArgs, QueryReviewQueueArgs } from './__generated__/resolvers.ts';
 import { parseManualFields, type ManualField, type ManualFieldsInput } from '../../orchestration/mpi/manual-values.ts';
 import { defaultLinkConfig } from '../../orchestration/mpi/linking.ts';
 import { mayAccessPatients } from '../../policies/object-access.ts';
 import { badUserInput, forbidden } from '../../platform/errors.ts';
-import { cursorCodec, pageSize } from '../shared/arguments.ts';
+import { cursorCodec, pageSize, text } from '../shared/arguments.ts';
 import { perRequest, type SubgraphContext } from '../shared/context.ts';
 import type { MpiDependencies } from './resolvers.ts';
 import DataLoader from 'dataloader';
@@ -95,6 +97,13 @@ function reasonArg(reason: string): string {
   return trimmed;
 }
 
+/** The start of a name to search for: trimmed, printable, at least `min` characters. */
+function namePrefix(value: string, argument: string, min: number): string {
+  const trimmed = text(value, argument)!.trim();
+  if (trimmed.length < min) throw badUserInput(`\`${argument}\` must have at least ${min} characters`, argument);
+  return trimmed;
+}
+
 /** GraphQL's ManualField names and the golden fields they stand for. */
 const MANUAL_FIELD_ENUM = {
   NAME: 'name',
@@ -144,7 +153,7 @@ const closedReview = (k: KeptClosed): ClosedReview => ({ ...k, description: KEPT
 const evidence = (e: readonly { field: string; level: string; weight: number }[]) =>
   e.map((x) => ({ field: x.field, level: x.level, weight: Math.round(x.weight * 1000) / 1000 }));
 
-export function stewardResolvers(deps: MpiDependencies, patientById: (id: string, ctx: SubgraphContext) => Promise<unknown>) {
+export function stewardResolvers(deps: MpiDependencies, patientById: (id: string, ctx: SubgraphContext) => Promise<GoldenPatient | null>) {
   const { db } = deps;
   const sources = new Set(deps.connections.map((c) => c.id));
   const historyLoader = (ctx: SubgraphContext) =>
@@ -182,6 +191,18 @@ export function stewardResolvers(deps: MpiDependencies, patientById: (id: string
           // Each count is computed only when a client selects it (ReviewQueueCounts' resolvers).
           counts: { openQueue: true } as const,
         };
+      },
+      async findPatients(_p: unknown, args: QueryFindPatientsArgs, ctx: SubgraphContext) {
+        const family = namePrefix(args.family, 'family', 2);
+        const given = args.given ? namePrefix(args.given, 'given', 1) : null;
+        const birthDate = args.birthDate ?? null;
+        if (birthDate !== null && (!/^\d{4}-\d{2}-\d{2}$/.test(birthDate) || Number.isNaN(Date.parse(birthDate))))
+          throw badUserInput('`birthDate` must be a date (YYYY-MM-DD)', 'birthDate');
+        const size = pageSize(args.first, 20, MAX_REVIEW_PAGE);
+        guard(ctx);
+        const ids = await goldenIdsByName(db, { family, given, birthDate }, size);
+        const found = await Promise.all(ids.map((id) => patientById(id, ctx)));
+        return found.filter((p): p is GoldenPatient => p !== null);
       },
       async linkHistory(_p: unknown, { sourceRecordId }: { sourceRecordId: string }, ctx: SubgraphContext) {
         const ref = parseSourceRecordId(sourceRecordId);

@@ -594,6 +594,12 @@ export type PeriodCriterion = {
 
 export type Query = {
   __typename?: 'Query';
+  /**
+   * Data stewards: active golden patients whose family name starts with `family` (case aside; at least
+   * two characters), narrowed to a given name starting with `given` and to a birth date (YYYY-MM-DD);
+   * family name order, at most `first` (100).
+   */
+  findPatients: Array<Patient>;
   /** Data stewards: every link change of one source record (id as in `SourceRecord.id`, e.g. `epic-main:E123`), oldest first. */
   linkHistory: Array<LinkEvent>;
   /** The golden patient with this id, or null when it does not exist or the caller may not see it. */
@@ -622,6 +628,14 @@ export type Query = {
    * is valid only with the filter and order it was returned for (BAD_USER_INPUT naming `after`).
    */
   reviewQueue: ReviewItemConnection;
+};
+
+
+export type QueryFindPatientsArgs = {
+  birthDate?: InputMaybe<Scalars['String']['input']>;
+  family: Scalars['String']['input'];
+  first?: InputMaybe<Scalars['Int']['input']>;
+  given?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -1140,6 +1154,7 @@ export type PatientLinkResolvers<ContextType = SubgraphContext, ParentType exten
 };
 
 export type QueryResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  findPatients?: Resolver<Array<ResolversTypes['Patient']>, ParentType, ContextType, RequireFields<QueryFindPatientsArgs, 'family' | 'first'>>;
   linkHistory?: Resolver<Array<ResolversTypes['LinkEvent']>, ParentType, ContextType, RequireFields<QueryLinkHistoryArgs, 'sourceRecordId'>>;
   patient?: Resolver<Maybe<ResolversTypes['Patient']>, ParentType, ContextType, RequireFields<QueryPatientArgs, 'id'>>;
   patientByIdentifier?: Resolver<Maybe<ResolversTypes['Patient']>, ParentType, ContextType, RequireFields<QueryPatientByIdentifierArgs, 'system' | 'value'>>;

@@ -5,17 +5,16 @@
 // CONSOLE_SCREENSHOT=docs/console-compare.png writes the compare screen's picture for the README.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import type { Stack } from '../../../runtime/stack.ts';
 import { protectionFor } from '../../../runtime/components.ts';
 import { linkSourceRecord } from '../../../orchestration/mpi/store.ts';
 import { loadMatchingConfig } from '../../../orchestration/mpi/matching/index.ts';
 import { person } from '../../../orchestration/mpi/test-helpers.ts';
-import { startTestStack } from '../../support/stack.ts';
+import { CHROMIUM, launchChromium, SKIP_WITHOUT_BROWSER } from '../../support/browser.ts';
+import { gql, startTestStack, tokenFor } from '../../support/stack.ts';
 
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-const SKIP = CHROMIUM ? false : 'no Chromium: install Debian\'s chromium package (apt-get install chromium) to run the console tests';
+const SKIP = SKIP_WITHOUT_BROWSER;
 
 let stack: Stack;
 let browser: Browser | undefined;
@@ -30,10 +29,20 @@ before(async () => {
   const unsure = { ...loadMatchingConfig(), thresholds: { autoLink: 1.01, review: 0 } };
   const people = [
     { family: 'Quillfeather', given: ['Ottoline'], birthDate: '1971-03-14', ssn: '587650001', line: '12 Tarn Lane', phone: '217-555-0141' },
-    { family: 'Brackenridge', given: ['Lysander'], birthDate: '1983-11-02', ssn: '587650002', line: '40 Weir Street', phone: '217-555-0142' },
+    {
+      family: 'Brackenridge',
+      given: ['Lysander'],
+      birthDate: '1983-11-02',
+      ssn: '587650002',
+      line: '40 Weir Street',
+      phone: '217-555-0142',
+    },
+    { family: 'Quillfeather', given: ['Perpetua'], birthDate: '1965-07-21', ssn: '587650003', line: '3 Mill Row', phone: '217-555-0143' },
   ];
   for (const [i, p] of people.entries()) {
-    const a = await linkSourceRecord(stack.db, person({ source: 'epic-main', id: `console-e${i}`, ...p }), protection, { matching: unsure });
+    const a = await linkSourceRecord(stack.db, person({ source: 'epic-main', id: `console-e${i}`, ...p }), protection, {
+      matching: unsure,
+    });
     // The second EHR has a typo in the birth date: a difference the compare screen highlights.
     const typo = { ...p, birthDate: p.birthDate.replace(/.$/, (d) => String((Number(d) + 1) % 10)) };
     const b = await linkSourceRecord(stack.db, person({ source: 'cerner-main', id: `console-c${i}`, ...typo }), protection, {
@@ -42,10 +51,7 @@ before(async () => {
     assert.equal(b.decision, 'POSSIBLE_MATCH');
     pairs.push({ record: `cerner-main:console-c${i}`, left: b.goldenId, right: a.goldenId });
   }
-  if (CHROMIUM) {
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
-  }
+  if (CHROMIUM) browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
@@ -66,7 +72,10 @@ async function signIn(role: string): Promise<Page> {
 async function confirm(page: Page, button: string, outcome: string): Promise<void> {
   await page.getByRole('button', { name: button, exact: true }).click();
   await page.getByLabel('Reason (kept in the link history)').fill('console test: synthetic pair');
-  await page.getByRole('dialog').getByRole('button', { name: button === 'Merge into candidate' ? 'Merge' : button === 'Not duplicate' ? 'Mark not duplicate' : button }).click();
+  await page
+    .getByRole('dialog')
+    .getByRole('button', { name: button === 'Merge into candidate' ? 'Merge' : button === 'Not duplicate' ? 'Mark not duplicate' : button })
+    .click();
   await page.getByRole('status').filter({ hasText: outcome }).waitFor();
 }
 
@@ -159,22 +168,27 @@ test('a steward compares a pair, merges, unmerges and marks another pair not dup
 
 test('a refused action shows the API error in the dialog (CONFLICT when the pair changed meanwhile)', { skip: SKIP }, async () => {
   const page = await signIn('steward');
-  const [one] = pairs as [(typeof pairs)[number]];
+  const one = pairs[2]!;
   await openPair(page, one.record);
   // Another steward merges the pair first: this page's merge is now stale.
-  const { tokenFor, gql } = await import('../../support/stack.ts');
   const other = await tokenFor(stack, ['steward']);
-  const first = await gql(stack, other.token, 'mutation ($s: ID!, $m: ID!) { mergePatients(survivorId: $s, mergedId: $m, reason: "other") { changed } }', {
-    s: one.left,
-    m: one.right,
-  });
+  const first = await gql(
+    stack,
+    other.token,
+    'mutation ($s: ID!, $m: ID!) { mergePatients(survivorId: $s, mergedId: $m, reason: "other") { changed } }',
+    {
+      s: one.left,
+      m: one.right,
+    },
+  );
   assert.equal(first.body.errors, undefined, JSON.stringify(first.body.errors));
-  await page.getByRole('button', { name: 'Merge into candidate' }).click();
+  // This page still shows two patients: marking them different people is refused, and the dialog says why.
+  await page.getByRole('button', { name: 'Not duplicate' }).click();
   await page.getByLabel('Reason (kept in the link history)').fill('console test: stale page');
-  await page.getByRole('dialog').getByRole('button', { name: 'Merge' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Mark not duplicate' }).click();
   const alert = page.getByRole('dialog').getByRole('alert');
   await alert.waitFor();
-  assert.match((await alert.textContent()) ?? '', /CONFLICT|NOT_FOUND/);
+  assert.match((await alert.textContent()) ?? '', /^CONFLICT: .*one patient now.*Reload/);
   await page.context().close();
 });
 
@@ -197,4 +211,92 @@ test('a clinician and an analyst see only what their policies allow', { skip: SK
   for (const secret of ['Quillfeather', 'Ottoline', '1971-03-1', '587650001'])
     assert.ok(!shown.includes(secret), `an analyst is not shown ${secret}`);
   await analyst.context().close();
+});
+
+test('the API the console uses: queue filter, order and counts, name search; stewards only, bad arguments named', async () => {
+  const steward = await tokenFor(stack, ['steward']);
+  const QUEUE = `query Q($f: ReviewQueueFilter, $o: ReviewQueueOrder, $a: String) { reviewQueue(first: 1, filter: $f, orderBy: $o, after: $a) {
+    totalCount counts { byReason { key count } bySource { key count } } pageInfo { endCursor } edges { node { id score } } } }`;
+  type Queue = {
+    reviewQueue: {
+      totalCount: number;
+      counts: { byReason: { key: string; count: number }[]; bySource: { key: string; count: number }[] };
+      pageInfo: { endCursor: string };
+    };
+  };
+  const all = await gql<Queue>(stack, steward.token, QUEUE, { o: 'HIGHEST_SCORE' });
+  assert.equal(all.body.errors, undefined, JSON.stringify(all.body.errors));
+  const { counts, totalCount } = all.body.data!.reviewQueue;
+  assert.ok(totalCount > 0);
+  assert.equal(
+    counts.byReason.reduce((n, c) => n + c.count, 0),
+    totalCount,
+  );
+  const cerner = await gql<Queue>(stack, steward.token, QUEUE, { f: { source: 'cerner-main' }, o: 'HIGHEST_SCORE' });
+  assert.equal(cerner.body.data!.reviewQueue.totalCount, counts.bySource.find((c) => c.key === 'cerner-main')?.count);
+  // A cursor is bound to its filter and order; an unknown source is named, not answered with an empty queue.
+  const reused = await gql(stack, steward.token, QUEUE, { o: 'OLDEST', a: all.body.data!.reviewQueue.pageInfo.endCursor });
+  assert.equal(reused.body.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+  assert.equal(reused.body.errors?.[0]?.extensions?.argument, 'after');
+  const typo = await gql(stack, steward.token, QUEUE, { f: { source: 'epic-mian' } });
+  assert.equal(typo.body.errors?.[0]?.extensions?.argument, 'filter.source');
+
+  const FIND =
+    'query F($f: String!, $g: String, $d: String) { findPatients(family: $f, given: $g, birthDate: $d) { id name { family given } } }';
+  const found = await gql<{ findPatients: { id: string; name: { family: string; given: string[] } }[] }>(stack, steward.token, FIND, {
+    f: 'quillf',
+    g: 'PERP',
+  });
+  assert.equal(found.body.errors, undefined, JSON.stringify(found.body.errors));
+  const hits = found.body.data!.findPatients;
+  assert.ok(hits.length >= 1);
+  for (const p of hits) {
+    assert.ok([pairs[2]!.left, pairs[2]!.right].includes(p.id));
+    assert.deepEqual([p.name.family, p.name.given[0]], ['Quillfeather', 'Perpetua']);
+  }
+  const short = await gql(stack, steward.token, FIND, { f: 'q' });
+  assert.equal(short.body.errors?.[0]?.extensions?.argument, 'family');
+  const badDate = await gql(stack, steward.token, FIND, { f: 'quill', d: '1971-13-45' });
+  assert.equal(badDate.body.errors?.[0]?.extensions?.argument, 'birthDate');
+  for (const role of ['clinician', 'analyst', 'security'] as const) {
+    const other = await tokenFor(stack, [role]);
+    const refused = await gql(stack, other.token, FIND, { f: 'quill' });
+    assert.equal(refused.body.errors?.[0]?.extensions?.code, 'FORBIDDEN', role);
+    const queue = await gql(stack, other.token, QUEUE, {});
+    assert.equal(queue.body.errors?.[0]?.extensions?.code, 'FORBIDDEN', role);
+  }
+});
+
+test('the token stays in memory and the session ends when it expires; keyboard only, with a visible focus', { skip: SKIP }, async () => {
+  const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await page.clock.install();
+  await page.goto(`${base}/console/`);
+  // Keyboard only: the role, then the sign-in button.
+  await page.getByLabel('Role').focus();
+  await page.keyboard.press('Tab');
+  const outline = await page.evaluate<string>('getComputedStyle(document.activeElement).outlineStyle');
+  assert.notEqual(outline, 'none', 'the focused control shows it');
+  await page.keyboard.press('Enter');
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  const stored = await page.evaluate<unknown>('[localStorage.length, sessionStorage.length, document.cookie]');
+  assert.deepEqual(stored, [0, 0, ''], 'no token in web storage or cookies');
+  assert.doesNotMatch(page.url(), /token|eyJ/, 'no token in the URL');
+
+  // Find a patient by name, from the keyboard.
+  await page.getByRole('link', { name: 'Find a patient' }).focus();
+  await page.keyboard.press('Enter');
+  await page.getByLabel('Family name starts with').focus();
+  await page.keyboard.type('Brackenr');
+  await page.keyboard.press('Enter');
+  await page.getByRole('link', { name: 'Lysander Brackenridge' }).first().focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'Link history' }).waitFor();
+  assert.match(page.url(), /#\/patient\/[0-9a-f-]{36}$/, 'only an opaque id in the URL');
+  assert.doesNotMatch(await page.title(), /Brackenridge|Lysander/);
+
+  await page.clock.fastForward('31:00');
+  await page.getByText('Your session expired: sign in again.').waitFor();
+  await page.getByRole('button', { name: /Sign in as/ }).waitFor();
+  await context.close();
 });
