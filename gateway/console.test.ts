@@ -5,6 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, generateKeyPair } from 'jose';
@@ -143,3 +144,41 @@ test(
     await page.close();
   },
 );
+
+/** WCAG 2.x relative luminance and contrast ratio of two #rrggbb colours. */
+const luminance = (hex: string): number => {
+  const [r, g, b] = [1, 3, 5].map((i) => {
+    const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+};
+const contrast = (a: string, b: string): number => {
+  const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+  return (x! + 0.05) / (y! + 0.05);
+};
+
+test('the stylesheet meets WCAG 2.2 AA contrast: text 4.5:1, the focus ring 3:1', async () => {
+  const css = await readFile(new URL('../console/client/style.css', import.meta.url), 'utf8');
+  const v = Object.fromEntries([...css.matchAll(/--([a-z-]+):\s*(#[0-9a-f]{6})/g)].map((m) => [m[1]!, m[2]!]));
+  const text: [string, string, string][] = [
+    ['body text', v.ink!, v.paper!],
+    ['muted text', v.muted!, v.paper!],
+    ['muted text on panels', v.muted!, v.panel!],
+    ['links', v.accent!, v.paper!],
+    ['links on panels', v.accent!, v.panel!],
+    ['buttons', v['accent-ink']!, v.accent!],
+    ['differences', v.ink!, v.diff!],
+    ['negative weights', v.bad!, v.paper!],
+    ['positive weights', v.good!, v.paper!],
+    ['badges', v.paper!, v.ink!],
+    ['errors', '#5c0b0d', '#fdecec'],
+    ['success', '#0f3d19', '#e8f5ec'],
+    ['notices', v.ink!, '#e8f0fa'],
+    ['development badge', '#3d2c00', '#fde68a'],
+  ];
+  for (const [what, fg, bg] of text) assert.ok(contrast(fg, bg) >= 4.5, `${what}: ${contrast(fg, bg).toFixed(2)}:1`);
+  for (const bg of [v.paper!, v.panel!, v.diff!]) assert.ok(contrast(v.focus!, bg) >= 3, `focus ring on ${bg}`);
+  for (const literal of ['#5c0b0d', '#fdecec', '#0f3d19', '#e8f5ec', '#e8f0fa', '#3d2c00', '#fde68a'])
+    assert.ok(css.includes(literal), `${literal} is still in the stylesheet`);
+});
