@@ -116,8 +116,7 @@ function sameOrigin(req: IncomingMessage): boolean {
   const site = req.headers['sec-fetch-site'];
   if (site !== undefined && site !== 'same-origin') return false;
   const origin = req.headers.origin;
-  if (origin !== undefined && origin !== 'null' && new URL(origin).host !== req.headers.host) return false;
-  if (origin === 'null') return false;
+  if (origin !== undefined && URL.parse(origin)?.host !== req.headers.host) return false;
   return (req.headers['content-type'] ?? '').startsWith('application/json');
 }
 

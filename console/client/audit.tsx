@@ -1,7 +1,7 @@
 // Security officers: who accessed a patient (auditEvents), newest first, paged with the API's cursors.
 import { useState } from 'preact/hooks';
 import { gql } from './api.ts';
-import { Empty, Errors, fmtTime, Loading, useLoad } from './ui.tsx';
+import { Empty, Errors, fmtTime, Loading, Pager, useCursors, useLoad } from './ui.tsx';
 
 type AuditRow = {
   seq: string;
@@ -30,8 +30,8 @@ const QUERY = `query PatientAccess($patientId: ID, $after: String) {
 
 export function AuditPage({ patientId }: { patientId: string | null }) {
   const [input, setInput] = useState(patientId ?? '');
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const after = cursors.at(-1) ?? null;
+  const paging = useCursors();
+  const after = paging.after;
   const res = useLoad(
     async () => (patientId ? (await gql<AuditAnswer>(QUERY, { patientId, after })).data.auditEvents : null),
     [patientId, after],
@@ -43,7 +43,7 @@ export function AuditPage({ patientId }: { patientId: string | null }) {
         class="filters"
         onSubmit={(e) => {
           e.preventDefault();
-          setCursors([null]);
+          paging.reset();
           location.hash = `#/audit/${input.trim()}`;
         }}
       >
@@ -92,19 +92,7 @@ export function AuditPage({ patientId }: { patientId: string | null }) {
                 ))}
               </tbody>
             </table>
-            <nav class="pager" aria-label="Pages">
-              <button type="button" class="secondary" disabled={cursors.length < 2} onClick={() => setCursors((c) => c.slice(0, -1))}>
-                Newer
-              </button>
-              <button
-                type="button"
-                class="secondary"
-                disabled={!res.data.pageInfo.hasNextPage}
-                onClick={() => setCursors((c) => [...c, res.data!.pageInfo.endCursor])}
-              >
-                Older
-              </button>
-            </nav>
+            <Pager paging={paging} pageInfo={res.data.pageInfo} labels={['Newer', 'Older']} />
           </>
         ))}
     </section>

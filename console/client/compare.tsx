@@ -2,11 +2,10 @@
 // level and weight and the reason the matcher held it; differences highlighted. Actions (link,
 // mark not duplicate, merge, unmerge, set a golden field) each go through a confirmation and show
 // the API's refusal as it is (FORBIDDEN, CONFLICT when the data changed meanwhile, ...).
-import { useState } from 'preact/hooks';
 import { gql, gqlAction } from './api.ts';
 import { displayName, fieldValue, PATIENT_FIELDS, type Patient } from './patient-fields.ts';
 import { knownItems } from './queue.tsx';
-import { ConfirmDialog, Empty, Errors, fmtScore, Loading, useLoad, type PendingAction } from './ui.tsx';
+import { Empty, Errors, fmtScore, Loading, useConfirmedAction, useLoad, type PendingAction } from './ui.tsx';
 
 type Pair = { left: Patient | null; right: Patient | null };
 const PAIR = `query ComparePair($left: ID!, $right: ID!) { left: patient(id: $left) { ${PATIENT_FIELDS} } right: patient(id: $right) { ${PATIENT_FIELDS} } }`;
@@ -21,18 +20,17 @@ const SETTABLE: Record<string, (p: Patient) => Record<string, unknown> | null> =
 
 export function Compare({ itemId }: { itemId: string }) {
   const item = knownItems.get(itemId);
-  const [pending, setPending] = useState<PendingAction | null>(null);
-  const [done, setDone] = useState<string | null>(null);
   const leftId = item?.patient?.id;
   const rightId = item?.candidate?.id;
   const pair = useLoad(async () => (leftId && rightId ? await gql<Pair>(PAIR, { left: leftId, right: rightId }) : null), [leftId, rightId]);
+  const confirmed = useConfirmedAction(pair.reload);
   if (!item) return <Empty>This review item is not loaded: open it from the review queue.</Empty>;
   if (!leftId || !rightId) return <Errors errors={[{ code: 'FORBIDDEN', message: 'the pair is not visible to you' }]} />;
   const left = pair.data?.data.left ?? null;
   const right = pair.data?.data.right ?? null;
   // patient(mergedId) answers with the survivor: the left side was merged into the right.
   const merged = left?.redirectedFrom === leftId;
-  const act = (a: PendingAction) => setPending(a);
+  const act = confirmed.confirm;
   const actions: { label: string; action: PendingAction; show: boolean }[] = [
     {
       label: 'Link record',
@@ -103,11 +101,7 @@ export function Compare({ itemId }: { itemId: string }) {
         {' · '}
         {item.kind === 'POSSIBLE_MATCH' ? `record ${item.record?.id ?? '—'} against a golden patient` : 'two golden patients'}
       </p>
-      {done && (
-        <p class="success" role="status">
-          {done}
-        </p>
-      )}
+      {confirmed.outcome}
       <Errors errors={pair.errors} />
       {pair.loading && !pair.data && <Loading what="both records" />}
       {pair.data && (
@@ -201,16 +195,7 @@ export function Compare({ itemId }: { itemId: string }) {
           </div>
         </>
       )}
-      <ConfirmDialog
-        action={pending}
-        onClose={(message) => {
-          setPending(null);
-          if (message) {
-            setDone(message);
-            pair.reload();
-          }
-        }}
-      />
+      {confirmed.dialog}
     </section>
   );
 }

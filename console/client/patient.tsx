@@ -5,7 +5,7 @@ import { useState } from 'preact/hooks';
 import { gql, gqlAction } from './api.ts';
 import { displayName, PATIENT_FIELDS, type Patient } from './patient-fields.ts';
 import { hasRole } from './session.ts';
-import { ConfirmDialog, Empty, Errors, fmtScore, fmtTime, Loading, useLoad, type PendingAction } from './ui.tsx';
+import { Empty, Errors, fmtScore, fmtTime, Loading, useConfirmedAction, useLoad } from './ui.tsx';
 
 type Detail = Patient & {
   provenance: { field: string; rule: string; sourceRecordIds: string[]; setBy: string | null; setAt: string | null }[] | null;
@@ -30,20 +30,15 @@ const DETAIL = `query PatientView($id: ID!) { patient(id: $id) { ${PATIENT_FIELD
   linkHistory { at sourceRecordId patientId previousPatientId action state actor reason } } }`;
 
 export function PatientView({ id }: { id: string }) {
-  const [pending, setPending] = useState<PendingAction | null>(null);
-  const [done, setDone] = useState<string | null>(null);
   const view = useLoad(() => gql<{ patient: Detail | null }>(DETAIL, { id }), [id]);
+  const action = useConfirmedAction(view.reload);
   const p = view.data?.data.patient;
   return (
     <section aria-labelledby="patient-title">
       <h1 id="patient-title">
         Patient <span class="mono">{id}</span>
       </h1>
-      {done && (
-        <p class="success" role="status">
-          {done}
-        </p>
-      )}
+      {action.outcome}
       <Errors errors={view.errors} />
       {view.loading && !view.data && <Loading what="the patient" />}
       {view.data && <Errors errors={view.data.errors} />}
@@ -57,7 +52,7 @@ export function PatientView({ id }: { id: string }) {
                 <button
                   type="button"
                   onClick={() =>
-                    setPending({
+                    action.confirm({
                       title: 'Undo the merge?',
                       description: `${p.redirectedFrom} gets its records back; review items the merge closed reopen.`,
                       confirmLabel: 'Unmerge',
@@ -165,16 +160,7 @@ export function PatientView({ id }: { id: string }) {
           {hasRole('security') && <a href={`#/audit/${p.id}`}>Who accessed this patient</a>}
         </>
       )}
-      <ConfirmDialog
-        action={pending}
-        onClose={(m) => {
-          setPending(null);
-          if (m) {
-            setDone(m);
-            view.reload();
-          }
-        }}
-      />
+      {action.dialog}
     </section>
   );
 }

@@ -2,7 +2,7 @@
 // with the API's cursors, with counts. Rows show ids, scores and reasons only (no demographics).
 import { useState } from 'preact/hooks';
 import { gql } from './api.ts';
-import { Empty, Errors, fmtScore, fmtTime, Loading, useLoad } from './ui.tsx';
+import { Empty, Errors, fmtScore, fmtTime, Loading, Pager, useCursors, useLoad } from './ui.tsx';
 
 export type QueueItem = {
   id: string;
@@ -47,9 +47,8 @@ export function Queue() {
   const [reason, setReason] = useState('');
   const [source, setSource] = useState('');
   const [kind, setKind] = useState('');
-  // Cursors of the pages before this one (Previous goes back one).
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const after = cursors.at(-1) ?? null;
+  const paging = useCursors();
+  const after = paging.after;
   const filter = { ...(reason ? { reason } : {}), ...(source ? { source } : {}), ...(kind ? { kind } : {}) };
   const { data, errors, loading } = useLoad(async () => {
     const { data } = await gql<QueueAnswer>(QUERY, { first: PAGE, after, filter, orderBy: order });
@@ -60,7 +59,7 @@ export function Queue() {
     <T,>(set: (v: T) => void) =>
     (v: T) => {
       set(v);
-      setCursors([null]);
+      paging.reset();
     };
   const counts = data?.counts;
   const option = (c: Count) => (
@@ -153,20 +152,7 @@ export function Queue() {
               </tbody>
             </table>
           )}
-          <nav class="pager" aria-label="Pages">
-            <button type="button" class="secondary" disabled={cursors.length < 2} onClick={() => setCursors((c) => c.slice(0, -1))}>
-              Previous
-            </button>
-            <span>Page {cursors.length}</span>
-            <button
-              type="button"
-              class="secondary"
-              disabled={!data.pageInfo.hasNextPage}
-              onClick={() => setCursors((c) => [...c, data.pageInfo.endCursor])}
-            >
-              Next
-            </button>
-          </nav>
+          <Pager paging={paging} pageInfo={data.pageInfo} />
         </>
       )}
     </section>

@@ -110,3 +110,64 @@ export function ConfirmDialog({ action, onClose }: { action: PendingAction | nul
 
 export const fmtScore = (s: number | null | undefined): string => (s === null || s === undefined ? '—' : s.toFixed(3));
 export const fmtTime = (iso: string | null | undefined): string => (iso ? new Date(iso).toLocaleString() : '—');
+
+/** Relay paging: the cursors of the pages before this one, so Previous goes back one. */
+export function useCursors() {
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  return {
+    after: cursors.at(-1) ?? null,
+    page: cursors.length,
+    reset: () => setCursors([null]),
+    previous: () => setCursors((c) => c.slice(0, -1)),
+    next: (cursor: string | null) => setCursors((c) => [...c, cursor]),
+  };
+}
+
+export function Pager({
+  paging,
+  pageInfo,
+  labels = ['Previous', 'Next'],
+}: {
+  paging: ReturnType<typeof useCursors>;
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  labels?: readonly [string, string];
+}) {
+  return (
+    <nav class="pager" aria-label="Pages">
+      <button type="button" class="secondary" disabled={paging.page < 2} onClick={paging.previous}>
+        {labels[0]}
+      </button>
+      <span>Page {paging.page}</span>
+      <button type="button" class="secondary" disabled={!pageInfo.hasNextPage} onClick={() => paging.next(pageInfo.endCursor)}>
+        {labels[1]}
+      </button>
+    </nav>
+  );
+}
+
+/**
+ * An action a steward confirms: `confirm(action)` opens the dialog; once it succeeds its message is
+ * shown (`outcome`) and `after` runs (a reload of what the screen shows).
+ */
+export function useConfirmedAction(after: () => void) {
+  const [pending, setPending] = useState<PendingAction | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const outcome = done && (
+    <p class="success" role="status">
+      {done}
+    </p>
+  );
+  const dialog = (
+    <ConfirmDialog
+      action={pending}
+      onClose={(message) => {
+        setPending(null);
+        if (message) {
+          setDone(message);
+          after();
+        }
+      }}
+    />
+  );
+  return { confirm: setPending, outcome, dialog };
+}

@@ -119,6 +119,19 @@ test('the console page: HTML under a strict CSP, hashed assets cached for good, 
     body: JSON.stringify({ role: 'steward' }),
   });
   assert.equal(forged.status, 403);
+  for (const headers of [
+    { origin: 'null' },
+    { origin: 'not a url' },
+    { 'sec-fetch-site': 'cross-site' },
+    { 'content-type': 'text/plain' },
+  ]) {
+    const refused = await fetch(`${base}/console/dev-token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ role: 'steward' }),
+    });
+    assert.equal(refused.status, 403, JSON.stringify(headers));
+  }
   const badRole = await fetch(`${base}/console/dev-token`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
