@@ -68,14 +68,11 @@ async function signIn(role: string): Promise<Page> {
   return page;
 }
 
-/** Confirms the open dialog with a reason and waits for the action's outcome. */
-async function confirm(page: Page, button: string, outcome: string): Promise<void> {
+/** Opens an action's dialog, confirms it with a reason and waits for the action's outcome. */
+async function confirm(page: Page, button: string, confirmLabel: string, outcome: string): Promise<void> {
   await page.getByRole('button', { name: button, exact: true }).click();
   await page.getByLabel('Reason (kept in the link history)').fill('console test: synthetic pair');
-  await page
-    .getByRole('dialog')
-    .getByRole('button', { name: button === 'Merge into candidate' ? 'Merge' : button === 'Not duplicate' ? 'Mark not duplicate' : button })
-    .click();
+  await page.getByRole('dialog').getByRole('button', { name: confirmLabel, exact: true }).click();
   await page.getByRole('status').filter({ hasText: outcome }).waitFor();
 }
 
@@ -157,12 +154,14 @@ test('a steward compares a pair, merges, unmerges and marks another pair not dup
   assert.match((await birth.getAttribute('class')) ?? '', /differs/, 'the birth date difference is highlighted');
   if (process.env.CONSOLE_SCREENSHOT) await page.screenshot({ path: process.env.CONSOLE_SCREENSHOT, fullPage: true });
 
-  await confirm(page, 'Merge into candidate', 'Merged.');
+  await confirm(page, 'Merge into candidate', 'Merge', 'Merged.');
   await page.getByRole('button', { name: 'Unmerge' }).waitFor();
-  await confirm(page, 'Unmerge', 'Unmerged.');
+  await confirm(page, 'Unmerge', 'Unmerge', 'Unmerged.');
+  // The candidate takes the incoming record's birth date by hand.
+  await confirm(page, 'Use left on candidate', 'Set field', "Set the candidate's birth_date.");
 
   await openPair(page, two.record);
-  await confirm(page, 'Not duplicate', 'Marked as different people.');
+  await confirm(page, 'Not duplicate', 'Mark not duplicate', 'Marked as different people.');
   assert.deepEqual(errors, [], 'no script error in the page');
 
   const audited = await auditedMutations('dev-console-steward');
@@ -170,6 +169,7 @@ test('a steward compares a pair, merges, unmerges and marks another pair not dup
     `Mutation.mergePatients Patient/${one.right}`,
     `Mutation.unmergePatient Patient/${one.left}`,
     `Mutation.markNotDuplicate Patient/${two.left}`,
+    `Mutation.setPatientFields Patient/${one.right}`,
   ])
     assert.ok(audited.includes(row), `${row} in ${JSON.stringify(audited)}`);
   // The second pair left the queue: settled by the steward's decision.
@@ -205,7 +205,7 @@ test('a refused action shows the API error in the dialog (CONFLICT when the pair
   await page.context().close();
 });
 
-test('a clinician and an analyst see only what their policies allow', { skip: SKIP }, async () => {
+test('a clinician, an analyst and a security officer see only what their policies allow', { skip: SKIP }, async () => {
   const [one] = pairs as [(typeof pairs)[number]];
   const clinician = await signIn('clinician');
   assert.equal(await clinician.getByRole('link', { name: 'Review queue' }).count(), 0, 'no queue in a clinician’s navigation');
@@ -224,6 +224,17 @@ test('a clinician and an analyst see only what their policies allow', { skip: SK
   for (const secret of ['Quillfeather', 'Ottoline', '1971-03-1', '587650001'])
     assert.ok(!shown.includes(secret), `an analyst is not shown ${secret}`);
   await analyst.context().close();
+
+  // A security officer reads who accessed the patient: the steward's console session among them.
+  const officer = await signIn('security');
+  await officer.getByRole('link', { name: 'Access log' }).click();
+  await officer.getByLabel('Golden patient id').fill(one.right);
+  await officer.getByRole('button', { name: 'Show accesses' }).click();
+  await officer.getByRole('table').getByText('dev-console-steward').first().waitFor();
+  assert.match(officer.url(), /#\/audit\/[0-9a-f-]{36}$/);
+  await officer.goto(`${base}/console/#/queue`);
+  await officer.getByRole('alert').filter({ hasText: 'FORBIDDEN' }).first().waitFor();
+  await officer.context().close();
 });
 
 test('the API the console uses: queue filter, order and counts, name search; stewards only, bad arguments named', async () => {
