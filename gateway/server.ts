@@ -12,6 +12,7 @@ import { clientAddress, type ProxyTrust } from '../security/client-address.ts';
 import type { IdentitySigner } from '../security/identity-token.ts';
 import type { Principal } from '../security/principal.ts';
 import type { UserTokenVerifier } from '../security/user-token.ts';
+import type { ConsoleRoutes } from './console.ts';
 import { subgraphDefinitions } from './compose.ts';
 import { withEntityErrorPaths } from './entity-error-paths.ts';
 import { planCostCheck, subgraphCallFailure, subgraphRefusal, subgraphSchemas } from './subgraph-limits.ts';
@@ -35,6 +36,8 @@ export type GatewayOptions = {
   readonly readiness?: readonly ReadinessCheck[];
   /** Proxies whose forwarded-for header names the client (TRUSTED_PROXIES); none when absent. */
   readonly proxyTrust?: ProxyTrust | null;
+  /** The steward console (gateway/console.ts) on the same port, at /console. */
+  readonly console?: ConsoleRoutes;
 };
 
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
@@ -123,5 +126,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningHttp
     health: async () => ({ component: 'gateway' }),
     readiness: options.readiness,
     operationLimits: options.operationLimits,
+    routes: options.console,
   });
 }

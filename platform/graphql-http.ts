@@ -30,6 +30,8 @@ export type ServeOptions<C extends BaseContext> = {
   readonly maxBodyBytes?: number;
   /** The document's length is checked here, before parsing (platform/operation-limits); its defaults when absent. */
   readonly operationLimits?: OperationLimits;
+  /** Other routes on the same port (the gateway's console): true when it answered the request. */
+  readonly routes?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 };
 
 export type RunningHttpServer = { readonly url: string; readonly port: number; readonly server: Server; close(): Promise<void> };
@@ -158,6 +160,7 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
       sendJson(res, ready ? 200 : 503, { status, checks }, { 'cache-control': 'no-store' });
       return;
     }
+    if (url.pathname !== '/graphql' && (await options.routes?.(req, res))) return;
     if (url.pathname !== '/graphql') {
       sendError(res, new ProductError('NOT_FOUND', 'not found'));
       return;

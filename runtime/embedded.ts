@@ -96,6 +96,7 @@ async function main(): Promise<void> {
           ]
         : []),
       `  ground truth of the simulated population: ${join(dir, 'ground-truth.csv')}`,
+      `  steward console: ${url.replace(/\/graphql$/, '/console')}${production ? '' : ' (development sign-in: pick a role)'}`,
       '',
       ...(production
         ? ['Production mode: tokens come from the identity providers of config/issuers.json (the development issuer is not trusted).']
