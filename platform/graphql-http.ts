@@ -186,11 +186,12 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
     }
     const started = performance.now();
     let context: C | undefined;
+    const slot = new RequestSlot();
     let status = 200;
     // The codes of a refusal before GraphQL (authentication, body size, length): no Apollo context then.
     let refusal: unknown[] = [];
     try {
-      const authenticated = await options.authenticate(req);
+      const authenticated = Object.assign(await options.authenticate(req), { [REQUEST_SLOT]: slot });
       context = authenticated;
       const body = parseBody(await readBody(req, maxBody), req.headers['content-type']);
       const tooLong = characterLimitError(body, url.searchParams, options.operationLimits ?? DEFAULT_OPERATION_LIMITS);
@@ -222,7 +223,7 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
       refusal = http.body.errors.map((e) => e.extensions?.code);
       sendError(res, error);
     } finally {
-      if (options.metrics) recordRequest(options.metrics, context, status, refusal, started);
+      if (options.metrics) recordRequest(options.metrics, context, slot, status, refusal, started);
     }
   };
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
@@ -248,14 +249,22 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
   };
 }
 
-/** Each request's Apollo context, by its context value, for the metrics recorded once the response is written. */
-const requestContexts = new WeakMap<object, GraphQLRequestContext<BaseContext>>();
+/**
+ * Where the metrics plugin leaves a request's Apollo context (operation, response errors) for
+ * recordRequest. Carried on the context value under a symbol: Apollo Server hands plugins a
+ * shallow copy of the context, which keeps the symbol's property and so this same slot.
+ */
+class RequestSlot {
+  requestContext: Pick<GraphQLRequestContext<BaseContext>, 'operation' | 'operationName' | 'response'> | undefined;
+}
+const REQUEST_SLOT = Symbol('request metrics');
 
-/** Remembers the request's Apollo context (operation, response errors) for recordRequest; nothing else per request. */
+/** Remembers the request's Apollo context for recordRequest; nothing else per request. */
 function requestMetricsPlugin<C extends BaseContext>(): ApolloServerPlugin<C> {
   return {
     async requestDidStart(requestContext) {
-      requestContexts.set(requestContext.contextValue, requestContext as unknown as GraphQLRequestContext<BaseContext>);
+      const slot: unknown = Reflect.get(requestContext.contextValue, REQUEST_SLOT);
+      if (slot instanceof RequestSlot) slot.requestContext = requestContext;
     },
   };
 }
@@ -269,11 +278,12 @@ function requestMetricsPlugin<C extends BaseContext>(): ApolloServerPlugin<C> {
 function recordRequest<C extends BaseContext>(
   m: ServerMetrics<C>,
   context: C | undefined,
+  slot: RequestSlot,
   status: number,
   refusal: unknown[],
   started: number,
 ): void {
-  const rc = context === undefined ? undefined : requestContexts.get(context);
+  const rc = slot.requestContext;
   if (!rc) {
     // Refused by Apollo Server before its pipeline (a GET without a query, CSRF): BAD_REQUEST.
     const codes = refusal.length > 0 ? refusal : status >= 400 ? ['BAD_REQUEST'] : [];

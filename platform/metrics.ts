@@ -200,7 +200,8 @@ export function createMetrics(options: MetricsOptions = {}) {
   ingestionGauge(
     'pgw_connection_breaker_state',
     "Circuit breaker toward the connection's EHR as last recorded: 0 closed, 1 half-open, 2 open",
-    (f) => BREAKER_GAUGE[(f.breakerState ?? 'closed') as keyof typeof BREAKER_GAUGE] ?? null,
+    // No series where no breaker state is recorded (a feed, a connection never called), as ingestionStatus says null.
+    (f) => (f.breakerState === null ? null : (BREAKER_GAUGE[f.breakerState as keyof typeof BREAKER_GAUGE] ?? null)),
   );
 
   const seconds = (startedMs: number): number => (performance.now() - startedMs) / 1000;
