@@ -232,21 +232,30 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, options.port, options.host);
   return {
     url: `http://${options.host ?? '127.0.0.1'}:${port}/graphql`,
     port,
     server,
     async close() {
       await options.server.stop();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await stopServer(server);
     },
   };
+}
+
+/** Listens on host (loopback by default) and port (0: any free one); resolves with the port. */
+async function listen(server: Server, port: number, host = '127.0.0.1'): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+async function stopServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
 /**
@@ -330,19 +339,8 @@ export async function serveMetrics(options: {
       sendMetrics(res, options.access, req.headers.authorization).catch((error: unknown) => sendError(res, error));
     else sendError(res, new ProductError('NOT_FOUND', 'not found'));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://${options.host ?? '127.0.0.1'}:${port}/metrics`,
-    port,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  const port = await listen(server, options.port, options.host);
+  return { url: `http://${options.host ?? '127.0.0.1'}:${port}/metrics`, port, close: () => stopServer(server) };
 }
 
 const SUGGESTION = / Did you mean .*\?$/;
