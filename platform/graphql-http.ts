@@ -191,7 +191,8 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
     // The codes of a refusal before GraphQL (authentication, body size, length): no Apollo context then.
     let refusal: unknown[] = [];
     try {
-      const authenticated = Object.assign(await options.authenticate(req), { [REQUEST_SLOT]: slot });
+      // A copy: the object authenticate returns is its own business (it could be shared).
+      const authenticated = { ...(await options.authenticate(req)), [REQUEST_SLOT]: slot };
       context = authenticated;
       const body = parseBody(await readBody(req, maxBody), req.headers['content-type']);
       const tooLong = characterLimitError(body, url.searchParams, options.operationLimits ?? DEFAULT_OPERATION_LIMITS);
@@ -281,8 +282,8 @@ function requestMetricsPlugin<C extends BaseContext>(): ApolloServerPlugin<C> {
 /**
  * Counts one /graphql request once every plugin is done (the subgraphs' audit plugin may still
  * turn an answer into AUDIT_UNAVAILABLE): its operation, latency and error codes. A request
- * refused before GraphQL (authentication, body size) counts under operation `none` with the
- * code its HTTP status maps to.
+ * refused before GraphQL (authentication, body size, length) counts under operation `none` with
+ * its refusal's code.
  */
 function recordRequest<C extends BaseContext>(
   m: ServerMetrics<C>,
