@@ -63,13 +63,15 @@ type Found = {
 };
 
 test('metrics on every port: requests, latency, errors by code, calls, breaker, inbox, audit; no PHI anywhere', async () => {
-  // A patient over the HL7 feed: AA, applied.
-  const ack = await sendHl7(
+  // A patient over the HL7 feed: AA, applied; the same message again gets its stored ACK; garbage gets AR.
+  const a01 =
     `MSH|^~\\&|COMMUNITY_ADT|COMMUNITY|PGW|PGW|20261201101500||ADT^A01^ADT_A01|METRICS-A01-1|P|2.5.1\r` +
-      `EVN|A01|20261201101500\r` +
-      `PID|1||${HL7_MRN}^^^COMMUNITY^MR||${HL7_FAMILY}^${HL7_GIVEN}||19710203|F|||1 TEST ST^^SPRINGFIELD^CO^80000\r`,
-  );
+    `EVN|A01|20261201101500\r` +
+    `PID|1||${HL7_MRN}^^^COMMUNITY^MR||${HL7_FAMILY}^${HL7_GIVEN}||19710203|F|||1 TEST ST^^SPRINGFIELD^CO^80000\r`;
+  const ack = await sendHl7(a01);
   assert.match(ack, /\rMSA\|AA\|METRICS-A01-1/);
+  assert.equal(await sendHl7(a01), ack);
+  assert.match(await sendHl7(`not hl7 ${HL7_FAMILY}`), /\rMSA\|AR(\||\r)/);
   // A patient added at the simulated Epic, brought in by a sync cycle.
   const epic = stack.simulators!.servers['epic-main']!;
   const added = await fetch(`${new URL(epic.url).origin}${DEV_PATH}/Patient`, {
@@ -167,7 +169,9 @@ test('metrics on every port: requests, latency, errors by code, calls, breaker, 
   for (const c of ['epic-main', 'cerner-main', FEED])
     assert.equal(sample(text, 'pgw_ingest_inbox_depth', { connection: c }), byConnection.get(c)!.inboxDepth, c);
   assert.equal(sample(text, 'pgw_ingest_dead_letters', { connection: FEED }), 0);
-  assert.ok(sample(text, 'pgw_hl7_messages_total', { connection: FEED, ack: 'AA', outcome: 'accepted' })! >= 1);
+  assert.equal(sample(text, 'pgw_hl7_messages_total', { connection: FEED, ack: 'AA', outcome: 'accepted' }), 1);
+  assert.equal(sample(text, 'pgw_hl7_messages_total', { connection: FEED, ack: 'AA', outcome: 'duplicate' }), 1);
+  assert.equal(sample(text, 'pgw_hl7_messages_total', { connection: 'unrouted', ack: 'AR', outcome: 'refused' }), 1);
   assert.ok(sample(text, 'pgw_ingest_apply_duration_seconds_count', { connection: FEED, outcome: 'applied' })! >= 1);
   assert.ok(sample(text, 'pgw_ingest_apply_duration_seconds_count', { connection: 'epic-main', outcome: 'applied' })! >= 1);
   // Audit: rows committed, commits timed, nothing left waiting.
