@@ -9,8 +9,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hl7Feeds, loadVendorProfile, localIdentifierSystems } from '../../../platform/config.ts';
 import { DEFAULT_MAX_OPERATIONS } from '../../../platform/metrics.ts';
-import { createMllpClient } from '../../../protocol/mllp/client.ts';
 import type { Stack } from '../../../runtime/stack.ts';
+import { sendOverMllp } from '../../support/hl7-messages.ts';
 import type { FhirPatient } from '../../../simulators/fhir-types.ts';
 import { DEV_PATH } from '../../../simulators/index.ts';
 import { inboxDrained } from '../../support/inbox.ts';
@@ -41,14 +41,7 @@ const scrape = async (url: string, token: string | undefined = TOKEN) => {
   return { status: res.status, type: res.headers.get('content-type'), text: await res.text() };
 };
 
-const sendHl7 = async (text: string): Promise<string> => {
-  const client = createMllpClient({ host: '127.0.0.1', port: stack.ingestion!.port!, timeoutMs: 10_000 });
-  try {
-    return (await client.send(Buffer.from(text, 'utf8'))).toString('utf8');
-  } finally {
-    await client.close();
-  }
-};
+const sendHl7 = (text: string): Promise<string> => sendOverMllp(stack.ingestion!.port!, text);
 
 const FIND = `query FindPatient($s: String!, $v: String!) {
   patientByIdentifier(system: $s, value: $v) { id name { family given } identifiers { value } sourceRecords { id source mrn } }
