@@ -13,6 +13,7 @@ import { clientAddress, type ProxyTrust } from '../security/client-address.ts';
 import type { IdentitySigner } from '../security/identity-token.ts';
 import type { Principal } from '../security/principal.ts';
 import type { UserTokenVerifier } from '../security/user-token.ts';
+import type { ConsoleRoutes } from './console.ts';
 import { subgraphDefinitions } from './compose.ts';
 import { withEntityErrorPaths } from './entity-error-paths.ts';
 import { planCostCheck, subgraphCallFailure, subgraphRefusal, subgraphSchemas } from './subgraph-limits.ts';
@@ -38,6 +39,8 @@ export type GatewayOptions = {
   readonly proxyTrust?: ProxyTrust | null;
   /** Who may read /metrics; METRICS_TOKEN when absent. */
   readonly metricsAccess?: MetricsAccess;
+  /** The steward console (gateway/console.ts) on the same port, at /console. */
+  readonly console?: ConsoleRoutes;
 };
 
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
@@ -140,5 +143,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningHttp
     readiness: options.readiness,
     operationLimits: options.operationLimits,
     metrics: { component: 'gateway', access: options.metricsAccess ?? metricsAccessFromEnv(options.production) },
+    routes: options.console,
   });
 }

@@ -38,6 +38,8 @@ export type ServeOptions<C extends BaseContext> = {
   readonly maxBodyBytes?: number;
   /** The document's length is checked here, before parsing (platform/operation-limits); its defaults when absent. */
   readonly operationLimits?: OperationLimits;
+  /** Other routes on the same port (the gateway's console): true when it answered the request. */
+  readonly routes?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
   /** Requests counted under this component in platform/metrics.ts, and /metrics served; no /metrics when absent. */
   readonly metrics?: ServerMetrics<C>;
 };
@@ -180,6 +182,7 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
       await sendMetrics(res, options.metrics.access, req.headers.authorization);
       return;
     }
+    if (url.pathname !== '/graphql' && (await options.routes?.(req, res))) return;
     if (url.pathname !== '/graphql') {
       sendError(res, new ProductError('NOT_FOUND', 'not found'));
       return;
