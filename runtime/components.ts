@@ -17,6 +17,8 @@ import {
 import { migrate, openDatabase, type Database, type DatabaseOptions } from '../platform/db.ts';
 import { remoteReadiness, type RunningHttpServer } from '../platform/graphql-http.ts';
 import { logger } from '../platform/log.ts';
+import { metrics, type MetricsAccess } from '../platform/metrics.ts';
+import { ingestionStatus } from '../orchestration/sync/status.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { KEY_ALGORITHMS, keyNames, loadKeyFile, loadKeyPair, loadSecretKey, type KeyStoreOptions } from '../platform/keys.ts';
@@ -139,6 +141,8 @@ type ServiceCommon = {
   readonly port: number;
   readonly host?: string;
   readonly production: boolean;
+  /** Who may read /metrics; METRICS_TOKEN when absent. */
+  readonly metricsAccess?: MetricsAccess;
 };
 
 /**
@@ -163,6 +167,7 @@ async function subgraphRuntime(name: string, c: ServiceCommon) {
     port: c.port,
     host: c.host,
     verifyIdentity: identityVerifier(await gatewayPublicKeys(c.keys), name),
+    ...(c.metricsAccess ? { metricsAccess: c.metricsAccess } : {}),
   };
 }
 
@@ -194,10 +199,21 @@ export async function startClinicalService(c: ServiceCommon): Promise<RunningHtt
 export async function startIntegrationService(
   c: ServiceCommon & { readonly adapters: readonly AdapterConfig[]; readonly connections: readonly AnyConnectionConfig[] },
 ): Promise<RunningHttpServer> {
-  return startSubgraph(
+  const server = await startSubgraph(
     integrationSubgraph({ db: c.db, protection: protectionFor(c.keys), adapters: c.adapters, connections: c.connections }),
     await subgraphRuntime('integration', c),
   );
+  // The ingestion gauges of /metrics read what ingestionStatus answers, at each scrape.
+  const unwatch = metrics.watchIngestion(async () =>
+    (await ingestionStatus(c.db, c.connections)).map((s) => ({
+      connectionId: s.connectionId,
+      inboxDepth: s.inboxDepth,
+      deadLetters: s.deadLetters,
+      lagSeconds: s.lagSeconds,
+      breakerState: s.health?.breakerState ?? null,
+    })),
+  );
+  return { ...server, close: () => (unwatch(), server.close()) };
 }
 
 /**
@@ -259,6 +275,8 @@ export async function startGatewayService(c: {
   readonly proxyTrust?: ProxyTrust | null;
   /** The supergraph to serve; the committed gateway/supergraph.graphql when absent. */
   readonly supergraphSdl?: string;
+  /** Who may read /metrics; METRICS_TOKEN when absent. */
+  readonly metricsAccess?: MetricsAccess;
   /** The console's production sign-in; from CONSOLE_OIDC_ISSUER and CONSOLE_OIDC_CLIENT_ID when absent. */
   readonly consoleOidc?: ConsoleOidc | null;
 }): Promise<RunningHttpServer> {
@@ -288,6 +306,7 @@ export async function startGatewayService(c: {
       optional: name !== 'mpi' && name !== 'audit',
     })),
     proxyTrust: c.proxyTrust ?? null,
+    ...(c.metricsAccess ? { metricsAccess: c.metricsAccess } : {}),
     console: await consoleRoutes({
       production: c.production,
       oidc,
