@@ -48,7 +48,8 @@ test('errors are counted by code from the vocabulary; anything else is OTHER', a
 });
 
 test('ingestion gauges are read once per scrape, replaced (not accumulated), and empty when the read fails', async () => {
-  const m = createMetrics({ ingestionReadMs: 50 });
+  // Long enough that a loaded machine cannot make two scrapes at once miss one window.
+  const m = createMetrics({ ingestionReadMs: 500 });
   let reads = 0;
   let figures: IngestionFigures[] = [
     { connectionId: 'epic-a', inboxDepth: 3, deadLetters: 1, lagSeconds: 12.5, breakerState: 'open' },
@@ -59,8 +60,7 @@ test('ingestion gauges are read once per scrape, replaced (not accumulated), and
     if (figures.length === 0) throw new ProductError('DATABASE_UNAVAILABLE', 'down');
     return figures;
   });
-  let text = await m.scrape();
-  await m.scrape();
+  let [text] = await Promise.all([m.scrape(), m.scrape()]);
   assert.equal(reads, 1, 'four gauges, two scrapes at once: one read');
   assert.equal(sample(text, 'pgw_ingest_inbox_depth', { connection: 'epic-a' }), 3);
   assert.equal(sample(text, 'pgw_ingest_dead_letters', { connection: 'epic-a' }), 1);
@@ -68,12 +68,12 @@ test('ingestion gauges are read once per scrape, replaced (not accumulated), and
   assert.equal(sample(text, 'pgw_ingest_lag_seconds', { connection: 'feed-b' }), undefined, 'never polled: no lag series');
   assert.equal(sample(text, 'pgw_connection_breaker_state', { connection: 'epic-a' }), 2);
   assert.equal(sample(text, 'pgw_connection_breaker_state', { connection: 'feed-b' }), undefined, 'no breaker recorded: no series');
-  await new Promise((r) => setTimeout(r, 60));
+  await new Promise((r) => setTimeout(r, 520));
   figures = [];
   text = await m.scrape();
   assert.equal(sample(text, 'pgw_ingest_inbox_depth', { connection: 'epic-a' }), undefined, 'no stale figure when the read fails');
   unwatch();
-  await new Promise((r) => setTimeout(r, 60));
+  await new Promise((r) => setTimeout(r, 520));
   figures = [{ connectionId: 'epic-a', inboxDepth: 9, deadLetters: 0, lagSeconds: 0, breakerState: 'closed' }];
   text = await m.scrape();
   assert.equal(sample(text, 'pgw_ingest_inbox_depth', { connection: 'epic-a' }), undefined, 'unwatched: not read');
