@@ -260,6 +260,8 @@ const SHOWN = `SELECT m.golden_id, m.survivor FROM (
 export type SnapshotMember = { readonly patient: GoldenPatient; readonly position: CursorPosition };
 export type SnapshotPage = {
   readonly members: readonly SnapshotMember[];
+  /** Where the next page starts: the last row read (its member may have left since and not be shown). */
+  readonly end: CursorPosition | null;
   readonly hasNextPage: boolean;
   readonly totalCount: number;
   readonly totalCountIsEstimate: boolean;
@@ -304,8 +306,10 @@ export async function snapshotPage(
   });
   const n = counted?.rows[0]?.n ?? 0;
   const over = counted !== null && n > bound;
+  const last = rows.at(-1);
   return {
     members,
+    end: last ? { key: null, id: last.golden_id } : null,
     hasNextPage: page.rows.length > r.first,
     totalCount: over ? Math.max(bound + 1, r.snapshot.memberCount) : n,
     totalCountIsEstimate: over,
