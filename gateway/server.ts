@@ -13,6 +13,7 @@ import type { IdentitySigner } from '../security/identity-token.ts';
 import type { Principal } from '../security/principal.ts';
 import type { UserTokenVerifier } from '../security/user-token.ts';
 import { subgraphDefinitions } from './compose.ts';
+import { downloadRoute } from './downloads.ts';
 import { withEntityErrorPaths } from './entity-error-paths.ts';
 import { planCostCheck, subgraphCallFailure, subgraphRefusal, subgraphSchemas } from './subgraph-limits.ts';
 
@@ -36,6 +37,9 @@ export type GatewayOptions = {
   /** Proxies whose forwarded-for header names the client (TRUSTED_PROXIES); none when absent. */
   readonly proxyTrust?: ProxyTrust | null;
 };
+
+/** Cohort export downloads: `/exports/...` on the gateway's port, relayed to the MPI subgraph, which holds the files. */
+export const DOWNLOADS = { prefix: '/exports/', subgraph: 'mpi' } as const;
 
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
@@ -115,11 +119,23 @@ export async function startGateway(options: GatewayOptions): Promise<RunningHttp
       }),
     };
   };
+  const downloadsUrl = options.subgraphUrls[DOWNLOADS.subgraph];
   return serveGraphQL({
     server,
     port: options.port,
     host: options.host,
     authenticate,
+    routes: downloadsUrl
+      ? [
+          downloadRoute({
+            ...DOWNLOADS,
+            subgraphUrl: downloadsUrl,
+            signIdentity: options.signIdentity,
+            authenticate,
+            timeoutMs: options.subgraphTimeoutMs ?? 10_000,
+          }),
+        ]
+      : [],
     health: async () => ({ component: 'gateway' }),
     readiness: options.readiness,
     operationLimits: options.operationLimits,

@@ -30,6 +30,14 @@ export type ServeOptions<C extends BaseContext> = {
   readonly maxBodyBytes?: number;
   /** The document's length is checked here, before parsing (platform/operation-limits); its defaults when absent. */
   readonly operationLimits?: OperationLimits;
+  /** Paths served beside /graphql (file downloads); each handles its own authentication. */
+  readonly routes?: readonly HttpRoute[];
+};
+
+/** A path beside /graphql: requests whose path starts with `prefix` go to `handle`; a ProductError thrown becomes its JSON error. */
+export type HttpRoute = {
+  readonly prefix: string;
+  handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void>;
 };
 
 export type RunningHttpServer = { readonly url: string; readonly port: number; readonly server: Server; close(): Promise<void> };
@@ -156,6 +164,16 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
       const { ready, degraded, checks } = await readiness(options.readiness ?? []);
       const status = !ready ? 'unavailable' : degraded ? 'degraded' : 'ready';
       sendJson(res, ready ? 200 : 503, { status, checks }, { 'cache-control': 'no-store' });
+      return;
+    }
+    const route = options.routes?.find((r) => url.pathname.startsWith(r.prefix));
+    if (route) {
+      try {
+        await route.handle(req, res, url);
+      } catch (error) {
+        if (!res.headersSent) sendError(res, error);
+        else res.destroy();
+      }
       return;
     }
     if (url.pathname !== '/graphql') {

@@ -132,6 +132,9 @@ const period = (v: unknown): Json | undefined => {
 };
 const code = (v: unknown): string | undefined => (typeof v === 'string' && /^[^\s]+(\s[^\s]+)*$/.test(v) ? v : undefined);
 
+/** An element withheld (FHIR data-absent-reason `masked`). */
+const MASKED = { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason', valueCode: 'masked' }] };
+
 /** Single CodeableConcept elements kept as codings, per resource type (besides `code`, `category`, statuses). */
 const SINGLE_CONCEPTS = [
   'code',
@@ -162,11 +165,12 @@ export function deidentifiedClinicalResource(resource: Resource, id: string, pat
   const r = resource as Json;
   const out: Record<string, unknown> = { resourceType: resource.resourceType, id };
   for (const k of STATUS_CODES) out[k] = code(r[k]);
-  for (const k of SINGLE_CONCEPTS) out[k] = concept(r[k]);
+  // A required concept the source gave as free text only (Goal.description, say) is kept as masked, never as its text.
+  for (const k of SINGLE_CONCEPTS) out[k] = r[k] === undefined ? undefined : (concept(r[k]) ?? MASKED);
   // Kept with the cardinality the source used (category is a list on most types, one concept on Procedure).
   for (const k of LIST_CONCEPTS) out[k] = Array.isArray(r[k]) ? concepts(r[k]) : concept(r[k]);
   // Encounter.class is a Coding; MedicationRequest.intent etc. are codes (above).
-  if (resource.resourceType === 'Encounter') out.class = coding(r.class);
+  if (resource.resourceType === 'Encounter') out.class = r.class === undefined ? undefined : (coding(r.class) ?? MASKED);
   out.valueQuantity = quantity(r.valueQuantity);
   if (typeof r.valueBoolean === 'boolean') out.valueBoolean = r.valueBoolean;
   if (typeof r.valueInteger === 'number') out.valueInteger = r.valueInteger;
