@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Stack } from '../../../runtime/stack.ts';
@@ -16,6 +16,7 @@ import { ingestResources } from '../../../orchestration/clinical-store/ingest.ts
 import { sweepExpiredExports } from '../../../orchestration/cohort/export.ts';
 import { isAccepted, validateResource } from '../../../translation/fhir-r4/validation/validate.ts';
 import { loadTerminology } from '../../../translation/terminology/translate.ts';
+import { cohortExport } from '../../../runtime/cohort-export.ts';
 import { gql, startTestStack, tokenFor, type GraphQLResponse } from '../../support/stack.ts';
 
 const EPIC = 'epic-main';
@@ -363,6 +364,36 @@ test('a download resumes with Range and If-Range to the same bytes; downloads an
     [...high.filter((x) => x !== high[1]), records[12]!.golden_id].sort(),
   );
   assert.equal(new Set(exported.rows.map((r) => r.recorded_at.toISOString())).size, 1);
+});
+
+test('npm run cohort:export: follows the job with a progress bar, downloads, and resumes an interrupted download with Range', async () => {
+  const out = join(exportsDir, 'cli-out');
+  const shown: string[] = [];
+  const args = {
+    cohort: analystCohort,
+    out,
+    url: origin,
+    token: analystA.token,
+    pollMs: 50,
+    progress: { isTTY: true, write: (text: string) => void shown.push(text) },
+  };
+  const summary = await cohortExport(args);
+  assert.match(summary, /^exported 12 members: \d+ resources in \d+ files/);
+  assert.ok(shown.some((l) => /\[[#.]{30}\] \d+%/.test(l)));
+  const whole = readFileSync(join(out, 'Patient.ndjson'));
+  assert.equal(whole.toString().trim().split('\n').length, 12);
+  // Interrupted after 50 bytes: the next run continues from there (same job, Range + If-Range) to the same bytes.
+  rmSync(join(out, 'Patient.ndjson'));
+  writeFileSync(join(out, 'Patient.ndjson.partial'), whole.subarray(0, 50));
+  const state = JSON.parse(readFileSync(join(out, '.cohort-export.json'), 'utf8')) as { job: string };
+  assert.match(await cohortExport(args), /^exported 12 members/);
+  assert.deepEqual(readFileSync(join(out, 'Patient.ndjson')), whole);
+  assert.equal(existsSync(join(out, 'Patient.ndjson.partial')), false);
+  assert.equal((JSON.parse(readFileSync(join(out, '.cohort-export.json'), 'utf8')) as { job: string }).job, state.job);
+  const resumed = await stack.db.query(`SELECT 1 FROM audit_event WHERE patient_ref = $1 AND 'range=bytes=50-' = ANY(fields)`, [
+    `CohortExport/${state.job}`,
+  ]);
+  assert.equal(resumed.rows.length, 1);
 });
 
 test('an expired export answers 410 and the sweeper removes its files', async () => {
