@@ -10,16 +10,13 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadSafeHarbor } from '../../policies/safe-harbor.ts';
 import { exportRendering } from '../../subgraphs/mpi/export-rendering.ts';
-import { loadUnitRules } from '../../translation/units.ts';
-import { defaultTerminology } from '../../translation/terminology/translate.ts';
 import type { MpiTestDb } from '../mpi/test-helpers.ts';
 import { AUDIT_MIGRATIONS } from '../audit/audit-log.ts';
 import { migrate } from '../../platform/db.ts';
 import { cohortCriteria } from './criteria.ts';
-import { snomedDescendants } from './descendants.ts';
 import { exportJobById, requestExport, runPendingExports, type ExportDependencies, type ExportJob } from './export.ts';
 import { createCohort, takeSnapshot, type CohortSnapshot } from './saved.ts';
-import { buildFixture, CERNER, EPIC, openCohortTestDb, type Fixture } from './test-helpers.ts';
+import { buildFixture, identifiedTestContext, openCohortTestDb, type Fixture } from './test-helpers.ts';
 
 let t: MpiTestDb;
 let fixture: Fixture;
@@ -40,13 +37,7 @@ before(async () => {
   await migrate(t.db, AUDIT_MIGRATIONS);
   fixture = await buildFixture(t);
   dir = mkdtempSync(join(tmpdir(), 'export-test-'));
-  const context = {
-    deidentified: false,
-    sources: new Set([EPIC, CERNER]),
-    units: loadUnitRules(),
-    descendants: snomedDescendants(defaultTerminology()),
-    today: '2026-12-05',
-  };
+  const context = identifiedTestContext();
   // Everyone but bob.
   const filter = { not: { gender: 'male', birthYearFrom: 1980 } };
   const c = await createCohort(t.db, { name: 'all but one', filter, view: 'identified', actor: 'clinician-x' }, async () => undefined);

@@ -5,12 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { ProductError } from '../../platform/errors.ts';
-import { loadUnitRules } from '../../translation/units.ts';
-import { defaultTerminology } from '../../translation/terminology/translate.ts';
 import { mergePatients } from '../mpi/stewardship.ts';
 import type { MpiTestDb } from '../mpi/test-helpers.ts';
 import { cohortCriteria, type PatientFilterInput } from './criteria.ts';
-import { snomedDescendants } from './descendants.ts';
 import { cohortPage } from './page.ts';
 import {
   cohortName,
@@ -23,19 +20,13 @@ import {
   type CohortSnapshot,
   type SavedCohort,
 } from './saved.ts';
-import { CERNER, EPIC, openCohortTestDb, someone, steward } from './test-helpers.ts';
+import { EPIC, identifiedTestContext, openCohortTestDb, someone, steward } from './test-helpers.ts';
 
 let t: MpiTestDb;
 before(async () => (t = await openCohortTestDb()));
 after(() => t.close());
 
-const context = {
-  deidentified: false,
-  sources: new Set([EPIC, CERNER]),
-  units: loadUnitRules(),
-  descendants: snomedDescendants(defaultTerminology()),
-  today: '2026-12-05',
-};
+const context = identifiedTestContext();
 const coarsening = { oldestCategoryBirthYear: 1936, restrictedZip3: [] };
 const audited: string[] = [];
 const audit = async (_tx: unknown, id: string, version: number) => void audited.push(`${id}@${version}`);

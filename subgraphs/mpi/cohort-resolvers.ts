@@ -44,7 +44,7 @@ import { hasRole, type Principal } from '../../security/principal.ts';
 import { allowsRead, parseScopes } from '../../security/smart-scopes.ts';
 import { CLINICAL_FIELDS } from '../../translation/fhir-r4/clinical-fields.ts';
 import { pageSize, text } from '../shared/arguments.ts';
-import { perRequest, type SubgraphContext } from '../shared/context.ts';
+import { perRequest, requestAuditContext, type SubgraphContext } from '../shared/context.ts';
 import type {
   CohortResolvers,
   CohortSnapshotResolvers,
@@ -59,6 +59,18 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 const MAX_MEMBERS_PAGE = 100;
 
+/** A page of a cohort as patients() pages it (resolvers.ts): its criteria, or the snapshot to page instead. */
+export type CohortConnectionRequest = {
+  readonly criteria: Criterion;
+  readonly order: CohortOrder;
+  readonly deidentified: boolean;
+  /** What the page's cursors are bound to (cursorScope). */
+  readonly scope: string;
+  readonly first: number;
+  readonly after: string | null | undefined;
+  readonly snapshot?: CohortSnapshot;
+};
+
 /** What the cohort resolvers share with patients() (resolvers.ts). */
 export type CohortShared = {
   readonly criteriaContext: (deidentified: boolean) => CriteriaContext;
@@ -66,15 +78,7 @@ export type CohortShared = {
   readonly cohortConnection: (
     ctx: SubgraphContext,
     info: GraphQLResolveInfo,
-    r: {
-      readonly criteria: Criterion;
-      readonly order: CohortOrder;
-      readonly deidentified: boolean;
-      readonly scope: string;
-      readonly first: number;
-      readonly after: string | null | undefined;
-      readonly snapshot?: CohortSnapshot;
-    },
+    r: CohortConnectionRequest,
   ) => Promise<ResolversTypes['PatientConnection']>;
 };
 
@@ -136,14 +140,7 @@ export function cohortResolvers(
   const audit = (ctx: SubgraphContext, field: string) => (tx: Queryable, cohortId: string, version: number) =>
     writeAuditEvents(
       tx,
-      {
-        principal: ctx.principal,
-        subgraph: ctx.subgraph,
-        operationName: ctx.client.operationName,
-        documentHash: ctx.client.documentHash,
-        traceparent: ctx.client.traceparent,
-        outcome: 'success',
-      },
+      requestAuditContext(ctx),
       [{ patientRef: `Cohort/${cohortId}`, fields: [`Mutation.${field}`, `Cohort.version=${version}`], rules: ['cohortAuthor'] }],
       [],
     ).then(() => undefined);

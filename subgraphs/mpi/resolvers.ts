@@ -33,18 +33,16 @@ import {
   cohortPage,
   cursorScope,
   snomedDescendants,
-  type CohortOrder,
   type CriteriaContext,
-  type Criterion,
 } from '../../orchestration/cohort/cohort.ts';
-import { snapshotPage, type CohortSnapshot } from '../../orchestration/cohort/saved.ts';
+import { snapshotPage } from '../../orchestration/cohort/saved.ts';
 import { defaultTerminology } from '../../translation/terminology/translate.ts';
 import { loadUnitRules } from '../../translation/units.ts';
 import { pageSize, selects, text } from '../shared/arguments.ts';
 import { perRequest, type SubgraphContext } from '../shared/context.ts';
 import { launchPatient } from '../shared/launch-context.ts';
 import type { Resolvers } from './__generated__/resolvers.ts';
-import { cohortResolvers } from './cohort-resolvers.ts';
+import { cohortResolvers, type CohortConnectionRequest } from './cohort-resolvers.ts';
 import { SOURCE_RECORD_ID, stewardResolvers } from './steward-resolvers.ts';
 
 export const MAX_PAGE_SIZE = 100;
@@ -149,19 +147,7 @@ export function mpiResolvers({ db, protection, adapters, connections, ...deps }:
    * at all, a launch-bound token's one patient, small cells withheld from de-identified callers,
    * signed cursors bound to `scope`. `snapshot` pages materialized members instead of the criteria.
    */
-  const cohortConnection = async (
-    ctx: SubgraphContext,
-    info: GraphQLResolveInfo,
-    r: {
-      readonly criteria: Criterion;
-      readonly order: CohortOrder;
-      readonly deidentified: boolean;
-      readonly scope: string;
-      readonly first: number;
-      readonly after: string | null | undefined;
-      readonly snapshot?: CohortSnapshot;
-    },
-  ) => {
+  const cohortConnection = async (ctx: SubgraphContext, info: GraphQLResolveInfo, r: CohortConnectionRequest) => {
     const position = r.after ? cursors.decode(r.scope, r.after) : null;
     if (!mayAccessPatients(ctx.principal)) return { ...none, totalCount: 0, countSuppressed: false };
     // A token bound to one patient (SMART launch context) pages through that patient only, or nobody when the MPI does not know them.
