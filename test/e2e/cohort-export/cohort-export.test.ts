@@ -17,6 +17,8 @@ import { sweepExpiredExports } from '../../../orchestration/cohort/export.ts';
 import { isAccepted, validateResource } from '../../../translation/fhir-r4/validation/validate.ts';
 import { loadTerminology } from '../../../translation/terminology/translate.ts';
 import { cohortExport } from '../../../runtime/cohort-export.ts';
+import { KEY_ALGORITHMS, keyNames, loadKeyPair } from '../../../platform/keys.ts';
+import { httpRouteRequest, identitySigner } from '../../../security/identity-token.ts';
 import { gql, startTestStack, tokenFor, type GraphQLResponse } from '../../support/stack.ts';
 
 const EPIC = 'epic-main';
@@ -394,6 +396,44 @@ test('npm run cohort:export: follows the job with a progress bar, downloads, and
     `CohortExport/${state.job}`,
   ]);
   assert.equal(resumed.rows.length, 1);
+});
+
+test('the MPI subgraph serves downloads only to the gateway, with an identity signed for that very path', async () => {
+  const direct = new URL(`/exports/${job.id}/Patient.ndjson`, stack.subgraphs.mpi!.url);
+  assert.equal((await fetch(direct, { headers: { authorization: `Bearer ${analystA.token}` } })).status, 401);
+  // A gateway identity signed for another request (a GraphQL document) is refused too.
+  const key = await loadKeyPair(stack.keys, keyNames.gatewayIdentity, KEY_ALGORITHMS.gatewayIdentity);
+  const principal = {
+    sub: analystA.sub,
+    roles: ['analyst' as const],
+    purposeOfUse: null,
+    clientId: null,
+    scopes: ['user/*.rs'],
+    patientContext: null,
+    breakGlassReason: null,
+    clientIp: null,
+    requestId: randomUUID(),
+  };
+  const sign = identitySigner(key);
+  const other = await sign(principal, 'mpi', { query: '{ __typename }' });
+  assert.equal((await fetch(direct, { headers: { authorization: `Bearer ${other}`, 'x-request-id': principal.requestId } })).status, 401);
+  const right = await sign(principal, 'mpi', httpRouteRequest('GET', direct.pathname));
+  assert.equal((await fetch(direct, { headers: { authorization: `Bearer ${right}`, 'x-request-id': principal.requestId } })).status, 200);
+});
+
+test('each page of members is one audit append naming the cohort and every patient it showed', async () => {
+  const { token, sub } = await tokenFor(stack, ['analyst']);
+  const res = await gql<{ cohort: { members: Connection } }>(stack, token, MEMBERS, { id: analystCohort, n: 5 });
+  const shown = res.body.data!.cohort.members.edges.map((e) => `Patient/${e.node.id}`);
+  assert.equal(shown.length, 5);
+  const rows = await stack.db.query<{ patient_ref: string; fields: string[]; recorded_at: Date }>(
+    `SELECT patient_ref, fields, recorded_at FROM audit_event WHERE actor_sub = $1 AND decision = 'permit' ORDER BY seq`,
+    [sub],
+  );
+  assert.deepEqual(rows.rows.map((r) => r.patient_ref).sort(), [`Cohort/${analystCohort}`, ...shown].sort());
+  for (const r of rows.rows.filter((x) => x.patient_ref.startsWith('Patient/')))
+    assert.ok(r.fields.includes('Cohort.members'), r.fields.join());
+  assert.equal(new Set(rows.rows.map((r) => r.recorded_at.toISOString())).size, 1);
 });
 
 test('an expired export answers 410 and the sweeper removes its files', async () => {
