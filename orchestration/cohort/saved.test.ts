@@ -15,6 +15,7 @@ import {
   createCohort,
   snapshotAt,
   snapshotPage,
+  snapshotPageStatement,
   takeSnapshot,
   updateCohort,
   type CohortSnapshot,
@@ -152,4 +153,22 @@ test('a snapshot of a version that changed meanwhile is CONFLICT', async () => {
   const c = await createCohort(t.db, { name: 'stale', filter: { gender: 'male' }, view: 'identified', actor: 'a' }, audit);
   await updateCohort(t.db, { id: c.id, filter: { gender: 'female' }, expectedVersion: 1, actor: 'b' }, audit);
   await assert.rejects(snapshotOf(c), (e: ProductError) => e.code === 'CONFLICT');
+});
+
+test('a snapshot page seeks to its cursor through indexes: no scan of golden_patient, whatever the snapshot size', async () => {
+  // Synthetic rows only: invented ids, no names.
+  await t.db.query(`INSERT INTO golden_patient (id, birth_date, gender, updated_at)
+    SELECT gen_random_uuid(), '1950-01-01', 'unknown', now() FROM generate_series(1, 3000)`);
+  await t.db.query('ANALYZE golden_patient');
+  const c = await createCohort(t.db, { name: 'plan', filter: { gender: 'unknown' }, view: 'identified', actor: 'a' }, audit);
+  const snapshot = await snapshotOf(c);
+  await t.db.query('ANALYZE cohort_snapshot_member');
+  const middle = await t.db.query<{ id: string }>(
+    'SELECT golden_id::text AS id FROM cohort_snapshot_member WHERE snapshot_id = $1 ORDER BY golden_id OFFSET 1500 LIMIT 1',
+    [snapshot.id],
+  );
+  const statement = snapshotPageStatement(snapshot.id, { key: null, id: middle.rows[0]!.id }, 101);
+  const plan = (await t.db.query(`EXPLAIN ${statement.text}`, statement.values)).rows.map((r) => String(Object.values(r)[0])).join('\n');
+  assert.doesNotMatch(plan, /Seq Scan on golden_patient/, plan);
+  assert.match(plan, /cohort_snapshot_member_pkey/, plan);
 });

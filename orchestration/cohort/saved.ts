@@ -236,26 +236,41 @@ export async function cohortSnapshots(db: Queryable, cohortId: string): Promise<
   return rows.map(toSnapshot);
 }
 
-// The active golden record a snapshot row's id leads to now (merge redirects followed, bounded as
-// in the MPI store), and whether this row is the first of the snapshot leading there: the rows of
-// the ids merged (directly or through a chain) into that survivor, and the survivor's own, are
-// looked up through golden_patient_merged_into, so each row costs a few index probes.
+// The active golden record a snapshot row's id leads to now, and whether this row is the first of
+// the snapshot leading there. Most rows are of active patients nobody was merged into: one probe of
+// golden_patient's key and one of golden_patient_merged_into settle them. Only rows of merged
+// patients follow the redirect chain (bounded as in the MPI store), and only survivors of a merge
+// look up the other rows that lead to them. (`merged_into IS NOT NULL` lets the planner use the
+// partial index golden_patient_merged_into.)
 const SURVIVOR = `(WITH RECURSIVE chain (id, status, merged_into, depth) AS (
-    SELECT g.id, g.status, g.merged_into, 0 FROM golden_patient g WHERE g.id = m.golden_id
+    SELECT x.id, x.status, x.merged_into, 0 FROM golden_patient x WHERE x.id = g.merged_into
     UNION ALL
-    SELECT g.id, g.status, g.merged_into, c.depth + 1 FROM chain c JOIN golden_patient g ON g.id = c.merged_into
+    SELECT x.id, x.status, x.merged_into, c.depth + 1 FROM chain c JOIN golden_patient x ON x.id = c.merged_into
     WHERE c.status = 'MERGED' AND c.depth < 32)
   SELECT id FROM chain WHERE status = 'ACTIVE' LIMIT 1)`;
 const FIRST_FOR_SURVIVOR = `NOT EXISTS (WITH RECURSIVE into_survivor (id, depth) AS (
-    SELECT m.survivor, 0
+    SELECT v.survivor, 0
     UNION ALL
-    SELECT g.id, t.depth + 1 FROM into_survivor t JOIN golden_patient g ON g.merged_into = t.id WHERE t.depth < 32)
+    SELECT x.id, t.depth + 1 FROM into_survivor t JOIN golden_patient x ON x.merged_into = t.id WHERE x.merged_into IS NOT NULL AND t.depth < 32)
   SELECT 1 FROM into_survivor t JOIN cohort_snapshot_member o ON o.snapshot_id = m.snapshot_id AND o.golden_id = t.id
   WHERE o.golden_id < m.golden_id)`;
 /** The snapshot's rows with their survivors, each survivor at its first row only; `$1` is the snapshot. */
-const SHOWN = `SELECT m.golden_id, m.survivor FROM (
-    SELECT m.snapshot_id, m.golden_id, ${SURVIVOR} AS survivor FROM cohort_snapshot_member m WHERE m.snapshot_id = $1 %AFTER%) m
-  WHERE m.survivor IS NOT NULL AND ${FIRST_FOR_SURVIVOR}`;
+const SHOWN = `SELECT m.golden_id, v.survivor FROM cohort_snapshot_member m
+  JOIN golden_patient g ON g.id = m.golden_id
+  CROSS JOIN LATERAL (SELECT CASE WHEN g.status = 'ACTIVE' THEN g.id ELSE ${SURVIVOR} END AS survivor) v
+  WHERE m.snapshot_id = $1 %AFTER% AND v.survivor IS NOT NULL
+    AND ((v.survivor = m.golden_id AND NOT EXISTS (SELECT 1 FROM golden_patient x WHERE x.merged_into = m.golden_id AND x.merged_into IS NOT NULL))
+      OR ${FIRST_FOR_SURVIVOR})`;
+
+/** A snapshot page's statement (exported for EXPLAIN in tests): the rows after the cursor, `limit` of them. */
+export function snapshotPageStatement(snapshotId: string, after: CursorPosition | null, limit: number) {
+  // Bounded on both sides of the join, so the planner seeks to the cursor rather than merge from the start.
+  const bound = after ? 'AND m.golden_id > $2::uuid AND g.id > $2::uuid' : '';
+  return {
+    text: `${SHOWN.replace('%AFTER%', bound)} ORDER BY m.golden_id LIMIT ${after ? '$3' : '$2'}`,
+    values: after ? [snapshotId, after.id, limit] : [snapshotId, limit],
+  };
+}
 
 export type SnapshotMember = { readonly patient: GoldenPatient; readonly position: CursorPosition };
 export type SnapshotPage = {
@@ -284,14 +299,10 @@ export async function snapshotPage(
   },
 ): Promise<SnapshotPage> {
   const bound = r.countBound ?? COUNT_BOUND;
-  const after = r.after ? 'AND m.golden_id > $2::uuid' : '';
-  const pageSql = `${SHOWN.replace('%AFTER%', after)} ORDER BY m.golden_id LIMIT ${r.after ? '$3' : '$2'}`;
+  const statement = snapshotPageStatement(r.snapshot.id, r.after, r.first + 1);
   const countSql = `SELECT count(*)::int AS n FROM (${SHOWN.replace('%AFTER%', '')} LIMIT ${bound + 1}) x`;
   const [page, counted] = await Promise.all([
-    db.query<{ golden_id: string; survivor: string }>(
-      pageSql,
-      r.after ? [r.snapshot.id, r.after.id, r.first + 1] : [r.snapshot.id, r.first + 1],
-    ),
+    db.query<{ golden_id: string; survivor: string }>(statement.text, statement.values),
     r.count === false ? null : db.query<{ n: number }>(countSql, [r.snapshot.id]),
   ]);
   const rows = page.rows.slice(0, r.first);
