@@ -132,6 +132,30 @@ test('a job left running by a crash is restarted from scratch: same bytes as a c
   assert.equal(await runPendingExports(deps), 0);
 });
 
+test('a worker stopped mid-job hands it back between pages, not counted as an attempt; the next run completes it', async () => {
+  const job = await queue();
+  const stopping = new AbortController();
+  // Stopped once the first page is written (page size 2, three members).
+  let pages = 0;
+  const stopAfterFirstPage = {
+    ...deps,
+    render: {
+      patient: (...a: Parameters<ExportDependencies['render']['patient']>) => {
+        if (++pages === 2) stopping.abort();
+        return deps.render.patient(...a);
+      },
+      clinical: deps.render.clinical,
+    },
+    signal: stopping.signal,
+  };
+  assert.equal(await runPendingExports(stopAfterFirstPage), 0);
+  const handedBack = (await exportJobById(t.db, job.id))!;
+  assert.deepEqual([handedBack.status, handedBack.attempts, handedBack.membersDone], ['running', 0, 2]);
+  // Claimable at once (its lease ended), and completed by the next run.
+  assert.equal(await runPendingExports(deps), 1);
+  assert.deepEqual([(await exportJobById(t.db, job.id))!.status, (await exportJobById(t.db, job.id))!.attempts], ['completed', 1]);
+});
+
 test('a job tried too often fails, with a code and no files', async () => {
   const job = await queue();
   await t.db.query(`UPDATE cohort_export SET status = 'running', attempts = 3, lease_until = now() - interval '1 second' WHERE id = $1`, [

@@ -98,6 +98,8 @@ export type ExportDependencies = {
   readonly pageSize?: number;
   /** A crashed job is retried this many times in all, then failed. */
   readonly maxAttempts?: number;
+  /** Aborted when the process stops: the running job is handed back between pages, for the next start to redo. */
+  readonly signal?: AbortSignal;
 };
 
 const log = logger('cohort-export');
@@ -272,6 +274,7 @@ async function run(deps: ExportDependencies, job: ExportJob & { principal: Expor
   let written = 0;
   try {
     for (let after: CursorPosition | null = null; ;) {
+      if (deps.signal?.aborted) throw new Stopped();
       const page = await snapshotPage(db, deps.protection, { snapshot, first: size, after, count: false });
       const ids = page.members.map((m) => m.patient.id);
       const items = await itemsOf(db, ids, clinicalTypes);
@@ -348,6 +351,14 @@ async function run(deps: ExportDependencies, job: ExportJob & { principal: Expor
   }
 }
 
+/** The process is stopping: the job goes back to be claimed again at once (not counted as an attempt). */
+class Stopped extends Error {
+  constructor() {
+    super('export worker stopped');
+    this.name = 'Stopped';
+  }
+}
+
 /** Another worker claimed the job after this one's lease lapsed: this one stops and leaves the files to it. */
 class LostLease extends Error {
   constructor() {
@@ -376,6 +387,7 @@ export async function runPendingExports(deps: ExportDependencies): Promise<numbe
   const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
   let finished = 0;
   for (;;) {
+    if (deps.signal?.aborted) return finished;
     const job = await claim(deps.db, leaseMs);
     if (!job) return finished;
     try {
@@ -384,6 +396,13 @@ export async function runPendingExports(deps: ExportDependencies): Promise<numbe
       log.info('export_completed', { job: job.id, attempt: job.attempts });
     } catch (error) {
       if (error instanceof LostLease) continue;
+      if (error instanceof Stopped) {
+        await deps.db.query(
+          `UPDATE cohort_export SET attempts = attempts - 1, lease_until = now() WHERE id = $1 AND attempts = $2 AND status = 'running'`,
+          [job.id, job.attempts],
+        );
+        return finished;
+      }
       log.warn('export_failed', { job: job.id, attempt: job.attempts, error: failureOf(error) });
       await rm(join(deps.dir, job.id), { recursive: true, force: true });
       await deps.db.query(`UPDATE cohort_export SET status = 'failed', error = $3, lease_until = NULL WHERE id = $1 AND attempts = $2`, [
@@ -410,6 +429,8 @@ export function startExportWorker(deps: ExportDependencies & { readonly pollMs?:
   let running: Promise<void> | null = null;
   let again = false;
   let stopped = false;
+  const stopping = new AbortController();
+  const work = { ...deps, signal: stopping.signal };
   const tick = (): void => {
     if (stopped) return;
     if (running) {
@@ -421,7 +442,7 @@ export function startExportWorker(deps: ExportDependencies & { readonly pollMs?:
         again = false;
         try {
           await sweepExpiredExports(deps.db, deps.dir);
-          await runPendingExports(deps);
+          await runPendingExports(work);
         } catch (error) {
           log.warn('export_worker_failed', { error: failureOf(error) });
         }
@@ -435,6 +456,7 @@ export function startExportWorker(deps: ExportDependencies & { readonly pollMs?:
     wake: tick,
     async stop() {
       stopped = true;
+      stopping.abort();
       clearInterval(timer);
       await running;
     },
