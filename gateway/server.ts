@@ -6,12 +6,14 @@ import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOp
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { hardenedPlugins, hardenedServerOptions, serveGraphQL, type RunningHttpServer } from '../platform/graphql-http.ts';
+import { errorCodeLabel, metrics, metricsAccessFromEnv, type MetricsAccess } from '../platform/metrics.ts';
 import type { OperationLimits } from '../platform/operation-limits/index.ts';
 import type { ReadinessCheck } from '../platform/graphql-http.ts';
 import { clientAddress, type ProxyTrust } from '../security/client-address.ts';
 import type { IdentitySigner } from '../security/identity-token.ts';
 import type { Principal } from '../security/principal.ts';
 import type { UserTokenVerifier } from '../security/user-token.ts';
+import type { ConsoleRoutes } from './console.ts';
 import { subgraphDefinitions } from './compose.ts';
 import { downloadRoute } from './downloads.ts';
 import { withEntityErrorPaths } from './entity-error-paths.ts';
@@ -36,6 +38,10 @@ export type GatewayOptions = {
   readonly readiness?: readonly ReadinessCheck[];
   /** Proxies whose forwarded-for header names the client (TRUSTED_PROXIES); none when absent. */
   readonly proxyTrust?: ProxyTrust | null;
+  /** Who may read /metrics; METRICS_TOKEN when absent. */
+  readonly metricsAccess?: MetricsAccess;
+  /** The steward console (gateway/console.ts) on the same port, at /console. */
+  readonly console?: ConsoleRoutes;
 };
 
 /** Cohort export downloads: `/exports/...` on the gateway's port, relayed to the MPI subgraph, which holds the files. */
@@ -72,6 +78,19 @@ class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContex
     if (incoming?.queryHash) headers?.set('x-client-document-hash', incoming.queryHash);
     const traceparent = incoming?.request.http?.headers.get('traceparent');
     if (traceparent && TRACEPARENT.test(traceparent)) headers?.set('traceparent', traceparent);
+  }
+  /** Each call timed for /metrics by subgraph and outcome: ok, errors (answered with GraphQL errors) or the failure's code. */
+  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+    const started = performance.now();
+    try {
+      const response = await super.process(options);
+      metrics.subgraphCall(this.#subgraph, response.errors?.length ? 'errors' : 'ok', started);
+      return response;
+    } catch (error) {
+      const code = (error as { extensions?: { code?: unknown } }).extensions?.code;
+      metrics.subgraphCall(this.#subgraph, errorCodeLabel(code), started);
+      throw error;
+    }
   }
   /** A subgraph's refusal reaches the client with its code and bound, not as an internal error. */
   override async errorFromResponse(response: Parameters<RemoteGraphQLDataSource['errorFromResponse']>[0]) {
@@ -120,24 +139,26 @@ export async function startGateway(options: GatewayOptions): Promise<RunningHttp
     };
   };
   const downloadsUrl = options.subgraphUrls[DOWNLOADS.subgraph];
+  const downloads = downloadsUrl
+    ? downloadRoute({
+        ...DOWNLOADS,
+        subgraphUrl: downloadsUrl,
+        signIdentity: options.signIdentity,
+        authenticate,
+        timeoutMs: options.subgraphTimeoutMs ?? 10_000,
+      })
+    : undefined;
+  const consoleRoutes = options.console;
   return serveGraphQL({
     server,
     port: options.port,
     host: options.host,
     authenticate,
-    routes: downloadsUrl
-      ? [
-          downloadRoute({
-            ...DOWNLOADS,
-            subgraphUrl: downloadsUrl,
-            signIdentity: options.signIdentity,
-            authenticate,
-            timeoutMs: options.subgraphTimeoutMs ?? 10_000,
-          }),
-        ]
-      : [],
     health: async () => ({ component: 'gateway' }),
     readiness: options.readiness,
     operationLimits: options.operationLimits,
+    metrics: { component: 'gateway', access: options.metricsAccess ?? metricsAccessFromEnv(options.production) },
+    // Export downloads (/exports/...), then the console (/console...).
+    routes: async (req, res) => ((await downloads?.(req, res)) ?? false) || ((await consoleRoutes?.(req, res)) ?? false),
   });
 }

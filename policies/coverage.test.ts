@@ -78,7 +78,7 @@ function expectedReaders(subgraph: string, type: string, field: string): Who[] {
   // Saved cohorts and exports: whoever may page through patients (object-level checks in the resolvers).
   const cohortFields = ['cohort', 'exportJob', 'createCohort', 'updateCohort', 'snapshotCohort', 'exportCohort'];
   if (['Cohort', 'CohortVersion', 'CohortSnapshot', 'ExportJob'].includes(type) || cohortFields.includes(field)) return DEIDENTIFIED;
-  if (type === 'Mutation' || (type === 'Query' && ['reviewQueue', 'linkHistory'].includes(field))) return ['steward'];
+  if (type === 'Mutation' || (type === 'Query' && ['reviewQueue', 'linkHistory', 'findPatients'].includes(field))) return ['steward'];
   if (['PatientLink', 'LinkEvent'].includes(type) && field === 'matchReason') return ['steward'];
   if (type === 'Query') return field === 'patients' ? DEIDENTIFIED : IDENTITY;
   // The merged clinical view: clinicians for treatment whose scopes read the list's resource types.

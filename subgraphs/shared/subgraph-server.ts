@@ -14,6 +14,7 @@ import { hardenedPlugins, hardenedServerOptions, serveGraphQL, type RunningHttpS
 import type { OperationLimits } from '../../platform/operation-limits/index.ts';
 import type { ReadinessCheck } from '../../platform/graphql-http.ts';
 import { logger } from '../../platform/log.ts';
+import { metricsAccessFromEnv, type MetricsAccess } from '../../platform/metrics.ts';
 import { describeRule, policyMiddleware, ruleTreeFor, type PolicySet } from '../../policies/policy-set.ts';
 import { auditCollector, type AuditSubjects } from '../../orchestration/audit/collector.ts';
 import { writeAuditEvents } from '../../orchestration/audit/audit-log.ts';
@@ -54,6 +55,8 @@ export type SubgraphRuntime = {
   readonly operationLimits?: OperationLimits;
   /** What /ready checks besides the database (the cache of an adapter). */
   readonly readiness?: readonly ReadinessCheck[];
+  /** Who may read /metrics; METRICS_TOKEN when absent. */
+  readonly metricsAccess?: MetricsAccess;
 };
 
 const log = logger('subgraph');
@@ -272,15 +275,16 @@ export async function startSubgraph(def: SubgraphDefinition, runtime: SubgraphRu
     };
   };
   // A route's caller: the gateway's identity, signed for this very method and path (never a GraphQL request's).
-  const routes = (def.routes ?? []).map((route) => ({
-    prefix: route.prefix,
-    async handle(req: IncomingMessage, res: ServerResponse, url: URL) {
-      const { identityRequestHash, principal } = await authenticate(req);
-      if (unguarded || identityRequestHash !== subgraphRequestHash(httpRouteRequest(req.method ?? 'GET', url.pathname)))
-        throw unauthenticated('gateway identity was signed for another request');
-      await route.handle(req, res, principal, url.pathname);
-    },
-  }));
+  const routes = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const route = def.routes?.find((r) => path.startsWith(r.prefix));
+    if (!route) return false;
+    const { identityRequestHash, principal } = await authenticate(req);
+    if (unguarded || identityRequestHash !== subgraphRequestHash(httpRouteRequest(req.method ?? 'GET', path)))
+      throw unauthenticated('gateway identity was signed for another request');
+    await route.handle(req, res, principal, path);
+    return true;
+  };
   return serveGraphQL({
     server,
     port: runtime.port,
@@ -290,5 +294,11 @@ export async function startSubgraph(def: SubgraphDefinition, runtime: SubgraphRu
     health: async () => ({ subgraph: def.name }),
     readiness: [{ name: 'postgres', check: () => runtime.db.ping() }, ...(runtime.readiness ?? [])],
     operationLimits: runtime.operationLimits,
+    // Counted under the client's operation name (sent by the gateway), not the plan's generated one.
+    metrics: {
+      component: def.name,
+      access: runtime.metricsAccess ?? metricsAccessFromEnv(runtime.production),
+      operationName: (ctx, resolved) => ctx.client.operationName ?? resolved,
+    },
   });
 }
