@@ -41,6 +41,10 @@ const config: CodegenConfig = {
       NotDuplicateResult: '../../../orchestration/mpi/stewardship.ts#NotDuplicateResult as NotDuplicateResultModel',
       ReviewResult: '../../../orchestration/mpi/stewardship.ts#ReviewOutcome as ReviewResultModel',
       PatientFieldsResult: '../../../orchestration/mpi/stewardship.ts#FieldsResult as PatientFieldsResultModel',
+      Cohort: '../../../orchestration/cohort/saved.ts#SavedCohort as CohortModel',
+      CohortVersion: '../../../orchestration/cohort/saved.ts#CohortVersion as CohortVersionModel',
+      CohortSnapshot: '../../../orchestration/cohort/saved.ts#CohortSnapshot as CohortSnapshotModel',
+      ExportJob: '../../../orchestration/cohort/export.ts#ExportJob as ExportJobModel',
     }),
     'subgraphs/audit/__generated__/resolvers.ts': subgraphResolvers(
       ['subgraphs/audit/schema.graphql', 'schema/federation-directives.graphql'],

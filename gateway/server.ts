@@ -15,6 +15,7 @@ import type { Principal } from '../security/principal.ts';
 import type { UserTokenVerifier } from '../security/user-token.ts';
 import type { ConsoleRoutes } from './console.ts';
 import { subgraphDefinitions } from './compose.ts';
+import { downloadRoute } from './downloads.ts';
 import { withEntityErrorPaths } from './entity-error-paths.ts';
 import { planCostCheck, subgraphCallFailure, subgraphRefusal, subgraphSchemas } from './subgraph-limits.ts';
 
@@ -42,6 +43,9 @@ export type GatewayOptions = {
   /** The steward console (gateway/console.ts) on the same port, at /console. */
   readonly console?: ConsoleRoutes;
 };
+
+/** Cohort export downloads: `/exports/...` on the gateway's port, relayed to the MPI subgraph, which holds the files. */
+export const DOWNLOADS = { prefix: '/exports/', subgraph: 'mpi' } as const;
 
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
@@ -134,6 +138,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningHttp
       }),
     };
   };
+  const downloadsUrl = options.subgraphUrls[DOWNLOADS.subgraph];
+  const downloads = downloadsUrl
+    ? downloadRoute({
+        ...DOWNLOADS,
+        subgraphUrl: downloadsUrl,
+        signIdentity: options.signIdentity,
+        authenticate,
+        timeoutMs: options.subgraphTimeoutMs ?? 10_000,
+      })
+    : undefined;
+  const consoleRoutes = options.console;
   return serveGraphQL({
     server,
     port: options.port,
@@ -143,6 +158,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningHttp
     readiness: options.readiness,
     operationLimits: options.operationLimits,
     metrics: { component: 'gateway', access: options.metricsAccess ?? metricsAccessFromEnv(options.production) },
-    routes: options.console,
+    // Export downloads (/exports/...), then the console (/console...).
+    routes: async (req, res) => ((await downloads?.(req, res)) ?? false) || ((await consoleRoutes?.(req, res)) ?? false),
   });
 }

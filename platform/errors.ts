@@ -29,6 +29,8 @@ export const ERROR_CODES = {
    * returned rather than a guess; the list field beside it (`patientsByIdentifier`) returns them all.
    */
   AMBIGUOUS_IDENTIFIER: { status: 409 },
+  /** What was asked for existed and has expired (a cohort export's files after its expiry). */
+  GONE: { status: 410 },
   /** The request body is over the size limit. */
   PAYLOAD_TOO_LARGE: { status: 413 },
   /** A downstream subgraph refused or failed the part of the plan it was sent (`subgraph`). */

@@ -75,6 +75,9 @@ function expectedReaders(subgraph: string, type: string, field: string): Who[] {
     if (type === 'Mutation') return ['integration'];
     return type === 'Query' ? ['integration', 'security'] : ALL;
   }
+  // Saved cohorts and exports: whoever may page through patients (object-level checks in the resolvers).
+  const cohortFields = ['cohort', 'exportJob', 'createCohort', 'updateCohort', 'snapshotCohort', 'exportCohort'];
+  if (['Cohort', 'CohortVersion', 'CohortSnapshot', 'ExportJob'].includes(type) || cohortFields.includes(field)) return DEIDENTIFIED;
   if (type === 'Mutation' || (type === 'Query' && ['reviewQueue', 'linkHistory', 'findPatients'].includes(field))) return ['steward'];
   if (['PatientLink', 'LinkEvent'].includes(type) && field === 'matchReason') return ['steward'];
   if (type === 'Query') return field === 'patients' ? DEIDENTIFIED : IDENTITY;

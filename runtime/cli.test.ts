@@ -55,6 +55,17 @@ const COMMANDS: readonly Command[] = [
     database: ['--app-role', 'gateway_app'],
     failureCode: 2,
   },
+  {
+    script: 'cohort:export',
+    name: 'cohort:export',
+    file: 'runtime/cohort-export.ts',
+    bad: [
+      UNKNOWN,
+      [['--out', join(work, 'x')], /--cohort is required/],
+      [['--cohort', 'abc', '--out', join(work, 'x')], /--cohort must be a cohort id \(a UUID\), got "abc"/],
+      [['--cohort', '00000000-0000-4000-8000-000000000000', '--out', join(work, 'x')], /TOKEN must hold a bearer token/],
+    ],
+  },
   { script: 'bench:audit:read', name: 'bench:audit:read', file: 'bench/audit/read.ts', bad: [UNKNOWN] },
   { script: 'bench:validation', name: 'bench:validation', file: 'bench/validation/run.ts', bad: [UNKNOWN] },
   { script: 'translation:report', name: 'translation:report', file: 'runtime/translation-report.ts', bad: [UNKNOWN], database: [] },

@@ -6,6 +6,7 @@ import { startGateway } from '../gateway/server.ts';
 import type { TtlCache } from '../platform/cache.ts';
 import {
   dataDir,
+  defaultPorts,
   fhirConnections,
   isHl7Feed,
   loadIssuers,
@@ -51,6 +52,9 @@ import { consoleRoutes, type ConsoleOidc } from '../gateway/console.ts';
 import { auditSubgraph } from '../subgraphs/audit/subgraph.ts';
 import { clinicalSubgraph } from '../subgraphs/clinical/subgraph.ts';
 import { mpiSubgraph } from '../subgraphs/mpi/subgraph.ts';
+import { exportRendering } from '../subgraphs/mpi/export-rendering.ts';
+import { startExportWorker } from '../orchestration/cohort/export.ts';
+import { loadSafeHarbor } from '../policies/safe-harbor.ts';
 import { startSubgraph } from '../subgraphs/shared/subgraph-server.ts';
 import type { VendorAdapterDeps } from '../subgraphs/vendor-adapter/resolvers.ts';
 import type { SourceConnection } from '../orchestration/clinical/read-through.ts';
@@ -171,20 +175,72 @@ async function subgraphRuntime(name: string, c: ServiceCommon) {
   };
 }
 
-export async function startMpiService(
-  c: ServiceCommon & { readonly adapters: readonly AdapterConfig[]; readonly connections: readonly AnyConnectionConfig[] },
-): Promise<RunningHttpServer> {
-  return startSubgraph(
-    mpiSubgraph({
-      db: c.db,
-      protection: protectionFor(c.keys),
-      adapters: c.adapters,
-      connections: c.connections,
-      cursorKey: loadSecretKey(c.keys, keyNames.cohortCursor),
-    }),
-    await subgraphRuntime('mpi', c),
-  );
+/**
+ * Where cohort exports go, how long they last, and the public origin of their download URLs
+ * (EXPORTS_DIR, EXPORT_TTL_SECONDS, PUBLIC_BASE_URL).
+ */
+export type ExportSettings = { readonly dir?: string; readonly ttlSeconds?: number; readonly baseUrl?: () => string };
+
+export function exportSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ExportSettings {
+  const ttl = env.EXPORT_TTL_SECONDS;
+  if (ttl !== undefined && ttl !== '' && !/^[1-9]\d{0,8}$/.test(ttl))
+    throw new Error('EXPORT_TTL_SECONDS must be a whole number of seconds');
+  return {
+    ...(env.EXPORTS_DIR ? { dir: env.EXPORTS_DIR } : {}),
+    ...(ttl ? { ttlSeconds: Number(ttl) } : {}),
+    ...(env.PUBLIC_BASE_URL ? { baseUrl: () => env.PUBLIC_BASE_URL! } : {}),
+  };
 }
+
+/** The MPI subgraph, with the cohort export worker beside it (stopped when the server closes). */
+export async function startMpiService(
+  c: ServiceCommon & {
+    readonly adapters: readonly AdapterConfig[];
+    readonly connections: readonly AnyConnectionConfig[];
+    readonly exports?: ExportSettings;
+  },
+): Promise<RunningHttpServer> {
+  const settings = { ...exportSettingsFromEnv(), ...c.exports };
+  const dir = settings.dir ?? join(dataDir(), 'exports');
+  const baseUrl = settings.baseUrl ?? (() => `http://localhost:${defaultPorts(c.adapters).gateway}`);
+  const protection = protectionFor(c.keys);
+  const safeHarbor = loadSafeHarbor();
+  const worker = startExportWorker({
+    db: c.db,
+    protection,
+    dir,
+    render: exportRendering(safeHarbor, () => new Date().getUTCFullYear()),
+    baseUrl,
+    ttlMs: (settings.ttlSeconds ?? DEFAULT_EXPORT_TTL_SECONDS) * 1000,
+  });
+  try {
+    const server = await startSubgraph(
+      mpiSubgraph({
+        db: c.db,
+        protection,
+        adapters: c.adapters,
+        connections: c.connections,
+        cursorKey: loadSecretKey(c.keys, keyNames.cohortCursor),
+        safeHarbor,
+        exports: { dir, baseUrl, wake: worker.wake },
+      }),
+      await subgraphRuntime('mpi', c),
+    );
+    return {
+      ...server,
+      async close() {
+        await worker.stop();
+        await server.close();
+      },
+    };
+  } catch (error) {
+    await worker.stop();
+    throw error;
+  }
+}
+
+/** A day: long enough to fetch a large export over a slow link, short enough not to keep PHI files around. */
+const DEFAULT_EXPORT_TTL_SECONDS = 86_400;
 
 export async function startAuditService(c: ServiceCommon): Promise<RunningHttpServer> {
   return startSubgraph(auditSubgraph({ db: c.db }), await subgraphRuntime('audit', c));

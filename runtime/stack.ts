@@ -40,6 +40,7 @@ import { metricsAccessFromEnv, type MetricsAccess } from '../platform/metrics.ts
 import { composeSupergraph } from '../gateway/compose.ts';
 import {
   auditRoleCheckFromEnv,
+  exportSettingsFromEnv,
   loadPatients,
   openStorage,
   protectionFor,
@@ -56,6 +57,7 @@ import {
   ingestMllpPort,
   startIngestionService,
   type AuditRoleCheck,
+  type ExportSettings,
 } from './components.ts';
 import type { FhirSync } from '../orchestration/sync/scheduler.ts';
 
@@ -117,6 +119,8 @@ export type StackOptions = {
   readonly proxyTrust?: ProxyTrust | null;
   /** In production: refuse to start (default, or AUDIT_ROLE_CHECK) or warn when the database role could rewrite the audit log. */
   readonly auditRoleCheck?: AuditRoleCheck;
+  /** Cohort exports: directory and lifetime (EXPORTS_DIR, EXPORT_TTL_SECONDS; DATA_DIR/exports and a day when absent). */
+  readonly exports?: Omit<ExportSettings, 'baseUrl'>;
   /** The bearer token /metrics asks for on every port (METRICS_TOKEN when absent); in production no /metrics without one. */
   readonly metricsToken?: string;
 };
@@ -209,7 +213,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const track = (running: RunningHttpServer): RunningHttpServer => (cleanups.push(() => running.close()), running);
 
     const subgraphs: Record<string, RunningHttpServer> = {};
-    subgraphs.mpi = track(await startMpiService({ ...common, port: options.ephemeralPorts ? 0 : ports.mpi, adapters, connections }));
+    // Download URLs name the gateway, which starts last (PUBLIC_BASE_URL, when set, wins: a proxy in front).
+    let gatewayOrigin = `http://localhost:${ports.gateway}`;
+    const exportsBase = exportSettingsFromEnv().baseUrl ?? (() => gatewayOrigin);
+    subgraphs.mpi = track(
+      await startMpiService({
+        ...common,
+        port: options.ephemeralPorts ? 0 : ports.mpi,
+        adapters,
+        connections,
+        exports: { ...options.exports, baseUrl: exportsBase },
+      }),
+    );
     for (const adapter of adapters) {
       subgraphs[adapter.name] = track(
         await startAdapterService({
@@ -277,6 +292,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         metricsAccess,
       }),
     );
+    gatewayOrigin = new URL(gateway.url).origin;
     return {
       gateway,
       subgraphs,

@@ -39,6 +39,12 @@ export function subgraphRequestHash(request: SubgraphRequest): string {
     .digest('base64url');
 }
 
+/**
+ * A plain HTTP request to a subgraph (a download the gateway relays) as the request an identity is
+ * signed for: the method and path, so an identity for one file is good for that file only.
+ */
+export const httpRouteRequest = (method: string, path: string): SubgraphRequest => ({ query: `${method.toUpperCase()} ${path}` });
+
 /** Signs the caller's identity for one subgraph request: never cached, never reused. */
 export function identitySigner(key: { privateKey: CryptoKey; kid: string; alg: string }): IdentitySigner {
   return (p, audience, request) => {

@@ -1,6 +1,7 @@
 // Indexes behind cohort filters and orders (checked with EXPLAIN in migrations.test.ts): keyset
 // orders over active golden records, and live clinical items by standard code and value or by
-// type and time, carrying the join keys to the patient's source record.
+// type and time, carrying the join keys to the patient's source record. Then saved cohorts:
+// immutable versioned definitions, materialized snapshots of their members, and export jobs.
 import type { Migration } from '../../platform/db.ts';
 
 import { birthDaySort } from './sql.ts';
@@ -19,5 +20,67 @@ export const COHORT_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS source_record_cohort_source ON source_record (source, golden_id) WHERE deleted_at IS NULL;
       CREATE INDEX IF NOT EXISTS clinical_item_cohort_value ON clinical_item (code_system, code, value_num) INCLUDE (value_unit, effective_at, source, subject_id) WHERE ${LIVE};
       CREATE INDEX IF NOT EXISTS clinical_item_cohort_time ON clinical_item (resource_type, effective_at) INCLUDE (source, subject_id) WHERE ${LIVE}`,
+  },
+  {
+    id: 'cohort-002-saved',
+    sql: `
+      CREATE TABLE IF NOT EXISTS cohort (
+        id uuid PRIMARY KEY,
+        name text NOT NULL,
+        view text NOT NULL CHECK (view IN ('identified', 'deidentified')),
+        current_version integer NOT NULL,
+        created_by text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE IF NOT EXISTS cohort_version (
+        cohort_id uuid NOT NULL REFERENCES cohort (id),
+        version integer NOT NULL CHECK (version >= 1),
+        filter jsonb NOT NULL,
+        created_by text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (cohort_id, version)
+      );
+      CREATE OR REPLACE FUNCTION cohort_version_immutable() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'cohort versions are immutable' USING ERRCODE = 'P0001'; END $$;
+      DROP TRIGGER IF EXISTS cohort_version_immutable ON cohort_version;
+      CREATE TRIGGER cohort_version_immutable BEFORE UPDATE OR DELETE ON cohort_version FOR EACH ROW EXECUTE FUNCTION cohort_version_immutable();
+      CREATE TABLE IF NOT EXISTS cohort_snapshot (
+        id uuid PRIMARY KEY,
+        cohort_id uuid NOT NULL,
+        version integer NOT NULL,
+        taken_at timestamptz NOT NULL,
+        taken_by text NOT NULL,
+        member_count integer NOT NULL,
+        FOREIGN KEY (cohort_id, version) REFERENCES cohort_version (cohort_id, version)
+      );
+      CREATE INDEX IF NOT EXISTS cohort_snapshot_taken ON cohort_snapshot (cohort_id, taken_at DESC);
+      CREATE TABLE IF NOT EXISTS cohort_snapshot_member (
+        snapshot_id uuid NOT NULL REFERENCES cohort_snapshot (id),
+        golden_id uuid NOT NULL,
+        PRIMARY KEY (snapshot_id, golden_id)
+      );
+      CREATE TABLE IF NOT EXISTS cohort_export (
+        id uuid PRIMARY KEY,
+        cohort_id uuid NOT NULL REFERENCES cohort (id),
+        snapshot_id uuid NOT NULL REFERENCES cohort_snapshot (id),
+        requester text NOT NULL,
+        principal jsonb NOT NULL,
+        view text NOT NULL CHECK (view IN ('identified', 'deidentified')),
+        types text[] NOT NULL,
+        status text NOT NULL CHECK (status IN ('queued', 'running', 'completed', 'failed', 'expired')),
+        members_total integer NOT NULL,
+        members_done integer NOT NULL DEFAULT 0,
+        resources_written integer NOT NULL DEFAULT 0,
+        attempts integer NOT NULL DEFAULT 0,
+        lease_until timestamptz,
+        error text,
+        files jsonb,
+        manifest jsonb,
+        requested_at timestamptz NOT NULL DEFAULT now(),
+        started_at timestamptz,
+        completed_at timestamptz,
+        expires_at timestamptz
+      );
+      CREATE INDEX IF NOT EXISTS cohort_export_pending ON cohort_export (requested_at) WHERE status IN ('queued', 'running');
+      CREATE INDEX IF NOT EXISTS cohort_export_expiring ON cohort_export (expires_at) WHERE status = 'completed'`,
   },
 ];

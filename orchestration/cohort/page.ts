@@ -57,7 +57,7 @@ function sortOf(order: CohortOrder, deidentified: boolean, p: Params, c: CohortC
 }
 
 /** The cohort's condition over `golden_patient g` (active records only). */
-function cohortWhere(r: CohortPageRequest, p: Params): string {
+export function cohortWhere(r: Pick<CohortPageRequest, 'criteria' | 'coarsening' | 'onlyId'>, p: Params): string {
   const launch = r.onlyId === null ? '' : ` AND g.id = ${p.add(r.onlyId, '::uuid')}`;
   return `g.status = 'ACTIVE'${launch} AND ${compile(r.criteria, p, r.coarsening)}`;
 }

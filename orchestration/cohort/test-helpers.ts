@@ -14,9 +14,22 @@ import { mergePatients, type StewardContext } from '../mpi/stewardship.ts';
 import { loadSurvivorshipConfig } from '../mpi/survivorship.ts';
 import { openMpiTestDb, person, type MpiTestDb } from '../mpi/test-helpers.ts';
 import { QUARANTINE_MIGRATIONS } from '../../translation/quarantine.ts';
+import { loadUnitRules } from '../../translation/units.ts';
+import { defaultTerminology } from '../../translation/terminology/translate.ts';
+import type { CriteriaContext } from './criteria.ts';
+import { snomedDescendants } from './descendants.ts';
 import { COHORT_MIGRATIONS } from './migrations.ts';
 
 export { CERNER, EPIC };
+
+/** The identified view's criteria context of these tests: both sources, the shipped unit rules and concept maps, a fixed today. */
+export const identifiedTestContext = (): CriteriaContext => ({
+  deidentified: false,
+  sources: new Set([EPIC, CERNER]),
+  units: loadUnitRules(),
+  descendants: snomedDescendants(defaultTerminology()),
+  today: '2026-12-05',
+});
 
 export const openCohortTestDb = (): Promise<MpiTestDb> =>
   openMpiTestDb({

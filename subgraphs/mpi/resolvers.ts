@@ -3,6 +3,7 @@
 // object-level check, entity lookups from the gateway included.
 import { randomBytes, createSecretKey, type KeyObject } from 'node:crypto';
 import DataLoader from 'dataloader';
+import type { GraphQLResolveInfo } from 'graphql';
 import type { AdapterConfig, AnyConnectionConfig } from '../../platform/config.ts';
 import type { Database } from '../../platform/db.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
@@ -34,12 +35,14 @@ import {
   snomedDescendants,
   type CriteriaContext,
 } from '../../orchestration/cohort/cohort.ts';
+import { snapshotPage } from '../../orchestration/cohort/saved.ts';
 import { defaultTerminology } from '../../translation/terminology/translate.ts';
 import { loadUnitRules } from '../../translation/units.ts';
 import { pageSize, selects, text } from '../shared/arguments.ts';
 import { perRequest, type SubgraphContext } from '../shared/context.ts';
 import { launchPatient } from '../shared/launch-context.ts';
 import type { Resolvers } from './__generated__/resolvers.ts';
+import { cohortResolvers, type CohortConnectionRequest } from './cohort-resolvers.ts';
 import { SOURCE_RECORD_ID, stewardResolvers } from './steward-resolvers.ts';
 
 export const MAX_PAGE_SIZE = 100;
@@ -58,6 +61,15 @@ export type MpiDependencies = {
    * its cursors are then refused by other processes and after a restart.
    */
   readonly cursorKey?: KeyObject;
+  /** Cohort exports (orchestration/cohort/export.ts): without them, exportCohort is refused. */
+  readonly exports?: {
+    /** Files of completed jobs: `<dir>/<job id>/`. */
+    readonly dir: string;
+    /** The public base of download URLs (the gateway's origin). */
+    baseUrl(): string;
+    /** Tells the worker a job is queued. */
+    wake(): void;
+  };
 };
 
 const currentYear = (): number => new Date().getUTCFullYear();
@@ -128,12 +140,64 @@ export function mpiResolvers({ db, protection, adapters, connections, ...deps }:
     },
   };
 
+  const none = { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCountIsEstimate: false };
+  const coarsening = () => ({ oldestCategoryBirthYear: oldestCategoryBirthYear(currentYear()), restrictedZip3 });
+  /**
+   * A page of a cohort as a PatientConnection, for patients() and saved cohorts alike: who may page
+   * at all, a launch-bound token's one patient, small cells withheld from de-identified callers,
+   * signed cursors bound to `scope`. `snapshot` pages materialized members instead of the criteria.
+   */
+  const cohortConnection = async (ctx: SubgraphContext, info: GraphQLResolveInfo, r: CohortConnectionRequest) => {
+    const position = r.after ? cursors.decode(r.scope, r.after) : null;
+    if (!mayAccessPatients(ctx.principal)) return { ...none, totalCount: 0, countSuppressed: false };
+    // A token bound to one patient (SMART launch context) pages through that patient only, or nobody when the MPI does not know them.
+    const launch = await launchPatient(ctx, db);
+    if (launch === null) return { ...none, totalCount: 0, countSuppressed: false };
+    // Counting costs more than a page; analysts are always counted (small cells are withheld by the count).
+    const count = r.deidentified || selects(info, COUNT_FIELDS);
+    const snap = r.snapshot ? await snapshotPage(db, protection, { snapshot: r.snapshot, first: r.first, after: position, count }) : null;
+    const page =
+      snap ??
+      (await cohortPage(db, protection, {
+        criteria: r.criteria,
+        order: r.order,
+        deidentified: r.deidentified,
+        coarsening: coarsening(),
+        onlyId: launch ?? null,
+        first: r.first,
+        after: position,
+        count,
+      }));
+    // Small cells: a caller who sees de-identified data only gets neither the count nor the members of a tiny cohort.
+    if (r.deidentified && deidentifiedCount(page.totalCount, safeHarbor.minimumCount) === null)
+      return { ...none, totalCount: null, countSuppressed: true };
+    for (const m of page.members) goldenLoader(ctx).prime(m.patient.id, m.patient);
+    const edges = page.members.map((m) => ({ cursor: cursors.encode(r.scope, m.position), node: m.patient }));
+    // A snapshot page may end on a row whose member left since: the cursor still moves past it.
+    const end = snap?.end ? cursors.encode(r.scope, snap.end) : (edges.at(-1)?.cursor ?? null);
+    return {
+      edges,
+      pageInfo: { hasNextPage: page.hasNextPage, endCursor: end },
+      totalCount: page.totalCount,
+      countSuppressed: false,
+      totalCountIsEstimate: page.totalCountIsEstimate,
+    };
+  };
+
   const steward = stewardResolvers({ db, protection, adapters, connections }, patientById);
+
+  const cohorts = cohortResolvers(
+    { db, protection, adapters, connections, ...deps, safeHarbor },
+    { criteriaContext, cohortConnection, coarsening },
+  );
 
   return {
     ...steward,
+    ...cohorts.types,
+    Mutation: { ...steward.Mutation, ...cohorts.Mutation },
     Query: {
       ...steward.Query,
+      ...cohorts.Query,
       async patient(_p, { id }, ctx) {
         if (!UUID.test(id)) throw badUserInput('`id` must be a golden patient id (a UUID)', 'id');
         return patientById(id, ctx);
@@ -161,35 +225,7 @@ export function mpiResolvers({ db, protection, adapters, connections, ...deps }:
           throw badUserInput('`orderBy` UPDATED_AT is finer than the de-identified view', 'orderBy');
         const criteria = cohortCriteria(filter, criteriaContext(deidentified));
         const scope = cursorScope(filter, orderBy, deidentified ? 'deidentified' : 'identified');
-        const position = after ? cursors.decode(scope, after) : null;
-        const none = { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCountIsEstimate: false };
-        if (!mayAccessPatients(ctx.principal)) return { ...none, totalCount: 0, countSuppressed: false };
-        // A token bound to one patient (SMART launch context) pages through that patient only, or nobody when the MPI does not know them.
-        const launch = await launchPatient(ctx, db);
-        if (launch === null) return { ...none, totalCount: 0, countSuppressed: false };
-        const page = await cohortPage(db, protection, {
-          criteria,
-          order: orderBy,
-          deidentified,
-          coarsening: { oldestCategoryBirthYear: oldestCategoryBirthYear(currentYear()), restrictedZip3 },
-          onlyId: launch ?? null,
-          first: size,
-          after: position,
-          // Counting costs more than a page; analysts are always counted (small cells are withheld by the count).
-          count: deidentified || selects(info, COUNT_FIELDS),
-        });
-        // Small cells: a caller who sees de-identified data only gets neither the count nor the members of a tiny cohort.
-        if (deidentified && deidentifiedCount(page.totalCount, safeHarbor.minimumCount) === null)
-          return { ...none, totalCount: null, countSuppressed: true };
-        for (const m of page.members) goldenLoader(ctx).prime(m.patient.id, m.patient);
-        const edges = page.members.map((m) => ({ cursor: cursors.encode(scope, m.position), node: m.patient }));
-        return {
-          edges,
-          pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null },
-          totalCount: page.totalCount,
-          countSuppressed: false,
-          totalCountIsEstimate: page.totalCountIsEstimate,
-        };
+        return cohortConnection(ctx, info, { criteria, order: orderBy, deidentified, scope, first: size, after });
       },
     },
     Patient: {

@@ -39,7 +39,7 @@ import { defaultLinkConfig } from '../../orchestration/mpi/linking.ts';
 import { mayAccessPatients } from '../../policies/object-access.ts';
 import { badUserInput, forbidden } from '../../platform/errors.ts';
 import { cursorCodec, pageSize, text } from '../shared/arguments.ts';
-import { perRequest, type SubgraphContext } from '../shared/context.ts';
+import { perRequest, requestAuditContext, type SubgraphContext } from '../shared/context.ts';
 import type { MpiDependencies } from './resolvers.ts';
 import DataLoader from 'dataloader';
 import { createHash } from 'node:crypto';
@@ -132,14 +132,7 @@ function stewardContext(deps: MpiDependencies, ctx: SubgraphContext, field: stri
     audit: (tx: Queryable, ids: readonly string[], written: readonly string[]) =>
       writeAuditEvents(
         tx,
-        {
-          principal: ctx.principal,
-          subgraph: ctx.subgraph,
-          operationName: ctx.client.operationName,
-          documentHash: ctx.client.documentHash,
-          traceparent: ctx.client.traceparent,
-          outcome: 'success',
-        },
+        requestAuditContext(ctx),
         ids.map((id) => ({ patientRef: `Patient/${id}`, fields: [`Mutation.${field}`, ...written], rules: ['steward'] })),
         [],
       ).then(() => undefined),

@@ -1,10 +1,14 @@
 // The MPI subgraph: owns Patient (the golden record) and the source-record entity interface.
+import { cohortPolicies } from '../../policies/cohort.ts';
 import { federationPolicies } from '../../policies/federation.ts';
 import { patientPolicies } from '../../policies/patient.ts';
 import { stewardshipPolicies } from '../../policies/stewardship.ts';
 import type { GoldenPatient, LinkEvent, ReviewItem, SourceLink } from '../../orchestration/mpi/store.ts';
+import type { ExportJob } from '../../orchestration/cohort/export.ts';
+import type { SavedCohort } from '../../orchestration/cohort/saved.ts';
 import { mpiTypeDefs } from '../../schema/subgraph-sdl.ts';
 import type { SubgraphDefinition } from '../shared/subgraph-server.ts';
+import { exportDownloadRoute } from './export-downloads.ts';
 import { mpiResolvers, type MpiDependencies } from './resolvers.ts';
 
 export function mpiSubgraph(deps: MpiDependencies): SubgraphDefinition {
@@ -13,7 +17,8 @@ export function mpiSubgraph(deps: MpiDependencies): SubgraphDefinition {
     name: 'mpi',
     typeDefs: mpiTypeDefs(deps.adapters),
     resolvers: mpiResolvers(deps) as SubgraphDefinition['resolvers'],
-    policies: [federationPolicies, patientPolicies, stewardshipPolicies],
+    ...(deps.exports ? { routes: [exportDownloadRoute(deps.db, deps.exports.dir)] } : {}),
+    policies: [federationPolicies, patientPolicies, stewardshipPolicies, cohortPolicies],
     auditSubjects: {
       Patient: (p) => `Patient/${(p as GoldenPatient).id}`,
       PatientLink: linkSubject,
@@ -27,6 +32,9 @@ export function mpiSubgraph(deps: MpiDependencies): SubgraphDefinition {
       // A review item compares two patients: its score and evidence are about both.
       ReviewItem: (r) => [`Patient/${(r as ReviewItem).goldenId}`, `Patient/${(r as ReviewItem).candidateId}`],
       SourceRecord: linkSubject,
+      // Reading or changing a cohort, and an export's status, are recorded against the cohort and the export.
+      Cohort: (c) => `Cohort/${(c as SavedCohort).id}`,
+      ExportJob: (j) => `CohortExport/${(j as ExportJob).id}`,
       ...Object.fromEntries(deps.adapters.map((a) => [a.recordType, linkSubject])),
     },
   };

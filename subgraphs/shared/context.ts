@@ -2,6 +2,7 @@
 // collector, and a per-request memo for things such as DataLoaders.
 import type { Principal } from '../../security/principal.ts';
 import type { AuditCollector } from '../../orchestration/audit/collector.ts';
+import type { AuditContext } from '../../orchestration/audit/audit-log.ts';
 
 export type SubgraphContext = {
   readonly principal: Principal;
@@ -20,3 +21,13 @@ export function perRequest<T>(ctx: SubgraphContext, key: string, create: () => T
   if (!ctx.perRequest.has(key)) ctx.perRequest.set(key, create());
   return ctx.perRequest.get(key) as T;
 }
+
+/** The audit context of a change a resolver records itself, in the change's own transaction (who, which operation, trace). */
+export const requestAuditContext = (ctx: SubgraphContext): AuditContext => ({
+  principal: ctx.principal,
+  subgraph: ctx.subgraph,
+  operationName: ctx.client.operationName,
+  documentHash: ctx.client.documentHash,
+  traceparent: ctx.client.traceparent,
+  outcome: 'success',
+});

@@ -7,7 +7,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { getNamedType, GraphQLError, isObjectType, parse, type GraphQLNamedType, type GraphQLSchema } from 'graphql';
 import { applyMiddleware } from '../../policies/shield.ts';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Database } from '../../platform/db.ts';
 import { formatProductError, ProductError, unauthenticated } from '../../platform/errors.ts';
 import { hardenedPlugins, hardenedServerOptions, serveGraphQL, type RunningHttpServer } from '../../platform/graphql-http.ts';
@@ -18,7 +18,7 @@ import { metricsAccessFromEnv, type MetricsAccess } from '../../platform/metrics
 import { describeRule, policyMiddleware, ruleTreeFor, type PolicySet } from '../../policies/policy-set.ts';
 import { auditCollector, type AuditSubjects } from '../../orchestration/audit/collector.ts';
 import { writeAuditEvents } from '../../orchestration/audit/audit-log.ts';
-import { subgraphRequestHash, type IdentityVerifier, type VerifiedIdentity } from '../../security/identity-token.ts';
+import { httpRouteRequest, subgraphRequestHash, type IdentityVerifier, type VerifiedIdentity } from '../../security/identity-token.ts';
 import type { Principal } from '../../security/principal.ts';
 import type { SubgraphContext } from './context.ts';
 import { warningsPlugin } from './warnings.ts';
@@ -30,6 +30,14 @@ export type SubgraphDefinition = {
   readonly policies: readonly PolicySet[];
   /** Types whose objects are patient data, and how to name the patient behind one. */
   readonly auditSubjects: AuditSubjects;
+  /** Plain HTTP paths beside /graphql (downloads the gateway relays), behind the same gateway identity. */
+  readonly routes?: readonly SubgraphRoute[];
+};
+
+/** A path served beside /graphql to a caller the gateway vouched for (an identity signed for this method and path). */
+export type SubgraphRoute = {
+  readonly prefix: string;
+  handle(req: IncomingMessage, res: ServerResponse, principal: Principal, path: string): Promise<void>;
 };
 
 export type SubgraphRuntime = {
@@ -266,11 +274,23 @@ export async function startSubgraph(def: SubgraphDefinition, runtime: SubgraphRu
       identityRequestHash: identity.requestHash,
     };
   };
+  // A route's caller: the gateway's identity, signed for this very method and path (never a GraphQL request's).
+  const routes = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const route = def.routes?.find((r) => path.startsWith(r.prefix));
+    if (!route) return false;
+    const { identityRequestHash, principal } = await authenticate(req);
+    if (unguarded || identityRequestHash !== subgraphRequestHash(httpRouteRequest(req.method ?? 'GET', path)))
+      throw unauthenticated('gateway identity was signed for another request');
+    await route.handle(req, res, principal, path);
+    return true;
+  };
   return serveGraphQL({
     server,
     port: runtime.port,
     host: runtime.host,
     authenticate,
+    routes,
     health: async () => ({ subgraph: def.name }),
     readiness: [{ name: 'postgres', check: () => runtime.db.ping() }, ...(runtime.readiness ?? [])],
     operationLimits: runtime.operationLimits,

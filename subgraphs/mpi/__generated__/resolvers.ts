@@ -3,6 +3,8 @@ import type { GraphQLResolveInfo } from 'graphql';
 import type { GoldenPatient, SourceLink, SourceLink as PatientLinkModel, LinkEvent as LinkEventModel, ReviewItem as ReviewItemModel, ReviewQueueCountsModel } from '../../../orchestration/mpi/store.ts';
 import type { FieldProvenance as FieldProvenanceModel } from '../../../orchestration/mpi/survivorship.ts';
 import type { LinkResult as LinkResultModel, MergeResult as MergeResultModel, NotDuplicateResult as NotDuplicateResultModel, ReviewOutcome as ReviewResultModel, FieldsResult as PatientFieldsResultModel } from '../../../orchestration/mpi/stewardship.ts';
+import type { SavedCohort as CohortModel, CohortVersion as CohortVersionModel, CohortSnapshot as CohortSnapshotModel } from '../../../orchestration/cohort/saved.ts';
+import type { ExportJob as ExportJobModel } from '../../../orchestration/cohort/export.ts';
 import type { SubgraphContext } from '../../shared/context.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -58,6 +60,76 @@ export type ClosedReviewCode =
   /** The item's source record has been linked elsewhere or deleted since. */
   | 'RECORD_MOVED';
 
+/**
+ * A saved cohort: a name and a versioned filter. Its members are live (the current version over
+ * current data) or those of a snapshot. It keeps the view it was defined in: its filter is read as
+ * `patients(filter:)` reads it for that view, whoever reads the cohort.
+ */
+export type Cohort = {
+  __typename?: 'Cohort';
+  createdAt: Scalars['String']['output'];
+  /** Who created the cohort (the token's subject) and when (ISO 8601). */
+  createdBy: Scalars['String']['output'];
+  /** The current version's filter (PatientFilter) as JSON. */
+  filter: Scalars['String']['output'];
+  id: Scalars['ID']['output'];
+  /**
+   * Members, Relay-style, as `patients()` gives them to the caller (analysts: de-identified, and no
+   * members of a cohort under the minimum count). Live by default: the current version over current
+   * data, in id order. With `snapshot`, the members that snapshot materialized; with `asOf` (an
+   * instant), those of the latest snapshot taken at or before it. A snapshot's member merged into
+   * another patient since is answered by that patient, once. At most one of `snapshot` and `asOf`.
+   */
+  members: PatientConnection;
+  name: Scalars['String']['output'];
+  /** Every snapshot, oldest first. */
+  snapshots: Array<CohortSnapshot>;
+  /** The current version. */
+  version: Scalars['Int']['output'];
+  /** Every version, oldest first. */
+  versions: Array<CohortVersion>;
+  view: CohortView;
+};
+
+
+/**
+ * A saved cohort: a name and a versioned filter. Its members are live (the current version over
+ * current data) or those of a snapshot. It keeps the view it was defined in: its filter is read as
+ * `patients(filter:)` reads it for that view, whoever reads the cohort.
+ */
+export type CohortMembersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  asOf?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  snapshot?: InputMaybe<Scalars['ID']['input']>;
+};
+
+export type CohortSnapshot = {
+  __typename?: 'CohortSnapshot';
+  countSuppressed: Scalars['Boolean']['output'];
+  id: Scalars['ID']['output'];
+  /** Members when taken; null when `countSuppressed` (as PatientConnection.totalCount). */
+  memberCount: Maybe<Scalars['Int']['output']>;
+  takenAt: Scalars['String']['output'];
+  takenBy: Scalars['String']['output'];
+  /** The cohort version whose filter it materialized. */
+  version: Scalars['Int']['output'];
+};
+
+export type CohortVersion = {
+  __typename?: 'CohortVersion';
+  createdAt: Scalars['String']['output'];
+  /** The token subject that made this version. */
+  createdBy: Scalars['String']['output'];
+  /** The filter (PatientFilter) as JSON. */
+  filter: Scalars['String']['output'];
+  version: Scalars['Int']['output'];
+};
+
+export type CohortView =
+  | 'DEIDENTIFIED'
+  | 'IDENTIFIED';
+
 /** A condition (problem or diagnosis) recorded in the period. */
 export type ConditionCriterion = {
   codes: Array<Scalars['String']['input']>;
@@ -87,6 +159,36 @@ export type ContactPointInput = {
   use?: InputMaybe<Scalars['String']['input']>;
   value: Scalars['String']['input'];
 };
+
+/** An asynchronous cohort export, visible to its requester only. */
+export type ExportJob = {
+  __typename?: 'ExportJob';
+  cohortId: Scalars['ID']['output'];
+  completedAt: Maybe<Scalars['String']['output']>;
+  /** Why a FAILED job failed: an error code, never data. */
+  error: Maybe<Scalars['String']['output']>;
+  /** Downloads answer 410 Gone from then on. */
+  expiresAt: Maybe<Scalars['String']['output']>;
+  id: Scalars['ID']['output'];
+  /** The manifest (Bulk Data `transactionTime`, `request`, `output`, `error`), once COMPLETED. */
+  manifestUrl: Maybe<Scalars['String']['output']>;
+  membersDone: Scalars['Int']['output'];
+  /** Members of the snapshot; membersDone of them written so far. */
+  membersTotal: Scalars['Int']['output'];
+  requestedAt: Scalars['String']['output'];
+  resourcesWritten: Scalars['Int']['output'];
+  snapshotId: Scalars['ID']['output'];
+  status: ExportStatus;
+  /** FHIR resource types exported (Patient, and the clinical types the requester may read). */
+  types: Array<Scalars['String']['output']>;
+};
+
+export type ExportStatus =
+  | 'COMPLETED'
+  | 'EXPIRED'
+  | 'FAILED'
+  | 'QUEUED'
+  | 'RUNNING';
 
 /** Where a golden field's value came from: the survivorship rule and the source record(s), or a steward's manual value. */
 export type FieldProvenance = {
@@ -283,6 +385,18 @@ export type MergeResult = {
  */
 export type Mutation = {
   __typename?: 'Mutation';
+  /**
+   * Saves a cohort (analytics): a name and a filter, checked as `patients(filter:)` checks it, in the
+   * caller's view (analysts: the de-identified view), which the cohort keeps. Version 1; audited.
+   */
+  createCohort: Cohort;
+  /**
+   * Starts an asynchronous export of a snapshot of the cohort (a new one now unless `snapshot` names
+   * one): a Bulk-FHIR-style manifest of NDJSON files (Patient, and the clinical resources the caller
+   * may read), de-identified for de-identified callers. Follow it with `exportJob(id)`; download with
+   * the same bearer token from the gateway's `/exports/<job id>/<file>` (HTTP ranges), until it expires.
+   */
+  exportCohort: ExportJob;
   /** Links a source record to a golden patient (a manual MATCH). A golden record left without records becomes a redirect. */
   linkRecord: LinkResult;
   /** Records that two golden patients are different people: they are never proposed as a pair again. */
@@ -299,6 +413,8 @@ export type Mutation = {
    * the source record that carries them (link or unlink that record instead).
    */
   setPatientFields: PatientFieldsResult;
+  /** Materializes the members of the cohort's current version now (a snapshot), for `members(snapshot:)`, `members(asOf:)` and exports. */
+  snapshotCohort: CohortSnapshot;
   /** Moves a source record out of its golden patient into a new one (a manual NO_MATCH); the two are kept apart from then on. */
   unlinkRecord: LinkResult;
   /**
@@ -307,6 +423,34 @@ export type Mutation = {
    * one they reopen) unless they no longer apply (`reviewsKeptClosed`, with why).
    */
   unmergePatient: MergeResult;
+  /**
+   * A new version of the cohort's filter. `expectedVersion` is the version the change was based on:
+   * when the cohort has another version by now, nothing changes and the error is CONFLICT (read it
+   * again and re-apply). Versions are immutable; each names who made it and when. Audited.
+   */
+  updateCohort: Cohort;
+};
+
+
+/**
+ * Data-steward decisions on patient identity. Every mutation takes a reason, writes an audit record
+ * in the same transaction as the change, and is idempotent: repeating it changes nothing (`changed`
+ * is false). Manual decisions are never overridden by automatic re-matching.
+ */
+export type MutationCreateCohortArgs = {
+  filter: PatientFilter;
+  name: Scalars['String']['input'];
+};
+
+
+/**
+ * Data-steward decisions on patient identity. Every mutation takes a reason, writes an audit record
+ * in the same transaction as the change, and is idempotent: repeating it changes nothing (`changed`
+ * is false). Manual decisions are never overridden by automatic re-matching.
+ */
+export type MutationExportCohortArgs = {
+  id: Scalars['ID']['input'];
+  snapshot?: InputMaybe<Scalars['ID']['input']>;
 };
 
 
@@ -375,6 +519,16 @@ export type MutationSetPatientFieldsArgs = {
  * in the same transaction as the change, and is idempotent: repeating it changes nothing (`changed`
  * is false). Manual decisions are never overridden by automatic re-matching.
  */
+export type MutationSnapshotCohortArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/**
+ * Data-steward decisions on patient identity. Every mutation takes a reason, writes an audit record
+ * in the same transaction as the change, and is idempotent: repeating it changes nothing (`changed`
+ * is false). Manual decisions are never overridden by automatic re-matching.
+ */
 export type MutationUnlinkRecordArgs = {
   reason: Scalars['String']['input'];
   sourceRecordId: Scalars['ID']['input'];
@@ -389,6 +543,18 @@ export type MutationUnlinkRecordArgs = {
 export type MutationUnmergePatientArgs = {
   patientId: Scalars['ID']['input'];
   reason: Scalars['String']['input'];
+};
+
+
+/**
+ * Data-steward decisions on patient identity. Every mutation takes a reason, writes an audit record
+ * in the same transaction as the change, and is idempotent: repeating it changes nothing (`changed`
+ * is false). Manual decisions are never overridden by automatic re-matching.
+ */
+export type MutationUpdateCohortArgs = {
+  expectedVersion: Scalars['Int']['input'];
+  filter: PatientFilter;
+  id: Scalars['ID']['input'];
 };
 
 export type NotDuplicateResult = {
@@ -595,6 +761,13 @@ export type PeriodCriterion = {
 export type Query = {
   __typename?: 'Query';
   /**
+   * A saved cohort, or null when it does not exist or the caller may not read it: cohorts defined in
+   * the identified view are not for callers who see de-identified data only (analysts).
+   */
+  cohort: Maybe<Cohort>;
+  /** An export job and its progress, or null unless the caller requested it. */
+  exportJob: Maybe<ExportJob>;
+  /**
    * Data stewards: active golden patients whose family name starts with `family` (case aside; at least
    * two characters), narrowed to a given name starting with `given` and to a birth date (YYYY-MM-DD);
    * family name order, at most `first` (100).
@@ -628,6 +801,16 @@ export type Query = {
    * is valid only with the filter and order it was returned for (BAD_USER_INPUT naming `after`).
    */
   reviewQueue: ReviewItemConnection;
+};
+
+
+export type QueryCohortArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryExportJobArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -890,9 +1073,17 @@ export type ResolversTypes = {
   ClosedReview: ResolverTypeWrapper<ClosedReview>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   ClosedReviewCode: ClosedReviewCode;
+  Cohort: ResolverTypeWrapper<CohortModel>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  CohortSnapshot: ResolverTypeWrapper<CohortSnapshotModel>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  CohortVersion: ResolverTypeWrapper<CohortVersionModel>;
+  CohortView: CohortView;
   ConditionCriterion: ConditionCriterion;
   ContactPoint: ResolverTypeWrapper<ContactPoint>;
   ContactPointInput: ContactPointInput;
+  ExportJob: ResolverTypeWrapper<ExportJobModel>;
+  ExportStatus: ExportStatus;
   FieldProvenance: ResolverTypeWrapper<FieldProvenanceModel>;
   HumanName: ResolverTypeWrapper<HumanName>;
   HumanNameInput: HumanNameInput;
@@ -901,7 +1092,6 @@ export type ResolversTypes = {
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   LinkOrigin: LinkOrigin;
   LinkResult: ResolverTypeWrapper<LinkResultModel>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   LinkState: LinkState;
   ManualField: ManualField;
   MatchEvidence: ResolverTypeWrapper<MatchEvidence>;
@@ -910,7 +1100,6 @@ export type ResolversTypes = {
   MatchThresholds: ResolverTypeWrapper<MatchThresholds>;
   MedicationCriterion: MedicationCriterion;
   MergeResult: ResolverTypeWrapper<MergeResultModel>;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   NotDuplicateResult: ResolverTypeWrapper<NotDuplicateResultModel>;
   ObservationCriterion: ObservationCriterion;
@@ -946,9 +1135,15 @@ export type ResolversParentTypes = {
   AddressInput: AddressInput;
   ClosedReview: ClosedReview;
   ID: Scalars['ID']['output'];
+  Cohort: CohortModel;
+  Int: Scalars['Int']['output'];
+  CohortSnapshot: CohortSnapshotModel;
+  Boolean: Scalars['Boolean']['output'];
+  CohortVersion: CohortVersionModel;
   ConditionCriterion: ConditionCriterion;
   ContactPoint: ContactPoint;
   ContactPointInput: ContactPointInput;
+  ExportJob: ExportJobModel;
   FieldProvenance: FieldProvenanceModel;
   HumanName: HumanName;
   HumanNameInput: HumanNameInput;
@@ -956,13 +1151,11 @@ export type ResolversParentTypes = {
   LinkEvent: LinkEventModel;
   Float: Scalars['Float']['output'];
   LinkResult: LinkResultModel;
-  Boolean: Scalars['Boolean']['output'];
   MatchEvidence: MatchEvidence;
   MatchReason: MatchReason;
   MatchThresholds: MatchThresholds;
   MedicationCriterion: MedicationCriterion;
   MergeResult: MergeResultModel;
-  Int: Scalars['Int']['output'];
   Mutation: Record<PropertyKey, never>;
   NotDuplicateResult: NotDuplicateResultModel;
   ObservationCriterion: ObservationCriterion;
@@ -1001,10 +1194,55 @@ export type ClosedReviewResolvers<ContextType = SubgraphContext, ParentType exte
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
+export type CohortResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Cohort'] = ResolversParentTypes['Cohort']> = {
+  createdAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  createdBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  filter?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  members?: Resolver<ResolversTypes['PatientConnection'], ParentType, ContextType, RequireFields<CohortMembersArgs, 'first'>>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  snapshots?: Resolver<Array<ResolversTypes['CohortSnapshot']>, ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  versions?: Resolver<Array<ResolversTypes['CohortVersion']>, ParentType, ContextType>;
+  view?: Resolver<ResolversTypes['CohortView'], ParentType, ContextType>;
+};
+
+export type CohortSnapshotResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['CohortSnapshot'] = ResolversParentTypes['CohortSnapshot']> = {
+  countSuppressed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  memberCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  takenAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  takenBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type CohortVersionResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['CohortVersion'] = ResolversParentTypes['CohortVersion']> = {
+  createdAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  createdBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  filter?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type ContactPointResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['ContactPoint'] = ResolversParentTypes['ContactPoint']> = {
   system?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   use?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   value?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type ExportJobResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['ExportJob'] = ResolversParentTypes['ExportJob']> = {
+  cohortId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  completedAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  manifestUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  membersDone?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  membersTotal?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  requestedAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  resourcesWritten?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  snapshotId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ExportStatus'], ParentType, ContextType>;
+  types?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type FieldProvenanceResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['FieldProvenance'] = ResolversParentTypes['FieldProvenance']> = {
@@ -1081,13 +1319,17 @@ export type MergeResultResolvers<ContextType = SubgraphContext, ParentType exten
 };
 
 export type MutationResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  createCohort?: Resolver<ResolversTypes['Cohort'], ParentType, ContextType, RequireFields<MutationCreateCohortArgs, 'filter' | 'name'>>;
+  exportCohort?: Resolver<ResolversTypes['ExportJob'], ParentType, ContextType, RequireFields<MutationExportCohortArgs, 'id'>>;
   linkRecord?: Resolver<ResolversTypes['LinkResult'], ParentType, ContextType, RequireFields<MutationLinkRecordArgs, 'patientId' | 'reason' | 'sourceRecordId'>>;
   markNotDuplicate?: Resolver<ResolversTypes['NotDuplicateResult'], ParentType, ContextType, RequireFields<MutationMarkNotDuplicateArgs, 'otherPatientId' | 'patientId' | 'reason'>>;
   mergePatients?: Resolver<ResolversTypes['MergeResult'], ParentType, ContextType, RequireFields<MutationMergePatientsArgs, 'mergedId' | 'reason' | 'survivorId'>>;
   resolveReview?: Resolver<ResolversTypes['ReviewResult'], ParentType, ContextType, RequireFields<MutationResolveReviewArgs, 'decision' | 'id' | 'reason'>>;
   setPatientFields?: Resolver<ResolversTypes['PatientFieldsResult'], ParentType, ContextType, RequireFields<MutationSetPatientFieldsArgs, 'fields' | 'patientId' | 'reason'>>;
+  snapshotCohort?: Resolver<ResolversTypes['CohortSnapshot'], ParentType, ContextType, RequireFields<MutationSnapshotCohortArgs, 'id'>>;
   unlinkRecord?: Resolver<ResolversTypes['LinkResult'], ParentType, ContextType, RequireFields<MutationUnlinkRecordArgs, 'reason' | 'sourceRecordId'>>;
   unmergePatient?: Resolver<ResolversTypes['MergeResult'], ParentType, ContextType, RequireFields<MutationUnmergePatientArgs, 'patientId' | 'reason'>>;
+  updateCohort?: Resolver<ResolversTypes['Cohort'], ParentType, ContextType, RequireFields<MutationUpdateCohortArgs, 'expectedVersion' | 'filter' | 'id'>>;
 };
 
 export type NotDuplicateResultResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['NotDuplicateResult'] = ResolversParentTypes['NotDuplicateResult']> = {
@@ -1154,6 +1396,8 @@ export type PatientLinkResolvers<ContextType = SubgraphContext, ParentType exten
 };
 
 export type QueryResolvers<ContextType = SubgraphContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  cohort?: Resolver<Maybe<ResolversTypes['Cohort']>, ParentType, ContextType, RequireFields<QueryCohortArgs, 'id'>>;
+  exportJob?: Resolver<Maybe<ResolversTypes['ExportJob']>, ParentType, ContextType, RequireFields<QueryExportJobArgs, 'id'>>;
   findPatients?: Resolver<Array<ResolversTypes['Patient']>, ParentType, ContextType, RequireFields<QueryFindPatientsArgs, 'family' | 'first'>>;
   linkHistory?: Resolver<Array<ResolversTypes['LinkEvent']>, ParentType, ContextType, RequireFields<QueryLinkHistoryArgs, 'sourceRecordId'>>;
   patient?: Resolver<Maybe<ResolversTypes['Patient']>, ParentType, ContextType, RequireFields<QueryPatientArgs, 'id'>>;
@@ -1217,7 +1461,11 @@ export type SourceRecordResolvers<ContextType = SubgraphContext, ParentType exte
 export type Resolvers<ContextType = SubgraphContext> = {
   Address?: AddressResolvers<ContextType>;
   ClosedReview?: ClosedReviewResolvers<ContextType>;
+  Cohort?: CohortResolvers<ContextType>;
+  CohortSnapshot?: CohortSnapshotResolvers<ContextType>;
+  CohortVersion?: CohortVersionResolvers<ContextType>;
   ContactPoint?: ContactPointResolvers<ContextType>;
+  ExportJob?: ExportJobResolvers<ContextType>;
   FieldProvenance?: FieldProvenanceResolvers<ContextType>;
   HumanName?: HumanNameResolvers<ContextType>;
   Identifier?: IdentifierResolvers<ContextType>;
