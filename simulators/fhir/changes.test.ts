@@ -95,7 +95,7 @@ test('DELETE at the EHR: gone from searches, 410 on read, idempotent; a clinical
   assert.deepEqual(ids(await search(`_id=${patient.id}`)), []);
   // A clinical resource: gone from its patient's list.
   const obs = site.resources.Observation.find((o) => o.subject.reference !== `Patient/${patient.id}`)!;
-  const subject = obs.subject.reference.slice('Patient/'.length);
+  const subject = obs.subject.reference!.slice('Patient/'.length);
   assert.equal(sim.remove('Observation', obs.id), true);
   assert.equal(sim.remove('Observation', obs.id), false);
   const list = (await read(`Observation?patient=${subject}&_count=200`)).body as unknown as Bundle;
