@@ -3,14 +3,17 @@
 // which retire the source record (link event DELETED) and hide the item (kept, with why); a second
 // pass (a restart) sends nothing new; a listing truncated or empty, or an EHR that fails, deletes
 // nothing and warns; a listing that misses a few records the EHR still has deletes none of them.
+// A condition the EHR marks entered-in-error (the other kind of withdrawal) leaves the views too.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadVendorProfile } from '../../platform/config.ts';
 import { SourceError } from '../../protocol/errors.ts';
 import { fhirSource, type FhirSource } from '../../test/support/fhir-source.ts';
 import { connectionIngest } from '../clinical-store/connection-ingest.ts';
+import { sourceItems } from '../clinical-store/retrieval.ts';
 import type { FhirApplyDeps } from '../ingest/apply-fhir.ts';
 import { linkHistory } from '../mpi/store.ts';
+import { syncConnection } from './incremental.ts';
 import { loadSource } from './initial-load.ts';
 import { reconcileConnection, refusal, type ReconcileSource } from './reconcile.ts';
 import { connectionHealth } from './state.ts';
@@ -145,4 +148,30 @@ test('a listing missing a few records the EHR still has (confirmed by _id) delet
   }
   assert.equal(await inboxCount(), before);
   assert.equal(await liveRecords(), 59);
+});
+
+test('a condition marked entered-in-error at the EHR leaves the views through sync, kept with its lineage; nothing absent', async () => {
+  const condition = s.data.resources.Condition[0]!;
+  const patient = condition.subject.reference!.slice('Patient/'.length);
+  const listed = async () => (await sourceItems(s.db, s.config.id, 'Condition', [patient])).get(patient)!.map((i) => i.resource.id);
+  assert.ok((await listed()).includes(condition.id));
+  // FHIR's con-5: no clinicalStatus beside entered-in-error (translation refuses the pair).
+  const { clinicalStatus: _, ...rest } = condition as typeof condition & { clinicalStatus?: unknown };
+  s.sim.upsert({
+    ...rest,
+    verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'entered-in-error' }] },
+  } as never);
+  const polled = await syncConnection(s.db, { ...source, clinicalTypes: ['Condition'] }, { clinical: true });
+  // The change, and whatever else the overlap window re-reads.
+  assert.ok(polled.types.Condition!.accepted >= 1);
+  await drain(deps);
+  assert.ok(!(await listed()).includes(condition.id));
+  const row = await s.db.query<{ withdrawn: boolean; deleted: boolean }>(
+    'SELECT entered_in_error AS withdrawn, deleted_at IS NOT NULL AS deleted FROM clinical_item WHERE resource_id = $1',
+    [condition.id],
+  );
+  assert.deepEqual(row.rows, [{ withdrawn: true, deleted: false }]);
+  // Still at the EHR: a reconciliation does not take it for a deletion.
+  const r = await reconcileConnection(s.db, { ...source, clinicalTypes: ['Condition'] });
+  assert.deepEqual([r.types.Condition!.missing, r.types.Condition!.deleted], [0, 0]);
 });
