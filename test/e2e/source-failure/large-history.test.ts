@@ -24,9 +24,12 @@ before(async () => {
     // Epic keeps the default page bound (50), Cerner's is configured lower. The time budget is
     // raised (under the gateway's 10 s) so that on a loaded machine the page bound, not the
     // deadline, is what stops the long search.
+    // A TTL longer than a load takes on a busy machine (minutes): the first test asks within it whatever the
+    // load's duration; the second moves the retrievals an hour back, past it.
     connections: loadConnections().map((c) => ({
       ...c,
       timeoutMs: 9_000,
+      clinicalTtlSeconds: 1800,
       ...(c.id === 'cerner-main' ? { maxPages: MAX_PAGES['cerner-main'] } : {}),
     })),
   });
