@@ -161,5 +161,6 @@ export async function syncConnection(db: Database, s: SyncSource, options: SyncO
   return { source, types };
 }
 
-const chunk = <T>(list: readonly T[], size: number): T[][] =>
+/** The list in consecutive pieces of at most `size` (patients a search, ids a search). */
+export const chunk = <T>(list: readonly T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(list.length / size) }, (_, i) => list.slice(i * size, (i + 1) * size));

@@ -22,7 +22,7 @@ import type { FhirConnection } from '../../protocol/fhir/client.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
 import { receive, type MessageKey } from '../ingest/inbox.ts';
 import { PATIENTS_PER_SEARCH } from './clinical-load.ts';
-import { FHIR_SYNC_APPLICATION, patientKeyOf } from './incremental.ts';
+import { chunk, FHIR_SYNC_APPLICATION, patientKeyOf } from './incremental.ts';
 import { recordHealth } from './state.ts';
 
 const log = logger('fhir-reconcile');
@@ -90,9 +90,6 @@ export type ReconcileReport = {
   /** Set when the pass refused to apply anything. */
   readonly warning: string | null;
 };
-
-const chunk = <T>(list: readonly T[], size: number): T[][] =>
-  Array.from({ length: Math.ceil(list.length / size) }, (_, i) => list.slice(i * size, (i + 1) * size));
 
 /** Every id a search lists, all pages (subsets: ids only). SourceErrors propagate: a partial listing is no listing. */
 async function listIds(client: FhirConnection, type: string, params: Readonly<Record<string, string>>): Promise<Set<string>> {
