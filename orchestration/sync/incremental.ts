@@ -26,7 +26,7 @@ export const FHIR_SYNC_APPLICATION = 'fhir-sync';
 export const DEFAULT_OVERLAP_MS = 120_000;
 const PAGE_SIZE = '200';
 /** FHIR sync events carry no acknowledgement: nothing is sent back to an EHR we poll. */
-const NO_ACK = new Uint8Array(0);
+export const NO_ACK = new Uint8Array(0);
 
 /**
  * The inbox key of a FHIR sync event. A resource that names neither version nor lastUpdated gets a

@@ -22,7 +22,7 @@ import type { FhirConnection } from '../../protocol/fhir/client.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
 import { receive, type MessageKey } from '../ingest/inbox.ts';
 import { PATIENTS_PER_SEARCH } from './clinical-load.ts';
-import { chunk, FHIR_SYNC_APPLICATION, patientKeyOf } from './incremental.ts';
+import { chunk, FHIR_SYNC_APPLICATION, NO_ACK, patientKeyOf } from './incremental.ts';
 import { recordHealth } from './state.ts';
 
 const log = logger('fhir-reconcile');
@@ -34,7 +34,6 @@ export const DEFAULT_MAX_MISSING_SHARE = 0.05;
 const PAGE_SIZE = '200';
 /** Ids per confirming `_id` search: a short enough query string for any server. */
 const IDS_PER_SEARCH = 50;
-const NO_ACK = new Uint8Array(0);
 
 /** A resource we hold: its id, the version we hold (the delete event's key names it), and its patient. */
 export type Held = { readonly id: string; readonly version: string | null; readonly patientId: string };
