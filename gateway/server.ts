@@ -6,12 +6,14 @@ import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOp
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { hardenedPlugins, hardenedServerOptions, serveGraphQL, type RunningHttpServer } from '../platform/graphql-http.ts';
+import { errorCodeLabel, metrics, metricsAccessFromEnv, type MetricsAccess } from '../platform/metrics.ts';
 import type { OperationLimits } from '../platform/operation-limits/index.ts';
 import type { ReadinessCheck } from '../platform/graphql-http.ts';
 import { clientAddress, type ProxyTrust } from '../security/client-address.ts';
 import type { IdentitySigner } from '../security/identity-token.ts';
 import type { Principal } from '../security/principal.ts';
 import type { UserTokenVerifier } from '../security/user-token.ts';
+import type { ConsoleRoutes } from './console.ts';
 import { subgraphDefinitions } from './compose.ts';
 import { withEntityErrorPaths } from './entity-error-paths.ts';
 import { planCostCheck, subgraphCallFailure, subgraphRefusal, subgraphSchemas } from './subgraph-limits.ts';
@@ -35,6 +37,10 @@ export type GatewayOptions = {
   readonly readiness?: readonly ReadinessCheck[];
   /** Proxies whose forwarded-for header names the client (TRUSTED_PROXIES); none when absent. */
   readonly proxyTrust?: ProxyTrust | null;
+  /** Who may read /metrics; METRICS_TOKEN when absent. */
+  readonly metricsAccess?: MetricsAccess;
+  /** The steward console (gateway/console.ts) on the same port, at /console. */
+  readonly console?: ConsoleRoutes;
 };
 
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
@@ -68,6 +74,19 @@ class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContex
     if (incoming?.queryHash) headers?.set('x-client-document-hash', incoming.queryHash);
     const traceparent = incoming?.request.http?.headers.get('traceparent');
     if (traceparent && TRACEPARENT.test(traceparent)) headers?.set('traceparent', traceparent);
+  }
+  /** Each call timed for /metrics by subgraph and outcome: ok, errors (answered with GraphQL errors) or the failure's code. */
+  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+    const started = performance.now();
+    try {
+      const response = await super.process(options);
+      metrics.subgraphCall(this.#subgraph, response.errors?.length ? 'errors' : 'ok', started);
+      return response;
+    } catch (error) {
+      const code = (error as { extensions?: { code?: unknown } }).extensions?.code;
+      metrics.subgraphCall(this.#subgraph, errorCodeLabel(code), started);
+      throw error;
+    }
   }
   /** A subgraph's refusal reaches the client with its code and bound, not as an internal error. */
   override async errorFromResponse(response: Parameters<RemoteGraphQLDataSource['errorFromResponse']>[0]) {
@@ -123,5 +142,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningHttp
     health: async () => ({ component: 'gateway' }),
     readiness: options.readiness,
     operationLimits: options.operationLimits,
+    metrics: { component: 'gateway', access: options.metricsAccess ?? metricsAccessFromEnv(options.production) },
+    routes: options.console,
   });
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,4 +122,110 @@ test('an athenahealth site: its own paths, every type in the CapabilityStatement
   } finally {
     await again.close();
   }
+});
+
+test('the CLI as an HL7 site (compose): SIM_SITES=none sends ADT and ORU over MLLP until answered, same people as npm start', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sim-hl7-'));
+  const received: string[] = [];
+  let refuseFirst = true;
+  // A listener that answers the first message with nothing (the connection drops): the site must send it again.
+  const listener = net.createServer((socket) => {
+    let buffer = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      for (let end = buffer.indexOf('\x1c\r'); end >= 0; end = buffer.indexOf('\x1c\r')) {
+        const message = buffer.subarray(buffer.indexOf(0x0b) + 1, end).toString('utf8');
+        buffer = buffer.subarray(end + 2);
+        if (refuseFirst) {
+          refuseFirst = false;
+          socket.destroy();
+          return;
+        }
+        received.push(message);
+        const controlId = message.split(/\r|\n/)[0]!.split('|')[9];
+        socket.write(`\x0bMSH|^~\\&|TEST|TEST|||20260101000000||ACK|${controlId}-ack|P|2.5.1\rMSA|AA|${controlId}\r\x1c\r`);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  const port = (listener.address() as net.AddressInfo).port;
+  const hl7Site = 'community-feed:COMMUNITY:America/Denver';
+  try {
+    const child = spawn(process.execPath, [join(import.meta.dirname, 'main.ts')], {
+      env: {
+        ...process.env,
+        SIM_SEED: '9',
+        SIM_SIZE: '40',
+        SIM_SITES: 'none',
+        SIM_HL7_SITES: hl7Site,
+        SIM_HL7_SEND_TO: `127.0.0.1:${port}`,
+        SIM_TRUTH_OUT: join(dir, 'truth.csv'),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const summary = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('\n')) resolve(out.trim());
+      });
+      child.once('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
+    });
+    const m = /^community-feed sent (\d+) HL7 messages to 127\.0\.0\.1:\d+, (\d+) accepted$/.exec(summary);
+    assert.ok(m, summary);
+    assert.equal(Number(m[1]), received.length, 'every message arrived once it was answered');
+    assert.equal(Number(m[2]), received.length);
+    const headers = received.map((r) => r.split(/\r|\n/)[0]!.split('|'));
+    assert.ok(
+      headers.every((h) => h[3] === 'COMMUNITY'),
+      'MSH-4 names the feed its connection routes by',
+    );
+    const kinds = new Set(headers.map((h) => h[8]!.split('^').slice(0, 2).join('^')));
+    assert.ok(kinds.has('ADT^A04') && kinds.has('ORU^R01'), [...kinds].join(' '));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    assert.equal(err, '');
+
+    // The same people as the product's in-process simulators (npm start) generate with the feed.
+    const inProcess = await startSimulators({
+      seed: 9,
+      size: 40,
+      sites: SITES,
+      serveOnly: [],
+      clients: [],
+      hl7Sites: [{ id: 'community-feed', facility: 'COMMUNITY', timeZone: 'America/Denver' }],
+    });
+    await inProcess.close();
+    assert.equal(readFileSync(join(dir, 'truth.csv'), 'utf8'), truthToCsv(inProcess.population.truth));
+    const sent = inProcess.hl7Traffic['community-feed']!;
+    assert.equal(sent.length, received.length);
+    assert.ok(
+      sent.every((m, i) => m === received[i]),
+      'the messages npm start would send, in its order',
+    );
+  } finally {
+    listener.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the CLI refuses an HL7 target without sites, and a malformed site, in one line', async () => {
+  const run = (env: NodeJS.ProcessEnv) =>
+    new Promise<{ code: number | null; err: string }>((resolve) => {
+      const child = spawn(process.execPath, [join(import.meta.dirname, 'main.ts')], {
+        env: { ...process.env, SIM_SIZE: '5', SIM_SITES: 'none', ...env },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let err = '';
+      child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+      child.once('exit', (code) => resolve({ code, err }));
+    });
+  assert.deepEqual(await run({ SIM_HL7_SEND_TO: '127.0.0.1:2575' }), { code: 1, err: 'simulators: SIM_HL7_SEND_TO needs SIM_HL7_SITES\n' });
+  const bad = await run({ SIM_HL7_SITES: 'feed:COMMUNITY:Mars/Olympus', SIM_HL7_SEND_TO: '127.0.0.1:2575' });
+  assert.deepEqual(bad, { code: 1, err: 'simulators: HL7 site "feed:COMMUNITY:Mars/Olympus": unknown time zone\n' });
+  const port = await run({ SIM_HL7_SITES: 'feed:COMMUNITY:UTC', SIM_HL7_SEND_TO: 'nowhere' });
+  assert.deepEqual(port, { code: 1, err: 'simulators: SIM_HL7_SEND_TO "nowhere" must be host:port\n' });
 });

@@ -13,10 +13,22 @@
 // SIM_TRUTH_OUT     where to write the ground-truth CSV (optional)
 // SIM_LARGE_HISTORY Observations added to the first patient of every site (default 0), for paging
 // SIM_DEV_WRITES    1 = serve the development-only change endpoints under /_simulator (never in production)
+// SIM_HL7_SITES     HL7 v2 sites in the population, id:facility:timeZone (every process of one
+//                   deployment names the same ones, so that all generate the same people)
+// SIM_HL7_SEND_TO   host:port of an MLLP listener: this process sends the HL7 sites' traffic there
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { JWK } from 'jose';
-import { startSimulators, truthToCsv, VENDORS, type SimulatorClient, type SimulatorSite, type Vendor } from './index.ts';
+import {
+  createHl7Sender,
+  startSimulators,
+  truthToCsv,
+  VENDORS,
+  type Hl7SiteSpec,
+  type SimulatorClient,
+  type SimulatorSite,
+  type Vendor,
+} from './index.ts';
 
 const DEFAULT_SITES = 'epic-main:epic:4101,cerner-main:cerner:4102';
 
@@ -30,7 +42,8 @@ options:
   -h, --help        show this help and exit
 
 environment:
-  SIM_SITES         sites to serve, id:vendor:port (default ${DEFAULT_SITES}; port 0 = ephemeral)
+  SIM_SITES         sites to serve, id:vendor:port (default ${DEFAULT_SITES}; port 0 = ephemeral;
+                    none = serve no FHIR site, e.g. a process that only sends HL7)
   SIM_ALL_SITES     sites the population is generated for, id:vendor (default: the default SIM_SITES)
   SIM_SEED          seed of the synthetic population (default 42)
   SIM_SIZE          people in it (default 2000)
@@ -39,6 +52,10 @@ environment:
   SIM_CLIENTS_JWKS  JSON file { "<client id>": <public JWK>, ... } of the registered backend apps
   SIM_TRUTH_OUT     where to write the ground-truth CSV
   SIM_DEV_WRITES    1 = accept chart changes under /_simulator (development only; no authentication)
+  SIM_HL7_SITES     HL7 v2 sites in the population, id:facility:timeZone (e.g.
+                    community-feed:COMMUNITY:America/Denver); give every process the same list
+  SIM_HL7_SEND_TO   host:port of an MLLP listener: send the HL7 sites' ADT and ORU traffic there,
+                    each message retransmitted until the listener answers it
 
 example:
   SIM_SITES=epic-main:epic:0 SIM_SIZE=100 npm run simulators
@@ -74,6 +91,32 @@ function parseSites(spec: string, withPort: boolean): SimulatorSite[] {
     });
 }
 
+/** id:facility:timeZone, as a feed of config/connections.json names its site (facility = its MSH-4). */
+function parseHl7Sites(spec: string): Hl7SiteSpec[] {
+  return spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const [id, facility, timeZone, extra] = entry.split(':');
+      if (!id || !facility || !timeZone || extra !== undefined) throw new Error(`HL7 site "${entry}" must be id:facility:timeZone`);
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone });
+      } catch {
+        throw new Error(`HL7 site "${entry}": unknown time zone`);
+      }
+      return { id, facility, timeZone };
+    });
+}
+
+/** host:port of the listener the HL7 sites send to. */
+function parseTarget(spec: string): { readonly host: string; readonly port: number } {
+  const m = /^(.+):(\d{1,5})$/.exec(spec.trim());
+  const port = Number(m?.[2]);
+  if (!m || port < 1 || port > 65535) throw new Error(`SIM_HL7_SEND_TO "${spec}" must be host:port`);
+  return { host: m[1]!, port };
+}
+
 function integer(name: string, fallback: number): number {
   const raw = process.env[name];
   const value = raw === undefined || raw === '' ? fallback : Number(raw);
@@ -89,7 +132,10 @@ function clients(file: string | undefined): SimulatorClient[] {
 
 async function main(): Promise<void> {
   const env = process.env;
-  const served = parseSites(env.SIM_SITES || DEFAULT_SITES, true);
+  const served = env.SIM_SITES === 'none' ? [] : parseSites(env.SIM_SITES || DEFAULT_SITES, true);
+  const hl7Sites = parseHl7Sites(env.SIM_HL7_SITES ?? '');
+  const target = env.SIM_HL7_SEND_TO ? parseTarget(env.SIM_HL7_SEND_TO) : undefined;
+  if (target && hl7Sites.length === 0) throw new Error('SIM_HL7_SEND_TO needs SIM_HL7_SITES');
   const all = parseSites(env.SIM_ALL_SITES || DEFAULT_SITES, false);
   for (const s of served) if (!all.some((a) => a.id === s.id)) all.push({ id: s.id, vendor: s.vendor });
   const running = await startSimulators({
@@ -102,14 +148,31 @@ async function main(): Promise<void> {
     tokenTtlSeconds: integer('SIM_TOKEN_TTL', 300),
     largeHistory: { observations: integer('SIM_LARGE_HISTORY', 0) },
     devWrites: env.SIM_DEV_WRITES === '1',
+    hl7Sites,
   });
   if (env.SIM_TRUTH_OUT) writeFileSync(env.SIM_TRUTH_OUT, truthToCsv(running.population.truth));
   for (const [id, server] of Object.entries(running.servers)) process.stdout.write(`${id} ${server.url}\n`);
+  const senders = target ? Object.entries(running.hl7Traffic).map(([site, messages]) => sendTraffic(site, messages, target)) : [];
   const stop = (): void => {
-    void running.close().then(() => process.exit(0));
+    void Promise.all([running.close(), ...senders.map((s) => s.close())]).then(() => process.exit(0));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/** One site's messages in order, each retransmitted until answered; one summary line when all are. */
+function sendTraffic(site: string, messages: readonly string[], target: { host: string; port: number }) {
+  const sender = createHl7Sender(target);
+  let accepted = 0;
+  sender
+    .sendAll(messages, (ack) => {
+      if (/\rMSA\|(AA|CA)\|/.test(`\r${ack}`)) accepted++;
+    })
+    .then(
+      (sent) => process.stdout.write(`${site} sent ${sent} HL7 messages to ${target.host}:${target.port}, ${accepted} accepted\n`),
+      (error: unknown) => process.stderr.write(`simulators: ${site}: ${(error as Error).message}\n`),
+    );
+  return sender;
 }
 
 commandLine();

@@ -67,6 +67,9 @@ const eiKey = (c: Composite): string => {
 };
 
 /** The order an OBR (and its ORC) names: filler number, else placer number; else what the OBR says. */
+/** The key of an order named by its placer or filler number (other keys are made of its contents). */
+const ORDER_NUMBER_KEY = 'order:';
+
 function orderKey(obr: Segment | undefined, orc: Segment | undefined, d: Delimiters, fallback: string): string {
   const keys = [
     obr && eiKey(field1(obr, 3, d)),
@@ -75,7 +78,7 @@ function orderKey(obr: Segment | undefined, orc: Segment | undefined, d: Delimit
     orc && eiKey(field1(orc, 2, d)),
   ];
   const found = keys.find((k) => k);
-  if (found) return `order:${found}`;
+  if (found) return `${ORDER_NUMBER_KEY}${found}`;
   if (obr) return `obr:${value1(obr, 1, d)}|${codeKey(field1(obr, 4, d))}|${value1(obr, 7, d)}`;
   return fallback;
 }
@@ -172,6 +175,10 @@ function report(
     effectiveDateTime: order.effective,
     // issued is an instant: a date alone cannot be one.
     issued: issued && issued.value.includes('T') ? issued.instant : undefined,
+    // The order the results answer (IG: OBR[ServiceRequest]): the id an ORM of the same order numbers gets.
+    basedOn: order.key.startsWith(ORDER_NUMBER_KEY)
+      ? [{ reference: `ServiceRequest/${stableId(scope.source, 'ServiceRequest', order.key)}` }]
+      : undefined,
     result: order.results.map((reference) => ({ reference })),
   }) as FhirResource;
 }

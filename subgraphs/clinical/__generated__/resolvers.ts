@@ -128,7 +128,7 @@ export type Patient = {
   carePlans: Maybe<ClinicalItemConnection>;
   /** Problems and diagnoses (FHIR Condition; SNOMED CT, ICD-10-CM). */
   conditions: Maybe<ClinicalItemConnection>;
-  /** Diagnostic reports (FHIR DiagnosticReport; LOINC). Their results are references in `fhir` to the same source's `observations`. */
+  /** Diagnostic reports (FHIR DiagnosticReport; LOINC). Their results are references in `fhir` to the same source's `observations`; `basedOn` names the order (`orders`) they answer. */
   diagnosticReports: Maybe<ClinicalItemConnection>;
   /** Encounters (FHIR Encounter). */
   encounters: Maybe<ClinicalItemConnection>;
