@@ -57,6 +57,18 @@ export type ConnectionConfig = {
    */
   readonly syncIntervalSeconds?: number;
   /**
+   * How often (seconds) the EHR's current ids are listed to find what it deleted (a FHIR DELETE
+   * leaves nothing for `_lastUpdated` to find); default 3600, 0 = never (README, "Deletions at the EHR").
+   */
+  readonly reconcileEverySeconds?: number;
+  /**
+   * A reconciliation applies nothing, and warns in ingestionStatus, when more of one type's held
+   * records are absent at the EHR than this share (default 0.05) or, when given, than
+   * reconcileMaxMissing: so many at once is an EHR failure (empty or truncated answers) until a person says otherwise.
+   */
+  readonly reconcileMaxMissingShare?: number;
+  readonly reconcileMaxMissing?: number;
+  /**
    * The assigning authority (FHIR Identifier.system) of this hospital's own identifiers, by v2-0203
    * type: `MR` (medical record number) and `PI` (patient internal id). An MRN means something only
    * at the hospital that issued it, so each connection has its own systems: the MPI indexes and the
@@ -289,6 +301,12 @@ export function validateConnection(c: ConnectionConfig): ConnectionConfig {
     throw new Error(`connection ${c.id}: clinicalTtlSeconds must be a whole number of seconds, 0 or more`);
   if (c.syncIntervalSeconds !== undefined && !(Number.isInteger(c.syncIntervalSeconds) && c.syncIntervalSeconds >= 1))
     throw new Error(`connection ${c.id}: syncIntervalSeconds must be a whole number of seconds, 1 or more`);
+  if (c.reconcileEverySeconds !== undefined && !(Number.isInteger(c.reconcileEverySeconds) && c.reconcileEverySeconds >= 0))
+    throw new Error(`connection ${c.id}: reconcileEverySeconds must be a whole number of seconds, 0 (never) or more`);
+  if (c.reconcileMaxMissingShare !== undefined && !(c.reconcileMaxMissingShare >= 0 && c.reconcileMaxMissingShare <= 1))
+    throw new Error(`connection ${c.id}: reconcileMaxMissingShare must be a number from 0 to 1`);
+  if (c.reconcileMaxMissing !== undefined && !(Number.isInteger(c.reconcileMaxMissing) && c.reconcileMaxMissing >= 0))
+    throw new Error(`connection ${c.id}: reconcileMaxMissing must be a whole number, 0 or more`);
   checkIdentifierSystems(c);
   return { ...c, baseUrl: c.baseUrl.replace(/\/+$/, ''), timeoutMs: c.timeoutMs ?? 5000, scope: c.scope ?? 'system/*.rs' };
 }

@@ -61,6 +61,20 @@ export type DatabaseTimeouts = {
  */
 export const SERVING_TIMEOUTS: DatabaseTimeouts = { connectMs: 3000, statementMs: 3000, idleInTransactionMs: 10_000, queryMs: 3500 };
 
+/**
+ * The loader's bounds (the initial load, incremental sync, reconciliation and the application of
+ * their events), on a pool of its own beside the serving one: its statements are set-based batches
+ * (a page of patients linked at once, thousands of clinical items stored in one statement) that a
+ * machine busy with other work slows far past the serving 3 s, and a failed statement fails a whole
+ * source's load. Still bounded, so that a lock some stuck session holds cannot stall a load forever.
+ */
+export const LOADING_TIMEOUTS: DatabaseTimeouts = {
+  connectMs: 10_000,
+  statementMs: 120_000,
+  idleInTransactionMs: 180_000,
+  queryMs: 125_000,
+};
+
 /** Batch commands (mpi:link, audit:verify, audit:export, ...): statements may run long; only connecting is bounded. */
 export const BATCH_TIMEOUTS: DatabaseTimeouts = { connectMs: 5000, statementMs: 0, idleInTransactionMs: 0, queryMs: 0 };
 

@@ -59,5 +59,9 @@ export const integrationPolicies = {
     fhirVersion: through,
     softwareName: through,
     softwareVersion: through,
+    reconciledAt: through,
+    reconcileDeletions: through,
+    reconcileWarning: through,
+    reconcileWarningAt: through,
   },
 } as const satisfies PolicySet;

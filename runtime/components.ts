@@ -15,7 +15,7 @@ import {
   type AnyConnectionConfig,
   type ConnectionConfig,
 } from '../platform/config.ts';
-import { migrate, openDatabase, type Database, type DatabaseOptions } from '../platform/db.ts';
+import { LOADING_TIMEOUTS, migrate, openDatabase, type Database, type DatabaseOptions } from '../platform/db.ts';
 import { remoteReadiness, type RunningHttpServer } from '../platform/graphql-http.ts';
 import { logger } from '../platform/log.ts';
 import { metrics, type MetricsAccess } from '../platform/metrics.ts';
@@ -113,6 +113,22 @@ export async function openStorage(
   if (start.production) await checkAuditRole(db, start.auditRoleCheck ?? 'refuse');
   return db;
 }
+
+/** The loader's database: the initial load, incremental sync and its appliers (LOADING_TIMEOUTS). */
+export type LoadingStorage = { readonly db: Database; close(): Promise<void> };
+
+/**
+ * A pool with the loader's longer bounds (LOADING_TIMEOUTS) beside the serving one, on the same
+ * schema (already migrated by openStorage). PGlite is one connection without timeouts: the same database.
+ */
+export async function openLoadingStorage(serving: Database, url: string | undefined): Promise<LoadingStorage> {
+  if (serving.kind === 'pglite' || !url) return { db: serving, close: () => Promise.resolve() };
+  const db = await openDatabase({ url, schema: serving.schema, maxConnections: LOADING_POOL_SIZE, timeouts: LOADING_TIMEOUTS });
+  return { db, close: () => db.close() };
+}
+
+/** The loader works one connection at a time, plus the inbox workers applying its events. */
+const LOADING_POOL_SIZE = 4;
 
 /**
  * Production only: the application's role must not be able to rewrite the audit log (own its tables,

@@ -18,6 +18,7 @@ import {
   auditRoleCheckFromEnv,
   databaseOptionsFromEnv,
   loadPatients,
+  openLoadingStorage,
   openStorage,
   protectionFor,
   proxyTrustFromEnv,
@@ -99,10 +100,13 @@ async function run(): Promise<Running | undefined> {
       const db = await storage();
       const server = await startMpiService({ db, keys, production, host, port: Number(env.PORT ?? ports.mpi), adapters, connections });
       // Then incremental sync from the watermarks (FHIR_SYNC=false: none); the ingest service's workers apply its events.
-      if (env.INITIAL_LOAD !== 'false')
-        void initialLoadWithRetry(db).then((clients) => {
-          if (env.FHIR_SYNC !== 'false') startFhirSyncService({ db, keys, connections: fhirConnections(connections), clients });
+      // Both on the loader's pool (LOADING_TIMEOUTS): their batches outlast the serving statement timeout on a busy machine.
+      if (env.INITIAL_LOAD !== 'false') {
+        const loading = (await openLoadingStorage(db, databaseOptionsFromEnv().url)).db;
+        void initialLoadWithRetry(loading).then((clients) => {
+          if (env.FHIR_SYNC !== 'false') startFhirSyncService({ db: loading, keys, connections: fhirConnections(connections), clients });
         });
+      }
       // The MPI service also signs the audit log's checkpoints for the whole deployment.
       await startAuditCheckpointing(db, keys);
       return server;
@@ -143,9 +147,10 @@ async function run(): Promise<Running | undefined> {
     case 'ingest': {
       // The HL7 v2 MLLP listener (INGEST_MLLP_PORT, default 2575) and the inbox workers (FHIR sync events too); /health-less (TCP).
       const db = await storage();
+      const loading = (await openLoadingStorage(db, databaseOptionsFromEnv().url)).db;
       const ingestion = await startIngestionService({
         db,
-        appliers: fhirAppliers({ db, keys, adapters, connections }),
+        appliers: fhirAppliers({ db: loading, keys, adapters, connections }),
         keys,
         adapters,
         connections,

@@ -42,6 +42,7 @@ import {
   auditRoleCheckFromEnv,
   exportSettingsFromEnv,
   loadPatients,
+  openLoadingStorage,
   openStorage,
   protectionFor,
   startAdapterService,
@@ -166,6 +167,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       if (options.dropSchemaOnClose) await dropSchema(db);
       await db.close();
     });
+    // The initial load, incremental sync and the application of its events: longer bounds (LOADING_TIMEOUTS).
+    const loading = await openLoadingStorage(db, options.databaseUrl);
+    cleanups.push(() => loading.close());
     const checkpoints = await startAuditCheckpointing(db, keys);
     cleanups.push(() => checkpoints.stop());
     // Cached values are encrypted with the field-encryption keys (platform/cache.ts).
@@ -245,7 +249,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     );
     const loadReports = options.skipInitialLoad
       ? []
-      : await loadPatients(db, keys, adapters, fhirConnections(connections), clients, { skipLoaded: true });
+      : await loadPatients(loading.db, keys, adapters, fhirConnections(connections), clients, { skipLoaded: true });
     // The MLLP listener (HL7 v2 feeds) and the inbox workers, which also apply incremental sync's
     // events: workers only when there is no listener port but sync is on (closed before the database).
     const mllpPort = options.ingestMllpPort === undefined ? (options.ephemeralPorts ? 0 : ingestMllpPort()) : options.ingestMllpPort;
@@ -259,7 +263,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
             connections,
             port: mllpPort,
             redisUrl: options.redisUrl,
-            appliers: fhirAppliers({ db, keys, adapters, connections }),
+            appliers: fhirAppliers({ db: loading.db, keys, adapters, connections }),
           });
     if (ingestion) cleanups.push(() => ingestion.close());
     if (ingestion?.port && simulators) {
@@ -269,7 +273,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     let sync: FhirSync | undefined;
     if (options.sync !== false) {
       const running = startFhirSyncService({
-        db,
+        db: loading.db,
         keys,
         connections: fhirConnections(connections),
         clients,

@@ -132,4 +132,10 @@ export const CLINICAL_STORE_MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (source, resource_type, patient_id)
       )`,
   },
+  {
+    // Which inbox message (a reconciliation's delete event) marked an item deleted; null when a
+    // complete read no longer returned it (retireAbsent) or it is live.
+    id: 'clinical-004-deleted-by',
+    sql: `ALTER TABLE clinical_item ADD COLUMN IF NOT EXISTS deleted_message_id text`,
+  },
 ];

@@ -64,11 +64,11 @@ const REPLACE_NEWER = `WITH input AS (SELECT ${cols} FROM ${INPUT}),
     ON CONFLICT DO NOTHING RETURNING 1
   ),
   replaced AS (
-    UPDATE clinical_item t SET (${cols}, stored_at, deleted_at) = (${prefixed('n')}, now(), NULL)
+    UPDATE clinical_item t SET (${cols}, stored_at, deleted_at, deleted_message_id) = (${prefixed('n')}, now(), NULL, NULL)
     FROM newer n WHERE t.id = n.target RETURNING 1
   ),
   revived AS (
-    UPDATE clinical_item t SET deleted_at = NULL FROM input i
+    UPDATE clinical_item t SET deleted_at = NULL, deleted_message_id = NULL FROM input i
     WHERE ${KEY('t', 'i')} AND t.version = i.version AND t.deleted_at IS NOT NULL RETURNING 1
   )
   SELECT (SELECT count(*) FROM replaced)::int AS replaced, (SELECT count(*) FROM moved)::int AS moved,
@@ -105,6 +105,24 @@ export async function retireAbsent(db: Queryable, read: CompleteRead): Promise<n
     [read.source, read.resourceType, read.subjectIds, read.present],
   );
   return rows.length;
+}
+
+/**
+ * Marks deleted one stored item the source deleted (a reconciliation's delete event, `messageId`),
+ * if it is still the version the event names: a newer one stored since is not what was found
+ * absent. Kept with its lineage, left out of the views. Whether it changed anything.
+ */
+export async function retireDeleted(
+  db: Queryable,
+  ref: { readonly source: string; readonly resourceType: string; readonly resourceId: string; readonly version: string | null },
+  messageId: string,
+): Promise<boolean> {
+  const { rows } = await db.query(
+    `UPDATE clinical_item SET deleted_at = now(), deleted_message_id = $5
+     WHERE source = $1 AND resource_type = $2 AND resource_id = $3 AND version IS NOT DISTINCT FROM $4 AND deleted_at IS NULL RETURNING 1`,
+    [ref.source, ref.resourceType, ref.resourceId, ref.version, messageId],
+  );
+  return rows.length > 0;
 }
 
 /** A row for the recordset; protected identifiers inside the resource are sealed like the MPI's. */

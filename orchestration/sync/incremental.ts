@@ -26,7 +26,7 @@ export const FHIR_SYNC_APPLICATION = 'fhir-sync';
 export const DEFAULT_OVERLAP_MS = 120_000;
 const PAGE_SIZE = '200';
 /** FHIR sync events carry no acknowledgement: nothing is sent back to an EHR we poll. */
-const NO_ACK = new Uint8Array(0);
+export const NO_ACK = new Uint8Array(0);
 
 /**
  * The inbox key of a FHIR sync event. A resource that names neither version nor lastUpdated gets a
@@ -161,5 +161,6 @@ export async function syncConnection(db: Database, s: SyncSource, options: SyncO
   return { source, types };
 }
 
-const chunk = <T>(list: readonly T[], size: number): T[][] =>
+/** The list in consecutive pieces of at most `size` (patients a search, ids a search). */
+export const chunk = <T>(list: readonly T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(list.length / size) }, (_, i) => list.slice(i * size, (i + 1) * size));

@@ -4,7 +4,9 @@
 // - connection_health: per connection, what the last calls said (circuit breaker state and since
 //   when, last success, last error code) and which FHIR version and software the EHR announced, so
 //   that every process (and ingestionStatus) sees the same picture.
-// Neither holds PHI: connection ids, resource type names, instants, error codes, software names.
+// - connection_health also keeps the last reconciliation (reconcile.ts): when it last completed, how
+//   many deletions it sent, and the warning of one it refused (too many records absent at once).
+// Neither holds PHI: connection ids, resource type names, instants, error codes, software names, counts.
 import type { Migration } from '../../platform/db.ts';
 
 export const SYNC_MIGRATIONS: readonly Migration[] = [
@@ -32,5 +34,14 @@ export const SYNC_MIGRATIONS: readonly Migration[] = [
         capability_checked_at timestamptz,
         updated_at timestamptz NOT NULL DEFAULT now()
       )`,
+  },
+  {
+    id: 'sync-002-reconciliation',
+    sql: `
+      ALTER TABLE connection_health
+        ADD COLUMN IF NOT EXISTS reconciled_at timestamptz,
+        ADD COLUMN IF NOT EXISTS reconcile_deletions integer,
+        ADD COLUMN IF NOT EXISTS reconcile_warning text,
+        ADD COLUMN IF NOT EXISTS reconcile_warning_at timestamptz`,
   },
 ];

@@ -1,13 +1,14 @@
 // The sync scheduler driven by hand (autoStart: false) against a simulated EHR over real HTTP: the
 // EHR's version is recorded and a change is a warning; a poll's success and failure are recorded in
 // connection_health; a poll with the clinical types turns an Observation added at the EHR into one
-// event, stored with the inbox message as its lineage.
+// event, stored with the inbox message as its lineage; reconciliation runs when its interval has passed
+// since the last pass any process completed.
 import { after, before, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FhirResource } from '../../simulators/fhir-types.ts';
 import { fhirSource, type FhirSource } from '../../test/support/fhir-source.ts';
 import { checkServer, startFhirSync, type FhirSync } from './scheduler.ts';
-import { connectionHealth } from './state.ts';
+import { connectionHealth, recordHealth } from './state.ts';
 import { applyDeps, drain } from './test-helpers.ts';
 import { loadSource } from './initial-load.ts';
 import { loadVendorProfile } from '../../platform/config.ts';
@@ -90,4 +91,38 @@ test('a poll with the clinical types turns an Observation added at the EHR into 
     'Observation/obs-sync-new/' + added.meta.versionId,
   ]);
   assert.deepEqual(item.rows, [{ message_id: event.rows[0]!.id }]);
+});
+
+test('on its schedule, a reconciliation runs when the last pass any process completed is an interval old, not before', async () => {
+  await assert.rejects(sync.reconcileNow('nowhere'), /no FHIR connection nowhere/);
+  const until = async (what: () => Promise<boolean>, ms = 15_000): Promise<void> => {
+    const deadline = Date.now() + ms;
+    while (!(await what())) {
+      if (Date.now() > deadline) throw new Error('not within the time given');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const connection = { ...s.config, syncIntervalSeconds: 1, reconcileEverySeconds: 3600 };
+  const scheduled = () => startFhirSync({ db: s.db, protection: s.protection, sources: [{ connection, client: s.client }] });
+  // Recent (another process, or the last run before a restart): two polls, no pass.
+  const recent = new Date(Date.now() - 60_000);
+  await recordHealth(s.db, s.config.id, { reconciledAt: recent });
+  const started = Date.now();
+  let running = scheduled();
+  try {
+    // The second poll (a second after the first): the first one's due check is behind it.
+    await until(async () => (await health()).lastSyncAt!.getTime() > started + 1000);
+    assert.equal((await health()).reconciledAt!.getTime(), recent.getTime());
+  } finally {
+    await running.stop();
+  }
+  // Two hours old: due at the first poll.
+  await recordHealth(s.db, s.config.id, { reconciledAt: new Date(Date.now() - 7_200_000) });
+  running = scheduled();
+  try {
+    await until(async () => (await health()).reconciledAt!.getTime() > Date.now() - 60_000);
+    assert.equal((await health()).reconcileWarning, null);
+  } finally {
+    await running.stop();
+  }
 });

@@ -4,7 +4,9 @@
 // capabilityCheckMs (a warning when they change or are not announced), and after a failed poll a
 // wait of one interval plus a fully jittered backoff, so that connections coming back after an
 // outage do not poll together. What each poll found is recorded in connection_health, shared by
-// every process (ingestionStatus reads it).
+// every process (ingestionStatus reads it). Every reconcileEverySeconds (counted from the last
+// pass any process completed, so restarts do not postpone it forever) a reconciliation pass
+// (reconcile.ts) runs in the connection's queue, after a poll: it lists the EHR's ids to find deletions.
 import type { ConnectionConfig } from '../../platform/config.ts';
 import type { Database } from '../../platform/db.ts';
 import { logger } from '../../platform/log.ts';
@@ -14,6 +16,7 @@ import { fullJitter } from '../../protocol/fhir/resilience.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
 import { offeredTypes } from './clinical-load.ts';
 import { syncConnection, type SyncReport } from './incremental.ts';
+import { DEFAULT_RECONCILE_EVERY_SECONDS, reconcileConnection, type ReconcileReport } from './reconcile.ts';
 import { connectionHealth, recordHealth } from './state.ts';
 
 const log = logger('fhir-sync');
@@ -23,7 +26,10 @@ export const DEFAULT_CLINICAL_EVERY = 10;
 export const DEFAULT_CAPABILITY_CHECK_MS = 10 * 60_000;
 
 export type ScheduledSource = {
-  readonly connection: Pick<ConnectionConfig, 'id' | 'scope' | 'syncIntervalSeconds'>;
+  readonly connection: Pick<
+    ConnectionConfig,
+    'id' | 'scope' | 'syncIntervalSeconds' | 'reconcileEverySeconds' | 'reconcileMaxMissingShare' | 'reconcileMaxMissing'
+  >;
   readonly client: FhirConnection;
 };
 
@@ -47,6 +53,8 @@ export type FhirSync = {
    * or one (rejects with its failure). `clinical` forces the clinical types in or out of this poll.
    */
   runNow(connectionId?: string, options?: { readonly clinical?: boolean }): Promise<SyncReport[]>;
+  /** A reconciliation pass of one connection now, after any poll in progress (rejects with its failure). */
+  reconcileNow(connectionId: string): Promise<ReconcileReport>;
   stop(): Promise<void>;
 };
 
@@ -78,7 +86,16 @@ export function startFhirSync(o: FhirSyncOptions): FhirSync {
   let stopped = false;
   const timers = new Set<NodeJS.Timeout>();
 
-  type Runner = { source: ScheduledSource; chain: Promise<unknown>; polls: number; failures: number; checkedAt: number; types?: string[] };
+  type Runner = {
+    source: ScheduledSource;
+    chain: Promise<unknown>;
+    polls: number;
+    failures: number;
+    checkedAt: number;
+    types?: string[];
+    /** When the next reconciliation is due (ms); read from connection_health at the first poll. */
+    reconcileDue?: number;
+  };
   const runners = new Map<string, Runner>(
     o.sources.map((source) => [source.connection.id, { source, chain: Promise.resolve(), polls: 0, failures: 0, checkedAt: -Infinity }]),
   );
@@ -126,6 +143,44 @@ export function startFhirSync(o: FhirSyncOptions): FhirSync {
     return run;
   };
 
+  const reconcile = async (r: Runner): Promise<ReconcileReport> => {
+    const id = r.source.connection.id;
+    if (!r.types) r.types = (await offeredTypes(r.source.connection, r.source.client)).types;
+    try {
+      return await reconcileConnection(o.db, {
+        connection: r.source.connection,
+        client: r.source.client,
+        protection: o.protection,
+        clinicalTypes: r.types,
+      });
+    } catch (error) {
+      log.warn('fhir_reconcile_failed', { source: id, error: errorCode(error) });
+      throw error;
+    }
+  };
+
+  const enqueueReconcile = (r: Runner): Promise<ReconcileReport> => {
+    const run = r.chain.then(() => reconcile(r));
+    r.chain = run.catch(() => undefined);
+    return run;
+  };
+
+  /** Reconciles when due; a failed pass is tried again after a tenth of the interval (at most 10 minutes). */
+  const reconcileIfDue = async (r: Runner): Promise<void> => {
+    const every = (r.source.connection.reconcileEverySeconds ?? DEFAULT_RECONCILE_EVERY_SECONDS) * 1000;
+    if (every === 0 || stopped) return;
+    if (r.reconcileDue === undefined) {
+      const last = (await connectionHealth(o.db, [r.source.connection.id])).get(r.source.connection.id)?.reconciledAt;
+      // Never reconciled: the initial load has just read everything, nothing to find yet.
+      r.reconcileDue = (last?.getTime() ?? Date.now()) + every;
+    }
+    if (Date.now() < r.reconcileDue) return;
+    await enqueueReconcile(r).then(
+      () => (r.reconcileDue = Date.now() + every),
+      () => (r.reconcileDue = Date.now() + Math.min(every / 10, 600_000)),
+    );
+  };
+
   const schedule = (r: Runner): void => {
     if (stopped) return;
     const interval = (r.source.connection.syncIntervalSeconds ?? DEFAULT_SYNC_INTERVAL_SECONDS) * 1000;
@@ -133,6 +188,8 @@ export function startFhirSync(o: FhirSyncOptions): FhirSync {
     const timer = setTimeout(() => {
       timers.delete(timer);
       void enqueue(r)
+        .catch(() => undefined)
+        .then(() => reconcileIfDue(r))
         .catch(() => undefined)
         .then(() => schedule(r));
     }, delay);
@@ -142,6 +199,8 @@ export function startFhirSync(o: FhirSyncOptions): FhirSync {
   if (o.autoStart !== false)
     for (const r of runners.values())
       void enqueue(r)
+        .catch(() => undefined)
+        .then(() => reconcileIfDue(r))
         .catch(() => undefined)
         .then(() => schedule(r));
 
@@ -153,6 +212,11 @@ export function startFhirSync(o: FhirSyncOptions): FhirSync {
       if (connectionId !== undefined) return [await enqueue(selected[0]!, options.clinical)];
       const settled = await Promise.allSettled(selected.map((r) => enqueue(r, options.clinical)));
       return settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    },
+    reconcileNow(connectionId) {
+      const r = runners.get(connectionId);
+      if (!r) return Promise.reject(new Error(`no FHIR connection ${connectionId} is synced`));
+      return enqueueReconcile(r);
     },
     async stop() {
       stopped = true;

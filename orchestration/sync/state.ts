@@ -62,6 +62,13 @@ export type ConnectionHealth = {
   readonly softwareName: string | null;
   readonly softwareVersion: string | null;
   readonly capabilityCheckedAt: Date | null;
+  /** When the last reconciliation pass completed (applied, or refused with a warning). */
+  readonly reconciledAt: Date | null;
+  /** Delete events the last completed pass sent. */
+  readonly reconcileDeletions: number | null;
+  /** Why the last pass was refused (no PHI: counts and types); null once a pass applies again. */
+  readonly reconcileWarning: string | null;
+  readonly reconcileWarningAt: Date | null;
 };
 
 /** What changed; only the given fields are written. */
@@ -78,9 +85,14 @@ const COLUMNS = {
   softwareName: 'software_name',
   softwareVersion: 'software_version',
   capabilityCheckedAt: 'capability_checked_at',
+  reconciledAt: 'reconciled_at',
+  reconcileDeletions: 'reconcile_deletions',
+  reconcileWarning: 'reconcile_warning',
+  reconcileWarningAt: 'reconcile_warning_at',
 } as const satisfies Record<keyof HealthUpdate, string>;
 
 export async function recordHealth(db: Queryable, connectionId: string, update: HealthUpdate): Promise<void> {
+  // undefined: left as it is; null: cleared (a warning a later pass no longer raises).
   const entries = (Object.keys(COLUMNS) as (keyof HealthUpdate)[]).filter((k) => update[k] !== undefined);
   const columns = entries.map((k) => COLUMNS[k]);
   const values = entries.map((k) => update[k]);
@@ -105,6 +117,10 @@ type HealthRow = {
   software_name: string | null;
   software_version: string | null;
   capability_checked_at: Date | null;
+  reconciled_at: Date | null;
+  reconcile_deletions: number | null;
+  reconcile_warning: string | null;
+  reconcile_warning_at: Date | null;
 };
 
 const date = (d: Date | null): Date | null => (d === null ? null : new Date(d));
@@ -126,6 +142,10 @@ export async function connectionHealth(db: Queryable, connectionIds: readonly st
         softwareName: x.software_name,
         softwareVersion: x.software_version,
         capabilityCheckedAt: date(x.capability_checked_at),
+        reconciledAt: date(x.reconciled_at),
+        reconcileDeletions: x.reconcile_deletions,
+        reconcileWarning: x.reconcile_warning,
+        reconcileWarningAt: date(x.reconcile_warning_at),
       },
     ]),
   );

@@ -71,3 +71,57 @@ test('the development endpoints add a patient and replace a resource; without de
   const absent = await fetch(`${origin(closed)}${DEV_PATH}/Patient`, { method: 'POST', body: '{}' });
   assert.equal(absent.status, 404);
 });
+
+const read = async (path: string): Promise<{ status: number; body: { resourceType: string; issue?: { code: string }[] } }> => {
+  const res = await fetch(`${sim.url}/${path}`, { headers: { authorization: `Bearer ${token}` } });
+  return { status: res.status, body: (await res.json()) as { resourceType: string; issue?: { code: string }[] } };
+};
+
+test('DELETE at the EHR: gone from searches, 410 on read, idempotent; a clinical resource too; unknown ids 404', async () => {
+  const site = pop.sites['epic-main']!;
+  const patient = site.patients[5]!;
+  const before = (await search('_count=200')).total;
+  const del = (path: string) => fetch(`${origin(sim)}${DEV_PATH}/${path}`, { method: 'DELETE' });
+  assert.equal((await del(`Patient/${patient.id}`)).status, 204);
+  assert.equal((await del(`Patient/${patient.id}`)).status, 204, 'deleting what is gone succeeds (FHIR DELETE is idempotent)');
+  assert.equal((await del('Patient/never-was')).status, 404);
+  const gone = await read(`Patient/${patient.id}`);
+  assert.equal(gone.status, 410);
+  assert.equal(gone.body.issue?.[0]?.code, 'deleted');
+  assert.equal((await read('Patient/never-was')).status, 404);
+  const after = await search('_count=200');
+  assert.equal(after.total, before - 1);
+  assert.ok(!ids(after).includes(patient.id));
+  assert.deepEqual(ids(await search(`_id=${patient.id}`)), []);
+  // A clinical resource: gone from its patient's list.
+  const obs = site.resources.Observation.find((o) => o.subject.reference !== `Patient/${patient.id}`)!;
+  const subject = obs.subject.reference!.slice('Patient/'.length);
+  assert.equal(sim.remove('Observation', obs.id), true);
+  assert.equal(sim.remove('Observation', obs.id), false);
+  const list = (await read(`Observation?patient=${subject}&_count=200`)).body as unknown as Bundle;
+  assert.ok(!ids(list).includes(obs.id));
+  assert.equal((await read(`Observation/${obs.id}`)).status, 410);
+  // Created again (an undelete): served again, read answers it.
+  sim.upsert(patient);
+  assert.equal((await read(`Patient/${patient.id}`)).status, 200);
+});
+
+test('_elements answers subsets tagged SUBSETTED, kept on next links; searchLimit truncates a search that looks whole', async () => {
+  const page = await search('_elements=id&_count=7');
+  const first = page.entry![0]!.resource as unknown as Record<string, unknown>;
+  assert.deepEqual(Object.keys(first).sort(), ['id', 'meta', 'resourceType']);
+  assert.ok(((first.meta as { tag: { code: string }[] }).tag ?? []).some((t) => t.code === 'SUBSETTED'));
+  const next = page.link.find((l) => l.relation === 'next')!.url;
+  assert.match(next, /_elements=id/);
+  const all = (await search('_count=200')).total;
+  sim.setFault({ searchLimit: 3 });
+  try {
+    const cut = await search('_count=200');
+    assert.equal(cut.total, 3);
+    assert.equal(ids(cut).length, 3);
+    assert.equal(cut.link.some((l) => l.relation === 'next'), false);
+  } finally {
+    sim.setFault(null);
+  }
+  assert.equal((await search('_count=200')).total, all);
+});

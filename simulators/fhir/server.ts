@@ -2,8 +2,11 @@
 // bearer-protected read and search on Patient and the clinical types with paging, the
 // CapabilityStatement and SMART configuration, OperationOutcome errors, and fault injection
 // (down, slow) for resilience tests. node:http only. It logs nothing: it serves PHI-shaped data.
-// Charts can change while it runs (upsert, newPatient; over HTTP under /_simulator when devWrites
-// is on), each change stamped with a new versionId and lastUpdated, as an EHR does.
+// Charts can change while it runs (upsert, newPatient, remove; over HTTP under /_simulator when devWrites
+// is on), each change stamped with a new versionId and lastUpdated, as an EHR does; a deleted
+// resource leaves every search and a read of it answers 410 Gone, as FHIR's DELETE says.
+// `_elements` answers subsets (resourceType, id, meta and the elements named, tagged SUBSETTED):
+// what a reconciliation lists ids with.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,7 +22,12 @@ import { createStore, isResourceType, type ResourceType, type Store } from './st
 
 export type { SimulatorClient } from './auth.ts';
 
-export type Fault = { readonly delayMs?: number; readonly status?: number };
+/**
+ * `status`: every FHIR read and search answers it; `delayMs`: they are delayed; `searchLimit`: a
+ * search matches at most that many (its `total` says so too), as an EHR with a paging or
+ * authorisation bug answers a truncated list that looks whole.
+ */
+export type Fault = { readonly delayMs?: number; readonly status?: number; readonly searchLimit?: number };
 
 export type FhirSimulatorOptions = {
   readonly siteId: string;
@@ -69,6 +77,8 @@ export type FhirSimulator = {
    * (else 1) and lastUpdated now. Returns what is served from now on.
    */
   upsert(resource: FhirResource): FhirResource;
+  /** Deletes a resource at the EHR (FHIR DELETE): gone from searches, 410 on read. False when it was not there. */
+  remove(resourceType: string, id: string): boolean;
   /** The software version the CapabilityStatement names from now on (an EHR upgrade). */
   setSoftwareVersion(version: string | undefined): void;
   /** Registers a new patient shaped like the site's others (the vendor's identifiers and quirks), with fresh ids. */
@@ -90,6 +100,24 @@ const ENTRY_END = Buffer.from(',"search":{"mode":"match"}}');
 const COMMA = Buffer.from(',');
 const BUNDLE_END = Buffer.from(']}');
 
+/** FHIR's tag on a resource returned in part (`_elements`, `_summary`). */
+const SUBSETTED = { system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'SUBSETTED' } as const;
+
+/** The resource with only the named elements (and resourceType, id, meta, which FHIR always returns), tagged SUBSETTED. */
+export function subsetOf(r: FhirResource, elements: ReadonlySet<string>): Record<string, unknown> {
+  const out: Record<string, unknown> = { resourceType: r.resourceType, id: r.id };
+  for (const [k, v] of Object.entries(r)) if (elements.has(k)) out[k] = v;
+  const meta = r.meta as { tag?: unknown[] };
+  out.meta = { ...meta, tag: [...(meta.tag ?? []), SUBSETTED] };
+  return out;
+}
+
+/** `_elements` as a set of top-level element names; undefined when absent (whole resources). */
+export const elementsOf = (params: URLSearchParams): ReadonlySet<string> | undefined => {
+  const raw = params.getAll('_elements');
+  return raw.length === 0 ? undefined : new Set(raw.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean));
+};
+
 /**
  * A searchset Bundle, assembled from each resource's cached UTF-8 bytes (searches are the hot
  * path; re-serialising and re-encoding every resource per request would dominate the cost).
@@ -101,9 +129,11 @@ function bundleBytes(
   matches: readonly FhirResource[],
   used: readonly (readonly [string, string])[],
   page: Page,
+  elements?: ReadonlySet<string>,
 ): Buffer {
   const link = (offset: number): string => {
     const q = new URLSearchParams(used.map(([k, v]): [string, string] => [k, v]));
+    if (elements) q.set('_elements', [...elements].join(','));
     q.set('_count', String(page.count));
     if (offset > 0) q.set(OFFSET_PARAM, String(offset));
     return `${base}/${type}?${q.toString()}`;
@@ -119,7 +149,8 @@ function bundleBytes(
   const prefix = JSON.stringify(`${base}/`).slice(0, -1);
   slice.forEach((r, i) => {
     if (i > 0) parts.push(COMMA);
-    parts.push(Buffer.from(`{"fullUrl":${prefix}${r.resourceType}/${r.id}`), ENTRY_RESOURCE, store.json(r), ENTRY_END);
+    const bytes = elements ? Buffer.from(JSON.stringify(subsetOf(r, elements))) : store.json(r);
+    parts.push(Buffer.from(`{"fullUrl":${prefix}${r.resourceType}/${r.id}`), ENTRY_RESOURCE, bytes, ENTRY_END);
   });
   parts.push(BUNDLE_END);
   return Buffer.concat(parts);
@@ -249,6 +280,7 @@ export async function startFhirSimulator(options: FhirSimulatorOptions): Promise
     if (!isSearch) {
       if (extra !== undefined) return sendOutcome(res, 404, 'not-supported', 'only read and search are supported');
       const resource = store.byId(type, id!);
+      if (!resource && store.isDeleted(type, id!)) return sendOutcome(res, 410, 'deleted', `${type}/${id!} was deleted`);
       if (!resource) return sendOutcome(res, 404, 'not-found', `${type}/${id!} is not known`);
       const headers: Record<string, string> = {};
       if (resource.meta.versionId) headers.etag = `W/"${resource.meta.versionId}"`;
@@ -266,7 +298,8 @@ export async function startFhirSimulator(options: FhirSimulatorOptions): Promise
     if (typeof page === 'string') return sendOutcome(res, 400, 'invalid', page);
     const result = search(store, type, params);
     if (!result.ok) return sendOutcome(res, result.status, result.code, result.diagnostics);
-    send(res, 200, bundleBytes(store, base, type, result.matches, result.used, page), FHIR_JSON);
+    const matches = current?.searchLimit === undefined ? result.matches : result.matches.slice(0, current.searchLimit);
+    send(res, 200, bundleBytes(store, base, type, matches, result.used, page, elementsOf(params)), FHIR_JSON);
   }
 
   const upsert = (resource: FhirResource): FhirResource => {
@@ -292,9 +325,20 @@ export async function startFhirSimulator(options: FhirSimulatorOptions): Promise
     return upsert(patientLike(template, `sim-new-${randomUUID().slice(0, 8)}`, input)) as FhirPatient;
   };
 
-  /** Development-only changes: PUT /_simulator/<type>/<id>, POST /_simulator/Patient. */
+  const remove = (type: string, id: string): boolean => isResourceType(type) && store.remove(type, id);
+
+  /** Development-only changes: PUT and DELETE /_simulator/<type>/<id>, POST /_simulator/Patient. */
   async function dev(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const [type, id, extra] = path.split('/').filter(Boolean);
+    if (req.method === 'DELETE' && type && id && extra === undefined) {
+      if (!isResourceType(type)) return sendOutcome(res, 404, 'not-supported', `resource type ${type} is not supported by this server`);
+      // FHIR DELETE is idempotent: deleting what is already gone succeeds too; an id never known is 404.
+      if (remove(type, id) || store.isDeleted(type, id)) {
+        res.writeHead(204).end();
+        return;
+      }
+      return sendOutcome(res, 404, 'not-found', `${type}/${id} is not known`);
+    }
     let body: Record<string, unknown>;
     try {
       body = JSON.parse(await readBody(req)) as Record<string, unknown>;
@@ -321,7 +365,7 @@ export async function startFhirSimulator(options: FhirSimulatorOptions): Promise
       if (!isResourceType(type)) return sendOutcome(res, 404, 'not-supported', `resource type ${type} is not supported by this server`);
       return send(res, 200, JSON.stringify(upsert(body as FhirResource)), FHIR_JSON);
     }
-    sendOutcome(res, 405, 'not-supported', 'use PUT /_simulator/<type>/<id> or POST /_simulator/Patient');
+    sendOutcome(res, 405, 'not-supported', 'use PUT or DELETE /_simulator/<type>/<id>, or POST /_simulator/Patient');
   }
 
   const server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
@@ -361,15 +405,17 @@ export async function startFhirSimulator(options: FhirSimulatorOptions): Promise
       if (
         f &&
         ((f.delayMs !== undefined && !(f.delayMs >= 0)) ||
-          (f.status !== undefined && !(Number.isInteger(f.status) && f.status >= 400 && f.status <= 599)))
+          (f.status !== undefined && !(Number.isInteger(f.status) && f.status >= 400 && f.status <= 599)) ||
+          (f.searchLimit !== undefined && !(Number.isInteger(f.searchLimit) && f.searchLimit >= 0)))
       ) {
-        throw new Error('fault: delayMs must be >= 0 and status an HTTP error status (400-599)');
+        throw new Error('fault: delayMs must be >= 0, status an HTTP error status (400-599), searchLimit a whole number');
       }
-      fault = f && (f.delayMs || f.status) ? { ...f } : null;
+      fault = f && (f.delayMs || f.status || f.searchLimit !== undefined) ? { ...f } : null;
     },
     requestCount: () => fhirCalls,
     upsert,
     newPatient,
+    remove,
     setSoftwareVersion: (v) => {
       softwareVersion = v;
     },

@@ -25,6 +25,10 @@ export type Store = {
   json(resource: FhirResource): Buffer;
   /** Adds a resource, or replaces the one of the same type and id (keeping its place in the list). */
   upsert(resource: FhirResource): void;
+  /** Deletes a resource (FHIR DELETE): it leaves every search, and a read answers 410 Gone. False when there was none. */
+  remove(type: ResourceType, id: string): boolean;
+  /** Whether this id was deleted (and not created again since). */
+  isDeleted(type: ResourceType, id: string): boolean;
 };
 
 const push = <K, V>(map: Map<K, V[]>, key: K, value: V): void => {
@@ -82,6 +86,17 @@ export function createStore(data: SiteData): Store {
   indexIdentifiers();
   const json = new WeakMap<FhirResource, Buffer>();
   const none: readonly never[] = [];
+  const deleted = new Set<string>();
+  const unindex = (type: ResourceType, old: FhirResource): void => {
+    if (type === 'Patient') return;
+    const index = byPatient.get(type as ClinicalType)!;
+    const before = subjectId(old);
+    if (before !== undefined)
+      index.set(
+        before,
+        (index.get(before) ?? []).filter((x) => x !== old),
+      );
+  };
 
   return {
     all: (type) => lists.get(type) ?? none,
@@ -112,19 +127,30 @@ export function createStore(data: SiteData): Store {
       ids.get(type)!.set(r.id, r);
       positions.set(r, at);
       updated.set(r, Date.parse(r.meta.lastUpdated ?? '') || 0);
+      deleted.delete(`${type}/${r.id}`);
       if (type === 'Patient') return indexIdentifiers();
       const index = byPatient.get(type as ClinicalType)!;
-      const before = old && subjectId(old);
-      if (before !== undefined)
-        index.set(
-          before,
-          (index.get(before) ?? []).filter((x) => x !== old),
-        );
+      if (old) unindex(type, old);
       const pid = subjectId(r);
       if (pid !== undefined) {
         push(index, pid, r);
         index.get(pid)!.sort((a, b) => positions.get(a)! - positions.get(b)!);
       }
     },
+    remove: (type, id) => {
+      const list = lists.get(type);
+      const old = ids.get(type)?.get(id);
+      if (!list || !old) return false;
+      // Later resources move up one place: positions stay the list's order (stable paging for new searches).
+      const at = positions.get(old)!;
+      list.splice(at, 1);
+      for (let i = at; i < list.length; i++) positions.set(list[i]!, i);
+      ids.get(type)!.delete(id);
+      deleted.add(`${type}/${id}`);
+      if (type === 'Patient') indexIdentifiers();
+      else unindex(type, old);
+      return true;
+    },
+    isDeleted: (type, id) => deleted.has(`${type}/${id}`),
   };
 }

@@ -1,6 +1,7 @@
 // ingestionStatus through the integration subgraph's schema (policies and audit included) on a real
 // database: per connection, in configuration order, the inbox's depth, dead letters and last
-// message, the lag, the watermark, and the health any process recorded; a clinician is denied.
+// message, the lag, the watermark, the health any process recorded and the last reconciliation's
+// warning; a clinician is denied.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testPrincipal } from '../../orchestration/audit/test-helpers.ts';
@@ -37,6 +38,10 @@ before(async () => {
     fhirVersion: '4.0.1',
     softwareName: 'Epic',
     softwareVersion: 'May 2025 (simulated)',
+    reconciledAt: new Date('2026-12-01T07:00:00Z'),
+    reconcileDeletions: 0,
+    reconcileWarning: 'reconciliation refused: Patient: the EHR listed none of the 40 held',
+    reconcileWarningAt: new Date('2026-12-01T07:00:00Z'),
   });
 });
 after(() => t.close());
@@ -45,7 +50,8 @@ const run = (document: string, principal: Principal) =>
   runIntegration({ db: t.db, protection: t.protection, connections, adapters }, document, principal);
 
 const QUERY = `{ ingestionStatus { connectionId kind inboxDepth deadLetters lagSeconds watermark breakerState breakerSince
-  lastSuccessAt lastErrorCode fhirVersion softwareName softwareVersion lastMessageAt } }`;
+  lastSuccessAt lastErrorCode fhirVersion softwareName softwareVersion lastMessageAt
+  reconciledAt reconcileDeletions reconcileWarning reconcileWarningAt } }`;
 
 test('an integration engineer reads each connection: inbox depth, dead letters, lag, watermark, breaker and version', async () => {
   const { result, audit } = await run(QUERY, testPrincipal({ sub: 'eng', roles: ['integration'], purposeOfUse: null }));
@@ -71,6 +77,10 @@ test('an integration engineer reads each connection: inbox depth, dead letters, 
       softwareName: 'Epic',
       softwareVersion: 'May 2025 (simulated)',
       lastMessageAt: 'checked',
+      reconciledAt: '2026-12-01T07:00:00.000Z',
+      reconcileDeletions: 0,
+      reconcileWarning: 'reconciliation refused: Patient: the EHR listed none of the 40 held',
+      reconcileWarningAt: '2026-12-01T07:00:00.000Z',
     },
   );
   assert.deepEqual(JSON.parse(JSON.stringify(b)), {
@@ -88,6 +98,10 @@ test('an integration engineer reads each connection: inbox depth, dead letters, 
     softwareName: null,
     softwareVersion: null,
     lastMessageAt: null,
+    reconciledAt: null,
+    reconcileDeletions: null,
+    reconcileWarning: null,
+    reconcileWarningAt: null,
   });
   assert.deepEqual([...new Set(audit.accesses().map((x) => x.patientRef))], [INGESTION_STATUS_REF]);
 });

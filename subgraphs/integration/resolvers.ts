@@ -220,6 +220,10 @@ export function integrationResolvers(deps: IntegrationDeps): Resolvers {
       fhirVersion: (s) => s.health?.fhirVersion ?? null,
       softwareName: (s) => s.health?.softwareName ?? null,
       softwareVersion: (s) => s.health?.softwareVersion ?? null,
+      reconciledAt: (s) => iso(s.health?.reconciledAt),
+      reconcileDeletions: (s) => s.health?.reconcileDeletions ?? null,
+      reconcileWarning: (s) => s.health?.reconcileWarning ?? null,
+      reconcileWarningAt: (s) => iso(s.health?.reconcileWarningAt),
     },
   };
 }

@@ -60,6 +60,17 @@ export type ConnectionIngestionStatus = {
   /** When the newest message of this connection was received (ISO 8601). */
   lastMessageAt: Maybe<Scalars['String']['output']>;
   lastSuccessAt: Maybe<Scalars['String']['output']>;
+  /** FHIR: delete events the last reconciliation sent (records deleted at the EHR). */
+  reconcileDeletions: Maybe<Scalars['Int']['output']>;
+  /**
+   * FHIR: why the last reconciliation deleted nothing although records were absent at the EHR (an
+   * empty listing, or more absent than the connection's limit: an EHR failure until a person checks;
+   * counts and resource types only). Null once a reconciliation applies again.
+   */
+  reconcileWarning: Maybe<Scalars['String']['output']>;
+  reconcileWarningAt: Maybe<Scalars['String']['output']>;
+  /** FHIR: when the last reconciliation (the EHR's ids listed to find what it deleted) completed. */
+  reconciledAt: Maybe<Scalars['String']['output']>;
   /** CapabilityStatement.software name and version as last read. */
   softwareName: Maybe<Scalars['String']['output']>;
   softwareVersion: Maybe<Scalars['String']['output']>;
@@ -441,6 +452,10 @@ export type ConnectionIngestionStatusResolvers<ContextType = SubgraphContext, Pa
   lastErrorCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   lastMessageAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   lastSuccessAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  reconcileDeletions?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  reconcileWarning?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  reconcileWarningAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  reconciledAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   softwareName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   softwareVersion?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   watermark?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
