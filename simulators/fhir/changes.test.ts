@@ -119,7 +119,10 @@ test('_elements answers subsets tagged SUBSETTED, kept on next links; searchLimi
     const cut = await search('_count=200');
     assert.equal(cut.total, 3);
     assert.equal(ids(cut).length, 3);
-    assert.equal(cut.link.some((l) => l.relation === 'next'), false);
+    assert.equal(
+      cut.link.some((l) => l.relation === 'next'),
+      false,
+    );
   } finally {
     sim.setFault(null);
   }

@@ -115,7 +115,14 @@ export function subsetOf(r: FhirResource, elements: ReadonlySet<string>): Record
 /** `_elements` as a set of top-level element names; undefined when absent (whole resources). */
 export const elementsOf = (params: URLSearchParams): ReadonlySet<string> | undefined => {
   const raw = params.getAll('_elements');
-  return raw.length === 0 ? undefined : new Set(raw.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean));
+  return raw.length === 0
+    ? undefined
+    : new Set(
+        raw
+          .flatMap((v) => v.split(','))
+          .map((v) => v.trim())
+          .filter(Boolean),
+      );
 };
 
 /**

@@ -21,6 +21,9 @@ const longHistoryRecords = new Set<string>();
 before(async () => {
   stack = await startTestStack({
     simulators: { seed: 7, size: 150, largeHistory: EXTRA },
+    // The load has its own bounds (LOADING_TIMEOUTS); the serving reads of this test list 10,000 items of one
+    // patient, which on a machine busy with other suites can outlast the serving 3 s statement timeout.
+    databaseTimeouts: { connectMs: 10_000, statementMs: 30_000, idleInTransactionMs: 60_000, queryMs: 30_500 },
     // Epic keeps the default page bound (50), Cerner's is configured lower. The time budget is
     // raised (under the gateway's 10 s) so that on a loaded machine the page bound, not the
     // deadline, is what stops the long search.
