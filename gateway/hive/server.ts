@@ -1,0 +1,107 @@
+// The committed supergraph served by Hive Gateway (MIT, @graphql-hive/gateway-runtime) with the
+// product's authentication, per-subgraph identities and operation limits as plugins: the path for
+// users who outgrow the Node gateway (README, "Scale-out"). The subgraphs cannot tell the two apart.
+import { createGatewayRuntime, useUpstreamTimeout, type GatewayPlugin } from '@graphql-hive/gateway-runtime';
+import { Logger, type LogLevel } from '@graphql-hive/logger';
+import httpTransport from '@graphql-mesh/transport-http';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { RunningHttpServer } from '../../platform/graphql-http.ts';
+import { logger } from '../../platform/log.ts';
+import type { OperationLimits } from '../../platform/operation-limits/index.ts';
+import type { ProxyTrust } from '../../security/client-address.ts';
+import type { IdentitySigner } from '../../security/identity-token.ts';
+import type { UserTokenVerifier } from '../../security/user-token.ts';
+import { useOperationLimits } from './hardening.ts';
+import { useProductAuth } from './product-auth.ts';
+
+export type HiveGatewayOptions = {
+  readonly supergraphSdl: string;
+  /** Subgraph name -> URL; overrides the URLs recorded in the supergraph. */
+  readonly subgraphUrls: Readonly<Record<string, string>>;
+  readonly signIdentity: IdentitySigner;
+  readonly verifyUserToken: UserTokenVerifier;
+  readonly port: number;
+  readonly host?: string;
+  /** Production mode: no introspection. GraphiQL and the landing page are off in every mode. */
+  readonly production: boolean;
+  /** Upper bound for one subgraph call. */
+  readonly subgraphTimeoutMs?: number;
+  readonly operationLimits?: OperationLimits;
+  readonly proxyTrust?: ProxyTrust | null;
+};
+
+const log = logger('hive-gateway');
+const field = (attrs: unknown, name: string): string | undefined => {
+  const value = (attrs as Record<string, unknown> | null | undefined)?.[name];
+  return typeof value === 'string' ? value.slice(0, 100) : undefined;
+};
+
+/**
+ * Hive Gateway's own logs, through the product's log without PHI: its records carry the subgraph
+ * request's body and variables and error messages that may quote data, so only the level, the error
+ * code and the subgraph's name are kept (platform/log.ts).
+ */
+const productLogger = new Logger({
+  level: 'warn',
+  writers: [
+    {
+      write(level: LogLevel, attrs) {
+        const extensions = (attrs as { extensions?: unknown } | null | undefined)?.extensions;
+        const fields = { code: field(extensions, 'code') ?? field(attrs, 'code'), subgraph: field(extensions, 'serviceName') };
+        if (level === 'error') log.error('hive_gateway_error', fields);
+        else if (level === 'warn') log.warn('hive_gateway_warning', fields);
+      },
+    },
+  ],
+});
+
+/** Sends each subgraph's calls to its configured URL (compose service names, ephemeral test ports). */
+function useSubgraphUrls(urls: Readonly<Record<string, string>>): GatewayPlugin {
+  return {
+    onFetch({ executionRequest, setURL }) {
+      const url = executionRequest?.subgraphName ? urls[executionRequest.subgraphName] : undefined;
+      if (url) setURL(url);
+    },
+  };
+}
+
+export async function startHiveGateway(options: HiveGatewayOptions): Promise<RunningHttpServer> {
+  const runtime = createGatewayRuntime({
+    supergraph: options.supergraphSdl,
+    // The subgraphs speak GraphQL over HTTP; loaded here rather than looked up by name at the first request.
+    transports: { http: httpTransport },
+    graphqlEndpoint: '/graphql',
+    healthCheckEndpoint: '/health',
+    readinessCheckEndpoint: '/ready',
+    graphiql: false,
+    landingPage: false,
+    // Errors the product did not shape (a bug, a failed fetch) reach the client as a bare internal error.
+    maskedErrors: true,
+    ...(options.production ? { disableIntrospection: {} } : {}),
+    logging: productLogger,
+    plugins: () => [
+      useSubgraphUrls(options.subgraphUrls),
+      useUpstreamTimeout(options.subgraphTimeoutMs ?? 10_000),
+      useOperationLimits(options.operationLimits),
+      useProductAuth({ verifyUserToken: options.verifyUserToken, signIdentity: options.signIdentity, proxyTrust: options.proxyTrust }),
+    ],
+  });
+  const server = createServer({ keepAliveTimeout: 65_000 }, runtime);
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${port}/graphql`,
+    port,
+    server,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await runtime.dispose();
+    },
+  };
+}
