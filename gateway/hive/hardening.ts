@@ -36,7 +36,8 @@ export function useOperationLimits(limits: OperationLimits = DEFAULT_OPERATION_L
         if (result.length === 0) return;
         const withoutHints = (e: Error) => {
           const g = e instanceof GraphQLError ? e : undefined;
-          const extensions = { ...g?.extensions, http: { status: 400 } };
+          // `spec: false`: 400 for application/json clients too, as the Node gateway answers (Yoga keeps 200 for them otherwise).
+          const extensions = { ...g?.extensions, http: { status: 400, spec: false } };
           return new GraphQLError(e.message.replace(SUGGESTION, ''), {
             nodes: g?.nodes,
             source: g?.source,
