@@ -7,11 +7,13 @@ import httpTransport from '@graphql-mesh/transport-http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RunningHttpServer } from '../../platform/graphql-http.ts';
+import { toHttpError } from '../../platform/errors.ts';
 import { logger } from '../../platform/log.ts';
 import type { OperationLimits } from '../../platform/operation-limits/index.ts';
 import type { ProxyTrust } from '../../security/client-address.ts';
 import type { IdentitySigner } from '../../security/identity-token.ts';
 import type { UserTokenVerifier } from '../../security/user-token.ts';
+import { subgraphCallFailure } from '../subgraph-limits.ts';
 import { useOperationLimits } from './hardening.ts';
 import { useProductAuth } from './product-auth.ts';
 
@@ -66,6 +68,28 @@ function useSubgraphUrls(urls: Readonly<Record<string, string>>): GatewayPlugin 
   };
 }
 
+/**
+ * A subgraph call that got no answer (connection refused, timeout) reaches the client as the Node gateway
+ * says it: SUBGRAPH_UNAVAILABLE naming the subgraph and the failure, instead of a bare internal error.
+ * It is handed to Hive Gateway as that subgraph's GraphQL answer, so the rest of the plan proceeds alike.
+ */
+function useSubgraphFailures(): GatewayPlugin {
+  return {
+    onFetch({ executionRequest, fetchFn, setFetchFn }) {
+      const subgraph = executionRequest?.subgraphName;
+      if (!subgraph) return;
+      setFetchFn(async (...args) => {
+        try {
+          return await fetchFn(...args);
+        } catch (error) {
+          const { body } = toHttpError(subgraphCallFailure(subgraph, error as Error).originalError);
+          return new Response(JSON.stringify({ data: null, ...body }), { headers: { 'content-type': 'application/json' } });
+        }
+      });
+    },
+  };
+}
+
 export async function startHiveGateway(options: HiveGatewayOptions): Promise<RunningHttpServer> {
   const runtime = createGatewayRuntime({
     supergraph: options.supergraphSdl,
@@ -83,6 +107,7 @@ export async function startHiveGateway(options: HiveGatewayOptions): Promise<Run
     plugins: () => [
       useSubgraphUrls(options.subgraphUrls),
       useUpstreamTimeout(options.subgraphTimeoutMs ?? 10_000),
+      useSubgraphFailures(),
       useOperationLimits(options.operationLimits),
       useProductAuth({ verifyUserToken: options.verifyUserToken, signIdentity: options.signIdentity, proxyTrust: options.proxyTrust }),
     ],

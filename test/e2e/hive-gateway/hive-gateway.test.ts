@@ -206,3 +206,15 @@ test('in production mode Hive Gateway refuses introspection', async () => {
     await production.close();
   }
 });
+
+test('a subgraph that cannot be reached is SUBGRAPH_UNAVAILABLE naming it, as on the product gateway', async () => {
+  const down = await startHive({ subgraphUrls: { ...urls(), mpi: 'http://127.0.0.1:9/graphql' } });
+  try {
+    const { token } = await tokenFor(stack, ['clinician']);
+    const res = await post(down.url, { query: '{ patients(first: 1) { totalCount } }' }, { authorization: `Bearer ${token}` });
+    assert.equal(res.body.errors?.[0]?.extensions?.code, 'SUBGRAPH_UNAVAILABLE', JSON.stringify(res.body));
+    assert.equal(res.body.errors?.[0]?.extensions?.subgraph, 'mpi');
+  } finally {
+    await down.close();
+  }
+});
