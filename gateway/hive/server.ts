@@ -95,6 +95,9 @@ export async function startHiveGateway(options: HiveGatewayOptions): Promise<Run
     supergraph: options.supergraphSdl,
     // The subgraphs speak GraphQL over HTTP; loaded here rather than looked up by name at the first request.
     transports: { http: httpTransport },
+    // Never merge identical in-flight subgraph queries (the HTTP executor's default): it merges before
+    // the identity is signed, so one caller's authorized answer would go to another, unaudited.
+    transportEntries: { '*.http': { options: { deduplicateInflightRequests: false } } },
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/health',
     readinessCheckEndpoint: '/ready',

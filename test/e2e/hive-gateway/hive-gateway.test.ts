@@ -218,3 +218,22 @@ test('a subgraph that cannot be reached is SUBGRAPH_UNAVAILABLE naming it, as on
     await down.close();
   }
 });
+
+test('concurrent identical queries of two callers are never shared: each is authorized and audited as its own', async () => {
+  // Hive Gateway's HTTP executor merges identical in-flight subgraph queries by default; that would hand
+  // one caller's authorized answer to another and skip the other's audit row.
+  const clinician = await tokenFor(stack, ['clinician']);
+  const analyst = await tokenFor(stack, ['analyst'], 'HRESCH');
+  const query = { query: '{ patients(first: 3) { edges { node { id name { family } } } } }' };
+  const ask = (token: string) => post(hive.url, query, { authorization: `Bearer ${token}` });
+  const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => ask(i % 2 ? analyst.token : clinician.token)));
+  answers.forEach((res, i) => {
+    if (i % 2) assert.equal(res.body.errors?.[0]?.extensions?.code, 'FORBIDDEN', `analyst ${i}: ${JSON.stringify(res.body).slice(0, 200)}`);
+    else assert.equal(res.body.errors, undefined, `clinician ${i}: ${JSON.stringify(res.body.errors)}`);
+  });
+  const { rows } = await stack.db.query<{ n: number }>(
+    "SELECT count(DISTINCT request_id)::int AS n FROM audit_event WHERE actor_sub = $1 AND subgraph = 'mpi'",
+    [clinician.sub],
+  );
+  assert.equal(rows[0]!.n, 4, 'one audited mpi call per clinician request');
+});
