@@ -9,29 +9,16 @@ import type { AddressInfo } from 'node:net';
 import type { RunningHttpServer } from '../../platform/graphql-http.ts';
 import { toHttpError } from '../../platform/errors.ts';
 import { logger } from '../../platform/log.ts';
-import type { OperationLimits } from '../../platform/operation-limits/index.ts';
-import type { ProxyTrust } from '../../security/client-address.ts';
-import type { IdentitySigner } from '../../security/identity-token.ts';
-import type { UserTokenVerifier } from '../../security/user-token.ts';
+import type { GatewayOptions } from '../server.ts';
 import { subgraphCallFailure } from '../subgraph-limits.ts';
 import { useOperationLimits } from './hardening.ts';
 import { useProductAuth } from './product-auth.ts';
 
-export type HiveGatewayOptions = {
-  readonly supergraphSdl: string;
-  /** Subgraph name -> URL; overrides the URLs recorded in the supergraph. */
-  readonly subgraphUrls: Readonly<Record<string, string>>;
-  readonly signIdentity: IdentitySigner;
-  readonly verifyUserToken: UserTokenVerifier;
-  readonly port: number;
-  readonly host?: string;
-  /** Production mode: no introspection. GraphiQL and the landing page are off in every mode. */
-  readonly production: boolean;
-  /** Upper bound for one subgraph call. */
-  readonly subgraphTimeoutMs?: number;
-  readonly operationLimits?: OperationLimits;
-  readonly proxyTrust?: ProxyTrust | null;
-};
+/**
+ * The Node gateway's options (gateway/server.ts), less its /ready checks: Hive Gateway's /ready says its
+ * schema is loaded. Production mode turns introspection off; GraphiQL and the landing page are off in every mode.
+ */
+export type HiveGatewayOptions = Omit<GatewayOptions, 'readiness'>;
 
 const log = logger('hive-gateway');
 const field = (attrs: unknown, name: string): string | undefined => {
