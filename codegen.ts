@@ -34,6 +34,7 @@ const config: CodegenConfig = {
       PatientLink: '../../../orchestration/mpi/store.ts#SourceLink as PatientLinkModel',
       LinkEvent: '../../../orchestration/mpi/store.ts#LinkEvent as LinkEventModel',
       ReviewItem: '../../../orchestration/mpi/store.ts#ReviewItem as ReviewItemModel',
+      ReviewQueueCounts: '../../../orchestration/mpi/store.ts#ReviewQueueCountsModel',
       FieldProvenance: '../../../orchestration/mpi/survivorship.ts#FieldProvenance as FieldProvenanceModel',
       LinkResult: '../../../orchestration/mpi/stewardship.ts#LinkResult as LinkResultModel',
       MergeResult: '../../../orchestration/mpi/stewardship.ts#MergeResult as MergeResultModel',

@@ -108,6 +108,8 @@ export default tseslint.config(
     },
   },
   { files: TESTS, rules: { 'import-x/no-restricted-paths': 'off' } },
+  // The console's client runs in the browser (bundled by gateway/console.ts).
+  { files: ['console/client/**'], languageOptions: { globals: globals.browser } },
   prettier,
   // After eslint-config-prettier, which turns max-len off.
   {

@@ -5,12 +5,14 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { IncomingMessage } from 'node:http';
 import { hardenedPlugins, hardenedServerOptions, serveGraphQL, type RunningHttpServer } from '../platform/graphql-http.ts';
+import { errorCodeLabel, metrics, metricsAccessFromEnv, type MetricsAccess } from '../platform/metrics.ts';
 import type { OperationLimits } from '../platform/operation-limits/index.ts';
 import type { ReadinessCheck } from '../platform/graphql-http.ts';
 import type { ProxyTrust } from '../security/client-address.ts';
 import type { IdentitySigner } from '../security/identity-token.ts';
 import type { Principal } from '../security/principal.ts';
 import type { UserTokenVerifier } from '../security/user-token.ts';
+import type { ConsoleRoutes } from './console.ts';
 import { subgraphDefinitions } from './compose.ts';
 import { authenticateCaller, subgraphCallHeaders } from './identity-forwarding.ts';
 import { withEntityErrorPaths } from './entity-error-paths.ts';
@@ -35,6 +37,10 @@ export type GatewayOptions = {
   readonly readiness?: readonly ReadinessCheck[];
   /** Proxies whose forwarded-for header names the client (TRUSTED_PROXIES); none when absent. */
   readonly proxyTrust?: ProxyTrust | null;
+  /** Who may read /metrics; METRICS_TOKEN when absent. */
+  readonly metricsAccess?: MetricsAccess;
+  /** The steward console (gateway/console.ts) on the same port, at /console. */
+  readonly console?: ConsoleRoutes;
 };
 
 class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
@@ -62,6 +68,19 @@ class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContex
       traceparent: incoming?.request.http?.headers.get('traceparent'),
     });
     for (const [name, value] of Object.entries(headers)) request.http?.headers.set(name, value);
+  }
+  /** Each call timed for /metrics by subgraph and outcome: ok, errors (answered with GraphQL errors) or the failure's code. */
+  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+    const started = performance.now();
+    try {
+      const response = await super.process(options);
+      metrics.subgraphCall(this.#subgraph, response.errors?.length ? 'errors' : 'ok', started);
+      return response;
+    } catch (error) {
+      const code = (error as { extensions?: { code?: unknown } }).extensions?.code;
+      metrics.subgraphCall(this.#subgraph, errorCodeLabel(code), started);
+      throw error;
+    }
   }
   /** A subgraph's refusal reaches the client with its code and bound, not as an internal error. */
   override async errorFromResponse(response: Parameters<RemoteGraphQLDataSource['errorFromResponse']>[0]) {
@@ -108,5 +127,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningHttp
     health: async () => ({ component: 'gateway' }),
     readiness: options.readiness,
     operationLimits: options.operationLimits,
+    metrics: { component: 'gateway', access: options.metricsAccess ?? metricsAccessFromEnv(options.production) },
+    routes: options.console,
   });
 }

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { openCache, redisUrlProblem } from './cache.ts';
+import { metrics } from './metrics.ts';
+import { sample } from '../test/support/metrics.ts';
 import { liveFieldCipher, retireFieldKeys, rotateFieldKey } from '../security/field-encryption.ts';
 import { redisUrl, uniqueSchema } from '../test/support/env.ts';
 
@@ -172,3 +174,13 @@ test(
     }
   },
 );
+
+test('lookups are counted for /metrics as hits and misses by backend', async () => {
+  const count = async (result: string) => sample(await metrics.scrape(), 'pgw_cache_lookups_total', { backend: 'memory', result }) ?? 0;
+  const [hits, misses] = [await count('hit'), await count('miss')];
+  const cache = openCache({ prefix: 'metrics-test' });
+  await cache.setMany([['a', '1']], 60);
+  await cache.getMany(['a', 'b', 'c']);
+  assert.deepEqual([(await count('hit')) - hits, (await count('miss')) - misses], [1, 2]);
+  await cache.close();
+});

@@ -11,6 +11,7 @@
 import { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { logger } from './log.ts';
+import { metrics } from './metrics.ts';
 
 const log = logger('cache');
 
@@ -71,13 +72,29 @@ export function redisUrlProblem(redisUrl: string, production: boolean): string |
 }
 
 export function openCache(options: CacheOptions): TtlCache {
-  if (!options.redisUrl) return memoryCache(options.maxEntries ?? 50_000);
+  if (!options.redisUrl) return counted(memoryCache(options.maxEntries ?? 50_000), 'memory');
   const problem = redisUrlProblem(options.redisUrl, options.production ?? false);
   if (problem) throw new Error(problem);
   if (!options.cipher) throw new Error('a Redis cache needs the field cipher: cached values are encrypted');
   const url = new URL(options.redisUrl);
   if (url.protocol === 'redis:' && !LOOPBACK.test(url.hostname)) log.warn('redis_plaintext', { host: url.hostname });
-  return sealed(redisCache(options.redisUrl, options.prefix), options.cipher, options.prefix, options.maxValueBytes ?? 1_000_000);
+  return counted(
+    sealed(redisCache(options.redisUrl, options.prefix), options.cipher, options.prefix, options.maxValueBytes ?? 1_000_000),
+    'redis',
+  );
+}
+
+/** Hits and misses for /metrics (platform/metrics.ts); a value that does not decrypt counts as the miss it is. */
+function counted(inner: TtlCache, backend: 'memory' | 'redis'): TtlCache {
+  return {
+    ...inner,
+    async getMany(keys) {
+      const values = await inner.getMany(keys);
+      const hits = values.filter((v) => v !== undefined).length;
+      metrics.cacheLookups(backend, hits, values.length - hits);
+      return values;
+    },
+  };
 }
 
 /** Encrypts values on their way in, bound to their key under this prefix; a value that does not decrypt is a miss. */

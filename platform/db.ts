@@ -11,6 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { lockDataDir } from './data-dir-lock.ts';
 import { ProductError } from './errors.ts';
 import { logger } from './log.ts';
+import { metrics } from './metrics.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -226,6 +227,8 @@ async function openPostgres(url: string, schema: string, max: number, timeouts: 
     }
   };
 
+  // The pool's figures in /metrics (platform/metrics.ts) while it is open.
+  const unwatch = metrics.watchPool(() => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max }));
   return {
     kind: 'postgres',
     schema,
@@ -252,7 +255,7 @@ async function openPostgres(url: string, schema: string, max: number, timeouts: 
     async ping() {
       await pool.query('SELECT 1').catch(rethrow);
     },
-    close: () => pool.end(),
+    close: () => (unwatch(), pool.end()),
   };
 }
 

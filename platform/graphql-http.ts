@@ -2,13 +2,21 @@
 // limit, authentication before any GraphQL work (a caller that fails it never reaches the
 // schema, _service and _entities included), /health (liveness: the process answers) and /ready
 // (readiness: its dependencies answer too), and errors as GraphQL JSON.
-import { HeaderMap, type ApolloServer, type ApolloServerOptions, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
+import {
+  HeaderMap,
+  type ApolloServer,
+  type ApolloServerOptions,
+  type ApolloServerPlugin,
+  type BaseContext,
+  type GraphQLRequestContext,
+} from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ERROR_CODES, isErrorCode, ProductError, toClientError, toHttpError } from './errors.ts';
 import { logger } from './log.ts';
+import { checkMetricsAccess, metrics, type MetricsAccess } from './metrics.ts';
 import {
   characterLimitError,
   DEFAULT_OPERATION_LIMITS,
@@ -30,6 +38,18 @@ export type ServeOptions<C extends BaseContext> = {
   readonly maxBodyBytes?: number;
   /** The document's length is checked here, before parsing (platform/operation-limits); its defaults when absent. */
   readonly operationLimits?: OperationLimits;
+  /** Other routes on the same port (the gateway's console): true when it answered the request. */
+  readonly routes?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  /** Requests counted under this component in platform/metrics.ts, and /metrics served; no /metrics when absent. */
+  readonly metrics?: ServerMetrics<C>;
+};
+
+export type ServerMetrics<C> = {
+  /** `gateway` or the subgraph's name. */
+  readonly component: string;
+  readonly access: MetricsAccess;
+  /** The operation name to count a request under (a subgraph: the client's, sent by the gateway); the resolved one when absent. */
+  readonly operationName?: (context: C, resolved: string | null) => string | null;
 };
 
 export type RunningHttpServer = { readonly url: string; readonly port: number; readonly server: Server; close(): Promise<void> };
@@ -158,15 +178,30 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
       sendJson(res, ready ? 200 : 503, { status, checks }, { 'cache-control': 'no-store' });
       return;
     }
+    if (url.pathname === '/metrics' && options.metrics) {
+      await sendMetrics(res, options.metrics.access, req.headers.authorization);
+      return;
+    }
+    if (url.pathname !== '/graphql' && (await options.routes?.(req, res))) return;
     if (url.pathname !== '/graphql') {
       sendError(res, new ProductError('NOT_FOUND', 'not found'));
       return;
     }
+    const started = performance.now();
+    let context: C | undefined;
+    const slot = new RequestSlot();
+    let status = 200;
+    // The codes of a refusal before GraphQL (authentication, body size, length): no Apollo context then.
+    let refusal: unknown[] = [];
     try {
-      const context = await options.authenticate(req);
+      // A copy: the object authenticate returns is its own business (it could be shared).
+      const authenticated = { ...(await options.authenticate(req)), [REQUEST_SLOT]: slot };
+      context = authenticated;
       const body = parseBody(await readBody(req, maxBody), req.headers['content-type']);
       const tooLong = characterLimitError(body, url.searchParams, options.operationLimits ?? DEFAULT_OPERATION_LIMITS);
       if (tooLong) {
+        status = 400;
+        refusal = [tooLong.extensions?.code];
         sendJson(res, 400, { errors: [tooLong] });
         return;
       }
@@ -176,10 +211,10 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
       }
       const result = await options.server.executeHTTPGraphQLRequest({
         httpGraphQLRequest: { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body },
-        context: async () => context,
+        context: async () => authenticated,
       });
       for (const [key, value] of result.headers) res.setHeader(key, value);
-      res.statusCode = result.status ?? 200;
+      res.statusCode = status = result.status ?? 200;
       if (result.body.kind === 'complete') {
         res.end(result.body.string);
       } else {
@@ -187,7 +222,12 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
         res.end();
       }
     } catch (error) {
+      const http = toHttpError(error);
+      status = http.status;
+      refusal = http.body.errors.map((e) => e.extensions?.code);
       sendError(res, error);
+    } finally {
+      if (options.metrics) recordRequest(options.metrics, context, slot, status, refusal, started);
     }
   };
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
@@ -196,21 +236,115 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, options.port, options.host);
   return {
     url: `http://${options.host ?? '127.0.0.1'}:${port}/graphql`,
     port,
     server,
     async close() {
       await options.server.stop();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await stopServer(server);
     },
   };
+}
+
+/** Listens on host (loopback by default) and port (0: any free one); resolves with the port. */
+async function listen(server: Server, port: number, host = '127.0.0.1'): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+async function stopServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+/**
+ * Where the metrics plugin leaves a request's Apollo context (operation, response errors) for
+ * recordRequest. Carried on the context value under a symbol: Apollo Server hands plugins a
+ * shallow copy of the context, which keeps the symbol's property and so this same slot.
+ */
+class RequestSlot {
+  requestContext: Pick<GraphQLRequestContext<BaseContext>, 'operation' | 'operationName' | 'response'> | undefined;
+}
+const REQUEST_SLOT = Symbol('request metrics');
+
+/** Remembers the request's Apollo context for recordRequest; nothing else per request. */
+function requestMetricsPlugin<C extends BaseContext>(): ApolloServerPlugin<C> {
+  return {
+    async requestDidStart(requestContext) {
+      const slot: unknown = Reflect.get(requestContext.contextValue, REQUEST_SLOT);
+      if (slot instanceof RequestSlot) slot.requestContext = requestContext;
+    },
+  };
+}
+
+/**
+ * Counts one /graphql request once every plugin is done (the subgraphs' audit plugin may still
+ * turn an answer into AUDIT_UNAVAILABLE): its operation, latency and error codes. A request
+ * refused before GraphQL (authentication, body size, length) counts under operation `none` with
+ * its refusal's code.
+ */
+function recordRequest<C extends BaseContext>(
+  m: ServerMetrics<C>,
+  context: C | undefined,
+  slot: RequestSlot,
+  status: number,
+  refusal: unknown[],
+  started: number,
+): void {
+  const rc = slot.requestContext;
+  if (!rc) {
+    // Refused by Apollo Server before its pipeline (a GET without a query, CSRF): BAD_REQUEST.
+    const codes = refusal.length > 0 ? refusal : status >= 400 ? ['BAD_REQUEST'] : [];
+    metrics.request(m.component, { name: null, resolved: false }, started, codes);
+    return;
+  }
+  const body = rc.response?.body;
+  const errors = body?.kind === 'single' ? (body.singleResult.errors ?? []) : [];
+  const resolved = rc.operation !== undefined;
+  const name = m.operationName && context ? m.operationName(context, rc.operationName ?? null) : (rc.operationName ?? null);
+  metrics.request(
+    m.component,
+    { name, resolved },
+    started,
+    errors.map((e) => e.extensions?.code),
+  );
+}
+
+async function sendMetrics(res: ServerResponse, access: MetricsAccess, authorization: string | undefined): Promise<void> {
+  try {
+    checkMetricsAccess(access, authorization);
+  } catch (error) {
+    sendError(res, error);
+    return;
+  }
+  const text = await metrics.scrape();
+  res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+/**
+ * A port that serves only /metrics (and /health), for a process without a GraphQL server: the
+ * ingester in compose (METRICS_PORT), whose MLLP listener speaks no HTTP.
+ */
+export async function serveMetrics(options: {
+  readonly port: number;
+  readonly host?: string;
+  readonly access: MetricsAccess;
+}): Promise<Pick<RunningHttpServer, 'url' | 'port' | 'close'>> {
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path === '/health') sendJson(res, 200, { status: 'ok' });
+    else if (path === '/metrics')
+      sendMetrics(res, options.access, req.headers.authorization).catch((error: unknown) => sendError(res, error));
+    else sendError(res, new ProductError('NOT_FOUND', 'not found'));
+  });
+  const port = await listen(server, options.port, options.host);
+  return { url: `http://${options.host ?? '127.0.0.1'}:${port}/metrics`, port, close: () => stopServer(server) };
 }
 
 const SUGGESTION = / Did you mean .*\?$/;
@@ -277,10 +411,14 @@ function logServerSideError(formatted: GraphQLFormattedError, error: unknown): v
   errorLog.warn('request_failed', { ...details, code });
 }
 
-/** Plugins shared by the gateway and every subgraph: the operation limits, and no landing page in production. */
+/** Plugins shared by the gateway and every subgraph: request metrics, the operation limits, and no landing page in production. */
 export function hardenedPlugins<C extends BaseContext>(
   production: boolean,
   limits: OperationLimits = DEFAULT_OPERATION_LIMITS,
 ): ApolloServerPlugin<C>[] {
-  return [...operationLimitPlugins<C>(limits), ...(production ? [ApolloServerPluginLandingPageDisabled() as ApolloServerPlugin<C>] : [])];
+  return [
+    requestMetricsPlugin<C>(),
+    ...operationLimitPlugins<C>(limits),
+    ...(production ? [ApolloServerPluginLandingPageDisabled() as ApolloServerPlugin<C>] : []),
+  ];
 }

@@ -75,7 +75,7 @@ function expectedReaders(subgraph: string, type: string, field: string): Who[] {
     if (type === 'Mutation') return ['integration'];
     return type === 'Query' ? ['integration', 'security'] : ALL;
   }
-  if (type === 'Mutation' || (type === 'Query' && ['reviewQueue', 'linkHistory'].includes(field))) return ['steward'];
+  if (type === 'Mutation' || (type === 'Query' && ['reviewQueue', 'linkHistory', 'findPatients'].includes(field))) return ['steward'];
   if (['PatientLink', 'LinkEvent'].includes(type) && field === 'matchReason') return ['steward'];
   if (type === 'Query') return field === 'patients' ? DEIDENTIFIED : IDENTITY;
   // The merged clinical view: clinicians for treatment whose scopes read the list's resource types.

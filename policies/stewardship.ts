@@ -9,7 +9,7 @@ const stewardOnly = allOf(steward, scopeToRead('Patient'));
 const through = reachedThroughAuthorizedField;
 
 export const stewardshipPolicies = {
-  Query: { reviewQueue: stewardOnly, linkHistory: stewardOnly },
+  Query: { reviewQueue: stewardOnly, linkHistory: stewardOnly, findPatients: stewardOnly },
   Mutation: {
     linkRecord: stewardOnly,
     unlinkRecord: stewardOnly,
@@ -21,7 +21,9 @@ export const stewardshipPolicies = {
   },
   // Result and queue types are reachable only through the steward-only fields above; the patients
   // they lead to are held to patient.ts field by field.
-  ReviewItemConnection: { edges: through, pageInfo: through, totalCount: through },
+  ReviewItemConnection: { edges: through, pageInfo: through, totalCount: through, counts: through },
+  ReviewQueueCounts: { byReason: through, byKind: through, bySource: through },
+  ReviewQueueCount: { key: through, count: through },
   ReviewItemEdge: { cursor: through, node: through },
   ReviewItem: {
     id: through,

@@ -1,6 +1,7 @@
 // Opens a FHIR client for each configured hospital connection, each with its own SMART Backend
 // Services token provider. Connections are configuration; nothing here knows a vendor.
 import type { ConnectionConfig } from '../platform/config.ts';
+import { metrics } from '../platform/metrics.ts';
 import { KEY_ALGORITHMS, keyNames, loadKeyFile, loadKeyPair, type KeyStoreOptions } from '../platform/keys.ts';
 import { fhirConnection, type FhirConnection } from './fhir/client.ts';
 import { resilience, type BreakerState } from './fhir/resilience.ts';
@@ -25,7 +26,14 @@ export async function openConnection(c: ConnectionConfig, keys: KeyStoreOptions,
     timeoutMs: c.timeoutMs,
   });
   // Each process has its own breaker per connection; its state changes are shared through the listener.
-  const guard = resilience(c.id, {}, { onStateChange: (state, since) => onBreaker?.(c.id, state, since) });
+  const guard = resilience(
+    c.id,
+    {},
+    {
+      onStateChange: (state, since) => onBreaker?.(c.id, state, since),
+      onCall: (outcome, started) => metrics.ehrCall(c.id, outcome, started),
+    },
+  );
   return fhirConnection({ source: c.id, baseUrl: c.baseUrl, tokens, timeoutMs: c.timeoutMs, maxPages: c.maxPages, resilience: guard });
 }
 

@@ -18,6 +18,8 @@ import {
 import { migrate, openDatabase, type Database, type DatabaseOptions } from '../platform/db.ts';
 import { remoteReadiness, type RunningHttpServer } from '../platform/graphql-http.ts';
 import { logger } from '../platform/log.ts';
+import { metrics, type MetricsAccess } from '../platform/metrics.ts';
+import { ingestionStatus } from '../orchestration/sync/status.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { KEY_ALGORITHMS, keyNames, loadKeyFile, loadKeyPair, loadSecretKey, type KeyStoreOptions } from '../platform/keys.ts';
@@ -44,7 +46,9 @@ import { liveFieldCipher } from '../security/field-encryption.ts';
 import { identifierProtection, type IdentifierProtection } from '../security/identifier-protection.ts';
 import { proxyTrust, type ProxyTrust } from '../security/client-address.ts';
 import { identitySigner, identityVerifier } from '../security/identity-token.ts';
-import { DEFAULT_AUDIENCE, DEV_ISSUER, userTokenVerifier, type TrustedIssuer } from '../security/user-token.ts';
+import { DEFAULT_AUDIENCE, DEV_ISSUER, mintDevToken, userTokenVerifier, type TrustedIssuer } from '../security/user-token.ts';
+import type { Role } from '../security/principal.ts';
+import { consoleRoutes, type ConsoleOidc } from '../gateway/console.ts';
 import { auditSubgraph } from '../subgraphs/audit/subgraph.ts';
 import { clinicalSubgraph } from '../subgraphs/clinical/subgraph.ts';
 import { mpiSubgraph } from '../subgraphs/mpi/subgraph.ts';
@@ -138,6 +142,8 @@ type ServiceCommon = {
   readonly port: number;
   readonly host?: string;
   readonly production: boolean;
+  /** Who may read /metrics; METRICS_TOKEN when absent. */
+  readonly metricsAccess?: MetricsAccess;
 };
 
 /**
@@ -162,6 +168,7 @@ async function subgraphRuntime(name: string, c: ServiceCommon) {
     port: c.port,
     host: c.host,
     verifyIdentity: identityVerifier(await gatewayPublicKeys(c.keys), name),
+    ...(c.metricsAccess ? { metricsAccess: c.metricsAccess } : {}),
   };
 }
 
@@ -193,10 +200,21 @@ export async function startClinicalService(c: ServiceCommon): Promise<RunningHtt
 export async function startIntegrationService(
   c: ServiceCommon & { readonly adapters: readonly AdapterConfig[]; readonly connections: readonly AnyConnectionConfig[] },
 ): Promise<RunningHttpServer> {
-  return startSubgraph(
+  const server = await startSubgraph(
     integrationSubgraph({ db: c.db, protection: protectionFor(c.keys), adapters: c.adapters, connections: c.connections }),
     await subgraphRuntime('integration', c),
   );
+  // The ingestion gauges of /metrics read what ingestionStatus answers, at each scrape.
+  const unwatch = metrics.watchIngestion(async () =>
+    (await ingestionStatus(c.db, c.connections)).map((s) => ({
+      connectionId: s.connectionId,
+      inboxDepth: s.inboxDepth,
+      deadLetters: s.deadLetters,
+      lagSeconds: s.lagSeconds,
+      breakerState: s.health?.breakerState ?? null,
+    })),
+  );
+  return { ...server, close: () => (unwatch(), server.close()) };
 }
 
 /**
@@ -263,16 +281,22 @@ export async function startGatewayService(c: {
   readonly supergraphSdl?: string;
   /** Which engine plans and executes: the product's @apollo/gateway (default) or Hive Gateway (gateway/hive/). */
   readonly engine?: GatewayEngine;
+  /** Who may read /metrics; METRICS_TOKEN when absent. */
+  readonly metricsAccess?: MetricsAccess;
+  /** The console's production sign-in; from CONSOLE_OIDC_ISSUER and CONSOLE_OIDC_CLIENT_ID when absent. */
+  readonly consoleOidc?: ConsoleOidc | null;
 }): Promise<RunningHttpServer> {
   // Whoever reads the development issuer's key (a file in the key directory) can mint any role: a
   // production gateway never trusts it, and says so rather than silently ignore the setting.
   if (c.production && c.trustDevIssuer) throw new Error(DEV_ISSUER_IN_PRODUCTION);
   const gatewayKey = await loadKeyPair(c.keys, keyNames.gatewayIdentity, KEY_ALGORITHMS.gatewayIdentity);
   const issuers: TrustedIssuer[] = [...(c.issuers ?? (loadIssuers() as TrustedIssuer[]))];
-  if (c.trustDevIssuer) {
-    const devIssuer = await loadKeyPair(c.keys, keyNames.devIssuer, KEY_ALGORITHMS.devIssuer);
-    issuers.push({ issuer: DEV_ISSUER, audience: DEFAULT_AUDIENCE, jwks: [devIssuer.publicJwk] });
-  }
+  const devIssuer = c.trustDevIssuer ? await loadKeyPair(c.keys, keyNames.devIssuer, KEY_ALGORITHMS.devIssuer) : null;
+  if (devIssuer) issuers.push({ issuer: DEV_ISSUER, audience: DEFAULT_AUDIENCE, jwks: [devIssuer.publicJwk] });
+  const oidc = c.consoleOidc === undefined ? consoleOidcFromEnv() : c.consoleOidc;
+  // A console signing in at an issuer the gateway does not trust would get tokens every request refuses.
+  if (oidc && !issuers.some((i) => i.issuer === oidc.issuer))
+    throw new Error(`CONSOLE_OIDC_ISSUER ${oidc.issuer} is not a trusted issuer (config/issuers.json)`);
   const common = {
     supergraphSdl: c.supergraphSdl ?? readCommittedSupergraph(),
     subgraphUrls: c.subgraphUrls,
@@ -293,7 +317,39 @@ export async function startGatewayService(c: {
       ...remoteReadiness(name, url),
       optional: name !== 'mpi' && name !== 'audit',
     })),
+    ...(c.metricsAccess ? { metricsAccess: c.metricsAccess } : {}),
+    console: await consoleRoutes({
+      production: c.production,
+      oidc,
+      // The development sign-in exists only where the development issuer is trusted (never in production).
+      ...(devIssuer ? { mintDevToken: (role: Role) => mintConsoleDevToken(devIssuer, role) } : {}),
+    }),
   });
+}
+
+/** A console session's length: the page holds the token in memory and signs out when it expires. */
+const CONSOLE_DEV_TOKEN_SECONDS = 1800;
+
+async function mintConsoleDevToken(key: Parameters<typeof mintDevToken>[0], role: Role): Promise<{ token: string; expiresAt: number }> {
+  const token = await mintDevToken(key, {
+    sub: `dev-console-${role}`,
+    roles: [role],
+    // A clinician works for treatment, as `npm run token -- --role clinician` gives.
+    ...(role === 'clinician' ? { purposeOfUse: 'TREAT' as const } : {}),
+    ttlSeconds: CONSOLE_DEV_TOKEN_SECONDS,
+  });
+  return { token, expiresAt: Date.now() + CONSOLE_DEV_TOKEN_SECONDS * 1000 };
+}
+
+/** CONSOLE_OIDC_ISSUER and CONSOLE_OIDC_CLIENT_ID (a public client registered for /console/), or null. */
+export function consoleOidcFromEnv(env: NodeJS.ProcessEnv = process.env): ConsoleOidc | null {
+  const issuer = env.CONSOLE_OIDC_ISSUER?.trim();
+  const clientId = env.CONSOLE_OIDC_CLIENT_ID?.trim();
+  if (!issuer && !clientId) return null;
+  if (!issuer || !clientId) throw new Error('CONSOLE_OIDC_ISSUER and CONSOLE_OIDC_CLIENT_ID go together');
+  if (!/^https:\/\//.test(issuer) && !/^http:\/\/(localhost|127\.0\.0\.1)[:/]/.test(issuer))
+    throw new Error('CONSOLE_OIDC_ISSUER must be an https URL');
+  return { issuer, clientId, scope: env.CONSOLE_OIDC_SCOPE?.trim() || 'openid' };
 }
 
 /** Signs audit checkpoints in the background (one process per deployment is enough; several are safe). */

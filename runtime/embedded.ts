@@ -95,7 +95,9 @@ async function main(): Promise<void> {
               )}${Object.keys(stack.simulators?.hl7Traffic ?? {}).length > 0 ? '; the simulated site is sending its traffic' : ''})`,
           ]
         : []),
+      `  Prometheus metrics: ${new URL('/metrics', url).href}${production ? ' (with the METRICS_TOKEN bearer token)' : ''}; every port shows the same`,
       `  ground truth of the simulated population: ${join(dir, 'ground-truth.csv')}`,
+      `  steward console: ${url.replace(/\/graphql$/, '/console')}${production ? '' : ' (development sign-in: pick a role)'}`,
       '',
       ...(production
         ? ['Production mode: tokens come from the identity providers of config/issuers.json (the development issuer is not trusted).']

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { openCache } from '../platform/cache.ts';
 import { servingTimeoutsFromEnv } from '../platform/db.ts';
 import { dataDir, defaultPorts, fhirConnections, isProduction, loadAdapters, loadConnections } from '../platform/config.ts';
-import type { RunningHttpServer } from '../platform/graphql-http.ts';
+import { serveMetrics, type RunningHttpServer } from '../platform/graphql-http.ts';
+import { metricsAccessFromEnv } from '../platform/metrics.ts';
 import { KEY_ALGORITHMS, keyNames, loadKeyPair, loadSecretKey, type KeyStoreOptions } from '../platform/keys.ts';
 import { loadFieldKeys } from '../security/field-encryption.ts';
 import { logger } from '../platform/log.ts';
@@ -48,13 +49,15 @@ const SERVICE_COMMAND = {
     '  clinical      the clinical subgraph (merged clinical view from the canonical store)\n' +
     '  integration   the integration subgraph (quarantine, re-processing, lineage impact)\n' +
     '  adapter NAME  the vendor adapter subgraph NAME of config/adapters.json\n' +
-    '  ingest        the HL7 v2 MLLP listener (INGEST_MLLP_PORT, default 2575) and the inbox workers (INGEST_WORKERS)\n' +
+    '  ingest        the HL7 v2 MLLP listener (INGEST_MLLP_PORT, default 2575) and the inbox workers (INGEST_WORKERS);\n' +
+    '                its /metrics on METRICS_PORT (default 9464)\n' +
     '  gateway       the gateway (SUBGRAPH_URL_<NAME> for each subgraph; GATEWAY_ENGINE=hive serves it on Hive Gateway)',
   options: {},
   positionals: { min: 1, max: 2 },
   example: 'DATABASE_URL=postgres://app@db:5432/gateway KEYS_DIR=/keys node runtime/service.ts mpi',
   notes:
-    'Configuration: config/ and the environment (README, "Configuration"): DATABASE_URL, REDIS_URL, KEYS_DIR, PORT, HOST, INGEST_MLLP_PORT.',
+    'Configuration: config/ and the environment (README, "Configuration"): DATABASE_URL, REDIS_URL, KEYS_DIR, PORT, HOST, INGEST_MLLP_PORT,\n' +
+    "METRICS_TOKEN (bearer token of /metrics; required in production), METRICS_PORT (the ingester's /metrics).",
 } as const;
 
 const log = logger('service');
@@ -153,8 +156,10 @@ async function run(): Promise<Running | undefined> {
         redisUrl: env.REDIS_URL,
         concurrency: Number(env.INGEST_WORKERS ?? 2),
       });
-      log.info('ingest_listening', { port: ingestion.port ?? undefined });
-      return { url: `mllp://${host}:${ingestion.port ?? ''}`, close: () => ingestion.close() };
+      // Its counters (messages by ACK code, apply latency) on a port of their own: MLLP is not HTTP.
+      const scrape = await serveMetrics({ port: Number(env.METRICS_PORT ?? 9464), host, access: metricsAccessFromEnv(production) });
+      log.info('ingest_listening', { port: ingestion.port ?? undefined, metricsPort: scrape.port });
+      return { url: `mllp://${host}:${ingestion.port ?? ''}`, close: () => scrape.close().then(() => ingestion.close()) };
     }
     case 'gateway': {
       const subgraphUrls = Object.fromEntries(

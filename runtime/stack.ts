@@ -36,6 +36,7 @@ import {
   type Vendor,
 } from '../simulators/index.ts';
 import { logger } from '../platform/log.ts';
+import { metricsAccessFromEnv, type MetricsAccess } from '../platform/metrics.ts';
 import { composeSupergraph } from '../gateway/compose.ts';
 import {
   auditRoleCheckFromEnv,
@@ -116,6 +117,8 @@ export type StackOptions = {
   readonly proxyTrust?: ProxyTrust | null;
   /** In production: refuse to start (default, or AUDIT_ROLE_CHECK) or warn when the database role could rewrite the audit log. */
   readonly auditRoleCheck?: AuditRoleCheck;
+  /** The bearer token /metrics asks for on every port (METRICS_TOKEN when absent); in production no /metrics without one. */
+  readonly metricsToken?: string;
 };
 
 export type Stack = {
@@ -199,7 +202,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     const clients = await openConnections(fhirConnections(connections), keys, persistBreaker(db));
     const ports = defaultPorts(adapters);
-    const common = { db, keys, production };
+    const metricsAccess: MetricsAccess = options.metricsToken
+      ? { production, token: options.metricsToken }
+      : metricsAccessFromEnv(production);
+    const common = { db, keys, production, metricsAccess };
     const track = (running: RunningHttpServer): RunningHttpServer => (cleanups.push(() => running.close()), running);
 
     const subgraphs: Record<string, RunningHttpServer> = {};
@@ -268,6 +274,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         trustDevIssuer: options.trustDevIssuer ?? !production,
         issuers: options.issuers,
         proxyTrust: options.proxyTrust,
+        metricsAccess,
       }),
     );
     return {

@@ -178,7 +178,10 @@ test('the CLI as an HL7 site (compose): SIM_SITES=none sends ADT and ORU over ML
     assert.equal(Number(m[1]), received.length, 'every message arrived once it was answered');
     assert.equal(Number(m[2]), received.length);
     const headers = received.map((r) => r.split(/\r|\n/)[0]!.split('|'));
-    assert.ok(headers.every((h) => h[3] === 'COMMUNITY'), 'MSH-4 names the feed its connection routes by');
+    assert.ok(
+      headers.every((h) => h[3] === 'COMMUNITY'),
+      'MSH-4 names the feed its connection routes by',
+    );
     const kinds = new Set(headers.map((h) => h[8]!.split('^').slice(0, 2).join('^')));
     assert.ok(kinds.has('ADT^A04') && kinds.has('ORU^R01'), [...kinds].join(' '));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));

@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import type { Database, Migration, Queryable } from '../../platform/db.ts';
 import { ProductError } from '../../platform/errors.ts';
 import { logger } from '../../platform/log.ts';
+import { metrics } from '../../platform/metrics.ts';
 import type { Principal } from '../../security/principal.ts';
 import { CANONICAL_VERSION, HASHED_FIELDS } from './canonical.ts';
 import type { AuditAccess } from './collector.ts';
@@ -290,21 +291,30 @@ async function drain(db: Queryable, q: Queue): Promise<void> {
         size += next.rows.length;
       }
       await ensurePartitionsOnce(db, q);
+      const started = performance.now();
       try {
         await append(
           db,
           batch.flatMap((b) => b.rows),
         );
+        metrics.auditCommitted(batch.length, size, true, started);
         for (const b of batch) b.resolve();
       } catch (error) {
         // One request's rows, or a database that is away: nothing to gain by trying each on its own
         // (one after the other, each waiting its timeout, while every request in the batch waits).
         if (batch.length === 1 || (error instanceof ProductError && error.code === 'DATABASE_UNAVAILABLE')) {
+          metrics.auditCommitted(batch.length, size, false, started);
           for (const b of batch) b.reject(error);
           continue;
         }
         // One request's bad row must not fail its neighbours: retry each on its own.
-        for (const b of batch) await append(db, b.rows).then(b.resolve, b.reject);
+        for (const b of batch) {
+          const alone = performance.now();
+          await append(db, b.rows).then(
+            () => (metrics.auditCommitted(1, b.rows.length, true, alone), b.resolve()),
+            (e: unknown) => (metrics.auditCommitted(1, b.rows.length, false, alone), b.reject(e)),
+          );
+        }
       }
     }
   } finally {
@@ -328,6 +338,7 @@ export async function writeAuditEvents(
   const q = queues.get(db) ?? { pending: [], running: false, partitionsFor: null };
   queues.set(db, q);
   const done = new Promise<void>((resolve, reject) => q.pending.push({ rows, resolve, reject }));
+  metrics.auditQueued(1);
   if (!q.running) void drain(db, q);
   await done;
   return rows.length;

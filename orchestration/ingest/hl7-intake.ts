@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Database } from '../../platform/db.ts';
 import { logger } from '../../platform/log.ts';
+import { metrics } from '../../platform/metrics.ts';
 import { ACK_CODE, ERROR_SEVERITY, ackErrorOf, buildAck, type AckCode, type AckError } from '../../protocol/hl7v2/ack.ts';
 import { HL7_V2_VERSIONS, parseMessage, writeMessage, type Hl7Message } from '../../protocol/hl7v2/er7.ts';
 import { Hl7Error } from '../../protocol/hl7v2/errors.ts';
@@ -64,23 +65,25 @@ export function createHl7Intake(deps: Hl7IntakeDeps): (message: Buffer) => Promi
     );
   // Messages arriving on many connections at once are committed together (group commit).
   const receive = groupReceive(deps.db, deps.protection);
-  const refuse = (original: Hl7Message | null, error: AckError): IntakeResult => ({
-    ack: ack(original ?? UNREADABLE, rejected(original), error),
-    outcome: 'refused',
-  });
+  // Where a message is in its intake, for /metrics: its feed once routed, the ACK code once decided.
+  type Seen = { channel: string; code: AckCode | 'none' };
+  const refuse = (seen: Seen, original: Hl7Message | null, error: AckError): IntakeResult => {
+    seen.code = rejected(original);
+    return { ack: ack(original ?? UNREADABLE, seen.code, error), outcome: 'refused' };
+  };
 
-  return async (bytes) => {
+  const intake = async (bytes: Buffer, seen: Seen): Promise<IntakeResult> => {
     let msg: Hl7Message;
     try {
       msg = parseMessage(bytes.toString('utf8'), { versions: HL7_V2_VERSIONS });
     } catch (error) {
       if (!(error instanceof Hl7Error)) throw error;
       log.warn('hl7_refused', { code: error.hl7Code, bytes: bytes.length });
-      return refuse(null, ackErrorOf(error));
+      return refuse(seen, null, ackErrorOf(error));
     }
     const h = header(msg);
     if (h.controlId === '') {
-      return refuse(msg, {
+      return refuse(seen, msg, {
         condition: '101',
         severity: ERROR_SEVERITY.error,
         text: 'MSH-10 (message control id) is required',
@@ -90,13 +93,14 @@ export function createHl7Intake(deps: Hl7IntakeDeps): (message: Buffer) => Promi
     const channel = typeof deps.channel === 'string' ? deps.channel : deps.channel(h);
     if (channel === undefined) {
       log.warn('hl7_unknown_facility', { bytes: bytes.length });
-      return refuse(msg, {
+      return refuse(seen, msg, {
         condition: '204',
         severity: ERROR_SEVERITY.error,
         text: 'no HL7 feed is configured for this sending facility/application',
         location: { segmentId: 'MSH', sequence: 1, field: 4 },
       });
     }
+    seen.channel = channel;
     const key = {
       channel,
       sendingApplication: [h.sendingApplication.namespaceId, h.sendingApplication.universalId].join('^'),
@@ -115,13 +119,28 @@ export function createHl7Intake(deps: Hl7IntakeDeps): (message: Buffer) => Promi
         inboxId: stored.id,
         messageType: `${h.messageType.code}^${h.messageType.triggerEvent}`,
       });
-      return refuse(msg, {
+      return refuse(seen, msg, {
         condition: '205',
         severity: ERROR_SEVERITY.error,
         text: 'this control id was already received with different content',
         location: { segmentId: 'MSH', sequence: 1, field: 10 },
       });
     }
+    // A duplicate's stored ACK was made from the same MSH, so it has the same code.
+    seen.code = accepted(msg);
     return { ack: stored.ack, outcome: stored.status };
+  };
+
+  return async (bytes) => {
+    const seen: Seen = { channel: 'unrouted', code: 'none' };
+    try {
+      const result = await intake(bytes, seen);
+      metrics.hl7Message(seen.channel, seen.code, result.outcome);
+      return result;
+    } catch (error) {
+      // Not stored (the inbox could not be written): no ACK goes out, the sender retries.
+      metrics.hl7Message(seen.channel, 'none', 'not_stored');
+      throw error;
+    }
   };
 }

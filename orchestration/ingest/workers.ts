@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../../platform/db.ts';
 import { logger } from '../../platform/log.ts';
+import { metrics } from '../../platform/metrics.ts';
 import type { IdentifierProtection } from '../../security/identifier-protection.ts';
 import { claim, complete, DEFAULT_LEASE_MS, fail, type ClaimedMessage } from './inbox.ts';
 import { DEFAULT_RETRY, errorSummary, PermanentFailure, type RetryPolicy } from './state.ts';
@@ -76,14 +77,17 @@ export function runWorkers(options: WorkerOptions): Workers {
 
   const processOne = async (message: ClaimedMessage): Promise<void> => {
     const claimedAt = Date.now();
+    const started = performance.now();
     try {
       await options.handler(message);
     } catch (error) {
       const kind = error instanceof PermanentFailure ? 'permanent' : 'transient';
       const outcome = await record(() => fail(options.db, message, kind, errorSummary(error), policy), claimedAt);
+      metrics.inboxApplied(message.key.channel, outcome?.state === 'dead' ? 'dead' : 'retry', started);
       log.warn('inbox_message_failed', { id: message.id, attempt: message.attempt, kind, outcome: outcome?.state ?? 'lost-claim' });
       return;
     }
+    metrics.inboxApplied(message.key.channel, 'applied', started);
     if (!(await record(() => complete(options.db, message), claimedAt)))
       log.warn('inbox_claim_lost', { id: message.id, attempt: message.attempt });
   };

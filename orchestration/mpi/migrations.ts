@@ -212,4 +212,10 @@ export const MPI_MIGRATIONS: readonly Migration[] = [
         ALTER COLUMN data_quality SET STATISTICS 0,
         ALTER COLUMN block_keys SET STATISTICS 0`,
   },
+  {
+    // Stewards find a patient by the first letters of the family name (findPatients): a prefix
+    // match on this index, never a scan of every golden record.
+    id: 'mpi-007-family-name-search',
+    sql: `CREATE INDEX IF NOT EXISTS golden_patient_family_search ON golden_patient (lower(name->>'family') text_pattern_ops, id) WHERE status = 'ACTIVE'`,
+  },
 ];

@@ -130,6 +130,29 @@ export async function goldenIdsByIdentifier(
   return rows.map((r) => r.golden_id);
 }
 
+/** LIKE's wildcards and escape character taken literally. */
+const likePrefix = (text: string): string => `${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/**
+ * Active golden patients whose family name starts with `family` (case aside), and when given, a
+ * given name starting with `given` and this exact birth date; family name then id order.
+ */
+export async function goldenIdsByName(
+  db: Queryable,
+  q: { readonly family: string; readonly given?: string | null; readonly birthDate?: string | null },
+  limit: number,
+): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id FROM golden_patient
+      WHERE status = 'ACTIVE' AND lower(name->>'family') LIKE $1
+        AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM jsonb_array_elements_text(name->'given') g WHERE lower(g) LIKE $2))
+        AND ($3::text IS NULL OR birth_date = $3)
+      ORDER BY lower(name->>'family'), id LIMIT $4`,
+    [likePrefix(q.family), q.given ? likePrefix(q.given) : null, q.birthDate ?? null, limit],
+  );
+  return rows.map((r) => r.id);
+}
+
 /**
  * The active golden record a SMART launch patient stands for: a golden id (a merged one answers
  * with its survivor) or a source record (connection and FHIR Patient id) through its current link
@@ -384,16 +407,63 @@ export async function reviewItemById(db: Queryable, id: string): Promise<ReviewI
   return rows[0] ? toReviewItem(rows[0]) : undefined;
 }
 
-/** Open review items, oldest first (keyset on the queue position `seq`), plus how many are open. */
+/** How the open review queue is ordered; the queue position `seq` breaks ties, so every order is total. */
+export const REVIEW_ORDERS = {
+  OLDEST: { sql: 'seq', after: 'seq > $5::bigint' },
+  NEWEST: { sql: 'seq DESC', after: 'seq < $5::bigint' },
+  HIGHEST_SCORE: { sql: 'score DESC, seq', after: '(score < $6::float8 OR (score = $6::float8 AND seq > $5::bigint))' },
+  LOWEST_SCORE: { sql: 'score, seq', after: '(score > $6::float8 OR (score = $6::float8 AND seq > $5::bigint))' },
+} as const;
+export type ReviewOrder = keyof typeof REVIEW_ORDERS;
+
+/** Which open items: the fields set hold together. `source`: either patient of the pair has a live record there. */
+export type ReviewFilter = { readonly source?: string | null; readonly reason?: string | null; readonly kind?: ReviewItem['kind'] | null };
+
+/** Where a page ends, in the terms of every order (the next page starts after it). */
+export type ReviewKeyset = { readonly seq: string; readonly score: number };
+
+const REVIEW_FILTER_SQL = `status = 'OPEN'
+  AND ($1::text IS NULL OR match_reason = $1 OR ($1 = 'UNKNOWN' AND match_reason IS NULL))
+  AND ($2::text IS NULL OR kind = $2)
+  AND ($3::text IS NULL OR record_source = $3
+    OR EXISTS (SELECT 1 FROM source_record s WHERE s.golden_id = r.golden_id AND s.source = $3 AND s.deleted_at IS NULL)
+    OR EXISTS (SELECT 1 FROM source_record s WHERE s.golden_id = r.candidate_id AND s.source = $3 AND s.deleted_at IS NULL))`;
+
+/** Open review items in the given order (keyset paging), plus how many open items the filter selects. */
 export async function reviewQueuePage(
   db: Queryable,
   first: number,
-  afterSeq: string | undefined,
+  after: ReviewKeyset | undefined,
+  { filter = {}, order = 'OLDEST' }: { readonly filter?: ReviewFilter; readonly order?: ReviewOrder } = {},
 ): Promise<{ items: ReviewItem[]; hasNextPage: boolean; totalCount: number }> {
+  const { sql, after: afterSql } = REVIEW_ORDERS[order];
+  const where = [filter.reason ?? null, filter.kind ?? null, filter.source ?? null];
   const { rows } = await db.query<ReviewRow>(
-    `SELECT * FROM review_item WHERE status = 'OPEN' AND ($1::bigint IS NULL OR seq > $1::bigint) ORDER BY seq LIMIT $2`,
-    [afterSeq ?? null, first + 1],
+    `SELECT * FROM review_item r WHERE ${REVIEW_FILTER_SQL} AND ($5::bigint IS NULL OR ${afterSql}) ORDER BY ${sql} LIMIT $4`,
+    // PostgreSQL refuses a parameter the statement does not use: the score only for the score orders.
+    [...where, first + 1, after?.seq ?? null, ...(afterSql.includes('$6') ? [after?.score ?? null] : [])],
   );
-  const total = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM review_item WHERE status = 'OPEN'");
+  const total = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM review_item r WHERE ${REVIEW_FILTER_SQL}`, where);
   return { items: rows.slice(0, first).map(toReviewItem), hasNextPage: rows.length > first, totalCount: total.rows[0]?.n ?? 0 };
+}
+
+/** The open queue as a whole, whose counts are read one facet at a time (each only when asked). */
+export type ReviewQueueCountsModel = { readonly openQueue: true };
+
+const REVIEW_COUNT_SQL = {
+  reason: `SELECT coalesce(match_reason, 'UNKNOWN') AS key, count(*)::int AS count FROM review_item WHERE status = 'OPEN' GROUP BY 1 ORDER BY 1`,
+  kind: `SELECT kind AS key, count(*)::int AS count FROM review_item WHERE status = 'OPEN' GROUP BY 1 ORDER BY 1`,
+  // A pair counts once per source, however many records its two patients have there.
+  source: `SELECT source AS key, count(DISTINCT id)::int AS count FROM (
+              SELECT s.source, r.id FROM review_item r JOIN source_record s ON s.golden_id = r.golden_id
+               WHERE r.status = 'OPEN' AND s.deleted_at IS NULL
+              UNION ALL
+              SELECT s.source, r.id FROM review_item r JOIN source_record s ON s.golden_id = r.candidate_id
+               WHERE r.status = 'OPEN' AND s.deleted_at IS NULL) x
+            GROUP BY 1 ORDER BY 1`,
+} as const;
+
+/** How many open review items each reason, kind or source connection has. */
+export async function reviewQueueCounts(db: Queryable, facet: keyof typeof REVIEW_COUNT_SQL): Promise<{ key: string; count: number }[]> {
+  return (await db.query<{ key: string; count: number }>(REVIEW_COUNT_SQL[facet])).rows;
 }

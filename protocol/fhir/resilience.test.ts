@@ -85,6 +85,28 @@ test('the breaker opens after the threshold, half-opens after openMs with one pr
   ]);
 });
 
+test('every attempt is reported with its outcome (metrics): failures by code, the success, refusals by the open breaker', async () => {
+  const outcomes: string[] = [];
+  const r = resilience(
+    's',
+    { failureThreshold: 2, maxAttempts: 3, backoffBaseMs: 1, backoffCapMs: 1 },
+    { onCall: (outcome, started) => outcomes.push(`${outcome}${started <= performance.now() ? '' : ' (started in the future)'}`) },
+  );
+  const fail = async () => {
+    throw new SourceError('s', SOURCE_FAILURE.timeout, 'slow');
+  };
+  await assert.rejects(r.run(fail, (e) => e as SourceError));
+  await assert.rejects(r.run(fail, (e) => e as SourceError));
+  // The first call's third attempt finds the breaker its own retries opened; the second call is refused at once.
+  assert.deepEqual(outcomes, ['TIMEOUT', 'TIMEOUT', 'CIRCUIT_OPEN', 'CIRCUIT_OPEN']);
+  const ok = resilience('t', {}, { onCall: (outcome) => outcomes.push(outcome) });
+  await ok.run(
+    async () => 1,
+    (e) => e as SourceError,
+  );
+  assert.equal(outcomes.at(-1), 'ok');
+});
+
 test('run retries a transient failure within the budget and gives a 4xx back at once', async () => {
   const r = resilience('s', { maxAttempts: 3, backoffBaseMs: 1, backoffCapMs: 1 });
   let calls = 0;

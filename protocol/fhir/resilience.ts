@@ -189,6 +189,8 @@ export const DEFAULT_RESILIENCE: ResilienceSettings = {
 
 export type ResilienceEvents = {
   readonly onStateChange?: (state: BreakerState, since: Date) => void;
+  /** Each attempt's end (or its refusal by the open breaker): `ok` or the failure code, and when it began (performance.now()). */
+  readonly onCall?: (outcome: 'ok' | SourceError['failure'], startedMs: number) => void;
 };
 
 export type Resilience = {
@@ -219,15 +221,20 @@ export function resilience(
       let last: SourceError | undefined;
       for (let attempt = 1; ; attempt++) {
         // Opened by our own failures while retrying: the caller hears what actually went wrong.
-        if (!breaker.allow())
+        if (!breaker.allow()) {
+          events.onCall?.(SOURCE_FAILURE.circuitOpen, performance.now());
           throw last ?? new SourceError(source, SOURCE_FAILURE.circuitOpen, `circuit open since ${breaker.since().toISOString()}`);
+        }
         await bucket.acquire(signal);
+        const started = performance.now();
         try {
           const result = await call();
           breaker.success();
+          events.onCall?.('ok', started);
           return result;
         } catch (error) {
           const failure = toError(error);
+          events.onCall?.(failure.failure, started);
           if (!isTransient(failure)) {
             // The EHR answered (a 4xx is our request's fault): it is up.
             breaker.success();

@@ -6,11 +6,16 @@
 import type { Queryable } from '../../platform/db.ts';
 import { writeAuditEvents } from '../../orchestration/audit/audit-log.ts';
 import {
+  goldenIdsByName,
   linkBySourceRecord,
   linkHistory,
+  type GoldenPatient,
   linkHistoryForGolden,
+  reviewQueueCounts,
   reviewQueuePage,
   type LinkEvent,
+  type ReviewFilter,
+  type ReviewKeyset,
   type ReviewItem,
   type SourceLink,
 } from '../../orchestration/mpi/store.ts';
@@ -28,19 +33,45 @@ import {
   type StewardContext,
 } from '../../orchestration/mpi/stewardship.ts';
 import { describeReason, type MatchReasonCode } from '../../orchestration/mpi/match-reasons.ts';
-import type { ClosedReview, MatchReason } from './__generated__/resolvers.ts';
+import type { ClosedReview, MatchReason, QueryFindPatientsArgs, QueryReviewQueueArgs } from './__generated__/resolvers.ts';
 import { parseManualFields, type ManualField, type ManualFieldsInput } from '../../orchestration/mpi/manual-values.ts';
 import { defaultLinkConfig } from '../../orchestration/mpi/linking.ts';
 import { mayAccessPatients } from '../../policies/object-access.ts';
 import { badUserInput, forbidden } from '../../platform/errors.ts';
-import { cursorCodec, pageSize } from '../shared/arguments.ts';
+import { cursorCodec, pageSize, text } from '../shared/arguments.ts';
 import { perRequest, type SubgraphContext } from '../shared/context.ts';
 import type { MpiDependencies } from './resolvers.ts';
 import DataLoader from 'dataloader';
+import { createHash } from 'node:crypto';
 
 export const MAX_REVIEW_PAGE = 100;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const reviewCursors = cursorCodec('review', (seq) => /^\d{1,18}$/.test(seq));
+
+/**
+ * Review queue cursors: `<binding>.<seq>.<score>`, where the binding is a digest of the order and
+ * filter the page was asked with, so a cursor reused with another filter or order is refused
+ * rather than silently skipping or repeating items.
+ */
+const reviewCursors = cursorCodec('review', (key) => /^[0-9a-f]{16}\.\d{1,18}\.-?\d+(\.\d+)?(e-?\d+)?$/.test(key));
+const reviewCursorBinding = (order: string, filter: ReviewFilter): string =>
+  createHash('sha256')
+    .update(JSON.stringify([order, filter.source ?? null, filter.reason ?? null, filter.kind ?? null]))
+    .digest('hex')
+    .slice(0, 16);
+const encodeReviewCursor = (item: ReviewItem, binding: string): string => reviewCursors.encode(`${binding}.${item.seq}.${item.score}`);
+function decodeReviewCursor(cursor: string, binding: string): ReviewKeyset {
+  const [bound, seq, ...score] = reviewCursors.decode(cursor).split('.');
+  if (bound !== binding) throw badUserInput('`after` was returned for another filter or order', 'after');
+  return { seq: seq!, score: Number(score.join('.')) };
+}
+
+/** The queue filter's source must be a configured connection (a typo would show an empty queue, not an error). */
+function reviewFilter(filter: QueryReviewQueueArgs['filter'], sources: ReadonlySet<string>): ReviewFilter {
+  const source = filter?.source ?? null;
+  if (source !== null && !sources.has(source))
+    throw badUserInput('`filter.source` must be a configured source connection id', 'filter.source');
+  return { source, reason: filter?.reason ?? null, kind: filter?.kind ?? null };
+}
 
 export const SOURCE_RECORD_ID = /^([a-z0-9][a-z0-9-]*):(.{1,200})$/;
 
@@ -63,6 +94,13 @@ function reasonArg(reason: string): string {
   if (!trimmed) throw badUserInput('`reason` must not be empty', 'reason');
   if (trimmed.length > 1000 || /[\u0000-\u0008\u000b-\u001f\u007f]/.test(trimmed))
     throw badUserInput('`reason` must be at most 1000 printable characters', 'reason');
+  return trimmed;
+}
+
+/** The start of a name to search for: trimmed, printable, at least `min` characters. */
+function namePrefix(value: string, argument: string, min: number): string {
+  const trimmed = text(value, argument)!.trim();
+  if (trimmed.length < min) throw badUserInput(`\`${argument}\` must have at least ${min} characters`, argument);
   return trimmed;
 }
 
@@ -115,8 +153,9 @@ const closedReview = (k: KeptClosed): ClosedReview => ({ ...k, description: KEPT
 const evidence = (e: readonly { field: string; level: string; weight: number }[]) =>
   e.map((x) => ({ field: x.field, level: x.level, weight: Math.round(x.weight * 1000) / 1000 }));
 
-export function stewardResolvers(deps: MpiDependencies, patientById: (id: string, ctx: SubgraphContext) => Promise<unknown>) {
+export function stewardResolvers(deps: MpiDependencies, patientById: (id: string, ctx: SubgraphContext) => Promise<GoldenPatient | null>) {
   const { db } = deps;
+  const sources = new Set(deps.connections.map((c) => c.id));
   const historyLoader = (ctx: SubgraphContext) =>
     perRequest(
       ctx,
@@ -136,13 +175,34 @@ export function stewardResolvers(deps: MpiDependencies, patientById: (id: string
 
   return {
     Query: {
-      async reviewQueue(_p: unknown, { first, after }: { first?: number | null; after?: string | null }, ctx: SubgraphContext) {
-        const size = pageSize(first, 20, MAX_REVIEW_PAGE);
-        const afterSeq = after ? reviewCursors.decode(after) : undefined;
+      async reviewQueue(_p: unknown, args: QueryReviewQueueArgs, ctx: SubgraphContext) {
+        const size = pageSize(args.first, 20, MAX_REVIEW_PAGE);
+        const order = args.orderBy ?? 'OLDEST';
+        const filter = reviewFilter(args.filter, sources);
+        const binding = reviewCursorBinding(order, filter);
+        const after = args.after ? decodeReviewCursor(args.after, binding) : undefined;
         guard(ctx);
-        const page = await reviewQueuePage(db, size, afterSeq);
-        const edges = page.items.map((node) => ({ cursor: reviewCursors.encode(node.seq), node }));
-        return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null }, totalCount: page.totalCount };
+        const page = await reviewQueuePage(db, size, after, { filter, order });
+        const edges = page.items.map((node) => ({ cursor: encodeReviewCursor(node, binding), node }));
+        return {
+          edges,
+          pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null },
+          totalCount: page.totalCount,
+          // Each count is computed only when a client selects it (ReviewQueueCounts' resolvers).
+          counts: { openQueue: true } as const,
+        };
+      },
+      async findPatients(_p: unknown, args: QueryFindPatientsArgs, ctx: SubgraphContext) {
+        const family = namePrefix(args.family, 'family', 2);
+        const given = args.given ? namePrefix(args.given, 'given', 1) : null;
+        const birthDate = args.birthDate ?? null;
+        if (birthDate !== null && (!/^\d{4}-\d{2}-\d{2}$/.test(birthDate) || Number.isNaN(Date.parse(birthDate))))
+          throw badUserInput('`birthDate` must be a date (YYYY-MM-DD)', 'birthDate');
+        const size = pageSize(args.first, 20, MAX_REVIEW_PAGE);
+        guard(ctx);
+        const ids = await goldenIdsByName(db, { family, given, birthDate }, size);
+        const found = await Promise.all(ids.map((id) => patientById(id, ctx)));
+        return found.filter((p): p is GoldenPatient => p !== null);
       },
       async linkHistory(_p: unknown, { sourceRecordId }: { sourceRecordId: string }, ctx: SubgraphContext) {
         const ref = parseSourceRecordId(sourceRecordId);
@@ -224,6 +284,11 @@ export function stewardResolvers(deps: MpiDependencies, patientById: (id: string
       previousPatientId: (e: LinkEvent) => e.previousGoldenId,
       evidence: (e: LinkEvent) => evidence(e.evidence),
       matchReason: (e: LinkEvent) => matchReason(e.matchReason),
+    },
+    ReviewQueueCounts: {
+      byReason: () => reviewQueueCounts(db, 'reason'),
+      byKind: () => reviewQueueCounts(db, 'kind'),
+      bySource: () => reviewQueueCounts(db, 'source'),
     },
     ReviewItem: {
       matchReason: (r: ReviewItem) => matchReason(r.matchReason),

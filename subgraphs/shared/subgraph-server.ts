@@ -14,6 +14,7 @@ import { hardenedPlugins, hardenedServerOptions, serveGraphQL, type RunningHttpS
 import type { OperationLimits } from '../../platform/operation-limits/index.ts';
 import type { ReadinessCheck } from '../../platform/graphql-http.ts';
 import { logger } from '../../platform/log.ts';
+import { metricsAccessFromEnv, type MetricsAccess } from '../../platform/metrics.ts';
 import { describeRule, policyMiddleware, ruleTreeFor, type PolicySet } from '../../policies/policy-set.ts';
 import { auditCollector, type AuditSubjects } from '../../orchestration/audit/collector.ts';
 import { writeAuditEvents } from '../../orchestration/audit/audit-log.ts';
@@ -46,6 +47,8 @@ export type SubgraphRuntime = {
   readonly operationLimits?: OperationLimits;
   /** What /ready checks besides the database (the cache of an adapter). */
   readonly readiness?: readonly ReadinessCheck[];
+  /** Who may read /metrics; METRICS_TOKEN when absent. */
+  readonly metricsAccess?: MetricsAccess;
 };
 
 const log = logger('subgraph');
@@ -271,5 +274,11 @@ export async function startSubgraph(def: SubgraphDefinition, runtime: SubgraphRu
     health: async () => ({ subgraph: def.name }),
     readiness: [{ name: 'postgres', check: () => runtime.db.ping() }, ...(runtime.readiness ?? [])],
     operationLimits: runtime.operationLimits,
+    // Counted under the client's operation name (sent by the gateway), not the plan's generated one.
+    metrics: {
+      component: def.name,
+      access: runtime.metricsAccess ?? metricsAccessFromEnv(runtime.production),
+      operationName: (ctx, resolved) => ctx.client.operationName ?? resolved,
+    },
   });
 }

@@ -1,5 +1,7 @@
 // Synthetic HL7 v2.5 traffic for the ingest benchmark and fault tests: an ADT^A01 and an ORU^R01
 // with invented content, unique per control id. MSH-3/MSH-4 name the simulator's feed.
+import { createMllpClient } from '../../protocol/mllp/client.ts';
+
 export const SENDER = { application: 'SIMADT', facility: 'SIMHOSP' } as const;
 
 const ts = '20261205031500';
@@ -39,4 +41,14 @@ export function ackOf(ack: Buffer | string): { readonly code: string; readonly c
   if (!msa) return undefined;
   const [, code = '', controlId = ''] = msa.split('|');
   return { code, controlId };
+}
+
+/** Sends one message over MLLP on loopback and returns the ACK as text (one connection per message). */
+export async function sendOverMllp(port: number, text: string): Promise<string> {
+  const client = createMllpClient({ host: '127.0.0.1', port, timeoutMs: 10_000 });
+  try {
+    return (await client.send(Buffer.from(text, 'utf8'))).toString('utf8');
+  } finally {
+    await client.close();
+  }
 }

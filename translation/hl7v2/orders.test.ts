@@ -145,7 +145,10 @@ test('the clinical store accepts both: CVX and LOINC codes, times as instants, t
 test('ORU^R01: the report is basedOn the ServiceRequest its ORM created (same order numbers); no number, no basedOn', () => {
   const [order] = only(run(...ORM('NW')), 'ServiceRequest');
   const oru = (obr: string) =>
-    only(run(msh('ORU^R01^ORU_R01', 'R1'), PID, obr, 'OBX|1|NM|2345-7^Glucose^LN||95|mg/dL^^UCUM|||||F|||20261201100000'), 'DiagnosticReport');
+    only(
+      run(msh('ORU^R01^ORU_R01', 'R1'), PID, obr, 'OBX|1|NM|2345-7^Glucose^LN||95|mg/dL^^UCUM|||||F|||20261201100000'),
+      'DiagnosticReport',
+    );
   const [report] = oru('OBR|1|P100^EHR|F200^LAB^2.16.840.1.999.9^ISO|2345-7^Glucose^LN|||20261201094500||||||||||||||||||F');
   assert.deepEqual(report!.basedOn, [{ reference: `ServiceRequest/${order!.id}` }]);
   const [unnumbered] = oru('OBR|1|||2345-7^Glucose^LN|||20261201094500||||||||||||||||||F');

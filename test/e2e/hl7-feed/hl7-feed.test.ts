@@ -8,8 +8,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hl7Feeds } from '../../../platform/config.ts';
 import { localIdentifierSystems } from '../../../platform/config.ts';
-import { createMllpClient } from '../../../protocol/mllp/client.ts';
 import type { Stack } from '../../../runtime/stack.ts';
+import { sendOverMllp } from '../../support/hl7-messages.ts';
 import { gql, startTestStack, tokenFor } from '../../support/stack.ts';
 
 const FEED = 'community-feed';
@@ -25,14 +25,7 @@ before(async () => {
 });
 after(() => stack?.close());
 
-const send = async (text: string): Promise<string> => {
-  const client = createMllpClient({ host: '127.0.0.1', port: stack.ingestion!.port!, timeoutMs: 10_000 });
-  try {
-    return (await client.send(Buffer.from(text, 'utf8'))).toString('utf8');
-  } finally {
-    await client.close();
-  }
-};
+const send = (text: string): Promise<string> => sendOverMllp(stack.ingestion!.port!, text);
 const segment = (ack: string, id: string): string[] => (ack.split('\r').find((s) => s.startsWith(`${id}|`)) ?? '').split('|');
 
 const msh = (controlId: string, type: string, at = '20261201101500') =>
