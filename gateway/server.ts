@@ -3,19 +3,19 @@
 // single-use identity signed for that subgraph and that request alone, under a timeout.
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { hardenedPlugins, hardenedServerOptions, serveGraphQL, type RunningHttpServer } from '../platform/graphql-http.ts';
 import { errorCodeLabel, metrics, metricsAccessFromEnv, type MetricsAccess } from '../platform/metrics.ts';
 import type { OperationLimits } from '../platform/operation-limits/index.ts';
 import type { ReadinessCheck } from '../platform/graphql-http.ts';
-import { clientAddress, type ProxyTrust } from '../security/client-address.ts';
+import type { ProxyTrust } from '../security/client-address.ts';
 import type { IdentitySigner } from '../security/identity-token.ts';
 import type { Principal } from '../security/principal.ts';
 import type { UserTokenVerifier } from '../security/user-token.ts';
 import type { ConsoleRoutes } from './console.ts';
 import { subgraphDefinitions } from './compose.ts';
 import { downloadRoute } from './downloads.ts';
+import { authenticateCaller, subgraphCallHeaders } from './identity-forwarding.ts';
 import { withEntityErrorPaths } from './entity-error-paths.ts';
 import { planCostCheck, subgraphCallFailure, subgraphRefusal, subgraphSchemas } from './subgraph-limits.ts';
 
@@ -47,8 +47,6 @@ export type GatewayOptions = {
 /** Cohort export downloads: `/exports/...` on the gateway's port, relayed to the MPI subgraph, which holds the files. */
 export const DOWNLOADS = { prefix: '/exports/', subgraph: 'mpi' } as const;
 
-const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
-
 class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   readonly #subgraph: string;
   readonly #sign: IdentitySigner;
@@ -66,18 +64,14 @@ class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContex
     const principal = (context as Partial<GatewayContext>).principal;
     // Health checks and schema loads carry no principal; there are none with a static supergraph.
     if (!principal) throw new Error('no authenticated principal for a subgraph call');
-    const headers = request.http?.headers;
-    // A fresh identity per call, bound to this document and these variables (security/identity-token.ts).
-    const identity = await this.#sign(principal, this.#subgraph, request);
-    headers?.set('authorization', `Bearer ${identity}`);
-    headers?.set('x-request-id', principal.requestId);
-    // What the client asked, for the subgraphs' audit rows: its operation name, the SHA-256 of its
-    // document (never the text or the variables) and its W3C trace context.
     const incoming = 'incomingRequestContext' in options ? options.incomingRequestContext : undefined;
-    if (incoming?.operationName) headers?.set('x-client-operation-name', incoming.operationName.slice(0, 200));
-    if (incoming?.queryHash) headers?.set('x-client-document-hash', incoming.queryHash);
-    const traceparent = incoming?.request.http?.headers.get('traceparent');
-    if (traceparent && TRACEPARENT.test(traceparent)) headers?.set('traceparent', traceparent);
+    // A fresh identity per call, bound to this document and these variables (gateway/identity-forwarding.ts).
+    const headers = await subgraphCallHeaders(this.#sign, principal, this.#subgraph, request, {
+      operationName: incoming?.operationName,
+      documentHash: incoming?.queryHash,
+      traceparent: incoming?.request.http?.headers.get('traceparent'),
+    });
+    for (const [name, value] of Object.entries(headers)) request.http?.headers.set(name, value);
   }
   /** Each call timed for /metrics by subgraph and outcome: ok, errors (answered with GraphQL errors) or the failure's code. */
   override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
@@ -126,18 +120,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningHttp
   await server.start();
   // Identity comes from the verified token only; headers such as x-user or x-roles are ignored.
   // A refusal is UNAUTHENTICATED (HTTP 401) from the verifier.
-  const authenticate = async (req: IncomingMessage): Promise<GatewayContext> => {
-    const header = (name: string): string | undefined =>
-      typeof req.headers[name] === 'string' ? (req.headers[name] as string) : undefined;
-    return {
-      principal: await options.verifyUserToken(req.headers.authorization, {
-        requestId: randomUUID(),
-        clientIp: clientAddress(req.socket.remoteAddress, req.headers, options.proxyTrust ?? null),
-        purposeOfUseHeader: header('x-purpose-of-use'),
-        breakGlassReasonHeader: header('x-break-glass-reason'),
-      }),
-    };
-  };
+  const authenticate = async (req: IncomingMessage): Promise<GatewayContext> => ({
+    principal: await authenticateCaller(options.verifyUserToken, options.proxyTrust ?? null, req),
+  });
   const downloadsUrl = options.subgraphUrls[DOWNLOADS.subgraph];
   const downloads = downloadsUrl
     ? downloadRoute({

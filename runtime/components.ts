@@ -2,6 +2,7 @@
 // one vendor adapter subgraph, the audit and clinical subgraphs, the gateway. runtime/stack.ts starts them all in one process
 // (npm start, tests, benchmarks); runtime/service.ts starts one per container (compose).
 import { readCommittedSupergraph } from '../gateway/compose.ts';
+import { startHiveGateway } from '../gateway/hive/server.ts';
 import { startGateway } from '../gateway/server.ts';
 import type { TtlCache } from '../platform/cache.ts';
 import {
@@ -336,6 +337,9 @@ export const DEV_ISSUER_IN_PRODUCTION =
   'refusing to start: production mode (NODE_ENV=production) never trusts the development token issuer; ' +
   'unset TRUST_DEV_ISSUER and configure your identity provider in config/issuers.json or AUTH_ISSUERS_FILE';
 
+export const GATEWAY_ENGINES = ['apollo', 'hive'] as const;
+export type GatewayEngine = (typeof GATEWAY_ENGINES)[number];
+
 export async function startGatewayService(c: {
   readonly keys: KeyStoreOptions;
   readonly subgraphUrls: Readonly<Record<string, string>>;
@@ -347,6 +351,8 @@ export async function startGatewayService(c: {
   readonly proxyTrust?: ProxyTrust | null;
   /** The supergraph to serve; the committed gateway/supergraph.graphql when absent. */
   readonly supergraphSdl?: string;
+  /** Which engine plans and executes: the product's @apollo/gateway (default) or Hive Gateway (gateway/hive/). */
+  readonly engine?: GatewayEngine;
   /** Who may read /metrics; METRICS_TOKEN when absent. */
   readonly metricsAccess?: MetricsAccess;
   /** The console's production sign-in; from CONSOLE_OIDC_ISSUER and CONSOLE_OIDC_CLIENT_ID when absent. */
@@ -363,7 +369,7 @@ export async function startGatewayService(c: {
   // A console signing in at an issuer the gateway does not trust would get tokens every request refuses.
   if (oidc && !issuers.some((i) => i.issuer === oidc.issuer))
     throw new Error(`CONSOLE_OIDC_ISSUER ${oidc.issuer} is not a trusted issuer (config/issuers.json)`);
-  return startGateway({
+  const common = {
     supergraphSdl: c.supergraphSdl ?? readCommittedSupergraph(),
     subgraphUrls: c.subgraphUrls,
     signIdentity: identitySigner(gatewayKey),
@@ -371,13 +377,18 @@ export async function startGatewayService(c: {
     port: c.port,
     host: c.host,
     production: c.production,
+    proxyTrust: c.proxyTrust ?? null,
+  };
+  // Hive Gateway answers /ready itself (its schema is loaded); the subgraphs' readiness is the balancer's to probe.
+  if (c.engine === 'hive') return startHiveGateway(common);
+  return startGateway({
+    ...common,
     // Ready when the MPI and the audit log are (without them no answer leaves); a vendor adapter that
     // is down only empties its source's lists, so it degrades /ready instead of failing it.
     readiness: Object.entries(c.subgraphUrls).map(([name, url]) => ({
       ...remoteReadiness(name, url),
       optional: name !== 'mpi' && name !== 'audit',
     })),
-    proxyTrust: c.proxyTrust ?? null,
     ...(c.metricsAccess ? { metricsAccess: c.metricsAccess } : {}),
     console: await consoleRoutes({
       production: c.production,

@@ -27,6 +27,8 @@ import {
   startAuditService,
   startClinicalService,
   startGatewayService,
+  GATEWAY_ENGINES,
+  type GatewayEngine,
   startIntegrationService,
   startMpiService,
   fhirAppliers,
@@ -50,7 +52,7 @@ const SERVICE_COMMAND = {
     '  adapter NAME  the vendor adapter subgraph NAME of config/adapters.json\n' +
     '  ingest        the HL7 v2 MLLP listener (INGEST_MLLP_PORT, default 2575) and the inbox workers (INGEST_WORKERS);\n' +
     '                its /metrics on METRICS_PORT (default 9464)\n' +
-    '  gateway       the gateway (SUBGRAPH_URL_<NAME> for each subgraph)',
+    '  gateway       the gateway (SUBGRAPH_URL_<NAME> for each subgraph; GATEWAY_ENGINE=hive serves it on Hive Gateway)',
   options: {},
   positionals: { min: 1, max: 2 },
   example: 'DATABASE_URL=postgres://app@db:5432/gateway KEYS_DIR=/keys node runtime/service.ts mpi',
@@ -171,7 +173,12 @@ async function run(): Promise<Running | undefined> {
           return url ? [[n, url]] : [];
         }),
       );
+      const engine = env.GATEWAY_ENGINE ?? 'apollo';
+      const known = (e: string): e is GatewayEngine => (GATEWAY_ENGINES as readonly string[]).includes(e);
+      if (!known(engine))
+        throw usageError(`GATEWAY_ENGINE must be one of ${GATEWAY_ENGINES.join(', ')}, not ${JSON.stringify(engine)}`, 'GATEWAY_ENGINE');
       return startGatewayService({
+        engine,
         keys,
         subgraphUrls,
         production,

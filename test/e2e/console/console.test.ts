@@ -121,7 +121,7 @@ test('the console page: HTML under a strict CSP, hashed assets cached for good, 
     { origin: 'not a url' },
     { 'sec-fetch-site': 'cross-site' },
     { 'content-type': 'text/plain' },
-  ]) {
+  ] as Record<string, string>[]) {
     const refused = await fetch(`${base}/console/dev-token`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },

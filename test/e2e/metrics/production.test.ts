@@ -18,7 +18,7 @@ test('production without METRICS_TOKEN: /metrics is FORBIDDEN on every port, wha
   const { token } = await tokenFor(stack, ['clinician']);
   assert.equal((await gql(stack, token, 'query Ping { __typename }')).status, 200);
   for (const url of [stack.gateway.url, ...Object.values(stack.subgraphs).map((s) => s.url)]) {
-    for (const headers of [{}, { authorization: `Bearer ${token}` }, { authorization: 'Bearer ' }]) {
+    for (const headers of [{}, { authorization: `Bearer ${token}` }, { authorization: 'Bearer ' }] as Record<string, string>[]) {
       const res = await fetch(new URL('/metrics', url), { headers });
       const text = await res.text();
       assert.equal(res.status, 403, url);
