@@ -25,9 +25,7 @@ type ItemMatch = {
 
 /** EXISTS over the patient's live source records and their live items. */
 function hasItem(m: ItemMatch): string {
-  const code = m.code.endsWith('%')
-    ? `i.code >= '${m.code.slice(0, -1)}' AND i.code < '${m.code.slice(0, -1)}~'`
-    : `i.code = '${m.code}'`;
+  const code = m.code.endsWith('%') ? `i.code >= '${m.code.slice(0, -1)}' AND i.code < '${m.code.slice(0, -1)}~'` : `i.code = '${m.code}'`;
   const value = m.valueFrom === undefined ? '' : ` AND i.value_unit = '${m.unit}' AND i.value_num >= ${m.valueFrom}`;
   const window = m.fromYear === undefined ? '' : ` AND i.effective_at >= '${m.fromYear}-01-01T00:00:00Z'`;
   return `EXISTS (SELECT 1 FROM source_record s JOIN clinical_item i ON i.source = s.source AND i.subject_id = s.source_patient_id

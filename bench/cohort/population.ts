@@ -35,7 +35,12 @@ const GOLDEN_BATCH = 5000;
 const PATIENTS_PER_CHUNK = 25_000;
 
 export type PopulationSpec = { readonly seed: number; readonly patients: number };
-export type PopulationSize = { readonly patients: number; readonly sourceRecords: number; readonly observations: number; readonly conditions: number };
+export type PopulationSize = {
+  readonly patients: number;
+  readonly sourceRecords: number;
+  readonly observations: number;
+  readonly conditions: number;
+};
 
 /** A golden id derived from (seed, index): the same population gets the same ids at every build. */
 export function goldenId(seed: number, index: number): string {
@@ -66,12 +71,13 @@ function goldenBatch(spec: PopulationSpec, from: number, to: number) {
     g.birth.push(p.birthDate);
     g.gender.push(p.gender);
     g.ids.push(
+      JSON.stringify([{ system: MRN_SYSTEMS.first, value: `E${i}` }, ...(second ? [{ system: MRN_SYSTEMS.second, value: `C${i}` }] : [])]),
+    );
+    more.addresses.push(
       JSON.stringify([
-        { system: MRN_SYSTEMS.first, value: `E${i}` },
-        ...(second ? [{ system: MRN_SYSTEMS.second, value: `C${i}` }] : []),
+        { use: 'home', line: [p.address.line], city: p.address.city, state: p.address.state, postalCode: p.address.postalCode },
       ]),
     );
-    more.addresses.push(JSON.stringify([{ use: 'home', line: [p.address.line], city: p.address.city, state: p.address.state, postalCode: p.address.postalCode }]));
     more.telecom.push(JSON.stringify(p.phone ? [{ system: 'phone', value: p.phone, use: 'home' }] : []));
     // Spread over two years, from a hash of the index (not its order): the UPDATED_AT order is not the build order.
     const spread = Number.parseInt(id.slice(0, 8), 16) / 2 ** 32;
@@ -173,7 +179,9 @@ export function itemsSql(kind: 'Observation' | 'Condition', seed: number): strin
           `WHEN ${lit(code)} THEN round((CASE WHEN y.${flag} THEN ${fm} + ${fsd} * y.z ELSE ${m} + ${sd} * y.z END)::numeric, ${decimals})`,
       ).join(' ')} END)`
     : 'NULL::numeric';
-  const unitExpr = obs ? `(CASE y.code ${OBSERVATION_CODES.map(([code, , , unit]) => `WHEN ${lit(code)} THEN ${lit(unit)}`).join(' ')} END)` : 'NULL::text';
+  const unitExpr = obs
+    ? `(CASE y.code ${OBSERVATION_CODES.map(([code, , , unit]) => `WHEN ${lit(code)} THEN ${lit(unit)}`).join(' ')} END)`
+    : 'NULL::text';
   const system = obs ? 'http://loinc.org' : 'http://hl7.org/fhir/sid/icd-10-cm';
   const coding = `'code', jsonb_build_object('coding', jsonb_build_array(jsonb_build_object('code', v.code, 'system', '${system}')))`;
   const subject = `'subject', jsonb_build_object('reference', 'Patient/' || v.subject)`;
@@ -221,7 +229,10 @@ export function itemsSql(kind: 'Observation' | 'Condition', seed: number): strin
     CROSS JOIN LATERAL (SELECT md5(w.resource::text) AS digest OFFSET 0) AS d`;
 }
 
-type SavedIndexes = { readonly indexes: readonly { name: string; def: string }[]; readonly constraints: readonly { table: string; name: string; def: string }[] };
+type SavedIndexes = {
+  readonly indexes: readonly { name: string; def: string }[];
+  readonly constraints: readonly { table: string; name: string; def: string }[];
+};
 
 /** The secondary indexes and unique constraints of the loaded tables (primary keys and the foreign keys on them stay). */
 async function secondaryIndexes(db: Database): Promise<SavedIndexes> {

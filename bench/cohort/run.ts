@@ -23,7 +23,8 @@ import { startStack, type Stack } from '../../runtime/stack.ts';
 import { commandLine, reportFailure, runMain, usageError } from '../../runtime/cli.ts';
 import { loadConnections } from '../../platform/config.ts';
 import { oldestCategoryBirthYear, loadSafeHarbor } from '../../policies/safe-harbor.ts';
-import { COHORT_ORDER, cohortCriteria, snomedDescendants } from '../../orchestration/cohort/cohort.ts';
+import { COHORT_ORDER, cohortCriteria, cohortCursors, cursorScope, snomedDescendants } from '../../orchestration/cohort/cohort.ts';
+import { keyNames, loadSecretKey } from '../../platform/keys.ts';
 import { countStatement, pageStatement } from '../../orchestration/cohort/page.ts';
 import { defaultTerminology } from '../../translation/terminology/translate.ts';
 import { loadUnitRules } from '../../translation/units.ts';
@@ -48,9 +49,21 @@ const { values } = commandLine({
   options: {
     patients: { type: 'integer', min: 1000, max: 10_000_000, default: 1_000_000, description: 'golden patients in the population' },
     seed: { type: 'integer', min: 0, max: 2 ** 31, default: 42, description: 'seed of the population' },
-    schema: { type: 'string', default: 'bench_cohort', value: 'NAME', description: 'schema kept between runs (rebuilt for another size or seed)' },
+    schema: {
+      type: 'string',
+      default: 'bench_cohort',
+      value: 'NAME',
+      description: 'schema kept between runs (rebuilt for another size or seed)',
+    },
     samples: { type: 'integer', min: 5, max: 10_000, default: 100, description: 'timed requests per page measurement' },
     stream: { type: 'integer', min: PAGE_SIZE, max: 1_000_000, default: 100_000, description: 'members streamed per filter' },
+    'stream-seconds': {
+      type: 'integer',
+      min: 1,
+      max: 3600,
+      default: 300,
+      description: 'a stream stops after this long (reported as such)',
+    },
     out: { type: 'string', value: 'FILE', description: 'the Markdown report (default bench/results/cohort-<time>.md)' },
   },
   example: 'DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench:cohort',
@@ -108,16 +121,17 @@ async function timeCalls(n: number, call: () => Promise<unknown>): Promise<{ p50
 type Stream = {
   members: number;
   seconds: number;
-  /** The cursor page DEEP_PAGE starts after, and the id it starts after (null when the cohort is smaller). */
+  /** Stopped by --stream-seconds before `limit` members or the cohort's end. */
+  capped: boolean;
+  /** The cursor page DEEP_PAGE starts after (null when the stream did not get there). */
   deepCursor: string | null;
-  deepAfterId: string | null;
   rssMb: { start: number; peak: number; end: number; atTenth: number };
   heapMb: { atTenth: number; end: number };
   ordered: boolean;
 };
 
 /** Follows endCursor until `limit` members; checks the ids only ever increase (ID order: none repeated, none skipped back). */
-async function stream(client: Client, filter: unknown, limit: number): Promise<Stream> {
+async function stream(client: Client, filter: unknown, limit: number, capSeconds: number): Promise<Stream> {
   const rss = () => process.memoryUsage().rss;
   const start = rss();
   let peak = start;
@@ -129,9 +143,13 @@ async function stream(client: Client, filter: unknown, limit: number): Promise<S
   let last = '';
   let ordered = true;
   let deepCursor: string | null = null;
-  let deepAfterId: string | null = null;
+  let capped = false;
   const t0 = performance.now();
   while (members < limit) {
+    if (ms(t0) > capSeconds * 1000) {
+      capped = true;
+      break;
+    }
     const page = await client.page(filter, false, after);
     pages++;
     for (const e of page.edges) {
@@ -146,16 +164,13 @@ async function stream(client: Client, filter: unknown, limit: number): Promise<S
     }
     if (!page.pageInfo.hasNextPage) break;
     after = page.pageInfo.endCursor;
-    if (pages === DEEP_PAGE - 1) {
-      deepCursor = after;
-      deepAfterId = last;
-    }
+    if (pages === DEEP_PAGE - 1) deepCursor = after;
   }
   return {
     members,
     seconds: round(ms(t0) / 1000, 2),
+    capped,
     deepCursor,
-    deepAfterId,
     rssMb: { start: mb(start), peak: mb(peak), end: mb(rss()), atTenth: mb(atTenth) },
     heapMb: { atTenth: mb(heapAtTenth), end: mb(process.memoryUsage().heapUsed) },
     ordered,
@@ -219,12 +234,14 @@ function productStatements(f: BenchFilter, afterId: string | null) {
 
 // ---------------------------------------------------------------------------------------------
 
+type StreamArgs = { readonly limit: number; readonly capSeconds: number };
+
 type FilterResult = {
   filter: BenchFilter;
   totalCount: number | null;
   estimate: boolean;
   first: { p50: number; p99: number; max: number };
-  page1: { p50: number; p99: number };
+  page1: { p50: number; p99: number; max: number };
   deep: { p50: number; p99: number } | null;
   stream: Stream;
   sql: {
@@ -236,34 +253,58 @@ type FilterResult = {
   plans: { first: string; deep: string | null; count: string };
 };
 
-async function measure(client: Client, pool: pg.Pool, f: BenchFilter, samples: number, limit: number): Promise<FilterResult> {
+/** The id page DEEP_PAGE starts after, as plain SQL finds it (null when the cohort is smaller). */
+async function deepAfterId(pool: pg.Pool, f: BenchFilter): Promise<string | null> {
+  const { rows } = await pool.query<{ id: string }>(
+    `SELECT g.id FROM golden_patient g WHERE g.status = 'ACTIVE' AND ${f.sql} ORDER BY g.id OFFSET ${(DEEP_PAGE - 1) * PAGE_SIZE - 1} LIMIT 1`,
+  );
+  return rows[0]?.id ?? null;
+}
+
+type Signer = (filter: unknown, id: string) => string;
+
+async function measure(
+  client: Client,
+  pool: pg.Pool,
+  sign: Signer,
+  f: BenchFilter,
+  samples: number,
+  args: StreamArgs,
+): Promise<FilterResult> {
   err(`${f.name}: first page`);
   const firstPage = await client.page(f.filter, true, null);
   const first = await timeCalls(samples, () => client.page(f.filter, true, null));
   // The same members as plain SQL says: the two describe one question.
   const sqlFirst = await pool.query<{ id: string }>(sqlPage(f), [ZERO_ID]);
   const gqlIds = firstPage.edges.map((e) => e.node.id).join();
-  const sqlIds = sqlFirst.rows.slice(0, PAGE_SIZE).map((r) => r.id).join();
+  const sqlIds = sqlFirst.rows
+    .slice(0, PAGE_SIZE)
+    .map((r) => r.id)
+    .join();
   if (gqlIds !== sqlIds) throw new Error(`${f.name}: the GraphQL and SQL first pages differ: the filter and its SQL disagree`);
-  err(`${f.name}: stream ${limit}`);
-  const s = await stream(client, f.filter, limit);
+  err(`${f.name}: stream ${args.limit}`);
+  const s = await stream(client, f.filter, args.limit, args.capSeconds);
   if (!s.ordered) throw new Error(`${f.name}: the stream repeated or went back`);
-  err(`${f.name}: ${s.members} members in ${s.seconds} s; page 1 against page ${DEEP_PAGE}`);
+  // Page DEEP_PAGE's cursor as the stream received it, or (a stream stopped early) signed here for the id SQL finds.
+  const afterId = await deepAfterId(pool, f);
+  const deepCursor = afterId === null ? null : sign(f.filter, afterId);
+  if (s.deepCursor !== null && s.deepCursor !== deepCursor) throw new Error(`${f.name}: page ${DEEP_PAGE} starts elsewhere than SQL says`);
+  err(`${f.name}: ${s.members} members in ${s.seconds} s${s.capped ? ' (stopped)' : ''}; page 1 against page ${DEEP_PAGE}`);
   const page1 = await timeCalls(samples, () => client.page(f.filter, false, null));
-  const deep = s.deepCursor === null ? null : await timeCalls(samples, () => client.page(f.filter, false, s.deepCursor));
+  const deep = deepCursor === null ? null : await timeCalls(samples, () => client.page(f.filter, false, deepCursor));
   err(`${f.name}: plain SQL`);
   const sqlFirstT = await timeCalls(samples, () => pool.query(sqlPage(f), [ZERO_ID]));
-  const sqlDeep = s.deepAfterId === null ? null : await timeCalls(samples, () => pool.query(sqlPage(f), [s.deepAfterId]));
+  const sqlDeep = afterId === null ? null : await timeCalls(samples, () => pool.query(sqlPage(f), [afterId]));
   let n = 0;
   const sqlCountT = await timeCalls(Math.min(samples, 20), async () => {
     n = (await pool.query<{ n: number }>(sqlCount(f))).rows[0]!.n;
   });
-  const sqlStreamed = await sqlStream(pool, f, limit);
+  const sqlStreamed = await sqlStream(pool, f, args.limit);
   const statements = productStatements(f, null);
   const plans = {
     first: await explain(pool, statements.page),
     count: await explain(pool, statements.count),
-    deep: s.deepAfterId === null ? null : await explain(pool, productStatements(f, s.deepAfterId).page),
+    deep: afterId === null ? null : await explain(pool, productStatements(f, afterId).page),
   };
   return {
     filter: f,
@@ -278,7 +319,7 @@ async function measure(client: Client, pool: pg.Pool, f: BenchFilter, samples: n
   };
 }
 
-function report(results: readonly FilterResult[], meta: Record<string, unknown>): string {
+function report(results: readonly FilterResult[], meta: Record<string, unknown>, limit: number): string {
   const ratio = (r: FilterResult) => (r.deep ? round(r.deep.p50 / r.page1.p50, 2) : null);
   const lines = [
     `# Cohort benchmark (${new Date().toISOString()})`,
@@ -296,7 +337,8 @@ function report(results: readonly FilterResult[], meta: Record<string, unknown>)
         'first page p50 / p99 ms',
         'SQL page p50 / p99',
         'SQL count p50',
-        `page 1 / page ${DEEP_PAGE} p50 ms`,
+        `page 1 p50 / p99 ms (no count)`,
+        `page ${DEEP_PAGE} p50 / p99 ms`,
         'deep/first',
         `SQL deep/first`,
         'stream s (members)',
@@ -309,10 +351,11 @@ function report(results: readonly FilterResult[], meta: Record<string, unknown>)
         `${r.first.p50} / ${r.first.p99}`,
         `${r.sql.first.p50} / ${r.sql.first.p99}`,
         `${r.sql.count.p50} (${r.sql.count.n > COUNT_BOUND ? `>${COUNT_BOUND}` : r.sql.count.n})`,
-        `${r.page1.p50} / ${r.deep?.p50 ?? 'n/a'}`,
+        `${r.page1.p50} / ${r.page1.p99}`,
+        r.deep ? `${r.deep.p50} / ${r.deep.p99}` : 'n/a',
         `${ratio(r) ?? 'n/a'}`,
         r.sql.deep ? `${round(r.sql.deep.p50 / r.sql.first.p50, 2)}` : 'n/a',
-        `${r.stream.seconds} (${r.stream.members})`,
+        `${r.stream.seconds} (${r.stream.members}${r.stream.capped ? `, stopped: ~${round(streamSeconds(r.stream, limit))} s at that pace` : ''})`,
         `${r.sql.stream.seconds}`,
         `${r.stream.rssMb.start} / ${r.stream.rssMb.atTenth} / ${r.stream.rssMb.peak} / ${r.stream.rssMb.end}`,
       ]),
@@ -321,16 +364,32 @@ function report(results: readonly FilterResult[], meta: Record<string, unknown>)
     '## Plans of the product statements (EXPLAIN ANALYZE)',
   ];
   for (const r of results) {
-    lines.push('', `### ${r.filter.name}: first page`, '', '```', r.plans.first, '```', '', `### ${r.filter.name}: count (bounded)`, '', '```', r.plans.count, '```');
+    lines.push(
+      '',
+      `### ${r.filter.name}: first page`,
+      '',
+      '```',
+      r.plans.first,
+      '```',
+      '',
+      `### ${r.filter.name}: count (bounded)`,
+      '',
+      '```',
+      r.plans.count,
+      '```',
+    );
     if (r.plans.deep) lines.push('', `### ${r.filter.name}: page ${DEEP_PAGE}`, '', '```', r.plans.deep, '```');
   }
   return lines.join('\n');
 }
 
+const streamSeconds = (s: Stream, limit: number) => (s.capped && s.members > 0 ? (s.seconds * limit) / s.members : s.seconds);
+
 function figures(results: readonly FilterResult[], limit: number): string {
   const p99 = Math.max(...results.map((r) => r.first.p99));
   const ratios = results.flatMap((r) => (r.deep ? [r.deep.p50 / r.page1.p50] : []));
-  const streams = results.filter((r) => r.stream.members >= limit).map((r) => r.stream.seconds);
+  // A stream stopped by --stream-seconds counts at the pace it had (the report says so).
+  const streams = results.filter((r) => r.stream.members >= limit || r.stream.capped).map((r) => streamSeconds(r.stream, limit));
   const worst = (xs: number[], d: number) => (xs.length ? round(Math.max(...xs), d).toString() : 'n/a');
   return `cohort figures: first-page-p99=${round(p99)} ms deep/first=${worst(ratios, 2)} stream-100k=${worst(streams, 1)} s`;
 }
@@ -364,13 +423,19 @@ async function main(): Promise<number> {
     // Tokens last an hour: a fresh one per filter.
     let token = (await tokenFor(stack, ['analyst'])).token;
     const client = gatewayClient(stack, () => token);
+    // The gateway's mpi subgraph signs cursors with the key store's cohort-cursor key, for the analysts' view, ID order.
+    const cursors = cohortCursors(loadSecretKey(stack.keys, keyNames.cohortCursor));
+    const sign: Signer = (filter, id) => cursors.encode(cursorScope(filter, COHORT_ORDER.id, 'deidentified'), { key: null, id });
     const results: FilterResult[] = [];
     for (const f of benchFilters(new Date().getUTCFullYear())) {
       token = (await tokenFor(stack, ['analyst'])).token;
-      results.push(await measure(client, pool, f, values.samples, values.stream));
+      results.push(await measure(client, pool, sign, f, values.samples, { limit: values.stream, capSeconds: values['stream-seconds'] }));
     }
     const meta = {
-      machine: { ...machine, loadAverageAtEnd: machine.loadAverageAtStart.length ? (await import('node:os')).loadavg().map((l) => round(l, 2)) : [] },
+      machine: {
+        ...machine,
+        loadAverageAtEnd: machine.loadAverageAtStart.length ? (await import('node:os')).loadavg().map((l) => round(l, 2)) : [],
+      },
       postgres: (await pool.query<{ v: string }>('SELECT version() AS v')).rows[0]!.v,
       population: { ...population.size, reused: population.reused, buildSeconds: population.seconds, seed: values.seed },
       tableSizes: Object.fromEntries(sizes.rows.map((r) => [r.name, r.size])),
@@ -379,7 +444,7 @@ async function main(): Promise<number> {
     };
     const out = values.out ?? resolve(ROOT, `bench/results/cohort-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
     mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, `${report(results, meta)}\n`);
+    writeFileSync(out, `${report(results, meta, values.stream)}\n`);
     err(`report: ${out}`);
     process.stdout.write(`${figures(results, values.stream)}\n`);
     return 0;
