@@ -105,17 +105,31 @@ function gatewayClient(stack: Stack, token: () => string): Client {
   };
 }
 
-/** p50 and p99 of `n` timed calls (after a few untimed ones). */
-async function timeCalls(n: number, call: () => Promise<unknown>): Promise<{ p50: number; p99: number; max: number }> {
-  for (let i = 0; i < 3; i++) await call();
+type Timing = { p50: number; p99: number; max: number; failed: number; error?: string };
+
+/** p50 and p99 of `n` timed calls (after a few untimed ones); a failed call (a statement timeout, say) counts with its time. */
+async function timeCalls(n: number, call: () => Promise<unknown>): Promise<Timing> {
   const times: number[] = [];
-  for (let i = 0; i < n; i++) {
+  let failed = 0;
+  let error: string | undefined;
+  for (let i = -3; i < n; i++) {
     const t0 = performance.now();
-    await call();
-    times.push(ms(t0));
+    try {
+      await call();
+    } catch (e) {
+      failed += i >= 0 ? 1 : 0;
+      error = (e as Error).message.slice(0, 200);
+    }
+    if (i >= 0) times.push(ms(t0));
   }
   times.sort((a, b) => a - b);
-  return { p50: round(percentile(times, 0.5)), p99: round(percentile(times, 0.99)), max: round(times.at(-1)!) };
+  return {
+    p50: round(percentile(times, 0.5)),
+    p99: round(percentile(times, 0.99)),
+    max: round(times.at(-1)!),
+    failed,
+    ...(error ? { error } : {}),
+  };
 }
 
 type Stream = {
@@ -123,6 +137,8 @@ type Stream = {
   seconds: number;
   /** Stopped by --stream-seconds before `limit` members or the cohort's end. */
   capped: boolean;
+  /** A page that failed (the stream stopped there). */
+  failure: string | null;
   /** The cursor page DEEP_PAGE starts after (null when the stream did not get there). */
   deepCursor: string | null;
   rssMb: { start: number; peak: number; end: number; atTenth: number };
@@ -144,13 +160,18 @@ async function stream(client: Client, filter: unknown, limit: number, capSeconds
   let ordered = true;
   let deepCursor: string | null = null;
   let capped = false;
+  let failure: string | null = null;
   const t0 = performance.now();
   while (members < limit) {
     if (ms(t0) > capSeconds * 1000) {
       capped = true;
       break;
     }
-    const page = await client.page(filter, false, after);
+    const page: Page | null = await client.page(filter, false, after).catch((e: unknown) => {
+      failure = (e as Error).message.slice(0, 200);
+      return null;
+    });
+    if (page === null) break;
     pages++;
     for (const e of page.edges) {
       if (e.node.id <= last) ordered = false;
@@ -170,6 +191,7 @@ async function stream(client: Client, filter: unknown, limit: number, capSeconds
     members,
     seconds: round(ms(t0) / 1000, 2),
     capped,
+    failure,
     deepCursor,
     rssMb: { start: mb(start), peak: mb(peak), end: mb(rss()), atTenth: mb(atTenth) },
     heapMb: { atTenth: mb(heapAtTenth), end: mb(process.memoryUsage().heapUsed) },
@@ -240,14 +262,14 @@ type FilterResult = {
   filter: BenchFilter;
   totalCount: number | null;
   estimate: boolean;
-  first: { p50: number; p99: number; max: number };
-  page1: { p50: number; p99: number; max: number };
-  deep: { p50: number; p99: number } | null;
+  first: Timing;
+  page1: Timing;
+  deep: Timing | null;
   stream: Stream;
   sql: {
-    first: { p50: number; p99: number };
-    count: { p50: number; p99: number; n: number };
-    deep: { p50: number; p99: number } | null;
+    first: Timing;
+    count: Timing & { n: number };
+    deep: Timing | null;
     stream: { members: number; seconds: number };
   };
   plans: { first: string; deep: string | null; count: string };
@@ -272,16 +294,16 @@ async function measure(
   args: StreamArgs,
 ): Promise<FilterResult> {
   err(`${f.name}: first page`);
-  const firstPage = await client.page(f.filter, true, null);
   const first = await timeCalls(samples, () => client.page(f.filter, true, null));
+  const firstPage = await client.page(f.filter, true, null).catch(() => null);
   // The same members as plain SQL says: the two describe one question.
   const sqlFirst = await pool.query<{ id: string }>(sqlPage(f), [ZERO_ID]);
-  const gqlIds = firstPage.edges.map((e) => e.node.id).join();
+  const gqlIds = firstPage?.edges.map((e) => e.node.id).join();
   const sqlIds = sqlFirst.rows
     .slice(0, PAGE_SIZE)
     .map((r) => r.id)
     .join();
-  if (gqlIds !== sqlIds) throw new Error(`${f.name}: the GraphQL and SQL first pages differ: the filter and its SQL disagree`);
+  if (firstPage && gqlIds !== sqlIds) throw new Error(`${f.name}: the GraphQL and SQL first pages differ: the filter and its SQL disagree`);
   err(`${f.name}: stream ${args.limit}`);
   const s = await stream(client, f.filter, args.limit, args.capSeconds);
   if (!s.ordered) throw new Error(`${f.name}: the stream repeated or went back`);
@@ -308,8 +330,8 @@ async function measure(
   };
   return {
     filter: f,
-    totalCount: firstPage.totalCount ?? null,
-    estimate: firstPage.totalCountIsEstimate ?? false,
+    totalCount: firstPage?.totalCount ?? null,
+    estimate: firstPage?.totalCountIsEstimate ?? false,
     first,
     page1,
     deep,
@@ -361,6 +383,7 @@ function report(results: readonly FilterResult[], meta: Record<string, unknown>,
       ]),
     ),
     '',
+    ...failures(results),
     '## Plans of the product statements (EXPLAIN ANALYZE)',
   ];
   for (const r of results) {
@@ -381,6 +404,19 @@ function report(results: readonly FilterResult[], meta: Record<string, unknown>,
     if (r.plans.deep) lines.push('', `### ${r.filter.name}: page ${DEEP_PAGE}`, '', '```', r.plans.deep, '```');
   }
   return lines.join('\n');
+}
+
+/** Requests that failed, by measurement, with the last error each gave. */
+function failures(results: readonly FilterResult[]): string[] {
+  const lines: string[] = [];
+  for (const r of results) {
+    const timed = { 'first page': r.first, 'page 1': r.page1, [`page ${DEEP_PAGE}`]: r.deep };
+    for (const [what, t] of Object.entries(timed))
+      if (t && t.failed > 0) lines.push(`- ${r.filter.name}, ${what}: ${t.failed} of the timed requests failed: ${t.error ?? ''}`);
+    if (r.stream.failure)
+      lines.push(`- ${r.filter.name}, stream: stopped by a failed page after ${r.stream.members} members: ${r.stream.failure}`);
+  }
+  return lines.length ? ['## Failed requests', '', ...lines, ''] : [];
 }
 
 const streamSeconds = (s: Stream, limit: number) => (s.capped && s.members > 0 ? (s.seconds * limit) / s.members : s.seconds);
