@@ -27,8 +27,13 @@ export type CohortPageRequest = {
   readonly onlyId: string | null;
   readonly first: number;
   readonly after: CursorPosition | null;
-  /** COUNT_BOUND unless given (tests). */
+  /** COUNT_BOUND unless given. */
   readonly countBound?: number;
+  /**
+   * Only whether the cohort reaches countBound + 1 matters (a small-cell check nobody reads the
+   * count of): no estimate above the bound, and no count at all when the page itself shows that many.
+   */
+  readonly countFloorOnly?: boolean;
   /** False when nobody reads the count (a clinician's page without totalCount): it is then not computed (0). */
   readonly count?: boolean;
 };
@@ -71,13 +76,14 @@ export function countStatement(r: CohortPageRequest, bound: number): { readonly 
   };
 }
 
-/** Exact up to the bound; above, the planner's row estimate (at least the bound + 1). */
+/** Exact up to the bound; above, the planner's row estimate (at least the bound + 1), or the bound + 1 for a floor. */
 async function cohortSize(db: Queryable, r: CohortPageRequest): Promise<{ count: number; estimate: boolean }> {
   const bound = r.countBound ?? COUNT_BOUND;
   const counted = countStatement(r, bound);
   const exact = await db.query<{ n: number }>(counted.text, counted.values);
   const n = exact.rows[0]?.n ?? 0;
   if (n <= bound) return { count: n, estimate: false };
+  if (r.countFloorOnly) return { count: bound + 1, estimate: true };
   const p = params();
   const where = cohortWhere(r, p);
   const plan = await db.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) SELECT 1 FROM golden_patient g WHERE ${where}`, p.values);
@@ -106,10 +112,16 @@ export function pageStatement(r: CohortPageRequest): { readonly text: string; re
 
 export async function cohortPage(db: Queryable, protection: IdentifierProtection, r: CohortPageRequest): Promise<CohortPage> {
   const statement = pageStatement(r);
-  const [page, size] = await Promise.all([
-    db.query<GoldenRow & { sort_key: string | null }>(statement.text, statement.values),
-    r.count === false ? { count: 0, estimate: false } : cohortSize(db, r),
-  ]);
+  const pageRows = () => db.query<GoldenRow & { sort_key: string | null }>(statement.text, statement.values);
+  const floorShown = (rows: number) => r.countFloorOnly === true && rows > (r.countBound ?? COUNT_BOUND);
+  let page: Awaited<ReturnType<typeof pageRows>>;
+  let size: { count: number; estimate: boolean };
+  if (r.count === false) [page, size] = [await pageRows(), { count: 0, estimate: false }];
+  // A floor: a page of more members than the bound shows it (the page's members are all in the cohort).
+  else if (r.countFloorOnly) {
+    page = await pageRows();
+    size = floorShown(page.rows.length) ? { count: (r.countBound ?? COUNT_BOUND) + 1, estimate: true } : await cohortSize(db, r);
+  } else [page, size] = await Promise.all([pageRows(), cohortSize(db, r)]);
   return {
     members: page.rows
       .slice(0, r.first)

@@ -167,6 +167,7 @@ export function mpiResolvers({ db, protection, adapters, connections, ...deps }:
         // A token bound to one patient (SMART launch context) pages through that patient only, or nobody when the MPI does not know them.
         const launch = await launchPatient(ctx, db);
         if (launch === null) return { ...none, totalCount: 0, countSuppressed: false };
+        const counted = selects(info, COUNT_FIELDS);
         const page = await cohortPage(db, protection, {
           criteria,
           order: orderBy,
@@ -175,8 +176,10 @@ export function mpiResolvers({ db, protection, adapters, connections, ...deps }:
           onlyId: launch ?? null,
           first: size,
           after: position,
-          // Counting costs more than a page; analysts are always counted (small cells are withheld by the count).
-          count: deidentified || selects(info, COUNT_FIELDS),
+          // Counting costs more than a page; analysts are always counted (small cells are withheld by the count),
+          // but when they do not ask for the count, only whether it reaches the minimum matters.
+          count: deidentified || counted,
+          ...(deidentified && !counted ? { countBound: safeHarbor.minimumCount, countFloorOnly: true } : {}),
         });
         // Small cells: a caller who sees de-identified data only gets neither the count nor the members of a tiny cohort.
         if (deidentified && deidentifiedCount(page.totalCount, safeHarbor.minimumCount) === null)
