@@ -209,17 +209,22 @@ const sqlCount = (f: BenchFilter) =>
   `SELECT count(*)::int AS n FROM (SELECT 1 FROM golden_patient g WHERE g.status = 'ACTIVE' AND ${f.sql} LIMIT ${COUNT_BOUND + 1}) x`;
 const ZERO_ID = '00000000-0000-0000-0000-000000000000';
 
-async function sqlStream(pool: pg.Pool, f: BenchFilter, limit: number): Promise<{ members: number; seconds: number }> {
+async function sqlStream(pool: pg.Pool, f: BenchFilter, args: StreamArgs): Promise<{ members: number; seconds: number; capped: boolean }> {
   let after = ZERO_ID;
   let members = 0;
+  let capped = false;
   const t0 = performance.now();
-  while (members < limit) {
+  while (members < args.limit) {
+    if (ms(t0) > args.capSeconds * 1000) {
+      capped = true;
+      break;
+    }
     const { rows } = await pool.query<{ id: string }>(sqlPage(f), [after]);
     members += Math.min(rows.length, PAGE_SIZE);
     if (rows.length <= PAGE_SIZE) break;
     after = rows[PAGE_SIZE - 1]!.id;
   }
-  return { members, seconds: round(ms(t0) / 1000, 2) };
+  return { members, seconds: round(ms(t0) / 1000, 2), capped };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -270,7 +275,7 @@ type FilterResult = {
     first: Timing;
     count: Timing & { n: number };
     deep: Timing | null;
-    stream: { members: number; seconds: number };
+    stream: { members: number; seconds: number; capped: boolean };
   };
   plans: { first: string; deep: string | null; count: string };
 };
@@ -318,10 +323,10 @@ async function measure(
   const sqlFirstT = await timeCalls(samples, () => pool.query(sqlPage(f), [ZERO_ID]));
   const sqlDeep = afterId === null ? null : await timeCalls(samples, () => pool.query(sqlPage(f), [afterId]));
   let n = 0;
-  const sqlCountT = await timeCalls(Math.min(samples, 20), async () => {
+  const sqlCountT = await timeCalls(Math.min(samples, 10), async () => {
     n = (await pool.query<{ n: number }>(sqlCount(f))).rows[0]!.n;
   });
-  const sqlStreamed = await sqlStream(pool, f, args.limit);
+  const sqlStreamed = await sqlStream(pool, f, args);
   const statements = productStatements(f, null);
   const plans = {
     first: await explain(pool, statements.page),
@@ -378,7 +383,7 @@ function report(results: readonly FilterResult[], meta: Record<string, unknown>,
         `${ratio(r) ?? 'n/a'}`,
         r.sql.deep ? `${round(r.sql.deep.p50 / r.sql.first.p50, 2)}` : 'n/a',
         `${r.stream.seconds} (${r.stream.members}${r.stream.capped ? `, stopped: ~${round(streamSeconds(r.stream, limit))} s at that pace` : ''})`,
-        `${r.sql.stream.seconds}`,
+        `${r.sql.stream.seconds}${r.sql.stream.capped ? ` (stopped at ${r.sql.stream.members})` : ''}`,
         `${r.stream.rssMb.start} / ${r.stream.rssMb.atTenth} / ${r.stream.rssMb.peak} / ${r.stream.rssMb.end}`,
       ]),
     ),
