@@ -440,7 +440,7 @@ async function main(): Promise<number> {
   if (!url) return reportFailure(NAME, usageError('set DATABASE_URL: this benchmark is about PostgreSQL'));
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(values.schema)) return reportFailure(NAME, usageError('--schema must name a schema', 'schema'));
   const machine = describeMachine();
-  const builder = await openStorage({ url, schema: values.schema, maxConnections: 2, timeouts: BATCH_TIMEOUTS });
+  const builder = await openStorage({ url, schema: values.schema, maxConnections: 3, timeouts: BATCH_TIMEOUTS });
   const t0 = performance.now();
   const population = await ensurePopulation(builder, { seed: values.seed, patients: values.patients }, err).finally(() => builder.close());
   err(`population ${population.reused ? 'reused' : `built in ${round(ms(t0) / 1000)} s`}: ${JSON.stringify(population.size)}`);
