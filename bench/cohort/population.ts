@@ -358,11 +358,20 @@ export async function ensurePopulation(
     for (const t of TABLES) await db.query(`VACUUM (ANALYZE) ${t}`, [], { unbounded: true });
   });
   const count = async (sql: string) => (await db.query<{ n: number }>(sql, [], { unbounded: true })).rows[0]!.n;
+  // One pass over the items for both counts.
+  const items = await db.query<{ t: string; n: number }>(
+    `SELECT resource_type AS t, count(*)::int AS n FROM clinical_item GROUP BY 1`,
+    [],
+    {
+      unbounded: true,
+    },
+  );
+  const ofType = (t: string) => items.rows.find((r) => r.t === t)?.n ?? 0;
   const size: PopulationSize = {
     patients: await count(`SELECT count(*)::int AS n FROM golden_patient`),
     sourceRecords: await count(`SELECT count(*)::int AS n FROM source_record`),
-    observations: await count(`SELECT count(*)::int AS n FROM clinical_item WHERE resource_type = 'Observation'`),
-    conditions: await count(`SELECT count(*)::int AS n FROM clinical_item WHERE resource_type = 'Condition'`),
+    observations: ofType('Observation'),
+    conditions: ofType('Condition'),
   };
   await writeMeta(db, 'size', size);
   await writeMeta(db, 'seconds', seconds);
