@@ -14,6 +14,7 @@
 // Writes a Markdown report (--out, default bench/results/cohort-<time>.md) and ends with the line
 //   cohort figures: first-page-p99=A ms deep/first=B stream-100k=C s   (worst over the filters).
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -57,6 +58,7 @@ const { values } = commandLine({
     },
     samples: { type: 'integer', min: 5, max: 10_000, default: 100, description: 'timed requests per page measurement' },
     stream: { type: 'integer', min: PAGE_SIZE, max: 1_000_000, default: 100_000, description: 'members streamed per filter' },
+    budget: { type: 'integer', min: 1, max: 3600, default: 60, description: 'seconds one timed series may take (then it stops early)' },
     'stream-seconds': {
       type: 'integer',
       min: 1,
@@ -105,14 +107,22 @@ function gatewayClient(stack: Stack, token: () => string): Client {
   };
 }
 
-type Timing = { p50: number; p99: number; max: number; failed: number; error?: string };
+type Timing = { p50: number; p99: number; max: number; n: number; failed: number; error?: string };
 
-/** p50 and p99 of `n` timed calls (after a few untimed ones); a failed call (a statement timeout, say) counts with its time. */
+/** Seconds one timed series may take (--budget): a slow one stops early, with at least 3 timed calls. */
+let budgetSeconds = 60;
+
+/**
+ * p50 and p99 of `n` timed calls (after a few untimed ones), fewer when they exceed the budget; a
+ * failed call (a statement timeout, say) counts with its time.
+ */
 async function timeCalls(n: number, call: () => Promise<unknown>): Promise<Timing> {
   const times: number[] = [];
   let failed = 0;
   let error: string | undefined;
+  const started = performance.now();
   for (let i = -3; i < n; i++) {
+    if (i >= 3 && ms(started) > budgetSeconds * 1000) break;
     const t0 = performance.now();
     try {
       await call();
@@ -127,6 +137,7 @@ async function timeCalls(n: number, call: () => Promise<unknown>): Promise<Timin
     p50: round(percentile(times, 0.5)),
     p99: round(percentile(times, 0.99)),
     max: round(times.at(-1)!),
+    n: times.length,
     failed,
     ...(error ? { error } : {}),
   };
@@ -375,7 +386,7 @@ function report(results: readonly FilterResult[], meta: Record<string, unknown>,
       results.map((r) => [
         `${r.filter.name}: ${r.filter.what}`,
         `${r.totalCount ?? 'suppressed'}${r.estimate ? ' (estimate)' : ''}`,
-        `${r.first.p50} / ${r.first.p99}`,
+        `${r.first.p50} / ${r.first.p99}${r.first.n < 20 ? ` (n=${r.first.n})` : ''}`,
         `${r.sql.first.p50} / ${r.sql.first.p99}`,
         `${r.sql.count.p50} (${r.sql.count.n > COUNT_BOUND ? `>${COUNT_BOUND}` : r.sql.count.n})`,
         `${r.page1.p50} / ${r.page1.p99}`,
@@ -468,24 +479,26 @@ async function main(): Promise<number> {
     const cursors = cohortCursors(loadSecretKey(stack.keys, keyNames.cohortCursor));
     const sign: Signer = (filter, id) => cursors.encode(cursorScope(filter, COHORT_ORDER.id, 'deidentified'), { key: null, id });
     const results: FilterResult[] = [];
-    for (const f of benchFilters(new Date().getUTCFullYear())) {
-      token = (await tokenFor(stack, ['analyst'])).token;
-      results.push(await measure(client, pool, sign, f, values.samples, { limit: values.stream, capSeconds: values['stream-seconds'] }));
-    }
-    const meta = {
-      machine: {
-        ...machine,
-        loadAverageAtEnd: machine.loadAverageAtStart.length ? (await import('node:os')).loadavg().map((l) => round(l, 2)) : [],
-      },
+    budgetSeconds = values.budget;
+    const out = values.out ?? resolve(ROOT, `bench/results/cohort-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
+    mkdirSync(dirname(out), { recursive: true });
+    const meta = async () => ({
+      machine: { ...machine, loadAverageNow: loadavg().map((l) => round(l, 2)) },
       postgres: (await pool.query<{ v: string }>('SELECT version() AS v')).rows[0]!.v,
       population: { ...population.size, reused: population.reused, buildSeconds: population.seconds, seed: values.seed },
       tableSizes: Object.fromEntries(sizes.rows.map((r) => [r.name, r.size])),
       pageSize: PAGE_SIZE,
       samples: values.samples,
-    };
-    const out = values.out ?? resolve(ROOT, `bench/results/cohort-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, `${report(results, meta, values.stream)}\n`);
+      budgetSeconds: values.budget,
+      streamSeconds: values['stream-seconds'],
+    });
+    for (const f of benchFilters(new Date().getUTCFullYear())) {
+      token = (await tokenFor(stack, ['analyst'])).token;
+      // Written after each filter: a run stopped midway keeps what it measured.
+      if (results.length) writeFileSync(out, `${report(results, await meta(), values.stream)}\n`);
+      results.push(await measure(client, pool, sign, f, values.samples, { limit: values.stream, capSeconds: values['stream-seconds'] }));
+    }
+    writeFileSync(out, `${report(results, await meta(), values.stream)}\n`);
     err(`report: ${out}`);
     process.stdout.write(`${figures(results, values.stream)}\n`);
     return 0;
