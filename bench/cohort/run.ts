@@ -134,8 +134,8 @@ async function timeCalls(n: number, call: () => Promise<unknown>): Promise<Timin
   }
   times.sort((a, b) => a - b);
   return {
-    p50: round(percentile(times, 0.5)),
-    p99: round(percentile(times, 0.99)),
+    p50: round(percentile(times, 50)),
+    p99: round(percentile(times, 99)),
     max: round(times.at(-1)!),
     n: times.length,
     failed,
