@@ -83,4 +83,18 @@ export const COHORT_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS cohort_export_pending ON cohort_export (requested_at) WHERE status IN ('queued', 'running');
       CREATE INDEX IF NOT EXISTS cohort_export_expiring ON cohort_export (expires_at) WHERE status = 'completed'`,
   },
+  {
+    // A clinical criterion checked patient by patient (the plan for any cohort that is not rare: walk
+    // the keyset order, probe each patient's records) read every item of the type from the table, at
+    // a million patients mostly from disk. These two make the probe index-only: the patient's live
+    // records, then the patient's live items by type and code with what the criteria compare.
+    // clinical_item_cohort (code_system, code, effective_at) goes: clinical_item_cohort_value answers
+    // the same code-side lookups for live items, and item writes keep their number of indexes.
+    id: 'cohort-003-patient-side-probes',
+    sql: `
+      CREATE INDEX IF NOT EXISTS source_record_cohort_golden ON source_record (golden_id) INCLUDE (source, source_patient_id) WHERE deleted_at IS NULL;
+      CREATE INDEX IF NOT EXISTS clinical_item_cohort_subject ON clinical_item (source, subject_id, resource_type, code_system, code, value_num)
+        INCLUDE (value_unit, effective_at, codes) WHERE ${LIVE};
+      DROP INDEX IF EXISTS clinical_item_cohort`,
+  },
 ];

@@ -134,3 +134,35 @@ test('cursors are bound to their filter, order and view; an altered cursor is re
   // Another key (another deployment) signs other cursors.
   refused(scope, cohortCursors(createSecretKey(randomBytes(32))).encode(scope, position));
 });
+
+test('a floor count (the small-cell check nobody reads) is answered by a full page, else counted up to the bound', async () => {
+  for (let i = 0; i < 4; i++) await newPatient('unknown');
+  const statements: string[] = [];
+  const watched = { query: (text: string, values?: readonly unknown[]) => (statements.push(text), t.db.query(text, values)) };
+  const floor = (filter: PatientFilterInput, first: number, bound: number) =>
+    cohortPage(watched as typeof t.db, t.protection, {
+      criteria: cohortCriteria(filter, context),
+      order: COHORT_ORDER.id,
+      deidentified: false,
+      coarsening,
+      onlyId: null,
+      first,
+      after: null,
+      countBound: bound,
+      countFloorOnly: true,
+    });
+  const all = await active();
+  // The page alone shows the cohort exceeds the bound: one statement, the page's.
+  const full = await floor({ gender: 'female' }, 5, 3);
+  assert.deepEqual([full.totalCount, full.totalCountIsEstimate, statements.length], [4, true, 1]);
+  // A short page (2 of 4 unknown) cannot show it: counted, exactly up to the bound.
+  statements.length = 0;
+  const short = await floor({ gender: 'unknown' }, 1, 10);
+  assert.deepEqual([short.totalCount, short.totalCountIsEstimate, statements.length], [4, false, 2]);
+  // Above the bound without the page showing it: the bound + 1, flagged, and no planner estimate asked.
+  statements.length = 0;
+  const above = await floor({ gender: 'female' }, 1, 3);
+  assert.deepEqual([above.totalCount, above.totalCountIsEstimate], [4, true]);
+  assert.ok(!statements.some((s) => s.startsWith('EXPLAIN')), statements.join('\n'));
+  assert.ok(all.size > 4, 'the female cohort is larger than the bound');
+});

@@ -27,8 +27,13 @@ export type CohortPageRequest = {
   readonly onlyId: string | null;
   readonly first: number;
   readonly after: CursorPosition | null;
-  /** COUNT_BOUND unless given (tests). */
+  /** COUNT_BOUND unless given. */
   readonly countBound?: number;
+  /**
+   * Only whether the cohort reaches countBound + 1 matters (a small-cell check nobody reads the
+   * count of): no estimate above the bound, and no count at all when the page itself shows that many.
+   */
+  readonly countFloorOnly?: boolean;
   /** False when nobody reads the count (a clinician's page without totalCount): it is then not computed (0). */
   readonly count?: boolean;
 };
@@ -62,17 +67,25 @@ export function cohortWhere(r: Pick<CohortPageRequest, 'criteria' | 'coarsening'
   return `g.status = 'ACTIVE'${launch} AND ${compile(r.criteria, p, r.coarsening)}`;
 }
 
-/** Exact up to the bound; above, the planner's row estimate (at least the bound + 1). */
+/** The bounded count's statement (exported for EXPLAIN in the benchmark): members up to the bound + 1. */
+export function countStatement(r: CohortPageRequest, bound: number): { readonly text: string; readonly values: unknown[] } {
+  const p = params();
+  return {
+    text: `SELECT count(*)::int AS n FROM (SELECT 1 FROM golden_patient g WHERE ${cohortWhere(r, p)} LIMIT ${bound + 1}) x`,
+    values: p.values,
+  };
+}
+
+/** Exact up to the bound; above, the planner's row estimate (at least the bound + 1), or the bound + 1 for a floor. */
 async function cohortSize(db: Queryable, r: CohortPageRequest): Promise<{ count: number; estimate: boolean }> {
   const bound = r.countBound ?? COUNT_BOUND;
-  const p = params();
-  const where = cohortWhere(r, p);
-  const exact = await db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM (SELECT 1 FROM golden_patient g WHERE ${where} LIMIT ${bound + 1}) x`,
-    p.values,
-  );
+  const counted = countStatement(r, bound);
+  const exact = await db.query<{ n: number }>(counted.text, counted.values);
   const n = exact.rows[0]?.n ?? 0;
   if (n <= bound) return { count: n, estimate: false };
+  if (r.countFloorOnly) return { count: bound + 1, estimate: true };
+  const p = params();
+  const where = cohortWhere(r, p);
   const plan = await db.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) SELECT 1 FROM golden_patient g WHERE ${where}`, p.values);
   const raw = plan.rows[0]?.['QUERY PLAN'];
   const json = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { Plan?: { 'Plan Rows'?: number } }[];
@@ -99,10 +112,16 @@ export function pageStatement(r: CohortPageRequest): { readonly text: string; re
 
 export async function cohortPage(db: Queryable, protection: IdentifierProtection, r: CohortPageRequest): Promise<CohortPage> {
   const statement = pageStatement(r);
-  const [page, size] = await Promise.all([
-    db.query<GoldenRow & { sort_key: string | null }>(statement.text, statement.values),
-    r.count === false ? { count: 0, estimate: false } : cohortSize(db, r),
-  ]);
+  const pageRows = () => db.query<GoldenRow & { sort_key: string | null }>(statement.text, statement.values);
+  const floorShown = (rows: number) => r.countFloorOnly === true && rows > (r.countBound ?? COUNT_BOUND);
+  let page: Awaited<ReturnType<typeof pageRows>>;
+  let size: { count: number; estimate: boolean };
+  if (r.count === false) [page, size] = [await pageRows(), { count: 0, estimate: false }];
+  // A floor: a page of more members than the bound shows it (the page's members are all in the cohort).
+  else if (r.countFloorOnly) {
+    page = await pageRows();
+    size = floorShown(page.rows.length) ? { count: (r.countBound ?? COUNT_BOUND) + 1, estimate: true } : await cohortSize(db, r);
+  } else [page, size] = await Promise.all([pageRows(), cohortSize(db, r)]);
   return {
     members: page.rows
       .slice(0, r.first)

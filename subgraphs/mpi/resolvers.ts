@@ -153,8 +153,10 @@ export function mpiResolvers({ db, protection, adapters, connections, ...deps }:
     // A token bound to one patient (SMART launch context) pages through that patient only, or nobody when the MPI does not know them.
     const launch = await launchPatient(ctx, db);
     if (launch === null) return { ...none, totalCount: 0, countSuppressed: false };
-    // Counting costs more than a page; analysts are always counted (small cells are withheld by the count).
-    const count = r.deidentified || selects(info, COUNT_FIELDS);
+    // Counting costs more than a page; analysts are always counted (small cells are withheld by the count),
+    // but when they do not ask for the count, only whether it reaches the minimum matters.
+    const counted = selects(info, COUNT_FIELDS);
+    const count = r.deidentified || counted;
     const snap = r.snapshot ? await snapshotPage(db, protection, { snapshot: r.snapshot, first: r.first, after: position, count }) : null;
     const page =
       snap ??
@@ -167,6 +169,7 @@ export function mpiResolvers({ db, protection, adapters, connections, ...deps }:
         first: r.first,
         after: position,
         count,
+        ...(r.deidentified && !counted ? { countBound: safeHarbor.minimumCount, countFloorOnly: true } : {}),
       }));
     // Small cells: a caller who sees de-identified data only gets neither the count nor the members of a tiny cohort.
     if (r.deidentified && deidentifiedCount(page.totalCount, safeHarbor.minimumCount) === null)

@@ -142,6 +142,19 @@ test('analysts get de-identified members, filter on years only, and no small cel
     pageInfo: { hasNextPage: false, endCursor: null },
   });
   assert.equal((await page(clinician, small)).body.data!.patients.totalCount, 2);
+  // Not asking for the count does not lift the small-cell rule: the page is withheld all the same.
+  const uncounted = await gql<Page>(
+    stack,
+    analyst,
+    `query ($f: PatientFilter) { patients(filter: $f, first: 50) { edges { node { id } } } }`,
+    {
+      f: small,
+    },
+  );
+  assert.deepEqual(uncounted.body.data!.patients.edges, []);
+  // A large cohort asked without its count: a full page, nothing counted beyond the small-cell floor.
+  const many = await gql<Page>(stack, analyst, `{ patients(first: 20) { edges { node { id } } pageInfo { hasNextPage } } }`);
+  assert.equal(many.body.data!.patients.edges.length, 20);
   // Finer than the de-identified view: refused, naming the argument.
   for (const [f, argument] of [
     [a1cFilter(`${YEAR}-06-01`), 'filter.observation.from'],
