@@ -33,7 +33,8 @@ before(async () => {
     FROM generate_series(1, ${PATIENTS}) p, generate_series(1, ${ITEMS_PER_PATIENT}) k`,
     [CODES],
   );
-  await t.db.query('ANALYZE golden_patient; ANALYZE source_record; ANALYZE clinical_item');
+  // One statement per query: the embedded database prepares every query, and a prepared statement holds one command.
+  for (const table of ['golden_patient', 'source_record', 'clinical_item']) await t.db.query(`ANALYZE ${table}`);
 });
 after(() => t.close());
 

@@ -28,16 +28,16 @@ before(async () => {
   const protection = protectionFor(stack.keys);
   const unsure = { ...loadMatchingConfig(), thresholds: { autoLink: 1.01, review: 0 } };
   const people = [
-    { family: 'Quillfeather', given: ['Ottoline'], birthDate: '1971-03-14', ssn: '587650001', line: '12 Tarn Lane', phone: '217-555-0141' },
+    { family: 'Quillfeather', given: ['Ottoline'], birthDate: '1971-03-14', ssn: '900650001', line: '12 Tarn Lane', phone: '217-555-0141' },
     {
       family: 'Brackenridge',
       given: ['Lysander'],
       birthDate: '1983-11-02',
-      ssn: '587650002',
+      ssn: '900650002',
       line: '40 Weir Street',
       phone: '217-555-0142',
     },
-    { family: 'Quillfeather', given: ['Perpetua'], birthDate: '1965-07-21', ssn: '587650003', line: '3 Mill Row', phone: '217-555-0143' },
+    { family: 'Quillfeather', given: ['Perpetua'], birthDate: '1965-07-21', ssn: '900650003', line: '3 Mill Row', phone: '217-555-0143' },
   ];
   for (const [i, p] of people.entries()) {
     const a = await linkSourceRecord(stack.db, person({ source: 'epic-main', id: `console-e${i}`, ...p }), protection, {
@@ -221,7 +221,7 @@ test('a clinician, an analyst and a security officer see only what their policie
   await analyst.goto(`${base}/console/#/patient/${one.right}`);
   await analyst.getByRole('alert').filter({ hasText: 'FORBIDDEN' }).first().waitFor();
   const shown = (await analyst.locator('main').textContent()) ?? '';
-  for (const secret of ['Quillfeather', 'Ottoline', '1971-03-1', '587650001'])
+  for (const secret of ['Quillfeather', 'Ottoline', '1971-03-1', '900650001'])
     assert.ok(!shown.includes(secret), `an analyst is not shown ${secret}`);
   await analyst.context().close();
 
