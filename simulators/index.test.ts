@@ -172,9 +172,10 @@ test('the CLI as an HL7 site (compose): SIM_SITES=none sends ADT and ORU over ML
         if (out.includes('\n')) resolve(out.trim());
       });
       child.once('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
+      child.once('error', reject);
     });
     const m = /^community-feed sent (\d+) HL7 messages to 127\.0\.0\.1:\d+, (\d+) accepted$/.exec(summary);
-    assert.ok(m, summary);
+    assert.ok(m, `${summary}\n${err}`);
     assert.equal(Number(m[1]), received.length, 'every message arrived once it was answered');
     assert.equal(Number(m[2]), received.length);
     const headers = received.map((r) => r.split(/\r|\n/)[0]!.split('|'));
