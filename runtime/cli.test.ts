@@ -82,6 +82,7 @@ const COMMANDS: readonly Command[] = [
     database: ['--all'],
   },
   { script: 'bench:ingest', name: 'bench:ingest', file: 'bench/ingest/run.ts', bad: [UNKNOWN] },
+  { script: 'bench:cohort', name: 'bench:cohort', file: 'bench/cohort/run.ts', bad: [UNKNOWN] },
   { script: 'compose', name: 'compose', file: 'runtime/compose.ts', bad: [UNKNOWN, [['extra'], /Unexpected argument 'extra'/]] },
   { script: 'start', name: 'start', file: 'runtime/embedded.ts', bad: [UNKNOWN], database: [] },
   {
