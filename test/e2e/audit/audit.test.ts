@@ -114,10 +114,14 @@ test('the log these requests wrote verifies, and a signed checkpoint covers it',
   assert.equal(report.ok, true, formatReport(report));
   assert.ok(report.rows > 10);
   const key = await loadKeyPair(stack.keys, AUDIT_CHECKPOINT_KEY, AUDIT_CHECKPOINT_ALG);
+  const written = report.lastSeq ?? 0;
+  // The stack's own scheduler (a poll every 10 s) may have signed part or all of the log already: this
+  // one signs the rest, if any. Together they cover the log from its first row.
   const cp = await createCheckpoint(stack.db, key);
-  assert.deepEqual([cp?.payload.from_seq, cp?.payload.to_seq], [1, report.lastSeq]);
+  if (cp) assert.equal(cp.payload.to_seq, written);
   report = await verifyAuditLog(stack.db, { publicKeys: [key.publicJwk] });
   assert.equal(report.ok, true, formatReport(report));
-  assert.equal(report.checkpointsRecomputed, 1);
+  assert.ok(report.checkpointsRecomputed >= 1, formatReport(report));
+  assert.ok((report.signedThroughSeq ?? 0) >= written, formatReport(report));
   assert.equal(KEY_ALGORITHMS.gatewayIdentity, AUDIT_CHECKPOINT_ALG, 'the same Ed25519 key type as the gateway identity');
 });
