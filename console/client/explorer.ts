@@ -101,7 +101,9 @@ function mountGraphiQL(): void {
     title: 'Patient gateway explorer',
     fetcher,
     defaultQuery: '{ __typename }\n',
-    // The headers editor stays in memory: a token typed there is not written to localStorage.
+    // Tabs, queries, variables and history stay with this tab (sessionStorage), not on disk for good: they may
+    // name a patient. The headers editor is not stored at all: a token typed there is not written anywhere.
+    storage: window.sessionStorage,
     shouldPersistHeaders: false,
     // GraphiQL writes the query into the address bar by default; queries may name a patient, and URLs are kept in history.
     onEditQuery: () => undefined,

@@ -2,13 +2,14 @@
 // loads nothing from another origin and breaks none of its Content-Security-Policy, the developer
 // gets a development token for a role, and GraphiQL sends it: `{ __typename }` answers (the
 // gateway refuses any request without a token) and a query only the integration role may read
-// answers too. Without Debian's chromium the browser test skips, saying so.
+// answers too; once forgotten, requests are refused, and a pasted token is sent instead. Without
+// Debian's chromium the browser test skips, saying so.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import type { Stack } from '../../../runtime/stack.ts';
 import { CHROMIUM, launchChromium, SKIP_WITHOUT_BROWSER } from '../../support/browser.ts';
-import { startTestStack } from '../../support/stack.ts';
+import { startTestStack, tokenFor } from '../../support/stack.ts';
 
 let stack: Stack;
 let browser: Browser | undefined;
@@ -84,16 +85,40 @@ test('the explorer gets a development token and sends it on every request, offli
 
   assert.ok(sentTokens.length >= 3, `introspection and both queries reached /graphql (${sentTokens.length})`);
   assert.ok(
-    sentTokens.every((t) => t?.startsWith('Bearer ey')),
-    'every request carried the bearer token',
+    sentTokens.every((t) => t !== undefined && t === sentTokens[0] && t.startsWith('Bearer ey')),
+    'every request carried the development token',
   );
   // The token is in this tab's sessionStorage only: not in the URL, not in localStorage.
   const token = sentTokens[0]!.slice('Bearer '.length);
   assert.equal(await page.evaluate(() => sessionStorage.getItem('explorer.token')), token);
   const local = await page.evaluate(() => JSON.stringify({ ...localStorage }));
   assert.ok(!local.includes(token), 'no token in localStorage');
+  assert.ok(!local.includes('ingestionStatus'), 'queries are kept with the tab, not in localStorage');
+  assert.match(
+    await page.evaluate(() => JSON.stringify({ ...sessionStorage })),
+    /ingestionStatus/,
+    'GraphiQL keeps its tabs in sessionStorage',
+  );
   assert.ok(!page.url().includes(token.slice(0, 20)), 'no token in the URL');
+
+  assert.deepEqual(errors, [], 'no script error and no Content-Security-Policy violation so far');
+  // Without a token the same query is refused: the answers above were the token's.
+  await page.getByRole('button', { name: 'Forget the token' }).click();
+  await page.getByRole('status').filter({ hasText: 'No token' }).waitFor();
+  await runQuery(page, '{ __typename }');
+  assert.match(await response(page, 'UNAUTHENTICATED'), /"code":\s*"UNAUTHENTICATED"/);
+  // A pasted token (as `npm run token` prints) is sent the same way, with its own roles.
+  const { token: pastedToken, sub } = await tokenFor(stack, ['security']);
+  await page.getByLabel('Token').fill(pastedToken);
+  await page.getByRole('button', { name: 'Use this token' }).click();
+  await page.getByRole('status').filter({ hasText: sub }).waitFor();
+  await runQuery(page, '{ ingestionStatus { kind } }');
+  assert.match(await response(page, '"kind"'), /"kind":\s*"/);
+  assert.equal(sentTokens.at(-1), `Bearer ${pastedToken}`);
+
   assert.deepEqual(elsewhere, [], 'nothing requested from another origin');
-  assert.deepEqual(errors, [], 'no script error and no Content-Security-Policy violation');
+  // Chromium logs the refusal asked for above as an error; anything else is one.
+  const unexpected = errors.filter((e) => !/status of 401 \(Unauthorized\)/.test(e));
+  assert.deepEqual(unexpected, [], 'no script error and no Content-Security-Policy violation');
   await context.close();
 });
