@@ -176,7 +176,11 @@ export function explorerRoutes(options: ExplorerOptions): ExplorerRoutes {
       send(res, 200, FAVICON, { 'content-type': 'image/svg+xml', 'cache-control': 'public, max-age=86400' });
       return true;
     }
-    built ??= buildExplorer();
+    // Built once; a failed build is tried again on the next request rather than remembered.
+    built ??= buildExplorer().catch((error: unknown) => {
+      built = undefined;
+      throw error;
+    });
     const { assets, names } = await built;
     if (path.startsWith(ASSETS)) {
       const asset = assets.get(path.slice(ASSETS.length));

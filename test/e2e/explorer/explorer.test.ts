@@ -16,7 +16,8 @@ let browser: Browser | undefined;
 let base: string;
 
 before(async () => {
-  stack = await startTestStack();
+  // No patient is read here: the simulated population is not loaded.
+  stack = await startTestStack({ skipInitialLoad: true });
   base = stack.gateway.url.replace(/\/graphql$/, '');
   if (CHROMIUM) browser = await launchChromium();
 });
