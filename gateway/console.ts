@@ -47,7 +47,7 @@ export function contentSecurityPolicy(oidc: ConsoleOidc | null): string {
 }
 
 /** Without an icon of its own the browser asks for /favicon.ico, which the gateway does not serve. */
-const FAVICON =
+export const FAVICON =
   '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#0b5cad"/>' +
   '<path d="M4 8h8M8 4v8" stroke="#fff" stroke-width="2"/></svg>';
 

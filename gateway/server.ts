@@ -13,6 +13,7 @@ import type { IdentitySigner } from '../security/identity-token.ts';
 import type { Principal } from '../security/principal.ts';
 import type { UserTokenVerifier } from '../security/user-token.ts';
 import type { ConsoleRoutes } from './console.ts';
+import { EXPLORER_PATH, type ExplorerRoutes } from './explorer.ts';
 import { subgraphDefinitions } from './compose.ts';
 import { downloadRoute } from './downloads.ts';
 import { authenticateCaller, subgraphCallHeaders } from './identity-forwarding.ts';
@@ -42,6 +43,8 @@ export type GatewayOptions = {
   readonly metricsAccess?: MetricsAccess;
   /** The steward console (gateway/console.ts) on the same port, at /console. */
   readonly console?: ConsoleRoutes;
+  /** The GraphQL explorer (gateway/explorer.ts), development mode only, at /explorer. */
+  readonly explorer?: ExplorerRoutes;
 };
 
 /** Cohort export downloads: `/exports/...` on the gateway's port, relayed to the MPI subgraph, which holds the files. */
@@ -134,6 +137,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningHttp
       })
     : undefined;
   const consoleRoutes = options.console;
+  const explorer = options.explorer;
   return serveGraphQL({
     server,
     port: options.port,
@@ -143,7 +147,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningHttp
     readiness: options.readiness,
     operationLimits: options.operationLimits,
     metrics: { component: 'gateway', access: options.metricsAccess ?? metricsAccessFromEnv(options.production) },
-    // Export downloads (/exports/...), then the console (/console...).
-    routes: async (req, res) => ((await downloads?.(req, res)) ?? false) || ((await consoleRoutes?.(req, res)) ?? false),
+    // Export downloads (/exports/...), then the console (/console...), then the explorer (/explorer...).
+    routes: async (req, res) =>
+      ((await downloads?.(req, res)) ?? false) || ((await consoleRoutes?.(req, res)) ?? false) || ((await explorer?.(req, res)) ?? false),
+    // A browser opening /graphql in development lands in the explorer.
+    ...(explorer && !options.production ? { browserPage: EXPLORER_PATH } : {}),
   });
 }

@@ -40,6 +40,8 @@ export type ServeOptions<C extends BaseContext> = {
   readonly operationLimits?: OperationLimits;
   /** Other routes on the same port (the gateway's console): true when it answered the request. */
   readonly routes?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  /** Where a browser's GET of /graphql (one that asks for HTML) is redirected: the explorer in development. */
+  readonly browserPage?: string;
   /** Requests counted under this component in platform/metrics.ts, and /metrics served; no /metrics when absent. */
   readonly metrics?: ServerMetrics<C>;
 };
@@ -153,6 +155,13 @@ function sendError(res: ServerResponse, error: unknown): void {
   sendJson(res, status, body, headers);
 }
 
+/** A browser navigating: text/html before any JSON type (GraphQL clients ask for JSON or send no Accept). */
+const prefersHtml = (accept: string | undefined): boolean => {
+  const html = accept?.indexOf('text/html') ?? -1;
+  const json = accept?.search(/application\/(graphql-response\+)?json/) ?? -1;
+  return html >= 0 && (json < 0 || html < json);
+};
+
 function parseBody(text: string, contentType: string | undefined): unknown {
   if (text === '') return undefined;
   // Apollo Server's CSRF prevention decides about other content types; hand them over as text.
@@ -185,6 +194,11 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
     if (url.pathname !== '/graphql' && (await options.routes?.(req, res))) return;
     if (url.pathname !== '/graphql') {
       sendError(res, new ProductError('NOT_FOUND', 'not found'));
+      return;
+    }
+    if (options.browserPage && req.method === 'GET' && prefersHtml(req.headers.accept)) {
+      res.writeHead(302, { location: options.browserPage, 'content-length': '0', 'cache-control': 'no-store' });
+      res.end();
       return;
     }
     const started = performance.now();

@@ -48,8 +48,9 @@ import { identifierProtection, type IdentifierProtection } from '../security/ide
 import { proxyTrust, type ProxyTrust } from '../security/client-address.ts';
 import { identitySigner, identityVerifier } from '../security/identity-token.ts';
 import { DEFAULT_AUDIENCE, DEV_ISSUER, mintDevToken, userTokenVerifier, type TrustedIssuer } from '../security/user-token.ts';
-import type { Role } from '../security/principal.ts';
+import { ROLES, type Role } from '../security/principal.ts';
 import { consoleRoutes, type ConsoleOidc } from '../gateway/console.ts';
+import { explorerRoutes } from '../gateway/explorer.ts';
 import { auditSubgraph } from '../subgraphs/audit/subgraph.ts';
 import { clinicalSubgraph } from '../subgraphs/clinical/subgraph.ts';
 import { mpiSubgraph } from '../subgraphs/mpi/subgraph.ts';
@@ -396,6 +397,8 @@ export async function startGatewayService(c: {
       // The development sign-in exists only where the development issuer is trusted (never in production).
       ...(devIssuer ? { mintDevToken: (role: Role) => mintConsoleDevToken(devIssuer, role) } : {}),
     }),
+    // GraphiQL in development only; its tokens come from the console's development sign-in above.
+    explorer: explorerRoutes({ production: c.production, devRoles: devIssuer ? ROLES : [] }),
   });
 }
 

@@ -98,6 +98,7 @@ async function main(): Promise<void> {
       `  Prometheus metrics: ${new URL('/metrics', url).href}${production ? ' (with the METRICS_TOKEN bearer token)' : ''}; every port shows the same`,
       `  ground truth of the simulated population: ${join(dir, 'ground-truth.csv')}`,
       `  steward console: ${url.replace(/\/graphql$/, '/console')}${production ? '' : ' (development sign-in: pick a role)'}`,
+      ...(production ? [] : [`  GraphQL explorer: ${url.replace(/\/graphql$/, '/explorer')} (pick a role for a development token)`]),
       '',
       ...(production
         ? ['Production mode: tokens come from the identity providers of config/issuers.json (the development issuer is not trusted).']

@@ -183,8 +183,10 @@ test('production: no landing page at the gateway or the subgraph; development ha
     assert.doesNotMatch(res.headers.get('content-type') ?? '', /text\/html/, door.name);
     assert.doesNotMatch(text, /<html|<!DOCTYPE/i, door.name);
   }
+  // The gateway's is its own explorer (gateway/explorer.ts), which a browser's GET of /graphql is sent to.
   const res = await fetch(devGateway.url, { headers: { accept: 'text/html', ...(await devGateway.headers()) } });
   assert.match(res.headers.get('content-type') ?? '', /text\/html/);
+  assert.equal(new URL(res.url).pathname, '/explorer');
   await res.arrayBuffer();
 });
 
