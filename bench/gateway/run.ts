@@ -9,7 +9,7 @@
 // and storage; each target runs in its own child. At the end the full target's audit trail is
 // verified (`audit:verify`) and counted against the requests answered.
 import { execFile, fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -331,6 +331,15 @@ async function verifyTrail(
   });
 }
 
+/** Whether a process has a shared library whose path contains `name` mapped; undefined where /proc is absent. */
+function mapsLibrary(pid: number, name: string): boolean | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/maps`, 'utf8').includes(name);
+  } catch {
+    return undefined;
+  }
+}
+
 type Summaries = Record<GatewayKind, Record<number, TargetSummary>>;
 
 const perLoad = (summaries: Summaries, kind: GatewayKind, connections: number): TargetSummary | undefined => summaries[kind]?.[connections];
@@ -418,6 +427,13 @@ async function main(): Promise<number> {
   log(
     `  verified: every patient of the rotation answers HTTP 200, no errors, observations from both sources, the same data (key order aside) through ${TARGETS.join(', ')}`,
   );
+
+  // The peer must be the Rust planner, not Hive Gateway's JavaScript one: its native module is mapped once it planned.
+  for (const kind of TARGETS.filter((k) => k.startsWith('hive-rust'))) {
+    const rust = mapsLibrary(targets[kind].child.proc.pid!, 'hive_router_query_planner');
+    if (rust === false) throw new Error(`${kind}: the Rust query planner (hive_router_query_planner.*.node) is not loaded`);
+    if (rust) log(`  ${kind}: Rust query planner loaded (hive_router_query_planner native module mapped)`);
+  }
 
   if (CONFIG.warmupSeconds > 0) {
     const connections = Math.max(...LOADS);
@@ -536,7 +552,12 @@ async function main(): Promise<number> {
       .join(', ')})`,
   );
   for (const line of auditCheck.lines) log(`  ${line}`);
-  log(`  ${verified.how}: ${verified.ok ? '' : 'FAILED: '}${verified.report.split('\n').join(' / ')}`);
+  log(
+    `  ${verified.how}: ${verified.ok ? '' : 'FAILED: '}${verified.report
+      .split('\n')
+      .map((l) => l.trim())
+      .join(' / ')}`,
+  );
 
   const ratioAt = (kind: GatewayKind, connections: number) => {
     const a = perLoad(summaries, 'full', connections);
