@@ -528,6 +528,12 @@ async function main(): Promise<number> {
         }),
       ),
     );
+    const perRound = (peer: GatewayKind) =>
+      TARGETS.includes(peer)
+        ? `full/${peer} ${rounds.full[connections]!.map((f, i) => `x${ratio(f.requestsPerSecond, rounds[peer][connections]![i]!.requestsPerSecond).toFixed(2)}`).join(' ')}`
+        : undefined;
+    const lines = (['stock', 'hive-rust', 'floor'] as const).map(perRound).filter(Boolean);
+    if (lines.length) log(`req/s per round: ${lines.join('; ')}`);
   }
   log('');
   log(
