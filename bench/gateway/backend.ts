@@ -21,7 +21,11 @@ import { mpiSubgraph } from '../../subgraphs/mpi/subgraph.ts';
 import { auditCollector } from '../../orchestration/audit/collector.ts';
 import { buildSubgraph, startSubgraph, type SubgraphDefinition } from '../../subgraphs/shared/subgraph-server.ts';
 import { vendorAdapterSubgraph } from '../../subgraphs/vendor-adapter/subgraph.ts';
-import { maxRssKb, send, stopOnRequest, type MicroCost } from './protocol.ts';
+import { AUDIT_CHECKPOINT_ALG, AUDIT_CHECKPOINT_KEY } from '../../orchestration/audit/checkpoint.ts';
+import { DEFAULT_RETENTION_YEARS } from '../../orchestration/audit/retention.ts';
+import { formatReport, verifyAuditLog } from '../../orchestration/audit/verify.ts';
+import type { Database } from '../../platform/db.ts';
+import { BENCH_CLINICIAN, maxRssKb, send, stopOnRequest, type AuditSummary, type MicroCost } from './protocol.ts';
 
 const SIMULATORS = { seed: 42, size: 1000 } as const;
 const CACHE_TTL_SECONDS = 300;
@@ -128,6 +132,54 @@ async function measureMiddleware(defs: readonly MiddlewareCase[]): Promise<Micro
   return costs;
 }
 
+/**
+ * The full target's audit rows (the bench clinician's): counts, and for the rows after `sinceSeq`
+ * which patients each request's rows name. With `verify`, the hash chain is verified here too (the
+ * only way for PGlite, which no other process can open).
+ */
+async function auditSummary(stack: Stack, sinceSeq: number, verify: boolean): Promise<AuditSummary> {
+  const db: Database = stack.db;
+  const totals = await db.query<{ rows: number; requests: number; disclosures: number; last_seq: string | null }>(
+    `SELECT count(*)::int AS rows, count(DISTINCT request_id)::int AS requests,
+            count(DISTINCT (request_id, subgraph, patient_ref))::int AS disclosures, max(seq)::text AS last_seq
+       FROM audit_event WHERE actor_sub = $1`,
+    [BENCH_CLINICIAN],
+  );
+  const bySubgraph = await db.query<{ subgraph: string; n: number }>(
+    'SELECT subgraph, count(*)::int AS n FROM audit_event WHERE actor_sub = $1 GROUP BY subgraph ORDER BY subgraph',
+    [BENCH_CLINICIAN],
+  );
+  const since = await db.query<{ request_id: string; patients: string[] }>(
+    `SELECT request_id, array_agg(DISTINCT patient_ref) AS patients
+       FROM audit_event WHERE actor_sub = $1 AND seq > $2 AND patient_ref LIKE 'Patient/%' GROUP BY request_id`,
+    [BENCH_CLINICIAN, sinceSeq],
+  );
+  // Requests after sinceSeq whose rows name no patient at all still count, with no patients.
+  const anyRow = await db.query<{ request_id: string }>('SELECT DISTINCT request_id FROM audit_event WHERE actor_sub = $1 AND seq > $2', [
+    BENCH_CLINICIAN,
+    sinceSeq,
+  ]);
+  const patientsOfRequestsSince: Record<string, string[]> = Object.fromEntries(anyRow.rows.map((r) => [r.request_id, []]));
+  for (const r of since.rows) patientsOfRequestsSince[r.request_id] = r.patients;
+  const t = totals.rows[0]!;
+  let verified: AuditSummary['verified'];
+  if (verify) {
+    const checkpointKey = await loadKeyPair(stack.keys, AUDIT_CHECKPOINT_KEY, AUDIT_CHECKPOINT_ALG);
+    const report = await verifyAuditLog(db, { publicKeys: [checkpointKey.publicJwk], retentionYears: DEFAULT_RETENTION_YEARS });
+    verified = { ok: report.ok, report: formatReport(report) };
+  }
+  return {
+    type: 'audit',
+    rows: t.rows,
+    requests: t.requests,
+    disclosures: t.disclosures,
+    rowsBySubgraph: Object.fromEntries(bySubgraph.rows.map((r) => [r.subgraph, r.n])),
+    patientsOfRequestsSince,
+    lastSeq: Number(t.last_seq ?? 0),
+    ...(verified ? { verified } : {}),
+  };
+}
+
 const OBSERVATION_FIELDS = 'observations { code { coding { system code display } } effective valueQuantity { value unit } }';
 
 async function main(): Promise<void> {
@@ -153,11 +205,11 @@ async function main(): Promise<void> {
     const stack = await starting.catch(() => undefined);
     await stack?.close();
   };
-  stopOnRequest(stop, async () => {
-    const stack = await starting;
-    const { rows } = await stack.db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_event WHERE subgraph <> 'bench-micro'");
-    return { type: 'stats', maxRssKb: maxRssKb(), auditRows: rows[0]?.n ?? 0 };
-  });
+  stopOnRequest(
+    stop,
+    async () => ({ type: 'stats', maxRssKb: maxRssKb() }),
+    async (sinceSeq, verify) => auditSummary(await starting, sinceSeq, verify),
+  );
   const stack = await starting;
   try {
     // The unguarded twins: same definitions, same database, same cache, same EHRs (own SMART clients).
@@ -173,7 +225,8 @@ async function main(): Promise<void> {
     }
 
     // Golden patients linked to a record of every adapter (both EHRs), confirmed through the MPI store.
-    const adapterOfSource = Object.fromEntries(stack.connections.map((c) => [c.id, c.adapter]));
+    // The simulated EHRs only: a feed connection (HL7 v2) gets no messages in the benchmark, so no records.
+    const adapterOfSource = Object.fromEntries(fhirConnections(stack.connections).map((c) => [c.id, c.adapter]));
     const { rows } = await stack.db.query<{ golden_id: string }>(
       'SELECT golden_id FROM source_record GROUP BY golden_id HAVING count(DISTINCT source) >= 2 ORDER BY golden_id',
     );
@@ -182,7 +235,7 @@ async function main(): Promise<void> {
       rows.map((r) => r.golden_id),
     );
     const goldenCandidates = [...links]
-      .filter(([, ls]) => new Set(ls.map((l) => adapterOfSource[l.source])).size === adapters.length)
+      .filter(([, ls]) => new Set(ls.map((l) => adapterOfSource[l.source])).size === new Set(Object.values(adapterOfSource)).size)
       .map(([id]) => id);
     const total = await stack.db.query<{ n: number }>('SELECT count(*)::int AS n FROM golden_patient');
 
@@ -215,6 +268,8 @@ async function main(): Promise<void> {
       unguarded: Object.fromEntries(Object.entries(unguarded).map(([name, s]) => [name, s.url])),
       goldenCandidates,
       adapterOfSource,
+      subgraphOfRecordType: Object.fromEntries(adapters.map((a) => [a.recordType, a.name])),
+      dbSchema: stack.db.schema,
       storage: stack.db.kind,
       cache: process.env.REDIS_URL ? 'redis' : 'in-process',
       population: { ...SIMULATORS, goldenPatients: total.rows[0]?.n ?? 0, linkedToAllAdapters: goldenCandidates.length },

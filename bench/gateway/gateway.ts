@@ -1,14 +1,24 @@
-// Gateway child of the benchmark, one process per gateway so each one's CPU and peak RSS are its
+// Gateway child of the benchmark, one process per target so each one's CPU and peak RSS are its
 // own. `full` is the product's gateway exactly as deployed (startGatewayService: JWT
 // verification, a signed identity per subgraph call, timeouts); `stock` is a plain
-// @apollo/gateway in a plain Apollo Server with its standalone HTTP server, nothing added.
+// @apollo/gateway in a plain Apollo Server with its standalone HTTP server, nothing added;
+// `hive-rust` is Hive Gateway with the Rust query planner (@graphql-hive/router-runtime), nothing
+// added but the subgraph URLs, with in-flight request de-duplication off (`hive-rust-dedup`: on,
+// its default); `floor` is no gateway at all (floor.ts).
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
+import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
+import { unifiedGraphHandler } from '@graphql-hive/router-runtime';
+import httpTransport from '@graphql-mesh/transport-http';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { readCommittedSupergraph } from '../../gateway/compose.ts';
+import { useSubgraphUrls } from '../../gateway/hive/server.ts';
 import { startGatewayService } from '../../runtime/components.ts';
-import { maxRssKb, send, stopOnRequest, type GatewayConfig } from './protocol.ts';
+import { startFloor } from './floor.ts';
+import { GATEWAY_KINDS, maxRssKb, send, stopOnRequest, type GatewayConfig } from './protocol.ts';
 
 async function startFull(config: GatewayConfig): Promise<{ url: string; close(): Promise<void> }> {
   return startGatewayService({
@@ -31,11 +41,47 @@ async function startStock(config: GatewayConfig): Promise<{ url: string; close()
   return { url, close: () => server.stop() };
 }
 
+async function startHive(config: GatewayConfig, deduplicate: boolean): Promise<{ url: string; close(): Promise<void> }> {
+  const runtime = createGatewayRuntime({
+    supergraph: readCommittedSupergraph(),
+    unifiedGraphHandler,
+    transports: { http: httpTransport },
+    transportEntries: { '*.http': { options: { deduplicateInflightRequests: deduplicate } } },
+    graphqlEndpoint: '/graphql',
+    graphiql: false,
+    landingPage: false,
+    logging: 'warn',
+    plugins: () => [useSubgraphUrls(config.subgraphUrls)],
+  });
+  const server = createServer({ keepAliveTimeout: 65_000 }, runtime);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/graphql`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await runtime.dispose();
+    },
+  };
+}
+
+const START = {
+  full: startFull,
+  stock: startStock,
+  'hive-rust': (c: GatewayConfig) => startHive(c, false),
+  'hive-rust-dedup': (c: GatewayConfig) => startHive(c, true),
+  floor: (c: GatewayConfig) => startFloor(c.subgraphUrls, c.subgraphOfRecordType),
+} as const satisfies Record<GatewayConfig['kind'], (c: GatewayConfig) => Promise<{ url: string; close(): Promise<void> }>>;
+
 async function main(): Promise<void> {
   const started = performance.now();
   const config = JSON.parse(process.argv[2] ?? '{}') as GatewayConfig;
-  if (config.kind !== 'full' && config.kind !== 'stock') throw new Error('usage: gateway.ts <GatewayConfig JSON>');
-  const running = await (config.kind === 'full' ? startFull(config) : startStock(config));
+  if (!GATEWAY_KINDS.includes(config.kind)) throw new Error('usage: gateway.ts <GatewayConfig JSON>');
+  const running = await START[config.kind](config);
   stopOnRequest(
     () => running.close(),
     async () => ({ type: 'stats', maxRssKb: maxRssKb() }),

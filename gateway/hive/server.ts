@@ -45,8 +45,8 @@ const productLogger = new Logger({
   ],
 });
 
-/** Sends each subgraph's calls to its configured URL (compose service names, ephemeral test ports). */
-function useSubgraphUrls(urls: Readonly<Record<string, string>>): GatewayPlugin {
+/** Sends each subgraph's calls to its configured URL (compose service names, ephemeral test ports, the benchmark). */
+export function useSubgraphUrls(urls: Readonly<Record<string, string>>): GatewayPlugin {
   return {
     onFetch({ executionRequest, setURL }) {
       const url = executionRequest?.subgraphName ? urls[executionRequest.subgraphName] : undefined;
