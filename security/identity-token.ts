@@ -21,9 +21,24 @@ export type SubgraphRequest = {
   readonly variables?: Readonly<Record<string, unknown>> | null;
 };
 
-export type IdentitySigner = (principal: Principal, audience: string, request: SubgraphRequest) => Promise<string>;
+/** What else a gateway identity may carry besides the caller and the request. */
+export type IdentityOptions = {
+  /**
+   * A fresh random nonce when the gateway itself appends this call's audit rows (the subgraph hands them
+   * back under this nonce instead of committing them: orchestration/audit/handoff.ts); absent, the
+   * subgraph audits itself.
+   */
+  readonly auditHandoff?: string;
+};
+
+export type IdentitySigner = (principal: Principal, audience: string, request: SubgraphRequest, options?: IdentityOptions) => Promise<string>;
 /** The principal a gateway identity names (its requestId from the token) and the request it was signed for. */
-export type VerifiedIdentity = { readonly principal: Principal; readonly requestHash: string };
+export type VerifiedIdentity = {
+  readonly principal: Principal;
+  readonly requestHash: string;
+  /** The audit hand-off nonce the gateway signed, or null: the subgraph then writes its own audit rows. */
+  readonly auditHandoff: string | null;
+};
 export type IdentityVerifier = (token: string) => Promise<VerifiedIdentity>;
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
@@ -47,7 +62,7 @@ export const httpRouteRequest = (method: string, path: string): SubgraphRequest 
 
 /** Signs the caller's identity for one subgraph request: never cached, never reused. */
 export function identitySigner(key: { privateKey: CryptoKey; kid: string; alg: string }): IdentitySigner {
-  return (p, audience, request) => {
+  return (p, audience, request, options) => {
     const now = Math.floor(Date.now() / 1000);
     return new SignJWT({
       roles: p.roles,
@@ -59,6 +74,7 @@ export function identitySigner(key: { privateKey: CryptoKey; kid: string; alg: s
       ip: p.clientIp,
       rid: p.requestId,
       req: subgraphRequestHash(request),
+      ...(options?.auditHandoff ? { aho: options.auditHandoff } : {}),
     })
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'gateway-identity+jwt' })
       .setIssuer(GATEWAY_ISSUER)
@@ -112,6 +128,7 @@ export function identityVerifier(publicJwks: readonly JWK[], audience: string): 
         requestId,
       },
       requestHash,
+      auditHandoff: str(payload.aho),
     };
   };
 }
