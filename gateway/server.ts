@@ -26,6 +26,7 @@ import type { ConsoleRoutes } from './console.ts';
 import { subgraphDefinitions } from './compose.ts';
 import { downloadRoute } from './downloads.ts';
 import { auditHandoffPlugin, auditUnavailable } from './audit-handoff.ts';
+import { subgraphFetcher } from './subgraph-client.ts';
 import { authenticateCaller, subgraphCallHeaders } from './identity-forwarding.ts';
 import { withEntityErrorPaths } from './entity-error-paths.ts';
 import { planCostCheck, subgraphCallFailure, subgraphRefusal, subgraphSchemas } from './subgraph-limits.ts';
@@ -76,11 +77,8 @@ class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContex
   /** The hand-off nonce of each call in flight (willSendRequest and process see the same request object). */
   readonly #nonces = new WeakMap<object, string>();
   constructor(url: string, subgraph: string, sign: IdentitySigner, timeoutMs: number) {
-    super({
-      url,
-      // Node's fetch keeps connections to subgraphs alive; the signal bounds every call.
-      fetcher: ((input: string, init?: RequestInit) => fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) })) as never,
-    });
+    // Kept-alive connections to the subgraph over node:http; the timeout bounds every call (gateway/subgraph-client.ts).
+    super({ url, fetcher: subgraphFetcher(url, timeoutMs) as never });
     this.#subgraph = subgraph;
     this.#sign = sign;
   }
