@@ -65,13 +65,22 @@ const log = logger('subgraph');
 type Resolve = (...a: unknown[]) => unknown;
 type Info = { parentType: { name: string }; fieldName: string };
 
-/** Records every field of a patient-data type that resolved successfully, with the rule that allowed it. */
+const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as { then?: unknown } | null)?.then === 'function';
+
+/**
+ * Records every field of a patient-data type that resolved successfully, with the rule that allowed it.
+ * A field whose resolver answers synchronously stays synchronous: wrapping it in a promise would make
+ * graphql-js complete every scalar of every patient asynchronously.
+ */
 function auditMiddleware(subjects: AuditSubjects, ruleOf: (type: string, field: string) => string) {
-  const record = async (resolve: Resolve, parent: unknown, args: unknown, ctx: SubgraphContext, info: Info) => {
-    const value = await resolve(parent, args, ctx, info);
-    if (!(value instanceof Error))
-      ctx.audit.returned(info.parentType.name, info.fieldName, parent, ruleOf(info.parentType.name, info.fieldName));
-    return value;
+  const record = (resolve: Resolve, parent: unknown, args: unknown, ctx: SubgraphContext, info: Info): unknown => {
+    const note = (value: unknown): unknown => {
+      if (!(value instanceof Error))
+        ctx.audit.returned(info.parentType.name, info.fieldName, parent, ruleOf(info.parentType.name, info.fieldName));
+      return value;
+    };
+    const value = resolve(parent, args, ctx, info);
+    return isThenable(value) ? value.then(note) : note(value);
   };
   return Object.fromEntries(Object.keys(subjects).map((type) => [type, record]));
 }
@@ -171,7 +180,10 @@ function auditPlugin(db: Database, subgraph: string): ApolloServerPlugin<Subgrap
           const nonce = contextValue.auditHandoff;
           if (nonce && response.body.kind === 'single') {
             const result = response.body.singleResult;
-            result.extensions = { ...result.extensions, [AUDIT_HANDOFF_EXTENSION]: handoffEnvelope(nonce, auditRows(ctx, accesses, denials)) };
+            result.extensions = {
+              ...result.extensions,
+              [AUDIT_HANDOFF_EXTENSION]: handoffEnvelope(nonce, auditRows(ctx, accesses, denials)),
+            };
             return;
           }
           try {
