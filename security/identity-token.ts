@@ -6,7 +6,7 @@
 // unique `jti` is remembered by the subgraph until it expires, so it is accepted once.
 import { SignJWT, jwtVerify, createLocalJWKSet, type JWK, type CryptoKey } from 'jose';
 import { LRUCache } from 'lru-cache';
-import { createHash, KeyObject, randomUUID, sign as cryptoSign } from 'node:crypto';
+import { createHash, createPrivateKey, KeyObject, randomUUID, sign as cryptoSign } from 'node:crypto';
 import { isPurposeOfUse, isRole, type Principal } from './principal.ts';
 
 export const GATEWAY_ISSUER = 'urn:patient-gateway:gateway';
@@ -94,10 +94,18 @@ const base64url = (text: string): string => Buffer.from(text).toString('base64ur
  * signs with node:crypto directly (a compact JWS, verified by jose like any other): jose's WebCrypto
  * path costs several times the signature itself, on every subgraph call.
  */
-export function identitySigner(key: { privateKey: CryptoKey; kid: string; alg: string }): IdentitySigner {
+export function identitySigner(key: { privateKey: CryptoKey; kid: string; alg: string; privateJwk?: JWK }): IdentitySigner {
   const header = { alg: key.alg, kid: key.kid, typ: 'gateway-identity+jwt' };
-  if (key.alg === 'EdDSA' && key.privateKey.algorithm.name === 'Ed25519') {
-    const privateKey = KeyObject.from(key.privateKey);
+  const ed25519 = key.alg === 'EdDSA' && key.privateKey.algorithm.name === 'Ed25519';
+  // From the key file's JWK when there is one (imported keys are not extractable), else from an extractable key.
+  const privateKey = !ed25519
+    ? undefined
+    : key.privateJwk?.crv === 'Ed25519'
+      ? createPrivateKey({ key: key.privateJwk as never, format: 'jwk' })
+      : key.privateKey.extractable
+        ? KeyObject.from(key.privateKey)
+        : undefined;
+  if (privateKey) {
     const encodedHeader = base64url(JSON.stringify(header));
     return async (p, audience, request, options) => {
       const input = `${encodedHeader}.${base64url(JSON.stringify(identityClaims(p, audience, request, options, Math.floor(Date.now() / 1000))))}`;
