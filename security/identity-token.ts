@@ -6,7 +6,15 @@
 // unique `jti` is remembered by the subgraph until it expires, so it is accepted once.
 import { SignJWT, jwtVerify, createLocalJWKSet, type JWK, type CryptoKey } from 'jose';
 import { LRUCache } from 'lru-cache';
-import { createHash, createPrivateKey, KeyObject, randomUUID, sign as cryptoSign } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  KeyObject,
+  randomUUID,
+  sign as cryptoSign,
+  verify as cryptoVerify,
+} from 'node:crypto';
 import { isPurposeOfUse, isRole, type Principal } from './principal.ts';
 
 export const GATEWAY_ISSUER = 'urn:patient-gateway:gateway';
@@ -124,20 +132,84 @@ export function identitySigner(key: { privateKey: CryptoKey; kid: string; alg: s
  */
 const MAX_REMEMBERED = 200_000;
 
-/** Verifies against the gateway's public keys (several during a key rotation) for one subgraph. */
-export function identityVerifier(publicJwks: readonly JWK[], audience: string): IdentityVerifier {
+const REQUIRED_CLAIMS = ['jti', 'exp', 'iat', 'rid', 'req'] as const;
+const COMPACT_PART = /^[A-Za-z0-9_-]+$/;
+
+type Claims = Record<string, unknown> & { exp?: number; sub?: string };
+
+const jsonObject = (part: string): Record<string, unknown> => {
+  const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not a JSON object');
+  return value as Record<string, unknown>;
+};
+
+/**
+ * An identity's claims, checked as jose's jwtVerify checks them with the options below, for Ed25519 keys
+ * with node:crypto: a compact JWS with exactly three base64url parts; a protected header with alg EdDSA,
+ * typ gateway-identity+jwt, a kid, no crit or b64; a valid signature by the key of that kid; issuer,
+ * audience, required claims, exp, nbf and iat (not in the future, not older than the lifetime) within
+ * the clock tolerance. Throws otherwise.
+ */
+function verifyEd25519Identity(token: string, keys: ReadonlyMap<string, KeyObject>, audience: string): Claims {
+  const parts = token.split('.');
+  if (parts.length !== 3 || !parts.every((part) => COMPACT_PART.test(part))) throw new Error('not a compact JWS');
+  const [encodedHeader, encodedPayload, signature] = parts as [string, string, string];
+  const header = jsonObject(encodedHeader);
+  if (header.alg !== 'EdDSA') throw new Error('unexpected alg');
+  if (typeof header.typ !== 'string' || header.typ.toLowerCase() !== 'gateway-identity+jwt') throw new Error('unexpected typ');
+  if ('crit' in header || 'b64' in header) throw new Error('unsupported header parameter');
+  const key = typeof header.kid === 'string' ? keys.get(header.kid) : undefined;
+  if (!key) throw new Error('no key for this kid');
+  if (!cryptoVerify(null, Buffer.from(`${encodedHeader}.${encodedPayload}`), key, Buffer.from(signature, 'base64url')))
+    throw new Error('signature verification failed');
+  const payload = jsonObject(encodedPayload) as Claims;
+  const now = Math.floor(Date.now() / 1000);
+  const tolerance = CLOCK_TOLERANCE_SECONDS;
+  for (const claim of REQUIRED_CLAIMS) if (!(claim in payload)) throw new Error(`missing ${claim}`);
+  if (payload.iss !== GATEWAY_ISSUER) throw new Error('unexpected iss');
+  const aud = payload.aud;
+  if (!(aud === audience || (Array.isArray(aud) && aud.includes(audience)))) throw new Error('unexpected aud');
+  const { exp, iat, nbf } = payload;
+  if (typeof exp !== 'number' || typeof iat !== 'number' || (nbf !== undefined && typeof nbf !== 'number'))
+    throw new Error('invalid time claims');
+  if (exp <= now - tolerance) throw new Error('expired');
+  if (typeof nbf === 'number' && nbf > now + tolerance) throw new Error('not yet valid');
+  const age = now - iat;
+  if (age < -tolerance || age - tolerance > IDENTITY_LIFETIME_SECONDS) throw new Error('iat out of range');
+  return payload;
+}
+
+/** jose's check, for keys other than Ed25519 (none the product generates). */
+function joseVerifier(publicJwks: readonly JWK[], audience: string): (token: string) => Promise<Claims> {
   const keys = createLocalJWKSet({ keys: [...publicJwks] });
+  return async (token) =>
+    (
+      await jwtVerify(token, keys, {
+        issuer: GATEWAY_ISSUER,
+        audience,
+        algorithms: ['EdDSA'],
+        typ: 'gateway-identity+jwt',
+        requiredClaims: [...REQUIRED_CLAIMS],
+        maxTokenAge: `${IDENTITY_LIFETIME_SECONDS}s`,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      })
+    ).payload as Claims;
+}
+
+/**
+ * Verifies against the gateway's public keys (several during a key rotation) for one subgraph. Ed25519
+ * keys (the product's) are checked with node:crypto: jose's WebCrypto path cost several times the
+ * signature check on every subgraph call (BENCHMARKS.md, "Issue 17: speed steps").
+ */
+export function identityVerifier(publicJwks: readonly JWK[], audience: string): IdentityVerifier {
+  const ed25519 = publicJwks.every(
+    (k) => k.kty === 'OKP' && k.crv === 'Ed25519' && typeof k.kid === 'string' && (k.alg ?? 'EdDSA') === 'EdDSA',
+  );
+  const keys = new Map(ed25519 ? publicJwks.map((k) => [k.kid!, createPublicKey({ key: k as never, format: 'jwk' })]) : []);
+  const claimsOf = ed25519 ? async (token: string) => verifyEd25519Identity(token, keys, audience) : joseVerifier(publicJwks, audience);
   const accepted = new LRUCache<string, true>({ max: MAX_REMEMBERED, ttlAutopurge: false });
   return async (token) => {
-    const { payload } = await jwtVerify(token, keys, {
-      issuer: GATEWAY_ISSUER,
-      audience,
-      algorithms: ['EdDSA'],
-      typ: 'gateway-identity+jwt',
-      requiredClaims: ['jti', 'exp', 'iat', 'rid', 'req'],
-      maxTokenAge: `${IDENTITY_LIFETIME_SECONDS}s`,
-      clockTolerance: CLOCK_TOLERANCE_SECONDS,
-    });
+    const payload = await claimsOf(token);
     const jti = str(payload.jti);
     const requestId = str(payload.rid);
     const requestHash = str(payload.req);
