@@ -5,14 +5,6 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLError } from 'graphql';
 import type { IncomingMessage } from 'node:http';
-import {
-  acceptHandedOffRows,
-  AUDIT_HANDOFF_EXTENSION,
-  handoffCollector,
-  newHandoffNonce,
-  type HandoffCollector,
-} from '../orchestration/audit/handoff.ts';
-import type { Queryable } from '../platform/db.ts';
 import { logger } from '../platform/log.ts';
 import { hardenedPlugins, hardenedServerOptions, serveGraphQL, type RunningHttpServer } from '../platform/graphql-http.ts';
 import { errorCodeLabel, metrics, metricsAccessFromEnv, type MetricsAccess } from '../platform/metrics.ts';
@@ -25,7 +17,7 @@ import type { UserTokenVerifier } from '../security/user-token.ts';
 import type { ConsoleRoutes } from './console.ts';
 import { subgraphDefinitions } from './compose.ts';
 import { downloadRoute } from './downloads.ts';
-import { auditHandoffPlugin, auditUnavailable } from './audit-handoff.ts';
+import { auditHandoffPlugin, auditUnavailable, handoffCollector, type AuditHandoffSink, type HandoffCollector } from './audit-handoff.ts';
 import { subgraphFetcher } from './subgraph-client.ts';
 import { authenticateCaller, subgraphCallHeaders } from './identity-forwarding.ts';
 import { withEntityErrorPaths } from './entity-error-paths.ts';
@@ -33,7 +25,7 @@ import { planCostCheck, subgraphCallFailure, subgraphRefusal, subgraphSchemas } 
 
 export type GatewayContext = {
   readonly principal: Principal;
-  /** The audit rows the subgraph calls of this request handed over, when the gateway appends them (auditDb). */
+  /** The audit rows the subgraph calls of this request handed over, when the gateway appends them (auditHandoff). */
   readonly audit?: HandoffCollector;
 };
 
@@ -59,11 +51,11 @@ export type GatewayOptions = {
   /** The steward console (gateway/console.ts) on the same port, at /console. */
   readonly console?: ConsoleRoutes;
   /**
-   * The audit log's database: the subgraphs then hand their rows to the gateway, which appends all rows of a
-   * client request in one commit before answering (orchestration/audit/handoff.ts). Absent, each subgraph
+   * The audit log, for the hand-off: the subgraphs then hand their rows to the gateway, which appends all rows
+   * of a client request in one commit before answering (orchestration/audit/handoff.ts). Absent, each subgraph
    * commits its own rows before it answers.
    */
-  readonly auditDb?: Queryable;
+  readonly auditHandoff?: AuditHandoffSink;
 };
 
 const log = logger('gateway');
@@ -74,13 +66,15 @@ export const DOWNLOADS = { prefix: '/exports/', subgraph: 'mpi' } as const;
 class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   readonly #subgraph: string;
   readonly #sign: IdentitySigner;
+  readonly #audit: AuditHandoffSink | undefined;
   /** The hand-off nonce of each call in flight (willSendRequest and process see the same request object). */
   readonly #nonces = new WeakMap<object, string>();
-  constructor(url: string, subgraph: string, sign: IdentitySigner, timeoutMs: number) {
+  constructor(url: string, subgraph: string, sign: IdentitySigner, timeoutMs: number, audit: AuditHandoffSink | undefined) {
     // Kept-alive connections to the subgraph over node:http; the timeout bounds every call (gateway/subgraph-client.ts).
     super({ url, fetcher: subgraphFetcher(url, timeoutMs) as never });
     this.#subgraph = subgraph;
     this.#sign = sign;
+    this.#audit = audit;
   }
   override async willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {
     const { request, context } = options;
@@ -89,7 +83,7 @@ class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContex
     if (!principal) throw new Error('no authenticated principal for a subgraph call');
     const incoming = 'incomingRequestContext' in options ? options.incomingRequestContext : undefined;
     const audit = (context as Partial<GatewayContext>).audit;
-    const nonce = audit ? newHandoffNonce() : undefined;
+    const nonce = audit && this.#audit ? this.#audit.nonce() : undefined;
     if (nonce) this.#nonces.set(request, nonce);
     // A fresh identity per call, bound to this document and these variables (gateway/identity-forwarding.ts).
     const headers = await subgraphCallHeaders(
@@ -129,26 +123,24 @@ class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContex
   ): R {
     const nonce = this.#nonces.get(options.request);
     const context = options.context as Partial<GatewayContext>;
-    if (!nonce || !context.audit || !context.principal) return response;
+    if (!nonce || !this.#audit || !context.audit || !context.principal) return response;
     this.#nonces.delete(options.request);
-    const { [AUDIT_HANDOFF_EXTENSION]: handed, ...extensions } = response.extensions ?? {};
     // An answer without data (a refusal) discloses nothing: it passes with its own error even without rows.
-    if (handed === undefined && (response.data === undefined || response.data === null)) return response;
+    if (!this.#audit.carries(response.extensions) && (response.data === undefined || response.data === null)) return response;
     try {
-      context.audit.add(
-        acceptHandedOffRows(response.extensions, {
-          nonce,
-          subgraph: this.#subgraph,
-          requestId: context.principal.requestId,
-          actorSub: context.principal.sub,
-        }),
-      );
+      const { rows, extensions } = this.#audit.take(response.extensions, {
+        nonce,
+        subgraph: this.#subgraph,
+        requestId: context.principal.requestId,
+        actorSub: context.principal.sub,
+      });
+      context.audit.add(rows);
+      return { ...response, extensions };
     } catch (error) {
       log.error('audit_handoff_refused', { subgraph: this.#subgraph, reason: (error as Error).message });
       const product = auditUnavailable();
       throw new GraphQLError(product.message, { originalError: product });
     }
-    return { ...response, extensions };
   }
   /** A subgraph's refusal reaches the client with its code and bound, not as an internal error. */
   override async errorFromResponse(response: Parameters<RemoteGraphQLDataSource['errorFromResponse']>[0]) {
@@ -172,12 +164,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningHttp
           name,
           options.signIdentity,
           options.subgraphTimeoutMs ?? 10_000,
+          options.auditHandoff,
         ),
       ),
   });
   const plugins: ApolloServerPlugin<GatewayContext>[] = [
     ...hardenedPlugins<GatewayContext>(options.production, options.operationLimits),
-    ...(options.auditDb ? [auditHandoffPlugin<GatewayContext>(options.auditDb)] : []),
+    ...(options.auditHandoff ? [auditHandoffPlugin<GatewayContext>(options.auditHandoff)] : []),
   ];
   const server = new ApolloServer<GatewayContext>({
     gateway,
@@ -189,7 +182,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningHttp
   // A refusal is UNAUTHENTICATED (HTTP 401) from the verifier.
   const authenticate = async (req: IncomingMessage): Promise<GatewayContext> => ({
     principal: await authenticateCaller(options.verifyUserToken, options.proxyTrust ?? null, req),
-    ...(options.auditDb ? { audit: handoffCollector() } : {}),
+    ...(options.auditHandoff ? { audit: handoffCollector() } : {}),
   });
   const downloadsUrl = options.subgraphUrls[DOWNLOADS.subgraph];
   const downloads = downloadsUrl

@@ -28,6 +28,7 @@ import type { FhirConnection } from '../protocol/fhir/client.ts';
 import { AUDIT_MIGRATIONS } from '../orchestration/audit/audit-log.ts';
 import { auditRoleRisks } from '../orchestration/audit/grants.ts';
 import { startAuditCheckpoints, type CheckpointSchedule, type CheckpointScheduler } from '../orchestration/audit/checkpoint.ts';
+import { handoffSink } from '../orchestration/audit/handoff.ts';
 import { CLINICAL_STORE_MIGRATIONS } from '../orchestration/clinical-store/store.ts';
 import { connectionIngest } from '../orchestration/clinical-store/connection-ingest.ts';
 import { INGEST_MIGRATIONS } from '../orchestration/ingest/migrations.ts';
@@ -395,7 +396,7 @@ export async function startGatewayService(c: {
       optional: name !== 'mpi' && name !== 'audit',
     })),
     ...(c.metricsAccess ? { metricsAccess: c.metricsAccess } : {}),
-    ...(c.auditDb ? { auditDb: c.auditDb } : {}),
+    ...(c.auditDb ? { auditHandoff: handoffSink(c.auditDb) } : {}),
     console: await consoleRoutes({
       production: c.production,
       oidc,

@@ -7,11 +7,13 @@
 // against what it knows of the call (this subgraph, this request id, this caller, this nonce),
 // refuses the call's data when the rows are missing or do not match, strips them from what it
 // relays, and appends all rows of the client request in one audit_append() before its response
-// leaves; if that fails, the client gets AUDIT_UNAVAILABLE and no data. A subgraph reached any
+// leaves (gateway/audit-handoff.ts, given handoffSink() by runtime/); if that fails, the client gets
+// AUDIT_UNAVAILABLE and no data. A subgraph reached any
 // other way (no nonce in the identity: Hive Gateway, downloads, a test) writes its own rows, as before.
 import { randomBytes } from 'node:crypto';
 import { HASHED_FIELDS } from './canonical.ts';
-import type { AuditRowInput } from './audit-log.ts';
+import type { Queryable } from '../../platform/db.ts';
+import { appendAuditRows, type AuditRowInput } from './audit-log.ts';
 
 /** The key of a subgraph response's `extensions` that carries the handed-off rows. */
 export const AUDIT_HANDOFF_EXTENSION = 'auditHandoff';
@@ -76,16 +78,19 @@ export function acceptHandedOffRows(extensions: unknown, expected: HandoffExpect
   return rows as AuditRowInput[];
 }
 
-/** The rows a client request's subgraph calls handed over, appended together before the response leaves. */
-export type HandoffCollector = {
-  add(rows: readonly AuditRowInput[]): void;
-  rows(): readonly AuditRowInput[];
-};
-
-export function handoffCollector(): HandoffCollector {
-  const all: AuditRowInput[] = [];
+/**
+ * What the gateway is given (runtime/ wires it; the gateway does not import this layer): a nonce per
+ * call, the check of an answer's rows, and the one append of a client request's rows.
+ */
+export function handoffSink(db: Queryable) {
   return {
-    add: (rows) => void all.push(...rows),
-    rows: () => all,
+    nonce: newHandoffNonce,
+    carries: (extensions: Readonly<Record<string, unknown>> | undefined): boolean => extensions?.[AUDIT_HANDOFF_EXTENSION] !== undefined,
+    take(extensions: Readonly<Record<string, unknown>> | undefined, call: HandoffExpectation) {
+      const rows = acceptHandedOffRows(extensions, call);
+      const { [AUDIT_HANDOFF_EXTENSION]: _handed, ...rest } = extensions ?? {};
+      return { rows, extensions: rest };
+    },
+    append: (rows: readonly AuditRowInput[]): Promise<number> => appendAuditRows(db, rows),
   };
 }
