@@ -5,7 +5,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { clientAddress, type ProxyTrust } from '../security/client-address.ts';
-import type { IdentitySigner, SubgraphRequest } from '../security/identity-token.ts';
+import type { IdentityOptions, IdentitySigner, SubgraphRequest } from '../security/identity-token.ts';
 import type { Principal } from '../security/principal.ts';
 import type { UserTokenVerifier } from '../security/user-token.ts';
 
@@ -54,9 +54,10 @@ export async function subgraphCallHeaders(
   subgraph: string,
   request: SubgraphRequest,
   client: ClientCall,
+  options?: IdentityOptions,
 ): Promise<Record<string, string>> {
   const headers: Record<string, string> = {
-    authorization: `Bearer ${await sign(principal, subgraph, request)}`,
+    authorization: `Bearer ${await sign(principal, subgraph, request, options)}`,
     'x-request-id': principal.requestId,
   };
   if (client.operationName) headers['x-client-operation-name'] = client.operationName.slice(0, 200);

@@ -3,7 +3,9 @@
 // single-use identity signed for that subgraph and that request alone, under a timeout.
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { GraphQLError } from 'graphql';
 import type { IncomingMessage } from 'node:http';
+import { logger } from '../platform/log.ts';
 import { hardenedPlugins, hardenedServerOptions, serveGraphQL, type RunningHttpServer } from '../platform/graphql-http.ts';
 import { errorCodeLabel, metrics, metricsAccessFromEnv, type MetricsAccess } from '../platform/metrics.ts';
 import type { OperationLimits } from '../platform/operation-limits/index.ts';
@@ -16,11 +18,17 @@ import type { ConsoleRoutes } from './console.ts';
 import { EXPLORER_PATH, type ExplorerRoutes } from './explorer.ts';
 import { subgraphDefinitions } from './compose.ts';
 import { downloadRoute } from './downloads.ts';
+import { auditHandoffPlugin, auditUnavailable, handoffCollector, type AuditHandoffSink, type HandoffCollector } from './audit-handoff.ts';
+import { subgraphFetcher } from './subgraph-client.ts';
 import { authenticateCaller, subgraphCallHeaders } from './identity-forwarding.ts';
 import { withEntityErrorPaths } from './entity-error-paths.ts';
 import { planCostCheck, subgraphCallFailure, subgraphRefusal, subgraphSchemas } from './subgraph-limits.ts';
 
-export type GatewayContext = { readonly principal: Principal };
+export type GatewayContext = {
+  readonly principal: Principal;
+  /** The audit rows the subgraph calls of this request handed over, when the gateway appends them (auditHandoff). */
+  readonly audit?: HandoffCollector;
+};
 
 export type GatewayOptions = {
   readonly supergraphSdl: string;
@@ -45,7 +53,15 @@ export type GatewayOptions = {
   readonly console?: ConsoleRoutes;
   /** The GraphQL explorer (gateway/explorer.ts), development mode only, at /explorer. */
   readonly explorer?: ExplorerRoutes;
+  /**
+   * The audit log, for the hand-off: the subgraphs then hand their rows to the gateway, which appends all rows
+   * of a client request in one commit before answering (orchestration/audit/handoff.ts). Absent, each subgraph
+   * commits its own rows before it answers.
+   */
+  readonly auditHandoff?: AuditHandoffSink;
 };
+
+const log = logger('gateway');
 
 /** Cohort export downloads: `/exports/...` on the gateway's port, relayed to the MPI subgraph, which holds the files. */
 export const DOWNLOADS = { prefix: '/exports/', subgraph: 'mpi' } as const;
@@ -53,14 +69,15 @@ export const DOWNLOADS = { prefix: '/exports/', subgraph: 'mpi' } as const;
 class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   readonly #subgraph: string;
   readonly #sign: IdentitySigner;
-  constructor(url: string, subgraph: string, sign: IdentitySigner, timeoutMs: number) {
-    super({
-      url,
-      // Node's fetch keeps connections to subgraphs alive; the signal bounds every call.
-      fetcher: ((input: string, init?: RequestInit) => fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) })) as never,
-    });
+  readonly #audit: AuditHandoffSink | undefined;
+  /** The hand-off nonce of each call in flight (willSendRequest and process see the same request object). */
+  readonly #nonces = new WeakMap<object, string>();
+  constructor(url: string, subgraph: string, sign: IdentitySigner, timeoutMs: number, audit: AuditHandoffSink | undefined) {
+    // Kept-alive connections to the subgraph over node:http; the timeout bounds every call (gateway/subgraph-client.ts).
+    super({ url, fetcher: subgraphFetcher(url, timeoutMs) as never });
     this.#subgraph = subgraph;
     this.#sign = sign;
+    this.#audit = audit;
   }
   override async willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {
     const { request, context } = options;
@@ -68,25 +85,64 @@ class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContex
     // Health checks and schema loads carry no principal; there are none with a static supergraph.
     if (!principal) throw new Error('no authenticated principal for a subgraph call');
     const incoming = 'incomingRequestContext' in options ? options.incomingRequestContext : undefined;
+    const audit = (context as Partial<GatewayContext>).audit;
+    const nonce = audit && this.#audit ? this.#audit.nonce() : undefined;
+    if (nonce) this.#nonces.set(request, nonce);
     // A fresh identity per call, bound to this document and these variables (gateway/identity-forwarding.ts).
-    const headers = await subgraphCallHeaders(this.#sign, principal, this.#subgraph, request, {
-      operationName: incoming?.operationName,
-      documentHash: incoming?.queryHash,
-      traceparent: incoming?.request.http?.headers.get('traceparent'),
-    });
+    const headers = await subgraphCallHeaders(
+      this.#sign,
+      principal,
+      this.#subgraph,
+      request,
+      {
+        operationName: incoming?.operationName,
+        documentHash: incoming?.queryHash,
+        traceparent: incoming?.request.http?.headers.get('traceparent'),
+      },
+      nonce ? { auditHandoff: nonce } : undefined,
+    );
     for (const [name, value] of Object.entries(headers)) request.http?.headers.set(name, value);
   }
   /** Each call timed for /metrics by subgraph and outcome: ok, errors (answered with GraphQL errors) or the failure's code. */
   override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
     const started = performance.now();
     try {
-      const response = await super.process(options);
+      const response = this.#takeAuditRows(options, await super.process(options));
       metrics.subgraphCall(this.#subgraph, response.errors?.length ? 'errors' : 'ok', started);
       return response;
     } catch (error) {
       const code = (error as { extensions?: { code?: unknown } }).extensions?.code;
       metrics.subgraphCall(this.#subgraph, errorCodeLabel(code), started);
       throw error;
+    }
+  }
+  /**
+   * Hands the call's audit rows to the request's collector and strips them from the response. A response
+   * whose rows are missing or not this call's is refused: its data never reaches the client.
+   */
+  #takeAuditRows<R extends { data?: unknown; extensions?: Record<string, unknown> }>(
+    options: GraphQLDataSourceProcessOptions<GatewayContext>,
+    response: R,
+  ): R {
+    const nonce = this.#nonces.get(options.request);
+    const context = options.context as Partial<GatewayContext>;
+    if (!nonce || !this.#audit || !context.audit || !context.principal) return response;
+    this.#nonces.delete(options.request);
+    // An answer without data (a refusal) discloses nothing: it passes with its own error even without rows.
+    if (!this.#audit.carries(response.extensions) && (response.data === undefined || response.data === null)) return response;
+    try {
+      const { rows, extensions } = this.#audit.take(response.extensions, {
+        nonce,
+        subgraph: this.#subgraph,
+        requestId: context.principal.requestId,
+        actorSub: context.principal.sub,
+      });
+      context.audit.add(rows);
+      return { ...response, extensions };
+    } catch (error) {
+      log.error('audit_handoff_refused', { subgraph: this.#subgraph, reason: (error as Error).message });
+      const product = auditUnavailable();
+      throw new GraphQLError(product.message, { originalError: product });
     }
   }
   /** A subgraph's refusal reaches the client with its code and bound, not as an internal error. */
@@ -111,10 +167,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningHttp
           name,
           options.signIdentity,
           options.subgraphTimeoutMs ?? 10_000,
+          options.auditHandoff,
         ),
       ),
   });
-  const plugins: ApolloServerPlugin<GatewayContext>[] = hardenedPlugins(options.production, options.operationLimits);
+  const plugins: ApolloServerPlugin<GatewayContext>[] = [
+    ...hardenedPlugins<GatewayContext>(options.production, options.operationLimits),
+    ...(options.auditHandoff ? [auditHandoffPlugin<GatewayContext>(options.auditHandoff)] : []),
+  ];
   const server = new ApolloServer<GatewayContext>({
     gateway,
     ...hardenedServerOptions(options.production, options.operationLimits),
@@ -125,6 +185,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningHttp
   // A refusal is UNAUTHENTICATED (HTTP 401) from the verifier.
   const authenticate = async (req: IncomingMessage): Promise<GatewayContext> => ({
     principal: await authenticateCaller(options.verifyUserToken, options.proxyTrust ?? null, req),
+    ...(options.auditHandoff ? { audit: handoffCollector() } : {}),
   });
   const downloadsUrl = options.subgraphUrls[DOWNLOADS.subgraph];
   const downloads = downloadsUrl

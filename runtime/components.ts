@@ -16,7 +16,7 @@ import {
   type AnyConnectionConfig,
   type ConnectionConfig,
 } from '../platform/config.ts';
-import { LOADING_TIMEOUTS, migrate, openDatabase, type Database, type DatabaseOptions } from '../platform/db.ts';
+import { LOADING_TIMEOUTS, migrate, openDatabase, type Database, type DatabaseOptions, type Queryable } from '../platform/db.ts';
 import { remoteReadiness, type RunningHttpServer } from '../platform/graphql-http.ts';
 import { logger } from '../platform/log.ts';
 import { metrics, type MetricsAccess } from '../platform/metrics.ts';
@@ -28,6 +28,7 @@ import type { FhirConnection } from '../protocol/fhir/client.ts';
 import { AUDIT_MIGRATIONS } from '../orchestration/audit/audit-log.ts';
 import { auditRoleRisks } from '../orchestration/audit/grants.ts';
 import { startAuditCheckpoints, type CheckpointSchedule, type CheckpointScheduler } from '../orchestration/audit/checkpoint.ts';
+import { handoffSink } from '../orchestration/audit/handoff.ts';
 import { CLINICAL_STORE_MIGRATIONS } from '../orchestration/clinical-store/store.ts';
 import { connectionIngest } from '../orchestration/clinical-store/connection-ingest.ts';
 import { INGEST_MIGRATIONS } from '../orchestration/ingest/migrations.ts';
@@ -358,6 +359,11 @@ export async function startGatewayService(c: {
   readonly metricsAccess?: MetricsAccess;
   /** The console's production sign-in; from CONSOLE_OIDC_ISSUER and CONSOLE_OIDC_CLIENT_ID when absent. */
   readonly consoleOidc?: ConsoleOidc | null;
+  /**
+   * The audit log's storage: the gateway then appends each request's audit rows itself, in one commit, and
+   * the subgraphs hand theirs over (orchestration/audit/handoff.ts). Apollo engine only.
+   */
+  readonly auditDb?: Queryable;
 }): Promise<RunningHttpServer> {
   // Whoever reads the development issuer's key (a file in the key directory) can mint any role: a
   // production gateway never trusts it, and says so rather than silently ignore the setting.
@@ -391,6 +397,7 @@ export async function startGatewayService(c: {
       optional: name !== 'mpi' && name !== 'audit',
     })),
     ...(c.metricsAccess ? { metricsAccess: c.metricsAccess } : {}),
+    ...(c.auditDb ? { auditHandoff: handoffSink(c.auditDb) } : {}),
     console: await consoleRoutes({
       production: c.production,
       oidc,

@@ -124,6 +124,11 @@ export type StackOptions = {
   readonly exports?: Omit<ExportSettings, 'baseUrl'>;
   /** The bearer token /metrics asks for on every port (METRICS_TOKEN when absent); in production no /metrics without one. */
   readonly metricsToken?: string;
+  /**
+   * The gateway appends each client request's audit rows in one commit, handed over by the subgraphs
+   * (default); false: every subgraph commits its own rows before answering, as when it is called directly.
+   */
+  readonly auditHandoff?: boolean;
 };
 
 export type Stack = {
@@ -294,6 +299,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         issuers: options.issuers,
         proxyTrust: options.proxyTrust,
         metricsAccess,
+        // One audit commit per client request: the subgraphs hand their rows to the gateway.
+        ...(options.auditHandoff === false ? {} : { auditDb: db }),
       }),
     );
     gatewayOrigin = new URL(gateway.url).origin;

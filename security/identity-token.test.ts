@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPair, exportJWK, decodeJwt, SignJWT } from 'jose';
+import { KeyObject, sign as cryptoSign } from 'node:crypto';
 import { GATEWAY_ISSUER, IDENTITY_LIFETIME_SECONDS, identitySigner, identityVerifier, subgraphRequestHash } from './identity-token.ts';
 import type { Principal } from './principal.ts';
 
@@ -80,6 +81,47 @@ test('an identity older than its lifetime, or without jti, request id or request
   await assert.rejects(verify(await craft({ req: bound.req }, now, now + 10, 'j-1')));
   await assert.rejects(verify(await craft({ rid: 'r' }, now, now + 10, 'j-2')));
   assert.equal((await verify(await craft(bound, now, now + 10, 'j-3'))).principal.requestId, 'r');
+});
+
+test('a well-signed identity with a bad header, issuer, time or shape is refused; a tampered one too', async () => {
+  const verify = identityVerifier([jwk], 'mpi');
+  const now = Math.floor(Date.now() / 1000);
+  const good = { iss: GATEWAY_ISSUER, sub: 'x', aud: 'mpi', iat: now, exp: now + 10, rid: 'r', req: 'h' };
+  let n = 0;
+  const craft = (claims: Record<string, unknown>, header: Record<string, unknown> = {}) =>
+    new SignJWT({ jti: `j-${++n}`, ...claims })
+      .setProtectedHeader({ alg: 'EdDSA', kid: 'g1', typ: 'gateway-identity+jwt', ...header } as never)
+      .sign(key.privateKey);
+  assert.equal((await verify(await craft(good))).principal.requestId, 'r', 'the control case is accepted');
+  assert.equal((await verify(await craft({ ...good, aud: ['epic', 'mpi'] }))).principal.sub, 'x', 'an audience list naming it');
+  const refused = async (token: string | Promise<string>, label: string) => assert.rejects(verify(await token), Error, label);
+  await refused(craft({ ...good, iss: 'urn:someone-else' }), 'another issuer');
+  await refused(craft({ ...good, iss: undefined }), 'no issuer');
+  await refused(craft({ ...good, aud: undefined }), 'no audience');
+  await refused(craft({ ...good, iat: now + 60 }), 'issued in the future');
+  await refused(craft({ ...good, nbf: now + 60 }), 'not yet valid');
+  await refused(craft({ ...good, exp: now - 10 }), 'expired');
+  await refused(craft({ ...good, exp: String(now + 10) }), 'exp not a number');
+  await refused(craft(good, { typ: 'JWT' }), 'another typ');
+  await refused(craft(good, { kid: 'g9' }), 'an unknown kid');
+  // jose will not sign an unknown critical parameter: signed here by hand.
+  const critHeader = Buffer.from(JSON.stringify({ alg: 'EdDSA', kid: 'g1', typ: 'gateway-identity+jwt', crit: ['x'], x: 1 })).toString(
+    'base64url',
+  );
+  const critInput = `${critHeader}.${Buffer.from(JSON.stringify({ ...good, jti: 'j-crit' })).toString('base64url')}`;
+  const critSignature = cryptoSign(null, Buffer.from(critInput), KeyObject.from(key.privateKey)).toString('base64url');
+  await refused(`${critInput}.${critSignature}`, 'a critical header');
+  const token = await craft(good);
+  const [h, p, sig] = token.split('.') as [string, string, string];
+  const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
+  const forgedPayload = Buffer.from(JSON.stringify({ ...claims, roles: ['security'] })).toString('base64url');
+  await refused(`${h}.${forgedPayload}.${sig}`, 'claims changed after signing');
+  const noneHeader = Buffer.from(JSON.stringify({ alg: 'none', kid: 'g1', typ: 'gateway-identity+jwt' })).toString('base64url');
+  await refused(`${noneHeader}.${p}.`, 'alg none');
+  await refused(`${noneHeader}.${p}.${sig}`, 'alg none with a signature');
+  await refused(`${h}.${p}.${sig}.x`, 'four parts');
+  await refused(`${h}.${p}.${sig}=`, 'not base64url');
+  await refused(`${h}.${p}.${sig.slice(0, -4)}AAAA`, 'another signature');
 });
 
 test('the request hash names the document, operation and variables, as a JSON round trip preserves them', () => {

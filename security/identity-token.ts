@@ -6,7 +6,15 @@
 // unique `jti` is remembered by the subgraph until it expires, so it is accepted once.
 import { SignJWT, jwtVerify, createLocalJWKSet, type JWK, type CryptoKey } from 'jose';
 import { LRUCache } from 'lru-cache';
-import { createHash, randomUUID } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  KeyObject,
+  randomUUID,
+  sign as cryptoSign,
+  verify as cryptoVerify,
+} from 'node:crypto';
 import { isPurposeOfUse, isRole, type Principal } from './principal.ts';
 
 export const GATEWAY_ISSUER = 'urn:patient-gateway:gateway';
@@ -21,9 +29,29 @@ export type SubgraphRequest = {
   readonly variables?: Readonly<Record<string, unknown>> | null;
 };
 
-export type IdentitySigner = (principal: Principal, audience: string, request: SubgraphRequest) => Promise<string>;
+/** What else a gateway identity may carry besides the caller and the request. */
+export type IdentityOptions = {
+  /**
+   * A fresh random nonce when the gateway itself appends this call's audit rows (the subgraph hands them
+   * back under this nonce instead of committing them: orchestration/audit/handoff.ts); absent, the
+   * subgraph audits itself.
+   */
+  readonly auditHandoff?: string;
+};
+
+export type IdentitySigner = (
+  principal: Principal,
+  audience: string,
+  request: SubgraphRequest,
+  options?: IdentityOptions,
+) => Promise<string>;
 /** The principal a gateway identity names (its requestId from the token) and the request it was signed for. */
-export type VerifiedIdentity = { readonly principal: Principal; readonly requestHash: string };
+export type VerifiedIdentity = {
+  readonly principal: Principal;
+  readonly requestHash: string;
+  /** The audit hand-off nonce the gateway signed, or null: the subgraph then writes its own audit rows. */
+  readonly auditHandoff: string | null;
+};
 export type IdentityVerifier = (token: string) => Promise<VerifiedIdentity>;
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
@@ -45,30 +73,57 @@ export function subgraphRequestHash(request: SubgraphRequest): string {
  */
 export const httpRouteRequest = (method: string, path: string): SubgraphRequest => ({ query: `${method.toUpperCase()} ${path}` });
 
-/** Signs the caller's identity for one subgraph request: never cached, never reused. */
-export function identitySigner(key: { privateKey: CryptoKey; kid: string; alg: string }): IdentitySigner {
-  return (p, audience, request) => {
-    const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({
-      roles: p.roles,
-      pou: p.purposeOfUse,
-      bgr: p.breakGlassReason,
-      cid: p.clientId,
-      scope: p.scopes.join(' '),
-      pctx: p.patientContext,
-      ip: p.clientIp,
-      rid: p.requestId,
-      req: subgraphRequestHash(request),
-    })
-      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'gateway-identity+jwt' })
-      .setIssuer(GATEWAY_ISSUER)
-      .setSubject(p.sub)
-      .setAudience(audience)
-      .setJti(randomUUID())
-      .setIssuedAt(now)
-      .setExpirationTime(now + IDENTITY_LIFETIME_SECONDS)
-      .sign(key.privateKey);
+/** The claims of one identity (registered claims included), as jose would put them in the token. */
+function identityClaims(p: Principal, audience: string, request: SubgraphRequest, options: IdentityOptions | undefined, now: number) {
+  return {
+    roles: p.roles,
+    pou: p.purposeOfUse,
+    bgr: p.breakGlassReason,
+    cid: p.clientId,
+    scope: p.scopes.join(' '),
+    pctx: p.patientContext,
+    ip: p.clientIp,
+    rid: p.requestId,
+    req: subgraphRequestHash(request),
+    ...(options?.auditHandoff ? { aho: options.auditHandoff } : {}),
+    iss: GATEWAY_ISSUER,
+    sub: p.sub,
+    aud: audience,
+    jti: randomUUID(),
+    iat: now,
+    exp: now + IDENTITY_LIFETIME_SECONDS,
   };
+}
+
+const base64url = (text: string): string => Buffer.from(text).toString('base64url');
+
+/**
+ * Signs the caller's identity for one subgraph request: never cached, never reused. An Ed25519 key
+ * signs with node:crypto directly (a compact JWS, verified by jose like any other): jose's WebCrypto
+ * path costs several times the signature itself, on every subgraph call.
+ */
+export function identitySigner(key: { privateKey: CryptoKey; kid: string; alg: string; privateJwk?: JWK }): IdentitySigner {
+  const header = { alg: key.alg, kid: key.kid, typ: 'gateway-identity+jwt' };
+  const ed25519 = key.alg === 'EdDSA' && key.privateKey.algorithm.name === 'Ed25519';
+  // From the key file's JWK when there is one (imported keys are not extractable), else from an extractable key.
+  const privateKey = !ed25519
+    ? undefined
+    : key.privateJwk?.crv === 'Ed25519'
+      ? createPrivateKey({ key: key.privateJwk as never, format: 'jwk' })
+      : key.privateKey.extractable
+        ? KeyObject.from(key.privateKey)
+        : undefined;
+  if (privateKey) {
+    const encodedHeader = base64url(JSON.stringify(header));
+    return async (p, audience, request, options) => {
+      const input = `${encodedHeader}.${base64url(JSON.stringify(identityClaims(p, audience, request, options, Math.floor(Date.now() / 1000))))}`;
+      return `${input}.${cryptoSign(null, Buffer.from(input), privateKey).toString('base64url')}`;
+    };
+  }
+  return (p, audience, request, options) =>
+    new SignJWT(identityClaims(p, audience, request, options, Math.floor(Date.now() / 1000)))
+      .setProtectedHeader(header)
+      .sign(key.privateKey);
 }
 
 /**
@@ -77,20 +132,84 @@ export function identitySigner(key: { privateKey: CryptoKey; kid: string; alg: s
  */
 const MAX_REMEMBERED = 200_000;
 
-/** Verifies against the gateway's public keys (several during a key rotation) for one subgraph. */
-export function identityVerifier(publicJwks: readonly JWK[], audience: string): IdentityVerifier {
+const REQUIRED_CLAIMS = ['jti', 'exp', 'iat', 'rid', 'req'] as const;
+const COMPACT_PART = /^[A-Za-z0-9_-]+$/;
+
+type Claims = Record<string, unknown> & { exp?: number; sub?: string };
+
+const jsonObject = (part: string): Record<string, unknown> => {
+  const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not a JSON object');
+  return value as Record<string, unknown>;
+};
+
+/**
+ * An identity's claims, checked as jose's jwtVerify checks them with the options below, for Ed25519 keys
+ * with node:crypto: a compact JWS with exactly three base64url parts; a protected header with alg EdDSA,
+ * typ gateway-identity+jwt, a kid, no crit or b64; a valid signature by the key of that kid; issuer,
+ * audience, required claims, exp, nbf and iat (not in the future, not older than the lifetime) within
+ * the clock tolerance. Throws otherwise.
+ */
+function verifyEd25519Identity(token: string, keys: ReadonlyMap<string, KeyObject>, audience: string): Claims {
+  const parts = token.split('.');
+  if (parts.length !== 3 || !parts.every((part) => COMPACT_PART.test(part))) throw new Error('not a compact JWS');
+  const [encodedHeader, encodedPayload, signature] = parts as [string, string, string];
+  const header = jsonObject(encodedHeader);
+  if (header.alg !== 'EdDSA') throw new Error('unexpected alg');
+  if (typeof header.typ !== 'string' || header.typ.toLowerCase() !== 'gateway-identity+jwt') throw new Error('unexpected typ');
+  if ('crit' in header || 'b64' in header) throw new Error('unsupported header parameter');
+  const key = typeof header.kid === 'string' ? keys.get(header.kid) : undefined;
+  if (!key) throw new Error('no key for this kid');
+  if (!cryptoVerify(null, Buffer.from(`${encodedHeader}.${encodedPayload}`), key, Buffer.from(signature, 'base64url')))
+    throw new Error('signature verification failed');
+  const payload = jsonObject(encodedPayload) as Claims;
+  const now = Math.floor(Date.now() / 1000);
+  const tolerance = CLOCK_TOLERANCE_SECONDS;
+  for (const claim of REQUIRED_CLAIMS) if (!(claim in payload)) throw new Error(`missing ${claim}`);
+  if (payload.iss !== GATEWAY_ISSUER) throw new Error('unexpected iss');
+  const aud = payload.aud;
+  if (!(aud === audience || (Array.isArray(aud) && aud.includes(audience)))) throw new Error('unexpected aud');
+  const { exp, iat, nbf } = payload;
+  if (typeof exp !== 'number' || typeof iat !== 'number' || (nbf !== undefined && typeof nbf !== 'number'))
+    throw new Error('invalid time claims');
+  if (exp <= now - tolerance) throw new Error('expired');
+  if (typeof nbf === 'number' && nbf > now + tolerance) throw new Error('not yet valid');
+  const age = now - iat;
+  if (age < -tolerance || age - tolerance > IDENTITY_LIFETIME_SECONDS) throw new Error('iat out of range');
+  return payload;
+}
+
+/** jose's check, for keys other than Ed25519 (none the product generates). */
+function joseVerifier(publicJwks: readonly JWK[], audience: string): (token: string) => Promise<Claims> {
   const keys = createLocalJWKSet({ keys: [...publicJwks] });
+  return async (token) =>
+    (
+      await jwtVerify(token, keys, {
+        issuer: GATEWAY_ISSUER,
+        audience,
+        algorithms: ['EdDSA'],
+        typ: 'gateway-identity+jwt',
+        requiredClaims: [...REQUIRED_CLAIMS],
+        maxTokenAge: `${IDENTITY_LIFETIME_SECONDS}s`,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      })
+    ).payload as Claims;
+}
+
+/**
+ * Verifies against the gateway's public keys (several during a key rotation) for one subgraph. Ed25519
+ * keys (the product's) are checked with node:crypto: jose's WebCrypto path cost several times the
+ * signature check on every subgraph call (BENCHMARKS.md, "Issue 17: speed steps").
+ */
+export function identityVerifier(publicJwks: readonly JWK[], audience: string): IdentityVerifier {
+  const ed25519 = publicJwks.every(
+    (k) => k.kty === 'OKP' && k.crv === 'Ed25519' && typeof k.kid === 'string' && (k.alg ?? 'EdDSA') === 'EdDSA',
+  );
+  const keys = new Map(ed25519 ? publicJwks.map((k) => [k.kid!, createPublicKey({ key: k as never, format: 'jwk' })]) : []);
+  const claimsOf = ed25519 ? async (token: string) => verifyEd25519Identity(token, keys, audience) : joseVerifier(publicJwks, audience);
   const accepted = new LRUCache<string, true>({ max: MAX_REMEMBERED, ttlAutopurge: false });
   return async (token) => {
-    const { payload } = await jwtVerify(token, keys, {
-      issuer: GATEWAY_ISSUER,
-      audience,
-      algorithms: ['EdDSA'],
-      typ: 'gateway-identity+jwt',
-      requiredClaims: ['jti', 'exp', 'iat', 'rid', 'req'],
-      maxTokenAge: `${IDENTITY_LIFETIME_SECONDS}s`,
-      clockTolerance: CLOCK_TOLERANCE_SECONDS,
-    });
+    const payload = await claimsOf(token);
     const jti = str(payload.jti);
     const requestId = str(payload.rid);
     const requestHash = str(payload.req);
@@ -112,6 +231,7 @@ export function identityVerifier(publicJwks: readonly JWK[], audience: string): 
         requestId,
       },
       requestHash,
+      auditHandoff: str(payload.aho),
     };
   };
 }

@@ -224,9 +224,11 @@ export const SOFTWARE_VERSION: string = (() => {
 })();
 
 /** One row as audit_append() receives it (keys are the column names). */
-type RowInput = Readonly<Record<string, unknown>>;
+export type AuditRowInput = Readonly<Record<string, unknown>>;
+type RowInput = AuditRowInput;
 
-function rowsFor(ctx: AuditContext, accesses: readonly AuditAccess[], denials: readonly AuditAccess[]): RowInput[] {
+/** The rows of one request (one per patient touched, one per denial), as audit_append() takes them. */
+export function auditRows(ctx: AuditContext, accesses: readonly AuditAccess[], denials: readonly AuditAccess[]): AuditRowInput[] {
   const p = ctx.principal;
   const common = {
     request_id: p.requestId,
@@ -333,11 +335,18 @@ export async function writeAuditEvents(
   accesses: readonly AuditAccess[],
   denials: readonly AuditAccess[],
 ): Promise<number> {
-  const rows = rowsFor(ctx, accesses, denials);
+  return appendAuditRows(db, auditRows(ctx, accesses, denials));
+}
+
+/**
+ * Appends rows made by auditRows() (in this process, or handed to the gateway by its subgraphs:
+ * handoff.ts) in one call, grouped with concurrent requests; resolves once they are committed.
+ */
+export async function appendAuditRows(db: Queryable, rows: readonly AuditRowInput[]): Promise<number> {
   if (rows.length === 0) return 0;
   const q = queues.get(db) ?? { pending: [], running: false, partitionsFor: null };
   queues.set(db, q);
-  const done = new Promise<void>((resolve, reject) => q.pending.push({ rows, resolve, reject }));
+  const done = new Promise<void>((resolve, reject) => q.pending.push({ rows: [...rows], resolve, reject }));
   metrics.auditQueued(1);
   if (!q.running) void drain(db, q);
   await done;

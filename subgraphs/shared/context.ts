@@ -14,6 +14,8 @@ export type SubgraphContext = {
   readonly perRequest: Map<string, unknown>;
   /** SHA-256 of the request the caller's gateway identity was signed for; checked before execution. */
   readonly identityRequestHash?: string;
+  /** The gateway's audit hand-off nonce: the rows are returned to the gateway instead of written here (orchestration/audit/handoff.ts). */
+  readonly auditHandoff?: string;
 };
 
 /** The value memoized under `key` for this request, created on first use. */

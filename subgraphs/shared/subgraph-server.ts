@@ -17,7 +17,8 @@ import { logger } from '../../platform/log.ts';
 import { metricsAccessFromEnv, type MetricsAccess } from '../../platform/metrics.ts';
 import { describeRule, policyMiddleware, ruleTreeFor, type PolicySet } from '../../policies/policy-set.ts';
 import { auditCollector, type AuditSubjects } from '../../orchestration/audit/collector.ts';
-import { writeAuditEvents } from '../../orchestration/audit/audit-log.ts';
+import { auditRows, writeAuditEvents, type AuditContext } from '../../orchestration/audit/audit-log.ts';
+import { AUDIT_HANDOFF_EXTENSION, handoffEnvelope } from '../../orchestration/audit/handoff.ts';
 import { httpRouteRequest, subgraphRequestHash, type IdentityVerifier, type VerifiedIdentity } from '../../security/identity-token.ts';
 import type { Principal } from '../../security/principal.ts';
 import type { SubgraphContext } from './context.ts';
@@ -64,13 +65,22 @@ const log = logger('subgraph');
 type Resolve = (...a: unknown[]) => unknown;
 type Info = { parentType: { name: string }; fieldName: string };
 
-/** Records every field of a patient-data type that resolved successfully, with the rule that allowed it. */
+const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as { then?: unknown } | null)?.then === 'function';
+
+/**
+ * Records every field of a patient-data type that resolved successfully, with the rule that allowed it.
+ * A field whose resolver answers synchronously stays synchronous: wrapping it in a promise would make
+ * graphql-js complete every scalar of every patient asynchronously.
+ */
 function auditMiddleware(subjects: AuditSubjects, ruleOf: (type: string, field: string) => string) {
-  const record = async (resolve: Resolve, parent: unknown, args: unknown, ctx: SubgraphContext, info: Info) => {
-    const value = await resolve(parent, args, ctx, info);
-    if (!(value instanceof Error))
-      ctx.audit.returned(info.parentType.name, info.fieldName, parent, ruleOf(info.parentType.name, info.fieldName));
-    return value;
+  const record = (resolve: Resolve, parent: unknown, args: unknown, ctx: SubgraphContext, info: Info): unknown => {
+    const note = (value: unknown): unknown => {
+      if (!(value instanceof Error))
+        ctx.audit.returned(info.parentType.name, info.fieldName, parent, ruleOf(info.parentType.name, info.fieldName));
+      return value;
+    };
+    const value = resolve(parent, args, ctx, info);
+    return isThenable(value) ? value.then(note) : note(value);
   };
   return Object.fromEntries(Object.keys(subjects).map((type) => [type, record]));
 }
@@ -144,7 +154,11 @@ function disclosureMiddleware(schema: GraphQLSchema, subjects: AuditSubjects, ru
   return middleware;
 }
 
-/** Writes the request's audit rows before the response is sent; without them, no data leaves. */
+/**
+ * Writes the request's audit rows before the response is sent; without them, no data leaves. Called
+ * by a gateway that appends them itself (its identity carries a hand-off nonce), returns them instead,
+ * in the response's extensions: the gateway releases nothing before they are committed.
+ */
 function auditPlugin(db: Database, subgraph: string): ApolloServerPlugin<SubgraphContext> {
   return {
     async requestDidStart() {
@@ -152,23 +166,28 @@ function auditPlugin(db: Database, subgraph: string): ApolloServerPlugin<Subgrap
         async willSendResponse({ contextValue, response, operationName }) {
           const accesses = contextValue.audit.accesses();
           const denials = contextValue.audit.denials();
+          const { client } = contextValue;
+          // FHIR AuditEvent.outcome: errors (a denied field, a source down) make a partial answer.
+          const outcome = response.body.kind === 'single' && response.body.singleResult.errors?.length ? 'minor-failure' : 'success';
+          const ctx: AuditContext = {
+            principal: contextValue.principal,
+            subgraph,
+            operationName: client.operationName ?? operationName ?? null,
+            documentHash: client.documentHash,
+            traceparent: client.traceparent,
+            outcome,
+          };
+          const nonce = contextValue.auditHandoff;
+          if (nonce && response.body.kind === 'single') {
+            const result = response.body.singleResult;
+            result.extensions = {
+              ...result.extensions,
+              [AUDIT_HANDOFF_EXTENSION]: handoffEnvelope(nonce, auditRows(ctx, accesses, denials)),
+            };
+            return;
+          }
           try {
-            const { client } = contextValue;
-            // FHIR AuditEvent.outcome: errors (a denied field, a source down) make a partial answer.
-            const outcome = response.body.kind === 'single' && response.body.singleResult.errors?.length ? 'minor-failure' : 'success';
-            await writeAuditEvents(
-              db,
-              {
-                principal: contextValue.principal,
-                subgraph,
-                operationName: client.operationName ?? operationName ?? null,
-                documentHash: client.documentHash,
-                traceparent: client.traceparent,
-                outcome,
-              },
-              accesses,
-              denials,
-            );
+            await writeAuditEvents(db, ctx, accesses, denials);
           } catch (error) {
             log.error('audit_write_failed', { subgraph, error: error instanceof ProductError ? error.code : (error as Error).name });
             // A GraphQL error (not an HTTP failure) so the gateway relays the reason to the client.
@@ -272,6 +291,7 @@ export async function startSubgraph(def: SubgraphDefinition, runtime: SubgraphRu
       client,
       perRequest: new Map(),
       identityRequestHash: identity.requestHash,
+      ...(identity.auditHandoff ? { auditHandoff: identity.auditHandoff } : {}),
     };
   };
   // A route's caller: the gateway's identity, signed for this very method and path (never a GraphQL request's).
