@@ -16,19 +16,23 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { readCommittedSupergraph } from '../../gateway/compose.ts';
 import { useSubgraphUrls } from '../../gateway/hive/server.ts';
+import { openDatabase } from '../../platform/db.ts';
 import { startGatewayService } from '../../runtime/components.ts';
 import { startFloor } from './floor.ts';
 import { GATEWAY_KINDS, maxRssKb, send, stopOnRequest, type GatewayConfig } from './protocol.ts';
 
 async function startFull(config: GatewayConfig): Promise<{ url: string; close(): Promise<void> }> {
-  return startGatewayService({
+  const auditDb = config.auditDatabase ? await openDatabase({ ...config.auditDatabase, maxConnections: 4 }) : undefined;
+  const gateway = await startGatewayService({
     keys: { dir: config.keysDir, generateMissing: false },
     subgraphUrls: config.subgraphUrls,
     port: 0,
     host: '127.0.0.1',
     production: false,
     trustDevIssuer: true,
+    ...(auditDb ? { auditDb } : {}),
   });
+  return { url: gateway.url, close: () => gateway.close().finally(() => auditDb?.close()) };
 }
 
 async function startStock(config: GatewayConfig): Promise<{ url: string; close(): Promise<void> }> {

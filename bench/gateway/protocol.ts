@@ -69,6 +69,11 @@ export type GatewayConfig = {
   readonly keysDir: string;
   /** For the floor: entity type of a source record -> the subgraph that resolves it. */
   readonly subgraphOfRecordType: Readonly<Record<string, string>>;
+  /**
+   * For `full` on PostgreSQL: the backend's database, so the gateway appends each request's audit rows in one
+   * commit (the audit hand-off, as the product's stack runs it). On PGlite the subgraphs commit their own rows.
+   */
+  readonly auditDatabase?: { readonly url: string; readonly schema: string };
 };
 
 export function send(message: BackendReady | GatewayReady | ChildStats | ChildFailed | AuditSummary): void {

@@ -376,6 +376,9 @@ async function main(): Promise<number> {
       subgraphUrls: kind === 'full' ? backend.guarded : backend.unguarded,
       keysDir,
       subgraphOfRecordType: backend.subgraphOfRecordType,
+      ...(kind === 'full' && backend.storage === 'postgres' && process.env.DATABASE_URL
+        ? { auditDatabase: { url: process.env.DATABASE_URL, schema: backend.dbSchema } }
+        : {}),
     };
     const child = startChild(`${kind} target`, 'gateway.ts', [JSON.stringify(config)]);
     const ready = await nextMessage<GatewayReady>(child, 'ready', GATEWAY_START_TIMEOUT_MS);
@@ -385,7 +388,11 @@ async function main(): Promise<number> {
       child,
       headers: { 'content-type': 'application/json', ...(kind === 'full' ? { authorization: `Bearer ${token}` } : {}) },
     };
-    log(`  ${kind} ready in ${ready.startupSeconds.toFixed(1)} s at ${ready.url} (pid ${child.proc.pid})`);
+    const handoff =
+      kind === 'full'
+        ? `, audit ${config.auditDatabase ? 'handed to the gateway (one commit per request)' : 'committed by each subgraph'}`
+        : '';
+    log(`  ${kind} ready in ${ready.startupSeconds.toFixed(1)} s at ${ready.url} (pid ${child.proc.pid})${handoff}`);
   }
 
   // Golden patients with observations from both EHRs (the first query of each fills the cache).
