@@ -40,9 +40,23 @@ const shownZip3 = (p: Params, c: CohortCoarsening): string => `(CASE WHEN ${POST
 const bounded = (expr: string, from: string | null, to: string | null): string =>
   [from === null ? null : `${expr} >= ${from}`, to === null ? null : `${expr} <= ${to}`].filter((x) => x !== null).join(' AND ') || 'TRUE';
 
-// Items of the patient's live source records: one EXISTS, index-driven from either side (the patient's
-// records, or the code's items through clinical_item_cohort_live).
-function clinical(x: Extract<Criterion, { kind: 'clinical' }>, p: Params): string {
+const likeEscaped = (prefix: string): string => `${prefix.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+
+/**
+ * How a criterion over the patient's records is asked. `semi`: an EXISTS the planner turns into a
+ * semi join (AND at the top: it chooses per patient or from the code's side, the LIMIT of a page
+ * in view). `probe`: under OR and NOT an EXISTS becomes a subplan the planner may hash, collecting
+ * every matching item for each statement (a page of 100 paid for all of a common code's items);
+ * a scalar subquery is never hashed, so it stays a per-patient index probe that stops at the
+ * first match.
+ */
+type Form = 'semi' | 'probe';
+const exists = (from: string, where: string, form: Form): string =>
+  form === 'semi' ? `EXISTS (SELECT 1 FROM ${from} WHERE ${where})` : `coalesce((SELECT true FROM ${from} WHERE ${where} LIMIT 1), false)`;
+
+// Items of the patient's live source records, index-driven from either side (the patient's records
+// through clinical_item_cohort_subject, or the code's items through clinical_item_cohort_code).
+function clinical(x: Extract<Criterion, { kind: 'clinical' }>, p: Params, form: Form): string {
   const where = [
     `s.golden_id = g.id`,
     `s.deleted_at IS NULL`,
@@ -51,12 +65,12 @@ function clinical(x: Extract<Criterion, { kind: 'clinical' }>, p: Params): strin
     x.types.length === 1 ? `i.resource_type = ${p.add(x.types[0])}` : `i.resource_type = ANY(${p.add(x.types, '::text[]')})`,
   ];
   if (x.tokens.length > 0) where.push(`i.codes && ${p.add(x.tokens, '::text[]')}`);
+  // A prefix is the stored tokens under it (clinical_code_token, a range of its key each): exact tokens the indexes serve.
   if (x.prefixes.length > 0)
     where.push(
-      `EXISTS (SELECT 1 FROM unnest(i.codes) AS t(token) WHERE t.token LIKE ANY(${p.add(
-        x.prefixes.map((t) => `${t}%`),
-        '::text[]',
-      )}))`,
+      `i.codes && (SELECT coalesce(array_agg(k.token), '{}') FROM clinical_code_token k WHERE ${x.prefixes
+        .map((t) => `k.token LIKE ${p.add(likeEscaped(t))}`)
+        .join(' OR ')})`,
     );
   if (x.code) where.push(`i.code_system = ${p.add(x.code.system)}`, `i.code = ${p.add(x.code.code)}`);
   if (x.value) {
@@ -66,19 +80,22 @@ function clinical(x: Extract<Criterion, { kind: 'clinical' }>, p: Params): strin
   }
   if (x.window.from !== null) where.push(`i.effective_at >= ${p.add(x.window.from, '::timestamptz')}`);
   if (x.window.to !== null) where.push(`i.effective_at < ${p.add(x.window.to, '::timestamptz')}`);
-  return `EXISTS (SELECT 1 FROM source_record s JOIN clinical_item i ON i.source = s.source AND i.subject_id = s.source_patient_id
-    WHERE ${where.join(' AND ')})`;
+  return exists(
+    `source_record s JOIN clinical_item i ON i.source = s.source AND i.subject_id = s.source_patient_id`,
+    where.join(' AND '),
+    form,
+  );
 }
 
 /** The SQL condition of a criterion; every leaf is true or false (NOT of an unknown value is true: the patient does not match it). */
-export function compile(x: Criterion, p: Params, c: CohortCoarsening): string {
+export function compile(x: Criterion, p: Params, c: CohortCoarsening, form: Form = 'semi'): string {
   switch (x.kind) {
     case 'all':
-      return x.of.length === 0 ? 'TRUE' : `(${x.of.map((y) => compile(y, p, c)).join(' AND ')})`;
+      return x.of.length === 0 ? 'TRUE' : `(${x.of.map((y) => compile(y, p, c, form)).join(' AND ')})`;
     case 'any':
-      return `(${x.of.map((y) => compile(y, p, c)).join(' OR ')})`;
+      return `(${x.of.map((y) => compile(y, p, c, 'probe')).join(' OR ')})`;
     case 'not':
-      return `NOT coalesce(${compile(x.of, p, c)}, false)`;
+      return `NOT coalesce(${compile(x.of, p, c, 'probe')}, false)`;
     case 'gender':
       return `g.gender = ${p.add(x.value)}`;
     case 'shownBirthYear': {
@@ -90,12 +107,12 @@ export function compile(x: Criterion, p: Params, c: CohortCoarsening): string {
     case 'zip3':
       return `${shownZip3(p, c)} = ${p.add(x.value)}`;
     case 'source':
-      return `EXISTS (SELECT 1 FROM source_record s WHERE s.golden_id = g.id AND s.source = ${p.add(x.value)} AND s.deleted_at IS NULL)`;
+      return exists('source_record s', `s.golden_id = g.id AND s.source = ${p.add(x.value)} AND s.deleted_at IS NULL`, form);
     case 'birthDay':
       return `g.birth_date IS NOT NULL AND ${bounded(BIRTH_DAY, x.from === null ? null : p.add(x.from), x.to === null ? null : p.add(x.to))}`;
     case 'updatedSince':
       return `g.updated_at >= ${p.add(x.at, '::timestamptz')}`;
     case 'clinical':
-      return clinical(x, p);
+      return clinical(x, p, form);
   }
 }

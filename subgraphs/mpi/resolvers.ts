@@ -170,6 +170,8 @@ export function mpiResolvers({ db, protection, adapters, connections, ...deps }:
         after: position,
         count,
         ...(r.deidentified && !counted ? { countBound: safeHarbor.minimumCount, countFloorOnly: true } : {}),
+        // An estimated count still decides small cells exactly (cohortPage proves or counts the floor).
+        ...(r.deidentified && counted ? { smallCellFloor: safeHarbor.minimumCount } : {}),
       }));
     // Small cells: a caller who sees de-identified data only gets neither the count nor the members of a tiny cohort.
     if (r.deidentified && deidentifiedCount(page.totalCount, safeHarbor.minimumCount) === null)
