@@ -188,20 +188,54 @@ async function cohortSize(db: Queryable, r: CohortPageRequest): Promise<Size> {
   return { count: Math.max(bound + 1, sample.estimate), estimate: true, atLeast: bound + 1 };
 }
 
-/** The page's statement (exported for EXPLAIN in tests): members after the cursor, one more than asked (hasNextPage). */
+const readsRecords = (c: Criterion): boolean =>
+  c.kind === 'clinical' ||
+  c.kind === 'source' ||
+  (c.kind === 'not' && readsRecords(c.of)) ||
+  ((c.kind === 'all' || c.kind === 'any') && c.of.some(readsRecords));
+
+/** The filter as an OR over the patients' records AND the rest, or null when it has none at its top. */
+function topOr(c: Criterion): { readonly rest: readonly Criterion[]; readonly branches: readonly Criterion[] } | null {
+  const top = c.kind === 'all' ? c.of : [c];
+  const i = top.findIndex((x) => x.kind === 'any' && x.of.some(readsRecords));
+  const or = top[i];
+  return or?.kind === 'any' ? { rest: top.filter((_, j) => j !== i), branches: or.of } : null;
+}
+
+/**
+ * The page's statement (exported for EXPLAIN in tests): members after the cursor, one more than
+ * asked (hasNextPage). An OR over the patients' records at the top of the filter is paged branch
+ * by branch: each branch's own keyset page (its criterion an EXISTS at the top, which the planner
+ * drives from the patients or from the code's items, whichever is cheaper for that branch), then
+ * the union's first members. One rare branch no longer makes the page walk every patient, and a
+ * common one is not collected whole for each page.
+ */
 export function pageStatement(r: CohortPageRequest): { readonly text: string; readonly values: unknown[] } {
   const p = params();
   const sort = sortOf(r.order, r.deidentified, p, r.coarsening);
-  const where = cohortWhere(r, p);
   let after = '';
   if (r.after)
     after = sort
       ? ` AND (${sort.expr}, g.id) > (${p.add(r.after.key)}${sort.cast}, ${p.add(r.after.id, '::uuid')})`
       : ` AND g.id > ${p.add(r.after.id, '::uuid')}`;
   const orderBy = sort ? `${sort.expr}, g.id` : 'g.id';
+  const limit = p.add(r.first + 1, '::int');
+  const columns = `${goldenColumns('g')}, ${sort ? sort.key : 'NULL::text'} AS sort_key`;
+  const split = topOr(r.criteria);
+  if (split) {
+    const pages = split.branches.map(
+      (
+        b,
+      ) => `(SELECT g.id FROM golden_patient g WHERE ${cohortWhere({ ...r, criteria: { kind: 'all', of: [...split.rest, b] } }, p)}${after}
+        ORDER BY ${orderBy} LIMIT ${limit})`,
+    );
+    return {
+      text: `SELECT ${columns} FROM (${pages.join(' UNION ')}) u JOIN golden_patient g ON g.id = u.id ORDER BY ${orderBy} LIMIT ${limit}`,
+      values: p.values,
+    };
+  }
   return {
-    text: `SELECT ${goldenColumns('g')}, ${sort ? sort.key : 'NULL::text'} AS sort_key FROM golden_patient g
-       WHERE ${where}${after} ORDER BY ${orderBy} LIMIT ${p.add(r.first + 1, '::int')}`,
+    text: `SELECT ${columns} FROM golden_patient g WHERE ${cohortWhere(r, p)}${after} ORDER BY ${orderBy} LIMIT ${limit}`,
     values: p.values,
   };
 }
