@@ -101,8 +101,10 @@ export const COHORT_MIGRATIONS: readonly Migration[] = [
     // A criterion checked from the code's side (a rare code, or the count of one) read each item from
     // the table to test its resource type: clinical_item_cohort_value did not carry it. This one
     // does (the same key), so that scan is index-only too; the old one goes (same number of indexes).
+    // Built once, at start: memory for the sort of a large store's items (this transaction only).
     id: 'cohort-004-code-side-type',
     sql: `
+      SET LOCAL maintenance_work_mem = '256MB';
       CREATE INDEX IF NOT EXISTS clinical_item_cohort_code ON clinical_item (code_system, code, value_num)
         INCLUDE (resource_type, value_unit, effective_at, source, subject_id) WHERE ${LIVE};
       DROP INDEX IF EXISTS clinical_item_cohort_value`,
