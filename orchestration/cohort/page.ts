@@ -12,7 +12,7 @@ import type { IdentifierProtection } from '../../security/identifier-protection.
 import { goldenColumns, toGolden, type GoldenPatient, type GoldenRow } from '../mpi/store.ts';
 import type { Criterion } from './criteria.ts';
 import type { CursorPosition } from './cursor.ts';
-import { birthDaySort, compile, params, type CohortCoarsening, type Params } from './sql.ts';
+import { birthDaySort, compile, params, type CohortCoarsening, type Form, type Params } from './sql.ts';
 
 export const COHORT_ORDER = { id: 'ID', birthDate: 'BIRTH_DATE', updatedAt: 'UPDATED_AT' } as const;
 export type CohortOrder = (typeof COHORT_ORDER)[keyof typeof COHORT_ORDER];
@@ -83,9 +83,9 @@ function sortOf(order: CohortOrder, deidentified: boolean, p: Params, c: CohortC
 }
 
 /** The cohort's condition over `golden_patient g` (active records only). */
-export function cohortWhere(r: Pick<CohortPageRequest, 'criteria' | 'coarsening' | 'onlyId'>, p: Params): string {
+export function cohortWhere(r: Pick<CohortPageRequest, 'criteria' | 'coarsening' | 'onlyId'>, p: Params, form: Form = 'semi'): string {
   const launch = r.onlyId === null ? '' : ` AND g.id = ${p.add(r.onlyId, '::uuid')}`;
-  return `g.status = 'ACTIVE'${launch} AND ${compile(r.criteria, p, r.coarsening)}`;
+  return `g.status = 'ACTIVE'${launch} AND ${compile(r.criteria, p, r.coarsening, form)}`;
 }
 
 /** The bounded count's statement (exported for EXPLAIN in the benchmark): members up to the bound + 1. */
@@ -129,7 +129,8 @@ const isDatabase = (db: Queryable): db is Database => typeof (db as Database).tr
 /** The sample's statement (exported for EXPLAIN in the benchmark): members among the first `size` active patients by id. */
 export function sampleStatement(r: CohortPageRequest, size: number): { readonly text: string; readonly values: unknown[] } {
   const p = params();
-  const where = cohortWhere(r, p);
+  // Per-patient probes whatever the criteria: a thousand patients, never every item of a code.
+  const where = cohortWhere(r, p, 'probe');
   return {
     text: `WITH sample AS MATERIALIZED (SELECT * FROM golden_patient g WHERE g.status = 'ACTIVE' ORDER BY g.id LIMIT ${p.add(size, '::int')})
       SELECT (SELECT count(*) FROM sample)::int AS sampled, (SELECT count(*) FROM sample g WHERE ${where})::int AS matched`,

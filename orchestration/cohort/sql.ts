@@ -50,7 +50,7 @@ const likeEscaped = (prefix: string): string => `${prefix.replace(/[\\%_]/g, (ch
  * a scalar subquery is never hashed, so it stays a per-patient index probe that stops at the
  * first match.
  */
-type Form = 'semi' | 'probe';
+export type Form = 'semi' | 'probe';
 const exists = (from: string, where: string, form: Form): string =>
   form === 'semi' ? `EXISTS (SELECT 1 FROM ${from} WHERE ${where})` : `coalesce((SELECT true FROM ${from} WHERE ${where} LIMIT 1), false)`;
 
