@@ -4,7 +4,7 @@
 // immutable versioned definitions, materialized snapshots of their members, and export jobs.
 import type { Migration } from '../../platform/db.ts';
 
-import { birthDaySort } from './sql.ts';
+import { birthDaySort, birthYear } from './sql.ts';
 
 // The same expression the birth-date order sorts by, for the planner to use the index.
 const BIRTH_DAY_SORT = birthDaySort('birth_date');
@@ -108,5 +108,13 @@ export const COHORT_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS clinical_item_cohort_code ON clinical_item (code_system, code, value_num)
         INCLUDE (resource_type, value_unit, effective_at, source, subject_id) WHERE ${LIVE};
       DROP INDEX IF EXISTS clinical_item_cohort_value`,
+  },
+  {
+    // Statistics on the birth year the birth-year criteria compare: without them the planner guessed
+    // a range on it selects 1 in 200 patients, and sorted a whole cohort rather than walk the id order.
+    id: 'cohort-005-birth-year-statistics',
+    sql: `
+      CREATE STATISTICS IF NOT EXISTS golden_patient_birth_year ON (${birthYear('birth_date')}) FROM golden_patient;
+      ANALYZE golden_patient`,
   },
 ];

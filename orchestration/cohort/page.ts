@@ -27,6 +27,17 @@ export const COUNT_BUDGET_MS = 50;
  * cached, and the first page of the ID order reads the same patients).
  */
 export const COUNT_SAMPLE = 1000;
+/**
+ * A page is found by walking the patients in its order and probing each (the plan for any cohort
+ * that is not rare) when the sample says that takes at most this many patients; otherwise the
+ * planner chooses (a rare criterion is found from the code's items). The planner's own choice is
+ * not enough: it underestimates how dense a cohort is over the patients' records, and above a
+ * few hundred rows a page it sorts the whole cohort instead of walking (a page of 1,000 took
+ * seconds where the walk takes milliseconds).
+ */
+export const WALK_LIMIT = 50_000;
+const SAMPLE_TTL_MS = 60_000;
+const SAMPLE_CACHE = 500;
 
 export type CohortPageRequest = {
   readonly criteria: Criterion;
@@ -172,13 +183,13 @@ async function plannedRows(db: Queryable, text: string, values: unknown[]): Prom
  * budget, the sample's estimate when the budget runs out. A launch-bound token's cohort (one
  * patient at most) is counted exactly.
  */
-async function cohortSize(db: Queryable, r: CohortPageRequest): Promise<Size> {
+async function cohortSize(db: Queryable, r: CohortPageRequest, fresh: Promise<SampleEstimate> | null): Promise<Size> {
   const bound = r.countBound ?? COUNT_BOUND;
   if (r.onlyId !== null) {
     const n = await boundedCount(db, r, bound);
     return { count: n, estimate: false, atLeast: n };
   }
-  const sample = await sampleEstimate(db, r, r.countSample ?? COUNT_SAMPLE);
+  const sample = await (fresh ?? sampleEstimate(db, r, r.countSample ?? COUNT_SAMPLE));
   if (sample.whole) return { count: sample.matched, estimate: false, atLeast: sample.matched };
   const estimated = { count: Math.max(sample.estimate, sample.matched), estimate: true, atLeast: sample.matched };
   // Far above the bound (twice it: well beyond the sample's error there), the exact count would end at the bound anyway.
@@ -211,7 +222,7 @@ function topOr(c: Criterion): { readonly rest: readonly Criterion[]; readonly br
  * the union's first members. One rare branch no longer makes the page walk every patient, and a
  * common one is not collected whole for each page.
  */
-export function pageStatement(r: CohortPageRequest): { readonly text: string; readonly values: unknown[] } {
+export function pageStatement(r: CohortPageRequest, form: Form = 'semi'): { readonly text: string; readonly values: unknown[] } {
   const p = params();
   const sort = sortOf(r.order, r.deidentified, p, r.coarsening);
   let after = '';
@@ -222,7 +233,7 @@ export function pageStatement(r: CohortPageRequest): { readonly text: string; re
   const orderBy = sort ? `${sort.expr}, g.id` : 'g.id';
   const limit = p.add(r.first + 1, '::int');
   const columns = `${goldenColumns('g')}, ${sort ? sort.key : 'NULL::text'} AS sort_key`;
-  const split = topOr(r.criteria);
+  const split = form === 'semi' ? topOr(r.criteria) : null;
   if (split) {
     const pages = split.branches.map(
       (
@@ -236,13 +247,42 @@ export function pageStatement(r: CohortPageRequest): { readonly text: string; re
     };
   }
   return {
-    text: `SELECT ${columns} FROM golden_patient g WHERE ${cohortWhere(r, p)}${after} ORDER BY ${orderBy} LIMIT ${limit}`,
+    text: `SELECT ${columns} FROM golden_patient g WHERE ${cohortWhere(r, p, form)}${after} ORDER BY ${orderBy} LIMIT ${limit}`,
     values: p.values,
   };
 }
 
+// Recent samples by statement: how dense a cohort is decides how its pages are found (never what they hold).
+const samples = new Map<string, { readonly at: number; readonly sample: Promise<SampleEstimate> }>();
+
+/** The sample of this cohort from the last minute, or a fresh one (then also returned as `fresh`, for the count). */
+function recentSample(db: Queryable, r: CohortPageRequest): { sample: Promise<SampleEstimate>; fresh: Promise<SampleEstimate> | null } {
+  const size = r.countSample ?? COUNT_SAMPLE;
+  const s = sampleStatement(r, size);
+  const key = `${s.text}\u0000${JSON.stringify(s.values)}`;
+  const now = Date.now();
+  const known = samples.get(key);
+  if (known && now - known.at < SAMPLE_TTL_MS) return { sample: known.sample, fresh: null };
+  const sample = sampleEstimate(db, r, size);
+  samples.delete(key);
+  samples.set(key, { at: now, sample });
+  sample.catch(() => samples.delete(key));
+  if (samples.size > SAMPLE_CACHE) samples.delete(samples.keys().next().value!);
+  return { sample, fresh: sample };
+}
+
+/** Walk the patients (per-patient probes) or let the planner choose: see WALK_LIMIT. */
+async function pageForm(db: Queryable, r: CohortPageRequest): Promise<{ form: Form; fresh: Promise<SampleEstimate> | null }> {
+  if (r.onlyId !== null || !readsRecords(r.criteria)) return { form: 'semi', fresh: null };
+  const { sample, fresh } = recentSample(db, r);
+  const { matched, sampled } = await sample;
+  const density = sampled > 0 ? matched / sampled : 0;
+  return { form: density > 0 && (r.first + 1) / density <= WALK_LIMIT ? 'probe' : 'semi', fresh };
+}
+
 export async function cohortPage(db: Queryable, protection: IdentifierProtection, r: CohortPageRequest): Promise<CohortPage> {
-  const statement = pageStatement(r);
+  const { form, fresh } = await pageForm(db, r);
+  const statement = pageStatement(r, form);
   const pageRows = () => db.query<GoldenRow & { sort_key: string | null }>(statement.text, statement.values);
   const bound = r.countBound ?? COUNT_BOUND;
   let page: Awaited<ReturnType<typeof pageRows>>;
@@ -257,7 +297,7 @@ export async function cohortPage(db: Queryable, protection: IdentifierProtection
         : (wholeCohort(r, page.rows.length) ?? (await floorCount(db, r, bound)));
   } else {
     let counted: Awaited<ReturnType<typeof cohortSize>>;
-    [page, counted] = await Promise.all([pageRows(), cohortSize(db, r)]);
+    [page, counted] = await Promise.all([pageRows(), cohortSize(db, r, fresh)]);
     // The page's members are members too: an estimate is never below what the page shows.
     const atLeast = Math.max(counted.atLeast, page.rows.length);
     size = wholeCohort(r, page.rows.length) ?? (counted.estimate ? { count: Math.max(counted.count, atLeast), estimate: true } : counted);

@@ -23,7 +23,10 @@ export function params(start: readonly unknown[] = []): Params {
   };
 }
 
-const BIRTH_YEAR = `(CASE WHEN g.birth_date ~ '^[0-9]{4}' THEN substring(g.birth_date from 1 for 4)::int END)`;
+/** The birth year; migrations.ts keeps statistics on it (without the table alias) for the planner. */
+export const birthYear = (column = 'g.birth_date'): string =>
+  `(CASE WHEN ${column} ~ '^[0-9]{4}' THEN substring(${column} from 1 for 4)::int END)`;
+const BIRTH_YEAR = birthYear();
 /** A birth date as a day (a partial date read as its first day), in the C collation the index uses. */
 const birthDay = (column: string): string =>
   `((CASE length(${column}) WHEN 4 THEN ${column} || '-01-01' WHEN 7 THEN ${column} || '-01' ELSE ${column} END) COLLATE "C")`;
@@ -32,8 +35,6 @@ export const BIRTH_DAY = birthDay('g.birth_date');
 export const birthDaySort = (column = 'g.birth_date'): string => `coalesce(${birthDay(column)}, '9999-12-31' COLLATE "C")`;
 const POSTAL_CODE = `btrim(g.addresses->0->>'postalCode')`;
 
-const shownBirthYear = (p: Params, c: CohortCoarsening): string =>
-  `(CASE WHEN ${BIRTH_YEAR} > ${p.add(c.oldestCategoryBirthYear, '::int')} THEN ${BIRTH_YEAR} END)`;
 const shownZip3 = (p: Params, c: CohortCoarsening): string => `(CASE WHEN ${POSTAL_CODE} !~ '^[0-9]{5}(-?[0-9]{4})?$' THEN NULL
   WHEN left(${POSTAL_CODE}, 3) = ANY(${p.add(c.restrictedZip3, '::text[]')}) THEN '000' ELSE left(${POSTAL_CODE}, 3) END)`;
 
@@ -99,8 +100,10 @@ export function compile(x: Criterion, p: Params, c: CohortCoarsening, form: Form
     case 'gender':
       return `g.gender = ${p.add(x.value)}`;
     case 'shownBirthYear': {
-      const shown = shownBirthYear(p, c);
-      return bounded(shown, x.from === null ? null : p.add(x.from, '::int'), x.to === null ? null : p.add(x.to, '::int'));
+      // The shown year is the birth year above the "90 or older" category (none below): bounds on the
+      // birth year itself, which the planner has statistics for.
+      const from = Math.max(x.from ?? -Infinity, c.oldestCategoryBirthYear + 1);
+      return bounded(BIRTH_YEAR, p.add(from, '::int'), x.to === null ? null : p.add(x.to, '::int'));
     }
     case 'ageOver89':
       return `(${BIRTH_YEAR} <= ${p.add(c.oldestCategoryBirthYear, '::int')}) = ${p.add(x.value, '::boolean')}`;
