@@ -9,7 +9,7 @@ import { loadUnitRules } from '../../translation/units.ts';
 import type { MpiTestDb } from '../mpi/test-helpers.ts';
 import { cohortCriteria, type CriteriaContext, type PatientFilterInput } from './criteria.ts';
 import { snomedDescendants } from './descendants.ts';
-import { budgetedCount, COHORT_ORDER, cohortPage, sampleEstimate } from './page.ts';
+import { budgetedCount, COHORT_ORDER, cohortPage, pageForm, pageStatement, sampleEstimate } from './page.ts';
 import { compile, params } from './sql.ts';
 import { buildFixture, CERNER, EPIC, openCohortTestDb, type Fixture } from './test-helpers.ts';
 
@@ -309,4 +309,26 @@ test('an OR paged branch by branch: one member a page through the cursor gives t
   assert.deepEqual(seen, [...new Set(seen)].sort(), 'in id order, each once');
   assert.deepEqual(seen.map((id) => names.get(id) ?? id).sort(), all);
   assert.ok(all.length >= 3, JSON.stringify(all));
+});
+
+test('a dense cohort is paged by walking the order with per-patient probes; a rare one as the planner chooses', async () => {
+  const request = (filter: PatientFilterInput, first = 1) => ({
+    criteria: cohortCriteria(filter, ctx()),
+    order: COHORT_ORDER.id,
+    deidentified: false,
+    coarsening,
+    onlyId: null,
+    first,
+    after: null,
+  });
+  // Two of the four active patients have an E11 condition (dan's is answered by eve): walking finds a page at once.
+  const dense = request({ condition: { system: ICD, codes: ['E11'] } });
+  assert.equal((await pageForm(t.db, dense)).form, 'probe');
+  const walk = pageStatement(dense, 'probe').text;
+  assert.doesNotMatch(walk, /EXISTS|UNION/, walk);
+  // No member in the sample: nothing says walking would find one soon.
+  assert.equal((await pageForm(t.db, request({ condition: { system: ICD, codes: ['Z99'] } }))).form, 'semi');
+  // Nothing over the records: the planner's choice is the walk or an index of the demographics.
+  assert.equal((await pageForm(t.db, request({ gender: 'female' }))).form, 'semi');
+  assert.match(pageStatement(dense, 'semi').text, /EXISTS/);
 });

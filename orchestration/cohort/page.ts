@@ -272,7 +272,7 @@ function recentSample(db: Queryable, r: CohortPageRequest): { sample: Promise<Sa
 }
 
 /** Walk the patients (per-patient probes) or let the planner choose: see WALK_LIMIT. */
-async function pageForm(db: Queryable, r: CohortPageRequest): Promise<{ form: Form; fresh: Promise<SampleEstimate> | null }> {
+export async function pageForm(db: Queryable, r: CohortPageRequest): Promise<{ form: Form; fresh: Promise<SampleEstimate> | null }> {
   if (r.onlyId !== null || !readsRecords(r.criteria)) return { form: 'semi', fresh: null };
   const { sample, fresh } = recentSample(db, r);
   const { matched, sampled } = await sample;
