@@ -27,7 +27,7 @@ import { loadConnections } from '../../platform/config.ts';
 import { oldestCategoryBirthYear, loadSafeHarbor } from '../../policies/safe-harbor.ts';
 import { COHORT_ORDER, cohortCriteria, cohortCursors, cursorScope, snomedDescendants } from '../../orchestration/cohort/cohort.ts';
 import { keyNames, loadSecretKey } from '../../platform/keys.ts';
-import { COUNT_SAMPLE, countStatement, pageStatement, sampleStatement } from '../../orchestration/cohort/page.ts';
+import { COUNT_SAMPLE, countStatement, pageForm, pageStatement, sampleStatement } from '../../orchestration/cohort/page.ts';
 import { COHORT_PAGE_SIZE } from '../../subgraphs/mpi/cohort-resolvers.ts';
 import { defaultTerminology } from '../../translation/terminology/translate.ts';
 import { loadUnitRules } from '../../translation/units.ts';
@@ -248,7 +248,8 @@ async function explain(pool: pg.Pool, statement: { text: string; values: unknown
   return rows.map((r) => r['QUERY PLAN']).join('\n');
 }
 
-function productStatements(f: BenchFilter, afterId: string | null) {
+/** The product's statements for the first page (or the page after `afterId`), in the form the product chooses (pageForm). */
+async function productStatements(pool: pg.Pool, f: BenchFilter, afterId: string | null) {
   const today = new Date().toISOString().slice(0, 10);
   const criteria = cohortCriteria(f.filter, {
     deidentified: true,
@@ -269,7 +270,13 @@ function productStatements(f: BenchFilter, afterId: string | null) {
     first: PAGE_SIZE,
     after: afterId === null ? null : { key: null, id: afterId },
   };
-  return { page: pageStatement(request), count: countStatement(request, COUNT_BOUND), sample: sampleStatement(request, COUNT_SAMPLE) };
+  const { form } = await pageForm(pool, request);
+  return {
+    form,
+    page: pageStatement(request, form),
+    count: countStatement(request, COUNT_BOUND),
+    sample: sampleStatement(request, COUNT_SAMPLE),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -292,7 +299,7 @@ type FilterResult = {
     deep: Timing | null;
     stream: { members: number; seconds: number; capped: boolean };
   };
-  plans: { first: string; deep: string | null; count: string; sample: string };
+  plans: { form: string; first: string; deep: string | null; count: string; sample: string };
 };
 
 /** The id page DEEP_PAGE starts after, as plain SQL finds it (null when the cohort is smaller). */
@@ -345,12 +352,13 @@ async function measure(
     n = (await pool.query<{ n: number }>(sqlCount(f))).rows[0]!.n;
   });
   const sqlStreamed = await sqlStream(pool, f, args);
-  const statements = productStatements(f, null);
+  const statements = await productStatements(pool, f, null);
   const plans = {
+    form: statements.form === 'probe' ? 'walking the order, per-patient probes' : "the planner's choice",
     first: await explain(pool, statements.page),
     count: await explain(pool, statements.count),
     sample: await explain(pool, statements.sample),
-    deep: afterId === null ? null : await explain(pool, productStatements(f, afterId).page),
+    deep: afterId === null ? null : await explain(pool, (await productStatements(pool, f, afterId)).page),
   };
   return {
     filter: f,
@@ -416,7 +424,7 @@ function report(results: readonly FilterResult[], meta: Record<string, unknown>,
   for (const r of results) {
     lines.push(
       '',
-      `### ${r.filter.name}: first page`,
+      `### ${r.filter.name}: first page (${r.plans.form})`,
       '',
       '```',
       r.plans.first,
