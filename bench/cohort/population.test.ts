@@ -35,6 +35,10 @@ test('a population is built with exact totals, its indexes back, and reused when
   assert.ok(built.size.sourceRecords > PATIENTS && built.size.sourceRecords < PATIENTS * 1.3, 'about 10 % have a second record');
   const after = (await indexes()).filter((n) => !n.startsWith('bench_cohort_population'));
   assert.deepEqual(after, before, 'every index dropped for the load is rebuilt');
+  const missing = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM (SELECT DISTINCT t FROM clinical_item, unnest(codes) AS t EXCEPT SELECT token FROM clinical_code_token) x`,
+  );
+  assert.equal(missing.rows[0]!.n, 0, 'every code token of the items is stored, as the writer keeps them');
   const stamp = async () => (await db.query<{ s: string }>(`SELECT max(stored_at)::text AS s FROM clinical_item`)).rows[0]!.s;
   const storedAt = await stamp();
   const again = await ensurePopulation(db, spec, () => undefined);

@@ -353,6 +353,13 @@ export async function ensurePopulation(
       );
     });
   });
+  // The stored code tokens, as the clinical store's writer keeps them (items here are written by SQL, not by it).
+  await timed('code tokens', async () => {
+    await db.query(`TRUNCATE clinical_code_token`);
+    await db.query(`INSERT INTO clinical_code_token (token) SELECT DISTINCT t FROM clinical_item, unnest(codes) AS t`, [], {
+      unbounded: true,
+    });
+  });
   // The visibility map lets the cohort queries scan indexes only; statistics for the planner.
   await timed('vacuum analyze', async () => {
     for (const t of TABLES) await db.query(`VACUUM (ANALYZE) ${t}`, [], { unbounded: true });

@@ -7,10 +7,11 @@
 // analyst pages through five typical filters (filters.ts) through the gateway as a client would:
 // - first page (100 members, with totalCount): p50/p99 over --samples requests;
 // - a stream of --stream members, 100 a page, following endCursor (no totalCount asked), with the
-//   process's RSS per page (the gateway and subgraphs run in this process);
+//   process's RSS per page (the gateway and subgraphs run in this process); then the same stream at
+//   the largest page cohort paging allows (COHORT_PAGE_SIZE), which the figures line reports;
 // - page 1,000 (its cursor from the stream) against page 1, the same query otherwise: p50 ratio;
 // - beside each, the same question as plain SQL over the same tables (a keyset page, a bounded
-//   count, the stream), and the EXPLAIN ANALYZE of the product's page statement.
+//   count, the stream), and the EXPLAIN ANALYZE of the product's page, count and sample statements.
 // Writes a Markdown report (--out, default bench/results/cohort-<time>.md) and ends with the line
 //   cohort figures: first-page-p99=A ms deep/first=B stream-100k=C s   (worst over the filters).
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -26,7 +27,8 @@ import { loadConnections } from '../../platform/config.ts';
 import { oldestCategoryBirthYear, loadSafeHarbor } from '../../policies/safe-harbor.ts';
 import { COHORT_ORDER, cohortCriteria, cohortCursors, cursorScope, snomedDescendants } from '../../orchestration/cohort/cohort.ts';
 import { keyNames, loadSecretKey } from '../../platform/keys.ts';
-import { countStatement, pageStatement } from '../../orchestration/cohort/page.ts';
+import { COUNT_SAMPLE, countStatement, pageForm, pageStatement, sampleStatement } from '../../orchestration/cohort/page.ts';
+import { COHORT_PAGE_SIZE } from '../../subgraphs/mpi/cohort-resolvers.ts';
 import { defaultTerminology } from '../../translation/terminology/translate.ts';
 import { loadUnitRules } from '../../translation/units.ts';
 import { post, tokenFor } from '../../test/support/stack.ts';
@@ -91,14 +93,14 @@ type Page = {
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
 };
 
-type Client = { page(filter: unknown, counted: boolean, after: string | null): Promise<Page> };
+type Client = { page(filter: unknown, counted: boolean, after: string | null, size?: number): Promise<Page> };
 
 function gatewayClient(stack: Stack, token: () => string): Client {
   return {
-    async page(filter, counted, after) {
+    async page(filter, counted, after, size = PAGE_SIZE) {
       const res = await post<{ patients: Page }>(
         stack.gateway.url,
-        { query: QUERY(counted), variables: { f: filter, n: PAGE_SIZE, a: after } },
+        { query: QUERY(counted), variables: { f: filter, n: size, a: after } },
         { authorization: `Bearer ${token()}` },
       );
       if (res.body.errors?.length || !res.body.data) throw new Error(`cohort page failed: ${JSON.stringify(res.body.errors)}`);
@@ -158,7 +160,7 @@ type Stream = {
 };
 
 /** Follows endCursor until `limit` members; checks the ids only ever increase (ID order: none repeated, none skipped back). */
-async function stream(client: Client, filter: unknown, limit: number, capSeconds: number): Promise<Stream> {
+async function stream(client: Client, filter: unknown, limit: number, capSeconds: number, size = PAGE_SIZE): Promise<Stream> {
   const rss = () => process.memoryUsage().rss;
   const start = rss();
   let peak = start;
@@ -178,7 +180,7 @@ async function stream(client: Client, filter: unknown, limit: number, capSeconds
       capped = true;
       break;
     }
-    const page: Page | null = await client.page(filter, false, after).catch((e: unknown) => {
+    const page: Page | null = await client.page(filter, false, after, size).catch((e: unknown) => {
       failure = (e as Error).message.slice(0, 200);
       return null;
     });
@@ -190,13 +192,13 @@ async function stream(client: Client, filter: unknown, limit: number, capSeconds
     }
     members += page.edges.length;
     peak = Math.max(peak, rss());
-    if (pages === Math.ceil(limit / PAGE_SIZE / 10)) {
+    if (pages === Math.ceil(limit / size / 10)) {
       atTenth = rss();
       heapAtTenth = process.memoryUsage().heapUsed;
     }
     if (!page.pageInfo.hasNextPage) break;
     after = page.pageInfo.endCursor;
-    if (pages === DEEP_PAGE - 1) deepCursor = after;
+    if (pages === DEEP_PAGE - 1 && size === PAGE_SIZE) deepCursor = after;
   }
   return {
     members,
@@ -246,7 +248,8 @@ async function explain(pool: pg.Pool, statement: { text: string; values: unknown
   return rows.map((r) => r['QUERY PLAN']).join('\n');
 }
 
-function productStatements(f: BenchFilter, afterId: string | null) {
+/** The product's statements for the first page (or the page after `afterId`), in the form the product chooses (pageForm). */
+async function productStatements(pool: pg.Pool, f: BenchFilter, afterId: string | null) {
   const today = new Date().toISOString().slice(0, 10);
   const criteria = cohortCriteria(f.filter, {
     deidentified: true,
@@ -267,7 +270,13 @@ function productStatements(f: BenchFilter, afterId: string | null) {
     first: PAGE_SIZE,
     after: afterId === null ? null : { key: null, id: afterId },
   };
-  return { page: pageStatement(request), count: countStatement(request, COUNT_BOUND) };
+  const { form } = await pageForm(pool, request);
+  return {
+    form,
+    page: pageStatement(request, form),
+    count: countStatement(request, COUNT_BOUND),
+    sample: sampleStatement(request, COUNT_SAMPLE),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -282,13 +291,15 @@ type FilterResult = {
   page1: Timing;
   deep: Timing | null;
   stream: Stream;
+  /** The same stream at COHORT_PAGE_SIZE a page. */
+  streamLarge: Stream;
   sql: {
     first: Timing;
     count: Timing & { n: number };
     deep: Timing | null;
     stream: { members: number; seconds: number; capped: boolean };
   };
-  plans: { first: string; deep: string | null; count: string };
+  plans: { form: string; first: string; deep: string | null; count: string; sample: string };
 };
 
 /** The id page DEEP_PAGE starts after, as plain SQL finds it (null when the cohort is smaller). */
@@ -327,7 +338,10 @@ async function measure(
   const afterId = await deepAfterId(pool, f);
   const deepCursor = afterId === null ? null : sign(f.filter, afterId);
   if (s.deepCursor !== null && s.deepCursor !== deepCursor) throw new Error(`${f.name}: page ${DEEP_PAGE} starts elsewhere than SQL says`);
-  err(`${f.name}: ${s.members} members in ${s.seconds} s${s.capped ? ' (stopped)' : ''}; page 1 against page ${DEEP_PAGE}`);
+  err(`${f.name}: ${s.members} members in ${s.seconds} s${s.capped ? ' (stopped)' : ''}; stream at ${COHORT_PAGE_SIZE} a page`);
+  const large = await stream(client, f.filter, args.limit, args.capSeconds, COHORT_PAGE_SIZE);
+  if (!large.ordered) throw new Error(`${f.name}: the stream of large pages repeated or went back`);
+  err(`${f.name}: ${large.members} members in ${large.seconds} s${large.capped ? ' (stopped)' : ''}; page 1 against page ${DEEP_PAGE}`);
   const page1 = await timeCalls(samples, () => client.page(f.filter, false, null));
   const deep = deepCursor === null ? null : await timeCalls(samples, () => client.page(f.filter, false, deepCursor));
   err(`${f.name}: plain SQL`);
@@ -338,11 +352,13 @@ async function measure(
     n = (await pool.query<{ n: number }>(sqlCount(f))).rows[0]!.n;
   });
   const sqlStreamed = await sqlStream(pool, f, args);
-  const statements = productStatements(f, null);
+  const statements = await productStatements(pool, f, null);
   const plans = {
+    form: statements.form === 'probe' ? 'walking the order, per-patient probes' : "the planner's choice",
     first: await explain(pool, statements.page),
     count: await explain(pool, statements.count),
-    deep: afterId === null ? null : await explain(pool, productStatements(f, afterId).page),
+    sample: await explain(pool, statements.sample),
+    deep: afterId === null ? null : await explain(pool, (await productStatements(pool, f, afterId)).page),
   };
   return {
     filter: f,
@@ -352,6 +368,7 @@ async function measure(
     page1,
     deep,
     stream: s,
+    streamLarge: large,
     sql: { first: sqlFirstT, count: { ...sqlCountT, n }, deep: sqlDeep, stream: sqlStreamed },
     plans,
   };
@@ -379,9 +396,10 @@ function report(results: readonly FilterResult[], meta: Record<string, unknown>,
         `page ${DEEP_PAGE} p50 / p99 ms`,
         'deep/first',
         `SQL deep/first`,
-        'stream s (members)',
+        `stream s (members), ${PAGE_SIZE} a page`,
+        `stream s (members), ${COHORT_PAGE_SIZE} a page`,
         'SQL stream s',
-        'RSS MB start / 10% / peak / end',
+        `RSS MB start / 10% / peak / end (${PAGE_SIZE}; ${COHORT_PAGE_SIZE})`,
       ],
       results.map((r) => [
         `${r.filter.name}: ${r.filter.what}`,
@@ -393,9 +411,10 @@ function report(results: readonly FilterResult[], meta: Record<string, unknown>,
         r.deep ? `${r.deep.p50} / ${r.deep.p99}` : 'n/a',
         `${ratio(r) ?? 'n/a'}`,
         r.sql.deep ? `${round(r.sql.deep.p50 / r.sql.first.p50, 2)}` : 'n/a',
-        `${r.stream.seconds} (${r.stream.members}${r.stream.capped ? `, stopped: ~${round(streamSeconds(r.stream, limit))} s at that pace` : ''})`,
+        streamCell(r.stream, limit),
+        streamCell(r.streamLarge, limit),
         `${r.sql.stream.seconds}${r.sql.stream.capped ? ` (stopped at ${r.sql.stream.members})` : ''}`,
-        `${r.stream.rssMb.start} / ${r.stream.rssMb.atTenth} / ${r.stream.rssMb.peak} / ${r.stream.rssMb.end}`,
+        `${rssCell(r.stream)}; ${rssCell(r.streamLarge)}`,
       ]),
     ),
     '',
@@ -405,16 +424,22 @@ function report(results: readonly FilterResult[], meta: Record<string, unknown>,
   for (const r of results) {
     lines.push(
       '',
-      `### ${r.filter.name}: first page`,
+      `### ${r.filter.name}: first page (${r.plans.form})`,
       '',
       '```',
       r.plans.first,
       '```',
       '',
-      `### ${r.filter.name}: count (bounded)`,
+      `### ${r.filter.name}: count (bounded, exact; within its time budget)`,
       '',
       '```',
       r.plans.count,
+      '```',
+      '',
+      `### ${r.filter.name}: count estimate (sample of ${COUNT_SAMPLE})`,
+      '',
+      '```',
+      r.plans.sample,
       '```',
     );
     if (r.plans.deep) lines.push('', `### ${r.filter.name}: page ${DEEP_PAGE}`, '', '```', r.plans.deep, '```');
@@ -429,21 +454,42 @@ function failures(results: readonly FilterResult[]): string[] {
     const timed = { 'first page': r.first, 'page 1': r.page1, [`page ${DEEP_PAGE}`]: r.deep };
     for (const [what, t] of Object.entries(timed))
       if (t && t.failed > 0) lines.push(`- ${r.filter.name}, ${what}: ${t.failed} of the timed requests failed: ${t.error ?? ''}`);
-    if (r.stream.failure)
-      lines.push(`- ${r.filter.name}, stream: stopped by a failed page after ${r.stream.members} members: ${r.stream.failure}`);
+    for (const [what, st] of [
+      [`stream (${PAGE_SIZE} a page)`, r.stream],
+      [`stream (${COHORT_PAGE_SIZE} a page)`, r.streamLarge],
+    ] as const)
+      if (st.failure) lines.push(`- ${r.filter.name}, ${what}: stopped by a failed page after ${st.members} members: ${st.failure}`);
   }
   return lines.length ? ['## Failed requests', '', ...lines, ''] : [];
 }
 
+const streamCell = (s: Stream, limit: number) =>
+  `${s.seconds} (${s.members}${s.capped ? `, stopped: ~${round(streamSeconds(s, limit))} s at that pace` : ''})`;
+const rssCell = (s: Stream) => `${s.rssMb.start} / ${s.rssMb.atTenth} / ${s.rssMb.peak} / ${s.rssMb.end}`;
+
 const streamSeconds = (s: Stream, limit: number) => (s.capped && s.members > 0 ? (s.seconds * limit) / s.members : s.seconds);
 
-function figures(results: readonly FilterResult[], limit: number): string {
+/** The figures line (streams at the largest page), and the same worst stream at 100 a page. */
+function figures(results: readonly FilterResult[], limit: number): { line: string; stream100: string } {
   const p99 = Math.max(...results.map((r) => r.first.p99));
   const ratios = results.flatMap((r) => (r.deep ? [r.deep.p50 / r.page1.p50] : []));
   // A stream stopped by --stream-seconds counts at the pace it had (the report says so).
-  const streams = results.filter((r) => r.stream.members >= limit || r.stream.capped).map((r) => streamSeconds(r.stream, limit));
+  const worstStream = (pick: (r: FilterResult) => Stream) =>
+    results
+      .map(pick)
+      .filter((s) => s.members >= limit || s.capped)
+      .map((s) => streamSeconds(s, limit));
   const worst = (xs: number[], d: number) => (xs.length ? round(Math.max(...xs), d).toString() : 'n/a');
-  return `cohort figures: first-page-p99=${round(p99)} ms deep/first=${worst(ratios, 2)} stream-100k=${worst(streams, 1)} s`;
+  return {
+    line: `cohort figures: first-page-p99=${round(p99)} ms deep/first=${worst(ratios, 2)} stream-100k=${worst(
+      worstStream((r) => r.streamLarge),
+      1,
+    )} s`,
+    stream100: worst(
+      worstStream((r) => r.stream),
+      1,
+    ),
+  };
 }
 
 async function main(): Promise<number> {
@@ -488,6 +534,7 @@ async function main(): Promise<number> {
       population: { ...population.size, reused: population.reused, buildSeconds: population.seconds, seed: values.seed },
       tableSizes: Object.fromEntries(sizes.rows.map((r) => [r.name, r.size])),
       pageSize: PAGE_SIZE,
+      streamPageSizes: [PAGE_SIZE, COHORT_PAGE_SIZE],
       samples: values.samples,
       budgetSeconds: values.budget,
       streamSeconds: values['stream-seconds'],
@@ -498,9 +545,14 @@ async function main(): Promise<number> {
       if (results.length) writeFileSync(out, `${report(results, await meta(), values.stream)}\n`);
       results.push(await measure(client, pool, sign, f, values.samples, { limit: values.stream, capSeconds: values['stream-seconds'] }));
     }
-    writeFileSync(out, `${report(results, await meta(), values.stream)}\n`);
+    const line = figures(results, values.stream);
+    writeFileSync(
+      out,
+      `${report(results, await meta(), values.stream)}\n\n${line.line} (streams at ${COHORT_PAGE_SIZE} a page; at ${PAGE_SIZE} a page: ${line.stream100} s)\n`,
+    );
     err(`report: ${out}`);
-    process.stdout.write(`${figures(results, values.stream)}\n`);
+    err(`worst stream at ${PAGE_SIZE} a page: ${line.stream100} s`);
+    process.stdout.write(`${line.line}\n`);
     return 0;
   } finally {
     await stack.close();

@@ -138,4 +138,18 @@ export const CLINICAL_STORE_MIGRATIONS: readonly Migration[] = [
     id: 'clinical-004-deleted-by',
     sql: `ALTER TABLE clinical_item ADD COLUMN IF NOT EXISTS deleted_message_id text`,
   },
+  {
+    // Every `system|code` token the store holds, once (a few thousand rows however many items): a
+    // code prefix (ICD-10-CM E11) becomes the exact tokens under it, which the items' indexes
+    // serve, where a prefix over the items' codes no index serves. The writer adds the tokens of
+    // what it writes (write.ts); tokens are never removed (one whose items are gone matches none).
+    // The C collation makes a prefix a range of the primary key. Backfilled from the live items:
+    // an item withdrawn or deleted comes back only through the writer, which adds its tokens then.
+    id: 'clinical-005-code-tokens',
+    sql: `
+      CREATE TABLE IF NOT EXISTS clinical_code_token (token text COLLATE "C" PRIMARY KEY);
+      INSERT INTO clinical_code_token (token)
+        SELECT DISTINCT t FROM clinical_item, unnest(codes) AS t WHERE NOT entered_in_error AND deleted_at IS NULL
+        ON CONFLICT DO NOTHING`,
+  },
 ];

@@ -40,10 +40,36 @@ test('the same version twice is one item: the second write inserts, updates, loc
   // Retrieved again later: still the same version.
   const again = item(observation({ id: 'w1', patient: 'p1', versionId: '1' }), '2026-12-02T10:00:00Z');
   assert.deepEqual(await storeItems(counted, [again, again], t.protection), { inserted: 0, updated: 0, unchanged: 2 });
-  assert.equal(counted.count, 2, 'two statements per batch');
+  assert.equal(counted.count, 3, 'three statements per batch');
   assert.deepEqual(await snapshot('w1'), before, 'same row, same xmin, not locked (xmax)');
   assert.deepEqual(await history('w1'), []);
   assert.equal(await sequence(), seq, 'no id drawn for an item already stored');
+});
+
+const tokens = async () =>
+  (await t.db.query<{ token: string; xmin: string }>('SELECT token, xmin::text AS xmin FROM clinical_code_token ORDER BY token')).rows;
+
+test('the writer keeps the stored code tokens current: new ones added once, known ones not written again', async () => {
+  const code = (c: string) => ({ system: 'http://hl7.org/fhir/sid/icd-10-cm', code: c });
+  const condition = (id: string, codes: { system: string; code: string }[]) =>
+    item({ resourceType: 'Condition', id, subject: { reference: 'Patient/p9' }, code: { coding: codes } });
+  await storeItems(t.db, [condition('tk1', [code('E11.9'), { system: 'http://snomed.info/sct', code: '44054006' }])], t.protection);
+  const first = await tokens();
+  for (const token of ['http://hl7.org/fhir/sid/icd-10-cm|E11.9', 'http://snomed.info/sct|44054006'])
+    assert.ok(
+      first.some((r) => r.token === token),
+      `${token} is stored: ${JSON.stringify(first)}`,
+    );
+  // Another item with a known token, another with a new one.
+  await storeItems(t.db, [condition('tk2', [code('E11.9')]), condition('tk3', [code('E11.65')])], t.protection);
+  const second = await tokens();
+  assert.deepEqual(
+    second.filter((r) => first.some((f) => f.token === r.token)),
+    first,
+    'known tokens untouched (same xmin)',
+  );
+  assert.ok(second.some((r) => r.token === 'http://hl7.org/fhir/sid/icd-10-cm|E11.65'));
+  assert.equal(second.length, new Set(second.map((r) => r.token)).size, 'each token once');
 });
 
 test('a newer version replaces the item and keeps the old one in history; an older one arriving late is ignored', async () => {

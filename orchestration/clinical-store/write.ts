@@ -1,4 +1,4 @@
-// Writes canonical items, set-based: two statements per batch whatever its size.
+// Writes canonical items, set-based: three statements per batch whatever its size.
 //   1. New items are inserted (ON CONFLICT DO NOTHING: a concurrent writer of the same new item
 //      makes this one wait, then leave it to statement 2).
 //   2. Existing items whose stored version differs are locked (FOR UPDATE returns the latest
@@ -73,6 +73,14 @@ const REPLACE_NEWER = `WITH input AS (SELECT ${cols} FROM ${INPUT}),
   )
   SELECT (SELECT count(*) FROM replaced)::int AS replaced, (SELECT count(*) FROM moved)::int AS moved,
     (SELECT count(*) FROM revived)::int AS revived`;
+
+// 3. The tokens of the batch the store does not know yet (clinical_code_token: code prefixes expand
+//    to them). Known ones are not written again (no row lock, no WAL for the usual batch); new ones
+//    in token order, so two writers adding the same tokens wait for each other, never deadlock.
+const ADD_TOKENS = `INSERT INTO clinical_code_token (token)
+  SELECT DISTINCT t FROM jsonb_to_recordset($1::jsonb) AS x(codes text[]), unnest(x.codes) AS t
+  WHERE NOT EXISTS (SELECT 1 FROM clinical_code_token k WHERE k.token = t)
+  ORDER BY t ON CONFLICT DO NOTHING`;
 
 export type StoreReport = {
   readonly inserted: number;
@@ -186,6 +194,7 @@ export async function storeItems(
   const write = async (tx: Queryable): Promise<StoreReport> => {
     const inserted = (await tx.query(INSERT_NEW, [rows])).rows.length;
     const r = (await tx.query<{ replaced: number }>(REPLACE_NEWER, [rows])).rows[0]!;
+    await tx.query(ADD_TOKENS, [rows]);
     return { inserted, updated: r.replaced, unchanged: items.length - inserted - r.replaced };
   };
   return isDatabase(db) ? db.transaction(write) : write(db);

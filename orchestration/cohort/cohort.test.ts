@@ -9,7 +9,8 @@ import { loadUnitRules } from '../../translation/units.ts';
 import type { MpiTestDb } from '../mpi/test-helpers.ts';
 import { cohortCriteria, type CriteriaContext, type PatientFilterInput } from './criteria.ts';
 import { snomedDescendants } from './descendants.ts';
-import { COHORT_ORDER, cohortPage } from './page.ts';
+import { budgetedCount, COHORT_ORDER, cohortPage, pageForm, pageStatement, sampleEstimate } from './page.ts';
+import { compile, params } from './sql.ts';
 import { buildFixture, CERNER, EPIC, openCohortTestDb, type Fixture } from './test-helpers.ts';
 
 let t: MpiTestDb;
@@ -177,9 +178,157 @@ test('totalCount is exact up to the bound, then estimated and flagged', async ()
     first: 2,
     after: null,
   };
-  const exact = await cohortPage(t.db, t.protection, { ...request, countBound: 4 });
-  assert.deepEqual([exact.totalCount, exact.totalCountIsEstimate, exact.members.length, exact.hasNextPage], [4, false, 2, true]);
-  const estimated = await cohortPage(t.db, t.protection, { ...request, countBound: 3 });
+  // The default sample holds every active patient here: it is the exact count.
+  const whole = await cohortPage(t.db, t.protection, { ...request, countBound: 3 });
+  assert.deepEqual([whole.totalCount, whole.totalCountIsEstimate, whole.members.length, whole.hasNextPage], [4, false, 2, true]);
+  // A sample of 2 of the 4: the bounded count decides, then the estimate above the bound.
+  const exact = await cohortPage(t.db, t.protection, { ...request, countBound: 4, countSample: 2 });
+  assert.deepEqual([exact.totalCount, exact.totalCountIsEstimate], [4, false]);
+  const estimated = await cohortPage(t.db, t.protection, { ...request, countBound: 3, countSample: 2 });
   assert.equal(estimated.totalCountIsEstimate, true);
   assert.ok(estimated.totalCount >= 4, `estimate ${estimated.totalCount} is above the bound`);
+});
+
+test('a cohort far above the bound by the sample is estimated without counting, scaled to the active patients', async () => {
+  await t.db.query('ANALYZE golden_patient');
+  const request = {
+    criteria: cohortCriteria({}, ctx()),
+    order: COHORT_ORDER.id,
+    deidentified: false,
+    coarsening,
+    onlyId: null,
+    first: 1,
+    after: null,
+  };
+  const sample = await sampleEstimate(t.db, { ...request, countBound: 1 }, 2);
+  assert.deepEqual([sample.matched, sample.sampled, sample.whole], [2, 2, false]);
+  assert.ok(sample.estimate >= 3 && sample.estimate <= 6, `2 of 2 sampled, scaled to about 4 active patients: ${sample.estimate}`);
+  const page = await cohortPage(t.db, t.protection, { ...request, countBound: 1, countSample: 2 });
+  assert.deepEqual([page.totalCount, page.totalCountIsEstimate, page.members.length], [sample.estimate, true, 1]);
+});
+
+test('a count that needs longer than its budget gives up (the page never waits for it); its connection stays usable', async () => {
+  const request = {
+    criteria: cohortCriteria({ gender: 'female' }, ctx()),
+    order: COHORT_ORDER.id,
+    deidentified: false,
+    coarsening,
+    onlyId: null,
+    first: 1,
+    after: null,
+  };
+  // Another transaction holds golden_patient: the count waits, and its budget ends the wait.
+  let release = () => undefined as void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let locked = () => undefined as void;
+  const isLocked = new Promise<void>((resolve) => (locked = resolve));
+  const holder = t.db.transaction(async (tx) => {
+    await tx.query('LOCK TABLE golden_patient IN ACCESS EXCLUSIVE MODE');
+    locked();
+    await held;
+  });
+  await isLocked;
+  const t0 = performance.now();
+  const n = await budgetedCount(t.db, request, 10, 50);
+  const waited = performance.now() - t0;
+  release();
+  await holder;
+  assert.equal(n, null);
+  assert.ok(waited < 2000, `gave up at its budget, not the serving timeout (${Math.round(waited)} ms)`);
+  // The pool's connections all still answer (none was left in an aborted transaction).
+  const answers = await Promise.all(Array.from({ length: 4 }, () => budgetedCount(t.db, request, 10, 1000)));
+  assert.deepEqual(answers, [3, 3, 3, 3]);
+});
+
+test('an estimated count still decides small cells exactly: the floor is proven by the page or the sample, else counted', async () => {
+  const page = await cohortPage(t.db, t.protection, {
+    criteria: cohortCriteria({ gender: 'female' }, ctx(true)),
+    order: COHORT_ORDER.id,
+    deidentified: true,
+    coarsening,
+    onlyId: null,
+    first: 1,
+    after: null,
+    countBound: 1,
+    countSample: 1,
+    smallCellFloor: 11,
+  });
+  // Three members: estimated from a sample of one, but a small cell, so counted exactly.
+  assert.deepEqual([page.totalCount, page.totalCountIsEstimate, page.members.length, page.hasNextPage], [3, false, 1, true]);
+});
+
+test('OR and NOT of clinical criteria are per-patient probes (never a hashed subplan); prefixes are stored tokens', () => {
+  const p = params();
+  const sql = compile(
+    cohortCriteria(
+      {
+        or: [{ condition: { system: ICD, codes: ['E11'] } }, { observation: { code: '2345-7', valueFrom: 126, unit: 'mg/dL' } }],
+        not: { medication: { codes: ['860975'] } },
+      },
+      ctx(),
+    ),
+    p,
+    coarsening,
+  );
+  assert.equal((sql.match(/coalesce\(\(SELECT true FROM source_record s JOIN clinical_item i/g) ?? []).length, 3, sql);
+  assert.doesNotMatch(sql, /EXISTS/, sql);
+  assert.match(
+    sql,
+    /i\.codes && \(SELECT coalesce\(array_agg\(k\.token\), '\{\}'\) FROM clinical_code_token k WHERE k\.token LIKE \$\d+\)/,
+    sql,
+  );
+  assert.ok(p.values.includes(`${ICD}|E11%`), JSON.stringify(p.values));
+  // At the top of the filter (AND) a criterion stays an EXISTS: a semi join the planner may drive from either side.
+  const and = compile(cohortCriteria({ condition: { system: ICD, codes: ['I10'] } }, ctx()), params(), coarsening);
+  assert.match(and, /^EXISTS \(SELECT 1 FROM source_record s JOIN clinical_item i/, and);
+});
+
+test('an OR paged branch by branch: one member a page through the cursor gives the whole cohort, each member once, in order', async () => {
+  const filter: PatientFilterInput = {
+    or: [{ condition: { system: ICD, codes: ['E11'] } }, { observation: { code: '4548-4' } }, { gender: 'male' }],
+  };
+  const all = await members(filter);
+  const seen: string[] = [];
+  let position: { key: string | null; id: string } | null = null;
+  for (let i = 0; i < 10; i++) {
+    const page = await cohortPage(t.db, t.protection, {
+      criteria: cohortCriteria(filter, ctx()),
+      order: COHORT_ORDER.id,
+      deidentified: false,
+      coarsening,
+      onlyId: null,
+      first: 1,
+      after: position,
+      count: false,
+    });
+    seen.push(...page.members.map((m) => m.patient.id));
+    if (!page.hasNextPage) break;
+    position = page.members.at(-1)!.position;
+  }
+  const names = new Map(Object.entries(f).map(([k, v]) => [v, k]));
+  assert.deepEqual(seen, [...new Set(seen)].sort(), 'in id order, each once');
+  assert.deepEqual(seen.map((id) => names.get(id) ?? id).sort(), all);
+  assert.ok(all.length >= 3, JSON.stringify(all));
+});
+
+test('a dense cohort is paged by walking the order with per-patient probes; a rare one as the planner chooses', async () => {
+  const request = (filter: PatientFilterInput, first = 1) => ({
+    criteria: cohortCriteria(filter, ctx()),
+    order: COHORT_ORDER.id,
+    deidentified: false,
+    coarsening,
+    onlyId: null,
+    first,
+    after: null,
+  });
+  // Two of the four active patients have an E11 condition (dan's is answered by eve): walking finds a page at once.
+  const dense = request({ condition: { system: ICD, codes: ['E11'] } });
+  assert.equal((await pageForm(t.db, dense)).form, 'probe');
+  const walk = pageStatement(dense, 'probe').text;
+  assert.doesNotMatch(walk, /EXISTS|UNION/, walk);
+  // No member in the sample: nothing says walking would find one soon.
+  assert.equal((await pageForm(t.db, request({ condition: { system: ICD, codes: ['Z99'] } }))).form, 'semi');
+  // Nothing over the records: the planner's choice is the walk or an index of the demographics.
+  assert.equal((await pageForm(t.db, request({ gender: 'female' }))).form, 'semi');
+  assert.match(pageStatement(dense, 'semi').text, /EXISTS/);
 });

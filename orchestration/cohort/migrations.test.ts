@@ -65,7 +65,20 @@ test('keyset orders read their index, without sorting the cohort', async () => {
 
 test('clinical criteria read the live-item indexes', async () => {
   const value = await plan({ observation: { code: CODES[3]!, valueFrom: 190, unit: 'mg/dL' } });
-  assert.match(value, /clinical_item_cohort_value/, value);
+  assert.match(value, /clinical_item_cohort_code/, value);
   const encounter = await plan({ encounter: { from: '2025-02-01', to: '2025-02-03' } });
   assert.match(encounter, /clinical_item_cohort_time/, encounter);
+});
+
+test('an OR over clinical criteria is paged branch by branch (a keyset page each), never a hashed subplan', async () => {
+  const or = await plan({
+    or: [
+      { observation: { code: CODES[3]!, valueFrom: 10, unit: 'mg/dL' } },
+      { observation: { code: CODES[5]!, valueFrom: 10, unit: 'mg/dL' } },
+    ],
+    not: { gender: 'male' },
+  });
+  assert.doesNotMatch(or, /hashed SubPlan/, or);
+  assert.match(or, /Append/, or);
+  assert.equal((or.match(/-> {2}Limit/g) ?? []).length, 2, or);
 });

@@ -46,17 +46,18 @@ test('a page size above its cap is refused before execution, literal or variable
   for (const [query, variables] of [
     ['{ patients(first: 100000000) { totalCount } }', undefined],
     ['query ($n: Int) { patients(first: $n) { totalCount } }', { n: 100_000_000 }],
-    ['query ($n: Int = 101) { patients(first: $n) { totalCount } }', {}],
+    ['query ($n: Int = 1001) { patients(first: $n) { totalCount } }', {}],
   ] as const) {
     const report = cost(query, variables);
     const error = costLimitError(report, DEFAULT_OPERATION_LIMITS);
     assert.ok(error, query);
     assert.deepEqual(
       { ...error.extensions },
-      { code: 'BAD_USER_INPUT', limit: 'pageSize', max: 100, field: 'Query.patients', argument: 'first' },
+      { code: 'BAD_USER_INPUT', limit: 'pageSize', max: 1000, field: 'Query.patients', argument: 'first' },
     );
   }
-  assert.equal(costLimitError(cost('{ patients(first: 100) { totalCount } }'), DEFAULT_OPERATION_LIMITS), undefined);
+  assert.equal(costLimitError(cost('{ patients(first: 1000) { totalCount } }'), DEFAULT_OPERATION_LIMITS), undefined);
+  assert.equal(costLimitError(cost('{ search(first: 101) { id } }'), DEFAULT_OPERATION_LIMITS)?.extensions.max, 100, 'other fields: 100');
   // Per-field caps, by schema coordinate.
   const limits = operationLimits({ pageSizeCaps: { 'Query.search': 10 } });
   assert.equal(costLimitError(cost('{ search(first: 11) { id } }', undefined, limits), limits)?.extensions.max, 10);

@@ -73,6 +73,10 @@ export type OperationLimits = {
  *   it to the client's operation and to each subgraph's part of the query plan (gateway/subgraph-limits.ts),
  *   which is what each subgraph applies it to.
  * - maxPageSize 100: the public contract (`first` ≤ 100), checked before execution.
+ * - pageSizeCaps 1,000 for cohort paging (`Query.patients`, `Cohort.members`): analytics tools
+ *   stream cohorts of 100,000 members, and each page is a round trip with its own audit record. The
+ *   cost bound still applies: a page of 1,000 with the few de-identified fields a cohort tool reads
+ *   costs about 7,000; one with every field (about 103,000) is refused.
  */
 export const DEFAULT_OPERATION_LIMITS = {
   maxCharacters: 20_000,
@@ -86,7 +90,7 @@ export const DEFAULT_OPERATION_LIMITS = {
   pageSizeArguments: ['first', 'last'],
   defaultPageSize: 20,
   maxPageSize: 100,
-  pageSizeCaps: { 'Query.patients': 100 },
+  pageSizeCaps: { 'Query.patients': 1000, 'Cohort.members': 1000 },
   assumedListSize: 1,
 } as const satisfies OperationLimits;
 

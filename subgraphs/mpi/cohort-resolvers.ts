@@ -57,7 +57,11 @@ import type { MpiDependencies } from './resolvers.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
-const MAX_MEMBERS_PAGE = 100;
+/**
+ * Cohort pages (patients(filter), Cohort.members): analytics tools stream cohorts, so fewer, larger
+ * round trips (platform/operation-limits caps them too, and its cost bound limits what they select).
+ */
+export const COHORT_PAGE_SIZE = 1000;
 
 /** A page of a cohort as patients() pages it (resolvers.ts): its criteria, or the snapshot to page instead. */
 export type CohortConnectionRequest = {
@@ -167,7 +171,7 @@ export function cohortResolvers(
     snapshots: (c) => cohortSnapshots(db, c.id),
     async members(c, { first, after, snapshot, asOf }, ctx, info) {
       if (snapshot != null && asOf != null) throw badUserInput('give `snapshot` or `asOf`, not both', 'asOf');
-      const size = pageSize(first, 20, MAX_MEMBERS_PAGE);
+      const size = pageSize(first, 20, COHORT_PAGE_SIZE);
       let taken: CohortSnapshot | undefined;
       if (snapshot != null) taken = await snapshotOf(c, snapshot, 'snapshot');
       if (asOf != null) {

@@ -42,7 +42,7 @@ import { pageSize, selects, text } from '../shared/arguments.ts';
 import { perRequest, type SubgraphContext } from '../shared/context.ts';
 import { launchPatient } from '../shared/launch-context.ts';
 import type { Resolvers } from './__generated__/resolvers.ts';
-import { cohortResolvers, type CohortConnectionRequest } from './cohort-resolvers.ts';
+import { COHORT_PAGE_SIZE, cohortResolvers, type CohortConnectionRequest } from './cohort-resolvers.ts';
 import { SOURCE_RECORD_ID, stewardResolvers } from './steward-resolvers.ts';
 
 export const MAX_PAGE_SIZE = 100;
@@ -170,6 +170,8 @@ export function mpiResolvers({ db, protection, adapters, connections, ...deps }:
         after: position,
         count,
         ...(r.deidentified && !counted ? { countBound: safeHarbor.minimumCount, countFloorOnly: true } : {}),
+        // An estimated count still decides small cells exactly (cohortPage proves or counts the floor).
+        ...(r.deidentified && counted ? { smallCellFloor: safeHarbor.minimumCount } : {}),
       }));
     // Small cells: a caller who sees de-identified data only gets neither the count nor the members of a tiny cohort.
     if (r.deidentified && deidentifiedCount(page.totalCount, safeHarbor.minimumCount) === null)
@@ -218,7 +220,7 @@ export function mpiResolvers({ db, protection, adapters, connections, ...deps }:
       },
       patientsByIdentifier: (_p, { system, value }, ctx) => patientsByIdentifier(system, value, ctx),
       async patients(_p, { filter, first, after, orderBy }, ctx, info) {
-        const size = pageSize(first, 20, MAX_PAGE_SIZE);
+        const size = pageSize(first, 20, COHORT_PAGE_SIZE);
         // Analysts filter and sort on what they see; their cursors are theirs (the view is part of what a cursor is bound to).
         const deidentified = !mayIdentifyPatients(ctx.principal);
         text(filter?.gender, 'filter.gender');

@@ -79,6 +79,7 @@ export type Cohort = {
    * data, in id order. With `snapshot`, the members that snapshot materialized; with `asOf` (an
    * instant), those of the latest snapshot taken at or before it. A snapshot's member merged into
    * another patient since is answered by that patient, once. At most one of `snapshot` and `asOf`.
+   * `first` is at most 1000.
    */
   members: PatientConnection;
   name: Scalars['String']['output'];
@@ -646,7 +647,11 @@ export type PatientConnection = {
    * default, so 1 to 10 are withheld), and no members either. Zero is shown.
    */
   totalCount: Maybe<Scalars['Int']['output']>;
-  /** True when `totalCount` is the planner's estimate: cohorts above 10,000 are counted exactly only up to there. */
+  /**
+   * True when `totalCount` is an estimate: scaled from a fixed random sample of 1,000 patients, given
+   * when the cohort is above 10,000 or counting it exactly would take longer than the page may wait.
+   * Exact otherwise. An estimate never decides whether a count is withheld (`countSuppressed`).
+   */
   totalCountIsEstimate: Scalars['Boolean']['output'];
 };
 
@@ -787,7 +792,8 @@ export type Query = {
   patientByIdentifier: Maybe<Patient>;
   /**
    * Golden patients, Relay-style, optionally a cohort (filter), in a stable order (orderBy, then id).
-   * `first` is at most 100. Cursors are opaque and signed: one is valid only with the filter and order
+   * `first` is at most 1000 (cohort tools stream with large pages; the operation's cost bound still
+   * limits what a large page may select). Cursors are opaque and signed: one is valid only with the filter and order
    * it was returned for. Paging is keyset: patients added meanwhile appear once if they sort after
    * the page, none is shown twice, and a merged-away patient is answered by its survivor once.
    * totalCount counts the whole cohort (withheld from analysts below 11: `countSuppressed`).

@@ -169,6 +169,22 @@ test('analysts get de-identified members, filter on years only, and no small cel
   }
 });
 
+test('cohort pages take up to 1,000 members; a large page that selects much is refused by cost', async () => {
+  const lean = `{ patients(first: 1000, filter: { gender: "female" }) { edges { cursor node { id gender birthYear postalCodePrefix } } } }`;
+  const ok = await gql<{ patients: { edges: unknown[] } }>(stack, analyst, lean);
+  assert.equal(ok.body.errors, undefined, JSON.stringify(ok.body.errors));
+  const female = await stack.db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM golden_patient WHERE status = 'ACTIVE' AND gender = 'female'`,
+  );
+  assert.equal(ok.body.data!.patients.edges.length, Math.min(1000, female.rows[0]!.n));
+  const tooBig = await gql(stack, analyst, lean.replace('first: 1000', 'first: 1001'));
+  assert.deepEqual([tooBig.body.errors?.[0]?.extensions?.limit, tooBig.body.errors?.[0]?.extensions?.max], ['pageSize', 1000]);
+  const heavy = `{ patients(first: 1000) { totalCount edges { node { id name { family given } birthDate gender identifiers { system value } sourceRecords { id source mrn } } } } }`;
+  const refused = await gql(stack, clinician, heavy);
+  assert.equal(refused.body.errors?.[0]?.extensions?.limit, 'cost', JSON.stringify(refused.body.errors));
+  assert.equal(refused.body.data, undefined);
+});
+
 test('bad filters are BAD_USER_INPUT naming the argument', async () => {
   for (const [f, argument] of [
     [{ gender: 'nobody' }, 'filter.gender'],
