@@ -61,6 +61,7 @@ import {
   type ExportSettings,
 } from './components.ts';
 import type { FhirSync } from '../orchestration/sync/scheduler.ts';
+import { createTracing, tracingFromEnv, type TracingConfig } from '../platform/tracing.ts';
 
 const hl7SimLog = logger('hl7-simulator');
 
@@ -124,6 +125,8 @@ export type StackOptions = {
   readonly exports?: Omit<ExportSettings, 'baseUrl'>;
   /** The bearer token /metrics asks for on every port (METRICS_TOKEN when absent); in production no /metrics without one. */
   readonly metricsToken?: string;
+  /** Traces (platform/tracing.ts): this configuration, null for none; from the environment (OTEL_*) when absent. */
+  readonly tracing?: TracingConfig | null;
 };
 
 export type Stack = {
@@ -154,6 +157,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (temporaryKeys) rmSync(temporaryKeys, { recursive: true, force: true });
   };
   try {
+    // First on, last off: shutting down exports the spans of everything closed before it.
+    const tracing = options.tracing === undefined ? tracingFromEnv('patient-gateway') : options.tracing && createTracing(options.tracing);
+    if (tracing) cleanups.push(() => tracing.shutdown());
     const db = await openStorage(
       {
         url: options.databaseUrl,
