@@ -1,0 +1,176 @@
+// Issue 17's traces on the real stack, exported over real OTLP/HTTP to a loopback receiver: a
+// product team's golden-patient query makes one trace that holds the gateway's request, its calls
+// to each subgraph, each subgraph's request (continued across HTTP from the call's traceparent),
+// their PostgreSQL statements and audit appends; the audit rows of that request carry the same
+// trace id; and nothing the patient is known by (name, birth date, identifiers, ids) is in any span.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Stack } from '../../../runtime/stack.ts';
+import { traceIdOf } from '../../../platform/tracing.ts';
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../../support/otlp-receiver.ts';
+import { post, startTestStack, tokenFor } from '../../support/stack.ts';
+
+const CLIENT_TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+const SERVER = 2;
+const CLIENT = 3;
+
+let stack: Stack;
+let receiver: OtlpReceiver;
+before(async () => {
+  receiver = await startOtlpReceiver();
+  stack = await startTestStack({
+    simulators: { seed: 7, size: 20 },
+    // Each span sent as it ends, so the test need not wait for a batch.
+    tracing: {
+      serviceName: 'pgw-e2e',
+      exporter: { url: receiver.url },
+      sampleRatio: 1,
+      trustClientTraceparent: false,
+      exportEachSpan: true,
+    },
+  });
+});
+after(async () => {
+  await stack?.close();
+  await receiver?.close();
+});
+
+const GOLDEN_PATIENT = `query GoldenPatient($id: ID!) {
+  patient(id: $id) {
+    id name { family given } birthDate gender identifiers { system value }
+    sourceRecords { id source mrn observations { code { coding { system code } } valueQuantity { value unit } } }
+  }
+}`;
+type Patient = {
+  id: string;
+  name: { family: string; given: string[] } | null;
+  birthDate: string | null;
+  identifiers: { value: string }[];
+  sourceRecords: { id: string; source: string; mrn: string | null }[];
+};
+
+/** Waits until the spans of one trace include every name wanted (spans arrive one POST each). */
+async function traceOf(traceId: string, wanted: (spans: ReceivedSpan[]) => boolean): Promise<ReceivedSpan[]> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const spans = receiver.spans.filter((s) => s.traceId === traceId);
+    if (wanted(spans) || Date.now() > deadline) return spans;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('a golden-patient query is one trace from the gateway through each subgraph to PostgreSQL; its audit rows name it; no PHI', async () => {
+  const { rows } = await stack.db.query<{ golden_id: string }>(
+    'SELECT golden_id FROM source_record GROUP BY golden_id HAVING count(DISTINCT source) >= 2 ORDER BY golden_id LIMIT 1',
+  );
+  const id = rows[0]!.golden_id;
+  const { token, sub } = await tokenFor(stack, ['clinician']);
+  const res = await post<{ patient: Patient }>(
+    stack.gateway.url,
+    { operationName: 'GoldenPatient', query: GOLDEN_PATIENT, variables: { id } },
+    { authorization: `Bearer ${token}`, traceparent: CLIENT_TRACEPARENT },
+  );
+  assert.equal(res.status, 200);
+  assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
+  const patient = res.body.data!.patient;
+  const sources = new Set(patient.sourceRecords.map((r) => r.source));
+  assert.ok(sources.has('epic-main') && sources.has('cerner-main'), 'a patient of both EHRs');
+
+  // The gateway's request span: a trace of its own, the client's context kept as a link.
+  const deadline = Date.now() + 10_000;
+  let gateway: ReceivedSpan | undefined;
+  while (!gateway && Date.now() < deadline) {
+    gateway = receiver.spans.find(
+      (s) => s.kind === SERVER && s.attributes['pgw.component'] === 'gateway' && s.attributes['graphql.operation.name'] === 'GoldenPatient',
+    );
+    if (!gateway) await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(gateway, 'the gateway request span was exported');
+  assert.equal(gateway.parentSpanId, undefined);
+  assert.notEqual(gateway.traceId, traceIdOf(CLIENT_TRACEPARENT));
+  assert.deepEqual(gateway.links, [{ traceId: traceIdOf(CLIENT_TRACEPARENT), spanId: '00f067aa0ba902b7' }]);
+  assert.equal(gateway.service, 'pgw-e2e');
+
+  const SUBGRAPHS = ['mpi', 'epic', 'cerner'];
+  const servers = (spans: ReceivedSpan[]) => spans.filter((s) => s.kind === SERVER && s.attributes['pgw.component'] !== 'gateway');
+  const spans = await traceOf(gateway.traceId, (all) => {
+    const seen = new Set(servers(all).map((s) => s.attributes['pgw.component']));
+    return SUBGRAPHS.every((n) => seen.has(n)) && all.filter((s) => s.name === 'audit append').length >= SUBGRAPHS.length;
+  });
+  const byId = new Map(spans.map((s) => [s.spanId, s]));
+  const ancestors = (s: ReceivedSpan): ReceivedSpan[] => {
+    const chain: ReceivedSpan[] = [];
+    for (let p = s.parentSpanId && byId.get(s.parentSpanId); p; p = p.parentSpanId && byId.get(p.parentSpanId)) chain.push(p);
+    return chain;
+  };
+  // Every span of the trace hangs from the gateway's request span.
+  for (const s of spans) if (s !== gateway) assert.equal(ancestors(s).at(-1), gateway, `${s.name} is under the gateway request`);
+  // @apollo/gateway's own spans are there (its nested @opentelemetry/api reaches our provider).
+  for (const name of ['gateway.request', 'gateway.plan', 'gateway.execute', 'gateway.fetch'])
+    assert.ok(
+      spans.some((s) => s.name === name),
+      `@apollo/gateway's ${name}`,
+    );
+
+  for (const name of SUBGRAPHS) {
+    // The gateway's call (a client span) and the subgraph's request, its child across HTTP.
+    const calls = spans.filter((s) => s.kind === CLIENT && s.name === `subgraph ${name}`);
+    assert.ok(calls.length > 0, `a call to ${name}`);
+    const served = servers(spans).filter((s) => s.attributes['pgw.component'] === name);
+    assert.ok(served.length > 0, `${name} served the call`);
+    for (const s of served)
+      assert.ok(
+        calls.some((c) => c.spanId === s.parentSpanId),
+        `${name}'s request span is the child of the gateway's call`,
+      );
+    // The subgraph's statements and its audit append, under its request span.
+    const under = spans.filter((s) => ancestors(s).some((a) => served.includes(a)));
+    assert.ok(
+      under.some((s) => s.name === 'audit append' && s.attributes['pgw.subgraph'] === name),
+      `${name}'s audit append`,
+    );
+    assert.ok(
+      under.some((s) => s.attributes['db.system.name'] === 'postgresql'),
+      `${name}'s PostgreSQL spans`,
+    );
+  }
+  const statements = spans.filter((s) => s.attributes['db.system.name'] === 'postgresql');
+  assert.ok(statements.some((s) => s.name.startsWith('SELECT ')));
+  for (const s of statements) assert.equal(s.attributes['db.namespace'], stack.db.schema);
+
+  // The audit rows of this request name this trace, and the subgraph request span that wrote them.
+  const audit = await stack.db.query<{ traceparent: string | null; subgraph: string }>(
+    'SELECT traceparent, subgraph FROM audit_event WHERE actor_sub = $1',
+    [sub],
+  );
+  assert.ok(audit.rows.length >= 3, 'audit rows from mpi, epic and cerner');
+  const serverIds = new Set(servers(spans).map((s) => s.spanId));
+  for (const row of audit.rows) {
+    assert.equal(traceIdOf(row.traceparent), gateway.traceId, `${row.subgraph}'s audit row carries the trace id`);
+    assert.ok(serverIds.has(row.traceparent!.split('-')[2]!), `${row.subgraph}'s audit row names its request span`);
+  }
+
+  // The initial load's EHR calls: connection, resource type and outcome, nothing else.
+  const ehr = receiver.spans.filter((s) => s.name.startsWith('FHIR '));
+  assert.ok(ehr.some((s) => s.name === 'FHIR Patient' && s.attributes['pgw.connection'] === 'cerner-main'));
+  for (const s of ehr) {
+    assert.equal(s.kind, CLIENT);
+    assert.deepEqual(Object.keys(s.attributes).sort(), ['fhir.resource_type', 'pgw.connection', 'pgw.outcome']);
+  }
+
+  // No PHI in any span exported during the whole run (the initial load's EHR calls included).
+  const secrets = [
+    patient.id,
+    patient.name!.family,
+    ...patient.name!.given,
+    patient.birthDate!,
+    ...patient.identifiers.map((i) => i.value),
+    ...patient.sourceRecords.flatMap((r) => [r.id, r.mrn ?? '']),
+  ].filter((v) => v.length >= 3);
+  assert.ok(secrets.length >= 5);
+  const everything = receiver.bodies.join('\n');
+  for (const secret of secrets)
+    assert.ok(!new RegExp(`\\b${secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(everything), `no span carries "${secret}"`);
+  // And no document text, variables or SQL text.
+  assert.doesNotMatch(everything, /sourceRecords|"variables"|\$1|WHERE/);
+});
