@@ -409,6 +409,16 @@ export function traceAuditAppend<T>(subgraph: string, rows: number, run: () => P
 }
 
 /**
+ * Background work as a trace of its own (an initial load, a sync cycle): a root span, never the
+ * child of whatever was active when it was scheduled. Its EHR calls and statements are its children.
+ */
+export function traceJob<T>(name: string, attributes: Attributes, run: () => Promise<T>): Promise<T> {
+  if (!active) return run();
+  const tracer = active.tracer;
+  return context.with(ROOT_CONTEXT, () => inSpan(tracer, name, { attributes }, run));
+}
+
+/**
  * One call to an EHR (protocol/fhir/client.ts): its connection id, the FHIR resource type and the
  * outcome (`ok` or the failure code). A root span when nothing traced is active (sync, the initial load).
  */

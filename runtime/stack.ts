@@ -61,7 +61,7 @@ import {
   type ExportSettings,
 } from './components.ts';
 import type { FhirSync } from '../orchestration/sync/scheduler.ts';
-import { createTracing, tracingFromEnv, type TracingConfig } from '../platform/tracing.ts';
+import { createTracing, tracingFromEnv, type Tracing, type TracingConfig } from '../platform/tracing.ts';
 
 const hl7SimLog = logger('hl7-simulator');
 
@@ -143,6 +143,8 @@ export type Stack = {
   readonly ingestion?: Ingestion;
   /** Incremental sync (absent when turned off). */
   readonly sync?: FhirSync;
+  /** Traces, when on (flush() exports what is buffered). */
+  readonly tracing?: Tracing;
   close(): Promise<void>;
 };
 
@@ -315,6 +317,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       connections,
       ...(ingestion ? { ingestion } : {}),
       ...(sync ? { sync } : {}),
+      ...(tracing ? { tracing } : {}),
       close,
     };
   } catch (error) {

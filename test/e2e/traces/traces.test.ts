@@ -20,14 +20,8 @@ before(async () => {
   receiver = await startOtlpReceiver();
   stack = await startTestStack({
     simulators: { seed: 7, size: 20 },
-    // Each span sent as it ends, so the test need not wait for a batch.
-    tracing: {
-      serviceName: 'pgw-e2e',
-      exporter: { url: receiver.url },
-      sampleRatio: 1,
-      trustClientTraceparent: false,
-      exportEachSpan: true,
-    },
+    // Batched, as in production (the test flushes before it looks).
+    tracing: { serviceName: 'pgw-e2e', exporter: { url: receiver.url }, sampleRatio: 1, trustClientTraceparent: false },
   });
 });
 after(async () => {
@@ -49,16 +43,6 @@ type Patient = {
   sourceRecords: { id: string; source: string; mrn: string | null }[];
 };
 
-/** Waits until the spans of one trace include every name wanted (spans arrive one POST each). */
-async function traceOf(traceId: string, wanted: (spans: ReceivedSpan[]) => boolean): Promise<ReceivedSpan[]> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const spans = receiver.spans.filter((s) => s.traceId === traceId);
-    if (wanted(spans) || Date.now() > deadline) return spans;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 test('a golden-patient query is one trace from the gateway through each subgraph to PostgreSQL; its audit rows name it; no PHI', async () => {
   const { rows } = await stack.db.query<{ golden_id: string }>(
     'SELECT golden_id FROM source_record GROUP BY golden_id HAVING count(DISTINCT source) >= 2 ORDER BY golden_id LIMIT 1',
@@ -76,15 +60,12 @@ test('a golden-patient query is one trace from the gateway through each subgraph
   const sources = new Set(patient.sourceRecords.map((r) => r.source));
   assert.ok(sources.has('epic-main') && sources.has('cerner-main'), 'a patient of both EHRs');
 
-  // The gateway's request span: a trace of its own, the client's context kept as a link.
-  const deadline = Date.now() + 10_000;
-  let gateway: ReceivedSpan | undefined;
-  while (!gateway && Date.now() < deadline) {
-    gateway = receiver.spans.find(
-      (s) => s.kind === SERVER && s.attributes['pgw.component'] === 'gateway' && s.attributes['graphql.operation.name'] === 'GoldenPatient',
-    );
-    if (!gateway) await new Promise((r) => setTimeout(r, 50));
-  }
+  // Batched as in production: what is buffered is sent now. The gateway's request span: a trace of
+  // its own, the client's context kept as a link.
+  await stack.tracing!.flush();
+  const gateway = receiver.spans.find(
+    (s) => s.kind === SERVER && s.attributes['pgw.component'] === 'gateway' && s.attributes['graphql.operation.name'] === 'GoldenPatient',
+  );
   assert.ok(gateway, 'the gateway request span was exported');
   assert.equal(gateway.parentSpanId, undefined);
   assert.notEqual(gateway.traceId, traceIdOf(CLIENT_TRACEPARENT));
@@ -93,10 +74,7 @@ test('a golden-patient query is one trace from the gateway through each subgraph
 
   const SUBGRAPHS = ['mpi', 'epic', 'cerner'];
   const servers = (spans: ReceivedSpan[]) => spans.filter((s) => s.kind === SERVER && s.attributes['pgw.component'] !== 'gateway');
-  const spans = await traceOf(gateway.traceId, (all) => {
-    const seen = new Set(servers(all).map((s) => s.attributes['pgw.component']));
-    return SUBGRAPHS.every((n) => seen.has(n)) && all.filter((s) => s.name === 'audit append').length >= SUBGRAPHS.length;
-  });
+  const spans = receiver.spans.filter((s) => s.traceId === gateway.traceId);
   const byId = new Map(spans.map((s) => [s.spanId, s]));
   const ancestors = (s: ReceivedSpan): ReceivedSpan[] => {
     const chain: ReceivedSpan[] = [];
@@ -150,13 +128,20 @@ test('a golden-patient query is one trace from the gateway through each subgraph
     assert.ok(serverIds.has(row.traceparent!.split('-')[2]!), `${row.subgraph}'s audit row names its request span`);
   }
 
-  // The initial load's EHR calls: connection, resource type and outcome, nothing else.
+  // The initial load: a trace per connection, its EHR calls (connection, resource type and outcome,
+  // nothing else) and statements under it.
+  const loads = receiver.spans.filter((s) => s.name === 'initial load');
+  assert.deepEqual(loads.map((s) => s.attributes['pgw.connection']).sort(), ['cerner-main', 'epic-main']);
   const ehr = receiver.spans.filter((s) => s.name.startsWith('FHIR '));
   assert.ok(ehr.some((s) => s.name === 'FHIR Patient' && s.attributes['pgw.connection'] === 'cerner-main'));
   for (const s of ehr) {
     assert.equal(s.kind, CLIENT);
     assert.deepEqual(Object.keys(s.attributes).sort(), ['fhir.resource_type', 'pgw.connection', 'pgw.outcome']);
+    const load = loads.find((l) => l.spanId === s.parentSpanId);
+    assert.equal(load?.attributes['pgw.connection'], s.attributes['pgw.connection'], 'an EHR call is a child of its load');
   }
+  for (const load of loads)
+    assert.ok(receiver.spans.some((s) => s.parentSpanId === load.spanId && s.attributes['db.system.name'] === 'postgresql'));
 
   // No PHI in any span exported during the whole run (the initial load's EHR calls included).
   const secrets = [
