@@ -265,6 +265,9 @@ function errorType(error: unknown): string {
 /** Runs fn in a new span, child of the active one; the span ends when fn settles and records failure by error code only. */
 async function inSpan<T>(tracer: Tracer, name: string, options: SpanOptions, fn: (span: Span) => Promise<T>): Promise<T> {
   const parent = context.active();
+  // Inside a trace that is not recorded (sampled out), a child would not be either: its parent's context propagates as well.
+  const current = trace.getSpan(parent);
+  if (current && !current.isRecording()) return fn(current);
   const span = tracer.startSpan(name, options, parent);
   try {
     return await context.with(trace.setSpan(parent, span), () => fn(span));

@@ -3,8 +3,10 @@
 // to each subgraph, each subgraph's request (continued across HTTP from the call's traceparent),
 // their PostgreSQL statements and audit appends; the audit rows of that request carry the same
 // trace id; and nothing the patient is known by (name, birth date, identifiers, ids) is in any span.
+// The same through Hive Gateway with the product's plugin (gateway/hive/).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { startGatewayService } from '../../../runtime/components.ts';
 import type { Stack } from '../../../runtime/stack.ts';
 import { traceIdOf } from '../../../platform/tracing.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../../support/otlp-receiver.ts';
@@ -158,4 +160,41 @@ test('a golden-patient query is one trace from the gateway through each subgraph
     assert.ok(!new RegExp(`\\b${secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(everything), `no span carries "${secret}"`);
   // And no document text, variables or SQL text.
   assert.doesNotMatch(everything, /sourceRecords|"variables"|\$1|WHERE/);
+});
+
+test('on Hive Gateway with the product plugin: its request span is the trace the subgraphs continue and the audit rows name', async () => {
+  const hive = await startGatewayService({
+    engine: 'hive',
+    keys: stack.keys,
+    subgraphUrls: Object.fromEntries(Object.entries(stack.subgraphs).map(([name, s]) => [name, s.url])),
+    port: 0,
+    production: false,
+    trustDevIssuer: true,
+  });
+  try {
+    const { rows } = await stack.db.query<{ golden_id: string }>(
+      'SELECT golden_id FROM source_record GROUP BY golden_id HAVING count(DISTINCT source) >= 2 ORDER BY golden_id LIMIT 1',
+    );
+    const { token, sub } = await tokenFor(stack, ['clinician']);
+    const res = await post(
+      hive.url,
+      { operationName: 'GoldenPatient', query: GOLDEN_PATIENT, variables: { id: rows[0]!.golden_id } },
+      { authorization: `Bearer ${token}`, traceparent: CLIENT_TRACEPARENT },
+    );
+    assert.equal(res.status, 200);
+    assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
+    await stack.tracing!.flush();
+    const request = receiver.spans.find((s) => s.attributes['pgw.component'] === 'hive-gateway' && s.kind === SERVER);
+    assert.ok(request, 'the Hive Gateway request span');
+    assert.equal(request.attributes['graphql.operation.name'], 'GoldenPatient');
+    assert.notEqual(request.traceId, traceIdOf(CLIENT_TRACEPARENT));
+    assert.deepEqual(request.links, [{ traceId: traceIdOf(CLIENT_TRACEPARENT), spanId: '00f067aa0ba902b7' }]);
+    const served = receiver.spans.filter((s) => s.kind === SERVER && s.parentSpanId === request.spanId);
+    assert.deepEqual([...new Set(served.map((s) => s.attributes['pgw.component']))].sort(), ['cerner', 'epic', 'mpi']);
+    const audit = await stack.db.query<{ traceparent: string | null }>('SELECT traceparent FROM audit_event WHERE actor_sub = $1', [sub]);
+    assert.ok(audit.rows.length >= 3);
+    for (const row of audit.rows) assert.equal(traceIdOf(row.traceparent), request.traceId);
+  } finally {
+    await hive.close();
+  }
 });
