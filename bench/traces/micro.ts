@@ -68,7 +68,6 @@ const code = `
     });
   });
   server.listen(0, '127.0.0.1', () => console.log(server.address().port));`;
-let received = 0;
 const collector = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
 const [chunk] = (await once(collector.stdout, 'data')) as [Buffer];
 const url = `http://127.0.0.1:${chunk.toString().trim()}/v1/traces`;
@@ -90,7 +89,7 @@ for (let round = 0; round <= ROUNDS; round++) {
     if (round > 0) perRequest.set(mode, [...(perRequest.get(mode) ?? []), micros]); // round 0 warms up
   }
 }
-received = Number(await (await fetch(url.replace('/v1/traces', '/count'))).text());
+const received = Number(await (await fetch(url.replace('/v1/traces', '/count'))).text());
 collector.kill();
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const off = median(perRequest.get('off')!);
