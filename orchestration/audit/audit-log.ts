@@ -336,7 +336,7 @@ export async function writeAuditEvents(
 ): Promise<number> {
   const rows = rowsFor(ctx, accesses, denials);
   if (rows.length === 0) return 0;
-  // Traced from queueing to durable: a commit shared with other requests is a child of the first one's span.
+  // Traced from queueing to durable; the statements of a commit shared with other requests are under the first one's span.
   return traceAuditAppend(ctx.subgraph, rows.length, async () => {
     const q = queues.get(db) ?? { pending: [], running: false, partitionsFor: null };
     queues.set(db, q);
