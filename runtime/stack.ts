@@ -61,7 +61,7 @@ import {
   type ExportSettings,
 } from './components.ts';
 import type { FhirSync } from '../orchestration/sync/scheduler.ts';
-import { createTracing, tracingFromEnv, type Tracing, type TracingConfig } from '../platform/tracing.ts';
+import { createTracing, tracingFromEnv, tracingOn, type Tracing, type TracingConfig } from '../platform/tracing.ts';
 
 const hl7SimLog = logger('hl7-simulator');
 
@@ -160,7 +160,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   try {
     // First on, last off: shutting down exports the spans of everything closed before it.
-    const tracing = options.tracing === undefined ? tracingFromEnv('patient-gateway') : options.tracing && createTracing(options.tracing);
+    // From the environment unless another stack of this process turned it on already (its spans carry this one's too).
+    const fromEnv = () => (tracingOn() ? undefined : tracingFromEnv('patient-gateway'));
+    const tracing = options.tracing === undefined ? fromEnv() : options.tracing && createTracing(options.tracing);
     if (tracing) cleanups.push(() => tracing.shutdown());
     const db = await openStorage(
       {
