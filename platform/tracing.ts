@@ -381,13 +381,25 @@ export function statementSummary(text: string): { operation: string; table: stri
   return { operation, table: table?.toLowerCase() };
 }
 
+// The product's statements are a few hundred constant texts: each is summarized once.
+const summaries = new Map<string, ReturnType<typeof statementSummary>>();
+function summaryOf(text: string): ReturnType<typeof statementSummary> {
+  let summary = summaries.get(text);
+  if (!summary) {
+    summary = statementSummary(text);
+    if (summaries.size >= 2000) summaries.clear();
+    summaries.set(text, summary);
+  }
+  return summary;
+}
+
 /**
  * A PostgreSQL statement's span, child of the active one. Statements outside any traced work
  * (schedulers, checkpoints, migrations) make no spans of their own.
  */
 export function traceStatement<T>(schema: string, text: string, prepared: string | undefined, run: () => Promise<T>): Promise<T> {
   if (!active || trace.getSpan(context.active()) === undefined) return run();
-  const { operation, table } = statementSummary(text);
+  const { operation, table } = summaryOf(text);
   const attributes: Attributes = { 'db.system.name': 'postgresql', 'db.namespace': schema, 'db.operation.name': operation };
   if (table) attributes['db.collection.name'] = table;
   if (prepared) attributes['db.query.summary'] = prepared;
