@@ -198,3 +198,18 @@ test('on Hive Gateway with the product plugin: its request span is the trace the
     await hive.close();
   }
 });
+
+test("a subgraph does not continue a trace for a caller without the gateway's identity", async () => {
+  const forged = '00-0123456789abcdef0123456789abcdef-0123456789abcdef-01';
+  const res = await post(stack.subgraphs.mpi!.url, { query: '{ __typename }' }, { traceparent: forged });
+  assert.equal(res.status, 401);
+  await stack.tracing!.flush();
+  const refused = receiver.spans.filter(
+    (s) => s.attributes['pgw.component'] === 'mpi' && s.attributes['http.response.status_code'] === 401,
+  );
+  assert.equal(refused.length, 1);
+  assert.notEqual(refused[0]!.traceId, traceIdOf(forged));
+  assert.equal(refused[0]!.parentSpanId, undefined);
+  assert.deepEqual(refused[0]!.links, []);
+  assert.deepEqual(refused[0]!.attributes['pgw.error.codes'], ['UNAUTHENTICATED']);
+});
