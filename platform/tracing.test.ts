@@ -163,7 +163,8 @@ test("subgraph: the gateway's traceparent parents the request span; a refused re
 });
 
 test('failures are recorded by code, never by message; EHR calls by connection, type and outcome', async () => {
-  const failure = Object.assign(new Error('Patient Jane Doe 1970-01-01 not found'), { failure: 'timeout' });
+  // As protocol/errors.ts's SourceError: the product's code and the EHR failure beside it.
+  const failure = Object.assign(new Error('Patient Jane Doe 1970-01-01 not found'), { code: 'SOURCE_UNAVAILABLE', failure: 'TIMEOUT' });
   const spans = await traced(async () => {
     await assert.rejects(
       traceEhrCall('epic-main', 'Observation', () => Promise.reject(failure)),
@@ -174,8 +175,8 @@ test('failures are recorded by code, never by message; EHR calls by connection, 
   assert.deepEqual(spans[0]!.attributes, {
     'pgw.connection': 'epic-main',
     'fhir.resource_type': 'Observation',
-    'pgw.outcome': 'timeout',
-    'error.type': 'timeout',
+    'pgw.outcome': 'TIMEOUT',
+    'error.type': 'TIMEOUT',
   });
   assert.equal(spans[0]!.status.code, 2);
   assert.deepEqual(spans[0]!.events, [], 'no exception event: its message could quote data');

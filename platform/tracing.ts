@@ -254,10 +254,10 @@ export const traceparentOf = (sc: SpanContext): string =>
 /** The trace id of a W3C traceparent (what an audit row's traceparent leads to), or undefined when it is not one. */
 export const traceIdOf = (traceparent: string | null | undefined): string | undefined => TRACEPARENT.exec(traceparent ?? '')?.[1];
 
-/** Only our vocabulary reaches a span: a code (ProductError, SourceError, SQLSTATE) or the error's class name, never a message. */
+/** Only our vocabulary reaches a span: a code (an EHR failure, ProductError, SQLSTATE) or the error's class name, never a message. */
 function errorType(error: unknown): string {
   const e = error as { code?: unknown; failure?: unknown; extensions?: { code?: unknown }; name?: unknown } | null;
-  for (const v of [e?.extensions?.code, e?.code, e?.failure, e?.name])
+  for (const v of [e?.extensions?.code, e?.failure, e?.code, e?.name])
     if (typeof v === 'string' && /^[A-Za-z0-9_.-]{1,60}$/.test(v)) return v;
   return 'unknown';
 }
