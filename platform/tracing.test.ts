@@ -246,9 +246,16 @@ test("@apollo/gateway's own spans reach our provider when the product's gateway 
     tracer.startActiveSpan('gateway.request', (span) => span.end());
     console.log(JSON.stringify(exporter.getFinishedSpans().map((s) => [s.name, s.instrumentationScope.name])));
     await tracing.shutdown();`;
-  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
-    cwd: new URL('..', import.meta.url),
-    env: { ...process.env, LOG_LEVEL: 'warn' },
-  });
+  const run = (code: string) =>
+    promisify(execFile)(process.execPath, ['--input-type=module', '-e', code], {
+      cwd: new URL('..', import.meta.url),
+      env: { ...process.env, LOG_LEVEL: 'warn' },
+    });
+  const { stdout, stderr } = await run(script);
   assert.deepEqual(JSON.parse(stdout.trim().split('\n').at(-1)!), [['gateway.request', 'apollo/gateway-js']]);
+  assert.doesNotMatch(stderr, /tracing_loaded_after_apollo_gateway/);
+  // Loaded the other way round, its tracer is a no-op for good: said when tracing is turned on.
+  const wrongOrder = await run(script.replace("await import('./runtime/components.ts');", "await import('@apollo/gateway');"));
+  assert.deepEqual(JSON.parse(wrongOrder.stdout.trim().split('\n').at(-1)!), []);
+  assert.match(wrongOrder.stderr, /tracing_loaded_after_apollo_gateway/);
 });

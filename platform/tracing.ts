@@ -36,6 +36,8 @@ import {
   type SpanExporter,
 } from '@opentelemetry/sdk-trace';
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import type { IncomingHttpHeaders } from 'node:http';
 import { logger } from './log.ts';
 
@@ -169,6 +171,10 @@ class SwitchingTracer implements Tracer {
 }
 
 const globalProvider: ApiTracerProvider = { getTracer: (name, version) => new SwitchingTracer(name, version) };
+// Loaded before this module, @apollo/gateway holds a tracer that stays a no-op: said once tracing is turned on.
+const apolloLoadedFirst = Object.keys(createRequire(import.meta.url).cache).some((path) =>
+  path.endsWith(join('@apollo', 'gateway', 'dist', 'utilities', 'opentelemetry.js')),
+);
 /** False when something else (an OpenTelemetry agent loaded with --import) registered a global provider first. */
 const registeredGlobally = trace.setGlobalTracerProvider(globalProvider);
 
@@ -216,6 +222,7 @@ export function createTracing(config: TracingConfig): Tracing {
   const manager = new AsyncLocalContextManager();
   if (!context.setGlobalContextManager(manager)) log.warn('tracing_context_manager_taken', {});
   if (!registeredGlobally) log.warn('tracing_global_provider_taken', { note: 'spans of @apollo/gateway go to the other provider' });
+  if (apolloLoadedFirst) log.warn('tracing_loaded_after_apollo_gateway', { note: 'import platform/tracing.ts first for its spans' });
   generation++;
   const mine: Active = { provider, tracer: provider.getTracer('patient-gateway'), config, generation };
   active = mine;
