@@ -8,6 +8,7 @@ import { clientAddress, type ProxyTrust } from '../security/client-address.ts';
 import type { IdentityOptions, IdentitySigner, SubgraphRequest } from '../security/identity-token.ts';
 import type { Principal } from '../security/principal.ts';
 import type { UserTokenVerifier } from '../security/user-token.ts';
+import { outgoingTraceHeaders } from '../platform/tracing.ts';
 
 /** The parts of an incoming HTTP request authentication reads. */
 export type CallerRequest = { readonly headers: IncomingHttpHeaders; readonly socket: { readonly remoteAddress?: string | undefined } };
@@ -35,14 +36,12 @@ export type ClientCall = {
   readonly operationName?: string | null | undefined;
   /** SHA-256 (hex) of the client's document, as Apollo Server's queryHash. */
   readonly documentHash?: string | null | undefined;
-  /** The client's W3C traceparent header, forwarded only when well-formed. */
+  /** The client's W3C traceparent header, forwarded when well-formed and tracing is off (platform/tracing.ts). */
   readonly traceparent?: string | null | undefined;
 };
 
 /** The hash subgraph audit rows carry for a client document (the same as Apollo Server's queryHash). */
 export const clientDocumentHash = (document: string): string => createHash('sha256').update(document).digest('hex');
-
-const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 /**
  * The headers of one subgraph call: a fresh identity bound to this subgraph, this document and these
@@ -62,6 +61,6 @@ export async function subgraphCallHeaders(
   };
   if (client.operationName) headers['x-client-operation-name'] = client.operationName.slice(0, 200);
   if (client.documentHash) headers['x-client-document-hash'] = client.documentHash;
-  if (client.traceparent && TRACEPARENT.test(client.traceparent)) headers.traceparent = client.traceparent;
-  return headers;
+  // Tracing on: the context of the active span (this subgraph call's); off: the client's, as received.
+  return { ...headers, ...outgoingTraceHeaders(client.traceparent) };
 }

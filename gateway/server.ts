@@ -1,6 +1,8 @@
 // The gateway: @apollo/gateway on the committed static supergraph. It authenticates callers
 // (bearer JWTs), never forwards what a client says about itself, and calls each subgraph with a
 // single-use identity signed for that subgraph and that request alone, under a timeout.
+// Tracing first: @apollo/gateway takes its tracer when it loads (platform/tracing.ts).
+import { traceSubgraphCall } from '../platform/tracing.ts';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLError } from 'graphql';
@@ -103,8 +105,11 @@ class IdentityForwardingDataSource extends RemoteGraphQLDataSource<GatewayContex
     );
     for (const [name, value] of Object.entries(headers)) request.http?.headers.set(name, value);
   }
-  /** Each call timed for /metrics by subgraph and outcome: ok, errors (answered with GraphQL errors) or the failure's code. */
-  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+  /** Each call timed for /metrics by subgraph and outcome: ok, errors (answered with GraphQL errors) or the failure's code; and traced. */
+  override process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+    return traceSubgraphCall(this.#subgraph, () => this.#process(options));
+  }
+  async #process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
     const started = performance.now();
     try {
       const response = this.#takeAuditRows(options, await super.process(options));
@@ -204,6 +209,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningHttp
     port: options.port,
     host: options.host,
     authenticate,
+    tracing: { component: 'gateway', parent: 'client' },
     health: async () => ({ component: 'gateway' }),
     readiness: options.readiness,
     operationLimits: options.operationLimits,

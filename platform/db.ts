@@ -12,6 +12,7 @@ import { lockDataDir } from './data-dir-lock.ts';
 import { ProductError } from './errors.ts';
 import { logger } from './log.ts';
 import { metrics } from './metrics.ts';
+import { traceStatement, traceTransaction } from './tracing.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -127,9 +128,29 @@ export const applicationName = (schema: string): string => `pgw:${schema}`.slice
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const schema = options.schema ?? 'patient_gateway';
   if (!SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name ${schema}`);
-  return options.url
-    ? openPostgres(options.url, schema, options.maxConnections ?? 10, options.timeouts ?? BATCH_TIMEOUTS)
-    : openPglite(options.dataDir, schema);
+  return traced(
+    options.url
+      ? await openPostgres(options.url, schema, options.maxConnections ?? 10, options.timeouts ?? BATCH_TIMEOUTS)
+      : await openPglite(options.dataDir, schema),
+  );
+}
+
+/** Each statement and transaction a span when tracing is on (platform/tracing.ts): its kind and table, never its parameters. */
+function traced(db: Database): Database {
+  const inTransaction = (tx: Queryable): Queryable => ({
+    query: <T extends Row>(text: string, params?: readonly unknown[]) =>
+      traceStatement(db.schema, text, undefined, () => tx.query<T>(text, params)),
+  });
+  return {
+    kind: db.kind,
+    schema: db.schema,
+    query: <T extends Row>(text: string, params?: readonly unknown[], options?: WorkOptions) =>
+      traceStatement(db.schema, text, options?.prepared, () => db.query<T>(text, params, options)),
+    transaction: <T>(fn: (tx: Queryable) => Promise<T>, options?: WorkOptions) =>
+      traceTransaction(db.schema, () => db.transaction((tx) => fn(inTransaction(tx)), options)),
+    ping: () => db.ping(),
+    close: () => db.close(),
+  };
 }
 
 const log = logger('db');

@@ -17,6 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { ERROR_CODES, isErrorCode, ProductError, toClientError, toHttpError } from './errors.ts';
 import { logger } from './log.ts';
 import { checkMetricsAccess, metrics, type MetricsAccess } from './metrics.ts';
+import { endRequestSpan, inRequestSpan, startRequestSpan, TRACE_PARENT, type RequestTrace, type TraceParentTrust } from './tracing.ts';
 import {
   characterLimitError,
   DEFAULT_OPERATION_LIMITS,
@@ -44,6 +45,17 @@ export type ServeOptions<C extends BaseContext> = {
   readonly browserPage?: string;
   /** Requests counted under this component in platform/metrics.ts, and /metrics served; no /metrics when absent. */
   readonly metrics?: ServerMetrics<C>;
+  /** Each /graphql request as a span (platform/tracing.ts, when tracing is on); none when absent. */
+  readonly tracing?: ServerTracing<C>;
+};
+
+export type ServerTracing<C> = {
+  /** `gateway` or the subgraph's name. */
+  readonly component: string;
+  /** Whose traceparent an authenticated request carries: the client's (gateway) or the gateway's (subgraph, identity verified). */
+  readonly parent: Exclude<TraceParentTrust, 'untrusted'>;
+  /** The context a request runs with, told its span's traceparent (a subgraph's audit rows carry it). */
+  readonly withTraceparent?: (context: C, traceparent: string) => C;
 };
 
 export type ServerMetrics<C> = {
@@ -207,9 +219,14 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
     let status = 200;
     // The codes of a refusal before GraphQL (authentication, body size, length): no Apollo context then.
     let refusal: unknown[] = [];
+    let span: RequestTrace | undefined;
     try {
+      const caller = await options.authenticate(req);
+      // Only now may the request's traceparent parent its span: a subgraph believes the gateway's once its identity is verified.
+      span = options.tracing && startRequestSpan(options.tracing.component, req.headers, options.tracing.parent, started);
+      const traced = span && options.tracing?.withTraceparent ? options.tracing.withTraceparent(caller, span.traceparent) : caller;
       // A copy: the object authenticate returns is its own business (it could be shared).
-      const authenticated = { ...(await options.authenticate(req)), [REQUEST_SLOT]: slot };
+      const authenticated = { ...traced, [REQUEST_SLOT]: slot };
       context = authenticated;
       const body = parseBody(await readBody(req, maxBody), req.headers['content-type']);
       const tooLong = characterLimitError(body, url.searchParams, options.operationLimits ?? DEFAULT_OPERATION_LIMITS);
@@ -223,10 +240,12 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
       for (const [key, value] of Object.entries(req.headers)) {
         if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
       }
-      const result = await options.server.executeHTTPGraphQLRequest({
-        httpGraphQLRequest: { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body },
-        context: async () => authenticated,
-      });
+      const result = await inRequestSpan(span, () =>
+        options.server.executeHTTPGraphQLRequest({
+          httpGraphQLRequest: { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body },
+          context: async () => authenticated,
+        }),
+      );
       for (const [key, value] of result.headers) res.setHeader(key, value);
       res.statusCode = status = result.status ?? 200;
       if (result.body.kind === 'complete') {
@@ -242,6 +261,11 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
       sendError(res, error);
     } finally {
       if (options.metrics) recordRequest(options.metrics, context, slot, status, refusal, started);
+      // A refused request's span has no parent: what it carries was not vouched for.
+      if (options.tracing) {
+        span ??= startRequestSpan(options.tracing.component, req.headers, TRACE_PARENT.untrusted, started);
+        endRequestSpan(span, requestOutcome(options, context, slot, status, refusal));
+      }
     }
   };
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
@@ -327,6 +351,27 @@ function recordRequest<C extends BaseContext>(
     started,
     errors.map((e) => e.extensions?.code),
   );
+}
+
+/** What a request's span records once it was answered (the operation as metrics count it). */
+function requestOutcome<C extends BaseContext>(
+  options: ServeOptions<C>,
+  context: C | undefined,
+  slot: RequestSlot,
+  status: number,
+  refusal: unknown[],
+): Parameters<typeof endRequestSpan>[1] {
+  const rc = slot.requestContext;
+  const body = rc?.response?.body;
+  const errors = body?.kind === 'single' ? (body.singleResult.errors ?? []) : [];
+  const resolved = rc?.operationName ?? null;
+  const name = options.metrics?.operationName && context ? options.metrics.operationName(context, resolved) : resolved;
+  return {
+    status,
+    operationName: name,
+    operationType: rc?.operation?.operation,
+    errorCodes: rc ? errors.map((e) => e.extensions?.code) : refusal,
+  };
 }
 
 async function sendMetrics(res: ServerResponse, access: MetricsAccess, authorization: string | undefined): Promise<void> {

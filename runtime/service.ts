@@ -12,6 +12,7 @@ import { KEY_ALGORITHMS, keyNames, loadKeyPair, loadSecretKey, type KeyStoreOpti
 import { loadFieldKeys } from '../security/field-encryption.ts';
 import { logger } from '../platform/log.ts';
 import { exitOnUnhandledErrors } from './crash-policy.ts';
+import { tracingFromEnv } from '../platform/tracing.ts';
 import { openConnections } from '../protocol/connections.ts';
 import type { FhirConnection } from '../protocol/fhir/client.ts';
 import {
@@ -77,6 +78,8 @@ type Running = Pick<RunningHttpServer, 'url' | 'close'>;
 let running: Running | undefined;
 // A bug nobody caught is logged without PHI and ends the process (the container restarts it).
 exitOnUnhandledErrors(async () => running?.close());
+// Traces when an OTLP endpoint is configured (README, "Traces"); flushed on shutdown.
+const tracing = tracingFromEnv(`patient-gateway-${name ?? role}`);
 // A serving process: every wait on PostgreSQL is bounded (README, "Configuration").
 const storage = () =>
   openStorage({ ...databaseOptionsFromEnv(), timeouts: servingTimeoutsFromEnv() }, { production, auditRoleCheck: auditRoleCheckFromEnv() });
@@ -212,7 +215,11 @@ const server = await run().catch((error: unknown) => process.exit(reportFailure(
 if (server) {
   running = server;
   log.info('listening', { role, name, url: server.url });
-  const stop = () => void server.close().then(() => process.exit(0));
+  const stop = () =>
+    void server
+      .close()
+      .then(() => tracing?.shutdown())
+      .then(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
 }

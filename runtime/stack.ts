@@ -61,6 +61,7 @@ import {
   type ExportSettings,
 } from './components.ts';
 import type { FhirSync } from '../orchestration/sync/scheduler.ts';
+import { createTracing, tracingFromEnv, tracingOn, type Tracing, type TracingConfig } from '../platform/tracing.ts';
 
 const hl7SimLog = logger('hl7-simulator');
 
@@ -129,6 +130,8 @@ export type StackOptions = {
    * (default); false: every subgraph commits its own rows before answering, as when it is called directly.
    */
   readonly auditHandoff?: boolean;
+  /** Traces (platform/tracing.ts): this configuration, null for none; from the environment (OTEL_*) when absent. */
+  readonly tracing?: TracingConfig | null;
 };
 
 export type Stack = {
@@ -145,6 +148,8 @@ export type Stack = {
   readonly ingestion?: Ingestion;
   /** Incremental sync (absent when turned off). */
   readonly sync?: FhirSync;
+  /** Traces, when on (flush() exports what is buffered). */
+  readonly tracing?: Tracing;
   close(): Promise<void>;
 };
 
@@ -159,6 +164,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (temporaryKeys) rmSync(temporaryKeys, { recursive: true, force: true });
   };
   try {
+    // First on, last off: shutting down exports the spans of everything closed before it.
+    // From the environment unless another stack of this process turned it on already (its spans carry this one's too).
+    const fromEnv = () => (tracingOn() ? undefined : tracingFromEnv('patient-gateway'));
+    const tracing = options.tracing === undefined ? fromEnv() : options.tracing && createTracing(options.tracing);
+    if (tracing) cleanups.push(() => tracing.shutdown());
     const db = await openStorage(
       {
         url: options.databaseUrl,
@@ -316,6 +326,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       connections,
       ...(ingestion ? { ingestion } : {}),
       ...(sync ? { sync } : {}),
+      ...(tracing ? { tracing } : {}),
       close,
     };
   } catch (error) {

@@ -6,6 +6,7 @@
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import type { IncomingMessage } from 'node:http';
 import { toHttpError } from '../../platform/errors.ts';
+import { endRequestSpan, inRequestSpan, startRequestSpan, TRACE_PARENT, type RequestTrace } from '../../platform/tracing.ts';
 import type { ProxyTrust } from '../../security/client-address.ts';
 import type { IdentitySigner, SubgraphRequest } from '../../security/identity-token.ts';
 import type { Principal } from '../../security/principal.ts';
@@ -45,9 +46,14 @@ export function useProductAuth(options: ProductAuthOptions): GatewayPlugin<Produ
   const principals = new WeakMap<object, Principal>();
   const principalOf = (context: object): Principal | undefined =>
     'request' in context && typeof context.request === 'object' && context.request ? principals.get(context.request) : undefined;
+  // The request's span (platform/tracing.ts, when on), and its operation's name once known.
+  const traces = new WeakMap<object, { span: RequestTrace; operationName?: string | null }>();
+  const traceOf = (context: object) =>
+    'request' in context && typeof context.request === 'object' && context.request ? traces.get(context.request) : undefined;
   return {
     async onRequest({ request, serverContext, url, endResponse, fetchAPI }) {
       if (url.pathname !== endpoint) return;
+      const started = performance.now();
       // The socket the client connected from (its address, behind trusted proxies the forwarded one).
       const req = (serverContext as { req?: IncomingMessage } | undefined)?.req;
       const caller = {
@@ -56,8 +62,13 @@ export function useProductAuth(options: ProductAuthOptions): GatewayPlugin<Produ
       };
       try {
         principals.set(request, await authenticateCaller(options.verifyUserToken, options.proxyTrust ?? null, caller));
+        // As the product's gateway: a client's traceparent is a link unless configured to be the parent.
+        const span = startRequestSpan('hive-gateway', caller.headers, TRACE_PARENT.client, started);
+        if (span) traces.set(request, { span });
       } catch (error) {
         const { status, body } = toHttpError(error);
+        const refused = startRequestSpan('hive-gateway', caller.headers, TRACE_PARENT.untrusted, started);
+        endRequestSpan(refused, { status, operationName: null, errorCodes: body.errors.map((e) => e.extensions?.code) });
         const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
         if (status === 401) headers['www-authenticate'] = 'Bearer';
         endResponse(new fetchAPI.Response(JSON.stringify(body), { status, headers }));
@@ -66,6 +77,12 @@ export function useProductAuth(options: ProductAuthOptions): GatewayPlugin<Produ
     onContextBuilding({ context, extendContext }) {
       const principal = principalOf(context);
       if (principal) extendContext({ principal });
+      const traced = traceOf(context);
+      if (traced && 'params' in context) traced.operationName = (context.params as { operationName?: string | null }).operationName;
+    },
+    onResponse({ request, response }) {
+      const traced = traces.get(request);
+      if (traced) endRequestSpan(traced.span, { status: response.status, operationName: traced.operationName ?? null, errorCodes: [] });
     },
     async onFetch({ executionRequest, options: init, setOptions, context }) {
       const subgraph = executionRequest?.subgraphName;
@@ -74,11 +91,14 @@ export function useProductAuth(options: ProductAuthOptions): GatewayPlugin<Produ
       if (!subgraph || !principal) throw new Error('no authenticated principal for a subgraph call');
       const client = 'params' in context ? context.params : undefined;
       const request = 'request' in context ? context.request : undefined;
-      const headers = await subgraphCallHeaders(options.signIdentity, principal, subgraph, sentRequest(init.body), {
-        operationName: client?.operationName,
-        documentHash: typeof client?.query === 'string' ? clientDocumentHash(client.query) : null,
-        traceparent: request?.headers.get('traceparent'),
-      });
+      // Inside the request's span: the subgraph continues its trace (subgraphCallHeaders injects it).
+      const headers = await inRequestSpan(traceOf(context)?.span, () =>
+        subgraphCallHeaders(options.signIdentity, principal, subgraph, sentRequest(init.body), {
+          operationName: client?.operationName,
+          documentHash: typeof client?.query === 'string' ? clientDocumentHash(client.query) : null,
+          traceparent: request?.headers.get('traceparent'),
+        }),
+      );
       setOptions({ ...init, headers: { ...(init.headers as Record<string, string> | undefined), ...headers } });
     },
   };

@@ -19,6 +19,7 @@ import type { Database, Migration, Queryable } from '../../platform/db.ts';
 import { ProductError } from '../../platform/errors.ts';
 import { logger } from '../../platform/log.ts';
 import { metrics } from '../../platform/metrics.ts';
+import { traceAuditAppend } from '../../platform/tracing.ts';
 import type { Principal } from '../../security/principal.ts';
 import { CANONICAL_VERSION, HASHED_FIELDS } from './canonical.ts';
 import type { AuditAccess } from './collector.ts';
@@ -344,13 +345,17 @@ export async function writeAuditEvents(
  */
 export async function appendAuditRows(db: Queryable, rows: readonly AuditRowInput[]): Promise<number> {
   if (rows.length === 0) return 0;
-  const q = queues.get(db) ?? { pending: [], running: false, partitionsFor: null };
-  queues.set(db, q);
-  const done = new Promise<void>((resolve, reject) => q.pending.push({ rows: [...rows], resolve, reject }));
-  metrics.auditQueued(1);
-  if (!q.running) void drain(db, q);
-  await done;
-  return rows.length;
+  // Traced from queueing to durable; the statements of a commit shared with other requests are under the first one's span.
+  const writers = [...new Set(rows.map((r) => String(r.subgraph)))].join(',');
+  return traceAuditAppend(writers, rows.length, async () => {
+    const q = queues.get(db) ?? { pending: [], running: false, partitionsFor: null };
+    queues.set(db, q);
+    const done = new Promise<void>((resolve, reject) => q.pending.push({ rows: [...rows], resolve, reject }));
+    metrics.auditQueued(1);
+    if (!q.running) void drain(db, q);
+    await done;
+    return rows.length;
+  });
 }
 
 /** Creates this month's and next month's partitions when missing (also done on each process's first write of a month). */

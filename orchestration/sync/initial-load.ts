@@ -16,6 +16,7 @@ import type { ConnectionIngest } from '../clinical-store/connection-ingest.ts';
 import { linkBatch } from '../mpi/store.ts';
 import { loadClinical, type ClinicalLoadReport } from './clinical-load.ts';
 import { noteNewest, recordLoadWatermarks } from './state.ts';
+import { traceJob } from '../../platform/tracing.ts';
 
 const log = logger('initial-load');
 
@@ -89,6 +90,6 @@ export async function loadSource(db: Database, { connection, client, profile, pr
 /** Loads sources one after another: linking order then follows configuration order, deterministically. */
 export async function initialLoad(db: Database, sources: readonly LoadSource[]): Promise<LoadReport[]> {
   const reports: LoadReport[] = [];
-  for (const s of sources) reports.push(await loadSource(db, s));
+  for (const s of sources) reports.push(await traceJob('initial load', { 'pgw.connection': s.connection.id }, () => loadSource(db, s)));
   return reports;
 }

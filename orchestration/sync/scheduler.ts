@@ -18,6 +18,7 @@ import { offeredTypes } from './clinical-load.ts';
 import { syncConnection, type SyncReport } from './incremental.ts';
 import { DEFAULT_RECONCILE_EVERY_SECONDS, reconcileConnection, type ReconcileReport } from './reconcile.ts';
 import { connectionHealth, recordHealth } from './state.ts';
+import { traceJob } from '../../platform/tracing.ts';
 
 const log = logger('fhir-sync');
 
@@ -138,7 +139,7 @@ export function startFhirSync(o: FhirSyncOptions): FhirSync {
   };
 
   const enqueue = (r: Runner, clinical?: boolean): Promise<SyncReport> => {
-    const run = r.chain.then(() => poll(r, clinical));
+    const run = r.chain.then(() => traceJob('fhir sync', { 'pgw.connection': r.source.connection.id }, () => poll(r, clinical)));
     r.chain = run.catch(() => undefined);
     return run;
   };
@@ -160,7 +161,7 @@ export function startFhirSync(o: FhirSyncOptions): FhirSync {
   };
 
   const enqueueReconcile = (r: Runner): Promise<ReconcileReport> => {
-    const run = r.chain.then(() => reconcile(r));
+    const run = r.chain.then(() => traceJob('fhir reconcile', { 'pgw.connection': r.source.connection.id }, () => reconcile(r)));
     r.chain = run.catch(() => undefined);
     return run;
   };

@@ -6,6 +6,7 @@ import { Client } from 'fhir-kit-client';
 import { SOURCE_FAILURE, SourceError, toSourceError } from '../errors.ts';
 import type { TokenProvider } from '../smart/backend-services.ts';
 import type { Resilience } from './resilience.ts';
+import { traceEhrCall } from '../../platform/tracing.ts';
 
 export type FhirResource = { readonly resourceType: string; readonly id?: string; readonly [key: string]: unknown };
 type Bundle = FhirResource & { total?: number; entry?: { resource?: FhirResource }[]; link?: { relation: string; url: string }[] };
@@ -113,8 +114,10 @@ export function fhirConnection(options: FhirConnectionOptions): FhirConnection {
     },
   });
 
-  /** Runs one FHIR call; on 401 refreshes the token once. */
-  const call = async (run: (signal: AbortSignal) => Promise<unknown>, deadline: AbortSignal): Promise<Bundle> => {
+  /** Runs one FHIR call (traced: connection, resource type, outcome); on 401 refreshes the token once. */
+  const call = (resourceType: string, run: (signal: AbortSignal) => Promise<unknown>, deadline: AbortSignal): Promise<Bundle> =>
+    traceEhrCall(options.source, resourceType, () => untracedCall(run, deadline));
+  const untracedCall = async (run: (signal: AbortSignal) => Promise<unknown>, deadline: AbortSignal): Promise<Bundle> => {
     const guarded = options.resilience
       ? (signal: AbortSignal) =>
           options.resilience!.run(
@@ -150,12 +153,20 @@ export function fhirConnection(options: FhirConnectionOptions): FhirConnection {
     params: Readonly<Record<string, string>>,
     deadline: () => AbortSignal,
   ): AsyncGenerator<Bundle> {
-    let bundle = await call((signal) => client.search({ resourceType, searchParams: { ...params }, options: { signal } }), deadline());
+    let bundle = await call(
+      resourceType,
+      (signal) => client.search({ resourceType, searchParams: { ...params }, options: { signal } }),
+      deadline(),
+    );
     for (;;) {
       yield bundle;
       if (!bundle.link?.some((l) => l.relation === 'next')) return;
       const current = bundle;
-      bundle = await call((signal) => client.nextPage({ bundle: current as never, options: { signal } }) as Promise<unknown>, deadline());
+      bundle = await call(
+        resourceType,
+        (signal) => client.nextPage({ bundle: current as never, options: { signal } }) as Promise<unknown>,
+        deadline(),
+      );
     }
   }
 

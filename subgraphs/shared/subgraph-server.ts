@@ -311,6 +311,12 @@ export async function startSubgraph(def: SubgraphDefinition, runtime: SubgraphRu
     host: runtime.host,
     authenticate,
     routes,
+    // The gateway's trace continued (after its identity is verified); audit rows carry this request's own span.
+    tracing: {
+      component: def.name,
+      parent: unguarded ? 'client' : 'gateway',
+      withTraceparent: (ctx, traceparent) => ({ ...ctx, client: { ...ctx.client, traceparent } }),
+    },
     health: async () => ({ subgraph: def.name }),
     readiness: [{ name: 'postgres', check: () => runtime.db.ping() }, ...(runtime.readiness ?? [])],
     operationLimits: runtime.operationLimits,
