@@ -64,10 +64,18 @@ export function auditCollector(subjects: AuditSubjects): AuditCollector {
     e.fields.add(coordinate);
     if (rule) e.rules.add(rule);
   };
+  // The rows of a page name the same fields and rules: each distinct set is sorted once, and shared.
+  const sortedOnce = new Map<string, readonly string[]>();
+  const sorted = (values: Set<string>): readonly string[] => {
+    const key = [...values].join('\u0000');
+    let done = sortedOnce.get(key);
+    if (!done) sortedOnce.set(key, (done = Object.freeze([...values].sort())));
+    return done;
+  };
   const list = (map: Map<string, Entry>): AuditAccess[] =>
     [...map].map(([patientRef, e]) => {
-      const fields = [...(e.fields.size > 0 ? e.fields : e.lookups)].sort();
-      return e.rules.size > 0 ? { patientRef, fields, rules: [...e.rules].sort() } : { patientRef, fields };
+      const fields = sorted(e.fields.size > 0 ? e.fields : e.lookups);
+      return e.rules.size > 0 ? { patientRef, fields, rules: sorted(e.rules) } : { patientRef, fields };
     });
   // graphql-js completes an object's fields one after the other: the entries of the last object
   // returned are kept, so its patient is named once, not once per field.

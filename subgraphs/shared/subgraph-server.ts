@@ -174,13 +174,16 @@ function disclosureMiddleware(schema: GraphQLSchema, subjects: AuditSubjects, ru
           return Promise.resolve(value).then(async (v) => (disclose(await settled(v), ctx), v));
         };
       } else if (node !== undefined && node in subjects) {
+        const rule = ruleOf(type.name, field.name);
         wrap = async (resolve, parent, args, ctx, info) => {
           const value = await resolve(parent, args, ctx, info);
           const [connection] = await settled(value);
           const edges = await settled((connection as { edges?: unknown } | undefined)?.edges ?? []);
-          for (const edge of edges)
-            for (const item of await settled((edge as { node?: unknown }).node))
-              ctx.audit.disclosed(node, item, coordinate, ruleOf(type.name, field.name));
+          // Nodes at hand (a page's rows) are recorded without awaiting each one.
+          for (const edge of edges) {
+            const nodes = (edge as { node?: unknown }).node;
+            for (const item of settledNow(nodes) ?? (await settled(nodes))) ctx.audit.disclosed(node, item, coordinate, rule);
+          }
           return value;
         };
       }
