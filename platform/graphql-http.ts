@@ -10,7 +10,7 @@ import {
   type BaseContext,
   type GraphQLRequestContext,
 } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -476,6 +476,9 @@ export function hardenedPlugins<C extends BaseContext>(
   limits: OperationLimits = DEFAULT_OPERATION_LIMITS,
 ): ApolloServerPlugin<C>[] {
   return [
+    // No answer is ever HTTP-cacheable (patient data, per caller), and Apollo Server's default cache
+    // control plugin computes a cache hint on every resolved field of every object to say so.
+    ApolloServerPluginCacheControlDisabled() as ApolloServerPlugin<C>,
     requestMetricsPlugin<C>(),
     ...operationLimitPlugins<C>(limits),
     ...(production ? [ApolloServerPluginLandingPageDisabled() as ApolloServerPlugin<C>] : []),

@@ -19,9 +19,9 @@ export type AuditAccess = {
 export type AuditCollector = {
   /**
    * Records that `typeName.fieldName` of `parent` was returned, when parent is patient data; `rule` names the permitting policy rule when
-   * known.
+   * known; `coordinate` is `typeName.fieldName`, when the caller has it at hand.
    */
-  returned(typeName: string, fieldName: string, parent: unknown, rule?: string): void;
+  returned(typeName: string, fieldName: string, parent: unknown, rule?: string, coordinate?: string): void;
   /**
    * Records that the resolver at `coordinate` (`Query.patient`, `Query.patients`) returned the patient data object `value` of type
    * `typeName`: it told the caller that this patient exists, whatever fields are then selected.
@@ -64,14 +64,35 @@ export function auditCollector(subjects: AuditSubjects): AuditCollector {
     e.fields.add(coordinate);
     if (rule) e.rules.add(rule);
   };
+  // The rows of a page name the same fields and rules: each distinct set is sorted once, and shared.
+  const sortedOnce = new Map<string, readonly string[]>();
+  const sorted = (values: Set<string>): readonly string[] => {
+    const key = [...values].join('\u0000');
+    let done = sortedOnce.get(key);
+    if (!done) sortedOnce.set(key, (done = Object.freeze([...values].sort())));
+    return done;
+  };
   const list = (map: Map<string, Entry>): AuditAccess[] =>
     [...map].map(([patientRef, e]) => {
-      const fields = [...(e.fields.size > 0 ? e.fields : e.lookups)].sort();
-      return e.rules.size > 0 ? { patientRef, fields, rules: [...e.rules].sort() } : { patientRef, fields };
+      const fields = sorted(e.fields.size > 0 ? e.fields : e.lookups);
+      return e.rules.size > 0 ? { patientRef, fields, rules: sorted(e.rules) } : { patientRef, fields };
     });
+  // graphql-js completes an object's fields one after the other: the entries of the last object
+  // returned are kept, so its patient is named once, not once per field.
+  let lastParent: unknown;
+  let lastType = '';
+  let lastEntries: readonly Entry[] = [];
   return {
-    returned(typeName, fieldName, parent, rule) {
-      for (const ref of refsOf(subjects, typeName, parent)) add(touched, ref, `${typeName}.${fieldName}`, rule);
+    returned(typeName, fieldName, parent, rule, coordinate = `${typeName}.${fieldName}`) {
+      if (parent !== lastParent || typeName !== lastType || parent == null) {
+        lastEntries = refsOf(subjects, typeName, parent).map((ref) => entry(touched, ref));
+        lastParent = parent;
+        lastType = typeName;
+      }
+      for (const e of lastEntries) {
+        e.fields.add(coordinate);
+        if (rule) e.rules.add(rule);
+      }
     },
     disclosed(typeName, value, coordinate, rule) {
       for (const ref of refsOf(subjects, typeName, value)) add(touched, ref, coordinate, rule);
