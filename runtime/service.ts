@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCache } from '../platform/cache.ts';
-import { servingTimeoutsFromEnv } from '../platform/db.ts';
+import { openDatabase, servingTimeoutsFromEnv } from '../platform/db.ts';
 import { dataDir, defaultPorts, fhirConnections, isProduction, loadAdapters, loadConnections } from '../platform/config.ts';
 import { serveMetrics, type RunningHttpServer } from '../platform/graphql-http.ts';
 import { metricsAccessFromEnv } from '../platform/metrics.ts';
@@ -180,7 +180,14 @@ async function run(): Promise<Running | undefined> {
       const known = (e: string): e is GatewayEngine => (GATEWAY_ENGINES as readonly string[]).includes(e);
       if (!known(engine))
         throw usageError(`GATEWAY_ENGINE must be one of ${GATEWAY_ENGINES.join(', ')}, not ${JSON.stringify(engine)}`, 'GATEWAY_ENGINE');
-      return startGatewayService({
+      // With PostgreSQL the gateway appends each request's audit rows itself, in one commit, and the subgraphs
+      // hand theirs over (orchestration/audit/README.md); it reads nothing else there, so no migrations run here.
+      const auditDb =
+        env.DATABASE_URL && engine === 'apollo'
+          ? await openDatabase({ url: env.DATABASE_URL, schema: env.DB_SCHEMA, maxConnections: 4, timeouts: servingTimeoutsFromEnv() })
+          : undefined;
+      log.info('gateway_audit', { mode: auditDb ? 'handoff' : 'per-subgraph' });
+      const gateway = await startGatewayService({
         engine,
         keys,
         subgraphUrls,
@@ -189,7 +196,9 @@ async function run(): Promise<Running | undefined> {
         port: Number(env.PORT ?? ports.gateway),
         trustDevIssuer: env.TRUST_DEV_ISSUER === 'true',
         proxyTrust: proxyTrustFromEnv(),
+        ...(auditDb ? { auditDb } : {}),
       });
+      return auditDb ? { ...gateway, close: () => gateway.close().finally(() => auditDb.close()) } : gateway;
     }
     default:
       throw usageError(

@@ -13,10 +13,14 @@ import { post, startTestStack, tokenFor } from '../../support/stack.ts';
 
 const SERVICE = fileURLToPath(new URL('../../../runtime/service.ts', import.meta.url));
 
-type GatewayProcess = { readonly child: ChildProcess; readonly url: string };
+type GatewayProcess = { readonly child: ChildProcess; readonly url: string; readonly log: () => string };
 
-/** Starts `node runtime/service.ts gateway` on an ephemeral port and waits for its `listening` log line. */
-async function startGatewayProcess(stack: Stack): Promise<GatewayProcess> {
+/**
+ * Starts `node runtime/service.ts gateway` on an ephemeral port and waits for its `listening` log line. With
+ * `database` (a PostgreSQL stack), it gets DATABASE_URL as compose gives it, and appends the audit rows the
+ * subgraphs hand over; without, each subgraph commits its own.
+ */
+async function startGatewayProcess(stack: Stack, database: boolean): Promise<GatewayProcess> {
   const subgraphUrls = Object.fromEntries(
     Object.entries(stack.subgraphs).map(([name, s]) => [`SUBGRAPH_URL_${name.toUpperCase().replace(/-/g, '_')}`, s.url]),
   );
@@ -30,6 +34,7 @@ async function startGatewayProcess(stack: Stack): Promise<GatewayProcess> {
       HOST: '127.0.0.1',
       PORT: '0',
       ...subgraphUrls,
+      ...(database && process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL, DB_SCHEMA: stack.db.schema } : {}),
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -46,7 +51,7 @@ async function startGatewayProcess(stack: Stack): Promise<GatewayProcess> {
     });
     child.once('exit', (code) => reject(new Error(`gateway process exited with ${code}: ${log.slice(-500)}`)));
   });
-  return { child, url };
+  return { child, url, log: () => log };
 }
 
 async function stop(p: GatewayProcess | undefined): Promise<void> {
@@ -65,7 +70,7 @@ before(async () => {
   stack = await startTestStack();
   // The development issuer's key must exist before a gateway process trusts it (only `keys` generates keys).
   ({ token, sub } = await tokenFor(stack, ['clinician']));
-  [a, b] = await Promise.all([startGatewayProcess(stack), startGatewayProcess(stack)]);
+  [a, b] = await Promise.all([startGatewayProcess(stack, true), startGatewayProcess(stack, false)]);
 });
 after(async () => {
   await Promise.all([stop(a), stop(b)]);
@@ -82,6 +87,11 @@ const GOLDEN = `query Golden($first: Int, $after: String) {
 
 test('two gateway processes serve the same answers, pages continue across them, and the audit chain verifies', async () => {
   assert.notEqual(a.url, b.url);
+  // On PostgreSQL (CI) one process appends its requests' audit rows itself (the hand-off), the other leaves it to
+  // the subgraphs: both modes side by side in one chain.
+  const handoff = process.env.DATABASE_URL ? 'handoff' : 'per-subgraph';
+  assert.match(a.log(), new RegExp(`"event":"gateway_audit","mode":"${handoff}"`));
+  assert.match(b.log(), /"event":"gateway_audit","mode":"per-subgraph"/);
   const auth = { authorization: `Bearer ${token}` };
   const first = { query: GOLDEN, variables: { first: 5 } };
   const [fromA, fromB, inProcess] = await Promise.all([
