@@ -186,7 +186,6 @@ async function run(): Promise<Running | undefined> {
         env.DATABASE_URL && engine === 'apollo'
           ? await openDatabase({ url: env.DATABASE_URL, schema: env.DB_SCHEMA, maxConnections: 4, timeouts: servingTimeoutsFromEnv() })
           : undefined;
-      log.info('gateway_audit', { mode: auditDb ? 'handoff' : 'per-subgraph' });
       const gateway = await startGatewayService({
         engine,
         keys,
@@ -198,6 +197,7 @@ async function run(): Promise<Running | undefined> {
         proxyTrust: proxyTrustFromEnv(),
         ...(auditDb ? { auditDb } : {}),
       });
+      log.info('gateway_audit', { mode: auditDb ? 'handoff' : 'per-subgraph' });
       return auditDb ? { ...gateway, close: () => gateway.close().finally(() => auditDb.close()) } : gateway;
     }
     default:

@@ -44,7 +44,8 @@ async function startGatewayProcess(stack: Stack, database: boolean): Promise<Gat
     child.stderr!.on('data', (chunk: Buffer) => {
       log += chunk.toString();
       const listening = /"event":"listening".*?"url":"([^"]+)"/.exec(log);
-      if (listening) {
+      // Started: listening, and its audit mode said (logged once the server is up).
+      if (listening && log.includes('"event":"gateway_audit"')) {
         clearTimeout(timer);
         resolve(listening[1]!);
       }
