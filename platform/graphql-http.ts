@@ -287,7 +287,7 @@ export async function serveGraphQL<C extends BaseContext>(options: ServeOptions<
 }
 
 /** Listens on host (loopback by default) and port (0: any free one); resolves with the port. */
-async function listen(server: Server, port: number, host = '127.0.0.1'): Promise<number> {
+export async function listen(server: Server, port: number, host = '127.0.0.1'): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
@@ -295,7 +295,8 @@ async function listen(server: Server, port: number, host = '127.0.0.1'): Promise
   return (server.address() as AddressInfo).port;
 }
 
-async function stopServer(server: Server): Promise<void> {
+/** Closes the server and its kept-alive connections. */
+export async function stopServer(server: Server): Promise<void> {
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }

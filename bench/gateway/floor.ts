@@ -3,8 +3,8 @@
 // federation gateway plans for it (mpi, then the vendor subgraphs in parallel) over kept-alive
 // connections, and assembling the same answer. What is left is the physical cost of the calls.
 import { Agent, createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { GOLDEN_PATIENT_QUERY } from './query.ts';
+import { listen, stopServer } from '../../platform/graphql-http.ts';
 
 const OBSERVATION_FIELDS = 'observations { code { coding { system code display } } effective valueQuantity { value unit } }';
 
@@ -147,16 +147,11 @@ export async function startFloor(
   };
 
   const server = createServer({ keepAliveTimeout: 65_000 }, handle);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, 0);
   return {
     url: `http://127.0.0.1:${port}/graphql`,
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await stopServer(server);
       agent.destroy();
     },
   };

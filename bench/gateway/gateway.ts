@@ -12,7 +12,6 @@ import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
 import { unifiedGraphHandler } from '@graphql-hive/router-runtime';
 import httpTransport from '@graphql-mesh/transport-http';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { readCommittedSupergraph } from '../../gateway/compose.ts';
 import { useSubgraphUrls } from '../../gateway/hive/server.ts';
@@ -20,6 +19,7 @@ import { openDatabase } from '../../platform/db.ts';
 import { startGatewayService } from '../../runtime/components.ts';
 import { startFloor } from './floor.ts';
 import { GATEWAY_KINDS, maxRssKb, send, stopOnRequest, type GatewayConfig } from './protocol.ts';
+import { listen, stopServer } from '../../platform/graphql-http.ts';
 
 async function startFull(config: GatewayConfig): Promise<{ url: string; close(): Promise<void> }> {
   const auditDb = config.auditDatabase ? await openDatabase({ ...config.auditDatabase, maxConnections: 4 }) : undefined;
@@ -58,16 +58,11 @@ async function startHive(config: GatewayConfig, deduplicate: boolean): Promise<{
     plugins: () => [useSubgraphUrls(config.subgraphUrls)],
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, runtime);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, 0);
   return {
     url: `http://127.0.0.1:${port}/graphql`,
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await stopServer(server);
       await runtime.dispose();
     },
   };
